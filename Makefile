@@ -1,0 +1,44 @@
+# The README's two set-up commands are `make run` and `make test`; each installs what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= $(if $(IDK_DATA_DIR),$(IDK_DATA_DIR),$(wildcard ../shared/data))
+RUN_DIR ?= runs
+export IDK_DATA_DIR := $(DATA_DIR)
+
+.PHONY: install run test lint format bench reproduce clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+# Train the default model (Bayesian CNN + its deterministic twin), evaluate, print the report.
+run: install
+	$(BIN)/idk train --out $(RUN_DIR)/default.pt
+	$(BIN)/idk evaluate --model $(RUN_DIR)/default.pt --noise 1000 --gaussian 1000 --ood notmnist-10k \
+		--json $(RUN_DIR)/report.json --report $(RUN_DIR)/report
+
+reproduce: install
+	$(BIN)/idk reproduce --seed 0 --json $(RUN_DIR)/reproduce-seed0.json
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/bench.py --out benchmarks/latest.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

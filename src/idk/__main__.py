@@ -1,0 +1,5 @@
+import sys
+
+from idk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""Choosing a refusal threshold on held-out in-distribution data to meet the user's target.
+
+Two targets:
+
+* refusal: refuse at most a share r of in-distribution inputs — τ is the smallest threshold whose
+  validation refusal share ``mean(u > τ)`` is ≤ r;
+* error: the error among accepted inputs is ≤ ε with probability ≥ 1 − δ — selection with
+  guaranteed risk (SGR; Geifman & El-Yaniv, NeurIPS 2017): binary search over coverage, each of
+  its ⌈log₂ m⌉ steps testing a one-sided Clopper–Pearson upper bound on the selective risk at
+  level δ / ⌈log₂ m⌉ (a union bound over the tests). The search starts at the smallest accepted
+  count whose bound could pass with zero errors, ln(δ/⌈log₂ m⌉) / ln(1 − ε).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from scipy.stats import beta
+from torch import Tensor
+
+
+def clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
+    """One-sided upper (1 − δ) confidence bound on a binomial rate from ``errors`` of ``n``."""
+    if n == 0:
+        return 1.0
+    if errors >= n:
+        return 1.0
+    return float(beta.ppf(1.0 - delta, errors + 1, n - errors))
+
+
+def threshold_for_refusal(uncertainty: Tensor, target: float) -> float:
+    """The smallest τ with ``mean(u > τ) ≤ target`` (τ is one of the u values, or below all)."""
+    if not 0.0 <= target <= 1.0:
+        raise ValueError(f"target refusal must lie in [0, 1], got {target}")
+    u = uncertainty.double().sort().values
+    m = len(u)
+    allowed = math.floor(target * m + 1e-9)  # at most this many refused
+    if allowed >= m:
+        return float(u[0]) - 1.0
+    return float(u[m - 1 - allowed])
+
+
+@dataclass
+class GuaranteedRisk:
+    """SGR's result: threshold τ (accept u ≤ τ), coverage and risk on the calibration data, bound."""
+
+    threshold: float
+    coverage: float
+    risk: float
+    bound: float
+    delta: float
+    feasible: bool
+
+
+def threshold_for_error(
+    uncertainty: Tensor, correct: Tensor, target: float, confidence: float = 0.95
+) -> GuaranteedRisk:
+    """SGR: the largest coverage whose selective-risk upper bound is ≤ ``target`` (see module doc)."""
+    if not 0.0 < target < 1.0 or not 0.0 < confidence < 1.0:
+        raise ValueError("target error and confidence must lie in (0, 1)")
+    order = torch.argsort(uncertainty.double(), stable=True)
+    u = uncertainty.double()[order]
+    wrong = (~correct.bool())[order].to(torch.int64).cumsum(0)
+    m = len(u)
+    delta = 1.0 - confidence
+    steps = max(1, math.ceil(math.log2(m)))
+    # below this many accepted inputs even zero errors cannot meet the target: search above it
+    # (depends on m, ε and δ only, never on the labels)
+    smallest = math.ceil(math.log(delta / steps) / math.log1p(-target))
+    lo, hi = smallest - 1, m  # the answer lies in (lo, hi]; the bound grows with coverage there
+    best = None
+    for _ in range(steps):
+        if lo >= hi:
+            break
+        mid = (lo + hi + 1) // 2
+        k = int(wrong[mid - 1])
+        bound = clopper_pearson_upper(k, mid, delta / steps)
+        if bound <= target:
+            lo, best = mid, (mid, k, bound)
+        else:
+            hi = mid - 1
+    if best is None:
+        return GuaranteedRisk(float(u[0]) - 1.0, 0.0, 0.0, 1.0, delta, False)
+    size, k, bound = best
+    # "accept u ≤ τ" must accept exactly the prefix: step back over values tied with the next one
+    while 0 < size < m and float(u[size]) <= float(u[size - 1]):
+        size -= 1
+    if size == 0:
+        return GuaranteedRisk(float(u[0]) - 1.0, 0.0, 0.0, 1.0, delta, False)
+    if size != best[0]:
+        k = int(wrong[size - 1])
+        bound = clopper_pearson_upper(k, size, delta / steps)
+    return GuaranteedRisk(float(u[size - 1]), size / m, k / size, bound, delta, True)

@@ -1,0 +1,226 @@
+"""The ``idk`` command line. Each command parses its arguments and calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from idk.errors import IdkError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (and the hint to ``--help``)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        help="folder holding mnist/, notmnist-459/, notmnist-10k/ (default: $IDK_DATA_DIR, else download)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 1]")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from idk.config import DEFAULT_PRESET, PRESETS
+
+    parser = Parser(prog="idk", description='Bayesian neural networks that say "I don\'t know".')
+    from idk import __version__
+
+    parser.add_argument("--version", action="version", version=f"idk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("train", help="train a model and save a checkpoint")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    p.add_argument("--out", required=True, help="checkpoint file to write (updated every epoch)")
+    p.add_argument("--resume", action="store_true", help="continue from --out's last completed epoch")
+    p.add_argument("--epochs", type=_positive)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--batch-size", type=_positive)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--train-subset", type=_positive, help="train on the first N training images only")
+    p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
+    p.add_argument("--target-refusal", type=_fraction, help="calibrate: share of MNIST-like images refused")
+    p.add_argument(
+        "--target-error", type=_fraction, help="calibrate: error among accepted images (upper bound)"
+    )
+    p.add_argument(
+        "--confidence", type=_fraction, help="confidence of the --target-error bound (default 0.95)"
+    )
+    p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
+    _common(p)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint: MNIST test, noise, notMNIST, your sets")
+    p.add_argument("--model", required=True)
+    p.add_argument(
+        "--ood",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="another data set: a known name (notmnist-10k, gaussian-noise) or a folder/IDX/.npy/.npz; repeatable",
+    )
+    p.add_argument("--noise", type=_positive, default=100, help="uniform-noise images (default 100)")
+    p.add_argument("--gaussian", type=int, default=0, help="Gaussian-noise images (default 0)")
+    p.add_argument("--samples", type=_positive)
+    p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--report", help="write an HTML report with figures (and report.json) into this folder")
+    _common(p)
+
+    p = sub.add_parser("reproduce", help="train the tutorial's model and compare with its published table")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt)")
+    p.add_argument("--json", help="write the report as JSON")
+    _common(p)
+
+    p = sub.add_parser(
+        "explain", help="the tutorial's figure for one image: sampled log-probabilities per digit"
+    )
+    p.add_argument("target", help="an MNIST test index or an image file")
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--samples", type=_positive)
+    _common(p)
+
+    p = sub.add_parser("predict", help="answer for your own images (PNG, JPEG, BMP, GIF, WebP)")
+    p.add_argument("files", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("--model", required=True)
+    p.add_argument("--samples", type=_positive)
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
+    _common(p)
+
+    p = sub.add_parser("info", help="what a checkpoint holds")
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from idk.progress import Progress
+
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    progress = Progress(quiet=getattr(args, "quiet", False))
+
+    def data():
+        from idk.data import DataConfig
+
+        return DataConfig.from_env(args.data_dir)
+
+    if args.command == "train":
+        from idk.train import TrainOptions, train
+
+        opts = TrainOptions(
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            train_subset=args.train_subset,
+            samples=args.samples,
+            target_refusal=args.target_refusal,
+            target_error=args.target_error,
+            confidence=args.confidence,
+            twin=False if args.no_twin else None,
+        )
+        ckpt = train(args.out, args.preset, data(), opts, resume=args.resume, progress=progress)
+        rule = ckpt["rule"]
+        print(
+            f"saved {args.out}: preset {ckpt['preset']}, {len(ckpt['history'])} epochs, final loss "
+            f"{ckpt['history'][-1]['loss']:.4f}, rule p{rule['percentile']:g} > {rule['threshold']:.4g}"
+        )
+        return 0
+    if args.command == "evaluate":
+        from idk.report import evaluate_checkpoint, format_report, parse_ood
+
+        report = evaluate_checkpoint(
+            args.model,
+            data(),
+            parse_ood(args.ood),
+            args.noise,
+            args.gaussian,
+            args.samples,
+            args.json,
+            progress,
+        )
+        print(format_report(report))
+        if args.report:
+            from idk.html_report import write_html_report
+
+            path = write_html_report(report, args.report)
+            print(f"wrote {path}")
+        return 0
+    if args.command == "reproduce":
+        from idk.reproduce import format_reproduction, reproduce
+
+        print(format_reproduction(reproduce(args.seed, data(), args.out, args.json, progress)))
+        return 0
+    if args.command in ("explain", "predict"):
+        from idk import checkpoint
+        from idk.predict import explain, format_results, predict_files
+
+        model, ckpt = checkpoint.load(args.model)
+        if args.command == "explain":
+            verdict = explain(
+                model, ckpt, args.target, args.out, data() if args.target.isdigit() else None, args.samples
+            )
+            print(f"{args.target}: {verdict} (figure: {args.out})")
+            return 0
+        results = predict_files(model, ckpt, args.files, args.samples)
+        if args.json:
+            print(json.dumps([r.as_dict() for r in results], indent=2))
+        else:
+            print(format_results(results, ckpt["rule"]["percentile"]))
+        return 1 if any(r.error for r in results) else 0
+    if args.command == "info":
+        from idk.checkpoint import describe, read_checkpoint
+
+        info = describe(read_checkpoint(args.model))
+        print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except IdkError as err:
+        print(f"idk: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("idk: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Configurations and named presets: what a model is, how it is trained, how it decides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from idk.nn.bnn import ModelConfig
+from idk.nn.networks import NetConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained."""
+
+    epochs: int = 5
+    batch_size: int = 128
+    lr: float = 0.01
+    schedule: str = "constant"  # "constant" or "cosine" (per step, to 0 at the end)
+    elbo: str = "trace"  # "trace" (Monte Carlo KL, the tutorial) or "meanfield" (closed-form KL)
+    local_reparam: bool = False  # local reparameterisation of the likelihood term
+    val_size: int = 0  # training images held out for calibration (never the test set)
+    seed: int = 0
+    train_subset: int | None = None  # use only the first N training images (tests, quick runs)
+    twin: bool = False  # also train the deterministic twin of the same architecture
+    twin_epochs: int | None = None  # defaults to ``epochs``
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """How the model decides (see :mod:`idk.rules`); ``target_*`` calibrate the threshold."""
+
+    score: str = "percentile"
+    percentile: float = 50.0
+    threshold: float = 0.2
+    samples: int = 100  # posterior samples per image for the decision
+    forced_samples: int = 10  # samples for the forced prediction (tutorial: 10, mean logits)
+    forced_average: str = "logits"  # forced answer: argmax of mean "logits" (tutorial) or "probs"
+    target_refusal: float | None = None
+    target_error: float | None = None
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    model: ModelConfig
+    train: TrainConfig
+    rule: RuleConfig = field(default_factory=RuleConfig)
+
+
+PRESETS: dict[str, Preset] = {
+    "tutorial": Preset(
+        "tutorial",
+        ModelConfig(
+            net=NetConfig(arch="mlp", hidden=1024),
+            prior_scale=1.0,
+            init_loc="randn",
+            init_scale=None,
+            scale_likelihood=False,
+        ),
+        TrainConfig(epochs=5, batch_size=128, lr=0.01, elbo="trace", local_reparam=False),
+        RuleConfig(score="percentile", percentile=50.0, threshold=0.2, samples=100, forced_samples=10),
+    ),
+    "cnn": Preset(
+        "cnn",
+        ModelConfig(
+            net=NetConfig(arch="cnn", channels=(16, 32), dense=128),
+            prior_scale=1.0,
+            init_loc="net",
+            init_scale=1e-3,
+            scale_likelihood=True,
+        ),
+        TrainConfig(
+            epochs=10,
+            batch_size=128,
+            lr=3e-3,
+            schedule="cosine",
+            elbo="meanfield",
+            local_reparam=True,
+            val_size=5000,
+            twin=True,
+        ),
+        RuleConfig(
+            score="percentile",
+            percentile=10.0,
+            threshold=0.5,
+            samples=100,
+            forced_samples=100,
+            forced_average="probs",
+            target_refusal=0.02,
+        ),
+    ),
+}
+DEFAULT_PRESET = "cnn"
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A dataclass as plain dicts/lists/scalars (safe for JSON and ``weights_only`` checkpoints)."""
+    return _plain(dataclasses.asdict(obj))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def model_config_from_dict(d: dict[str, Any]) -> ModelConfig:
+    net = dict(d["net"])
+    net["channels"] = tuple(net["channels"])
+    return ModelConfig(**{**d, "net": NetConfig(**net)})
+
+
+def train_config_from_dict(d: dict[str, Any]) -> TrainConfig:
+    return TrainConfig(**d)
+
+
+def rule_config_from_dict(d: dict[str, Any]) -> RuleConfig:
+    return RuleConfig(**d)

@@ -1,0 +1,195 @@
+"""Checksum-verified, cached, atomic downloads from public mirrors.
+
+A file is written under a temporary name in the cache directory and renamed into place only after
+its SHA-256 (of the *decompressed* bytes, as ``shared/data/README.md`` gives them) matches, so an
+interrupted or corrupted download never leaves a file that looks valid.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from idk.errors import DataError
+
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a data set: its name, the checksum of its decompressed bytes, where to get it."""
+
+    name: str
+    sha256: str
+    size: int
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemoteFolder:
+    """A folder of files shipped inside a zip archive, verified by a manifest digest.
+
+    The manifest digest is SHA-256 over, for each file in sorted ``dir/name`` order, the line
+    ``"dir/name\\n"`` followed by the file's own SHA-256 digest (see :func:`folder_digest`).
+    """
+
+    name: str
+    manifest_sha256: str
+    count: int
+    urls: tuple[str, ...]
+    member_dir: str  # the folder inside the archive whose sub-folders hold the files
+
+
+def default_cache_dir() -> Path:
+    """``$IDK_CACHE_DIR``, else ``$XDG_CACHE_HOME/idk``, else ``~/.cache/idk``."""
+    if env := os.environ.get("IDK_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "idk"
+
+
+def decompressed_sha256(data: bytes) -> tuple[str, int]:
+    """SHA-256 hex digest and length of ``data`` after gunzip (when gzip-compressed)."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            return "<corrupted gzip>", -1
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def verify_file(path: Path, remote: RemoteFile) -> None:
+    """Raise :class:`DataError` unless ``path`` holds the expected bytes."""
+    digest, size = decompressed_sha256(path.read_bytes())
+    if size != remote.size or digest != remote.sha256:
+        raise DataError(
+            f"{path}: checksum mismatch (got {size} bytes, sha256 {digest[:12]}…; expected "
+            f"{remote.size} bytes, {remote.sha256[:12]}…): the file is truncated or corrupted; "
+            "delete it and download again, or point --data-dir at a good copy"
+        )
+
+
+def folder_digest(root: Path) -> tuple[str, int]:
+    """Manifest digest of a ``root/<class>/<file>`` folder (hidden files skipped) and its file count."""
+    h = hashlib.sha256()
+    count = 0
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for f in sorted(p for p in sub.iterdir() if p.is_file() and not p.name.startswith(".")):
+            h.update(f"{sub.name}/{f.name}\n".encode())
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+            count += 1
+    return h.hexdigest(), count
+
+
+def _download(
+    url: str, dest: io.BufferedWriter, timeout: float, progress: Callable[[int], None] | None
+) -> None:
+    request = urllib.request.Request(url, headers={"User-Agent": "idk-downloader"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        expected = response.headers.get("Content-Length")
+        received = 0
+        while chunk := response.read(CHUNK):
+            dest.write(chunk)
+            received += len(chunk)
+            if progress:
+                progress(len(chunk))
+        if expected is not None and received != int(expected):
+            raise OSError(f"connection closed after {received} of {expected} bytes")
+
+
+def _try_mirrors(urls: Sequence[str], directory: Path, check: Callable[[Path], None], timeout: float) -> Path:
+    """Download from the first mirror that yields bytes passing ``check``; return the temp path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for url in urls:
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".part-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _download(url, out, timeout, None)
+            check(tmp)
+            return tmp
+        except (OSError, urllib.error.URLError, DataError, zipfile.BadZipFile) as err:
+            failures.append(f"{url}: {err}")
+            tmp.unlink(missing_ok=True)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    raise DataError("download failed from every mirror: " + "; ".join(failures))
+
+
+def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0) -> Path:
+    """Return a verified local copy of ``remote`` in ``cache_dir``, downloading it when needed."""
+    target = cache_dir / remote.name
+    if target.exists():
+        verify_file(target, remote)
+        return target
+    try:
+        tmp = _try_mirrors(remote.urls, cache_dir, lambda p: verify_file(p, remote), timeout)
+    except DataError as err:
+        raise DataError(
+            f"{remote.name}: {err}. Without network, download it elsewhere and pass --data-dir "
+            "(or set IDK_DATA_DIR)"
+        ) from None
+    os.replace(tmp, target)
+    return target
+
+
+def fetch_folder(remote: RemoteFolder, cache_dir: Path, timeout: float = 120.0) -> Path:
+    """Return a verified local copy of a folder that ships inside a zip archive."""
+    target = cache_dir / remote.name
+    if target.is_dir():
+        check_folder(target, remote)
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".part-"))
+
+    def extract(archive: Path) -> None:
+        out = staging / "folder"
+        shutil.rmtree(out, ignore_errors=True)
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.namelist():
+                parts = member.split("/")
+                if member.endswith("/") or remote.member_dir not in parts:
+                    continue
+                rel = parts[parts.index(remote.member_dir) + 1 :]
+                if len(rel) != 2 or any(p.startswith(".") for p in rel):
+                    continue
+                dest = out / rel[0] / rel[1]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(zf.read(member))
+        if not out.is_dir():
+            raise DataError(f"archive has no folder {remote.member_dir!r}")
+        check_folder(out, remote)
+
+    try:
+        archive = _try_mirrors(remote.urls, staging, extract, timeout)
+        archive.unlink()
+        os.replace(staging / "folder", target)
+    except DataError as err:
+        raise DataError(
+            f"{remote.name}: {err}. Without network, pass --data-dir (or set IDK_DATA_DIR)"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def check_folder(path: Path, remote: RemoteFolder) -> None:
+    """Raise :class:`DataError` unless the folder's manifest digest matches."""
+    digest, count = folder_digest(path)
+    if digest != remote.manifest_sha256:
+        raise DataError(
+            f"{path}: folder contents do not match the expected checksum ({count} files, "
+            f"expected {remote.count}); delete it and download again"
+        )

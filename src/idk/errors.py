@@ -1,0 +1,19 @@
+"""User-facing errors: one clear line naming the input and what to do, never a traceback."""
+
+from __future__ import annotations
+
+
+class IdkError(Exception):
+    """An error caused by the user's input or environment; the CLI prints ``str(err)`` and exits 2."""
+
+
+class DataError(IdkError):
+    """A data file is missing, truncated, corrupted or of an unknown format."""
+
+
+class ImageError(IdkError):
+    """An image file cannot be read or is not acceptable (bomb, empty, not an image)."""
+
+
+class CheckpointError(IdkError):
+    """A checkpoint is missing, corrupted, foreign, or of an incompatible format."""

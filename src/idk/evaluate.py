@@ -1,0 +1,158 @@
+"""Evaluation: run a model's decision rule over data sets and build the report (numbers only).
+
+Report keys (fractions in [0, 1]; later work adds keys, never renames these)::
+
+    {"model": {...}, "samples": S, "rule": {"percentile": q, "threshold": t, ...},
+     "datasets": {"mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy", ...},
+                  "noise": {"n", "refused", ...}, "notmnist-459": {"n", "refused", ...}, ...}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from idk import metrics
+from idk.data.sources import ImageSet
+from idk.nn.bnn import BNN, DeterministicNet
+from idk.predictive import Predictions, predict
+from idk.progress import Progress
+from idk.rules import Rule
+from idk.scores import SCORES, make_score
+
+IN_DISTRIBUTION = "mnist-test"
+COVERAGES = (0.99, 0.98, 0.95)
+CURVE_POINTS = 200
+
+
+@dataclass
+class EvalSettings:
+    """How a model is evaluated: samples for the rule and for the forced prediction, and the score
+    used for out-of-distribution AUROC."""
+
+    samples: int = 100
+    forced_samples: int = 10
+    forced_average: str = "logits"  # "logits" (tutorial: argmax of mean logits) or "probs"
+    ood_score: str = "percentile"
+    method: str = "local"
+    seed: int = 0
+
+
+def forced_labels(pred: Predictions, how: str) -> Tensor:
+    """The forced answer: argmax of the mean logits (tutorial) or of the mean probabilities."""
+    if how == "logits":
+        return pred.mean_logits.argmax(-1)
+    if how == "probs":
+        return pred.mean_probs.argmax(-1)
+    raise ValueError(f"unknown forced_average {how!r}; valid: logits, probs")
+
+
+def in_distribution_metrics(
+    pred: Predictions, y: Tensor, rule: Rule, settings: EvalSettings, forced: Tensor
+) -> dict[str, Any]:
+    """Accuracy, refusal and calibration metrics on a labelled in-distribution set."""
+    decision = rule.decide(pred)
+    accepted = ~decision.refused
+    label = pred.mean_probs.argmax(-1)
+    correct = label == y
+    u = make_score(settings.ood_score)(pred)
+    coverage, risk = metrics.risk_coverage(u, correct)
+    step = max(1, len(coverage) // CURVE_POINTS)
+    return {
+        "n": len(y),
+        "forced_accuracy": metrics.accuracy(forced, y),
+        "refused": float(decision.refused.double().mean()),
+        "accepted_accuracy": metrics.accuracy(decision.label[accepted], y[accepted]),
+        "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
+        "accuracy": metrics.accuracy(label, y),
+        "nll": metrics.nll(pred.mean_probs, y),
+        "ece": metrics.ece(pred.mean_probs, y),
+        "brier": metrics.brier(pred.mean_probs, y),
+        "aurc": metrics.aurc(u, correct),
+        "accuracy_at_coverage": {str(c): metrics.accuracy_at_coverage(u, correct, c) for c in COVERAGES},
+        "risk_coverage": {"coverage": coverage[::step].tolist(), "risk": risk[::step].tolist()},
+        "reliability": metrics.reliability(pred.mean_probs, y),
+    }
+
+
+def out_of_distribution_metrics(
+    pred: Predictions, rule: Rule, u_in: Tensor, settings: EvalSettings
+) -> dict[str, Any]:
+    decision = rule.decide(pred)
+    u = make_score(settings.ood_score)(pred)
+    return {
+        "n": len(pred),
+        "refused": float(decision.refused.double().mean()),
+        "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
+        "auroc": metrics.auroc(u_in, u),
+        "fpr_at_95_tpr": metrics.fpr_at_tpr(u_in, u, 0.95),
+    }
+
+
+def evaluate(
+    model: BNN | DeterministicNet,
+    rule: Rule,
+    datasets: dict[str, ImageSet],
+    settings: EvalSettings,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], dict[str, Predictions]]:
+    """Evaluate ``rule`` on every data set; the first labelled MNIST set is in-distribution.
+
+    Returns the ``datasets`` part of the report, score AUROCs per data set, and the predictions.
+    """
+    preds: dict[str, Predictions] = {}
+    for name, data in datasets.items():
+        preds[name] = predict(
+            model,
+            data.images,
+            settings.samples,
+            rule.percentile,
+            method=settings.method,
+            seed=settings.seed,
+            progress=progress,
+            desc=f"{name} ×{settings.samples}",
+        )
+    in_name = IN_DISTRIBUTION if IN_DISTRIBUTION in datasets else next(iter(datasets))
+    in_data, in_pred = datasets[in_name], preds[in_name]
+    if settings.forced_samples == settings.samples or isinstance(model, DeterministicNet):
+        forced_pred = in_pred
+    else:
+        forced_pred = predict(
+            model,
+            in_data.images,
+            settings.forced_samples,
+            rule.percentile,
+            method=settings.method,
+            seed=settings.seed + 1,
+            progress=progress,
+            desc=f"{in_name} forced ×{settings.forced_samples}",
+        )
+    forced = forced_labels(forced_pred, settings.forced_average)
+    u_in = make_score(settings.ood_score)(in_pred)
+    report: dict[str, Any] = {}
+    for name in datasets:
+        if name == in_name:
+            report[name] = in_distribution_metrics(in_pred, in_data.labels, rule, settings, forced)
+        else:
+            report[name] = out_of_distribution_metrics(preds[name], rule, u_in, settings)
+    return report, preds
+
+
+def score_comparison(
+    preds: dict[str, Predictions], labels: Tensor, in_name: str = IN_DISTRIBUTION
+) -> dict[str, Any]:
+    """Every score's AURC on the in-distribution set and AUROC against each other set."""
+    out: dict[str, Any] = {}
+    in_pred = preds[in_name]
+    correct = in_pred.mean_probs.argmax(-1) == labels
+    for name in SCORES:
+        score = make_score(name)
+        u_in = score(in_pred)
+        row = {"aurc": metrics.aurc(u_in, correct)}
+        for other, p in preds.items():
+            if other != in_name:
+                row[f"auroc:{other}"] = metrics.auroc(u_in, score(p))
+        out[name] = row
+    return out

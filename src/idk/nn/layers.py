@@ -1,0 +1,206 @@
+"""Bayesian layers: weights and biases are :class:`~pyro.nn.PyroSample` sites under a prior.
+
+Each layer computes its output three ways, all from the same affine map ``apply``:
+
+* ``forward`` (inside a Pyro model): with the weights that the trace samples, one network per call;
+  inside :func:`local_reparameterization`, with the local reparameterisation trick instead;
+* ``forward_weights``: with S sampled weight tensors at once, input (N, ...) or (S, N, ...);
+* ``forward_local``: the local reparameterisation trick (Kingma et al., 2015). For a mean-field
+  Normal posterior, the pre-activation ``a = apply(x, W, b)`` is, given the input, exactly
+  ``Normal(apply(x, μ_W, μ_b), apply(x², σ_W², σ_b²))`` unit by unit, so a sample of ``a`` is
+  drawn directly: per input, the same distribution as sampling whole weight tensors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from pyro.nn import PyroModule, PyroSample
+from torch import Tensor
+
+from idk.nn.priors import NormalPrior
+
+
+class SiteParams(Protocol):
+    """What a layer needs of a mean-field guide: the (loc, scale) of a named site."""
+
+    def loc_scale(self, site: str) -> tuple[Tensor, Tensor]: ...
+
+
+_ACTIVE_GUIDE: list[SiteParams] = []
+
+
+@contextlib.contextmanager
+def local_reparameterization(guide: SiteParams) -> Iterator[None]:
+    """Within this block, Bayesian layers in a model use ``guide``'s parameters for lower-variance
+    outputs: local reparameterisation (dense) or Flipout (convolution). The weight sites are still
+    sampled, so the ELBO's KL term is intact; each example's output keeps its exact distribution."""
+    _ACTIVE_GUIDE.append(guide)
+    try:
+        yield
+    finally:
+        _ACTIVE_GUIDE.pop()
+
+
+class BayesianLayer(PyroModule):
+    """Base class: an affine map whose ``weight`` and ``bias`` are sampled from ``prior``."""
+
+    weight_shape: tuple[int, ...]
+    bias_shape: tuple[int, ...]
+    local_exact: bool = False  # is local reparameterisation exact per input for this layer?
+
+    def __init__(self, prior: NormalPrior) -> None:
+        super().__init__()
+        self.prior = prior
+        self.weight = PyroSample(prior.distribution(self.weight_shape))
+        self.bias = PyroSample(prior.distribution(self.bias_shape))
+
+    site_prefix = ""  # set by :func:`name_sites` to the layer's path in its network
+
+    def site_names(self) -> tuple[str, str]:
+        """The Pyro sample-site names of this layer's weight and bias (e.g. ``"1.weight"``)."""
+        prefix = f"{self.site_prefix}." if self.site_prefix else ""
+        return f"{prefix}weight", f"{prefix}bias"
+
+    def apply(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        raise NotImplementedError
+
+    def apply_batched(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        """x (S, N, ...) or (N, ...), weight (S, *weight_shape), bias (S, *bias_shape) → (S, N, ...)."""
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        weight, bias = self.weight, self.bias  # sample sites (replayed from the guide in SVI)
+        if _ACTIVE_GUIDE:
+            w_site, b_site = self.site_names()
+            w_loc, w_scale = _ACTIVE_GUIDE[-1].loc_scale(w_site)
+            b_loc, b_scale = _ACTIVE_GUIDE[-1].loc_scale(b_site)
+            if self.local_exact:
+                return self.forward_local(x, w_loc, w_scale, b_loc, b_scale, num_samples=None)
+            return self.forward_flipout(x, weight - w_loc, w_loc, bias)
+        return self.apply(x, weight, bias)
+
+    def forward_flipout(self, x: Tensor, delta: Tensor, w_loc: Tensor, bias: Tensor) -> Tensor:
+        """Flipout (Wen et al., 2018): example n uses W = μ + ΔW ∘ (s_n r_nᵀ) with random signs r_n
+        (inputs) and s_n (outputs). Because ΔW = w − μ is symmetric and independent per entry,
+        each example's weights have exactly the posterior's distribution, decorrelated across
+        the batch: ``y = apply(x, μ) + apply(x ∘ r, ΔW) ∘ s + b``. x (N, ...) → (N, ...)."""
+        n = x.shape[0]
+        view_in = (n, -1) + (1,) * (x.dim() - 2)
+        r = torch.randint(0, 2, (n, x.shape[1]), device=x.device).to(x.dtype).mul_(2).sub_(1).view(view_in)
+        mean = self.apply(x, w_loc, bias)
+        perturbation = self.apply(x * r, delta, None)
+        s = torch.randint(0, 2, perturbation.shape[:2], device=x.device).to(x.dtype).mul_(2).sub_(1)
+        return mean + perturbation * s.view(n, -1, *(1,) * (perturbation.dim() - 2))
+
+    def forward_weights(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        """Outputs under S sampled weight sets: (S, N, ...)."""
+        return self.apply_batched(x, weight, bias)
+
+    def forward_local(
+        self,
+        x: Tensor,
+        w_loc: Tensor,
+        w_scale: Tensor,
+        b_loc: Tensor,
+        b_scale: Tensor,
+        num_samples: int | None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Local reparameterisation. x (N, ...) with ``num_samples`` S → (S, N, ...); x (S, N, ...) or
+        ``num_samples=None`` → one independent draw per input row, same leading shape as x."""
+        lead = x.shape[:2] if num_samples is None and x.dim() > len(self.in_shape) + 1 else None
+        flat = x.reshape(-1, *x.shape[-len(self.in_shape) :]) if lead is not None else x
+        mean = self.apply(flat, w_loc, b_loc)
+        std = (self.apply(flat * flat, w_scale * w_scale, b_scale * b_scale)).clamp_min(1e-16).sqrt()
+        if num_samples is not None:
+            shape = (num_samples, *mean.shape)
+            noise = torch.randn(shape, generator=generator, dtype=mean.dtype, device=mean.device)
+            return torch.addcmul(mean, std, noise)
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        out = torch.addcmul(mean, std, noise)
+        return out.reshape(*lead, *out.shape[1:]) if lead is not None else out
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+
+class BayesianLinear(BayesianLayer):
+    """``y = x Wᵀ + b`` with W (out, in) and b (out,) random."""
+
+    local_exact = True
+
+    def __init__(self, in_features: int, out_features: int, prior: NormalPrior) -> None:
+        self.in_features, self.out_features = in_features, out_features
+        self.weight_shape, self.bias_shape = (out_features, in_features), (out_features,)
+        super().__init__(prior)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.in_features,)
+
+    def apply(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        return F.linear(x, weight, bias)
+
+    def apply_batched(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        # (N, in) or (S, N, in) @ (S, in, out) + (S, 1, out) → (S, N, out)
+        return torch.baddbmm(
+            bias.unsqueeze(1), x.expand(weight.shape[0], *x.shape[-2:]), weight.transpose(1, 2)
+        )
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class BayesianConv2d(BayesianLayer):
+    """2-d convolution with random kernels (out, in, k, k) and biases (out,)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        prior: NormalPrior,
+        padding: int = 0,
+        in_size: int = 28,
+    ) -> None:
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.padding, self.in_size = padding, in_size
+        self.weight_shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self.bias_shape = (out_channels,)
+        super().__init__(prior)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.in_channels, self.in_size, self.in_size)
+
+    def apply(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        return F.conv2d(x, weight, bias, padding=self.padding)
+
+    def apply_batched(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        s = weight.shape[0]
+        w = weight.reshape(s * self.out_channels, *self.weight_shape[1:])
+        if x.dim() == 4:  # shared input: one convolution with all S kernels stacked
+            out = F.conv2d(x, w, bias.reshape(-1), padding=self.padding)
+        else:  # (S, N, C, H, W): grouped convolution, group s uses kernel set s
+            n = x.shape[1]
+            grouped = x.transpose(0, 1).reshape(n, s * self.in_channels, *x.shape[-2:])
+            out = F.conv2d(grouped, w, bias.reshape(-1), padding=self.padding, groups=s)
+        return out.reshape(out.shape[0], s, self.out_channels, *out.shape[-2:]).transpose(0, 1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, padding={self.padding}"
+        )
+
+
+def name_sites(net: PyroModule) -> None:
+    """Tell each Bayesian layer of ``net`` its path, which PyroModule uses to name its sites."""
+    for name, module in net.named_modules():
+        if isinstance(module, BayesianLayer):
+            module.site_prefix = name

@@ -1,0 +1,97 @@
+"""Figures. Each takes numbers (never a model) and ``ax=None``, and returns ``(fig, ax)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+ACCEPT, OTHER = "#d62728", "#1f77b4"
+
+
+def explanation(
+    log_probs: np.ndarray,
+    image: np.ndarray,
+    accepted: np.ndarray,
+    stat: np.ndarray,
+    verdict: str,
+    title: str = "",
+    classes: tuple[str, ...] = tuple("0123456789"),
+) -> tuple[Any, Any]:
+    """The tutorial's figure: the image, then one histogram per class of the S sampled
+    log-probabilities (S, C); accepted classes in red, each title the class's percentile probability."""
+    fig, axes = plt.subplots(1, len(classes) + 1, figsize=(2.0 * (len(classes) + 1), 2.4))
+    axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title(verdict, fontsize=10, fontweight="bold")
+    axes[0].axis("off")
+    lo = float(np.clip(log_probs.min(), -60, -1))  # far-off values are piled at the left edge
+    for c, ax in enumerate(axes[1:]):
+        ax.hist(
+            np.clip(log_probs[:, c], lo, 0),
+            bins=np.linspace(lo, 0, 25),
+            color=ACCEPT if accepted[c] else OTHER,
+        )
+        ax.set_title(f"{classes[c]}: {stat[c]:.2f}", fontsize=9, color=ACCEPT if accepted[c] else "black")
+        ax.set_xlim(lo, 0)
+        ax.tick_params(labelsize=6)
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig, axes
+
+
+def risk_coverage(curves: dict[str, dict[str, list[float]]], ax: Any = None) -> tuple[Any, Any]:
+    """Selective risk against coverage, one line per model."""
+    fig, ax = _axes(ax)
+    for name, curve in curves.items():
+        ax.plot(curve["coverage"], np.asarray(curve["risk"]) * 100, label=name)
+    ax.set_xlabel("coverage (share of images answered)")
+    ax.set_ylabel("error among answered (%)")
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig, ax
+
+
+def reliability(bins: dict[str, list[float]], ax: Any = None, label: str = "") -> tuple[Any, Any]:
+    """Reliability diagram: accuracy against confidence per bin (diagonal = calibrated)."""
+    fig, ax = _axes(ax)
+    conf, acc, count = (np.asarray(bins[k]) for k in ("confidence", "accuracy", "count"))
+    used = count > 0
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    ax.plot(conf[used], acc[used], marker="o", label=label or None)
+    ax.set_xlabel("confidence (max mean probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    if label:
+        ax.legend()
+    return fig, ax
+
+
+def score_histograms(scores: dict[str, np.ndarray], score_name: str, ax: Any = None) -> tuple[Any, Any]:
+    """Histograms of an uncertainty score per data set (in vs out of distribution)."""
+    fig, ax = _axes(ax)
+    hi = max(float(np.max(v)) for v in scores.values()) or 1.0
+    bins = np.linspace(0, hi, 40)
+    for name, values in scores.items():
+        ax.hist(
+            values, bins=bins, density=True, histtype="step", linewidth=1.5, label=f"{name} ({len(values)})"
+        )
+    ax.set_xlabel(f"uncertainty score: {score_name}")
+    ax.set_ylabel("density")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    return fig, ax
+
+
+def _axes(ax: Any) -> tuple[Any, Any]:
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4))
+        return fig, ax
+    return ax.figure, ax

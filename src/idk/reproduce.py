@@ -1,0 +1,80 @@
+"""``idk reproduce``: train the tutorial's model, evaluate it, and set its published figures beside ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from idk.data.sources import DataConfig, notmnist_459
+from idk.evaluate import EvalSettings, evaluate
+from idk.progress import Progress
+from idk.report import load_sets, pct, write_json
+from idk.rules import make_rule
+from idk.train import TrainOptions, train
+
+# The tutorial's published figures (../shared/docs/seed.md): (report path, label, value).
+PUBLISHED = (
+    (("mnist-test", "forced_accuracy"), "forced accuracy, MNIST test (10,000)", 0.89),
+    (("mnist-test", "refused"), "MNIST test, refused", 0.125),
+    (("mnist-test", "accepted_accuracy"), "MNIST test, accuracy on accepted", 0.96),
+    (("noise", "refused"), "white noise (100), refused", 0.95),
+    (("notmnist-459", "refused"), "notMNIST-459, refused", 363 / 459),
+    (("notmnist-459-transposed", "refused"), "notMNIST-459 as the notebook loaded it, refused", 363 / 459),
+)
+PUBLISHED_LOSSES = (2104, 381, 161, 112, 96)
+
+
+def reproduce(
+    seed: int = 0,
+    data: DataConfig | None = None,
+    out: str | Path | None = None,
+    json_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train the ``tutorial`` preset with ``seed``, evaluate it on the tutorial's sets, return the report."""
+    data = data or DataConfig.from_env()
+    out = Path(out or f"runs/tutorial-seed{seed}.pt")
+    ckpt = train(out, "tutorial", data, TrainOptions(seed=seed), progress=progress)
+    from idk.checkpoint import model_from_checkpoint
+
+    model = model_from_checkpoint(ckpt, str(out))
+    rule = make_rule(ckpt["rule"])
+    sets = load_sets(data, [], noise=100, seed=seed)
+    sets["notmnist-459-transposed"] = notmnist_459(data, transpose=True)
+    settings = EvalSettings(
+        samples=100, forced_samples=10, forced_average="logits", ood_score="percentile", seed=seed
+    )
+    datasets, _ = evaluate(model, rule, sets, settings, progress)
+    report = {
+        "model": {"preset": "tutorial", "kind": ckpt["kind"], **ckpt["model_config"]},
+        "samples": settings.samples,
+        "rule": ckpt["rule"],
+        "datasets": datasets,
+        "training": {"history": ckpt["history"], "published_losses": list(PUBLISHED_LOSSES)},
+        "seed": seed,
+        "published": {".".join(path): value for path, _, value in PUBLISHED},
+    }
+    if json_path:
+        write_json(report, json_path)
+    return report
+
+
+def format_reproduction(report: dict[str, Any]) -> str:
+    """The tutorial's published table beside ours, row by row."""
+    width = 52
+    lines = [
+        f"Reproduction of the tutorial (seed {report['seed']}), {report['samples']} samples, median > 0.2",
+        "",
+        f"{'experiment':<{width}}{'published':>12}{'idk':>12}",
+        "-" * (width + 24),
+    ]
+    for (name, key), label, value in PUBLISHED:
+        ours = report["datasets"].get(name, {}).get(key)
+        lines.append(f"{label:<{width}}{pct(value):>12}{pct(ours):>12}")
+    lines += ["", f"{'training loss per epoch':<{width}}{'published':>12}{'idk':>12}", "-" * (width + 24)]
+    for i, entry in enumerate(report["training"]["history"]):
+        pub = f"{PUBLISHED_LOSSES[i]}" if i < len(PUBLISHED_LOSSES) else "–"
+        lines.append(f"{'epoch ' + str(i + 1):<{width}}{pub:>12}{entry['loss']:>12.1f}")
+    total = sum(e["seconds"] for e in report["training"]["history"])
+    lines.append(f"{'training time':<{width}}{'':>12}{total:>11.1f}s")
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""Shared fixtures: Pyro state reset and seeds for every test, the shared data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyro
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _reset_state():
+    pyro.clear_param_store()
+    pyro.set_rng_seed(0)
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    yield
+    pyro.clear_param_store()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """``$IDK_DATA_DIR`` or ``../shared/data``: MNIST and notMNIST, never committed."""
+    path = Path(os.environ.get("IDK_DATA_DIR") or ROOT.parent / "shared" / "data")
+    if not (path / "mnist").is_dir():
+        pytest.fail(
+            f"test data not found at {path}: set IDK_DATA_DIR to the folder holding mnist/ and notmnist-459/"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_cfg(data_dir, tmp_path_factory):
+    from idk.data import DataConfig
+
+    return DataConfig(data_dir, tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def mnist_train(data_cfg):
+    from idk.data import mnist
+
+    return mnist("train", data_cfg)
+
+
+@pytest.fixture(scope="session")
+def mnist_test(data_cfg):
+    from idk.data import mnist
+
+    return mnist("test", data_cfg)

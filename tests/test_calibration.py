@@ -1,0 +1,78 @@
+import math
+
+import pytest
+import torch
+from scipy.stats import binom
+
+from idk.calibration import clopper_pearson_upper, threshold_for_error, threshold_for_refusal
+
+
+def test_clopper_pearson_zero_errors_closed_form():
+    # k = 0 of n: the upper bound solves (1 − p)^n = δ
+    for n, delta in ((10, 0.05), (1000, 0.01), (59, 0.05)):
+        assert clopper_pearson_upper(0, n, delta) == pytest.approx(1 - delta ** (1 / n), rel=1e-9)
+
+
+def test_clopper_pearson_is_the_exact_binomial_tail():
+    # the bound p solves P(X ≤ k | n, p) = δ
+    for k, n, delta in ((3, 100, 0.05), (17, 250, 0.1), (1, 20, 0.025)):
+        p = clopper_pearson_upper(k, n, delta)
+        assert binom.cdf(k, n, p) == pytest.approx(delta, rel=1e-6)
+    assert clopper_pearson_upper(5, 5, 0.05) == 1.0 and clopper_pearson_upper(0, 0, 0.05) == 1.0
+
+
+def _brute_force_refusal(u: torch.Tensor, target: float) -> float:
+    candidates = sorted(set(u.tolist()) | {min(u.tolist()) - 1.0})
+    ok = [t for t in candidates if (u > t).double().mean().item() <= target + 1e-12]
+    return min(ok)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_refusal_threshold_matches_brute_force(seed):
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(200, generator=g, dtype=torch.float64)
+    u[:20] = u[20:40]  # ties
+    for target in (0.0, 0.01, 0.02, 0.1, 0.5, 0.999, 1.0):
+        assert threshold_for_refusal(u, target) == pytest.approx(_brute_force_refusal(u, target))
+
+
+def test_guaranteed_risk_when_errors_are_the_most_uncertain():
+    # 1000 inputs; the 50 most uncertain are wrong, everything else right
+    u = torch.linspace(0, 1, 1000, dtype=torch.float64)
+    correct = torch.ones(1000, dtype=torch.bool)
+    correct[-50:] = False
+    res = threshold_for_error(u, correct, target=0.01, confidence=0.95)
+    assert res.feasible and res.bound <= 0.01
+    # brute force over every accepted count: the largest whose bound (at SGR's δ/⌈log2 m⌉) passes
+    steps = math.ceil(math.log2(1000))
+    wrong = (~correct).long().cumsum(0)
+    passing = [k for k in range(1, 1001) if clopper_pearson_upper(int(wrong[k - 1]), k, 0.05 / steps) <= 0.01]
+    assert round(res.coverage * 1000) == max(passing)
+    assert (u <= res.threshold).sum() == max(passing)
+    assert res.risk == pytest.approx(int(wrong[max(passing) - 1]) / max(passing))
+
+
+def test_guaranteed_risk_holds_on_fresh_data():
+    """Calibrate on one sample, check on many fresh samples: the risk bound fails ≤ δ of the time."""
+    g = torch.Generator().manual_seed(0)
+
+    def draw(n):
+        u = torch.rand(n, generator=g, dtype=torch.float64)
+        correct = torch.rand(n, generator=g, dtype=torch.float64) > 0.2 * u**3  # error rate grows with u
+        return u, correct
+
+    failures = 0
+    trials = 40
+    for _ in range(trials):
+        res = threshold_for_error(*draw(2000), target=0.02, confidence=0.9)
+        u, correct = draw(20000)
+        accepted = u <= res.threshold
+        risk = (~correct[accepted]).double().mean().item() if accepted.any() else 0.0
+        failures += risk > 0.02
+    assert failures <= 0.2 * trials  # δ = 0.1: expected ≤ 4 failures; allow sampling slack
+
+
+def test_infeasible_target_refuses_everything():
+    u = torch.rand(50, dtype=torch.float64)
+    res = threshold_for_error(u, torch.zeros(50, dtype=torch.bool), target=0.01)
+    assert not res.feasible and res.coverage == 0.0 and (u <= res.threshold).sum() == 0

@@ -1,0 +1,140 @@
+"""The download path against a local HTTP server on 127.0.0.1 serving the shared files."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import shutil
+import threading
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from idk.data.download import RemoteFile, fetch_file, fetch_folder
+from idk.data.sources import MNIST_FILES, NOTMNIST_459, DataConfig
+from idk.errors import DataError
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves ``directory``; ``/cut/NAME`` promises the whole file but sends half, then hangs up."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path.startswith("/cut/"):
+            body = (Path(self.directory) / self.path[len("/cut/") :]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path, data_dir):
+    root = tmp_path / "www"
+    (root / "good").mkdir(parents=True)
+    (root / "bad").mkdir()
+    for remote in (MNIST_FILES["test-labels"], MNIST_FILES["train-labels"]):
+        shutil.copy(data_dir / "mnist" / remote.name, root / "good" / remote.name)
+        data = bytearray(gzip.decompress((data_dir / "mnist" / remote.name).read_bytes()))
+        data[100] ^= 0xFF  # one flipped byte: same size, wrong checksum
+        (root / "bad" / remote.name).write_bytes(gzip.compress(bytes(data)))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Handler(*a, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
+    httpd.shutdown()
+
+
+def _at(remote: RemoteFile, *bases: str) -> RemoteFile:
+    return replace(remote, urls=tuple(f"{b}/{remote.name}" for b in bases))
+
+
+def _leftovers(cache: Path) -> list[Path]:
+    return [p for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
+
+
+def test_good_file_is_downloaded_verified_and_cached(server, tmp_path):
+    base, root = server
+    cache = tmp_path / "cache"
+    remote = _at(MNIST_FILES["test-labels"], f"{base}/good")
+    path = fetch_file(remote, cache)
+    assert path == cache / remote.name and path.read_bytes() == (root / "good" / remote.name).read_bytes()
+    # cached: served again without the network
+    (root / "good" / remote.name).unlink()
+    assert fetch_file(remote, cache) == path
+
+
+def test_corrupted_file_is_rejected_and_nothing_is_left(server, tmp_path):
+    base, _ = server
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch_file(_at(MNIST_FILES["test-labels"], f"{base}/bad"), cache)
+    assert _leftovers(cache) == []
+
+
+def test_falls_back_to_the_next_mirror(server, tmp_path):
+    base, _ = server
+    path = fetch_file(
+        _at(MNIST_FILES["train-labels"], f"{base}/bad", f"{base}/missing", f"{base}/good"), tmp_path / "c"
+    )
+    assert path.exists()
+
+
+def test_interrupted_download_leaves_no_file(server, tmp_path):
+    base, _ = server
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match="download failed"):
+        fetch_file(_at(MNIST_FILES["test-labels"], f"{base}/cut/good"), cache)
+    assert _leftovers(cache) == []
+
+
+def test_unreachable_mirror_names_the_file_and_the_fix(tmp_path):
+    remote = replace(MNIST_FILES["test-labels"], urls=("http://127.0.0.1:9/nothing.gz",))
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: .*--data-dir"):
+        fetch_file(remote, tmp_path, timeout=2)
+
+
+def test_corrupted_cached_file_is_reported(server, tmp_path):
+    base, _ = server
+    remote = _at(MNIST_FILES["test-labels"], f"{base}/good")
+    path = fetch_file(remote, tmp_path)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(DataError, match="truncated or corrupted"):
+        fetch_file(remote, tmp_path)
+
+
+def test_folder_from_a_zip_archive(server, tmp_path, data_dir):
+    base, root = server
+    with zipfile.ZipFile(root / "good" / "repo.zip", "w") as zf:
+        for f in sorted((data_dir / "notmnist-459").rglob("*.png")):
+            zf.write(f, f"repo-master/not-mnist/{f.parent.name}/{f.name}")
+        zf.writestr("repo-master/not-mnist/.DS_Store", b"junk")
+        zf.writestr("repo-master/bnn.ipynb", b"{}")
+    with zipfile.ZipFile(root / "bad" / "repo.zip", "w") as zf:
+        zf.writestr("repo-master/not-mnist/A/x.png", b"not the set")
+    remote = replace(NOTMNIST_459, urls=(f"{base}/bad/repo.zip", f"{base}/good/repo.zip"))
+    folder = fetch_folder(remote, tmp_path / "cache")
+    assert folder == tmp_path / "cache" / "notmnist-459"
+    assert sum(1 for _ in folder.rglob("*.png")) == 459
+    assert not any(p.name.startswith(".") for p in (tmp_path / "cache").iterdir())
+
+
+def test_data_config_prefers_local_dir_and_checks_it(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("IDK_DATA_DIR", str(data_dir))
+    cfg = DataConfig.from_env(cache_dir=tmp_path)
+    assert cfg.file("mnist", MNIST_FILES["test-labels"]).parent == data_dir / "mnist"
+    bad = tmp_path / "bad" / "mnist"
+    bad.mkdir(parents=True)
+    (bad / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 8)
+    with pytest.raises(DataError, match="checksum mismatch"):
+        DataConfig(tmp_path / "bad", tmp_path).file("mnist", MNIST_FILES["test-labels"])
+    with pytest.raises(DataError, match="does not exist"):
+        DataConfig.from_env(tmp_path / "nowhere")

@@ -1,0 +1,100 @@
+"""Local reparameterisation is exact per input: the same predictive distribution as sampling weights."""
+
+from __future__ import annotations
+
+import pyro
+import pytest
+import torch
+from scipy.stats import ks_2samp
+
+from idk.nn.bnn import BNN, ModelConfig
+from idk.nn.layers import BayesianLinear
+from idk.nn.networks import NetConfig
+from idk.nn.priors import NormalPrior
+
+S = 4000
+ALPHA = 1e-3  # per coordinate; 10 coordinates → family-wise ≤ 1%
+
+
+def _model(arch: str) -> BNN:
+    torch.manual_seed(1)
+    cfg = ModelConfig(
+        net=NetConfig(arch=arch, hidden=32, channels=(3, 4), dense=16), init_loc="net", init_scale=0.3
+    )
+    return BNN(cfg, dataset_size=100)
+
+
+def _ks_pvalues(a: torch.Tensor, b: torch.Tensor) -> list[float]:
+    a, b = a.detach(), b.detach()
+    return [ks_2samp(a[:, c].numpy(), b[:, c].numpy()).pvalue for c in range(a.shape[1])]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_local_reparameterisation_matches_weight_sampling(arch):
+    model = _model(arch)
+    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(3))
+    local = model.sample_logits(x, S, "local", torch.Generator().manual_seed(4))[:, 0]
+    weights = model.sample_logits(x, S, "weights", torch.Generator().manual_seed(5))[:, 0]
+    assert local.shape == weights.shape == (S, 10)
+    assert min(_ks_pvalues(local, weights)) > ALPHA
+    # power: the same test rejects a draw whose spread is off by 20% (a realistic bug)
+    mean = weights.mean(0)
+    wrong = mean + 0.8 * (local - local.mean(0))
+    assert min(_ks_pvalues(wrong, weights)) < ALPHA
+
+
+def test_local_reparameterisation_moments_match_closed_form():
+    torch.manual_seed(0)
+    layer = BayesianLinear(3, 2, NormalPrior())
+    x = torch.tensor([[1.0, -2.0, 0.5]])
+    w_loc, w_scale = torch.randn(2, 3), torch.rand(2, 3)
+    b_loc, b_scale = torch.randn(2), torch.rand(2)
+    out = layer.forward_local(x, w_loc, w_scale, b_loc, b_scale, num_samples=200_000)[:, 0]
+    mean = x @ w_loc.T + b_loc
+    var = (x * x) @ (w_scale * w_scale).T + b_scale * b_scale
+    # standard errors: sd/sqrt(n) ≈ 0.004 for the mean; tolerance 5 standard errors
+    torch.testing.assert_close(out.mean(0), mean[0], atol=5 * float(var.max().sqrt()) / 200_000**0.5, rtol=0)
+    torch.testing.assert_close(out.var(0), var[0], rtol=0.02, atol=0)
+
+
+def test_model_sites_match_guide_sites_and_elbo_is_finite():
+    model = _model("cnn")
+    trace = pyro.poutine.trace(model.model).get_trace(torch.rand(4, 28, 28), torch.tensor([0, 1, 2, 3]))
+    sample_sites = {
+        n for n, s in trace.nodes.items() if s["type"] == "sample" and not s["is_observed"] and n != "data"
+    }
+    assert sample_sites == set(model.guide.sites)
+    loss = pyro.infer.TraceMeanField_ELBO().differentiable_loss(
+        model.model, model.guide, torch.rand(4, 28, 28), torch.tensor([0, 1, 2, 3])
+    )
+    assert torch.isfinite(loss)
+
+
+def test_weight_sampling_shares_weights_across_the_batch():
+    model = _model("mlp")
+    x = torch.rand(1, 28, 28).expand(5, 28, 28)
+    out = model.sample_logits(x, 3, "weights", torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out[:, 0], out[:, 4])
+    local = model.sample_logits(x, 3, "local", torch.Generator().manual_seed(0))
+    assert not torch.allclose(local[:, 0], local[:, 4])
+
+
+def test_flipout_gives_each_example_the_posterior_distribution():
+    """Over draws of ΔW and the signs, Flipout's output for an example has the distribution of
+    the convolution with a directly sampled kernel."""
+    model = _model("cnn")
+    conv = model.net[1]
+    x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    w_loc, w_scale = model.guide.loc_scale("1.weight")
+    b_loc, _ = model.guide.loc_scale("1.bias")
+    w_loc, w_scale, b_loc = w_loc.detach(), w_scale.detach(), b_loc.detach()
+    torch.manual_seed(6)
+    flip = torch.stack(
+        [
+            conv.forward_flipout(x, w_scale * torch.randn(w_scale.shape), w_loc, b_loc)[1, 0, 10:14, 14]
+            for _ in range(S)
+        ]
+    )
+    w = w_loc + w_scale * torch.randn(S, *w_scale.shape, generator=torch.Generator().manual_seed(7))
+    direct = conv.forward_weights(x[1:], w, b_loc.expand(S, -1))[:, 0, 0, 10:14, 14]
+    assert min(_ks_pvalues(flip, direct)) > ALPHA

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+
+from idk.predictive import Predictions, quantile
+from idk.rules import PercentileRule, ScoreRule, make_rule
+from idk.scores import make_score
+
+
+def _pred(probs: list[list[list[float]]], q: float = 50.0) -> Predictions:
+    """probs (S, N, C) → summaries."""
+    p = torch.tensor(probs, dtype=torch.float64)
+    return Predictions.from_logits(torch.log(p), q)
+
+
+def test_quantile_matches_numpy_percentile():
+    x = torch.rand(37, 5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for q in (0.0, 0.1, 0.5, 0.73, 1.0):
+        np.testing.assert_allclose(
+            quantile(x, q).numpy(), np.percentile(x.numpy(), 100 * q, axis=0), rtol=1e-12
+        )
+
+
+def test_percentile_rule_on_known_samples():
+    # 4 samples, 3 images, 3 classes
+    # image 0: always class 0 → accepted {0}
+    # image 1: median prob 0.5/0.5 between classes 1 and 2 → "either 1 or 2"
+    # image 2: samples scattered over all classes → best median 0.45 ≤ 0.46 → refused
+    s = [
+        [[0.9, 0.05, 0.05], [0.0 + 1e-9, 0.5, 0.5], [0.8, 0.1, 0.1]],
+        [[0.8, 0.1, 0.1], [0.0 + 1e-9, 0.5, 0.5], [0.1, 0.8, 0.1]],
+        [[0.95, 0.03, 0.02], [0.0 + 1e-9, 0.5, 0.5], [0.1, 0.1, 0.8]],
+        [[0.85, 0.1, 0.05], [0.0 + 1e-9, 0.5, 0.5], [0.8, 0.1, 0.1]],
+    ]
+    pred = _pred(s)
+    d = PercentileRule(50, 0.46).decide(pred)
+    assert d.accepted.tolist() == [[True, False, False], [False, True, True], [False, False, False]]
+    assert d.refused.tolist() == [False, False, True]
+    assert d.label[0] == 0
+    # image 2: class 0 has samples (0.8, 0.1, 0.1, 0.8) → median 0.45
+    torch.testing.assert_close(
+        pred.quantile_probs[2].double(),
+        torch.tensor([0.45, 0.1, 0.1], dtype=torch.float64),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+def test_stricter_percentile_refuses_more():
+    s = torch.softmax(torch.randn(100, 50, 10, generator=torch.Generator().manual_seed(0)) * 2, -1)
+    pred = Predictions.from_logits(torch.log(s), 10.0)
+    loose = PercentileRule(10, 0.2).decide(pred).refused
+    strict = PercentileRule(10, 0.5).decide(pred).refused
+    assert (strict | ~loose).all() and strict.sum() >= loose.sum()
+
+
+def test_score_rule_and_roundtrip():
+    pred = _pred([[[0.9, 0.05, 0.05], [0.4, 0.3, 0.3]]])
+    rule = ScoreRule(make_score("max-prob"), 0.5)
+    d = rule.decide(pred)
+    assert d.refused.tolist() == [False, True]
+    assert d.accepted.tolist() == [[True, False, False], [False, False, False]]
+    again = make_rule(rule.as_dict())
+    assert isinstance(again, ScoreRule) and again.threshold == 0.5 and again.score.name == "max-prob"
+    assert isinstance(make_rule(PercentileRule(10, 0.5).as_dict()), PercentileRule)
+
+
+def test_percentile_rule_threshold_equivalence():
+    rule = PercentileRule(50, 0.2)
+    tau = 0.7
+    s = torch.softmax(torch.randn(20, 64, 10, generator=torch.Generator().manual_seed(1)) * 3, -1)
+    pred = Predictions.from_logits(torch.log(s), 50.0)
+    refused = rule.with_uncertainty_threshold(tau).decide(pred).refused
+    assert torch.equal(refused, rule.score(pred) >= tau)  # refuse ⇔ max Q ≤ 1 − τ
+    with pytest.raises(ValueError, match="percentile"):
+        PercentileRule(150, 0.2)
