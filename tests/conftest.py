@@ -26,9 +26,7 @@ def data_dir() -> Path:
     """``$IDK_DATA_DIR`` or ``../shared/data``: MNIST and notMNIST, never committed."""
     path = Path(os.environ.get("IDK_DATA_DIR") or ROOT.parent / "shared" / "data")
     if not (path / "mnist").is_dir():
-        pytest.fail(
-            f"test data not found at {path}: set IDK_DATA_DIR to the folder holding mnist/ and notmnist-459/"
-        )
+        pytest.fail(f"test data not found at {path}: set IDK_DATA_DIR to the folder holding mnist/ and notmnist-459/")
     return path
 
 
@@ -51,3 +49,56 @@ def mnist_test(data_cfg):
     from idk.data import mnist
 
     return mnist("test", data_cfg)
+
+
+@pytest.fixture(scope="session")
+def cnn_model(tmp_path_factory, data_dir) -> Path:
+    """The default preset (Bayesian CNN + twin, calibrated) trained briefly on 10,000 images."""
+    from idk.cli import main
+
+    path = tmp_path_factory.mktemp("models") / "cnn.pt"
+    code = main(
+        [
+            "train",
+            "--out",
+            str(path),
+            "--train-subset",
+            "10000",
+            "--epochs",
+            "2",
+            "--samples",
+            "20",
+            "--data-dir",
+            str(data_dir),
+            "--quiet",
+        ]
+    )
+    assert code == 0 and path.exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tutorial_model(tmp_path_factory, data_dir) -> Path:
+    from idk.cli import main
+
+    path = tmp_path_factory.mktemp("models") / "tutorial.pt"
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "tutorial",
+                "--out",
+                str(path),
+                "--train-subset",
+                "2000",
+                "--epochs",
+                "1",
+                "--data-dir",
+                str(data_dir),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    return path

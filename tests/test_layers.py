@@ -17,11 +17,11 @@ ALPHA = 1e-3  # per coordinate; 10 coordinates → family-wise ≤ 1%
 
 
 def _model(arch: str) -> BNN:
+    """A small model with large posterior scales; ``cnn-point``: conv layers are point masses."""
     torch.manual_seed(1)
-    cfg = ModelConfig(
-        net=NetConfig(arch=arch, hidden=32, channels=(3, 4), dense=16), init_loc="net", init_scale=0.3
-    )
-    return BNN(cfg, dataset_size=100)
+    point = ("BayesianConv2d",) if arch == "cnn-point" else ()
+    net = NetConfig(arch=arch.removesuffix("-point"), hidden=32, channels=(3, 4), dense=16)
+    return BNN(ModelConfig(net=net, init_loc="net", init_scale=0.3, point_layers=point), dataset_size=100)
 
 
 def _ks_pvalues(a: torch.Tensor, b: torch.Tensor) -> list[float]:
@@ -29,7 +29,7 @@ def _ks_pvalues(a: torch.Tensor, b: torch.Tensor) -> list[float]:
     return [ks_2samp(a[:, c].numpy(), b[:, c].numpy()).pvalue for c in range(a.shape[1])]
 
 
-@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("arch", ["mlp", "cnn", "cnn-point"])
 def test_local_reparameterisation_matches_weight_sampling(arch):
     model = _model(arch)
     x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(3))
@@ -49,7 +49,7 @@ def test_local_reparameterisation_moments_match_closed_form():
     x = torch.tensor([[1.0, -2.0, 0.5]])
     w_loc, w_scale = torch.randn(2, 3), torch.rand(2, 3)
     b_loc, b_scale = torch.randn(2), torch.rand(2)
-    out = layer.forward_local(x, w_loc, w_scale, b_loc, b_scale, num_samples=200_000)[:, 0]
+    out = layer.forward_local(x, w_loc, w_scale, b_loc, b_scale, noise=torch.randn(200_000, 1, 2))[:, 0]
     mean = x @ w_loc.T + b_loc
     var = (x * x) @ (w_scale * w_scale).T + b_scale * b_scale
     # standard errors: sd/sqrt(n) ≈ 0.004 for the mean; tolerance 5 standard errors
@@ -60,9 +60,7 @@ def test_local_reparameterisation_moments_match_closed_form():
 def test_model_sites_match_guide_sites_and_elbo_is_finite():
     model = _model("cnn")
     trace = pyro.poutine.trace(model.model).get_trace(torch.rand(4, 28, 28), torch.tensor([0, 1, 2, 3]))
-    sample_sites = {
-        n for n, s in trace.nodes.items() if s["type"] == "sample" and not s["is_observed"] and n != "data"
-    }
+    sample_sites = {n for n, s in trace.nodes.items() if s["type"] == "sample" and not s["is_observed"] and n != "data"}
     assert sample_sites == set(model.guide.sites)
     loss = pyro.infer.TraceMeanField_ELBO().differentiable_loss(
         model.model, model.guide, torch.rand(4, 28, 28), torch.tensor([0, 1, 2, 3])
@@ -70,13 +68,20 @@ def test_model_sites_match_guide_sites_and_elbo_is_finite():
     assert torch.isfinite(loss)
 
 
-def test_weight_sampling_shares_weights_across_the_batch():
+def test_samples_are_shared_across_the_batch_and_independent_across_samples():
     model = _model("mlp")
     x = torch.rand(1, 28, 28).expand(5, 28, 28)
-    out = model.sample_logits(x, 3, "weights", torch.Generator().manual_seed(0))
-    torch.testing.assert_close(out[:, 0], out[:, 4])
-    local = model.sample_logits(x, 3, "local", torch.Generator().manual_seed(0))
-    assert not torch.allclose(local[:, 0], local[:, 4])
+    for method in ("local", "weights"):
+        out = model.sample_logits(x, 3, method, torch.Generator().manual_seed(0))
+        torch.testing.assert_close(out[:, 0], out[:, 4])  # one network per sample, shared by the batch
+        assert not torch.allclose(out[0], out[1])
+
+
+def test_point_layers_are_deterministic():
+    model = _model("cnn-point")
+    assert model.guide.point == {"1.weight", "1.bias", "4.weight", "4.bias"}
+    conv = model.net[1](torch.rand(2, 1, 28, 28))  # pyro model call: a Delta site returns its mean
+    assert conv.shape == (2, 3, 24, 24)
 
 
 def test_flipout_gives_each_example_the_posterior_distribution():
@@ -90,10 +95,7 @@ def test_flipout_gives_each_example_the_posterior_distribution():
     w_loc, w_scale, b_loc = w_loc.detach(), w_scale.detach(), b_loc.detach()
     torch.manual_seed(6)
     flip = torch.stack(
-        [
-            conv.forward_flipout(x, w_scale * torch.randn(w_scale.shape), w_loc, b_loc)[1, 0, 10:14, 14]
-            for _ in range(S)
-        ]
+        [conv.forward_flipout(x, w_scale * torch.randn(w_scale.shape), w_loc, b_loc)[1, 0, 10:14, 14] for _ in range(S)]
     )
     w = w_loc + w_scale * torch.randn(S, *w_scale.shape, generator=torch.Generator().manual_seed(7))
     direct = conv.forward_weights(x[1:], w, b_loc.expand(S, -1))[:, 0, 0, 10:14, 14]

@@ -11,10 +11,7 @@ def test_auroc_matches_pairwise_definition_with_ties():
     g = torch.Generator().manual_seed(0)
     u_in = torch.randint(0, 5, (40,), generator=g).double()
     u_out = torch.randint(2, 8, (30,), generator=g).double()
-    pairs = [
-        (1.0 if o > i else 0.5 if o == i else 0.0)
-        for i, o in itertools.product(u_in.tolist(), u_out.tolist())
-    ]
+    pairs = [(1.0 if o > i else 0.5 if o == i else 0.0) for i, o in itertools.product(u_in.tolist(), u_out.tolist())]
     assert metrics.auroc(u_in, u_out) == pytest.approx(np.mean(pairs))
     assert metrics.auroc(torch.zeros(3), torch.ones(3)) == 1.0
 

@@ -16,9 +16,7 @@ def _pred(probs: list[list[list[float]]], q: float = 50.0) -> Predictions:
 def test_quantile_matches_numpy_percentile():
     x = torch.rand(37, 5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     for q in (0.0, 0.1, 0.5, 0.73, 1.0):
-        np.testing.assert_allclose(
-            quantile(x, q).numpy(), np.percentile(x.numpy(), 100 * q, axis=0), rtol=1e-12
-        )
+        np.testing.assert_allclose(quantile(x, q).numpy(), np.percentile(x.numpy(), 100 * q, axis=0), rtol=1e-12)
 
 
 def test_percentile_rule_on_known_samples():

@@ -41,6 +41,8 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed mid-write
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -79,13 +81,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(
-            f"{path}: corrupted or not a checkpoint ({str(err).splitlines()[0][:120]})"
-        ) from None
+        raise CheckpointError(f"{path}: corrupted or not a checkpoint ({str(err).splitlines()[0][:120]})") from None
     except Exception as err:  # noqa: BLE001 - weights_only refuses foreign pickles with various errors
-        raise CheckpointError(
-            f"{path}: not an idk checkpoint (refused to unpickle it: {type(err).__name__})"
-        ) from None
+        raise CheckpointError(f"{path}: not an idk checkpoint (refused to unpickle it: {type(err).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an idk checkpoint (no '{FORMAT}' header)")
     version = ckpt.get("format_version")
@@ -121,9 +119,7 @@ def model_from_checkpoint(
         model.load_state_dict(ckpt[key])
     except RuntimeError as err:
         first = str(err).splitlines()[0]
-        raise CheckpointError(
-            f"{path}: weights do not fit the described architecture ({first[:160]})"
-        ) from None
+        raise CheckpointError(f"{path}: weights do not fit the described architecture ({first[:160]})") from None
     model.eval()
     return model
 

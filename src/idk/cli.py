@@ -67,12 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=_positive, help="train on the first N training images only")
     p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
     p.add_argument("--target-refusal", type=_fraction, help="calibrate: share of MNIST-like images refused")
-    p.add_argument(
-        "--target-error", type=_fraction, help="calibrate: error among accepted images (upper bound)"
-    )
-    p.add_argument(
-        "--confidence", type=_fraction, help="confidence of the --target-error bound (default 0.95)"
-    )
+    p.add_argument("--target-error", type=_fraction, help="calibrate: error among accepted images (upper bound)")
+    p.add_argument("--confidence", type=_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
     _common(p)
 
@@ -96,11 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt)")
     p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--epochs", type=_positive, help="shorter run (the tutorial: 5)")
+    p.add_argument("--train-subset", type=_positive, help="train on the first N images only (quick checks)")
     _common(p)
 
-    p = sub.add_parser(
-        "explain", help="the tutorial's figure for one image: sampled log-probabilities per digit"
-    )
+    p = sub.add_parser("explain", help="the tutorial's figure for one image: sampled log-probabilities per digit")
     p.add_argument("target", help="an MNIST test index or an image file")
     p.add_argument("--model", required=True)
     p.add_argument("--out", required=True, help="PNG file to write")
@@ -179,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "reproduce":
         from idk.reproduce import format_reproduction, reproduce
 
-        print(format_reproduction(reproduce(args.seed, data(), args.out, args.json, progress)))
+        report = reproduce(args.seed, data(), args.out, args.json, progress, args.epochs, args.train_subset)
+        print(format_reproduction(report))
         return 0
     if args.command in ("explain", "predict"):
         from idk import checkpoint

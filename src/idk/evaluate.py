@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from idk import metrics
@@ -49,6 +50,15 @@ def forced_labels(pred: Predictions, how: str) -> Tensor:
     raise ValueError(f"unknown forced_average {how!r}; valid: logits, probs")
 
 
+HISTOGRAM_BINS = 50
+
+
+def score_histogram(u: Tensor, upper: float) -> dict[str, list[float]]:
+    """Counts of the uncertainty score in equal-width bins over [0, upper] (for figures)."""
+    counts = torch.histc(u.double().clamp(0, upper), bins=HISTOGRAM_BINS, min=0.0, max=upper)
+    return {"edges": torch.linspace(0, upper, HISTOGRAM_BINS + 1).tolist(), "counts": counts.tolist()}
+
+
 def in_distribution_metrics(
     pred: Predictions, y: Tensor, rule: Rule, settings: EvalSettings, forced: Tensor
 ) -> dict[str, Any]:
@@ -57,7 +67,8 @@ def in_distribution_metrics(
     accepted = ~decision.refused
     label = pred.mean_probs.argmax(-1)
     correct = label == y
-    u = make_score(settings.ood_score)(pred)
+    score = make_score(settings.ood_score)
+    u = score(pred)
     coverage, risk = metrics.risk_coverage(u, correct)
     step = max(1, len(coverage) // CURVE_POINTS)
     return {
@@ -74,20 +85,21 @@ def in_distribution_metrics(
         "accuracy_at_coverage": {str(c): metrics.accuracy_at_coverage(u, correct, c) for c in COVERAGES},
         "risk_coverage": {"coverage": coverage[::step].tolist(), "risk": risk[::step].tolist()},
         "reliability": metrics.reliability(pred.mean_probs, y),
+        "score_histogram": score_histogram(u, score.upper),
     }
 
 
-def out_of_distribution_metrics(
-    pred: Predictions, rule: Rule, u_in: Tensor, settings: EvalSettings
-) -> dict[str, Any]:
+def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, settings: EvalSettings) -> dict[str, Any]:
     decision = rule.decide(pred)
-    u = make_score(settings.ood_score)(pred)
+    score = make_score(settings.ood_score)
+    u = score(pred)
     return {
         "n": len(pred),
         "refused": float(decision.refused.double().mean()),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "auroc": metrics.auroc(u_in, u),
         "fpr_at_95_tpr": metrics.fpr_at_tpr(u_in, u, 0.95),
+        "score_histogram": score_histogram(u, score.upper),
     }
 
 
@@ -140,9 +152,7 @@ def evaluate(
     return report, preds
 
 
-def score_comparison(
-    preds: dict[str, Predictions], labels: Tensor, in_name: str = IN_DISTRIBUTION
-) -> dict[str, Any]:
+def score_comparison(preds: dict[str, Predictions], labels: Tensor, in_name: str = IN_DISTRIBUTION) -> dict[str, Any]:
     """Every score's AURC on the in-distribution set and AUROC against each other set."""
     out: dict[str, Any] = {}
     in_pred = preds[in_name]

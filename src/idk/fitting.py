@@ -79,6 +79,18 @@ class FitState:
         }
 
 
+def random_shift(images: Tensor, max_shift: int) -> Tensor:
+    """Translate each image (B, H, W) by its own random offset in [−max_shift, max_shift]² (zero fill)."""
+    if max_shift <= 0:
+        return images
+    b, h, w = images.shape
+    padded = torch.nn.functional.pad(images, (max_shift,) * 4)
+    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, b, 1))
+    rows = (dy + torch.arange(h)).unsqueeze(-1)  # (B, H, 1)
+    cols = (dx + torch.arange(w)).unsqueeze(1)  # (B, 1, W)
+    return padded[torch.arange(b)[:, None, None], rows, cols]
+
+
 def _per_example(model: BNN | DeterministicNet, total: float, n: int, steps: int) -> float:
     """An epoch's summed step losses as a loss per training example (see :func:`fit`)."""
     if isinstance(model, DeterministicNet):
@@ -106,19 +118,9 @@ def fit(
     """
     epochs = cfg.epochs if isinstance(model, BNN) else (cfg.twin_epochs or cfg.epochs)
     objective = ElboObjective(model, cfg) if isinstance(model, BNN) else MleObjective(model, cfg)
-    params = objective.parameters()
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
     n = images.shape[0]
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    total_steps = steps_per_epoch * epochs
-    if cfg.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, total_steps) / total_steps))
-        )
-    elif cfg.schedule == "constant":
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0)
-    else:
-        raise ValueError(f"unknown schedule {cfg.schedule!r}; valid: constant, cosine")
+    optimizer, scheduler = make_optimizer(objective.parameters(), cfg, steps_per_epoch * epochs)
     state = state or FitState()
     if state.optimizer is not None:
         optimizer.load_state_dict(state.optimizer)
@@ -128,17 +130,38 @@ def fit(
     else:
         pyro.set_rng_seed(cfg.seed)
     model.train()
+    # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
+    with pyro.validation_enabled(False):
+        _epochs(model, objective, optimizer, scheduler, images, labels, cfg, epochs, state, on_epoch, progress, label)
+    model.eval()
+    return state
+
+
+def make_optimizer(params: list[Tensor], cfg: TrainConfig, total_steps: int):
+    """Adam (fused where the build has it) and the per-step learning-rate schedule."""
+    try:
+        optimizer = torch.optim.Adam(params, lr=cfg.lr, fused=True)
+    except (RuntimeError, TypeError):
+        optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    if cfg.schedule == "cosine":
+        factor = lambda k: 0.5 * (1 + math.cos(math.pi * min(k, total_steps) / total_steps))  # noqa: E731
+    elif cfg.schedule == "constant":
+        factor = lambda k: 1.0  # noqa: E731
+    else:
+        raise ValueError(f"unknown schedule {cfg.schedule!r}; valid: constant, cosine")
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _epochs(model, objective, optimizer, scheduler, images, labels, cfg, epochs, state, on_epoch, progress, label):
+    n = images.shape[0]
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
     for epoch in range(state.epoch, epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
         total, started = 0.0, time.perf_counter()
-        bar = (
-            progress.bar(total=n, desc=f"{label} epoch {epoch + 1}/{epochs}", unit="img")
-            if progress
-            else None
-        )
+        bar = progress.bar(total=n, desc=f"{label} epoch {epoch + 1}/{epochs}", unit="img") if progress else None
         for start in range(0, n, cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
-            loss = objective(images[idx], labels[idx])
+            loss = objective(random_shift(images[idx], cfg.augment_shift), labels[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -152,9 +175,7 @@ def fit(
         if bar:
             bar.close()
         state.epoch = epoch + 1
-        state.history.append(
-            {"epoch": epoch + 1, "loss": epoch_loss, "seconds": seconds, "images_per_s": n / seconds}
-        )
+        state.history.append({"epoch": epoch + 1, "loss": epoch_loss, "seconds": seconds, "images_per_s": n / seconds})
         if progress:
             progress.log(
                 f"{label} epoch {epoch + 1}/{epochs}: loss {epoch_loss:.4f} ({seconds:.1f} s, {n / seconds:.0f} img/s)"
@@ -166,5 +187,3 @@ def fit(
         )
         if on_epoch:
             on_epoch(state)
-    model.eval()
-    return state

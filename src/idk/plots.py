@@ -74,15 +74,13 @@ def reliability(bins: dict[str, list[float]], ax: Any = None, label: str = "") -
     return fig, ax
 
 
-def score_histograms(scores: dict[str, np.ndarray], score_name: str, ax: Any = None) -> tuple[Any, Any]:
-    """Histograms of an uncertainty score per data set (in vs out of distribution)."""
+def score_histograms(histograms: dict[str, dict[str, list[float]]], score_name: str, ax: Any = None) -> tuple[Any, Any]:
+    """Histograms (edges, counts) of an uncertainty score per data set, in vs out of distribution."""
     fig, ax = _axes(ax)
-    hi = max(float(np.max(v)) for v in scores.values()) or 1.0
-    bins = np.linspace(0, hi, 40)
-    for name, values in scores.items():
-        ax.hist(
-            values, bins=bins, density=True, histtype="step", linewidth=1.5, label=f"{name} ({len(values)})"
-        )
+    for name, h in histograms.items():
+        edges, counts = np.asarray(h["edges"]), np.asarray(h["counts"])
+        density = counts / max(counts.sum(), 1) / np.diff(edges)
+        ax.stairs(density, edges, linewidth=1.5, label=f"{name} ({int(counts.sum())})")
     ax.set_xlabel(f"uncertainty score: {score_name}")
     ax.set_ylabel("density")
     ax.set_yscale("log")

@@ -111,9 +111,7 @@ def format_results(results: list[FileResult], percentile: float) -> str:
         else:
             probs = r.probabilities[f"p{percentile:g}"]
             top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
-            line += (
-                "  [" + ", ".join(f"{c}: {probs[c]:.2f}" for c in top) + f"]  (p{percentile:g} probability)"
-            )
+            line += "  [" + ", ".join(f"{c}: {probs[c]:.2f}" for c in top) + f"]  (p{percentile:g} probability)"
         lines.append(line)
     return "\n".join(lines)
 

@@ -30,20 +30,29 @@ def reproduce(
     out: str | Path | None = None,
     json_path: str | Path | None = None,
     progress: Progress | None = None,
+    epochs: int | None = None,
+    train_subset: int | None = None,
 ) -> dict[str, Any]:
-    """Train the ``tutorial`` preset with ``seed``, evaluate it on the tutorial's sets, return the report."""
+    """Train the ``tutorial`` preset with ``seed``, evaluate it on the tutorial's sets, return the report.
+
+    ``epochs`` and ``train_subset`` shorten the run (for tests); the published comparison needs neither.
+    """
     data = data or DataConfig.from_env()
     out = Path(out or f"runs/tutorial-seed{seed}.pt")
-    ckpt = train(out, "tutorial", data, TrainOptions(seed=seed), progress=progress)
+    ckpt = train(
+        out,
+        "tutorial",
+        data,
+        TrainOptions(seed=seed, epochs=epochs, train_subset=train_subset),
+        progress=progress,
+    )
     from idk.checkpoint import model_from_checkpoint
 
     model = model_from_checkpoint(ckpt, str(out))
     rule = make_rule(ckpt["rule"])
     sets = load_sets(data, [], noise=100, seed=seed)
     sets["notmnist-459-transposed"] = notmnist_459(data, transpose=True)
-    settings = EvalSettings(
-        samples=100, forced_samples=10, forced_average="logits", ood_score="percentile", seed=seed
-    )
+    settings = EvalSettings(samples=100, forced_samples=10, forced_average="logits", ood_score="percentile", seed=seed)
     datasets, _ = evaluate(model, rule, sets, settings, progress)
     report = {
         "model": {"preset": "tutorial", "kind": ckpt["kind"], **ckpt["model_config"]},

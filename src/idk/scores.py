@@ -16,6 +16,7 @@ from idk.predictive import Predictions
 
 class Score:
     name: str = ""
+    upper: float = 1.0  # the largest value the score can take (for histograms)
 
     def __call__(self, pred: Predictions) -> Tensor:
         """Uncertainty per input, shape (N,)."""
@@ -43,6 +44,7 @@ class PredictiveEntropy(Score):
     """u = H[p̄]  (total uncertainty: entropy of the mean prediction)."""
 
     name = "entropy"
+    upper = math.log(10)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return entropy(pred.mean_probs)
@@ -52,6 +54,7 @@ class ExpectedEntropy(Score):
     """u = (1/S) Σ_s H[p_s]  (aleatoric: how ambiguous each sampled network finds the input)."""
 
     name = "expected-entropy"
+    upper = math.log(10)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return pred.expected_entropy
@@ -61,6 +64,7 @@ class MutualInformation(Score):
     """u = H[p̄] − (1/S) Σ_s H[p_s]  (epistemic: how much the sampled networks disagree)."""
 
     name = "mutual-info"
+    upper = math.log(10)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return (entropy(pred.mean_probs) - pred.expected_entropy).clamp_min(0.0)
@@ -79,7 +83,6 @@ SCORES: dict[str, type[Score]] = {
     cls.name: cls
     for cls in (MaxProbability, PredictiveEntropy, ExpectedEntropy, MutualInformation, PercentileProbability)
 }
-MAX_ENTROPY = math.log(10)
 
 
 def make_score(name: str) -> Score:

@@ -15,18 +15,21 @@ from typing import Any
 import torch
 
 from idk import checkpoint as ckpt_io
-from idk.calibration import threshold_for_error, threshold_for_refusal
 from idk.config import Preset, RuleConfig, get_preset, to_dict, train_config_from_dict
-from idk.data.sources import DIGITS, DataConfig, ImageSet, mnist
+from idk.data.sources import DIGITS, DataConfig, ImageSet, gaussian_noise, mnist, uniform_noise
 from idk.errors import CheckpointError
 from idk.fitting import FitState, fit
 from idk.nn.bnn import BNN, DeterministicNet, build_model
 from idk.predictive import predict
 from idk.progress import Progress
-from idk.rules import PercentileRule, Rule, ScoreRule
+from idk.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll, validation_logits
+from idk.rules import ScoreRule
 from idk.scores import make_score
 
 SPLIT_SEED = 20_181_127
+SELECTION_SEED = 777  # synthetic noise for choosing the score; evaluation's noise uses other seeds
+SELECTION_NOISE = 1000
+TUNING_SHARE = 0.2  # of the validation split: temperature and score choice; the rest sets thresholds
 
 
 def split_train_val(n: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,54 +44,6 @@ def fingerprint(data: ImageSet) -> dict[str, Any]:
     if data.labels is not None:
         h.update(data.labels.numpy().tobytes())
     return {"name": data.name, "n": len(data), "sha256": h.hexdigest()}
-
-
-def base_rule(cfg: RuleConfig) -> Rule:
-    if cfg.score == "percentile":
-        return PercentileRule(cfg.percentile, cfg.threshold)
-    return ScoreRule(make_score(cfg.score), cfg.threshold, cfg.percentile)
-
-
-def calibrate(
-    model: BNN | DeterministicNet,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    cfg: RuleConfig,
-    progress: Progress | None = None,
-    seed: int = 0,
-) -> tuple[Rule, dict[str, Any]]:
-    """The rule of ``cfg`` with its threshold chosen on (images, labels) to meet the target."""
-    rule = base_rule(cfg)
-    if cfg.target_refusal is None and cfg.target_error is None:
-        return rule, {"method": "fixed"}
-    pred = predict(
-        model, images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="calibrate"
-    )
-    u = rule.score(pred)
-    label = rule.decide(pred).label
-    info: dict[str, Any] = {"n": len(labels)}
-    if cfg.target_error is not None:
-        sgr = threshold_for_error(u, label == labels, cfg.target_error, cfg.confidence)
-        rule = rule.with_uncertainty_threshold(sgr.threshold)
-        info.update(
-            method="guaranteed-risk (SGR, Clopper–Pearson)",
-            target_error=cfg.target_error,
-            confidence=cfg.confidence,
-            bound=sgr.bound,
-            validation_coverage=sgr.coverage,
-            validation_risk=sgr.risk,
-            feasible=sgr.feasible,
-        )
-    else:
-        rule = rule.with_uncertainty_threshold(threshold_for_refusal(u, cfg.target_refusal))
-        info.update(method="refusal quantile", target_refusal=cfg.target_refusal)
-    decision = rule.decide(pred)
-    info["validation_refused"] = float(decision.refused.double().mean())
-    ok = ~decision.refused
-    info["validation_accepted_accuracy"] = (
-        float((decision.label[ok] == labels[ok]).double().mean()) if ok.any() else None
-    )
-    return rule, info
 
 
 @dataclass
@@ -141,7 +96,7 @@ def train(
     full = mnist("train", data)
     if tcfg.train_subset:
         full = full.subset(slice(0, tcfg.train_subset))
-    train_idx, val_idx = split_train_val(len(full), min(tcfg.val_size, len(full) // 2))
+    train_idx, val_idx = split_train_val(len(full), min(tcfg.val_size, len(full) // 5))
     train_set, val_set = full.subset(train_idx, "mnist-train"), full.subset(val_idx, "mnist-validation")
     model = build_model(preset.model, dataset_size=len(train_set))
     twin = build_model(replace(preset.model, bayesian=False), len(train_set)) if tcfg.twin else None
@@ -179,51 +134,84 @@ def train(
         ckpt_io.atomic_save(ckpt, out)
         return ckpt
 
-    provisional = base_rule(preset.rule).as_dict()
-    fit(
-        model,
-        train_set.images,
-        train_set.labels,
-        tcfg,
-        state=states["model"],
-        progress=progress,
-        label="bayes",
-        on_epoch=lambda st: save(provisional),
-    )
-    if twin is not None:
-        fit(
-            twin,
-            train_set.images,
-            train_set.labels,
-            tcfg,
-            state=states["twin"],
-            progress=progress,
-            label="twin",
-            on_epoch=lambda st: save(provisional),
-        )
-    rule, info = (base_rule(preset.rule), {"method": "fixed"})
-    twin_rule = None
-    if len(val_set) and (preset.rule.target_refusal is not None or preset.rule.target_error is not None):
-        rule, info = calibrate(model, val_set.images, val_set.labels, preset.rule, progress, tcfg.seed)
-        if twin is not None:
-            twin_rule, twin_info = calibrate(
-                twin, val_set.images, val_set.labels, preset.rule, progress, tcfg.seed
+    provisional = base_rule(preset.rule, "percentile" if preset.rule.score == "auto" else None).as_dict()
+    for key, net in (("model", model), ("twin", twin)):
+        if net is not None:
+            fit(
+                net,
+                train_set.images,
+                train_set.labels,
+                tcfg,
+                state=states[key],
+                progress=progress,
+                label="bayes" if key == "model" else "twin",
+                on_epoch=lambda st: save(provisional),
             )
-    rule_dict = {**rule.as_dict(), "calibration": info}
-    extra: dict[str, Any] = {}
-    if twin_rule is not None:
-        extra["twin_rule"] = {**twin_rule.as_dict(), "calibration": twin_info}
-    if len(val_set):
-        pred = predict(
-            model, val_set.images, preset.rule.samples, rule.percentile, progress=progress, desc="validation"
-        )
-        extra["metrics"] = {
-            "validation_accuracy": float((pred.mean_probs.argmax(-1) == val_set.labels).double().mean())
-        }
-    else:
-        extra["metrics"] = {}
+    rule_dict, extra = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, progress)
     extra["metrics"]["final_loss"] = states["model"].history[-1]["loss"] if states["model"].history else None
     return save(rule_dict, **extra)
+
+
+def fit_rules(
+    model: BNN | DeterministicNet,
+    twin: DeterministicNet | None,
+    val_set: ImageSet,
+    cfg: RuleConfig,
+    seed: int,
+    progress: Progress | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the predictive's temperature and choose the score on the first ``TUNING_SHARE`` of the
+    validation split, then calibrate the thresholds on the rest (so the threshold's guarantee is
+    computed on data the score never saw). Sets the models' temperatures.
+
+    Returns the rule's dict and the checkpoint's other fields (twin rule, score choice, metrics)."""
+    extra: dict[str, Any] = {"metrics": {}}
+    default_score = "percentile" if cfg.score == "auto" else None
+    if not len(val_set):
+        return {**base_rule(cfg, default_score).as_dict(), "calibration": {"method": "fixed"}}, extra
+    cut = int(len(val_set) * TUNING_SHARE) if (cfg.fit_temperature or cfg.score == "auto") else 0
+    tune, held = val_set.subset(slice(0, cut), "validation-tuning"), val_set.subset(slice(cut, None), "validation")
+    extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
+    score = default_score or cfg.score
+    if cfg.fit_temperature:
+        for key, net, samples in (("temperature", model, cfg.samples), ("twin_temperature", twin, 1)):
+            if net is not None:
+                logits = validation_logits(net, tune.images, samples, seed + 6)
+                t = fit_temperature(logits, tune.labels)
+                extra[key] = {
+                    "value": t,
+                    "nll_at_1": predictive_nll(logits, tune.labels, 1.0),
+                    "nll": predictive_nll(logits, tune.labels, t),
+                    "n": len(tune),
+                }
+                net.temperature.fill_(t)
+    if cfg.score == "auto":
+        tune_pred = predict(
+            model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
+        )
+        noise = torch.cat(
+            [
+                uniform_noise(SELECTION_NOISE, seed=SELECTION_SEED).images,
+                gaussian_noise(SELECTION_NOISE, seed=SELECTION_SEED).images,
+            ]
+        )
+        noise_pred = predict(
+            model, noise, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc="synthetic noise"
+        )
+        score, extra["score_selection"] = choose_score(tune_pred, tune.labels, noise_pred)
+    pred = predict(
+        model, held.images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc="calibration"
+    )
+    extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())
+    rule, info = calibrate(base_rule(cfg, score), pred, held.labels, cfg)
+    if twin is not None:
+        twin_pred = predict(twin, held.images, 1, cfg.percentile, progress=progress, desc="twin calibration")
+        twin_rule, twin_info = calibrate(ScoreRule(make_score("max-prob"), 1.0), twin_pred, held.labels, cfg)
+        extra["twin_rule"] = {**twin_rule.as_dict(), "calibration": twin_info}
+        extra["metrics"]["twin_validation_accuracy"] = float(
+            (twin_pred.mean_probs.argmax(-1) == held.labels).double().mean()
+        )
+    return {**rule.as_dict(), "calibration": info}, extra
 
 
 def _resumed_preset(previous: dict[str, Any], preset: Preset, path: Path) -> Preset:

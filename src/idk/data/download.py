@@ -91,9 +91,7 @@ def folder_digest(root: Path) -> tuple[str, int]:
     return h.hexdigest(), count
 
 
-def _download(
-    url: str, dest: io.BufferedWriter, timeout: float, progress: Callable[[int], None] | None
-) -> None:
+def _download(url: str, dest: io.BufferedWriter, timeout: float, progress: Callable[[int], None] | None) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "idk-downloader"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         expected = response.headers.get("Content-Length")
@@ -138,8 +136,7 @@ def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0) -> Pa
         tmp = _try_mirrors(remote.urls, cache_dir, lambda p: verify_file(p, remote), timeout)
     except DataError as err:
         raise DataError(
-            f"{remote.name}: {err}. Without network, download it elsewhere and pass --data-dir "
-            "(or set IDK_DATA_DIR)"
+            f"{remote.name}: {err}. Without network, download it elsewhere and pass --data-dir (or set IDK_DATA_DIR)"
         ) from None
     os.replace(tmp, target)
     return target
@@ -177,9 +174,7 @@ def fetch_folder(remote: RemoteFolder, cache_dir: Path, timeout: float = 120.0) 
         archive.unlink()
         os.replace(staging / "folder", target)
     except DataError as err:
-        raise DataError(
-            f"{remote.name}: {err}. Without network, pass --data-dir (or set IDK_DATA_DIR)"
-        ) from None
+        raise DataError(f"{remote.name}: {err}. Without network, pass --data-dir (or set IDK_DATA_DIR)") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

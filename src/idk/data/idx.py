@@ -39,9 +39,7 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise DataError(
-                f"{path}: corrupted or truncated gzip data ({err}); delete it and download again"
-            ) from None
+            raise DataError(f"{path}: corrupted or truncated gzip data ({err}); delete it and download again") from None
     return raw
 
 

@@ -124,9 +124,7 @@ class DataConfig:
         data_dir = data_dir or os.environ.get("IDK_DATA_DIR") or None
         if data_dir is not None and not Path(data_dir).is_dir():
             raise DataError(f"{data_dir}: data directory does not exist (from --data-dir or IDK_DATA_DIR)")
-        return cls(
-            Path(data_dir) if data_dir else None, Path(cache_dir) if cache_dir else default_cache_dir()
-        )
+        return cls(Path(data_dir) if data_dir else None, Path(cache_dir) if cache_dir else default_cache_dir())
 
     def file(self, subdir: str, remote: RemoteFile) -> Path:
         """A verified path to ``remote``: from the data directory when it holds it, else the cache."""
@@ -166,9 +164,7 @@ def _as_images(array: np.ndarray, name: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
-def _idx_pair(
-    cfg: DataConfig, subdir: str, files: dict[str, RemoteFile], split: str, name: str, classes
-) -> ImageSet:
+def _idx_pair(cfg: DataConfig, subdir: str, files: dict[str, RemoteFile], split: str, name: str, classes) -> ImageSet:
     images = read_idx(cfg.file(subdir, files[f"{split}-images"]))
     labels = read_idx(cfg.file(subdir, files[f"{split}-labels"]))
     return ImageSet(name, _as_images(images, name), torch.from_numpy(labels.astype(np.int64)), classes)
@@ -201,9 +197,7 @@ def uniform_noise(n: int = 100, seed: int = 0) -> ImageSet:
 def gaussian_noise(n: int = 1000, seed: int = 0) -> ImageSet:
     """``n`` images of i.i.d. pixels ``clamp(0.5 + 0.25 z, 0, 1)``, z ~ Normal(0, 1)."""
     g = torch.Generator().manual_seed(seed)
-    return ImageSet(
-        "gaussian-noise", (0.5 + 0.25 * torch.randn(n, 28, 28, generator=g)).clamp(0, 1), None, ()
-    )
+    return ImageSet("gaussian-noise", (0.5 + 0.25 * torch.randn(n, 28, 28, generator=g)).clamp(0, 1), None, ())
 
 
 def image_folder(root: Path, name: str) -> ImageSet:

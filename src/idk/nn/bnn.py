@@ -32,6 +32,7 @@ class ModelConfig:
     init_loc: str = "net"  # guide means: "randn" (tutorial) or "net" (Kaiming-uniform)
     init_scale: float | None = 1e-3  # guide scales; None: softplus(randn) (tutorial)
     scale_likelihood: bool = True  # False: the tutorial's unscaled minibatch likelihood
+    point_layers: tuple[str, ...] = ()  # layer types whose weights get a point mass (MAP), e.g. ("BayesianConv2d",)
 
 
 class BNN(nn.Module):
@@ -47,48 +48,84 @@ class BNN(nn.Module):
         self.cfg = cfg
         self.prior = make_prior(cfg.prior, cfg.prior_scale)
         self.net = build_network(cfg.net, self.prior)
-        self.guide = MeanFieldNormalGuide(self.net, cfg.init_loc, cfg.init_scale)
+        self.guide = MeanFieldNormalGuide(self.net, cfg.init_loc, cfg.init_scale, tuple(cfg.point_layers))
         self.likelihood = CategoricalLikelihood(dataset_size if cfg.scale_likelihood else None)
+        # predictive temperature T (logits / T), fitted on validation data after training; 1 = none
+        self.register_buffer("temperature", torch.ones(()))
 
     def model(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """The Pyro model: x (B, 28, 28), y (B,) → sampled or observed labels (B,)."""
         return self.likelihood(self.net(x), y)
 
     @torch.no_grad()
+    def draw(
+        self, num_samples: int, method: str = "local", generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """S posterior draws of what :meth:`sample_logits` needs: per stochastic site either sampled
+        weights (S, *shape), or, for a layer done by local reparameterisation, the unit noise
+        ε (S, 1, out) under the weight site's name."""
+        if method not in METHODS:
+            raise ValueError(f"unknown sampling method {method!r}; valid: {', '.join(METHODS)}")
+        draws: dict[str, Tensor] = {}
+        sampled = False
+        for layer in self.net:
+            if not isinstance(layer, BayesianLayer):
+                continue
+            w_site, b_site = layer.site_names()
+            if w_site in self.guide.point:
+                continue
+            if method == "local" and layer.local_exact and not sampled:
+                loc, _ = self.guide.loc_scale(b_site)
+                draws[w_site] = torch.randn((num_samples, 1, *loc.shape), generator=generator, dtype=loc.dtype)
+            else:
+                draws[w_site] = self.guide.sample_weights(w_site, num_samples, generator)
+                draws[b_site] = self.guide.sample_weights(b_site, num_samples, generator)
+            sampled = True
+        return draws
+
+    @torch.no_grad()
     def sample_logits(
-        self, x: Tensor, num_samples: int, method: str = "local", generator: torch.Generator | None = None
+        self,
+        x: Tensor,
+        num_samples: int,
+        method: str = "local",
+        generator: torch.Generator | None = None,
+        draws: dict[str, Tensor] | None = None,
     ) -> Tensor:
         """S posterior predictive draws of the logits: x (N, 28, 28) → (S, N, 10).
 
-        ``method="local"``: local reparameterisation in the layers where it is exact (dense), one
-        independent draw per input, and S sampled kernels elsewhere (convolutions); ``"weights"``:
-        S whole weight sets, each shared by the batch. Both give every input the same predictive
-        distribution.
+        ``method="local"``: the first stochastic layer, when it is dense and its input is the same
+        for every sample, by local reparameterisation (its weights are never drawn); every later
+        layer with S sampled weight sets. ``"weights"``: S sampled weight sets in every layer.
+        Both give each input exactly the same predictive distribution (tested): the S draws for
+        one input are independent and exact, while inputs of a batch share the S networks (as
+        the tutorial's loop shares one network per sample and batch). Point-mass layers run once
+        per input. ``draws`` (from :meth:`draw`) reuses the same S networks across calls.
         """
-        if method not in METHODS:
-            raise ValueError(f"unknown sampling method {method!r}; valid: {', '.join(METHODS)}")
+        draws = self.draw(num_samples, method, generator) if draws is None else draws
         h, sampled = x, False
         for layer in self.net:
             if isinstance(layer, BayesianLayer):
                 w_site, b_site = layer.site_names()
-                if method == "local" and layer.local_exact:
-                    w_loc, w_scale = self.guide.loc_scale(w_site)
-                    b_loc, b_scale = self.guide.loc_scale(b_site)
-                    h = layer.forward_local(
-                        h, w_loc, w_scale, b_loc, b_scale, None if sampled else num_samples, generator
-                    )
-                else:
-                    w = self.guide.sample_weights(w_site, num_samples, generator)
-                    b = self.guide.sample_weights(b_site, num_samples, generator)
-                    h = layer.forward_weights(h, w, b)
+                w_loc, w_scale = self.guide.loc_scale(w_site)
+                b_loc, b_scale = self.guide.loc_scale(b_site)
+                if w_scale is None:
+                    h = layer.forward_point(h, w_loc, b_loc)
+                    continue
+                if b_site not in draws:  # local reparameterisation with the drawn unit noise
+                    h = layer.forward_local(h, w_loc, w_scale, b_loc, b_scale, noise=draws[w_site])
+                else:  # S weight sets, each shared by the batch (one batched matmul or convolution)
+                    h = layer.forward_weights(h, draws[w_site], draws[b_site])
                 sampled = True
+            elif isinstance(layer, nn.ReLU):
+                h = torch.relu_(h) if h is not x else torch.relu(h)  # in place on our own activations
             elif sampled:
                 s, n = h.shape[:2]
                 h = layer(h.reshape(s * n, *h.shape[2:]))
                 h = h.reshape(s, n, *h.shape[1:])
             else:
                 h = layer(h)
-        return h
+        return h / self.temperature
 
 
 class DeterministicNet(nn.Module):
@@ -98,14 +135,17 @@ class DeterministicNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.net = build_network(cfg.net, None)
+        self.register_buffer("temperature", torch.ones(()))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
     @torch.no_grad()
-    def sample_logits(self, x: Tensor, num_samples: int = 1, method: str = "local", generator=None) -> Tensor:
-        """The network's logits as a single "sample": (1, N, 10)."""
-        return self.net(x).unsqueeze(0)
+    def sample_logits(
+        self, x: Tensor, num_samples: int = 1, method: str = "local", generator=None, draws=None
+    ) -> Tensor:
+        """The network's logits (over the temperature) as a single "sample": (1, N, 10)."""
+        return (self.net(x) / self.temperature).unsqueeze(0)
 
 
 def build_model(cfg: ModelConfig, dataset_size: int | None = None) -> BNN | DeterministicNet:

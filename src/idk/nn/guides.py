@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import pyro
 import pyro.distributions as dist
@@ -22,6 +24,10 @@ def softplus_inverse(y: float) -> float:
 class MeanFieldNormalGuide(PyroModule):
     """q(w) = Π_i Normal(w_i; μ_i, softplus(ρ_i)) over the sites of ``net``'s Bayesian layers.
 
+    Sites of layers listed in ``point_layers`` (by type name, e.g. ``"BayesianConv2d"``) get a point
+    mass instead, q(w) = δ(w − μ): their weights are MAP estimates under the prior (a partially
+    stochastic network), and they cost one forward pass per input however many samples are drawn.
+
     Initialisation:
         ``init_loc="randn"``: μ ~ Normal(0, 1) (the tutorial); ``"net"``: μ = the layer's standard
         PyTorch initialisation (Kaiming-uniform), biases 0.
@@ -29,9 +35,17 @@ class MeanFieldNormalGuide(PyroModule):
         ``s``: every scale starts at ``s``.
     """
 
-    def __init__(self, net: nn.Module, init_loc: str = "net", init_scale: float | None = 1e-3) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        init_loc: str = "net",
+        init_scale: float | None = 1e-3,
+        point_layers: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.sites: dict[str, tuple[int, ...]] = {}
+        self.point: set[str] = set()
+        self._cache: dict[str, tuple[Tensor, Tensor | None]] | None = None
         self.locs = nn.ParameterDict()
         self.rhos = nn.ParameterDict()
         for layer in net.modules():
@@ -43,19 +57,38 @@ class MeanFieldNormalGuide(PyroModule):
                 key = _key(site)
                 self.sites[site] = tuple(loc.shape)
                 self.locs[key] = nn.Parameter(loc)
+                if type(layer).__name__ in point_layers:
+                    self.point.add(site)
+                    continue
                 rho = (
-                    torch.randn_like(loc)
-                    if init_scale is None
-                    else torch.full_like(loc, softplus_inverse(init_scale))
+                    torch.randn_like(loc) if init_scale is None else torch.full_like(loc, softplus_inverse(init_scale))
                 )
                 self.rhos[key] = nn.Parameter(rho)
 
-    def loc_scale(self, site: str) -> tuple[Tensor, Tensor]:
+    def loc_scale(self, site: str) -> tuple[Tensor, Tensor | None]:
+        """The site's mean and standard deviation (None for a point-mass site)."""
+        if self._cache is not None and site in self._cache:
+            return self._cache[site]
         key = _key(site)
-        return self.locs[key], F.softplus(self.rhos[key])
+        value = self.locs[key], None if site in self.point else F.softplus(self.rhos[key])
+        if self._cache is not None:
+            self._cache[site] = value
+        return value
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Within this block (no training), each site's (loc, scale) is computed once and reused."""
+        self._cache = {}
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self._cache = None
 
     def distribution(self, site: str) -> dist.Distribution:
         loc, scale = self.loc_scale(site)
+        if scale is None:
+            return dist.Delta(loc).to_event(loc.dim())
         return dist.Normal(loc, scale).to_event(loc.dim())
 
     def forward(self, *args, **kwargs) -> dict[str, Tensor]:
@@ -64,9 +97,9 @@ class MeanFieldNormalGuide(PyroModule):
     def sample_weights(self, site: str, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
         """S independent draws of a site's tensor: (S, *shape)."""
         loc, scale = self.loc_scale(site)
-        noise = torch.randn(
-            (num_samples, *loc.shape), generator=generator, dtype=loc.dtype, device=loc.device
-        )
+        if scale is None:
+            return loc.expand(num_samples, *loc.shape)
+        noise = torch.randn((num_samples, *loc.shape), generator=generator, dtype=loc.dtype, device=loc.device)
         return loc + scale * noise
 
 

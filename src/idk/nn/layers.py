@@ -79,8 +79,10 @@ class BayesianLayer(PyroModule):
             w_site, b_site = self.site_names()
             w_loc, w_scale = _ACTIVE_GUIDE[-1].loc_scale(w_site)
             b_loc, b_scale = _ACTIVE_GUIDE[-1].loc_scale(b_site)
+            if w_scale is None:  # a point-mass site: the weights are the means
+                return self.apply(x, weight, bias)
             if self.local_exact:
-                return self.forward_local(x, w_loc, w_scale, b_loc, b_scale, num_samples=None)
+                return self.forward_local(x, w_loc, w_scale, b_loc, b_scale)
             return self.forward_flipout(x, weight - w_loc, w_loc, bias)
         return self.apply(x, weight, bias)
 
@@ -97,6 +99,13 @@ class BayesianLayer(PyroModule):
         s = torch.randint(0, 2, perturbation.shape[:2], device=x.device).to(x.dtype).mul_(2).sub_(1)
         return mean + perturbation * s.view(n, -1, *(1,) * (perturbation.dim() - 2))
 
+    def forward_point(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        """Fixed weights on x (N, ...) or (S, N, ...): the same leading shape out."""
+        if x.dim() == len(self.in_shape) + 1:
+            return self.apply(x, weight, bias)
+        out = self.apply(x.reshape(-1, *self.in_shape), weight, bias)
+        return out.reshape(*x.shape[:2], *out.shape[1:])
+
     def forward_weights(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         """Outputs under S sampled weight sets: (S, N, ...)."""
         return self.apply_batched(x, weight, bias)
@@ -108,22 +117,23 @@ class BayesianLayer(PyroModule):
         w_scale: Tensor,
         b_loc: Tensor,
         b_scale: Tensor,
-        num_samples: int | None,
+        noise: Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Local reparameterisation. x (N, ...) with ``num_samples`` S → (S, N, ...); x (S, N, ...) or
-        ``num_samples=None`` → one independent draw per input row, same leading shape as x."""
-        lead = x.shape[:2] if num_samples is None and x.dim() > len(self.in_shape) + 1 else None
-        flat = x.reshape(-1, *x.shape[-len(self.in_shape) :]) if lead is not None else x
-        mean = self.apply(flat, w_loc, b_loc)
-        std = (self.apply(flat * flat, w_scale * w_scale, b_scale * b_scale)).clamp_min(1e-16).sqrt()
-        if num_samples is not None:
-            shape = (num_samples, *mean.shape)
-            noise = torch.randn(shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        """Local reparameterisation ``a = m + s ∘ ε`` with ``m = apply(x, μ)``, ``s² = apply(x², σ²)``.
+
+        ``noise=None`` (training): x (N, ...) → (N, ...), an independent ε per input row.
+        ``noise`` ε of shape (S, 1, ...) (prediction): x (N, ...) → (S, N, ...); m and s are
+        computed once per input and each ε_s is shared by the batch. For each input the S draws
+        are still independent with exactly the right distribution (the decision rule works input
+        by input), at S × width normals instead of S × N × width.
+        """
+        mean = self.apply(x, w_loc, b_loc)
+        std = self.apply(x * x, w_scale * w_scale, b_scale * b_scale).clamp_min_(1e-16).sqrt_()
+        if noise is None:
+            noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
             return torch.addcmul(mean, std, noise)
-        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        out = torch.addcmul(mean, std, noise)
-        return out.reshape(*lead, *out.shape[1:]) if lead is not None else out
+        return torch.addcmul(mean, std, noise)
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -149,9 +159,7 @@ class BayesianLinear(BayesianLayer):
 
     def apply_batched(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         # (N, in) or (S, N, in) @ (S, in, out) + (S, 1, out) → (S, N, out)
-        return torch.baddbmm(
-            bias.unsqueeze(1), x.expand(weight.shape[0], *x.shape[-2:]), weight.transpose(1, 2)
-        )
+        return torch.baddbmm(bias.unsqueeze(1), x.expand(weight.shape[0], *x.shape[-2:]), weight.transpose(1, 2))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -194,9 +202,7 @@ class BayesianConv2d(BayesianLayer):
         return out.reshape(out.shape[0], s, self.out_channels, *out.shape[-2:]).transpose(0, 1)
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, padding={self.padding}"
-        )
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, padding={self.padding}"
 
 
 def name_sites(net: PyroModule) -> None:

@@ -1,0 +1,161 @@
+"""End to end through the command line, on small slices so the suite stays fast."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from idk.cli import main
+
+REPORT_KEYS = {
+    "mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy"},
+    "noise": {"n", "refused"},
+    "notmnist-459": {"n", "refused"},
+}
+
+
+def test_evaluate_writes_the_report_keys(cnn_model, data_dir, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(cnn_model),
+            "--samples",
+            "10",
+            "--json",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+            "--ood",
+            f"letters={data_dir / 'notmnist-10k' / 't10k-images-idx3-ubyte.gz'}",
+            "--gaussian",
+            "50",
+            "-q",
+        ]
+    )
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert {"model", "samples", "rule", "datasets"} <= set(report)
+    assert {"percentile", "threshold"} <= set(report["rule"])
+    for name, keys in REPORT_KEYS.items():
+        assert keys <= set(report["datasets"][name])
+    assert report["datasets"]["letters"]["n"] == 10000 and "auroc" in report["datasets"]["letters"]
+    assert report["datasets"]["gaussian-noise"]["n"] == 50
+    mnist = report["datasets"]["mnist-test"]
+    for key in ("nll", "ece", "brier", "aurc", "accuracy_at_coverage", "risk_coverage"):
+        assert key in mnist
+    assert set(mnist["accuracy_at_coverage"]) == {"0.99", "0.98", "0.95"}
+    assert "twin" in report and "mnist-test" in report["twin"]["datasets"]
+    assert report["rule"]["calibration"]["target_refusal"] == 0.02
+    for d in report["datasets"].values():
+        assert 0.0 <= d["refused"] <= 1.0
+    assert "refused" in capsys.readouterr().out
+
+
+def test_html_report(cnn_model, data_dir, tmp_path):
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(cnn_model),
+                "--samples",
+                "5",
+                "--report",
+                str(tmp_path / "rep"),
+                "--data-dir",
+                str(data_dir),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 3 and "<table>" in page
+    assert json.loads((tmp_path / "rep" / "report.json").read_text())["datasets"]
+
+
+def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):
+    out = tmp_path / "rep.json"
+    assert (
+        main(
+            [
+                "reproduce",
+                "--seed",
+                "0",
+                "--epochs",
+                "1",
+                "--train-subset",
+                "2000",
+                "--out",
+                str(tmp_path / "t.pt"),
+                "--json",
+                str(out),
+                "--data-dir",
+                str(data_dir),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "published" in text and "89.00%" in text and "2104" in text
+    report = json.loads(out.read_text())
+    for name, keys in REPORT_KEYS.items():
+        assert keys <= set(report["datasets"][name])
+    assert report["datasets"]["noise"]["n"] == 100 and report["datasets"]["notmnist-459"]["n"] == 459
+
+
+def test_explain_draws_the_figure(tutorial_model, data_dir, tmp_path, capsys):
+    out = tmp_path / "fig.png"
+    assert main(["explain", "7", "--model", str(tutorial_model), "--out", str(out), "--data-dir", str(data_dir)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any(v in capsys.readouterr().out for v in ("Correct", "Incorrect", "Undecided"))
+
+
+def test_info(cnn_model, capsys):
+    assert main(["info", str(cnn_model), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["class"] == "BNN" and info["twin"] and info["epochs"] == 2
+    assert info["training_data"]["n"] == 10000 and len(info["training_data"]["sha256"]) == 64
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["train"], "required: --out"),
+        (["train", "--out", "x.pt", "--epochs", "zero"], "not a whole number"),
+        (["evaluate", "--model", "m.pt", "--target"], "unrecognized arguments"),
+        (["frobnicate"], "invalid choice"),
+        (["train", "--out", "x.pt", "--target-refusal", "2"], "not a fraction"),
+    ],
+)
+def test_nonsense_options_give_one_clear_line(argv, needle):
+    proc = subprocess.run([sys.executable, "-m", "idk", *argv], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_and_foreign_checkpoints_are_one_line_errors(tmp_path):
+    (tmp_path / "junk.pt").write_bytes(b"\x00" * 100)
+    for path in (tmp_path / "missing.pt", tmp_path / "junk.pt", tmp_path):
+        proc = subprocess.run(
+            [sys.executable, "-m", "idk", "info", str(path)], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.stderr.startswith("idk: error: ") and str(path) in proc.stderr
+
+
+def test_missing_data_dir_is_a_one_line_error(tutorial_model, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "idk", "evaluate", "--model", str(tutorial_model), "--data-dir", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "data directory does not exist" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,143 @@
+"""The image loader: MNIST-style preparation, every bad input a clear error, no crash on any bytes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from idk.errors import ImageError
+from idk.imaging import list_images, load_for_mnist, open_image, to_mnist
+
+
+def _save(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _digit_on_paper(digit: np.ndarray, scale: int = 10) -> Image.Image:
+    """An MNIST digit drawn black on white at ``scale``× size, in RGB."""
+    big = np.kron(digit, np.ones((scale, scale)))
+    return Image.fromarray((255 * (1 - big)).astype(np.uint8)).convert("RGB")
+
+
+def test_large_black_on_white_jpeg_becomes_mnist_like(mnist_test):
+    digit = mnist_test.images[0].numpy()
+    prepared = load_for_mnist(_save(_digit_on_paper(digit), "JPEG", quality=90))
+    assert prepared.inverted and not prepared.blank
+    px = prepared.pixels
+    assert px.shape == (28, 28) and px.dtype == np.float32 and 0 <= px.min() and px.max() <= 1
+    rows, cols = np.nonzero(px > 0.25)
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) <= 20  # fits the 20×20 box
+    cy, cx = (np.indices(px.shape) * px).reshape(2, -1).sum(1) / px.sum()
+    assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1  # centred by mass
+    assert np.corrcoef(px.ravel(), digit.ravel())[0, 1] > 0.6
+
+
+def test_mnist_sized_dark_image_is_taken_as_is(mnist_test):
+    digit = mnist_test.images[1].numpy()
+    prepared = load_for_mnist(_save(Image.fromarray((digit * 255).astype(np.uint8))))
+    np.testing.assert_allclose(prepared.pixels, digit, atol=1 / 255)
+
+
+def test_blank_page_is_blank():
+    assert load_for_mnist(_save(Image.new("L", (300, 200), 255))).blank
+    assert load_for_mnist(_save(Image.new("RGB", (50, 50), (0, 0, 0)))).blank
+
+
+def _bar(mode: str) -> Image.Image:
+    """A dark vertical bar on a light (or transparent) 60×40 background, in ``mode``."""
+    grey = np.full((40, 60), 255, np.uint8)
+    grey[10:30, 28:32] = 0
+    base = Image.fromarray(grey)
+    if mode == "I;16":
+        return Image.fromarray(grey.astype(np.uint16) * 257)
+    if mode in ("RGBA", "LA"):
+        alpha = Image.fromarray(np.where(grey == 0, 255, 0).astype(np.uint8))
+        img = base.convert(mode)
+        img.putalpha(alpha)
+        return img
+    return base.convert("RGB").convert(mode)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "CMYK", "RGBA", "LA", "P", "1", "RGB"])
+def test_unusual_modes_are_read(mode):
+    img = _bar(mode)
+    grey = open_image(_save(img, "TIFF" if mode == "CMYK" else "PNG"))
+    assert grey.shape == (40, 60) and 0 <= grey.min() and grey.max() <= 1
+    prepared = to_mnist(grey)
+    assert prepared.inverted and not prepared.blank and prepared.pixels.max() > 0.5
+    assert prepared.pixels[:, :8].max() == 0  # a thin bar stays in the middle
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "GIF", "WEBP"])
+def test_formats(fmt):
+    img = Image.new("RGB", (80, 80), "white")
+    img.paste((0, 0, 0), (30, 10, 45, 70))
+    assert not load_for_mnist(_save(img, fmt)).blank
+
+
+def test_bad_inputs_are_clear_errors(tmp_path):
+    (tmp_path / "text.png").write_text("this is not an image")
+    (tmp_path / "empty.png").write_bytes(b"")
+    data = _save(Image.new("RGB", (200, 200), "white"), "PNG")
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    cases = {
+        tmp_path / "text.png": "not an image",
+        tmp_path / "empty.png": "empty file",
+        tmp_path / "cut.png": "truncated or corrupted",
+        tmp_path / "missing.png": "no such file",
+        tmp_path: "is a directory",
+    }
+    for path, needle in cases.items():
+        with pytest.raises(ImageError, match=needle) as err:
+            load_for_mnist(path)
+        assert str(path) in str(err.value)
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    # a 30,000 × 30,000 PNG compresses to a few hundred kB; it must be refused before decoding
+    path = tmp_path / "bomb.png"
+    Image.new("1", (30_000, 30_000), 1).save(path)
+    with pytest.raises(ImageError, match="too large|decompression bomb"):
+        load_for_mnist(path)
+
+
+def test_list_images(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.png").write_bytes(_save(Image.new("L", (5, 5))))
+    (tmp_path / "a" / "notes.txt").write_text("hi")
+    (tmp_path / "b").mkdir()
+    assert [p.name for p in list_images([str(tmp_path / "a")])] == ["x.png"]
+    with pytest.raises(ImageError, match="directory has no images"):
+        list_images([str(tmp_path / "b")])
+    with pytest.raises(ImageError, match="pattern matches no files"):
+        list_images([str(tmp_path / "*.jpg")])
+    assert len(list_images([str(tmp_path / "a" / "*.png")])) == 1
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_crash(data):
+    try:
+        prepared = load_for_mnist(data)
+    except ImageError:
+        return
+    assert prepared.pixels.shape == (28, 28) and np.isfinite(prepared.pixels).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=1, max_size=512), st.integers(0, 2000))
+def test_corrupted_real_images_never_crash(noise, at):
+    data = bytearray(_save(Image.new("RGB", (40, 30), "white"), "PNG"))
+    at = at % len(data)
+    data[at : at + len(noise)] = noise
+    try:
+        load_for_mnist(bytes(data))
+    except ImageError:
+        pass

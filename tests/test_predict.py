@@ -1,0 +1,70 @@
+"""``idk predict`` on a user's own files: verdicts, JSON, and bad files answered in place."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from idk.cli import main
+from idk.predict import verdict_text
+
+
+def test_verdict_text():
+    assert verdict_text([]) == "I don't know"
+    assert verdict_text([7]) == "7"
+    assert verdict_text([4, 9]) == "either 4 or 9"
+    assert verdict_text([1, 4, 7]) == "one of 1, 4 or 7"
+
+
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory, mnist_test):
+    folder = tmp_path_factory.mktemp("user")
+    digit = mnist_test.images[0].numpy()  # a 7
+    big = np.kron(digit, np.ones((10, 10)))
+    Image.fromarray((255 * (1 - big)).astype(np.uint8)).convert("RGB").save(folder / "seven.jpg", quality=90)
+    rng = np.random.default_rng(0)
+    photo = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(folder / "photo.png")
+    Image.new("RGB", (200, 300), "white").save(folder / "blank.png")
+    (folder / "text.png").write_text("not an image")
+    return folder
+
+
+def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
+    files = [str(user_files / n) for n in ("seven.jpg", "blank.png", "text.png", "missing.png")]
+    code = main(["predict", *files, "--model", str(cnn_model), "--json", "--samples", "30"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1  # some files failed, the others were answered
+    assert [r["file"] for r in out] == files
+    for r in out:
+        assert set(r) == {"file", "verdict", "label", "accepted", "probabilities", "error"}
+    seven, blank, text, missing = out
+    assert seven["error"] is None and seven["label"] == 7 and seven["accepted"] == [7] and seven["verdict"] == "7"
+    assert len(seven["probabilities"]["mean"]) == 10
+    assert blank["verdict"] == "I don't know" and blank["label"] is None and blank["error"] is None
+    assert "not an image" in text["error"] and text["verdict"] is None
+    assert "no such file" in missing["error"]
+
+
+def test_predict_folder_and_glob(cnn_model, user_files, capsys):
+    assert main(["predict", str(user_files / "*.jpg"), "--model", str(cnn_model)]) == 0
+    assert "seven.jpg" in capsys.readouterr().out
+    code = main(["predict", str(user_files), "--model", str(cnn_model)])
+    text = capsys.readouterr().out
+    assert code == 1 and text.count("\n") >= 3 and "error" in text
+
+
+def test_predict_subprocess_bad_model_is_one_line(user_files, tmp_path):
+    (tmp_path / "m.pt").write_text("garbage")
+    proc = subprocess.run(
+        [sys.executable, "-m", "idk", "predict", str(user_files / "seven.jpg"), "--model", str(tmp_path / "m.pt")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "m.pt" in proc.stderr
