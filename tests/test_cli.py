@@ -114,7 +114,8 @@ def test_explain_draws_the_figure(tutorial_model, data_dir, tmp_path, capsys):
     out = tmp_path / "fig.png"
     assert main(["explain", "7", "--model", str(tutorial_model), "--out", str(out), "--data-dir", str(data_dir)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert any(v in capsys.readouterr().out for v in ("Correct", "Incorrect", "Undecided"))
+    printed = capsys.readouterr().out
+    assert any(v in printed for v in ("Correct", "Incorrect", "Undecided"))
 
 
 def test_info(cnn_model, capsys):
