@@ -108,7 +108,10 @@ def tutorial_train_epoch(images: torch.Tensor, labels: torch.Tensor, batch: int 
     """The tutorial's SVI, step for step: priors and guide dicts rebuilt each step, module lifted."""
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 10))
     names = [n for n, _ in net.named_parameters()]
-    params = {n: (torch.randn_like(p).requires_grad_(), torch.randn_like(p).requires_grad_()) for n, p in net.named_parameters()}
+    params = {
+        n: (torch.randn_like(p).requires_grad_(), torch.randn_like(p).requires_grad_())
+        for n, p in net.named_parameters()
+    }
 
     def sampled_module(dists: dict[str, dist.Distribution]) -> nn.Module:
         lifted_net = copy.deepcopy(net)
@@ -121,7 +124,9 @@ def tutorial_train_epoch(images: torch.Tensor, labels: torch.Tensor, batch: int 
         return lifted_net
 
     def model_fn(x, y):
-        priors = {n: dist.Normal(torch.zeros_like(p), torch.ones_like(p)).to_event(p.dim()) for n, p in net.named_parameters()}
+        priors = {
+            n: dist.Normal(torch.zeros_like(p), torch.ones_like(p)).to_event(p.dim()) for n, p in net.named_parameters()
+        }
         out = F.log_softmax(sampled_module(priors)(x), 1)
         pyro.sample("obs", dist.Categorical(logits=out).to_event(1), obs=y)
 
@@ -149,7 +154,11 @@ def per_sample_loop_predict(model: BNN, images: torch.Tensor, samples: int, batc
         with torch.no_grad():
             for _ in range(samples):
                 draw = model.guide()
-                net = lifted(template, model, {n: draw[s] for n, s in zip([n for n, _ in template.named_parameters()], sites, strict=True)})
+                net = lifted(
+                    template,
+                    model,
+                    {n: draw[s] for n, s in zip([n for n, _ in template.named_parameters()], sites, strict=True)},
+                )
                 F.log_softmax(net(x), 1)
 
 
@@ -181,15 +190,24 @@ def peak_memory() -> dict[str, float]:
     """Peak resident memory of evaluating the default model (S = 100, 10,000 MNIST + 10,000 notMNIST)."""
     out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"loaded_mib": r["loaded"] / 2**20, "peak_mib": r["peak"] / 2**20, "above_loaded_mib": (r["peak"] - r["loaded"]) / 2**20}
+    return {
+        "loaded_mib": r["loaded"] / 2**20,
+        "peak_mib": r["peak"] / 2**20,
+        "above_loaded_mib": (r["peak"] - r["loaded"]) / 2**20,
+    }
 
 
 # --- the run -----------------------------------------------------------------------------------
 
 
 def case(baseline_s: float, idk_s: float, images: int, flops: float) -> dict[str, float]:
-    return {"baseline_s": baseline_s, "idk_s": idk_s, "speedup": baseline_s / idk_s,
-            "images_per_s": images / idk_s, "gflops": flops / idk_s / 1e9}
+    return {
+        "baseline_s": baseline_s,
+        "idk_s": idk_s,
+        "speedup": baseline_s / idk_s,
+        "images_per_s": images / idk_s,
+        "gflops": flops / idk_s / 1e9,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -204,14 +222,23 @@ def main(argv: list[str] | None = None) -> dict:
     n = 1000 if args.quick else args.images
     test = mnist("test", data).images[:n]
     train = mnist("train", data)
-    results: dict = {"machine": {"python": platform.python_version(), "torch": str(torch.__version__),
-                                 "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine()}}
+    results: dict = {
+        "machine": {
+            "python": platform.python_version(),
+            "torch": str(torch.__version__),
+            "threads": torch.get_num_threads(),
+            "cpu": platform.processor() or platform.machine(),
+        }
+    }
     results["matmul_gflops"] = matmul_gflops()
     print(f"torch.matmul: {results['matmul_gflops']:.0f} GFLOP/s ({torch.get_num_threads()} threads)", flush=True)
 
     tutorial, cnn = (build_model(get_preset(p).model, 60000).eval() for p in ("tutorial", "cnn"))
     s = 100
-    for name, model, baseline in (("mlp_predict_100", tutorial, tutorial_predict), ("cnn_predict_100", cnn, per_sample_loop_predict)):
+    for name, model, baseline in (
+        ("mlp_predict_100", tutorial, tutorial_predict),
+        ("cnn_predict_100", cnn, per_sample_loop_predict),
+    ):
         base = timed(lambda m=model, b=baseline: b(m, test, s))
         ours = timed(lambda m=model: predict(m, test, s, 50.0), repeat=2)
         results[name] = case(base, ours, n, s * n * forward_flops(model))
@@ -221,7 +248,11 @@ def main(argv: list[str] | None = None) -> dict:
     x, y = train.images[: steps * 128], train.labels[: steps * 128]
     base = timed(lambda: tutorial_train_epoch(x, y))
     preset = get_preset("tutorial")
-    ours = timed(lambda: fit(build_model(preset.model, None), x, y, preset.train.__class__(**{**preset.train.__dict__, "epochs": 1})))
+    ours = timed(
+        lambda: fit(
+            build_model(preset.model, None), x, y, preset.train.__class__(**{**preset.train.__dict__, "epochs": 1})
+        )
+    )
     results["mlp_train_epoch"] = case(base, ours, len(x), 3 * len(x) * forward_flops(tutorial))
     print(f"mlp_train_epoch: baseline {base:.1f} s, idk {ours:.2f} s", flush=True)
 
@@ -229,7 +260,15 @@ def main(argv: list[str] | None = None) -> dict:
     k = 10 if args.quick else 60
     xs, ys = train.images[: k * 128], train.labels[: k * 128]
     one_epoch = TrainConfig(**{**cnn_preset.train.__dict__, "epochs": 1, "twin_epochs": 1})
-    twin = timed(lambda: fit(build_model(cnn_preset.model.__class__(**{**cnn_preset.model.__dict__, "bayesian": False}), len(xs)), xs, ys, one_epoch), repeat=2)
+    twin = timed(
+        lambda: fit(
+            build_model(cnn_preset.model.__class__(**{**cnn_preset.model.__dict__, "bayesian": False}), len(xs)),
+            xs,
+            ys,
+            one_epoch,
+        ),
+        repeat=2,
+    )
     bayes = timed(lambda: fit(build_model(cnn_preset.model, len(xs)), xs, ys, one_epoch), repeat=2)
     results["cnn_train_step"] = case(twin, bayes, len(xs), 3 * len(xs) * forward_flops(cnn))
     results["cnn_train_step"]["bayes_over_twin"] = bayes / twin
@@ -244,19 +283,27 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def format_table(r: dict) -> str:
-    lines = [f"{'case':<18}{'baseline s':>12}{'idk s':>10}{'speedup':>10}{'images/s':>12}{'GFLOP/s':>10}{'% of matmul':>13}",
-             "-" * 85]
+    lines = [
+        f"{'case':<18}{'baseline s':>12}{'idk s':>10}{'speedup':>10}{'images/s':>12}{'GFLOP/s':>10}{'% of matmul':>13}",
+        "-" * 85,
+    ]
     for name in ("mlp_predict_100", "cnn_predict_100", "mlp_train_epoch", "cnn_train_step"):
         c = r[name]
-        lines.append(f"{name:<18}{c['baseline_s']:>12.2f}{c['idk_s']:>10.2f}{c['speedup']:>9.1f}×{c['images_per_s']:>12.0f}"
-                     f"{c['gflops']:>10.1f}{100 * c['gflops'] / r['matmul_gflops']:>12.1f}%")
-    lines.append(f"cnn_train_step: the Bayesian step costs {r['cnn_train_step']['bayes_over_twin']:.2f}× its deterministic twin's "
-                 "(baseline column = twin)")
+        lines.append(
+            f"{name:<18}{c['baseline_s']:>12.2f}{c['idk_s']:>10.2f}{c['speedup']:>9.1f}×{c['images_per_s']:>12.0f}"
+            f"{c['gflops']:>10.1f}{100 * c['gflops'] / r['matmul_gflops']:>12.1f}%"
+        )
+    lines.append(
+        f"cnn_train_step: the Bayesian step costs {r['cnn_train_step']['bayes_over_twin']:.2f}× its deterministic twin's "
+        "(baseline column = twin)"
+    )
     lines.append(f"torch.matmul: {r['matmul_gflops']:.0f} GFLOP/s")
     if "peak_rss" in r:
         m = r["peak_rss"]
-        lines.append(f"idk evaluate (S=100, 10,000 MNIST + 10,000 notMNIST): peak RSS {m['peak_mib']:.0f} MiB, "
-                     f"{m['above_loaded_mib']:.0f} MiB above the loaded model and data")
+        lines.append(
+            f"idk evaluate (S=100, 10,000 MNIST + 10,000 notMNIST): peak RSS {m['peak_mib']:.0f} MiB, "
+            f"{m['above_loaded_mib']:.0f} MiB above the loaded model and data"
+        )
     return "\n".join(lines)
 
 

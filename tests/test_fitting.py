@@ -69,3 +69,31 @@ def test_resumed_training_equals_uninterrupted(mnist_train):
     assert state.epoch == 3 and len(state.history) == 3
     for key, value in full.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_random_shift_moves_each_image_within_bounds():
+    from idk.fitting import random_shift
+
+    x = torch.zeros(64, 28, 28)
+    x[:, 14, 14] = 1.0
+    y = random_shift(x, 2)
+    pos = y.flatten(1).argmax(1)
+    rows, cols = pos // 28, pos % 28
+    assert y.sum() == 64 and rows.min() >= 12 and rows.max() <= 16 and cols.min() >= 12 and cols.max() <= 16
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) > 5
+
+
+@pytest.mark.parametrize("bayesian", [True, False])
+def test_outlier_exposure_makes_noise_uncertain(mnist_train, bayesian):
+    from idk.data.sources import uniform_noise
+
+    x, y = mnist_train.images[:2000], mnist_train.labels[:2000]
+    noise = uniform_noise(200, seed=5).images
+    confidence = {}
+    for weight in (0.0, 0.5):
+        torch.manual_seed(0)
+        model = build_model(replace(SMALL_CNN, bayesian=bayesian), 2000)
+        cfg = TrainConfig(epochs=2, batch_size=64, lr=3e-3, elbo="meanfield", local_reparam=True, outlier_weight=weight)
+        fit(model, x, y, cfg)
+        confidence[weight] = predict(model, noise, 10).mean_probs.max(-1).values.mean().item()
+    assert confidence[0.5] < 0.3 < confidence[0.0] or confidence[0.5] < confidence[0.0] - 0.2

@@ -65,10 +65,10 @@ def test_score_rule_and_roundtrip():
 
 def test_percentile_rule_threshold_equivalence():
     rule = PercentileRule(50, 0.2)
-    tau = 0.7
     s = torch.softmax(torch.randn(20, 64, 10, generator=torch.Generator().manual_seed(1)) * 3, -1)
     pred = Predictions.from_logits(torch.log(s), 50.0)
-    refused = rule.with_uncertainty_threshold(tau).decide(pred).refused
-    assert torch.equal(refused, rule.score(pred) >= tau)  # refuse ⇔ max Q ≤ 1 − τ
+    for cutoff in (-0.9, -0.5, -0.3, float(-pred.quantile_probs.max(-1).values[3])):
+        refused = rule.with_cutoff(cutoff).decide(pred).refused
+        assert torch.equal(refused, rule.refusal_score(pred) > cutoff)  # exact, ties included
     with pytest.raises(ValueError, match="percentile"):
         PercentileRule(150, 0.2)

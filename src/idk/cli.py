@@ -146,11 +146,13 @@ def run(args: argparse.Namespace) -> int:
             twin=False if args.no_twin else None,
         )
         ckpt = train(args.out, args.preset, data(), opts, resume=args.resume, progress=progress)
-        rule = ckpt["rule"]
+        from idk.rules import describe_rule
+
         print(
-            f"saved {args.out}: preset {ckpt['preset']}, {len(ckpt['history'])} epochs, final loss "
-            f"{ckpt['history'][-1]['loss']:.4f}, rule p{rule['percentile']:g} > {rule['threshold']:.4g}"
+            f"saved {args.out}: preset {ckpt['preset']}, {len(ckpt['history'])} epochs, "
+            f"final loss {ckpt['history'][-1]['loss']:.4f}"
         )
+        print(f"rule: {describe_rule(ckpt['rule'])}")
         return 0
     if args.command == "evaluate":
         from idk.report import evaluate_checkpoint, format_report, parse_ood

@@ -26,6 +26,8 @@ class TrainConfig:
     twin: bool = False  # also train the deterministic twin of the same architecture
     twin_epochs: int | None = None  # defaults to ``epochs``
     augment_shift: int = 0  # random translations of up to this many pixels (0: none, the tutorial)
+    outlier_weight: float = 0.0  # λ of outlier exposure on synthetic non-digits (0: none, the tutorial)
+    outlier_share: float = 0.5  # synthetic non-digits per step, as a share of the batch
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ PRESETS: dict[str, Preset] = {
             val_size=10000,
             twin=True,
             augment_shift=2,
+            outlier_weight=0.5,
         ),
         RuleConfig(
             score="auto",

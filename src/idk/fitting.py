@@ -38,11 +38,11 @@ class ElboObjective:
     def parameters(self) -> list[Tensor]:
         return list(self.model.guide.parameters())
 
-    def __call__(self, x: Tensor, y: Tensor) -> Tensor:
+    def __call__(self, x: Tensor, y: Tensor, outliers: Tensor | None = None, weight: float = 0.0) -> Tensor:
         if self.local:
             with local_reparameterization(self.model.guide):
-                return self.elbo(x, y)
-        return self.elbo(x, y)
+                return self.elbo(x, y, outliers, weight)
+        return self.elbo(x, y, outliers, weight)
 
 
 class MleObjective:
@@ -54,8 +54,12 @@ class MleObjective:
     def parameters(self) -> list[Tensor]:
         return list(self.model.parameters())
 
-    def __call__(self, x: Tensor, y: Tensor) -> Tensor:
-        return F.cross_entropy(self.model(x), y)
+    def __call__(self, x: Tensor, y: Tensor, outliers: Tensor | None = None, weight: float = 0.0) -> Tensor:
+        """Cross-entropy, plus λ times the cross-entropy to uniform labels on ``outliers``."""
+        if outliers is None or not len(outliers):
+            return F.cross_entropy(self.model(x), y)
+        logits = self.model(torch.cat([x, outliers]))
+        return F.cross_entropy(logits[: len(x)], y) - weight * torch.log_softmax(logits[len(x) :], -1).mean()
 
 
 @dataclass
@@ -89,6 +93,16 @@ def random_shift(images: Tensor, max_shift: int) -> Tensor:
     rows = (dy + torch.arange(h)).unsqueeze(-1)  # (B, H, 1)
     cols = (dx + torch.arange(w)).unsqueeze(1)  # (B, 1, W)
     return padded[torch.arange(b)[:, None, None], rows, cols]
+
+
+def training_outliers(digits: Tensor, share: float) -> Tensor:
+    """A fresh batch of synthetic non-digits (``share`` × batch): uniform noise, Gaussian noise and
+    patch-shuffled digits in equal parts, drawn from the global generator (resumable)."""
+    from idk.rule_fitting import synthetic_outliers
+
+    n = max(3, round(share * len(digits)))
+    parts = synthetic_outliers(digits, -(-n // 3), seed=None)
+    return torch.cat(list(parts.values()))[:n]
 
 
 def _per_example(model: BNN | DeterministicNet, total: float, n: int, steps: int) -> float:
@@ -161,7 +175,9 @@ def _epochs(model, objective, optimizer, scheduler, images, labels, cfg, epochs,
         bar = progress.bar(total=n, desc=f"{label} epoch {epoch + 1}/{epochs}", unit="img") if progress else None
         for start in range(0, n, cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
-            loss = objective(random_shift(images[idx], cfg.augment_shift), labels[idx])
+            x = random_shift(images[idx], cfg.augment_shift)
+            outliers = training_outliers(x, cfg.outlier_share) if cfg.outlier_weight > 0 else None
+            loss = objective(x, labels[idx], outliers, cfg.outlier_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -52,7 +52,7 @@ def risk_coverage(curves: dict[str, dict[str, list[float]]], ax: Any = None) -> 
         ax.plot(curve["coverage"], np.asarray(curve["risk"]) * 100, label=name)
     ax.set_xlabel("coverage (share of images answered)")
     ax.set_ylabel("error among answered (%)")
-    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend()
     return fig, ax

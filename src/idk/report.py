@@ -12,7 +12,7 @@ from idk.data.sources import DataConfig, ImageSet, gaussian_noise, load, uniform
 from idk.errors import IdkError
 from idk.evaluate import EvalSettings, evaluate, score_comparison
 from idk.progress import Progress
-from idk.rules import make_rule
+from idk.rules import describe_rule, make_rule
 
 DEFAULT_SETS = ("mnist-test", "noise", "notmnist-459")
 
@@ -72,6 +72,8 @@ def evaluate_checkpoint(
         "datasets": datasets,
         "scores": score_comparison(preds, sets["mnist-test"].labels),
         "training": {"history": ckpt.get("history", []), "train_config": ckpt.get("train_config")},
+        "score_selection": ckpt.get("score_selection"),
+        "temperature": ckpt.get("temperature"),
     }
     if "twin_state_dict" in ckpt:
         twin = ckpt_io.model_from_checkpoint(ckpt, str(model_path), key="twin_state_dict")
@@ -102,15 +104,14 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"model: {report['model'].get('preset')} ({report['model']['kind']}, {report['model']['net']['arch']}), "
         f"{report['samples']} samples per image",
-        f"rule: {rule.get('score', 'percentile')} — accept a digit when its {rule['percentile']:g}th-percentile "
-        f"probability > {rule['threshold']:.4g}"
-        + (
-            f" (calibrated: {rule['calibration']['method']})"
-            if rule.get("calibration", {}).get("method", "fixed") != "fixed"
-            else ""
-        ),
+        f"rule: {describe_rule(rule)}",
         "",
     ]
+    if report.get("score_selection"):
+        lines.insert(
+            -1,
+            f"score: {report['score_selection']['chosen']}, chosen because it {report['score_selection']['criterion']}",
+        )
     lines += _table(report["datasets"], "idk (Bayesian)")
     if "twin" in report:
         lines += [""] + _table(report["twin"]["datasets"], "deterministic twin (softmax)")

@@ -18,7 +18,7 @@ from idk.predictive import Predictions
 from idk.rules import PercentileRule, Rule, ScoreRule
 from idk.scores import SCORES, make_score
 
-NOISE_AUROC_FLOOR = 0.99  # a usable score must flag synthetic noise at least this well
+SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
 
 
 def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
@@ -31,23 +31,45 @@ def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
     return ScoreRule(make_score(name), cfg.threshold, cfg.percentile)
 
 
-def choose_score(val: Predictions, labels: torch.Tensor, noise: Predictions) -> tuple[str, dict[str, Any]]:
-    """The score with the lowest validation AURC among those whose AUROC against synthetic noise is
-    ≥ ``NOISE_AUROC_FLOOR``; returns its name and every score's measurements."""
+def synthetic_outliers(digits: torch.Tensor, n: int, seed: int | None) -> dict[str, torch.Tensor]:
+    """Inputs unlike any digit that idk makes itself, for choosing a score without any real
+    out-of-distribution data: uniform noise, Gaussian noise, and digits whose 7×7 patches are
+    shuffled (strokes like MNIST's, shapes like no digit). digits: (M, 28, 28) → each (n, 28, 28).
+    ``seed=None`` draws from torch's global generator."""
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    picked = digits[torch.randint(0, len(digits), (n,), generator=g)]
+    patches = picked.reshape(n, 4, 7, 4, 7).permute(0, 1, 3, 2, 4).reshape(n, 16, 7, 7)
+    order = torch.argsort(torch.rand(n, 16, generator=g), dim=1)
+    shuffled = patches[torch.arange(n)[:, None], order].reshape(n, 4, 4, 7, 7).permute(0, 1, 3, 2, 4).reshape(n, 28, 28)
+    return {
+        "uniform-noise": torch.rand(n, 28, 28, generator=g),
+        "gaussian-noise": (0.5 + 0.25 * torch.randn(n, 28, 28, generator=g)).clamp(0, 1),
+        "shuffled-digits": shuffled,
+    }
+
+
+def choose_score(
+    val: Predictions, labels: torch.Tensor, outliers: dict[str, Predictions], target_refusal: float
+) -> tuple[str, dict[str, Any]]:
+    """The score that refuses the most synthetic outliers (mean over the sets) at the threshold
+    refusing ``target_refusal`` of validation digits; ties broken by validation AURC."""
     correct = val.mean_probs.argmax(-1) == labels
-    table = {}
+    table: dict[str, dict[str, float]] = {}
     for name in SCORES:
         score = make_score(name)
         u_val = score(val)
-        table[name] = {
-            "validation_aurc": metrics.aurc(u_val, correct),
-            "noise_auroc": metrics.auroc(u_val, score(noise)),
-        }
-    usable = [n for n, row in table.items() if row["noise_auroc"] >= NOISE_AUROC_FLOOR] or list(table)
-    chosen = min(usable, key=lambda n: table[n]["validation_aurc"])
+        tau = threshold_for_refusal(u_val, target_refusal)
+        row = {"validation_aurc": metrics.aurc(u_val, correct)}
+        for set_name, pred in outliers.items():
+            u = score(pred)
+            row[f"refused:{set_name}"] = float((u > tau).double().mean())
+            row[f"auroc:{set_name}"] = metrics.auroc(u_val, u)
+        row["mean_refused"] = sum(row[f"refused:{k}"] for k in outliers) / len(outliers)
+        table[name] = row
+    chosen = max(table, key=lambda n: (round(table[n]["mean_refused"], 4), -table[n]["validation_aurc"]))
     why = (
-        f"lowest validation AURC ({table[chosen]['validation_aurc']:.5f}) among scores that flag synthetic "
-        f"noise with AUROC ≥ {NOISE_AUROC_FLOOR}"
+        f"refuses the most synthetic outliers ({100 * table[chosen]['mean_refused']:.1f}% on average over "
+        f"{', '.join(outliers)}) at the threshold refusing {100 * target_refusal:g}% of validation digits"
     )
     return chosen, {"chosen": chosen, "criterion": why, "scores": table}
 
@@ -56,12 +78,12 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
     """``rule`` with its threshold chosen on validation predictions to meet ``cfg``'s target."""
     if cfg.target_refusal is None and cfg.target_error is None:
         return rule, {"method": "fixed"}
-    u = rule.score(pred)
+    u = rule.refusal_score(pred)
     label = rule.decide(pred).label
     info: dict[str, Any] = {"n": len(labels)}
     if cfg.target_error is not None:
         sgr = threshold_for_error(u, label == labels, cfg.target_error, cfg.confidence)
-        rule = rule.with_uncertainty_threshold(sgr.threshold)
+        rule = rule.with_cutoff(sgr.threshold)
         info.update(
             method="guaranteed risk (SGR with Clopper–Pearson bounds)",
             target_error=cfg.target_error,
@@ -72,7 +94,7 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
             feasible=sgr.feasible,
         )
     else:
-        rule = rule.with_uncertainty_threshold(threshold_for_refusal(u, cfg.target_refusal))
+        rule = rule.with_cutoff(threshold_for_refusal(u, cfg.target_refusal))
         info.update(method="refusal quantile", target_refusal=cfg.target_refusal)
     decision = rule.decide(pred)
     ok = ~decision.refused
@@ -103,7 +125,9 @@ def predictive_nll(logits: torch.Tensor, labels: torch.Tensor, temperature: floa
 def fit_temperature(
     logits: torch.Tensor, labels: torch.Tensor, lo: float = 0.25, hi: float = 4.0, steps: int = 40
 ) -> float:
-    """The temperature T minimising the validation NLL of the predictive mean (golden-section search on log T)."""
+    """The temperature T in [lo, hi] minimising the validation NLL of the predictive mean (golden-section
+    search on log T). The range is bounded: a mean-field posterior can keep gaining NLL as T → 0 (the
+    predictive turns into vote shares), which is no calibration."""
     a, b = math.log(lo), math.log(hi)
     ratio = (math.sqrt(5) - 1) / 2
     c, d = b - ratio * (b - a), a + ratio * (b - a)

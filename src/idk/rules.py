@@ -42,9 +42,15 @@ class PercentileRule:
         accepted = stat > self.threshold
         return Decision(accepted, stat.argmax(-1), ~accepted.any(-1))
 
-    def with_uncertainty_threshold(self, tau: float) -> PercentileRule:
-        """The rule refusing exactly when the percentile score u = 1 − max_c Q_q exceeds τ."""
-        return PercentileRule(self.percentile, 1.0 - tau)
+    def refusal_score(self, pred: Predictions) -> Tensor:
+        """r = −max_c Q_q: the rule refuses exactly when r > −t (r is computed exactly, no rounding)."""
+        return -pred.quantile_probs.max(-1).values
+
+    def with_cutoff(self, cutoff: float) -> PercentileRule:
+        """The rule refusing exactly when ``refusal_score > cutoff``: t is the largest float32 below
+        −cutoff, so max_c Q_q ≤ t ⇔ max_c Q_q < −cutoff."""
+        t = torch.nextafter(torch.tensor(-cutoff, dtype=torch.float32), torch.tensor(-float("inf")))
+        return PercentileRule(self.percentile, float(t))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,8 +75,13 @@ class ScoreRule:
         accepted &= ~refused.unsqueeze(-1)
         return Decision(accepted, label, refused)
 
-    def with_uncertainty_threshold(self, tau: float) -> ScoreRule:
-        return ScoreRule(self.score, tau, self.percentile)
+    def refusal_score(self, pred: Predictions) -> Tensor:
+        """r = u: the rule refuses exactly when r > τ."""
+        return self.score(pred)
+
+    def with_cutoff(self, cutoff: float) -> ScoreRule:
+        """The rule refusing exactly when ``refusal_score > cutoff``."""
+        return ScoreRule(self.score, cutoff, self.percentile)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,13 +95,26 @@ class ScoreRule:
 Rule = PercentileRule | ScoreRule
 
 
-def rule_uncertainty_threshold(rule: Rule) -> float:
-    """τ such that the rule refuses exactly when its score's u > τ."""
-    return 1.0 - rule.threshold if isinstance(rule, PercentileRule) else rule.threshold
-
-
 def make_rule(d: dict[str, Any]) -> Rule:
     """A rule from its dict form (as stored in checkpoints and reports)."""
     if d.get("name", "percentile") == "percentile":
         return PercentileRule(float(d.get("percentile", 50.0)), float(d.get("threshold", 0.2)))
     return ScoreRule(make_score(d["score"]), float(d["threshold"]), float(d.get("percentile", 50.0)))
+
+
+def describe_rule(d: dict[str, Any]) -> str:
+    """One line saying what a rule (in its dict form) does, and how its threshold was set."""
+    rule = make_rule(d)
+    if isinstance(rule, PercentileRule):
+        text = f"accept each digit whose {rule.percentile:g}th-percentile probability over the samples is > {rule.threshold:.4g}"
+    else:
+        text = f"refuse when {rule.score.describe()} exceeds {rule.threshold:.4g}; else answer the most probable digit"
+    cal = d.get("calibration") or {}
+    if "target_error" in cal:
+        text += (
+            f" (calibrated for error ≤ {cal['target_error']:g} at {100 * cal['confidence']:g}% confidence on "
+            f"{cal['n']} validation images: bound {cal['bound']:.4g})"
+        )
+    elif "target_refusal" in cal:
+        text += f" (calibrated to refuse {100 * cal['target_refusal']:g}% of {cal['n']} validation images)"
+    return text

@@ -16,19 +16,28 @@ import torch
 
 from idk import checkpoint as ckpt_io
 from idk.config import Preset, RuleConfig, get_preset, to_dict, train_config_from_dict
-from idk.data.sources import DIGITS, DataConfig, ImageSet, gaussian_noise, mnist, uniform_noise
+from idk.data.sources import DIGITS, DataConfig, ImageSet, mnist
 from idk.errors import CheckpointError
 from idk.fitting import FitState, fit
 from idk.nn.bnn import BNN, DeterministicNet, build_model
 from idk.predictive import predict
 from idk.progress import Progress
-from idk.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll, validation_logits
+from idk.rule_fitting import (
+    SELECTION_REFUSAL,
+    base_rule,
+    calibrate,
+    choose_score,
+    fit_temperature,
+    predictive_nll,
+    synthetic_outliers,
+    validation_logits,
+)
 from idk.rules import ScoreRule
 from idk.scores import make_score
 
 SPLIT_SEED = 20_181_127
-SELECTION_SEED = 777  # synthetic noise for choosing the score; evaluation's noise uses other seeds
-SELECTION_NOISE = 1000
+SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
+SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
 TUNING_SHARE = 0.2  # of the validation split: temperature and score choice; the rest sets thresholds
 
 
@@ -189,16 +198,12 @@ def fit_rules(
         tune_pred = predict(
             model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
         )
-        noise = torch.cat(
-            [
-                uniform_noise(SELECTION_NOISE, seed=SELECTION_SEED).images,
-                gaussian_noise(SELECTION_NOISE, seed=SELECTION_SEED).images,
-            ]
-        )
-        noise_pred = predict(
-            model, noise, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc="synthetic noise"
-        )
-        score, extra["score_selection"] = choose_score(tune_pred, tune.labels, noise_pred)
+        outliers = {
+            name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
+            for name, images in synthetic_outliers(tune.images, SELECTION_OUTLIERS, SELECTION_SEED).items()
+        }
+        target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
+        score, extra["score_selection"] = choose_score(tune_pred, tune.labels, outliers, target)
     pred = predict(
         model, held.images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc="calibration"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pyro
 import torch
 from torch import Tensor, nn
 
@@ -53,9 +54,21 @@ class BNN(nn.Module):
         # predictive temperature T (logits / T), fitted on validation data after training; 1 = none
         self.register_buffer("temperature", torch.ones(()))
 
-    def model(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        """The Pyro model: x (B, 28, 28), y (B,) → sampled or observed labels (B,)."""
-        return self.likelihood(self.net(x), y)
+    def model(
+        self, x: Tensor, y: Tensor | None = None, outliers: Tensor | None = None, outlier_weight: float = 0.0
+    ) -> Tensor:
+        """The Pyro model: x (B, 28, 28), y (B,) → sampled or observed labels (B,).
+
+        ``outliers`` (M, 28, 28) with ``outlier_weight`` λ add outlier exposure (Hendrycks et al.,
+        2019) as a pseudo-likelihood: ``λ · (D/M) Σ_m (1/C) Σ_c log p(c | x_m)``, the labels of
+        synthetic non-digits taken as uniform, so the posterior learns to be unsure off MNIST."""
+        if outliers is None or not len(outliers):
+            return self.likelihood(self.net(x), y)
+        logits = self.net(torch.cat([x, outliers]))
+        out = logits[len(x) :]
+        scale = outlier_weight * (self.likelihood.dataset_size or len(x)) / len(out)
+        pyro.factor("outliers", scale * torch.log_softmax(out, -1).mean(-1).sum())
+        return self.likelihood(logits[: len(x)], y)
 
     @torch.no_grad()
     def draw(
