@@ -7,9 +7,11 @@ Cases (each: the baseline and idk, timed in the same process, same model shapes,
   guide, copy the module, run it). idk: :func:`idk.predictive.predict`.
 * ``cnn_predict_100``: the same for the default CNN; baseline: a per-sample loop over the same
   model (one guide draw and one forward pass per sample and batch of 128).
-* ``mlp_train_epoch``: one epoch of the tutorial preset; baseline: the tutorial's SVI step
-  (priors and guide rebuilt every step, the module deep-copied and lifted, as ``random_module``).
+* ``mlp_train_epoch``: one epoch of the tutorial preset; baseline: the notebook's SVI step
+  (priors and guide rebuilt every step, the module lifted with ``pyro.random_module``).
 * ``cnn_train_step``: the default CNN's Bayesian training step against its deterministic twin's.
+
+Every measurement runs in its own fresh interpreter (no case inherits another's heap).
 
 Prints a table and writes JSON: {CASE: {"baseline_s", "idk_s", "speedup", "images_per_s",
 "gflops"}, "matmul_gflops": G, "peak_rss": {...}}. Models are freshly initialised: the cost of
@@ -19,12 +21,13 @@ these computations does not depend on the weights' values.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import platform
 import subprocess
 import sys
 import time
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pyro
@@ -33,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idk.config import TrainConfig, get_preset
+from idk.config import get_preset
 from idk.data import DataConfig, mnist
 from idk.fitting import fit
 from idk.nn.bnn import BNN, build_model
@@ -76,90 +79,67 @@ def forward_flops(model: BNN) -> int:
 
 
 # --- the tutorial's way --------------------------------------------------------------------------
+# The notebook's own code (pyro.random_module, deprecated but still in Pyro), with only the fixes
+# current Pyro needs (.to_event on every distribution). idk itself never uses random_module.
 
 
-def functional_net(model: BNN) -> nn.Module:
-    """A plain torch copy of the model's architecture, whose parameters a sampled network fills."""
+def plain_net(model: BNN) -> nn.Module:
+    """A plain torch copy of the model's architecture (what the notebook's ``net`` was)."""
     from idk.nn.networks import build_network
 
     return build_network(model.cfg.net, None)
 
 
-def lifted(template: nn.Module, model: BNN, sample: dict[str, torch.Tensor]) -> nn.Module:
-    """What ``pyro.random_module(...)()`` returned: a deep copy of the module with sampled weights."""
-    net = copy.deepcopy(template)
-    with torch.no_grad():
-        for name, param in net.named_parameters():
-            param.copy_(sample[name])
-    return net
+def guide_priors(model: BNN, net: nn.Module) -> dict[str, dist.Distribution]:
+    """The guide's distribution of every parameter of ``net`` (same names as the guide's sites)."""
+    return {name: model.guide.distribution(name) for name, _ in net.named_parameters()}
 
 
 def tutorial_predict(model: BNN, images: torch.Tensor, samples: int, batch: int = 128) -> None:
-    template = functional_net(model)
-    for start in range(0, len(images), batch):
-        x = images[start : start + batch]
-        with torch.no_grad():
-            nets = [lifted(template, model, model.guide()) for _ in range(samples)]
-            outs = [F.log_softmax(net(x), 1).numpy() for net in nets]
-        del nets, outs
+    """The notebook's ``give_uncertainities``: per batch, ``samples`` networks from the guide via
+    ``random_module``, each run on the batch, log-softmax to numpy."""
+    net = plain_net(model)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for start in range(0, len(images), batch):
+            x = images[start : start + batch]
+            sampled = [pyro.random_module("module", net, guide_priors(model, net))() for _ in range(samples)]
+            [F.log_softmax(m(x), 1).numpy() for m in sampled]
 
 
 def tutorial_train_epoch(images: torch.Tensor, labels: torch.Tensor, batch: int = 128, lr: float = 0.01) -> None:
-    """The tutorial's SVI, step for step: priors and guide dicts rebuilt each step, module lifted."""
+    """The notebook's training loop: model and guide lift ``net`` with ``random_module`` every step."""
+    pyro.clear_param_store()
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 10))
-    names = [n for n, _ in net.named_parameters()]
-    params = {
-        n: (torch.randn_like(p).requires_grad_(), torch.randn_like(p).requires_grad_())
-        for n, p in net.named_parameters()
-    }
-
-    def sampled_module(dists: dict[str, dist.Distribution]) -> nn.Module:
-        lifted_net = copy.deepcopy(net)
-        values = {n: pyro.sample(f"module$$${n}", d) for n, d in dists.items()}
-        for n in names:
-            module_name, attr = n.rsplit(".", 1)
-            module = lifted_net.get_submodule(module_name)
-            delattr(module, attr)
-            setattr(module, attr, values[n])
-        return lifted_net
 
     def model_fn(x, y):
         priors = {
             n: dist.Normal(torch.zeros_like(p), torch.ones_like(p)).to_event(p.dim()) for n, p in net.named_parameters()
         }
-        out = F.log_softmax(sampled_module(priors)(x), 1)
-        pyro.sample("obs", dist.Categorical(logits=out).to_event(1), obs=y)
+        lifted = pyro.random_module("module", net, priors)()
+        pyro.sample("obs", dist.Categorical(logits=F.log_softmax(lifted(x), 1)).to_event(1), obs=y)
 
     def guide_fn(x, y):
-        dists = {n: dist.Normal(mu, F.softplus(rho)).to_event(mu.dim()) for n, (mu, rho) in params.items()}
-        return sampled_module(dists)
+        priors = {}
+        for n, p in net.named_parameters():
+            mu = pyro.param(f"{n}_mu", torch.randn_like(p))
+            sigma = F.softplus(pyro.param(f"{n}_sigma", torch.randn_like(p)))
+            priors[n] = dist.Normal(mu, sigma).to_event(p.dim())
+        return pyro.random_module("module", net, priors)()
 
-    optimizer = torch.optim.Adam([t for pair in params.values() for t in pair], lr=lr)
-    elbo = pyro.infer.Trace_ELBO()
+    svi = pyro.infer.SVI(model_fn, guide_fn, pyro.optim.Adam({"lr": lr}), loss=pyro.infer.Trace_ELBO())
     order = torch.randperm(len(images))
-    for start in range(0, len(images), batch):
-        idx = order[start : start + batch]
-        loss = elbo.differentiable_loss(model_fn, guide_fn, images[idx], labels[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for start in range(0, len(images), batch):
+            idx = order[start : start + batch]
+            svi.step(images[idx], labels[idx])
 
 
 def per_sample_loop_predict(model: BNN, images: torch.Tensor, samples: int, batch: int = 128) -> None:
-    """A per-sample loop over the same model: one guide draw + one forward per sample and batch."""
-    template = functional_net(model)
-    sites = list(model.guide.sites)
-    for start in range(0, len(images), batch):
-        x = images[start : start + batch]
-        with torch.no_grad():
-            for _ in range(samples):
-                draw = model.guide()
-                net = lifted(
-                    template,
-                    model,
-                    {n: draw[s] for n, s in zip([n for n, _ in template.named_parameters()], sites, strict=True)},
-                )
-                F.log_softmax(net(x), 1)
+    """A per-sample loop over the same model, the notebook's way: one network from the guide
+    (``random_module``) and one forward pass per sample and batch of 128."""
+    tutorial_predict(model, images, samples, batch)
 
 
 # --- memory ------------------------------------------------------------------------------------
@@ -210,18 +190,54 @@ def case(baseline_s: float, idk_s: float, images: int, flops: float) -> dict[str
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "latest.json"))
-    parser.add_argument("--images", type=int, default=10_000, help="test images for the predict cases")
-    parser.add_argument("--quick", action="store_true", help="a small run to check the script (not for the README)")
-    args = parser.parse_args(argv)
+CASES = ("mlp_predict_100", "cnn_predict_100", "mlp_train_epoch", "cnn_train_step")
+SAMPLES = 100
+
+
+def measure(case_name: str, impl: str, quick: bool) -> float:
+    """Seconds of one implementation ("baseline" or "idk") of one case, in this (fresh) process."""
     torch.manual_seed(0)
     pyro.set_rng_seed(0)
     data = DataConfig.from_env()
-    n = 1000 if args.quick else args.images
-    test = mnist("test", data).images[:n]
+    if case_name.endswith("predict_100"):
+        model = build_model(get_preset("tutorial" if case_name.startswith("mlp") else "cnn").model, 60000).eval()
+        test = mnist("test", data).images[: 1000 if quick else 10_000]
+        if impl == "baseline":
+            return timed(lambda: tutorial_predict(model, test, SAMPLES))
+        predict(model, test[:200], SAMPLES)  # warm-up
+        return timed(lambda: predict(model, test, SAMPLES, 50.0), repeat=2)
     train = mnist("train", data)
+    if case_name == "mlp_train_epoch":
+        steps = 20 if quick else 469
+        x, y = train.images[: steps * 128], train.labels[: steps * 128]
+        if impl == "baseline":
+            return timed(lambda: tutorial_train_epoch(x, y))
+        preset = get_preset("tutorial")
+        return timed(lambda: fit(build_model(preset.model, None), x, y, replace(preset.train, epochs=1)))
+    preset = get_preset("cnn")  # cnn_train_step: "baseline" = the deterministic twin's step
+    steps = 10 if quick else 100
+    x, y = train.images[: steps * 128], train.labels[: steps * 128]
+    cfg = replace(preset.model, bayesian=impl == "idk")
+    one_epoch = replace(preset.train, epochs=1, twin_epochs=1)
+    return timed(lambda: fit(build_model(cfg, len(x)), x, y, one_epoch), repeat=2)
+
+
+def in_subprocess(case_name: str, impl: str, quick: bool) -> float:
+    """Run :func:`measure` in a fresh interpreter, so no case inherits another's heap or caches."""
+    args = [sys.executable, __file__, "--measure", case_name, impl] + (["--quick"] if quick else [])
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "latest.json"))
+    parser.add_argument("--quick", action="store_true", help="a small run to check the script (not for the README)")
+    parser.add_argument("--measure", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(measure(*args.measure, args.quick))
+        return {}
     results: dict = {
         "machine": {
             "python": platform.python_version(),
@@ -232,48 +248,22 @@ def main(argv: list[str] | None = None) -> dict:
     }
     results["matmul_gflops"] = matmul_gflops()
     print(f"torch.matmul: {results['matmul_gflops']:.0f} GFLOP/s ({torch.get_num_threads()} threads)", flush=True)
-
     tutorial, cnn = (build_model(get_preset(p).model, 60000).eval() for p in ("tutorial", "cnn"))
-    s = 100
-    for name, model, baseline in (
-        ("mlp_predict_100", tutorial, tutorial_predict),
-        ("cnn_predict_100", cnn, per_sample_loop_predict),
-    ):
-        base = timed(lambda m=model, b=baseline: b(m, test, s))
-        ours = timed(lambda m=model: predict(m, test, s, 50.0), repeat=2)
-        results[name] = case(base, ours, n, s * n * forward_flops(model))
-        print(f"{name}: baseline {base:.1f} s, idk {ours:.2f} s", flush=True)
-
-    steps = 20 if args.quick else 469
-    x, y = train.images[: steps * 128], train.labels[: steps * 128]
-    base = timed(lambda: tutorial_train_epoch(x, y))
-    preset = get_preset("tutorial")
-    ours = timed(
-        lambda: fit(
-            build_model(preset.model, None), x, y, preset.train.__class__(**{**preset.train.__dict__, "epochs": 1})
-        )
+    n_test = 1000 if args.quick else 10_000
+    sizes = {
+        "mlp_predict_100": (n_test, SAMPLES * forward_flops(tutorial)),
+        "cnn_predict_100": (n_test, SAMPLES * forward_flops(cnn)),
+        "mlp_train_epoch": ((20 if args.quick else 469) * 128, 3 * forward_flops(tutorial)),
+        "cnn_train_step": ((10 if args.quick else 100) * 128, 3 * forward_flops(cnn)),
+    }
+    for name in CASES:
+        base, ours = in_subprocess(name, "baseline", args.quick), in_subprocess(name, "idk", args.quick)
+        images, flops_per_image = sizes[name]
+        results[name] = case(base, ours, images, images * flops_per_image)
+        print(f"{name}: baseline {base:.2f} s, idk {ours:.2f} s", flush=True)
+    results["cnn_train_step"]["bayes_over_twin"] = (
+        results["cnn_train_step"]["idk_s"] / results["cnn_train_step"]["baseline_s"]
     )
-    results["mlp_train_epoch"] = case(base, ours, len(x), 3 * len(x) * forward_flops(tutorial))
-    print(f"mlp_train_epoch: baseline {base:.1f} s, idk {ours:.2f} s", flush=True)
-
-    cnn_preset = get_preset("cnn")
-    k = 10 if args.quick else 60
-    xs, ys = train.images[: k * 128], train.labels[: k * 128]
-    one_epoch = TrainConfig(**{**cnn_preset.train.__dict__, "epochs": 1, "twin_epochs": 1})
-    twin = timed(
-        lambda: fit(
-            build_model(cnn_preset.model.__class__(**{**cnn_preset.model.__dict__, "bayesian": False}), len(xs)),
-            xs,
-            ys,
-            one_epoch,
-        ),
-        repeat=2,
-    )
-    bayes = timed(lambda: fit(build_model(cnn_preset.model, len(xs)), xs, ys, one_epoch), repeat=2)
-    results["cnn_train_step"] = case(twin, bayes, len(xs), 3 * len(xs) * forward_flops(cnn))
-    results["cnn_train_step"]["bayes_over_twin"] = bayes / twin
-    print(f"cnn_train_step: twin {1000 * twin / k:.1f} ms/step, Bayesian {1000 * bayes / k:.1f} ms/step", flush=True)
-
     if not args.quick:
         results["peak_rss"] = peak_memory()
     print()

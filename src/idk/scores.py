@@ -23,7 +23,7 @@ class Score:
         raise NotImplementedError
 
     def describe(self) -> str:
-        return (self.__doc__ or self.name).strip().splitlines()[0]
+        return (self.__doc__ or self.name).strip().splitlines()[0].rstrip(".")
 
 
 def entropy(p: Tensor) -> Tensor:

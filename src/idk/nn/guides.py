@@ -14,6 +14,7 @@ from pyro.nn import PyroModule
 from torch import Tensor, nn
 
 from idk.nn.layers import BayesianLayer
+from idk.nn.normals import NoiseNormal
 
 
 def softplus_inverse(y: float) -> float:
@@ -89,7 +90,7 @@ class MeanFieldNormalGuide(PyroModule):
         loc, scale = self.loc_scale(site)
         if scale is None:
             return dist.Delta(loc).to_event(loc.dim())
-        return dist.Normal(loc, scale).to_event(loc.dim())
+        return NoiseNormal(loc, scale).to_event(loc.dim())
 
     def forward(self, *args, **kwargs) -> dict[str, Tensor]:
         return {site: pyro.sample(site, self.distribution(site)) for site in self.sites}

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pyro.distributions as dist
 import torch
 
+from idk.nn.normals import ScalarNormal
+
 
 @dataclass(frozen=True)
 class NormalPrior:
@@ -17,8 +19,7 @@ class NormalPrior:
 
     def distribution(self, shape: torch.Size | tuple[int, ...]) -> dist.Distribution:
         """The prior of a tensor of ``shape``, all its dimensions as event dimensions."""
-        base = dist.Normal(torch.tensor(self.loc), torch.tensor(self.scale))
-        return base.expand(torch.Size(shape)).to_event(len(shape))
+        return ScalarNormal(self.loc, self.scale, torch.Size(shape)).to_event(len(shape))
 
 
 def make_prior(name: str, scale: float) -> NormalPrior:
