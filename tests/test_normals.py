@@ -14,7 +14,9 @@ def test_scalar_normal_log_prob_and_kl_match_normal():
         torch.testing.assert_close(fast.log_prob(w), dist.Normal(loc, scale).log_prob(w))
         assert fast.expand((3, 6, 4)).log_prob(w).shape == (3, 6, 4)
     q = dist.Normal(torch.randn(6, 4), torch.rand(6, 4) + 0.1)
-    torch.testing.assert_close(kl_divergence(q, ScalarNormal(0.0, 2.0, (6, 4))), kl_divergence(q, dist.Normal(0.0, 2.0)))
+    torch.testing.assert_close(
+        kl_divergence(q, ScalarNormal(0.0, 2.0, (6, 4))), kl_divergence(q, dist.Normal(0.0, 2.0))
+    )
 
 
 def test_noise_normal_log_prob_and_its_gradient_match_normal():

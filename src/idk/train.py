@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pyro
 import torch
 
 from idk import checkpoint as ckpt_io
@@ -107,6 +108,7 @@ def train(
         full = full.subset(slice(0, tcfg.train_subset))
     train_idx, val_idx = split_train_val(len(full), min(tcfg.val_size, len(full) // 5))
     train_set, val_set = full.subset(train_idx, "mnist-train"), full.subset(val_idx, "mnist-validation")
+    pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
     model = build_model(preset.model, dataset_size=len(train_set))
     twin = build_model(replace(preset.model, bayesian=False), len(train_set)) if tcfg.twin else None
     states = {"model": FitState(), "twin": FitState()}

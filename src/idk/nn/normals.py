@@ -43,8 +43,8 @@ class NoiseNormal(dist.Normal):
 
     _last: tuple[Tensor, Tensor] | None = None
 
-    def rsample(self, sample_shape: torch.Size = torch.Size()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
+    def rsample(self, sample_shape: tuple[int, ...] = ()) -> Tensor:
+        shape = self._extended_shape(torch.Size(sample_shape))
         eps = torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
         value = torch.addcmul(self.loc, self.scale, eps)
         self._last = (value, eps)
