@@ -73,18 +73,24 @@ def quantile(x: Tensor, q: float) -> Tensor:
 
 
 def batch_size_for(model: BNN | DeterministicNet, samples: int) -> int:
-    """A batch size that keeps the largest (S × batch) activation near ``ACTIVATION_BUDGET`` floats."""
-    per_input = 784
+    """A batch size that keeps the largest activation near ``ACTIVATION_BUDGET`` floats: S × batch
+    for layers after the first stochastic one, batch alone before it (point-mass layers run once
+    per input)."""
+    shared, per_sample, sampled = 784, 0, False
+    point = model.guide.point if isinstance(model, BNN) else set()
     h = torch.zeros(1, 28, 28)
     with torch.no_grad():
         for layer in model.net:
-            h = (
-                layer(h)
-                if not hasattr(layer, "weight_shape")
-                else layer.apply(h, torch.zeros(layer.weight_shape), None)
-            )
-            per_input = max(per_input, h[0].numel())
-    return max(1, min(10_000, ACTIVATION_BUDGET // (per_input * samples)))
+            if hasattr(layer, "weight_shape"):
+                h = layer.apply(h, torch.zeros(layer.weight_shape), None)
+                sampled = sampled or layer.site_names()[0] not in point
+            else:
+                h = layer(h)
+            if sampled and isinstance(model, BNN):
+                per_sample = max(per_sample, h[0].numel())
+            else:
+                shared = max(shared, h[0].numel())
+    return max(1, min(10_000, ACTIVATION_BUDGET // max(per_sample * samples, shared)))
 
 
 def predict(

@@ -53,6 +53,7 @@ class BNN(nn.Module):
         self.likelihood = CategoricalLikelihood(dataset_size if cfg.scale_likelihood else None)
         # predictive temperature T (logits / T), fitted on validation data after training; 1 = none
         self.register_buffer("temperature", torch.ones(()))
+        self._workspace: dict[str, Tensor] = {}  # reused output buffers of sample_logits (see there)
 
     def model(
         self, x: Tensor, y: Tensor | None = None, outliers: Tensor | None = None, outlier_weight: float = 0.0
@@ -126,7 +127,12 @@ class BNN(nn.Module):
                     h = layer.forward_point(h, w_loc, b_loc)
                     continue
                 if b_site not in draws:  # local reparameterisation with the drawn unit noise
-                    h = layer.forward_local(h, w_loc, w_scale, b_loc, b_scale, noise=draws[w_site])
+                    noise = draws[w_site]
+                    shape = (noise.shape[0], h.shape[0], *noise.shape[2:])
+                    out = self._workspace.get(w_site)
+                    if out is None or out.shape[0] != shape[0] or out.shape[1] < shape[1] or out.shape[2:] != shape[2:]:
+                        out = self._workspace[w_site] = torch.empty(shape, dtype=noise.dtype)
+                    h = layer.forward_local(h, w_loc, w_scale, b_loc, b_scale, noise=noise, out=out[:, : shape[1]])
                 else:  # S weight sets, each shared by the batch (one batched matmul or convolution)
                     h = layer.forward_weights(h, draws[w_site], draws[b_site])
                 sampled = True

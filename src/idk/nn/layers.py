@@ -119,6 +119,7 @@ class BayesianLayer(PyroModule):
         b_scale: Tensor,
         noise: Tensor | None = None,
         generator: torch.Generator | None = None,
+        out: Tensor | None = None,
     ) -> Tensor:
         """Local reparameterisation ``a = m + s ∘ ε`` with ``m = apply(x, μ)``, ``s² = apply(x², σ²)``.
 
@@ -133,6 +134,8 @@ class BayesianLayer(PyroModule):
         if noise is None:
             noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
             return torch.addcmul(mean, std, noise)
+        if out is not None:  # a reused buffer: no fresh (S, N, width) allocation per batch
+            return torch.addcmul(mean, std, noise, out=out)
         return torch.addcmul(mean, std, noise)
 
     @property

@@ -35,7 +35,10 @@ class ScalarNormal(dist.Normal):
         if self._validate_args:
             self._validate_sample(value)
         centred = value - self.loc_value if self.loc_value else value
-        return centred.square().mul(-0.5 / self.scale_value**2).sub(math.log(self.scale_value) + LOG_SQRT_2PI)
+        out = centred.square().mul(-0.5 / self.scale_value**2).sub(math.log(self.scale_value) + LOG_SQRT_2PI)
+        if out.shape != self.batch_shape:  # broadcast like Normal.log_prob does
+            out = out.expand(torch.broadcast_shapes(out.shape, self.batch_shape))
+        return out
 
 
 class NoiseNormal(dist.Normal):

@@ -1,0 +1,67 @@
+"""Posterior predictive summaries: streamed in bounded memory, equal to the unbatched computation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import torch
+
+from idk.config import get_preset
+from idk.nn.bnn import build_model
+from idk.predictive import ACTIVATION_BUDGET, Predictions, batch_size_for, predict
+
+
+def test_batched_summaries_equal_one_big_batch():
+    model = build_model(get_preset("tutorial").model, 100).eval()
+    x = torch.rand(37, 28, 28, generator=torch.Generator().manual_seed(0))
+    streamed = predict(model, x, 20, 10.0, batch_size=5, seed=3)
+    # the same S networks for every batch: one big batch gives the same numbers
+    whole = predict(model, x, 20, 10.0, batch_size=37, seed=3)
+    for field in ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits"):
+        # float32 matmuls of different batch sizes round differently; logits here reach ~10²
+        torch.testing.assert_close(getattr(streamed, field), getattr(whole, field), rtol=1e-3, atol=1e-3)
+    assert isinstance(streamed, Predictions) and streamed.mean_probs.shape == (37, 10)
+
+
+def test_batch_size_keeps_activations_within_budget():
+    # (preset, floats per image in the largest per-sample activation, in the largest shared one)
+    for preset, per_sample, shared in (
+        ("tutorial", 1024, 784),
+        ("cnn", 128, 16 * 24 * 24),
+        ("cnn-full", 16 * 24 * 24, 784),
+    ):
+        model = build_model(get_preset(preset).model, 100)
+        for samples in (1, 100, 1000):
+            b = batch_size_for(model, samples)
+            assert b == 1 or (b * samples * per_sample <= ACTIVATION_BUDGET and b * shared <= ACTIVATION_BUDGET)
+            assert b >= min(10_000, ACTIVATION_BUDGET // max(per_sample * samples, shared))  # not needlessly small
+
+
+MEMORY = r"""
+import json, torch
+from idk.config import get_preset
+from idk.nn.bnn import build_model
+from idk.predictive import predict
+def rss(field):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field)) * 1024
+model = build_model(get_preset("tutorial").model, 100).eval()
+x = torch.rand(NUM_IMAGES, 28, 28)
+predict(model, x[:100], 100)
+before = rss("VmRSS:")
+predict(model, x, 100)
+print(json.dumps({"above": (rss("VmHWM:") - before) / 2**20}))
+"""
+
+
+def test_memory_does_not_grow_with_the_number_of_images():
+    """Peak memory above the loaded model and data stays bounded, whatever N is (S = 100)."""
+    above = {}
+    for n in (2_000, 20_000):
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY.replace("NUM_IMAGES", str(n))], capture_output=True, text=True, check=True
+        )
+        above[n] = json.loads(out.stdout)["above"]
+    assert above[20_000] < 400  # MiB; ten times the images, the same working set
+    assert above[20_000] < above[2_000] + 100
