@@ -30,25 +30,34 @@ def user_files(tmp_path_factory, mnist_test):
     rng = np.random.default_rng(0)
     photo = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(folder / "photo.png")
+    y, x = np.mgrid[0:240, 0:320]
+    smooth = np.stack([128 + 100 * np.sin(x / 30), 128 + 80 * np.cos(y / 25), 128 + 60 * np.sin((x + y) / 40)], -1)
+    smooth += rng.normal(0, 20, smooth.shape)
+    Image.fromarray(np.clip(smooth, 0, 255).astype(np.uint8)).save(folder / "photo_smooth.jpg")
     Image.new("RGB", (200, 300), "white").save(folder / "blank.png")
     (folder / "text.png").write_text("not an image")
     return folder
 
 
 def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
-    files = [str(user_files / n) for n in ("seven.jpg", "blank.png", "text.png", "missing.png")]
+    files = [
+        str(user_files / n)
+        for n in ("seven.jpg", "blank.png", "text.png", "missing.png", "photo.png", "photo_smooth.jpg")
+    ]
     code = main(["predict", *files, "--model", str(cnn_model), "--json", "--samples", "30"])
     out = json.loads(capsys.readouterr().out)
     assert code == 1  # some files failed, the others were answered
     assert [r["file"] for r in out] == files
     for r in out:
         assert set(r) == {"file", "verdict", "label", "accepted", "probabilities", "error"}
-    seven, blank, text, missing = out
+    seven, blank, text, missing, photo, smooth = out
     assert seven["error"] is None and seven["label"] == 7 and seven["accepted"] == [7] and seven["verdict"] == "7"
     assert len(seven["probabilities"]["mean"]) == 10
     assert blank["verdict"] == "I don't know" and blank["label"] is None and blank["error"] is None
     assert "not an image" in text["error"] and text["verdict"] is None
     assert "no such file" in missing["error"]
+    for picture in (photo, smooth):  # photo-like colour images: not digits
+        assert picture["verdict"] == "I don't know" and picture["accepted"] == [] and picture["error"] is None
 
 
 def test_predict_folder_and_glob(cnn_model, user_files, capsys):
