@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from idk.config import RuleConfig
+from idk.data.sources import synthetic_outliers
 from idk.predictive import Predictions
-from idk.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll, synthetic_outliers
+from idk.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll
 from idk.rules import PercentileRule, ScoreRule
 
 

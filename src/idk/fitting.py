@@ -19,6 +19,7 @@ from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
 from idk.config import TrainConfig
+from idk.data.sources import synthetic_outliers
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
 from idk.progress import Progress
@@ -98,8 +99,6 @@ def random_shift(images: Tensor, max_shift: int) -> Tensor:
 def training_outliers(digits: Tensor, share: float) -> Tensor:
     """A fresh batch of synthetic non-digits (``share`` × batch): uniform noise, Gaussian noise and
     patch-shuffled digits in equal parts, drawn from the global generator (resumable)."""
-    from idk.rule_fitting import synthetic_outliers
-
     n = max(3, round(share * len(digits)))
     parts = synthetic_outliers(digits, -(-n // 3), seed=None)
     return torch.cat(list(parts.values()))[:n]

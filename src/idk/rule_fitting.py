@@ -31,23 +31,6 @@ def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
     return ScoreRule(make_score(name), cfg.threshold, cfg.percentile)
 
 
-def synthetic_outliers(digits: torch.Tensor, n: int, seed: int | None) -> dict[str, torch.Tensor]:
-    """Inputs unlike any digit that idk makes itself, for choosing a score without any real
-    out-of-distribution data: uniform noise, Gaussian noise, and digits whose 7×7 patches are
-    shuffled (strokes like MNIST's, shapes like no digit). digits: (M, 28, 28) → each (n, 28, 28).
-    ``seed=None`` draws from torch's global generator."""
-    g = torch.Generator().manual_seed(seed) if seed is not None else None
-    picked = digits[torch.randint(0, len(digits), (n,), generator=g)]
-    patches = picked.reshape(n, 4, 7, 4, 7).permute(0, 1, 3, 2, 4).reshape(n, 16, 7, 7)
-    order = torch.argsort(torch.rand(n, 16, generator=g), dim=1)
-    shuffled = patches[torch.arange(n)[:, None], order].reshape(n, 4, 4, 7, 7).permute(0, 1, 3, 2, 4).reshape(n, 28, 28)
-    return {
-        "uniform-noise": torch.rand(n, 28, 28, generator=g),
-        "gaussian-noise": (0.5 + 0.25 * torch.randn(n, 28, 28, generator=g)).clamp(0, 1),
-        "shuffled-digits": shuffled,
-    }
-
-
 def choose_score(
     val: Predictions, labels: torch.Tensor, outliers: dict[str, Predictions], target_refusal: float
 ) -> tuple[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ import torch
 
 from idk import checkpoint as ckpt_io
 from idk.config import Preset, RuleConfig, get_preset, to_dict, train_config_from_dict
-from idk.data.sources import DIGITS, DataConfig, ImageSet, mnist
+from idk.data.sources import DIGITS, DataConfig, ImageSet, mnist, synthetic_outliers
 from idk.errors import CheckpointError
 from idk.fitting import FitState, fit
 from idk.nn.bnn import BNN, DeterministicNet, build_model
@@ -30,7 +30,6 @@ from idk.rule_fitting import (
     choose_score,
     fit_temperature,
     predictive_nll,
-    synthetic_outliers,
     validation_logits,
 )
 from idk.rules import ScoreRule
