@@ -53,7 +53,7 @@ def mnist_test(data_cfg):
 
 @pytest.fixture(scope="session")
 def cnn_model(tmp_path_factory, data_dir) -> Path:
-    """The default preset (Bayesian CNN + twin, calibrated) trained briefly on 10,000 images."""
+    """The default preset (Bayesian CNN + twin, calibrated), narrower, trained briefly on 10,000 images."""
     from idk.cli import main
 
     path = tmp_path_factory.mktemp("models") / "cnn.pt"
@@ -68,6 +68,13 @@ def cnn_model(tmp_path_factory, data_dir) -> Path:
             "2",
             "--samples",
             "20",
+            "--channels",
+            "8",
+            "16",
+            "--dense",
+            "64",
+            "--kl-weight",
+            "0.5",
             "--data-dir",
             str(data_dir),
             "--quiet",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from idk.cli import main
 
@@ -123,6 +124,9 @@ def test_info(cnn_model, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["class"] == "BNN" and info["twin"] and info["epochs"] == 2
     assert info["training_data"]["n"] == 10000 and len(info["training_data"]["sha256"]) == 64
+    ckpt = torch.load(cnn_model, weights_only=True)  # the command-line options reached the configuration
+    assert ckpt["model_config"]["net"]["channels"] == [8, 16] and ckpt["model_config"]["net"]["dense"] == 64
+    assert ckpt["train_config"]["kl_weight"] == 0.5
 
 
 @pytest.mark.parametrize(
@@ -133,6 +137,8 @@ def test_info(cnn_model, capsys):
         (["evaluate", "--model", "m.pt", "--target"], "unrecognized arguments"),
         (["frobnicate"], "invalid choice"),
         (["train", "--out", "x.pt", "--target-refusal", "2"], "not a fraction"),
+        (["train", "--out", "x.pt", "--kl-weight", "0"], "must be positive"),
+        (["train", "--out", "x.pt", "--channels", "8"], "expected 2 arguments"),
     ],
 )
 def test_nonsense_options_give_one_clear_line(argv, needle):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pyro
 import pytest
 import torch
+from torch.distributions import Normal
 
 from idk.config import TrainConfig, get_preset
-from idk.fitting import FitState, fit
+from idk.fitting import ElboObjective, FitState, fit
 from idk.nn.bnn import BNN, DeterministicNet, ModelConfig, build_model
 from idk.nn.networks import NetConfig
 from idk.predictive import predict
@@ -71,18 +73,6 @@ def test_resumed_training_equals_uninterrupted(mnist_train):
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
 
-def test_random_shift_moves_each_image_within_bounds():
-    from idk.fitting import random_shift
-
-    x = torch.zeros(64, 28, 28)
-    x[:, 14, 14] = 1.0
-    y = random_shift(x, 2)
-    pos = y.flatten(1).argmax(1)
-    rows, cols = pos // 28, pos % 28
-    assert y.sum() == 64 and rows.min() >= 12 and rows.max() <= 16 and cols.min() >= 12 and cols.max() <= 16
-    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) > 5
-
-
 @pytest.mark.parametrize("bayesian", [True, False])
 def test_outlier_exposure_makes_noise_uncertain(mnist_train, bayesian):
     from idk.data.sources import uniform_noise
@@ -97,3 +87,21 @@ def test_outlier_exposure_makes_noise_uncertain(mnist_train, bayesian):
         fit(model, x, y, cfg)
         confidence[weight] = predict(model, noise, 10).mean_probs.max(-1).values.mean().item()
     assert confidence[0.5] < 0.3 < confidence[0.0] or confidence[0.5] < confidence[0.0] - 0.2
+
+
+def test_kl_weight_scales_exactly_the_closed_form_kl(mnist_train):
+    """−ELBO_β = NLL + β KL with the KL in closed form: with the same noise, the loss is affine in β
+    and its slope is Σ_sites KL(Normal(μ, σ) ‖ Normal(0, 1))."""
+    x, y = mnist_train.images[:64], mnist_train.labels[:64]
+    model = BNN(SMALL_CNN, 1024)
+    losses = {}
+    for beta in (0.25, 0.5, 1.0):
+        objective = ElboObjective(model, TrainConfig(elbo="meanfield", local_reparam=True, kl_weight=beta))
+        pyro.set_rng_seed(3)
+        losses[beta] = objective(x, y).item()
+    kl = 0.0
+    for site in model.guide.sites:
+        loc, scale = model.guide.loc_scale(site)
+        kl += torch.distributions.kl_divergence(Normal(loc, scale), Normal(0.0, 1.0)).sum().item()
+    assert (losses[1.0] - losses[0.25]) / 0.75 == pytest.approx(kl, rel=1e-4)
+    assert losses[0.5] - losses[0.25] == pytest.approx(0.25 * kl, rel=1e-4)

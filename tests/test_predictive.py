@@ -27,11 +27,13 @@ def test_batched_summaries_equal_one_big_batch():
 
 
 def test_batch_size_keeps_activations_within_budget():
+    net = get_preset("cnn").model.net  # LeNet-like, valid padding: the first feature map is c1 × 24 × 24
+    first_map = net.channels[0] * 24 * 24
     # (preset, floats per image in the largest per-sample activation, in the largest shared one)
     for preset, per_sample, shared in (
         ("tutorial", 1024, 784),
-        ("cnn", 128, 16 * 24 * 24),
-        ("cnn-full", 16 * 24 * 24, 784),
+        ("cnn", net.dense, first_map),
+        ("cnn-full", first_map, 784),
     ):
         model = build_model(get_preset(preset).model, 100)
         for samples in (1, 100, 1000):

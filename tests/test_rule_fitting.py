@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from idk.config import RuleConfig
-from idk.data.sources import synthetic_outliers
 from idk.predictive import Predictions
 from idk.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll
 from idk.rules import PercentileRule, ScoreRule
@@ -16,19 +15,6 @@ def test_fit_temperature_recovers_the_true_temperature():
     t = fit_temperature(z, labels)
     assert t == pytest.approx(2.0, rel=0.05)
     assert predictive_nll(z, labels, t) <= predictive_nll(z, labels, 1.0)
-
-
-def test_synthetic_outliers_keep_the_strokes_and_lose_the_shape(mnist_train):
-    sets = synthetic_outliers(mnist_train.images[:500], 200, seed=1)
-    assert set(sets) == {"uniform-noise", "gaussian-noise", "shuffled-digits"}
-    for images in sets.values():
-        assert images.shape == (200, 28, 28) and 0 <= images.min() and images.max() <= 1
-    shuffled = sets["shuffled-digits"]
-    # same ink per image as some training digit, rearranged
-    ink = mnist_train.images[:500].sum((1, 2))
-    assert all(torch.isclose(ink, s.sum(), atol=1e-3).any() for s in shuffled[:20])
-    again = synthetic_outliers(mnist_train.images[:500], 200, seed=1)
-    assert torch.equal(again["shuffled-digits"], shuffled)
 
 
 def _pred(probs: torch.Tensor) -> Predictions:

@@ -37,6 +37,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -61,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="checkpoint file to write (updated every epoch)")
     p.add_argument("--resume", action="store_true", help="continue from --out's last completed epoch")
     p.add_argument("--epochs", type=_positive)
-    p.add_argument("--lr", type=float)
+    p.add_argument("--lr", type=_positive_float)
+    p.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule")
+    p.add_argument("--prior-scale", type=_positive_float, help="standard deviation of the Normal prior")
+    p.add_argument("--kl-weight", type=_positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
+    p.add_argument("--channels", type=_positive, nargs=2, metavar=("C1", "C2"), help="CNN channels per block")
+    p.add_argument("--dense", type=_positive, help="CNN hidden dense units")
     p.add_argument("--batch-size", type=_positive)
     p.add_argument("--seed", type=int)
     p.add_argument("--train-subset", type=_positive, help="train on the first N training images only")
@@ -136,6 +151,11 @@ def run(args: argparse.Namespace) -> int:
         opts = TrainOptions(
             epochs=args.epochs,
             lr=args.lr,
+            schedule=args.schedule,
+            prior_scale=args.prior_scale,
+            kl_weight=args.kl_weight,
+            channels=tuple(args.channels) if args.channels else None,
+            dense=args.dense,
             batch_size=args.batch_size,
             seed=args.seed,
             train_subset=args.train_subset,

@@ -19,13 +19,16 @@ class TrainConfig:
     lr: float = 0.01
     schedule: str = "constant"  # "constant" or "cosine" (per step, to 0 at the end)
     elbo: str = "trace"  # "trace" (Monte Carlo KL, the tutorial) or "meanfield" (closed-form KL)
+    kl_weight: float = 1.0  # β in E_q[log p(D | w)] − β KL(q ‖ p): 1 is Bayes' rule, < 1 a tempered posterior
     local_reparam: bool = False  # local reparameterisation of the likelihood term
     val_size: int = 0  # training images held out for calibration (never the test set)
     seed: int = 0
     train_subset: int | None = None  # use only the first N training images (tests, quick runs)
     twin: bool = False  # also train the deterministic twin of the same architecture
     twin_epochs: int | None = None  # defaults to ``epochs``
-    augment_shift: int = 0  # random translations of up to this many pixels (0: none, the tutorial)
+    augment_shift: float = 0  # random translations of up to this many pixels (0: none, the tutorial)
+    augment_degrees: float = 0.0  # random rotations of up to this many degrees
+    augment_scale: float = 0.0  # random scaling by a factor in [1 - s, 1 + s]
     outlier_weight: float = 0.0  # λ of outlier exposure on synthetic non-digits (0: none, the tutorial)
     outlier_share: float = 0.5  # synthetic non-digits per step, as a share of the batch
 
@@ -70,10 +73,13 @@ PRESETS: dict[str, Preset] = {
     # The default: a Bayesian CNN whose dense layers are mean-field Normal and whose convolution
     # kernels are MAP point masses under the same prior (a partially stochastic network: as
     # accurate on validation data, and its convolutions run once per image, not once per sample).
+    # Choices measured on the validation split (docs/experiments.md): KL weight 0.1 (val. accuracy
+    # 99.29% → 99.42%, and a predictive that needs no sharpening: fitted temperature 0.29 → 0.90),
+    # small rotations and scalings, channels (32, 64) and 256 dense units (99.42% → 99.49%).
     "cnn": Preset(
         "cnn",
         ModelConfig(
-            net=NetConfig(arch="cnn", channels=(16, 32), dense=128),
+            net=NetConfig(arch="cnn", channels=(32, 64), dense=256),
             prior_scale=1.0,
             init_loc="net",
             init_scale=1e-3,
@@ -90,6 +96,9 @@ PRESETS: dict[str, Preset] = {
             val_size=10000,
             twin=True,
             augment_shift=2,
+            augment_degrees=10.0,
+            augment_scale=0.1,
+            kl_weight=0.1,
             outlier_weight=0.5,
         ),
         RuleConfig(

@@ -15,11 +15,13 @@ from typing import Any
 import pyro
 import torch
 import torch.nn.functional as F
+from pyro import poutine
 from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
+from idk.augment import Augmentation
 from idk.config import TrainConfig
-from idk.data.sources import synthetic_outliers
+from idk.data.synthetic import TRAINING_FAMILIES, synthetic_outliers
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
 from idk.progress import Progress
@@ -33,8 +35,12 @@ class ElboObjective:
     def __init__(self, model: BNN, cfg: TrainConfig) -> None:
         if cfg.elbo not in ELBOS:
             raise ValueError(f"unknown elbo {cfg.elbo!r}; valid: {', '.join(ELBOS)}")
-        self.model, self.local = model, cfg.local_reparam
-        self.elbo = ELBOS[cfg.elbo]()(model.model, model.guide)  # an ELBOModule
+        if not cfg.kl_weight > 0:
+            raise ValueError(f"kl_weight must be > 0, got {cfg.kl_weight}")
+        self.model, self.local, self.kl_weight = model, cfg.local_reparam, cfg.kl_weight
+        # β scales the KL: the model scales its weight sites, the guide all of its sites alike
+        guide = model.guide if cfg.kl_weight == 1 else poutine.scale(model.guide, scale=cfg.kl_weight)
+        self.elbo = ELBOS[cfg.elbo]()(model.model, guide)  # an ELBOModule
 
     def parameters(self) -> list[Tensor]:
         return list(self.model.guide.parameters())
@@ -42,8 +48,8 @@ class ElboObjective:
     def __call__(self, x: Tensor, y: Tensor, outliers: Tensor | None = None, weight: float = 0.0) -> Tensor:
         if self.local:
             with local_reparameterization(self.model.guide):
-                return self.elbo(x, y, outliers, weight)
-        return self.elbo(x, y, outliers, weight)
+                return self.elbo(x, y, outliers, weight, self.kl_weight)
+        return self.elbo(x, y, outliers, weight, self.kl_weight)
 
 
 class MleObjective:
@@ -84,23 +90,11 @@ class FitState:
         }
 
 
-def random_shift(images: Tensor, max_shift: int) -> Tensor:
-    """Translate each image (B, H, W) by its own random offset in [−max_shift, max_shift]² (zero fill)."""
-    if max_shift <= 0:
-        return images
-    b, h, w = images.shape
-    padded = torch.nn.functional.pad(images, (max_shift,) * 4)
-    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, b, 1))
-    rows = (dy + torch.arange(h)).unsqueeze(-1)  # (B, H, 1)
-    cols = (dx + torch.arange(w)).unsqueeze(1)  # (B, 1, W)
-    return padded[torch.arange(b)[:, None, None], rows, cols]
-
-
-def training_outliers(digits: Tensor, share: float) -> Tensor:
-    """A fresh batch of synthetic non-digits (``share`` × batch): uniform noise, Gaussian noise and
-    patch-shuffled digits in equal parts, drawn from the global generator (resumable)."""
-    n = max(3, round(share * len(digits)))
-    parts = synthetic_outliers(digits, -(-n // 3), seed=None)
+def training_outliers(digits: Tensor, labels: Tensor, share: float) -> Tensor:
+    """A fresh batch of synthetic non-digits (``share`` × batch), every training family of
+    :mod:`idk.data.synthetic` in equal parts, drawn from the global generator (resumable)."""
+    n = max(len(TRAINING_FAMILIES), round(share * len(digits)))
+    parts = synthetic_outliers(digits, labels, -(-n // len(TRAINING_FAMILIES)), seed=None)
     return torch.cat(list(parts.values()))[:n]
 
 
@@ -168,14 +162,15 @@ def make_optimizer(params: list[Tensor], cfg: TrainConfig, total_steps: int):
 def _epochs(model, objective, optimizer, scheduler, images, labels, cfg, epochs, state, on_epoch, progress, label):
     n = images.shape[0]
     steps_per_epoch = math.ceil(n / cfg.batch_size)
+    augment = Augmentation(cfg.augment_shift, cfg.augment_degrees, cfg.augment_scale)
     for epoch in range(state.epoch, epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
         total, started = 0.0, time.perf_counter()
         bar = progress.bar(total=n, desc=f"{label} epoch {epoch + 1}/{epochs}", unit="img") if progress else None
         for start in range(0, n, cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
-            x = random_shift(images[idx], cfg.augment_shift)
-            outliers = training_outliers(x, cfg.outlier_share) if cfg.outlier_weight > 0 else None
+            x = augment(images[idx])
+            outliers = training_outliers(x, labels[idx], cfg.outlier_share) if cfg.outlier_weight > 0 else None
             loss = objective(x, labels[idx], outliers, cfg.outlier_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -35,7 +35,8 @@ def choose_score(
     val: Predictions, labels: torch.Tensor, outliers: dict[str, Predictions], target_refusal: float
 ) -> tuple[str, dict[str, Any]]:
     """The score that refuses the most synthetic outliers (mean over the sets) at the threshold
-    refusing ``target_refusal`` of validation digits; ties broken by validation AURC."""
+    refusing ``target_refusal`` of validation digits; ties broken by the mean AUROC against the
+    outliers, then by validation AURC."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
     for name in SCORES:
@@ -48,8 +49,16 @@ def choose_score(
             row[f"refused:{set_name}"] = float((u > tau).double().mean())
             row[f"auroc:{set_name}"] = metrics.auroc(u_val, u)
         row["mean_refused"] = sum(row[f"refused:{k}"] for k in outliers) / len(outliers)
+        row["mean_auroc"] = sum(row[f"auroc:{k}"] for k in outliers) / len(outliers)
         table[name] = row
-    chosen = max(table, key=lambda n: (round(table[n]["mean_refused"], 4), -table[n]["validation_aurc"]))
+    chosen = max(
+        table,
+        key=lambda n: (
+            round(table[n]["mean_refused"], 4),
+            round(table[n]["mean_auroc"], 4),
+            -table[n]["validation_aurc"],
+        ),
+    )
     why = (
         f"refuses the most synthetic outliers ({100 * table[chosen]['mean_refused']:.1f}% on average over "
         f"{', '.join(outliers)}) at the threshold refusing {100 * target_refusal:g}% of validation digits"

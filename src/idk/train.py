@@ -17,7 +17,8 @@ import torch
 
 from idk import checkpoint as ckpt_io
 from idk.config import Preset, RuleConfig, get_preset, to_dict, train_config_from_dict
-from idk.data.sources import DIGITS, DataConfig, ImageSet, mnist, synthetic_outliers
+from idk.data.sources import DIGITS, DataConfig, ImageSet, mnist
+from idk.data.synthetic import HELD_OUT_FAMILIES, synthetic_outliers
 from idk.errors import CheckpointError
 from idk.fitting import FitState, fit
 from idk.nn.bnn import BNN, DeterministicNet, build_model
@@ -38,6 +39,9 @@ from idk.scores import make_score
 SPLIT_SEED = 20_181_127
 SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
 SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
+# Noise (which must be refused) and the synthetic families never trained on: on the trained
+# families every score refuses everything, so they could not tell the scores apart.
+SELECTION_FAMILIES = ("uniform-noise", "gaussian-noise", *HELD_OUT_FAMILIES)
 TUNING_SHARE = 0.2  # of the validation split: temperature and score choice; the rest sets thresholds
 
 
@@ -61,6 +65,11 @@ class TrainOptions:
 
     epochs: int | None = None
     lr: float | None = None
+    schedule: str | None = None
+    kl_weight: float | None = None
+    prior_scale: float | None = None
+    channels: tuple[int, int] | None = None
+    dense: int | None = None
     batch_size: int | None = None
     seed: int | None = None
     train_subset: int | None = None
@@ -77,13 +86,15 @@ def configure(preset: Preset, opts: TrainOptions) -> Preset:
     train_fields = {f.name for f in dataclasses.fields(preset.train)}
     rule_fields = {f.name for f in dataclasses.fields(preset.rule)}
     values = {k: v for k, v in dataclasses.asdict(opts).items() if v is not None}
+    net = replace(preset.model.net, **{k: v for k, v in values.items() if k in ("channels", "dense")})
+    model = replace(preset.model, net=net, **{k: v for k, v in values.items() if k == "prior_scale"})
     train = replace(preset.train, **{k: v for k, v in values.items() if k in train_fields})
     rule_values = {k: v for k, v in values.items() if k in rule_fields}
     if "target_error" in rule_values:
         rule_values.setdefault("target_refusal", None)
     elif "target_refusal" in rule_values:
         rule_values["target_error"] = None
-    return replace(preset, train=train, rule=replace(preset.rule, **rule_values))
+    return replace(preset, model=model, train=train, rule=replace(preset.rule, **rule_values))
 
 
 def train(
@@ -201,7 +212,9 @@ def fit_rules(
         )
         outliers = {
             name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
-            for name, images in synthetic_outliers(tune.images, SELECTION_OUTLIERS, SELECTION_SEED).items()
+            for name, images in synthetic_outliers(
+                tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, SELECTION_FAMILIES
+            ).items()
         }
         target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
         score, extra["score_selection"] = choose_score(tune_pred, tune.labels, outliers, target)

@@ -26,6 +26,7 @@ from idk.data.download import (
     verify_file,
 )
 from idk.data.idx import read_idx
+from idk.data.synthetic import gaussian_pixels, uniform_pixels
 from idk.errors import DataError, IdkError
 from idk.imaging import IMAGE_SUFFIXES, open_image, to_mnist
 
@@ -188,16 +189,6 @@ def notmnist_459(cfg: DataConfig, transpose: bool = False) -> ImageSet:
     return images
 
 
-def uniform_pixels(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """(n, 28, 28) i.i.d. Uniform(0, 1) pixels, as the tutorial's ``torch.rand(n, 28, 28)``."""
-    return torch.rand(n, 28, 28, generator=generator)
-
-
-def gaussian_pixels(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """(n, 28, 28) i.i.d. pixels ``clamp(0.5 + 0.25 z, 0, 1)``, z ~ Normal(0, 1)."""
-    return (0.5 + 0.25 * torch.randn(n, 28, 28, generator=generator)).clamp(0, 1)
-
-
 def uniform_noise(n: int = 100, seed: int = 0) -> ImageSet:
     """``n`` uniform-noise images (:func:`uniform_pixels`), seeded."""
     return ImageSet("noise", uniform_pixels(n, torch.Generator().manual_seed(seed)), None, ())
@@ -206,19 +197,6 @@ def uniform_noise(n: int = 100, seed: int = 0) -> ImageSet:
 def gaussian_noise(n: int = 1000, seed: int = 0) -> ImageSet:
     """``n`` Gaussian-noise images (:func:`gaussian_pixels`), seeded."""
     return ImageSet("gaussian-noise", gaussian_pixels(n, torch.Generator().manual_seed(seed)), None, ())
-
-
-def synthetic_outliers(digits: torch.Tensor, n: int, seed: int | None) -> dict[str, torch.Tensor]:
-    """Inputs unlike any digit that idk makes itself, used instead of any real out-of-distribution
-    data: uniform noise, Gaussian noise, and digits whose 7×7 patches are shuffled (strokes like
-    MNIST's, shapes like no digit). digits: (M, 28, 28) → each (n, 28, 28).
-    ``seed=None`` draws from torch's global generator."""
-    g = torch.Generator().manual_seed(seed) if seed is not None else None
-    picked = digits[torch.randint(0, len(digits), (n,), generator=g)]
-    patches = picked.reshape(n, 4, 7, 4, 7).permute(0, 1, 3, 2, 4).reshape(n, 16, 7, 7)
-    order = torch.argsort(torch.rand(n, 16, generator=g), dim=1)
-    shuffled = patches[torch.arange(n)[:, None], order].reshape(n, 4, 4, 7, 7).permute(0, 1, 3, 2, 4).reshape(n, 28, 28)
-    return {"uniform-noise": uniform_pixels(n, g), "gaussian-noise": gaussian_pixels(n, g), "shuffled-digits": shuffled}
 
 
 def image_folder(root: Path, name: str) -> ImageSet:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pyro
 import torch
+from pyro import poutine
 from torch import Tensor, nn
 
 from idk.nn.guides import MeanFieldNormalGuide
@@ -56,16 +57,27 @@ class BNN(nn.Module):
         self._workspace: dict[str, Tensor] = {}  # reused output buffers of sample_logits (see there)
 
     def model(
-        self, x: Tensor, y: Tensor | None = None, outliers: Tensor | None = None, outlier_weight: float = 0.0
+        self,
+        x: Tensor,
+        y: Tensor | None = None,
+        outliers: Tensor | None = None,
+        outlier_weight: float = 0.0,
+        kl_weight: float = 1.0,
     ) -> Tensor:
         """The Pyro model: x (B, 28, 28), y (B,) → sampled or observed labels (B,).
 
         ``outliers`` (M, 28, 28) with ``outlier_weight`` λ add outlier exposure (Hendrycks et al.,
         2019) as a pseudo-likelihood: ``λ · (D/M) Σ_m (1/C) Σ_c log p(c | x_m)``, the labels of
-        synthetic non-digits taken as uniform, so the posterior learns to be unsure off MNIST."""
-        if outliers is None or not len(outliers):
-            return self.likelihood(self.net(x), y)
-        logits = self.net(torch.cat([x, outliers]))
+        synthetic non-digits taken as uniform, so the posterior learns to be unsure off MNIST.
+
+        ``kl_weight`` β scales the weight sites' log-densities (the guide must be scaled alike, as
+        :class:`idk.fitting.ElboObjective` does): the ELBO becomes ``E_q[log p(y | x, w)] − β KL(q ‖ p)``,
+        a tempered posterior; β = 1 is Bayes' rule."""
+        inputs = x if outliers is None or not len(outliers) else torch.cat([x, outliers])
+        with poutine.scale(scale=kl_weight):
+            logits = self.net(inputs)
+        if len(inputs) == len(x):
+            return self.likelihood(logits, y)
         out = logits[len(x) :]
         scale = outlier_weight * (self.likelihood.dataset_size or len(x)) / len(out)
         pyro.factor("outliers", scale * torch.log_softmax(out, -1).mean(-1).sum())

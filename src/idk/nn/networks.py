@@ -22,15 +22,18 @@ class AddChannel(nn.Module):
 
 @dataclass(frozen=True)
 class NetConfig:
-    """Architecture: ``mlp`` (784 → hidden → 10) or ``cnn`` (two 5×5 conv + 2×2 max-pool blocks,
-    then one hidden dense layer). ``padding`` 2 keeps the size ("same"), 0 shrinks it ("valid",
-    LeNet-5's way: 28 → 24 → 12 → 8 → 4)."""
+    """Architecture: ``mlp`` (784 → hidden → 10) or ``cnn``: two blocks of ``convs`` k×k
+    convolutions (``channels`` per block, ReLU after each) and a 2×2 max-pool, then one hidden
+    dense layer. ``padding`` k // 2 keeps the size ("same"), 0 shrinks it ("valid"; with one 5×5
+    convolution per block this is LeNet-5's 28 → 24 → 12 → 8 → 4)."""
 
     arch: str = "cnn"
     hidden: int = 1024  # mlp hidden units
-    channels: tuple[int, int] = (32, 64)  # cnn conv channels
+    channels: tuple[int, int] = (32, 64)  # cnn conv channels per block
     dense: int = 256  # cnn dense units
-    padding: int = 0  # cnn convolution padding
+    padding: int = 0  # cnn convolution padding: 0 or kernel // 2
+    kernel: int = 5  # cnn convolution size
+    convs: int = 1  # cnn convolutions per block
 
 
 def build_network(cfg: NetConfig, prior: NormalPrior | None) -> nn.Sequential:
@@ -42,32 +45,27 @@ def build_network(cfg: NetConfig, prior: NormalPrior | None) -> nn.Sequential:
     def linear(i: int, o: int) -> nn.Module:
         return BayesianLinear(i, o, prior) if prior is not None else nn.Linear(i, o)
 
-    def conv(i: int, o: int, k: int, size: int) -> nn.Module:
+    def conv(i: int, o: int, size: int) -> nn.Module:
         if prior is None:
-            return nn.Conv2d(i, o, k, padding=cfg.padding)
-        return BayesianConv2d(i, o, k, prior, padding=cfg.padding, in_size=size)
+            return nn.Conv2d(i, o, cfg.kernel, padding=cfg.padding)
+        return BayesianConv2d(i, o, cfg.kernel, prior, padding=cfg.padding, in_size=size)
 
     if cfg.arch == "mlp":
         layers = [nn.Flatten(), linear(784, cfg.hidden), nn.ReLU(), linear(cfg.hidden, NUM_CLASSES)]
     elif cfg.arch == "cnn":
-        c1, c2 = cfg.channels
-        if cfg.padding not in (0, 2):
-            raise ValueError(f"cnn padding must be 0 (valid) or 2 (same), got {cfg.padding}")
-        size1 = 28 - 4 + 2 * cfg.padding  # after the first 5×5 convolution
-        size2 = (size1 // 2 - 4 + 2 * cfg.padding) // 2  # after the second block
-        layers = [
-            AddChannel(),
-            conv(1, c1, 5, 28),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            conv(c1, c2, 5, size1 // 2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            linear(c2 * size2 * size2, cfg.dense),
-            nn.ReLU(),
-            linear(cfg.dense, NUM_CLASSES),
-        ]
+        if cfg.padding not in (0, cfg.kernel // 2):
+            raise ValueError(f"cnn padding must be 0 (valid) or {cfg.kernel // 2} (same), got {cfg.padding}")
+        layers: list[nn.Module] = [AddChannel()]
+        size, width = 28, 1
+        for channels in cfg.channels:
+            for _ in range(cfg.convs):
+                layers += [conv(width, channels, size), nn.ReLU()]
+                size, width = size - cfg.kernel + 1 + 2 * cfg.padding, channels
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+        if size < 1:
+            raise ValueError(f"cnn: the feature maps shrink to nothing ({cfg})")
+        layers += [nn.Flatten(), linear(width * size * size, cfg.dense), nn.ReLU(), linear(cfg.dense, NUM_CLASSES)]
     else:
         raise ValueError(f"unknown architecture {cfg.arch!r}; valid: mlp, cnn")
     if prior is None:
