@@ -113,8 +113,8 @@ PRESETS: dict[str, Preset] = {
         ),
     ),
 }
-# Every layer mean-field Normal, Flipout for the convolutions in training: ~2× slower to train and
-# ~25× slower to sample than "cnn".
+# Every layer mean-field Normal, Flipout for the convolutions in training: slower to train, and much
+# slower to sample than "cnn" (each of the S sampled networks runs its own convolutions).
 PRESETS["cnn-full"] = replace(PRESETS["cnn"], name="cnn-full", model=replace(PRESETS["cnn"].model, point_layers=()))
 DEFAULT_PRESET = "cnn"
 
