@@ -125,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     _common(p)
 
+    p = sub.add_parser("serve", help="a web page (draw or drop images) and a JSON API for a model")
+    p.add_argument("--model", required=True)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("--samples", type=_positive)
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    _common(p)
+
     p = sub.add_parser("info", help="what a checkpoint holds")
     p.add_argument("model")
     p.add_argument("--json", action="store_true")
@@ -217,6 +225,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(format_results(results, ckpt["rule"]["percentile"]))
         return 1 if any(r.error for r in results) else 0
+    if args.command == "serve":
+        from idk.serve import serve
+
+        try:
+            serve(args.model, args.host, args.port, args.samples, args.verbose)
+        except OSError as err:
+            raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
+        return 0
     if args.command == "info":
         from idk.checkpoint import describe, read_checkpoint
 

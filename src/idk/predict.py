@@ -61,28 +61,42 @@ def predict_files(
     seed: int = 0,
 ) -> list[FileResult]:
     """Answer every image among ``paths`` (files, folders, globs); unreadable files get an error."""
+    sources: list[tuple[str, Path | ImageError]] = []
+    for raw in paths:
+        try:
+            sources += [(str(f), f) for f in list_images([raw])]
+        except ImageError as err:
+            sources.append((raw, err))
+    return predict_images(model, ckpt, sources, samples, seed)
+
+
+def predict_images(
+    model: BNN | DeterministicNet,
+    ckpt: dict[str, Any],
+    sources: list[tuple[str, str | Path | bytes | ImageError]],
+    samples: int | None = None,
+    seed: int = 0,
+) -> list[FileResult]:
+    """Answer named images, each a path or the file's bytes (an :class:`ImageError` in place of one
+    is reported as that image's error): all readable ones in one batched pass."""
     rule = make_rule(ckpt["rule"])
     classes = tuple(ckpt.get("classes", "0123456789"))
     samples = samples or ckpt.get("rule_config", {}).get("samples", 100)
     results: list[FileResult] = []
     ready: list[tuple[int, np.ndarray]] = []
-    for raw in paths:
+    for name, source in sources:
         try:
-            files = list_images([raw])
+            if isinstance(source, ImageError):
+                raise source
+            prepared = load_for_mnist(source)
         except ImageError as err:
-            results.append(FileResult(raw, None, None, [], None, str(err)))
+            results.append(FileResult(name, None, None, [], None, str(err)))
             continue
-        for f in files:
-            try:
-                prepared = load_for_mnist(f)
-            except ImageError as err:
-                results.append(FileResult(str(f), None, None, [], None, str(err)))
-                continue
-            if prepared.blank:
-                results.append(FileResult(str(f), "I don't know", None, [], None, None))
-                continue
-            results.append(FileResult(str(f), None, None, [], None))
-            ready.append((len(results) - 1, prepared.pixels))
+        if prepared.blank:
+            results.append(FileResult(name, "I don't know", None, [], None, None))
+            continue
+        results.append(FileResult(name, None, None, [], None))
+        ready.append((len(results) - 1, prepared.pixels))
     if ready:
         images = torch.from_numpy(np.stack([p for _, p in ready]))
         _, pred = sample_images(model, images, samples, rule.percentile, seed)
