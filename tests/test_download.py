@@ -72,11 +72,16 @@ def test_good_file_is_downloaded_verified_and_cached(server, tmp_path):
     assert fetch_file(remote, cache) == path
 
 
-def test_corrupted_file_is_rejected_and_nothing_is_left(server, tmp_path):
+@pytest.mark.parametrize(
+    "where,message",
+    [("bad", "checksum mismatch"), ("cut/good", "download failed")],
+    ids=["corrupted-file", "interrupted-download"],
+)
+def test_a_bad_download_is_rejected_and_nothing_is_left(server, tmp_path, where, message):
     base, _ = server
     cache = tmp_path / "cache"
-    with pytest.raises(DataError, match="checksum mismatch"):
-        fetch_file(_at(MNIST_FILES["test-labels"], f"{base}/bad"), cache)
+    with pytest.raises(DataError, match=message):
+        fetch_file(_at(MNIST_FILES["test-labels"], f"{base}/{where}"), cache)
     assert _leftovers(cache) == []
 
 
@@ -86,14 +91,6 @@ def test_falls_back_to_the_next_mirror(server, tmp_path):
         _at(MNIST_FILES["train-labels"], f"{base}/bad", f"{base}/missing", f"{base}/good"), tmp_path / "c"
     )
     assert path.exists()
-
-
-def test_interrupted_download_leaves_no_file(server, tmp_path):
-    base, _ = server
-    cache = tmp_path / "cache"
-    with pytest.raises(DataError, match="download failed"):
-        fetch_file(_at(MNIST_FILES["test-labels"], f"{base}/cut/good"), cache)
-    assert _leftovers(cache) == []
 
 
 def test_unreachable_mirror_names_the_file_and_the_fix(tmp_path):

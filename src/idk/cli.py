@@ -27,34 +27,27 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
 
 
-def _fraction(text: str) -> float:
+def _checked(text: str, convert: type, kind: str, ok, requirement: str):
+    """``convert(text)``, or an argparse error naming what was expected."""
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 1]")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{text} {requirement}")
     return value
+
+
+def _fraction(text: str) -> float:
+    return _checked(text, float, "a number", lambda v: 0.0 <= v <= 1.0, "is not a fraction in [0, 1]")
 
 
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
+    return _checked(text, float, "a number", lambda v: v > 0, "must be positive")
 
 
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
+    return _checked(text, int, "a whole number", lambda v: v > 0, "must be positive")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,25 +147,15 @@ def run(args: argparse.Namespace) -> int:
         return DataConfig.from_env(args.data_dir)
 
     if args.command == "train":
+        import dataclasses
+
         from idk.train import TrainOptions, train
 
-        opts = TrainOptions(
-            epochs=args.epochs,
-            lr=args.lr,
-            schedule=args.schedule,
-            prior_scale=args.prior_scale,
-            kl_weight=args.kl_weight,
-            channels=tuple(args.channels) if args.channels else None,
-            dense=args.dense,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            train_subset=args.train_subset,
-            samples=args.samples,
-            target_refusal=args.target_refusal,
-            target_error=args.target_error,
-            confidence=args.confidence,
-            twin=False if args.no_twin else None,
-        )
+        # every option of TrainOptions is a flag of the same name; None keeps the preset's value
+        given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainOptions)}
+        given["channels"] = tuple(args.channels) if args.channels else None
+        given["twin"] = False if args.no_twin else None
+        opts = TrainOptions(**given)
         ckpt = train(args.out, args.preset, data(), opts, resume=args.resume, progress=progress)
         from idk.rules import describe_rule
 
