@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from idk.errors import IdkError
 
@@ -27,7 +27,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
 
 
-def _checked(text: str, convert: type, kind: str, ok, requirement: str):
+def _checked(text: str, convert: Callable[[str], float], kind: str, ok: Callable[[float], bool], requirement: str):
     """``convert(text)``, or an argparse error naming what was expected."""
     try:
         value = convert(text)
