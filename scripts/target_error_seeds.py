@@ -21,7 +21,7 @@ from idk.data import DataConfig, mnist, notmnist_10k
 from idk.predictive import predict
 from idk.rule_fitting import base_rule, calibrate
 from idk.rules import make_rule
-from idk.train import TUNING_SHARE, TrainOptions, split_train_val, train
+from idk.train import TrainOptions, calibration_images, train
 
 
 def accepted_error(decision, labels) -> tuple[float, float]:
@@ -62,8 +62,7 @@ def main() -> None:
         pred = predict(model, test.images, samples, rule.percentile, seed=seed)
         coverage, error = accepted_error(rule.decide(pred), test.labels)
         # the same model, calibrated instead to refuse a share of the same validation images
-        _, val_idx = split_train_val(len(full), ckpt["validation_size"])
-        held = full.subset(val_idx[int(len(val_idx) * TUNING_SHARE) :])
+        held = calibration_images(full, ckpt["validation_size"])
         refusal_cfg = rule_config_from_dict(
             {**ckpt["rule_config"], "target_refusal": args.refusal, "target_error": None}
         )

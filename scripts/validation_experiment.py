@@ -23,7 +23,7 @@ from idk.data import DataConfig, mnist
 from idk.data.synthetic import FAMILIES, synthetic_outliers
 from idk.predictive import predict
 from idk.rules import make_rule
-from idk.train import TUNING_SHARE, split_train_val, train
+from idk.train import calibration_images, train
 
 
 def variant(name: str, spec: dict) -> None:
@@ -51,8 +51,7 @@ def main() -> None:
     model, ckpt = checkpoint.load(path)
     rule = make_rule(ckpt["rule"])
     full = mnist("train", data)
-    _, val_idx = split_train_val(len(full), ckpt["validation_size"])
-    held = full.subset(val_idx[int(len(val_idx) * TUNING_SHARE) :], "validation")  # the calibration part
+    held = calibration_images(full, ckpt["validation_size"])
     pred = predict(model, held.images, 100, rule.percentile, seed=1)
     decision = rule.decide(pred)
     ok = ~decision.refused

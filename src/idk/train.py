@@ -51,6 +51,13 @@ def split_train_val(n: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return order[: n - val_size].sort().values, order[n - val_size :].sort().values
 
 
+def calibration_images(full: ImageSet, validation_size: int) -> ImageSet:
+    """The validation images that :func:`fit_rules` sets thresholds on (those after the tuning
+    share), for a model trained on ``full`` with ``validation_size`` held out."""
+    _, val_idx = split_train_val(len(full), validation_size)
+    return full.subset(val_idx[int(len(val_idx) * TUNING_SHARE) :], "validation")
+
+
 def fingerprint(data: ImageSet) -> dict[str, Any]:
     """What the model was trained on: name, size and SHA-256 of the pixels and labels."""
     h = hashlib.sha256(data.images.numpy().tobytes())
@@ -83,13 +90,18 @@ class TrainOptions:
 
 def configure(preset: Preset, opts: TrainOptions) -> Preset:
     """The preset with the user's overrides applied."""
-    train_fields = {f.name for f in dataclasses.fields(preset.train)}
-    rule_fields = {f.name for f in dataclasses.fields(preset.rule)}
     values = {k: v for k, v in dataclasses.asdict(opts).items() if v is not None}
-    net = replace(preset.model.net, **{k: v for k, v in values.items() if k in ("channels", "dense")})
-    model = replace(preset.model, net=net, **{k: v for k, v in values.items() if k == "prior_scale"})
-    train = replace(preset.train, **{k: v for k, v in values.items() if k in train_fields})
-    rule_values = {k: v for k, v in values.items() if k in rule_fields}
+
+    def overrides(config: Any) -> dict[str, Any]:
+        """The options that are fields of ``config`` (a dataclass)."""
+        names = {f.name for f in dataclasses.fields(config)}
+        return {k: v for k, v in values.items() if k in names}
+
+    model = replace(
+        preset.model, net=replace(preset.model.net, **overrides(preset.model.net)), **overrides(preset.model)
+    )
+    train = replace(preset.train, **overrides(preset.train))
+    rule_values = overrides(preset.rule)
     if "target_error" in rule_values:
         rule_values.setdefault("target_refusal", None)
     elif "target_refusal" in rule_values:
