@@ -4,7 +4,7 @@ Cases (each: the baseline and idk, timed in the same process, same model shapes,
 
 * ``mlp_predict_100``: the tutorial MLP's 100-sample pass over 10,000 MNIST test images. Baseline:
   the tutorial's loop (for each batch of 128: for each of 100 samples, draw a network from the
-  guide, copy the module, run it). idk: :func:`idk.predictive.predict`.
+  guide, copy the module, run it). idk: :func:`idk.decision.predictive.predict`.
 * ``cnn_predict_100``: the same for the default CNN; baseline: a per-sample loop over the same
   model (one guide draw and one forward pass per sample and batch of 128).
 * ``mlp_train_epoch``: one epoch of the tutorial preset; baseline: the notebook's SVI step
@@ -36,12 +36,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idk.config import get_preset
 from idk.data import DataConfig, mnist
-from idk.fitting import fit
+from idk.decision.predictive import predict
 from idk.nn.bnn import BNN, build_model
 from idk.nn.layers import BayesianLayer
-from idk.predictive import predict
+from idk.training.config import get_preset
+from idk.training.fitting import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,10 +147,10 @@ def per_sample_loop_predict(model: BNN, images: torch.Tensor, samples: int, batc
 MEMORY_SCRIPT = r"""
 import json, sys, torch
 from idk.nn.bnn import build_model
-from idk.config import get_preset
+from idk.training.config import get_preset
 from idk.data import DataConfig, mnist, notmnist_10k
-from idk.evaluate import EvalSettings, evaluate
-from idk.rules import PercentileRule
+from idk.evaluation.evaluate import EvalSettings, evaluate
+from idk.decision.rules import PercentileRule
 def rss(field):
     for line in open("/proc/self/status"):
         if line.startswith(field):

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from idk import checkpoint, metrics
-from idk.config import rule_config_from_dict
 from idk.data import DataConfig, mnist, notmnist_10k
-from idk.predictive import predict
-from idk.rule_fitting import base_rule, calibrate
-from idk.rules import make_rule
-from idk.train import TrainOptions, calibration_images, train
+from idk.decision.predictive import predict
+from idk.decision.rules import make_rule
+from idk.evaluation import metrics
+from idk.training import checkpoint
+from idk.training.config import rule_config_from_dict
+from idk.training.rule_fitting import base_rule, calibrate
+from idk.training.train import TrainOptions, calibration_images, train
 
 
 def accepted_error(decision, labels) -> tuple[float, float]:

@@ -17,13 +17,14 @@ from dataclasses import replace
 
 import torch
 
-from idk import checkpoint, metrics
-from idk.config import PRESETS, get_preset
 from idk.data import DataConfig, mnist
 from idk.data.synthetic import FAMILIES, synthetic_outliers
-from idk.predictive import predict
-from idk.rules import make_rule
-from idk.train import calibration_images, train
+from idk.decision.predictive import predict
+from idk.decision.rules import make_rule
+from idk.evaluation import metrics
+from idk.training import checkpoint
+from idk.training.config import PRESETS, get_preset
+from idk.training.train import calibration_images, train
 
 
 def variant(name: str, spec: dict) -> None:

@@ -54,7 +54,7 @@ def mnist_test(data_cfg):
 @pytest.fixture(scope="session")
 def cnn_model(tmp_path_factory, data_dir) -> Path:
     """The default preset (Bayesian CNN + twin, calibrated), narrower, trained briefly on 10,000 images."""
-    from idk.cli import main
+    from idk.apps.cli import main
 
     path = tmp_path_factory.mktemp("models") / "cnn.pt"
     code = main(
@@ -86,7 +86,7 @@ def cnn_model(tmp_path_factory, data_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def tutorial_model(tmp_path_factory, data_dir) -> Path:
-    from idk.cli import main
+    from idk.apps.cli import main
 
     path = tmp_path_factory.mktemp("models") / "tutorial.pt"
     assert (

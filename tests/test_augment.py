@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from idk.augment import Augmentation, affine_matrices, random_affine, random_shift
+from idk.data.augment import Augmentation, affine_matrices, random_affine, random_shift
 
 
 def test_random_shift_moves_each_image_within_bounds():

@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.stats import binom
 
-from idk.calibration import clopper_pearson_upper, threshold_for_error, threshold_for_refusal
+from idk.decision.calibration import clopper_pearson_upper, threshold_for_error, threshold_for_refusal
 
 
 def test_clopper_pearson_zero_errors_closed_form():

@@ -3,10 +3,10 @@ import pickle
 import pytest
 import torch
 
-from idk import checkpoint as ckpt_io
 from idk.errors import CheckpointError
 from idk.nn.bnn import BNN, ModelConfig
 from idk.nn.networks import NetConfig
+from idk.training import checkpoint as ckpt_io
 
 CFG = ModelConfig(net=NetConfig(arch="mlp", hidden=16))
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from idk.cli import main
+from idk.apps.cli import main
 
 REPORT_KEYS = {
     "mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy"},

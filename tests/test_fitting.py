@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from idk.config import TrainConfig, get_preset
-from idk.fitting import ElboObjective, FitState, fit
+from idk.decision.predictive import predict
 from idk.nn.bnn import BNN, DeterministicNet, ModelConfig, build_model
 from idk.nn.networks import NetConfig
-from idk.predictive import predict
+from idk.training.config import TrainConfig, get_preset
+from idk.training.fitting import ElboObjective, FitState, fit
 
 SMALL_CNN = ModelConfig(net=NetConfig(arch="cnn", channels=(4, 8), dense=32), init_scale=1e-3)
 

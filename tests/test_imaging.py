@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from idk.data.imaging import list_images, load_for_mnist, open_image, to_mnist
 from idk.errors import ImageError
-from idk.imaging import list_images, load_for_mnist, open_image, to_mnist
 
 
 def _save(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from idk import metrics
+from idk.evaluation import metrics
 
 
 def test_auroc_matches_pairwise_definition_with_ties():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idk.cli import main
-from idk.predict import verdict_text
+from idk.apps.cli import main
+from idk.apps.predict import verdict_text
 
 
 def test_verdict_text():

@@ -9,9 +9,9 @@ import sys
 
 import torch
 
-from idk.config import get_preset
+from idk.decision.predictive import ACTIVATION_BUDGET, Predictions, batch_size_for, predict
 from idk.nn.bnn import build_model
-from idk.predictive import ACTIVATION_BUDGET, Predictions, batch_size_for, predict
+from idk.training.config import get_preset
 
 
 def test_batched_summaries_equal_one_big_batch():
@@ -44,9 +44,9 @@ def test_batch_size_keeps_activations_within_budget():
 
 MEMORY = r"""
 import json, torch
-from idk.config import get_preset
+from idk.training.config import get_preset
 from idk.nn.bnn import build_model
-from idk.predictive import predict
+from idk.decision.predictive import predict
 def rss(field):
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field)) * 1024
 model = build_model(get_preset("tutorial").model, 100).eval()

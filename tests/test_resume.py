@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from idk import checkpoint as ckpt_io
+from idk.training import checkpoint as ckpt_io
 
 
 def _epochs(path) -> int:

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from idk.config import RuleConfig
-from idk.predictive import Predictions
-from idk.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll
-from idk.rules import PercentileRule, ScoreRule
+from idk.decision.predictive import Predictions
+from idk.decision.rules import PercentileRule, ScoreRule
+from idk.training.config import RuleConfig
+from idk.training.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll
 
 
 def test_fit_temperature_recovers_the_true_temperature():

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from idk.predictive import Predictions, quantile
-from idk.rules import PercentileRule, ScoreRule, make_rule
-from idk.scores import make_score
+from idk.decision.predictive import Predictions, quantile
+from idk.decision.rules import PercentileRule, ScoreRule, make_rule
+from idk.decision.scores import make_score
 
 
 def _pred(probs: list[list[list[float]]], q: float = 50.0) -> Predictions:

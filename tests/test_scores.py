@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from idk.predictive import Predictions
-from idk.scores import SCORES, make_score
+from idk.decision.predictive import Predictions
+from idk.decision.scores import SCORES, make_score
 
 
 def _pred(probs, q=50.0):

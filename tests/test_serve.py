@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idk import checkpoint, serve
-from idk.predict import predict_images
+from idk.apps import serve
+from idk.apps.predict import predict_images
+from idk.training import checkpoint
 
 
 @pytest.fixture(scope="module")

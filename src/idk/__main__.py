@@ -1,5 +1,5 @@
 import sys
 
-from idk.cli import main
+from idk.apps.cli import main
 
 sys.exit(main())

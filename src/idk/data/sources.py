@@ -26,9 +26,9 @@ from idk.data.download import (
     verify_file,
 )
 from idk.data.idx import read_idx
+from idk.data.imaging import IMAGE_SUFFIXES, open_image, to_mnist
 from idk.data.synthetic import gaussian_pixels, uniform_pixels
 from idk.errors import DataError, IdkError
-from idk.imaging import IMAGE_SUFFIXES, open_image, to_mnist
 
 DIGITS = tuple(str(d) for d in range(10))
 
@@ -203,7 +203,7 @@ def image_folder(root: Path, name: str) -> ImageSet:
     """A folder of images, one sub-folder per class (labels = sorted sub-folder names) or flat.
 
     Images that are already 28×28 are taken pixel for pixel (a data set in MNIST's form); others
-    are brought to MNIST's form by :func:`idk.imaging.to_mnist`.
+    are brought to MNIST's form by :func:`idk.data.imaging.to_mnist`.
     """
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]

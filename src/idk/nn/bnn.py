@@ -71,7 +71,7 @@ class BNN(nn.Module):
         synthetic non-digits taken as uniform, so the posterior learns to be unsure off MNIST.
 
         ``kl_weight`` β scales the weight sites' log-densities (the guide must be scaled alike, as
-        :class:`idk.fitting.ElboObjective` does): the ELBO becomes ``E_q[log p(y | x, w)] − β KL(q ‖ p)``,
+        :class:`idk.training.fitting.ElboObjective` does): the ELBO becomes ``E_q[log p(y | x, w)] − β KL(q ‖ p)``,
         a tempered posterior; β = 1 is Bayes' rule."""
         inputs = x if outliers is None or not len(outliers) else torch.cat([x, outliers])
         with poutine.scale(scale=kl_weight):

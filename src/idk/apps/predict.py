@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from idk.data.imaging import list_images, load_for_mnist
 from idk.data.sources import DataConfig, mnist
+from idk.decision.predictive import Predictions
+from idk.decision.rules import Rule, make_rule
 from idk.errors import IdkError, ImageError
-from idk.imaging import list_images, load_for_mnist
 from idk.nn.bnn import BNN, DeterministicNet
-from idk.predictive import Predictions
-from idk.rules import Rule, make_rule
 
 
 @dataclass
@@ -140,7 +140,7 @@ def explain(
     seed: int = 0,
 ) -> str:
     """Draw the tutorial's figure for an MNIST test index or an image file; return the verdict."""
-    from idk import plots
+    from idk.evaluation import plots
 
     rule: Rule = make_rule(ckpt["rule"])
     samples = samples or ckpt.get("rule_config", {}).get("samples", 100)

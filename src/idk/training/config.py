@@ -35,9 +35,9 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class RuleConfig:
-    """How the model decides (see :mod:`idk.rules`); ``target_*`` calibrate the threshold."""
+    """How the model decides (see :mod:`idk.decision.rules`); ``target_*`` calibrate the threshold."""
 
-    score: str = "percentile"  # a score name (idk.scores) or "auto": chosen on validation data
+    score: str = "percentile"  # a score name (idk.decision.scores) or "auto": chosen on validation data
     percentile: float = 50.0
     threshold: float = 0.2
     samples: int = 100  # posterior samples per image for the decision

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from idk import plots
-from idk.report import format_report, pct
+from idk.evaluation import plots
+from idk.evaluation.report import format_report, pct
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }

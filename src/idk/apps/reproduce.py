@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from idk.data.sources import DataConfig, notmnist_459
-from idk.evaluate import EvalSettings, evaluate
+from idk.decision.rules import make_rule
+from idk.evaluation.evaluate import EvalSettings, evaluate
+from idk.evaluation.report import load_sets, pct, write_json
 from idk.progress import Progress
-from idk.report import load_sets, pct, write_json
-from idk.rules import make_rule
-from idk.train import TrainOptions, train
+from idk.training.train import TrainOptions, train
 
 # The tutorial's published figures (../shared/docs/seed.md): (report path, label, value).
 PUBLISHED = (
@@ -46,7 +46,7 @@ def reproduce(
         TrainOptions(seed=seed, epochs=epochs, train_subset=train_subset),
         progress=progress,
     )
-    from idk.checkpoint import model_from_checkpoint
+    from idk.training.checkpoint import model_from_checkpoint
 
     model = model_from_checkpoint(ckpt, str(out))
     rule = make_rule(ckpt["rule"])

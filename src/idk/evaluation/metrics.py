@@ -1,4 +1,4 @@
-"""Metrics: numbers only (figures live in :mod:`idk.plots`).
+"""Metrics: numbers only (figures live in :mod:`idk.evaluation.plots`).
 
 Notation: p̄ (N, C) mean predictive probabilities, y (N,) labels, u (N,) uncertainty (higher = less
 sure), ``correct`` (N,) bool whether the answer was right.

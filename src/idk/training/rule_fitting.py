@@ -11,12 +11,12 @@ from typing import Any
 
 import torch
 
-from idk import metrics
-from idk.calibration import threshold_for_error, threshold_for_refusal
-from idk.config import RuleConfig
-from idk.predictive import Predictions
-from idk.rules import PercentileRule, Rule, ScoreRule
-from idk.scores import SCORES, make_score
+from idk.decision.calibration import threshold_for_error, threshold_for_refusal
+from idk.decision.predictive import Predictions
+from idk.decision.rules import PercentileRule, Rule, ScoreRule
+from idk.decision.scores import SCORES, make_score
+from idk.evaluation import metrics
+from idk.training.config import RuleConfig
 
 SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
 

@@ -18,9 +18,9 @@ import pyro
 import torch
 
 import idk
-from idk.config import model_config_from_dict
 from idk.errors import CheckpointError
 from idk.nn.bnn import BNN, DeterministicNet, build_model
+from idk.training.config import model_config_from_dict
 
 FORMAT = "idk-checkpoint"
 FORMAT_VERSION = 1
@@ -57,7 +57,7 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
 
 def make_checkpoint(model: BNN | DeterministicNet, **fields: Any) -> dict[str, Any]:
     """The checkpoint dict of ``model``; ``fields`` add rule, classes, metrics, history, etc."""
-    from idk.config import to_dict
+    from idk.training.config import to_dict
 
     ckpt = {
         "format": FORMAT,

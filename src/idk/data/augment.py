@@ -1,6 +1,6 @@
 """Training-time augmentation of digit images (B, 28, 28): small shifts, rotations and scalings
 that leave a digit the same digit. Randomness comes from torch's global generator, which
-:mod:`idk.fitting` saves in its checkpoints, so a resumed run augments as an uninterrupted one."""
+:mod:`idk.training.fitting` saves in its checkpoints, so a resumed run augments as an uninterrupted one."""
 
 from __future__ import annotations
 

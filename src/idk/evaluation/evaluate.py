@@ -15,13 +15,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from idk import metrics
 from idk.data.sources import ImageSet
+from idk.decision.predictive import Predictions, predict
+from idk.decision.rules import Rule
+from idk.decision.scores import SCORES, make_score
+from idk.evaluation import metrics
 from idk.nn.bnn import BNN, DeterministicNet
-from idk.predictive import Predictions, predict
 from idk.progress import Progress
-from idk.rules import Rule
-from idk.scores import SCORES, make_score
 
 IN_DISTRIBUTION = "mnist-test"
 COVERAGES = (0.99, 0.98, 0.95)

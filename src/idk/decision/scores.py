@@ -11,7 +11,7 @@ import math
 import torch
 from torch import Tensor
 
-from idk.predictive import Predictions
+from idk.decision.predictive import Predictions
 
 
 class Score:

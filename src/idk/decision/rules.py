@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from idk.predictive import Predictions
-from idk.scores import Score, make_score
+from idk.decision.predictive import Predictions
+from idk.decision.scores import Score, make_score
 
 
 @dataclass

@@ -5,7 +5,7 @@ Routes:
 * ``GET /``: a page to draw a digit or drop image files, showing each answer ("7", "either 4 or
   9", "I don't know") with its probabilities.
 * ``POST /api/predict``: the request body is one image file (PNG, JPEG, ...); the optional
-  ``X-Filename`` header names it. Answers ``200`` with :class:`idk.predict.FileResult`'s JSON, or
+  ``X-Filename`` header names it. Answers ``200`` with :class:`idk.apps.predict.FileResult`'s JSON, or
   ``400``/``413`` with ``{"error": "..."}`` for an unreadable or oversized upload.
 * ``GET /api/info``: what the model is (``idk info``'s JSON) and its decision rule in words.
 
@@ -22,10 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from idk import checkpoint
+from idk.apps.predict import FileResult, predict_images
+from idk.decision.rules import describe_rule
 from idk.nn.bnn import BNN, DeterministicNet
-from idk.predict import FileResult, predict_images
-from idk.rules import describe_rule
+from idk.training import checkpoint
 
 MAX_UPLOAD = 20 * 2**20  # bytes; larger bodies are refused before they are read
 PAGE = (Path(__file__).parent / "web" / "index.html").read_text(encoding="utf-8")

@@ -15,16 +15,18 @@ from typing import Any
 import pyro
 import torch
 
-from idk import checkpoint as ckpt_io
-from idk.config import Preset, RuleConfig, get_preset, to_dict, train_config_from_dict
 from idk.data.sources import DIGITS, DataConfig, ImageSet, mnist
 from idk.data.synthetic import HELD_OUT_FAMILIES, synthetic_outliers
+from idk.decision.predictive import predict
+from idk.decision.rules import ScoreRule
+from idk.decision.scores import make_score
 from idk.errors import CheckpointError
-from idk.fitting import FitState, fit
 from idk.nn.bnn import BNN, DeterministicNet, build_model
-from idk.predictive import predict
 from idk.progress import Progress
-from idk.rule_fitting import (
+from idk.training import checkpoint as ckpt_io
+from idk.training.config import Preset, RuleConfig, get_preset, to_dict, train_config_from_dict
+from idk.training.fitting import FitState, fit
+from idk.training.rule_fitting import (
     SELECTION_REFUSAL,
     base_rule,
     calibrate,
@@ -33,8 +35,6 @@ from idk.rule_fitting import (
     predictive_nll,
     validation_logits,
 )
-from idk.rules import ScoreRule
-from idk.scores import make_score
 
 SPLIT_SEED = 20_181_127
 SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from idk import checkpoint as ckpt_io
-from idk.config import rule_config_from_dict
 from idk.data.sources import DataConfig, ImageSet, gaussian_noise, load, uniform_noise
+from idk.decision.rules import describe_rule, make_rule
 from idk.errors import IdkError
-from idk.evaluate import EvalSettings, evaluate, score_comparison
+from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.progress import Progress
-from idk.rules import describe_rule, make_rule
+from idk.training import checkpoint as ckpt_io
+from idk.training.config import rule_config_from_dict
 
 DEFAULT_SETS = ("mnist-test", "noise", "notmnist-459")
 

@@ -51,7 +51,7 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from idk.config import DEFAULT_PRESET, PRESETS
+    from idk.training.config import DEFAULT_PRESET, PRESETS
 
     parser = Parser(prog="idk", description='Bayesian neural networks that say "I don\'t know".')
     from idk import __version__
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "train":
         import dataclasses
 
-        from idk.train import TrainOptions, train
+        from idk.training.train import TrainOptions, train
 
         # every option of TrainOptions is a flag of the same name; None keeps the preset's value
         given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainOptions)}
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         given["twin"] = False if args.no_twin else None
         opts = TrainOptions(**given)
         ckpt = train(args.out, args.preset, data(), opts, resume=args.resume, progress=progress)
-        from idk.rules import describe_rule
+        from idk.decision.rules import describe_rule
 
         print(
             f"saved {args.out}: preset {ckpt['preset']}, {len(ckpt['history'])} epochs, "
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"rule: {describe_rule(ckpt['rule'])}")
         return 0
     if args.command == "evaluate":
-        from idk.report import evaluate_checkpoint, format_report, parse_ood
+        from idk.evaluation.report import evaluate_checkpoint, format_report, parse_ood
 
         report = evaluate_checkpoint(
             args.model,
@@ -180,20 +180,20 @@ def run(args: argparse.Namespace) -> int:
         )
         print(format_report(report))
         if args.report:
-            from idk.html_report import write_html_report
+            from idk.evaluation.html_report import write_html_report
 
             path = write_html_report(report, args.report)
             print(f"wrote {path}")
         return 0
     if args.command == "reproduce":
-        from idk.reproduce import format_reproduction, reproduce
+        from idk.apps.reproduce import format_reproduction, reproduce
 
         report = reproduce(args.seed, data(), args.out, args.json, progress, args.epochs, args.train_subset)
         print(format_reproduction(report))
         return 0
     if args.command in ("explain", "predict"):
-        from idk import checkpoint
-        from idk.predict import explain, format_results, predict_files
+        from idk.apps.predict import explain, format_results, predict_files
+        from idk.training import checkpoint
 
         model, ckpt = checkpoint.load(args.model)
         if args.command == "explain":
@@ -209,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
             print(format_results(results, ckpt["rule"]["percentile"]))
         return 1 if any(r.error for r in results) else 0
     if args.command == "serve":
-        from idk.serve import serve
+        from idk.apps.serve import serve
 
         try:
             serve(args.model, args.host, args.port, args.samples, args.verbose)
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
             raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
         return 0
     if args.command == "info":
-        from idk.checkpoint import describe, read_checkpoint
+        from idk.training.checkpoint import describe, read_checkpoint
 
         info = describe(read_checkpoint(args.model))
         print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))

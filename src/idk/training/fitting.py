@@ -19,12 +19,12 @@ from pyro import poutine
 from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
-from idk.augment import Augmentation
-from idk.config import TrainConfig
+from idk.data.augment import Augmentation
 from idk.data.synthetic import TRAINING_FAMILIES, synthetic_outliers
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
 from idk.progress import Progress
+from idk.training.config import TrainConfig
 
 ELBOS = {"trace": Trace_ELBO, "meanfield": TraceMeanField_ELBO}
 
