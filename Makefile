@@ -7,7 +7,7 @@ DATA_DIR ?= $(if $(IDK_DATA_DIR),$(IDK_DATA_DIR),$(wildcard ../shared/data))
 RUN_DIR ?= runs
 export IDK_DATA_DIR := $(DATA_DIR)
 
-.PHONY: install run test lint format bench reproduce clean
+.PHONY: install run run-fashion run-letters test lint format bench reproduce clean
 
 install: $(STAMP)
 
@@ -22,6 +22,17 @@ run: install
 	$(BIN)/idk train --out $(RUN_DIR)/default.pt
 	$(BIN)/idk evaluate --model $(RUN_DIR)/default.pt --noise 1000 --gaussian 1000 --ood notmnist-10k \
 		--json $(RUN_DIR)/report.json --report $(RUN_DIR)/report
+
+# The same model trained on Fashion-MNIST, and on notMNIST letters (README, "Your own data").
+run-fashion: install
+	$(BIN)/idk train --data fashion-mnist --out $(RUN_DIR)/fashion.pt
+	$(BIN)/idk evaluate --model $(RUN_DIR)/fashion.pt --noise 1000 --gaussian 1000 \
+		--json $(RUN_DIR)/fashion.json --report $(RUN_DIR)/fashion-report
+
+run-letters: install
+	$(BIN)/idk train --data notmnist-10k --out $(RUN_DIR)/letters.pt
+	$(BIN)/idk evaluate --model $(RUN_DIR)/letters.pt --noise 1000 --gaussian 1000 --ood fashion-mnist \
+		--json $(RUN_DIR)/letters.json
 
 reproduce: install
 	$(BIN)/idk reproduce --seed 0 --json $(RUN_DIR)/reproduce-seed0.json

@@ -37,13 +37,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from idk.data import DataConfig, mnist
+from idk.data.catalog import NAMED
 from idk.decision.predictive import predict
-from idk.nn.bnn import BNN, build_model
+from idk.nn.bnn import BNN, build_model, with_data
 from idk.nn.layers import BayesianLayer
 from idk.training.config import get_preset
 from idk.training.fitting import fit
 
 ROOT = Path(__file__).resolve().parents[1]
+MNIST = NAMED["mnist"]
+
+
+def mnist_model(preset: str, dataset_size: int | None, bayesian: bool = True):
+    """A model of ``preset`` for MNIST's input form and classes."""
+    cfg = replace(with_data(get_preset(preset).model, MNIST.spec.shape, len(MNIST.classes)), bayesian=bayesian)
+    return build_model(cfg, dataset_size)
 
 
 def timed(fn, repeat: int = 1) -> float:
@@ -65,7 +73,7 @@ def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
 
 def forward_flops(model: BNN) -> int:
     """FLOPs (2 × multiply-adds) of one deterministic forward pass of one image."""
-    flops, h = 0, torch.zeros(1, 28, 28)
+    flops, h = 0, torch.zeros(1, *model.cfg.input_shape)
     with torch.no_grad():
         for layer in model.net:
             if isinstance(layer, BayesianLayer):
@@ -87,7 +95,7 @@ def plain_net(model: BNN) -> nn.Module:
     """A plain torch copy of the model's architecture (what the notebook's ``net`` was)."""
     from idk.nn.networks import build_network
 
-    return build_network(model.cfg.net, None)
+    return build_network(model.cfg.net, None, model.cfg.input_shape, model.cfg.num_classes)
 
 
 def guide_priors(model: BNN, net: nn.Module) -> dict[str, dist.Distribution]:
@@ -146,9 +154,9 @@ def per_sample_loop_predict(model: BNN, images: torch.Tensor, samples: int, batc
 
 MEMORY_SCRIPT = r"""
 import json, sys, torch
-from idk.nn.bnn import build_model
+from idk.nn.bnn import build_model, with_data
 from idk.training.config import get_preset
-from idk.data import DataConfig, mnist, notmnist_10k
+from idk.data import DataConfig, load, mnist
 from idk.evaluation.evaluate import EvalSettings, evaluate
 from idk.decision.rules import PercentileRule
 def rss(field):
@@ -156,9 +164,10 @@ def rss(field):
         if line.startswith(field):
             return int(line.split()[1]) * 1024
 preset = get_preset("cnn")
-model = build_model(preset.model, 55000).eval()
 cfg = DataConfig.from_env()
-sets = {"mnist-test": mnist("test", cfg), "notmnist-10k": notmnist_10k(cfg)}
+test = mnist("test", cfg)
+model = build_model(with_data(preset.model, test.spec.shape, len(test.classes)), 55000).eval()
+sets = {"mnist-test": test, "notmnist-10k": load("notmnist-10k", cfg, test.spec)}
 loaded = rss("VmRSS:")
 evaluate(model, PercentileRule(preset.rule.percentile, preset.rule.threshold), sets,
          EvalSettings(samples=100, forced_samples=100, forced_average="probs"))
@@ -200,7 +209,7 @@ def measure(case_name: str, impl: str, quick: bool) -> float:
     pyro.set_rng_seed(0)
     data = DataConfig.from_env()
     if case_name.endswith("predict_100"):
-        model = build_model(get_preset("tutorial" if case_name.startswith("mlp") else "cnn").model, 60000).eval()
+        model = mnist_model("tutorial" if case_name.startswith("mlp") else "cnn", 60000).eval()
         test = mnist("test", data).images[: 1000 if quick else 10_000]
         if impl == "baseline":
             return timed(lambda: tutorial_predict(model, test, SAMPLES))
@@ -213,13 +222,12 @@ def measure(case_name: str, impl: str, quick: bool) -> float:
         if impl == "baseline":
             return timed(lambda: tutorial_train_epoch(x, y))
         preset = get_preset("tutorial")
-        return timed(lambda: fit(build_model(preset.model, None), x, y, replace(preset.train, epochs=1)))
+        return timed(lambda: fit(mnist_model("tutorial", None), x, y, replace(preset.train, epochs=1), spec=MNIST.spec))
     preset = get_preset("cnn")  # cnn_train_step: "baseline" = the deterministic twin's step
     steps = 10 if quick else 100
     x, y = train.images[: steps * 128], train.labels[: steps * 128]
-    cfg = replace(preset.model, bayesian=impl == "idk")
     one_epoch = replace(preset.train, epochs=1, twin_epochs=1)
-    return timed(lambda: fit(build_model(cfg, len(x)), x, y, one_epoch), repeat=2)
+    return timed(lambda: fit(mnist_model("cnn", len(x), impl == "idk"), x, y, one_epoch, spec=MNIST.spec), repeat=2)
 
 
 def in_subprocess(case_name: str, impl: str, quick: bool) -> float:
@@ -248,7 +256,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     results["matmul_gflops"] = matmul_gflops()
     print(f"torch.matmul: {results['matmul_gflops']:.0f} GFLOP/s ({torch.get_num_threads()} threads)", flush=True)
-    tutorial, cnn = (build_model(get_preset(p).model, 60000).eval() for p in ("tutorial", "cnn"))
+    tutorial, cnn = (mnist_model(p, 60000).eval() for p in ("tutorial", "cnn"))
     n_test = 1000 if args.quick else 10_000
     sizes = {
         "mlp_predict_100": (n_test, SAMPLES * forward_flops(tutorial)),

@@ -13,16 +13,16 @@ Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95]
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
-from idk.data import DataConfig, mnist, notmnist_10k
+from idk.data import DataConfig, load, mnist
 from idk.decision.predictive import predict
-from idk.decision.rules import make_rule
 from idk.evaluation import metrics
 from idk.training import checkpoint
-from idk.training.config import rule_config_from_dict
 from idk.training.rule_fitting import base_rule, calibrate
-from idk.training.train import TrainOptions, calibration_images, train
+from idk.training.splits import calibration_images
+from idk.training.train import TrainOptions, train
 
 
 def accepted_error(decision, labels) -> tuple[float, float]:
@@ -43,7 +43,8 @@ def main() -> None:
     parser.add_argument("--train-subset", type=int, help="train on the first N images only (quick checks)")
     args = parser.parse_args()
     data = DataConfig.from_env()
-    test, letters, full = mnist("test", data), notmnist_10k(data), mnist("train", data)
+    test, full = mnist("test", data), mnist("train", data)
+    letters = load("notmnist-10k", data, test.spec)
     if args.train_subset:
         full = full.subset(slice(0, args.train_subset))
     rows = []
@@ -59,24 +60,22 @@ def main() -> None:
         )
         train(path, "cnn", data, opts)
         model, ckpt = checkpoint.load(path)
-        samples, rule = ckpt["rule_config"]["samples"], make_rule(ckpt["rule"])
+        samples, rule = ckpt.rule_config.samples, ckpt.decision_rule()
         pred = predict(model, test.images, samples, rule.percentile, seed=seed)
         coverage, error = accepted_error(rule.decide(pred), test.labels)
         # the same model, calibrated instead to refuse a share of the same validation images
-        held = calibration_images(full, ckpt["validation_size"])
-        refusal_cfg = rule_config_from_dict(
-            {**ckpt["rule_config"], "target_refusal": args.refusal, "target_error": None}
-        )
+        held = calibration_images(full, ckpt.train_config)
+        refusal_cfg = replace(ckpt.rule_config, target_refusal=args.refusal, target_error=None)
         val_pred = predict(model, held.images, samples, rule.percentile, seed=seed + 9)
-        by_refusal, _ = calibrate(base_rule(refusal_cfg, ckpt["rule"]["score"]), val_pred, held.labels, refusal_cfg)
+        by_refusal, _ = calibrate(base_rule(refusal_cfg, ckpt.rule["score"]), val_pred, held.labels, refusal_cfg)
         test_coverage, test_error = accepted_error(by_refusal.decide(pred), test.labels)
         letters_pred = predict(model, letters.images, samples, rule.percentile, seed=seed)
         u_in, u_out = by_refusal.refusal_score(pred), by_refusal.refusal_score(letters_pred)
         rows.append(
             {
                 "seed": seed,
-                "bound": ckpt["rule"]["calibration"]["bound"],
-                "val_coverage": ckpt["rule"]["calibration"]["validation_coverage"],
+                "bound": ckpt.rule["calibration"]["bound"],
+                "val_coverage": ckpt.rule["calibration"]["validation_coverage"],
                 "coverage": coverage,
                 "error": error,
                 "accuracy": metrics.accuracy(pred.mean_probs.argmax(-1), test.labels),

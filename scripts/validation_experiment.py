@@ -1,10 +1,10 @@
 """Train a variant of the default model (no twin) and measure it on validation data only.
 
 How the default preset's choices were made (docs/experiments.md): every number printed here comes
-from the training split's held-out validation images and from synthetic non-digits made from
-them; neither the MNIST test set nor any real out-of-distribution set is touched.
+from the training split's held-out validation images and from synthetic outliers made from them;
+neither a test set nor any real out-of-distribution set is touched.
 
-Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}'
+Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET]
 e.g.   python scripts/validation_experiment.py wide '{"train": {"kl_weight": 0.1}, "net": {"channels": [32, 64]}}'
 """
 
@@ -17,14 +17,14 @@ from dataclasses import replace
 
 import torch
 
-from idk.data import DataConfig, mnist
-from idk.data.synthetic import FAMILIES, synthetic_outliers
+from idk.data import DataConfig, training_data
+from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.predictive import predict
-from idk.decision.rules import make_rule
 from idk.evaluation import metrics
 from idk.training import checkpoint
 from idk.training.config import PRESETS, get_preset
-from idk.training.train import calibration_images, train
+from idk.training.splits import calibration_images
+from idk.training.train import TrainOptions, train
 
 
 def variant(name: str, spec: dict) -> None:
@@ -42,17 +42,18 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("spec", nargs="?", default="{}", help="JSON overrides of the default preset")
     parser.add_argument("--out", default="runs/experiments")
+    parser.add_argument("--data", default="mnist", help="the training set (a name or a path)")
     args = parser.parse_args()
     variant(args.name, json.loads(args.spec))
     data = DataConfig.from_env()
     path = f"{args.out}/{args.name}.pt"
     started = time.time()
-    train(path, args.name, data)
+    train(path, args.name, data, TrainOptions(data=args.data))
     seconds = time.time() - started
     model, ckpt = checkpoint.load(path)
-    rule = make_rule(ckpt["rule"])
-    full = mnist("train", data)
-    held = calibration_images(full, ckpt["validation_size"])
+    rule = ckpt.decision_rule()
+    source = training_data(args.data, data)
+    held = calibration_images(source.train, ckpt.train_config)
     pred = predict(model, held.images, 100, rule.percentile, seed=1)
     decision = rule.decide(pred)
     ok = ~decision.refused
@@ -60,11 +61,14 @@ def main() -> None:
     nll = float(-torch.log(pred.mean_probs.gather(1, held.labels[:, None]).clamp_min(1e-12)).mean())
     u_in = rule.refusal_score(pred)
     outliers = {}
-    for family, images in synthetic_outliers(held.images, held.labels, 1000, 4242, tuple(FAMILIES)).items():
+    trained, held_out = families_for(source.spec)
+    for family, images in synthetic_outliers(held.images, held.labels, 1000, 4242, {**trained, **held_out}).items():
         p = predict(model, images, 100, rule.percentile, seed=2)
         outliers[family] = (float(rule.decide(p).refused.double().mean()), metrics.auroc(u_in, rule.refusal_score(p)))
-    temperature = ckpt.get("temperature", {}).get("value", 1.0)
-    print(f"RESULT {args.name}: train {seconds:.0f}s temperature {temperature:.3f} score {ckpt['rule']['score']}")
+    temperature = (ckpt.temperature or {}).get("value", 1.0)
+    print(
+        f"RESULT {args.name} on {args.data}: train {seconds:.0f}s temperature {temperature:.3f} score {ckpt.rule['score']}"
+    )
     print(
         f"  validation ({len(held)}): accuracy {accuracy:.4f} nll {nll:.4f} "
         f"refused {float(decision.refused.double().mean()):.4f} "

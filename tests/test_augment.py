@@ -3,12 +3,13 @@ import math
 import pytest
 import torch
 
-from idk.data.augment import Augmentation, affine_matrices, random_affine, random_shift
+from idk.data.augment import Augmentation, affine_matrices, augmentation_for, random_affine, random_flip, random_shift
+from idk.data.images import InputSpec
 
 
 def test_random_shift_moves_each_image_within_bounds():
-    x = torch.zeros(64, 28, 28)
-    x[:, 14, 14] = 1.0
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, 0, 14, 14] = 1.0
     y = random_shift(x, 2)
     pos = y.flatten(1).argmax(1)
     rows, cols = pos // 28, pos % 28
@@ -25,6 +26,15 @@ def _warp(images: torch.Tensor, shift, angle, scale) -> torch.Tensor:
     )
     grid = torch.nn.functional.affine_grid(theta, (b, 1, 28, 28), align_corners=False)
     return torch.nn.functional.grid_sample(images.unsqueeze(1), grid, align_corners=False).squeeze(1)
+
+
+def test_random_shift_moves_all_channels_together():
+    x = torch.rand(16, 3, 20, 12)
+    y = random_shift(x, 3)
+    assert y.shape == x.shape
+    for c in (1, 2):  # the same offset for every channel of an image: channel differences move with it
+        moved = (x[:, c] - x[:, 0]).abs().sum((1, 2))
+        assert torch.allclose((y[:, c] - y[:, 0]).abs().sum((1, 2)) <= moved + 1e-5, torch.tensor(True))
 
 
 def test_identity_warp_leaves_images_unchanged():
@@ -63,15 +73,33 @@ def test_random_affine_keeps_digits_in_range_and_roughly_their_ink(mnist_train):
     x = mnist_train.images[:256]
     y = random_affine(x, shift=2.0, degrees=10.0, scale=0.1)
     assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
-    ratio = y.sum((1, 2)) / x.sum((1, 2))
+    ratio = y.sum((1, 2, 3)) / x.sum((1, 2, 3))
     assert 0.7 < ratio.min() and ratio.max() < 1.4  # area scales by at most (1 ± 0.1)², plus interpolation
     assert not torch.equal(y, x)
 
 
 def test_augmentation_without_rotation_or_scaling_is_the_integer_shift():
-    x = torch.rand(8, 28, 28)
+    x = torch.rand(8, 1, 28, 28)
     torch.manual_seed(1)
     a = Augmentation(shift=2)(x)
     torch.manual_seed(1)
     torch.testing.assert_close(a, random_shift(x, 2))
     assert Augmentation()(x) is x
+
+
+def test_random_flip_mirrors_about_half_of_the_images():
+    torch.manual_seed(0)
+    x = torch.rand(400, 3, 8, 6)
+    y = random_flip(x)
+    flipped = (y == x.flip(-1)).flatten(1).all(1)
+    kept = (y == x).flatten(1).all(1)
+    assert (flipped | kept).all() and 150 < int(flipped.sum()) < 250
+
+
+def test_each_kind_of_data_gets_its_own_augmentation():
+    digits = augmentation_for(InputSpec(1, 28, 28, "mnist", drawn=True))
+    assert digits == Augmentation(shift=2, degrees=10.0, scale=0.1)  # the MNIST default's
+    clothes = augmentation_for(InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True))
+    assert clothes == Augmentation(shift=2, flip=True)
+    photos = augmentation_for(InputSpec(3, 56, 56, "fit"))
+    assert photos == Augmentation(shift=4)  # shifts scale with the frame; no flips unless the data allow them

@@ -3,37 +3,72 @@ import pickle
 import pytest
 import torch
 
+from helpers import MNIST_SPEC, for_mnist
+from idk.data.catalog import DataRecord
+from idk.decision.config import RuleConfig
 from idk.errors import CheckpointError
 from idk.nn.bnn import BNN, ModelConfig
 from idk.nn.networks import NetConfig
 from idk.training import checkpoint as ckpt_io
+from idk.training.checkpoint import Checkpoint
+from idk.training.config import TrainConfig
 
-CFG = ModelConfig(net=NetConfig(arch="mlp", hidden=16))
+CFG = for_mnist(ModelConfig(net=NetConfig(arch="mlp", hidden=16)))
+
+
+def make(model: BNN, **fields) -> Checkpoint:
+    return Checkpoint(
+        kind="BNN",
+        model_config=model.cfg,
+        state_dict=model.state_dict(),
+        classes=tuple("0123456789"),
+        input_spec=MNIST_SPEC,
+        rule={"name": "percentile", "percentile": 50.0, "threshold": 0.2},
+        rule_config=RuleConfig(),
+        train_config=TrainConfig(),
+        data=DataRecord("mnist"),
+        preset="test",
+        **fields,
+    )
 
 
 @pytest.fixture
 def saved(tmp_path):
     model = BNN(CFG, 100)
     path = tmp_path / "m.pt"
-    ckpt = ckpt_io.make_checkpoint(
-        model,
-        rule={"name": "percentile", "percentile": 50.0, "threshold": 0.2},
-        classes=list("0123456789"),
-        preset="test",
-    )
-    ckpt_io.atomic_save(ckpt, path)
+    ckpt_io.save(make(model), path)
     return model, path
 
 
 def test_roundtrip_describes_itself(saved):
     model, path = saved
     loaded, ckpt = ckpt_io.load(path)
-    assert ckpt["kind"] == "BNN" and ckpt["model_config"]["net"]["hidden"] == 16
+    assert ckpt.kind == "BNN" and ckpt.model_config.net.hidden == 16 and ckpt.model_config == CFG
+    assert ckpt.classes == tuple("0123456789") and ckpt.input_spec == MNIST_SPEC
     for k, v in model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[k], v)
-    info = ckpt_io.describe(ckpt)
+    info = ckpt.describe()
     assert info["class"] == "BNN" and info["versions"]["torch"] == str(torch.__version__)
+    assert info["finished"] is False and info["calibrated"] is False  # never trained, never calibrated
+    assert info["input"]["height"] == 28 and info["classes"][3] == "3"
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary files left
+
+
+def test_empty_file_and_directory_are_clear_errors(tmp_path):
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="empty file"):
+        ckpt_io.load(tmp_path / "empty.pt")
+    with pytest.raises(CheckpointError, match="is a directory"):
+        ckpt_io.load(tmp_path)
+
+
+def test_classes_that_disagree_with_the_network_are_refused(saved, tmp_path):
+    _, path = saved
+    d = torch.load(path, weights_only=True)
+    d["classes"] = ["a", "b", "c"]
+    torch.save(d, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="disagree"):
+        ckpt_io.load(tmp_path / "bad.pt")
 
 
 def test_corrupted_file(saved):
@@ -74,6 +109,10 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
     with pytest.raises(CheckpointError, match="newer than this idk reads"):
         ckpt_io.load(tmp_path / "new.pt")
     ckpt["format_version"] = 1
+    torch.save(ckpt, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="older idk"):
+        ckpt_io.load(tmp_path / "old.pt")
+    ckpt["format_version"] = 2
     ckpt["model_config"]["net"]["hidden"] = 32
     torch.save(ckpt, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="do not fit the described architecture"):

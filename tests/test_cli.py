@@ -51,6 +51,8 @@ def test_evaluate_writes_the_report_keys(cnn_model, data_dir, tmp_path, capsys):
         assert key in mnist
     assert set(mnist["accuracy_at_coverage"]) == {"0.99", "0.98", "0.95"}
     assert "twin" in report and "mnist-test" in report["twin"]["datasets"]
+    assert report["in_distribution"] == "mnist-test" and list(report["datasets"])[0] == "mnist-test"
+    assert report["datasets"]["fashion-mnist"]["n"] == 10000  # the usual near-OOD set for MNIST models
     assert report["rule"]["calibration"]["target_refusal"] == 0.02
     for d in report["datasets"].values():
         assert 0.0 <= d["refused"] <= 1.0
@@ -123,7 +125,11 @@ def test_info(cnn_model, capsys):
     assert main(["info", str(cnn_model), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["class"] == "BNN" and info["twin"] and info["epochs"] == 2
-    assert info["training_data"]["n"] == 10000 and len(info["training_data"]["sha256"]) == 64
+    assert info["training_data"]["data"] == "mnist" and info["finished"] and info["calibrated"]
+    assert (
+        info["training_data"]["fingerprint"]["n"] == 10000 and len(info["training_data"]["fingerprint"]["sha256"]) == 64
+    )
+    assert info["classes"] == list("0123456789") and info["input"]["preparation"] == "mnist"
     ckpt = torch.load(cnn_model, weights_only=True)  # the command-line options reached the configuration
     assert ckpt["model_config"]["net"]["channels"] == [8, 16] and ckpt["model_config"]["net"]["dense"] == 64
     assert ckpt["train_config"]["kl_weight"] == 0.5
@@ -138,7 +144,9 @@ def test_info(cnn_model, capsys):
         (["frobnicate"], "invalid choice"),
         (["train", "--out", "x.pt", "--target-refusal", "2"], "not a fraction"),
         (["train", "--out", "x.pt", "--kl-weight", "0"], "must be positive"),
-        (["train", "--out", "x.pt", "--channels", "8"], "expected 2 arguments"),
+        (["train", "--out", "x.pt", "--channels", "8", "0"], "must be positive"),
+        (["train", "--out", "x.pt", "--image-size", "0"], "must be positive"),
+        (["train", "--out", "x.pt", "--image-size", "3x4x5"], "not N or HxW"),
     ],
 )
 def test_nonsense_options_give_one_clear_line(argv, needle):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from idk.data.download import RemoteFile, fetch_file, fetch_folder
-from idk.data.sources import MNIST_FILES, NOTMNIST_459, DataConfig
+from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_459, DataConfig
 from idk.errors import DataError
 
 
@@ -46,6 +46,14 @@ def server(tmp_path, data_dir):
         data = bytearray(gzip.decompress((data_dir / "mnist" / remote.name).read_bytes()))
         data[100] ^= 0xFF  # one flipped byte: same size, wrong checksum
         (root / "bad" / remote.name).write_bytes(gzip.compress(bytes(data)))
+    for kind in ("good", "bad"):  # Fashion-MNIST's files share MNIST's names: a folder of their own
+        (root / f"{kind}-fashion").mkdir()
+    for remote in (FASHION_MNIST_FILES["test-labels"],):
+        raw = (data_dir / "fashion-mnist" / remote.name).read_bytes()
+        (root / "good-fashion" / remote.name).write_bytes(raw)
+        data = bytearray(gzip.decompress(raw))
+        data[-1] ^= 0x01
+        (root / "bad-fashion" / remote.name).write_bytes(gzip.compress(bytes(data)))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Handler(*a, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -135,3 +143,23 @@ def test_data_config_prefers_local_dir_and_checks_it(data_dir, tmp_path, monkeyp
         DataConfig(tmp_path / "bad", tmp_path).file("mnist", MNIST_FILES["test-labels"])
     with pytest.raises(DataError, match="does not exist"):
         DataConfig.from_env(tmp_path / "nowhere")
+
+
+def test_fashion_mnist_downloads_from_its_mirrors_verified(server, tmp_path):
+    """Fashion-MNIST's files are fetched like MNIST's: a good copy is cached, a corrupted one
+    (one changed byte) is rejected and leaves nothing behind; its mirrors are the public ones."""
+    base, _ = server
+    for remote in FASHION_MNIST_FILES.values():
+        assert remote.urls and all("fashion" in u for u in remote.urls)
+    cache = tmp_path / "cache"
+    good = _at(FASHION_MNIST_FILES["test-labels"], f"{base}/good-fashion")
+    assert fetch_file(good, cache).is_file()
+    bad = _at(FASHION_MNIST_FILES["test-labels"], f"{base}/bad-fashion")
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch_file(bad, tmp_path / "cache2")
+    assert _leftovers(tmp_path / "cache2") == []
+    # the same file through a DataConfig whose data directory lacks it: downloaded into the cache
+    cfg = DataConfig(tmp_path / "empty", tmp_path / "cache3")
+    (tmp_path / "empty").mkdir()
+    path = cfg.file("fashion-mnist", good)
+    assert path == tmp_path / "cache3" / "fashion-mnist" / good.name

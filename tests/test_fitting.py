@@ -9,20 +9,21 @@ import pytest
 import torch
 from torch.distributions import Normal
 
+from helpers import MNIST_SPEC, for_mnist
 from idk.decision.predictive import predict
 from idk.nn.bnn import BNN, DeterministicNet, ModelConfig, build_model
 from idk.nn.networks import NetConfig
 from idk.training.config import TrainConfig, get_preset
 from idk.training.fitting import ElboObjective, FitState, fit
 
-SMALL_CNN = ModelConfig(net=NetConfig(arch="cnn", channels=(4, 8), dense=32), init_scale=1e-3)
+SMALL_CNN = for_mnist(ModelConfig(net=NetConfig(arch="cnn", channels=(4, 8), dense=32), init_scale=1e-3))
 
 
 def test_tutorial_preset_elbo_falls(mnist_train):
     preset = get_preset("tutorial")
-    model = build_model(preset.model, 60000)
+    model = build_model(for_mnist(preset.model), 60000)
     x, y = mnist_train.images[:2560], mnist_train.labels[:2560]
-    state = fit(model, x, y, replace(preset.train, epochs=3))
+    state = fit(model, x, y, replace(preset.train, epochs=3), spec=MNIST_SPEC)
     losses = [h["loss"] for h in state.history]
     assert losses[0] > losses[1] > losses[2]
 
@@ -33,7 +34,7 @@ def test_tiny_data_training_beats_chance(mnist_train, mnist_test, bayesian):
     n = 3000
     model = build_model(cfg, n)
     tcfg = TrainConfig(epochs=3, batch_size=64, lr=3e-3, elbo="meanfield", local_reparam=True)
-    state = fit(model, mnist_train.images[:n], mnist_train.labels[:n], tcfg)
+    state = fit(model, mnist_train.images[:n], mnist_train.labels[:n], tcfg, spec=MNIST_SPEC)
     assert isinstance(model, BNN if bayesian else DeterministicNet)
     assert state.history[-1]["loss"] < state.history[0]["loss"]
     pred = predict(model, mnist_test.images[:1000], 10)
@@ -52,7 +53,7 @@ def test_resumed_training_equals_uninterrupted(mnist_train):
         return BNN(SMALL_CNN, 1024)
 
     full = fresh()
-    fit(full, x, y, tcfg)
+    fit(full, x, y, tcfg, spec=MNIST_SPEC)
 
     saved: dict = {}
     first = fresh()
@@ -64,10 +65,10 @@ def test_resumed_training_equals_uninterrupted(mnist_train):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fit(first, x, y, tcfg, on_epoch=stop_after_two)
+        fit(first, x, y, tcfg, spec=MNIST_SPEC, on_epoch=stop_after_two)
     resumed = fresh()
     resumed.load_state_dict(saved["weights"])
-    state = fit(resumed, x, y, tcfg, state=FitState(**saved["state"]))
+    state = fit(resumed, x, y, tcfg, spec=MNIST_SPEC, state=FitState(**saved["state"]))
     assert state.epoch == 3 and len(state.history) == 3
     for key, value in full.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
@@ -75,16 +76,16 @@ def test_resumed_training_equals_uninterrupted(mnist_train):
 
 @pytest.mark.parametrize("bayesian", [True, False])
 def test_outlier_exposure_makes_noise_uncertain(mnist_train, bayesian):
-    from idk.data.sources import uniform_noise
+    from idk.data.catalog import noise as noise_set
 
     x, y = mnist_train.images[:2000], mnist_train.labels[:2000]
-    noise = uniform_noise(200, seed=5).images
+    noise = noise_set("noise", 200, MNIST_SPEC, seed=5).images
     confidence = {}
     for weight in (0.0, 0.5):
         torch.manual_seed(0)
         model = build_model(replace(SMALL_CNN, bayesian=bayesian), 2000)
         cfg = TrainConfig(epochs=2, batch_size=64, lr=3e-3, elbo="meanfield", local_reparam=True, outlier_weight=weight)
-        fit(model, x, y, cfg)
+        fit(model, x, y, cfg, spec=MNIST_SPEC)
         confidence[weight] = predict(model, noise, 10).mean_probs.max(-1).values.mean().item()
     assert confidence[0.5] < 0.3 < confidence[0.0] or confidence[0.5] < confidence[0.0] - 0.2
 

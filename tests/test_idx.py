@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from idk.data.idx import parse_idx, read_bytes, read_idx, write_idx
-from idk.data.sources import MNIST_FILES, NOTMNIST_10K_FILES
+from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_10K_FILES
 from idk.errors import DataError
 
 
@@ -16,6 +16,10 @@ from idk.errors import DataError
         ("mnist", MNIST_FILES, "train-labels", (60000,)),
         ("mnist", MNIST_FILES, "test-images", (10000, 28, 28)),
         ("mnist", MNIST_FILES, "test-labels", (10000,)),
+        ("fashion-mnist", FASHION_MNIST_FILES, "train-images", (60000, 28, 28)),
+        ("fashion-mnist", FASHION_MNIST_FILES, "train-labels", (60000,)),
+        ("fashion-mnist", FASHION_MNIST_FILES, "test-images", (10000, 28, 28)),
+        ("fashion-mnist", FASHION_MNIST_FILES, "test-labels", (10000,)),
         ("notmnist-10k", NOTMNIST_10K_FILES, "test-images", (10000, 28, 28)),
         ("notmnist-10k", NOTMNIST_10K_FILES, "test-labels", (10000,)),
     ],

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from idk.data.imaging import list_images, load_for_mnist, open_image, to_mnist
+from idk.data.imaging import list_images, open_image
+from idk.data.preparation import load_for_mnist, to_mnist
 from idk.errors import ImageError
 
 
@@ -27,11 +28,11 @@ def _digit_on_paper(digit: np.ndarray, scale: int = 10) -> Image.Image:
 
 
 def test_large_black_on_white_jpeg_becomes_mnist_like(mnist_test):
-    digit = mnist_test.images[0].numpy()
+    digit = mnist_test.images[0, 0].numpy()
     prepared = load_for_mnist(_save(_digit_on_paper(digit), "JPEG", quality=90))
     assert prepared.inverted and not prepared.blank
-    px = prepared.pixels
-    assert px.shape == (28, 28) and px.dtype == np.float32 and 0 <= px.min() and px.max() <= 1
+    px = prepared.pixels[0]
+    assert prepared.pixels.shape == (1, 28, 28) and px.dtype == np.float32 and 0 <= px.min() and px.max() <= 1
     rows, cols = np.nonzero(px > 0.25)
     assert max(rows.max() - rows.min(), cols.max() - cols.min()) <= 20  # fits the 20×20 box
     cy, cx = (np.indices(px.shape) * px).reshape(2, -1).sum(1) / px.sum()
@@ -40,9 +41,9 @@ def test_large_black_on_white_jpeg_becomes_mnist_like(mnist_test):
 
 
 def test_mnist_sized_dark_image_is_taken_as_is(mnist_test):
-    digit = mnist_test.images[1].numpy()
+    digit = mnist_test.images[1, 0].numpy()
     prepared = load_for_mnist(_save(Image.fromarray((digit * 255).astype(np.uint8))))
-    np.testing.assert_allclose(prepared.pixels, digit, atol=1 / 255)
+    np.testing.assert_allclose(prepared.pixels[0], digit, atol=1 / 255)
 
 
 def test_blank_page_is_blank():
@@ -72,7 +73,7 @@ def test_unusual_modes_are_read(mode):
     assert grey.shape == (40, 60) and 0 <= grey.min() and grey.max() <= 1
     prepared = to_mnist(grey)
     assert prepared.inverted and not prepared.blank and prepared.pixels.max() > 0.5
-    assert prepared.pixels[:, :8].max() == 0  # a thin bar stays in the middle
+    assert prepared.pixels[0, :, :8].max() == 0  # a thin bar stays in the middle
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "GIF", "WEBP"])
@@ -128,7 +129,7 @@ def test_arbitrary_bytes_never_crash(data):
         prepared = load_for_mnist(data)
     except ImageError:
         return
-    assert prepared.pixels.shape == (28, 28) and np.isfinite(prepared.pixels).all()
+    assert prepared.pixels.shape == (1, 28, 28) and np.isfinite(prepared.pixels).all()
 
 
 @settings(max_examples=100, deadline=None)

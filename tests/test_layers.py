@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy.stats import ks_2samp
 
+from helpers import for_mnist
 from idk.nn.bnn import BNN, ModelConfig
 from idk.nn.layers import BayesianLinear
 from idk.nn.networks import NetConfig
@@ -21,7 +22,7 @@ def _model(arch: str) -> BNN:
     torch.manual_seed(1)
     point = ("BayesianConv2d",) if arch == "cnn-point" else ()
     net = NetConfig(arch=arch.removesuffix("-point"), hidden=32, channels=(3, 4), dense=16)
-    return BNN(ModelConfig(net=net, init_loc="net", init_scale=0.3, point_layers=point), dataset_size=100)
+    return BNN(for_mnist(ModelConfig(net=net, init_loc="net", init_scale=0.3, point_layers=point)), dataset_size=100)
 
 
 def _ks_pvalues(a: torch.Tensor, b: torch.Tensor) -> list[float]:
@@ -32,7 +33,7 @@ def _ks_pvalues(a: torch.Tensor, b: torch.Tensor) -> list[float]:
 @pytest.mark.parametrize("arch", ["mlp", "cnn", "cnn-point"])
 def test_local_reparameterisation_matches_weight_sampling(arch):
     model = _model(arch)
-    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(3))
+    x = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(3))
     local = model.sample_logits(x, S, "local", torch.Generator().manual_seed(4))[:, 0]
     weights = model.sample_logits(x, S, "weights", torch.Generator().manual_seed(5))[:, 0]
     assert local.shape == weights.shape == (S, 10)
@@ -59,18 +60,18 @@ def test_local_reparameterisation_moments_match_closed_form():
 
 def test_model_sites_match_guide_sites_and_elbo_is_finite():
     model = _model("cnn")
-    trace = pyro.poutine.trace(model.model).get_trace(torch.rand(4, 28, 28), torch.tensor([0, 1, 2, 3]))
+    trace = pyro.poutine.trace(model.model).get_trace(torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3]))
     sample_sites = {n for n, s in trace.nodes.items() if s["type"] == "sample" and not s["is_observed"] and n != "data"}
     assert sample_sites == set(model.guide.sites)
     loss = pyro.infer.TraceMeanField_ELBO().differentiable_loss(
-        model.model, model.guide, torch.rand(4, 28, 28), torch.tensor([0, 1, 2, 3])
+        model.model, model.guide, torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3])
     )
     assert torch.isfinite(loss)
 
 
 def test_samples_are_shared_across_the_batch_and_independent_across_samples():
     model = _model("mlp")
-    x = torch.rand(1, 28, 28).expand(5, 28, 28)
+    x = torch.rand(1, 1, 28, 28).expand(5, 1, 28, 28)
     for method in ("local", "weights"):
         out = model.sample_logits(x, 3, method, torch.Generator().manual_seed(0))
         torch.testing.assert_close(out[:, 0], out[:, 4])  # one network per sample, shared by the batch
@@ -79,8 +80,8 @@ def test_samples_are_shared_across_the_batch_and_independent_across_samples():
 
 def test_point_layers_are_deterministic():
     model = _model("cnn-point")
-    assert model.guide.point == {"1.weight", "1.bias", "4.weight", "4.bias"}
-    conv = model.net[1](torch.rand(2, 1, 28, 28))  # pyro model call: a Delta site returns its mean
+    assert model.guide.point == {"0.weight", "0.bias", "3.weight", "3.bias"}
+    conv = model.net[0](torch.rand(2, 1, 28, 28))  # pyro model call: a Delta site returns its mean
     assert conv.shape == (2, 3, 24, 24)
 
 
@@ -88,10 +89,10 @@ def test_flipout_gives_each_example_the_posterior_distribution():
     """Over draws of ΔW and the signs, Flipout's output for an example has the distribution of
     the convolution with a directly sampled kernel."""
     model = _model("cnn")
-    conv = model.net[1]
+    conv = model.net[0]
     x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(2))
-    w_loc, w_scale = model.guide.loc_scale("1.weight")
-    b_loc, _ = model.guide.loc_scale("1.bias")
+    w_loc, w_scale = model.guide.loc_scale("0.weight")
+    b_loc, _ = model.guide.loc_scale("0.bias")
     w_loc, w_scale, b_loc = w_loc.detach(), w_scale.detach(), b_loc.detach()
     torch.manual_seed(6)
     flip = torch.stack(

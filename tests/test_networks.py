@@ -18,21 +18,39 @@ from idk.nn.priors import NormalPrior
 )
 @pytest.mark.parametrize("bayesian", [True, False])
 def test_networks_map_images_to_ten_logits(cfg, bayesian):
-    net = build_network(cfg, NormalPrior(1.0) if bayesian else None)
-    assert net(torch.rand(3, 28, 28)).shape == (3, 10)
+    net = build_network(cfg, NormalPrior(1.0) if bayesian else None, (1, 28, 28), 10)
+    assert net(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (3, 64, 64), (1, 40, 24), (3, 224, 224)])
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_networks_follow_the_input_shape_and_classes(shape, arch):
+    if arch == "mlp" and shape[-1] > 64:
+        pytest.skip("an MLP on 224×224×3 is not what anyone trains")
+    net = build_network(NetConfig(arch=arch, hidden=8, channels=(4, 8), dense=16), NormalPrior(1.0), shape, 3)
+    assert net(torch.rand(2, *shape)).shape == (2, 3)
+    # large inputs are pooled down before the dense layer, so its size does not grow with the image
+    dense = [m for m in net if hasattr(m, "in_features")][0]
+    assert dense.in_features <= 8 * 6 * 6 or arch == "mlp"
 
 
 def test_lenet_sites_keep_their_names():
     """Checkpoints name sites by position: the one-convolution-per-block CNN must not move them."""
-    net = build_network(NetConfig(channels=(4, 8), dense=16), NormalPrior(1.0))
+    net = build_network(NetConfig(channels=(4, 8), dense=16), NormalPrior(1.0), (1, 28, 28), 10)
     names = [layer.site_names()[0] for layer in net if isinstance(layer, BayesianLayer)]
-    assert names == ["1.weight", "4.weight", "8.weight", "10.weight"]
+    assert names == ["0.weight", "3.weight", "7.weight", "9.weight"]
 
 
 def test_bad_architectures_say_what_is_valid():
     with pytest.raises(ValueError, match="padding must be 0 .* or 1"):
-        build_network(NetConfig(kernel=3, padding=2), None)
+        build_network(NetConfig(kernel=3, padding=2), None, (1, 28, 28), 10)
     with pytest.raises(ValueError, match="valid: mlp, cnn"):
-        build_network(NetConfig(arch="resnet"), None)
-    with pytest.raises(ValueError, match="shrink to nothing"):
-        build_network(NetConfig(kernel=7, convs=3), None)
+        build_network(NetConfig(arch="resnet"), None, (1, 28, 28), 10)
+    with pytest.raises(ValueError, match="too small"):
+        build_network(NetConfig(kernel=7, convs=3), None, (1, 28, 28), 10)
+    with pytest.raises(ValueError, match="too small"):
+        build_network(NetConfig(), None, (1, 8, 8), 10)
+    with pytest.raises(ValueError, match="at least two classes"):
+        build_network(NetConfig(), None, (1, 28, 28), 1)
+    with pytest.raises(ValueError, match="input_shape"):
+        build_network(NetConfig(), None, (), 10)

@@ -15,16 +15,18 @@ from idk.apps.predict import verdict_text
 
 
 def test_verdict_text():
-    assert verdict_text([]) == "I don't know"
-    assert verdict_text([7]) == "7"
-    assert verdict_text([4, 9]) == "either 4 or 9"
-    assert verdict_text([1, 4, 7]) == "one of 1, 4 or 7"
+    digits = tuple("0123456789")
+    assert verdict_text([], digits) == "I don't know"
+    assert verdict_text([7], digits) == "7"
+    assert verdict_text([4, 9], digits) == "either 4 or 9"
+    assert verdict_text([1, 4, 7], digits) == "one of 1, 4 or 7"
+    assert verdict_text([6, 0], ("T-shirt/top", "Trouser", "", "", "", "", "Shirt")) == "either Shirt or T-shirt/top"
 
 
 @pytest.fixture(scope="module")
 def user_files(tmp_path_factory, mnist_test):
     folder = tmp_path_factory.mktemp("user")
-    digit = mnist_test.images[0].numpy()  # a 7
+    digit = mnist_test.images[0, 0].numpy()  # a 7
     big = np.kron(digit, np.ones((10, 10)))
     Image.fromarray((255 * (1 - big)).astype(np.uint8)).convert("RGB").save(folder / "seven.jpg", quality=90)
     rng = np.random.default_rng(0)
@@ -49,9 +51,20 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
     assert code == 1  # some files failed, the others were answered
     assert [r["file"] for r in out] == files
     for r in out:
-        assert set(r) == {"file", "verdict", "label", "accepted", "probabilities", "error"}
+        assert set(r) == {
+            "file",
+            "verdict",
+            "label",
+            "accepted",
+            "probabilities",
+            "error",
+            "blank",
+            "label_name",
+            "samples",
+        }
     seven, blank, text, missing, photo, smooth = out
     assert seven["error"] is None and seven["label"] == 7 and seven["accepted"] == [7] and seven["verdict"] == "7"
+    assert seven["label_name"] == "7" and seven["samples"] is None
     assert len(seven["probabilities"]["mean"]) == 10
     assert blank["verdict"] == "I don't know" and blank["label"] is None and blank["error"] is None
     assert "not an image" in text["error"] and text["verdict"] is None

@@ -9,14 +9,15 @@ import sys
 
 import torch
 
+from helpers import for_mnist
 from idk.decision.predictive import ACTIVATION_BUDGET, Predictions, batch_size_for, predict
 from idk.nn.bnn import build_model
 from idk.training.config import get_preset
 
 
 def test_batched_summaries_equal_one_big_batch():
-    model = build_model(get_preset("tutorial").model, 100).eval()
-    x = torch.rand(37, 28, 28, generator=torch.Generator().manual_seed(0))
+    model = build_model(for_mnist(get_preset("tutorial").model), 100).eval()
+    x = torch.rand(37, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     streamed = predict(model, x, 20, 10.0, batch_size=5, seed=3)
     # the same S networks for every batch: one big batch gives the same numbers
     whole = predict(model, x, 20, 10.0, batch_size=37, seed=3)
@@ -35,7 +36,7 @@ def test_batch_size_keeps_activations_within_budget():
         ("cnn", net.dense, first_map),
         ("cnn-full", first_map, 784),
     ):
-        model = build_model(get_preset(preset).model, 100)
+        model = build_model(for_mnist(get_preset(preset).model), 100)
         for samples in (1, 100, 1000):
             b = batch_size_for(model, samples)
             assert b == 1 or (b * samples * per_sample <= ACTIVATION_BUDGET and b * shared <= ACTIVATION_BUDGET)
@@ -47,10 +48,11 @@ import json, torch
 from idk.training.config import get_preset
 from idk.nn.bnn import build_model
 from idk.decision.predictive import predict
+from idk.nn.bnn import with_data
 def rss(field):
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field)) * 1024
-model = build_model(get_preset("tutorial").model, 100).eval()
-x = torch.rand(NUM_IMAGES, 28, 28)
+model = build_model(with_data(get_preset("tutorial").model, (1, 28, 28), 10), 100).eval()
+x = torch.rand(NUM_IMAGES, 1, 28, 28)
 predict(model, x[:100], 100)
 before = rss("VmRSS:")
 predict(model, x, 100)

@@ -13,7 +13,7 @@ from idk.training import checkpoint as ckpt_io
 
 def _epochs(path) -> int:
     try:
-        return len(ckpt_io.read_checkpoint(path)["history"])
+        return len(ckpt_io.read(path).history)
     except Exception:  # noqa: BLE001 - absent or not yet written
         return 0
 
@@ -47,10 +47,11 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, data_dir):
     proc.wait()
     done = _epochs(out)
     assert 2 <= done < 5
-    ckpt_io.load(out)  # never a broken file
+    partial = ckpt_io.read(out)  # never a broken file; it says it is unfinished
+    assert not partial.finished and not partial.calibrated
     resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     model, ckpt = ckpt_io.load(out)
-    assert [h["epoch"] for h in ckpt["history"]] == [1, 2, 3, 4, 5]
-    assert ckpt["training_state"]["model"]["epoch"] == 5
+    assert [h["epoch"] for h in ckpt.history] == [1, 2, 3, 4, 5] and ckpt.finished
+    assert ckpt.training_state["model"]["epoch"] == 5
     assert not list(tmp_path.glob(".run.pt.*.tmp"))

@@ -61,12 +61,13 @@ def test_the_page_and_the_model_description(url):
 
 def test_an_uploaded_digit_gets_the_same_answer_as_predict(url, loaded, mnist_test):
     model, ckpt = loaded
-    data = _png(mnist_test.images[0].numpy())
+    data = _png(mnist_test.images[0, 0].numpy())
     status, kind, body = _request(url + "/api/predict", data, {"X-Filename": "seven.png"})
     answer = json.loads(body)
     assert status == 200 and kind == "application/json" and answer["error"] is None
     assert answer["file"] == "seven.png" and sum(answer["probabilities"]["mean"]) == pytest.approx(1, abs=1e-3)
-    assert answer == predict_images(model, ckpt, [("seven.png", data)], samples=20)[0].as_dict()
+    assert answer == predict_images(model, ckpt, [("seven.png", data)], samples=20, with_samples=True)[0].as_dict()
+    assert len(answer["samples"]) == 10 and all(len(s) == 20 for s in answer["samples"])  # per class, S draws
 
 
 def test_unreadable_and_oversized_uploads_are_clear_errors(url, monkeypatch):

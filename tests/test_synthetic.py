@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from idk.data.synthetic import FAMILIES, HELD_OUT_FAMILIES, MIRROR_CLASSES, TRAINING_FAMILIES, synthetic_outliers
+from helpers import MNIST_SPEC
+from idk.data.images import InputSpec
+from idk.data.synthetic import families_for, synthetic_outliers
 
 
 @pytest.fixture(scope="module")
@@ -9,48 +11,79 @@ def digits(mnist_train):
     return mnist_train.images[:1000], mnist_train.labels[:1000]
 
 
+def _one(digits, name, n, seed, spec=MNIST_SPEC):
+    trained, held_out = families_for(spec)
+    return synthetic_outliers(*digits, n, seed, {name: {**trained, **held_out}[name]})[name]
+
+
 def test_every_family_gives_images_in_range_and_is_reproducible(digits):
-    sets = synthetic_outliers(*digits, 50, seed=1, families=tuple(FAMILIES))
-    assert set(sets) == set(FAMILIES) and not set(TRAINING_FAMILIES) & set(HELD_OUT_FAMILIES)
-    again = synthetic_outliers(*digits, 50, seed=1, families=tuple(FAMILIES))
+    trained, held_out = families_for(MNIST_SPEC)
+    families = {**trained, **held_out}
+    assert not set(trained) & set(held_out)
+    sets = synthetic_outliers(*digits, 50, 1, families)
+    again = synthetic_outliers(*digits, 50, 1, families)
+    assert set(sets) == set(families)
     for name, images in sets.items():
-        assert images.shape == (50, 28, 28), name
+        assert images.shape == (50, 1, 28, 28), name
         assert 0 <= images.min() and images.max() <= 1, name
         assert images.flatten(1).std(1).min() > 0.05, f"{name}: blank images"
         torch.testing.assert_close(again[name], images)
-    assert set(synthetic_outliers(*digits, 5, seed=2)) == set(TRAINING_FAMILIES)
 
 
-def test_shuffled_digits_keep_the_ink_and_lose_the_shape(digits):
-    shuffled = synthetic_outliers(*digits, 200, seed=1, families=("shuffled-digits",))["shuffled-digits"]
-    ink = digits[0].sum((1, 2))
+def test_digits_get_every_family_and_other_data_only_the_generic_ones():
+    drawn, _ = families_for(MNIST_SPEC)
+    assert set(drawn) == {
+        "uniform-noise",
+        "gaussian-noise",
+        "shuffled-patches",
+        "zoomed",
+        "mirrored",
+        "inverted",
+        "strokes",
+        "blobs",
+    }
+    letters, _ = families_for(InputSpec(1, 28, 28, "mnist", drawn=True))
+    assert "mirrored" not in letters and "strokes" in letters  # no class list: no mirror images
+    photos, held_out = families_for(InputSpec(3, 40, 24, "fit"))
+    assert set(photos) == {"uniform-noise", "gaussian-noise", "shuffled-patches", "inverted"}
+    assert set(held_out) == {"overlaid"}
+
+
+@pytest.mark.parametrize("shape", [(3, 40, 24), (1, 13, 13), (3, 64, 64)])
+def test_families_work_for_any_shape_and_channel_count(shape):
+    spec = InputSpec(*shape, "fit", drawn=True)
+    images, labels = torch.rand(30, *shape), torch.arange(30) % 3
+    trained, held_out = families_for(spec)
+    for name, out in synthetic_outliers(images, labels, 7, 0, {**trained, **held_out}).items():
+        assert out.shape == (7, *shape), name
+        assert 0 <= out.min() and out.max() <= 1, name
+
+
+def test_shuffled_patches_keep_the_ink_and_lose_the_shape(digits):
+    shuffled = _one(digits, "shuffled-patches", 200, 1)
+    ink = digits[0].sum((1, 2, 3))
     assert all(torch.isclose(ink, s.sum(), atol=1e-3).any() for s in shuffled[:20])
 
 
 def test_mirrored_digits_come_only_from_asymmetric_classes(digits):
     images, labels = digits
     keep = torch.isin(labels, torch.tensor([0, 1, 8]))  # a set of only symmetric digits...
-    mirrored = synthetic_outliers(images[~keep], labels[~keep], 100, 3, ("mirrored-digits",))["mirrored-digits"]
+    mirrored = _one((images[~keep], labels[~keep]), "mirrored", 100, 3)
     flipped_back = mirrored.flip(-1)
     # ...is never used: each mirrored image is the mirror of a digit of classes 2-7, 9
-    pool = images[torch.isin(labels, torch.tensor(MIRROR_CLASSES))]
-    assert all((pool - m).abs().amax((1, 2)).min() == 0 for m in flipped_back[:20])
+    pool = images[torch.isin(labels, torch.tensor(MNIST_SPEC.mirror_classes))]
+    assert all((pool - m).abs().amax((1, 2, 3)).min() == 0 for m in flipped_back[:20])
 
 
 def test_overlaid_digits_join_two_different_classes(digits):
-    images, labels = digits
-    over = synthetic_outliers(images, labels, 100, 4, ("overlaid-digits",))["overlaid-digits"]
-    assert (over.sum((1, 2)) > images.sum((1, 2)).mean()).float().mean() > 0.9  # more ink than one digit
+    images, _ = digits
+    over = _one(digits, "overlaid", 100, 4)
+    assert (over.sum((1, 2, 3)) > images.sum((1, 2, 3)).mean()).float().mean() > 0.9  # more ink than one digit
 
 
 def test_zoomed_digits_run_off_the_edges(digits):
     """MNIST digits sit in a centred 20×20 box; magnified windows put ink on the border."""
     border = torch.ones(28, 28, dtype=torch.bool)
     border[2:-2, 2:-2] = False
-    zoomed = synthetic_outliers(*digits, 200, 5, ("zoomed-digits",))["zoomed-digits"]
-    assert zoomed[:, border].sum(1).mean() > 10 * digits[0][:, border].sum(1).mean()
-
-
-def test_unknown_family_lists_the_valid_ones(digits):
-    with pytest.raises(ValueError, match="valid: uniform-noise"):
-        synthetic_outliers(*digits, 5, 0, ("letters",))
+    zoomed = _one(digits, "zoomed", 200, 5)
+    assert zoomed[:, 0, border].sum(1).mean() > 10 * digits[0][:, 0, border].sum(1).mean()

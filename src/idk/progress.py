@@ -32,5 +32,9 @@ class Progress:
         if not self.quiet:
             tqdm.write(message, file=sys.stderr)
 
+    def warn(self, message: str) -> None:
+        """One warning line on stderr, shown even when quiet."""
+        tqdm.write(f"idk: warning: {message}", file=sys.stderr)
+
 
 SILENT = Progress(quiet=True)

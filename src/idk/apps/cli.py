@@ -21,7 +21,7 @@ class Parser(argparse.ArgumentParser):
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
-        help="folder holding mnist/, notmnist-459/, notmnist-10k/ (default: $IDK_DATA_DIR, else download)",
+        help="folder holding mnist/, fashion-mnist/, notmnist-459/, notmnist-10k/ (default: $IDK_DATA_DIR, else download)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
@@ -50,7 +50,17 @@ def _positive(text: str) -> int:
     return _checked(text, int, "a whole number", lambda v: v > 0, "must be positive")
 
 
+def _image_size(text: str) -> tuple[int, int]:
+    """``N`` (square) or ``HxW``."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not N or HxW")
+    sizes = [_checked(p, int, "a whole number", lambda v: v > 0, "must be positive") for p in parts]
+    return (sizes[0], sizes[-1])
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from idk.data.catalog import DEFAULT_DATA, NAMED
     from idk.training.config import DEFAULT_PRESET, PRESETS
 
     parser = Parser(prog="idk", description='Bayesian neural networks that say "I don\'t know".')
@@ -59,7 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"idk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    p = sub.add_parser("train", help="train a model and save a checkpoint")
+    p = sub.add_parser("train", help="train a model on a data set (MNIST by default, or yours) and save a checkpoint")
+    p.add_argument(
+        "--data",
+        help=f"a named set ({', '.join(NAMED)}; default {DEFAULT_DATA}), a folder (DIR/train/CLASS/* + DIR/test/CLASS/*, "
+        "or DIR/CLASS/* with a held-out test split), a folder of IDX pairs, or an .npz with images and labels",
+    )
+    p.add_argument("--test-data", help="a separate labelled test set (folder or .npz) with the same classes")
+    p.add_argument(
+        "--image-size",
+        type=_image_size,
+        metavar="N|HxW",
+        help="bring a folder's images to this size (default: the most common)",
+    )
     p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     p.add_argument("--out", required=True, help="checkpoint file to write (updated every epoch)")
     p.add_argument("--resume", action="store_true", help="continue from --out's last completed epoch")
@@ -68,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule")
     p.add_argument("--prior-scale", type=_positive_float, help="standard deviation of the Normal prior")
     p.add_argument("--kl-weight", type=_positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
-    p.add_argument("--channels", type=_positive, nargs=2, metavar=("C1", "C2"), help="CNN channels per block")
+    p.add_argument("--channels", type=_positive, nargs="+", metavar="C", help="CNN channels, one per block")
     p.add_argument("--dense", type=_positive, help="CNN hidden dense units")
     p.add_argument("--batch-size", type=_positive)
     p.add_argument("--seed", type=int)
@@ -78,16 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-error", type=_fraction, help="calibrate: error among accepted images (upper bound)")
     p.add_argument("--confidence", type=_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
+    p.add_argument("--no-augment", action="store_true", help="no augmentation (default: the data set's own)")
     _common(p)
 
-    p = sub.add_parser("evaluate", help="evaluate a checkpoint: MNIST test, noise, notMNIST, your sets")
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint: its test set, the usual outliers, your sets")
     p.add_argument("--model", required=True)
+    p.add_argument("--test-data", help="a labelled test set in place of the model's own (folder, .npz, or a named set)")
     p.add_argument(
         "--ood",
         action="append",
         default=[],
         metavar="NAME=PATH",
-        help="another data set: a known name (notmnist-10k, gaussian-noise) or a folder/IDX/.npy/.npz; repeatable",
+        help="another data set: a known name (mnist, fashion-mnist, notmnist-10k, notmnist-459, noise, gaussian-noise) "
+        "or a folder/IDX/.npy/.npz, brought to the model's input form; repeatable",
     )
     p.add_argument("--noise", type=_positive, default=100, help="uniform-noise images (default 100)")
     p.add_argument("--gaussian", type=int, default=0, help="Gaussian-noise images (default 0)")
@@ -104,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=_positive, help="train on the first N images only (quick checks)")
     _common(p)
 
-    p = sub.add_parser("explain", help="the tutorial's figure for one image: sampled log-probabilities per digit")
-    p.add_argument("target", help="an MNIST test index or an image file")
+    p = sub.add_parser("explain", help="the tutorial's figure for one image: sampled log-probabilities per class")
+    p.add_argument("target", help="an index into the model's test set, or an image file")
     p.add_argument("--model", required=True)
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--samples", type=_positive)
@@ -154,19 +179,22 @@ def run(args: argparse.Namespace) -> int:
         # every option of TrainOptions is a flag of the same name; None keeps the preset's value
         given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainOptions)}
         given["channels"] = tuple(args.channels) if args.channels else None
+        given["image_size"] = args.image_size
         given["twin"] = False if args.no_twin else None
+        given["augment"] = False if args.no_augment else None
         opts = TrainOptions(**given)
         ckpt = train(args.out, args.preset, data(), opts, resume=args.resume, progress=progress)
         from idk.decision.rules import describe_rule
 
         print(
-            f"saved {args.out}: preset {ckpt['preset']}, {len(ckpt['history'])} epochs, "
-            f"final loss {ckpt['history'][-1]['loss']:.4f}"
+            f"saved {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
+            f"{len(ckpt.history)} epochs, final loss {ckpt.history[-1]['loss']:.4f}"
         )
-        print(f"rule: {describe_rule(ckpt['rule'])}")
+        print(f"rule: {describe_rule(ckpt.rule)}")
         return 0
     if args.command == "evaluate":
-        from idk.evaluation.report import evaluate_checkpoint, format_report, parse_ood
+        from idk.apps.evaluate import evaluate_checkpoint, parse_ood
+        from idk.evaluation.report import format_report
 
         report = evaluate_checkpoint(
             args.model,
@@ -177,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
             args.samples,
             args.json,
             progress,
+            args.test_data,
         )
         print(format_report(report))
         if args.report:
@@ -206,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([r.as_dict() for r in results], indent=2))
         else:
-            print(format_results(results, ckpt["rule"]["percentile"]))
+            print(format_results(results, ckpt.decision_rule().percentile, ckpt.classes))
         return 1 if any(r.error for r in results) else 0
     if args.command == "serve":
         from idk.apps.serve import serve
@@ -217,9 +246,9 @@ def run(args: argparse.Namespace) -> int:
             raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
         return 0
     if args.command == "info":
-        from idk.training.checkpoint import describe, read_checkpoint
+        from idk.training.checkpoint import read
 
-        info = describe(read_checkpoint(args.model))
+        info = read(args.model).describe()
         print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
         return 0
     raise AssertionError(args.command)

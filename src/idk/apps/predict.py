@@ -1,4 +1,8 @@
-"""``idk predict`` and ``idk explain``: the model's answer on a user's own images."""
+"""``idk predict`` and ``idk explain``: the model's answer on a user's own images.
+
+Each image is prepared the way the model's training images were made (the checkpoint's
+:class:`~idk.data.images.InputSpec`, :mod:`idk.data.preparation`), and answered with the
+model's class names."""
 
 from __future__ import annotations
 
@@ -9,12 +13,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from idk.data.imaging import list_images, load_for_mnist
-from idk.data.sources import DataConfig, mnist
+from idk.data.catalog import recorded_test_set
+from idk.data.images import conform
+from idk.data.imaging import list_images
+from idk.data.preparation import prepare
+from idk.data.sources import DataConfig
 from idk.decision.predictive import Predictions
-from idk.decision.rules import Rule, make_rule
+from idk.decision.rules import Rule
 from idk.errors import IdkError, ImageError
 from idk.nn.bnn import BNN, DeterministicNet
+from idk.training.checkpoint import Checkpoint
 
 
 @dataclass
@@ -27,12 +35,15 @@ class FileResult:
     accepted: list[int]
     probabilities: dict[str, list[float]] | None
     error: str | None = None
+    blank: bool = False  # nothing to classify was found (no ink, one flat colour)
+    label_name: str | None = None
+    samples: list[list[float]] | None = None  # (C, S) sampled probabilities, when asked for
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def verdict_text(accepted: list[int], classes: tuple[str, ...] = tuple("0123456789")) -> str:
+def verdict_text(accepted: list[int], classes: tuple[str, ...]) -> str:
     """ "7", "I don't know", "either 4 or 9", "one of 1, 4 or 7"."""
     names = [classes[i] for i in accepted]
     if not names:
@@ -55,7 +66,7 @@ def sample_images(
 
 def predict_files(
     model: BNN | DeterministicNet,
-    ckpt: dict[str, Any],
+    ckpt: Checkpoint,
     paths: list[str],
     samples: int | None = None,
     seed: int = 0,
@@ -72,40 +83,45 @@ def predict_files(
 
 def predict_images(
     model: BNN | DeterministicNet,
-    ckpt: dict[str, Any],
-    sources: list[tuple[str, str | Path | bytes | ImageError]],
+    ckpt: Checkpoint,
+    sources: list[tuple[str, str | Path | bytes | np.ndarray | ImageError]],
     samples: int | None = None,
     seed: int = 0,
+    with_samples: bool = False,
 ) -> list[FileResult]:
-    """Answer named images, each a path or the file's bytes (an :class:`ImageError` in place of one
-    is reported as that image's error): all readable ones in one batched pass."""
-    rule = make_rule(ckpt["rule"])
-    classes = tuple(ckpt.get("classes", "0123456789"))
-    samples = samples or ckpt.get("rule_config", {}).get("samples", 100)
+    """Answer named images, each a path, the file's bytes or decoded pixels (H, W[, 3]) (an
+    :class:`ImageError` in place of one is reported as that image's error): all readable ones in
+    one batched pass. ``with_samples`` adds each class's S sampled probabilities."""
+    rule = ckpt.decision_rule()
+    classes = ckpt.classes
+    samples = samples or ckpt.rule_config.samples
     results: list[FileResult] = []
     ready: list[tuple[int, np.ndarray]] = []
     for name, source in sources:
         try:
             if isinstance(source, ImageError):
                 raise source
-            prepared = load_for_mnist(source)
+            prepared = prepare(source, ckpt.input_spec)
         except ImageError as err:
             results.append(FileResult(name, None, None, [], None, str(err)))
             continue
         if prepared.blank:
-            results.append(FileResult(name, "I don't know", None, [], None, None))
+            results.append(FileResult(name, "I don't know", None, [], None, None, blank=True))
             continue
         results.append(FileResult(name, None, None, [], None))
         ready.append((len(results) - 1, prepared.pixels))
     if ready:
         images = torch.from_numpy(np.stack([p for _, p in ready]))
-        _, pred = sample_images(model, images, samples, rule.percentile, seed)
+        log_probs, pred = sample_images(model, images, samples, rule.percentile, seed)
         decision = rule.decide(pred)
         for row, (i, _) in enumerate(ready):
             accepted = decision.accepted[row].nonzero().flatten().tolist()
             results[i].accepted = accepted
             results[i].verdict = verdict_text(accepted, classes)
             results[i].label = int(decision.label[row]) if accepted else None
+            results[i].label_name = classes[results[i].label] if accepted else None
+            if with_samples:
+                results[i].samples = log_probs[:, row].exp().T.mul(1000).round().div(1000).tolist()
             results[i].probabilities = {
                 "mean": [round(float(v), 4) for v in pred.mean_probs[row]],
                 f"p{rule.percentile:g}": [round(float(v), 4) for v in pred.quantile_probs[row]],
@@ -113,7 +129,7 @@ def predict_images(
     return results
 
 
-def format_results(results: list[FileResult], percentile: float) -> str:
+def format_results(results: list[FileResult], percentile: float, classes: tuple[str, ...]) -> str:
     lines = []
     for r in results:
         if r.error:
@@ -121,61 +137,62 @@ def format_results(results: list[FileResult], percentile: float) -> str:
             continue
         line = f"{r.file}: {r.verdict}"
         if r.probabilities is None:
-            line += "  (blank image: no strokes found)"
+            line += "  (blank image: nothing to classify found)"
         else:
             probs = r.probabilities[f"p{percentile:g}"]
             top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
-            line += "  [" + ", ".join(f"{c}: {probs[c]:.2f}" for c in top) + f"]  (p{percentile:g} probability)"
+            line += (
+                "  [" + ", ".join(f"{classes[c]}: {probs[c]:.2f}" for c in top) + f"]  (p{percentile:g} probability)"
+            )
         lines.append(line)
     return "\n".join(lines)
 
 
 def explain(
     model: BNN | DeterministicNet,
-    ckpt: dict[str, Any],
+    ckpt: Checkpoint,
     target: str,
     out: str | Path,
     data: DataConfig | None = None,
     samples: int | None = None,
     seed: int = 0,
 ) -> str:
-    """Draw the tutorial's figure for an MNIST test index or an image file; return the verdict."""
+    """Draw the tutorial's figure for an index into the model's test set or an image file; return the verdict."""
     from idk.evaluation import plots
 
-    rule: Rule = make_rule(ckpt["rule"])
-    samples = samples or ckpt.get("rule_config", {}).get("samples", 100)
+    rule: Rule = ckpt.decision_rule()
+    samples = samples or ckpt.rule_config.samples
     label = None
     if target.isdigit() and not Path(target).exists():
-        test = mnist("test", data or DataConfig.from_env())
+        test = conform(recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env()), ckpt.input_spec)
         index = int(target)
         if index >= len(test):
-            raise IdkError(f"{target}: index out of range (the MNIST test set has {len(test)} images)")
-        image, label, title = (
-            test.images[index],
-            int(test.labels[index]),
-            f"MNIST test #{index} (label {int(test.labels[index])})",
-        )
+            raise IdkError(f"{target}: index out of range (the model's test set {test.name} has {len(test)} images)")
+        label = int(test.labels[index])
+        image, title = test.images[index], f"{test.name} #{index} ({ckpt.classes[label]})"
     else:
-        prepared = load_for_mnist(target)
+        prepared = prepare(target, ckpt.input_spec)
         image, title = torch.from_numpy(prepared.pixels), Path(target).name
     log_probs, pred = sample_images(model, image[None], samples, rule.percentile, seed)
     decision = rule.decide(pred)
     accepted = decision.accepted[0].numpy()
     chosen = accepted.nonzero()[0].tolist()
     if label is None:
-        verdict = verdict_text(chosen)
+        verdict = verdict_text(chosen, ckpt.classes)
     elif not chosen:
         verdict = "Undecided"
     else:
         verdict = "Correct" if int(decision.label[0]) == label else "Incorrect"
     fig, _ = plots.explanation(
         log_probs[:, 0].numpy(),
-        image.numpy(),
+        image.permute(1, 2, 0).numpy(),
         accepted,
         pred.quantile_probs[0].numpy(),
         verdict,
-        title=f"{title}: {verdict_text(chosen)}  (p{rule.percentile:g} > {rule.threshold:.3g})",
+        title=f"{title}: {verdict_text(chosen, ckpt.classes)}  (p{rule.percentile:g} > {rule.threshold:.3g})",
+        classes=ckpt.classes,
     )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
+    plots.plt.close(fig)
     return verdict

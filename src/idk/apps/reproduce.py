@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from idk.data.sources import DataConfig, notmnist_459
-from idk.decision.rules import make_rule
+from idk.data.catalog import mnist, noise, notmnist_459
+from idk.data.sources import DataConfig
 from idk.evaluation.evaluate import EvalSettings, evaluate
-from idk.evaluation.report import load_sets, pct, write_json
+from idk.evaluation.report import pct, write_json
 from idk.progress import Progress
+from idk.training.config import to_dict
 from idk.training.train import TrainOptions, train
 
 # The tutorial's published figures (../shared/docs/seed.md): (report path, label, value).
@@ -22,6 +23,7 @@ PUBLISHED = (
     (("notmnist-459-transposed", "refused"), "notMNIST-459 as the notebook loaded it, refused", 363 / 459),
 )
 PUBLISHED_LOSSES = (2104, 381, 161, 112, 96)
+TUTORIAL_NOISE = 100  # the tutorial's torch.rand(100, 28, 28)
 
 
 def reproduce(
@@ -43,23 +45,26 @@ def reproduce(
         out,
         "tutorial",
         data,
-        TrainOptions(seed=seed, epochs=epochs, train_subset=train_subset),
+        TrainOptions(data="mnist", seed=seed, epochs=epochs, train_subset=train_subset),
         progress=progress,
     )
-    from idk.training.checkpoint import model_from_checkpoint
-
-    model = model_from_checkpoint(ckpt, str(out))
-    rule = make_rule(ckpt["rule"])
-    sets = load_sets(data, [], noise=100, seed=seed)
-    sets["notmnist-459-transposed"] = notmnist_459(data, transpose=True)
-    settings = EvalSettings(samples=100, forced_samples=10, forced_average="logits", ood_score="percentile", seed=seed)
+    model = ckpt.build(path=str(out))
+    rule = ckpt.decision_rule()
+    sets = {
+        "mnist-test": mnist("test", data),
+        "noise": noise("noise", TUTORIAL_NOISE, ckpt.input_spec, seed),
+        "notmnist-459": notmnist_459(data),
+        "notmnist-459-transposed": notmnist_459(data, transpose=True),
+    }
+    rc = ckpt.rule_config
+    settings = EvalSettings(rc.samples, rc.forced_samples, rc.forced_average, ood_score=rc.score, seed=seed)
     datasets, _ = evaluate(model, rule, sets, settings, progress)
     report = {
-        "model": {"preset": "tutorial", "kind": ckpt["kind"], **ckpt["model_config"]},
+        "model": {"preset": "tutorial", "kind": ckpt.kind, **to_dict(ckpt.model_config)},
         "samples": settings.samples,
-        "rule": ckpt["rule"],
+        "rule": ckpt.rule,
         "datasets": datasets,
-        "training": {"history": ckpt["history"], "published_losses": list(PUBLISHED_LOSSES)},
+        "training": {"history": ckpt.history, "published_losses": list(PUBLISHED_LOSSES)},
         "seed": seed,
         "published": {".".join(path): value for path, _, value in PUBLISHED},
     }

@@ -2,8 +2,9 @@
 
 Routes:
 
-* ``GET /``: a page to draw a digit or drop image files, showing each answer ("7", "either 4 or
-  9", "I don't know") with its probabilities.
+* ``GET /``: a page to drop image files (and, for models of drawn symbols, to draw one), showing
+  each answer in the model's class names ("7", "either Shirt or Coat", "I don't know") with its
+  probabilities.
 * ``POST /api/predict``: the request body is one image file (PNG, JPEG, ...); the optional
   ``X-Filename`` header names it. Answers ``200`` with :class:`idk.apps.predict.FileResult`'s JSON, or
   ``400``/``413`` with ``{"error": "..."}`` for an unreadable or oversized upload.
@@ -26,6 +27,7 @@ from idk.apps.predict import FileResult, predict_images
 from idk.decision.rules import describe_rule
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.training import checkpoint
+from idk.training.checkpoint import Checkpoint
 
 MAX_UPLOAD = 20 * 2**20  # bytes; larger bodies are refused before they are read
 PAGE = (Path(__file__).parent / "web" / "index.html").read_text(encoding="utf-8")
@@ -34,16 +36,16 @@ PAGE = (Path(__file__).parent / "web" / "index.html").read_text(encoding="utf-8"
 class PredictionService:
     """The model behind the server: one prediction at a time (the model reuses its buffers)."""
 
-    def __init__(self, model: BNN | DeterministicNet, ckpt: dict[str, Any], samples: int | None = None) -> None:
+    def __init__(self, model: BNN | DeterministicNet, ckpt: Checkpoint, samples: int | None = None) -> None:
         self.model, self.ckpt, self.samples = model, ckpt, samples
         self._lock = threading.Lock()
 
     def predict(self, name: str, data: bytes) -> FileResult:
         with self._lock:
-            return predict_images(self.model, self.ckpt, [(name, data)], self.samples)[0]
+            return predict_images(self.model, self.ckpt, [(name, data)], self.samples, with_samples=True)[0]
 
     def info(self) -> dict[str, Any]:
-        return {"rule_text": describe_rule(self.ckpt["rule"]), **checkpoint.describe(self.ckpt)}
+        return {"rule_text": describe_rule(self.ckpt.rule), **self.ckpt.describe()}
 
 
 def make_server(service: PredictionService, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:

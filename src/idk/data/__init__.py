@@ -1,5 +1,31 @@
-"""Data: MNIST and notMNIST (downloaded or local), noise, and any images a user has."""
+"""Data: image sets that describe themselves (named, downloaded or local, and the user's own)."""
 
-from idk.data.sources import DataConfig, ImageSet, from_path, load, mnist, notmnist_10k, notmnist_459
+from idk.data.catalog import (
+    NAMED,
+    DataRecord,
+    TrainingData,
+    load,
+    mnist,
+    named_split,
+    notmnist_459,
+    recorded_test_set,
+    training_data,
+)
+from idk.data.images import ImageSet, InputSpec, conform
+from idk.data.sources import DataConfig
 
-__all__ = ["DataConfig", "ImageSet", "from_path", "load", "mnist", "notmnist_10k", "notmnist_459"]
+__all__ = [
+    "NAMED",
+    "DataConfig",
+    "DataRecord",
+    "ImageSet",
+    "InputSpec",
+    "TrainingData",
+    "conform",
+    "load",
+    "mnist",
+    "named_split",
+    "notmnist_459",
+    "recorded_test_set",
+    "training_data",
+]

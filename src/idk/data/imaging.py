@@ -1,15 +1,15 @@
-"""Read any image a user has and bring it to MNIST's form, the way MNIST itself was made.
+r"""Read any image file a user has: every mode PIL decodes, as float32 pixels in [0, 1].
 
-MNIST digits are white strokes on black, cropped to the ink's bounding box, scaled to fit 20×20
-keeping the aspect ratio, and centred by centre of mass in a 28×28 frame (LeCun et al.). An image
-that is already 28×28 on a dark background is taken as it is.
+Palette, 16-bit, CMYK, colour and transparent images are handled (transparency is laid on white);
+missing, empty, truncated, non-image and oversized (decompression-bomb) inputs are
+:class:`~idk.errors.ImageError`\ s naming the file. :mod:`idk.data.preparation` brings the
+pixels to a model's input form.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,23 +19,11 @@ from idk.errors import ImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_PIXELS = 40_000_000  # larger images are refused as decompression bombs
-INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (after inversion)
-MNIST_CENTRE = 14.0  # MNIST digits have their centre of mass at pixel (14, 14) (measured on the test set)
 
 
-@dataclass(frozen=True)
-class PreparedImage:
-    """A 28×28 float32 image in [0, 1], white ink on black, and what preparing it found."""
-
-    pixels: np.ndarray  # (28, 28) float32
-    inverted: bool
-    blank: bool  # no ink found: nothing to classify
-
-
-def open_image(source: str | Path | bytes) -> np.ndarray:
-    """Decode an image file (or its bytes) into a float32 greyscale array in [0, 1], shape (H, W).
-
-    Handles palette, 16-bit, CMYK, colour and transparent images (transparency is laid on white).
+def open_image(source: str | Path | bytes, colour: bool = False) -> np.ndarray:
+    """Decode an image file (or its bytes) into float32 pixels in [0, 1]: greyscale (H, W), or
+    with ``colour`` RGB (H, W, 3) (a greyscale file repeated into three channels).
 
     Raises:
         ImageError: for a missing, empty, truncated, non-image or oversized (bomb) input.
@@ -63,7 +51,7 @@ def open_image(source: str | Path | bytes) -> np.ndarray:
                     raise ImageError(f"{name}: {w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
                 img.seek(0)
                 img.load()
-                return _to_grey(img)
+                return _to_rgb(img) if colour else _to_grey(img)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(f"{name}: refused as a decompression bomb ({err})") from None
         except UnidentifiedImageError:
@@ -74,13 +62,22 @@ def open_image(source: str | Path | bytes) -> np.ndarray:
             Image.MAX_IMAGE_PIXELS = previous
 
 
-def _to_grey(img: Image.Image) -> np.ndarray:
+def is_colour(rgb: np.ndarray) -> bool:
+    """Whether RGB pixels (H, W, 3) hold colour (their channels differ somewhere)."""
+    return bool(np.abs(rgb[..., 0] - rgb[..., 1]).max() > 1e-3 or np.abs(rgb[..., 1] - rgb[..., 2]).max() > 1e-3)
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
     if img.width == 0 or img.height == 0:
         raise ValueError("image has no pixels")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        return np.clip(arr / top, 0, 1).astype(np.float32)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F", "L", "1", "LA"):
+        grey = _to_grey(img)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    return np.asarray(_on_white(img).convert("RGB"), dtype=np.float32) / 255.0
+
+
+def _on_white(img: Image.Image) -> Image.Image:
+    """Palette, CMYK and transparent images as RGB(A) laid on a white page."""
     if img.mode == "P":
         img = img.convert("RGBA")
     if img.mode == "CMYK":
@@ -89,56 +86,19 @@ def _to_grey(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
+    return img
+
+
+def _to_grey(img: Image.Image) -> np.ndarray:
+    if img.width == 0 or img.height == 0:
+        raise ValueError("image has no pixels")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        return np.clip(arr / top, 0, 1).astype(np.float32)
+    img = _on_white(img)
     grey = ImageOps.grayscale(img.convert("RGB")) if img.mode != "L" else img
     return np.asarray(grey, dtype=np.float32) / 255.0
-
-
-def to_mnist(grey: np.ndarray) -> PreparedImage:
-    """Bring a greyscale image (H, W) in [0, 1] to MNIST's 28×28 form.
-
-    Steps: invert when the background (median of the border) is light; rescale so background is 0
-    and the brightest ink 1; crop to the ink's bounding box; fit into 20×20 keeping the aspect
-    ratio; place in 28×28 with the centre of mass at the centre.
-    """
-    grey = np.asarray(grey, dtype=np.float32)
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    background = float(np.median(border))
-    inverted = background > 0.5
-    img = 1.0 - grey if inverted else grey
-    background = 1.0 - background if inverted else background
-    if grey.shape == (28, 28) and not inverted:
-        return PreparedImage(img.astype(np.float32), False, bool(img.max() - background < INK_LEVEL))
-    peak = float(img.max())
-    if peak - background < INK_LEVEL:
-        return PreparedImage(np.zeros((28, 28), np.float32), inverted, True)
-    img = np.clip((img - background) / (peak - background), 0.0, 1.0)
-    rows = np.flatnonzero((img > INK_LEVEL).any(axis=1))
-    cols = np.flatnonzero((img > INK_LEVEL).any(axis=0))
-    img = img[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    h, w = img.shape
-    scale = 20.0 / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = Image.fromarray((img * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
-    small = np.asarray(small, dtype=np.float32) / 255.0
-    return PreparedImage(_centre_by_mass(small), inverted, False)
-
-
-def _centre_by_mass(small: np.ndarray) -> np.ndarray:
-    h, w = small.shape
-    total = small.sum()
-    ys, xs = np.indices(small.shape)
-    cy = (ys * small).sum() / total if total > 0 else (h - 1) / 2
-    cx = (xs * small).sum() / total if total > 0 else (w - 1) / 2
-    top = int(np.clip(round(MNIST_CENTRE - cy), 0, 28 - h))
-    left = int(np.clip(round(MNIST_CENTRE - cx), 0, 28 - w))
-    out = np.zeros((28, 28), np.float32)
-    out[top : top + h, left : left + w] = small
-    return out
-
-
-def load_for_mnist(source: str | Path | bytes) -> PreparedImage:
-    """Open an image file and prepare it for an MNIST model (see :func:`to_mnist`)."""
-    return to_mnist(open_image(source))
 
 
 def list_images(paths: list[str]) -> list[Path]:

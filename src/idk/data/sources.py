@@ -1,10 +1,9 @@
-"""Data sets idk knows by name, and any data set a user has, as tensors.
+"""Where the files of the data sets idk knows by name come from: mirrors, checksums, local copies.
 
-Named sets: ``mnist-train``, ``mnist-test``, ``notmnist-459``, ``notmnist-10k``, ``noise``
-(uniform pixels, like the tutorial's ``torch.rand``) and ``gaussian-noise``. Files come from
-``--data-dir``/``$IDK_DATA_DIR`` when given, else from the cache, downloading when missing.
-A user's own set may be a folder of images (one sub-folder per class, or flat), an IDX file,
-or a ``.npy``/``.npz`` array.
+Named sets: ``mnist``, ``fashion-mnist``, ``notmnist-10k`` (train and test splits each),
+``notmnist-459`` (a test set of letters), and noise (``noise``: uniform pixels like the
+tutorial's ``torch.rand``; ``gaussian-noise``). Files come from ``--data-dir``/``$IDK_DATA_DIR``
+when it holds them, else from the cache, downloading (checksum-verified) when missing.
 """
 
 from __future__ import annotations
@@ -12,9 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import torch
 
 from idk.data.download import (
     RemoteFile,
@@ -25,17 +21,16 @@ from idk.data.download import (
     fetch_folder,
     verify_file,
 )
-from idk.data.idx import read_idx
-from idk.data.imaging import IMAGE_SUFFIXES, open_image, to_mnist
-from idk.data.synthetic import gaussian_pixels, uniform_pixels
-from idk.errors import DataError, IdkError
-
-DIGITS = tuple(str(d) for d in range(10))
+from idk.errors import DataError
 
 _MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "https://yann.lecun.com/exdb/mnist/",
+)
+_FASHION_MIRRORS = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
 )
 _NOTMNIST_MIRRORS = ("https://github.com/davidflanagan/notMNIST-to-MNIST/raw/master/",)
 
@@ -70,6 +65,32 @@ MNIST_FILES = {
         _MNIST_MIRRORS,
     ),
 }
+FASHION_MNIST_FILES = {
+    "train-images": _remote(
+        "train-images-idx3-ubyte",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        47040016,
+        _FASHION_MIRRORS,
+    ),
+    "train-labels": _remote(
+        "train-labels-idx1-ubyte",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        60008,
+        _FASHION_MIRRORS,
+    ),
+    "test-images": _remote(
+        "t10k-images-idx3-ubyte",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        7840016,
+        _FASHION_MIRRORS,
+    ),
+    "test-labels": _remote(
+        "t10k-labels-idx1-ubyte",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        10008,
+        _FASHION_MIRRORS,
+    ),
+}
 NOTMNIST_10K_FILES = {
     "test-images": _remote(
         "t10k-images-idx3-ubyte",
@@ -91,24 +112,6 @@ NOTMNIST_459 = RemoteFolder(
     urls=("https://github.com/paraschopra/bayesian-neural-network-mnist/archive/refs/heads/master.zip",),
     member_dir="not-mnist",
 )
-LETTERS = tuple("ABCDEFGHIJ")
-
-
-@dataclass
-class ImageSet:
-    """Images as float32 in [0, 1], shape (N, 28, 28); labels (N,) int64 or None; class names."""
-
-    name: str
-    images: torch.Tensor
-    labels: torch.Tensor | None
-    classes: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def subset(self, index: torch.Tensor | slice, name: str | None = None) -> ImageSet:
-        labels = None if self.labels is None else self.labels[index]
-        return ImageSet(name or self.name, self.images[index], labels, self.classes)
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,17 @@ class DataConfig:
         """A verified path to ``remote``: from the data directory when it holds it, else the cache."""
         if self.data_dir is not None:
             stem = remote.name.removesuffix(".gz")
-            for candidate in (self.data_dir / subdir, self.data_dir):
-                for name in (remote.name, stem):
-                    if (candidate / name).is_file():
-                        verify_file(candidate / name, remote)
-                        return candidate / name
+            for name in (remote.name, stem):
+                if (self.data_dir / subdir / name).is_file():
+                    verify_file(self.data_dir / subdir / name, remote)
+                    return self.data_dir / subdir / name
+            for name in (remote.name, stem):  # files laid directly in the data directory
+                if (self.data_dir / name).is_file():
+                    try:
+                        verify_file(self.data_dir / name, remote)
+                        return self.data_dir / name
+                    except DataError:
+                        pass  # another set's file of the same name (MNIST and Fashion-MNIST share names)
         return fetch_file(remote, (self.cache_dir or default_cache_dir()) / subdir)
 
     def folder(self, remote: RemoteFolder) -> Path:
@@ -143,134 +152,3 @@ class DataConfig:
             check_folder(self.data_dir / remote.name, remote)
             return self.data_dir / remote.name
         return fetch_folder(remote, self.cache_dir or default_cache_dir())
-
-
-def _as_images(array: np.ndarray, name: str) -> torch.Tensor:
-    """uint8/float arrays of shape (N, 28, 28) or (N, 784) → float32 tensor in [0, 1]."""
-    array = np.asarray(array)
-    if array.ndim == 2 and array.shape[1] == 784:
-        array = array.reshape(-1, 28, 28)
-    if array.ndim == 4 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 3 or array.shape[1:] != (28, 28):
-        raise DataError(f"{name}: expected images of shape (N, 28, 28) or (N, 784), got {array.shape}")
-    if array.dtype == np.uint8:
-        return torch.from_numpy(array.astype(np.float32) / 255.0)
-    array = array.astype(np.float32)
-    if array.size and (array.min() < 0 or array.max() > 1):
-        if array.min() >= 0 and array.max() <= 255:
-            array = array / 255.0
-        else:
-            raise DataError(f"{name}: pixel values must lie in [0, 1] or [0, 255]")
-    return torch.from_numpy(np.ascontiguousarray(array))
-
-
-def _idx_pair(cfg: DataConfig, subdir: str, files: dict[str, RemoteFile], split: str, name: str, classes) -> ImageSet:
-    images = read_idx(cfg.file(subdir, files[f"{split}-images"]))
-    labels = read_idx(cfg.file(subdir, files[f"{split}-labels"]))
-    return ImageSet(name, _as_images(images, name), torch.from_numpy(labels.astype(np.int64)), classes)
-
-
-def mnist(split: str, cfg: DataConfig) -> ImageSet:
-    """MNIST ``train`` (60,000) or ``test`` (10,000)."""
-    return _idx_pair(cfg, "mnist", MNIST_FILES, split, f"mnist-{split}", DIGITS)
-
-
-def notmnist_10k(cfg: DataConfig) -> ImageSet:
-    """The 10,000-image notMNIST sample in IDX format (labels 0–9 stand for A–J)."""
-    return _idx_pair(cfg, "notmnist-10k", NOTMNIST_10K_FILES, "test", "notmnist-10k", LETTERS)
-
-
-def notmnist_459(cfg: DataConfig, transpose: bool = False) -> ImageSet:
-    """The tutorial's 459 notMNIST letters. ``transpose`` mimics the notebook's loader quirk."""
-    images = image_folder(cfg.folder(NOTMNIST_459), "notmnist-459")
-    if transpose:
-        images.images = images.images.transpose(1, 2).contiguous()
-    return images
-
-
-def uniform_noise(n: int = 100, seed: int = 0) -> ImageSet:
-    """``n`` uniform-noise images (:func:`uniform_pixels`), seeded."""
-    return ImageSet("noise", uniform_pixels(n, torch.Generator().manual_seed(seed)), None, ())
-
-
-def gaussian_noise(n: int = 1000, seed: int = 0) -> ImageSet:
-    """``n`` Gaussian-noise images (:func:`gaussian_pixels`), seeded."""
-    return ImageSet("gaussian-noise", gaussian_pixels(n, torch.Generator().manual_seed(seed)), None, ())
-
-
-def image_folder(root: Path, name: str) -> ImageSet:
-    """A folder of images, one sub-folder per class (labels = sorted sub-folder names) or flat.
-
-    Images that are already 28×28 are taken pixel for pixel (a data set in MNIST's form); others
-    are brought to MNIST's form by :func:`idk.data.imaging.to_mnist`.
-    """
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
-    images, labels = [], []
-    for label, (_cls, folder) in enumerate(groups):
-        for f in sorted(folder.iterdir()):
-            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."):
-                grey = open_image(f)
-                images.append(grey if grey.shape == (28, 28) else to_mnist(grey).pixels)
-                labels.append(label)
-    if not images:
-        raise DataError(f"{root}: directory has no images ({', '.join(IMAGE_SUFFIXES)})")
-    classes = tuple(c for c, _ in groups) if subdirs else ()
-    tensor_labels = torch.tensor(labels) if subdirs else None
-    return ImageSet(name, torch.from_numpy(np.stack(images)), tensor_labels, classes)
-
-
-def array_file(path: Path, name: str) -> ImageSet:
-    """A ``.npy`` array of images, or a ``.npz`` with ``images`` (or ``x``) and optional ``labels`` (or ``y``)."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npy/.npz file ({err})") from None
-    labels = None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        keys = set(loaded.files)
-        key = next((k for k in ("images", "x", "X") if k in keys), None)
-        if key is None:
-            raise DataError(f"{path}: .npz has no 'images' (or 'x') array; it holds {sorted(keys)}")
-        images = loaded[key]
-        lkey = next((k for k in ("labels", "y", "Y") if k in keys), None)
-        labels = None if lkey is None else torch.from_numpy(loaded[lkey].astype(np.int64))
-    else:
-        images = loaded
-    return ImageSet(name, _as_images(images, str(path)), labels, ())
-
-
-def from_path(path: str | os.PathLike, name: str | None = None) -> ImageSet:
-    """Load a user's data set from a folder of images, an IDX file or a .npy/.npz file."""
-    path = Path(path)
-    name = name or path.stem
-    if not path.exists():
-        raise DataError(f"{path}: no such file or directory")
-    if path.is_dir():
-        return image_folder(path, name)
-    if path.suffix in (".npy", ".npz"):
-        return array_file(path, name)
-    return ImageSet(name, _as_images(read_idx(path), str(path)), None, ())
-
-
-NAMED = ("mnist-train", "mnist-test", "notmnist-459", "notmnist-10k", "noise", "gaussian-noise")
-
-
-def load(spec: str, cfg: DataConfig, n_noise: int | None = None, seed: int = 0) -> ImageSet:
-    """Load a named data set (see ``NAMED``) or, failing that, a path."""
-    if spec == "mnist-train":
-        return mnist("train", cfg)
-    if spec == "mnist-test":
-        return mnist("test", cfg)
-    if spec == "notmnist-459":
-        return notmnist_459(cfg)
-    if spec == "notmnist-10k":
-        return notmnist_10k(cfg)
-    if spec == "noise":
-        return uniform_noise(n_noise or 100, seed)
-    if spec == "gaussian-noise":
-        return gaussian_noise(n_noise or 1000, seed)
-    if Path(spec).exists():
-        return from_path(spec)
-    raise IdkError(f"{spec}: not a known data set ({', '.join(NAMED)}) nor an existing path")

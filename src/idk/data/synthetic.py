@@ -1,160 +1,188 @@
-"""Synthetic non-digits: images unlike any digit that idk generates itself.
+"""Synthetic outliers: images unlike any class of a data set, which idk generates itself.
 
 They stand in for real out-of-distribution data, which idk never trains or tunes on: they teach
-the posterior to be unsure off MNIST (outlier exposure, see :meth:`idk.nn.bnn.BNN.model`) and
-choose the decision score. Each family is one function ``(digits, labels, n, generator) →
-(n, 28, 28)`` in [0, 1]; ``digits`` (M, 28, 28) and ``labels`` (M,) are MNIST images to start from.
+the posterior to be unsure off the training data (outlier exposure, see
+:meth:`idk.nn.bnn.BNN.model`) and choose the decision score. Each family is one function
+``(images, labels, n, generator) → (n, C, H, W)`` in [0, 1]; ``images`` (M, C, H, W) and
+``labels`` (M,) are training images to start from, of any size and channel count.
 
-Families are split in two: :data:`TRAINING_FAMILIES` are seen in training, and
-:data:`HELD_OUT_FAMILIES` are never trained on, so choosing the score on them measures how the
-model treats a kind of non-digit it has not been shown (the trained families are refused by
-every score and cannot tell the scores apart).
+Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
+inverted images for every set; for drawn symbols (digits, letters) also magnified strokes, pen
+scribbles, blobs, and mirror images of the classes whose mirror image is no class.
+:func:`families_for` also names the *held-out* family, never trained on, on which the score is
+chosen (on the trained families every score refuses everything and cannot tell scores apart):
+two images of different classes over each other.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from idk.data.images import InputSpec
+
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
-
-# Digits whose left–right mirror image is no digit (0, 1 and 8 are nearly symmetric).
-MIRROR_CLASSES = (2, 3, 4, 5, 6, 7, 9)
-
-_GRID = torch.stack(torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij"), -1)  # (28, 28, 2)
+PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
 
 
-def uniform_pixels(n: int, generator: Generator = None) -> Tensor:
-    """(n, 28, 28) i.i.d. Uniform(0, 1) pixels, as the tutorial's ``torch.rand(n, 28, 28)``."""
-    return torch.rand(n, 28, 28, generator=generator)
+def uniform_pixels(n: int, shape: tuple[int, ...], generator: Generator = None) -> Tensor:
+    """(n, *shape) i.i.d. Uniform(0, 1) pixels, as the tutorial's ``torch.rand(n, 28, 28)``."""
+    return torch.rand(n, *shape, generator=generator)
 
 
-def gaussian_pixels(n: int, generator: Generator = None) -> Tensor:
-    """(n, 28, 28) i.i.d. pixels ``clamp(0.5 + 0.25 z, 0, 1)``, z ~ Normal(0, 1)."""
-    return (0.5 + 0.25 * torch.randn(n, 28, 28, generator=generator)).clamp(0, 1)
+def gaussian_pixels(n: int, shape: tuple[int, ...], generator: Generator = None) -> Tensor:
+    """(n, *shape) i.i.d. pixels ``clamp(0.5 + 0.25 z, 0, 1)``, z ~ Normal(0, 1)."""
+    return (0.5 + 0.25 * torch.randn(n, *shape, generator=generator)).clamp(0, 1)
 
 
-def _pick(digits: Tensor, n: int, g: Generator, allowed: Tensor | None = None) -> Tensor:
-    """Indices of n digits drawn with replacement (among ``allowed`` indices when given)."""
-    pool = torch.arange(len(digits)) if allowed is None else allowed
+def _pick(images: Tensor, n: int, g: Generator, allowed: Tensor | None = None) -> Tensor:
+    """Indices of n images drawn with replacement (among ``allowed`` indices when given)."""
+    pool = torch.arange(len(images)) if allowed is None else allowed
     return pool[torch.randint(0, len(pool), (n,), generator=g)]
 
 
-def shuffled_digits(digits: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """Digits whose 16 patches of 7×7 are shuffled: MNIST's strokes, no digit's shape."""
-    picked = digits[_pick(digits, n, g)]
-    patches = picked.reshape(n, 4, 7, 4, 7).permute(0, 1, 3, 2, 4).reshape(n, 16, 7, 7)
-    order = torch.argsort(torch.rand(n, 16, generator=g), dim=1)
+def shuffled_patches(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+    """Images whose 4×4 grid of patches is shuffled: the data's strokes and textures, no class's
+    shape (a margin that the grid does not divide stays in place)."""
+    out = images[_pick(images, n, g)].clone()
+    _, c, h, w = out.shape
+    ph, pw = h // PATCHES, w // PATCHES
+    if ph == 0 or pw == 0:
+        return out
+    k = PATCHES * PATCHES
+    grid = out[..., : PATCHES * ph, : PATCHES * pw]
+    patches = grid.reshape(n, c, PATCHES, ph, PATCHES, pw).permute(0, 2, 4, 1, 3, 5).reshape(n, k, c, ph, pw)
+    order = torch.argsort(torch.rand(n, k, generator=g), dim=1)
     shuffled = patches[torch.arange(n)[:, None], order]
-    return shuffled.reshape(n, 4, 4, 7, 7).permute(0, 1, 3, 2, 4).reshape(n, 28, 28)
+    out[..., : PATCHES * ph, : PATCHES * pw] = (
+        shuffled.reshape(n, PATCHES, PATCHES, c, ph, pw)
+        .permute(0, 3, 1, 4, 2, 5)
+        .reshape(n, c, PATCHES * ph, PATCHES * pw)
+    )
+    return out
 
 
-def zoomed_digits(digits: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """A window of a digit magnified 1.8–3×: thick strokes running off the edges, unlike MNIST's
-    centred 20×20 box."""
-    picked = digits[_pick(digits, n, g)]
+def zoomed(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+    """A window of an image magnified 1.8–3×: thick strokes running off the edges, unlike a
+    centred symbol."""
+    picked = images[_pick(images, n, g)]
     zoom = 1.8 + 1.2 * torch.rand(n, generator=g)
     centre = 0.5 * (torch.rand(n, 2, generator=g) - 0.5)  # where to look, in [−0.25, 0.25]² of the frame
     theta = torch.zeros(n, 2, 3)
     theta[:, 0, 0] = theta[:, 1, 1] = 1 / zoom
     theta[:, :, 2] = centre
-    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
-    return F.grid_sample(picked.unsqueeze(1), grid, align_corners=False).squeeze(1).clamp(0, 1)
+    grid = F.affine_grid(theta, list(picked.shape), align_corners=False)
+    return F.grid_sample(picked, grid, align_corners=False).clamp(0, 1)
 
 
-def mirrored_digits(digits: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """Left–right mirror images of the digits that have no mirror-image digit (2–7, 9)."""
-    allowed = torch.isin(labels, torch.tensor(MIRROR_CLASSES)).nonzero().squeeze(1)
-    if not len(allowed):
-        allowed = None
-    return digits[_pick(digits, n, g, allowed)].flip(-1)
+def mirrored(images: Tensor, labels: Tensor, n: int, g: Generator, classes: tuple[int, ...] = ()) -> Tensor:
+    """Left–right mirror images of the classes whose mirror image is no class (digits 2–7, 9)."""
+    allowed = torch.isin(labels, torch.tensor(classes, dtype=labels.dtype)).nonzero().squeeze(1)
+    return images[_pick(images, n, g, allowed if len(allowed) else None)].flip(-1)
 
 
-def inverted_digits(digits: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """Dark digits on a white page: ``1 − x``."""
-    return 1 - digits[_pick(digits, n, g)]
+def inverted(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+    """Negatives: ``1 − x`` (dark symbols on a white page, negative photographs)."""
+    return 1 - images[_pick(images, n, g)]
 
 
-def strokes(digits: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+def _frame(images: Tensor) -> tuple[int, int, int, Tensor]:
+    """Channels, height, width of ``images`` and their pixel grid (H, W, 2) in row, column order."""
+    _, c, h, w = images.shape
+    grid = torch.stack(torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij"), -1)
+    return c, h, w, grid
+
+
+def strokes(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """Pen scribbles: 2–4 random cubic Bézier curves (control points anywhere in the frame),
-    drawn with a soft pen of MNIST's stroke width. Shapes of strokes, not of digits."""
+    drawn with a soft pen of MNIST's stroke width (scaled to the frame)."""
+    c, h, w, grid = _frame(images)
+    unit = min(h, w) / 28
     count = 4
-    ctrl = 2 + 24 * torch.rand(n, count, 4, 2, generator=g)  # (n, K, 4 control points, xy)
+    span = torch.tensor([h - 4 * unit, w - 4 * unit])
+    ctrl = 2 * unit + span * torch.rand(n, count, 4, 2, generator=g)  # (n, K, 4 control points, yx)
     t = torch.linspace(0, 1, 24)
     basis = torch.stack([(1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t**2 * (1 - t), t**3], -1)  # (T, 4)
     points = torch.einsum("tc,nkcd->nktd", basis, ctrl).reshape(n, count * len(t), 2)  # (n, K·T, 2)
     present = torch.rand(n, count, generator=g) < torch.tensor([1.0, 1.0, 0.5, 0.25])
     present = present.repeat_interleave(len(t), 1)  # (n, K·T)
-    width = 0.9 + 0.6 * torch.rand(n, 1, 1, generator=g)
-    out = torch.empty(n, 28, 28)
-    for s in range(0, n, 64):  # (64, 784, K·T) distances at a time
+    width = unit * (0.9 + 0.6 * torch.rand(n, 1, 1, generator=g))
+    out = torch.empty(n, h, w)
+    flat = grid.reshape(1, h * w, 2)
+    for s in range(0, n, 64):  # (64, H·W, K·T) distances at a time
         e = slice(s, s + 64)
-        d2 = torch.cdist(_GRID.reshape(1, 784, 2), points[e]).square()
-        d2 = d2.masked_fill(~present[e].unsqueeze(1), math.inf).amin(-1).reshape(-1, 28, 28)
+        d2 = torch.cdist(flat, points[e]).square()
+        d2 = d2.masked_fill(~present[e].unsqueeze(1), math.inf).amin(-1).reshape(-1, h, w)
         out[e] = (1.6 * torch.exp(-d2 / (2 * width[e].square()))).clamp(0, 1)
-    return out
+    return out.unsqueeze(1).expand(n, c, h, w).contiguous()
 
 
-def blobs(digits: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """1–3 filled ellipses with soft edges: areas of ink where MNIST has lines."""
+def blobs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+    """1–3 filled ellipses with soft edges: areas of ink where symbols have lines."""
+    c, h, w, grid = _frame(images)
+    unit = torch.tensor([h / 28, w / 28])
     count = 3
-    centre = 5 + 18 * torch.rand(n, count, 1, 1, 2, generator=g)
-    axes = 2 + 6 * torch.rand(n, count, 1, 1, 2, generator=g)
+    centre = unit * (5 + 18 * torch.rand(n, count, 1, 1, 2, generator=g))
+    axes = unit * (2 + 6 * torch.rand(n, count, 1, 1, 2, generator=g))
     angle = math.pi * torch.rand(n, count, 1, 1, generator=g)
-    rel = _GRID - centre  # (n, K, 28, 28, 2)
+    rel = grid - centre  # (n, K, H, W, 2)
     cos, sin = torch.cos(angle), torch.sin(angle)
     u = (cos * rel[..., 0] + sin * rel[..., 1]) / axes[..., 0]
     v = (-sin * rel[..., 0] + cos * rel[..., 1]) / axes[..., 1]
-    ink = torch.sigmoid(6 * (1 - (u.square() + v.square())))  # (n, K, 28, 28)
+    ink = torch.sigmoid(6 * (1 - (u.square() + v.square())))  # (n, K, H, W)
     present = torch.rand(n, count, 1, 1, generator=g) < torch.tensor([1.0, 0.5, 0.25]).view(1, count, 1, 1)
-    return (ink * present).amax(1)
+    return (ink * present).amax(1).unsqueeze(1).expand(n, c, h, w).contiguous()
 
 
-def overlaid_digits(digits: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """Two digits of different classes drawn over each other (pixel-wise maximum)."""
-    first = _pick(digits, n, g)
-    second = _pick(digits, n, g)
+def overlaid(images: Tensor, labels: Tensor, n: int, g: Generator, drawn: bool = True) -> Tensor:
+    """Two images of different classes over each other: the pixel-wise maximum for drawn symbols
+    (two digits in one frame), the mean for other images (a double exposure)."""
+    first = _pick(images, n, g)
+    second = _pick(images, n, g)
     clash = labels[first] == labels[second]
     for _ in range(8):  # redraw partners of the same class (a few rounds leave almost none)
         if not clash.any():
             break
-        second[clash] = _pick(digits, int(clash.sum()), g)
+        second[clash] = _pick(images, int(clash.sum()), g)
         clash = labels[first] == labels[second]
-    return torch.maximum(digits[first], digits[second])
+    if drawn:
+        return torch.maximum(images[first], images[second])
+    return 0.5 * (images[first] + images[second])
 
 
-def _pixels(fn: Callable[[int, Generator], Tensor]) -> Family:
-    return lambda digits, labels, n, g: fn(n, g)
+def _noise(fn: Callable[[int, tuple[int, ...], Generator], Tensor]) -> Family:
+    return lambda images, labels, n, g: fn(n, tuple(images.shape[1:]), g)
 
 
-TRAINING_FAMILIES: dict[str, Family] = {
-    "uniform-noise": _pixels(uniform_pixels),
-    "gaussian-noise": _pixels(gaussian_pixels),
-    "shuffled-digits": shuffled_digits,
-    "zoomed-digits": zoomed_digits,
-    "mirrored-digits": mirrored_digits,
-    "inverted-digits": inverted_digits,
-    "strokes": strokes,
-    "blobs": blobs,
-}
-HELD_OUT_FAMILIES: dict[str, Family] = {"overlaid-digits": overlaid_digits}
-FAMILIES = {**TRAINING_FAMILIES, **HELD_OUT_FAMILIES}
+def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]:
+    """The (training, held-out) families that apply to images of ``spec`` (see the module doc)."""
+    training: dict[str, Family] = {
+        "uniform-noise": _noise(uniform_pixels),
+        "gaussian-noise": _noise(gaussian_pixels),
+        "shuffled-patches": shuffled_patches,
+    }
+    if spec.drawn:
+        training["zoomed"] = zoomed
+        if spec.mirror_classes:
+            training["mirrored"] = partial(mirrored, classes=spec.mirror_classes)
+    training["inverted"] = inverted
+    if spec.drawn:
+        training["strokes"] = strokes
+        training["blobs"] = blobs
+    return training, {"overlaid": partial(overlaid, drawn=spec.drawn)}
 
 
 def synthetic_outliers(
-    digits: Tensor, labels: Tensor, n: int, seed: int | None, families: tuple[str, ...] | None = None
+    images: Tensor, labels: Tensor, n: int, seed: int | None, families: dict[str, Family]
 ) -> dict[str, Tensor]:
-    """``n`` images of each family (default: the training families), built from ``digits``
-    (M, 28, 28) with ``labels`` (M,): name → (n, 28, 28). ``seed=None`` draws from torch's global
-    generator (training, so that a resumed run draws what an uninterrupted one would)."""
-    names = tuple(TRAINING_FAMILIES) if families is None else families
-    unknown = [name for name in names if name not in FAMILIES]
-    if unknown:
-        raise ValueError(f"unknown synthetic families {unknown}; valid: {', '.join(FAMILIES)}")
+    """``n`` images of each family, built from ``images`` (M, C, H, W) with ``labels`` (M,):
+    name → (n, C, H, W). ``seed=None`` draws from torch's global generator (training, so that a
+    resumed run draws what an uninterrupted one would)."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None
-    return {name: FAMILIES[name](digits, labels, n, g) for name in names}
+    return {name: family(images, labels, n, g) for name, family in families.items()}

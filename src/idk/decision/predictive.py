@@ -76,9 +76,9 @@ def batch_size_for(model: BNN | DeterministicNet, samples: int) -> int:
     """A batch size that keeps the largest activation near ``ACTIVATION_BUDGET`` floats: S × batch
     for layers after the first stochastic one, batch alone before it (point-mass layers run once
     per input)."""
-    shared, per_sample, sampled = 784, 0, False
+    h = torch.zeros(1, *model.cfg.input_shape)
+    shared, per_sample, sampled = h[0].numel(), 0, False
     point = model.guide.point if isinstance(model, BNN) else set()
-    h = torch.zeros(1, 28, 28)
     with torch.no_grad():
         for layer in model.net:
             if hasattr(layer, "weight_shape"):
@@ -105,7 +105,7 @@ def predict(
     progress: Progress | None = None,
     desc: str = "predict",
 ) -> Predictions:
-    """Summaries of ``samples`` posterior predictive draws for every image (N, 28, 28)."""
+    """Summaries of ``samples`` posterior predictive draws for every image (N, C, H, W)."""
     samples = 1 if isinstance(model, DeterministicNet) else samples
     batch_size = batch_size or batch_size_for(model, samples)
     generator = torch.Generator().manual_seed(seed)
@@ -123,6 +123,6 @@ def predict(
     if bar:
         bar.close()
     if not parts:
-        empty = torch.zeros(0, 10)
+        empty = torch.zeros(0, model.cfg.num_classes)
         return Predictions(empty, empty, torch.zeros(0), empty, percentile, samples)
     return Predictions.concat(parts)

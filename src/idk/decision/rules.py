@@ -1,8 +1,8 @@
 """Decision rules: from posterior predictive summaries to an answer or "I don't know".
 
-:class:`PercentileRule` is the tutorial's: digit c is accepted when the q-th percentile of its S
+:class:`PercentileRule` is the tutorial's: class c is accepted when the q-th percentile of its S
 sampled probabilities exceeds t, ``Q_q({p_s,c}) > t`` (tutorial: q = 50, t = 0.2). The answer is
-the set of accepted digits (empty = "I don't know", two = "either 4 or 9"); the reported label is
+the set of accepted classes (empty = "I don't know", two = "either 4 or 9"); the reported label is
 ``argmax_c Q_q``. :class:`ScoreRule` thresholds any score: refuse when ``u > τ``, else answer
 ``argmax_c p̄_c``.
 """
@@ -29,7 +29,7 @@ class Decision:
 
 
 class PercentileRule:
-    """Accept digit c when Q_q({p_s,c}_s) > t; refuse when no digit is accepted."""
+    """Accept class c when Q_q({p_s,c}_s) > t; refuse when no class is accepted."""
 
     def __init__(self, percentile: float = 50.0, threshold: float = 0.2) -> None:
         if not 0.0 <= percentile <= 100.0:
@@ -106,9 +106,9 @@ def describe_rule(d: dict[str, Any]) -> str:
     """One line saying what a rule (in its dict form) does, and how its threshold was set."""
     rule = make_rule(d)
     if isinstance(rule, PercentileRule):
-        text = f"accept each digit whose {rule.percentile:g}th-percentile probability over the samples is > {rule.threshold:.4g}"
+        text = f"accept each class whose {rule.percentile:g}th-percentile probability over the samples is > {rule.threshold:.4g}"
     else:
-        text = f"refuse when {rule.score.describe()} exceeds {rule.threshold:.4g}; else answer the most probable digit"
+        text = f"refuse when {rule.score.describe()} exceeds {rule.threshold:.4g}; else answer the most probable class"
     cal = d.get("calibration") or {}
     if "target_error" in cal:
         text += (

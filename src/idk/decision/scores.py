@@ -16,7 +16,10 @@ from idk.decision.predictive import Predictions
 
 class Score:
     name: str = ""
-    upper: float = 1.0  # the largest value the score can take (for histograms)
+
+    def upper(self, num_classes: int) -> float:
+        """The largest value the score can take with ``num_classes`` classes (for histograms)."""
+        return 1.0
 
     def __call__(self, pred: Predictions) -> Tensor:
         """Uncertainty per input, shape (N,)."""
@@ -44,7 +47,9 @@ class PredictiveEntropy(Score):
     """u = H[p̄]  (total uncertainty: entropy of the mean prediction)."""
 
     name = "entropy"
-    upper = math.log(10)
+
+    def upper(self, num_classes: int) -> float:
+        return math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return entropy(pred.mean_probs)
@@ -54,7 +59,9 @@ class ExpectedEntropy(Score):
     """u = (1/S) Σ_s H[p_s]  (aleatoric: how ambiguous each sampled network finds the input)."""
 
     name = "expected-entropy"
-    upper = math.log(10)
+
+    def upper(self, num_classes: int) -> float:
+        return math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return pred.expected_entropy
@@ -64,7 +71,9 @@ class MutualInformation(Score):
     """u = H[p̄] − (1/S) Σ_s H[p_s]  (epistemic: how much the sampled networks disagree)."""
 
     name = "mutual-info"
-    upper = math.log(10)
+
+    def upper(self, num_classes: int) -> float:
+        return math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return (entropy(pred.mean_probs) - pred.expected_entropy).clamp_min(0.0)

@@ -3,8 +3,11 @@
 Report keys (fractions in [0, 1]; later work adds keys, never renames these)::
 
     {"model": {...}, "samples": S, "rule": {"percentile": q, "threshold": t, ...},
+     "in_distribution": "mnist-test",
      "datasets": {"mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy", ...},
                   "noise": {"n", "refused", ...}, "notmnist-459": {"n", "refused", ...}, ...}}
+
+The first data set is the model's own test set (in distribution); every other is out of it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from idk.data.sources import ImageSet
+from idk.data.images import ImageSet
+from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import Rule
 from idk.decision.scores import SCORES, make_score
@@ -23,7 +27,6 @@ from idk.evaluation import metrics
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.progress import Progress
 
-IN_DISTRIBUTION = "mnist-test"
 COVERAGES = (0.99, 0.98, 0.95)
 CURVE_POINTS = 200
 
@@ -33,10 +36,10 @@ class EvalSettings:
     """How a model is evaluated: samples for the rule and for the forced prediction, and the score
     used for out-of-distribution AUROC."""
 
-    samples: int = 100
-    forced_samples: int = 10
-    forced_average: str = "logits"  # "logits" (tutorial: argmax of mean logits) or "probs"
-    ood_score: str = "percentile"
+    samples: int = RuleConfig.samples
+    forced_samples: int = RuleConfig.forced_samples
+    forced_average: str = RuleConfig.forced_average  # "logits" (tutorial: argmax of mean logits) or "probs"
+    ood_score: str = RuleConfig.score
     method: str = "local"
     seed: int = 0
 
@@ -85,7 +88,7 @@ def in_distribution_metrics(
         "accuracy_at_coverage": {str(c): metrics.accuracy_at_coverage(u, correct, c) for c in COVERAGES},
         "risk_coverage": {"coverage": coverage[::step].tolist(), "risk": risk[::step].tolist()},
         "reliability": metrics.reliability(pred.mean_probs, y),
-        "score_histogram": score_histogram(u, score.upper),
+        "score_histogram": score_histogram(u, score.upper(pred.mean_probs.shape[-1])),
     }
 
 
@@ -99,7 +102,7 @@ def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, set
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "auroc": metrics.auroc(u_in, u),
         "fpr_at_95_tpr": metrics.fpr_at_tpr(u_in, u, 0.95),
-        "score_histogram": score_histogram(u, score.upper),
+        "score_histogram": score_histogram(u, score.upper(pred.mean_probs.shape[-1])),
     }
 
 
@@ -110,9 +113,9 @@ def evaluate(
     settings: EvalSettings,
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], dict[str, Predictions]]:
-    """Evaluate ``rule`` on every data set; the first labelled MNIST set is in-distribution.
+    """Evaluate ``rule`` on every data set; the first (labelled) one is in distribution.
 
-    Returns the ``datasets`` part of the report, score AUROCs per data set, and the predictions.
+    Returns the ``datasets`` part of the report and the predictions.
     """
     preds: dict[str, Predictions] = {}
     for name, data in datasets.items():
@@ -126,7 +129,7 @@ def evaluate(
             progress=progress,
             desc=f"{name} ×{settings.samples}",
         )
-    in_name = IN_DISTRIBUTION if IN_DISTRIBUTION in datasets else next(iter(datasets))
+    in_name = next(iter(datasets))
     in_data, in_pred = datasets[in_name], preds[in_name]
     if settings.forced_samples == settings.samples or isinstance(model, DeterministicNet):
         forced_pred = in_pred
@@ -152,7 +155,7 @@ def evaluate(
     return report, preds
 
 
-def score_comparison(preds: dict[str, Predictions], labels: Tensor, in_name: str = IN_DISTRIBUTION) -> dict[str, Any]:
+def score_comparison(preds: dict[str, Predictions], labels: Tensor, in_name: str) -> dict[str, Any]:
     """Every score's AURC on the in-distribution set and AUROC against each other set."""
     out: dict[str, Any] = {}
     in_pred = preds[in_name]

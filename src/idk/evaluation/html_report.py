@@ -20,21 +20,23 @@ th:first-child, td:first-child { text-align: left; }
 figure { display: inline-block; margin: 0.5em; }
 img { max-width: 520px; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
+.warning { background: #fff3cd; border: 1px solid #e0b000; padding: 0.5em 1em; }
 """
 
 
 def figures(report: dict[str, Any]) -> dict[str, Any]:
     """The report's figures, keyed by caption (matplotlib figures)."""
-    mnist = report["datasets"]["mnist-test"]
+    name = report["in_distribution"]
+    test = report["datasets"][name]
     out: dict[str, Any] = {}
-    curves = {"idk (Bayesian)": mnist["risk_coverage"]}
+    curves = {"idk (Bayesian)": test["risk_coverage"]}
     if "twin" in report:
-        curves["deterministic twin"] = report["twin"]["datasets"]["mnist-test"]["risk_coverage"]
-    out["Risk–coverage on MNIST test"] = plots.risk_coverage(curves)[0]
-    fig, ax = plots.reliability(mnist["reliability"], label="idk (Bayesian)")
+        curves["deterministic twin"] = report["twin"]["datasets"][name]["risk_coverage"]
+    out[f"Risk–coverage on {name}"] = plots.risk_coverage(curves)[0]
+    fig, ax = plots.reliability(test["reliability"], label="idk (Bayesian)")
     if "twin" in report:
-        plots.reliability(report["twin"]["datasets"]["mnist-test"]["reliability"], ax=ax, label="deterministic twin")
-    out["Reliability diagram (15 bins), MNIST test"] = fig
+        plots.reliability(report["twin"]["datasets"][name]["reliability"], ax=ax, label="deterministic twin")
+    out[f"Reliability diagram (15 bins), {name}"] = fig
     histograms = {name: d["score_histogram"] for name, d in report["datasets"].items() if "score_histogram" in d}
     out["Uncertainty score, in vs out of distribution"] = plots.score_histograms(
         histograms, report["rule"].get("score", "percentile")
@@ -79,8 +81,11 @@ def write_html_report(report: dict[str, Any], folder: str | Path) -> Path:
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{_png(fig)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         for caption, fig in figures(report).items()
     )
+    model = report["model"]
     body = [
-        f"<h1>idk report: {html.escape(str(report['model'].get('preset')))}</h1>",
+        f"<h1>idk report: {html.escape(str(model.get('preset')))} on {html.escape(str(model.get('data')))}</h1>",
+        f"<p>classes: {html.escape(', '.join(model.get('classes', [])))}; inputs: {html.escape(str(model.get('input')))}</p>",
+        *(f"<p class='warning'><strong>Warning:</strong> {html.escape(w)}</p>" for w in report.get("warnings", [])),
         "<h2>Bayesian model</h2>",
         _table(report["datasets"]),
     ]

@@ -20,12 +20,15 @@ def explanation(
     stat: np.ndarray,
     verdict: str,
     title: str = "",
-    classes: tuple[str, ...] = tuple("0123456789"),
+    classes: tuple[str, ...] = (),
 ) -> tuple[Any, Any]:
-    """The tutorial's figure: the image, then one histogram per class of the S sampled
-    log-probabilities (S, C); accepted classes in red, each title the class's percentile probability."""
+    """The tutorial's figure: the image (H, W, C), then one histogram per class of the S sampled
+    log-probabilities (S, C); accepted classes in red, each title the class's percentile probability.
+    Classes are named by ``classes`` (default: their indices)."""
+    classes = classes or tuple(str(c) for c in range(log_probs.shape[1]))
     fig, axes = plt.subplots(1, len(classes) + 1, figsize=(2.0 * (len(classes) + 1), 2.4))
-    axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    shown = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    axes[0].imshow(shown.clip(0, 1), cmap="gray", vmin=0, vmax=1)
     axes[0].set_title(verdict, fontsize=10, fontweight="bold")
     axes[0].axis("off")
     lo = float(np.clip(log_probs.min(), -60, -1))  # far-off values are piled at the left edge

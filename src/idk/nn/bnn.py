@@ -7,7 +7,7 @@ batched computation (see :mod:`idk.nn.layers` for the two exact ways of drawing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyro
 import torch
@@ -25,9 +25,12 @@ METHODS = ("local", "weights")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything that defines a model's structure and its initialisation."""
+    """Everything that defines a model's structure and its initialisation. ``input_shape``
+    (C, H, W) and ``num_classes`` come from the training data (:func:`with_data`)."""
 
     net: NetConfig = field(default_factory=NetConfig)
+    input_shape: tuple[int, ...] = ()
+    num_classes: int = 0
     bayesian: bool = True  # False: the deterministic twin, trained by maximum likelihood
     prior: str = "normal"
     prior_scale: float = 1.0
@@ -35,6 +38,11 @@ class ModelConfig:
     init_scale: float | None = 1e-3  # guide scales; None: softplus(randn) (tutorial)
     scale_likelihood: bool = True  # False: the tutorial's unscaled minibatch likelihood
     point_layers: tuple[str, ...] = ()  # layer types whose weights get a point mass (MAP), e.g. ("BayesianConv2d",)
+
+
+def with_data(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> ModelConfig:
+    """``cfg`` for inputs of ``input_shape`` (C, H, W) and ``num_classes`` classes."""
+    return replace(cfg, input_shape=tuple(input_shape), num_classes=num_classes)
 
 
 class BNN(nn.Module):
@@ -49,7 +57,7 @@ class BNN(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.prior = make_prior(cfg.prior, cfg.prior_scale)
-        self.net = build_network(cfg.net, self.prior)
+        self.net = build_network(cfg.net, self.prior, cfg.input_shape, cfg.num_classes)
         self.guide = MeanFieldNormalGuide(self.net, cfg.init_loc, cfg.init_scale, tuple(cfg.point_layers))
         self.likelihood = CategoricalLikelihood(dataset_size if cfg.scale_likelihood else None)
         # predictive temperature T (logits / T), fitted on validation data after training; 1 = none
@@ -64,11 +72,11 @@ class BNN(nn.Module):
         outlier_weight: float = 0.0,
         kl_weight: float = 1.0,
     ) -> Tensor:
-        """The Pyro model: x (B, 28, 28), y (B,) → sampled or observed labels (B,).
+        """The Pyro model: x (B, C, H, W), y (B,) → sampled or observed labels (B,).
 
-        ``outliers`` (M, 28, 28) with ``outlier_weight`` λ add outlier exposure (Hendrycks et al.,
+        ``outliers`` (M, C, H, W) with ``outlier_weight`` λ add outlier exposure (Hendrycks et al.,
         2019) as a pseudo-likelihood: ``λ · (D/M) Σ_m (1/C) Σ_c log p(c | x_m)``, the labels of
-        synthetic non-digits taken as uniform, so the posterior learns to be unsure off MNIST.
+        synthetic outliers taken as uniform, so the posterior learns to be unsure off the data.
 
         ``kl_weight`` β scales the weight sites' log-densities (the guide must be scaled alike, as
         :class:`idk.training.fitting.ElboObjective` does): the ELBO becomes ``E_q[log p(y | x, w)] − β KL(q ‖ p)``,
@@ -118,7 +126,7 @@ class BNN(nn.Module):
         generator: torch.Generator | None = None,
         draws: dict[str, Tensor] | None = None,
     ) -> Tensor:
-        """S posterior predictive draws of the logits: x (N, 28, 28) → (S, N, 10).
+        """S posterior predictive draws of the logits: x (N, C, H, W) → (S, N, classes).
 
         ``method="local"``: the first stochastic layer, when it is dense and its input is the same
         for every sample, by local reparameterisation (its weights are never drawn); every later
@@ -143,7 +151,7 @@ class BNN(nn.Module):
                     shape = (noise.shape[0], h.shape[0], *noise.shape[2:])
                     out = self._workspace.get(w_site)
                     if out is None or out.shape[0] != shape[0] or out.shape[1] < shape[1] or out.shape[2:] != shape[2:]:
-                        out = self._workspace[w_site] = torch.empty(shape, dtype=noise.dtype)
+                        out = self._workspace[w_site] = torch.empty(shape, dtype=noise.dtype, device=noise.device)
                     h = layer.forward_local(h, w_loc, w_scale, b_loc, b_scale, noise=noise, out=out[:, : shape[1]])
                 else:  # S weight sets, each shared by the batch (one batched matmul or convolution)
                     h = layer.forward_weights(h, draws[w_site], draws[b_site])
@@ -165,7 +173,7 @@ class DeterministicNet(nn.Module):
     def __init__(self, cfg: ModelConfig, dataset_size: int | None = None) -> None:
         super().__init__()
         self.cfg = cfg
-        self.net = build_network(cfg.net, None)
+        self.net = build_network(cfg.net, None, cfg.input_shape, cfg.num_classes)
         self.register_buffer("temperature", torch.ones(()))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -175,7 +183,7 @@ class DeterministicNet(nn.Module):
     def sample_logits(
         self, x: Tensor, num_samples: int = 1, method: str = "local", generator=None, draws=None
     ) -> Tensor:
-        """The network's logits (over the temperature) as a single "sample": (1, N, 10)."""
+        """The network's logits (over the temperature) as a single "sample": (1, N, classes)."""
         return (self.net(x) / self.temperature).unsqueeze(0)
 
 

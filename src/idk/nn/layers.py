@@ -31,19 +31,20 @@ class SiteParams(Protocol):
     def loc_scale(self, site: str) -> tuple[Tensor, Tensor]: ...
 
 
-_ACTIVE_GUIDE: list[SiteParams] = []
-
-
 @contextlib.contextmanager
-def local_reparameterization(guide: SiteParams) -> Iterator[None]:
-    """Within this block, Bayesian layers in a model use ``guide``'s parameters for lower-variance
-    outputs: local reparameterisation (dense) or Flipout (convolution). The weight sites are still
-    sampled, so the ELBO's KL term is intact; each example's output keeps its exact distribution."""
-    _ACTIVE_GUIDE.append(guide)
+def local_reparameterization(net: torch.nn.Module, guide: SiteParams) -> Iterator[None]:
+    """Within this block, the Bayesian layers of ``net`` use ``guide``'s parameters for
+    lower-variance outputs: local reparameterisation (dense) or Flipout (convolution). The weight
+    sites are still sampled, so the ELBO's KL term is intact; each example's output keeps its
+    exact distribution."""
+    layers = [m for m in net.modules() if isinstance(m, BayesianLayer)]
+    for layer in layers:
+        layer.guides.append(guide)
     try:
         yield
     finally:
-        _ACTIVE_GUIDE.pop()
+        for layer in layers:
+            layer.guides.pop()
 
 
 class BayesianLayer(PyroModule):
@@ -56,6 +57,7 @@ class BayesianLayer(PyroModule):
     def __init__(self, prior: NormalPrior) -> None:
         super().__init__()
         self.prior = prior
+        self.guides: list[SiteParams] = []  # the guide of an active local_reparameterization block
         self.weight = PyroSample(prior.distribution(self.weight_shape))
         self.bias = PyroSample(prior.distribution(self.bias_shape))
 
@@ -75,10 +77,10 @@ class BayesianLayer(PyroModule):
 
     def forward(self, x: Tensor) -> Tensor:
         weight, bias = self.weight, self.bias  # sample sites (replayed from the guide in SVI)
-        if _ACTIVE_GUIDE:
+        if self.guides:
             w_site, b_site = self.site_names()
-            w_loc, w_scale = _ACTIVE_GUIDE[-1].loc_scale(w_site)
-            b_loc, b_scale = _ACTIVE_GUIDE[-1].loc_scale(b_site)
+            w_loc, w_scale = self.guides[-1].loc_scale(w_site)
+            b_loc, b_scale = self.guides[-1].loc_scale(b_site)
             if w_scale is None:  # a point-mass site: the weights are the means
                 return self.apply(x, weight, bias)
             if self.local_exact:
@@ -178,17 +180,17 @@ class BayesianConv2d(BayesianLayer):
         kernel_size: int,
         prior: NormalPrior,
         padding: int = 0,
-        in_size: int = 28,
+        in_size: tuple[int, int] = (28, 28),
     ) -> None:
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
-        self.padding, self.in_size = padding, in_size
+        self.padding, self.in_size = padding, tuple(in_size)
         self.weight_shape = (out_channels, in_channels, kernel_size, kernel_size)
         self.bias_shape = (out_channels,)
         super().__init__(prior)
 
     @property
     def in_shape(self) -> tuple[int, ...]:
-        return (self.in_channels, self.in_size, self.in_size)
+        return (self.in_channels, *self.in_size)
 
     def apply(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         return F.conv2d(x, weight, bias, padding=self.padding)

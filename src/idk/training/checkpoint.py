@@ -1,31 +1,39 @@
-"""Self-describing checkpoints: what the model is, how it decides, where it came from.
+"""Self-describing checkpoints: what the model is, what it was trained on, how it decides.
 
-A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so it loads with
-``torch.load(weights_only=True)`` and never unpickles code. It is written to a temporary file and
-renamed into place, so a crash at any moment leaves either the old file or the new one.
+:class:`Checkpoint` is the typed object; on disk it is a plain dict of tensors, numbers, strings,
+lists and dicts, so it loads with ``torch.load(weights_only=True)`` and never unpickles code. It
+is validated on load (a clear :class:`~idk.errors.CheckpointError` naming the file), and written
+to a temporary file renamed into place, so a crash at any moment leaves the old file or the new.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import tempfile
 import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pyro
 import torch
+from torch import Tensor
 
 import idk
-from idk.errors import CheckpointError
-from idk.nn.bnn import BNN, DeterministicNet, build_model
-from idk.training.config import model_config_from_dict
+from idk.data.catalog import DataRecord
+from idk.data.images import InputSpec
+from idk.decision.config import RuleConfig
+from idk.decision.rules import Rule, make_rule
+from idk.errors import CheckpointError, DataError
+from idk.nn.bnn import BNN, DeterministicNet, ModelConfig, build_model
+from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
 
 FORMAT = "idk-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: any input form and classes (1: MNIST only)
 KINDS = {"BNN": BNN, "DeterministicNet": DeterministicNet}
-REQUIRED = ("format", "format_version", "kind", "model_config", "state_dict", "classes", "rule", "versions")
+Model = BNN | DeterministicNet
 
 
 def versions() -> dict[str, str]:
@@ -35,6 +43,158 @@ def versions() -> dict[str, str]:
         "pyro": str(pyro.__version__),
         "python": platform.python_version(),
     }
+
+
+@dataclass
+class Checkpoint:
+    """A trained (or training) model with everything needed to use, evaluate and resume it.
+
+    ``rule`` and ``twin_rule`` are rules in their dict form (:func:`idk.decision.rules.make_rule`)
+    with a ``calibration`` entry saying how their threshold was set. ``finished`` is False while
+    training is under way (the rule is then a provisional, uncalibrated one)."""
+
+    kind: str
+    model_config: ModelConfig
+    state_dict: dict[str, Tensor]
+    classes: tuple[str, ...]
+    input_spec: InputSpec
+    rule: dict[str, Any]
+    rule_config: RuleConfig
+    train_config: TrainConfig
+    data: DataRecord
+    preset: str = ""
+    dataset_size: int | None = None
+    validation_size: int = 0
+    finished: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+    training_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    twin_state_dict: dict[str, Tensor] | None = None
+    twin_rule: dict[str, Any] | None = None
+    twin_history: list[dict[str, float]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    temperature: dict[str, Any] | None = None
+    twin_temperature: dict[str, Any] | None = None
+    score_selection: dict[str, Any] | None = None
+    validation_split: dict[str, Any] | None = None
+    data_fingerprint: dict[str, Any] | None = None
+    versions: dict[str, str] = field(default_factory=versions)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the rule's threshold was set on validation data to meet a target."""
+        return (self.rule.get("calibration") or {}).get("method", "fixed") != "fixed"
+
+    @property
+    def has_twin(self) -> bool:
+        return self.twin_state_dict is not None
+
+    def decision_rule(self, twin: bool = False) -> Rule:
+        return make_rule(self.twin_rule if twin and self.twin_rule else self.rule)
+
+    def build(self, twin: bool = False, path: str = "<checkpoint>") -> Model:
+        """The model (or its deterministic twin) with its weights loaded, in eval mode."""
+        cfg = replace(self.model_config, bayesian=False) if twin else self.model_config
+        try:
+            model = build_model(cfg, self.dataset_size)
+        except (TypeError, KeyError, ValueError) as err:
+            raise CheckpointError(f"{path}: model configuration not understood ({err})") from None
+        expected = DeterministicNet if twin else KINDS[self.kind]
+        if not isinstance(model, expected):
+            raise CheckpointError(f"{path}: class {self.kind} does not match its configuration")
+        state = self.twin_state_dict if twin else self.state_dict
+        if state is None:
+            raise CheckpointError(f"{path}: holds no deterministic twin (train without --no-twin)")
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            first = (str(err).splitlines() or [""])[0]
+            raise CheckpointError(f"{path}: weights do not fit the described architecture ({first[:160]})") from None
+        model.eval()
+        return model
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict written to disk."""
+        out: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (ModelConfig, RuleConfig, TrainConfig)):
+                value = to_dict(value)
+            elif isinstance(value, (InputSpec, DataRecord)):
+                value = value.as_dict()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str = "<checkpoint>") -> Checkpoint:
+        """Validate a loaded dict and build the checkpoint; :class:`CheckpointError` names what is wrong."""
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise CheckpointError(f"{path}: not an idk checkpoint (no '{FORMAT}' header)")
+        version = d.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise CheckpointError(
+                f"{path}: checkpoint format {version} is newer than this idk reads ({FORMAT_VERSION}); upgrade idk"
+            )
+        if version < FORMAT_VERSION:
+            raise CheckpointError(
+                f"{path}: checkpoint format {version} was written by an older idk; train the model again"
+            )
+        required = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        missing = [k for k in required if k not in d]
+        if missing:
+            raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
+        if d["kind"] not in KINDS:
+            raise CheckpointError(f"{path}: unknown model class {d['kind']!r}; valid: {', '.join(KINDS)}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in d.items() if k in names}
+        try:
+            fields.update(
+                model_config=model_config_from_dict(d["model_config"]),
+                classes=tuple(d["classes"]),
+                input_spec=InputSpec.from_dict(d["input_spec"]),
+                rule_config=RuleConfig.from_dict(d["rule_config"]),
+                train_config=train_config_from_dict(d["train_config"]),
+                data=DataRecord.from_dict(d["data"]),
+            )
+            make_rule(d["rule"])
+        except (TypeError, KeyError, ValueError, DataError) as err:
+            raise CheckpointError(f"{path}: checkpoint description not understood ({err})") from None
+        ckpt = cls(**fields)
+        cfg = ckpt.model_config
+        if len(ckpt.classes) != cfg.num_classes or tuple(cfg.input_shape) != ckpt.input_spec.shape:
+            raise CheckpointError(f"{path}: its classes or input form disagree with its model configuration")
+        return ckpt
+
+    def describe(self) -> dict[str, Any]:
+        """A human-readable summary (for ``idk info`` and the web service)."""
+        n_params = sum(t.numel() for t in self.state_dict.values())
+        net = dataclasses.asdict(self.model_config.net)
+        return {
+            "format": f"{FORMAT} v{FORMAT_VERSION}",
+            "class": self.kind,
+            "preset": self.preset,
+            "finished": self.finished,
+            "calibrated": self.calibrated,
+            "input": self.input_spec.as_dict(),
+            "classes": list(self.classes),
+            "architecture": net,
+            "model_config": {k: v for k, v in to_dict(self.model_config).items() if k != "net"},
+            "parameters": n_params,
+            "rule": {k: v for k, v in self.rule.items() if k != "calibration"},
+            "calibration": self.rule.get("calibration"),
+            "epochs": len(self.history),
+            "final_loss": self.history[-1]["loss"] if self.history else None,
+            "twin": self.has_twin,
+            "training_data": self.data.as_dict() | {"fingerprint": self.data_fingerprint},
+            "train_config": to_dict(self.train_config),
+            "metrics": self.metrics,
+            "versions": self.versions,
+        }
 
 
 def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
@@ -55,101 +215,30 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
         raise
 
 
-def make_checkpoint(model: BNN | DeterministicNet, **fields: Any) -> dict[str, Any]:
-    """The checkpoint dict of ``model``; ``fields`` add rule, classes, metrics, history, etc."""
-    from idk.training.config import to_dict
-
-    ckpt = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "kind": type(model).__name__,
-        "model_config": to_dict(model.cfg),
-        "state_dict": model.state_dict(),
-        "versions": versions(),
-    }
-    ckpt.update(fields)
-    return ckpt
+def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
+    atomic_save(ckpt.to_dict(), path)
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load and validate a checkpoint dict (no model built). Raises :class:`CheckpointError`."""
+def read(path: str | os.PathLike) -> Checkpoint:
+    """Load and validate a checkpoint (no model built). Raises :class:`CheckpointError`."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint (train one with `idk train --out {path}`)")
     if path.is_dir():
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: empty file, not a checkpoint")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        d = torch.load(path, map_location="cpu", weights_only=True)
     except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(f"{path}: corrupted or not a checkpoint ({str(err).splitlines()[0][:120]})") from None
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise CheckpointError(f"{path}: corrupted or not a checkpoint ({first[:120]})") from None
     except Exception as err:  # noqa: BLE001 - weights_only refuses foreign pickles with various errors
         raise CheckpointError(f"{path}: not an idk checkpoint (refused to unpickle it: {type(err).__name__})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an idk checkpoint (no '{FORMAT}' header)")
-    version = ckpt.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format {version} is newer than this idk reads ({FORMAT_VERSION}); upgrade idk"
-        )
-    missing = [k for k in REQUIRED if k not in ckpt]
-    if missing:
-        raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
-    if ckpt["kind"] not in KINDS:
-        raise CheckpointError(f"{path}: unknown model class {ckpt['kind']!r}; valid: {', '.join(KINDS)}")
-    return ckpt
+    return Checkpoint.from_dict(d, str(path))
 
 
-def model_from_checkpoint(
-    ckpt: dict[str, Any], path: str = "<checkpoint>", key: str = "state_dict"
-) -> BNN | DeterministicNet:
-    """Build the model a checkpoint describes and load its weights, with a clear error on mismatch."""
-    try:
-        cfg = model_config_from_dict(ckpt["model_config"])
-        if key != "state_dict":
-            from dataclasses import replace
-
-            cfg = replace(cfg, bayesian=False)
-        model = build_model(cfg, ckpt.get("dataset_size"))
-    except (TypeError, KeyError, ValueError) as err:
-        raise CheckpointError(f"{path}: model configuration not understood ({err})") from None
-    expected = KINDS[ckpt["kind"]] if key == "state_dict" else DeterministicNet
-    if not isinstance(model, expected):
-        raise CheckpointError(f"{path}: class {ckpt['kind']} does not match its configuration")
-    try:
-        model.load_state_dict(ckpt[key])
-    except RuntimeError as err:
-        first = str(err).splitlines()[0]
-        raise CheckpointError(f"{path}: weights do not fit the described architecture ({first[:160]})") from None
-    model.eval()
-    return model
-
-
-def load(path: str | os.PathLike) -> tuple[BNN | DeterministicNet, dict[str, Any]]:
-    """Load a checkpoint: the model, ready for prediction, and the checkpoint dict."""
-    ckpt = read_checkpoint(path)
-    return model_from_checkpoint(ckpt, str(path)), ckpt
-
-
-def describe(ckpt: dict[str, Any]) -> dict[str, Any]:
-    """A human-readable summary of what a checkpoint holds (for ``idk info``)."""
-    rule = ckpt["rule"]
-    history = ckpt.get("history", [])
-    n_params = sum(t.numel() for t in ckpt["state_dict"].values())
-    return {
-        "format": f"{ckpt['format']} v{ckpt['format_version']}",
-        "class": ckpt["kind"],
-        "preset": ckpt.get("preset"),
-        "architecture": ckpt["model_config"]["net"],
-        "model_config": {k: v for k, v in ckpt["model_config"].items() if k != "net"},
-        "parameters": n_params,
-        "classes": ckpt["classes"],
-        "rule": {k: v for k, v in rule.items() if k != "calibration"},
-        "calibration": rule.get("calibration"),
-        "epochs": len(history),
-        "final_loss": history[-1]["loss"] if history else None,
-        "twin": "twin_state_dict" in ckpt,
-        "training_data": ckpt.get("data_fingerprint"),
-        "train_config": ckpt.get("train_config"),
-        "metrics": ckpt.get("metrics"),
-        "versions": ckpt["versions"],
-    }
+def load(path: str | os.PathLike) -> tuple[Model, Checkpoint]:
+    """Load a checkpoint: the model, ready for prediction, and the checkpoint."""
+    ckpt = read(path)
+    return ckpt.build(path=str(path)), ckpt

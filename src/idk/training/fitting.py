@@ -19,8 +19,9 @@ from pyro import poutine
 from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
-from idk.data.augment import Augmentation
-from idk.data.synthetic import TRAINING_FAMILIES, synthetic_outliers
+from idk.data.augment import Augmentation, augmentation_for
+from idk.data.images import InputSpec
+from idk.data.synthetic import Family, families_for, synthetic_outliers
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
 from idk.progress import Progress
@@ -47,7 +48,7 @@ class ElboObjective:
 
     def __call__(self, x: Tensor, y: Tensor, outliers: Tensor | None = None, weight: float = 0.0) -> Tensor:
         if self.local:
-            with local_reparameterization(self.model.guide):
+            with local_reparameterization(self.model.net, self.model.guide):
                 return self.elbo(x, y, outliers, weight, self.kl_weight)
         return self.elbo(x, y, outliers, weight, self.kl_weight)
 
@@ -90,11 +91,11 @@ class FitState:
         }
 
 
-def training_outliers(digits: Tensor, labels: Tensor, share: float) -> Tensor:
-    """A fresh batch of synthetic non-digits (``share`` × batch), every training family of
-    :mod:`idk.data.synthetic` in equal parts, drawn from the global generator (resumable)."""
-    n = max(len(TRAINING_FAMILIES), round(share * len(digits)))
-    parts = synthetic_outliers(digits, labels, -(-n // len(TRAINING_FAMILIES)), seed=None)
+def training_outliers(images: Tensor, labels: Tensor, share: float, families: dict[str, Family]) -> Tensor:
+    """A fresh batch of synthetic outliers (``share`` × batch), every family in equal parts,
+    drawn from the global generator (resumable)."""
+    n = max(len(families), round(share * len(images)))
+    parts = synthetic_outliers(images, labels, -(-n // len(families)), None, families)
     return torch.cat(list(parts.values()))[:n]
 
 
@@ -112,12 +113,13 @@ def fit(
     labels: Tensor,
     cfg: TrainConfig,
     *,
+    spec: InputSpec,
     state: FitState | None = None,
     on_epoch: Callable[[FitState], None] | None = None,
     progress: Progress | None = None,
     label: str = "train",
 ) -> FitState:
-    """Train ``model`` on images (N, 28, 28) and labels (N,) for ``cfg.epochs`` epochs.
+    """Train ``model`` on images (N, C, H, W) of ``spec``'s form and labels (N,) for ``cfg.epochs`` epochs.
 
     The reported epoch loss is per training example: for the tutorial's unscaled likelihood the sum
     of step losses over N (as the tutorial printed it); for a scaled one the mean step loss over N.
@@ -139,7 +141,9 @@ def fit(
     model.train()
     # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
     with pyro.validation_enabled(False):
-        _epochs(model, objective, optimizer, scheduler, images, labels, cfg, epochs, state, on_epoch, progress, label)
+        _epochs(
+            model, objective, optimizer, scheduler, images, labels, cfg, spec, epochs, state, on_epoch, progress, label
+        )
     model.eval()
     return state
 
@@ -159,10 +163,13 @@ def make_optimizer(params: list[Tensor], cfg: TrainConfig, total_steps: int):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _epochs(model, objective, optimizer, scheduler, images, labels, cfg, epochs, state, on_epoch, progress, label):
+def _epochs(
+    model, objective, optimizer, scheduler, images, labels, cfg, spec, epochs, state, on_epoch, progress, label
+):
     n = images.shape[0]
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    augment = Augmentation(cfg.augment_shift, cfg.augment_degrees, cfg.augment_scale)
+    augment = augmentation_for(spec) if cfg.augment else Augmentation()
+    families = families_for(spec)[0]
     for epoch in range(state.epoch, epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
         total, started = 0.0, time.perf_counter()
@@ -170,7 +177,9 @@ def _epochs(model, objective, optimizer, scheduler, images, labels, cfg, epochs,
         for start in range(0, n, cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
             x = augment(images[idx])
-            outliers = training_outliers(x, labels[idx], cfg.outlier_share) if cfg.outlier_weight > 0 else None
+            outliers = (
+                training_outliers(x, labels[idx], cfg.outlier_share, families) if cfg.outlier_weight > 0 else None
+            )
             loss = objective(x, labels[idx], outliers, cfg.outlier_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

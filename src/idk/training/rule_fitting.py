@@ -11,14 +11,25 @@ from typing import Any
 
 import torch
 
+from idk.data.catalog import TrainingData
+from idk.data.images import ImageSet
+from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_error, threshold_for_refusal
-from idk.decision.predictive import Predictions
+from idk.decision.config import RuleConfig
+from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import PercentileRule, Rule, ScoreRule
 from idk.decision.scores import SCORES, make_score
 from idk.evaluation import metrics
-from idk.training.config import RuleConfig
+from idk.nn.bnn import BNN, DeterministicNet
+from idk.progress import Progress
+from idk.training.splits import TUNING_SHARE
 
 SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
+SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
+SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
+# Noise (which must be refused) and the synthetic family never trained on: on the trained
+# families every score refuses everything, so they could not tell the scores apart.
+SELECTION_NOISE = ("uniform-noise", "gaussian-noise")
 
 
 def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
@@ -35,7 +46,7 @@ def choose_score(
     val: Predictions, labels: torch.Tensor, outliers: dict[str, Predictions], target_refusal: float
 ) -> tuple[str, dict[str, Any]]:
     """The score that refuses the most synthetic outliers (mean over the sets) at the threshold
-    refusing ``target_refusal`` of validation digits; ties broken by the mean AUROC against the
+    refusing ``target_refusal`` of validation images; ties broken by the mean AUROC against the
     outliers, then by validation AURC."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
@@ -61,7 +72,7 @@ def choose_score(
     )
     why = (
         f"refuses the most synthetic outliers ({100 * table[chosen]['mean_refused']:.1f}% on average over "
-        f"{', '.join(outliers)}) at the threshold refusing {100 * target_refusal:g}% of validation digits"
+        f"{', '.join(outliers)}) at the threshold refusing {100 * target_refusal:g}% of validation images"
     )
     return chosen, {"chosen": chosen, "criterion": why, "scores": table}
 
@@ -134,3 +145,65 @@ def fit_temperature(
             d = a + ratio * (b - a)
             fd = predictive_nll(logits, labels, math.exp(d))
     return math.exp((a + b) / 2)
+
+
+def fit_rules(
+    model: BNN | DeterministicNet,
+    twin: DeterministicNet | None,
+    val_set: ImageSet,
+    cfg: RuleConfig,
+    seed: int,
+    source: TrainingData,
+    progress: Progress | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the predictive's temperature and choose the score on the first ``TUNING_SHARE`` of the
+    validation split, then calibrate the thresholds on the rest (so the threshold's guarantee is
+    computed on data the score never saw). Sets the models' temperatures.
+
+    Returns the rule's dict and the checkpoint's other fields (twin rule, score choice, metrics)."""
+    extra: dict[str, Any] = {"metrics": {}}
+    default_score = "percentile" if cfg.score == "auto" else None
+    if not len(val_set):
+        return {**base_rule(cfg, default_score).as_dict(), "calibration": {"method": "fixed"}}, extra
+    cut = int(len(val_set) * TUNING_SHARE) if (cfg.fit_temperature or cfg.score == "auto") else 0
+    tune, held = val_set.subset(slice(0, cut), "validation-tuning"), val_set.subset(slice(cut, None), "validation")
+    extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
+    score = default_score or cfg.score
+    if cfg.fit_temperature and len(tune):
+        for key, net, samples in (("temperature", model, cfg.samples), ("twin_temperature", twin, 1)):
+            if net is not None:
+                logits = validation_logits(net, tune.images, samples, seed + 6)
+                t = fit_temperature(logits, tune.labels)
+                extra[key] = {
+                    "value": t,
+                    "nll_at_1": predictive_nll(logits, tune.labels, 1.0),
+                    "nll": predictive_nll(logits, tune.labels, t),
+                    "n": len(tune),
+                }
+                net.temperature.fill_(t)
+    if cfg.score == "auto" and len(tune):
+        tune_pred = predict(
+            model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
+        )
+        trained, held_out = families_for(source.spec)
+        families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
+        generated = synthetic_outliers(tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, families)
+        outliers = {
+            name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
+            for name, images in generated.items()
+        }
+        target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
+        score, extra["score_selection"] = choose_score(tune_pred, tune.labels, outliers, target)
+    pred = predict(
+        model, held.images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc="calibration"
+    )
+    extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())
+    rule, info = calibrate(base_rule(cfg, score), pred, held.labels, cfg)
+    if twin is not None:
+        twin_pred = predict(twin, held.images, 1, cfg.percentile, progress=progress, desc="twin calibration")
+        twin_rule, twin_info = calibrate(ScoreRule(make_score("max-prob"), 1.0), twin_pred, held.labels, cfg)
+        extra["twin_rule"] = {**twin_rule.as_dict(), "calibration": twin_info}
+        extra["metrics"]["twin_validation_accuracy"] = float(
+            (twin_pred.mean_probs.argmax(-1) == held.labels).double().mean()
+        )
+    return {**rule.as_dict(), "calibration": info}, extra

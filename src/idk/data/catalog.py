@@ -1,0 +1,326 @@
+"""Every data set by name or path: what it is, and how to load it for training or for a report.
+
+Named sets (:data:`NAMED`) describe themselves (class names, input form, the usual
+out-of-distribution sets for a model trained on them); a path is a user's set
+(:mod:`idk.data.folders`). :func:`training_data` gives a training set and its test set, and a
+:class:`DataRecord` that says how to get the same test set again (stored in the checkpoint);
+:func:`load` gives any set for evaluation, brought to a model's input form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from idk.data.download import RemoteFile
+from idk.data.folders import Warn, class_folders, read_array, read_folder, read_idx_images, stratified_split
+from idk.data.idx import read_idx
+from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, conform
+from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_10K_FILES, NOTMNIST_459, DataConfig
+from idk.data.synthetic import gaussian_pixels, uniform_pixels
+from idk.errors import DataError
+
+DEFAULT_DATA = "mnist"  # what `idk train` trains on unless told
+TEST_SHARE = 0.2  # held out for testing when a set comes without a test split
+SPLIT_SEED = 20_181_127  # the fixed random splits (test and validation)
+
+
+@dataclass(frozen=True)
+class NamedSet:
+    """A data set idk knows by name: its files, classes, input form and usual outliers."""
+
+    name: str
+    subdir: str
+    files: dict[str, RemoteFile]
+    classes: tuple[str, ...]
+    spec: InputSpec
+    ood: tuple[str, ...]  # the report's out-of-distribution sets for a model trained on it
+    splits: tuple[str, ...] = ("train", "test")  # file splits; one alone: a fixed split is recorded
+
+
+DIGIT_SPEC = InputSpec(1, 28, 28, "mnist", drawn=True, mirror_classes=(2, 3, 4, 5, 6, 7, 9))
+NAMED: dict[str, NamedSet] = {
+    "mnist": NamedSet(
+        "mnist", "mnist", MNIST_FILES, tuple("0123456789"), DIGIT_SPEC, ("noise", "notmnist-459", "fashion-mnist")
+    ),
+    "fashion-mnist": NamedSet(
+        "fashion-mnist",
+        "fashion-mnist",
+        FASHION_MNIST_FILES,
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True),
+        ("noise", "mnist", "notmnist-10k"),
+    ),
+    "notmnist-10k": NamedSet(
+        "notmnist-10k",
+        "notmnist-10k",
+        NOTMNIST_10K_FILES,
+        tuple("ABCDEFGHIJ"),
+        InputSpec(1, 28, 28, "mnist", drawn=True),
+        ("noise", "mnist"),
+        splits=("test",),
+    ),
+}
+NOISE = ("noise", "gaussian-noise")
+KNOWN = (*NAMED, "notmnist-459", *NOISE)
+
+
+@dataclass(frozen=True)
+class DataRecord:
+    """Where a model's training and test images came from, enough to load the same test set again."""
+
+    data: str  # a name of NAMED or an absolute path
+    test_data: str | None = None  # a separate test set (path), if one was given
+    image_size: tuple[int, int] | None = None
+    test_indices: list[int] | None = None  # a recorded split of ``data``: its test images
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "test_data": self.test_data,
+            "image_size": list(self.image_size) if self.image_size else None,
+            "test_indices": self.test_indices,
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataRecord:
+        size = d.get("image_size")
+        return cls(
+            d["data"],
+            d.get("test_data"),
+            tuple(size) if size else None,
+            d.get("test_indices"),
+            d.get("fingerprint", {}),
+        )
+
+
+def fingerprint(data: ImageSet) -> dict[str, Any]:
+    """What a model was trained on: name, size and SHA-256 of the pixels and labels."""
+    h = hashlib.sha256(data.images.numpy().tobytes())
+    if data.labels is not None:
+        h.update(data.labels.numpy().tobytes())
+    return {"name": data.name, "n": len(data), "sha256": h.hexdigest()}
+
+
+def named_split(name: str, split: str, cfg: DataConfig) -> ImageSet:
+    """A file split (``train``/``test``) of a named set, in its own form."""
+    known = NAMED[name]
+    images = read_idx(cfg.file(known.subdir, known.files[f"{split}-images"]))
+    labels = torch.from_numpy(read_idx(cfg.file(known.subdir, known.files[f"{split}-labels"])).astype(np.int64))
+    pixels = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return ImageSet(f"{name}-{split}", pixels, labels, known.classes, known.spec)
+
+
+def mnist(split: str, cfg: DataConfig) -> ImageSet:
+    """MNIST ``train`` (60,000) or ``test`` (10,000)."""
+    return named_split("mnist", split, cfg)
+
+
+def notmnist_459(cfg: DataConfig, transpose: bool = False) -> ImageSet:
+    """The tutorial's 459 notMNIST letters. ``transpose`` mimics the notebook's loader quirk."""
+    images = read_folder(cfg.folder(NOTMNIST_459), "notmnist-459", spec=DIGIT_SPEC)
+    if transpose:
+        images.images = images.images.transpose(-1, -2).contiguous()
+    return images
+
+
+def noise(name: str, n: int, spec: InputSpec, seed: int = 0) -> ImageSet:
+    """``n`` seeded noise images of ``spec``'s form: ``noise`` (uniform) or ``gaussian-noise``."""
+    pixels = uniform_pixels if name == "noise" else gaussian_pixels
+    return ImageSet(name, pixels(n, spec.shape, torch.Generator().manual_seed(seed)), None, (), spec)
+
+
+@dataclass
+class TrainingData:
+    """A training set, its test set, and the record that finds the test set again."""
+
+    train: ImageSet
+    test: ImageSet
+    record: DataRecord
+    ood: tuple[str, ...]
+
+    @property
+    def spec(self) -> InputSpec:
+        assert self.train.spec is not None
+        return self.train.spec
+
+
+def training_data(
+    data: str,
+    cfg: DataConfig,
+    test_data: str | None = None,
+    image_size: tuple[int, int] | None = None,
+    warn: Warn | None = None,
+) -> TrainingData:
+    """The labelled training and test sets that ``data`` (and ``test_data``) name.
+
+    ``data``: a name of :data:`NAMED`; a folder ``DIR/train/CLASS/*`` + ``DIR/test/CLASS/*``, or
+    ``DIR/CLASS/*``; a folder of IDX pairs (``train-images-idx3-ubyte`` ...); an ``.npz``. Without
+    a test split, a stratified share :data:`TEST_SHARE` is held out and recorded.
+    """
+    if image_size is not None and min(image_size) < 1:
+        raise DataError(f"--image-size {image_size[0]}: images need at least one pixel")
+    if data in NAMED:
+        known = NAMED[data]
+        if test_data is None and "train" in known.splits:
+            return TrainingData(
+                named_split(data, "train", cfg), named_split(data, "test", cfg), DataRecord(data), known.ood
+            )
+        full = named_split(data, known.splits[0], cfg)
+        full.name = data
+        ood = known.ood
+        record_data = data
+    else:
+        path = Path(data)
+        if not path.exists():
+            raise DataError(f"{data}: not a known data set ({', '.join(NAMED)}) nor an existing path")
+        full = _labelled(path, image_size, warn)
+        record_data = str(path.resolve())
+        if path.is_dir() and (path / "train").is_dir() and (path / "test").is_dir() and test_data is None:
+            spec = full.spec
+            test = _labelled(path / "test", (spec.height, spec.width), warn, spec=spec)
+            _same_classes(full, test, path / "train", path / "test")
+            return TrainingData(full, test, DataRecord(record_data, image_size=(spec.height, spec.width)), NOISE)
+        if path.is_dir() and _idx_pair(path, "train") and _idx_pair(path, "t10k") and test_data is None:
+            test = _idx_labelled(path, "t10k")
+            _same_classes(full, test, path, path)
+            return TrainingData(full, test, DataRecord(record_data), NOISE)
+        ood = NOISE
+    spec = full.spec
+    size = (spec.height, spec.width)
+    if test_data is not None:
+        test = _labelled(Path(test_data), size, warn, spec=spec)
+        _same_classes(full, test, Path(data), Path(test_data))
+        record = DataRecord(record_data, str(Path(test_data).resolve()), size)
+        return TrainingData(full, test, record, ood)
+    train_idx, test_idx = stratified_split(full.labels, TEST_SHARE, SPLIT_SEED)
+    record = DataRecord(record_data, None, size, test_idx.tolist(), fingerprint(full))
+    return TrainingData(
+        full.subset(train_idx, f"{full.name}-train"), full.subset(test_idx, f"{full.name}-test"), record, ood
+    )
+
+
+def recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> ImageSet:
+    """The test set a model was trained beside (from its checkpoint's record)."""
+    if record.test_indices is None and record.test_data is None:
+        if record.data in NAMED:
+            return named_split(record.data, "test", cfg)
+        path = Path(record.data)
+        if not path.exists():
+            raise DataError(f"{path}: the model's training data is gone; give a test set with --test-data")
+        test = (
+            _labelled(path / "test", None, None, spec=spec) if (path / "test").is_dir() else _idx_labelled(path, "t10k")
+        )
+        test.name = f"{path.name}-test"
+        return test
+    if record.test_data is not None:
+        if not Path(record.test_data).exists():
+            raise DataError(f"{record.test_data}: the model's test data is gone; give one with --test-data")
+        return _labelled(Path(record.test_data), None, None, spec=spec)
+    if record.data in NAMED:
+        full = named_split(record.data, NAMED[record.data].splits[0], cfg)
+    else:
+        if not Path(record.data).exists():
+            raise DataError(f"{record.data}: the model's training data is gone; give a test set with --test-data")
+        full = _labelled(Path(record.data), record.image_size, None)
+    if record.fingerprint and fingerprint(full)["sha256"] != record.fingerprint.get("sha256"):
+        raise DataError(
+            f"{record.data}: the data changed since the model was trained, so its recorded test split no longer "
+            "applies; give a test set with --test-data"
+        )
+    return full.subset(torch.tensor(record.test_indices, dtype=torch.long), f"{Path(record.data).name}-test")
+
+
+def _same_classes(train: ImageSet, test: ImageSet, train_path: Path, test_path: Path) -> None:
+    if train.classes != test.classes:
+        raise DataError(
+            f"{test_path}: test classes {list(test.classes)} differ from the training classes {list(train.classes)} "
+            f"in {train_path}"
+        )
+
+
+def _idx_pair(path: Path, prefix: str) -> Path | None:
+    for name in (f"{prefix}-images-idx3-ubyte", f"{prefix}-images-idx3-ubyte.gz"):
+        if (path / name).is_file():
+            return path / name
+    return None
+
+
+def _idx_labelled(path: Path, prefix: str) -> ImageSet:
+    images = _idx_pair(path, prefix)
+    labels_file = next(
+        (path / n for n in (f"{prefix}-labels-idx1-ubyte", f"{prefix}-labels-idx1-ubyte.gz") if (path / n).is_file()),
+        None,
+    )
+    if images is None or labels_file is None:
+        raise DataError(f"{path}: expected {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz]")
+    data = read_idx_images(images, f"{path.name}-{prefix}")
+    labels = torch.from_numpy(read_idx(labels_file).astype(np.int64))
+    classes = tuple(str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0))
+    check_labels(labels, len(data), classes, str(labels_file))
+    data.labels, data.classes = labels, classes
+    return data
+
+
+def _labelled(path: Path, image_size, warn: Warn | None, spec: InputSpec | None = None) -> ImageSet:
+    """A labelled set from a path (folder, IDX-pair folder, .npz), in ``spec``'s form when given."""
+    if path.is_dir():
+        if (path / "train").is_dir() and (path / "test").is_dir():
+            path = path / "train"
+        elif _idx_pair(path, "train"):
+            data = _idx_labelled(path, "train")
+            return conform(data, spec) if spec else data
+        data = read_folder(path, path.name, spec=spec, image_size=image_size, warn=warn, require_labels=True)
+    elif path.suffix == ".npz":
+        data = read_array(path, path.stem)
+        if data.labels is None:
+            raise DataError(f"{path}: a training set needs 'labels' beside 'images'")
+        if len(data.classes) < 2:
+            raise DataError(f"{path}: a classifier needs at least two classes, found {len(data.classes)}")
+        data = conform(data, spec or InputSpec(data.spec.channels, *(image_size or data.spec.shape[1:]), "fit"))
+    else:
+        raise DataError(
+            f"{path}: a training set is a folder (one sub-folder per class) or an .npz with images and labels"
+        )
+    check_pixels(data.images, str(path))
+    return data
+
+
+def load(name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100, seed: int = 0) -> ImageSet:
+    """A set for evaluation, in ``spec``'s form: a name of :data:`KNOWN` (a named set's test split),
+    or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``)."""
+    if name_or_path in NOISE:
+        return noise(name_or_path, n_noise, spec, seed)
+    if name_or_path == "notmnist-459":
+        data = notmnist_459(cfg)
+    elif name_or_path == "notmnist-10k":
+        data = named_split("notmnist-10k", "test", cfg)
+        data.name = "notmnist-10k"
+    elif name_or_path in NAMED:
+        data = named_split(name_or_path, "test", cfg)
+        data.name = name_or_path if name_or_path != "mnist" else "mnist-test"
+    else:
+        path = Path(name_or_path)
+        if not path.exists():
+            raise DataError(f"{name_or_path}: not a known data set ({', '.join(KNOWN)}) nor an existing path")
+        if path.is_dir():
+            if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
+                path = path / "test"
+            data = read_folder(path, path.name, spec=spec)
+        elif path.suffix in (".npy", ".npz"):
+            data = read_array(path, path.stem)
+        else:
+            data = read_idx_images(path, path.stem)
+    check_pixels(data.images, name_or_path)
+    return conform(data, spec)
+
+
+def _files_in(path: Path):
+    return (f for f in path.iterdir() if f.is_file() and not f.name.startswith("."))

@@ -1,0 +1,194 @@
+"""A user's own labelled images: folders of image files, ``.npz``/``.npy`` arrays, IDX files.
+
+Layouts read:
+
+* a folder ``DIR/CLASS/*`` (labels = sorted class-folder names), or a flat folder of images
+  (unlabelled, for out-of-distribution sets);
+* ``.npz`` with ``images`` (N, H, W) or (N, H, W, C), ``labels`` (N,) and optional ``classes``;
+  ``.npy`` with images alone;
+* an IDX file of images (raw or gzip).
+
+Mixed sizes and modes are brought to one form (see :func:`read_folder`) with one warning line
+saying what was converted; unreadable files are named in one line and skipped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from idk.data.idx import read_idx
+from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels
+from idk.data.imaging import IMAGE_SUFFIXES, is_colour, open_image
+from idk.data.preparation import prepare
+from idk.errors import DataError, ImageError
+
+Warn = Callable[[str], None]
+SHOWN_NAMES = 5  # unreadable files named in the warning line
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+
+
+def class_folders(root: Path) -> list[Path]:
+    """The non-hidden sub-folders of ``root``, sorted by name."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def read_folder(
+    root: Path,
+    name: str,
+    spec: InputSpec | None = None,
+    image_size: tuple[int, int] | None = None,
+    warn: Warn | None = None,
+    require_labels: bool = False,
+) -> ImageSet:
+    """Images of ``root`` (one sub-folder per class, or flat) in ``spec``'s form.
+
+    Without ``spec`` the form comes from the images: colour when any image is, else greyscale;
+    ``image_size`` (H, W), else the most common size; prepared by ``fit``. Files that cannot be
+    decoded are skipped and named in one ``warn`` line; what was converted is said in another.
+    """
+    subdirs = class_folders(root)
+    if require_labels and len(subdirs) < 2:
+        found = "one class folder" if len(subdirs) == 1 else "no class folders"
+        raise DataError(f"{root}: {found}; a labelled folder holds one sub-folder per class (at least two)")
+    groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
+    decoded: list[tuple[np.ndarray, int, str]] = []  # (pixels (H, W, 3), label, file name)
+    skipped: list[str] = []
+    for label, (cls, folder) in enumerate(groups):
+        files = _files(folder)
+        if require_labels and not files:
+            raise DataError(f"{folder}: class folder {cls!r} is empty; give it images or remove it")
+        for f in files:
+            if f.suffix.lower() not in IMAGE_SUFFIXES:
+                skipped.append(f.name)
+                continue
+            try:
+                decoded.append((open_image(f, colour=True), label, f.name))
+            except ImageError:
+                skipped.append(f.name)
+    if skipped and warn:
+        more = f" (+{len(skipped) - SHOWN_NAMES} more)" if len(skipped) > SHOWN_NAMES else ""
+        warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {', '.join(skipped[:SHOWN_NAMES])}{more}")
+    if not decoded:
+        raise DataError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
+    if require_labels:
+        empty = [cls for i, (cls, _) in enumerate(groups) if not any(lab == i for _, lab, _ in decoded)]
+        if empty:
+            raise DataError(f"{root}: no readable images in class folder(s) {', '.join(empty)}")
+    colour = [is_colour(px) for px, _, _ in decoded]
+    if spec is None:
+        sizes = Counter(px.shape[:2] for px, _, _ in decoded)
+        height, width = image_size or sizes.most_common(1)[0][0]
+        spec = InputSpec(3 if any(colour) else 1, height, width, "fit")
+    images = np.stack([prepare(px if spec.channels == 3 else px[..., 0], spec).pixels for px, _, _ in decoded])
+    if warn:
+        _say_conversions(root, decoded, colour, spec, warn)
+    labels = torch.tensor([lab for _, lab, _ in decoded]) if subdirs else None
+    classes = tuple(c for c, _ in groups) if subdirs else ()
+    return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
+
+
+def _say_conversions(root: Path, decoded, colour: list[bool], spec: InputSpec, warn: Warn) -> None:
+    resized = sum(px.shape[:2] != (spec.height, spec.width) for px, _, _ in decoded)
+    to_colour = sum(not c for c in colour) if spec.channels == 3 else 0
+    to_grey = sum(colour) if spec.channels == 1 else 0
+    if resized or to_colour or to_grey:
+        parts = [
+            f"{n} {what}"
+            for n, what in ((resized, "resized"), (to_colour, "greyscale→colour"), (to_grey, "colour→greyscale"))
+            if n
+        ]
+        warn(f"{root}: brought {len(decoded)} images to {spec.describe()} ({', '.join(parts)})")
+
+
+def as_images(array: np.ndarray, source: str) -> torch.Tensor:
+    """An image array (N, H, W), (N, H, W, C), (N, C, H, W), or (N, D) of flattened square images
+    (D = H², greyscale) → float32 (N, C, H, W) in [0, 1].
+
+    uint8 is divided by 255; floats must lie in [0, 1] (or [0, 255], then divided)."""
+    array = np.asarray(array)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise DataError(f"{source}: images must be a numeric array, got dtype {array.dtype}")
+    if array.ndim == 2:
+        side = int(round(array.shape[1] ** 0.5))
+        if side * side != array.shape[1] or side == 0:
+            raise DataError(f"{source}: flat images of {array.shape[1]} pixels are not square; give (N, H, W)")
+        array = array.reshape(-1, side, side)
+    if array.ndim == 3:
+        array = array[:, None]
+    elif array.ndim == 4 and array.shape[-1] in (1, 3, 4) and array.shape[1] not in (1, 3):
+        array = array.transpose(0, 3, 1, 2)
+    elif array.ndim == 4 and array.shape[1] == 4:
+        pass
+    elif array.ndim != 4:
+        raise DataError(f"{source}: expected images (N, H, W) or (N, H, W, C), got shape {array.shape}")
+    if array.shape[1] == 4:  # RGBA: the alpha channel is dropped
+        array = array[:, :3]
+    if array.shape[1] not in (1, 3):
+        raise DataError(f"{source}: images need 1 or 3 channels, got {array.shape[1]} (shape {array.shape})")
+    images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
+    check_pixels(images, source)
+    if array.dtype == np.uint8:
+        return images / 255.0
+    lo, hi = float(images.min()), float(images.max())
+    if lo < 0 or hi > 255:
+        raise DataError(f"{source}: pixel values must lie in [0, 1] or [0, 255], found {lo:g}..{hi:g}")
+    return images / 255.0 if hi > 1 else images
+
+
+def read_array(path: Path, name: str) -> ImageSet:
+    """A ``.npy`` image array, or a ``.npz`` with ``images`` (or ``x``), optional ``labels`` (or
+    ``y``) and optional ``classes`` (names; default "0", "1", ...)."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{path}: not a readable .npy/.npz array file ({str(err).splitlines()[0][:100]})") from None
+    labels, classes = None, ()
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        keys = set(loaded.files)
+        key = next((k for k in ("images", "x", "X") if k in keys), None)
+        if key is None:
+            raise DataError(f"{path}: .npz has no 'images' (or 'x') array; it holds {sorted(keys)}")
+        images = as_images(loaded[key], str(path))
+        lkey = next((k for k in ("labels", "y", "Y") if k in keys), None)
+        if lkey is not None:
+            raw = loaded[lkey]
+            if not np.issubdtype(raw.dtype, np.integer):
+                raise DataError(f"{path}: labels must be whole numbers (class indices), got dtype {raw.dtype}")
+            labels = torch.from_numpy(raw.astype(np.int64).reshape(-1) if raw.ndim <= 1 else raw.astype(np.int64))
+            if "classes" in keys:
+                classes = tuple(str(c) for c in loaded["classes"].tolist())
+            else:
+                classes = tuple(str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0))
+            check_labels(labels, len(images), classes, str(path))
+    else:
+        images = as_images(loaded, str(path))
+    _, c, h, w = images.shape
+    return ImageSet(name, images, labels, classes, InputSpec(c, h, w, "fit"))
+
+
+def read_idx_images(path: Path, name: str) -> ImageSet:
+    """An IDX file of images (N, H, W), raw or gzip."""
+    images = as_images(read_idx(path), str(path))
+    return ImageSet(name, images, None, (), InputSpec(1, *images.shape[-2:], "fit"))
+
+
+def stratified_split(labels: torch.Tensor, share: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed random (train, test) indices holding out ``share`` of every class (at least one image
+    of each class with two or more), each sorted."""
+    g = torch.Generator().manual_seed(seed)
+    train, test = [], []
+    for c in labels.unique().tolist():
+        idx = (labels == c).nonzero().flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        k = max(1, round(share * len(idx))) if len(idx) >= 2 else 0
+        test.append(idx[:k])
+        train.append(idx[k:])
+    return torch.cat(train).sort().values, torch.cat(test).sort().values

@@ -1,0 +1,133 @@
+"""Image sets that describe themselves: pixels (N, C, H, W), labels, class names, and the input form.
+
+:class:`InputSpec` says what a model's inputs are (channels, height, width), how an outside image
+is brought to that form (``preparation``), and the facts about the images that training policies
+depend on (drawn symbols or not, which mirror images are no class). It is recorded in every
+checkpoint, and everything downstream (networks, scores, predict, the web page) reads it from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from idk.errors import DataError
+
+PREPARATIONS = ("mnist", "fashion-mnist", "fit")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The form of a model's input images and how outside images are brought to it.
+
+    ``preparation``: ``"mnist"`` (greyscale, light background inverted, ink fitted into a box of
+    20/28 of the frame and centred by mass: MNIST's own recipe, for digits and letters),
+    ``"fashion-mnist"`` (Fashion-MNIST's recipe, see :mod:`idk.data.preparation`) or ``"fit"``
+    (scaled to fit the frame keeping the aspect ratio, padded with the border's colour: how
+    idk brings a user's folder of images to one size).
+    ``drawn``: images of drawn symbols (ink strokes on a plain background): the web page offers a
+    drawing canvas, and stroke-like synthetic outliers apply.
+    ``mirror_classes``: indices of classes whose left–right mirror image belongs to no class
+    (digits 2–7 and 9); ``flip_invariant``: a mirror image keeps its class (clothes, most photos).
+    """
+
+    channels: int
+    height: int
+    width: int
+    preparation: str = "fit"
+    drawn: bool = False
+    mirror_classes: tuple[int, ...] = ()
+    flip_invariant: bool = False
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3):
+            raise DataError(f"images must have 1 (greyscale) or 3 (colour) channels, got {self.channels}")
+        if self.height < 1 or self.width < 1:
+            raise DataError(f"images must have at least one pixel, got {self.height}×{self.width}")
+        if self.preparation not in PREPARATIONS:
+            raise DataError(f"unknown preparation {self.preparation!r}; valid: {', '.join(PREPARATIONS)}")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.height, self.width)
+
+    def describe(self) -> str:
+        colour = "greyscale" if self.channels == 1 else "colour"
+        return f"{self.height}×{self.width} {colour}"
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["mirror_classes"] = list(self.mirror_classes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InputSpec:
+        return cls(**{**d, "mirror_classes": tuple(d.get("mirror_classes", ()))})
+
+
+@dataclass
+class ImageSet:
+    """Images as float32 in [0, 1], shape (N, C, H, W); labels (N,) int64 or None; class names.
+
+    ``spec`` describes the images' form (None for generated noise, which takes any form)."""
+
+    name: str
+    images: torch.Tensor
+    labels: torch.Tensor | None
+    classes: tuple[str, ...]
+    spec: InputSpec | None = None
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def subset(self, index: torch.Tensor | slice, name: str | None = None) -> ImageSet:
+        labels = None if self.labels is None else self.labels[index]
+        return replace(self, name=name or self.name, images=self.images[index], labels=labels)
+
+
+def check_labels(labels: torch.Tensor, n: int, classes: tuple[str, ...], source: str) -> None:
+    """Raise :class:`DataError` unless ``labels`` are N class indices in [0, len(classes))."""
+    if labels.dim() != 1 or len(labels) != n:
+        raise DataError(f"{source}: {len(labels)} labels for {n} images; give one label per image")
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= len(classes)):
+        raise DataError(
+            f"{source}: labels must lie in 0..{len(classes) - 1} (one per class name); "
+            f"found {int(labels.min())}..{int(labels.max())}"
+        )
+
+
+def check_pixels(images: torch.Tensor, source: str) -> None:
+    """Raise :class:`DataError` for an empty set or for NaN/inf pixels."""
+    if images.shape[0] == 0:
+        raise DataError(f"{source}: holds no images")
+    if images.numel() == 0:
+        raise DataError(f"{source}: images have no pixels (shape {tuple(images.shape)})")
+    if not torch.isfinite(images).all():
+        raise DataError(f"{source}: images contain NaN or infinite pixel values")
+
+
+def conform(data: ImageSet, spec: InputSpec) -> ImageSet:
+    """``data`` brought to ``spec``'s channels and size: greyscale repeated into colour, colour to
+    luminance (ITU-R 601), then bilinear resizing (antialiased when shrinking). Sets already in
+    that form are returned as they are."""
+    images = data.images
+    if images.dim() != 4:
+        raise DataError(f"{data.name}: expected images (N, C, H, W), got shape {tuple(images.shape)}")
+    c = images.shape[1]
+    if c != spec.channels:
+        if c == 1 and spec.channels == 3:
+            images = images.expand(-1, 3, -1, -1)
+        elif c == 3 and spec.channels == 1:
+            weights = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype).view(1, 3, 1, 1)
+            images = (images * weights).sum(1, keepdim=True)
+        else:
+            raise DataError(f"{data.name}: {c}-channel images cannot be brought to the model's {spec.describe()} form")
+    if tuple(images.shape[-2:]) != (spec.height, spec.width):
+        images = F.interpolate(images, size=(spec.height, spec.width), mode="bilinear", antialias=True)
+        images = images.clamp(0, 1)
+    if images is data.images:
+        return data
+    return replace(data, images=images.contiguous(), spec=spec)

@@ -1,0 +1,149 @@
+"""Bring an outside image to a model's input form, the way the model's training images were made.
+
+Three recipes (``InputSpec.preparation``):
+
+* ``mnist`` (LeCun et al.): white strokes on black; invert when the background (median of the
+  border) is light; crop to the ink's bounding box; fit into a box of 20/28 of the frame keeping
+  the aspect ratio; centre by centre of mass. An image already of the frame's size on a dark
+  background is taken as it is.
+* ``fashion-mnist`` (Xiao et al., 2017, "Converting product images"): trim the edges close to the
+  corner colour (5% of the largest RGB distance), shrink the longest edge to the frame by
+  subsampling rows and columns, sharpen (Gaussian radius and σ 1), pad the short edge centred,
+  negate, greyscale.
+* ``fit``: scale to fit the frame keeping the aspect ratio, pad centred with the border's median
+  colour (how :mod:`idk.data.folders` brings a folder of mixed sizes to one size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from idk.data.images import InputSpec
+from idk.data.imaging import open_image
+
+INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (after inversion)
+MNIST_BOX = 20 / 28  # MNIST fits each digit into 20×20 of its 28×28 frame
+CORNER_DISTANCE = 0.05 * np.sqrt(3)  # Fashion-MNIST's trim: 5% of the largest RGB distance
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image in a model's input form, float32 in [0, 1] (C, H, W), and what preparing it found."""
+
+    pixels: np.ndarray  # (C, H, W)
+    inverted: bool
+    blank: bool  # nothing found to classify (no ink, or one flat colour)
+
+
+def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec) -> PreparedImage:
+    """Decode (unless given pixels (H, W) or (H, W, 3)) and prepare one image for ``spec``."""
+    if spec.preparation == "fit":
+        pixels = source if isinstance(source, np.ndarray) else open_image(source, colour=spec.channels == 3)
+        return fit(pixels, spec)
+    if isinstance(source, np.ndarray):
+        grey = source if source.ndim == 2 else source @ np.array([0.299, 0.587, 0.114], np.float32)
+    else:
+        grey = None
+    if spec.preparation == "mnist":
+        grey = open_image(source) if grey is None else grey
+        prepared = to_mnist(grey, spec.height, spec.width)
+    else:
+        rgb = open_image(source, colour=True) if grey is None else np.repeat(grey[..., None], 3, -1)
+        prepared = to_fashion_mnist(rgb, spec.height, spec.width)
+    if spec.channels == 3:
+        prepared = PreparedImage(np.repeat(prepared.pixels, 3, axis=0), prepared.inverted, prepared.blank)
+    return prepared
+
+
+def to_mnist(grey: np.ndarray, height: int = 28, width: int = 28) -> PreparedImage:
+    """A greyscale image (H, W) in [0, 1] in MNIST's form (1, height, width); see the module doc."""
+    grey = np.asarray(grey, dtype=np.float32)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    inverted = background > 0.5
+    img = 1.0 - grey if inverted else grey
+    background = 1.0 - background if inverted else background
+    if grey.shape == (height, width) and not inverted:
+        return PreparedImage(img[None].astype(np.float32), False, bool(img.max() - background < INK_LEVEL))
+    peak = float(img.max())
+    if peak - background < INK_LEVEL:
+        return PreparedImage(np.zeros((1, height, width), np.float32), inverted, True)
+    img = np.clip((img - background) / (peak - background), 0.0, 1.0)
+    rows = np.flatnonzero((img > INK_LEVEL).any(axis=1))
+    cols = np.flatnonzero((img > INK_LEVEL).any(axis=0))
+    img = img[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = img.shape
+    scale = MNIST_BOX * min(height, width) / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = Image.fromarray((img * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
+    small = np.asarray(small, dtype=np.float32) / 255.0
+    return PreparedImage(_centre_by_mass(small, height, width)[None], inverted, False)
+
+
+def _centre_by_mass(small: np.ndarray, height: int, width: int) -> np.ndarray:
+    h, w = small.shape
+    total = small.sum()
+    ys, xs = np.indices(small.shape)
+    cy = (ys * small).sum() / total if total > 0 else (h - 1) / 2
+    cx = (xs * small).sum() / total if total > 0 else (w - 1) / 2
+    top = int(np.clip(round(height / 2 - cy), 0, height - h))
+    left = int(np.clip(round(width / 2 - cx), 0, width - w))
+    out = np.zeros((height, width), np.float32)
+    out[top : top + h, left : left + w] = small
+    return out
+
+
+def to_fashion_mnist(rgb: np.ndarray, height: int = 28, width: int = 28) -> PreparedImage:
+    """A product photo (H, W, 3) in [0, 1] in Fashion-MNIST's form (1, height, width); see the module doc."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    corner = rgb[0, 0]
+    far = np.linalg.norm(rgb - corner, axis=-1) > CORNER_DISTANCE
+    if not far.any():
+        return PreparedImage(np.zeros((1, height, width), np.float32), False, True)
+    rows, cols = np.flatnonzero(far.any(axis=1)), np.flatnonzero(far.any(axis=0))
+    rgb = rgb[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = rgb.shape[:2]
+    scale = min(height / h, width / w, 1.0)  # subsampling only shrinks
+    ys = np.floor(np.arange(max(1, round(h * scale))) / scale).astype(int).clip(0, h - 1)
+    xs = np.floor(np.arange(max(1, round(w * scale))) / scale).astype(int).clip(0, w - 1)
+    small = Image.fromarray((rgb[ys][:, xs] * 255).round().astype(np.uint8))
+    small = small.filter(ImageFilter.UnsharpMask(radius=1, percent=100, threshold=0))
+    canvas = Image.new("RGB", (width, height), tuple(int(round(255 * v)) for v in corner))
+    canvas.paste(small, ((width - small.width) // 2, (height - small.height) // 2))
+    grey = np.asarray(canvas.convert("L"), dtype=np.float32) / 255.0
+    return PreparedImage((1.0 - grey)[None], True, False)
+
+
+def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
+    """Pixels (H, W) or (H, W, 3) in [0, 1] scaled to fit ``spec``'s frame (aspect kept) and padded
+    centred with the border's median colour, in ``spec``'s channels: (C, height, width)."""
+    pixels = np.asarray(pixels, dtype=np.float32)
+    if pixels.ndim == 2 and spec.channels == 3:
+        pixels = np.repeat(pixels[..., None], 3, -1)
+    elif pixels.ndim == 3 and spec.channels == 1:
+        pixels = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+    h, w = pixels.shape[:2]
+    flat = bool(pixels.max() - pixels.min() < 1e-3)
+    if (h, w) != (spec.height, spec.width):
+        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+        fill = np.median(border, axis=0)
+        scale = min(spec.height / h, spec.width / w)
+        size = (max(1, min(spec.width, round(w * scale))), max(1, min(spec.height, round(h * scale))))
+        mode = "RGB" if pixels.ndim == 3 else "L"
+        img = Image.fromarray((pixels * 255).round().astype(np.uint8), mode).resize(size, Image.Resampling.BILINEAR)
+        out = np.empty((spec.height, spec.width, *pixels.shape[2:]), np.float32)
+        out[...] = fill
+        top, left = (spec.height - size[1]) // 2, (spec.width - size[0]) // 2
+        out[top : top + size[1], left : left + size[0]] = np.asarray(img, dtype=np.float32) / 255.0
+        pixels = out
+    chw = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return PreparedImage(np.ascontiguousarray(chw), False, flat)
+
+
+def load_for_mnist(source: str | Path | bytes) -> PreparedImage:
+    """Open an image file and prepare it for a 28×28 MNIST model (see :func:`to_mnist`)."""
+    return to_mnist(open_image(source))

@@ -1,0 +1,14 @@
+"""Small helpers shared by tests: models for MNIST's input form built without the data."""
+
+from __future__ import annotations
+
+from idk.data.catalog import NAMED
+from idk.nn.bnn import ModelConfig, with_data
+
+MNIST_SPEC = NAMED["mnist"].spec
+MNIST_SHAPE = MNIST_SPEC.shape  # (1, 28, 28)
+
+
+def for_mnist(cfg: ModelConfig) -> ModelConfig:
+    """``cfg`` for MNIST's 28×28 greyscale images and ten classes."""
+    return with_data(cfg, MNIST_SHAPE, len(NAMED["mnist"].classes))

@@ -1,0 +1,174 @@
+"""Image sets that describe themselves: named sets, the user's folders and arrays, splits, conversions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from idk.data.catalog import NAMED, DataRecord, load, named_split, recorded_test_set, training_data
+from idk.data.folders import read_folder, stratified_split
+from idk.data.idx import write_idx
+from idk.data.images import ImageSet, InputSpec, conform
+from idk.errors import DataError
+from shapes import CLASSES, make_shapes
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    return make_shapes(tmp_path_factory.mktemp("shapes"), per_class=10)
+
+
+def test_named_sets_describe_themselves(data_cfg):
+    fashion = named_split("fashion-mnist", "test", data_cfg)
+    assert fashion.images.shape == (10000, 1, 28, 28) and fashion.classes[0] == "T-shirt/top"
+    assert fashion.spec.preparation == "fashion-mnist" and fashion.spec.flip_invariant
+    assert NAMED["mnist"].spec.drawn and NAMED["mnist"].classes == tuple("0123456789")
+
+
+def test_notmnist_10k_trains_on_a_fixed_stratified_split(data_cfg):
+    a = training_data("notmnist-10k", data_cfg)
+    b = training_data("notmnist-10k", data_cfg)
+    assert len(a.train) == 8000 and len(a.test) == 2000 and a.train.classes == tuple("ABCDEFGHIJ")
+    assert a.record.test_indices == b.record.test_indices  # fixed
+    assert torch.bincount(a.test.labels).tolist() == [200] * 10  # stratified
+    again = recorded_test_set(a.record, a.spec, data_cfg)
+    torch.testing.assert_close(again.images, a.test.images)  # the recorded split finds the same images
+    assert "mnist" in a.ood
+
+
+def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
+    warnings: list[str] = []
+    data = read_folder(shapes, "shapes", warn=warnings.append, require_labels=True)
+    assert data.classes == CLASSES and data.images.shape == (30, 3, 64, 64)  # 64 px is the most common size
+    assert data.spec == InputSpec(3, 64, 64, "fit") and 0 <= data.images.min() and data.images.max() <= 1
+    assert len(warnings) == 1 and "resized" in warnings[0] and "greyscale→colour" in warnings[0]
+    small = read_folder(shapes, "shapes", image_size=(24, 32), require_labels=True)
+    assert small.images.shape == (30, 3, 24, 32)
+
+
+def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path):
+    root = make_shapes(tmp_path / "s", per_class=4)
+    (root / "circle" / "notes.txt").write_text("hello")
+    (root / "square" / "broken.png").write_bytes(b"\x89PNG not really")
+    warnings: list[str] = []
+    data = read_folder(root, "s", warn=warnings.append, require_labels=True)
+    assert len(data) == 12
+    skipped = [w for w in warnings if "skipped" in w]
+    assert len(skipped) == 1 and "notes.txt" in skipped[0] and "broken.png" in skipped[0]
+
+
+def test_greyscale_folders_stay_greyscale(tmp_path):
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("L", (20, 20), 40 * i + 10 * (cls == "b")).save(tmp_path / cls / f"{i}.png")
+    assert read_folder(tmp_path, "g", require_labels=True).spec.channels == 1
+
+
+def test_a_single_folder_gets_a_recorded_stratified_test_split(shapes, data_cfg):
+    data = training_data(str(shapes), data_cfg)
+    assert set(data.test.labels.tolist()) == {0, 1, 2} and len(data.test) == 6 and len(data.train) == 24
+    assert data.record.test_indices is not None and data.record.fingerprint["n"] == 30
+    again = recorded_test_set(DataRecord.from_dict(data.record.as_dict()), data.spec, data_cfg)
+    torch.testing.assert_close(again.images, data.test.images)
+
+
+def test_train_and_test_folders(tmp_path, data_cfg):
+    root = make_shapes(tmp_path / "split", per_class=8, layout="split")
+    data = training_data(str(root), data_cfg)
+    assert len(data.train) == 18 and len(data.test) == 6 and data.train.classes == CLASSES
+    assert data.test.spec == data.train.spec
+    again = recorded_test_set(data.record, data.spec, data_cfg)
+    assert again.name == "split-test" and len(again) == 6
+
+
+def test_stratified_split_holds_out_a_share_of_every_class():
+    labels = torch.tensor([0] * 10 + [1] * 5 + [2] * 2)
+    train, test = stratified_split(labels, 0.2, seed=1)
+    assert torch.bincount(labels[test]).tolist() == [2, 1, 1]
+    assert sorted(train.tolist() + test.tolist()) == list(range(17))
+
+
+def test_npz_and_idx_pairs(tmp_path, data_cfg):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (40, 12, 10, 3), dtype=np.uint8)
+    labels = np.arange(40) % 4
+    np.savez(tmp_path / "set.npz", images=images, labels=labels, classes=np.array(["w", "x", "y", "z"]))
+    data = training_data(str(tmp_path / "set.npz"), data_cfg)
+    assert data.train.classes == ("w", "x", "y", "z") and data.spec.shape == (3, 12, 10)
+    assert len(data.train) + len(data.test) == 40
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    for prefix, n in (("train", 30), ("t10k", 10)):
+        write_idx(idx / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 8, 8), dtype=np.uint8))
+        write_idx(idx / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 3).astype(np.uint8))
+    pair = training_data(str(idx), data_cfg)
+    assert len(pair.train) == 30 and len(pair.test) == 10 and pair.spec.shape == (1, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: (p / "only").mkdir() or Image.new("L", (8, 8)).save(p / "only" / "a.png"), "one class folder"),
+        (lambda p: [(p / c).mkdir() for c in "ab"] and Image.new("L", (8, 8)).save(p / "a" / "x.png"), "is empty"),
+        (lambda p: None, "no class folders"),
+    ],
+    ids=["one-class", "empty-class", "no-classes"],
+)
+def test_bad_folders_are_clear_errors(tmp_path, data_cfg, make, message):
+    root = tmp_path / "d"
+    root.mkdir()
+    make(root)
+    with pytest.raises(DataError, match=message):
+        training_data(str(root), data_cfg)
+
+
+def test_train_and_test_with_different_classes(tmp_path, data_cfg):
+    root = make_shapes(tmp_path / "split", per_class=8, layout="split")
+    (root / "test" / "circle").rename(root / "test" / "disc")
+    with pytest.raises(DataError, match="differ from the training classes"):
+        training_data(str(root), data_cfg)
+
+
+@pytest.mark.parametrize(
+    "arrays,message",
+    [
+        (
+            {"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 2, 5]), "classes": np.array(["a", "b", "c"])},
+            "labels must lie in 0..2",
+        ),
+        ({"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 0])}, "3 labels for 4 images"),
+        ({"images": np.zeros((4, 0, 0)), "labels": np.array([0, 1, 0, 1])}, "no pixels"),
+        ({"images": np.full((4, 8, 8), np.nan), "labels": np.array([0, 1, 0, 1])}, "NaN"),
+        ({"images": np.zeros((4, 8, 8))}, "needs 'labels'"),
+        ({"images": np.zeros((4, 8, 8)), "labels": np.zeros(4, int)}, "at least two classes"),
+        ({"x2": np.zeros(3)}, "no 'images'"),
+    ],
+    ids=["labels-out-of-range", "labels-wrong-length", "no-pixels", "nan", "no-labels", "one-class", "no-images"],
+)
+def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DataError, match=message):
+        training_data(str(tmp_path / "bad.npz"), data_cfg)
+
+
+def test_image_size_zero_is_refused(shapes, data_cfg):
+    with pytest.raises(DataError, match="at least one pixel"):
+        training_data(str(shapes), data_cfg, image_size=(0, 0))
+
+
+def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):
+    spec = InputSpec(3, 32, 32, "fit")
+    mnist = load("mnist", data_cfg, spec)
+    assert mnist.name == "mnist-test" and mnist.images.shape == (10000, 3, 32, 32)
+    np.save(tmp_path / "rgba.npy", np.zeros((5, 40, 40, 4), np.uint8))
+    assert load(str(tmp_path / "rgba.npy"), data_cfg, InputSpec(1, 28, 28)).images.shape == (5, 1, 28, 28)
+    np.save(tmp_path / "two.npy", np.zeros((5, 2, 9, 9), np.float32))
+    with pytest.raises(DataError, match="1 or 3 channels"):
+        load(str(tmp_path / "two.npy"), data_cfg, spec)
+    with pytest.raises(DataError, match="2-channel"):
+        conform(ImageSet("x", torch.zeros(2, 2, 4, 4), None, ()), spec)
+    noise = load("noise", data_cfg, spec, n_noise=7)
+    assert noise.images.shape == (7, 3, 32, 32)

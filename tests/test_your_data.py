@@ -1,0 +1,173 @@
+"""A user's own colour images end to end: train → evaluate → predict → explain → serve, and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from idk.apps import serve
+from idk.apps.cli import main
+from idk.training import checkpoint
+from shapes import CLASSES, make_shapes, shape_image
+
+TRAIN = ["--epochs", "3", "--samples", "10", "--channels", "4", "8", "--dense", "16", "--image-size", "32", "-q"]
+
+
+@pytest.fixture(scope="module")
+def shapes_model(tmp_path_factory):
+    root = make_shapes(tmp_path_factory.mktemp("shapes"), per_class=24)
+    path = tmp_path_factory.mktemp("models") / "shapes.pt"
+    assert main(["train", "--data", str(root), "--out", str(path), *TRAIN]) == 0
+    return root, path
+
+
+@pytest.fixture(scope="module")
+def user_images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mine")
+    rng = np.random.default_rng(7)
+    shape_image("square", 120, rng).save(folder / "big-square.jpg", quality=95)
+    shape_image("triangle", 50, rng).convert("L").save(folder / "grey-triangle.png")  # greyscale, to a colour model
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_train_records_the_form_and_class_names(shapes_model, capsys):
+    _, path = shapes_model
+    ckpt = checkpoint.read(path)
+    assert ckpt.classes == CLASSES and ckpt.input_spec.shape == (3, 32, 32) and ckpt.input_spec.preparation == "fit"
+    assert ckpt.finished and ckpt.calibrated and ckpt.data.test_indices  # a recorded held-out split
+    assert main(["info", str(path)]) == 0
+    assert "circle" in capsys.readouterr().out
+
+
+def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp_path, capsys):
+    _, path = shapes_model
+    out = tmp_path / "r.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(path),
+                "--samples",
+                "10",
+                "--json",
+                str(out),
+                "--report",
+                str(tmp_path / "rep"),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    report = json.loads(out.read_text())
+    root, path = shapes_model
+    assert report["in_distribution"] == f"{root.name}-test"
+    assert list(report["datasets"]) == [f"{root.name}-test", "noise", "gaussian-noise"]
+    first = report["datasets"][report["in_distribution"]]
+    assert first["n"] == 15 and "forced_accuracy" in first  # 20% held out of each class: 5 of 24
+    assert report["model"]["classes"] == list(CLASSES) and report["model"]["input"] == "32×32 colour"
+    text = capsys.readouterr().out
+    assert "3 classes of 32×32 colour images" in text
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "circle, square, triangle" in page and page.count("data:image/png;base64,") == 3
+
+
+def test_predict_answers_in_class_names_and_converts_greyscale(shapes_model, user_images, capsys):
+    _, path = shapes_model
+    files = [str(user_images / n) for n in ("big-square.jpg", "grey-triangle.png", "notes.txt")]
+    code = main(["predict", *files, "--model", str(path), "--json", "--samples", "10"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1  # notes.txt is not an image; the others are answered
+    square, grey, notes = out
+    for answer in (square, grey):
+        assert answer["error"] is None and len(answer["probabilities"]["mean"]) == 3
+        assert answer["verdict"] == "I don't know" or answer["label_name"] in CLASSES
+    assert "not an image" in notes["error"]
+    assert main(["predict", files[0], "--model", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert any(c in text for c in CLASSES)
+
+
+def test_explain_draws_a_colour_image_with_class_names(shapes_model, user_images, tmp_path, capsys):
+    _, path = shapes_model
+    for target in ("0", str(user_images / "big-square.jpg")):
+        out = tmp_path / "fig.png"
+        assert main(["explain", target, "--model", str(path), "--out", str(out), "--samples", "10"]) == 0
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        out.unlink()
+    printed = capsys.readouterr().out
+    assert any(v in printed for v in ("Correct", "Incorrect", "Undecided"))
+
+
+def test_serve_api_answers_with_class_names(shapes_model):
+    _, path = shapes_model
+    model, ckpt = checkpoint.load(path)
+    server = serve.make_server(serve.PredictionService(model, ckpt, samples=10), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        info = json.loads(urllib.request.urlopen(f"{base}/api/info", timeout=30).read())
+        assert info["classes"] == list(CLASSES) and info["input"]["drawn"] is False and info["calibrated"]
+        buf = io.BytesIO()
+        shape_image("circle", 70, np.random.default_rng(1)).convert("L").save(buf, format="PNG")  # greyscale upload
+        req = urllib.request.Request(f"{base}/api/predict", data=buf.getvalue(), method="POST")
+        answer = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        assert answer["error"] is None and len(answer["samples"]) == 3
+        assert answer["verdict"] == "I don't know" or answer["label_name"] in CLASSES
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _one_line_error(capsys, argv, needle, out=None):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.strip().splitlines() if not line.startswith("idk: warning")]
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err
+    if out is not None:
+        assert not out.exists() and not list(out.parent.glob(f".{out.name}.*"))
+
+
+def test_bad_data_is_one_clear_line_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    one = tmp_path / "one"
+    (one / "only").mkdir(parents=True)
+    Image.new("RGB", (9, 9)).save(one / "only" / "a.png")
+    empty = make_shapes(tmp_path / "empty", per_class=3)
+    for f in (empty / "square").iterdir():
+        f.unlink()
+    mixed = make_shapes(tmp_path / "mixed", per_class=8, layout="split")
+    (mixed / "test" / "circle").rename(mixed / "test" / "disc")
+    np.savez(tmp_path / "range.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 1, 2, 9], classes=["a", "b", "c"])
+    np.savez(tmp_path / "short.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 1])
+    np.savez(tmp_path / "nopixels.npz", images=np.zeros((4, 0, 0), np.uint8), labels=[0, 1, 0, 1])
+    cases = [
+        (one, "one class folder"),
+        (empty, "is empty"),
+        (mixed, "differ from the training classes"),
+        (tmp_path / "range.npz", "labels must lie in 0..2"),
+        (tmp_path / "short.npz", "2 labels for 4 images"),
+        (tmp_path / "nopixels.npz", "no pixels"),
+        (tmp_path / "nowhere", "not a known data set"),
+    ]
+    for data, needle in cases:
+        _one_line_error(capsys, ["train", "--data", str(data), "--out", str(out), "-q"], needle, out)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", str(empty), "--out", str(out), "--image-size", "0"])
+    assert exit_.value.code == 2 and "must be positive" in capsys.readouterr().err and not out.exists()
+
+
+def test_an_ood_set_that_cannot_take_the_models_form_is_refused(shapes_model, tmp_path, capsys):
+    _, path = shapes_model
+    np.save(tmp_path / "two.npy", np.zeros((5, 2, 9, 9), np.float32))
+    _one_line_error(
+        capsys, ["evaluate", "--model", str(path), "--ood", f"x={tmp_path / 'two.npy'}", "-q"], "1 or 3 channels"
+    )
