@@ -172,3 +172,50 @@ def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):
         conform(ImageSet("x", torch.zeros(2, 2, 4, 4), None, ()), spec)
     noise = load("noise", data_cfg, spec, n_noise=7)
     assert noise.images.shape == (7, 3, 32, 32)
+
+
+def test_large_photos_are_capped_and_frame_sized_images_taken_as_they_are(tmp_path, data_cfg):
+    for cls in ("a", "b"):
+        (tmp_path / "big" / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (300, 200), (200, 40 * i, 90)).save(tmp_path / "big" / cls / f"{i}.png")
+    warnings: list[str] = []
+    data = read_folder(tmp_path / "big", "big", warn=warnings.append, require_labels=True)
+    assert data.spec.shape == (3, 85, 128) and "capped at 128" in warnings[0]
+    # notMNIST-459's 28×28 letters are read pixel for pixel, whatever their background
+    from idk.data.catalog import notmnist_459
+    from idk.data.imaging import open_image
+
+    letters = notmnist_459(data_cfg)
+    first = sorted((data_cfg.data_dir / "notmnist-459" / "A").iterdir())[0]
+    np.testing.assert_allclose(letters.images[0, 0].numpy(), open_image(first), atol=1e-6)
+
+
+def test_too_few_images_for_a_test_split(tmp_path, data_cfg):
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        Image.new("L", (8, 8), 50).save(tmp_path / cls / "x.png")
+    with pytest.raises(DataError, match="too few images"):
+        training_data(str(tmp_path), data_cfg)
+
+
+def test_a_test_folder_with_train_and_test_inside_gives_its_test_half(tmp_path, data_cfg):
+    make_shapes(tmp_path / "flat", per_class=6)
+    split = make_shapes(tmp_path / "split", per_class=8, layout="split")
+    data = training_data(str(tmp_path / "flat"), data_cfg, test_data=str(split))
+    assert len(data.test) == 6 and len(data.train) == 18  # split/test: 2 per class; all of flat trains
+
+
+def test_unnamed_test_classes_take_the_training_names(tmp_path, data_cfg):
+    root = make_shapes(tmp_path / "s", per_class=6)
+    np.savez(tmp_path / "test.npz", images=np.zeros((3, 20, 20, 3), np.uint8), labels=[0, 1, 2])
+    data = training_data(str(root), data_cfg, test_data=str(tmp_path / "test.npz"))
+    assert data.test.classes == CLASSES and data.test.images.shape[1:] == data.spec.shape
+
+
+def test_training_subset_keeps_every_class(mnist_train):
+    from idk.training.splits import training_subset
+
+    picked = training_subset(len(mnist_train), 500)
+    assert len(picked) == 500 and torch.equal(picked, training_subset(len(mnist_train), 500))
+    assert set(mnist_train.labels[picked].tolist()) == set(range(10))

@@ -171,3 +171,32 @@ def test_an_ood_set_that_cannot_take_the_models_form_is_refused(shapes_model, tm
     _one_line_error(
         capsys, ["evaluate", "--model", str(path), "--ood", f"x={tmp_path / 'two.npy'}", "-q"], "1 or 3 channels"
     )
+
+
+def test_images_too_small_for_the_network_are_one_line(tmp_path, capsys):
+    root = tmp_path / "tiny"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        for i in range(4):
+            Image.new("L", (8, 8), 30 * i + 5 * (cls == "b")).save(root / cls / f"{i}.png")
+    out = tmp_path / "m.pt"
+    _one_line_error(capsys, ["train", "--data", str(root), "--out", str(out), "-q"], "--image-size", out)
+
+
+def test_duplicate_report_names_are_refused(shapes_model, capsys):
+    _, path = shapes_model
+    _one_line_error(
+        capsys, ["evaluate", "--model", str(path), "--ood", "noise=gaussian-noise", "-q"], "already has a set"
+    )
+
+
+def test_explanation_of_many_classes_draws_the_likely_ones():
+    from idk.evaluation import plots
+
+    rng = np.random.default_rng(0)
+    log_probs = np.log(rng.dirichlet(np.ones(40), size=50))
+    accepted = np.zeros(40, bool)
+    accepted[33] = True
+    fig, axes = plots.explanation(log_probs, rng.random((8, 8, 3)), accepted, np.exp(log_probs).mean(0), "x")
+    assert len(axes) == plots.MAX_PANELS + 1 and any("33" in ax.get_title() for ax in axes[1:])
+    plots.plt.close(fig)

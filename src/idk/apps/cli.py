@@ -42,6 +42,14 @@ def _fraction(text: str) -> float:
     return _checked(text, float, "a number", lambda v: 0.0 <= v <= 1.0, "is not a fraction in [0, 1]")
 
 
+def _open_fraction(text: str) -> float:
+    return _checked(text, float, "a number", lambda v: 0.0 < v < 1.0, "is not a number strictly between 0 and 1")
+
+
+def _non_negative(text: str) -> int:
+    return _checked(text, int, "a whole number", lambda v: v >= 0, "must not be negative")
+
+
 def _positive_float(text: str) -> float:
     return _checked(text, float, "a number", lambda v: v > 0, "must be positive")
 
@@ -94,11 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dense", type=_positive, help="CNN hidden dense units")
     p.add_argument("--batch-size", type=_positive)
     p.add_argument("--seed", type=int)
-    p.add_argument("--train-subset", type=_positive, help="train on the first N training images only")
+    p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")
     p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
-    p.add_argument("--target-refusal", type=_fraction, help="calibrate: share of MNIST-like images refused")
-    p.add_argument("--target-error", type=_fraction, help="calibrate: error among accepted images (upper bound)")
-    p.add_argument("--confidence", type=_fraction, help="confidence of the --target-error bound (default 0.95)")
+    p.add_argument(
+        "--target-refusal", type=_fraction, help="calibrate: share of images like the training images refused"
+    )
+    p.add_argument("--target-error", type=_open_fraction, help="calibrate: error among accepted images (upper bound)")
+    p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
     p.add_argument("--no-augment", action="store_true", help="no augmentation (default: the data set's own)")
     _common(p)
@@ -115,7 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         "or a folder/IDX/.npy/.npz, brought to the model's input form; repeatable",
     )
     p.add_argument("--noise", type=_positive, default=100, help="uniform-noise images (default 100)")
-    p.add_argument("--gaussian", type=int, default=0, help="Gaussian-noise images (default 0)")
+    p.add_argument(
+        "--gaussian",
+        type=_non_negative,
+        default=0,
+        help="Gaussian-noise images (default 0; for your own data: as --noise)",
+    )
     p.add_argument("--samples", type=_positive)
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--report", help="write an HTML report with figures (and report.json) into this folder")
@@ -126,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--epochs", type=_positive, help="shorter run (the tutorial: 5)")
-    p.add_argument("--train-subset", type=_positive, help="train on the first N images only (quick checks)")
+    p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the images only (quick checks)")
     _common(p)
 
     p = sub.add_parser("explain", help="the tutorial's figure for one image: sampled log-probabilities per class")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from idk.data.catalog import NAMED, NOISE, load, recorded_test_set
+from idk.data.catalog import NAMED, NOISE, load, match_classes, recorded_test_set
 from idk.data.images import ImageSet, InputSpec, conform
 from idk.data.sources import DataConfig
 from idk.errors import IdkError
@@ -48,8 +48,9 @@ def load_sets(
     spec: InputSpec = ckpt.input_spec
     if test_data is not None:
         test = load(test_data, data, spec)
-        if test.labels is None or test.classes != ckpt.classes:
-            raise IdkError(f"{test_data}: a test set needs the model's classes ({', '.join(ckpt.classes)}) as labels")
+        if test.labels is None:
+            raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
+        match_classes(test, ckpt.classes, test_data)
     else:
         test = conform(recorded_test_set(ckpt.data, spec, data), spec)
     sets = {test.name: test}
@@ -62,6 +63,8 @@ def load_sets(
             name, data, spec, n_noise=(gaussian or noise) if name == "gaussian-noise" else noise, seed=seed
         )
     for name, path in ood:
+        if name in sets:
+            raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
         sets[name] = load(path, data, spec, n_noise=noise, seed=seed)
     return sets
 

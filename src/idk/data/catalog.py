@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from idk.data.download import RemoteFile
-from idk.data.folders import Warn, class_folders, read_array, read_folder, read_idx_images, stratified_split
+from idk.data.folders import Warn, class_folders, fit_images, read_array, read_folder, read_idx_images, stratified_split
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, conform
 from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_10K_FILES, NOTMNIST_459, DataConfig
@@ -186,21 +186,23 @@ def training_data(
         if path.is_dir() and (path / "train").is_dir() and (path / "test").is_dir() and test_data is None:
             spec = full.spec
             test = _labelled(path / "test", (spec.height, spec.width), warn, spec=spec)
-            _same_classes(full, test, path / "train", path / "test")
+            match_classes(test, full.classes, str(path / "test"), str(path / "train"))
             return TrainingData(full, test, DataRecord(record_data, image_size=(spec.height, spec.width)), NOISE)
         if path.is_dir() and _idx_pair(path, "train") and _idx_pair(path, "t10k") and test_data is None:
             test = _idx_labelled(path, "t10k")
-            _same_classes(full, test, path, path)
+            match_classes(test, full.classes, str(path), str(path))
             return TrainingData(full, test, DataRecord(record_data), NOISE)
         ood = NOISE
     spec = full.spec
     size = (spec.height, spec.width)
     if test_data is not None:
-        test = _labelled(Path(test_data), size, warn, spec=spec)
-        _same_classes(full, test, Path(data), Path(test_data))
+        test = _labelled(Path(test_data), size, warn, spec=spec, split="test")
+        match_classes(test, full.classes, test_data, data)
         record = DataRecord(record_data, str(Path(test_data).resolve()), size)
         return TrainingData(full, test, record, ood)
     train_idx, test_idx = stratified_split(full.labels, TEST_SHARE, SPLIT_SEED)
+    if not len(test_idx):
+        raise DataError(f"{data}: too few images to hold out a test set (two or more per class), or give --test-data")
     record = DataRecord(record_data, None, size, test_idx.tolist(), fingerprint(full))
     return TrainingData(
         full.subset(train_idx, f"{full.name}-train"), full.subset(test_idx, f"{full.name}-test"), record, ood
@@ -223,7 +225,7 @@ def recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> I
     if record.test_data is not None:
         if not Path(record.test_data).exists():
             raise DataError(f"{record.test_data}: the model's test data is gone; give one with --test-data")
-        return _labelled(Path(record.test_data), None, None, spec=spec)
+        return _labelled(Path(record.test_data), None, None, spec=spec, split="test")
     if record.data in NAMED:
         full = named_split(record.data, NAMED[record.data].splits[0], cfg)
     else:
@@ -238,11 +240,16 @@ def recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> I
     return full.subset(torch.tensor(record.test_indices, dtype=torch.long), f"{Path(record.data).name}-test")
 
 
-def _same_classes(train: ImageSet, test: ImageSet, train_path: Path, test_path: Path) -> None:
-    if train.classes != test.classes:
+def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
+    """Refuse a test set of other classes; one whose classes are unnamed (class indices only, as
+    in IDX files and .npz without ``classes``) takes the given names when its labels fit."""
+    unnamed = test.classes == tuple(str(i) for i in range(len(test.classes)))
+    if unnamed and len(test.classes) <= len(classes):
+        test.classes = classes
+    if test.classes != classes:
         raise DataError(
-            f"{test_path}: test classes {list(test.classes)} differ from the training classes {list(train.classes)} "
-            f"in {train_path}"
+            f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
+            f"of {train_source}"
         )
 
 
@@ -265,18 +272,25 @@ def _idx_labelled(path: Path, prefix: str) -> ImageSet:
     labels = torch.from_numpy(read_idx(labels_file).astype(np.int64))
     classes = tuple(str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0))
     check_labels(labels, len(data), classes, str(labels_file))
+    if prefix == "train" and len(classes) < 2:
+        raise DataError(f"{labels_file}: a classifier needs at least two classes, found {len(classes)}")
     data.labels, data.classes = labels, classes
     return data
 
 
-def _labelled(path: Path, image_size, warn: Warn | None, spec: InputSpec | None = None) -> ImageSet:
-    """A labelled set from a path (folder, IDX-pair folder, .npz), in ``spec``'s form when given."""
+def _labelled(
+    path: Path, image_size, warn: Warn | None, spec: InputSpec | None = None, split: str = "train"
+) -> ImageSet:
+    """A labelled set from a path (folder, IDX-pair folder, .npz), in ``spec``'s form when given
+    (else ``image_size``'s); ``split`` picks the half of a folder holding ``train/`` and ``test/``."""
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
-            path = path / "train"
+            path = path / split
         elif _idx_pair(path, "train"):
-            data = _idx_labelled(path, "train")
-            return conform(data, spec) if spec else data
+            data = _idx_labelled(path, "train" if split == "train" else "t10k")
+            if spec is None and image_size is not None:
+                spec = InputSpec(1, *image_size, "fit")
+            return fit_images(data, spec) if spec else data
         data = read_folder(path, path.name, spec=spec, image_size=image_size, warn=warn, require_labels=True)
     elif path.suffix == ".npz":
         data = read_array(path, path.stem)
@@ -284,7 +298,7 @@ def _labelled(path: Path, image_size, warn: Warn | None, spec: InputSpec | None 
             raise DataError(f"{path}: a training set needs 'labels' beside 'images'")
         if len(data.classes) < 2:
             raise DataError(f"{path}: a classifier needs at least two classes, found {len(data.classes)}")
-        data = conform(data, spec or InputSpec(data.spec.channels, *(image_size or data.spec.shape[1:]), "fit"))
+        data = fit_images(data, spec or InputSpec(data.spec.channels, *(image_size or data.spec.shape[1:]), "fit"))
     else:
         raise DataError(
             f"{path}: a training set is a folder (one sub-folder per class) or an .npz with images and labels"
@@ -298,6 +312,8 @@ def load(name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100
     or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``)."""
     if name_or_path in NOISE:
         return noise(name_or_path, n_noise, spec, seed)
+    if name_or_path == "mnist-test":  # the report's name for MNIST's test set
+        name_or_path = "mnist"
     if name_or_path == "notmnist-459":
         data = notmnist_459(cfg)
     elif name_or_path == "notmnist-10k":

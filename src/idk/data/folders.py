@@ -14,8 +14,10 @@ saying what was converted; unreadable files are named in one line and skipped.
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +26,12 @@ import torch
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels
 from idk.data.imaging import IMAGE_SUFFIXES, is_colour, open_image
-from idk.data.preparation import prepare
+from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
 
 Warn = Callable[[str], None]
 SHOWN_NAMES = 5  # unreadable files named in the warning line
+MAX_SIDE = 128  # a folder's default image size is capped here (larger inputs: --image-size)
 
 
 def _files(folder: Path) -> list[Path]:
@@ -51,15 +54,18 @@ def read_folder(
     """Images of ``root`` (one sub-folder per class, or flat) in ``spec``'s form.
 
     Without ``spec`` the form comes from the images: colour when any image is, else greyscale;
-    ``image_size`` (H, W), else the most common size; prepared by ``fit``. Files that cannot be
-    decoded are skipped and named in one ``warn`` line; what was converted is said in another.
+    ``image_size`` (H, W), else the most common size scaled down to at most :data:`MAX_SIDE`;
+    prepared by ``fit``. Images already of the frame's size are taken pixel for pixel (a set in
+    the model's form), others prepared as ``spec`` says. Files that cannot be decoded are skipped
+    and named in one ``warn`` line; what was converted is said in another. Images are decoded one
+    at a time (twice: once to learn sizes and colours, once to convert), never all at full size.
     """
     subdirs = class_folders(root)
     if require_labels and len(subdirs) < 2:
         found = "one class folder" if len(subdirs) == 1 else "no class folders"
         raise DataError(f"{root}: {found}; a labelled folder holds one sub-folder per class (at least two)")
     groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
-    decoded: list[tuple[np.ndarray, int, str]] = []  # (pixels (H, W, 3), label, file name)
+    found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
     skipped: list[str] = []
     for label, (cls, folder) in enumerate(groups):
         files = _files(folder)
@@ -70,42 +76,55 @@ def read_folder(
                 skipped.append(f.name)
                 continue
             try:
-                decoded.append((open_image(f, colour=True), label, f.name))
+                px = open_image(f, colour=True)
             except ImageError:
                 skipped.append(f.name)
+                continue
+            found.append((f, label, px.shape[:2], is_colour(px)))
     if skipped and warn:
         more = f" (+{len(skipped) - SHOWN_NAMES} more)" if len(skipped) > SHOWN_NAMES else ""
         warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {', '.join(skipped[:SHOWN_NAMES])}{more}")
-    if not decoded:
+    if not found:
         raise DataError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
     if require_labels:
-        empty = [cls for i, (cls, _) in enumerate(groups) if not any(lab == i for _, lab, _ in decoded)]
+        empty = [cls for i, (cls, _) in enumerate(groups) if not any(lab == i for _, lab, _, _ in found)]
         if empty:
             raise DataError(f"{root}: no readable images in class folder(s) {', '.join(empty)}")
-    colour = [is_colour(px) for px, _, _ in decoded]
+    capped = False
     if spec is None:
-        sizes = Counter(px.shape[:2] for px, _, _ in decoded)
-        height, width = image_size or sizes.most_common(1)[0][0]
-        spec = InputSpec(3 if any(colour) else 1, height, width, "fit")
-    images = np.stack([prepare(px if spec.channels == 3 else px[..., 0], spec).pixels for px, _, _ in decoded])
+        height, width = image_size or Counter(size for _, _, size, _ in found).most_common(1)[0][0]
+        if image_size is None and max(height, width) > MAX_SIDE:
+            scale = MAX_SIDE / max(height, width)
+            height, width, capped = max(1, round(height * scale)), max(1, round(width * scale)), True
+        spec = InputSpec(3 if any(c for *_, c in found) else 1, height, width, "fit")
+    frame = (spec.height, spec.width)
+    images = np.empty((len(found), *spec.shape), np.float32)
+    for i, (f, _, size, _) in enumerate(found):
+        px = open_image(f, colour=True)
+        if size == frame:  # already in the model's form: pixel for pixel, channels converted
+            px = fit(px, spec).pixels
+        else:
+            px = prepare(px, spec).pixels
+        images[i] = px
     if warn:
-        _say_conversions(root, decoded, colour, spec, warn)
-    labels = torch.tensor([lab for _, lab, _ in decoded]) if subdirs else None
+        _say_conversions(root, found, spec, capped, warn)
+    labels = torch.tensor([lab for _, lab, _, _ in found]) if subdirs else None
     classes = tuple(c for c, _ in groups) if subdirs else ()
     return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
 
 
-def _say_conversions(root: Path, decoded, colour: list[bool], spec: InputSpec, warn: Warn) -> None:
-    resized = sum(px.shape[:2] != (spec.height, spec.width) for px, _, _ in decoded)
-    to_colour = sum(not c for c in colour) if spec.channels == 3 else 0
-    to_grey = sum(colour) if spec.channels == 1 else 0
+def _say_conversions(root: Path, found, spec: InputSpec, capped: bool, warn: Warn) -> None:
+    resized = sum(size != (spec.height, spec.width) for _, _, size, _ in found)
+    to_colour = sum(not c for *_, c in found) if spec.channels == 3 else 0
+    to_grey = sum(c for *_, c in found) if spec.channels == 1 else 0
     if resized or to_colour or to_grey:
         parts = [
             f"{n} {what}"
             for n, what in ((resized, "resized"), (to_colour, "greyscale→colour"), (to_grey, "colour→greyscale"))
             if n
         ]
-        warn(f"{root}: brought {len(decoded)} images to {spec.describe()} ({', '.join(parts)})")
+        cap = f" (sizes capped at {MAX_SIDE} px; --image-size chooses another)" if capped else ""
+        warn(f"{root}: brought {len(found)} images to {spec.describe()}{cap} ({', '.join(parts)})")
 
 
 def as_images(array: np.ndarray, source: str) -> torch.Tensor:
@@ -147,9 +166,14 @@ def read_array(path: Path, name: str) -> ImageSet:
     """A ``.npy`` image array, or a ``.npz`` with ``images`` (or ``x``), optional ``labels`` (or
     ``y``) and optional ``classes`` (names; default "0", "1", ...)."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npy/.npz array file ({str(err).splitlines()[0][:100]})") from None
+        return _read_array(path, name)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0][:100]
+        raise DataError(f"{path}: not a readable .npy/.npz array file ({first})") from None
+
+
+def _read_array(path: Path, name: str) -> ImageSet:
+    loaded = np.load(path, allow_pickle=False)
     labels, classes = None, ()
     if isinstance(loaded, np.lib.npyio.NpzFile):
         keys = set(loaded.files)
@@ -160,6 +184,8 @@ def read_array(path: Path, name: str) -> ImageSet:
         lkey = next((k for k in ("labels", "y", "Y") if k in keys), None)
         if lkey is not None:
             raw = loaded[lkey]
+            if raw.ndim == 2 and len(raw) == len(images) and raw.shape[1] > 1:  # one-hot rows
+                raw = raw.argmax(1)
             if not np.issubdtype(raw.dtype, np.integer):
                 raise DataError(f"{path}: labels must be whole numbers (class indices), got dtype {raw.dtype}")
             labels = torch.from_numpy(raw.astype(np.int64).reshape(-1) if raw.ndim <= 1 else raw.astype(np.int64))
@@ -192,3 +218,14 @@ def stratified_split(labels: torch.Tensor, share: float, seed: int) -> tuple[tor
         test.append(idx[:k])
         train.append(idx[k:])
     return torch.cat(train).sort().values, torch.cat(test).sort().values
+
+
+def fit_images(data: ImageSet, spec: InputSpec) -> ImageSet:
+    """An array set brought to ``spec``'s size and channels image by image with ``fit`` (aspect
+    kept, padded), as :func:`idk.data.preparation.prepare` brings outside images for prediction."""
+    if data.images.shape[1:] == spec.shape:
+        return replace(data, spec=spec)
+    pixels = data.images.permute(0, 2, 3, 1).numpy()
+    pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+    images = np.stack([fit(px, spec).pixels for px in pixels])
+    return replace(data, images=torch.from_numpy(images), spec=spec)

@@ -72,7 +72,7 @@ class InputSpec:
 class ImageSet:
     """Images as float32 in [0, 1], shape (N, C, H, W); labels (N,) int64 or None; class names.
 
-    ``spec`` describes the images' form (None for generated noise, which takes any form)."""
+    ``spec`` describes the images' form (None where nothing is known of it)."""
 
     name: str
     images: torch.Tensor

@@ -1,9 +1,9 @@
 """Where the files of the data sets idk knows by name come from: mirrors, checksums, local copies.
 
-Named sets: ``mnist``, ``fashion-mnist``, ``notmnist-10k`` (train and test splits each),
-``notmnist-459`` (a test set of letters), and noise (``noise``: uniform pixels like the
-tutorial's ``torch.rand``; ``gaussian-noise``). Files come from ``--data-dir``/``$IDK_DATA_DIR``
-when it holds them, else from the cache, downloading (checksum-verified) when missing.
+Files of ``mnist`` and ``fashion-mnist`` (train and test IDX pairs), ``notmnist-10k`` (one IDX
+pair) and ``notmnist-459`` (a folder inside the tutorial's repository archive). They come from
+``--data-dir``/``$IDK_DATA_DIR`` when it holds them, else from the cache, downloading
+(checksum-verified) when missing. What each set is lives in :mod:`idk.data.catalog`.
 """
 
 from __future__ import annotations

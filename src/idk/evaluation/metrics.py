@@ -47,6 +47,8 @@ def ece(mean_probs: Tensor, y: Tensor, bins: int = 15) -> float:
     """Expected calibration error: Σ_b (n_b / N) |acc_b − conf_b| over ``bins`` equal-width bins."""
     r = reliability(mean_probs, y, bins)
     n = sum(r["count"])
+    if n == 0:
+        return float("nan")
     return sum(c / n * abs(a - f) for a, f, c in zip(r["accuracy"], r["confidence"], r["count"], strict=True))
 
 

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 ACCEPT, OTHER = "#d62728", "#1f77b4"
+MAX_PANELS = 12  # class histograms drawn by `explanation` at most
 
 
 def explanation(
@@ -26,6 +27,11 @@ def explanation(
     log-probabilities (S, C); accepted classes in red, each title the class's percentile probability.
     Classes are named by ``classes`` (default: their indices)."""
     classes = classes or tuple(str(c) for c in range(log_probs.shape[1]))
+    if len(classes) > MAX_PANELS:  # many classes: the accepted ones and the most probable, in class order
+        keep = np.argsort(-(stat + 2.0 * accepted))[:MAX_PANELS]
+        keep.sort()
+        log_probs, accepted, stat = log_probs[:, keep], accepted[keep], stat[keep]
+        classes = tuple(classes[i] for i in keep)
     fig, axes = plt.subplots(1, len(classes) + 1, figsize=(2.0 * (len(classes) + 1), 2.4))
     shown = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
     axes[0].imshow(shown.clip(0, 1), cmap="gray", vmin=0, vmax=1)

@@ -190,7 +190,11 @@ class Checkpoint:
             "epochs": len(self.history),
             "final_loss": self.history[-1]["loss"] if self.history else None,
             "twin": self.has_twin,
-            "training_data": self.data.as_dict() | {"fingerprint": self.data_fingerprint},
+            "training_data": {
+                **{k: v for k, v in self.data.as_dict().items() if k not in ("test_indices", "fingerprint")},
+                "recorded_test_images": len(self.data.test_indices) if self.data.test_indices else None,
+                "fingerprint": self.data_fingerprint,
+            },
             "train_config": to_dict(self.train_config),
             "metrics": self.metrics,
             "versions": self.versions,

@@ -24,7 +24,7 @@ class TrainConfig:
     local_reparam: bool = False  # local reparameterisation of the likelihood term
     val_size: int = 0  # training images held out for calibration (never the test set)
     seed: int = 0
-    train_subset: int | None = None  # use only the first N training images (tests, quick runs)
+    train_subset: int | None = None  # use only a fixed random N of the training images (tests, quick runs)
     twin: bool = False  # also train the deterministic twin of the same architecture
     twin_epochs: int | None = None  # defaults to ``epochs``
     augment: bool = False  # the data's own augmentation (idk.data.augment.augmentation_for); False: the tutorial

@@ -32,3 +32,10 @@ def calibration_images(full: ImageSet, cfg: TrainConfig) -> ImageSet:
     share), for a model trained on ``full`` with ``cfg``."""
     _, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
     return full.subset(val_idx[int(len(val_idx) * TUNING_SHARE) :], "validation")
+
+
+def training_subset(n: int, size: int) -> torch.Tensor:
+    """A fixed random subset of ``size`` of n training indices, sorted (``--train-subset``: every
+    class keeps its share, whatever order the images come in)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(SPLIT_SEED + 1))
+    return order[: min(size, n)].sort().values

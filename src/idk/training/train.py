@@ -13,9 +13,9 @@ from typing import Any
 
 import pyro
 
-from idk.data.catalog import DEFAULT_DATA, fingerprint, training_data
+from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
 from idk.data.sources import DataConfig
-from idk.errors import CheckpointError
+from idk.errors import CheckpointError, IdkError
 from idk.nn.bnn import build_model, with_data
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
@@ -23,7 +23,7 @@ from idk.training.checkpoint import Checkpoint
 from idk.training.config import Preset, get_preset
 from idk.training.fitting import FitState, fit
 from idk.training.rule_fitting import base_rule, fit_rules
-from idk.training.splits import split_train_val, validation_size
+from idk.training.splits import split_train_val, training_subset, validation_size
 
 
 @dataclass
@@ -91,21 +91,39 @@ def train(
     previous = ckpt_io.read(out) if resume and out.exists() else None
     if previous is not None:
         preset = _resumed_preset(previous, preset, out)
+    if previous is not None:  # the data it was trained on, unless the options name other data
+        stored = previous.data
+        opts = replace(
+            opts,
+            data=opts.data or stored.data,
+            test_data=opts.test_data or stored.test_data,
+            image_size=opts.image_size or (None if stored.data in NAMED else stored.image_size),
+        )
     source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
     full = source.train
     if tcfg.train_subset:
-        full = full.subset(slice(0, tcfg.train_subset))
+        full = full.subset(training_subset(len(full), tcfg.train_subset))
     train_idx, val_idx = split_train_val(len(full), validation_size(len(full), tcfg))
     train_set, val_set = full.subset(train_idx, "train"), full.subset(val_idx, "validation")
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
-    if previous is not None and (previous.model_config != model_cfg or previous.data.data != source.record.data):
+    if previous is not None and (
+        previous.model_config != model_cfg
+        or previous.data.as_dict() != source.record.as_dict()
+        or previous.data_fingerprint != fingerprint(full)
+    ):
         raise CheckpointError(
-            f"{out}: cannot resume: it was trained on other data or another architecture; use a new --out"
+            f"{out}: cannot resume: it was trained on other data (or the data changed) or another architecture; "
+            "use a new --out"
         )
     pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
-    model = build_model(model_cfg, dataset_size=len(train_set))
-    twin = build_model(replace(model_cfg, bayesian=False), len(train_set)) if tcfg.twin else None
+    try:
+        model = build_model(model_cfg, dataset_size=len(train_set))
+        twin = build_model(replace(model_cfg, bayesian=False), len(train_set)) if tcfg.twin else None
+    except ValueError as err:
+        raise IdkError(
+            f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
+        ) from None
     states = {"model": FitState(), "twin": FitState()}
     if previous is not None:
         model.load_state_dict(previous.state_dict)
