@@ -72,3 +72,8 @@ def test_percentile_rule_threshold_equivalence():
         assert torch.equal(refused, rule.refusal_score(pred) > cutoff)  # exact, ties included
     with pytest.raises(ValueError, match="percentile"):
         PercentileRule(150, 0.2)
+
+
+def test_rules_say_what_they_do_in_a_few_words():
+    assert PercentileRule(50, 0.2).summary() == "accept p50 > 0.2"
+    assert ScoreRule(make_score("entropy"), 0.34).summary() == "refuse entropy > 0.34"

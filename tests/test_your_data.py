@@ -200,3 +200,18 @@ def test_explanation_of_many_classes_draws_the_likely_ones():
     fig, axes = plots.explanation(log_probs, rng.random((8, 8, 3)), accepted, np.exp(log_probs).mean(0), "x")
     assert len(axes) == plots.MAX_PANELS + 1 and any("33" in ax.get_title() for ax in axes[1:])
     plots.plt.close(fig)
+
+
+def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
+    root = make_shapes(tmp_path / "s", per_class=10)
+    out = tmp_path / "m.pt"
+    small = ["--samples", "5", "--channels", "4", "8", "--dense", "8", "--image-size", "32", "--no-twin", "-q"]
+    assert main(["train", "--data", str(root), "--out", str(out), "--epochs", "1", *small]) == 0
+    first = checkpoint.read(out)
+    assert main(["train", "--resume", "--out", str(out), "--epochs", "2", "-q"]) == 0  # no --data: the stored one
+    resumed = checkpoint.read(out)
+    assert len(resumed.history) == 2 and resumed.data == first.data and resumed.classes == CLASSES
+    other = make_shapes(tmp_path / "other", per_class=6)
+    _one_line_error(
+        capsys, ["train", "--resume", "--data", str(other), "--out", str(out), "--epochs", "3", "-q"], "cannot resume"
+    )

@@ -90,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N|HxW",
         help="bring a folder's images to this size (default: the most common)",
     )
-    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help=f"the model and its training (default: the one chosen for the data set, else {DEFAULT_PRESET})",
+    )
     p.add_argument("--out", required=True, help="checkpoint file to write (updated every epoch)")
     p.add_argument("--resume", action="store_true", help="continue from --out's last completed epoch")
     p.add_argument("--epochs", type=_positive)

@@ -189,7 +189,7 @@ def explain(
         accepted,
         pred.quantile_probs[0].numpy(),
         verdict,
-        title=f"{title}: {verdict_text(chosen, ckpt.classes)}  (p{rule.percentile:g} > {rule.threshold:.3g})",
+        title=f"{title}: {verdict_text(chosen, ckpt.classes)}  ({rule.summary()})",
         classes=ckpt.classes,
     )
     Path(out).parent.mkdir(parents=True, exist_ok=True)

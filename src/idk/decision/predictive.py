@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.numerics import flush_denormals
 from idk.progress import Progress
 
 ACTIVATION_BUDGET = 1 << 22  # floats per (S × batch) activation tensor (16 MiB, cache-friendly): the batch size
@@ -112,7 +113,7 @@ def predict(
     frozen = model.guide.frozen() if isinstance(model, BNN) else contextlib.nullcontext()
     bar = progress.bar(total=len(images), desc=desc, unit="img") if progress else None
     parts = []
-    with frozen, torch.no_grad():
+    with frozen, torch.no_grad(), flush_denormals():
         draws = model.draw(samples, method, generator) if isinstance(model, BNN) else None
         for start in range(0, len(images), batch_size):
             x = images[start : start + batch_size]

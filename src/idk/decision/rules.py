@@ -52,6 +52,10 @@ class PercentileRule:
         t = torch.nextafter(torch.tensor(-cutoff, dtype=torch.float32), torch.tensor(-float("inf")))
         return PercentileRule(self.percentile, float(t))
 
+    def summary(self) -> str:
+        """The rule in a few words: ``accept p50 > 0.2``."""
+        return f"accept p{self.percentile:g} > {self.threshold:.3g}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": "percentile",
@@ -82,6 +86,10 @@ class ScoreRule:
     def with_cutoff(self, cutoff: float) -> ScoreRule:
         """The rule refusing exactly when ``refusal_score > cutoff``."""
         return ScoreRule(self.score, cutoff, self.percentile)
+
+    def summary(self) -> str:
+        """The rule in a few words: ``refuse entropy > 0.34``."""
+        return f"refuse {self.score.name} > {self.threshold:.3g}"
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -97,7 +97,22 @@ PRESETS: dict[str, Preset] = {
 # Every layer mean-field Normal, Flipout for the convolutions in training: slower to train, and much
 # slower to sample than "cnn" (each of the S sampled networks runs its own convolutions).
 PRESETS["cnn-full"] = replace(PRESETS["cnn"], name="cnn-full", model=replace(PRESETS["cnn"].model, point_layers=()))
+# VGG-like: two 3×3 convolutions per block, "same" padding (28 → 14 → 7), otherwise the default.
+PRESETS["vgg"] = replace(
+    PRESETS["cnn"],
+    name="vgg",
+    model=replace(
+        PRESETS["cnn"].model, net=NetConfig(arch="cnn", channels=(32, 64), dense=256, kernel=3, convs=2, padding=1)
+    ),
+)
 DEFAULT_PRESET = "cnn"
+# The preset chosen on a named set's own validation data (docs/experiments.md), where it is not the default.
+DATA_PRESETS: dict[str, str] = {"fashion-mnist": "vgg"}  # val. accuracy 91.7% (cnn) → 93.1%
+
+
+def preset_for(data: str | None, name: str | None = None) -> str:
+    """The preset to train ``data`` with: ``name`` when given, else the one chosen for that set."""
+    return name or DATA_PRESETS.get(data or "", DEFAULT_PRESET)
 
 
 def get_preset(name: str) -> Preset:

@@ -24,6 +24,7 @@ from idk.data.images import InputSpec
 from idk.data.synthetic import Family, families_for, synthetic_outliers
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
+from idk.nn.numerics import flush_denormals
 from idk.progress import Progress
 from idk.training.config import TrainConfig
 
@@ -140,7 +141,7 @@ def fit(
         pyro.set_rng_seed(cfg.seed)
     model.train()
     # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
-    with pyro.validation_enabled(False):
+    with pyro.validation_enabled(False), flush_denormals():
         _epochs(
             model, objective, optimizer, scheduler, images, labels, cfg, spec, epochs, state, on_epoch, progress, label
         )

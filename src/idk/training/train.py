@@ -20,7 +20,7 @@ from idk.nn.bnn import build_model, with_data
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
-from idk.training.config import Preset, get_preset
+from idk.training.config import Preset, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.rule_fitting import base_rule, fit_rules
 from idk.training.splits import split_train_val, training_subset, validation_size
@@ -76,19 +76,22 @@ def configure(preset: Preset, opts: TrainOptions) -> Preset:
 
 def train(
     out: str | Path,
-    preset_name: str = "cnn",
+    preset_name: str | None = None,
     data: DataConfig | None = None,
     opts: TrainOptions | None = None,
     resume: bool = False,
     progress: Progress | None = None,
 ) -> Checkpoint:
-    """Train, calibrate and save; return the checkpoint."""
+    """Train, calibrate and save; return the checkpoint. ``preset_name`` None: the preset chosen
+    for the data set (:func:`idk.training.config.preset_for`), or the resumed run's."""
     out = Path(out)
     data = data or DataConfig.from_env()
     opts = opts or TrainOptions()
     progress = progress or Progress(quiet=True)
-    preset = configure(get_preset(preset_name), opts)
     previous = ckpt_io.read(out) if resume and out.exists() else None
+    if previous is not None and preset_name is None:
+        preset_name = previous.preset
+    preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
     if previous is not None:
         preset = _resumed_preset(previous, preset, out)
     if previous is not None:  # the data it was trained on, unless the options name other data
