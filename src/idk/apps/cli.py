@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    # Flush subnormal floats (see idk.nn.numerics) before torch starts its worker threads, which
+    # inherit the setting only when they are created after it.
+    torch.set_flush_denormal(True)
+
     from idk.progress import Progress
 
     if getattr(args, "threads", None):

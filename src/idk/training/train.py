@@ -110,6 +110,8 @@ def train(
     train_idx, val_idx = split_train_val(len(full), validation_size(len(full), tcfg))
     train_set, val_set = full.subset(train_idx, "train"), full.subset(val_idx, "validation")
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
+    if previous is not None and not any(v is not None for v in (opts.channels, opts.dense, opts.prior_scale)):
+        model_cfg = previous.model_config  # no architecture option given: the stored one
     if previous is not None and (
         previous.model_config != model_cfg
         or previous.data.as_dict() != source.record.as_dict()
