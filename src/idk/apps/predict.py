@@ -121,7 +121,7 @@ def predict_images(
             results[i].label = int(decision.label[row]) if accepted else None
             results[i].label_name = classes[results[i].label] if accepted else None
             if with_samples:
-                results[i].samples = log_probs[:, row].exp().T.mul(1000).round().div(1000).tolist()
+                results[i].samples = [[round(float(p), 3) for p in c] for c in log_probs[:, row].exp().T]
             results[i].probabilities = {
                 "mean": [round(float(v), 4) for v in pred.mean_probs[row]],
                 f"p{rule.percentile:g}": [round(float(v), 4) for v in pred.quantile_probs[row]],
