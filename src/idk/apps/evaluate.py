@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from idk.data.catalog import NAMED, NOISE, load, match_classes, recorded_test_set
-from idk.data.images import ImageSet, InputSpec, conform
+from idk.data.images import ImageSet, InputSpec
 from idk.data.sources import DataConfig
 from idk.errors import IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
@@ -52,16 +52,14 @@ def load_sets(
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
         match_classes(test, ckpt.classes, test_data)
     else:
-        test = conform(recorded_test_set(ckpt.data, spec, data), spec)
+        test = recorded_test_set(ckpt.data, spec, data)
     sets = {test.name: test}
     names = [n for n in default_ood(ckpt) if n != ckpt.data.data]
     if gaussian and "gaussian-noise" not in names:
         names.insert(1, "gaussian-noise")
-    for name in names:
-        key = "mnist-test" if name == "mnist" else name
-        sets[key] = load(
-            name, data, spec, n_noise=(gaussian or noise) if name == "gaussian-noise" else noise, seed=seed
-        )
+    for name in names:  # each set comes back under its report name (MNIST's test set: "mnist-test")
+        loaded = load(name, data, spec, n_noise=(gaussian or noise) if name == "gaussian-noise" else noise, seed=seed)
+        sets[loaded.name] = loaded
     for name, path in ood:
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from idk.data.catalog import recorded_test_set
-from idk.data.images import conform
 from idk.data.imaging import list_images
 from idk.data.preparation import prepare
 from idk.data.sources import DataConfig
@@ -164,7 +163,7 @@ def explain(
     samples = samples or ckpt.rule_config.samples
     label = None
     if target.isdigit() and not Path(target).exists():
-        test = conform(recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env()), ckpt.input_spec)
+        test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env())
         index = int(target)
         if index >= len(test):
             raise IdkError(f"{target}: index out of range (the model's test set {test.name} has {len(test)} images)")

@@ -20,7 +20,15 @@ import torch
 from idk.data.download import RemoteFile
 from idk.data.folders import Warn, class_folders, fit_images, read_array, read_folder, read_idx_images, stratified_split
 from idk.data.idx import read_idx
-from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, conform
+from idk.data.images import (
+    ImageSet,
+    InputSpec,
+    check_labels,
+    check_pixels,
+    conform,
+    index_classes,
+    unnamed_classes,
+)
 from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_10K_FILES, NOTMNIST_459, DataConfig
 from idk.data.synthetic import gaussian_pixels, uniform_pixels
 from idk.errors import DataError
@@ -183,15 +191,11 @@ def training_data(
             raise DataError(f"{data}: not a known data set ({', '.join(NAMED)}) nor an existing path")
         full = _labelled(path, image_size, warn)
         record_data = str(path.resolve())
-        if path.is_dir() and (path / "train").is_dir() and (path / "test").is_dir() and test_data is None:
+        if test_data is None and _has_test_half(path):
             spec = full.spec
-            test = _labelled(path / "test", (spec.height, spec.width), warn, spec=spec)
-            match_classes(test, full.classes, str(path / "test"), str(path / "train"))
+            test = _labelled(path, None, warn, spec=spec, split="test")
+            match_classes(test, full.classes, f"{path} (test)", f"{path} (train)")
             return TrainingData(full, test, DataRecord(record_data, image_size=(spec.height, spec.width)), NOISE)
-        if path.is_dir() and _idx_pair(path, "train") and _idx_pair(path, "t10k") and test_data is None:
-            test = _idx_labelled(path, "t10k")
-            match_classes(test, full.classes, str(path), str(path))
-            return TrainingData(full, test, DataRecord(record_data), NOISE)
         ood = NOISE
     spec = full.spec
     size = (spec.height, spec.width)
@@ -210,16 +214,18 @@ def training_data(
 
 
 def recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> ImageSet:
-    """The test set a model was trained beside (from its checkpoint's record)."""
+    """The test set a model was trained beside (from its checkpoint's record), in ``spec``'s form."""
+    return conform(_recorded_test_set(record, spec, cfg), spec)
+
+
+def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> ImageSet:
     if record.test_indices is None and record.test_data is None:
         if record.data in NAMED:
             return named_split(record.data, "test", cfg)
         path = Path(record.data)
         if not path.exists():
             raise DataError(f"{path}: the model's training data is gone; give a test set with --test-data")
-        test = (
-            _labelled(path / "test", None, None, spec=spec) if (path / "test").is_dir() else _idx_labelled(path, "t10k")
-        )
+        test = _labelled(path, None, None, spec=spec, split="test")
         test.name = f"{path.name}-test"
         return test
     if record.test_data is not None:
@@ -243,7 +249,7 @@ def recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> I
 def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
     """Refuse a test set of other classes; one whose classes are unnamed (class indices only, as
     in IDX files and .npz without ``classes``) takes the given names when its labels fit."""
-    unnamed = test.classes == tuple(str(i) for i in range(len(test.classes)))
+    unnamed = test.classes == index_classes(len(test.classes))
     if unnamed and len(test.classes) <= len(classes):
         test.classes = classes
     if test.classes != classes:
@@ -251,6 +257,14 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
             f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
             f"of {train_source}"
         )
+
+
+def _has_test_half(path: Path) -> bool:
+    """Whether a folder holds its own test set: ``train/`` and ``test/``, or IDX ``train`` and ``t10k`` pairs."""
+    return path.is_dir() and (
+        ((path / "train").is_dir() and (path / "test").is_dir())
+        or (_idx_pair(path, "train") is not None and _idx_pair(path, "t10k") is not None)
+    )
 
 
 def _idx_pair(path: Path, prefix: str) -> Path | None:
@@ -270,7 +284,7 @@ def _idx_labelled(path: Path, prefix: str) -> ImageSet:
         raise DataError(f"{path}: expected {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz]")
     data = read_idx_images(images, f"{path.name}-{prefix}")
     labels = torch.from_numpy(read_idx(labels_file).astype(np.int64))
-    classes = tuple(str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0))
+    classes = unnamed_classes(labels)
     check_labels(labels, len(data), classes, str(labels_file))
     if prefix == "train" and len(classes) < 2:
         raise DataError(f"{labels_file}: a classifier needs at least two classes, found {len(classes)}")
@@ -316,12 +330,9 @@ def load(name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100
         name_or_path = "mnist"
     if name_or_path == "notmnist-459":
         data = notmnist_459(cfg)
-    elif name_or_path == "notmnist-10k":
-        data = named_split("notmnist-10k", "test", cfg)
-        data.name = "notmnist-10k"
     elif name_or_path in NAMED:
         data = named_split(name_or_path, "test", cfg)
-        data.name = name_or_path if name_or_path != "mnist" else "mnist-test"
+        data.name = "mnist-test" if name_or_path == "mnist" else name_or_path
     else:
         path = Path(name_or_path)
         if not path.exists():

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from idk.data.idx import read_idx
-from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels
+from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, unnamed_classes
 from idk.data.imaging import IMAGE_SUFFIXES, is_colour, open_image
 from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
@@ -192,7 +192,7 @@ def _read_array(path: Path, name: str) -> ImageSet:
             if "classes" in keys:
                 classes = tuple(str(c) for c in loaded["classes"].tolist())
             else:
-                classes = tuple(str(c) for c in range(int(labels.max()) + 1 if len(labels) else 0))
+                classes = unnamed_classes(labels)
             check_labels(labels, len(images), classes, str(path))
     else:
         images = as_images(loaded, str(path))

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from idk.errors import DataError
 
 PREPARATIONS = ("mnist", "fashion-mnist", "fit")
+LUMINANCE = (0.299, 0.587, 0.114)  # ITU-R 601 weights of R, G, B: colour to greyscale everywhere
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class ImageSet:
         return replace(self, name=name or self.name, images=self.images[index], labels=labels)
 
 
+def index_classes(count: int) -> tuple[str, ...]:
+    """Names for classes that come unnamed (IDX labels, an .npz without ``classes``): "0", "1", ..."""
+    return tuple(str(c) for c in range(count))
+
+
+def unnamed_classes(labels: torch.Tensor) -> tuple[str, ...]:
+    """:func:`index_classes` for every label up to the largest in ``labels``."""
+    return index_classes(int(labels.max()) + 1 if len(labels) else 0)
+
+
 def check_labels(labels: torch.Tensor, n: int, classes: tuple[str, ...], source: str) -> None:
     """Raise :class:`DataError` unless ``labels`` are N class indices in [0, len(classes))."""
     if labels.dim() != 1 or len(labels) != n:
@@ -121,7 +132,7 @@ def conform(data: ImageSet, spec: InputSpec) -> ImageSet:
         if c == 1 and spec.channels == 3:
             images = images.expand(-1, 3, -1, -1)
         elif c == 3 and spec.channels == 1:
-            weights = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype).view(1, 3, 1, 1)
+            weights = torch.tensor(LUMINANCE, dtype=images.dtype).view(1, 3, 1, 1)
             images = (images * weights).sum(1, keepdim=True)
         else:
             raise DataError(f"{data.name}: {c}-channel images cannot be brought to the model's {spec.describe()} form")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from idk.data.images import InputSpec
+from idk.data.images import LUMINANCE, InputSpec
 from idk.data.imaging import open_image
 
 INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (after inversion)
@@ -45,7 +45,7 @@ def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec) -> Prepare
         pixels = source if isinstance(source, np.ndarray) else open_image(source, colour=spec.channels == 3)
         return fit(pixels, spec)
     if isinstance(source, np.ndarray):
-        grey = source if source.ndim == 2 else source @ np.array([0.299, 0.587, 0.114], np.float32)
+        grey = source if source.ndim == 2 else source @ np.array(LUMINANCE, np.float32)
     else:
         grey = None
     if spec.preparation == "mnist":
@@ -125,7 +125,7 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
     if pixels.ndim == 2 and spec.channels == 3:
         pixels = np.repeat(pixels[..., None], 3, -1)
     elif pixels.ndim == 3 and spec.channels == 1:
-        pixels = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+        pixels = pixels @ np.array(LUMINANCE, np.float32)
     h, w = pixels.shape[:2]
     flat = bool(pixels.max() - pixels.min() < 1e-3)
     if (h, w) != (spec.height, spec.width):

@@ -92,9 +92,8 @@ def train(
     if previous is not None and preset_name is None:
         preset_name = previous.preset
     preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
-    if previous is not None:
+    if previous is not None:  # its preset, and the data it was trained on unless the options name other data
         preset = _resumed_preset(previous, preset, out)
-    if previous is not None:  # the data it was trained on, unless the options name other data
         stored = previous.data
         opts = replace(
             opts,
@@ -112,10 +111,11 @@ def train(
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(v is not None for v in (opts.channels, opts.dense, opts.prior_scale)):
         model_cfg = previous.model_config  # no architecture option given: the stored one
+    data_fingerprint = fingerprint(full)
     if previous is not None and (
         previous.model_config != model_cfg
         or previous.data.as_dict() != source.record.as_dict()
-        or previous.data_fingerprint != fingerprint(full)
+        or previous.data_fingerprint != data_fingerprint
     ):
         raise CheckpointError(
             f"{out}: cannot resume: it was trained on other data (or the data changed) or another architecture; "
@@ -151,7 +151,7 @@ def train(
         preset=preset.name,
         dataset_size=len(train_set),
         validation_size=len(val_set),
-        data_fingerprint=fingerprint(full),
+        data_fingerprint=data_fingerprint,
     )
 
     def save(**fields: Any) -> Checkpoint:
@@ -192,4 +192,4 @@ def _resumed_preset(previous: Checkpoint, preset: Preset, path: Path) -> Preset:
         raise CheckpointError(
             f"{path}: cannot resume: it was trained with preset {previous.preset!r}, not {preset.name!r}; use a new --out"
         )
-    return replace(preset, model=preset.model, train=replace(previous.train_config, epochs=preset.train.epochs))
+    return replace(preset, train=replace(previous.train_config, epochs=preset.train.epochs))
