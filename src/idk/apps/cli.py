@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from idk.devices import DEFAULT_DEVICE, DEVICE_HELP, check_device_name
 from idk.errors import IdkError
 
 
@@ -25,6 +26,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--device", type=_device, default=DEFAULT_DEVICE, help=f"where to compute: {DEVICE_HELP}")
 
 
 def _checked(text: str, convert: Callable[[str], float], kind: str, ok: Callable[[float], bool], requirement: str):
@@ -36,6 +38,13 @@ def _checked(text: str, convert: Callable[[str], float], kind: str, ok: Callable
     if not ok(value):
         raise argparse.ArgumentTypeError(f"{text} {requirement}")
     return value
+
+
+def _device(text: str) -> str:
+    try:
+        return check_device_name(text)
+    except IdkError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device ({DEVICE_HELP})") from None
 
 
 def _fraction(text: str) -> float:
@@ -188,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     progress = Progress(quiet=getattr(args, "quiet", False))
+    from idk.devices import resolve_device
+
+    device = resolve_device(args.device) if hasattr(args, "device") else None  # noqa: F841 - wired per command
 
     def data():
         from idk.data import DataConfig
