@@ -7,7 +7,7 @@ DATA_DIR ?= $(if $(IDK_DATA_DIR),$(IDK_DATA_DIR),$(wildcard ../shared/data))
 RUN_DIR ?= runs
 export IDK_DATA_DIR := $(DATA_DIR)
 
-.PHONY: install run run-fashion run-letters test lint format bench reproduce clean
+.PHONY: install run run-fashion run-letters test lint format bench reproduce clean serve serve-load screenshot
 
 install: $(STAMP)
 
@@ -48,8 +48,21 @@ format: install
 	$(BIN)/ruff format src tests benchmarks scripts
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 
+# DEVICE=cuda (or cpu, cuda:N, mps, auto; several: DEVICE="cpu cuda"): where to run; default the CPU, and the GPU if any
+# The web service on http://127.0.0.1:8000/ for the default model (`make run` trains it).
+serve: install
+	$(BIN)/idk serve --model $(RUN_DIR)/default.pt
+
+# The service under load: 32 clients for 30 s, then 1,000 idle connections (README, "The web service").
+serve-load: install
+	$(BIN)/python benchmarks/serve_load.py --model $(RUN_DIR)/default.pt --out benchmarks/serve_load.json
+
+# The README's screenshot of the page, taken by the browser test in headless Chromium.
+screenshot: install
+	IDK_SCREENSHOT=docs/serve.png IDK_SCREENSHOT_MODEL=$(RUN_DIR)/default.pt $(BIN)/python -m pytest -q tests/test_serve_browser.py
+
 bench: install
-	$(BIN)/python benchmarks/bench.py --out benchmarks/latest.json
+	$(BIN)/python benchmarks/bench.py --out benchmarks/latest.json $(foreach d,$(DEVICE),--device $(d))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -13,9 +13,14 @@ Cases (each: the baseline and idk, timed in the same process, same model shapes,
 
 Every measurement runs in its own fresh interpreter (no case inherits another's heap).
 
-Prints a table and writes JSON: {CASE: {"baseline_s", "idk_s", "speedup", "images_per_s",
-"gflops"}, "matmul_gflops": G, "peak_rss": {...}}. Models are freshly initialised: the cost of
-these computations does not depend on the weights' values.
+``--device`` (repeatable; default: the CPU, and the GPU too when ``auto`` finds one) runs every case
+on each device. The tutorial's loops are CPU code and are timed on the CPU only; on another device
+a case reports idk's time and images/s, and ``cnn_train_step`` its Bayesian step against its twin's.
+
+Prints a table per device and writes JSON: {CASE: {"baseline_s", "idk_s", "speedup",
+"images_per_s", "gflops"}, "matmul_gflops": G, "peak_rss": {...}, "devices": {DEVICE: {CASE: ...}}}
+(the top-level cases are the first device's). Models are freshly initialised: the cost of these
+computations does not depend on the weights' values.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from torch import nn
 from idk.data import DataConfig, mnist
 from idk.data.catalog import NAMED
 from idk.decision.predictive import predict
+from idk.devices import resolve_device
 from idk.nn.bnn import BNN, build_model, with_data
 from idk.nn.layers import BayesianLayer
 from idk.training.config import get_preset
@@ -189,11 +195,11 @@ def peak_memory() -> dict[str, float]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def case(baseline_s: float, idk_s: float, images: int, flops: float) -> dict[str, float]:
+def case(baseline_s: float | None, idk_s: float, images: int, flops: float) -> dict[str, float | None]:
     return {
         "baseline_s": baseline_s,
         "idk_s": idk_s,
-        "speedup": baseline_s / idk_s,
+        "speedup": baseline_s / idk_s if baseline_s is not None else None,
         "images_per_s": images / idk_s,
         "gflops": flops / idk_s / 1e9,
     }
@@ -203,13 +209,16 @@ CASES = ("mlp_predict_100", "cnn_predict_100", "mlp_train_epoch", "cnn_train_ste
 SAMPLES = 100
 
 
-def measure(case_name: str, impl: str, quick: bool) -> float:
-    """Seconds of one implementation ("baseline" or "idk") of one case, in this (fresh) process."""
+def measure(case_name: str, impl: str, quick: bool, device: str = "cpu") -> float:
+    """Seconds of one implementation ("baseline" or "idk") of one case on ``device``, in this (fresh)
+    process. Every timed call ends with its results on the host (a prediction's summaries, an
+    epoch's loss), so the device has finished its work when the clock stops."""
     torch.manual_seed(0)
     pyro.set_rng_seed(0)
+    dev = resolve_device(device)
     data = DataConfig.from_env()
     if case_name.endswith("predict_100"):
-        model = mnist_model("tutorial" if case_name.startswith("mlp") else "cnn", 60000).eval()
+        model = mnist_model("tutorial" if case_name.startswith("mlp") else "cnn", 60000).eval().to(dev)
         test = mnist("test", data).images[: 1000 if quick else 10_000]
         if impl == "baseline":
             return timed(lambda: tutorial_predict(model, test, SAMPLES))
@@ -222,30 +231,61 @@ def measure(case_name: str, impl: str, quick: bool) -> float:
         if impl == "baseline":
             return timed(lambda: tutorial_train_epoch(x, y))
         preset = get_preset("tutorial")
-        return timed(lambda: fit(mnist_model("tutorial", None), x, y, replace(preset.train, epochs=1), spec=MNIST.spec))
+        epoch = replace(preset.train, epochs=1)
+        return timed(lambda: fit(mnist_model("tutorial", None).to(dev), x, y, epoch, spec=MNIST.spec))
     preset = get_preset("cnn")  # cnn_train_step: "baseline" = the deterministic twin's step
     steps = 10 if quick else 100
     x, y = train.images[: steps * 128], train.labels[: steps * 128]
     one_epoch = replace(preset.train, epochs=1, twin_epochs=1)
-    return timed(lambda: fit(mnist_model("cnn", len(x), impl == "idk"), x, y, one_epoch, spec=MNIST.spec), repeat=2)
+    return timed(
+        lambda: fit(mnist_model("cnn", len(x), impl == "idk").to(dev), x, y, one_epoch, spec=MNIST.spec), repeat=2
+    )
 
 
-def in_subprocess(case_name: str, impl: str, quick: bool) -> float:
+def in_subprocess(case_name: str, impl: str, quick: bool, device: str = "cpu") -> float:
     """Run :func:`measure` in a fresh interpreter, so no case inherits another's heap or caches."""
-    args = [sys.executable, __file__, "--measure", case_name, impl] + (["--quick"] if quick else [])
+    args = [sys.executable, __file__, "--measure", case_name, impl, "--device", device] + (["--quick"] if quick else [])
     out = subprocess.run(args, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def default_devices() -> list[str]:
+    """The CPU, and the device ``auto`` picks when that is another (a GPU)."""
+    auto = resolve_device("auto")
+    return ["cpu"] if auto.type == "cpu" else ["cpu", str(auto)]
+
+
+def run_cases(device: str, quick: bool, sizes: dict[str, tuple[int, float]]) -> dict:
+    """Every case on ``device``; the tutorial's loops (CPU code) only on the CPU."""
+    out: dict = {}
+    for name in CASES:
+        with_baseline = device == "cpu" or name == "cnn_train_step"
+        base = in_subprocess(name, "baseline", quick, device) if with_baseline else None
+        ours = in_subprocess(name, "idk", quick, device)
+        images, flops_per_image = sizes[name]
+        out[name] = case(base, ours, images, images * flops_per_image)
+        shown = f"baseline {base:.2f} s, " if base is not None else ""
+        print(f"[{device}] {name}: {shown}idk {ours:.2f} s", flush=True)
+    out["cnn_train_step"]["bayes_over_twin"] = out["cnn_train_step"]["idk_s"] / out["cnn_train_step"]["baseline_s"]
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "latest.json"))
     parser.add_argument("--quick", action="store_true", help="a small run to check the script (not for the README)")
+    parser.add_argument(
+        "--device",
+        action="append",
+        help="a device to run every case on (repeatable: cpu, cuda, cuda:N, mps, auto); "
+        "default: the CPU, and the GPU when there is one",
+    )
     parser.add_argument("--measure", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        print(measure(*args.measure, args.quick))
+        print(measure(*args.measure, args.quick, (args.device or ["cpu"])[-1]))
         return {}
+    devices = [str(resolve_device(d)) for d in args.device] if args.device else default_devices()
     results: dict = {
         "machine": {
             "python": platform.python_version(),
@@ -264,39 +304,41 @@ def main(argv: list[str] | None = None) -> dict:
         "mlp_train_epoch": ((20 if args.quick else 469) * 128, 3 * forward_flops(tutorial)),
         "cnn_train_step": ((10 if args.quick else 100) * 128, 3 * forward_flops(cnn)),
     }
-    for name in CASES:
-        base, ours = in_subprocess(name, "baseline", args.quick), in_subprocess(name, "idk", args.quick)
-        images, flops_per_image = sizes[name]
-        results[name] = case(base, ours, images, images * flops_per_image)
-        print(f"{name}: baseline {base:.2f} s, idk {ours:.2f} s", flush=True)
-    results["cnn_train_step"]["bayes_over_twin"] = (
-        results["cnn_train_step"]["idk_s"] / results["cnn_train_step"]["baseline_s"]
-    )
+    results["devices"] = {device: run_cases(device, args.quick, sizes) for device in devices}
+    results.update(results["devices"][devices[0]])  # the first device's cases at the top level, as before
     if not args.quick:
         results["peak_rss"] = peak_memory()
-    print()
-    print(format_table(results))
+    for device, cases in results["devices"].items():
+        print()
+        print(f"{device}:")
+        print(format_table({**results, **cases}, device))
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 
-def format_table(r: dict) -> str:
+def format_table(r: dict, device: str = "cpu") -> str:
+    """One device's table (``r``: its cases, with the machine's ``matmul_gflops`` and ``peak_rss``)."""
+    on_cpu = device == "cpu"
     lines = [
-        f"{'case':<18}{'baseline s':>12}{'idk s':>10}{'speedup':>10}{'images/s':>12}{'GFLOP/s':>10}{'% of matmul':>13}",
-        "-" * 85,
+        f"{'case':<18}{'baseline s':>12}{'idk s':>10}{'speedup':>10}{'images/s':>12}{'GFLOP/s':>10}"
+        + (f"{'% of matmul':>13}" if on_cpu else ""),
+        "-" * (85 if on_cpu else 72),
     ]
     for name in ("mlp_predict_100", "cnn_predict_100", "mlp_train_epoch", "cnn_train_step"):
         c = r[name]
+        base = f"{c['baseline_s']:>12.2f}" if c["baseline_s"] is not None else f"{'–':>12}"
+        speedup = f"{c['speedup']:>9.1f}×" if c["speedup"] is not None else f"{'–':>10}"
+        share = f"{100 * c['gflops'] / r['matmul_gflops']:>12.1f}%" if on_cpu else ""
         lines.append(
-            f"{name:<18}{c['baseline_s']:>12.2f}{c['idk_s']:>10.2f}{c['speedup']:>9.1f}×{c['images_per_s']:>12.0f}"
-            f"{c['gflops']:>10.1f}{100 * c['gflops'] / r['matmul_gflops']:>12.1f}%"
+            f"{name:<18}{base}{c['idk_s']:>10.2f}{speedup}{c['images_per_s']:>12.0f}{c['gflops']:>10.1f}{share}"
         )
     lines.append(
         f"cnn_train_step: the Bayesian step costs {r['cnn_train_step']['bayes_over_twin']:.2f}× its deterministic twin's "
         "(baseline column = twin)"
     )
-    lines.append(f"torch.matmul: {r['matmul_gflops']:.0f} GFLOP/s")
-    if "peak_rss" in r:
+    if on_cpu:
+        lines.append(f"torch.matmul: {r['matmul_gflops']:.0f} GFLOP/s")
+    if "peak_rss" in r and on_cpu:
         m = r["peak_rss"]
         lines.append(
             f"idk evaluate (S=100, 10,000 MNIST + 10,000 notMNIST): peak RSS {m['peak_mib']:.0f} MiB, "

@@ -61,10 +61,11 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
             "blank",
             "label_name",
             "samples",
+            "score",
         }
     seven, blank, text, missing, photo, smooth = out
     assert seven["error"] is None and seven["label"] == 7 and seven["accepted"] == [7] and seven["verdict"] == "7"
-    assert seven["label_name"] == "7" and seven["samples"] is None
+    assert seven["label_name"] == "7" and seven["samples"] is None and isinstance(seven["score"], float)
     assert len(seven["probabilities"]["mean"]) == 10
     assert blank["verdict"] == "I don't know" and blank["label"] is None and blank["error"] is None
     assert "not an image" in text["error"] and text["verdict"] is None

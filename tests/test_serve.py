@@ -1,14 +1,18 @@
-"""The web service: the page, the JSON API, and the same answers as ``idk predict``."""
+"""The web service: every endpoint, every bad input, the same answers as ``idk predict``."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
+import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
+import uuid
 
 import numpy as np
 import pytest
@@ -16,7 +20,12 @@ from PIL import Image
 
 from idk.apps import serve
 from idk.apps.predict import predict_images
+from idk.apps.serve_http import BackgroundServer, Timeouts
+from idk.apps.serve_inputs import Limits
+from idk.data.preparation import PreparedImage
 from idk.training import checkpoint
+
+QUICK = serve.ServiceSettings(limits=Limits(max_upload=100_000, body_timeout=1.0), timeouts=Timeouts(header=1.0))
 
 
 @pytest.fixture(scope="module")
@@ -25,65 +34,266 @@ def loaded(cnn_model):
 
 
 @pytest.fixture(scope="module")
-def url(loaded):
+def service(loaded):
     model, ckpt = loaded
-    server = serve.make_server(serve.PredictionService(model, ckpt, samples=20), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    return serve.PredictionService(model, ckpt, samples=20, settings=QUICK)
 
 
-def _request(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str, bytes]:
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
+@pytest.fixture(scope="module")
+def url(service):
+    server = BackgroundServer(serve.create_app(service), timeouts=QUICK.timeouts).start()
+    yield server.url
+    server.stop()
+
+
+def _request(url, data=None, headers=None, method=None) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.headers["Content-Type"], r.read()
+            return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as err:
-        return err.code, err.headers["Content-Type"], err.read()
+        return err.code, dict(err.headers), err.read()
 
 
-def _png(pixels: np.ndarray) -> bytes:
+def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, dict]:
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        f"Content-Type: image/png\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for name, data in files
+    ]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def _png(pixels: np.ndarray, size: int = 140) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray((pixels * 255).astype(np.uint8)).resize((140, 140)).save(buf, format="PNG")
+    Image.fromarray((pixels * 255).astype(np.uint8)).resize((size, size)).save(buf, format="PNG")
     return buf.getvalue()
 
 
-def test_the_page_and_the_model_description(url):
-    status, kind, body = _request(url + "/")
-    assert status == 200 and kind.startswith("text/html") and b"Ask idk" in body and b"api/predict" in body
-    status, kind, body = _request(url + "/api/info")
+def _raw(url: str, payload: bytes, wait: float = 5.0, close_after_send: bool = False) -> bytes:
+    """Send raw bytes on a fresh connection; everything the server answers until it closes (or ``wait`` s)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(payload)
+        if close_after_send:
+            sock.shutdown(socket.SHUT_WR)
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return out
+
+
+def _status_and_json(raw: bytes) -> tuple[int, dict]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    assert b"content-type: application/json" in head.lower(), raw
+    return status, json.loads(body)
+
+
+def test_page_info_health_and_schema(url, loaded):
+    _, ckpt = loaded
+    status, headers, body = _request(url + "/")
+    assert status == 200 and headers["content-type"].startswith("text/html") and b"static/app.js" in body
+    for asset, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
+        status, headers, body = _request(f"{url}/static/{asset}")
+        assert status == 200 and headers["content-type"].startswith(kind) and body
+    status, headers, body = _request(url + "/api/info")
     info = json.loads(body)
-    assert status == 200 and kind == "application/json"
-    assert info["class"] == "BNN" and "refuse" in info["rule_text"] and info["classes"] == list("0123456789")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert info["classes"] == list(ckpt.classes) and info["calibrated"] == ckpt.calibrated
+    assert info["rule"]["threshold"] == ckpt.rule["threshold"] and info["service"]["samples"] == 20
+    assert json.loads(_request(url + "/healthz")[2])["status"] == "ok"
+    schema = json.loads(_request(url + "/openapi.json")[2])
+    assert {"/api/predict", "/api/info", "/healthz"} <= set(schema["paths"])
+    assert set(schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]) >= {"multipart/form-data", "image/*"}
+    assert _request(url + "/docs")[0] == 200
 
 
-def test_an_uploaded_digit_gets_the_same_answer_as_predict(url, loaded, mnist_test):
+def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test):
+    """Two files in one multipart request, one raw body, and JSON pixels: what predict_images says."""
     model, ckpt = loaded
-    data = _png(mnist_test.images[0, 0].numpy())
-    status, kind, body = _request(url + "/api/predict", data, {"X-Filename": "seven.png"})
-    answer = json.loads(body)
-    assert status == 200 and kind == "application/json" and answer["error"] is None
-    assert answer["file"] == "seven.png" and sum(answer["probabilities"]["mean"]) == pytest.approx(1, abs=1e-3)
-    assert answer == predict_images(model, ckpt, [("seven.png", data)], samples=20, with_samples=True)[0].as_dict()
-    assert len(answer["samples"]) == 10 and all(len(s) == 20 for s in answer["samples"])  # per class, S draws
+    images = [_png(mnist_test.images[i, 0].numpy()) for i in range(3)]
+    body, headers = _multipart([("a.png", images[0]), ("b.png", images[1])])
+    status, _, answer = _request(url + "/api/predict", body, headers)
+    assert status == 200
+    answers = json.loads(answer)["images"]
+    raw = json.loads(_request(url + "/api/predict", images[2], {"Content-Type": "image/png", "X-Filename": "c.png"})[2])
+    answers += raw["images"]
+    expected = predict_images(
+        model, ckpt, list(zip(["a.png", "b.png", "c.png"], images, strict=True)), samples=20, with_samples=True
+    )
+    assert [a["file"] for a in answers] == ["a.png", "b.png", "c.png"]
+    for got, want in zip(answers, expected, strict=True):
+        assert got["verdict"] == want.verdict and got["accepted"] == want.accepted and got["label"] == want.label
+        assert got["probabilities"]["mean"] == pytest.approx(want.probabilities["mean"], abs=2e-4)
+        assert np.allclose(got["samples"], want.samples, atol=2e-3)  # (C, S): one histogram per class
+        assert len(got["samples"]) == len(ckpt.classes) and all(len(s) == 20 for s in got["samples"])
+        assert got["threshold"] == ckpt.rule["threshold"] and got["score"] == pytest.approx(want.score, abs=2e-4)
+    pixels = mnist_test.images[0, 0].numpy()  # (H, W), already in the model's input form: taken as it is
+    taken_as_is = predict_images(model, ckpt, [("x", PreparedImage(pixels[None], False, False))], samples=20)[0]
+    for form in (pixels.tolist(), pixels[None].tolist(), pixels[:, :, None].tolist()):
+        status, _, body = _request(
+            url + "/api/predict", json.dumps({"pixels": form}).encode(), {"Content-Type": "application/json"}
+        )
+        answer = json.loads(body)["images"][0]
+        assert status == 200 and answer["file"] == "pixels-0" and answer["verdict"] == taken_as_is.verdict
+        assert answer["probabilities"]["mean"] == pytest.approx(taken_as_is.probabilities["mean"], abs=2e-4)
+    batch = {"images": [{"pixels": pixels.tolist(), "name": "one"}, {"pixels": pixels.tolist(), "name": "two"}]}
+    status, _, body = _request(url + "/api/predict", json.dumps(batch).encode(), {"Content-Type": "application/json"})
+    one, two = json.loads(body)["images"]
+    assert status == 200 and (one["file"], two["file"]) == ("one", "two") and one["samples"] == two["samples"]
 
 
-def test_unreadable_and_oversized_uploads_are_clear_errors(url, monkeypatch):
-    status, _, body = _request(url + "/api/predict", b"this is not a picture", {"X-Filename": "notes.txt"})
-    assert status == 400 and "not an image" in json.loads(body)["error"]
-    monkeypatch.setattr(serve, "MAX_UPLOAD", 1000)
-    status, _, body = _request(url + "/api/predict", bytes(5000))
-    assert status == 413 and "upload over" in json.loads(body)["error"]
-    status, _, body = _request(url + "/api/nothing-here")
-    assert status == 404 and "no such page" in json.loads(body)["error"]
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "words"),
+    [
+        (b"this is not a picture", {"Content-Type": "image/png"}, 400, "not an image"),
+        (b"{not json", {"Content-Type": "application/json"}, 400, "not JSON"),
+        (b"[1, 2]", {"Content-Type": "application/json"}, 422, "pixels"),
+        (b'{"pixels": [[0.5, 0.5], [0.5]]}', {"Content-Type": "application/json"}, 422, "rectangular"),
+        (b'{"pixels": [[0.5]]}', {"Content-Type": "application/json"}, 422, "shape (1, 1)"),
+        (b'{"pixels": "zero"}', {"Content-Type": "application/json"}, 422, "rectangular"),
+        (b'{"images": {"pixels": []}}', {"Content-Type": "application/json"}, 422, "list"),
+        (b"hello", {"Content-Type": "text/plain"}, 415, "unsupported content type"),
+        (b"hello", {"Content-Type": "multipart/form-data"}, 400, "multipart"),
+        (b"--x--\r\n", {"Content-Type": "multipart/form-data; boundary=x"}, 422, "no image"),
+    ],
+)
+def test_bad_bodies_are_json_errors(url, body, headers, status, words):
+    got, kind, answer = _request(url + "/api/predict", body, headers)
+    assert got == status and kind["content-type"] == "application/json" and words in json.loads(answer)["error"]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, 1.5, -0.1])
+def test_pixels_must_be_finite_and_in_range(url, loaded, value):
+    _, ckpt = loaded
+    pixels = np.zeros((ckpt.input_spec.height, ckpt.input_spec.width))
+    pixels[3, 4] = value
+    body = json.dumps({"pixels": pixels.tolist()}).encode()  # json writes NaN and Infinity as such
+    status, _, answer = _request(url + "/api/predict", body, {"Content-Type": "application/json"})
+    assert status == 422 and ("NaN" in json.loads(answer)["error"] or "outside" in json.loads(answer)["error"])
+
+
+def test_wrong_methods_and_pages_are_json(url):
+    for method in ("PUT", "DELETE", "PATCH", "GET"):
+        status, headers, body = _request(url + "/api/predict", method=method)
+        assert status == 405 and "not allowed" in json.loads(body)["error"] and "POST" in headers["allow"]
+    status, headers, body = _request(url + "/api/predict", method="HEAD")
+    assert status == 405 and headers["content-type"] == "application/json"
+    status, headers, body = _request(url + "/nothing-here")
+    assert status == 404 and json.loads(body)["error"] == "no such page: /nothing-here"
+    assert _request(url + "/api/info", b"{}", {"Content-Type": "application/json"})[0] == 405
+
+
+def test_lengths_from_the_headers(url):
+    """Negative, non-numeric, missing and oversized Content-Length: answered from the head, in JSON."""
+    head = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+    assert _status_and_json(_raw(url, (head + "Content-Length: -5\r\n\r\n").encode()))[0] == 400
+    assert _status_and_json(_raw(url, (head + "Content-Length: abc\r\n\r\n").encode()))[0] == 400
+    status, answer = _status_and_json(_raw(url, (head + "Connection: close\r\n\r\n").encode()))
+    assert status == 411 and "Content-Length" in answer["error"]
+    status, answer = _status_and_json(_raw(url, (head + "Content-Length: 10000000000\r\n\r\n").encode()))
+    assert status == 413 and "upload over" in answer["error"]  # refused before any of the body was sent
+
+
+def test_a_chunked_body_is_read_with_the_cap(url, mnist_test):
+    image = _png(mnist_test.images[0, 0].numpy())
+    head = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    chunked = f"{len(image):x}\r\n".encode() + image + b"\r\n0\r\n\r\n"
+    raw = _raw(url, head.encode() + chunked)
+    head_out, _, body = raw.partition(b"\r\n\r\n")
+    assert head_out.startswith(b"HTTP/1.1 200")
+    too_big = b"".join(f"{60_000:x}\r\n".encode() + bytes(60_000) + b"\r\n" for _ in range(2)) + b"0\r\n\r\n"
+    assert _status_and_json(_raw(url, head.encode() + too_big))[0] == 413
+
+
+def test_lying_and_unfinished_bodies_never_break_the_server(url):
+    head = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+    # Content-Length larger than what is sent, connection kept open: 408 once the body timeout passes
+    status, answer = _status_and_json(_raw(url, (head + "Content-Length: 5000\r\n\r\n").encode() + bytes(100)))
+    assert status == 408 and "did not arrive" in answer["error"]
+    # the body stops halfway and the client leaves: nothing to answer, nothing broken
+    assert not _raw(
+        url, (head + "Content-Length: 5000\r\n\r\n").encode() + bytes(100), close_after_send=True
+    ).startswith(b"HTTP/1.1 5")
+    # a shorter Content-Length than the body: the rest is read as the next request, which is malformed
+    raw = _raw(url, (head + "Content-Length: 3\r\n\r\n").encode() + b"abcdefgh\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 400") and raw.count(b"HTTP/1.1") == 2
+    assert json.loads(_request(url + "/healthz")[2])["status"] == "ok"
+
+
+def test_slow_heads_and_idle_connections_are_closed(url):
+    start = time.monotonic()
+    status, answer = _status_and_json(_raw(url, b"POST /api/predict HTTP/1.1\r\nHost: x\r\n"))
+    assert status == 408 and "request head" in answer["error"]
+    assert _raw(url, b"") == b"" and time.monotonic() - start < 4  # an idle connection: closed, silently
+
+
+def test_idle_connections_do_not_stop_others(url, mnist_test):
+    host, port = url.removeprefix("http://").split(":")
+    idle = [socket.create_connection((host, int(port)), timeout=5) for _ in range(300)]
+    try:
+        start = time.monotonic()
+        status, _, body = _request(
+            url + "/api/predict", _png(mnist_test.images[0, 0].numpy()), {"Content-Type": "image/png"}
+        )
+        assert status == 200 and json.loads(body)["images"][0]["verdict"] and time.monotonic() - start < 5
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_too_many_images_in_one_request(url, mnist_test):
+    image = _png(mnist_test.images[0, 0].numpy(), size=28)
+    body, headers = _multipart([(f"{i}.png", image) for i in range(QUICK.limits.max_images + 1)])
+    status, _, answer = _request(url + "/api/predict", body, headers)
+    assert status == 413 and "at most" in json.loads(answer)["error"]
+
+
+def test_a_full_queue_answers_503_with_retry_after(loaded, mnist_test):
+    model, ckpt = loaded
+    service = serve.PredictionService(model, ckpt, samples=20, settings=serve.ServiceSettings(window=0, max_queue=1))
+    answer = service.answer
+
+    def slow(sources):
+        time.sleep(0.5)
+        return answer(sources)
+
+    service.batcher.answer = slow
+    server = BackgroundServer(serve.create_app(service)).start()
+    image = _png(mnist_test.images[0, 0].numpy())
+    replies: list[tuple[int, dict]] = []
+
+    def ask():
+        status, headers, _ = _request(server.url + "/api/predict", image, {"Content-Type": "image/png"})
+        replies.append((status, headers))
+
+    try:
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)
+        for t in threads:
+            t.join()
+    finally:
+        server.stop()
+    statuses = sorted(s for s, _ in replies)
+    assert statuses[0] == 200 and statuses[-1] == 503 and set(statuses) == {200, 503}
+    assert all(h["retry-after"] == "1" for s, h in replies if s == 503)
 
 
 def test_idk_serve_from_the_command_line(cnn_model):
-    """`idk serve --port 0` prints its address and answers there; a missing model is one line."""
+    """`idk serve --port 0` prints its address and answers there; --help says there is no
+    authentication; another address gets a warning; a missing model is one line."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "idk", "serve", "--model", str(cnn_model), "--port", "0"],
+        [sys.executable, "-m", "idk", "serve", "--model", str(cnn_model), "--port", "0", "--threads", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -97,7 +307,26 @@ def test_idk_serve_from_the_command_line(cnn_model):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    helped = subprocess.run(
+        [sys.executable, "-m", "idk", "serve", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert "no authentication" in " ".join(helped.stdout.split())
     missing = subprocess.run(
         [sys.executable, "-m", "idk", "serve", "--model", "no-such.pt"], capture_output=True, text=True, timeout=60
     )
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_binding_beyond_this_machine_warns(cnn_model):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "idk", "serve", "--model", str(cnn_model), "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        warning = proc.stdout.readline()
+        assert warning.startswith("idk: warning:") and "no authentication" in warning
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

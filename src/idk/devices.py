@@ -26,14 +26,17 @@ def check_device_name(name: str) -> str:
     return name
 
 
-def resolve_device(name: str | None = None) -> torch.device:
-    """The device called ``name`` (None: ``auto``), checked to exist on this machine.
+def resolve_device(name: str | torch.device | None = None) -> torch.device:
+    """The device called ``name`` (None: ``auto``; a :class:`torch.device`: itself), checked to
+    exist on this machine.
 
     ``auto`` picks CUDA device 0 when torch sees one, else Apple's MPS when present, else the CPU.
     Asking for ``cuda``/``cuda:N``/``mps`` where there is none is an :class:`IdkError` naming
     what this machine has."""
     import torch
 
+    if isinstance(name, torch.device):
+        return name
     name = check_device_name(name or DEFAULT_DEVICE)
     mps = getattr(torch.backends, "mps", None)
     has_mps = bool(mps and mps.is_available())

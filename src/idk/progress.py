@@ -1,32 +1,62 @@
-"""Progress bars and messages: tqdm on stderr, silent with ``quiet``, colour only on a terminal."""
+"""Progress on stderr: tqdm bars on a terminal, one line per pass elsewhere, nothing with ``quiet``.
+
+Bars written to a file or a pipe would fill a log with carriage-return updates; there a pass
+(an epoch, a prediction over a data set) ends with one line of the same figures instead.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from tqdm import tqdm
 
 
+class LineBar:
+    """A bar's stand-in off a terminal: counts silently, then one line on :meth:`close`:
+    ``DESC: N UNIT in T s (R UNIT/s)[, key value ...]``."""
+
+    def __init__(self, progress: Progress, total: int | None = None, desc: str = "", unit: str = "it") -> None:
+        self.progress, self.total, self.desc, self.unit = progress, total, desc, unit
+        self.n, self.postfix, self.started, self.closed = 0, {}, time.perf_counter(), False
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, refresh: bool = True, **values: Any) -> None:
+        self.postfix = values
+
+    def line(self) -> str:
+        seconds = time.perf_counter() - self.started
+        rate = f"{self.n / seconds:.0f} {self.unit}/s" if seconds > 0 else "-"
+        extra = "".join(f", {k} {v}" for k, v in self.postfix.items())
+        return f"{self.desc}: {self.n} {self.unit} in {seconds:.1f} s ({rate}){extra}"
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.progress.log(self.line())
+
+
 class Progress:
-    """Where a long job reports: bars and log lines on stderr, or nothing when ``quiet``."""
+    """Where a long job reports: bars (on a terminal) and log lines on stderr, or nothing when ``quiet``."""
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, quiet: bool = False, tty: bool | None = None) -> None:
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr.isatty() if tty is None else tty
 
-    def bar(self, **kwargs: Any) -> tqdm | None:
+    def bar(self, *, summary: bool = True, **kwargs: Any) -> tqdm | LineBar | None:
+        """A progress bar (tqdm's keyword arguments: total, desc, unit). Off a terminal, a
+        :class:`LineBar` (one line when the pass ends), or None when ``summary`` is False (the caller
+        logs its own line, e.g. the epoch's) or when quiet."""
         if self.quiet:
             return None
-        colour = "green" if self.tty else None
-        return tqdm(
-            file=sys.stderr,
-            dynamic_ncols=True,
-            leave=False,
-            colour=colour,
-            mininterval=0.5 if self.tty else 30,
-            **kwargs,
-        )
+        if not self.tty:
+            if not summary:
+                return None
+            return LineBar(self, kwargs.get("total"), kwargs.get("desc", ""), kwargs.get("unit", "it"))
+        return tqdm(file=sys.stderr, dynamic_ncols=True, leave=False, colour="green", mininterval=0.5, **kwargs)
 
     def log(self, message: str) -> None:
         if not self.quiet:

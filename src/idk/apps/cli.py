@@ -16,7 +16,21 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports a bad option in one line (and the hint to ``--help``)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        from idk.apps.failures import one_line
+
+        self.exit(2, one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
+
+
+class _CommandsHelp(argparse.HelpFormatter):
+    """``idk --help``: every command and its help on one line."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=18, width=110)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):  # commands sit one indent deeper than measured
+            self._action_max_length += self._indent_increment
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -25,7 +39,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="folder holding mnist/, fashion-mnist/, notmnist-459/, notmnist-10k/ (default: $IDK_DATA_DIR, else download)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
-    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--threads", type=_positive, help="torch threads (default: all cores)")
     p.add_argument("--device", type=_device, default=DEFAULT_DEVICE, help=f"where to compute: {DEVICE_HELP}")
 
 
@@ -63,6 +77,10 @@ def _positive_float(text: str) -> float:
     return _checked(text, float, "a number", lambda v: v > 0, "must be positive")
 
 
+def _non_negative_float(text: str) -> float:
+    return _checked(text, float, "a number", lambda v: v >= 0, "must not be negative")
+
+
 def _positive(text: str) -> int:
     return _checked(text, int, "a whole number", lambda v: v > 0, "must be positive")
 
@@ -77,19 +95,24 @@ def _image_size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from idk.data.catalog import DEFAULT_DATA, NAMED
-    from idk.training.config import DEFAULT_PRESET, PRESETS
-
-    parser = Parser(prog="idk", description='Bayesian neural networks that say "I don\'t know".')
+    """The parser of every command (light: imports no torch, so a bad option answers at once)."""
     from idk import __version__
+    from idk.choices import DATA_NAMES, DEFAULT_DATA, DEFAULT_PRESET, OOD_NAMES, PRESET_NAMES
+
+    parser = Parser(
+        prog="idk",
+        description='Bayesian neural networks that say "I don\'t know".',
+        epilog="`idk COMMAND --help` shows a command's options.",
+        formatter_class=_CommandsHelp,
+    )
 
     parser.add_argument("--version", action="version", version=f"idk {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND", title="commands")
 
-    p = sub.add_parser("train", help="train a model on a data set (MNIST by default, or yours) and save a checkpoint")
+    p = sub.add_parser("train", help="train a model on a data set (MNIST by default, or yours); save a checkpoint")
     p.add_argument(
         "--data",
-        help=f"a named set ({', '.join(NAMED)}; default {DEFAULT_DATA}), a folder (DIR/train/CLASS/* + DIR/test/CLASS/*, "
+        help=f"a named set ({', '.join(DATA_NAMES)}; default {DEFAULT_DATA}), a folder (DIR/train/CLASS/* + DIR/test/CLASS/*, "
         "or DIR/CLASS/* with a held-out test split), a folder of IDX pairs, or an .npz with images and labels",
     )
     p.add_argument("--test-data", help="a separate labelled test set (folder or .npz) with the same classes")
@@ -101,11 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--preset",
-        choices=sorted(PRESETS),
+        choices=PRESET_NAMES,
         help=f"the model and its training (default: the one chosen for the data set, else {DEFAULT_PRESET})",
     )
     p.add_argument("--out", required=True, help="checkpoint file to write (updated every epoch)")
-    p.add_argument("--resume", action="store_true", help="continue from --out's last completed epoch")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --out's last completed epoch (options may change only --epochs, --quiet, --device, "
+        "--threads)",
+    )
+    p.add_argument("--resume-if-exists", action="store_true", help="--resume when --out exists, else start afresh")
     p.add_argument("--epochs", type=_positive)
     p.add_argument("--lr", type=_positive_float)
     p.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule")
@@ -117,10 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")
     p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
-    p.add_argument(
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
         "--target-refusal", type=_fraction, help="calibrate: share of images like the training images refused"
     )
-    p.add_argument("--target-error", type=_open_fraction, help="calibrate: error among accepted images (upper bound)")
+    target.add_argument(
+        "--target-error", type=_open_fraction, help="calibrate: error among accepted images (upper bound)"
+    )
     p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
     p.add_argument("--no-augment", action="store_true", help="no augmentation (default: the data set's own)")
@@ -134,15 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=PATH",
-        help="another data set: a known name (mnist, fashion-mnist, notmnist-10k, notmnist-459, noise, gaussian-noise) "
+        help=f"another data set: a known name ({', '.join(OOD_NAMES)}) "
         "or a folder/IDX/.npy/.npz, brought to the model's input form; repeatable",
     )
-    p.add_argument("--noise", type=_positive, default=100, help="uniform-noise images (default 100)")
+    p.add_argument("--noise", type=_non_negative, default=100, help="uniform-noise images (default 100; 0: none)")
     p.add_argument(
         "--gaussian",
         type=_non_negative,
         default=0,
         help="Gaussian-noise images (default 0; for your own data: as --noise)",
+    )
+    p.add_argument(
+        "--shift",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a labelled set of the model's classes from another source (folder with one sub-folder per class, "
+        ".npz with labels), reported as shifted: answered share and accuracy on answered; repeatable",
+    )
+    p.add_argument(
+        "--shifted",
+        type=_non_negative,
+        default=1000,
+        metavar="N",
+        help="images per built-in shifted set (other pens, scans, printed; models of drawn symbols; default 1000; 0: none)",
     )
     p.add_argument("--samples", type=_positive)
     p.add_argument("--json", help="write the report as JSON")
@@ -171,17 +218,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     _common(p)
 
-    p = sub.add_parser("serve", help="a web page (draw or drop images) and a JSON API for a model")
+    from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW
+
+    p = sub.add_parser(
+        "serve",
+        help="a web page (draw or drop images) and a JSON API for a model; no authentication",
+        description="Serve a model: a web page and a JSON API (docs at /docs). The service has no authentication "
+        "and no TLS: keep it on 127.0.0.1 (the default) or behind a proxy that adds them. --threads: the model's "
+        "torch threads (default here: one core fewer than the machine's, for the connections).",
+    )
     p.add_argument("--model", required=True)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; any other address serves everyone "
+        "who can reach it, with no authentication)",
+    )
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
     p.add_argument("--samples", type=_positive)
+    p.add_argument(
+        "--batch-window",
+        type=_non_negative_float,
+        metavar="MS",
+        help=f"milliseconds a request waits for others to share its posterior pass (default {1000 * DEFAULT_WINDOW:g})",
+    )
+    p.add_argument("--max-batch", type=_positive, help=f"images per posterior pass (default {DEFAULT_MAX_BATCH})")
+    p.add_argument(
+        "--max-queue", type=_positive, help=f"images waiting before requests get 503 (default {DEFAULT_MAX_QUEUE})"
+    )
     p.add_argument("--verbose", action="store_true", help="log every request")
     _common(p)
 
-    p = sub.add_parser("info", help="what a checkpoint holds")
+    p = sub.add_parser("info", help="what a checkpoint holds, and whether it finished training and was calibrated")
     p.add_argument("model")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "calibrate", help="refit a trained model's rule to a new target on its validation images, no retraining"
+    )
+    p.add_argument("--model", required=True, help="a finished checkpoint")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-refusal", type=_fraction, help="share of images like the training images refused")
+    target.add_argument("--target-error", type=_open_fraction, help="error among accepted images (upper bound)")
+    p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
+    p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
+    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
+    _common(p)
     return parser
 
 
@@ -199,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(quiet=getattr(args, "quiet", False))
     from idk.devices import resolve_device
 
-    device = resolve_device(args.device) if hasattr(args, "device") else None  # noqa: F841 - wired per command
+    device = resolve_device(args.device) if hasattr(args, "device") else None
 
     def data():
         from idk.data import DataConfig
@@ -218,7 +300,8 @@ def run(args: argparse.Namespace) -> int:
         given["twin"] = False if args.no_twin else None
         given["augment"] = False if args.no_augment else None
         opts = TrainOptions(**given)
-        ckpt = train(args.out, args.preset, data(), opts, resume=args.resume, progress=progress)
+        resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
+        ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
         from idk.decision.rules import describe_rule
 
         print(
@@ -241,6 +324,9 @@ def run(args: argparse.Namespace) -> int:
             args.json,
             progress,
             args.test_data,
+            shift=parse_ood(args.shift, "--shift"),
+            shifted_images=args.shifted,
+            device=device,
         )
         print(format_report(report))
         if args.report:
@@ -252,14 +338,21 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "reproduce":
         from idk.apps.reproduce import format_reproduction, reproduce
 
-        report = reproduce(args.seed, data(), args.out, args.json, progress, args.epochs, args.train_subset)
+        report = reproduce(
+            args.seed, data(), args.out, args.json, progress, args.epochs, args.train_subset, device=device
+        )
         print(format_reproduction(report))
         return 0
     if args.command in ("explain", "predict"):
+        from idk.apps.evaluate import warnings
         from idk.apps.predict import explain, format_results, predict_files
+        from idk.decision.memory import check_samples
         from idk.training import checkpoint
 
-        model, ckpt = checkpoint.load(args.model)
+        model, ckpt = checkpoint.load(args.model, device=device)
+        check_samples(model, args.samples)
+        for warning in warnings(ckpt):
+            progress.warn(f"{args.model}: {warning}")
         if args.command == "explain":
             verdict = explain(
                 model, ckpt, args.target, args.out, data() if args.target.isdigit() else None, args.samples
@@ -273,35 +366,73 @@ def run(args: argparse.Namespace) -> int:
             print(format_results(results, ckpt.decision_rule().percentile, ckpt.classes))
         return 1 if any(r.error for r in results) else 0
     if args.command == "serve":
-        from idk.apps.serve import serve
+        from idk.apps.serve import ServiceSettings, serve
 
+        window = None if args.batch_window is None else args.batch_window / 1000
+        settings = ServiceSettings.given(
+            window=window, max_batch=args.max_batch, max_queue=args.max_queue, threads=args.threads
+        )
         try:
-            serve(args.model, args.host, args.port, args.samples, args.verbose)
+            serve(args.model, args.host, args.port, args.samples, args.verbose, device, settings)
         except OSError as err:
             raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
         return 0
     if args.command == "info":
+        from idk.apps.evaluate import warnings
         from idk.training.checkpoint import read
 
-        info = read(args.model).describe()
+        ckpt = read(args.model)
+        info = {**ckpt.describe(), "warnings": warnings(ckpt)}
         print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+        for warning in info["warnings"]:
+            progress.warn(f"{args.model}: {warning}")
+        return 0
+    if args.command == "calibrate":
+        from idk.decision.rules import describe_rule
+        from idk.training.recalibration import recalibrate
+
+        ckpt = recalibrate(
+            args.model,
+            args.out,
+            target_refusal=args.target_refusal,
+            target_error=args.target_error,
+            confidence=args.confidence,
+            samples=args.samples,
+            data=data(),
+            progress=progress,
+            device=device,
+        )
+        print(f"saved {args.out or args.model}: rule: {describe_rule(ckpt.rule)}")
         return 0
     raise AssertionError(args.command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse (before any heavy import), check the options, run; every failure is one line on stderr
+    (exit status: :mod:`idk.apps.failures`)."""
+    from idk.apps import failures
+    from idk.apps.checks import check_options
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
+        check_options(args)
         return run(args)
     except IdkError as err:
-        print(f"idk: error: {err}", file=sys.stderr)
-        return 2
+        print(failures.one_line(f"idk: error: {err}"), file=sys.stderr)
+        return failures.USAGE
     except KeyboardInterrupt:
         print("idk: interrupted", file=sys.stderr)
-        return 130
+        return failures.INTERRUPTED
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return failures.FAILED
+    except MemoryError:
+        print("idk: error: out of memory (try fewer --samples or a smaller --batch-size)", file=sys.stderr)
+        return failures.FAILED
+    except Exception as err:  # noqa: BLE001 - a bug: one line here, the traceback in a log file
+        print(failures.unexpected(err, argv), file=sys.stderr)
+        return failures.FAILED
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from idk.data.catalog import NAMED, NOISE, load, match_classes, recorded_test_set
-from idk.data.images import ImageSet, InputSpec
+from idk.data.images import ImageSet, InputSpec, index_classes
 from idk.data.sources import DataConfig
+from idk.decision.memory import check_samples
 from idk.errors import IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.evaluation.report import write_json
@@ -16,15 +20,15 @@ from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
 
 
-def parse_ood(specs: list[str]) -> list[tuple[str, str]]:
-    """``NAME=PATH`` pairs, or a bare known name / path (named after itself)."""
+def parse_ood(specs: list[str], option: str = "--ood") -> list[tuple[str, str]]:
+    """``NAME=PATH`` pairs, or a bare known name / path (named after itself), given to ``option``."""
     out = []
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep:
             name, path = Path(spec).stem if Path(spec).exists() else spec, spec
         if not name or not path:
-            raise IdkError(f"--ood {spec!r}: expected NAME=PATH")
+            raise IdkError(f"{option} {spec!r}: expected NAME=PATH")
         out.append((name, path))
     return out
 
@@ -67,6 +71,50 @@ def load_sets(
     return sets
 
 
+SHIFTED_IMAGES = 1000  # images per built-in shifted set (idk.data.shifted)
+
+
+def shifted_sets(
+    ckpt: Checkpoint,
+    test: ImageSet,
+    data: DataConfig,
+    shift: list[tuple[str, str]],
+    n: int = SHIFTED_IMAGES,
+    seed: int = 0,
+) -> tuple[dict[str, ImageSet], dict[str, ImageSet]]:
+    """The labelled shifted sets (built from ``test`` for models of drawn symbols, then the user's
+    ``shift`` sets) and the built-in non-symbol counterpart, by report name."""
+    from idk.data import shifted
+
+    spec = ckpt.input_spec
+    labelled: dict[str, ImageSet] = {}
+    unfamiliar: dict[str, ImageSet] = {}
+    if n and shifted.applies(spec):
+        labelled.update(shifted.shifted_sets(test, spec, n, seed))
+        unfamiliar["symbols"] = shifted.symbol_set(ckpt.classes, spec, n, seed)
+    for name, path in shift:
+        if name in labelled or name == test.name:
+            raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
+        found = load(path, data, spec)
+        if found.labels is None:
+            raise IdkError(f"--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or 'labels')")
+        labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
+    return labelled, unfamiliar
+
+
+def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> ImageSet:
+    """A labelled set of some of the model's classes, its labels renumbered as the model's (sets
+    with unnamed classes take the model's names, as test sets do)."""
+    if found.classes == index_classes(len(found.classes)) and found.classes != classes:
+        match_classes(found, classes, source)
+        return found
+    unknown = [c for c in found.classes if c not in classes]
+    if unknown:
+        raise IdkError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")
+    index = torch.tensor([classes.index(c) for c in found.classes], dtype=torch.long)
+    return replace(found, labels=index[found.labels], classes=classes)
+
+
 def evaluate_checkpoint(
     model_path: str | Path,
     data: DataConfig | None = None,
@@ -77,9 +125,19 @@ def evaluate_checkpoint(
     json_path: str | Path | None = None,
     progress: Progress | None = None,
     test_data: str | None = None,
+    shift: list[tuple[str, str]] | None = None,
+    shifted_images: int = SHIFTED_IMAGES,
+    device: torch.device | str | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint (and its deterministic twin, when it holds one); return the report."""
-    model, ckpt = ckpt_io.load(model_path)
+    """Evaluate a checkpoint (and its deterministic twin, when it holds one) on ``device`` (None:
+    the CPU); return the report.
+
+    Besides the test set and the out-of-distribution sets, the report has *shifted* sets: for
+    models of drawn symbols ``shifted_images`` images of each built-in family
+    (:mod:`idk.data.shifted`, from the test set) and their non-symbol counterpart, and the user's
+    labelled ``shift`` sets (NAME, PATH)."""
+    model, ckpt = ckpt_io.load(model_path, device=device)
+    check_samples(model, samples)  # before any data set is read
     rule = ckpt.decision_rule()
     settings = EvalSettings(
         samples=samples or ckpt.rule_config.samples,
@@ -87,9 +145,16 @@ def evaluate_checkpoint(
         forced_average=ckpt.rule_config.forced_average,
         ood_score=rule.score.name,
     )
-    sets = load_sets(ckpt, data or DataConfig.from_env(), ood or [], noise, gaussian, test_data=test_data)
+    data = data or DataConfig.from_env()
+    sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data)
     in_name = next(iter(sets))
-    datasets, preds = evaluate(model, rule, sets, settings, progress)
+    labelled, unfamiliar = shifted_sets(ckpt, sets[in_name], data, shift or [], shifted_images)
+    for name in unfamiliar:
+        if name in sets:
+            raise IdkError(f"--ood {name}: the report already has a built-in set named {name!r}; choose another NAME")
+    test, *rest = sets.items()
+    sets = dict([test, *labelled.items(), *rest, *unfamiliar.items()])
+    datasets, preds = evaluate(model, rule, sets, settings, progress, shifted=labelled)
     report: dict[str, Any] = {
         "model": {
             "preset": ckpt.preset,
@@ -104,6 +169,7 @@ def evaluate_checkpoint(
         "samples": settings.samples,
         "rule": ckpt.rule,
         "in_distribution": in_name,
+        "shifted": list(labelled),
         "datasets": datasets,
         "scores": score_comparison(preds, sets[in_name].labels, in_name),
         "training": {"history": ckpt.history, "train_config": ckpt.describe()["train_config"]},
@@ -112,12 +178,12 @@ def evaluate_checkpoint(
         "warnings": warnings(ckpt),
     }
     if ckpt.has_twin:
-        twin = ckpt.build(twin=True, path=str(model_path))
+        twin = ckpt.build(twin=True, path=str(model_path), device=device)
         twin_rule = ckpt.decision_rule(twin=True)
         twin_settings = EvalSettings(
             samples=1, forced_samples=1, forced_average="probs", ood_score=twin_rule.score.name
         )
-        twin_sets, _ = evaluate(twin, twin_rule, sets, twin_settings, progress)
+        twin_sets, _ = evaluate(twin, twin_rule, sets, twin_settings, progress, shifted=labelled)
         report["twin"] = {"rule": ckpt.twin_rule or ckpt.rule, "datasets": twin_sets}
     if json_path:
         write_json(report, json_path)
@@ -131,6 +197,8 @@ def warnings(ckpt: Checkpoint) -> list[str]:
         out.append(
             f"training did not finish ({len(ckpt.history)} of {ckpt.train_config.epochs} epochs); resume it with --resume"
         )
-    if not ckpt.calibrated and ckpt.rule_config.target_refusal is not None:
+    if not ckpt.calibrated and (
+        ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
+    ):
         out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
     return out

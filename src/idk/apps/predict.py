@@ -15,10 +15,10 @@ import torch
 
 from idk.data.catalog import recorded_test_set
 from idk.data.imaging import list_images
-from idk.data.preparation import prepare
+from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
 from idk.decision.predictive import Predictions
-from idk.decision.rules import Rule
+from idk.decision.rules import PercentileRule, Rule
 from idk.errors import IdkError, ImageError
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.training.checkpoint import Checkpoint
@@ -37,6 +37,7 @@ class FileResult:
     blank: bool = False  # nothing to classify was found (no ink, one flat colour)
     label_name: str | None = None
     samples: list[list[float]] | None = None  # (C, S) sampled probabilities, when asked for
+    score: float | None = None  # what the rule compares with its threshold (see :func:`rule_score`)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,10 +58,17 @@ def verdict_text(accepted: list[int], classes: tuple[str, ...]) -> str:
 def sample_images(
     model: BNN | DeterministicNet, images: torch.Tensor, samples: int, percentile: float, seed: int = 0
 ) -> tuple[torch.Tensor, Predictions]:
-    """Sampled log-probabilities (S, N, C) and their summaries for a few images."""
+    """Sampled log-probabilities (S, N, C) and their summaries for a few images, computed on the
+    model's device and returned on the CPU (the same networks on every device, from a CPU generator)."""
     generator = torch.Generator().manual_seed(seed)
-    logits = model.sample_logits(images, samples, generator=generator)
+    logits = model.sample_logits(images, samples, generator=generator).cpu()
     return torch.log_softmax(logits, -1), Predictions.from_logits(logits, percentile)
+
+
+def rule_score(rule: Rule, pred: Predictions) -> torch.Tensor:
+    """(N,) what ``rule`` compares with its threshold: max_c Q_q for the percentile rule (accept when
+    > t), the uncertainty u for a score rule (refuse when > τ)."""
+    return pred.quantile_probs.max(-1).values if isinstance(rule, PercentileRule) else rule.score(pred)
 
 
 def predict_files(
@@ -83,14 +91,15 @@ def predict_files(
 def predict_images(
     model: BNN | DeterministicNet,
     ckpt: Checkpoint,
-    sources: list[tuple[str, str | Path | bytes | np.ndarray | ImageError]],
+    sources: list[tuple[str, str | Path | bytes | np.ndarray | PreparedImage | ImageError]],
     samples: int | None = None,
     seed: int = 0,
     with_samples: bool = False,
 ) -> list[FileResult]:
     """Answer named images, each a path, the file's bytes or decoded pixels (H, W[, 3]) (an
     :class:`ImageError` in place of one is reported as that image's error): all readable ones in
-    one batched pass. ``with_samples`` adds each class's S sampled probabilities."""
+    one batched pass (a :class:`PreparedImage` is taken as it is). ``with_samples`` adds each class's S
+    sampled probabilities."""
     rule = ckpt.decision_rule()
     classes = ckpt.classes
     samples = samples or ckpt.rule_config.samples
@@ -100,7 +109,7 @@ def predict_images(
         try:
             if isinstance(source, ImageError):
                 raise source
-            prepared = prepare(source, ckpt.input_spec)
+            prepared = source if isinstance(source, PreparedImage) else prepare(source, ckpt.input_spec)
         except ImageError as err:
             results.append(FileResult(name, None, None, [], None, str(err)))
             continue
@@ -113,14 +122,17 @@ def predict_images(
         images = torch.from_numpy(np.stack([p for _, p in ready]))
         log_probs, pred = sample_images(model, images, samples, rule.percentile, seed)
         decision = rule.decide(pred)
+        scores = rule_score(rule, pred)
+        sampled = np.round(log_probs.exp().double().numpy(), 3) if with_samples else None  # (S, N, C)
         for row, (i, _) in enumerate(ready):
+            results[i].score = round(float(scores[row]), 4)
             accepted = decision.accepted[row].nonzero().flatten().tolist()
             results[i].accepted = accepted
             results[i].verdict = verdict_text(accepted, classes)
             results[i].label = int(decision.label[row]) if accepted else None
             results[i].label_name = classes[results[i].label] if accepted else None
             if with_samples:
-                results[i].samples = [[round(float(p), 3) for p in c] for c in log_probs[:, row].exp().T]
+                results[i].samples = sampled[:, row].T.tolist()
             results[i].probabilities = {
                 "mean": [round(float(v), 4) for v in pred.mean_probs[row]],
                 f"p{rule.percentile:g}": [round(float(v), 4) for v in pred.quantile_probs[row]],

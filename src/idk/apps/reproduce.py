@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from idk.data.catalog import mnist, noise, notmnist_459
 from idk.data.sources import DataConfig
+from idk.devices import resolve_device
 from idk.evaluation.evaluate import EvalSettings, evaluate
 from idk.evaluation.report import pct, write_json
 from idk.progress import Progress
@@ -34,12 +37,15 @@ def reproduce(
     progress: Progress | None = None,
     epochs: int | None = None,
     train_subset: int | None = None,
+    device: torch.device | str | None = None,
 ) -> dict[str, Any]:
     """Train the ``tutorial`` preset with ``seed``, evaluate it on the tutorial's sets, return the report.
 
     ``epochs`` and ``train_subset`` shorten the run (for tests); the published comparison needs neither.
+    ``device``: where to train and evaluate (None: ``auto``).
     """
     data = data or DataConfig.from_env()
+    device = resolve_device(device)
     out = Path(out or f"runs/tutorial-seed{seed}.pt")
     ckpt = train(
         out,
@@ -47,8 +53,9 @@ def reproduce(
         data,
         TrainOptions(data="mnist", seed=seed, epochs=epochs, train_subset=train_subset),
         progress=progress,
+        device=device,
     )
-    model = ckpt.build(path=str(out))
+    model = ckpt.build(path=str(out), device=device)
     rule = ckpt.decision_rule()
     sets = {
         "mnist-test": mnist("test", data),

@@ -1,113 +1,293 @@
-"""``idk serve``: a web page and a small JSON API over the library calls ``idk predict`` makes.
+"""``idk serve``: a web page and a JSON API over the library call ``idk predict`` makes.
 
-Routes:
+Routes (an ASGI app: FastAPI on uvicorn):
 
-* ``GET /``: a page to drop image files (and, for models of drawn symbols, to draw one), showing
-  each answer in the model's class names ("7", "either Shirt or Coat", "I don't know") with its
-  probabilities.
-* ``POST /api/predict``: the request body is one image file (PNG, JPEG, ...); the optional
-  ``X-Filename`` header names it. Answers ``200`` with :class:`idk.apps.predict.FileResult`'s JSON, or
-  ``400``/``413`` with ``{"error": "..."}`` for an unreadable or oversized upload.
-* ``GET /api/info``: what the model is (``idk info``'s JSON) and its decision rule in words.
+* ``GET /``: the page: draw a symbol (for models of drawn symbols) or drop image files; each
+  answer in the model's class names with one histogram of the S sampled probabilities per class.
+* ``POST /api/predict``: one or more images (:mod:`idk.apps.serve_inputs`) → per image its verdict,
+  accepted classes, label, per-class summaries and sampled probabilities, score and threshold.
+* ``GET /api/info``: what ``idk info`` shows, the rule in words and the service's settings.
+* ``GET /healthz``; ``GET /openapi.json`` and ``/docs``: the schema and the framework's docs page.
 
-The standard library's threaded HTTP server is used: fine on a trusted network or behind a
-reverse proxy; it has no authentication or TLS of its own.
+Every error is JSON ``{"error": "..."}`` with its status (400, 404, 405, 408, 411, 413, 415, 422,
+503 with ``Retry-After`` when the queue is full). Concurrent requests are answered together by one
+batched posterior pass (:mod:`idk.apps.serve_batching`). There is no authentication or TLS: the
+default address, 127.0.0.1, serves this machine only.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import contextlib
+import inspect
+import ipaddress
+import logging
+import os
+import resource
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+
 from idk.apps.predict import FileResult, predict_images
+from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW, MicroBatcher, Overloaded
+from idk.apps.serve_http import BackgroundServer, Timeouts, bind, make_server
+from idk.apps.serve_inputs import Limits, RequestError, Source, read_sources
 from idk.decision.rules import describe_rule
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.training import checkpoint
 from idk.training.checkpoint import Checkpoint
 
-MAX_UPLOAD = 20 * 2**20  # bytes; larger bodies are refused before they are read
-PAGE = (Path(__file__).parent / "web" / "index.html").read_text(encoding="utf-8")
+WEB = Path(__file__).parent / "web"
+ASSETS = {"style.css": "text/css", "app.js": "text/javascript"}  # served under /static/
+log = logging.getLogger("idk.serve")
+
+__all__ = ["BackgroundServer", "PredictionService", "ServiceSettings", "create_app", "serve"]
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Batching, limits and timeouts: each setting's one home and default."""
+
+    window: float = DEFAULT_WINDOW  # seconds a lone request waits for others to share its pass
+    max_batch: int = DEFAULT_MAX_BATCH  # images per posterior pass
+    max_queue: int = DEFAULT_MAX_QUEUE  # images waiting before requests get 503
+    limits: Limits = field(default_factory=Limits)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    threads: int | None = None  # the model's torch threads (None: one core fewer than the machine's, at least 1)
+
+    def torch_threads(self) -> int:
+        """Threads for the model's pass: by default one core is left to the event loop, which reads
+        and answers the connections while a pass runs (on 2 cores, 2 torch threads beside a busy
+        event loop were measured several times slower than 1)."""
+        return self.threads or max(1, (os.cpu_count() or 1) - 1)
+
+    @classmethod
+    def given(cls, **options: Any) -> ServiceSettings:
+        """The defaults, with the options that are not None."""
+        return cls(**{k: v for k, v in options.items() if v is not None})
+
+
+def _flush_denormals() -> None:
+    """Subnormal floats flushed to zero in the model's thread: a per-thread flag (idk.nn.numerics)."""
+    torch.set_flush_denormal(True)
 
 
 class PredictionService:
-    """The model behind the server: one prediction at a time (the model reuses its buffers)."""
+    """The model behind the app: batches of named images → :class:`FileResult` (one pass at a time)."""
 
-    def __init__(self, model: BNN | DeterministicNet, ckpt: Checkpoint, samples: int | None = None) -> None:
-        self.model, self.ckpt, self.samples = model, ckpt, samples
-        self._lock = threading.Lock()
+    def __init__(
+        self,
+        model: BNN | DeterministicNet,
+        ckpt: Checkpoint,
+        samples: int | None = None,
+        settings: ServiceSettings = ServiceSettings(),
+    ) -> None:
+        self.model, self.ckpt, self.settings = model, ckpt, settings
+        self.samples = samples or ckpt.rule_config.samples
+        self.rule = ckpt.decision_rule()
+        self.batcher: MicroBatcher[Source, FileResult] = MicroBatcher(
+            self.answer, settings.window, settings.max_batch, settings.max_queue, _flush_denormals
+        )
 
-    def predict(self, name: str, data: bytes) -> FileResult:
-        with self._lock:
-            return predict_images(self.model, self.ckpt, [(name, data)], self.samples, with_samples=True)[0]
+    def answer(self, sources: list[Source]) -> list[FileResult]:
+        """One batched pass over ``sources`` (runs in the batcher's worker thread)."""
+        return predict_images(self.model, self.ckpt, list(sources), self.samples, with_samples=True)
 
     def info(self) -> dict[str, Any]:
-        return {"rule_text": describe_rule(self.ckpt.rule), **self.ckpt.describe()}
+        return {
+            "rule_text": describe_rule(self.ckpt.rule),
+            "rule_summary": self.rule.summary(),
+            **self.ckpt.describe(),
+            "service": {
+                "samples": self.samples,
+                "window_ms": 1000 * self.settings.window,
+                "max_batch": self.settings.max_batch,
+            },
+        }
+
+    def answer_json(self, result: FileResult) -> dict[str, Any]:
+        return {**vars(result), "threshold": self.rule.threshold}  # shallow: asdict's deep copy costs ms
 
 
-def make_server(service: PredictionService, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """An HTTP server for ``service`` (port 0: any free port; see ``server.server_address``)."""
+class ImageAnswer(BaseModel):
+    """One image's answer; ``samples``: (C, S) sampled probabilities; ``score`` against ``threshold``
+    (percentile rule: max_c Q_q, accept classes above t; score rule: u, refuse above τ)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "idk"
-
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
-            if self.path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8")
-            elif self.path == "/api/info":
-                self._json(HTTPStatus.OK, service.info())
-            else:
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
-
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
-            if self.path != "/api/predict":
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {self.path}"})
-                return
-            try:
-                length = int(self.headers.get("Content-Length", ""))
-            except ValueError:
-                self._json(HTTPStatus.LENGTH_REQUIRED, {"error": "send the image as the body, with a Content-Length"})
-                return
-            if length > MAX_UPLOAD:
-                self.close_connection = True  # the body is not read
-                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"upload over {MAX_UPLOAD // 2**20} MiB"})
-                return
-            data = self.rfile.read(length)
-            name = self.headers.get("X-Filename") or "upload"
-            result = service.predict(name, data)
-            self._json(HTTPStatus.BAD_REQUEST if result.error else HTTPStatus.OK, result.as_dict())
-
-        def _json(self, status: HTTPStatus, payload: Any) -> None:
-            self._send(status, json.dumps(payload).encode(), "application/json")
-
-        def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
-            if getattr(self.server, "verbose", False):
-                super().log_message(format, *args)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    file: str
+    verdict: str | None
+    label: int | None
+    label_name: str | None
+    accepted: list[int]
+    probabilities: dict[str, list[float]] | None
+    samples: list[list[float]] | None
+    score: float | None
+    threshold: float
+    error: str | None
+    blank: bool
 
 
-def serve(model_path: str, host: str = "127.0.0.1", port: int = 8000, samples: int | None = None, verbose=False):
-    """Load a checkpoint and serve it until interrupted (Ctrl-C)."""
-    model, ckpt = checkpoint.load(model_path)
-    server = make_server(PredictionService(model, ckpt, samples), host, port)
-    server.verbose = verbose
-    shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    print(f"idk: serving {model_path} on http://{shown_host}:{server.server_address[1]}/  (Ctrl-C stops)", flush=True)
+class PredictAnswer(BaseModel):
+    images: list[ImageAnswer]
+    rule: str
+    error: str | None = None  # set (with status 400) when none of the images could be read
+
+
+class ErrorAnswer(BaseModel):
+    error: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorAnswer} for code in (400, 408, 411, 413, 415, 422, 503)
+}
+_UPLOADS = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"pixels": {"type": "array", "items": {}}, "name": {"type": "string"}},
+                    "description": 'pixels (C, H, W), (H, W, C) or (H, W) in [0, 1]; or {"images": [{"pixels": ...}]}',
+                }
+            },
+        },
+    }
+}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status, headers=headers)
+
+
+def create_app(service: PredictionService) -> FastAPI:
+    """The ASGI app serving ``service`` (its batcher runs while the app does)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.batcher.start()
+        yield
+        await service.batcher.stop()
+
+    app = FastAPI(title="idk", summary='A Bayesian classifier that says "I don\'t know"', lifespan=lifespan)
+    page = (WEB / "index.html").read_text(encoding="utf-8")
+    assets = {name: (WEB / name).read_bytes() for name in ASSETS}
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        message = {
+            404: f"no such page: {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }.get(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, message, dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "; ".join(str(e.get("msg", e)) for e in exc.errors()) or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("idk serve: internal error")
+        return _error(500, f"internal error: {type(exc).__name__}")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        if name not in assets:
+            raise HTTPException(404)
+        return Response(assets[name], media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/info", summary="The model: idk info's fields, its rule in words, the service's settings")
+    async def info() -> dict[str, Any]:
+        return service.info()
+
+    @app.get("/healthz", summary="Liveness, and how many images wait")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "queued": service.batcher.queued, "passes": service.batcher.passes}
+
+    @app.post(
+        "/api/predict",
+        summary="Answer one or more images",
+        response_model=PredictAnswer,
+        responses=_ERRORS,
+        openapi_extra=_UPLOADS,
+    )
+    async def predict(request: Request) -> Response:
+        try:
+            sources = await read_sources(request, service.ckpt.input_spec, service.settings.limits)
+            results = await service.batcher.submit(sources)
+        except RequestError as err:
+            return _error(err.status, err.message, err.headers)
+        except Overloaded as err:
+            return _error(503, str(err), {"Retry-After": str(err.retry_after)})
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is listening
+        answer: dict[str, Any] = {"images": [service.answer_json(r) for r in results], "rule": service.rule.summary()}
+        if all(r.error for r in results):  # nothing could be read: the request failed as a whole
+            answer["error"] = results[0].error if len(results) == 1 else "none of the images could be read"
+            return JSONResponse(answer, 400)
+        return JSONResponse(answer)
+
+    return app
+
+
+def _load(model_path: str, device: Any = None) -> tuple[BNN | DeterministicNet, Checkpoint]:
+    if device is not None and "device" in inspect.signature(checkpoint.load).parameters:
+        return checkpoint.load(model_path, device=device)  # type: ignore[call-arg]
+    return checkpoint.load(model_path)
+
+
+def _raise_open_files_limit() -> None:
+    """Let the server hold many idle connections (the soft limit up to the hard one)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
+
+
+def _loopback(host: str) -> bool:
     try:
-        server.serve_forever()
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    model_path: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    samples: int | None = None,
+    verbose: bool = False,
+    device: Any = None,
+    settings: ServiceSettings = ServiceSettings(),
+) -> None:
+    """Load a checkpoint and serve it until interrupted (Ctrl-C)."""
+    torch.set_num_threads(settings.torch_threads())
+    model, ckpt = _load(model_path, device)
+    app = create_app(PredictionService(model, ckpt, samples, settings))
+    sock = bind(host, port)
+    _raise_open_files_limit()
+    if not _loopback(host):
+        print(f"idk: warning: listening on {host}: anyone who can reach it can use the service (no authentication)")
+    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("", "0.0.0.0") else host)
+    print(f"idk: serving {model_path} on http://{shown}:{sock.getsockname()[1]}/  (Ctrl-C stops)", flush=True)
+    try:
+        make_server(app, settings.timeouts, verbose).run(sockets=[sock])
     finally:
-        server.server_close()
+        sock.close()

@@ -1,7 +1,8 @@
 """Training-time augmentation of images (B, C, H, W): the transformations that leave an image's
 class unchanged (:func:`augmentation_for` says which, from what the data are). Randomness comes
-from torch's global generator, which :mod:`idk.training.fitting` saves in its checkpoints, so a
-resumed run augments as an uninterrupted one."""
+from torch's global generator of the images' device, which :mod:`idk.training.fitting` saves in its
+checkpoints, so a resumed run augments as an uninterrupted one; every grid and draw is made on the
+images' device."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def augmentation_for(spec: InputSpec) -> Augmentation:
 
 def random_flip(images: Tensor) -> Tensor:
     """Mirror each image (B, C, H, W) left–right with probability 1/2."""
-    flip = torch.rand(images.shape[0]) < 0.5
+    flip = torch.rand(images.shape[0], device=images.device) < 0.5
     return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
 
 
@@ -57,10 +58,12 @@ def random_shift(images: Tensor, max_shift: int) -> Tensor:
         return images
     b, c, h, w = images.shape
     padded = F.pad(images, (max_shift,) * 4)
-    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, b, 1))
-    rows = (dy + torch.arange(h)).view(b, 1, h, 1)
-    cols = (dx + torch.arange(w)).view(b, 1, 1, w)
-    return padded[torch.arange(b).view(b, 1, 1, 1), torch.arange(c).view(1, c, 1, 1), rows, cols]
+    device = images.device
+    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, b, 1), device=device)
+    rows = (dy + torch.arange(h, device=device)).view(b, 1, h, 1)
+    cols = (dx + torch.arange(w, device=device)).view(b, 1, 1, w)
+    batch, channel = torch.arange(b, device=device).view(b, 1, 1, 1), torch.arange(c, device=device).view(1, c, 1, 1)
+    return padded[batch, channel, rows, cols]
 
 
 def affine_matrices(shift: Tensor, angle: Tensor, scale: Tensor, size: int | tuple[int, int] = 28) -> Tensor:
@@ -70,7 +73,7 @@ def affine_matrices(shift: Tensor, angle: Tensor, scale: Tensor, size: int | tup
     output to input coordinates, so this is the inverse map."""
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)  # (B, 2, 2)
-    offset = -theta @ (2 * shift / torch.as_tensor(size, dtype=shift.dtype)).unsqueeze(
+    offset = -theta @ (2 * shift / torch.as_tensor(size, dtype=shift.dtype, device=shift.device)).unsqueeze(
         -1
     )  # (B, 2, 1), in [−1, 1] units
     return torch.cat([theta, offset], -1)
@@ -79,7 +82,7 @@ def affine_matrices(shift: Tensor, angle: Tensor, scale: Tensor, size: int | tup
 def random_affine(images: Tensor, shift: float, degrees: float, scale: float) -> Tensor:
     """Warp each image (B, C, H, W) by its own random shift, rotation and scaling (bilinear, zero fill)."""
     b = images.shape[0]
-    u = 2 * torch.rand(b, 4) - 1  # uniform in [−1, 1]
+    u = 2 * torch.rand(b, 4, device=images.device) - 1  # uniform in [−1, 1]
     theta = affine_matrices(
         shift * u[:, :2], math.radians(degrees) * u[:, 2], 1 + scale * u[:, 3], (images.shape[-1], images.shape[-2])
     )

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
 from idk.data.download import RemoteFile
 from idk.data.folders import Warn, class_folders, fit_images, read_array, read_folder, read_idx_images, stratified_split
 from idk.data.idx import read_idx
@@ -33,7 +34,6 @@ from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_10K_FILE
 from idk.data.synthetic import gaussian_pixels, uniform_pixels
 from idk.errors import DataError
 
-DEFAULT_DATA = "mnist"  # what `idk train` trains on unless told
 TEST_SHARE = 0.2  # held out for testing when a set comes without a test split
 SPLIT_SEED = 20_181_127  # the fixed random splits (test and validation)
 

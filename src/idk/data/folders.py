@@ -169,6 +169,8 @@ def read_array(path: Path, name: str) -> ImageSet:
         return _read_array(path, name)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
         first = (str(err).splitlines() or [type(err).__name__])[0][:100]
+        if "pickle" in str(err):  # numpy's advice to allow_pickle is no advice for image data
+            first = "it holds no numeric array (text or pickled objects)"
         raise DataError(f"{path}: not a readable .npy/.npz array file ({first})") from None
 
 

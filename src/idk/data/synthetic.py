@@ -12,6 +12,10 @@ scribbles, blobs, and mirror images of the classes whose mirror image is no clas
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
 two images of different classes over each other.
+
+Devices: every family returns its images on ``images``' device. Random numbers come from the
+generator on its own device (a seeded CPU generator: the same outliers whatever the device), or,
+with none, from the global generator of ``images``' device (training on a GPU draws there).
 """
 
 from __future__ import annotations
@@ -31,20 +35,38 @@ Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
 
 
-def uniform_pixels(n: int, shape: tuple[int, ...], generator: Generator = None) -> Tensor:
-    """(n, *shape) i.i.d. Uniform(0, 1) pixels, as the tutorial's ``torch.rand(n, 28, 28)``."""
-    return torch.rand(n, *shape, generator=generator)
+def _rand(g: Generator, *shape: int, like: Tensor) -> Tensor:
+    """Uniform(0, 1) numbers of ``shape`` on ``like``'s device, drawn from ``g`` on its device (see the module doc)."""
+    return torch.rand(shape, generator=g, device=g.device if g is not None else like.device).to(like.device)
 
 
-def gaussian_pixels(n: int, shape: tuple[int, ...], generator: Generator = None) -> Tensor:
-    """(n, *shape) i.i.d. pixels ``clamp(0.5 + 0.25 z, 0, 1)``, z ~ Normal(0, 1)."""
-    return (0.5 + 0.25 * torch.randn(n, *shape, generator=generator)).clamp(0, 1)
+def _randint(g: Generator, high: int, shape: tuple[int, ...], like: Tensor) -> Tensor:
+    """Integers in [0, high) of ``shape`` on ``like``'s device, drawn from ``g`` on its device."""
+    device = g.device if g is not None else like.device
+    return torch.randint(0, high, shape, generator=g, device=device).to(like.device)
+
+
+def uniform_pixels(
+    n: int, shape: tuple[int, ...], generator: Generator = None, device: torch.device | None = None
+) -> Tensor:
+    """(n, *shape) i.i.d. Uniform(0, 1) pixels, as the tutorial's ``torch.rand(n, 28, 28)``, on
+    ``device`` (drawn on the generator's)."""
+    out = torch.rand(n, *shape, generator=generator, device=generator.device if generator is not None else device)
+    return out.to(device) if device is not None else out
+
+
+def gaussian_pixels(
+    n: int, shape: tuple[int, ...], generator: Generator = None, device: torch.device | None = None
+) -> Tensor:
+    """(n, *shape) i.i.d. pixels ``clamp(0.5 + 0.25 z, 0, 1)``, z ~ Normal(0, 1), on ``device``."""
+    z = torch.randn(n, *shape, generator=generator, device=generator.device if generator is not None else device)
+    return (0.5 + 0.25 * (z.to(device) if device is not None else z)).clamp(0, 1)
 
 
 def _pick(images: Tensor, n: int, g: Generator, allowed: Tensor | None = None) -> Tensor:
-    """Indices of n images drawn with replacement (among ``allowed`` indices when given)."""
-    pool = torch.arange(len(images)) if allowed is None else allowed
-    return pool[torch.randint(0, len(pool), (n,), generator=g)]
+    """Indices (on ``images``' device) of n images drawn with replacement (among ``allowed`` indices when given)."""
+    pool = torch.arange(len(images), device=images.device) if allowed is None else allowed.to(images.device)
+    return pool[_randint(g, len(pool), (n,), images)]
 
 
 def shuffled_patches(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
@@ -58,8 +80,8 @@ def shuffled_patches(images: Tensor, labels: Tensor, n: int, g: Generator) -> Te
     k = PATCHES * PATCHES
     grid = out[..., : PATCHES * ph, : PATCHES * pw]
     patches = grid.reshape(n, c, PATCHES, ph, PATCHES, pw).permute(0, 2, 4, 1, 3, 5).reshape(n, k, c, ph, pw)
-    order = torch.argsort(torch.rand(n, k, generator=g), dim=1)
-    shuffled = patches[torch.arange(n)[:, None], order]
+    order = torch.argsort(_rand(g, n, k, like=out), dim=1)
+    shuffled = patches[torch.arange(n, device=out.device)[:, None], order]
     out[..., : PATCHES * ph, : PATCHES * pw] = (
         shuffled.reshape(n, PATCHES, PATCHES, c, ph, pw)
         .permute(0, 3, 1, 4, 2, 5)
@@ -72,9 +94,9 @@ def zoomed(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """A window of an image magnified 1.8–3×: thick strokes running off the edges, unlike a
     centred symbol."""
     picked = images[_pick(images, n, g)]
-    zoom = 1.8 + 1.2 * torch.rand(n, generator=g)
-    centre = 0.5 * (torch.rand(n, 2, generator=g) - 0.5)  # where to look, in [−0.25, 0.25]² of the frame
-    theta = torch.zeros(n, 2, 3)
+    zoom = 1.8 + 1.2 * _rand(g, n, like=picked)
+    centre = 0.5 * (_rand(g, n, 2, like=picked) - 0.5)  # where to look, in [−0.25, 0.25]² of the frame
+    theta = torch.zeros(n, 2, 3, device=picked.device)
     theta[:, 0, 0] = theta[:, 1, 1] = 1 / zoom
     theta[:, :, 2] = centre
     grid = F.affine_grid(theta, list(picked.shape), align_corners=False)
@@ -83,7 +105,7 @@ def zoomed(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
 
 def mirrored(images: Tensor, labels: Tensor, n: int, g: Generator, classes: tuple[int, ...] = ()) -> Tensor:
     """Left–right mirror images of the classes whose mirror image is no class (digits 2–7, 9)."""
-    allowed = torch.isin(labels, torch.tensor(classes, dtype=labels.dtype)).nonzero().squeeze(1)
+    allowed = torch.isin(labels, torch.tensor(classes, dtype=labels.dtype, device=labels.device)).nonzero().squeeze(1)
     return images[_pick(images, n, g, allowed if len(allowed) else None)].flip(-1)
 
 
@@ -95,7 +117,8 @@ def inverted(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
 def _frame(images: Tensor) -> tuple[int, int, int, Tensor]:
     """Channels, height, width of ``images`` and their pixel grid (H, W, 2) in row, column order."""
     _, c, h, w = images.shape
-    grid = torch.stack(torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij"), -1)
+    rows, cols = torch.arange(float(h), device=images.device), torch.arange(float(w), device=images.device)
+    grid = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), -1)
     return c, h, w, grid
 
 
@@ -105,15 +128,15 @@ def strokes(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     c, h, w, grid = _frame(images)
     unit = min(h, w) / 28
     count = 4
-    span = torch.tensor([h - 4 * unit, w - 4 * unit])
-    ctrl = 2 * unit + span * torch.rand(n, count, 4, 2, generator=g)  # (n, K, 4 control points, yx)
-    t = torch.linspace(0, 1, 24)
+    span = torch.tensor([h - 4 * unit, w - 4 * unit], device=grid.device)
+    ctrl = 2 * unit + span * _rand(g, n, count, 4, 2, like=grid)  # (n, K, 4 control points, yx)
+    t = torch.linspace(0, 1, 24, device=grid.device)
     basis = torch.stack([(1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t**2 * (1 - t), t**3], -1)  # (T, 4)
     points = torch.einsum("tc,nkcd->nktd", basis, ctrl).reshape(n, count * len(t), 2)  # (n, K·T, 2)
-    present = torch.rand(n, count, generator=g) < torch.tensor([1.0, 1.0, 0.5, 0.25])
+    present = _rand(g, n, count, like=grid) < torch.tensor([1.0, 1.0, 0.5, 0.25], device=grid.device)
     present = present.repeat_interleave(len(t), 1)  # (n, K·T)
-    width = unit * (0.9 + 0.6 * torch.rand(n, 1, 1, generator=g))
-    out = torch.empty(n, h, w)
+    width = unit * (0.9 + 0.6 * _rand(g, n, 1, 1, like=grid))
+    out = torch.empty(n, h, w, device=grid.device)
     flat = grid.reshape(1, h * w, 2)
     for s in range(0, n, 64):  # (64, H·W, K·T) distances at a time
         e = slice(s, s + 64)
@@ -126,17 +149,18 @@ def strokes(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
 def blobs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """1–3 filled ellipses with soft edges: areas of ink where symbols have lines."""
     c, h, w, grid = _frame(images)
-    unit = torch.tensor([h / 28, w / 28])
+    unit = torch.tensor([h / 28, w / 28], device=grid.device)
     count = 3
-    centre = unit * (5 + 18 * torch.rand(n, count, 1, 1, 2, generator=g))
-    axes = unit * (2 + 6 * torch.rand(n, count, 1, 1, 2, generator=g))
-    angle = math.pi * torch.rand(n, count, 1, 1, generator=g)
+    centre = unit * (5 + 18 * _rand(g, n, count, 1, 1, 2, like=grid))
+    axes = unit * (2 + 6 * _rand(g, n, count, 1, 1, 2, like=grid))
+    angle = math.pi * _rand(g, n, count, 1, 1, like=grid)
     rel = grid - centre  # (n, K, H, W, 2)
     cos, sin = torch.cos(angle), torch.sin(angle)
     u = (cos * rel[..., 0] + sin * rel[..., 1]) / axes[..., 0]
     v = (-sin * rel[..., 0] + cos * rel[..., 1]) / axes[..., 1]
     ink = torch.sigmoid(6 * (1 - (u.square() + v.square())))  # (n, K, H, W)
-    present = torch.rand(n, count, 1, 1, generator=g) < torch.tensor([1.0, 0.5, 0.25]).view(1, count, 1, 1)
+    odds = torch.tensor([1.0, 0.5, 0.25], device=grid.device).view(1, count, 1, 1)
+    present = _rand(g, n, count, 1, 1, like=grid) < odds
     return (ink * present).amax(1).unsqueeze(1).expand(n, c, h, w).contiguous()
 
 
@@ -156,8 +180,8 @@ def overlaid(images: Tensor, labels: Tensor, n: int, g: Generator, drawn: bool =
     return 0.5 * (images[first] + images[second])
 
 
-def _noise(fn: Callable[[int, tuple[int, ...], Generator], Tensor]) -> Family:
-    return lambda images, labels, n, g: fn(n, tuple(images.shape[1:]), g)
+def _noise(fn: Callable[[int, tuple[int, ...], Generator, torch.device], Tensor]) -> Family:
+    return lambda images, labels, n, g: fn(n, tuple(images.shape[1:]), g, images.device)
 
 
 def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]:

@@ -8,6 +8,7 @@ per class, their mean entropy, and the mean logits. Only (N, C) numbers are kept
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +18,11 @@ from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.numerics import flush_denormals
 from idk.progress import Progress
 
-ACTIVATION_BUDGET = 1 << 22  # floats per (S × batch) activation tensor (16 MiB, cache-friendly): the batch size
+# floats per (S × batch) activation tensor, which sets the batch size: 16 MiB on a CPU (cache-friendly);
+# 256 MiB on an accelerator (large batches keep it busy, memory is no concern at that size)
+ACTIVATION_BUDGET = 1 << 22
+ACCELERATOR_BUDGET = 1 << 26
+RESIDENT_BYTES = 1 << 30  # image sets up to this size are copied to the model's device at once, larger in batches
 
 
 @dataclass
@@ -49,6 +54,11 @@ class Predictions:
             samples=logits.shape[0],
         )
 
+    def to(self, device: torch.device | str) -> Predictions:
+        """The same summaries on ``device``."""
+        fields = ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits")
+        return Predictions(*(getattr(self, f).to(device) for f in fields), self.percentile, self.samples)
+
     @staticmethod
     def concat(parts: list[Predictions]) -> Predictions:
         first = parts[0]
@@ -73,17 +83,25 @@ def quantile(x: Tensor, q: float) -> Tensor:
     return torch.lerp(ordered[lo], ordered[lo + 1], frac)
 
 
+def activation_budget(device: torch.device) -> int:
+    """Floats per (S × batch) activation tensor on ``device``: ``ACTIVATION_BUDGET`` on a CPU,
+    ``ACCELERATOR_BUDGET`` elsewhere."""
+    return ACTIVATION_BUDGET if device.type == "cpu" else ACCELERATOR_BUDGET
+
+
 def batch_size_for(model: BNN | DeterministicNet, samples: int) -> int:
-    """A batch size that keeps the largest activation near ``ACTIVATION_BUDGET`` floats: S × batch
-    for layers after the first stochastic one, batch alone before it (point-mass layers run once
-    per input)."""
-    h = torch.zeros(1, *model.cfg.input_shape)
+    """A batch size that keeps the largest activation near the device's :func:`activation_budget`
+    floats: S × batch for layers after the first stochastic one, batch alone before it (point-mass
+    layers run once per input)."""
+    device = model.device
+    budget = activation_budget(device)
+    h = torch.zeros(1, *model.cfg.input_shape, device=device)
     shared, per_sample, sampled = h[0].numel(), 0, False
     point = model.guide.point if isinstance(model, BNN) else set()
     with torch.no_grad():
         for layer in model.net:
             if hasattr(layer, "weight_shape"):
-                h = layer.apply(h, torch.zeros(layer.weight_shape), None)
+                h = layer.apply(h, torch.zeros(layer.weight_shape, device=device), None)
                 sampled = sampled or layer.site_names()[0] not in point
             else:
                 h = layer(h)
@@ -91,7 +109,21 @@ def batch_size_for(model: BNN | DeterministicNet, samples: int) -> int:
                 per_sample = max(per_sample, h[0].numel())
             else:
                 shared = max(shared, h[0].numel())
-    return max(1, min(10_000, ACTIVATION_BUDGET // max(per_sample * samples, shared)))
+    return max(1, min(10_000, budget // max(per_sample * samples, shared)))
+
+
+def device_batches(images: Tensor, batch_size: int, device: torch.device) -> Iterator[Tensor]:
+    """``images`` (N, ...) in batches of ``batch_size`` on ``device``: a set of up to
+    ``RESIDENT_BYTES`` is copied over once; a larger one batch by batch from pinned memory (each
+    copy overlapping the work on the previous batch)."""
+    if images.device != device and images.numel() * images.element_size() <= RESIDENT_BYTES:
+        images = images.to(device)
+    pin = images.device != device and device.type == "cuda"
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size]
+        if x.device != device:
+            x = (x.pin_memory() if pin else x).to(device, non_blocking=True)
+        yield x
 
 
 def predict(
@@ -106,7 +138,11 @@ def predict(
     progress: Progress | None = None,
     desc: str = "predict",
 ) -> Predictions:
-    """Summaries of ``samples`` posterior predictive draws for every image (N, C, H, W)."""
+    """Summaries of ``samples`` posterior predictive draws for every image (N, C, H, W), computed on
+    the model's device and returned on the CPU (one copy at the end, none per batch).
+
+    The S networks are drawn once from a CPU generator seeded with ``seed``: the same networks on
+    every device."""
     samples = 1 if isinstance(model, DeterministicNet) else samples
     batch_size = batch_size or batch_size_for(model, samples)
     generator = torch.Generator().manual_seed(seed)
@@ -115,8 +151,7 @@ def predict(
     parts = []
     with frozen, torch.no_grad(), flush_denormals():
         draws = model.draw(samples, method, generator) if isinstance(model, BNN) else None
-        for start in range(0, len(images), batch_size):
-            x = images[start : start + batch_size]
+        for x in device_batches(images, batch_size, model.device):
             logits = model.sample_logits(x, samples, method=method, draws=draws)
             parts.append(Predictions.from_logits(logits, percentile))
             if bar:
@@ -126,4 +161,4 @@ def predict(
     if not parts:
         empty = torch.zeros(0, model.cfg.num_classes)
         return Predictions(empty, empty, torch.zeros(0), empty, percentile, samples)
-    return Predictions.concat(parts)
+    return Predictions.concat(parts).to("cpu")

@@ -7,11 +7,15 @@ Report keys (fractions in [0, 1]; later work adds keys, never renames these)::
      "datasets": {"mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy", ...},
                   "noise": {"n", "refused", ...}, "notmnist-459": {"n", "refused", ...}, ...}}
 
-The first data set is the model's own test set (in distribution); every other is out of it.
+The first data set is the model's own test set (in distribution). Sets named in ``shifted`` are
+labelled *shifted* sets — the model's classes drawn, printed or scanned otherwise, which it should
+still answer (``"kind": "shifted"``: answered share, accuracy on answered, forced accuracy); every
+other set is out of distribution (``"kind": "ood"``), to be refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,11 +96,34 @@ def in_distribution_metrics(
     }
 
 
+def shifted_metrics(pred: Predictions, y: Tensor, rule: Rule, u_in: Tensor, settings: EvalSettings) -> dict[str, Any]:
+    """What matters on a labelled shifted set: how much is answered, and how well.
+
+    answered = 1 − refused; accepted_accuracy = accuracy on the answered images; forced_accuracy =
+    accuracy of the forced answer (``settings.forced_average`` of the same S samples);
+    auroc_vs_test: how well the score tells these images from the test set (lower: more alike)."""
+    decision = rule.decide(pred)
+    accepted = ~decision.refused
+    u = make_score(settings.ood_score)(pred)
+    return {
+        "kind": "shifted",
+        "n": len(y),
+        "answered": float(accepted.double().mean()),
+        "refused": float(decision.refused.double().mean()),
+        "accepted_accuracy": metrics.accuracy(decision.label[accepted], y[accepted]),
+        "forced_accuracy": metrics.accuracy(forced_labels(pred, settings.forced_average), y),
+        "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
+        "nll": metrics.nll(pred.mean_probs, y),
+        "auroc_vs_test": metrics.auroc(u_in, u),
+    }
+
+
 def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, settings: EvalSettings) -> dict[str, Any]:
     decision = rule.decide(pred)
     score = make_score(settings.ood_score)
     u = score(pred)
     return {
+        "kind": "ood",
         "n": len(pred),
         "refused": float(decision.refused.double().mean()),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
@@ -112,8 +139,10 @@ def evaluate(
     datasets: dict[str, ImageSet],
     settings: EvalSettings,
     progress: Progress | None = None,
+    shifted: Collection[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Predictions]]:
-    """Evaluate ``rule`` on every data set; the first (labelled) one is in distribution.
+    """Evaluate ``rule`` on every data set; the first (labelled) one is in distribution, those
+    named in ``shifted`` (labelled) are shifted sets, the others out of distribution.
 
     Returns the ``datasets`` part of the report and the predictions.
     """
@@ -149,7 +178,9 @@ def evaluate(
     report: dict[str, Any] = {}
     for name in datasets:
         if name == in_name:
-            report[name] = in_distribution_metrics(in_pred, in_data.labels, rule, settings, forced)
+            report[name] = {"kind": "test", **in_distribution_metrics(in_pred, in_data.labels, rule, settings, forced)}
+        elif name in shifted:
+            report[name] = shifted_metrics(preds[name], datasets[name].labels, rule, u_in, settings)
         else:
             report[name] = out_of_distribution_metrics(preds[name], rule, u_in, settings)
     return report, preds

@@ -19,6 +19,13 @@ def pct(x: float | None) -> str:
     return "–" if x is None or x != x else f"{100 * x:.2f}%"
 
 
+# Row groups of a table that has shifted sets (their AUROC column stays empty: they should be answered).
+GROUPS = {
+    "shifted": "  shifted: the same classes drawn, printed or scanned otherwise (to be answered)",
+    "ood": "  out of distribution (to be refused)",
+}
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The report as a plain-text table."""
     rule = report["rule"]
@@ -46,7 +53,13 @@ def _table(datasets: dict[str, Any], title: str) -> list[str]:
     width = max([16, *(len(name) + 2 for name in datasets)])
     head = f"{'data set':<{width}}{'n':>7}{'forced acc':>12}{'refused':>10}{'acc. on accepted':>18}{'NLL':>8}{'ECE':>8}{'AUROC':>8}"
     rows = [title, head, "-" * len(head)]
+    kinds = {d.get("kind") for d in datasets.values()}
+    previous = None
     for name, d in datasets.items():
+        kind = d.get("kind")
+        if "shifted" in kinds and kind != previous and kind in GROUPS:
+            rows.append(GROUPS[kind])
+        previous = kind
         nll = f"{d['nll']:.4f}" if "nll" in d else ""
         ece = pct(d["ece"]) if "ece" in d else ""
         auroc = f"{d['auroc']:.4f}" if "auroc" in d else ""

@@ -14,7 +14,7 @@ import torch
 from pyro import poutine
 from torch import Tensor, nn
 
-from idk.nn.guides import MeanFieldNormalGuide
+from idk.nn.guides import MeanFieldNormalGuide, standard_normal
 from idk.nn.layers import BayesianLayer
 from idk.nn.likelihoods import CategoricalLikelihood
 from idk.nn.networks import NetConfig, build_network
@@ -64,6 +64,11 @@ class BNN(nn.Module):
         self.register_buffer("temperature", torch.ones(()))
         self._workspace: dict[str, Tensor] = {}  # reused output buffers of sample_logits (see there)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters, priors and buffers live (``.to(device)`` moves them all)."""
+        return self.temperature.device
+
     def model(
         self,
         x: Tensor,
@@ -71,8 +76,12 @@ class BNN(nn.Module):
         outliers: Tensor | None = None,
         outlier_weight: float = 0.0,
         kl_weight: float = 1.0,
+        data_scale: float | None = None,
     ) -> Tensor:
         """The Pyro model: x (B, C, H, W), y (B,) → sampled or observed labels (B,).
+
+        ``data_scale`` replaces the likelihood's minibatch scale D/B (data-parallel training gives
+        each process's share of a global batch the scale of the whole, :mod:`idk.training.distributed`).
 
         ``outliers`` (M, C, H, W) with ``outlier_weight`` λ add outlier exposure (Hendrycks et al.,
         2019) as a pseudo-likelihood: ``λ · (D/M) Σ_m (1/C) Σ_c log p(c | x_m)``, the labels of
@@ -85,11 +94,11 @@ class BNN(nn.Module):
         with poutine.scale(scale=kl_weight):
             logits = self.net(inputs)
         if len(inputs) == len(x):
-            return self.likelihood(logits, y)
+            return self.likelihood(logits, y, data_scale)
         out = logits[len(x) :]
         scale = outlier_weight * (self.likelihood.dataset_size or len(x)) / len(out)
         pyro.factor("outliers", scale * torch.log_softmax(out, -1).mean(-1).sum())
-        return self.likelihood(logits[: len(x)], y)
+        return self.likelihood(logits[: len(x)], y, data_scale)
 
     @torch.no_grad()
     def draw(
@@ -97,7 +106,8 @@ class BNN(nn.Module):
     ) -> dict[str, Tensor]:
         """S posterior draws of what :meth:`sample_logits` needs: per stochastic site either sampled
         weights (S, *shape), or, for a layer done by local reparameterisation, the unit noise
-        ε (S, 1, out) under the weight site's name."""
+        ε (S, 1, out) under the weight site's name; on the model's device (a seeded CPU
+        ``generator`` draws the same networks whatever the device)."""
         if method not in METHODS:
             raise ValueError(f"unknown sampling method {method!r}; valid: {', '.join(METHODS)}")
         draws: dict[str, Tensor] = {}
@@ -110,7 +120,7 @@ class BNN(nn.Module):
                 continue
             if method == "local" and layer.local_exact and not sampled:
                 loc, _ = self.guide.loc_scale(b_site)
-                draws[w_site] = torch.randn((num_samples, 1, *loc.shape), generator=generator, dtype=loc.dtype)
+                draws[w_site] = standard_normal((num_samples, 1, *loc.shape), generator, loc)
             else:
                 draws[w_site] = self.guide.sample_weights(w_site, num_samples, generator)
                 draws[b_site] = self.guide.sample_weights(b_site, num_samples, generator)
@@ -126,7 +136,8 @@ class BNN(nn.Module):
         generator: torch.Generator | None = None,
         draws: dict[str, Tensor] | None = None,
     ) -> Tensor:
-        """S posterior predictive draws of the logits: x (N, C, H, W) → (S, N, classes).
+        """S posterior predictive draws of the logits: x (N, C, H, W) on any device → (S, N, classes)
+        on the model's device.
 
         ``method="local"``: the first stochastic layer, when it is dense and its input is the same
         for every sample, by local reparameterisation (its weights are never drawn); every later
@@ -137,6 +148,7 @@ class BNN(nn.Module):
         per input. ``draws`` (from :meth:`draw`) reuses the same S networks across calls.
         """
         draws = self.draw(num_samples, method, generator) if draws is None else draws
+        x = x.to(self.device, non_blocking=True)
         h, sampled = x, False
         for layer in self.net:
             if isinstance(layer, BayesianLayer):
@@ -150,7 +162,13 @@ class BNN(nn.Module):
                     noise = draws[w_site]
                     shape = (noise.shape[0], h.shape[0], *noise.shape[2:])
                     out = self._workspace.get(w_site)
-                    if out is None or out.shape[0] != shape[0] or out.shape[1] < shape[1] or out.shape[2:] != shape[2:]:
+                    if (
+                        out is None
+                        or out.device != noise.device
+                        or out.shape[0] != shape[0]
+                        or out.shape[1] < shape[1]
+                        or out.shape[2:] != shape[2:]
+                    ):
                         out = self._workspace[w_site] = torch.empty(shape, dtype=noise.dtype, device=noise.device)
                     h = layer.forward_local(h, w_loc, w_scale, b_loc, b_scale, noise=noise, out=out[:, : shape[1]])
                 else:  # S weight sets, each shared by the batch (one batched matmul or convolution)
@@ -176,6 +194,10 @@ class DeterministicNet(nn.Module):
         self.net = build_network(cfg.net, None, cfg.input_shape, cfg.num_classes)
         self.register_buffer("temperature", torch.ones(()))
 
+    @property
+    def device(self) -> torch.device:
+        return self.temperature.device
+
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
@@ -183,8 +205,9 @@ class DeterministicNet(nn.Module):
     def sample_logits(
         self, x: Tensor, num_samples: int = 1, method: str = "local", generator=None, draws=None
     ) -> Tensor:
-        """The network's logits (over the temperature) as a single "sample": (1, N, classes)."""
-        return (self.net(x) / self.temperature).unsqueeze(0)
+        """The network's logits (over the temperature) as a single "sample": (1, N, classes), on
+        the model's device."""
+        return (self.net(x.to(self.device, non_blocking=True)) / self.temperature).unsqueeze(0)
 
 
 def build_model(cfg: ModelConfig, dataset_size: int | None = None) -> BNN | DeterministicNet:

@@ -96,12 +96,22 @@ class MeanFieldNormalGuide(PyroModule):
         return {site: pyro.sample(site, self.distribution(site)) for site in self.sites}
 
     def sample_weights(self, site: str, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
-        """S independent draws of a site's tensor: (S, *shape)."""
+        """S independent draws of a site's tensor: (S, *shape), on the parameters' device. The noise
+        comes from ``generator`` on its own device (a seeded CPU generator gives the same draws on
+        every device), else from the parameters' device's global generator."""
         loc, scale = self.loc_scale(site)
         if scale is None:
             return loc.expand(num_samples, *loc.shape)
-        noise = torch.randn((num_samples, *loc.shape), generator=generator, dtype=loc.dtype, device=loc.device)
-        return loc + scale * noise
+        return loc + scale * standard_normal((num_samples, *loc.shape), generator, loc)
+
+
+def standard_normal(shape: tuple[int, ...], generator: torch.Generator | None, like: Tensor) -> Tensor:
+    """Normal(0, 1) noise of ``shape`` with ``like``'s dtype and device, drawn from ``generator`` on
+    the generator's device (copied over once when that is another device) or, without one, from
+    the global generator of ``like``'s device."""
+    device = generator.device if generator is not None else like.device
+    noise = torch.randn(shape, generator=generator, dtype=like.dtype, device=device)
+    return noise.to(like.device, non_blocking=True)
 
 
 def _key(site: str) -> str:

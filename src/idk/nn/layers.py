@@ -58,8 +58,11 @@ class BayesianLayer(PyroModule):
         super().__init__()
         self.prior = prior
         self.guides: list[SiteParams] = []  # the guide of an active local_reparameterization block
-        self.weight = PyroSample(prior.distribution(self.weight_shape))
-        self.bias = PyroSample(prior.distribution(self.bias_shape))
+        # An empty buffer that moves with the module (``.to(device)``) and is never saved: the
+        # priors are built on its device whenever a site is sampled, so they live where the model does.
+        self.register_buffer("anchor", torch.empty(0), persistent=False)
+        self.weight = PyroSample(lambda layer: layer.prior.distribution(layer.weight_shape, layer.anchor.device))
+        self.bias = PyroSample(lambda layer: layer.prior.distribution(layer.bias_shape, layer.anchor.device))
 
     site_prefix = ""  # set by :func:`name_sites` to the layer's path in its network
 

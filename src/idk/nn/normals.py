@@ -22,14 +22,21 @@ LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 class ScalarNormal(dist.Normal):
-    """Normal(m, s) broadcast over ``shape``, with m and s the same for every element."""
+    """Normal(m, s) broadcast over ``shape``, with m and s the same for every element, on ``device``
+    (its ``loc`` and ``scale`` tensors are one number each, expanded: no memory per weight)."""
 
-    def __init__(self, loc: float, scale: float, shape: torch.Size | tuple[int, ...]) -> None:
-        super().__init__(torch.tensor(float(loc)).expand(shape), torch.tensor(float(scale)).expand(shape))
+    def __init__(
+        self, loc: float, scale: float, shape: torch.Size | tuple[int, ...], device: torch.device | None = None
+    ) -> None:
+        shape = torch.Size(shape)
+        super().__init__(
+            torch.full((), float(loc), device=device).expand(shape),
+            torch.full((), float(scale), device=device).expand(shape),
+        )
         self.loc_value, self.scale_value = float(loc), float(scale)
 
     def expand(self, batch_shape, _instance=None):
-        return ScalarNormal(self.loc_value, self.scale_value, torch.Size(batch_shape))
+        return ScalarNormal(self.loc_value, self.scale_value, torch.Size(batch_shape), self.loc.device)
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

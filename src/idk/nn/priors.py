@@ -17,9 +17,11 @@ class NormalPrior:
     loc: float = 0.0
     scale: float = 1.0
 
-    def distribution(self, shape: torch.Size | tuple[int, ...]) -> dist.Distribution:
-        """The prior of a tensor of ``shape``, all its dimensions as event dimensions."""
-        return ScalarNormal(self.loc, self.scale, torch.Size(shape)).to_event(len(shape))
+    def distribution(
+        self, shape: torch.Size | tuple[int, ...], device: torch.device | None = None
+    ) -> dist.Distribution:
+        """The prior of a tensor of ``shape`` on ``device``, all its dimensions as event dimensions."""
+        return ScalarNormal(self.loc, self.scale, torch.Size(shape), device).to_event(len(shape))
 
 
 def make_prior(name: str, scale: float) -> NormalPrior:

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import platform
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
 from idk.decision.config import RuleConfig
 from idk.decision.rules import Rule, make_rule
+from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, DeterministicNet, ModelConfig, build_model
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
@@ -91,8 +93,9 @@ class Checkpoint:
     def decision_rule(self, twin: bool = False) -> Rule:
         return make_rule(self.twin_rule if twin and self.twin_rule else self.rule)
 
-    def build(self, twin: bool = False, path: str = "<checkpoint>") -> Model:
-        """The model (or its deterministic twin) with its weights loaded, in eval mode."""
+    def build(self, twin: bool = False, path: str = "<checkpoint>", device: torch.device | str | None = None) -> Model:
+        """The model (or its deterministic twin) with its weights loaded, in eval mode, on ``device``
+        (a name such as ``"auto"`` or ``"cuda:1"``, or a :class:`torch.device`; None: the CPU)."""
         cfg = replace(self.model_config, bayesian=False) if twin else self.model_config
         try:
             model = build_model(cfg, self.dataset_size)
@@ -110,7 +113,7 @@ class Checkpoint:
             first = (str(err).splitlines() or [""])[0]
             raise CheckpointError(f"{path}: weights do not fit the described architecture ({first[:160]})") from None
         model.eval()
-        return model
+        return model.to(resolve_device(device)) if device is not None else model
 
     def to_dict(self) -> dict[str, Any]:
         """The plain dict written to disk."""
@@ -219,8 +222,20 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
         raise
 
 
+def on_cpu(value: Any) -> Any:
+    """``value`` (nested dicts, lists, tuples) with every tensor copied to the CPU: device-free."""
+    if isinstance(value, Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: on_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(on_cpu(v) for v in value)
+    return value
+
+
 def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
-    atomic_save(ckpt.to_dict(), path)
+    """Write ``ckpt`` device-free (every tensor on the CPU), whatever device it was trained on."""
+    atomic_save(on_cpu(ckpt.to_dict()), path)
 
 
 def read(path: str | os.PathLike) -> Checkpoint:
@@ -233,7 +248,9 @@ def read(path: str | os.PathLike) -> Checkpoint:
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: empty file, not a checkpoint")
     try:
-        d = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
+            warnings.simplefilter("ignore")
+            d = torch.load(path, map_location="cpu", weights_only=True)
     except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
         first = (str(err).splitlines() or [type(err).__name__])[0]
         raise CheckpointError(f"{path}: corrupted or not a checkpoint ({first[:120]})") from None
@@ -242,7 +259,7 @@ def read(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint.from_dict(d, str(path))
 
 
-def load(path: str | os.PathLike) -> tuple[Model, Checkpoint]:
-    """Load a checkpoint: the model, ready for prediction, and the checkpoint."""
+def load(path: str | os.PathLike, device: torch.device | str | None = None) -> tuple[Model, Checkpoint]:
+    """Load a checkpoint: the model, ready for prediction on ``device`` (None: the CPU), and the checkpoint."""
     ckpt = read(path)
-    return ckpt.build(path=str(path)), ckpt
+    return ckpt.build(path=str(path), device=device), ckpt

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from idk.choices import DEFAULT_PRESET
 from idk.decision.config import RuleConfig
 from idk.nn.bnn import ModelConfig
 from idk.nn.networks import NetConfig
@@ -105,7 +106,6 @@ PRESETS["vgg"] = replace(
         PRESETS["cnn"].model, net=NetConfig(arch="cnn", channels=(32, 64), dense=256, kernel=3, convs=2, padding=1)
     ),
 )
-DEFAULT_PRESET = "cnn"
 # The preset chosen on a named set's own validation data (docs/experiments.md), where it is not the default.
 DATA_PRESETS: dict[str, str] = {"fashion-mnist": "vgg"}  # val. accuracy 91.7% (cnn) → 93.1%
 

@@ -1,15 +1,20 @@
 """The training loop: stochastic variational inference for a BNN, maximum likelihood for its twin.
 
 Data stay as tensors; each epoch draws a permutation from a generator seeded by (seed, epoch), so a
-resumed run sees exactly the batches an uninterrupted one would.
+resumed run sees exactly the batches an uninterrupted one would. Training runs on the model's
+device: the data are copied there once (or, when too large, batch by batch from pinned memory),
+and nothing comes back to the host per step but, now and then, the loss for the progress bar.
+With several processes (:mod:`idk.training.distributed`) each takes its share of every batch.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyro
@@ -27,6 +32,11 @@ from idk.nn.layers import local_reparameterization
 from idk.nn.numerics import flush_denormals
 from idk.progress import Progress
 from idk.training.config import TrainConfig
+from idk.training.distributed import Replicas, epoch_seed
+
+SHARD_LOG = "IDK_SHARD_LOG"  # a folder: each process writes the indices it trained on, per epoch (tests)
+RESIDENT_BYTES = 2 << 30  # training sets up to this size are copied to an accelerator whole
+POSTFIX_EVERY = 25  # steps between progress-bar loss updates (each one waits for the device)
 
 ELBOS = {"trace": Trace_ELBO, "meanfield": TraceMeanField_ELBO}
 
@@ -47,11 +57,23 @@ class ElboObjective:
     def parameters(self) -> list[Tensor]:
         return list(self.model.guide.parameters())
 
-    def __call__(self, x: Tensor, y: Tensor, outliers: Tensor | None = None, weight: float = 0.0) -> Tensor:
+    def __call__(
+        self,
+        x: Tensor,
+        y: Tensor,
+        outliers: Tensor | None = None,
+        weight: float = 0.0,
+        global_batch: int | None = None,
+        world: int = 1,
+    ) -> Tensor:
+        """The loss on x (b, C, H, W), y (b,): with ``world`` W > 1 processes, x is this process's
+        share of a global batch of ``global_batch`` B, and its likelihood is scaled by W × (D/B)
+        (see :mod:`idk.training.distributed`)."""
+        scale = None if world == 1 else world * self.model.likelihood.scale(global_batch or len(x))
         if self.local:
             with local_reparameterization(self.model.net, self.model.guide):
-                return self.elbo(x, y, outliers, weight, self.kl_weight)
-        return self.elbo(x, y, outliers, weight, self.kl_weight)
+                return self.elbo(x, y, outliers, weight, self.kl_weight, scale)
+        return self.elbo(x, y, outliers, weight, self.kl_weight, scale)
 
 
 class MleObjective:
@@ -63,24 +85,40 @@ class MleObjective:
     def parameters(self) -> list[Tensor]:
         return list(self.model.parameters())
 
-    def __call__(self, x: Tensor, y: Tensor, outliers: Tensor | None = None, weight: float = 0.0) -> Tensor:
-        """Cross-entropy, plus λ times the cross-entropy to uniform labels on ``outliers``."""
-        if outliers is None or not len(outliers):
-            return F.cross_entropy(self.model(x), y)
-        logits = self.model(torch.cat([x, outliers]))
-        return F.cross_entropy(logits[: len(x)], y) - weight * torch.log_softmax(logits[len(x) :], -1).mean()
+    def __call__(
+        self,
+        x: Tensor,
+        y: Tensor,
+        outliers: Tensor | None = None,
+        weight: float = 0.0,
+        global_batch: int | None = None,
+        world: int = 1,
+    ) -> Tensor:
+        """Cross-entropy, plus λ times the cross-entropy to uniform labels on ``outliers``. With
+        ``world`` W > 1, the summed cross-entropy of this share times W/B (its mean over the W
+        processes: the global batch's mean)."""
+        has_outliers = outliers is not None and len(outliers) > 0
+        logits = self.model(torch.cat([x, outliers]) if has_outliers else x)
+        if world == 1:
+            loss = F.cross_entropy(logits[: len(x)], y)
+        else:
+            loss = F.cross_entropy(logits[: len(x)], y, reduction="sum") * (world / (global_batch or len(x)))
+        if has_outliers:
+            loss = loss - weight * torch.log_softmax(logits[len(x) :], -1).mean()
+        return loss
 
 
 @dataclass
 class FitState:
     """Everything needed to resume training exactly: epochs done, per-epoch history, optimiser,
-    schedule and random-number states."""
+    schedule and random-number states (the CPU's, and the CUDA device's when it trained on one)."""
 
     epoch: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     optimizer: dict[str, Any] | None = None
     scheduler: dict[str, Any] | None = None
     rng: Tensor | None = None
+    cuda_rng: Tensor | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +127,7 @@ class FitState:
             "optimizer": self.optimizer,
             "scheduler": self.scheduler,
             "rng": self.rng,
+            "cuda_rng": self.cuda_rng,
         }
 
 
@@ -119,8 +158,11 @@ def fit(
     on_epoch: Callable[[FitState], None] | None = None,
     progress: Progress | None = None,
     label: str = "train",
+    replicas: Replicas | None = None,
 ) -> FitState:
-    """Train ``model`` on images (N, C, H, W) of ``spec``'s form and labels (N,) for ``cfg.epochs`` epochs.
+    """Train ``model`` on images (N, C, H, W) of ``spec``'s form and labels (N,) for ``cfg.epochs`` epochs,
+    on the model's device (the data may be anywhere). ``replicas``: this process's place among
+    data-parallel processes (:mod:`idk.training.distributed`; None: alone).
 
     The reported epoch loss is per training example: for the tutorial's unscaled likelihood the sum
     of step losses over N (as the tutorial printed it); for a scaled one the mean step loss over N.
@@ -135,15 +177,33 @@ def fit(
     if state.optimizer is not None:
         optimizer.load_state_dict(state.optimizer)
         scheduler.load_state_dict(state.scheduler)
+    replicas = replicas or Replicas()
+    device = model.device
     if state.rng is not None:
         torch.set_rng_state(state.rng)
+        if state.cuda_rng is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(state.cuda_rng, device)
     else:
         pyro.set_rng_seed(cfg.seed)
+    replicas.broadcast_module(model)
     model.train()
+    data = DeviceData(images, labels, device)
     # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
     with pyro.validation_enabled(False), flush_denormals():
         _epochs(
-            model, objective, optimizer, scheduler, images, labels, cfg, spec, epochs, state, on_epoch, progress, label
+            model,
+            objective,
+            optimizer,
+            scheduler,
+            data,
+            cfg,
+            spec,
+            epochs,
+            state,
+            on_epoch,
+            progress,
+            label,
+            replicas,
         )
     model.eval()
     return state
@@ -164,33 +224,93 @@ def make_optimizer(params: list[Tensor], cfg: TrainConfig, total_steps: int):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+class DeviceData:
+    """Training images (N, C, H, W) and labels (N,) where the steps read them: on the model's
+    device, copied once, when they fit in ``RESIDENT_BYTES`` (always on a CPU); else in pinned host
+    memory, each batch gathered there and copied over without blocking."""
+
+    def __init__(self, images: Tensor, labels: Tensor, device: torch.device) -> None:
+        self.device = device
+        size = images.numel() * images.element_size()
+        self.resident = device.type == "cpu" or size <= RESIDENT_BYTES
+        if self.resident:
+            images, labels = images.to(device), labels.to(device)
+        elif device.type == "cuda":
+            images, labels = images.pin_memory(), labels.pin_memory()
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def order(self, order: Tensor) -> Tensor:
+        """An epoch's permutation (N,), where :meth:`batch` wants its indices."""
+        return order.to(self.device) if self.resident else order
+
+    def batch(self, idx: Tensor) -> tuple[Tensor, Tensor]:
+        """Images (b, C, H, W) and labels (b,) at ``idx`` (from :meth:`order`), on the device."""
+        x, y = self.images[idx], self.labels[idx]
+        if self.resident:
+            return x, y
+        pin = self.device.type == "cuda"
+        return (
+            (x.pin_memory() if pin else x).to(self.device, non_blocking=True),
+            (y.pin_memory() if pin else y).to(self.device, non_blocking=True),
+        )
+
+
+def _log_shard(seen: list[Tensor], name: str) -> None:
+    """Write the training indices this process saw in an epoch to ``$IDK_SHARD_LOG/NAME.txt``."""
+    folder = Path(os.environ[SHARD_LOG])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.txt").write_text(" ".join(map(str, torch.cat(seen).tolist())) + "\n")
+
+
 def _epochs(
-    model, objective, optimizer, scheduler, images, labels, cfg, spec, epochs, state, on_epoch, progress, label
+    model, objective, optimizer, scheduler, data, cfg, spec, epochs, state, on_epoch, progress, label, replicas
 ):
-    n = images.shape[0]
+    n = len(data)
+    device = model.device
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     augment = augmentation_for(spec) if cfg.augment else Augmentation()
     families = families_for(spec)[0]
+    params = objective.parameters()
     for epoch in range(state.epoch, epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
-        total, started = 0.0, time.perf_counter()
-        bar = progress.bar(total=n, desc=f"{label} epoch {epoch + 1}/{epochs}", unit="img") if progress else None
-        for start in range(0, n, cfg.batch_size):
-            idx = order[start : start + cfg.batch_size]
-            x = augment(images[idx])
+        order = data.order(order)
+        if replicas.active:  # each process its own noise, the same on resume (idk.training.distributed)
+            torch.manual_seed(epoch_seed(cfg.seed, epoch, replicas.rank))
+        total, started = torch.zeros((), device=device), time.perf_counter()
+        seen: list[Tensor] | None = [] if os.environ.get(SHARD_LOG) else None
+        bar = (  # off a terminal, the epoch's line below is its summary
+            progress.bar(total=n, desc=f"{label} epoch {epoch + 1}/{epochs}", unit="img", summary=False)
+            if progress
+            else None
+        )
+        for step, start in enumerate(range(0, n, cfg.batch_size)):
+            batch = order[start : start + cfg.batch_size]
+            share = replicas.share(batch)
+            if seen is not None:
+                seen.append(share.cpu())
+            x, y = data.batch(share)
+            x = augment(x)
             outliers = (
-                training_outliers(x, labels[idx], cfg.outlier_share, families) if cfg.outlier_weight > 0 else None
+                training_outliers(x, y, cfg.outlier_share, families) if cfg.outlier_weight > 0 and len(x) else None
             )
-            loss = objective(x, labels[idx], outliers, cfg.outlier_weight)
+            loss = objective(x, y, outliers, cfg.outlier_weight, len(batch), replicas.world)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            replicas.average_gradients(params)
             optimizer.step()
             scheduler.step()
-            total += loss.item()
+            total += loss.detach()
             if bar:
-                bar.update(len(idx))
-                bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
+                bar.update(len(batch))
+                if step % POSTFIX_EVERY == 0:
+                    bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
+        total = float(replicas.mean(total))
         seconds = time.perf_counter() - started
+        if seen is not None:
+            _log_shard(seen, f"{label}-epoch{epoch + 1}-rank{replicas.rank}")
         epoch_loss = _per_example(model, total, n, steps_per_epoch)
         if bar:
             bar.close()
@@ -205,5 +325,6 @@ def _epochs(
             scheduler.state_dict(),
             torch.get_rng_state(),
         )
+        state.cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
         if on_epoch:
             on_epoch(state)

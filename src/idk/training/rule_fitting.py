@@ -109,13 +109,13 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
 
 
 def validation_logits(model, images: torch.Tensor, samples: int, seed: int, batch_size: int = 1000) -> torch.Tensor:
-    """Sampled logits (S, N, C) for the validation images, at temperature 1."""
+    """Sampled logits (S, N, C) for the validation images, at temperature 1, on the CPU."""
     generator = torch.Generator().manual_seed(seed)
     parts = [
         model.sample_logits(images[i : i + batch_size], samples, generator=generator)
         for i in range(0, len(images), batch_size)
     ]
-    return torch.cat(parts, dim=1) * model.temperature
+    return (torch.cat(parts, dim=1) * model.temperature).cpu()
 
 
 def predictive_nll(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:

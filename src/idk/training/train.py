@@ -12,16 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pyro
+import torch
 
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
 from idk.data.sources import DataConfig
+from idk.decision.memory import check_samples
+from idk.devices import resolve_device
 from idk.errors import CheckpointError, IdkError
 from idk.nn.bnn import build_model, with_data
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
+from idk.training import distributed
 from idk.training.checkpoint import Checkpoint
 from idk.training.config import Preset, get_preset, preset_for
 from idk.training.fitting import FitState, fit
+from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import base_rule, fit_rules
 from idk.training.splits import split_train_val, training_subset, validation_size
 
@@ -81,19 +86,24 @@ def train(
     opts: TrainOptions | None = None,
     resume: bool = False,
     progress: Progress | None = None,
+    device: str | torch.device | None = None,
 ) -> Checkpoint:
     """Train, calibrate and save; return the checkpoint. ``preset_name`` None: the preset chosen
-    for the data set (:func:`idk.training.config.preset_for`), or the resumed run's."""
+    for the data set (:func:`idk.training.config.preset_for`), or the resumed run's. ``device``:
+    where to train (:func:`idk.devices.resolve_device`; None: ``auto``). Started by torchrun, the
+    processes train one model together (:mod:`idk.training.distributed`); rank 0 alone writes."""
     out = Path(out)
     data = data or DataConfig.from_env()
     opts = opts or TrainOptions()
-    progress = progress or Progress(quiet=True)
-    previous = ckpt_io.read(out) if resume and out.exists() else None
-    if previous is not None and preset_name is None:
-        preset_name = previous.preset
-    preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
-    if previous is not None:  # its preset, and the data it was trained on unless the options name other data
-        preset = _resumed_preset(previous, preset, out)
+    replicas, device = distributed.setup(resolve_device(device))
+    progress = (progress or Progress(quiet=True)) if replicas.is_main else Progress(quiet=True)
+    if resume and not out.exists():
+        raise CheckpointError(f"{out}: nothing to resume (no such file); drop --resume, or use --resume-if-exists")
+    previous = ckpt_io.read(out) if resume else None
+    if previous is None:
+        preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
+    else:  # its preset and data; only the number of epochs may change
+        preset = resumed_preset(previous, preset_name, opts, out)
         stored = previous.data
         opts = replace(
             opts,
@@ -136,7 +146,13 @@ def train(
             twin.load_state_dict(previous.twin_state_dict)
         for key, st in previous.training_state.items():
             states[key] = FitState(**st)
-        progress.log(f"resuming {out} after epoch {states['model'].epoch} (twin: {states['twin'].epoch})")
+        was = previous.train_config.epochs
+        longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
+        progress.log(f"resuming {out} after epoch {states['model'].epoch} (twin: {states['twin'].epoch}){longer}")
+    model.to(device)
+    if twin is not None:
+        twin.to(device)
+    check_samples(model, preset.rule.samples)  # before training, not when the rule is fitted at its end
     provisional = base_rule(preset.rule, "percentile" if preset.rule.score == "auto" else None).as_dict()
     ckpt = Checkpoint(
         kind=type(model).__name__,
@@ -165,7 +181,8 @@ def train(
         )
         if twin is not None:
             ckpt = replace(ckpt, twin_state_dict=twin.state_dict(), twin_history=states["twin"].history)
-        ckpt_io.save(ckpt, out)
+        if replicas.is_main:
+            ckpt_io.save(ckpt, out)
         return ckpt
 
     for key, net in (("model", model), ("twin", twin)):
@@ -180,16 +197,13 @@ def train(
                 progress=progress,
                 label="bayes" if key == "model" else "twin",
                 on_epoch=lambda st: save(),
+                replicas=replicas,
             )
-    rule_dict, extra = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, source, progress)
+    # the rule on the whole validation split, fitted by rank 0 while the others wait for it
+    fitted = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, source, progress) if replicas.is_main else None
+    rule_dict, extra = replicas.from_main(fitted)
     extra["metrics"]["final_loss"] = states["model"].history[-1]["loss"] if states["model"].history else None
-    return save(rule=rule_dict, finished=True, **extra)
-
-
-def _resumed_preset(previous: Checkpoint, preset: Preset, path: Path) -> Preset:
-    """The preset a checkpoint was trained with; refuse to resume a different preset."""
-    if previous.preset != preset.name:
-        raise CheckpointError(
-            f"{path}: cannot resume: it was trained with preset {previous.preset!r}, not {preset.name!r}; use a new --out"
-        )
-    return replace(preset, train=replace(previous.train_config, epochs=preset.train.epochs))
+    ckpt = save(rule=rule_dict, finished=True, **extra)
+    replicas.barrier()  # the finished checkpoint is written before any process returns
+    distributed.teardown(replicas)
+    return ckpt

@@ -1,0 +1,105 @@
+"""Which score tells "unfamiliar" from "harder to read"? Measured on validation data only.
+
+For a trained checkpoint of drawn symbols: every score's threshold is set to refuse 2% of the
+calibration half of the validation split (as training calibrates it); then, at that threshold, the
+share answered and the accuracy on answered of shifted sets built from the *tuning* part of the
+validation split (:mod:`idk.data.shifted`, seed 1), and the share refused of the non-symbol
+counterpart (seed 1) and of synthetic outliers (noise, overlaid). No test set and no real
+out-of-distribution set is touched.
+
+Usage: python scripts/shift_diagnosis.py runs/default.pt [--samples 100] [--n 1000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from idk.data import DataConfig, training_data
+from idk.data.shifted import shifted_sets, symbol_set
+from idk.data.synthetic import families_for, synthetic_outliers
+from idk.decision.calibration import threshold_for_refusal
+from idk.decision.predictive import predict
+from idk.decision.scores import SCORES, make_score
+from idk.training import checkpoint
+from idk.training.splits import TUNING_SHARE, split_train_val, training_subset, validation_size
+
+TARGET = 0.02
+
+
+def validation_halves(ckpt: checkpoint.Checkpoint, data: DataConfig):
+    """The (tuning, calibration) parts of a checkpoint's validation split."""
+    record = ckpt.data
+    source = training_data(record.data, data, record.test_data, record.image_size)
+    full = source.train
+    cfg = ckpt.train_config
+    if cfg.train_subset:
+        full = full.subset(training_subset(len(full), cfg.train_subset))
+    _, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
+    val = full.subset(val_idx, "validation")
+    cut = int(len(val) * TUNING_SHARE)
+    return val.subset(slice(0, cut), "tuning"), val.subset(slice(cut, None), "calibration")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model")
+    p.add_argument("--samples", type=int, default=100)
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--twin", action="store_true", help="the deterministic twin instead")
+    p.add_argument("--json")
+    args = p.parse_args()
+    torch.set_flush_denormal(True)
+    ckpt = checkpoint.read(args.model)
+    model = ckpt.build(twin=args.twin)
+    samples = 1 if args.twin else args.samples
+    tune, calib = validation_halves(ckpt, DataConfig.from_env())
+    spec = ckpt.input_spec
+    shifted = shifted_sets(tune, spec, args.n, seed=1)
+    unfamiliar = {"symbols": symbol_set(ckpt.classes, spec, args.n, seed=1).images}
+    _, held_out = families_for(spec)
+    trained, _ = families_for(spec)
+    families = {"uniform-noise": trained["uniform-noise"], **held_out}
+    unfamiliar.update(synthetic_outliers(tune.images, tune.labels, args.n, 11, families))
+
+    def run(images):
+        return predict(model, images, samples, 50.0, seed=3)
+
+    base = run(calib.images)
+    preds = {name: run(s.images) for name, s in shifted.items()}
+    outs = {name: run(images) for name, images in unfamiliar.items()}
+    table = {}
+    for name in SCORES:
+        score = make_score(name)
+        tau = threshold_for_refusal(score(base), TARGET)
+        row = {"threshold": tau}
+        for set_name, pred in preds.items():
+            ok = score(pred) <= tau
+            right = pred.mean_probs.argmax(-1) == shifted[set_name].labels
+            row[f"answered:{set_name}"] = float(ok.double().mean())
+            row[f"accuracy:{set_name}"] = float(right[ok].double().mean()) if ok.any() else float("nan")
+        for set_name, pred in outs.items():
+            row[f"refused:{set_name}"] = float((score(pred) > tau).double().mean())
+        table[name] = row
+    forced = {n: float((p.mean_probs.argmax(-1) == shifted[n].labels).double().mean()) for n, p in preds.items()}
+    head = f"{'score':<18}" + "".join(f"{n[:11]:>12}" for n in [*preds, *outs])
+    print(
+        f"{args.model} ({'twin' if args.twin else 'Bayesian'}), thresholds refusing {TARGET:.0%} of {len(calib)} "
+        f"validation images; shifted sets from {len(tune)} tuning images"
+    )
+    print("forced accuracy   " + "".join(f"{100 * forced[n]:>11.1f}%" for n in preds))
+    print("shifted sets: % answered / % accuracy on answered; then % refused of the unfamiliar sets")
+    print(head)
+    for name, row in table.items():
+        cells = [f"{100 * row[f'answered:{n}']:.1f}/{100 * row[f'accuracy:{n}']:.1f}".rjust(12) for n in preds]
+        cells += [f"{100 * row[f'refused:{n}']:>11.1f}%" for n in outs]
+        print(f"{name:<18}" + "".join(cells))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"forced_accuracy": forced, "scores": table}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

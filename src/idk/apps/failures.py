@@ -1,0 +1,62 @@
+"""The command line's one error path: every failure is one line on stderr.
+
+Exit status: 2 for a usage error (a bad option, a missing or unreadable input: :class:`IdkError`),
+1 when some items of a command failed (``idk predict`` on an unreadable image) and for anything
+unexpected (a bug), whose full traceback goes to a log file that the one line names, so it can be
+reported rather than hidden. 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+USAGE = 2  # the user's input or environment: fix it and run again
+FAILED = 1  # some items failed, or a bug (see the log file)
+INTERRUPTED = 130
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that would break or garble the line (newlines, control
+    characters, e.g. in a file name) escaped as Python writes it."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def log_dir() -> Path:
+    """Where tracebacks of unexpected errors go: ``$IDK_LOG_DIR``, else ``~/.cache/idk/logs``."""
+    return Path(os.environ.get("IDK_LOG_DIR") or Path.home() / ".cache" / "idk" / "logs")
+
+
+def write_log(err: BaseException, argv: list[str]) -> Path:
+    """Write the command, the versions and ``err``'s full traceback to a new log file; return its path.
+    Falls back to the temporary folder when the log folder cannot be written."""
+    from idk import __version__
+
+    text = f"idk {__version__} (Python {sys.version.split()[0]})\ncommand: idk {' '.join(argv)}\n\n" + "".join(
+        traceback.format_exception(type(err), err, err.__traceback__)
+    )
+    name = f"idk-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (log_dir(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text)
+            return path
+        except OSError:
+            continue
+    raise OSError("no folder to write the log to")
+
+
+def unexpected(err: BaseException, argv: list[str]) -> str:
+    """The one line for an unexpected exception (its traceback written to a log file)."""
+    first = (str(err).splitlines() or [""])[0][:200]
+    what = f"{type(err).__name__}: {first}" if first else type(err).__name__
+    try:
+        where = f"the full traceback is in {write_log(err, argv)}; please report it with that file"
+    except OSError:
+        where = "could not write the traceback to a log file (set IDK_LOG_DIR to a writable folder)"
+    return one_line(f"idk: internal error ({what}); {where}")

@@ -1,0 +1,155 @@
+"""The HTTP layer of ``idk serve``: uvicorn's h11 protocol with JSON errors and a header timeout.
+
+uvicorn answers a malformed request (a negative or non-numeric ``Content-Length``, a broken
+request line, oversized headers) with a plain-text 400, and times out only idle keep-alive
+connections. This protocol answers those with JSON, and closes a connection that has not sent a
+complete request head within ``HEADER_TIMEOUT`` seconds of opening (or of starting one):
+silently when it sent nothing, with a JSON 408 when it sent part of one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEADER_TIMEOUT = 10.0  # seconds for a connection to send a complete request head
+IDLE_TIMEOUT = 5.0  # seconds a keep-alive connection may wait for its next request
+MAX_HEADER_BYTES = 16 * 1024  # request line and headers
+BACKLOG = 2048  # connections waiting to be accepted
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    header: float = HEADER_TIMEOUT
+    idle: float = IDLE_TIMEOUT
+
+
+def _raw_response(status: int, reason: str, message: str) -> bytes:
+    body = json.dumps({"error": message}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class JsonH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, with JSON for its own errors and a deadline for request heads."""
+
+    header_timeout = HEADER_TIMEOUT
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm_head_timer()
+
+    def _arm_head_timer(self) -> None:
+        if getattr(self, "_head_timer", None) is None:
+            self._head_timer = self.loop.call_later(self.header_timeout, self._head_expired)
+
+    def _cancel_head_timer(self) -> None:
+        if getattr(self, "_head_timer", None) is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _waiting_for_head(self) -> bool:
+        return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.transport.is_closing():
+            self._cancel_head_timer()
+        elif self._waiting_for_head():
+            self._arm_head_timer()  # part of a head arrived: it must be complete in time
+        else:
+            self._cancel_head_timer()
+
+    def on_response_complete(self) -> None:
+        self._cancel_head_timer()  # the idle (keep-alive) timeout takes over
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _head_expired(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or not self._waiting_for_head():
+            return
+        if self.conn.trailing_data[0]:  # a partial head: say why the connection closes
+            message = f"the request head did not arrive within {self.header_timeout:g} s"
+            self.transport.write(_raw_response(408, "Request Timeout", message))
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        self._cancel_head_timer()
+        message = "invalid HTTP request: malformed request line, headers or Content-Length"
+        self.transport.write(_raw_response(400, "Bad Request", message))
+        self.transport.close()
+
+
+def bind(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
+    """A listening TCP socket (port 0: any free port; see ``sock.getsockname()``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+def make_server(app: Any, timeouts: Timeouts = Timeouts(), verbose: bool = False) -> uvicorn.Server:
+    """A uvicorn server for ``app`` (run it with ``server.run(sockets=[bind(...)])``)."""
+    protocol = type("IdkH11Protocol", (JsonH11Protocol,), {"header_timeout": timeouts.header})
+    config = uvicorn.Config(
+        app,
+        http=protocol,
+        loop="asyncio",
+        lifespan="on",
+        ws="none",
+        timeout_keep_alive=max(1, round(timeouts.idle)),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        backlog=BACKLOG,
+        log_level="info" if verbose else "warning",
+        access_log=verbose,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+class BackgroundServer:
+    """A server running in a thread (tests, benchmarks): ``url`` once started; ``stop()`` ends it."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, timeouts: Timeouts = Timeouts()) -> None:
+        self.sock = bind(host, port)
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
+        self.server = make_server(app, timeouts)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self, timeout: float = 30.0) -> BackgroundServer:
+        self.thread.start()
+        for _ in range(int(timeout / 0.02)):
+            if self.server.started:
+                return self
+            if not self.thread.is_alive():
+                break
+            threading.Event().wait(0.02)
+        raise RuntimeError("the server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.sock.close()

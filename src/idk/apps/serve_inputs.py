@@ -1,0 +1,172 @@
+"""What ``POST /api/predict`` accepts, read within limits: the images of one request.
+
+* ``multipart/form-data``: one or more files (any field names; each file's name is its own);
+* ``image/*`` or ``application/octet-stream``: the body is one image file, named by ``X-Filename``;
+* ``application/json``: ``{"pixels": P, "name": "..."}`` or ``{"images": [{"pixels": P, "name": ...}, ...]}``
+  with P in the model's input form, values in [0, 1]: (C, H, W), (H, W, C) when that is
+  unambiguous, or (H, W) for one-channel models. Such pixels are taken as they are (no preparation).
+
+Errors are :class:`RequestError` with the HTTP status to answer (400, 408, 411, 413, 415, 422).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from idk.data.images import InputSpec
+from idk.data.preparation import PreparedImage
+
+MAX_UPLOAD = 20 * 2**20  # bytes in one request body; larger bodies are refused before they are read
+MAX_IMAGES = 64  # images in one request
+BODY_TIMEOUT = 30.0  # seconds to receive a whole request body
+
+Source = tuple[str, bytes | PreparedImage]
+
+
+class RequestError(Exception):
+    """A request the service cannot answer: ``status`` and a one-line message."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one request may send, and how slowly."""
+
+    max_upload: int = MAX_UPLOAD
+    max_images: int = MAX_IMAGES
+    body_timeout: float = BODY_TIMEOUT
+
+
+def declared_length(request: Request, limits: Limits) -> int | None:
+    """The body's length from the headers (None: chunked), checked before any of it is read."""
+    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+    raw = request.headers.get("content-length")
+    if raw is None:
+        if not chunked:
+            raise RequestError(411, "send the images as the body, with a Content-Length (or chunked)")
+        return None
+    if not raw.isdigit():  # the HTTP layer refuses these first; kept for other servers
+        raise RequestError(400, f"Content-Length {raw!r} is not a whole number of bytes")
+    if int(raw) > limits.max_upload:
+        raise RequestError(413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"})
+    return int(raw)
+
+
+async def read_body(request: Request, limits: Limits) -> bytes:
+    """The whole body, refused at ``max_upload`` bytes (413) or after ``body_timeout`` s (408)."""
+    declared_length(request, limits)
+    deadline = time.monotonic() + limits.body_timeout
+    chunks, size = [], 0
+    stream = request.stream()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(stream), max(0.0, deadline - time.monotonic()))
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise RequestError(
+                408, f"the body did not arrive within {limits.body_timeout:g} s", {"Connection": "close"}
+            ) from None
+        size += len(chunk)
+        if size > limits.max_upload:
+            raise RequestError(413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> list[Source]:
+    """The request's images, named; raises :class:`RequestError` or :class:`ClientDisconnect`."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (
+        kind.startswith("image/") or kind in ("application/octet-stream", "application/json", "multipart/form-data")
+    ):
+        raise RequestError(
+            415, f"unsupported content type {kind or '(none)'!r}: send multipart/form-data, image/*, or JSON pixels"
+        )
+    body = await read_body(request, limits)
+    if kind == "multipart/form-data":
+        sources = await _multipart(request, body, limits)
+    elif kind == "application/json":
+        sources = _json_pixels(body, spec)
+    else:
+        sources = [(request.headers.get("x-filename") or "upload", body)]
+    if not sources:
+        raise RequestError(422, "the request holds no image")
+    if len(sources) > limits.max_images:
+        raise RequestError(413, f"{len(sources)} images in one request: at most {limits.max_images}")
+    return sources
+
+
+async def _multipart(request: Request, body: bytes, limits: Limits) -> list[Source]:
+    async def stream() -> AsyncIterator[bytes]:
+        yield body
+        yield b""
+
+    parser = MultiPartParser(
+        request.headers, stream(), max_files=limits.max_images, max_fields=limits.max_images, max_part_size=2**20
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        if "too many files" in err.message.lower():
+            raise RequestError(413, f"too many images in one request: at most {limits.max_images}") from None
+        raise RequestError(400, f"multipart body not understood: {err.message}") from None
+    sources: list[Source] = []
+    for _, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            sources.append((value.filename or "upload", await value.read()))
+            await value.close()
+    return sources
+
+
+def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
+    try:
+        data = json.loads(body)  # NaN and Infinity parse; they are refused below
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RequestError(400, f"the body is not JSON: {err}") from None
+    if not isinstance(data, dict) or ("pixels" in data) == ("images" in data):
+        raise RequestError(422, 'send {"pixels": [...]} or {"images": [{"pixels": [...]}, ...]}')
+    entries = [data] if "pixels" in data else data["images"]
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "pixels" in e for e in entries):
+        raise RequestError(422, '"images" must be a list of {"pixels": [...], "name": "..."} objects')
+    sources: list[Source] = []
+    for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry.get("name"), str) else f"pixels-{i}"
+        sources.append((name, PreparedImage(pixels_in_input_form(entry["pixels"], spec, name), False, False)))
+    return sources
+
+
+def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> np.ndarray:
+    """Nested lists of numbers → float32 (C, H, W) in [0, 1]; :class:`RequestError` 422 otherwise."""
+    c, h, w = spec.channels, spec.height, spec.width
+    want = f"(C, H, W) = ({c}, {h}, {w})" + (f", ({h}, {w}, {c})" if c > 1 else f" or ({h}, {w})")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise RequestError(422, f"{name}: not a rectangular array of numbers; expected {want}") from None
+    if array.shape == (c, h, w):
+        pixels = array
+    elif c == 1 and array.shape == (h, w):
+        pixels = array[None]
+    elif array.shape == (h, w, c) and (h, w, c) != (c, h, w):
+        pixels = array.transpose(2, 0, 1)
+    else:
+        raise RequestError(422, f"{name}: shape {tuple(array.shape)} is not the model's input form {want}")
+    if not np.isfinite(pixels).all():
+        raise RequestError(422, f"{name}: holds NaN or infinite values; pixels must lie in [0, 1]")
+    if pixels.min(initial=0.0) < 0 or pixels.max(initial=0.0) > 1:
+        raise RequestError(422, f"{name}: values outside [0, 1]")
+    return np.ascontiguousarray(pixels, dtype=np.float32)

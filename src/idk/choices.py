@@ -1,0 +1,14 @@
+"""The names the command line offers, importable without torch (so ``idk --help`` and a mistyped
+option answer at once): named data sets, presets, and their defaults.
+
+:data:`idk.data.catalog.NAMED` and :data:`idk.training.config.PRESETS` hold what the names mean;
+they take their defaults from here, and ``tests/test_cli_light.py`` checks that the names agree.
+"""
+
+from __future__ import annotations
+
+DEFAULT_DATA = "mnist"  # what `idk train` trains on unless told
+DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.catalog.NAMED
+OOD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459", "noise", "gaussian-noise")
+DEFAULT_PRESET = "cnn"
+PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg")  # the keys of idk.training.config.PRESETS

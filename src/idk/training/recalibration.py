@@ -1,0 +1,105 @@
+"""``idk calibrate``: refit a trained model's rule to a new target without retraining.
+
+The score choice, the predictive's temperature and the thresholds are fitted again by
+:func:`idk.training.rule_fitting.fit_rules` on the same validation split that training held out
+(re-derived from the checkpoint: its data record, ``train_subset`` and ``val_size``, checked against
+its fingerprint), so the result is the rule that training with that target would have fitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from idk.data.catalog import NAMED, fingerprint, training_data
+from idk.data.images import ImageSet
+from idk.data.sources import DataConfig
+from idk.decision.memory import check_samples
+from idk.errors import CheckpointError, IdkError
+from idk.progress import Progress
+from idk.training import checkpoint as ckpt_io
+from idk.training.checkpoint import Checkpoint
+from idk.training.rule_fitting import fit_rules
+from idk.training.splits import split_train_val, training_subset, validation_size
+
+# Fields that fit_rules may set; cleared first so a new fit leaves none of the old one behind.
+FITTED = ("twin_rule", "temperature", "twin_temperature", "score_selection", "validation_split")
+
+
+def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>", warn=None):
+    """The training data source and the validation images (N, C, H, W) that training held out for ``ckpt``."""
+    record = ckpt.data
+    image_size = None if record.data in NAMED else record.image_size
+    source = training_data(record.data, data, record.test_data, image_size, warn)
+    full: ImageSet = source.train
+    cfg = ckpt.train_config
+    if cfg.train_subset:
+        full = full.subset(training_subset(len(full), cfg.train_subset))
+    if ckpt.data_fingerprint is not None and fingerprint(full) != ckpt.data_fingerprint:
+        raise CheckpointError(f"{path}: its training data {record.data} changed since training; cannot recalibrate")
+    _, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
+    if len(val_idx) != ckpt.validation_size or not len(val_idx):
+        raise CheckpointError(f"{path}: holds no validation split to calibrate on (train with a validation split)")
+    return source, full.subset(val_idx, "validation")
+
+
+def recalibrate(
+    model_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    target_refusal: float | None = None,
+    target_error: float | None = None,
+    confidence: float | None = None,
+    samples: int | None = None,
+    data: DataConfig | None = None,
+    progress: Progress | None = None,
+    device: torch.device | str | None = None,
+) -> Checkpoint:
+    """Refit the rule of the finished checkpoint at ``model_path`` to refuse ``target_refusal`` of
+    validation images, or to keep the error among accepted ones below ``target_error`` with
+    ``confidence``; write it to ``out`` (default: ``model_path``, atomically) and return it.
+    ``device``: where to predict (None: the CPU)."""
+    if (target_refusal is None) == (target_error is None):
+        raise IdkError("give exactly one of --target-refusal and --target-error")
+    if confidence is not None and target_error is None:
+        raise IdkError("--confidence goes with --target-error")
+    progress = progress or Progress(quiet=True)
+    ckpt = ckpt_io.read(model_path)
+    if not ckpt.finished:
+        raise CheckpointError(
+            f"{model_path}: training did not finish ({len(ckpt.history)} of {ckpt.train_config.epochs} epochs); "
+            f"finish it first with `idk train --resume --out {model_path}`"
+        )
+    if not ckpt.validation_size:
+        raise CheckpointError(
+            f"{model_path}: holds no validation split to calibrate on (train with a validation split)"
+        )
+    cfg = replace(
+        ckpt.rule_config,
+        target_refusal=target_refusal,
+        target_error=target_error,
+        confidence=confidence if confidence is not None else ckpt.rule_config.confidence,
+        samples=samples or ckpt.rule_config.samples,
+    )
+    model = ckpt.build(path=str(model_path), device=device)
+    check_samples(model, cfg.samples)
+    source, val_set = validation_set(ckpt, data or DataConfig.from_env(), model_path, progress.warn)
+    twin = ckpt.build(twin=True, path=str(model_path), device=device) if ckpt.has_twin else None
+    for net in (model, twin):  # as after training: fit_rules fits the temperature from 1
+        if net is not None:
+            net.temperature.fill_(1.0)
+    rule, extra = fit_rules(model, twin, val_set, cfg, ckpt.train_config.seed, source, progress)
+    metrics = {**ckpt.metrics, **extra.pop("metrics")}
+    new = replace(
+        ckpt,
+        **{**dict.fromkeys(FITTED), **extra},
+        rule=rule,
+        rule_config=cfg,
+        state_dict=model.state_dict(),
+        twin_state_dict=twin.state_dict() if twin is not None else None,
+        metrics=metrics,
+    )
+    ckpt_io.save(new, out or model_path)
+    return new

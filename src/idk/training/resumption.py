@@ -1,0 +1,101 @@
+"""What ``idk train --resume`` may change: the run's length, nothing else it stored.
+
+A resumed run keeps its checkpoint's preset, model, training and rule settings and its data. The
+options given again must agree with them; the ones that differ are refused together in one line.
+Only ``epochs`` (and what never reaches the checkpoint: quiet, device, threads) may change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from idk.errors import CheckpointError
+from idk.training.config import Preset
+
+if TYPE_CHECKING:
+    from idk.training.checkpoint import Checkpoint
+    from idk.training.train import TrainOptions
+
+MAY_CHANGE = ("epochs",)  # TrainOptions fields a resumed run applies
+FLAGS = {"twin": "--no-twin", "augment": "--no-augment"}  # options whose flag is not --NAME
+
+
+def stored_preset(ckpt: Checkpoint) -> Preset:
+    """The preset a checkpoint was trained with, as it stored it."""
+    return Preset(ckpt.preset, ckpt.model_config, ckpt.train_config, ckpt.rule_config)
+
+
+def _flag(name: str) -> str:
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def _same_data(given: str | None, stored: str | None) -> bool:
+    """Whether a data option names what the checkpoint recorded (a name, or a path stored absolute)."""
+    if given is None:
+        return True
+    return given == stored or (stored is not None and Path(given).expanduser().resolve() == Path(stored))
+
+
+def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -> list[str]:
+    """The options of ``opts`` (None: not given) and ``preset_name`` that disagree with ``ckpt``'s
+    run, as ``--flag given (stored: value)``."""
+    from idk.training.train import configure
+
+    out = []
+    if preset_name is not None and preset_name != ckpt.preset:
+        out.append(f"--preset {preset_name} (stored: {ckpt.preset})")
+    record = ckpt.data
+    for name, stored in (("data", record.data), ("test_data", record.test_data)):
+        if not _same_data(getattr(opts, name), stored):
+            out.append(f"{_flag(name)} {getattr(opts, name)} (stored: {stored})")
+    if opts.image_size is not None and tuple(opts.image_size) != tuple(record.image_size or ()):
+        out.append(f"--image-size {opts.image_size[0]}x{opts.image_size[1]} (stored: {record.image_size})")
+    stored = stored_preset(ckpt)
+    for field in dataclasses.fields(opts):
+        value = getattr(opts, field.name)
+        if value is None or field.name in MAY_CHANGE or field.name in ("data", "test_data", "image_size"):
+            continue
+        alone = type(opts)(**{field.name: value})
+        if configure(stored, alone) != stored:
+            was = _stored_value(stored, field.name)
+            given = _flag(field.name) if field.name in FLAGS else f"{_flag(field.name)} {_shown(value)}"
+            out.append(
+                f"{given} (stored: {field.name}={_shown(was)})"
+                if field.name in FLAGS
+                else f"{given} (stored: {_shown(was)})"
+            )
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _stored_value(preset: Preset, name: str) -> Any:
+    for config in (preset.train, preset.rule, preset.model, preset.model.net):
+        if name in {f.name for f in dataclasses.fields(config)}:
+            return getattr(config, name)
+    return None
+
+
+def resumed_preset(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions, path: str | Path) -> Preset:
+    """The preset to continue ``ckpt`` with (its own, ``opts.epochs`` applied); :class:`CheckpointError`
+    listing every other option that differs from the stored run."""
+    diff = differences(ckpt, preset_name, opts)
+    if diff:
+        raise CheckpointError(
+            f"{path}: cannot resume with options that differ from the stored run: {'; '.join(diff)}; "
+            "resume without them, or train afresh with a new --out"
+        )
+    preset = stored_preset(ckpt)
+    done = len(ckpt.history)
+    if opts.epochs is not None and opts.epochs < done:
+        raise CheckpointError(f"{path}: cannot resume with --epochs {opts.epochs}: it has already trained {done}")
+    if opts.epochs is None:
+        return preset
+    return replace(preset, train=replace(preset.train, epochs=opts.epochs))

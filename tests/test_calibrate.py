@@ -1,0 +1,61 @@
+"""``idk calibrate``: a new target on the recorded validation split gives the rule training would have fitted."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+
+from idk.apps.cli import main
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir):
+    """The same tiny model trained twice, calibrated to refuse 2% and 10% of validation images."""
+    from idk.data import DataConfig
+    from idk.training.train import TrainOptions, train
+
+    folder = tmp_path_factory.mktemp("calibrate")
+    cfg = DataConfig(data_dir, folder / "cache")
+    common = dict(train_subset=2000, epochs=1, samples=8, channels=(4, 8), dense=16)
+    paths = {}
+    for target in (0.02, 0.1):
+        paths[target] = folder / f"refuse-{target}.pt"
+        train(paths[target], None, cfg, TrainOptions(target_refusal=target, **common))
+    return paths
+
+
+def _rule_fields(path) -> dict:
+    stored = torch.load(path, weights_only=True)
+    return {k: stored[k] for k in ("rule", "twin_rule", "temperature", "twin_temperature", "score_selection")}
+
+
+def test_recalibrating_gives_the_rule_training_with_that_target_gives(trained, tmp_path, data_dir, capsys):
+    source, wanted = trained[0.02], trained[0.1]
+    before = _digest(source)
+    out = tmp_path / "recalibrated.pt"
+    code = main(["calibrate", "--model", str(source), "--target-refusal", "0.1", "--out", str(out)])
+    assert code == 0 and f"saved {out}" in capsys.readouterr().out
+    assert _digest(source) == before, "the original was changed"
+    got, expected = _rule_fields(out), _rule_fields(wanted)
+    assert got["rule"]["calibration"]["target_refusal"] == 0.1
+    assert got == expected  # thresholds, score choice and temperatures alike, to the bit
+    a, b = torch.load(out, weights_only=True), torch.load(wanted, weights_only=True)
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in b["state_dict"])
+    assert a["rule_config"] == b["rule_config"] and a["finished"]
+
+
+def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
+    path = tmp_path / "m.pt"
+    path.write_bytes(trained[0.02].read_bytes())
+    assert main(["calibrate", "--model", str(path), "--target-error", "0.5", "--confidence", "0.9", "-q"]) == 0
+    assert capsys.readouterr().err == ""  # quiet: no progress lines
+    calibration = torch.load(path, weights_only=True)["rule"]["calibration"]
+    assert calibration["target_error"] == 0.5 and calibration["confidence"] == 0.9
+    assert "guaranteed risk" in calibration["method"]
+    assert not list(tmp_path.glob(".m.pt.*.tmp"))  # written atomically: no temporary file left

@@ -1,0 +1,68 @@
+"""The command line answers before any heavy import: parsing and ``--help`` never import torch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from idk import choices
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+PROBE = """
+import sys
+from idk.apps.checks import check_options
+from idk.apps.cli import build_parser
+try:
+    check_options(build_parser().parse_args(sys.argv[1:]))
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("torch", "pyro", "numpy", "matplotlib") if m in sys.modules)
+print(",".join(heavy) or "light")
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["train", "--help"], ["train", "--bogus"], ["evaluate", "--model"], ["calibrate", "--model", "m.pt"]],
+)
+def test_parsing_and_help_import_no_torch(argv):
+    proc = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=60, env=ENV)
+    assert proc.stdout.strip().splitlines()[-1] == "light", proc.stdout + proc.stderr
+
+
+def test_help_lists_every_command_on_a_line_of_its_own():
+    proc = subprocess.run([sys.executable, "-m", "idk", "--help"], capture_output=True, text=True, timeout=60, env=ENV)
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    from idk.apps.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert "calibrate" in commands
+    for name in commands:
+        line = next(line for line in lines if line.split()[:1] == [name])
+        assert len(line.split()) > 3, f"{name}: its help is not on its line"
+        following = lines[lines.index(line) + 1].split()
+        assert not following or following[0] in commands, f"{name}: its help wraps"
+
+
+def test_the_light_names_are_those_of_the_catalog_and_the_presets():
+    from idk.data.catalog import DEFAULT_DATA, KNOWN, NAMED
+    from idk.training.config import PRESETS, preset_for
+
+    assert choices.DATA_NAMES == tuple(NAMED) and DEFAULT_DATA == choices.DEFAULT_DATA
+    assert set(choices.OOD_NAMES) == set(KNOWN)
+    assert set(choices.PRESET_NAMES) == set(PRESETS) and preset_for(None) == choices.DEFAULT_PRESET
+
+
+def test_figure_formats_are_those_matplotlib_writes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from idk.apps.checks import FIGURE_FORMATS
+
+    assert set(FIGURE_FORMATS) <= set(FigureCanvasBase.get_supported_filetypes())

@@ -1,0 +1,32 @@
+"""``idk train --resume`` says what it does: a missing file is an error (or ``--resume-if-exists``),
+options that differ from the stored run are refused together, ``--epochs`` is applied and reported."""
+
+from __future__ import annotations
+
+import torch
+
+from idk.apps.cli import main
+
+TINY = ["--preset", "tutorial", "--train-subset", "500", "--samples", "4"]
+
+
+def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, capsys):
+    out = tmp_path / "m.pt"
+    base = ["train", "--out", str(out), *TINY, "--data-dir", str(data_dir)]
+    assert main([*base, "--epochs", "1", "--resume-if-exists"]) == 0  # no file yet: a new run
+    assert "resuming" not in capsys.readouterr().err
+    first = torch.load(out, weights_only=True)
+    assert len(first["history"]) == 1 and first["finished"]
+
+    assert main([*base, "--epochs", "2", "--resume-if-exists", "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    assert f"resuming {out} after epoch 1 (twin: 0); --epochs 2 applied (stored: 1)" in err
+    assert "\r" not in err  # no bars off a terminal
+    resumed = torch.load(out, weights_only=True)
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2] and resumed["train_config"]["epochs"] == 2
+
+    before = out.read_bytes()
+    assert main([*base, "--resume", "--seed", "3", "--preset", "cnn", "--no-augment"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--preset cnn (stored: tutorial)" in err and "--seed 3 (stored: 0)" in err
+    assert out.read_bytes() == before

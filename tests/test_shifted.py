@@ -1,0 +1,118 @@
+"""Shifted sets (other pens, scanners, fonts) and their non-symbol counterpart; the report's shifted rows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from idk.apps.cli import main
+from idk.data import shifted
+from idk.data.glyphs import FONT_FILES, has_glyph, render
+from idk.data.images import InputSpec
+
+SPEC = InputSpec(1, 28, 28, preparation="mnist", drawn=True)
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_test):
+    return mnist_test.subset(torch.arange(60))
+
+
+def test_every_family_keeps_labels_and_form_and_is_seeded(digits):
+    sets = shifted.shifted_sets(digits, SPEC, n=40, seed=3)
+    assert list(sets) == [*shifted.SHIFTS, "printed"]
+    again = shifted.shifted_sets(digits, SPEC, n=40, seed=3)
+    for name, s in sets.items():
+        assert s.images.shape == (40, 1, 28, 28) and s.images.dtype == torch.float32, name
+        assert 0.0 <= float(s.images.min()) and float(s.images.max()) <= 1.0, name
+        assert s.labels is not None and len(s.labels) == 40 and s.classes == digits.classes, name
+        assert torch.equal(s.images, again[name].images), name
+        assert (s.images.flatten(1).amax(1) > 0.5).all(), f"{name}: an image lost its ink"
+    for name in shifted.SHIFTS:  # each set is drawn from the source: its labels are the source's labels
+        assert set(sets[name].labels.tolist()) <= set(digits.labels.tolist())
+
+
+def test_gaussian_blur_keeps_mass_and_constants():
+    img = torch.zeros(1, 1, 41, 41)
+    img[0, 0, 20, 20] = 1.0
+    out = shifted.gaussian_blur(img, 2.0)
+    torch.testing.assert_close(out.sum(), torch.tensor(1.0), atol=1e-5, rtol=0)  # normalised kernel, far from edges
+    # the blurred point is the sampled Gaussian: the centre over the value 2σ away is exp(2)
+    torch.testing.assert_close(out[0, 0, 20, 20] / out[0, 0, 20, 24], torch.tensor(np.e**2, dtype=torch.float32))
+    flat = torch.full((1, 1, 9, 9), 0.3)
+    torch.testing.assert_close(shifted.gaussian_blur(flat, 1.5), flat)  # replicate padding: constants stay
+
+
+def test_pens_widen_and_narrow_strokes():
+    bar = torch.zeros(1, 1, 40, 40)
+    bar[..., 10:30, 16:24] = 1.0  # an 8-px-wide vertical stroke
+    rng = np.random.default_rng(0)
+    thick = shifted.thick_pen(bar, rng)
+    thin = shifted.thin_pen(bar, rng)
+    width = lambda x: int((x[0, 0, 20] > 0.5).sum())  # noqa: E731
+    assert 8 + 2 * 2 <= width(thick) <= 8 + 2 * 4  # dilation radius 2–4 on each side
+    assert 8 - 2 * 3 <= width(thin) <= 8 - 2 * 2  # erosion radius 2–3 on each side
+
+
+def test_skeleton_of_a_bar_is_one_pixel_wide():
+    bar = np.zeros((1, 20, 40), bool)
+    bar[0, 7:14, 5:35] = True  # 7 rows thick
+    bones = shifted.skeleton(bar)[0]
+    middle = bones[:, 10:30]
+    assert (middle.sum(0) == 1).all() and (middle[10] == 1).all()  # one pixel per column, on the centre row
+
+
+def test_canvas_strokes_have_one_width(digits):
+    x = shifted.hires(digits.images[:8])
+    out = shifted.canvas(x, np.random.default_rng(0))
+    assert out.shape == x.shape and (out.flatten(1).amax(1) > 0.5).all()
+
+
+def test_symbols_exclude_the_classes_and_printed_needs_one_character_names():
+    assert not shifted.applies(InputSpec(1, 28, 28, preparation="fashion-mnist", drawn=False))
+    assert shifted.applies(SPEC)
+    letters = tuple("ABCDEFGHIJ")
+    sym = shifted.symbol_set(letters, SPEC, n=30, seed=1)
+    assert sym.images.shape == (30, 1, 28, 28) and sym.labels is None
+    assert not set(shifted.symbol_chars(letters)) & set("ABCDEFGHIJabcdefghij")
+    assert shifted.printed_set(("cat", "dog"), SPEC) is None
+    assert has_glyph("7", FONT_FILES[0]) and not has_glyph("\U000e0001", FONT_FILES[0])
+    page = render("8", FONT_FILES[0])
+    assert page.max() == 1.0 and page.min() < 0.2  # black ink on white paper
+
+
+def test_evaluate_reports_shifted_sets_beside_the_rest(cnn_model, data_dir, tmp_path, capsys):
+    folder = tmp_path / "mine"
+    for digit in ("3", "7"):
+        (folder / digit).mkdir(parents=True)
+        page = render(digit, FONT_FILES[4], size=60)
+        for k in range(3):
+            Image.fromarray((page * 255).astype(np.uint8)).save(folder / digit / f"{k}.png")
+    out = tmp_path / "r.json"
+    args = ["evaluate", "--model", str(cnn_model), "--samples", "10", "--shifted", "30", "--noise", "20"]
+    args += ["--shift", f"mine={folder}", "--json", str(out), "--data-dir", str(data_dir), "-q"]
+    assert main(args) == 0
+    report = json.loads(out.read_text())
+    names = list(report["datasets"])
+    assert names[0] == "mnist-test" and names[1 : 1 + len(shifted.SHIFTS)] == list(shifted.SHIFTS)
+    assert report["shifted"] == [*shifted.SHIFTS, "printed", "mine"]
+    for name in report["shifted"]:
+        d = report["datasets"][name]
+        assert d["kind"] == "shifted" and d["answered"] + d["refused"] == pytest.approx(1.0)
+        assert 0.0 <= d["forced_accuracy"] <= 1.0 and "auroc" not in d
+    assert report["datasets"]["mine"]["n"] == 6
+    assert report["datasets"]["symbols"]["kind"] == "ood" and report["datasets"]["symbols"]["n"] == 30
+    assert "shifted" in report["twin"]["datasets"]["canvas"]["kind"]
+    text = capsys.readouterr().out
+    assert "shifted: the same classes" in text and "out of distribution (to be refused)" in text
+
+
+def test_shift_sets_need_labels(cnn_model, data_dir, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((4, 28, 28), np.float32))
+    code = main(["evaluate", "--model", str(cnn_model), "--shift", f"x={tmp_path / 'x.npy'}", "--shifted", "0", "-q"])
+    assert code == 2
+    assert "needs labels" in capsys.readouterr().err
