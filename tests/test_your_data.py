@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import urllib.request
 
 import numpy as np
@@ -109,21 +108,23 @@ def test_explain_draws_a_colour_image_with_class_names(shapes_model, user_images
 def test_serve_api_answers_with_class_names(shapes_model):
     _, path = shapes_model
     model, ckpt = checkpoint.load(path)
-    server = serve.make_server(serve.PredictionService(model, ckpt, samples=10), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    from idk.apps.serve_http import BackgroundServer
+
+    server = BackgroundServer(serve.create_app(serve.PredictionService(model, ckpt, samples=10))).start()
+    base = server.url
     try:
         info = json.loads(urllib.request.urlopen(f"{base}/api/info", timeout=30).read())
         assert info["classes"] == list(CLASSES) and info["input"]["drawn"] is False and info["calibrated"]
         buf = io.BytesIO()
         shape_image("circle", 70, np.random.default_rng(1)).convert("L").save(buf, format="PNG")  # greyscale upload
-        req = urllib.request.Request(f"{base}/api/predict", data=buf.getvalue(), method="POST")
-        answer = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        req = urllib.request.Request(
+            f"{base}/api/predict", data=buf.getvalue(), method="POST", headers={"Content-Type": "image/png"}
+        )
+        answer = json.loads(urllib.request.urlopen(req, timeout=30).read())["images"][0]
         assert answer["error"] is None and len(answer["samples"]) == 3
         assert answer["verdict"] == "I don't know" or answer["label_name"] in CLASSES
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 def _one_line_error(capsys, argv, needle, out=None):

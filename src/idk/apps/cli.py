@@ -303,7 +303,10 @@ def run(args: argparse.Namespace) -> int:
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
         ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
         from idk.decision.rules import describe_rule
+        from idk.training.distributed import from_environment
 
+        if not from_environment().is_main:  # under torchrun, rank 0 alone reports
+            return 0
         print(
             f"saved {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
             f"{len(ckpt.history)} epochs, final loss {ckpt.history[-1]['loss']:.4f}"
