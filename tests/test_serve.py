@@ -289,15 +289,20 @@ def test_a_full_queue_answers_503_with_retry_after(loaded, mnist_test):
     assert all(h["retry-after"] == "1" for s, h in replies if s == 503)
 
 
-def test_idk_serve_from_the_command_line(cnn_model):
-    """`idk serve --port 0` prints its address and answers there; --help says there is no
-    authentication; another address gets a warning; a missing model is one line."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "idk", "serve", "--model", str(cnn_model), "--port", "0", "--threads", "1"],
+def _serve_process(model, *options: str) -> subprocess.Popen:
+    """`idk serve --model MODEL OPTIONS` in a subprocess, its output read as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "idk", "serve", "--model", str(model), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_idk_serve_from_the_command_line(cnn_model):
+    """`idk serve --port 0` prints its address and answers there; --help says there is no
+    authentication; another address gets a warning; a missing model is one line."""
+    proc = _serve_process(cnn_model, "--port", "0", "--threads", "1")
     try:
         line = proc.stdout.readline()
         assert "serving" in line and "http://127.0.0.1:" in line
@@ -318,12 +323,7 @@ def test_idk_serve_from_the_command_line(cnn_model):
 
 
 def test_binding_beyond_this_machine_warns(cnn_model):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "idk", "serve", "--model", str(cnn_model), "--host", "0.0.0.0", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _serve_process(cnn_model, "--host", "0.0.0.0", "--port", "0")
     try:
         warning = proc.stdout.readline()
         assert warning.startswith("idk: warning:") and "no authentication" in warning

@@ -66,7 +66,7 @@ def test_skeleton_of_a_bar_is_one_pixel_wide():
     assert (middle.sum(0) == 1).all() and (middle[10] == 1).all()  # one pixel per column, on the centre row
 
 
-def test_canvas_strokes_have_one_width(digits):
+def test_canvas_redraws_every_digit_with_ink(digits):
     x = shifted.hires(digits.images[:8])
     out = shifted.canvas(x, np.random.default_rng(0))
     assert out.shape == x.shape and (out.flatten(1).amax(1) > 0.5).all()
