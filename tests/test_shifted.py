@@ -116,3 +116,12 @@ def test_shift_sets_need_labels(cnn_model, data_dir, tmp_path, capsys):
     code = main(["evaluate", "--model", str(cnn_model), "--shift", f"x={tmp_path / 'x.npy'}", "--shifted", "0", "-q"])
     assert code == 2
     assert "needs labels" in capsys.readouterr().err
+
+
+def test_a_shift_set_may_not_take_another_sets_name(cnn_model, data_dir, tmp_path, capsys):
+    folder = tmp_path / "noise" / "7"
+    folder.mkdir(parents=True)
+    Image.fromarray((render("7", FONT_FILES[0]) * 255).astype(np.uint8)).save(folder / "a.png")
+    args = ["evaluate", "--model", str(cnn_model), "--shift", f"noise={folder.parent}", "--shifted", "0", "-q"]
+    assert main([*args, "--data-dir", str(data_dir)]) == 2
+    assert "two sets named 'noise'" in capsys.readouterr().err

@@ -93,7 +93,7 @@ def shifted_sets(
         labelled.update(shifted.shifted_sets(test, spec, n, seed))
         unfamiliar["symbols"] = shifted.symbol_set(ckpt.classes, spec, n, seed)
     for name, path in shift:
-        if name in labelled or name == test.name:
+        if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
         found = load(path, data, spec)
         if found.labels is None:
@@ -149,9 +149,11 @@ def evaluate_checkpoint(
     sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data)
     in_name = next(iter(sets))
     labelled, unfamiliar = shifted_sets(ckpt, sets[in_name], data, shift or [], shifted_images)
-    for name in unfamiliar:
+    for name in [*labelled, *unfamiliar]:  # one name, one row: --shift and --ood names against every other set
         if name in sets:
-            raise IdkError(f"--ood {name}: the report already has a built-in set named {name!r}; choose another NAME")
+            raise IdkError(
+                f"the report would have two sets named {name!r}; give your --ood or --shift set another NAME"
+            )
     test, *rest = sets.items()
     sets = dict([test, *labelled.items(), *rest, *unfamiliar.items()])
     datasets, preds = evaluate(model, rule, sets, settings, progress, shifted=labelled)
