@@ -3,7 +3,21 @@ import math
 import pytest
 import torch
 
-from idk.data.augment import Augmentation, affine_matrices, augmentation_for, random_affine, random_flip, random_shift
+from idk.data.augment import (
+    Augmentation,
+    affine_matrices,
+    augmentation_for,
+    blur,
+    dilate,
+    lower_resolution,
+    random_affine,
+    random_degradation,
+    random_flip,
+    random_shift,
+    renormalised,
+    thicker,
+    thinner,
+)
 from idk.data.images import InputSpec
 
 
@@ -103,3 +117,113 @@ def test_each_kind_of_data_gets_its_own_augmentation():
     assert clothes == Augmentation(shift=2, flip=True)
     photos = augmentation_for(InputSpec(3, 56, 56, "fit"))
     assert photos == Augmentation(shift=4)  # shifts scale with the frame; no flips unless the data allow them
+
+
+def _dot(side: int = 28, channels: int = 1) -> torch.Tensor:
+    x = torch.zeros(1, channels, side, side)
+    x[..., side // 2, side // 2] = 1.0
+    return x
+
+
+def test_degradation_off_is_the_identity_and_draws_no_random_numbers():
+    x = torch.rand(8, 1, 28, 28)
+    before = torch.get_rng_state()
+    assert random_degradation(x, 0.0) is x and Augmentation(degrade=0.0)(x) is x
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(4)
+    plain = Augmentation(shift=2, degrees=10.0, scale=0.1)(x)
+    torch.manual_seed(4)
+    assert torch.equal(augmentation_for(InputSpec(1, 28, 28, "mnist", drawn=True), degrade=0.0)(x), plain)
+    with pytest.raises(ValueError, match="degrade must be a share"):
+        Augmentation(degrade=1.5)
+
+
+def test_blur_spreads_a_dot_as_the_gaussian_and_renormalising_restores_its_peak():
+    sigma = 1.0
+    y = blur(_dot(), torch.tensor([sigma]))
+    d = torch.arange(-14, 14, dtype=torch.float32)
+    line = torch.exp(-0.5 * (d / sigma) ** 2)
+    assert y.sum().item() == pytest.approx(1.0, abs=1e-5)  # far from the border no ink is lost
+    torch.testing.assert_close(y[0, 0], torch.outer(line, line) / line.sum() ** 2)  # normalised Gaussian
+    z = renormalised(y, _dot())
+    assert z.max().item() == pytest.approx(1.0) and z.sum().item() == pytest.approx(line.sum().item() ** 2, rel=1e-5)
+    wider = blur(_dot(), torch.tensor([1.5]))
+    assert wider.max() < y.max()  # a larger σ spreads further
+
+
+def test_dilation_makes_a_dot_a_three_by_three_square_and_thicker_blends_it_in():
+    torch.testing.assert_close(dilate(_dot())[0, 0, 13:16, 13:16], torch.ones(3, 3))
+    assert dilate(_dot()).sum() == 9
+    x = torch.rand(4, 3, 10, 7)
+    torch.testing.assert_close(dilate(x), torch.nn.functional.max_pool2d(x, 3, stride=1, padding=1), rtol=0, atol=0)
+    y = thicker(_dot(), torch.tensor([0.5]))
+    assert y[0, 0, 14, 14] == 1 and y[0, 0, 13, 13] == 0.5 and y.sum() == 1 + 8 * 0.5
+
+
+def test_erosion_makes_a_three_pixel_bar_one_pixel_wide_and_spares_thin_strokes():
+    bar = torch.zeros(1, 1, 28, 28)
+    bar[0, 0, 4:24, 12:15] = 1.0
+    y = thinner(bar, torch.tensor([1.0]))
+    cols = torch.nonzero(y[0, 0].sum(0)).flatten().tolist()
+    assert cols == [13] and y.sum() == 18  # the middle column, less one pixel at each end
+    half = thinner(bar, torch.tensor([0.5]))
+    assert half[0, 0, 10, 12] == 0.5 and half[0, 0, 10, 13] == 1
+    line = torch.zeros(1, 1, 28, 28)
+    line[0, 0, 4:24, 14] = 1.0  # one pixel wide: erosion would erase it
+    assert torch.equal(thinner(line, torch.tensor([0.8])), line)
+
+
+def test_resolution_loss_keeps_a_constant_image_and_matches_area_then_bilinear():
+    flat = torch.full((3, 2, 28, 20), 0.7)
+    torch.testing.assert_close(lower_resolution(flat, torch.tensor([8 / 28, 0.4, 16 / 28])), flat)
+    x = torch.rand(2, 1, 28, 28)
+    for side in (7, 14):  # where area pooling has whole bins, it is torch's own
+        small = torch.nn.functional.interpolate(x, size=(side, side), mode="area")
+        ref = torch.nn.functional.interpolate(small, size=(28, 28), mode="bilinear", align_corners=False)
+        torch.testing.assert_close(lower_resolution(x, torch.full((2,), side / 28)), ref)
+    torch.testing.assert_close(lower_resolution(x, torch.ones(2)), x)  # the full side: nothing lost
+    coarse = lower_resolution(_dot(), torch.tensor([10 / 28]))
+    assert coarse.sum().item() == pytest.approx(1.0, rel=0.05) and coarse.max() < 0.5  # spread, not lost
+
+
+def test_degrading_every_image_changes_every_digit_within_range(mnist_train):
+    torch.manual_seed(0)
+    x = mnist_train.images[:256]
+    y = random_degradation(x, 1.0)
+    assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device
+    assert y.min() >= 0 and y.max() <= 1
+    assert (y != x).flatten(1).any(1).all()
+    assert torch.equal(y.amax((1, 2, 3)) >= x.amax((1, 2, 3)) - 1e-6, torch.ones(256, dtype=torch.bool))
+    ratio = y.sum((1, 2, 3)) / x.sum((1, 2, 3))
+    assert 0.2 < ratio.min() and ratio.max() < 4  # still the same ink, more or less of it
+
+
+def test_degradation_degrades_about_the_share_asked_and_is_reproducible(mnist_train):
+    x = mnist_train.images[:400]
+    torch.manual_seed(7)
+    a = random_degradation(x, 0.3)
+    torch.manual_seed(7)
+    b = random_degradation(x, 0.3)
+    assert torch.equal(a, b)
+    changed = (a != x).flatten(1).any(1).float().mean().item()
+    assert 0.2 < changed < 0.4
+
+
+def test_degradation_works_on_colour_images_of_any_size():
+    torch.manual_seed(1)
+    x = torch.rand(16, 3, 20, 33)
+    y = random_degradation(x, 1.0)
+    assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1 and not torch.equal(x, y)
+    grey = x[:, :1].expand(-1, 3, -1, -1).contiguous()  # three equal channels stay equal
+    torch.manual_seed(1)
+    z = random_degradation(grey, 1.0)
+    assert torch.equal(z[:, 0], z[:, 1]) and torch.equal(z[:, 1], z[:, 2])
+
+
+def test_only_drawn_symbols_are_degraded():
+    digits = InputSpec(1, 28, 28, "mnist", drawn=True)
+    assert augmentation_for(digits, degrade=0.3).degrade == 0.3
+    assert augmentation_for(digits, degrade=0.3, geometric=False) == Augmentation(degrade=0.3)
+    clothes = InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True)
+    assert augmentation_for(clothes, degrade=0.3) == augmentation_for(clothes)
+    assert augmentation_for(clothes, degrade=0.3, geometric=False) == Augmentation()
