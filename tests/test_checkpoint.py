@@ -1,4 +1,5 @@
 import pickle
+from dataclasses import replace
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from idk.nn.bnn import BNN, ModelConfig
 from idk.nn.networks import NetConfig
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
-from idk.training.config import TrainConfig
+from idk.training.config import TrainConfig, train_config_from_dict
 
 CFG = for_mnist(ModelConfig(net=NetConfig(arch="mlp", hidden=16)))
 
@@ -123,3 +124,26 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
         ckpt_io.load(tmp_path / "arch.pt")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         ckpt_io.load(tmp_path / "missing.pt")
+
+
+def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_path):
+    from idk.training.resumption import differences
+    from idk.training.train import TrainOptions
+
+    model = BNN(CFG, 100)
+    tcfg = TrainConfig(degrade=0.25, drop_outliers=("zoomed", "blobs"))
+    ckpt_io.save(replace(make(model), train_config=tcfg), tmp_path / "m.pt")
+    stored = torch.load(tmp_path / "m.pt", weights_only=True)["train_config"]
+    assert stored["degrade"] == 0.25 and stored["drop_outliers"] == ["zoomed", "blobs"]  # plain lists on disk
+    back = ckpt_io.read(tmp_path / "m.pt")
+    assert back.train_config == tcfg and isinstance(back.train_config.drop_outliers, tuple)
+    del stored["degrade"], stored["drop_outliers"]  # a checkpoint from before these options
+    assert train_config_from_dict(stored) == TrainConfig()
+
+    same = TrainOptions(degrade=0.25, drop_outliers=("zoomed", "blobs"))
+    assert differences(back, None, same) == []
+    other = TrainOptions(degrade=0.5, drop_outliers=())
+    assert differences(back, None, other) == [
+        "--degrade 0.5 (stored: 0.25)",
+        "--drop-outliers (none) (stored: zoomed blobs)",
+    ]

@@ -66,3 +66,59 @@ def test_figure_formats_are_those_matplotlib_writes():
     from idk.apps.checks import FIGURE_FORMATS
 
     assert set(FIGURE_FORMATS) <= set(FigureCanvasBase.get_supported_filetypes())
+
+
+def test_the_outlier_families_offered_are_those_training_knows():
+    from idk.training.fitting import OUTLIER_FAMILIES
+
+    assert choices.OUTLIER_FAMILIES == OUTLIER_FAMILIES
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--degrade", "1.5"], "argument --degrade: 1.5 is not a fraction in [0, 1]"),
+        (["--degrade", "x"], "argument --degrade: 'x' is not a number"),
+        (["--drop-outliers", "zoom"], "argument --drop-outliers: invalid choice: 'zoom' (choose from 'uniform-noise'"),
+    ],
+)
+def test_bad_degradation_options_exit_2_with_one_line(argv, message, tmp_path, capsys):
+    from idk.apps.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--out", str(tmp_path / "m.pt"), *argv])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_degradation_options_reach_training_as_given(monkeypatch, tmp_path):
+    import idk.training.train as training
+    from idk.apps.cli import main
+
+    seen = {}
+
+    def record(out, preset, data, opts, **kwargs):
+        seen["opts"] = opts
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "train", record)
+    out = str(tmp_path / "m.pt")
+    assert main(["train", "--out", out, "--degrade", "0.25", "--drop-outliers", "zoomed", "blobs"]) == 130
+    assert seen["opts"].degrade == 0.25 and seen["opts"].drop_outliers == ("zoomed", "blobs")
+    main(["train", "--out", out, "--drop-outliers"])  # none named: every family, whatever the preset says
+    assert seen["opts"].drop_outliers == ()
+    main(["train", "--out", out])
+    assert seen["opts"].degrade is None and seen["opts"].drop_outliers is None  # the preset's
+
+
+def test_dropping_every_outlier_family_is_refused_before_training(data_dir, tmp_path, capsys):
+    from idk.apps.cli import main
+    from idk.training.fitting import OUTLIER_FAMILIES
+
+    out = tmp_path / "m.pt"
+    argv = ["train", "--out", str(out), "--data-dir", str(data_dir), "--train-subset", "500", "-q", "--threads", "1"]
+    assert main([*argv, "--drop-outliers", *OUTLIER_FAMILIES]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--drop-outliers: dropping uniform-noise" in err and "keep one" in err
+    assert not out.exists()

@@ -42,10 +42,15 @@ def test_tiny_data_training_beats_chance(mnist_train, mnist_test, bayesian):
     assert accuracy > 0.8  # chance is 0.1
 
 
-def test_resumed_training_equals_uninterrupted(mnist_train):
+@pytest.mark.parametrize(
+    "augmented",
+    [{}, {"augment": True, "degrade": 0.5, "outlier_weight": 0.5, "drop_outliers": ("zoomed", "strokes")}],
+    ids=["plain", "degraded-with-outliers"],
+)
+def test_resumed_training_equals_uninterrupted(mnist_train, augmented):
     x, y = mnist_train.images[:1024], mnist_train.labels[:1024]
     tcfg = TrainConfig(
-        epochs=3, batch_size=128, lr=1e-3, schedule="cosine", elbo="meanfield", local_reparam=True, seed=3
+        epochs=3, batch_size=128, lr=1e-3, schedule="cosine", elbo="meanfield", local_reparam=True, seed=3, **augmented
     )
 
     def fresh() -> BNN:
@@ -106,3 +111,32 @@ def test_kl_weight_scales_exactly_the_closed_form_kl(mnist_train):
         kl += torch.distributions.kl_divergence(Normal(loc, scale), Normal(0.0, 1.0)).sum().item()
     assert (losses[1.0] - losses[0.25]) / 0.75 == pytest.approx(kl, rel=1e-4)
     assert losses[0.5] - losses[0.25] == pytest.approx(0.25 * kl, rel=1e-4)
+
+
+def test_dropped_outlier_families_are_left_out_and_unknown_names_refused():
+    from idk.data.images import InputSpec
+    from idk.training.fitting import OUTLIER_FAMILIES, outlier_families
+
+    every = outlier_families(MNIST_SPEC, TrainConfig())
+    assert set(every) <= set(OUTLIER_FAMILIES) and "zoomed" in every
+    kept = outlier_families(MNIST_SPEC, TrainConfig(drop_outliers=("zoomed", "blobs")))
+    assert set(kept) == set(every) - {"zoomed", "blobs"}
+    photos = InputSpec(3, 32, 32, "fit")  # a valid name that does not apply to photos drops nothing
+    assert set(outlier_families(photos, TrainConfig(drop_outliers=("zoomed",)))) == set(
+        outlier_families(photos, TrainConfig())
+    )
+    with pytest.raises(ValueError, match="unknown synthetic outlier family to drop: zoom; valid: uniform-noise, "):
+        outlier_families(MNIST_SPEC, TrainConfig(drop_outliers=("zoom",)))
+    everything = TrainConfig(drop_outliers=OUTLIER_FAMILIES, outlier_weight=0.5)
+    with pytest.raises(ValueError, match="leaves no synthetic outlier family"):
+        outlier_families(MNIST_SPEC, everything)
+    assert outlier_families(MNIST_SPEC, replace(everything, outlier_weight=0.0)) == {}
+    model = build_model(SMALL_CNN, 64)
+    with pytest.raises(ValueError, match="unknown synthetic outlier family"):  # before any step
+        fit(
+            model,
+            torch.zeros(64, 1, 28, 28),
+            torch.zeros(64, dtype=torch.long),
+            TrainConfig(drop_outliers=("x",)),
+            spec=MNIST_SPEC,
+        )

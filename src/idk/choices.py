@@ -1,5 +1,5 @@
 """The names the command line offers, importable without torch (so ``idk --help`` and a mistyped
-option answer at once): named data sets, presets, and their defaults.
+option answer at once): named data sets, presets, and their defaults, synthetic outlier families.
 
 :data:`idk.data.catalog.NAMED` and :data:`idk.training.config.PRESETS` hold what the names mean;
 they take their defaults from here, and ``tests/test_cli_light.py`` checks that the names agree.
@@ -12,3 +12,14 @@ DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.
 OOD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459", "noise", "gaussian-noise")
 DEFAULT_PRESET = "cnn"
 PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg")  # the keys of idk.training.config.PRESETS
+# idk.training.fitting.OUTLIER_FAMILIES: the synthetic outlier families training may leave out
+OUTLIER_FAMILIES = (
+    "uniform-noise",
+    "gaussian-noise",
+    "shuffled-patches",
+    "zoomed",
+    "mirrored",
+    "inverted",
+    "strokes",
+    "blobs",
+)

@@ -97,7 +97,7 @@ def _image_size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (light: imports no torch, so a bad option answers at once)."""
     from idk import __version__
-    from idk.choices import DATA_NAMES, DEFAULT_DATA, DEFAULT_PRESET, OOD_NAMES, PRESET_NAMES
+    from idk.choices import DATA_NAMES, DEFAULT_DATA, DEFAULT_PRESET, OOD_NAMES, OUTLIER_FAMILIES, PRESET_NAMES
 
     parser = Parser(
         prog="idk",
@@ -155,7 +155,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
-    p.add_argument("--no-augment", action="store_true", help="no augmentation (default: the data set's own)")
+    p.add_argument(
+        "--no-augment", action="store_true", help="no shifts, turns or mirror images (default: the data set's own)"
+    )
+    p.add_argument(
+        "--degrade",
+        type=_fraction,
+        metavar="P",
+        help="share of training images degraded: blurred, at lower resolution, thicker or thinner pen "
+        "(drawn symbols only; default: the preset's)",
+    )
+    p.add_argument(
+        "--drop-outliers",
+        nargs="*",
+        choices=OUTLIER_FAMILIES,
+        metavar="NAME",
+        help=f"synthetic outlier families left out of training ({', '.join(OUTLIER_FAMILIES)}; "
+        "none given: every family; default: the preset's)",
+    )
     _common(p)
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint: its test set, the usual outliers, your sets")
@@ -299,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
         given["image_size"] = args.image_size
         given["twin"] = False if args.no_twin else None
         given["augment"] = False if args.no_augment else None
+        given["drop_outliers"] = tuple(args.drop_outliers) if args.drop_outliers is not None else None
         opts = TrainOptions(**given)
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
         ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)

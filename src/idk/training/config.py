@@ -31,6 +31,11 @@ class TrainConfig:
     augment: bool = False  # the data's own augmentation (idk.data.augment.augmentation_for); False: the tutorial
     outlier_weight: float = 0.0  # λ of outlier exposure on synthetic outliers (0: none, the tutorial)
     outlier_share: float = 0.5  # synthetic outliers per step, as a share of the batch
+    # share of training images degraded (blur, resolution loss, thicker/thinner pen) — drawn symbols
+    # only (idk.data.augment.random_degradation); independent of ``augment``
+    degrade: float = 0.0
+    # synthetic outlier families (names of idk.data.synthetic.families_for) left out of training
+    drop_outliers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,4 +153,4 @@ def model_config_from_dict(d: dict[str, Any]) -> ModelConfig:
 
 
 def train_config_from_dict(d: dict[str, Any]) -> TrainConfig:
-    return TrainConfig(**d)
+    return TrainConfig(**{**d, "drop_outliers": tuple(d.get("drop_outliers", ()))})

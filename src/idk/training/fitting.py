@@ -24,7 +24,7 @@ from pyro import poutine
 from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
-from idk.data.augment import Augmentation, augmentation_for
+from idk.data.augment import augmentation_for
 from idk.data.images import InputSpec
 from idk.data.synthetic import Family, families_for, synthetic_outliers
 from idk.nn.bnn import BNN, DeterministicNet
@@ -39,6 +39,9 @@ RESIDENT_BYTES = 2 << 30  # training sets up to this size are copied to an accel
 POSTFIX_EVERY = 25  # steps between progress-bar loss updates (each one waits for the device)
 
 ELBOS = {"trace": Trace_ELBO, "meanfield": TraceMeanField_ELBO}
+# Every family of synthetic outliers that training may use, whatever the data (drawn symbols with
+# mirror classes have them all): the names TrainConfig.drop_outliers may give.
+OUTLIER_FAMILIES = tuple(families_for(InputSpec(1, 1, 1, drawn=True, mirror_classes=(0,)))[0])
 
 
 class ElboObjective:
@@ -137,6 +140,27 @@ def training_outliers(images: Tensor, labels: Tensor, share: float, families: di
     n = max(len(families), round(share * len(images)))
     parts = synthetic_outliers(images, labels, -(-n // len(families)), None, families)
     return torch.cat(list(parts.values()))[:n]
+
+
+def outlier_families(spec: InputSpec, cfg: TrainConfig) -> dict[str, Family]:
+    """The synthetic outlier families to train on for images of ``spec``: those that apply to them
+    (:func:`idk.data.synthetic.families_for`) but ``cfg.drop_outliers``. ValueError for a name
+    that is no family (listing the valid ones), and for dropping every family that applies while
+    ``cfg.outlier_weight`` asks for outliers. A valid name that does not apply (``zoomed`` for
+    photos) drops nothing."""
+    unknown = [name for name in cfg.drop_outliers if name not in OUTLIER_FAMILIES]
+    if unknown:
+        raise ValueError(
+            f"unknown synthetic outlier famil{'y' if len(unknown) == 1 else 'ies'} to drop: {', '.join(unknown)}; "
+            f"valid: {', '.join(OUTLIER_FAMILIES)}"
+        )
+    families = {name: f for name, f in families_for(spec)[0].items() if name not in cfg.drop_outliers}
+    if not families and cfg.outlier_weight > 0:
+        raise ValueError(
+            f"dropping {', '.join(cfg.drop_outliers)} leaves no synthetic outlier family for these images "
+            "(outlier exposure needs one): keep one"
+        )
+    return families
 
 
 def _per_example(model: BNN | DeterministicNet, total: float, n: int, steps: int) -> float:
@@ -271,8 +295,8 @@ def _epochs(
     n = len(data)
     device = model.device
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    augment = augmentation_for(spec) if cfg.augment else Augmentation()
-    families = families_for(spec)[0]
+    augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment)
+    families = outlier_families(spec, cfg)  # a bad name fails here, before any step
     params = objective.parameters()
     for epoch in range(state.epoch, epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))

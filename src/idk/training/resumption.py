@@ -72,7 +72,7 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
 
 def _shown(value: Any) -> str:
     if isinstance(value, (tuple, list)):
-        return " ".join(str(v) for v in value)
+        return " ".join(str(v) for v in value) or "(none)"
     return str(value)
 
 

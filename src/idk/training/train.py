@@ -15,6 +15,7 @@ import pyro
 import torch
 
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
+from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
@@ -24,8 +25,8 @@ from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
 from idk.training.checkpoint import Checkpoint
-from idk.training.config import Preset, get_preset, preset_for
-from idk.training.fitting import FitState, fit
+from idk.training.config import Preset, TrainConfig, get_preset, preset_for
+from idk.training.fitting import FitState, fit, outlier_families
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import base_rule, fit_rules
 from idk.training.splits import split_train_val, training_subset, validation_size
@@ -52,6 +53,8 @@ class TrainOptions:
     val_size: int | None = None
     twin: bool | None = None
     augment: bool | None = None
+    degrade: float | None = None
+    drop_outliers: tuple[str, ...] | None = None
     samples: int | None = None
     target_refusal: float | None = None
     target_error: float | None = None
@@ -113,6 +116,7 @@ def train(
         )
     source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
+    _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA)
     full = source.train
     if tcfg.train_subset:
         full = full.subset(training_subset(len(full), tcfg.train_subset))
@@ -207,3 +211,14 @@ def train(
     replicas.barrier()  # the finished checkpoint is written before any process returns
     distributed.teardown(replicas)
     return ckpt
+
+
+def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str) -> None:
+    """The training options that need the data's form, checked before any model is built: the
+    degraded share, and the outlier families left out (:func:`idk.training.fitting.outlier_families`)."""
+    if not 0.0 <= tcfg.degrade <= 1.0:
+        raise IdkError(f"--degrade {tcfg.degrade}: is not a fraction in [0, 1]")
+    try:
+        outlier_families(spec, tcfg)
+    except ValueError as err:
+        raise IdkError(f"{data}: --drop-outliers: {err}") from None
