@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,16 @@ def digits(n: int) -> list[tuple[str, bytes]]:
         Image.fromarray((test.images[i, 0].numpy() * 255).astype(np.uint8)).save(buf, format="PNG")
         out.append((f"{i}.png", buf.getvalue()))
     return out
+
+
+def run(coroutine):
+    """The clients' event loop: uvloop where installed (a load generator should take as little of
+    the cores it shares with the server as it can)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def rss_mib(pid: int) -> float:
@@ -114,7 +125,7 @@ async def load(port: int, images: list[tuple[str, bytes]], verdicts: dict[str, s
                 failures.append(str(status))
                 continue
             latencies.append(time.perf_counter() - start)
-            wrong += json.loads(body)["images"][0]["verdict"] != verdicts[name]
+            wrong += orjson.loads(body)["images"][0]["verdict"] != verdicts[name]  # the client: cheap to parse
         await client.close()
 
     started = time.monotonic()
@@ -213,13 +224,13 @@ def main() -> None:
     proc, port = start_server(args)
     try:
         rss_before = rss_mib(proc.pid)
-        asyncio.run(load(port, images[: args.clients], {n: "" for n, _ in images}, args.clients, 2.0))  # warm up
+        run(load(port, images[: args.clients], {n: "" for n, _ in images}, args.clients, 2.0))  # warm up
         counts = [args.threads] if args.threads else sorted({1, os.cpu_count() or 1})
         rates, verdicts = in_process(args.model, images, args.clients, min(10.0, args.duration), counts)
         best_threads, library_rate = max(rates.items(), key=lambda kv: kv[1])  # the library at its best
-        lat, fails, wrong, seconds = asyncio.run(load(port, images, verdicts, args.clients, args.duration))
+        lat, fails, wrong, seconds = run(load(port, images, verdicts, args.clients, args.duration))
         service = summary(lat, fails, wrong, seconds)
-        opened, still_open, (ilat, ifails, iwrong, iseconds) = asyncio.run(
+        opened, still_open, (ilat, ifails, iwrong, iseconds) = run(
             idle_phase(port, images, verdicts, args.idle, min(4, args.clients), args.idle_duration)
         )
         rss_after = rss_mib(proc.pid)

@@ -91,3 +91,17 @@ def test_predict_subprocess_bad_model_is_one_line(user_files, tmp_path):
         timeout=60,
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "m.pt" in proc.stderr
+
+
+def test_networks_drawn_once_answer_as_drawn_each_time(cnn_model, mnist_test):
+    """The service's reuse of the S networks (draw_networks) changes no answer and no sample."""
+    from idk.apps.predict import draw_networks, predict_images
+    from idk.training import checkpoint
+
+    model, ckpt = checkpoint.load(cnn_model)
+    sources = [(f"{i}", mnist_test.images[i, 0].numpy()) for i in range(6)]
+    draws = draw_networks(model, 20, seed=0)
+    fresh = predict_images(model, ckpt, sources, 20, seed=0, with_samples=True)
+    for _ in range(2):  # the drawn networks are not used up or changed by a pass
+        reused = predict_images(model, ckpt, sources, 20, seed=0, with_samples=True, draws=draws)
+        assert [vars(r) for r in reused] == [vars(r) for r in fresh]

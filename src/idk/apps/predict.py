@@ -56,13 +56,27 @@ def verdict_text(accepted: list[int], classes: tuple[str, ...]) -> str:
 
 
 def sample_images(
-    model: BNN | DeterministicNet, images: torch.Tensor, samples: int, percentile: float, seed: int = 0
+    model: BNN | DeterministicNet,
+    images: torch.Tensor,
+    samples: int,
+    percentile: float,
+    seed: int = 0,
+    draws: dict[str, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, Predictions]:
     """Sampled log-probabilities (S, N, C) and their summaries for a few images, computed on the
-    model's device and returned on the CPU (the same networks on every device, from a CPU generator)."""
+    model's device and returned on the CPU (the same networks on every device, from a CPU generator).
+    ``draws``: the S networks :func:`draw_networks` drew for ``seed``, reused instead of drawn again."""
     generator = torch.Generator().manual_seed(seed)
-    logits = model.sample_logits(images, samples, generator=generator).cpu()
+    logits = model.sample_logits(images, samples, generator=generator, draws=draws).cpu()
     return torch.log_softmax(logits, -1), Predictions.from_logits(logits, percentile)
+
+
+def draw_networks(model: BNN | DeterministicNet, samples: int, seed: int = 0) -> dict[str, torch.Tensor] | None:
+    """The S networks :func:`sample_images` draws for ``seed``, drawn once for a long-lived caller
+    (the service) to reuse; None for a deterministic net."""
+    if not isinstance(model, BNN):
+        return None
+    return model.draw(samples, generator=torch.Generator().manual_seed(seed))
 
 
 def rule_score(rule: Rule, pred: Predictions) -> torch.Tensor:
@@ -95,11 +109,12 @@ def predict_images(
     samples: int | None = None,
     seed: int = 0,
     with_samples: bool = False,
+    draws: dict[str, torch.Tensor] | None = None,
 ) -> list[FileResult]:
     """Answer named images, each a path, the file's bytes or decoded pixels (H, W[, 3]) (an
     :class:`ImageError` in place of one is reported as that image's error): all readable ones in
     one batched pass (a :class:`PreparedImage` is taken as it is). ``with_samples`` adds each class's S
-    sampled probabilities."""
+    sampled probabilities; ``draws`` (:func:`draw_networks` for ``seed``) spares drawing the networks again."""
     rule = ckpt.decision_rule()
     classes = ckpt.classes
     samples = samples or ckpt.rule_config.samples
@@ -120,23 +135,23 @@ def predict_images(
         ready.append((len(results) - 1, prepared.pixels))
     if ready:
         images = torch.from_numpy(np.stack([p for _, p in ready]))
-        log_probs, pred = sample_images(model, images, samples, rule.percentile, seed)
+        log_probs, pred = sample_images(model, images, samples, rule.percentile, seed, draws)
         decision = rule.decide(pred)
         scores = rule_score(rule, pred)
         sampled = np.round(log_probs.exp().double().numpy(), 3) if with_samples else None  # (S, N, C)
+        means = np.round(pred.mean_probs.double().numpy(), 4).tolist()  # (N, C): one conversion, not N × C
+        quantiles = np.round(pred.quantile_probs.double().numpy(), 4).tolist()
+        accepted_rows, labels, score_list = decision.accepted.tolist(), decision.label.tolist(), scores.tolist()
         for row, (i, _) in enumerate(ready):
-            results[i].score = round(float(scores[row]), 4)
-            accepted = decision.accepted[row].nonzero().flatten().tolist()
+            results[i].score = round(score_list[row], 4)
+            accepted = [c for c, yes in enumerate(accepted_rows[row]) if yes]
             results[i].accepted = accepted
             results[i].verdict = verdict_text(accepted, classes)
-            results[i].label = int(decision.label[row]) if accepted else None
+            results[i].label = int(labels[row]) if accepted else None
             results[i].label_name = classes[results[i].label] if accepted else None
             if with_samples:
                 results[i].samples = sampled[:, row].T.tolist()
-            results[i].probabilities = {
-                "mean": [round(float(v), 4) for v in pred.mean_probs[row]],
-                f"p{rule.percentile:g}": [round(float(v), 4) for v in pred.quantile_probs[row]],
-            }
+            results[i].probabilities = {"mean": means[row], f"p{rule.percentile:g}": quantiles[row]}
     return results
 
 

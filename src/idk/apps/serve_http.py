@@ -1,10 +1,14 @@
-"""The HTTP layer of ``idk serve``: uvicorn's h11 protocol with JSON errors and a header timeout.
+"""The HTTP layer of ``idk serve``: uvicorn's httptools protocol on uvloop, with JSON errors, a
+header size cap and a header timeout.
 
 uvicorn answers a malformed request (a negative or non-numeric ``Content-Length``, a broken
-request line, oversized headers) with a plain-text 400, and times out only idle keep-alive
-connections. This protocol answers those with JSON, and closes a connection that has not sent a
-complete request head within ``HEADER_TIMEOUT`` seconds of opening (or of starting one):
-silently when it sent nothing, with a JSON 408 when it sent part of one.
+request line) with a plain-text 400, takes heads of any size up to the parser's own limit, and
+times out only idle keep-alive connections. This protocol answers those with JSON, refuses heads
+over ``MAX_HEADER_BYTES``, and closes a connection that has not sent a complete request head
+within ``HEADER_TIMEOUT`` seconds of opening (or of starting one): silently when it sent nothing,
+with a JSON 408 when it sent part of one. httptools (llhttp, in C) and uvloop parse and move bytes
+several times faster than the pure-Python h11 and asyncio loop, which on a small machine share
+the cores with the model (benchmarks/serve_load.py).
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import h11
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT = 10.0  # seconds for a connection to send a complete request head
 IDLE_TIMEOUT = 5.0  # seconds a keep-alive connection may wait for its next request
@@ -41,18 +44,29 @@ def _raw_response(status: int, reason: str, message: str) -> bytes:
     return head.encode() + body
 
 
-class JsonH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, with JSON for its own errors and a deadline for request heads."""
+class _HeadTooLarge(Exception):
+    """A request head over MAX_HEADER_BYTES."""
+
+
+class JsonHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with JSON for its own errors, a cap on the size of a request
+    head and a deadline for it.
+
+    A head is *open* from its first byte (``on_message_begin``) until ``on_headers_complete``;
+    a connection waits for one from the moment it opens or its last response was sent."""
 
     header_timeout = HEADER_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_open = False  # part of a request head has arrived, not all of it
+        self._head_bytes = 0  # bytes of the open head's request line and headers (parsed)
+        self._received = 0  # bytes received while a head was open (an upper bound, as they arrive)
         self._arm_head_timer()
 
     def _arm_head_timer(self) -> None:
-        if getattr(self, "_head_timer", None) is None:
+        if self._head_timer is None:
             self._head_timer = self.loop.call_later(self.header_timeout, self._head_expired)
 
     def _cancel_head_timer(self) -> None:
@@ -60,17 +74,36 @@ class JsonH11Protocol(H11Protocol):
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _waiting_for_head(self) -> bool:
-        return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_open, self._head_bytes, self._received = True, 0, 0
+        self._arm_head_timer()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        self._cancel_head_timer()
+        if self._head_too_large:  # raised through the parser: send_400_response
+            raise _HeadTooLarge
+        super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.transport.is_closing():
-            self._cancel_head_timer()
-        elif self._waiting_for_head():
-            self._arm_head_timer()  # part of a head arrived: it must be complete in time
-        else:
-            self._cancel_head_timer()
+        if self._head_open and not self.transport.is_closing():  # a head that trickles in
+            self._received += len(data)
+            if self._received > MAX_HEADER_BYTES:
+                self.send_400_response("request head too large")
+
+    @property
+    def _head_too_large(self) -> bool:
+        return max(self._head_bytes, self._received) > MAX_HEADER_BYTES
 
     def on_response_complete(self) -> None:
         self._cancel_head_timer()  # the idle (keep-alive) timeout takes over
@@ -82,9 +115,9 @@ class JsonH11Protocol(H11Protocol):
 
     def _head_expired(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing() or not self._waiting_for_head():
-            return
-        if self.conn.trailing_data[0]:  # a partial head: say why the connection closes
+        if self.transport.is_closing() or self.cycle is not None and not self._head_open:
+            return  # closed, or a request is being answered
+        if self._head_open:  # a partial head: say why the connection closes
             message = f"the request head did not arrive within {self.header_timeout:g} s"
             self.transport.write(_raw_response(408, "Request Timeout", message))
         self.transport.close()
@@ -92,6 +125,8 @@ class JsonH11Protocol(H11Protocol):
     def send_400_response(self, msg: str) -> None:
         self._cancel_head_timer()
         message = "invalid HTTP request: malformed request line, headers or Content-Length"
+        if self._head_too_large:
+            message = f"request line and headers over {MAX_HEADER_BYTES // 1024} KiB"
         self.transport.write(_raw_response(400, "Bad Request", message))
         self.transport.close()
 
@@ -113,15 +148,14 @@ def bind(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
 
 def make_server(app: Any, timeouts: Timeouts = Timeouts(), verbose: bool = False) -> uvicorn.Server:
     """A uvicorn server for ``app`` (run it with ``server.run(sockets=[bind(...)])``)."""
-    protocol = type("IdkH11Protocol", (JsonH11Protocol,), {"header_timeout": timeouts.header})
+    protocol = type("IdkHttpProtocol", (JsonHttpProtocol,), {"header_timeout": timeouts.header})
     config = uvicorn.Config(
         app,
         http=protocol,
-        loop="asyncio",
+        loop="auto",  # uvloop where installed (not on Windows)
         lifespan="on",
         ws="none",
         timeout_keep_alive=max(1, round(timeouts.idle)),
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         backlog=BACKLOG,
         log_level="info" if verbose else "warning",
         access_log=verbose,
