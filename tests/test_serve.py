@@ -349,3 +349,28 @@ def test_binding_beyond_this_machine_warns(cnn_model):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_failing_pass_is_a_json_500_and_the_service_goes_on(loaded, mnist_test):
+    """A bug in the model's pass: the request gets a JSON 500 naming the error type, the next one an answer."""
+    model, ckpt = loaded
+    service = serve.PredictionService(model, ckpt, samples=20)
+    answer, calls = service.answer, []
+
+    def fails_once(sources):
+        calls.append(len(sources))
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return answer(sources)
+
+    service.batcher.answer = fails_once
+    server = BackgroundServer(serve.create_app(service)).start()
+    image = _png(mnist_test.images[0, 0].numpy())
+    try:
+        status, headers, body = _request(server.url + "/api/predict", image, {"Content-Type": "image/png"})
+        assert status == 500 and headers["content-type"] == "application/json"
+        assert json.loads(body)["error"] == "internal error: RuntimeError"
+        status, _, body = _request(server.url + "/api/predict", image, {"Content-Type": "image/png"})
+        assert status == 200 and json.loads(body)["images"][0]["verdict"]
+    finally:
+        server.stop()
