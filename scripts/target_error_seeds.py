@@ -4,7 +4,10 @@ Trains the default model (without its twin) once per seed, calibrated for an err
 accepted images of at most E with confidence C on its validation split, and measures on the MNIST
 test set the error among accepted images. The same model is then calibrated the default way (refuse
 2% of validation digits, on the same validation predictions) and its main figures are measured:
-forced accuracy, NLL, test refusal and accuracy on accepted, notMNIST-10k AUROC and refusal.
+forced accuracy, NLL, test refusal and accuracy on accepted, notMNIST-10k AUROC and refusal,
+Fashion-MNIST AUROC, uniform noise refused, and on the shifted digits and non-digit symbols that
+``idk evaluate`` reports (built from MNIST test, :mod:`idk.data.shifted`): each set's share
+answered and accuracy on answered, and the symbols' share refused.
 Nothing measured here feeds back into any choice.
 
 Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95] [--seeds 0 1 2]
@@ -16,7 +19,10 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+import torch
+
 from idk.data import DataConfig, load, mnist
+from idk.data.shifted import shifted_sets, symbol_set
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
 from idk.training import checkpoint
@@ -45,6 +51,10 @@ def main() -> None:
     data = DataConfig.from_env()
     test, full = mnist("test", data), mnist("train", data)
     letters = load("notmnist-10k", data, test.spec)
+    fashion = load("fashion-mnist", data, test.spec)
+    noise = torch.rand(1000, *test.spec.shape, generator=torch.Generator().manual_seed(0))
+    shifted = shifted_sets(test, test.spec, 1000, seed=0)  # as idk evaluate builds them
+    symbols = symbol_set(test.classes, test.spec, 1000, seed=0).images
     if args.train_subset:
         full = full.subset(slice(0, args.train_subset))
     rows = []
@@ -71,8 +81,24 @@ def main() -> None:
         test_coverage, test_error = accepted_error(by_refusal.decide(pred), test.labels)
         letters_pred = predict(model, letters.images, samples, rule.percentile, seed=seed)
         u_in, u_out = by_refusal.refusal_score(pred), by_refusal.refusal_score(letters_pred)
+        decide = by_refusal.decide
+        shifted_rows = {}
+        for name, images in shifted.items():
+            shifted_pred = predict(model, images.images, samples, rule.percentile, seed=seed)
+            answered = ~decide(shifted_pred).refused
+            right = shifted_pred.mean_probs.argmax(-1) == images.labels
+            shifted_rows[name] = (float(answered.double().mean()), float(right[answered].double().mean()))
+        fashion_pred = predict(model, fashion.images, samples, rule.percentile, seed=seed)
         rows.append(
             {
+                "shifted": shifted_rows,
+                "symbols_refused": float(
+                    decide(predict(model, symbols, samples, rule.percentile, seed=seed)).refused.double().mean()
+                ),
+                "noise_refused": float(
+                    decide(predict(model, noise, samples, rule.percentile, seed=seed)).refused.double().mean()
+                ),
+                "fashion_auroc": metrics.auroc(u_in, by_refusal.refusal_score(fashion_pred)),
                 "seed": seed,
                 "bound": ckpt.rule["calibration"]["bound"],
                 "val_coverage": ckpt.rule["calibration"]["validation_coverage"],
@@ -104,6 +130,16 @@ def main() -> None:
             f"{r['seed']:>4} {r['accuracy']:>9.2%} {r['nll']:>7.4f} {r['refused']:>8.2%} {r['accepted_accuracy']:>17.2%} "
             f"{r['letters_auroc']:>19.4f} {r['letters_refused']:>8.2%}"
         )
+
+    print(f"\n{'seed':>4} {'noise refused':>14} {'Fashion AUROC':>14} {'symbols refused':>16}")
+    for r in rows:
+        print(f"{r['seed']:>4} {r['noise_refused']:>14.1%} {r['fashion_auroc']:>14.4f} {r['symbols_refused']:>16.1%}")
+    names = list(rows[0]["shifted"]) if rows else []
+    print("\nshifted digits: % answered / % accuracy on answered")
+    print(f"{'seed':>4} " + " ".join(f"{n:>12}" for n in names))
+    for r in rows:
+        cells = [f"{100 * a:.1f}/{100 * acc:.1f}" for a, acc in (r["shifted"][n] for n in names)]
+        print(f"{r['seed']:>4} " + " ".join(f"{c:>12}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -10,3 +10,16 @@ def test_each_data_set_gets_its_chosen_preset_unless_one_is_named():
     for data, name in DATA_PRESETS.items():
         assert preset_for(data) == name and name in PRESETS
     assert preset_for("fashion-mnist", "tutorial") == "tutorial"
+
+
+def test_no_augment_turns_off_degradation_too_unless_it_is_given():
+    from dataclasses import replace
+
+    from idk.training.config import PRESETS
+    from idk.training.train import TrainOptions, configure
+
+    preset = replace(PRESETS["cnn"], train=replace(PRESETS["cnn"].train, degrade=0.5))
+    assert configure(preset, TrainOptions()).train.degrade == 0.5
+    off = configure(preset, TrainOptions(augment=False)).train
+    assert off.augment is False and off.degrade == 0.0
+    assert configure(preset, TrainOptions(augment=False, degrade=0.3)).train.degrade == 0.3

@@ -38,12 +38,16 @@ def test_digits_get_every_family_and_other_data_only_the_generic_ones():
         "shuffled-patches",
         "zoomed",
         "mirrored",
+        "turned",
+        "paired",
         "inverted",
         "strokes",
         "blobs",
     }
     letters, _ = families_for(InputSpec(1, 28, 28, "mnist", drawn=True))
-    assert "mirrored" not in letters and "strokes" in letters  # no class list: no mirror images
+    assert "paired" in letters
+    assert "mirrored" not in letters and "turned" not in letters  # no class lists: no mirror or turned images
+    assert "strokes" in letters
     photos, held_out = families_for(InputSpec(3, 40, 24, "fit"))
     assert set(photos) == {"uniform-noise", "gaussian-noise", "shuffled-patches", "inverted"}
     assert set(held_out) == {"overlaid"}
@@ -75,6 +79,48 @@ def test_mirrored_digits_come_only_from_asymmetric_classes(digits):
     assert all((pool - m).abs().amax((1, 2, 3)).min() == 0 for m in flipped_back[:20])
 
 
+def test_turned_digits_are_allowed_turns_of_training_digits(digits):
+    """Each turned image is a digit of the data turned by k quarter turns, for an allowed
+    (class, k) pair only (never a 6 upside down, never a 0, 1 or 8)."""
+    images, labels = digits
+    turned = _one(digits, "turned", 60, 6)
+    allowed = set(MNIST_SPEC.turns)
+    assert allowed and not any(c in (0, 1, 6, 8, 9) for c, _ in allowed)
+    for image in turned:
+        found = {
+            (int(labels[i]), k)
+            for k in (1, 2, 3)
+            for i in (torch.rot90(images, k, dims=(-2, -1)) - image).abs().amax((1, 2, 3)).eq(0).nonzero().flatten()
+        }
+        assert found and found <= allowed, found
+
+
+def test_turns_are_quarter_turns_only_for_square_frames():
+    from idk.data.synthetic import turned
+
+    images, labels = torch.rand(12, 1, 20, 30), torch.arange(12) % 3
+    out = turned(images, labels, 8, torch.Generator().manual_seed(0), turns=((0, 1), (1, 2)))
+    assert out.shape == (8, 1, 20, 30)
+    pool = images[labels == 1].flip(-2, -1)  # only class 1's half turns apply
+    assert all((pool - o).abs().amax((1, 2, 3)).min() == 0 for o in out)
+
+
+def test_paired_digits_put_ink_either_side_of_the_centre(digits):
+    """Two shrunk digits side by side: ink in both the left and the right third, hardly any in
+    the middle column band, and each half holding about a shrunk digit's ink."""
+    images, _ = digits
+    pairs = _one(digits, "paired", 200, 7)
+    left, middle, right = (
+        pairs[..., :11].sum((1, 2, 3)),
+        pairs[..., 13:15].sum((1, 2, 3)),
+        pairs[..., 17:].sum((1, 2, 3)),
+    )
+    assert (left > 5).float().mean() > 0.95 and (right > 5).float().mean() > 0.95
+    assert middle.mean() < 0.15 * (left + right).mean()
+    one = images.sum((1, 2, 3)).mean()
+    assert 0.15 * one < left.mean() < 0.6 * one  # shrunk to about half: a quarter of the ink or so
+
+
 def test_overlaid_digits_join_two_different_classes(digits):
     images, _ = digits
     over = _one(digits, "overlaid", 100, 4)
@@ -87,3 +133,12 @@ def test_zoomed_digits_run_off_the_edges(digits):
     border[2:-2, 2:-2] = False
     zoomed = _one(digits, "zoomed", 200, 5)
     assert zoomed[:, 0, border].sum(1).mean() > 10 * digits[0][:, 0, border].sum(1).mean()
+
+
+def test_the_spec_keeps_its_turns_through_a_checkpoint_dict():
+    from idk.data.images import InputSpec
+
+    again = InputSpec.from_dict(MNIST_SPEC.as_dict())
+    assert again == MNIST_SPEC and again.turns == MNIST_SPEC.turns
+    older = {k: v for k, v in MNIST_SPEC.as_dict().items() if k != "turns"}  # a checkpoint from before turns
+    assert InputSpec.from_dict(older).turns == ()

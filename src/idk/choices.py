@@ -19,6 +19,8 @@ OUTLIER_FAMILIES = (
     "shuffled-patches",
     "zoomed",
     "mirrored",
+    "turned",
+    "paired",
     "inverted",
     "strokes",
     "blobs",

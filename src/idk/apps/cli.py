@@ -156,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
     p.add_argument(
-        "--no-augment", action="store_true", help="no shifts, turns or mirror images (default: the data set's own)"
+        "--no-augment",
+        action="store_true",
+        help="no augmentation: no shifts, turns, mirror images or degradation unless --degrade is given "
+        "(default: the data set's own)",
     )
     p.add_argument(
         "--degrade",

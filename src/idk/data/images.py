@@ -32,7 +32,9 @@ class InputSpec:
     ``drawn``: images of drawn symbols (ink strokes on a plain background): the web page offers a
     drawing canvas, and stroke-like synthetic outliers apply.
     ``mirror_classes``: indices of classes whose left–right mirror image belongs to no class
-    (digits 2–7 and 9); ``flip_invariant``: a mirror image keeps its class (clothes, most photos).
+    (digits 2–7 and 9); ``turns``: (class, k) pairs whose image turned by k quarter turns
+    (anticlockwise) belongs to no class (a 7 on its side; not a 6 upside down, which is a 9);
+    ``flip_invariant``: a mirror image keeps its class (clothes, most photos).
     """
 
     channels: int
@@ -42,6 +44,7 @@ class InputSpec:
     drawn: bool = False
     mirror_classes: tuple[int, ...] = ()
     flip_invariant: bool = False
+    turns: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3):
@@ -62,11 +65,18 @@ class InputSpec:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["mirror_classes"] = list(self.mirror_classes)
+        d["turns"] = [list(pair) for pair in self.turns]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InputSpec:
-        return cls(**{**d, "mirror_classes": tuple(d.get("mirror_classes", ()))})
+        return cls(
+            **{
+                **d,
+                "mirror_classes": tuple(d.get("mirror_classes", ())),
+                "turns": tuple((int(c), int(k)) for c, k in d.get("turns", ())),
+            }
+        )
 
 
 @dataclass

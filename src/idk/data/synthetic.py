@@ -8,7 +8,7 @@ the posterior to be unsure off the training data (outlier exposure, see
 
 Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
 inverted images for every set; for drawn symbols (digits, letters) also magnified strokes, pen
-scribbles, blobs, and mirror images of the classes whose mirror image is no class.
+scribbles, blobs, and mirror images or turned images of the classes that then are no class.
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
 two images of different classes over each other.
@@ -109,6 +109,32 @@ def mirrored(images: Tensor, labels: Tensor, n: int, g: Generator, classes: tupl
     return images[_pick(images, n, g, allowed if len(allowed) else None)].flip(-1)
 
 
+def turned(images: Tensor, labels: Tensor, n: int, g: Generator, turns: tuple[tuple[int, int], ...] = ()) -> Tensor:
+    """Symbols turned by k quarter turns, for the (class, k) pairs whose turned image is no class
+    (a 7 on its side, a 4 upside down): strokes of the data, shapes of none of its classes. Each
+    image is drawn among the classes that have a pair, then k among its class's pairs; quarter turns
+    only for square frames."""
+    h, w = images.shape[-2:]
+    pairs = [(c, k) for c, k in turns if k % 4 and (h == w or k % 2 == 0)]
+    size = max([int(labels.max()) + 1 if len(labels) else 0, *(c + 1 for c, _ in pairs), 1])
+    allowed = torch.zeros(size, 4, dtype=torch.bool)  # allowed[c, k]: class c turned by k quarters
+    for c, k in pairs:
+        allowed[c, k % 4] = True
+    allowed = allowed.to(images.device)
+    eligible = allowed[labels].any(-1).nonzero().squeeze(1)
+    if not len(eligible):
+        return images[_pick(images, n, g)].flip(-2)  # no pair applies: upside down, as a last resort
+    picked = _pick(images, n, g, eligible)
+    weights = allowed[labels[picked]].float() * (_rand(g, n, 4, like=images) + 1e-6)  # a random allowed k
+    k = weights.argmax(-1)
+    out = images[picked].clone()
+    for quarter in (1, 2, 3):
+        chosen = k == quarter
+        if chosen.any():
+            out[chosen] = torch.rot90(out[chosen], quarter, dims=(-2, -1))
+    return out
+
+
 def inverted(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """Negatives: ``1 − x`` (dark symbols on a white page, negative photographs)."""
     return 1 - images[_pick(images, n, g)]
@@ -164,6 +190,25 @@ def blobs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     return (ink * present).amax(1).unsqueeze(1).expand(n, c, h, w).contiguous()
 
 
+def paired(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+    """Two symbols side by side in one frame, each shrunk to 45–60% and set 18–26% of the frame
+    either side of the centre (with a small vertical offset): a pair of symbols, not one (a
+    number such as 17, or what ш, %, ≈ are made of)."""
+    from idk.data.augment import affine_matrices  # one home for the affine maps
+
+    _, c, h, w = images.shape
+    halves = []
+    for side in (-1.0, 1.0):
+        picked = images[_pick(images, n, g)]
+        u = _rand(g, n, 3, like=picked)
+        scale = 0.45 + 0.15 * u[:, 0]
+        shift = torch.stack([side * w * (0.18 + 0.08 * u[:, 1]), h * 0.08 * (2 * u[:, 2] - 1)], -1)
+        theta = affine_matrices(shift, torch.zeros(n, device=picked.device), scale, (w, h))
+        grid = F.affine_grid(theta, list(picked.shape), align_corners=False)
+        halves.append(F.grid_sample(picked, grid, align_corners=False))
+    return torch.maximum(*halves).clamp(0, 1)
+
+
 def overlaid(images: Tensor, labels: Tensor, n: int, g: Generator, drawn: bool = True) -> Tensor:
     """Two images of different classes over each other: the pixel-wise maximum for drawn symbols
     (two digits in one frame), the mean for other images (a double exposure)."""
@@ -195,6 +240,9 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
         training["zoomed"] = zoomed
         if spec.mirror_classes:
             training["mirrored"] = partial(mirrored, classes=spec.mirror_classes)
+        if spec.turns:
+            training["turned"] = partial(turned, turns=spec.turns)
+        training["paired"] = paired
     training["inverted"] = inverted
     if spec.drawn:
         training["strokes"] = strokes

@@ -41,7 +41,7 @@ POSTFIX_EVERY = 25  # steps between progress-bar loss updates (each one waits fo
 ELBOS = {"trace": Trace_ELBO, "meanfield": TraceMeanField_ELBO}
 # Every family of synthetic outliers that training may use, whatever the data (drawn symbols with
 # mirror classes have them all): the names TrainConfig.drop_outliers may give.
-OUTLIER_FAMILIES = tuple(families_for(InputSpec(1, 1, 1, drawn=True, mirror_classes=(0,)))[0])
+OUTLIER_FAMILIES = tuple(families_for(InputSpec(1, 1, 1, drawn=True, mirror_classes=(0,), turns=((0, 2),)))[0])
 
 
 class ElboObjective:

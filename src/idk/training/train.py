@@ -64,6 +64,8 @@ class TrainOptions:
 def configure(preset: Preset, opts: TrainOptions) -> Preset:
     """The preset with the user's overrides applied."""
     values = {k: v for k, v in dataclasses.asdict(opts).items() if v is not None}
+    if values.get("augment") is False:
+        values.setdefault("degrade", 0.0)  # no augmentation means none: degradation is one too
 
     def overrides(config: Any) -> dict[str, Any]:
         """The options that are fields of ``config`` (a dataclass)."""
