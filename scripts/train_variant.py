@@ -33,6 +33,8 @@ def main() -> None:
             changes[name] = ast.literal_eval(value)  # 0.5, 1, True, ("zoomed",)
         except (ValueError, SyntaxError):
             changes[name] = value  # a word: "cosine"
+        if name == "drop_outliers":  # names: one word, or a tuple or list of them
+            changes[name] = (changes[name],) if isinstance(changes[name], str) else tuple(changes[name])
     preset = config.PRESETS[config.DEFAULT_PRESET]
     config.PRESETS[preset.name] = replace(preset, train=replace(preset.train, **changes))
     train(args.out, preset.name, DataConfig.from_env(), TrainOptions(twin=False))

@@ -147,3 +147,9 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
         "--degrade 0.5 (stored: 0.25)",
         "--drop-outliers (none) (stored: zoomed blobs)",
     ]
+    # a run trained with --no-augment --degrade P resumes with the same flags
+    assert back.train_config.augment is False
+    assert differences(back, None, TrainOptions(augment=False, degrade=0.25)) == []
+    assert differences(back, None, TrainOptions(augment=False)) == []
+    augmented = replace(back, train_config=replace(tcfg, augment=True))
+    assert differences(augmented, None, TrainOptions(augment=False)) == ["--no-augment (stored: augment=True)"]

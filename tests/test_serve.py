@@ -248,6 +248,57 @@ def test_an_oversized_head_is_refused_in_json(url):
     assert _request(url + "/healthz")[0] == 200  # the server goes on
 
 
+def test_pipelined_requests_are_answered_and_their_heads_timed(url, mnist_test):
+    """A body followed in the same packet by the start of the next head: both answered in order
+    (the body's bytes do not count against the head's size); a pipelined head that trickles in
+    after its predecessor's answer still gets the header deadline."""
+    host, port = url.removeprefix("http://").split(":")
+    image = _png(mnist_test.images[0, 0].numpy())
+    padded = image + b"\0" * (40_000 - len(image))  # PNG readers ignore bytes after the image end
+    first = f"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: {len(padded)}\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(first.encode() + padded + b"GET /healthz HTTP/1.1\r\nHo")
+        time.sleep(0.2)
+        sock.sendall(b"st: x\r\nConnection: close\r\n\r\n")
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    assert out.startswith(b"HTTP/1.1 200") and out.count(b"HTTP/1.1 200") == 2 and b'"status":"ok"' in out
+    start = time.monotonic()
+    trickle = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nX-A: "
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(trickle)
+        out = b""
+        try:
+            while time.monotonic() - start < 6:
+                sock.sendall(b"a")  # one byte every 0.3 s: never a whole head
+                time.sleep(0.3)
+                sock.setblocking(False)
+                try:
+                    if not (chunk := sock.recv(65536)):
+                        break
+                    out += chunk
+                except BlockingIOError:
+                    pass
+                sock.setblocking(True)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    assert out.startswith(b"HTTP/1.1 200") and b"408" in out and time.monotonic() - start < 5
+
+
+def test_an_upgrade_with_a_body_is_refused_in_json(url, mnist_test):
+    """``Upgrade: h2c`` (curl --http2) with a body: a JSON 400 saying so, not an answer to an empty body."""
+    image = _png(mnist_test.images[0, 0].numpy())
+    head = (
+        "POST /api/predict HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        f"HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Type: image/png\r\nContent-Length: {len(image)}\r\n\r\n"
+    )
+    status, answer = _status_and_json(_raw(url, head.encode() + image))
+    assert status == 400 and "Upgrade" in answer["error"]
+    plain = _raw(url, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", wait=2)
+    assert plain.startswith(b"HTTP/1.1 200")  # without a body the request is answered as HTTP/1.1
+
+
 def test_slow_heads_and_idle_connections_are_closed(url):
     start = time.monotonic()
     status, answer = _status_and_json(_raw(url, b"POST /api/predict HTTP/1.1\r\nHost: x\r\n"))

@@ -142,3 +142,13 @@ def test_the_spec_keeps_its_turns_through_a_checkpoint_dict():
     assert again == MNIST_SPEC and again.turns == MNIST_SPEC.turns
     older = {k: v for k, v in MNIST_SPEC.as_dict().items() if k != "turns"}  # a checkpoint from before turns
     assert InputSpec.from_dict(older).turns == ()
+
+
+def test_turned_without_an_eligible_image_falls_back_to_negatives():
+    """A batch with no image of a class that has a pair (a small last batch): negatives, never a
+    real digit passed off as an outlier."""
+    from idk.data.synthetic import turned
+
+    images, labels = torch.rand(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)
+    out = turned(images, labels, 6, torch.Generator().manual_seed(0), turns=((5, 1),))
+    assert all(((1 - images) - o).abs().amax((1, 2, 3)).min() == 0 for o in out)

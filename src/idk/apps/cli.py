@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-augment",
         action="store_true",
-        help="no augmentation: no shifts, turns, mirror images or degradation unless --degrade is given "
+        help="no augmentation: no shifts, rotations, mirror images or degradation unless --degrade is given "
         "(default: the data set's own)",
     )
     p.add_argument(

@@ -6,7 +6,11 @@ request line) with a plain-text 400, takes heads of any size up to the parser's 
 times out only idle keep-alive connections. This protocol answers those with JSON, refuses heads
 over ``MAX_HEADER_BYTES``, and closes a connection that has not sent a complete request head
 within ``HEADER_TIMEOUT`` seconds of opening (or of starting one): silently when it sent nothing,
-with a JSON 408 when it sent part of one. httptools (llhttp, in C) and uvloop parse and move bytes
+with a JSON 408 when it sent part of one (a pipelined head keeps its deadline while the answer
+before it is written). A request with a body that asks to switch protocols (``Upgrade: h2c``, as
+``curl --http2`` sends) gets a JSON 400: the parser stops at an upgrade and would drop the body.
+Malformed bytes after a request in the same packet close the connection with a JSON 400 before
+that request is answered (the parser reads the whole packet at once). httptools (llhttp, in C) and uvloop parse and move bytes
 several times faster than the pure-Python h11 and asyncio loop, which on a small machine share
 the cores with the model (benchmarks/serve_load.py).
 """
@@ -48,6 +52,10 @@ class _HeadTooLarge(Exception):
     """A request head over MAX_HEADER_BYTES."""
 
 
+class _UpgradeWithBody(Exception):
+    """A request with a body that asks to switch protocols (``Upgrade: h2c``)."""
+
+
 class JsonHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with JSON for its own errors, a cap on the size of a request
     head and a deadline for it.
@@ -62,7 +70,8 @@ class JsonHttpProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_open = False  # part of a request head has arrived, not all of it
         self._head_bytes = 0  # bytes of the open head's request line and headers (parsed)
-        self._received = 0  # bytes received while a head was open (an upper bound, as they arrive)
+        self._received = 0  # bytes of later packets received while the head stayed open (an upper bound)
+        self._upgrade_refused = False
         self._arm_head_timer()
 
     def _arm_head_timer(self) -> None:
@@ -92,11 +101,17 @@ class JsonHttpProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         if self._head_too_large:  # raised through the parser: send_400_response
             raise _HeadTooLarge
+        if self.parser.should_upgrade() and any(
+            name in (b"content-length", b"transfer-encoding") for name, _ in self.headers
+        ):  # the parser stops at an upgrade (h2c): the body would be lost, so refuse it plainly
+            self._upgrade_refused = True
+            raise _UpgradeWithBody
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
+        continued = self._head_open  # this packet continues a head begun in an earlier one
         super().data_received(data)
-        if self._head_open and not self.transport.is_closing():  # a head that trickles in
+        if continued and self._head_open and not self.transport.is_closing():  # a head that trickles in
             self._received += len(data)
             if self._received > MAX_HEADER_BYTES:
                 self.send_400_response("request head too large")
@@ -106,7 +121,8 @@ class JsonHttpProtocol(HttpToolsProtocol):
         return max(self._head_bytes, self._received) > MAX_HEADER_BYTES
 
     def on_response_complete(self) -> None:
-        self._cancel_head_timer()  # the idle (keep-alive) timeout takes over
+        if not self._head_open:  # the idle (keep-alive) timeout takes over; a pipelined head keeps its deadline
+            self._cancel_head_timer()
         super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -117,6 +133,9 @@ class JsonHttpProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing() or self.cycle is not None and not self._head_open:
             return  # closed, or a request is being answered
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._arm_head_timer()  # a pipelined head: its 408 waits until the answer before it is sent
+            return
         if self._head_open:  # a partial head: say why the connection closes
             message = f"the request head did not arrive within {self.header_timeout:g} s"
             self.transport.write(_raw_response(408, "Request Timeout", message))
@@ -125,7 +144,9 @@ class JsonHttpProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         self._cancel_head_timer()
         message = "invalid HTTP request: malformed request line, headers or Content-Length"
-        if self._head_too_large:
+        if self._upgrade_refused:
+            message = "protocol upgrades (Upgrade: h2c) are not supported with a body: send plain HTTP/1.1"
+        elif self._head_too_large:
             message = f"request line and headers over {MAX_HEADER_BYTES // 1024} KiB"
         self.transport.write(_raw_response(400, "Bad Request", message))
         self.transport.close()

@@ -8,7 +8,8 @@ the posterior to be unsure off the training data (outlier exposure, see
 
 Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
 inverted images for every set; for drawn symbols (digits, letters) also magnified strokes, pen
-scribbles, blobs, and mirror images or turned images of the classes that then are no class.
+scribbles, blobs, two shrunk symbols side by side ("paired"), and mirror images or turned images
+of the classes that then are no class.
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
 two images of different classes over each other.
@@ -112,8 +113,8 @@ def mirrored(images: Tensor, labels: Tensor, n: int, g: Generator, classes: tupl
 def turned(images: Tensor, labels: Tensor, n: int, g: Generator, turns: tuple[tuple[int, int], ...] = ()) -> Tensor:
     """Symbols turned by k quarter turns, for the (class, k) pairs whose turned image is no class
     (a 7 on its side, a 4 upside down): strokes of the data, shapes of none of its classes. Each
-    image is drawn among the classes that have a pair, then k among its class's pairs; quarter turns
-    only for square frames."""
+    image is drawn among the images of classes that have a pair (so classes weigh as often as they
+    occur), then k among its class's pairs; quarter turns only for square frames."""
     h, w = images.shape[-2:]
     pairs = [(c, k) for c, k in turns if k % 4 and (h == w or k % 2 == 0)]
     size = max([int(labels.max()) + 1 if len(labels) else 0, *(c + 1 for c, _ in pairs), 1])
@@ -122,8 +123,8 @@ def turned(images: Tensor, labels: Tensor, n: int, g: Generator, turns: tuple[tu
         allowed[c, k % 4] = True
     allowed = allowed.to(images.device)
     eligible = allowed[labels].any(-1).nonzero().squeeze(1)
-    if not len(eligible):
-        return images[_pick(images, n, g)].flip(-2)  # no pair applies: upside down, as a last resort
+    if not len(eligible):  # no image of a class with a pair (a small last batch): negatives instead
+        return inverted(images, labels, n, g)
     picked = _pick(images, n, g, eligible)
     weights = allowed[labels[picked]].float() * (_rand(g, n, 4, like=images) + 1e-6)  # a random allowed k
     k = weights.argmax(-1)

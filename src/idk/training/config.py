@@ -68,7 +68,8 @@ PRESETS: dict[str, Preset] = {
     # (32, 64) and 256 dense units (99.42% → 99.49%). Other data sets get their own augmentation.
     # A quarter of the training digits degraded (blur, lower resolution, thicker or thinner pen):
     # legible digits from other sources answered (low-res scans 32% → 97% on validation-built
-    # shifted sets, blurred 79% → 98%) at the same accuracy on answered (docs/experiments.md).
+    # shifted sets, blurred 79% → 98%) at the same accuracy on answered (docs/experiments.md; those
+    # two sets are of kinds this augmentation makes, with its own code and ranges).
     "cnn": Preset(
         "cnn",
         ModelConfig(

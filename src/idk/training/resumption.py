@@ -58,8 +58,7 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
         value = getattr(opts, field.name)
         if value is None or field.name in MAY_CHANGE or field.name in ("data", "test_data", "image_size"):
             continue
-        alone = type(opts)(**{field.name: value})
-        if configure(stored, alone) != stored:
+        if configure(stored, _alone(opts, field.name, value, stored)) != stored:
             was = _stored_value(stored, field.name)
             given = _flag(field.name) if field.name in FLAGS else f"{_flag(field.name)} {_shown(value)}"
             out.append(
@@ -68,6 +67,15 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
                 else f"{given} (stored: {_shown(was)})"
             )
     return out
+
+
+def _alone(opts: TrainOptions, name: str, value: Any, stored: Preset) -> TrainOptions:
+    """Only option ``name`` given, as :func:`~idk.training.train.configure` reads it: ``--no-augment``
+    keeps the degradation given with it, else the stored one (alone it would turn it off)."""
+    given = {name: value}
+    if name == "augment" and value is False:
+        given["degrade"] = opts.degrade if opts.degrade is not None else stored.train.degrade
+    return type(opts)(**given)
 
 
 def _shown(value: Any) -> str:
