@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,22 +67,20 @@ def declared_length(request: Request, limits: Limits) -> int | None:
 async def read_body(request: Request, limits: Limits) -> bytes:
     """The whole body, refused at ``max_upload`` bytes (413) or after ``body_timeout`` s (408)."""
     declared_length(request, limits)
-    deadline = time.monotonic() + limits.body_timeout
     chunks, size = [], 0
-    stream = request.stream()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(anext(stream), max(0.0, deadline - time.monotonic()))
-        except StopAsyncIteration:
-            break
-        except TimeoutError:
-            raise RequestError(
-                408, f"the body did not arrive within {limits.body_timeout:g} s", {"Connection": "close"}
-            ) from None
-        size += len(chunk)
-        if size > limits.max_upload:
-            raise RequestError(413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"})
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(limits.body_timeout):  # one deadline for the whole body, no task per chunk
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limits.max_upload:
+                    raise RequestError(
+                        413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"}
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestError(
+            408, f"the body did not arrive within {limits.body_timeout:g} s", {"Connection": "close"}
+        ) from None
     return b"".join(chunks)
 
 
