@@ -85,8 +85,9 @@ def test_a_training_step_and_a_prediction_stay_on_the_model_device(preset, monke
     monkeypatch.setattr(pyro.infer.trace_elbo, "torch_item", lambda x: x.detach())
     monkeypatch.setattr(pyro.infer.trace_mean_field_elbo, "torch_item", lambda x: x.detach())
     monkeypatch.setattr(pyro.infer.trace_elbo, "warn_if_nan", lambda *a, **k: None)
-    # mirror images pick their classes with nonzero(), whose size depends on the data: no meta version
-    spec = replace(MNIST.spec, mirror_classes=())
+    # mirror and turned images pick their classes with nonzero(), whose size depends on the data:
+    # no meta version (on a real device it runs, waiting for the device once per step)
+    spec = replace(MNIST.spec, mirror_classes=(), turns=())
     p = get_preset(preset)
     cfg = with_data(replace(p.model, net=replace(p.model.net, channels=(4, 8), dense=16, hidden=16)), spec.shape, 10)
     meta = torch.device("meta")

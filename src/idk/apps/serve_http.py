@@ -181,6 +181,7 @@ def make_server(app: Any, timeouts: Timeouts = Timeouts(), verbose: bool = False
         log_level="info" if verbose else "warning",
         access_log=verbose,
         server_header=False,
+        proxy_headers=False,  # no proxy is assumed: the peer's address is the client's (and a layer less)
     )
     return uvicorn.Server(config)
 

@@ -73,9 +73,7 @@ async def read_body(request: Request, limits: Limits) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limits.max_upload:
-                    raise RequestError(
-                        413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"}
-                    )
+                    raise RequestError(413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"})
                 chunks.append(chunk)
     except TimeoutError:
         raise RequestError(

@@ -116,23 +116,25 @@ def turned(images: Tensor, labels: Tensor, n: int, g: Generator, turns: tuple[tu
     image is drawn among the images of classes that have a pair (so classes weigh as often as they
     occur), then k among its class's pairs; quarter turns only for square frames."""
     h, w = images.shape[-2:]
-    pairs = [(c, k) for c, k in turns if k % 4 and (h == w or k % 2 == 0)]
-    size = max([int(labels.max()) + 1 if len(labels) else 0, *(c + 1 for c, _ in pairs), 1])
+    pairs = [(c, k % 4) for c, k in turns if k % 4 and (h == w or k % 2 == 0)]
+    size = max([c + 1 for c, _ in pairs], default=1)
     allowed = torch.zeros(size, 4, dtype=torch.bool)  # allowed[c, k]: class c turned by k quarters
     for c, k in pairs:
-        allowed[c, k % 4] = True
+        allowed[c, k] = True
     allowed = allowed.to(images.device)
-    eligible = allowed[labels].any(-1).nonzero().squeeze(1)
+    known = (labels < size).unsqueeze(-1)  # classes beyond the table have no pair
+    per_image = allowed[labels.clamp(max=size - 1)] & known  # (M, 4), without a host round trip
+    eligible = per_image.any(-1).nonzero().squeeze(1)
     if not len(eligible):  # no image of a class with a pair (a small last batch): negatives instead
         return inverted(images, labels, n, g)
     picked = _pick(images, n, g, eligible)
-    weights = allowed[labels[picked]].float() * (_rand(g, n, 4, like=images) + 1e-6)  # a random allowed k
-    k = weights.argmax(-1)
-    out = images[picked].clone()
-    for quarter in (1, 2, 3):
-        chosen = k == quarter
-        if chosen.any():
-            out[chosen] = torch.rot90(out[chosen], quarter, dims=(-2, -1))
+    weights = per_image[picked].float() * (_rand(g, n, 4, like=images) + 1e-6)  # a random allowed k
+    k = weights.argmax(-1).view(-1, 1, 1, 1)
+    x = images[picked]
+    out = torch.where(k == 2, torch.rot90(x, 2, dims=(-2, -1)), x)
+    if h == w:
+        out = torch.where(k == 1, torch.rot90(x, 1, dims=(-2, -1)), out)
+        out = torch.where(k == 3, torch.rot90(x, 3, dims=(-2, -1)), out)
     return out
 
 
