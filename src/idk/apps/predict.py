@@ -147,7 +147,7 @@ def predict_images(
             accepted = [c for c, yes in enumerate(accepted_rows[row]) if yes]
             results[i].accepted = accepted
             results[i].verdict = verdict_text(accepted, classes)
-            results[i].label = int(labels[row]) if accepted else None
+            results[i].label = labels[row] if accepted else None
             results[i].label_name = classes[results[i].label] if accepted else None
             if with_samples:
                 results[i].samples = sampled[:, row].T.tolist()

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from idk.data.augment import affine_matrices
 from idk.data.images import InputSpec
 
 Generator = torch.Generator | None
@@ -197,8 +198,6 @@ def paired(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """Two symbols side by side in one frame, each shrunk to 45–60% and set 18–26% of the frame
     either side of the centre (with a small vertical offset): a pair of symbols, not one (a
     number such as 17, or what ш, %, ≈ are made of)."""
-    from idk.data.augment import affine_matrices  # one home for the affine maps
-
     _, c, h, w = images.shape
     halves = []
     for side in (-1.0, 1.0):
