@@ -18,6 +18,7 @@ from dataclasses import replace
 import torch
 
 from idk.data import DataConfig, training_data
+from idk.data.shifted import symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
@@ -32,9 +33,8 @@ def variant(name: str, spec: dict) -> None:
     base = get_preset("cnn")
     net = replace(base.model.net, **{k: tuple(v) if isinstance(v, list) else v for k, v in spec.get("net", {}).items()})
     model = replace(base.model, net=net, **spec.get("model", {}))
-    PRESETS[name] = replace(
-        base, name=name, model=model, train=replace(base.train, twin=False, **spec.get("train", {}))
-    )
+    train = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.get("train", {}).items()}
+    PRESETS[name] = replace(base, name=name, model=model, train=replace(base.train, twin=False, **train))
 
 
 def main() -> None:
@@ -62,7 +62,10 @@ def main() -> None:
     u_in = rule.refusal_score(pred)
     outliers = {}
     trained, held_out = families_for(source.spec)
-    for family, images in synthetic_outliers(held.images, held.labels, 1000, 4242, {**trained, **held_out}).items():
+    sets = synthetic_outliers(held.images, held.labels, 1000, 4242, {**trained, **held_out})
+    if not source.spec.drawn:  # printed letters and signs, degraded as scans and pens degrade them (never trained on)
+        sets["symbols"] = symbol_set(source.train.classes, source.spec, 1000, seed=4242).images
+    for family, images in sets.items():
         p = predict(model, images, 100, rule.percentile, seed=2)
         outliers[family] = (float(rule.decide(p).refused.double().mean()), metrics.auroc(u_in, rule.refusal_score(p)))
     temperature = (ckpt.temperature or {}).get("value", 1.0)

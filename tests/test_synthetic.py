@@ -4,7 +4,7 @@ import torch
 from helpers import MNIST_SPEC
 from idk.choices import OUTLIER_FAMILIES
 from idk.data.images import InputSpec
-from idk.data.synthetic import families_for, synthetic_outliers
+from idk.data.synthetic import WIDE_PEN, families_for, strokes, synthetic_outliers
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_every_family_gives_images_in_range_and_is_reproducible(digits):
         torch.testing.assert_close(again[name], images)
 
 
-def test_digits_get_every_family_and_other_data_only_the_generic_ones():
+def test_digits_get_every_family_and_other_data_the_generic_ones_and_scribbles():
     drawn, _ = families_for(MNIST_SPEC)
     assert set(drawn) == set(OUTLIER_FAMILIES)  # the command line's list (idk.choices): every family
     assert {"zoomed", "mirrored", "turned", "paired", "strokes", "blobs"} <= set(drawn)
@@ -40,8 +40,24 @@ def test_digits_get_every_family_and_other_data_only_the_generic_ones():
     assert "mirrored" not in letters and "turned" not in letters  # no class lists: no mirror or turned images
     assert "strokes" in letters
     photos, held_out = families_for(InputSpec(3, 40, 24, "fit"))
-    assert set(photos) == {"uniform-noise", "gaussian-noise", "shuffled-patches", "inverted"}
+    assert set(photos) == {"uniform-noise", "gaussian-noise", "shuffled-patches", "inverted", "strokes"}
     assert set(held_out) == {"overlaid"}
+
+
+def test_scribbles_of_photos_take_pens_from_fine_to_broad():
+    frame = torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)
+
+    def scribbles(fn, pen=None):
+        kwargs = {} if pen is None else {"pen": pen}
+        return fn(*frame, 300, torch.Generator().manual_seed(5), **kwargs)
+
+    drawn, photos = families_for(MNIST_SPEC)[0]["strokes"], families_for(InputSpec(1, 28, 28, "fit"))[0]["strokes"]
+    # the same curves drawn with a broader pen hold more ink; drawn symbols keep their own pen
+    fine, broad = scribbles(strokes, (0.9, 0.9)), scribbles(strokes, (2.5, 2.5))
+    assert (broad.sum((1, 2, 3)) > fine.sum((1, 2, 3))).all()
+    torch.testing.assert_close(scribbles(drawn), scribbles(strokes, (0.9, 1.5)))
+    torch.testing.assert_close(scribbles(photos), scribbles(strokes, WIDE_PEN))
+    assert WIDE_PEN[0] <= 0.9 and WIDE_PEN[1] > 1.5
 
 
 @pytest.mark.parametrize("shape", [(3, 40, 24), (1, 13, 13), (3, 64, 64)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import urllib.request
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -207,7 +208,8 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
     root = make_shapes(tmp_path / "s", per_class=10)
     out = tmp_path / "m.pt"
     small = ["--samples", "5", "--channels", "4", "8", "--dense", "8", "--image-size", "32", "--no-twin", "-q"]
-    assert main(["train", "--data", str(root), "--out", str(out), "--epochs", "1", *small]) == 0
+    assert main(["train", "--data", str(root), "--out", str(out), "--epochs", "1", "--degrade", "0.3", *small]) == 0
+    assert "--degrade applies to drawn symbols only" in capsys.readouterr().err  # said, not silently ignored
     first = checkpoint.read(out)
     assert main(["train", "--resume", "--out", str(out), "--epochs", "2", "-q"]) == 0  # no --data: the stored one
     resumed = checkpoint.read(out)
@@ -215,4 +217,10 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
     other = make_shapes(tmp_path / "other", per_class=6)
     _one_line_error(
         capsys, ["train", "--resume", "--data", str(other), "--out", str(out), "--epochs", "3", "-q"], "cannot resume"
+    )
+    # the outlier families trained on are recorded; a run trained on others (an older idk) is not continued
+    assert first.outlier_families == ("uniform-noise", "gaussian-noise", "shuffled-patches", "inverted", "strokes")
+    checkpoint.save(replace(resumed, outlier_families=("uniform-noise",)), out)
+    _one_line_error(
+        capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], "synthetic outliers uniform-noise"
     )

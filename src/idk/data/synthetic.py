@@ -7,8 +7,7 @@ the posterior to be unsure off the training data (outlier exposure, see
 ``labels`` (M,) are training images to start from, of any size and channel count.
 
 Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
-inverted images for every set; for drawn symbols (digits, letters) also magnified strokes, pen
-scribbles, blobs, two shrunk symbols side by side ("paired"), and mirror images or turned images
+inverted images and pen scribbles for every set; for drawn symbols (digits, letters) also magnified strokes, blobs, two shrunk symbols side by side ("paired"), and mirror images or turned images
 of the classes that then are no class.
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
@@ -35,6 +34,7 @@ from idk.data.images import InputSpec
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
+WIDE_PEN = (0.9, 2.5)  # scribbles' pen widths for images that are not drawn symbols (MNIST stroke units)
 
 
 def _rand(g: Generator, *shape: int, like: Tensor) -> Tensor:
@@ -152,9 +152,10 @@ def _frame(images: Tensor) -> tuple[int, int, int, Tensor]:
     return c, h, w, grid
 
 
-def strokes(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """Pen scribbles: 2–4 random cubic Bézier curves (control points anywhere in the frame),
-    drawn with a soft pen of MNIST's stroke width (scaled to the frame)."""
+def strokes(images: Tensor, labels: Tensor, n: int, g: Generator, pen: tuple[float, float] = (0.9, 1.5)) -> Tensor:
+    """Pen scribbles: 2–4 random cubic Bézier curves (control points anywhere in the frame), white
+    on black, drawn with a soft pen whose width is drawn from ``pen`` in units of MNIST's stroke
+    width (1 px of a 28-pixel frame, scaled to the frame): lines on an empty page."""
     c, h, w, grid = _frame(images)
     unit = min(h, w) / 28
     count = 4
@@ -165,7 +166,7 @@ def strokes(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     points = torch.einsum("tc,nkcd->nktd", basis, ctrl).reshape(n, count * len(t), 2)  # (n, K·T, 2)
     present = _rand(g, n, count, like=grid) < torch.tensor([1.0, 1.0, 0.5, 0.25], device=grid.device)
     present = present.repeat_interleave(len(t), 1)  # (n, K·T)
-    width = unit * (0.9 + 0.6 * _rand(g, n, 1, 1, like=grid))
+    width = unit * (pen[0] + (pen[1] - pen[0]) * _rand(g, n, 1, 1, like=grid))
     out = torch.empty(n, h, w, device=grid.device)
     flat = grid.reshape(1, h * w, 2)
     for s in range(0, n, 64):  # (64, H·W, K·T) distances at a time
@@ -246,8 +247,10 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
             training["turned"] = partial(turned, turns=spec.turns)
         training["paired"] = paired
     training["inverted"] = inverted
+    # line drawings: for drawn symbols, scribbles with their own pen; for other images (photos of
+    # articles, scenes), lines of any pen from fine to broad, as drawings, handwriting and print are
+    training["strokes"] = strokes if spec.drawn else partial(strokes, pen=WIDE_PEN)
     if spec.drawn:
-        training["strokes"] = strokes
         training["blobs"] = blobs
     return training, {"overlaid": partial(overlaid, drawn=spec.drawn)}
 

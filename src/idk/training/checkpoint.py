@@ -79,6 +79,8 @@ class Checkpoint:
     score_selection: dict[str, Any] | None = None
     validation_split: dict[str, Any] | None = None
     data_fingerprint: dict[str, Any] | None = None
+    # the synthetic outlier families trained on (idk.data.synthetic); None: not recorded (older files)
+    outlier_families: tuple[str, ...] | None = None
     versions: dict[str, str] = field(default_factory=versions)
 
     @property
@@ -164,6 +166,8 @@ class Checkpoint:
                 train_config=train_config_from_dict(d["train_config"]),
                 data=DataRecord.from_dict(d["data"]),
             )
+            if d.get("outlier_families") is not None:
+                fields["outlier_families"] = tuple(str(name) for name in d["outlier_families"])
             make_rule(d["rule"])
         except (TypeError, KeyError, ValueError, DataError) as err:
             raise CheckpointError(f"{path}: checkpoint description not understood ({err})") from None
@@ -199,6 +203,7 @@ class Checkpoint:
                 "fingerprint": self.data_fingerprint,
             },
             "train_config": to_dict(self.train_config),
+            "outlier_families": list(self.outlier_families) if self.outlier_families is not None else None,
             "metrics": self.metrics,
             "versions": self.versions,
         }

@@ -108,16 +108,19 @@ PRESETS: dict[str, Preset] = {
 # Every layer mean-field Normal, Flipout for the convolutions in training: slower to train, and much
 # slower to sample than "cnn" (each of the S sampled networks runs its own convolutions).
 PRESETS["cnn-full"] = replace(PRESETS["cnn"], name="cnn-full", model=replace(PRESETS["cnn"].model, point_layers=()))
-# VGG-like: two 3×3 convolutions per block, "same" padding (28 → 14 → 7), otherwise the default.
+# VGG-like: two 3×3 convolutions per block, "same" padding (28 → 14 → 7), 16 epochs, otherwise the
+# default. Chosen for Fashion-MNIST on its validation images (docs/experiments.md): val. accuracy
+# 91.7% (cnn, 12 epochs) → 93.1% (vgg, 12) → 93.4% (vgg, 16).
 PRESETS["vgg"] = replace(
     PRESETS["cnn"],
     name="vgg",
     model=replace(
         PRESETS["cnn"].model, net=NetConfig(arch="cnn", channels=(32, 64), dense=256, kernel=3, convs=2, padding=1)
     ),
+    train=replace(PRESETS["cnn"].train, epochs=16),
 )
 # The preset chosen on a named set's own validation data (docs/experiments.md), where it is not the default.
-DATA_PRESETS: dict[str, str] = {"fashion-mnist": "vgg"}  # val. accuracy 91.7% (cnn) → 93.1%
+DATA_PRESETS: dict[str, str] = {"fashion-mnist": "vgg"}
 
 
 def preset_for(data: str | None, name: str | None = None) -> str:

@@ -119,6 +119,10 @@ def train(
     source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
     _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA)
+    if opts.degrade and not source.spec.drawn and previous is None:
+        progress.warn(
+            f"--degrade applies to drawn symbols only: the images of {opts.data or DEFAULT_DATA} are not degraded"
+        )
     full = source.train
     if tcfg.train_subset:
         full = full.subset(training_subset(len(full), tcfg.train_subset))
@@ -136,6 +140,13 @@ def train(
         raise CheckpointError(
             f"{out}: cannot resume: it was trained on other data (or the data changed) or another architecture; "
             "use a new --out"
+        )
+    families = tuple(outlier_families(source.spec, tcfg)) if tcfg.outlier_weight > 0 else ()
+    if previous is not None and previous.outlier_families not in (None, families):
+        raise CheckpointError(
+            f"{out}: cannot resume: it was trained on the synthetic outliers "
+            f"{', '.join(previous.outlier_families) or '(none)'}, this version of idk trains on "
+            f"{', '.join(families) or '(none)'}; train afresh with a new --out"
         )
     pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
     try:
@@ -174,6 +185,7 @@ def train(
         dataset_size=len(train_set),
         validation_size=len(val_set),
         data_fingerprint=data_fingerprint,
+        outlier_families=families,
     )
 
     def save(**fields: Any) -> Checkpoint:
