@@ -7,8 +7,9 @@ the posterior to be unsure off the training data (outlier exposure, see
 ``labels`` (M,) are training images to start from, of any size and channel count.
 
 Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
-inverted images and pen scribbles for every set; for drawn symbols (digits, letters) also magnified strokes, blobs, two shrunk symbols side by side ("paired"), and mirror images or turned images
-of the classes that then are no class.
+inverted images and pen scribbles for every set; for drawn symbols (digits, letters) also magnified
+strokes, blobs, two shrunk symbols side by side ("paired"), and mirror images or turned images of
+the classes that then are no class.
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
 two images of different classes over each other.
@@ -34,7 +35,7 @@ from idk.data.images import InputSpec
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
-WIDE_PEN = (0.9, 2.5)  # scribbles' pen widths for images that are not drawn symbols (MNIST stroke units)
+WIDE_PEN = (0.9, 2.5)  # scribbles' pen σ for images that are not drawn symbols (px of a 28-pixel frame)
 
 
 def _rand(g: Generator, *shape: int, like: Tensor) -> Tensor:
@@ -154,8 +155,8 @@ def _frame(images: Tensor) -> tuple[int, int, int, Tensor]:
 
 def strokes(images: Tensor, labels: Tensor, n: int, g: Generator, pen: tuple[float, float] = (0.9, 1.5)) -> Tensor:
     """Pen scribbles: 2–4 random cubic Bézier curves (control points anywhere in the frame), white
-    on black, drawn with a soft pen whose width is drawn from ``pen`` in units of MNIST's stroke
-    width (1 px of a 28-pixel frame, scaled to the frame): lines on an empty page."""
+    on black, drawn with a soft Gaussian pen whose σ is drawn from ``pen`` in px of a 28-pixel frame
+    (scaled to the frame; σ 0.9–1.5 draws lines about as wide as MNIST's): lines on an empty page."""
     c, h, w, grid = _frame(images)
     unit = min(h, w) / 28
     count = 4

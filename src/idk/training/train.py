@@ -142,12 +142,15 @@ def train(
             "use a new --out"
         )
     families = tuple(outlier_families(source.spec, tcfg)) if tcfg.outlier_weight > 0 else ()
-    if previous is not None and previous.outlier_families not in (None, families):
-        raise CheckpointError(
-            f"{out}: cannot resume: it was trained on the synthetic outliers "
-            f"{', '.join(previous.outlier_families) or '(none)'}, this version of idk trains on "
-            f"{', '.join(families) or '(none)'}; train afresh with a new --out"
-        )
+    if previous is not None:
+        trained_on = previous.outlier_families
+        if trained_on is None and not source.spec.drawn:  # written before scribbles applied to every set
+            trained_on = tuple(name for name in families if name != "strokes")
+        if trained_on is not None and trained_on != families:
+            raise CheckpointError(
+                f"{out}: cannot resume: it was trained on the synthetic outliers {', '.join(trained_on) or '(none)'}, "
+                f"this version of idk trains on {', '.join(families) or '(none)'}; train afresh with a new --out"
+            )
     pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
     try:
         model = build_model(model_cfg, dataset_size=len(train_set))
