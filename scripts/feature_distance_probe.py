@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 
 import torch
-from shift_diagnosis import TARGET, validation_halves
+from shift_diagnosis import TARGET, training_split
 from torch import Tensor
 
-from idk.data import DataConfig, training_data
+from idk.data import DataConfig
 from idk.data.shifted import shifted_sets, symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
@@ -29,7 +29,6 @@ from idk.decision.predictive import predict
 from idk.decision.scores import make_score
 from idk.nn.layers import BayesianLayer
 from idk.training import checkpoint
-from idk.training.splits import split_train_val, validation_size
 
 SHARES = (0.0, 0.005, 0.01, 0.02)  # of the calibration images refused by the distance alone
 
@@ -74,11 +73,7 @@ def main() -> None:
     torch.set_flush_denormal(True)
     ckpt = checkpoint.read(args.model)
     model = ckpt.build()
-    data = DataConfig.from_env()
-    tune, calib = validation_halves(ckpt, data)
-    record = ckpt.data
-    full = training_data(record.data, data, record.test_data, record.image_size).train
-    train = full.subset(split_train_val(len(full), validation_size(len(full), ckpt.train_config))[0])
+    train, tune, calib = training_split(ckpt, DataConfig.from_env())  # the images training used (--train-subset too)
     spec = ckpt.input_spec
     shifted = shifted_sets(tune, spec, args.n, seed=1)
     trained, held_out = families_for(spec)

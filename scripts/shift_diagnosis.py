@@ -29,18 +29,27 @@ from idk.training.splits import TUNING_SHARE, split_train_val, training_subset, 
 TARGET = 0.02
 
 
-def validation_halves(ckpt: checkpoint.Checkpoint, data: DataConfig):
-    """The (tuning, calibration) parts of a checkpoint's validation split."""
+def training_split(ckpt: checkpoint.Checkpoint, data: DataConfig):
+    """The (training, tuning, calibration) parts of a checkpoint's training images, as training split them."""
     record = ckpt.data
     source = training_data(record.data, data, record.test_data, record.image_size)
     full = source.train
     cfg = ckpt.train_config
     if cfg.train_subset:
         full = full.subset(training_subset(len(full), cfg.train_subset))
-    _, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
+    train_idx, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
     val = full.subset(val_idx, "validation")
     cut = int(len(val) * TUNING_SHARE)
-    return val.subset(slice(0, cut), "tuning"), val.subset(slice(cut, None), "calibration")
+    return (
+        full.subset(train_idx, "train"),
+        val.subset(slice(0, cut), "tuning"),
+        val.subset(slice(cut, None), "calibration"),
+    )
+
+
+def validation_halves(ckpt: checkpoint.Checkpoint, data: DataConfig):
+    """The (tuning, calibration) parts of a checkpoint's validation split."""
+    return training_split(ckpt, data)[1:]
 
 
 def main() -> None:

@@ -224,3 +224,6 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
     _one_line_error(
         capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], "synthetic outliers uniform-noise"
     )
+    # a checkpoint from before the record: photos were then trained without scribbles
+    checkpoint.save(replace(resumed, outlier_families=None), out)
+    _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], "inverted, this version")
