@@ -118,7 +118,7 @@ def train(
         )
     source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
-    _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA)
+    families = _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA)
     if opts.degrade and not source.spec.drawn and previous is None:
         progress.warn(
             f"--degrade applies to drawn symbols only: the images of {opts.data or DEFAULT_DATA} are not degraded"
@@ -141,7 +141,6 @@ def train(
             f"{out}: cannot resume: it was trained on other data (or the data changed) or another architecture; "
             "use a new --out"
         )
-    families = tuple(outlier_families(source.spec, tcfg)) if tcfg.outlier_weight > 0 else ()
     if previous is not None:
         trained_on = previous.outlier_families
         if trained_on is None and not source.spec.drawn:  # written before scribbles applied to every set
@@ -230,12 +229,14 @@ def train(
     return ckpt
 
 
-def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str) -> None:
+def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str) -> tuple[str, ...]:
     """The training options that need the data's form, checked before any model is built: the
-    degraded share, and the outlier families left out (:func:`idk.training.fitting.outlier_families`)."""
+    degraded share, and the outlier families left out (:func:`idk.training.fitting.outlier_families`).
+    Returns the names of the families the run trains on (none without outlier exposure)."""
     if not 0.0 <= tcfg.degrade <= 1.0:
         raise IdkError(f"--degrade {tcfg.degrade}: is not a fraction in [0, 1]")
     try:
-        outlier_families(spec, tcfg)
+        families = tuple(outlier_families(spec, tcfg))
     except ValueError as err:
         raise IdkError(f"{data}: --drop-outliers: {err}") from None
+    return families if tcfg.outlier_weight > 0 else ()
