@@ -4,7 +4,7 @@ How the default preset's choices were made (docs/experiments.md): every number p
 from the training split's held-out validation images and from synthetic outliers made from them;
 neither a test set nor any real out-of-distribution set is touched.
 
-Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET]
+Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET] [--measure-only]
 e.g.   python scripts/validation_experiment.py wide '{"train": {"kl_weight": 0.1}, "net": {"channels": [32, 64]}}'
 """
 
@@ -43,12 +43,14 @@ def main() -> None:
     parser.add_argument("spec", nargs="?", default="{}", help="JSON overrides of the default preset")
     parser.add_argument("--out", default="runs/experiments")
     parser.add_argument("--data", default="mnist", help="the training set (a name or a path)")
+    parser.add_argument("--measure-only", action="store_true", help="measure OUT/NAME.pt, trained before; no training")
     args = parser.parse_args()
     variant(args.name, json.loads(args.spec))
     data = DataConfig.from_env()
     path = f"{args.out}/{args.name}.pt"
     started = time.time()
-    train(path, args.name, data, TrainOptions(data=args.data))
+    if not args.measure_only:
+        train(path, args.name, data, TrainOptions(data=args.data))
     seconds = time.time() - started
     model, ckpt = checkpoint.load(path)
     rule = ckpt.decision_rule()
@@ -63,15 +65,15 @@ def main() -> None:
     outliers = {}
     trained, held_out = families_for(source.spec)
     sets = synthetic_outliers(held.images, held.labels, 1000, 4242, {**trained, **held_out})
-    if not source.spec.drawn:  # printed letters and signs, degraded as scans and pens degrade them (never trained on)
+    if not source.spec.drawn:  # printed characters, degraded as scans and pens degrade them (never trained on)
         sets["symbols"] = symbol_set(source.train.classes, source.spec, 1000, seed=4242).images
+        sets["figures"] = symbol_set(source.train.classes, source.spec, 1000, seed=4242, chars="0123456789").images
     for family, images in sets.items():
         p = predict(model, images, 100, rule.percentile, seed=2)
         outliers[family] = (float(rule.decide(p).refused.double().mean()), metrics.auroc(u_in, rule.refusal_score(p)))
     temperature = (ckpt.temperature or {}).get("value", 1.0)
-    print(
-        f"RESULT {args.name} on {args.data}: train {seconds:.0f}s temperature {temperature:.3f} score {ckpt.rule['score']}"
-    )
+    timing = "measured only" if args.measure_only else f"train {seconds:.0f}s"
+    print(f"RESULT {args.name} on {args.data}: {timing} temperature {temperature:.3f} score {ckpt.rule['score']}")
     print(
         f"  validation ({len(held)}): accuracy {accuracy:.4f} nll {nll:.4f} "
         f"refused {float(decision.refused.double().mean()):.4f} "

@@ -4,7 +4,7 @@ import torch
 from helpers import MNIST_SPEC
 from idk.choices import OUTLIER_FAMILIES
 from idk.data.images import InputSpec
-from idk.data.synthetic import WIDE_PEN, families_for, strokes, synthetic_outliers
+from idk.data.synthetic import DRAWN_SCRIBBLES, WIDE_SCRIBBLES, Scribbles, families_for, strokes, synthetic_outliers
 
 
 @pytest.fixture(scope="module")
@@ -44,20 +44,44 @@ def test_digits_get_every_family_and_other_data_the_generic_ones_and_scribbles()
     assert set(held_out) == {"overlaid"}
 
 
-def test_scribbles_of_photos_take_pens_from_fine_to_broad():
+def _scribbles(fn, n=300, **kwargs):
     frame = torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)
+    return fn(*frame, n, torch.Generator().manual_seed(5), **kwargs)
 
-    def scribbles(fn, pen=None):
-        kwargs = {} if pen is None else {"pen": pen}
-        return fn(*frame, 300, torch.Generator().manual_seed(5), **kwargs)
 
+def test_scribbles_of_photos_take_pens_from_fine_to_broad_and_any_size():
     drawn, photos = families_for(MNIST_SPEC)[0]["strokes"], families_for(InputSpec(1, 28, 28, "fit"))[0]["strokes"]
-    # the same curves drawn with a broader pen hold more ink; drawn symbols keep their own pen
-    fine, broad = scribbles(strokes, (0.9, 0.9)), scribbles(strokes, (2.5, 2.5))
+    # the same curves drawn with a broader pen hold more ink; drawn symbols keep their own style
+    fine = _scribbles(strokes, style=Scribbles(pen=(0.9, 0.9)))
+    broad = _scribbles(strokes, style=Scribbles(pen=(2.5, 2.5)))
     assert (broad.sum((1, 2, 3)) > fine.sum((1, 2, 3))).all()
-    torch.testing.assert_close(scribbles(drawn), scribbles(strokes, (0.9, 1.5)))
-    torch.testing.assert_close(scribbles(photos), scribbles(strokes, WIDE_PEN))
-    assert WIDE_PEN[0] <= 0.9 and WIDE_PEN[1] > 1.5
+    torch.testing.assert_close(_scribbles(drawn), _scribbles(strokes, style=DRAWN_SCRIBBLES))
+    torch.testing.assert_close(_scribbles(photos), _scribbles(strokes, style=WIDE_SCRIBBLES))
+    assert WIDE_SCRIBBLES.pen[0] <= DRAWN_SCRIBBLES.pen[0] and WIDE_SCRIBBLES.pen[1] > DRAWN_SCRIBBLES.pen[1]
+
+    # photos' scribbles may be drawn in a small square anywhere: their ink spans from a third of the
+    # frame to all of it; drawn symbols' span the frame
+    def spans(images):
+        ink = images[:, 0] > 0.5
+        rows = ink.any(2).float()
+        idx = torch.arange(28.0)
+        top = torch.where(rows > 0, idx, 99.0).amin(1)
+        bottom = torch.where(rows > 0, idx, -1.0).amax(1)
+        return bottom - top + 1
+
+    small, whole = spans(_scribbles(photos)), spans(_scribbles(drawn))
+    assert small.min() < 9 and small.max() >= 20
+    assert whole.median() > small.median()
+    # one curve alone happens for photos only (odds 1, 0.5, 0.5, 0.25 against 1, 1, 0.5, 0.25)
+    assert WIDE_SCRIBBLES.odds[1] < 1 and DRAWN_SCRIBBLES.odds[:2] == (1.0, 1.0)
+
+
+def test_drawn_symbols_scribbles_are_those_their_models_were_trained_on():
+    """The photos' style draws extra random numbers; drawn symbols' must not, or every MNIST model's
+    outliers would change. A fixed seed gives the same ink as the code that trained the README's
+    models (the sum was printed by that code, torch 2.13 on CPU)."""
+    ink = _scribbles(strokes, n=200).double().sum()
+    torch.testing.assert_close(ink, torch.tensor(37559.52262728449, dtype=torch.float64), rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("shape", [(3, 40, 24), (1, 13, 13), (3, 64, 64)])

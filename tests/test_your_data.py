@@ -13,6 +13,7 @@ from PIL import Image
 
 from idk.apps import serve
 from idk.apps.cli import main
+from idk.data.synthetic import WIDE_SCRIBBLES, Scribbles
 from idk.training import checkpoint
 from shapes import CLASSES, make_shapes, shape_image
 
@@ -227,3 +228,9 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
     # a checkpoint from before the record: photos were then trained without scribbles
     checkpoint.save(replace(resumed, outlier_families=None), out)
     _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], "inverted, this version")
+    # so is the style of the scribbles: photos' scribbles drawn otherwise (or unrecorded) are not continued
+    assert first.scribbles == WIDE_SCRIBBLES
+    earlier = Scribbles(pen=WIDE_SCRIBBLES.pen)  # the whole frame, 2–4 curves: how idk drew them before
+    for drew, said in [(earlier, "drawn Scribbles(pen=(0.9, 2.5), extent=(1.0, 1.0)"), (None, "drawn another way")]:
+        checkpoint.save(replace(resumed, scribbles=drew), out)
+        _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], said)

@@ -249,12 +249,16 @@ def symbol_chars(classes: tuple[str, ...]) -> list[str]:
     return [c for c in SYMBOLS if c not in banned]
 
 
-def symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet:
-    """``n`` characters that are no class, printed in the fonts and each degraded one of the ways of
-    :data:`SHIFTS` (or not at all): the non-symbol counterpart of :func:`shifted_sets`. Unlabelled."""
+def symbol_set(
+    classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0, chars: str | None = None
+) -> ImageSet:
+    """``n`` characters that are no class (``chars``, else :func:`symbol_chars`), printed in the
+    fonts and each degraded one of the ways of :data:`SHIFTS` (or not at all): the non-symbol
+    counterpart of :func:`shifted_sets`, or, with ``chars="0123456789"``, printed figures for a model
+    of other things (clothes). Unlabelled."""
     rng = np.random.default_rng([seed, 202])
-    chars = symbol_chars(classes)
-    picks = [chars[i] for i in rng.integers(0, len(chars), n)]
+    pool = symbol_chars(classes) if chars is None else list(chars)
+    picks = [pool[i] for i in rng.integers(0, len(pool), n)]
     fonts = [next(str(f) for f in rng.permutation(FONT_FILES) if has_glyph(c, str(f))) for c in picks]
     x = _glyph_hires(picks, fonts, rng.uniform(-8, 8, n), rng.integers(48, 73, n), UPSCALE * spec.height)
     ways = ["plain", *SHIFTS]
@@ -264,4 +268,4 @@ def symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: i
         idx = np.flatnonzero(how == k)
         if len(idx):
             images[torch.from_numpy(idx)] = degrade(x[torch.from_numpy(idx)], way, spec, rng)
-    return ImageSet("symbols", images, None, (), spec)
+    return ImageSet("symbols" if chars is None else "characters", images, None, (), spec)

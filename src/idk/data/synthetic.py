@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +37,36 @@ from idk.data.images import InputSpec
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
-WIDE_PEN = (0.9, 2.5)  # scribbles' pen σ for images that are not drawn symbols (px of a 28-pixel frame)
+
+
+@dataclass(frozen=True)
+class Scribbles:
+    """How pen scribbles are drawn: the pen's Gaussian σ range in px of a 28-pixel frame, the side
+    of the square the curves are drawn in as a share of the frame (a range; 1 is the whole frame),
+    and the odds that each of the four curves is drawn."""
+
+    pen: tuple[float, float] = (0.9, 1.5)
+    extent: tuple[float, float] = (1.0, 1.0)
+    odds: tuple[float, float, float, float] = (1.0, 1.0, 0.5, 0.25)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"pen": list(self.pen), "extent": list(self.extent), "odds": list(self.odds)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scribbles:
+        return cls(pen=tuple(d["pen"]), extent=tuple(d["extent"]), odds=tuple(d["odds"]))
+
+
+# drawn symbols: 2–4 curves across the frame, lines about as wide as MNIST's
+DRAWN_SCRIBBLES = Scribbles()
+# other images (photos of articles, scenes): 1–4 curves, drawn small or large, with any pen from fine
+# to broad, as drawings, handwriting and print are
+WIDE_SCRIBBLES = Scribbles(pen=(0.9, 2.5), extent=(0.35, 1.0), odds=(1.0, 0.5, 0.5, 0.25))
+
+
+def scribbles_for(spec: InputSpec) -> Scribbles:
+    """The style of the ``strokes`` family for images of ``spec`` (recorded in checkpoints)."""
+    return DRAWN_SCRIBBLES if spec.drawn else WIDE_SCRIBBLES
 
 
 def _rand(g: Generator, *shape: int, like: Tensor) -> Tensor:
@@ -153,20 +184,27 @@ def _frame(images: Tensor) -> tuple[int, int, int, Tensor]:
     return c, h, w, grid
 
 
-def strokes(images: Tensor, labels: Tensor, n: int, g: Generator, pen: tuple[float, float] = (0.9, 1.5)) -> Tensor:
-    """Pen scribbles: 2–4 random cubic Bézier curves (control points anywhere in the frame), white
-    on black, drawn with a soft Gaussian pen whose σ is drawn from ``pen`` in px of a 28-pixel frame
-    (scaled to the frame; σ 0.9–1.5 draws lines about as wide as MNIST's): lines on an empty page."""
+def strokes(images: Tensor, labels: Tensor, n: int, g: Generator, style: Scribbles = DRAWN_SCRIBBLES) -> Tensor:
+    """Pen scribbles, white on black: up to four random cubic Bézier curves whose control points lie
+    anywhere in a square of ``style.extent`` × the frame (placed anywhere in it), drawn with a soft
+    Gaussian pen whose σ is drawn from ``style.pen`` (scaled to the frame): lines on an empty page."""
     c, h, w, grid = _frame(images)
     unit = min(h, w) / 28
-    count = 4
+    count = len(style.odds)
     span = torch.tensor([h - 4 * unit, w - 4 * unit], device=grid.device)
-    ctrl = 2 * unit + span * _rand(g, n, count, 4, 2, like=grid)  # (n, K, 4 control points, yx)
+    ctrl = _rand(g, n, count, 4, 2, like=grid)  # (n, K, 4 control points, yx) in the unit square
+    if style.extent != (1.0, 1.0):  # (drawn symbols' scribbles draw no more numbers than they always did)
+        u = _rand(g, n, 3, like=grid)
+        side = (style.extent[0] + (style.extent[1] - style.extent[0]) * u[:, :1]).view(n, 1, 1, 1)
+        corner = ((1 - side.view(n, 1)) * u[:, 1:]).view(n, 1, 1, 2)
+        ctrl = corner + side * ctrl
+    ctrl = 2 * unit + span * ctrl
     t = torch.linspace(0, 1, 24, device=grid.device)
     basis = torch.stack([(1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t**2 * (1 - t), t**3], -1)  # (T, 4)
     points = torch.einsum("tc,nkcd->nktd", basis, ctrl).reshape(n, count * len(t), 2)  # (n, K·T, 2)
-    present = _rand(g, n, count, like=grid) < torch.tensor([1.0, 1.0, 0.5, 0.25], device=grid.device)
+    present = _rand(g, n, count, like=grid) < torch.tensor(style.odds, device=grid.device)
     present = present.repeat_interleave(len(t), 1)  # (n, K·T)
+    pen = style.pen
     width = unit * (pen[0] + (pen[1] - pen[0]) * _rand(g, n, 1, 1, like=grid))
     out = torch.empty(n, h, w, device=grid.device)
     flat = grid.reshape(1, h * w, 2)
@@ -248,9 +286,7 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
             training["turned"] = partial(turned, turns=spec.turns)
         training["paired"] = paired
     training["inverted"] = inverted
-    # line drawings: for drawn symbols, scribbles with their own pen; for other images (photos of
-    # articles, scenes), lines of any pen from fine to broad, as drawings, handwriting and print are
-    training["strokes"] = strokes if spec.drawn else partial(strokes, pen=WIDE_PEN)
+    training["strokes"] = partial(strokes, style=scribbles_for(spec))  # line drawings
     if spec.drawn:
         training["blobs"] = blobs
     return training, {"overlaid": partial(overlaid, drawn=spec.drawn)}

@@ -25,6 +25,7 @@ from torch import Tensor
 import idk
 from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
+from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
 from idk.decision.rules import Rule, make_rule
 from idk.devices import resolve_device
@@ -81,6 +82,8 @@ class Checkpoint:
     data_fingerprint: dict[str, Any] | None = None
     # the synthetic outlier families trained on (idk.data.synthetic); None: not recorded (older files)
     outlier_families: tuple[str, ...] | None = None
+    # how the ``strokes`` family drew its scribbles; None: no scribbles, or not recorded (older files)
+    scribbles: Scribbles | None = None
     versions: dict[str, str] = field(default_factory=versions)
 
     @property
@@ -124,7 +127,7 @@ class Checkpoint:
             value = getattr(self, f.name)
             if isinstance(value, (ModelConfig, RuleConfig, TrainConfig)):
                 value = to_dict(value)
-            elif isinstance(value, (InputSpec, DataRecord)):
+            elif isinstance(value, (InputSpec, DataRecord, Scribbles)):
                 value = value.as_dict()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -168,6 +171,8 @@ class Checkpoint:
             )
             if d.get("outlier_families") is not None:
                 fields["outlier_families"] = tuple(str(name) for name in d["outlier_families"])
+            if d.get("scribbles") is not None:
+                fields["scribbles"] = Scribbles.from_dict(d["scribbles"])
             make_rule(d["rule"])
         except (TypeError, KeyError, ValueError, DataError) as err:
             raise CheckpointError(f"{path}: checkpoint description not understood ({err})") from None
@@ -204,6 +209,7 @@ class Checkpoint:
             },
             "train_config": to_dict(self.train_config),
             "outlier_families": list(self.outlier_families) if self.outlier_families is not None else None,
+            "scribbles": self.scribbles.as_dict() if self.scribbles is not None else None,
             "metrics": self.metrics,
             "versions": self.versions,
         }

@@ -17,6 +17,7 @@ import torch
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
 from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
+from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, IdkError
@@ -119,6 +120,7 @@ def train(
     source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
     families = _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA)
+    scribbles = scribbles_for(source.spec)
     if opts.degrade and not source.spec.drawn and previous is None:
         progress.warn(
             f"--degrade applies to drawn symbols only: the images of {opts.data or DEFAULT_DATA} are not degraded"
@@ -149,6 +151,14 @@ def train(
             raise CheckpointError(
                 f"{out}: cannot resume: it was trained on the synthetic outliers {', '.join(trained_on) or '(none)'}, "
                 f"this version of idk trains on {', '.join(families) or '(none)'}; train afresh with a new --out"
+            )
+        # scribbles unrecorded: drawn symbols' never changed; other images' were drawn otherwise then
+        drew = previous.scribbles or (DRAWN_SCRIBBLES if source.spec.drawn else None)
+        if "strokes" in families and drew != scribbles:
+            raise CheckpointError(
+                f"{out}: cannot resume: its pen scribbles (synthetic outliers) were drawn "
+                f"{'another way' if drew is None else drew} than this version of idk draws them ({scribbles}); "
+                "train afresh with a new --out"
             )
     pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
     try:
@@ -188,6 +198,7 @@ def train(
         validation_size=len(val_set),
         data_fingerprint=data_fingerprint,
         outlier_families=families,
+        scribbles=scribbles if "strokes" in families else None,
     )
 
     def save(**fields: Any) -> Checkpoint:
