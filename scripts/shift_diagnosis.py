@@ -7,7 +7,11 @@ validation split (:mod:`idk.data.shifted`, seed 1), and the share refused of the
 counterpart (seed 1) and of synthetic outliers (noise, overlaid). No test set and no real
 out-of-distribution set is touched.
 
-Usage: python scripts/shift_diagnosis.py runs/default.pt [--samples 100] [--n 1000] [--json out.json]
+With ``--test-time-shifts``, every image is also predicted moved by one pixel up, down, left and
+right (empty pixels black), and the five predictions are averaged (the mixture over shifts and
+posterior samples: mean probabilities, expected entropy, logits and quantiles averaged).
+
+Usage: python scripts/shift_diagnosis.py runs/default.pt [--samples 100] [--n 1000] [--test-time-shifts] [--json out.json]
 """
 
 from __future__ import annotations
@@ -16,17 +20,26 @@ import argparse
 import json
 
 import torch
+import torch.nn.functional as F
 
 from idk.data import DataConfig, training_data
 from idk.data.shifted import shifted_sets, symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
-from idk.decision.predictive import predict
+from idk.decision.predictive import Predictions, predict
 from idk.decision.scores import SCORES, make_score
 from idk.training import checkpoint
 from idk.training.splits import TUNING_SHARE, split_train_val, training_subset, validation_size
 
 TARGET = 0.02
+SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # test-time moves (rows, columns)
+
+
+def moved(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """``images`` (N, C, H, W) moved by ``dy`` rows and ``dx`` columns, the uncovered pixels black."""
+    h, w = images.shape[-2:]
+    padded = F.pad(images, (1, 1, 1, 1))
+    return padded[..., 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
 
 
 def training_split(ckpt: checkpoint.Checkpoint, data: DataConfig):
@@ -58,6 +71,7 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=100)
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--twin", action="store_true", help="the deterministic twin instead")
+    p.add_argument("--test-time-shifts", action="store_true", help="average each prediction over 1-pixel moves")
     p.add_argument("--json")
     args = p.parse_args()
     torch.set_flush_denormal(True)
@@ -74,9 +88,16 @@ def main() -> None:
     unfamiliar.update(synthetic_outliers(tune.images, tune.labels, args.n, 11, families))
 
     def run(images):
-        return predict(model, images, samples, 50.0, seed=3)
+        if not args.test_time_shifts:
+            return predict(model, images, samples, 50.0, seed=3)
+        parts = [predict(model, moved(images, dy, dx), samples, 50.0, seed=3) for dy, dx in SHIFTS]
+        fields = ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits")
+        mixed = (torch.stack([getattr(p, f) for p in parts]).mean(0) for f in fields)
+        return Predictions(*mixed, percentile=50.0, samples=samples * len(parts))
 
     base = run(calib.images)
+    nll = -torch.log(base.mean_probs.gather(1, calib.labels[:, None]).clamp_min(1e-12)).mean()
+    accuracy = (base.mean_probs.argmax(-1) == calib.labels).double().mean()
     preds = {name: run(s.images) for name, s in shifted.items()}
     outs = {name: run(images) for name, images in unfamiliar.items()}
     table = {}
@@ -97,6 +118,10 @@ def main() -> None:
     print(
         f"{args.model} ({'twin' if args.twin else 'Bayesian'}), thresholds refusing {TARGET:.0%} of {len(calib)} "
         f"validation images; shifted sets from {len(tune)} tuning images"
+    )
+    print(
+        f"calibration images{' (test-time shifts)' if args.test_time_shifts else ''}: accuracy {100 * float(accuracy):.2f}% "
+        f"NLL {float(nll):.4f} (no temperature)"
     )
     print("forced accuracy   " + "".join(f"{100 * forced[n]:>11.1f}%" for n in preds))
     print("shifted sets: % answered / % accuracy on answered; then % refused of the unfamiliar sets")
