@@ -84,7 +84,7 @@ def test_drawn_symbols_scribbles_are_those_their_models_were_trained_on():
     torch.testing.assert_close(ink, torch.tensor(37559.52262728449, dtype=torch.float64), rtol=1e-6, atol=0)
 
 
-@pytest.mark.parametrize("shape", [(3, 40, 24), (1, 13, 13), (3, 64, 64)])
+@pytest.mark.parametrize("shape", [(3, 40, 24), (1, 13, 13), (3, 64, 64), (3, 128, 96)])
 def test_families_work_for_any_shape_and_channel_count(shape):
     spec = InputSpec(*shape, "fit", drawn=True)
     images, labels = torch.rand(30, *shape), torch.arange(30) % 3

@@ -37,6 +37,7 @@ from idk.data.images import InputSpec
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
+DISTANCES = 2**24  # scribbles: pixel-to-curve distances held at once (64 MiB of float32)
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,9 @@ def strokes(images: Tensor, labels: Tensor, n: int, g: Generator, style: Scribbl
     width = unit * (pen[0] + (pen[1] - pen[0]) * _rand(g, n, 1, 1, like=grid))
     out = torch.empty(n, h, w, device=grid.device)
     flat = grid.reshape(1, h * w, 2)
-    for s in range(0, n, 64):  # (64, H·W, K·T) distances at a time
-        e = slice(s, s + 64)
+    chunk = max(1, min(64, DISTANCES // (h * w * points.shape[1])))  # 64 images of 28 × 28 at a time
+    for s in range(0, n, chunk):  # (chunk, H·W, K·T) distances at a time
+        e = slice(s, s + chunk)
         d2 = torch.cdist(flat, points[e]).square()
         d2 = d2.masked_fill(~present[e].unsqueeze(1), math.inf).amin(-1).reshape(-1, h, w)
         out[e] = (1.6 * torch.exp(-d2 / (2 * width[e].square()))).clamp(0, 1)
