@@ -1,14 +1,19 @@
-"""How many validation images two checkpoints trained on the same data label differently.
+"""Is a difference in validation accuracy between two checkpoints more than sampling noise?
 
-A difference of k correct answers between two runs is within seed noise when k is small against
-√(disagreements): each image they disagree on could have gone either way (docs/experiments.md).
+Both checkpoints must have been trained on the same data with the same validation split; each labels
+the calibration images (the split's second part). Of the images exactly one of them labels right,
+under "equally accurate" each is as likely to favour either: the difference in correct answers then
+has a standard deviation of √(those images) (McNemar's test). This measures the noise of the 8,000
+validation images, not that of training with another seed (docs/experiments.md).
 
-Usage: python scripts/label_disagreement.py A.pt B.pt [--data SET]
+Usage: python scripts/label_disagreement.py A.pt B.pt
 """
 
 from __future__ import annotations
 
 import argparse
+
+import torch
 
 from idk.data import DataConfig, training_data
 from idk.decision.predictive import predict
@@ -19,20 +24,25 @@ from idk.training.splits import calibration_images
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs=2)
-    parser.add_argument("--data", default="mnist", help="the training set both were trained on (a name or a path)")
     args = parser.parse_args()
-    source = training_data(args.data, DataConfig.from_env())
-    labels, correct = [], []
-    for path in args.models:
-        model, ckpt = checkpoint.load(path)
-        held = calibration_images(source.train, ckpt.train_config)
-        label = predict(model, held.images, 100, ckpt.decision_rule().percentile, seed=1).mean_probs.argmax(-1)
-        labels.append(label)
-        correct.append(int((label == held.labels).sum()))
-    differ = int((labels[0] != labels[1]).sum())
+    ckpts = [checkpoint.read(path) for path in args.models]
+    a, b = ckpts
+    if a.data.as_dict() != b.data.as_dict():
+        raise SystemExit("the two checkpoints were trained on different data")
+    record = a.data
+    source = training_data(record.data, DataConfig.from_env(), record.test_data, record.image_size)
+    held, other = (calibration_images(source.train, ckpt.train_config) for ckpt in ckpts)
+    if not torch.equal(held.images, other.images):
+        raise SystemExit("the two checkpoints hold out different validation images")
+    right = []
+    for ckpt in ckpts:
+        probs = predict(ckpt.build(), held.images, 100, ckpt.decision_rule().percentile, seed=1).mean_probs
+        right.append(probs.argmax(-1) == held.labels)
+    only_a, only_b = int((right[0] & ~right[1]).sum()), int((right[1] & ~right[0]).sum())
     print(
-        f"{len(labels[0])} validation images: {differ} labelled differently (√ = {differ**0.5:.1f}); "
-        f"correct {correct[0]} vs {correct[1]} (difference {correct[0] - correct[1]:+d})"
+        f"{len(held)} validation images: correct {int(right[0].sum())} vs {int(right[1].sum())} "
+        f"(difference {only_a - only_b:+d}); right by one model only: {only_a} + {only_b} = {only_a + only_b} "
+        f"(standard deviation of the difference if equally accurate: {(only_a + only_b) ** 0.5:.1f})"
     )
 
 

@@ -8,8 +8,9 @@ counterpart (seed 1) and of synthetic outliers (noise, overlaid). No test set an
 out-of-distribution set is touched.
 
 With ``--test-time-shifts``, every image is also predicted moved by one pixel up, down, left and
-right (empty pixels black), and the five predictions are averaged (the mixture over shifts and
-posterior samples: mean probabilities, expected entropy, logits and quantiles averaged).
+right (empty pixels black), each with its own posterior draws, and the five predictions are
+combined as one mixture over shifts and draws: its mean probabilities, expected entropy and mean
+logits are the averages of the five; its per-class quantile is approximated by their average.
 
 Usage: python scripts/shift_diagnosis.py runs/default.pt [--samples 100] [--n 1000] [--test-time-shifts] [--json out.json]
 """
@@ -90,7 +91,7 @@ def main() -> None:
     def run(images):
         if not args.test_time_shifts:
             return predict(model, images, samples, 50.0, seed=3)
-        parts = [predict(model, moved(images, dy, dx), samples, 50.0, seed=3) for dy, dx in SHIFTS]
+        parts = [predict(model, moved(images, dy, dx), samples, 50.0, seed=3 + k) for k, (dy, dx) in enumerate(SHIFTS)]
         fields = ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits")
         mixed = (torch.stack([getattr(p, f) for p in parts]).mean(0) for f in fields)
         return Predictions(*mixed, percentile=50.0, samples=samples * len(parts))
@@ -132,7 +133,8 @@ def main() -> None:
         print(f"{name:<18}" + "".join(cells))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"forced_accuracy": forced, "scores": table}, f, indent=2)
+            calibration = {"accuracy": float(accuracy), "nll": float(nll), "test_time_shifts": args.test_time_shifts}
+            json.dump({"calibration": calibration, "forced_accuracy": forced, "scores": table}, f, indent=2)
 
 
 if __name__ == "__main__":

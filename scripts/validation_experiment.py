@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import replace
 
@@ -43,7 +44,9 @@ def main() -> None:
     parser.add_argument("spec", nargs="?", default="{}", help="JSON overrides of the default preset")
     parser.add_argument("--out", default="runs/experiments")
     parser.add_argument("--data", default="mnist", help="the training set (a name or a path)")
-    parser.add_argument("--measure-only", action="store_true", help="measure OUT/NAME.pt, trained before; no training")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="measure OUT/NAME.pt, trained before (SPEC is then not used)"
+    )
     args = parser.parse_args()
     variant(args.name, json.loads(args.spec))
     data = DataConfig.from_env()
@@ -53,6 +56,8 @@ def main() -> None:
         train(path, args.name, data, TrainOptions(data=args.data))
     seconds = time.time() - started
     model, ckpt = checkpoint.load(path)
+    if ckpt.data.data not in (args.data, os.path.abspath(args.data)):
+        raise SystemExit(f"{path} was trained on {ckpt.data.data}, not {args.data}")
     rule = ckpt.decision_rule()
     source = training_data(args.data, data)
     held = calibration_images(source.train, ckpt.train_config)
@@ -67,7 +72,9 @@ def main() -> None:
     sets = synthetic_outliers(held.images, held.labels, 1000, 4242, {**trained, **held_out})
     if not source.spec.drawn:  # printed characters, degraded as scans and pens degrade them (never trained on)
         sets["symbols"] = symbol_set(source.train.classes, source.spec, 1000, seed=4242).images
-        sets["figures"] = symbol_set(source.train.classes, source.spec, 1000, seed=4242, chars="0123456789").images
+        sets["figures"] = symbol_set(
+            source.train.classes, source.spec, 1000, seed=4242, chars="0123456789", name="figures"
+        ).images
     for family, images in sets.items():
         p = predict(model, images, 100, rule.percentile, seed=2)
         outliers[family] = (float(rule.decide(p).refused.double().mean()), metrics.auroc(u_in, rule.refusal_score(p)))

@@ -3,9 +3,13 @@ options that differ from the stored run are refused together, ``--epochs`` is ap
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from idk.apps.cli import main
+from idk.data.synthetic import DRAWN_SCRIBBLES
+from idk.training import checkpoint
 
 TINY = ["--preset", "tutorial", "--train-subset", "500", "--samples", "4"]
 
@@ -30,3 +34,17 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--preset cnn (stored: tutorial)" in err and "--seed 3 (stored: 0)" in err
     assert out.read_bytes() == before
+
+
+def test_a_digit_model_written_before_the_scribbles_record_resumes(tmp_path, data_dir):
+    """Every MNIST checkpoint written before the scribbles' style was recorded holds None: drawn
+    symbols' scribbles never changed, so those runs continue."""
+    out = tmp_path / "d.pt"
+    small = ["--train-subset", "300", "--samples", "4", "--channels", "4", "8", "--dense", "8", "--no-twin", "-q"]
+    base = ["train", "--out", str(out), *small, "--data-dir", str(data_dir)]
+    assert main([*base, "--epochs", "1"]) == 0
+    ckpt = checkpoint.read(out)
+    assert ckpt.scribbles == DRAWN_SCRIBBLES and "strokes" in ckpt.outlier_families
+    checkpoint.save(replace(ckpt, scribbles=None), out)
+    assert main([*base, "--resume", "--epochs", "2"]) == 0
+    assert len(checkpoint.read(out).history) == 2

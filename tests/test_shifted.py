@@ -80,6 +80,14 @@ def test_symbols_exclude_the_classes_and_printed_needs_one_character_names():
     assert sym.images.shape == (30, 1, 28, 28) and sym.labels is None
     assert not set(shifted.symbol_chars(letters)) & set("ABCDEFGHIJabcdefghij")
     assert shifted.printed_set(("cat", "dog"), SPEC) is None
+    # chosen characters: printed figures for a model of clothes; never a class of the model
+    clothes = ("Coat", "Bag")
+    figures = shifted.symbol_set(clothes, SPEC, n=20, seed=1, chars="0123456789", name="figures")
+    assert figures.name == "figures" and figures.images.shape == (20, 1, 28, 28)
+    assert not torch.equal(figures.images, shifted.symbol_set(clothes, SPEC, n=20, seed=1).images)
+    for chars, said in [("", "no characters"), ("0123", "class names"), ("\U000e0001", "no font")]:
+        with pytest.raises(ValueError, match=said):
+            shifted.symbol_set(tuple("0123456789"), SPEC, n=5, chars=chars)
     assert has_glyph("7", FONT_FILES[0]) and not has_glyph("\U000e0001", FONT_FILES[0])
     page = render("8", FONT_FILES[0])
     assert page.max() == 1.0 and page.min() < 0.2  # black ink on white paper

@@ -231,6 +231,9 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
     # so is the style of the scribbles: photos' scribbles drawn otherwise (or unrecorded) are not continued
     assert first.scribbles == WIDE_SCRIBBLES
     earlier = Scribbles(pen=WIDE_SCRIBBLES.pen)  # the whole frame, 2–4 curves: how idk drew them before
-    for drew, said in [(earlier, "drawn Scribbles(pen=(0.9, 2.5), extent=(1.0, 1.0)"), (None, "drawn another way")]:
+    for drew, said in [
+        (earlier, "drawn with pen σ 0.9–2.5 px, across the frame"),
+        (None, "drawn in a way not recorded"),
+    ]:
         checkpoint.save(replace(resumed, scribbles=drew), out)
         _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], said)

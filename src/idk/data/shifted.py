@@ -250,14 +250,26 @@ def symbol_chars(classes: tuple[str, ...]) -> list[str]:
 
 
 def symbol_set(
-    classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0, chars: str | None = None
+    classes: tuple[str, ...],
+    spec: InputSpec,
+    n: int = 1000,
+    seed: int = 0,
+    chars: str | None = None,
+    name: str = "symbols",
 ) -> ImageSet:
     """``n`` characters that are no class (``chars``, else :func:`symbol_chars`), printed in the
     fonts and each degraded one of the ways of :data:`SHIFTS` (or not at all): the non-symbol
     counterpart of :func:`shifted_sets`, or, with ``chars="0123456789"``, printed figures for a model
-    of other things (clothes). Unlabelled."""
+    of other things (clothes). Unlabelled. ValueError for no characters, a character that is a
+    class name, or one that no font draws."""
     rng = np.random.default_rng([seed, 202])
     pool = symbol_chars(classes) if chars is None else list(chars)
+    if not pool:
+        raise ValueError("no characters to render")
+    if clash := sorted(set(pool) & set(classes)):
+        raise ValueError(f"{', '.join(clash)}: class names of the model, not characters unlike its classes")
+    if missing := [c for c in pool if not any(has_glyph(c, str(f)) for f in FONT_FILES)]:
+        raise ValueError(f"{', '.join(missing)}: no font here draws {'it' if len(missing) == 1 else 'them'}")
     picks = [pool[i] for i in rng.integers(0, len(pool), n)]
     fonts = [next(str(f) for f in rng.permutation(FONT_FILES) if has_glyph(c, str(f))) for c in picks]
     x = _glyph_hires(picks, fonts, rng.uniform(-8, 8, n), rng.integers(48, 73, n), UPSCALE * spec.height)
@@ -268,4 +280,4 @@ def symbol_set(
         idx = np.flatnonzero(how == k)
         if len(idx):
             images[torch.from_numpy(idx)] = degrade(x[torch.from_numpy(idx)], way, spec, rng)
-    return ImageSet("symbols" if chars is None else "characters", images, None, (), spec)
+    return ImageSet(name, images, None, (), spec)

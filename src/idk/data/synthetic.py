@@ -37,7 +37,7 @@ from idk.data.images import InputSpec
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
-DISTANCES = 2**24  # scribbles: pixel-to-curve distances held at once (64 MiB of float32)
+DISTANCES = 2**24  # scribbles: pixel-to-curve distances computed at once (64 MiB of float32, a few copies)
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,28 @@ class Scribbles:
     extent: tuple[float, float] = (1.0, 1.0)
     odds: tuple[float, float, float, float] = (1.0, 1.0, 0.5, 0.25)
 
+    def __post_init__(self) -> None:
+        if len(self.pen) != 2 or len(self.extent) != 2 or len(self.odds) != 4:
+            raise ValueError(f"scribbles need two pen widths, two extents and four odds, got {self}")
+        if not 0 < self.extent[0] <= self.extent[1] <= 1 or not 0 < self.pen[0] <= self.pen[1]:
+            raise ValueError(f"scribbles' pen or extent out of range: {self}")
+
+    def describe(self) -> str:
+        """In words, e.g. "pen σ 0.9–2.5 px, in 35–100% of the frame, curves drawn with odds 1, 0.5, 0.5, 0.25"."""
+        extent = (
+            "across the frame" if self.extent == (1.0, 1.0) else "in {:.0%}–{:.0%} of the frame".format(*self.extent)
+        )
+        odds = ", ".join(f"{p:g}" for p in self.odds)
+        return f"pen σ {self.pen[0]:g}–{self.pen[1]:g} px, {extent}, curves drawn with odds {odds}"
+
     def as_dict(self) -> dict[str, list[float]]:
+        """The plain dict a checkpoint stores."""
         return {"pen": list(self.pen), "extent": list(self.extent), "odds": list(self.odds)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scribbles:
-        return cls(pen=tuple(d["pen"]), extent=tuple(d["extent"]), odds=tuple(d["odds"]))
+        """Inverse of :meth:`as_dict`; ValueError, KeyError or TypeError for a malformed dict."""
+        return cls(**{k: tuple(float(v) for v in d[k]) for k in ("pen", "extent", "odds")})
 
 
 # drawn symbols: 2–4 curves across the frame, lines about as wide as MNIST's
@@ -207,14 +223,20 @@ def strokes(images: Tensor, labels: Tensor, n: int, g: Generator, style: Scribbl
     present = present.repeat_interleave(len(t), 1)  # (n, K·T)
     pen = style.pen
     width = unit * (pen[0] + (pen[1] - pen[0]) * _rand(g, n, 1, 1, like=grid))
-    out = torch.empty(n, h, w, device=grid.device)
-    flat = grid.reshape(1, h * w, 2)
-    chunk = max(1, min(64, DISTANCES // (h * w * points.shape[1])))  # 64 images of 28 × 28 at a time
-    for s in range(0, n, chunk):  # (chunk, H·W, K·T) distances at a time
+    # squared distance from each pixel to the nearest drawn curve point, DISTANCES at a time at most:
+    # up to 64 images a pass (all of a 28 × 28 frame), and for one large image, rows of its pixels
+    kt, pixels = points.shape[1], h * w
+    chunk = max(1, min(64, DISTANCES // (pixels * kt)))
+    part = max(1, min(pixels, DISTANCES // (chunk * kt)))
+    flat = grid.reshape(1, pixels, 2)
+    nearest = torch.empty(n, pixels, device=grid.device)
+    for s in range(0, n, chunk):
         e = slice(s, s + chunk)
-        d2 = torch.cdist(flat, points[e]).square()
-        d2 = d2.masked_fill(~present[e].unsqueeze(1), math.inf).amin(-1).reshape(-1, h, w)
-        out[e] = (1.6 * torch.exp(-d2 / (2 * width[e].square()))).clamp(0, 1)
+        for p in range(0, pixels, part):
+            q = slice(p, p + part)
+            d2 = torch.cdist(flat[:, q], points[e]).square()  # (chunk, part, K·T)
+            nearest[e, q] = d2.masked_fill(~present[e].unsqueeze(1), math.inf).amin(-1)
+    out = (1.6 * torch.exp(-nearest.view(n, h, w) / (2 * width.square()))).clamp(0, 1)
     return out.unsqueeze(1).expand(n, c, h, w).contiguous()
 
 

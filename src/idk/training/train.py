@@ -155,10 +155,10 @@ def train(
         # scribbles unrecorded: drawn symbols' never changed; other images' were drawn otherwise then
         drew = previous.scribbles or (DRAWN_SCRIBBLES if source.spec.drawn else None)
         if "strokes" in families and drew != scribbles:
+            then = "in a way not recorded" if drew is None else f"with {drew.describe()}"
             raise CheckpointError(
-                f"{out}: cannot resume: its pen scribbles (synthetic outliers) were drawn "
-                f"{'another way' if drew is None else drew} than this version of idk draws them ({scribbles}); "
-                "train afresh with a new --out"
+                f"{out}: cannot resume: its pen scribbles (synthetic outliers) were drawn {then}, this version of "
+                f"idk draws them with {scribbles.describe()}; train afresh with a new --out"
             )
     pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
     try:
