@@ -259,7 +259,7 @@ def symbol_set(
 ) -> ImageSet:
     """``n`` characters that are no class (``chars``, else :func:`symbol_chars`), printed in the
     fonts and each degraded one of the ways of :data:`SHIFTS` (or not at all): the non-symbol
-    counterpart of :func:`shifted_sets`, or, with ``chars="0123456789"``, printed figures for a model
+    counterpart of :func:`shifted_sets`, or, with the ten figures as ``chars``, printed figures for a model
     of other things (clothes). Unlabelled. ValueError for no characters, a character that is a
     class name, or one that no font draws."""
     rng = np.random.default_rng([seed, 202])
