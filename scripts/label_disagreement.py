@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 
 import torch
+from shift_diagnosis import training_split
 
-from idk.data import DataConfig, training_data
+from idk.data import DataConfig
 from idk.decision.predictive import predict
 from idk.training import checkpoint
-from idk.training.splits import calibration_images
 
 
 def main() -> None:
@@ -29,9 +29,8 @@ def main() -> None:
     a, b = ckpts
     if a.data.as_dict() != b.data.as_dict():
         raise SystemExit("the two checkpoints were trained on different data")
-    record = a.data
-    source = training_data(record.data, DataConfig.from_env(), record.test_data, record.image_size)
-    held, other = (calibration_images(source.train, ckpt.train_config) for ckpt in ckpts)
+    data = DataConfig.from_env()
+    held, other = (training_split(ckpt, data)[2] for ckpt in ckpts)  # as training held them out (--train-subset too)
     if not torch.equal(held.images, other.images):
         raise SystemExit("the two checkpoints hold out different validation images")
     right = []

@@ -17,15 +17,15 @@ import time
 from dataclasses import replace
 
 import torch
+from shift_diagnosis import training_split
 
-from idk.data import DataConfig, training_data
+from idk.data import DataConfig
 from idk.data.shifted import symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
 from idk.training import checkpoint
 from idk.training.config import PRESETS, get_preset
-from idk.training.splits import calibration_images
 from idk.training.train import TrainOptions, train
 
 
@@ -59,8 +59,8 @@ def main() -> None:
     if ckpt.data.data not in (args.data, os.path.abspath(args.data)):
         raise SystemExit(f"{path} was trained on {ckpt.data.data}, not {args.data}")
     rule = ckpt.decision_rule()
-    source = training_data(args.data, data)
-    held = calibration_images(source.train, ckpt.train_config)
+    *_, held = training_split(ckpt, data)  # the images training held out to set thresholds (--train-subset too)
+    spec = ckpt.input_spec
     pred = predict(model, held.images, 100, rule.percentile, seed=1)
     decision = rule.decide(pred)
     ok = ~decision.refused
@@ -68,13 +68,11 @@ def main() -> None:
     nll = float(-torch.log(pred.mean_probs.gather(1, held.labels[:, None]).clamp_min(1e-12)).mean())
     u_in = rule.refusal_score(pred)
     outliers = {}
-    trained, held_out = families_for(source.spec)
+    trained, held_out = families_for(spec)
     sets = synthetic_outliers(held.images, held.labels, 1000, 4242, {**trained, **held_out})
-    if not source.spec.drawn:  # printed characters, degraded as scans and pens degrade them (never trained on)
-        sets["symbols"] = symbol_set(source.train.classes, source.spec, 1000, seed=4242).images
-        sets["figures"] = symbol_set(
-            source.train.classes, source.spec, 1000, seed=4242, chars="0123456789", name="figures"
-        ).images
+    if not spec.drawn:  # printed characters, degraded as scans and pens degrade them (never trained on)
+        sets["symbols"] = symbol_set(ckpt.classes, spec, 1000, seed=4242).images
+        sets["figures"] = symbol_set(ckpt.classes, spec, 1000, seed=4242, chars="0123456789", name="figures").images
     for family, images in sets.items():
         p = predict(model, images, 100, rule.percentile, seed=2)
         outliers[family] = (float(rule.decide(p).refused.double().mean()), metrics.auroc(u_in, rule.refusal_score(p)))
