@@ -97,13 +97,14 @@ def main() -> None:
         return Predictions(*mixed, percentile=50.0, samples=samples * len(parts))
 
     base = run(calib.images)
+    tuning = run(tune.images)  # fitted scores' scales, as training fits them
     nll = -torch.log(base.mean_probs.gather(1, calib.labels[:, None]).clamp_min(1e-12)).mean()
     accuracy = (base.mean_probs.argmax(-1) == calib.labels).double().mean()
     preds = {name: run(s.images) for name, s in shifted.items()}
     outs = {name: run(images) for name, images in unfamiliar.items()}
     table = {}
     for name in SCORES:
-        score = make_score(name)
+        score = make_score(name).fitted(tuning)
         tau = threshold_for_refusal(score(base), TARGET)
         row = {"threshold": tau}
         for set_name, pred in preds.items():
@@ -115,7 +116,7 @@ def main() -> None:
             row[f"refused:{set_name}"] = float((score(pred) > tau).double().mean())
         table[name] = row
     forced = {n: float((p.mean_probs.argmax(-1) == shifted[n].labels).double().mean()) for n, p in preds.items()}
-    head = f"{'score':<18}" + "".join(f"{n[:11]:>12}" for n in [*preds, *outs])
+    head = f"{'score':<24}" + "".join(f"{n[:11]:>12}" for n in [*preds, *outs])
     print(
         f"{args.model} ({'twin' if args.twin else 'Bayesian'}), thresholds refusing {TARGET:.0%} of {len(calib)} "
         f"validation images; shifted sets from {len(tune)} tuning images"
@@ -124,13 +125,13 @@ def main() -> None:
         f"calibration images{' (test-time shifts)' if args.test_time_shifts else ''}: accuracy {100 * float(accuracy):.2f}% "
         f"NLL {float(nll):.4f} (no temperature)"
     )
-    print("forced accuracy   " + "".join(f"{100 * forced[n]:>11.1f}%" for n in preds))
+    print("forced accuracy         " + "".join(f"{100 * forced[n]:>11.1f}%" for n in preds))
     print("shifted sets: % answered / % accuracy on answered; then % refused of the unfamiliar sets")
     print(head)
     for name, row in table.items():
         cells = [f"{100 * row[f'answered:{n}']:.1f}/{100 * row[f'accuracy:{n}']:.1f}".rjust(12) for n in preds]
         cells += [f"{100 * row[f'refused:{n}']:>11.1f}%" for n in outs]
-        print(f"{name:<18}" + "".join(cells))
+        print(f"{name:<24}" + "".join(cells))
     if args.json:
         with open(args.json, "w") as f:
             calibration = {"accuracy": float(accuracy), "nll": float(nll), "test_time_shifts": args.test_time_shifts}

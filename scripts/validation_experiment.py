@@ -4,7 +4,10 @@ How the default preset's choices were made (docs/experiments.md): every number p
 from the training split's held-out validation images and from synthetic outliers made from them;
 neither a test set nor any real out-of-distribution set is touched.
 
-Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET] [--measure-only]
+With ``--all-scores`` every score is measured too, each at the threshold refusing 2% of the
+calibration images (a fitted score's scales fitted on the tuning images, as training fits them).
+
+Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET] [--measure-only] [--all-scores]
 e.g.   python scripts/validation_experiment.py wide '{"train": {"kl_weight": 0.1}, "net": {"channels": [32, 64]}}'
 """
 
@@ -22,11 +25,15 @@ from shift_diagnosis import training_split
 from idk.data import DataConfig
 from idk.data.shifted import symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
+from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import predict
+from idk.decision.scores import SCORES, make_score
 from idk.evaluation import metrics
 from idk.training import checkpoint
 from idk.training.config import PRESETS, get_preset
 from idk.training.train import TrainOptions, train
+
+ALL_SCORES_REFUSAL = 0.02
 
 
 def variant(name: str, spec: dict) -> None:
@@ -47,6 +54,7 @@ def main() -> None:
     parser.add_argument(
         "--measure-only", action="store_true", help="measure OUT/NAME.pt, trained before (SPEC is then not used)"
     )
+    parser.add_argument("--all-scores", action="store_true", help="also measure every score at 2%% refusal")
     args = parser.parse_args()
     variant(args.name, json.loads(args.spec))
     data = DataConfig.from_env()
@@ -59,7 +67,7 @@ def main() -> None:
     if ckpt.data.data not in (args.data, os.path.abspath(args.data)):
         raise SystemExit(f"{path} was trained on {ckpt.data.data}, not {args.data}")
     rule = ckpt.decision_rule()
-    *_, held = training_split(ckpt, data)  # the images training held out to set thresholds (--train-subset too)
+    _, tune, held = training_split(ckpt, data)  # the images training held out to set thresholds (--train-subset too)
     spec = ckpt.input_spec
     pred = predict(model, held.images, 100, rule.percentile, seed=1)
     decision = rule.decide(pred)
@@ -73,8 +81,8 @@ def main() -> None:
     if not spec.drawn:  # printed characters, degraded as scans and pens degrade them (never trained on)
         sets["symbols"] = symbol_set(ckpt.classes, spec, 1000, seed=4242).images
         sets["figures"] = symbol_set(ckpt.classes, spec, 1000, seed=4242, chars="0123456789", name="figures").images
-    for family, images in sets.items():
-        p = predict(model, images, 100, rule.percentile, seed=2)
+    preds = {family: predict(model, images, 100, rule.percentile, seed=2) for family, images in sets.items()}
+    for family, p in preds.items():
         outliers[family] = (float(rule.decide(p).refused.double().mean()), metrics.auroc(u_in, rule.refusal_score(p)))
     temperature = (ckpt.temperature or {}).get("value", 1.0)
     timing = "measured only" if args.measure_only else f"train {seconds:.0f}s"
@@ -85,6 +93,18 @@ def main() -> None:
         f"accepted accuracy {float((decision.label[ok] == held.labels[ok]).double().mean()):.4f}"
     )
     print("  synthetic refused/AUROC: " + ", ".join(f"{k} {r:.3f}/{a:.4f}" for k, (r, a) in outliers.items()))
+    if args.all_scores:
+        tuning = predict(model, tune.images, 100, rule.percentile, seed=1)
+        for name in SCORES:
+            score = make_score(name).fitted(tuning)
+            u = score(pred)
+            tau = threshold_for_refusal(u, ALL_SCORES_REFUSAL)
+            cells = [
+                f"{k} {float((score(p) > tau).double().mean()):.3f}/{metrics.auroc(u, score(p)):.4f}"
+                for k, p in preds.items()
+            ]
+            right = (pred.mean_probs.argmax(-1) == held.labels)[u <= tau]
+            print(f"  {name}: validation accuracy on accepted {float(right.double().mean()):.4f}; " + ", ".join(cells))
 
 
 if __name__ == "__main__":

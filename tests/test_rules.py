@@ -77,3 +77,15 @@ def test_percentile_rule_threshold_equivalence():
 def test_rules_say_what_they_do_in_a_few_words():
     assert PercentileRule(50, 0.2).summary() == "accept p50 > 0.2"
     assert ScoreRule(make_score("entropy"), 0.34).summary() == "refuse entropy > 0.34"
+
+
+def test_a_rule_on_a_fitted_score_keeps_its_constants_and_refuses_a_dict_without_them():
+    val = _pred([[[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]], [[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]]])
+    rule = ScoreRule(make_score("entropy-or-mutual-info").fitted(val), 1.0)
+    d = rule.as_dict()
+    again = make_rule(d)
+    assert again.score.scales == rule.score.scales
+    assert torch.equal(again.refusal_score(val), rule.refusal_score(val))
+    del d["score_params"]
+    with pytest.raises(ValueError, match="score_params"):
+        make_rule(d)

@@ -46,3 +46,47 @@ def test_factory_lists_valid_names():
         assert name in str(err.value)
     for name, cls in SCORES.items():
         assert "=" in cls.__doc__, f"{name} must state its formula"
+
+
+def test_either_score_divides_each_part_by_its_validation_quantile():
+    """Closed form: on a validation set where 1% of inputs are maximally ambiguous (H = ln 2, I = 0)
+    and 1% maximally disputed (H = I = ln 2), the 99th percentiles are a = b = ln 2 (up to
+    torch.quantile's interpolation between the 98th and 99th values); a disputed input then
+    scores I / b = 1, an ambiguous one H / a = 1, a sure one 0."""
+    eps = 1e-12
+    sure = [[1 - eps, eps], [1 - eps, eps]]
+    ambiguous = [[0.5, 0.5], [0.5, 0.5]]
+    disputed = [[1 - eps, eps], [eps, 1 - eps]]
+    rows = [sure] * 98 + [ambiguous] + [disputed]
+    val = _pred([[row[s] for row in rows] for s in range(2)])  # (S=2, N=100, C=2)
+    score = make_score("entropy-or-mutual-info").fitted(val)
+    a, b = score.scales
+    assert a == pytest.approx(math.log(2), rel=1e-6)
+    assert b == pytest.approx(0.01 * math.log(2), rel=1e-3)  # between 0 (the 99th value) and ln 2 (the 100th)
+    u = score(_pred([[sure[0], ambiguous[0], disputed[0]], [sure[1], ambiguous[1], disputed[1]]]))
+    assert u[0].item() == pytest.approx(0.0, abs=1e-9)
+    assert u[1].item() == pytest.approx(1.0, rel=1e-6)  # H / a; its I is 0
+    assert u[2].item() == pytest.approx(math.log(2) / b, rel=1e-6)  # I / b dominates H / a = 1
+    assert make_score(score.name, score.params()).scales == score.scales
+
+
+def test_either_score_refuses_what_either_part_refuses():
+    """u > 1 exactly when H[p̄] > a or I > b."""
+    torch.manual_seed(0)
+    logits = 3 * torch.randn(20, 500, 4, dtype=torch.float64)
+    pred = Predictions.from_logits(logits, 50.0)
+    score = make_score("entropy-or-mutual-info").fitted(pred)
+    total = make_score("entropy")(pred)
+    epistemic = make_score("mutual-info")(pred)
+    a, b = score.scales
+    assert torch.equal(score(pred) > 1, (total > a) | (epistemic > b))
+
+
+def test_scores_without_constants_ignore_fitting_and_fitted_ones_need_two_positive_scales():
+    pred = _pred([[[0.7, 0.3]], [[0.6, 0.4]]])
+    for name, cls in SCORES.items():
+        if not cls.fits:
+            score = make_score(name)
+            assert score.fitted(pred) is score and score.params() == {}
+    with pytest.raises(ValueError, match="two positive scales"):
+        make_score("entropy-or-mutual-info", {"scales": [1.0, 0.0]})

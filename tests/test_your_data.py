@@ -237,3 +237,25 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
     ]:
         checkpoint.save(replace(resumed, scribbles=drew), out)
         _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], said)
+
+
+def test_a_score_with_fitted_scales_travels_from_training_to_every_output(tmp_path, capsys):
+    """The `vgg` preset's rule refuses on either the total or the epistemic uncertainty: its scales
+    are fitted in training, stored in the checkpoint, and used by evaluate's report as stored."""
+    root = make_shapes(tmp_path / "shapes", per_class=24)
+    path = tmp_path / "vgg.pt"
+    small = ["--epochs", "1", "--samples", "10", "--channels", "4", "8", "--dense", "16", "--image-size", "32", "-q"]
+    assert main(["train", "--data", str(root), "--out", str(path), "--preset", "vgg", *small]) == 0
+    ckpt = checkpoint.read(path)
+    assert ckpt.rule["score"] == "entropy-or-mutual-info"
+    scales = ckpt.rule["score_params"]["scales"]
+    assert len(scales) == 2 and min(scales) > 0
+    assert ckpt.decision_rule().score.scales == tuple(scales)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--model", str(path), "--samples", "10", "--json", str(out), "-q"]) == 0
+    report = json.loads(out.read_text())
+    assert report["rule"]["score_params"]["scales"] == scales
+    assert "entropy-or-mutual-info" in report["scores"] and "auroc:noise" in report["scores"]["entropy-or-mutual-info"]
+    capsys.readouterr()
+    assert main(["info", str(path)]) == 0
+    assert "either total or epistemic uncertainty" in capsys.readouterr().out

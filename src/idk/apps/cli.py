@@ -406,7 +406,7 @@ def run(args: argparse.Namespace) -> int:
         from idk.training.checkpoint import read
 
         ckpt = read(args.model)
-        info = {**ckpt.describe(), "warnings": warnings(ckpt)}
+        info = {**(ckpt.describe() if args.json else ckpt.describe_in_words()), "warnings": warnings(ckpt)}
         print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
         for warning in info["warnings"]:
             progress.warn(f"{args.model}: {warning}")

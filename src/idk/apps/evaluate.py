@@ -143,7 +143,7 @@ def evaluate_checkpoint(
         samples=samples or ckpt.rule_config.samples,
         forced_samples=ckpt.rule_config.forced_samples,
         forced_average=ckpt.rule_config.forced_average,
-        ood_score=rule.score.name,
+        ood_score=rule.score,
     )
     data = data or DataConfig.from_env()
     sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data)
@@ -173,7 +173,7 @@ def evaluate_checkpoint(
         "in_distribution": in_name,
         "shifted": list(labelled),
         "datasets": datasets,
-        "scores": score_comparison(preds, sets[in_name].labels, in_name),
+        "scores": score_comparison(preds, sets[in_name].labels, in_name, rule.score),
         "training": {"history": ckpt.history, "train_config": ckpt.describe()["train_config"]},
         "score_selection": ckpt.score_selection,
         "temperature": ckpt.temperature,
@@ -182,9 +182,7 @@ def evaluate_checkpoint(
     if ckpt.has_twin:
         twin = ckpt.build(twin=True, path=str(model_path), device=device)
         twin_rule = ckpt.decision_rule(twin=True)
-        twin_settings = EvalSettings(
-            samples=1, forced_samples=1, forced_average="probs", ood_score=twin_rule.score.name
-        )
+        twin_settings = EvalSettings(samples=1, forced_samples=1, forced_average="probs", ood_score=twin_rule.score)
         twin_sets, _ = evaluate(twin, twin_rule, sets, twin_settings, progress, shifted=labelled)
         report["twin"] = {"rule": ckpt.twin_rule or ckpt.rule, "datasets": twin_sets}
     if json_path:

@@ -64,7 +64,7 @@ def reproduce(
         "notmnist-459-transposed": notmnist_459(data, transpose=True),
     }
     rc = ckpt.rule_config
-    settings = EvalSettings(rc.samples, rc.forced_samples, rc.forced_average, ood_score=rc.score, seed=seed)
+    settings = EvalSettings(rc.samples, rc.forced_samples, rc.forced_average, ood_score=rule.score, seed=seed)
     datasets, _ = evaluate(model, rule, sets, settings, progress)
     report = {
         "model": {"preset": "tutorial", "kind": ckpt.kind, **to_dict(ckpt.model_config)},

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from idk.decision.predictive import Predictions
-from idk.decision.scores import Score, make_score
+from idk.decision.scores import SCORES, Score, make_score
 
 
 @dataclass
@@ -92,12 +92,15 @@ class ScoreRule:
         return f"refuse {self.score.name} > {self.threshold:.3g}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "name": "score",
             "score": self.score.name,
             "percentile": self.percentile,
             "threshold": self.threshold,
         }
+        if self.score.params():
+            d["score_params"] = self.score.params()
+        return d
 
 
 Rule = PercentileRule | ScoreRule
@@ -107,7 +110,10 @@ def make_rule(d: dict[str, Any]) -> Rule:
     """A rule from its dict form (as stored in checkpoints and reports)."""
     if d.get("name", "percentile") == "percentile":
         return PercentileRule(float(d.get("percentile", 50.0)), float(d.get("threshold", 0.2)))
-    return ScoreRule(make_score(d["score"]), float(d["threshold"]), float(d.get("percentile", 50.0)))
+    if SCORES.get(d["score"], Score).fits and "score_params" not in d:
+        raise ValueError(f"a rule on the score {d['score']!r} needs its fitted score_params; this one has none")
+    score = make_score(d["score"], d.get("score_params"))
+    return ScoreRule(score, float(d["threshold"]), float(d.get("percentile", 50.0)))
 
 
 def describe_rule(d: dict[str, Any]) -> str:

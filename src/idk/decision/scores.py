@@ -7,15 +7,19 @@ p_s (s = 1..S) over C classes and their mean p̄ = (1/S) Σ_s p_s. ``H[p] = -Σ_
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from idk.decision.predictive import Predictions
 
+SCALE_QUANTILE = 0.99  # fitted scores' scales: this quantile of each part on validation images
+
 
 class Score:
     name: str = ""
+    fits: bool = False  # True: its constants are fitted on validation predictions (:meth:`fitted`)
 
     def upper(self, num_classes: int) -> float:
         """The largest value the score can take with ``num_classes`` classes (for histograms)."""
@@ -27,6 +31,14 @@ class Score:
 
     def describe(self) -> str:
         return (self.__doc__ or self.name).strip().splitlines()[0].rstrip(".")
+
+    def fitted(self, pred: Predictions) -> Score:
+        """This score with its constants fitted on validation predictions ``pred`` (most have none)."""
+        return self
+
+    def params(self) -> dict[str, Any]:
+        """The fitted constants, as stored in a rule's dict (``score_params``)."""
+        return {}
 
 
 def entropy(p: Tensor) -> Tensor:
@@ -79,6 +91,43 @@ class MutualInformation(Score):
         return (entropy(pred.mean_probs) - pred.expected_entropy).clamp_min(0.0)
 
 
+class EntropyOrMutualInformation(Score):
+    """u = max(H[p̄] / a, I / b), I = H[p̄] − (1/S) Σ_s H[p_s]  (either total or epistemic uncertainty, on validation scales).
+
+    Refuses when either part is unusual: a and b are the :data:`SCALE_QUANTILE` quantiles of H[p̄] and of I on validation images, so one
+    unit on either scale is "as uncertain as the 1% most uncertain validation images". An input the
+    networks agree on but find ambiguous (a blurry symbol) is judged by the total; one on which they
+    disagree while each is confident (an unfamiliar drawing) by the epistemic part.
+    """
+
+    name = "entropy-or-mutual-info"
+    fits = True
+
+    def __init__(self, scales: tuple[float, float] | list[float] = (1.0, 1.0)) -> None:
+        if len(scales) != 2 or min(scales) <= 0:
+            raise ValueError(f"{self.name} needs two positive scales (entropy, mutual information), got {scales}")
+        self.scales = (float(scales[0]), float(scales[1]))
+
+    def upper(self, num_classes: int) -> float:
+        return math.log(num_classes) / min(self.scales)
+
+    def __call__(self, pred: Predictions) -> Tensor:
+        total = entropy(pred.mean_probs)
+        epistemic = (total - pred.expected_entropy).clamp_min(0.0)
+        return torch.maximum(total / self.scales[0], epistemic / self.scales[1])
+
+    def fitted(self, pred: Predictions) -> EntropyOrMutualInformation:
+        total = entropy(pred.mean_probs).double()
+        epistemic = (total - pred.expected_entropy.double()).clamp_min(0.0)
+        tiny = 1e-12  # a set on which the networks never disagree: any disagreement is then unusual
+        return EntropyOrMutualInformation(
+            tuple(max(float(torch.quantile(v, SCALE_QUANTILE)), tiny) for v in (total, epistemic))
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"scales": list(self.scales)}
+
+
 class PercentileProbability(Score):
     """u = 1 − max_c Q_q({p_s,c}_s)  (one minus the best class's q-th percentile probability)."""
 
@@ -90,12 +139,20 @@ class PercentileProbability(Score):
 
 SCORES: dict[str, type[Score]] = {
     cls.name: cls
-    for cls in (MaxProbability, PredictiveEntropy, ExpectedEntropy, MutualInformation, PercentileProbability)
+    for cls in (
+        MaxProbability,
+        PredictiveEntropy,
+        ExpectedEntropy,
+        MutualInformation,
+        EntropyOrMutualInformation,
+        PercentileProbability,
+    )
 }
 
 
-def make_score(name: str) -> Score:
-    """The score called ``name``; the error lists the valid names."""
+def make_score(name: str, params: dict[str, Any] | None = None) -> Score:
+    """The score called ``name`` with its fitted constants ``params`` (as :meth:`Score.params`
+    returns them); the error lists the valid names."""
     if name not in SCORES:
         raise ValueError(f"unknown score {name!r}; valid: {', '.join(SCORES)}")
-    return SCORES[name]()
+    return SCORES[name](**(params or {}))

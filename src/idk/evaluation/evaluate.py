@@ -16,7 +16,7 @@ other set is out of distribution (``"kind": "ood"``), to be refused.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -26,7 +26,7 @@ from idk.data.images import ImageSet
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import Rule
-from idk.decision.scores import SCORES, make_score
+from idk.decision.scores import SCORES, Score, make_score
 from idk.evaluation import metrics
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.progress import Progress
@@ -43,7 +43,7 @@ class EvalSettings:
     samples: int = RuleConfig.samples
     forced_samples: int = RuleConfig.forced_samples
     forced_average: str = RuleConfig.forced_average  # "logits" (tutorial: argmax of mean logits) or "probs"
-    ood_score: str = RuleConfig.score
+    ood_score: Score = field(default_factory=lambda: make_score(RuleConfig.score))  # the rule's score, fitted
     method: str = "local"
     seed: int = 0
 
@@ -74,7 +74,7 @@ def in_distribution_metrics(
     accepted = ~decision.refused
     label = pred.mean_probs.argmax(-1)
     correct = label == y
-    score = make_score(settings.ood_score)
+    score = settings.ood_score
     u = score(pred)
     coverage, risk = metrics.risk_coverage(u, correct)
     step = max(1, len(coverage) // CURVE_POINTS)
@@ -104,7 +104,7 @@ def shifted_metrics(pred: Predictions, y: Tensor, rule: Rule, u_in: Tensor, sett
     auroc_vs_test: how well the score tells these images from the test set (lower: more alike)."""
     decision = rule.decide(pred)
     accepted = ~decision.refused
-    u = make_score(settings.ood_score)(pred)
+    u = settings.ood_score(pred)
     return {
         "kind": "shifted",
         "n": len(y),
@@ -120,7 +120,7 @@ def shifted_metrics(pred: Predictions, y: Tensor, rule: Rule, u_in: Tensor, sett
 
 def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, settings: EvalSettings) -> dict[str, Any]:
     decision = rule.decide(pred)
-    score = make_score(settings.ood_score)
+    score = settings.ood_score
     u = score(pred)
     return {
         "kind": "ood",
@@ -174,7 +174,7 @@ def evaluate(
             desc=f"{in_name} forced ×{settings.forced_samples}",
         )
     forced = forced_labels(forced_pred, settings.forced_average)
-    u_in = make_score(settings.ood_score)(in_pred)
+    u_in = settings.ood_score(in_pred)
     report: dict[str, Any] = {}
     for name in datasets:
         if name == in_name:
@@ -186,13 +186,18 @@ def evaluate(
     return report, preds
 
 
-def score_comparison(preds: dict[str, Predictions], labels: Tensor, in_name: str) -> dict[str, Any]:
-    """Every score's AURC on the in-distribution set and AUROC against each other set."""
+def score_comparison(
+    preds: dict[str, Predictions], labels: Tensor, in_name: str, fitted: Score | None = None
+) -> dict[str, Any]:
+    """Every score's AURC on the in-distribution set and AUROC against each other set: the scores
+    with no fitted constants, and ``fitted`` (the rule's score, fitted in training) when it has some."""
     out: dict[str, Any] = {}
     in_pred = preds[in_name]
     correct = in_pred.mean_probs.argmax(-1) == labels
-    for name in SCORES:
-        score = make_score(name)
+    scores = {name: make_score(name) for name, cls in SCORES.items() if not cls.fits}
+    if fitted is not None and fitted.fits:
+        scores[fitted.name] = fitted
+    for name, score in scores.items():
         u_in = score(in_pred)
         row = {"aurc": metrics.aurc(u_in, correct)}
         for other, p in preds.items():

@@ -27,7 +27,7 @@ from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
-from idk.decision.rules import Rule, make_rule
+from idk.decision.rules import Rule, describe_rule, make_rule
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, DeterministicNet, ModelConfig, build_model
@@ -212,6 +212,18 @@ class Checkpoint:
             "scribbles": self.scribbles.as_dict() if self.scribbles is not None else None,
             "metrics": self.metrics,
             "versions": self.versions,
+        }
+
+    def describe_in_words(self) -> dict[str, Any]:
+        """:meth:`describe` with the input, the rule, the outlier families and the scribbles in words
+        (for ``idk info``'s text)."""
+        families = self.outlier_families
+        return {
+            **self.describe(),
+            "input": self.input_spec.describe(),
+            "rule": describe_rule(self.rule),
+            "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
+            "scribbles": self.scribbles.describe() if self.scribbles is not None else "none recorded",
         }
 
 

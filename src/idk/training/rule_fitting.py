@@ -51,7 +51,7 @@ def choose_score(
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
     for name in SCORES:
-        score = make_score(name)
+        score = make_score(name).fitted(val)
         u_val = score(val)
         tau = threshold_for_refusal(u_val, target_refusal)
         row = {"validation_aurc": metrics.aurc(u_val, correct)}
@@ -165,7 +165,8 @@ def fit_rules(
     default_score = "percentile" if cfg.score == "auto" else None
     if not len(val_set):
         return {**base_rule(cfg, default_score).as_dict(), "calibration": {"method": "fixed"}}, extra
-    cut = int(len(val_set) * TUNING_SHARE) if (cfg.fit_temperature or cfg.score == "auto") else 0
+    fits = cfg.score == "auto" or (cfg.score in SCORES and SCORES[cfg.score].fits)
+    cut = int(len(val_set) * TUNING_SHARE) if (cfg.fit_temperature or fits) else 0
     tune, held = val_set.subset(slice(0, cut), "validation-tuning"), val_set.subset(slice(cut, None), "validation")
     extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
     score = default_score or cfg.score
@@ -181,10 +182,12 @@ def fit_rules(
                     "n": len(tune),
                 }
                 net.temperature.fill_(t)
-    if cfg.score == "auto" and len(tune):
+    tune_pred = None
+    if fits and len(tune):
         tune_pred = predict(
             model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
         )
+    if cfg.score == "auto" and tune_pred is not None:
         trained, held_out = families_for(source.spec)
         families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
         generated = synthetic_outliers(tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, families)
@@ -198,7 +201,10 @@ def fit_rules(
         model, held.images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc="calibration"
     )
     extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())
-    rule, info = calibrate(base_rule(cfg, score), pred, held.labels, cfg)
+    rule = base_rule(cfg, score)
+    if isinstance(rule, ScoreRule) and rule.score.fits:  # its scales from the tuning images (else these)
+        rule = ScoreRule(rule.score.fitted(pred if tune_pred is None else tune_pred), rule.threshold, rule.percentile)
+    rule, info = calibrate(rule, pred, held.labels, cfg)
     if twin is not None:
         twin_pred = predict(twin, held.images, 1, cfg.percentile, progress=progress, desc="twin calibration")
         twin_rule, twin_info = calibrate(ScoreRule(make_score("max-prob"), 1.0), twin_pred, held.labels, cfg)
