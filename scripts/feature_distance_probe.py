@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from shift_diagnosis import TARGET, training_split
+from shift_diagnosis import TARGET
 from torch import Tensor
 
 from idk.data import DataConfig
@@ -29,6 +29,7 @@ from idk.decision.predictive import predict
 from idk.decision.scores import make_score
 from idk.nn.layers import BayesianLayer
 from idk.training import checkpoint
+from idk.training.recalibration import training_split
 
 SHARES = (0.0, 0.005, 0.01, 0.02)  # of the calibration images refused by the distance alone
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 
 import torch
-from shift_diagnosis import training_split
 
 from idk.data import DataConfig
 from idk.decision.predictive import predict
 from idk.training import checkpoint
+from idk.training.recalibration import training_split
 
 
 def main() -> None:

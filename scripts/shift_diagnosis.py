@@ -23,14 +23,14 @@ import json
 import torch
 import torch.nn.functional as F
 
-from idk.data import DataConfig, training_data
+from idk.data import DataConfig
 from idk.data.shifted import shifted_sets, symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import Predictions, predict
 from idk.decision.scores import SCORES, make_score
 from idk.training import checkpoint
-from idk.training.splits import TUNING_SHARE, split_train_val, training_subset, validation_size
+from idk.training.recalibration import training_split
 
 TARGET = 0.02
 SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # test-time moves (rows, columns)
@@ -41,29 +41,6 @@ def moved(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     h, w = images.shape[-2:]
     padded = F.pad(images, (1, 1, 1, 1))
     return padded[..., 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
-
-
-def training_split(ckpt: checkpoint.Checkpoint, data: DataConfig):
-    """The (training, tuning, calibration) parts of a checkpoint's training images, as training split them."""
-    record = ckpt.data
-    source = training_data(record.data, data, record.test_data, record.image_size)
-    full = source.train
-    cfg = ckpt.train_config
-    if cfg.train_subset:
-        full = full.subset(training_subset(len(full), cfg.train_subset))
-    train_idx, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
-    val = full.subset(val_idx, "validation")
-    cut = int(len(val) * TUNING_SHARE)
-    return (
-        full.subset(train_idx, "train"),
-        val.subset(slice(0, cut), "tuning"),
-        val.subset(slice(cut, None), "calibration"),
-    )
-
-
-def validation_halves(ckpt: checkpoint.Checkpoint, data: DataConfig):
-    """The (tuning, calibration) parts of a checkpoint's validation split."""
-    return training_split(ckpt, data)[1:]
 
 
 def main() -> None:
@@ -79,7 +56,7 @@ def main() -> None:
     ckpt = checkpoint.read(args.model)
     model = ckpt.build(twin=args.twin)
     samples = 1 if args.twin else args.samples
-    tune, calib = validation_halves(ckpt, DataConfig.from_env())
+    _, tune, calib = training_split(ckpt, DataConfig.from_env())
     spec = ckpt.input_spec
     shifted = shifted_sets(tune, spec, args.n, seed=1)
     unfamiliar = {"symbols": symbol_set(ckpt.classes, spec, args.n, seed=1).images}
@@ -92,9 +69,7 @@ def main() -> None:
         if not args.test_time_shifts:
             return predict(model, images, samples, 50.0, seed=3)
         parts = [predict(model, moved(images, dy, dx), samples, 50.0, seed=3 + k) for k, (dy, dx) in enumerate(SHIFTS)]
-        fields = ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits")
-        mixed = (torch.stack([getattr(p, f) for p in parts]).mean(0) for f in fields)
-        return Predictions(*mixed, percentile=50.0, samples=samples * len(parts))
+        return Predictions.combine(parts, lambda ts: torch.stack(ts).mean(0), samples=samples * len(parts))
 
     base = run(calib.images)
     tuning = run(tune.images)  # fitted scores' scales, as training fits them

@@ -26,8 +26,8 @@ from idk.data.shifted import shifted_sets, symbol_set
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
 from idk.training import checkpoint
-from idk.training.rule_fitting import base_rule, calibrate
-from idk.training.splits import calibration_images
+from idk.training.recalibration import training_split
+from idk.training.rule_fitting import calibrate
 from idk.training.train import TrainOptions, train
 
 
@@ -49,14 +49,12 @@ def main() -> None:
     parser.add_argument("--train-subset", type=int, help="train on the first N images only (quick checks)")
     args = parser.parse_args()
     data = DataConfig.from_env()
-    test, full = mnist("test", data), mnist("train", data)
+    test = mnist("test", data)
     letters = load("notmnist-10k", data, test.spec)
     fashion = load("fashion-mnist", data, test.spec)
     noise = torch.rand(1000, *test.spec.shape, generator=torch.Generator().manual_seed(0))
     shifted = shifted_sets(test, test.spec, 1000, seed=0)  # as idk evaluate builds them
     symbols = symbol_set(test.classes, test.spec, 1000, seed=0).images
-    if args.train_subset:
-        full = full.subset(slice(0, args.train_subset))
     rows = []
     for seed in args.seeds:
         path = Path(args.out) / f"seed{seed}.pt"
@@ -74,10 +72,10 @@ def main() -> None:
         pred = predict(model, test.images, samples, rule.percentile, seed=seed)
         coverage, error = accepted_error(rule.decide(pred), test.labels)
         # the same model, calibrated instead to refuse a share of the same validation images
-        held = calibration_images(full, ckpt.train_config)
+        held = training_split(ckpt, data)[2]  # the images training set its threshold on
         refusal_cfg = replace(ckpt.rule_config, target_refusal=args.refusal, target_error=None)
         val_pred = predict(model, held.images, samples, rule.percentile, seed=seed + 9)
-        by_refusal, _ = calibrate(base_rule(refusal_cfg, ckpt.rule["score"]), val_pred, held.labels, refusal_cfg)
+        by_refusal, _ = calibrate(rule, val_pred, held.labels, refusal_cfg)
         test_coverage, test_error = accepted_error(by_refusal.decide(pred), test.labels)
         letters_pred = predict(model, letters.images, samples, rule.percentile, seed=seed)
         u_in, u_out = by_refusal.refusal_score(pred), by_refusal.refusal_score(letters_pred)

@@ -20,7 +20,6 @@ import time
 from dataclasses import replace
 
 import torch
-from shift_diagnosis import training_split
 
 from idk.data import DataConfig
 from idk.data.shifted import symbol_set
@@ -31,6 +30,7 @@ from idk.decision.scores import SCORES, make_score
 from idk.evaluation import metrics
 from idk.training import checkpoint
 from idk.training.config import PRESETS, get_preset
+from idk.training.recalibration import training_split
 from idk.training.train import TrainOptions, train
 
 ALL_SCORES_REFUSAL = 0.02

@@ -59,3 +59,18 @@ def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
     assert calibration["target_error"] == 0.5 and calibration["confidence"] == 0.9
     assert "guaranteed risk" in calibration["method"]
     assert not list(tmp_path.glob(".m.pt.*.tmp"))  # written atomically: no temporary file left
+
+
+def test_scripts_see_the_split_training_made(trained, data_dir):
+    """training_split gives the images training held out, --train-subset included: as many as the
+    checkpoint recorded, none of them trained on, and the calibration part is what the rule was set on."""
+    from idk.data import DataConfig
+    from idk.training import checkpoint
+    from idk.training.recalibration import training_split
+
+    ckpt = checkpoint.read(trained[0.02])
+    train, tuning, calibration = training_split(ckpt, DataConfig(data_dir, trained[0.02].parent / "cache"))
+    assert len(train) + len(tuning) + len(calibration) == 2000  # the subset, not the 60,000
+    assert {"tuning": len(tuning), "calibration": len(calibration)} == ckpt.validation_split
+    seen = {bytes(x.numpy()) for x in train.images}
+    assert not any(bytes(x.numpy()) in seen for x in calibration.images[:50])

@@ -14,7 +14,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 PROBE = """
 import sys
 from idk.apps.checks import check_options
-from idk.apps.cli import build_parser
+from idk.apps.arguments import build_parser
 try:
     check_options(build_parser().parse_args(sys.argv[1:]))
 except SystemExit:
@@ -37,7 +37,7 @@ def test_help_lists_every_command_on_a_line_of_its_own():
     proc = subprocess.run([sys.executable, "-m", "idk", "--help"], capture_output=True, text=True, timeout=60, env=ENV)
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
-    from idk.apps.cli import build_parser
+    from idk.apps.arguments import build_parser
 
     commands = build_parser()._subparsers._group_actions[0].choices
     assert "calibrate" in commands

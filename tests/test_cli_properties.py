@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from idk.apps.cli import build_parser, main
+from idk.apps.arguments import build_parser
+from idk.apps.cli import main
 
 
 class Reached(Exception):

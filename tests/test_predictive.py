@@ -77,3 +77,18 @@ def test_memory_does_not_grow_with_the_number_of_images():
         above[n] = json.loads(out.stdout)["above"]
     assert above[20_000] < 400  # MiB; ten times the images, the same working set
     assert above[20_000] < above[2_000] + 100
+
+
+def test_summaries_are_listed_once_and_combined_field_by_field():
+    import dataclasses
+
+    tensors = {f.name for f in dataclasses.fields(Predictions) if f.type == "Tensor"}
+    assert set(Predictions.SUMMARIES) == tensors  # a new summary must be listed, or concat would drop it
+    a = Predictions.from_logits(torch.randn(5, 3, 4), 10.0)
+    b = Predictions.from_logits(torch.randn(5, 2, 4), 10.0)
+    joined = Predictions.concat([a, b])
+    assert len(joined) == 5 and joined.samples == 5 and joined.percentile == 10.0
+    for name in Predictions.SUMMARIES:
+        assert torch.equal(getattr(joined, name), torch.cat([getattr(a, name), getattr(b, name)]))
+    mixed = Predictions.combine([a, a], lambda ts: torch.stack(ts).mean(0), samples=10)
+    assert mixed.samples == 10 and torch.allclose(mixed.mean_probs, a.mean_probs)

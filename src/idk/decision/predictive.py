@@ -8,8 +8,9 @@ per class, their mean entropy, and the mean logits. Only (N, C) numbers are kept
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -35,6 +36,7 @@ class Predictions:
     mean_logits: Tensor  # (N, C)  (1/S) Σ_s logits_s
     percentile: float
     samples: int
+    SUMMARIES: ClassVar[tuple[str, ...]] = ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits")
 
     def __len__(self) -> int:
         return self.mean_probs.shape[0]
@@ -56,20 +58,22 @@ class Predictions:
 
     def to(self, device: torch.device | str) -> Predictions:
         """The same summaries on ``device``."""
-        fields = ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits")
-        return Predictions(*(getattr(self, f).to(device) for f in fields), self.percentile, self.samples)
+        return Predictions.combine([self], lambda parts: parts[0].to(device))
 
     @staticmethod
     def concat(parts: list[Predictions]) -> Predictions:
+        """The summaries of several batches of inputs, one after the other."""
+        return Predictions.combine(parts, torch.cat)
+
+    @staticmethod
+    def combine(
+        parts: list[Predictions], how: Callable[[list[Tensor]], Tensor], samples: int | None = None
+    ) -> Predictions:
+        """Each summary of ``parts`` combined by ``how`` (a list of that summary's tensors → one), with
+        the first part's percentile and ``samples`` (default: the first part's)."""
         first = parts[0]
-        return Predictions(
-            *(
-                torch.cat([getattr(p, f) for p in parts])
-                for f in ("mean_probs", "quantile_probs", "expected_entropy", "mean_logits")
-            ),
-            percentile=first.percentile,
-            samples=first.samples,
-        )
+        summaries = {name: how([getattr(p, name) for p in parts]) for name in Predictions.SUMMARIES}
+        return Predictions(**summaries, percentile=first.percentile, samples=samples or first.samples)
 
 
 def quantile(x: Tensor, q: float) -> Tensor:

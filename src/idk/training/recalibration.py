@@ -22,27 +22,37 @@ from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
 from idk.training.rule_fitting import fit_rules
-from idk.training.splits import split_train_val, training_subset, validation_size
+from idk.training.splits import split, tuning_split, used_images
 
 # Fields that fit_rules may set; cleared first so a new fit leaves none of the old one behind.
 FITTED = ("twin_rule", "temperature", "twin_temperature", "score_selection", "validation_split")
 
 
-def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>", warn=None):
-    """The training data source and the validation images (N, C, H, W) that training held out for ``ckpt``."""
+def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>", warn=None):
+    """The training data source of ``ckpt`` and the (training, validation) images training split
+    from it; refused when the data changed since training."""
     record = ckpt.data
     image_size = None if record.data in NAMED else record.image_size
     source = training_data(record.data, data, record.test_data, image_size, warn)
-    full: ImageSet = source.train
-    cfg = ckpt.train_config
-    if cfg.train_subset:
-        full = full.subset(training_subset(len(full), cfg.train_subset))
+    full = used_images(source.train, ckpt.train_config)
     if ckpt.data_fingerprint is not None and fingerprint(full) != ckpt.data_fingerprint:
-        raise CheckpointError(f"{path}: its training data {record.data} changed since training; cannot recalibrate")
-    _, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
-    if len(val_idx) != ckpt.validation_size or not len(val_idx):
+        raise CheckpointError(f"{path}: its training data {record.data} changed since training")
+    return source, *split(full, ckpt.train_config)
+
+
+def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>", warn=None):
+    """The training data source and the validation images (N, C, H, W) that training held out for ``ckpt``."""
+    source, _, val = training_images(ckpt, data, path, warn)
+    if len(val) != ckpt.validation_size or not len(val):
         raise CheckpointError(f"{path}: holds no validation split to calibrate on (train with a validation split)")
-    return source, full.subset(val_idx, "validation")
+    return source, val
+
+
+def training_split(ckpt: Checkpoint, data: DataConfig) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """The (training, tuning, calibration) images of ``ckpt``'s training set, as training split them
+    (for scripts that measure a trained model on the images it never trained on)."""
+    _, train, val = training_images(ckpt, data)
+    return train, *tuning_split(val, ckpt.rule_config)
 
 
 def recalibrate(

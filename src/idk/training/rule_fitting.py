@@ -22,7 +22,7 @@ from idk.decision.scores import SCORES, make_score
 from idk.evaluation import metrics
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.progress import Progress
-from idk.training.splits import TUNING_SHARE
+from idk.training.splits import tuning_split
 
 SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
 SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
@@ -165,9 +165,7 @@ def fit_rules(
     default_score = "percentile" if cfg.score == "auto" else None
     if not len(val_set):
         return {**base_rule(cfg, default_score).as_dict(), "calibration": {"method": "fixed"}}, extra
-    fits = cfg.score == "auto" or (cfg.score in SCORES and SCORES[cfg.score].fits)
-    cut = int(len(val_set) * TUNING_SHARE) if (cfg.fit_temperature or fits) else 0
-    tune, held = val_set.subset(slice(0, cut), "validation-tuning"), val_set.subset(slice(cut, None), "validation")
+    tune, held = tuning_split(val_set, cfg)
     extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
     score = default_score or cfg.score
     if cfg.fit_temperature and len(tune):
@@ -183,7 +181,7 @@ def fit_rules(
                 }
                 net.temperature.fill_(t)
     tune_pred = None
-    if fits and len(tune):
+    if len(tune) and (cfg.score == "auto" or make_score(score).fits):
         tune_pred = predict(
             model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
         )

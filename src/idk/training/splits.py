@@ -10,6 +10,8 @@ import torch
 
 from idk.data.catalog import SPLIT_SEED
 from idk.data.images import ImageSet
+from idk.decision.config import RuleConfig
+from idk.decision.scores import SCORES
 from idk.training.config import TrainConfig
 
 VALIDATION_SHARE = 5  # at most 1/5 of the training images are held out for validation
@@ -27,11 +29,29 @@ def validation_size(n: int, cfg: TrainConfig) -> int:
     return min(cfg.val_size, n // VALIDATION_SHARE)
 
 
-def calibration_images(full: ImageSet, cfg: TrainConfig) -> ImageSet:
-    """The validation images that :func:`fit_rules` sets thresholds on (those after the tuning
-    share), for a model trained on ``full`` with ``cfg``."""
-    _, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
-    return full.subset(val_idx[int(len(val_idx) * TUNING_SHARE) :], "validation")
+def used_images(full: ImageSet, cfg: TrainConfig) -> ImageSet:
+    """The images of a training set that training uses: all, or the ``--train-subset``."""
+    return full.subset(training_subset(len(full), cfg.train_subset)) if cfg.train_subset else full
+
+
+def split(full: ImageSet, cfg: TrainConfig) -> tuple[ImageSet, ImageSet]:
+    """The (training, validation) parts of the images training uses (:func:`used_images`)."""
+    train_idx, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
+    return full.subset(train_idx, "train"), full.subset(val_idx, "validation")
+
+
+def tuning_size(n: int, rule: RuleConfig) -> int:
+    """How many of n validation images tune the rule (its temperature, the score's choice or its
+    fitted scales): the first ``TUNING_SHARE`` when the rule tunes any of these, else none."""
+    fits = rule.score == "auto" or (rule.score in SCORES and SCORES[rule.score].fits)
+    return int(n * TUNING_SHARE) if (rule.fit_temperature or fits) else 0
+
+
+def tuning_split(val: ImageSet, rule: RuleConfig) -> tuple[ImageSet, ImageSet]:
+    """The (tuning, calibration) parts of the validation images ``val``: the rule is tuned on the
+    first, its threshold set on the second (see :func:`idk.training.rule_fitting.fit_rules`)."""
+    cut = tuning_size(len(val), rule)
+    return val.subset(slice(0, cut), "validation-tuning"), val.subset(slice(cut, None), "validation")
 
 
 def training_subset(n: int, size: int) -> torch.Tensor:

@@ -30,7 +30,7 @@ from idk.training.config import Preset, TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit, outlier_families
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import base_rule, fit_rules
-from idk.training.splits import split_train_val, training_subset, validation_size
+from idk.training.splits import split, used_images
 
 
 @dataclass
@@ -125,11 +125,8 @@ def train(
         progress.warn(
             f"--degrade applies to drawn symbols only: the images of {opts.data or DEFAULT_DATA} are not degraded"
         )
-    full = source.train
-    if tcfg.train_subset:
-        full = full.subset(training_subset(len(full), tcfg.train_subset))
-    train_idx, val_idx = split_train_val(len(full), validation_size(len(full), tcfg))
-    train_set, val_set = full.subset(train_idx, "train"), full.subset(val_idx, "validation")
+    full = used_images(source.train, tcfg)
+    train_set, val_set = split(full, tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(v is not None for v in (opts.channels, opts.dense, opts.prior_scale)):
         model_cfg = previous.model_config  # no architecture option given: the stored one

@@ -1,0 +1,285 @@
+"""What the ``idk`` command line accepts: its commands, their options, and the checks each value
+must pass while parsing (a bad value is one line, exit status 2)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from idk.devices import DEFAULT_DEVICE, DEVICE_HELP, check_device_name
+from idk.errors import IdkError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (and the hint to ``--help``)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        from idk.apps.failures import one_line
+
+        self.exit(2, one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
+
+
+class _CommandsHelp(argparse.HelpFormatter):
+    """``idk --help``: every command and its help on one line."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=18, width=110)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):  # commands sit one indent deeper than measured
+            self._action_max_length += self._indent_increment
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        help="folder holding mnist/, fashion-mnist/, notmnist-459/, notmnist-10k/ (default: $IDK_DATA_DIR, else download)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
+    p.add_argument("--threads", type=_positive, help="torch threads (default: all cores)")
+    p.add_argument("--device", type=_device, default=DEFAULT_DEVICE, help=f"where to compute: {DEVICE_HELP}")
+
+
+def _checked(text: str, convert: Callable[[str], float], kind: str, ok: Callable[[float], bool], requirement: str):
+    """``convert(text)``, or an argparse error naming what was expected."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{text} {requirement}")
+    return value
+
+
+def _device(text: str) -> str:
+    try:
+        return check_device_name(text)
+    except IdkError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device ({DEVICE_HELP})") from None
+
+
+def _fraction(text: str) -> float:
+    return _checked(text, float, "a number", lambda v: 0.0 <= v <= 1.0, "is not a fraction in [0, 1]")
+
+
+def _open_fraction(text: str) -> float:
+    return _checked(text, float, "a number", lambda v: 0.0 < v < 1.0, "is not a number strictly between 0 and 1")
+
+
+def _non_negative(text: str) -> int:
+    return _checked(text, int, "a whole number", lambda v: v >= 0, "must not be negative")
+
+
+def _positive_float(text: str) -> float:
+    return _checked(text, float, "a number", lambda v: v > 0, "must be positive")
+
+
+def _non_negative_float(text: str) -> float:
+    return _checked(text, float, "a number", lambda v: v >= 0, "must not be negative")
+
+
+def _positive(text: str) -> int:
+    return _checked(text, int, "a whole number", lambda v: v > 0, "must be positive")
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    """``N`` (square) or ``HxW``."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not N or HxW")
+    sizes = [_checked(p, int, "a whole number", lambda v: v > 0, "must be positive") for p in parts]
+    return (sizes[0], sizes[-1])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command (light: imports no torch, so a bad option answers at once)."""
+    from idk import __version__
+    from idk.choices import DATA_NAMES, DEFAULT_DATA, DEFAULT_PRESET, OOD_NAMES, OUTLIER_FAMILIES, PRESET_NAMES
+
+    parser = Parser(
+        prog="idk",
+        description='Bayesian neural networks that say "I don\'t know".',
+        epilog="`idk COMMAND --help` shows a command's options.",
+        formatter_class=_CommandsHelp,
+    )
+
+    parser.add_argument("--version", action="version", version=f"idk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND", title="commands")
+
+    p = sub.add_parser("train", help="train a model on a data set (MNIST by default, or yours); save a checkpoint")
+    p.add_argument(
+        "--data",
+        help=f"a named set ({', '.join(DATA_NAMES)}; default {DEFAULT_DATA}), a folder (DIR/train/CLASS/* + DIR/test/CLASS/*, "
+        "or DIR/CLASS/* with a held-out test split), a folder of IDX pairs, or an .npz with images and labels",
+    )
+    p.add_argument("--test-data", help="a separate labelled test set (folder or .npz) with the same classes")
+    p.add_argument(
+        "--image-size",
+        type=_image_size,
+        metavar="N|HxW",
+        help="bring a folder's images to this size (default: the most common)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        help=f"the model and its training (default: the one chosen for the data set, else {DEFAULT_PRESET})",
+    )
+    p.add_argument("--out", required=True, help="checkpoint file to write (updated every epoch)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --out's last completed epoch (options may change only --epochs, --quiet, --device, "
+        "--threads)",
+    )
+    p.add_argument("--resume-if-exists", action="store_true", help="--resume when --out exists, else start afresh")
+    p.add_argument("--epochs", type=_positive)
+    p.add_argument("--lr", type=_positive_float)
+    p.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule")
+    p.add_argument("--prior-scale", type=_positive_float, help="standard deviation of the Normal prior")
+    p.add_argument("--kl-weight", type=_positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
+    p.add_argument("--channels", type=_positive, nargs="+", metavar="C", help="CNN channels, one per block")
+    p.add_argument("--dense", type=_positive, help="CNN hidden dense units")
+    p.add_argument("--batch-size", type=_positive)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")
+    p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-refusal", type=_fraction, help="calibrate: share of images like the training images refused"
+    )
+    target.add_argument(
+        "--target-error", type=_open_fraction, help="calibrate: error among accepted images (upper bound)"
+    )
+    p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
+    p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
+    p.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="no augmentation: no shifts, rotations, mirror images or degradation unless --degrade is given "
+        "(default: the data set's own)",
+    )
+    p.add_argument(
+        "--degrade",
+        type=_fraction,
+        metavar="P",
+        help="share of training images degraded: blurred, at lower resolution, thicker or thinner pen "
+        "(drawn symbols only; default: the preset's)",
+    )
+    p.add_argument(
+        "--drop-outliers",
+        nargs="*",
+        choices=OUTLIER_FAMILIES,
+        metavar="NAME",
+        help=f"synthetic outlier families left out of training ({', '.join(OUTLIER_FAMILIES)}; "
+        "none given: every family; default: the preset's)",
+    )
+    _common(p)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint: its test set, the usual outliers, your sets")
+    p.add_argument("--model", required=True)
+    p.add_argument("--test-data", help="a labelled test set in place of the model's own (folder, .npz, or a named set)")
+    p.add_argument(
+        "--ood",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help=f"another data set: a known name ({', '.join(OOD_NAMES)}) "
+        "or a folder/IDX/.npy/.npz, brought to the model's input form; repeatable",
+    )
+    p.add_argument("--noise", type=_non_negative, default=100, help="uniform-noise images (default 100; 0: none)")
+    p.add_argument(
+        "--gaussian",
+        type=_non_negative,
+        default=0,
+        help="Gaussian-noise images (default 0; for your own data: as --noise)",
+    )
+    p.add_argument(
+        "--shift",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a labelled set of the model's classes from another source (folder with one sub-folder per class, "
+        ".npz with labels), reported as shifted: answered share and accuracy on answered; repeatable",
+    )
+    p.add_argument(
+        "--shifted",
+        type=_non_negative,
+        default=1000,
+        metavar="N",
+        help="images per built-in shifted set (other pens, scans, printed; models of drawn symbols; default 1000; 0: none)",
+    )
+    p.add_argument("--samples", type=_positive)
+    p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--report", help="write an HTML report with figures (and report.json) into this folder")
+    _common(p)
+
+    p = sub.add_parser("reproduce", help="train the tutorial's model and compare with its published table")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt)")
+    p.add_argument("--json", help="write the report as JSON")
+    p.add_argument("--epochs", type=_positive, help="shorter run (the tutorial: 5)")
+    p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the images only (quick checks)")
+    _common(p)
+
+    p = sub.add_parser("explain", help="the tutorial's figure for one image: sampled log-probabilities per class")
+    p.add_argument("target", help="an index into the model's test set, or an image file")
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--samples", type=_positive)
+    _common(p)
+
+    p = sub.add_parser("predict", help="answer for your own images (PNG, JPEG, BMP, GIF, WebP)")
+    p.add_argument("files", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("--model", required=True)
+    p.add_argument("--samples", type=_positive)
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
+    _common(p)
+
+    from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW
+
+    p = sub.add_parser(
+        "serve",
+        help="a web page (draw or drop images) and a JSON API for a model; no authentication",
+        description="Serve a model: a web page and a JSON API (docs at /docs). The service has no authentication "
+        "and no TLS: keep it on 127.0.0.1 (the default) or behind a proxy that adds them. --threads: the model's "
+        "torch threads (default here: one core fewer than the machine's, for the connections).",
+    )
+    p.add_argument("--model", required=True)
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; any other address serves everyone "
+        "who can reach it, with no authentication)",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("--samples", type=_positive)
+    p.add_argument(
+        "--batch-window",
+        type=_non_negative_float,
+        metavar="MS",
+        help=f"milliseconds a request waits for others to share its posterior pass (default {1000 * DEFAULT_WINDOW:g})",
+    )
+    p.add_argument("--max-batch", type=_positive, help=f"images per posterior pass (default {DEFAULT_MAX_BATCH})")
+    p.add_argument(
+        "--max-queue", type=_positive, help=f"images waiting before requests get 503 (default {DEFAULT_MAX_QUEUE})"
+    )
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    _common(p)
+
+    p = sub.add_parser("info", help="what a checkpoint holds, and whether it finished training and was calibrated")
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "calibrate", help="refit a trained model's rule to a new target on its validation images, no retraining"
+    )
+    p.add_argument("--model", required=True, help="a finished checkpoint")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-refusal", type=_fraction, help="share of images like the training images refused")
+    target.add_argument("--target-error", type=_open_fraction, help="error among accepted images (upper bound)")
+    p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
+    p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
+    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
+    _common(p)
+    return parser
