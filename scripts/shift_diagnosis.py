@@ -57,6 +57,8 @@ def main() -> None:
     model = ckpt.build(twin=args.twin)
     samples = 1 if args.twin else args.samples
     _, tune, calib = training_split(ckpt, DataConfig.from_env())
+    if not len(tune):
+        raise SystemExit(f"{args.model}: its rule tunes nothing, so training kept no tuning images to build sets from")
     spec = ckpt.input_spec
     shifted = shifted_sets(tune, spec, args.n, seed=1)
     unfamiliar = {"symbols": symbol_set(ckpt.classes, spec, args.n, seed=1).images}
@@ -72,7 +74,7 @@ def main() -> None:
         return Predictions.combine(parts, lambda ts: torch.stack(ts).mean(0), samples=samples * len(parts))
 
     base = run(calib.images)
-    tuning = run(tune.images)  # fitted scores' scales, as training fits them
+    tuning = run(tune.images)  # fitted scores' scales, from the tuning images as in training
     nll = -torch.log(base.mean_probs.gather(1, calib.labels[:, None]).clamp_min(1e-12)).mean()
     accuracy = (base.mean_probs.argmax(-1) == calib.labels).double().mean()
     preds = {name: run(s.images) for name, s in shifted.items()}

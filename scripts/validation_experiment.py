@@ -5,7 +5,8 @@ from the training split's held-out validation images and from synthetic outliers
 neither a test set nor any real out-of-distribution set is touched.
 
 With ``--all-scores`` every score is measured too, each at the threshold refusing 2% of the
-calibration images (a fitted score's scales fitted on the tuning images, as training fits them).
+calibration images (a fitted score's scales fitted on the tuning images, with this script's own
+posterior draws).
 
 Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET] [--measure-only] [--all-scores]
 e.g.   python scripts/validation_experiment.py wide '{"train": {"kl_weight": 0.1}, "net": {"channels": [32, 64]}}'

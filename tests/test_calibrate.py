@@ -72,5 +72,6 @@ def test_scripts_see_the_split_training_made(trained, data_dir):
     train, tuning, calibration = training_split(ckpt, DataConfig(data_dir, trained[0.02].parent / "cache"))
     assert len(train) + len(tuning) + len(calibration) == 2000  # the subset, not the 60,000
     assert {"tuning": len(tuning), "calibration": len(calibration)} == ckpt.validation_split
+    assert ckpt.rule["calibration"]["n"] == len(calibration)
     seen = {bytes(x.numpy()) for x in train.images}
     assert not any(bytes(x.numpy()) in seen for x in calibration.images[:50])

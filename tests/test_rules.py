@@ -86,6 +86,9 @@ def test_a_rule_on_a_fitted_score_keeps_its_constants_and_refuses_a_dict_without
     again = make_rule(d)
     assert again.score.scales == rule.score.scales
     assert torch.equal(again.refusal_score(val), rule.refusal_score(val))
+    for missing in (None, {}):
+        with pytest.raises(ValueError, match="score_params"):
+            make_rule({**d, "score_params": missing})
     del d["score_params"]
     with pytest.raises(ValueError, match="score_params"):
         make_rule(d)

@@ -49,25 +49,31 @@ def test_factory_lists_valid_names():
 
 
 def test_either_score_divides_each_part_by_its_validation_quantile():
-    """Closed form: on a validation set where 1% of inputs are maximally ambiguous (H = ln 2, I = 0)
-    and 1% maximally disputed (H = I = ln 2), the 99th percentiles are a = b = ln 2 (up to
-    torch.quantile's interpolation between the 98th and 99th values); a disputed input then
-    scores I / b = 1, an ambiguous one H / a = 1, a sure one 0."""
+    """Closed form: 101 validation inputs, 98 sure (H = I = 0), 1 ambiguous (H = ln 2, I = 0) and 2
+    disputed (H = I = ln 2). The 99th percentile (torch.quantile: index 0.99 · 100 = 99 of the sorted
+    values, exactly) is ln 2 for both parts, so a = b = ln 2: a sure input scores 0, an ambiguous
+    one H / a = 1, a disputed one max(H / a, I / b) = 1."""
     eps = 1e-12
     sure = [[1 - eps, eps], [1 - eps, eps]]
     ambiguous = [[0.5, 0.5], [0.5, 0.5]]
     disputed = [[1 - eps, eps], [eps, 1 - eps]]
-    rows = [sure] * 98 + [ambiguous] + [disputed]
-    val = _pred([[row[s] for row in rows] for s in range(2)])  # (S=2, N=100, C=2)
+    rows = [sure] * 98 + [ambiguous] + [disputed] * 2
+    val = _pred([[row[s] for row in rows] for s in range(2)])  # (S=2, N=101, C=2)
     score = make_score("entropy-or-mutual-info").fitted(val)
-    a, b = score.scales
-    assert a == pytest.approx(math.log(2), rel=1e-6)
-    assert b == pytest.approx(0.01 * math.log(2), rel=1e-3)  # between 0 (the 99th value) and ln 2 (the 100th)
+    assert score.scales == pytest.approx((math.log(2), math.log(2)), rel=1e-9)
     u = score(_pred([[sure[0], ambiguous[0], disputed[0]], [sure[1], ambiguous[1], disputed[1]]]))
-    assert u[0].item() == pytest.approx(0.0, abs=1e-9)
-    assert u[1].item() == pytest.approx(1.0, rel=1e-6)  # H / a; its I is 0
-    assert u[2].item() == pytest.approx(math.log(2) / b, rel=1e-6)  # I / b dominates H / a = 1
+    assert u.tolist() == pytest.approx([0.0, 1.0, 1.0], abs=1e-9)
     assert make_score(score.name, score.params()).scales == score.scales
+    assert "0.693" in score.describe()  # the scales in words
+
+
+def test_an_unfitted_score_refuses_to_score():
+    unfitted = make_score("entropy-or-mutual-info")
+    assert unfitted.params() == {}
+    with pytest.raises(ValueError, match="no scales"):
+        unfitted(_pred([[[0.7, 0.3]]]))
+    with pytest.raises(ValueError, match="needs validation predictions"):
+        unfitted.fitted(Predictions.from_logits(torch.zeros(3, 0, 2), 50.0))
 
 
 def test_either_score_refuses_what_either_part_refuses():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import socket
 import subprocess
 import sys
@@ -113,7 +114,11 @@ def test_page_info_health_and_schema(url, loaded):
     schema = json.loads(_request(url + "/openapi.json")[2])
     assert {"/api/predict", "/api/info", "/healthz"} <= set(schema["paths"])
     assert set(schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]) >= {"multipart/form-data", "image/*"}
-    assert _request(url + "/docs")[0] == 200
+    for page in ("/docs", "/redoc"):  # the framework's pages, with scripts served here: they work offline
+        status, _, html = _request(url + page)
+        scripts = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html.decode())
+        assert status == 200 and scripts and all(s.startswith("/") for s in scripts), scripts
+        assert all(_request(url + s)[0] == 200 for s in scripts)
 
 
 def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test):

@@ -241,7 +241,8 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
 
 def test_a_score_with_fitted_scales_travels_from_training_to_every_output(tmp_path, capsys):
     """The `vgg` preset's rule refuses on either the total or the epistemic uncertainty: its scales
-    are fitted in training, stored in the checkpoint, and used by evaluate's report as stored."""
+    are fitted in training, stored in the checkpoint, read back by evaluate (an unfitted score
+    refuses to score), said by `idk info`, and fitted alike by `idk calibrate`."""
     root = make_shapes(tmp_path / "shapes", per_class=24)
     path = tmp_path / "vgg.pt"
     small = ["--epochs", "1", "--samples", "10", "--channels", "4", "8", "--dense", "16", "--image-size", "32", "-q"]
@@ -256,6 +257,10 @@ def test_a_score_with_fitted_scales_travels_from_training_to_every_output(tmp_pa
     report = json.loads(out.read_text())
     assert report["rule"]["score_params"]["scales"] == scales
     assert "entropy-or-mutual-info" in report["scores"] and "auroc:noise" in report["scores"]["entropy-or-mutual-info"]
+    assert report["datasets"][report["in_distribution"]]["score_histogram"]["edges"][-1] == 4.0  # its own range
     capsys.readouterr()
     assert main(["info", str(path)]) == 0
-    assert "either total or epistemic uncertainty" in capsys.readouterr().out
+    assert f"H[p̄] / {scales[0]:.3g}" in capsys.readouterr().out  # the rule in words, with its scales
+    again = tmp_path / "again.pt"  # a new target: the same tuning images, so the same scales
+    assert main(["calibrate", "--model", str(path), "--target-refusal", "0.1", "--out", str(again), "-q"]) == 0
+    assert checkpoint.read(again).rule["score_params"]["scales"] == scales

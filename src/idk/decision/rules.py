@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from idk.decision.predictive import Predictions
-from idk.decision.scores import SCORES, Score, make_score
+from idk.decision.scores import Score, is_fitted, make_score
 
 
 @dataclass
@@ -110,7 +110,7 @@ def make_rule(d: dict[str, Any]) -> Rule:
     """A rule from its dict form (as stored in checkpoints and reports)."""
     if d.get("name", "percentile") == "percentile":
         return PercentileRule(float(d.get("percentile", 50.0)), float(d.get("threshold", 0.2)))
-    if SCORES.get(d["score"], Score).fits and "score_params" not in d:
+    if is_fitted(d["score"]) and not d.get("score_params"):
         raise ValueError(f"a rule on the score {d['score']!r} needs its fitted score_params; this one has none")
     score = make_score(d["score"], d.get("score_params"))
     return ScoreRule(score, float(d["threshold"]), float(d.get("percentile", 50.0)))

@@ -92,40 +92,53 @@ class MutualInformation(Score):
 
 
 class EntropyOrMutualInformation(Score):
-    """u = max(H[p̄] / a, I / b), I = H[p̄] − (1/S) Σ_s H[p_s]  (either total or epistemic uncertainty, on validation scales).
+    """u = max(H[p̄] / a, I / b), I = H[p̄] − (1/S) Σ_s H[p_s]  (total or epistemic uncertainty, each on its scale).
 
-    Refuses when either part is unusual: a and b are the :data:`SCALE_QUANTILE` quantiles of H[p̄] and of I on validation images, so one
-    unit on either scale is "as uncertain as the 1% most uncertain validation images". An input the
-    networks agree on but find ambiguous (a blurry symbol) is judged by the total; one on which they
-    disagree while each is confident (an unfamiliar drawing) by the epistemic part.
+    Refuses when either part is unusual: a and b are the :data:`SCALE_QUANTILE` quantiles of H[p̄]
+    and of I on validation images (:meth:`fitted`), so one unit on either scale is "as uncertain as
+    the 1% most uncertain validation images". An input the networks agree on but find ambiguous
+    (a blurry symbol) is judged by the total; one on which they disagree while each is confident
+    (an unfamiliar drawing) by the epistemic part. Unfitted (no scales), it refuses to score.
     """
 
     name = "entropy-or-mutual-info"
     fits = True
+    HISTOGRAM_UPPER = 4.0  # histograms span four times the scale (beyond: the last bin)
 
-    def __init__(self, scales: tuple[float, float] | list[float] = (1.0, 1.0)) -> None:
-        if len(scales) != 2 or min(scales) <= 0:
+    def __init__(self, scales: tuple[float, float] | list[float] | None = None) -> None:
+        if scales is not None and (len(scales) != 2 or min(scales) <= 0):
             raise ValueError(f"{self.name} needs two positive scales (entropy, mutual information), got {scales}")
-        self.scales = (float(scales[0]), float(scales[1]))
+        self.scales = None if scales is None else (float(scales[0]), float(scales[1]))
 
     def upper(self, num_classes: int) -> float:
-        return math.log(num_classes) / min(self.scales)
+        return self.HISTOGRAM_UPPER
+
+    def describe(self) -> str:
+        if self.scales is None:
+            return super().describe()
+        a, b = self.scales
+        return f"u = max(H[p̄] / {a:.3g}, I / {b:.3g}), I = H[p̄] − (1/S) Σ_s H[p_s] (total or epistemic uncertainty)"
 
     def __call__(self, pred: Predictions) -> Tensor:
+        if self.scales is None:
+            raise ValueError(f"the score {self.name} has no scales: fit it on validation predictions first")
         total = entropy(pred.mean_probs)
         epistemic = (total - pred.expected_entropy).clamp_min(0.0)
         return torch.maximum(total / self.scales[0], epistemic / self.scales[1])
 
     def fitted(self, pred: Predictions) -> EntropyOrMutualInformation:
+        if not len(pred):
+            raise ValueError(f"the score {self.name} needs validation predictions to fit its scales; got none")
         total = entropy(pred.mean_probs).double()
         epistemic = (total - pred.expected_entropy.double()).clamp_min(0.0)
-        tiny = 1e-12  # a set on which the networks never disagree: any disagreement is then unusual
+        # networks that never disagree on the validation images: disagreement beyond float32 rounding is unusual
+        floor = 1e-6 * math.log(pred.mean_probs.shape[-1])
         return EntropyOrMutualInformation(
-            tuple(max(float(torch.quantile(v, SCALE_QUANTILE)), tiny) for v in (total, epistemic))
+            tuple(max(float(torch.quantile(v, SCALE_QUANTILE)), floor) for v in (total, epistemic))
         )
 
     def params(self) -> dict[str, Any]:
-        return {"scales": list(self.scales)}
+        return {} if self.scales is None else {"scales": list(self.scales)}
 
 
 class PercentileProbability(Score):
@@ -148,6 +161,11 @@ SCORES: dict[str, type[Score]] = {
         PercentileProbability,
     )
 }
+
+
+def is_fitted(name: str) -> bool:
+    """Whether the score called ``name`` has constants fitted on validation predictions."""
+    return name in SCORES and SCORES[name].fits
 
 
 def make_score(name: str, params: dict[str, Any] | None = None) -> Score:

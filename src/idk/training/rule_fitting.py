@@ -18,7 +18,7 @@ from idk.decision.calibration import threshold_for_error, threshold_for_refusal
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import PercentileRule, Rule, ScoreRule
-from idk.decision.scores import SCORES, make_score
+from idk.decision.scores import SCORES, is_fitted, make_score
 from idk.evaluation import metrics
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.progress import Progress
@@ -40,6 +40,13 @@ def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
     if name == "auto":
         raise ValueError("score 'auto' must be resolved with choose_score first")
     return ScoreRule(make_score(name), cfg.threshold, cfg.percentile)
+
+
+def stand_in(cfg: RuleConfig) -> str | None:
+    """The score of a rule that has not been fitted yet (a checkpoint saved during training, or no
+    validation images to fit on): the percentile rule in place of "auto" and of fitted scores;
+    None (``cfg``'s own) otherwise."""
+    return "percentile" if cfg.score == "auto" or is_fitted(cfg.score) else None
 
 
 def choose_score(
@@ -156,18 +163,18 @@ def fit_rules(
     source: TrainingData,
     progress: Progress | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit the predictive's temperature and choose the score on the first ``TUNING_SHARE`` of the
-    validation split, then calibrate the thresholds on the rest (so the threshold's guarantee is
-    computed on data the score never saw). Sets the models' temperatures.
+    """Fit the predictive's temperature, choose the score and fit its scales on the first
+    ``TUNING_SHARE`` of the validation split, then calibrate the thresholds on the rest (so the
+    threshold's guarantee is computed on data the score never saw). Sets the models' temperatures.
 
     Returns the rule's dict and the checkpoint's other fields (twin rule, score choice, metrics)."""
     extra: dict[str, Any] = {"metrics": {}}
-    default_score = "percentile" if cfg.score == "auto" else None
     if not len(val_set):
-        return {**base_rule(cfg, default_score).as_dict(), "calibration": {"method": "fixed"}}, extra
+        return {**base_rule(cfg, stand_in(cfg)).as_dict(), "calibration": {"method": "fixed"}}, extra
     tune, held = tuning_split(val_set, cfg)
     extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
-    score = default_score or cfg.score
+    # "auto" is chosen below; a fitted score needs tuning images to fit on (fewer than 5 validation images: none)
+    score = cfg.score if cfg.score != "auto" and (len(tune) or not is_fitted(cfg.score)) else "percentile"
     if cfg.fit_temperature and len(tune):
         for key, net, samples in (("temperature", model, cfg.samples), ("twin_temperature", twin, 1)):
             if net is not None:
@@ -181,7 +188,7 @@ def fit_rules(
                 }
                 net.temperature.fill_(t)
     tune_pred = None
-    if len(tune) and (cfg.score == "auto" or make_score(score).fits):
+    if len(tune) and (cfg.score == "auto" or is_fitted(score)):
         tune_pred = predict(
             model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
         )
@@ -200,8 +207,8 @@ def fit_rules(
     )
     extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())
     rule = base_rule(cfg, score)
-    if isinstance(rule, ScoreRule) and rule.score.fits:  # its scales from the tuning images (else these)
-        rule = ScoreRule(rule.score.fitted(pred if tune_pred is None else tune_pred), rule.threshold, rule.percentile)
+    if isinstance(rule, ScoreRule) and rule.score.fits and tune_pred is not None:  # its scales, from the tuning images
+        rule = ScoreRule(rule.score.fitted(tune_pred), rule.threshold, rule.percentile)
     rule, info = calibrate(rule, pred, held.labels, cfg)
     if twin is not None:
         twin_pred = predict(twin, held.images, 1, cfg.percentile, progress=progress, desc="twin calibration")

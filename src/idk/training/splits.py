@@ -1,7 +1,8 @@
 """The fixed splits of a training set: training images, and validation images for the rule.
 
 The validation split is held out of training; :mod:`idk.training.rule_fitting` fits the
-temperature and chooses the score on its first ``TUNING_SHARE`` and sets thresholds on the rest.
+temperature, chooses the score and fits its scales on its first ``TUNING_SHARE`` (when the rule
+does any of these) and sets the threshold on the rest.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import torch
 from idk.data.catalog import SPLIT_SEED
 from idk.data.images import ImageSet
 from idk.decision.config import RuleConfig
-from idk.decision.scores import SCORES
+from idk.decision.scores import is_fitted
 from idk.training.config import TrainConfig
 
 VALIDATION_SHARE = 5  # at most 1/5 of the training images are held out for validation
-TUNING_SHARE = 0.2  # of the validation split: temperature and score choice; the rest sets thresholds
+TUNING_SHARE = 0.2  # of the validation split: temperature, score choice, scales; the rest sets thresholds
 
 
 def split_train_val(n: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,8 +44,8 @@ def split(full: ImageSet, cfg: TrainConfig) -> tuple[ImageSet, ImageSet]:
 def tuning_size(n: int, rule: RuleConfig) -> int:
     """How many of n validation images tune the rule (its temperature, the score's choice or its
     fitted scales): the first ``TUNING_SHARE`` when the rule tunes any of these, else none."""
-    fits = rule.score == "auto" or (rule.score in SCORES and SCORES[rule.score].fits)
-    return int(n * TUNING_SHARE) if (rule.fit_temperature or fits) else 0
+    tunes = rule.fit_temperature or rule.score == "auto" or is_fitted(rule.score)
+    return int(n * TUNING_SHARE) if tunes else 0
 
 
 def tuning_split(val: ImageSet, rule: RuleConfig) -> tuple[ImageSet, ImageSet]:

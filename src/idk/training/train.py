@@ -29,7 +29,7 @@ from idk.training.checkpoint import Checkpoint
 from idk.training.config import Preset, TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit, outlier_families
 from idk.training.resumption import resumed_preset
-from idk.training.rule_fitting import base_rule, fit_rules
+from idk.training.rule_fitting import base_rule, fit_rules, stand_in
 from idk.training.splits import split, used_images
 
 
@@ -179,7 +179,7 @@ def train(
     if twin is not None:
         twin.to(device)
     check_samples(model, preset.rule.samples)  # before training, not when the rule is fitted at its end
-    provisional = base_rule(preset.rule, "percentile" if preset.rule.score == "auto" else None).as_dict()
+    provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
         kind=type(model).__name__,
         model_config=model_cfg,
