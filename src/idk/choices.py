@@ -21,6 +21,7 @@ OUTLIER_FAMILIES = (
     "mirrored",
     "turned",
     "paired",
+    "struck",
     "inverted",
     "strokes",
     "blobs",
