@@ -202,19 +202,3 @@ def test_turned_without_an_eligible_image_falls_back_to_negatives():
     images, labels = torch.rand(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)
     out = turned(images, labels, 6, torch.Generator().manual_seed(0), turns=((5, 1),))
     assert all(((1 - images) - o).abs().amax((1, 2, 3)).min() == 0 for o in out)
-
-
-def test_struck_digits_keep_a_digit_and_add_one_stroke_of_new_ink(digits):
-    """Every struck image holds a training digit under it (ink ≥ that digit's, pixel by pixel),
-    and nearly every one adds ≥ STRIKE_INK of the frame where that digit had none: one stroke,
-    not a filled frame."""
-    from idk.data.synthetic import STRIKE_INK
-
-    images, _ = digits
-    struck = _one(digits, "struck", 100, 9)
-    covers = (struck.flatten(1)[:, None] >= images.flatten(1)[None] - 1e-6).all(-1)  # (100, M)
-    assert covers.any(1).all()
-    under = images[covers.float().argmax(1)]
-    added = ((struck - under) > 0.5).sum((1, 2, 3)).float()
-    assert (added >= STRIKE_INK * 784).float().mean() > 0.95
-    assert added.median() < 150

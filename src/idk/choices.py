@@ -21,7 +21,6 @@ OUTLIER_FAMILIES = (
     "mirrored",
     "turned",
     "paired",
-    "struck",
     "inverted",
     "strokes",
     "blobs",

@@ -8,8 +8,8 @@ the posterior to be unsure off the training data (outlier exposure, see
 
 Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
 inverted images and pen scribbles for every set; for drawn symbols (digits, letters) also magnified
-strokes, blobs, two shrunk symbols side by side ("paired"), symbols with a stroke more ("struck"),
-and mirror images or turned images of the classes that then are no class.
+strokes, blobs, two shrunk symbols side by side ("paired"), and mirror images or turned images of
+the classes that then are no class.
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
 two images of different classes over each other.
@@ -79,11 +79,6 @@ DRAWN_SCRIBBLES = Scribbles()
 # other images (photos of articles, scenes): 1–4 curves, drawn small or large, with any pen from fine
 # to broad, as drawings, handwriting and print are
 WIDE_SCRIBBLES = Scribbles(pen=(0.9, 2.5), extent=(0.35, 1.0), odds=(1.0, 0.5, 0.5, 0.25))
-
-
-# the extra stroke of a struck symbol: one curve in at least half the frame, drawn symbols' pen
-STRIKE = Scribbles(extent=(0.5, 1.0), odds=(1.0, 0.0, 0.0, 0.0))
-STRIKE_INK = 24 / 784  # ... which inks at least this share of the frame where the symbol had none
 
 
 def scribbles_for(spec: InputSpec) -> Scribbles:
@@ -245,19 +240,6 @@ def strokes(images: Tensor, labels: Tensor, n: int, g: Generator, style: Scribbl
     return out.unsqueeze(1).expand(n, c, h, w).contiguous()
 
 
-def struck(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """A symbol with one pen stroke more, in at least half the frame (:data:`STRIKE`): what Φ, ψ,
-    ф, ₹ or ≠ add to a shape that alone could be a symbol (a mark no symbol of the set has). Of two
-    candidates per image, those whose stroke inks at least :data:`STRIKE_INK` of the frame where
-    the symbol had none come first (a stroke that runs along the symbol's lines leaves the symbol)."""
-    _, _, h, w = images.shape
-    picked = images[_pick(images, 2 * n, g)]  # twice as many as needed: those the stroke changes most
-    out = torch.maximum(picked, strokes(images, labels, 2 * n, g, style=STRIKE))
-    added = ((out - picked) > 0.5).flatten(1).sum(1)  # pixels inked by the stroke alone
-    hidden = added < STRIKE_INK * h * w  # a stroke along the symbol's own lines leaves a symbol
-    return out[torch.argsort(hidden.to(torch.uint8), stable=True)[:n]]
-
-
 def blobs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """1–3 filled ellipses with soft edges: areas of ink where symbols have lines."""
     c, h, w, grid = _frame(images)
@@ -327,7 +309,6 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
         if spec.turns:
             training["turned"] = partial(turned, turns=spec.turns)
         training["paired"] = paired
-        training["struck"] = struck
     training["inverted"] = inverted
     training["strokes"] = partial(strokes, style=scribbles_for(spec))  # line drawings
     if spec.drawn:
