@@ -34,6 +34,7 @@ def test_choose_score_prefers_the_score_that_refuses_outliers():
     assert chosen != "expected-entropy"
     assert info["scores"][chosen]["refused:disagreeing"] > 0.9
     assert info["scores"]["expected-entropy"]["refused:disagreeing"] < 0.5
+    assert "entropy-or-mutual-info" not in info["scores"]  # a fitted score is a preset's choice, not auto's
 
 
 def test_calibrate_meets_the_refusal_target_and_keeps_the_rule_type():
