@@ -3,7 +3,8 @@
 Training chose its score among the scores of its day, on its tuning images and synthetic outliers
 (:func:`idk.training.rule_fitting.choose_score`). This script makes the same predictions with the
 same seeds and prints every candidate's row, beside the choice the checkpoint stored: whether a
-score added since would now be chosen. Validation data and synthetic outliers only.
+score with no fitted constants added since would now be chosen, and whether the stored rows are
+made again to the digit. Validation data and synthetic outliers only.
 
 Usage: python scripts/score_selection.py runs/default.pt
 """

@@ -56,8 +56,8 @@ def choose_score(
     refusing ``target_refusal`` of validation images; ties broken by the mean AUROC against the
     outliers, then by validation AURC. The candidates are the scores with no fitted constants: a
     fitted score (entropy or mutual information) is chosen by a preset, on validation evidence
-    these outliers do not give (on notMNIST letters it refuses the most noise and double exposures,
-    and half as many printed symbols: docs/experiments.md)."""
+    these outliers do not give (on notMNIST letters it refuses the most of them on average, and half
+    as many printed symbols: docs/experiments.md)."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
     for name in (name for name, cls in SCORES.items() if not cls.fits):  # fitted scores: a preset's choice
