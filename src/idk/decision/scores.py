@@ -46,6 +46,16 @@ def entropy(p: Tensor) -> Tensor:
     return -(p * torch.log(p.clamp_min(1e-30))).sum(-1)
 
 
+def total_and_epistemic(pred: Predictions, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """(H[p̄], I) per input, shapes (N,) and (N,): the total uncertainty and its epistemic part
+    I = H[p̄] − (1/S) Σ_s H[p_s] (clamped at 0 against rounding), the difference taken in ``dtype``
+    (default: the predictions')."""
+    total = entropy(pred.mean_probs)
+    if dtype is not None:
+        total = total.to(dtype)
+    return total, (total - pred.expected_entropy.to(total.dtype)).clamp_min(0.0)
+
+
 class MaxProbability(Score):
     """u = 1 − max_c p̄_c  (one minus the maximum mean probability)."""
 
@@ -88,7 +98,7 @@ class MutualInformation(Score):
         return math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
-        return (entropy(pred.mean_probs) - pred.expected_entropy).clamp_min(0.0)
+        return total_and_epistemic(pred)[1]
 
 
 class EntropyOrMutualInformation(Score):
@@ -122,15 +132,13 @@ class EntropyOrMutualInformation(Score):
     def __call__(self, pred: Predictions) -> Tensor:
         if self.scales is None:
             raise ValueError(f"the score {self.name} has no scales: fit it on validation predictions first")
-        total = entropy(pred.mean_probs)
-        epistemic = (total - pred.expected_entropy).clamp_min(0.0)
+        total, epistemic = total_and_epistemic(pred)
         return torch.maximum(total / self.scales[0], epistemic / self.scales[1])
 
     def fitted(self, pred: Predictions) -> EntropyOrMutualInformation:
         if not len(pred):
             raise ValueError(f"the score {self.name} needs validation predictions to fit its scales; got none")
-        total = entropy(pred.mean_probs).double()
-        epistemic = (total - pred.expected_entropy.double()).clamp_min(0.0)
+        total, epistemic = total_and_epistemic(pred, torch.float64)
         # networks that never disagree on the validation images: disagreement beyond float32 rounding is unusual
         floor = 1e-6 * math.log(pred.mean_probs.shape[-1])
         return EntropyOrMutualInformation(
@@ -161,6 +169,11 @@ SCORES: dict[str, type[Score]] = {
         PercentileProbability,
     )
 }
+
+
+def parameter_free() -> list[str]:
+    """The names of the scores with no fitted constants (those "auto" chooses among)."""
+    return [name for name, cls in SCORES.items() if not cls.fits]
 
 
 def is_fitted(name: str) -> bool:

@@ -26,7 +26,7 @@ from idk.data.images import ImageSet
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import Rule
-from idk.decision.scores import SCORES, Score, make_score
+from idk.decision.scores import Score, make_score, parameter_free
 from idk.evaluation import metrics
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.progress import Progress
@@ -194,7 +194,7 @@ def score_comparison(
     out: dict[str, Any] = {}
     in_pred = preds[in_name]
     correct = in_pred.mean_probs.argmax(-1) == labels
-    scores = {name: make_score(name) for name, cls in SCORES.items() if not cls.fits}
+    scores = {name: make_score(name) for name in parameter_free()}
     if fitted is not None and fitted.fits:
         scores[fitted.name] = fitted
     for name, score in scores.items():

@@ -18,7 +18,7 @@ from idk.decision.calibration import threshold_for_error, threshold_for_refusal
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import PercentileRule, Rule, ScoreRule
-from idk.decision.scores import SCORES, is_fitted, make_score
+from idk.decision.scores import is_fitted, make_score, parameter_free
 from idk.evaluation import metrics
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.progress import Progress
@@ -60,7 +60,7 @@ def choose_score(
     as many printed symbols: docs/experiments.md)."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
-    for name in (name for name, cls in SCORES.items() if not cls.fits):  # fitted scores: a preset's choice
+    for name in parameter_free():  # fitted scores: a preset's choice
         score = make_score(name)
         u_val = score(val)
         tau = threshold_for_refusal(u_val, target_refusal)
@@ -176,8 +176,9 @@ def fit_rules(
         return {**base_rule(cfg, stand_in(cfg)).as_dict(), "calibration": {"method": "fixed"}}, extra
     tune, held = tuning_split(val_set, cfg)
     extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
-    # "auto" is chosen below; a fitted score needs tuning images to fit on (fewer than 5 validation images: none)
-    score = cfg.score if cfg.score != "auto" and (len(tune) or not is_fitted(cfg.score)) else "percentile"
+    # "auto" and a fitted score stand in as the percentile rule until the tuning images choose or fit
+    # them (fewer than 5 validation images: none do)
+    score = stand_in(cfg) or cfg.score
     if cfg.fit_temperature and len(tune):
         for key, net, samples in (("temperature", model, cfg.samples), ("twin_temperature", twin, 1)):
             if net is not None:
@@ -191,10 +192,11 @@ def fit_rules(
                 }
                 net.temperature.fill_(t)
     tune_pred = None
-    if len(tune) and (cfg.score == "auto" or is_fitted(score)):
+    if len(tune) and stand_in(cfg):
         tune_pred = predict(
             model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
         )
+        score = cfg.score  # a fitted score; "auto" is chosen next
     if cfg.score == "auto" and tune_pred is not None:
         trained, held_out = families_for(source.spec)
         families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
@@ -210,7 +212,7 @@ def fit_rules(
     )
     extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())
     rule = base_rule(cfg, score)
-    if isinstance(rule, ScoreRule) and rule.score.fits and tune_pred is not None:  # its scales, from the tuning images
+    if is_fitted(score):  # its scales, from the tuning images
         rule = ScoreRule(rule.score.fitted(tune_pred), rule.threshold, rule.percentile)
     rule, info = calibrate(rule, pred, held.labels, cfg)
     if twin is not None:
