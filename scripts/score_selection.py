@@ -16,17 +16,10 @@ import argparse
 import torch
 
 from idk.data import DataConfig
-from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.predictive import predict
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
-from idk.training.rule_fitting import (
-    SELECTION_NOISE,
-    SELECTION_OUTLIERS,
-    SELECTION_REFUSAL,
-    SELECTION_SEED,
-    choose_score,
-)
+from idk.training.rule_fitting import select_score
 
 
 def main() -> None:
@@ -40,12 +33,9 @@ def main() -> None:
         raise SystemExit(f"{args.model}: its rule's score was set ({cfg.score}), not chosen")
     _, tune, _ = training_split(ckpt, DataConfig.from_env())
     tune_pred = predict(model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7)  # as fit_rules
-    trained, held_out = families_for(ckpt.input_spec)
-    families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
-    generated = synthetic_outliers(tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, families)
-    outliers = {name: predict(model, x, cfg.samples, cfg.percentile, seed=seed + 8) for name, x in generated.items()}
-    target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
-    chosen, info = choose_score(tune_pred, tune.labels, outliers, target)
+    chosen, info = select_score(model, tune, tune_pred, ckpt.input_spec, cfg, seed)
+    first_row = next(iter(info["scores"].values()))
+    outliers = [key.removeprefix("refused:") for key in first_row if key.startswith("refused:")]  # the sets' names
     stored = (ckpt.score_selection or {}).get("scores", {})
     print(f"{args.model}: chosen now {chosen}; stored {(ckpt.score_selection or {}).get('chosen')}")
     print(f"{'score':<24}{'mean refused':>13}{'mean AUROC':>11}  " + "  ".join(f"refused:{k}" for k in outliers))

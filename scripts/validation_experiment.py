@@ -100,9 +100,9 @@ def main() -> None:
             score = make_score(name).fitted(tuning)
             u = score(pred)
             tau = threshold_for_refusal(u, ALL_SCORES_REFUSAL)
+            outside = {k: score(p) for k, p in preds.items()}
             cells = [
-                f"{k} {float((score(p) > tau).double().mean()):.3f}/{metrics.auroc(u, score(p)):.4f}"
-                for k, p in preds.items()
+                f"{k} {float((v > tau).double().mean()):.3f}/{metrics.auroc(u, v):.4f}" for k, v in outside.items()
             ]
             right = (pred.mean_probs.argmax(-1) == held.labels)[u <= tau]
             print(f"  {name}: validation accuracy on accepted {float(right.double().mean()):.4f}; " + ", ".join(cells))

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from idk.data.catalog import TrainingData
-from idk.data.images import ImageSet
+from idk.data.images import ImageSet, InputSpec
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_error, threshold_for_refusal
 from idk.decision.config import RuleConfig
@@ -85,6 +85,29 @@ def choose_score(
         f"{', '.join(outliers)}) at the threshold refusing {100 * target_refusal:g}% of validation images"
     )
     return chosen, {"chosen": chosen, "criterion": why, "scores": table}
+
+
+def select_score(
+    model: BNN | DeterministicNet,
+    tune: ImageSet,
+    tune_pred: Predictions,
+    spec: InputSpec,
+    cfg: RuleConfig,
+    seed: int,
+    progress: Progress | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """ "auto"'s choice (:func:`choose_score`) for a model with predictions ``tune_pred`` on its tuning
+    images ``tune``: against noise and the held-out family, made from those images and predicted
+    with training's seeds, at the rule's target refusal."""
+    trained, held_out = families_for(spec)
+    families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
+    generated = synthetic_outliers(tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, families)
+    outliers = {
+        name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
+        for name, images in generated.items()
+    }
+    target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
+    return choose_score(tune_pred, tune.labels, outliers, target)
 
 
 def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConfig) -> tuple[Rule, dict[str, Any]]:
@@ -198,15 +221,7 @@ def fit_rules(
         )
         score = cfg.score  # a fitted score; "auto" is chosen next
     if cfg.score == "auto" and tune_pred is not None:
-        trained, held_out = families_for(source.spec)
-        families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
-        generated = synthetic_outliers(tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, families)
-        outliers = {
-            name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
-            for name, images in generated.items()
-        }
-        target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
-        score, extra["score_selection"] = choose_score(tune_pred, tune.labels, outliers, target)
+        score, extra["score_selection"] = select_score(model, tune, tune_pred, source.spec, cfg, seed, progress)
     pred = predict(
         model, held.images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc="calibration"
     )
