@@ -275,54 +275,6 @@ def paired(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     return torch.maximum(*halves).clamp(0, 1)
 
 
-CUT_CLASSES = (0, 2, 3, 4, 5)  # digits whose cut shape is no digit (a cut 6, 8 or 9 can leave a 0)
-
-
-def cut(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
-    """Symbols with one side cut away: the ink beyond a straight line in a random direction, 30–50%
-    of it, erased (an open 0 is a U or a C, a cut 4 a ц): strokes of a class, no class's shape."""
-    allowed = torch.isin(labels, torch.tensor(CUT_CLASSES, dtype=labels.dtype, device=labels.device))
-    allowed = allowed.nonzero().squeeze(1)
-    x = images[_pick(images, n, g, allowed if len(allowed) else None)]
-    _, c, h, w, grid = (None, *_frame(x))
-    ink = x.mean(1).reshape(n, h * w)  # (n, HW)
-    angle = 2 * math.pi * _rand(g, n, like=x)
-    direction = torch.stack([torch.cos(angle), torch.sin(angle)], -1)  # (n, 2)
-    proj = grid.reshape(1, h * w, 2) @ direction.unsqueeze(-1)  # (n, HW, 1)
-    proj = proj.squeeze(-1)
-    order = proj.argsort(-1)
-    share = ink.gather(1, order).cumsum(-1) / ink.sum(-1, keepdim=True).clamp_min(1e-6)
-    keep = 0.5 + 0.2 * _rand(g, n, 1, like=x)  # share of the ink kept
-    idx = (share < keep).sum(-1, keepdim=True).clamp(max=h * w - 1)
-    limit = proj.gather(1, order.gather(1, idx))  # (n, 1)
-    mask = torch.sigmoid((limit - proj) / 0.5).view(n, 1, h, w)
-    return _refit(x * mask)
-
-
-def _refit(x: Tensor, box: float = 20 / 28, most: float = 2.0) -> Tensor:
-    """Images (n, C, H, W) scaled so their ink's longer side fills ``box`` of the frame (at most
-    ``most`` ×) and centred by mass, as MNIST's preparation brings an image to its frame."""
-    n, _, h, w = x.shape
-    _, _, _, grid = _frame(x)
-    ink = x.mean(1)  # (n, H, W)
-    mass = ink.sum((-2, -1)).clamp_min(1e-6)
-    centre = (ink.unsqueeze(-1) * grid).sum((1, 2)) / mass.unsqueeze(-1)  # (n, 2) row, column
-    present = ink > 0.1
-    big = torch.tensor(float(max(h, w)), device=x.device)
-    rows = torch.where(present.any(-1), grid[..., 0][None].expand_as(ink)[:, :, 0], -big)
-    rows_lo = torch.where(present.any(-1), grid[:, 0, 0][None].expand(n, h), big)
-    cols = torch.where(present.any(-2), grid[0, :, 1][None].expand(n, w), -big)
-    cols_lo = torch.where(present.any(-2), grid[0, :, 1][None].expand(n, w), big)
-    side = torch.maximum(rows.amax(-1) - rows_lo.amin(-1), cols.amax(-1) - cols_lo.amin(-1)) + 1
-    scale = (box * max(h, w) / side.clamp_min(1)).clamp(1, most)  # (n,)
-    theta = torch.zeros(n, 2, 3, device=x.device)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1 / scale
-    theta[:, 0, 2] = (2 * centre[:, 1] + 1) / w - 1  # x: columns
-    theta[:, 1, 2] = (2 * centre[:, 0] + 1) / h - 1  # y: rows
-    out = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False)
-    return out.clamp(0, 1)
-
-
 def overlaid(images: Tensor, labels: Tensor, n: int, g: Generator, drawn: bool = True) -> Tensor:
     """Two images of different classes over each other: the pixel-wise maximum for drawn symbols
     (two digits in one frame), the mean for other images (a double exposure)."""
@@ -357,7 +309,6 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
         if spec.turns:
             training["turned"] = partial(turned, turns=spec.turns)
         training["paired"] = paired
-        training["cut"] = cut
     training["inverted"] = inverted
     training["strokes"] = partial(strokes, style=scribbles_for(spec))  # line drawings
     if spec.drawn:
