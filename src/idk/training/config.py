@@ -34,9 +34,6 @@ class TrainConfig:
     # share of training images degraded (blur, resolution loss, thicker/thinner pen) — drawn symbols
     # only (idk.data.augment.random_degradation); independent of ``augment``
     degrade: float = 0.0
-    # share of the epochs, from the first, whose images are degraded; the later ones see clean images
-    # only (a curriculum: the last, low-learning-rate epochs fit the clean digits)
-    degrade_until: float = 1.0
     # synthetic outlier families (names of idk.data.synthetic.families_for) left out of training
     drop_outliers: tuple[str, ...] = ()
 

@@ -295,13 +295,10 @@ def _epochs(
     n = len(data)
     device = model.device
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    degraded = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment)
-    clean = augmentation_for(spec, degrade=0.0, geometric=cfg.augment)
-    last_degraded = round(cfg.degrade_until * epochs)  # epochs from here on see clean images
+    augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment)
     families = outlier_families(spec, cfg)  # a bad name fails here, before any step
     params = objective.parameters()
     for epoch in range(state.epoch, epochs):
-        augment = degraded if epoch < last_degraded else clean
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
         order = data.order(order)
         if replicas.active:  # each process its own noise, the same on resume (idk.training.distributed)
