@@ -39,7 +39,6 @@ class Augmentation:
     scale: float = 0.0
     flip: bool = False
     degrade: float = 0.0
-    elastic: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.degrade <= 1.0:
@@ -50,14 +49,12 @@ class Augmentation:
             images = random_degradation(images, self.degrade)
         if self.flip:
             images = random_flip(images)
-        if self.degrees == 0 and self.scale == 0 and self.elastic == 0:
+        if self.degrees == 0 and self.scale == 0:
             return random_shift(images, int(self.shift))
-        return random_affine(images, self.shift, self.degrees, self.scale, self.elastic)
+        return random_affine(images, self.shift, self.degrees, self.scale)
 
 
-def augmentation_for(
-    spec: InputSpec, degrade: float = 0.0, geometric: bool = True, elastic: float = 0.0
-) -> Augmentation:
+def augmentation_for(spec: InputSpec, degrade: float = 0.0, geometric: bool = True) -> Augmentation:
     """What leaves a class unchanged, from what the images are: shifts of 1/14 of the frame for
     every set; small rotations (±10°) and scalings (±10%) for drawn symbols (handwriting varies
     so); mirror images where they keep the class (clothes, most photos). ``degrade``: the share of
@@ -68,7 +65,7 @@ def augmentation_for(
         return Augmentation(degrade=degrade)
     shift = round(2 * min(spec.height, spec.width) / 28)
     if spec.drawn:
-        return Augmentation(shift=shift, degrees=10.0, scale=0.1, degrade=degrade, elastic=elastic)
+        return Augmentation(shift=shift, degrees=10.0, scale=0.1, degrade=degrade)
     return Augmentation(shift=shift, flip=spec.flip_invariant)
 
 
@@ -106,24 +103,14 @@ def affine_matrices(shift: Tensor, angle: Tensor, scale: Tensor, size: int | tup
     return torch.cat([theta, offset], -1)
 
 
-ELASTIC_SIGMA = 4.0  # elastic distortion: the smoothing of its displacement field, px of a 28-pixel frame
-
-
-def random_affine(images: Tensor, shift: float, degrees: float, scale: float, elastic: float = 0.0) -> Tensor:
-    """Warp each image (B, C, H, W) by its own random shift, rotation and scaling (bilinear, zero
-    fill), and with ``elastic`` = α > 0 an elastic distortion (Simard et al., 2003): a displacement
-    field of U(−1, 1) per pixel, Gaussian-smoothed with σ = :data:`ELASTIC_SIGMA`, times α px (both
-    scaled to the frame)."""
-    b, _, h, w = images.shape
+def random_affine(images: Tensor, shift: float, degrees: float, scale: float) -> Tensor:
+    """Warp each image (B, C, H, W) by its own random shift, rotation and scaling (bilinear, zero fill)."""
+    b = images.shape[0]
     u = 2 * torch.rand(b, 4, device=images.device) - 1  # uniform in [−1, 1]
-    theta = affine_matrices(shift * u[:, :2], math.radians(degrees) * u[:, 2], 1 + scale * u[:, 3], (w, h))
+    theta = affine_matrices(
+        shift * u[:, :2], math.radians(degrees) * u[:, 2], 1 + scale * u[:, 3], (images.shape[-1], images.shape[-2])
+    )
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    if elastic > 0:
-        unit = min(h, w) / 28
-        sigma = torch.full((b,), ELASTIC_SIGMA * unit, device=images.device)
-        field = 2 * torch.rand(b, 2, h, w, device=images.device) - 1  # (B, 2: x, y, H, W)
-        field = separable(field, gaussian_matrix(sigma, h), gaussian_matrix(sigma, w)) * (elastic * unit)
-        grid = grid + field.permute(0, 2, 3, 1) * torch.tensor([2 / w, 2 / h], device=images.device)
     return F.grid_sample(images, grid, align_corners=False)
 
 

@@ -34,8 +34,6 @@ class TrainConfig:
     # share of training images degraded (blur, resolution loss, thicker/thinner pen) — drawn symbols
     # only (idk.data.augment.random_degradation); independent of ``augment``
     degrade: float = 0.0
-    # α of elastic distortions (px of a 28-pixel frame; 0: none) — drawn symbols only, with ``augment``
-    elastic: float = 0.0
     # synthetic outlier families (names of idk.data.synthetic.families_for) left out of training
     drop_outliers: tuple[str, ...] = ()
 

@@ -295,7 +295,7 @@ def _epochs(
     n = len(data)
     device = model.device
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment, elastic=cfg.elastic)
+    augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment)
     families = outlier_families(spec, cfg)  # a bad name fails here, before any step
     params = objective.parameters()
     for epoch in range(state.epoch, epochs):
