@@ -12,7 +12,12 @@ right (empty pixels black), each with its own posterior draws, and the five pred
 combined as one mixture over shifts and draws: its mean probabilities, expected entropy and mean
 logits are the averages of the five; its per-class quantile is approximated by their average.
 
-Usage: python scripts/shift_diagnosis.py runs/default.pt [--samples 100] [--n 1000] [--test-time-shifts] [--json out.json]
+Each score's row begins with the accuracy on the calibration images it accepts at its threshold
+(how well it ranks the errors in distribution). With ``--by-character K``, the K non-symbol
+characters the model's own rule answers most often, each rendered ``--per-character`` times.
+
+Usage: python scripts/shift_diagnosis.py runs/default.pt [--samples 100] [--n 1000] [--test-time-shifts]
+       [--by-character 30] [--json out.json]
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from idk.data import DataConfig
-from idk.data.shifted import shifted_sets, symbol_set
+from idk.data.shifted import shifted_sets, symbol_chars, symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import Predictions, predict
@@ -50,6 +55,8 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--twin", action="store_true", help="the deterministic twin instead")
     p.add_argument("--test-time-shifts", action="store_true", help="average each prediction over 1-pixel moves")
+    p.add_argument("--by-character", type=int, default=0, metavar="K", help="the K characters answered most")
+    p.add_argument("--per-character", type=int, default=60, metavar="N", help="images of each character")
     p.add_argument("--json")
     args = p.parse_args()
     torch.set_flush_denormal(True)
@@ -83,7 +90,11 @@ def main() -> None:
     for name in SCORES:
         score = make_score(name).fitted(tuning)
         tau = threshold_for_refusal(score(base), TARGET)
-        row = {"threshold": tau}
+        ok = score(base) <= tau
+        row = {
+            "threshold": tau,
+            "accepted_accuracy": float((base.mean_probs.argmax(-1) == calib.labels)[ok].double().mean()),
+        }
         for set_name, pred in preds.items():
             ok = score(pred) <= tau
             right = pred.mean_probs.argmax(-1) == shifted[set_name].labels
@@ -93,7 +104,7 @@ def main() -> None:
             row[f"refused:{set_name}"] = float((score(pred) > tau).double().mean())
         table[name] = row
     forced = {n: float((p.mean_probs.argmax(-1) == shifted[n].labels).double().mean()) for n, p in preds.items()}
-    head = f"{'score':<24}" + "".join(f"{n[:11]:>12}" for n in [*preds, *outs])
+    head = f"{'score':<24}{'calib.':>8}" + "".join(f"{n[:11]:>12}" for n in [*preds, *outs])
     print(
         f"{args.model} ({'twin' if args.twin else 'Bayesian'}), thresholds refusing {TARGET:.0%} of {len(calib)} "
         f"validation images; shifted sets from {len(tune)} tuning images"
@@ -102,17 +113,39 @@ def main() -> None:
         f"calibration images{' (test-time shifts)' if args.test_time_shifts else ''}: accuracy {100 * float(accuracy):.2f}% "
         f"NLL {float(nll):.4f} (no temperature)"
     )
-    print("forced accuracy         " + "".join(f"{100 * forced[n]:>11.1f}%" for n in preds))
-    print("shifted sets: % answered / % accuracy on answered; then % refused of the unfamiliar sets")
+    print("forced accuracy                 " + "".join(f"{100 * forced[n]:>11.1f}%" for n in preds))
+    print(
+        "calib.: % accuracy on the accepted calibration images; shifted sets: % answered / % accuracy on "
+        "answered; then % refused of the unfamiliar sets"
+    )
     print(head)
     for name, row in table.items():
         cells = [f"{100 * row[f'answered:{n}']:.1f}/{100 * row[f'accuracy:{n}']:.1f}".rjust(12) for n in preds]
         cells += [f"{100 * row[f'refused:{n}']:>11.1f}%" for n in outs]
-        print(f"{name:<24}" + "".join(cells))
+        print(f"{name:<24}{100 * row['accepted_accuracy']:>7.2f}%" + "".join(cells))
+    characters = by_character(model, ckpt, run, args.per_character) if args.by_character else []
+    if characters:
+        print(f"\nthe {args.by_character} characters its own rule answers most ({args.per_character} images each)")
+        for char, share, answer in characters[: args.by_character]:
+            print(f"  {char}  {100 * share:5.1f}% answered, most often as {answer}")
     if args.json:
         with open(args.json, "w") as f:
             calibration = {"accuracy": float(accuracy), "nll": float(nll), "test_time_shifts": args.test_time_shifts}
             json.dump({"calibration": calibration, "forced_accuracy": forced, "scores": table}, f, indent=2)
+
+
+def by_character(model, ckpt, run, n: int) -> list[tuple[str, float, str]]:
+    """(character, share answered by the checkpoint's own rule, its most common answer) for every
+    non-symbol character, each printed ``n`` times (:func:`idk.data.shifted.symbol_set`, seed 1),
+    most answered first."""
+    rule = ckpt.decision_rule()
+    rows = []
+    for char in symbol_chars(ckpt.classes):
+        decision = rule.decide(run(symbol_set(ckpt.classes, ckpt.input_spec, n, seed=1, chars=char).images))
+        answered = decision.label[~decision.refused]
+        answer = ckpt.classes[int(answered.mode().values)] if len(answered) else "-"
+        rows.append((char, float((~decision.refused).double().mean()), answer))
+    return sorted(rows, key=lambda r: -r[1])
 
 
 if __name__ == "__main__":
