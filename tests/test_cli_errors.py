@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from idk.apps.cli import main
 
@@ -33,6 +34,9 @@ def bad(tmp_path_factory, cnn_model, tutorial_model) -> Path:
         part[3, 4, 5] = value
         np.save(d / f"{name}.npy", part)
     np.save(d / "allnan.npy", np.full((20, 28, 28), np.nan, np.float32))
+    floats = np.full((40, 40), 0.5, np.float32)
+    floats[3, 4] = np.nan
+    Image.fromarray(floats, mode="F").save(d / "nan.tif")  # a floating-point TIFF with a NaN pixel
     shutil.copy(cnn_model, d / "model.pt")
     shutil.copy(tutorial_model, d / "tutorial.pt")  # trained without a validation split
     stored = torch.load(cnn_model, weights_only=True)  # as an interrupted run leaves it
@@ -61,6 +65,7 @@ CASES = [
     ("predict-word-samples", ["predict", "{bad}/afile", *M, "--samples", "many"], 2, "not a whole number"),
     ("predict-device", ["predict", "{bad}/afile", *M, "--device", "gpu7"], 2, "not a device"),
     ("predict-bad-images", ["predict", "{bad}/missing.png", "{bad}/afile", *M], 1, ""),
+    ("predict-nan-tiff", ["predict", "{bad}/nan.tif", "{bad}/afile", *M], 1, ""),
     # explain
     ("explain-txt", ["explain", "0", *M, "--out", "{out}/x.txt"], 2, "unknown figure format .txt"),
     ("explain-no-suffix", ["explain", "0", *M, "--out", "{out}/garbage"], 2, "no figure format"),
@@ -71,6 +76,8 @@ CASES = [
     # train
     ("train-out-folder", ["train", "--out", "{bad}/folder"], 2, "is a folder"),
     ("train-out-under-file", ["train", "--out", "{bad}/afile/m.pt"], 2, "is a file, not a folder"),
+    ("train-out-trailing-slash", ["train", "--out", "{out}/newdir/"], 2, "is a folder"),
+    ("train-out-is-data", ["train", "--out", "{bad}/nan.npy", "--data", "{bad}/nan.npy"], 2, "command's inputs"),
     ("train-resume-missing", ["train", "--out", "{out}/m.pt", "--resume"], 2, "nothing to resume"),
     ("train-resume-empty", ["train", "--out", "{bad}/empty.pt", "--resume"], 2, "empty file"),
     (

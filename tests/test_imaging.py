@@ -101,6 +101,17 @@ def test_bad_inputs_are_clear_errors(tmp_path):
         assert str(path) in str(err.value)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_pixels_of_a_float_tiff_are_refused(tmp_path, value):
+    floats = np.full((40, 40), 0.5, np.float32)
+    floats[3, 4] = value
+    Image.fromarray(floats, mode="F").save(tmp_path / "x.tif")
+    for colour in (False, True):
+        with pytest.raises(ImageError, match="NaN or infinite") as err:
+            open_image(tmp_path / "x.tif", colour=colour)
+        assert str(tmp_path / "x.tif") in str(err.value)
+
+
 def test_decompression_bomb_is_refused(tmp_path):
     # a 30,000 × 30,000 PNG compresses to a few hundred kB; it must be refused before decoding
     path = tmp_path / "bomb.png"

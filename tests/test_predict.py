@@ -74,6 +74,20 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
         assert picture["verdict"] == "I don't know" and picture["accepted"] == [] and picture["error"] is None
 
 
+def test_explain_answers_a_blank_image_as_predict_does(cnn_model, user_files, tmp_path, monkeypatch):
+    """A blank page is "I don't know" in explain's figure too, even under a rule that refuses nothing."""
+    from idk.apps.predict import explain
+    from idk.training import checkpoint
+
+    model, ckpt = checkpoint.load(cnn_model)
+    refuses_nothing = ckpt.decision_rule().with_cutoff(float("inf"))
+    monkeypatch.setattr(type(ckpt), "decision_rule", lambda self: refuses_nothing)
+    out = tmp_path / "explained.png"
+    assert explain(model, ckpt, str(user_files / "blank.png"), out, samples=20) == "I don't know"
+    assert out.stat().st_size > 0
+    assert explain(model, ckpt, str(user_files / "seven.jpg"), out, samples=20) != "I don't know"
+
+
 def test_predict_folder_and_glob(cnn_model, user_files, capsys):
     assert main(["predict", str(user_files / "*.jpg"), "--model", str(cnn_model)]) == 0
     assert "seven.jpg" in capsys.readouterr().out

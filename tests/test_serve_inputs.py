@@ -7,6 +7,7 @@ import pytest
 
 from idk.apps.serve_inputs import RequestError, pixels_in_input_form
 from idk.data.images import InputSpec
+from idk.data.preparation import blank_in_input_form, prepare
 
 
 def test_colour_pixels_channels_first_or_last():
@@ -52,3 +53,20 @@ def test_refused_pixels_are_422_with_a_reason(value, words):
     with pytest.raises(RequestError) as refused:
         pixels_in_input_form(value, InputSpec(1, 2, 2))
     assert refused.value.status == 422 and words in refused.value.message
+
+
+def test_blank_pixels_are_blank_as_a_file_of_them_would_be():
+    """JSON pixels are judged blank the way prepare() judges the same image sent as a file."""
+    digits, photos = InputSpec(1, 28, 28, preparation="mnist"), InputSpec(3, 8, 8, preparation="fit")
+    dark = np.zeros((1, 28, 28), np.float32)
+    assert blank_in_input_form(dark, digits)
+    assert prepare((dark[0] * 255).astype(np.uint8).astype(np.float32) / 255, digits).blank
+    stroke = dark.copy()
+    stroke[0, 10:18, 14] = 1.0
+    assert not blank_in_input_form(stroke, digits) and not prepare(stroke[0], digits).blank
+    faint = dark + 0.1  # below the ink level above its own background
+    assert blank_in_input_form(faint, digits)
+    grey = np.full((3, 8, 8), 0.4, np.float32)
+    assert blank_in_input_form(grey, photos) and prepare(grey.transpose(1, 2, 0), photos).blank
+    grey[1, 2, 3] = 0.9
+    assert not blank_in_input_form(grey, photos)

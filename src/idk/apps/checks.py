@@ -31,8 +31,9 @@ def _writable_folder(folder: Path, option: str, path: Path) -> None:
 
 def output_file(path: str | os.PathLike, option: str) -> Path:
     """``path`` as a file the command may create or replace (not a folder; its folder writable)."""
+    raw = os.fspath(path)  # Path() drops a trailing separator, which says the user meant a folder
     path = Path(path)
-    if not str(path).strip() or path.is_dir() or str(path).endswith(os.sep):
+    if not raw.strip() or path.is_dir() or raw.endswith(("/", os.sep)):
         raise IdkError(f"{option} {path}: is a folder; give a file name (e.g. {path / 'out'})")
     if path.exists() and not os.access(path, os.W_OK):
         raise IdkError(f"{option} {path}: cannot overwrite it (permission denied)")
@@ -95,8 +96,8 @@ def _not_an_input(args: Any) -> None:
     """No output option names a file the command reads (``evaluate --json model.pt`` would destroy
     the model); ``calibrate --out`` may name its ``--model`` (replaced atomically)."""
     outputs = [("--json", getattr(args, "json", None)), ("--report", getattr(args, "report", None))]
-    if args.command in ("explain", "reproduce"):
-        outputs.append(("--out", args.out))
+    if args.command != "calibrate":
+        outputs.append(("--out", getattr(args, "out", None)))
     inputs = [getattr(args, name, None) for name in ("model", "data", "test_data", "target")]
     inputs += getattr(args, "files", None) or []
     existing = [Path(p) for p in inputs if isinstance(p, str) and Path(p).is_file()]

@@ -188,7 +188,7 @@ def explain(
 
     rule: Rule = ckpt.decision_rule()
     samples = samples or ckpt.rule_config.samples
-    label = None
+    label, blank = None, False
     if target.isdigit() and not Path(target).exists():
         test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env())
         index = int(target)
@@ -198,11 +198,13 @@ def explain(
         image, title = test.images[index], f"{test.name} #{index} ({ckpt.classes[label]})"
     else:
         prepared = prepare(target, ckpt.input_spec)
-        image, title = torch.from_numpy(prepared.pixels), Path(target).name
+        image, title, blank = torch.from_numpy(prepared.pixels), Path(target).name, prepared.blank
     log_probs, pred = sample_images(model, image[None], samples, rule.percentile, seed)
     decision = rule.decide(pred)
-    accepted = decision.accepted[0].numpy()
+    accepted = decision.accepted[0].numpy() & (not blank)  # a blank image is not answered, as by predict
     chosen = accepted.nonzero()[0].tolist()
+    if blank:
+        title += " (blank image: nothing to classify found)"
     if label is None:
         verdict = verdict_text(chosen, ckpt.classes)
     elif not chosen:

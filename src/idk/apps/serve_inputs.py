@@ -23,7 +23,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from idk.data.images import InputSpec
-from idk.data.preparation import PreparedImage
+from idk.data.preparation import PreparedImage, blank_in_input_form
 
 MAX_UPLOAD = 20 * 2**20  # bytes in one request body; larger bodies are refused before they are read
 MAX_IMAGES = 64  # images in one request
@@ -140,7 +140,8 @@ def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
     sources: list[Source] = []
     for i, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry.get("name"), str) else f"pixels-{i}"
-        sources.append((name, PreparedImage(pixels_in_input_form(entry["pixels"], spec, name), False, False)))
+        pixels = pixels_in_input_form(entry["pixels"], spec, name)
+        sources.append((name, PreparedImage(pixels, False, blank_in_input_form(pixels, spec))))
     return sources
 
 

@@ -26,7 +26,8 @@ def open_image(source: str | Path | bytes, colour: bool = False) -> np.ndarray:
     with ``colour`` RGB (H, W, 3) (a greyscale file repeated into three channels).
 
     Raises:
-        ImageError: for a missing, empty, truncated, non-image or oversized (bomb) input.
+        ImageError: for a missing, empty, truncated, non-image or oversized (bomb) input, or one
+            with NaN or infinite pixel values.
     """
     name = "<bytes>" if isinstance(source, bytes) else str(source)
     if isinstance(source, bytes):
@@ -51,15 +52,22 @@ def open_image(source: str | Path | bytes, colour: bool = False) -> np.ndarray:
                     raise ImageError(f"{name}: {w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
                 img.seek(0)
                 img.load()
-                return _to_rgb(img) if colour else _to_grey(img)
+                pixels = _to_rgb(img) if colour else _to_grey(img)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(f"{name}: refused as a decompression bomb ({err})") from None
+        except NonFinitePixels:
+            raise ImageError(f"{name}: holds NaN or infinite pixel values") from None
         except UnidentifiedImageError:
             raise ImageError(f"{name}: not an image PIL can read (PNG, JPEG, BMP, GIF, WebP, TIFF)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as err:
             raise ImageError(f"{name}: truncated or corrupted image ({err})") from None
         finally:
             Image.MAX_IMAGE_PIXELS = previous
+    return pixels
+
+
+class NonFinitePixels(ValueError):
+    """A floating-point image (a TIFF of mode "F") holds NaN or infinite values."""
 
 
 def is_colour(rgb: np.ndarray) -> bool:
@@ -94,6 +102,8 @@ def _to_grey(img: Image.Image) -> np.ndarray:
         raise ValueError("image has no pixels")
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(arr).all():
+            raise NonFinitePixels
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         return np.clip(arr / top, 0, 1).astype(np.float32)
     img = _on_white(img)

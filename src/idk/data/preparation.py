@@ -28,6 +28,7 @@ from idk.data.imaging import open_image
 INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (after inversion)
 MNIST_BOX = 20 / 28  # MNIST fits each digit into 20×20 of its 28×28 frame
 CORNER_DISTANCE = 0.05 * np.sqrt(3)  # Fashion-MNIST's trim: 5% of the largest RGB distance
+FLAT = 1e-3  # an image whose pixels span less than this is one flat colour: blank
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,17 @@ def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec) -> Prepare
     if spec.channels == 3:
         prepared = PreparedImage(np.repeat(prepared.pixels, 3, axis=0), prepared.inverted, prepared.blank)
     return prepared
+
+
+def blank_in_input_form(pixels: np.ndarray, spec: InputSpec) -> bool:
+    """Whether pixels already in ``spec``'s input form (C, H, W) hold nothing to classify, as
+    :func:`prepare` would judge the same image: for MNIST's form, no pixel :data:`INK_LEVEL`
+    above the border's median; otherwise one flat colour."""
+    if spec.preparation == "mnist":
+        grey = pixels.mean(0)
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        return bool(grey.max() - np.median(border) < INK_LEVEL)
+    return bool(pixels.max() - pixels.min() < FLAT)
 
 
 def to_mnist(grey: np.ndarray, height: int = 28, width: int = 28) -> PreparedImage:
@@ -127,7 +139,7 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
     elif pixels.ndim == 3 and spec.channels == 1:
         pixels = pixels @ np.array(LUMINANCE, np.float32)
     h, w = pixels.shape[:2]
-    flat = bool(pixels.max() - pixels.min() < 1e-3)
+    flat = bool(pixels.max() - pixels.min() < FLAT)
     if (h, w) != (spec.height, spec.width):
         border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
         fill = np.median(border, axis=0)
