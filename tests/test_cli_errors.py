@@ -117,6 +117,8 @@ CASES = [
     ("evaluate-report-file", ["evaluate", *M, "--report", "{bad}/afile"], 2, "is a file"),
     ("evaluate-huge-samples", ["evaluate", *M, "--samples", BIG], 2, "--samples"),
     ("serve-huge-samples", ["serve", *M, "--port", "0", "--samples", BIG], 2, "--samples 100000000"),
+    ("serve-small-queue", ["serve", *M, "--port", "0", "--max-queue", "10"], 2, "--max-queue 10: below the 64"),
+    ("serve-port-range", ["serve", *M, "--port", "70000"], 2, "--port"),
     ("evaluate-negative-noise", ["evaluate", *M, "--noise", "-1"], 2, "must not be negative"),
     ("evaluate-test-data-missing", ["evaluate", *M, "--test-data", "{bad}/missing.npz"], 2, "nor an existing"),
     ("evaluate-model-folder", ["evaluate", "--model", "{bad}/folder"], 2, "is a directory"),

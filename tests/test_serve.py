@@ -24,6 +24,7 @@ from idk.apps.predict import predict_images
 from idk.apps.serve_http import BackgroundServer, Timeouts
 from idk.apps.serve_inputs import Limits
 from idk.data.preparation import PreparedImage
+from idk.errors import IdkError
 from idk.training import checkpoint
 
 QUICK = serve.ServiceSettings(limits=Limits(max_upload=100_000, body_timeout=1.0), timeouts=Timeouts(header=1.0))
@@ -332,9 +333,35 @@ def test_too_many_images_in_one_request(url, mnist_test):
     assert status == 413 and "at most" in json.loads(answer)["error"]
 
 
+def test_a_request_larger_than_a_pass_is_answered_in_passes_with_the_same_networks(loaded, mnist_test, monkeypatch):
+    model, ckpt = loaded
+    service = serve.PredictionService(model, ckpt, samples=20, settings=serve.ServiceSettings(max_batch=2))
+    passes: list[int] = []
+
+    def counted(model, ckpt, sources, *args, **kwargs):
+        passes.append(len(sources))
+        return predict_images(model, ckpt, sources, *args, **kwargs)
+
+    monkeypatch.setattr(serve, "predict_images", counted)
+    sources = [(f"{i}.png", _png(mnist_test.images[i, 0].numpy())) for i in range(5)]
+    got = service.answer(sources)
+    assert passes == [2, 2, 1]
+    want = predict_images(model, ckpt, sources, 20, with_samples=True, draws=service.draws)  # one pass
+    assert [g.file for g in got] == [w.file for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert g.verdict == w.verdict and g.probabilities["mean"] == pytest.approx(w.probabilities["mean"], abs=2e-4)
+
+
+def test_a_queue_smaller_than_one_request_is_refused_at_start():
+    with pytest.raises(IdkError, match="--max-queue 10: below the 64 images one request may send"):
+        serve.ServiceSettings(max_queue=10)
+    assert serve.ServiceSettings(max_queue=4, limits=Limits(max_images=4)).max_queue == 4
+
+
 def test_a_full_queue_answers_503_with_retry_after(loaded, mnist_test):
     model, ckpt = loaded
-    service = serve.PredictionService(model, ckpt, samples=20, settings=serve.ServiceSettings(window=0, max_queue=1))
+    settings = serve.ServiceSettings(window=0, max_queue=1, limits=Limits(max_images=1))
+    service = serve.PredictionService(model, ckpt, samples=20, settings=settings)
     answer = service.answer
 
     def slow(sources):

@@ -79,6 +79,10 @@ def _non_negative_float(text: str) -> float:
     return _checked(text, float, "a number", lambda v: v >= 0, "must not be negative")
 
 
+def _port(text: str) -> int:
+    return _checked(text, int, "a whole number", lambda v: 0 <= v <= 65535, "is not a port in [0, 65535]")
+
+
 def _positive(text: str) -> int:
     return _checked(text, int, "a whole number", lambda v: v > 0, "must be positive")
 
@@ -252,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this machine only; any other address serves everyone "
         "who can reach it, with no authentication)",
     )
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
     p.add_argument("--samples", type=_positive)
     p.add_argument(
         "--batch-window",

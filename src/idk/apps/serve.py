@@ -44,6 +44,7 @@ from idk.apps.serve_http import BackgroundServer, Timeouts, bind, make_server
 from idk.apps.serve_inputs import Limits, RequestError, Source, read_sources
 from idk.decision.memory import check_samples
 from idk.decision.rules import describe_rule
+from idk.errors import IdkError
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.training import checkpoint
 from idk.training.checkpoint import Checkpoint
@@ -60,11 +61,18 @@ class ServiceSettings:
     """Batching, limits and timeouts: each setting's one home and default."""
 
     window: float = DEFAULT_WINDOW  # seconds a lone request waits for others to share its pass
-    max_batch: int = DEFAULT_MAX_BATCH  # images per posterior pass
+    max_batch: int = DEFAULT_MAX_BATCH  # images per posterior pass (a larger request takes several)
     max_queue: int = DEFAULT_MAX_QUEUE  # images waiting before requests get 503
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
     threads: int | None = None  # the model's torch threads (None: one core fewer than the machine's, at least 1)
+
+    def __post_init__(self) -> None:
+        if self.max_queue < self.limits.max_images:
+            raise IdkError(
+                f"--max-queue {self.max_queue}: below the {self.limits.max_images} images one request may send "
+                "(such a request could never be queued)"
+            )
 
     def torch_threads(self) -> int:
         """Threads for the model's pass: by default one core is left to the event loop, which reads
@@ -104,8 +112,21 @@ class PredictionService:
         )
 
     def answer(self, sources: list[Source]) -> list[FileResult]:
-        """One batched pass over ``sources`` (runs in the batcher's worker thread)."""
-        return predict_images(self.model, self.ckpt, list(sources), self.samples, with_samples=True, draws=self.draws)
+        """Batched passes over ``sources``, ``max_batch`` images each (one request may hold more),
+        all with the same S networks; runs in the batcher's worker thread."""
+        step = self.settings.max_batch
+        return [
+            result
+            for start in range(0, len(sources), step)
+            for result in predict_images(
+                self.model,
+                self.ckpt,
+                list(sources[start : start + step]),
+                self.samples,
+                with_samples=True,
+                draws=self.draws,
+            )
+        ]
 
     def info(self) -> dict[str, Any]:
         return {
