@@ -217,3 +217,19 @@ def test_a_bug_is_one_line_naming_the_log_with_its_traceback(monkeypatch, tmp_pa
     assert log.parent == tmp_path / "logs"
     text = log.read_text()
     assert "Traceback (most recent call last)" in text and "command: idk info whatever.pt" in text
+
+
+def test_a_log_holds_any_text_whatever_the_locale(tmp_path):
+    """The traceback log is written in UTF-8 whatever the locale (under LC_ALL=C the locale's
+    encoding is ASCII, which cannot write σ)."""
+    import subprocess
+    import sys
+
+    message = "'\\u03c3 \\u2265 0.5 in \\u03c8.png'"  # σ ≥ 0.5 in ψ.png, the command line itself ASCII
+    code = f"from idk.apps.failures import write_log; print(write_log(ValueError({message}), ['predict']))"
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "IDK_LOG_DIR": str(tmp_path)}
+    env.pop("PYTHONIOENCODING", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (log,) = tmp_path.iterdir()
+    assert "σ ≥ 0.5 in ψ.png" in log.read_text(encoding="utf-8")

@@ -59,6 +59,17 @@ def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path):
     assert len(skipped) == 1 and "notes.txt" in skipped[0] and "broken.png" in skipped[0]
 
 
+def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):
+    root = make_shapes(tmp_path / "s", per_class=4)
+    Image.new("RGB", (40, 40), "red").save(root / "stray.png")
+    (root / "README.txt").write_text("not an image, not warned about")
+    warnings: list[str] = []
+    data = read_folder(root, "s", warn=warnings.append, require_labels=True)
+    assert len(data) == 12 and data.classes == CLASSES
+    beside = [w for w in warnings if "beside its sub-folders" in w]
+    assert len(beside) == 1 and "1 images" in beside[0] and "stray.png" in beside[0]
+
+
 def test_greyscale_folders_stay_greyscale(tmp_path):
     for cls in ("a", "b"):
         (tmp_path / cls).mkdir()
@@ -145,13 +156,35 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
         ({"images": np.zeros((4, 8, 8))}, "needs 'labels'"),
         ({"images": np.zeros((4, 8, 8)), "labels": np.zeros(4, int)}, "at least two classes"),
         ({"x2": np.zeros(3)}, "no 'images'"),
+        ({"images": np.zeros((16, 16)), "labels": np.arange(16) % 2}, r"\(1, H, W\)"),
     ],
-    ids=["labels-out-of-range", "labels-wrong-length", "no-pixels", "nan", "no-labels", "one-class", "no-images"],
+    ids=[
+        "labels-out-of-range",
+        "labels-wrong-length",
+        "no-pixels",
+        "nan",
+        "no-labels",
+        "one-class",
+        "no-images",
+        "one-small-image-as-flat-rows",
+    ],
 )
 def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=message):
         training_data(str(tmp_path / "bad.npz"), data_cfg)
+
+
+def test_a_column_of_labels_is_read_as_labels(tmp_path, data_cfg):
+    images = np.random.default_rng(0).random((6, 8, 8)).astype(np.float32)
+    np.savez(tmp_path / "col.npz", images=images, labels=np.array([[0], [1], [2], [0], [1], [2]]))
+    data = training_data(str(tmp_path / "col.npz"), data_cfg)
+    assert torch.equal(torch.cat([data.train.labels, data.test.labels]).sort().values, torch.tensor([0, 0, 1, 1, 2, 2]))
+
+
+def test_image_size_is_refused_for_a_named_set(data_cfg):
+    with pytest.raises(DataError, match="--image-size applies to your own images"):
+        training_data("mnist", data_cfg, image_size=(32, 32))
 
 
 def test_image_size_zero_is_refused(shapes, data_cfg):

@@ -44,7 +44,7 @@ def write_log(err: BaseException, argv: list[str]) -> Path:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
-            path.write_text(text)
+            path.write_text(text, encoding="utf-8", errors="backslashreplace")  # whatever the locale
             return path
         except OSError:
             continue

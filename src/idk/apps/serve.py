@@ -52,6 +52,7 @@ from idk.training.checkpoint import Checkpoint
 WEB = Path(__file__).parent / "web"
 ASSETS = {"style.css": "text/css", "app.js": "text/javascript"}  # served under /static/
 log = logging.getLogger("idk.serve")
+OPEN_FILES = 65536  # the soft limit on open files asked for where the hard one is unlimited
 
 __all__ = ["BackgroundServer", "PredictionService", "ServiceSettings", "create_app", "serve"]
 
@@ -317,8 +318,12 @@ def _load(model_path: str, device: Any = None) -> tuple[BNN | DeterministicNet, 
 def _raise_open_files_limit() -> None:
     """Let the server hold many idle connections (the soft limit up to the hard one)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
+    target = hard if hard != resource.RLIM_INFINITY else OPEN_FILES  # (macOS refuses an unlimited soft limit)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):  # a system that caps it lower: keep what it gave
+            pass
 
 
 def _loopback(host: str) -> bool:

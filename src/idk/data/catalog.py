@@ -181,6 +181,10 @@ def training_data(
     if image_size is not None and min(image_size) < 1:
         raise DataError(f"--image-size {image_size[0]}: images need at least one pixel")
     if data in NAMED:
+        if image_size is not None:
+            raise DataError(
+                f"--image-size applies to your own images (folders, arrays); {data}'s images are in its own form"
+            )
         known = NAMED[data]
         if test_data is None and "train" in known.splits:
             return TrainingData(

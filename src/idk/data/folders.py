@@ -32,6 +32,7 @@ from idk.errors import DataError, ImageError
 Warn = Callable[[str], None]
 SHOWN_NAMES = 5  # unreadable files named in the warning line
 MAX_SIDE = 128  # a folder's default image size is capped here (larger inputs: --image-size)
+MIN_FLAT_SIDE = 8  # a 2-D array is read as flat square images (N, side²) of this side at least
 
 
 def _files(folder: Path) -> list[Path]:
@@ -55,8 +56,11 @@ def read_folder(
 
     Without ``spec`` the form comes from the images: colour when any image is, else greyscale;
     ``image_size`` (H, W), else the most common size scaled down to at most :data:`MAX_SIDE`;
-    prepared by ``fit``. Images already of the frame's size are taken pixel for pixel (a set in
-    the model's form), others prepared as ``spec`` says. Files that cannot be decoded are skipped
+    prepared by ``fit``. Images already of the frame's size are taken pixel for pixel: a folder of
+    them is a data set in the model's form (notMNIST-459's letters, dark on light, are read so),
+    where ``idk predict`` prepares a photo of the same size (inverting a light background for a
+    digit model). Others are prepared as ``spec`` says. Images beside the class sub-folders are
+    not read (one ``warn`` line names them). Files that cannot be decoded are skipped
     and named in one ``warn`` line; what was converted is said in another. Images are decoded one
     at a time (twice: once to learn sizes and colours, once to convert), never all at full size.
     """
@@ -65,6 +69,13 @@ def read_folder(
         found = "one class folder" if len(subdirs) == 1 else "no class folders"
         raise DataError(f"{root}: {found}; a labelled folder holds one sub-folder per class (at least two)")
     groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
+    beside = [f.name for f in _files(root) if f.suffix.lower() in IMAGE_SUFFIXES] if subdirs else []
+    if beside and warn:
+        more = f" (+{len(beside) - SHOWN_NAMES} more)" if len(beside) > SHOWN_NAMES else ""
+        warn(
+            f"{root}: {len(beside)} images beside its sub-folders are not read (only the sub-folders' images are, "
+            f"one folder per class): {', '.join(beside[:SHOWN_NAMES])}{more}"
+        )
     found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
     skipped: list[str] = []
     for label, (cls, folder) in enumerate(groups):
@@ -139,6 +150,11 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
         side = int(round(array.shape[1] ** 0.5))
         if side * side != array.shape[1] or side == 0:
             raise DataError(f"{source}: flat images of {array.shape[1]} pixels are not square; give (N, H, W)")
+        if side < MIN_FLAT_SIDE:  # more likely one image (H, W) than H images of side × side pixels
+            raise DataError(
+                f"{source}: shape {array.shape} read as {array.shape[0]} flat images of {side}×{side} pixels is too "
+                f"small; give images as (N, H, W) (one image: (1, H, W))"
+            )
         array = array.reshape(-1, side, side)
     if array.ndim == 3:
         array = array[:, None]
@@ -188,6 +204,8 @@ def _read_array(path: Path, name: str) -> ImageSet:
             raw = loaded[lkey]
             if raw.ndim == 2 and len(raw) == len(images) and raw.shape[1] > 1:  # one-hot rows
                 raw = raw.argmax(1)
+            elif raw.ndim == 2 and raw.shape[1] == 1:  # a column of labels
+                raw = raw[:, 0]
             if not np.issubdtype(raw.dtype, np.integer):
                 raise DataError(f"{path}: labels must be whole numbers (class indices), got dtype {raw.dtype}")
             labels = torch.from_numpy(raw.astype(np.int64).reshape(-1) if raw.ndim <= 1 else raw.astype(np.int64))
@@ -224,7 +242,9 @@ def stratified_split(labels: torch.Tensor, share: float, seed: int) -> tuple[tor
 
 def fit_images(data: ImageSet, spec: InputSpec) -> ImageSet:
     """An array set brought to ``spec``'s size and channels image by image with ``fit`` (aspect
-    kept, padded), as :func:`idk.data.preparation.prepare` brings outside images for prediction."""
+    kept, padded, as a folder's images of other sizes are brought to one size); a set already in
+    ``spec``'s shape is taken as it is. Arrays are data sets, not photos: no preparation recipe
+    (inverting, trimming) is applied."""
     if data.images.shape[1:] == spec.shape:
         return replace(data, spec=spec)
     pixels = data.images.permute(0, 2, 3, 1).numpy()

@@ -43,8 +43,13 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
 def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>", warn=None):
     """The training data source and the validation images (N, C, H, W) that training held out for ``ckpt``."""
     source, _, val = training_images(ckpt, data, path, warn)
-    if len(val) != ckpt.validation_size or not len(val):
+    if not ckpt.validation_size or not len(val):
         raise CheckpointError(f"{path}: holds no validation split to calibrate on (train with a validation split)")
+    if len(val) != ckpt.validation_size:
+        raise CheckpointError(
+            f"{path}: its training data changed since training: the validation split now holds {len(val)} images, "
+            f"training held out {ckpt.validation_size}"
+        )
     return source, val
 
 
