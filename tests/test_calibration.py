@@ -76,3 +76,25 @@ def test_infeasible_target_refuses_everything():
     u = torch.rand(50, dtype=torch.float64)
     res = threshold_for_error(u, torch.zeros(50, dtype=torch.bool), target=0.01)
     assert not res.feasible and res.coverage == 0.0 and (u <= res.threshold).sum() == 0
+
+
+def test_guaranteed_risk_with_tied_scores_tests_only_reachable_coverages():
+    """Scores in two tied groups: a threshold accepts 90 or 1000 inputs, nothing in between. The
+    reviewer's counterexample: before, the search chose a count inside the second group, then
+    stepped back to 90 and returned a bound above the target marked feasible."""
+    u = torch.tensor([0.0] * 90 + [0.5] * 910, dtype=torch.float64)
+    correct = torch.zeros(1000, dtype=torch.bool)
+    correct[:590] = True
+    res = threshold_for_error(u, correct, target=0.05, confidence=0.95)
+    assert not res.feasible or res.bound <= 0.05
+    # two candidates, so one test at level δ / 1: 90 of 90 right passes at ε = 0.05
+    assert res.feasible and round(res.coverage * 1000) == 90 and (u <= res.threshold).sum() == 90
+    assert res.bound == pytest.approx(clopper_pearson_upper(0, 90, 0.05))
+    for seed in range(5):  # random ties: whatever is returned is a reachable coverage within its bound
+        g = torch.Generator().manual_seed(seed)
+        u = torch.randint(0, 40, (2000,), generator=g).double()
+        correct = torch.rand(2000, generator=g, dtype=torch.float64) > 0.02 * u / 40
+        res = threshold_for_error(u, correct, target=0.02, confidence=0.9)
+        accepted = int((u <= res.threshold).sum())
+        assert accepted == round(res.coverage * 2000)
+        assert not res.feasible or res.bound <= 0.02

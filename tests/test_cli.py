@@ -72,6 +72,8 @@ def test_html_report(cnn_model, data_dir, tmp_path):
                 str(tmp_path / "rep"),
                 "--data-dir",
                 str(data_dir),
+                "--noise",
+                "0",
                 "-q",
             ]
         )
@@ -79,7 +81,8 @@ def test_html_report(cnn_model, data_dir, tmp_path):
     )
     page = (tmp_path / "rep" / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page
-    assert json.loads((tmp_path / "rep" / "report.json").read_text())["datasets"]
+    datasets = json.loads((tmp_path / "rep" / "report.json").read_text())["datasets"]
+    assert datasets and "noise" not in datasets  # --noise 0: no noise set
 
 
 def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):

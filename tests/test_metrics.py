@@ -1,4 +1,5 @@
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -40,3 +41,21 @@ def test_risk_coverage_and_aurc():
     assert metrics.aurc(u, correct) == pytest.approx((1 / 3 + 1 / 4) / 4)
     assert metrics.accuracy_at_coverage(u, correct, 0.5) == 1.0
     assert metrics.accuracy_at_coverage(u, correct, 0.75) == pytest.approx(2 / 3)
+
+
+def test_out_of_distribution_metrics_of_an_empty_set_are_nan():
+    u = torch.rand(10, dtype=torch.float64)
+    empty = torch.empty(0, dtype=torch.float64)
+    for metric in (metrics.auroc, metrics.fpr_at_tpr):
+        assert math.isnan(metric(u, empty)) and math.isnan(metric(empty, u))
+
+
+def test_the_report_json_is_strict_with_nan_as_null(tmp_path):
+    import json
+
+    from idk.evaluation.report import write_json
+
+    write_json({"accepted_accuracy": math.nan, "rows": [1.0, math.inf, {"x": -math.inf}]}, tmp_path / "r.json")
+    text = (tmp_path / "r.json").read_text()
+    assert json.loads(text) == {"accepted_accuracy": None, "rows": [1.0, None, {"x": None}]}
+    assert "NaN" not in text and "Infinity" not in text

@@ -63,7 +63,8 @@ def load_sets(
         names.insert(1, "gaussian-noise")
     for name in names:  # each set comes back under its report name (MNIST's test set: "mnist-test")
         loaded = load(name, data, spec, n_noise=(gaussian or noise) if name == "gaussian-noise" else noise, seed=seed)
-        sets[loaded.name] = loaded
+        if len(loaded):  # --noise 0: no noise set
+            sets[loaded.name] = loaded
     for name, path in ood:
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
@@ -201,4 +202,16 @@ def warnings(ckpt: Checkpoint) -> list[str]:
         ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
     ):
         out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
+    if infeasible_error_target(ckpt.rule):
+        out.append(
+            f"--target-error {ckpt.rule['calibration']['target_error']:g} could not be certified on the validation "
+            "images: the rule refuses every image (ask for a larger error, a lower --confidence, or train with more "
+            "validation images)"
+        )
     return out
+
+
+def infeasible_error_target(rule: dict[str, Any]) -> bool:
+    """Whether ``rule`` (a dict) was calibrated for an error target that no coverage met."""
+    calibration = rule.get("calibration") or {}
+    return "target_error" in calibration and calibration.get("feasible") is False

@@ -5,10 +5,11 @@ Two targets:
 * refusal: refuse at most a share r of in-distribution inputs — τ is the smallest threshold whose
   validation refusal share ``mean(u > τ)`` is ≤ r;
 * error: the error among accepted inputs is ≤ ε with probability ≥ 1 − δ — selection with
-  guaranteed risk (SGR; Geifman & El-Yaniv, NeurIPS 2017): binary search over coverage, each of
-  its ⌈log₂ m⌉ steps testing a one-sided Clopper–Pearson upper bound on the selective risk at
-  level δ / ⌈log₂ m⌉ (a union bound over the tests). The search starts at the smallest accepted
-  count whose bound could pass with zero errors, ln(δ/⌈log₂ m⌉) / ln(1 − ε).
+  guaranteed risk (SGR; Geifman & El-Yaniv, NeurIPS 2017): binary search over the n coverages a
+  threshold can give (n = m accepted counts, fewer where scores tie), each of its ⌈log₂ n⌉ steps
+  testing a one-sided Clopper–Pearson upper bound on the selective risk at level δ / ⌈log₂ n⌉ (a
+  union bound over the tests). The search starts at the smallest accepted count whose bound could
+  pass with zero errors, ln(δ/⌈log₂ n⌉) / ln(1 − ε).
 """
 
 from __future__ import annotations
@@ -57,39 +58,39 @@ class GuaranteedRisk:
 def threshold_for_error(
     uncertainty: Tensor, correct: Tensor, target: float, confidence: float = 0.95
 ) -> GuaranteedRisk:
-    """SGR: the largest coverage whose selective-risk upper bound is ≤ ``target`` (see module doc)."""
+    """SGR: the largest coverage whose selective-risk upper bound is ≤ ``target`` (see module doc).
+
+    Only coverages that a threshold can give are tried: "accept u ≤ τ" accepts a whole group of
+    tied scores or none of it, so the candidate accepted counts are the ends of the tied groups
+    (every count from 1 to m when no two scores tie), and the union bound counts the tests over
+    those candidates."""
     if not 0.0 < target < 1.0 or not 0.0 < confidence < 1.0:
         raise ValueError("target error and confidence must lie in (0, 1)")
     order = torch.argsort(uncertainty.double(), stable=True)
     u = uncertainty.double()[order]
     wrong = (~correct.bool())[order].to(torch.int64).cumsum(0)
     m = len(u)
+    ends = torch.cat([(u[1:] > u[:-1]).nonzero().flatten() + 1, torch.tensor([m])]).tolist()  # accepted counts
     delta = 1.0 - confidence
-    steps = max(1, math.ceil(math.log2(m)))
+    steps = max(1, math.ceil(math.log2(len(ends))))
     # below this many accepted inputs even zero errors cannot meet the target: search above it
     # (depends on m, ε and δ only, never on the labels)
     smallest = math.ceil(math.log(delta / steps) / math.log1p(-target))
-    lo, hi = smallest - 1, m  # the answer lies in (lo, hi]; the bound grows with coverage there
+    # positions p = 1..len(ends) stand for ``ends[p - 1]`` accepted; the answer lies in (lo, hi]
+    lo, hi = sum(1 for size in ends if size < smallest), len(ends)
     best = None
     for _ in range(steps):
         if lo >= hi:
             break
         mid = (lo + hi + 1) // 2
-        k = int(wrong[mid - 1])
-        bound = clopper_pearson_upper(k, mid, delta / steps)
+        size = ends[mid - 1]
+        k = int(wrong[size - 1])
+        bound = clopper_pearson_upper(k, size, delta / steps)
         if bound <= target:
-            lo, best = mid, (mid, k, bound)
+            lo, best = mid, (size, k, bound)
         else:
             hi = mid - 1
     if best is None:
         return GuaranteedRisk(float(u[0]) - 1.0, 0.0, 0.0, 1.0, delta, False)
     size, k, bound = best
-    # "accept u ≤ τ" must accept exactly the prefix: step back over values tied with the next one
-    while 0 < size < m and float(u[size]) <= float(u[size - 1]):
-        size -= 1
-    if size == 0:
-        return GuaranteedRisk(float(u[0]) - 1.0, 0.0, 0.0, 1.0, delta, False)
-    if size != best[0]:
-        k = int(wrong[size - 1])
-        bound = clopper_pearson_upper(k, size, delta / steps)
     return GuaranteedRisk(float(u[size - 1]), size / m, k / size, bound, delta, True)

@@ -124,10 +124,15 @@ def describe_rule(d: dict[str, Any]) -> str:
     else:
         text = f"refuse when {rule.score.describe()} exceeds {rule.threshold:.4g}; else answer the most probable class"
     cal = d.get("calibration") or {}
-    if "target_error" in cal:
+    if "target_error" in cal and cal.get("feasible") is False:
+        text = (
+            f"refuse every image: an error ≤ {cal['target_error']:g} could not be certified at "
+            f"{100 * cal.get('confidence', 0.95):g}% confidence on {cal.get('n', '?')} validation images"
+        )
+    elif "target_error" in cal:
         text += (
-            f" (calibrated for error ≤ {cal['target_error']:g} at {100 * cal['confidence']:g}% confidence on "
-            f"{cal['n']} validation images: bound {cal['bound']:.4g})"
+            f" (calibrated for error ≤ {cal['target_error']:g} at {100 * cal.get('confidence', 0.95):g}% confidence "
+            f"on {cal.get('n', '?')} validation images: bound {cal.get('bound', float('nan')):.4g})"
         )
     elif "target_refusal" in cal:
         text += f" (calibrated to refuse {100 * cal['target_refusal']:g}% of {cal['n']} validation images)"

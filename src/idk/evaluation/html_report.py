@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from idk.evaluation import plots
-from idk.evaluation.report import format_report, pct
+from idk.evaluation.report import format_report, pct, to_json
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -76,7 +75,7 @@ def write_html_report(report: dict[str, Any], folder: str | Path) -> Path:
     """Write ``index.html`` (self-contained) and ``report.json`` into ``folder``; return the HTML path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (folder / "report.json").write_text(to_json(report))
     figs = "".join(
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{_png(fig)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         for caption, fig in figures(report).items()

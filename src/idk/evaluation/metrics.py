@@ -73,7 +73,10 @@ def accuracy_at_coverage(uncertainty: Tensor, correct: Tensor, coverage: float) 
 
 
 def auroc(u_in: Tensor, u_out: Tensor) -> float:
-    """P(u_out > u_in) + ½ P(u_out = u_in): AUROC with out-of-distribution as the positive class."""
+    """P(u_out > u_in) + ½ P(u_out = u_in): AUROC with out-of-distribution as the positive class
+    (NaN when either set is empty)."""
+    if not len(u_in) or not len(u_out):
+        return math.nan
     scores = torch.cat([u_in.double(), u_out.double()])
     ranks = _average_ranks(scores)
     n_in, n_out = len(u_in), len(u_out)
@@ -82,7 +85,10 @@ def auroc(u_in: Tensor, u_out: Tensor) -> float:
 
 
 def fpr_at_tpr(u_in: Tensor, u_out: Tensor, tpr: float = 0.95) -> float:
-    """Share of in-distribution inputs flagged (u ≥ θ) when θ flags ``tpr`` of the out-of-distribution ones."""
+    """Share of in-distribution inputs flagged (u ≥ θ) when θ flags ``tpr`` of the out-of-distribution
+    ones (NaN when either set is empty)."""
+    if not len(u_in) or not len(u_out):
+        return math.nan
     k = max(1, math.ceil(tpr * len(u_out) - 1e-9))
     theta = u_out.double().sort(descending=True).values[k - 1]
     return float((u_in.double() >= theta).double().mean())

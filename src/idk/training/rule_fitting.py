@@ -16,7 +16,7 @@ from idk.data.images import ImageSet, InputSpec
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_error, threshold_for_refusal
 from idk.decision.config import RuleConfig
-from idk.decision.predictive import Predictions, predict
+from idk.decision.predictive import Predictions, batch_size_for, predict
 from idk.decision.rules import PercentileRule, Rule, ScoreRule
 from idk.decision.scores import is_fitted, make_score, parameter_free
 from idk.evaluation import metrics
@@ -141,13 +141,21 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
     return rule, info
 
 
-def validation_logits(model, images: torch.Tensor, samples: int, seed: int, batch_size: int = 1000) -> torch.Tensor:
-    """Sampled logits (S, N, C) for the validation images, at temperature 1, on the CPU."""
+DRAW_EVERY = 1000  # validation_logits draws new networks for every this many images
+
+
+def validation_logits(model: BNN | DeterministicNet, images: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
+    """Sampled logits (S, N, C) for the validation images, at temperature 1, on the CPU: S
+    networks drawn anew for every :data:`DRAW_EVERY` images, each block run in batches that keep
+    the activations within the device's budget (:func:`~idk.decision.predictive.batch_size_for`:
+    a fully stochastic CNN holds S copies of its feature maps)."""
     generator = torch.Generator().manual_seed(seed)
-    parts = [
-        model.sample_logits(images[i : i + batch_size], samples, generator=generator)
-        for i in range(0, len(images), batch_size)
-    ]
+    step = batch_size_for(model, samples)
+    parts = []
+    for start in range(0, len(images), DRAW_EVERY):
+        block = images[start : start + DRAW_EVERY]
+        draws = model.draw(samples, generator=generator) if isinstance(model, BNN) else None
+        parts += [model.sample_logits(block[i : i + step], samples, draws=draws) for i in range(0, len(block), step)]
     return (torch.cat(parts, dim=1) * model.temperature).cpu()
 
 
