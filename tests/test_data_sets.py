@@ -117,6 +117,17 @@ def test_npz_and_idx_pairs(tmp_path, data_cfg):
         write_idx(idx / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 3).astype(np.uint8))
     pair = training_data(str(idx), data_cfg)
     assert len(pair.train) == 30 and len(pair.test) == 10 and pair.spec.shape == (1, 8, 8)
+    # a folder of IDX pairs as an evaluation set: its test pair, labelled; alone as --test-data
+    evaluated = load(str(idx), data_cfg, pair.spec)
+    assert len(evaluated) == 10 and evaluated.labels is not None and evaluated.labels.tolist()[:4] == [0, 1, 2, 0]
+    alone = tmp_path / "t10k-only"
+    alone.mkdir()
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (alone / name).write_bytes((idx / name).read_bytes())
+    npz_train = tmp_path / "train.npz"
+    np.savez(npz_train, images=rng.integers(0, 256, (30, 8, 8), dtype=np.uint8), labels=np.arange(30) % 3)
+    separate = training_data(str(npz_train), data_cfg, test_data=str(alone))
+    assert len(separate.train) == 30 and len(separate.test) == 10
 
 
 @pytest.mark.parametrize(

@@ -59,3 +59,12 @@ def test_the_report_json_is_strict_with_nan_as_null(tmp_path):
     text = (tmp_path / "r.json").read_text()
     assert json.loads(text) == {"accepted_accuracy": None, "rows": [1.0, None, {"x": None}]}
     assert "NaN" not in text and "Infinity" not in text
+
+
+def test_the_reported_risk_coverage_curve_ends_at_full_coverage():
+    from idk.evaluation.evaluate import CURVE_POINTS, curve_points
+
+    for n in (1, 7, CURVE_POINTS, 10000, 10001):
+        kept = curve_points(n)
+        assert kept[0] == 0 and kept[-1] == n - 1 and len(kept) <= CURVE_POINTS + 2
+        assert (kept[1:] > kept[:-1]).all()

@@ -283,6 +283,12 @@ def _idx_pair(path: Path, prefix: str) -> Path | None:
     return None
 
 
+def _idx_prefix(path: Path, preferred: str) -> str | None:
+    """The IDX pair a folder holds, ``preferred`` ("train" or "t10k") when it holds both; None: no pair."""
+    other = "t10k" if preferred == "train" else "train"
+    return next((p for p in (preferred, other) if _idx_pair(path, p) is not None), None)
+
+
 def _idx_labelled(path: Path, prefix: str) -> ImageSet:
     images = _idx_pair(path, prefix)
     labels_file = next(
@@ -309,8 +315,8 @@ def _labelled(
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
             path = path / split
-        elif _idx_pair(path, "train"):
-            data = _idx_labelled(path, "train" if split == "train" else "t10k")
+        elif prefix := _idx_prefix(path, "train" if split == "train" else "t10k"):
+            data = _idx_labelled(path, prefix)
             if spec is None and image_size is not None:
                 spec = InputSpec(1, *image_size, "fit")
             return fit_images(data, spec) if spec else data
@@ -346,7 +352,9 @@ def load(name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100
         path = Path(name_or_path)
         if not path.exists():
             raise DataError(f"{name_or_path}: not a known data set ({', '.join(KNOWN)}) nor an existing path")
-        if path.is_dir():
+        if path.is_dir() and (prefix := _idx_prefix(path, "t10k")):  # IDX pairs: the test pair when there is one
+            data = _idx_labelled(path, prefix)
+        elif path.is_dir():
             if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
                 path = path / "test"
             data = read_folder(path, path.name, spec=spec)

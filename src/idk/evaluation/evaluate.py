@@ -60,6 +60,13 @@ def forced_labels(pred: Predictions, how: str) -> Tensor:
 HISTOGRAM_BINS = 50
 
 
+def curve_points(n: int) -> Tensor:
+    """Indices of about :data:`CURVE_POINTS` of a curve's ``n`` points, evenly spaced, always with
+    the last (full coverage: the whole error rate)."""
+    kept = torch.arange(0, n, max(1, n // CURVE_POINTS))
+    return kept if not n or kept[-1] == n - 1 else torch.cat([kept, torch.tensor([n - 1])])
+
+
 def score_histogram(u: Tensor, upper: float) -> dict[str, list[float]]:
     """Counts of the uncertainty score in equal-width bins over [0, upper] (for figures)."""
     counts = torch.histc(u.double().clamp(0, upper), bins=HISTOGRAM_BINS, min=0.0, max=upper)
@@ -77,7 +84,7 @@ def in_distribution_metrics(
     score = settings.ood_score
     u = score(pred)
     coverage, risk = metrics.risk_coverage(u, correct)
-    step = max(1, len(coverage) // CURVE_POINTS)
+    kept = curve_points(len(coverage))
     return {
         "n": len(y),
         "forced_accuracy": metrics.accuracy(forced, y),
@@ -90,7 +97,7 @@ def in_distribution_metrics(
         "brier": metrics.brier(pred.mean_probs, y),
         "aurc": metrics.aurc(u, correct),
         "accuracy_at_coverage": {str(c): metrics.accuracy_at_coverage(u, correct, c) for c in COVERAGES},
-        "risk_coverage": {"coverage": coverage[::step].tolist(), "risk": risk[::step].tolist()},
+        "risk_coverage": {"coverage": coverage[kept].tolist(), "risk": risk[kept].tolist()},
         "reliability": metrics.reliability(pred.mean_probs, y),
         "score_histogram": score_histogram(u, score.upper(pred.mean_probs.shape[-1])),
     }
