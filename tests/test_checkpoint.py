@@ -153,3 +153,33 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     assert differences(back, None, TrainOptions(augment=False)) == []
     augmented = replace(back, train_config=replace(tcfg, augment=True))
     assert differences(augmented, None, TrainOptions(augment=False)) == ["--no-augment (stored: augment=True)"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(format_version="2"), "format version '2' is malformed"),
+        (lambda d: d.pop("format_version"), "format version None is malformed"),
+        (lambda d: d.update(rule=[1, 2]), "not understood"),
+        (lambda d: d.update(twin_rule={"name": "score", "score": "no-such-score", "threshold": 1.0}), "not understood"),
+        (lambda d: d.update(twin_state_dict=[1, 2]), "twin_state_dict is not a mapping"),
+        (lambda d: d.update(state_dict={"w": "not a tensor"}), "state_dict is not a mapping"),
+        (lambda d: d.update(history=[{"epoch": 1}]), "history is not a list of epochs"),
+    ],
+    ids=["version-text", "version-missing", "rule-list", "twin-rule", "twin-weights-list", "weights-text", "history"],
+)
+def test_malformed_checkpoints_are_refused_on_load_with_a_reason(saved, tmp_path, change, message):
+    _, path = saved
+    stored = torch.load(path, weights_only=True)
+    change(stored)
+    torch.save(stored, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=message):
+        ckpt_io.read(tmp_path / "bad.pt")
+
+
+def test_a_calibration_without_its_confidence_is_still_described(saved, tmp_path):
+    _, path = saved
+    stored = torch.load(path, weights_only=True)
+    stored["rule"]["calibration"] = {"method": "guaranteed risk", "target_error": 0.01, "n": 100, "bound": 0.009}
+    torch.save(stored, tmp_path / "old-calibration.pt")
+    assert "error ≤ 0.01 at 95% confidence" in ckpt_io.read(tmp_path / "old-calibration.pt").describe_in_words()["rule"]

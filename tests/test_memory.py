@@ -24,8 +24,10 @@ def test_per_sample_bytes_are_the_draws_and_the_largest_activation():
     assert per_sample == 4 * (drawn + -(-ACTIVATION_BUDGET // batch_size_for(model, 1)))
     most = 10 * per_sample
     check_samples(model, 10, budget=most)
-    with pytest.raises(IdkError, match=r"--samples 11: .* use at most 10$"):
+    with pytest.raises(IdkError, match=r"--samples 11: .* allowed; use at most 10$"):  # a given budget: no share
         check_samples(model, 11, budget=most)
+    with pytest.raises(IdkError, match=r"--samples 1: .* even one sample does not fit"):
+        check_samples(model, 1, budget=per_sample - 1)
 
 
 def test_a_deterministic_network_takes_no_sample_memory():

@@ -49,13 +49,17 @@ def check_samples(
     if samples is None:
         return
     per_sample = bytes_per_sample(model)
+    given = budget is not None
     budget = int(MEMORY_SHARE * available_memory(model.temperature.device)) if budget is None else budget
     if per_sample * samples > budget:
-        most = max(1, budget // max(per_sample, 1))
+        most = budget // max(per_sample, 1)
+        advice = (
+            f"use at most {most}" if most >= 1 else "even one sample does not fit: free memory or use a smaller model"
+        )
+        allowed = "" if given else f" ({MEMORY_SHARE:.0%} of the free memory)"
         raise IdkError(
             f"{option} {samples}: needs about {_size(per_sample * samples)} for this model "
-            f"({_size(per_sample)} per sample), more than the {_size(budget)} allowed "
-            f"({MEMORY_SHARE:.0%} of the free memory); use at most {most}"
+            f"({_size(per_sample)} per sample), more than the {_size(budget)} allowed{allowed}; {advice}"
         )
 
 

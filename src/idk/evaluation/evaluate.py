@@ -103,11 +103,14 @@ def in_distribution_metrics(
     }
 
 
-def shifted_metrics(pred: Predictions, y: Tensor, rule: Rule, u_in: Tensor, settings: EvalSettings) -> dict[str, Any]:
+def shifted_metrics(
+    pred: Predictions, y: Tensor, rule: Rule, u_in: Tensor, settings: EvalSettings, forced: Tensor
+) -> dict[str, Any]:
     """What matters on a labelled shifted set: how much is answered, and how well.
 
     answered = 1 − refused; accepted_accuracy = accuracy on the answered images; forced_accuracy =
-    accuracy of the forced answer (``settings.forced_average`` of the same S samples);
+    accuracy of the ``forced`` answers (N,) (``settings.forced_average`` of ``forced_samples`` draws,
+    as for the test set);
     auroc_vs_test: how well the score tells these images from the test set (lower: more alike)."""
     decision = rule.decide(pred)
     accepted = ~decision.refused
@@ -118,7 +121,7 @@ def shifted_metrics(pred: Predictions, y: Tensor, rule: Rule, u_in: Tensor, sett
         "answered": float(accepted.double().mean()),
         "refused": float(decision.refused.double().mean()),
         "accepted_accuracy": metrics.accuracy(decision.label[accepted], y[accepted]),
-        "forced_accuracy": metrics.accuracy(forced_labels(pred, settings.forced_average), y),
+        "forced_accuracy": metrics.accuracy(forced, y),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "nll": metrics.nll(pred.mean_probs, y),
         "auroc_vs_test": metrics.auroc(u_in, u),
@@ -167,27 +170,34 @@ def evaluate(
         )
     in_name = next(iter(datasets))
     in_data, in_pred = datasets[in_name], preds[in_name]
-    if settings.forced_samples == settings.samples or isinstance(model, DeterministicNet):
-        forced_pred = in_pred
-    else:
-        forced_pred = predict(
-            model,
-            in_data.images,
-            settings.forced_samples,
-            rule.percentile,
-            method=settings.method,
-            seed=settings.seed + 1,
-            progress=progress,
-            desc=f"{in_name} forced ×{settings.forced_samples}",
-        )
-    forced = forced_labels(forced_pred, settings.forced_average)
+
+    def forced(name: str) -> Tensor:
+        """The forced answers for a labelled set, from ``forced_samples`` draws (the test set's and
+        the shifted sets' alike, whatever ``samples`` the rest of the report used)."""
+        pred = preds[name]
+        if settings.forced_samples != settings.samples and not isinstance(model, DeterministicNet):
+            pred = predict(
+                model,
+                datasets[name].images,
+                settings.forced_samples,
+                rule.percentile,
+                method=settings.method,
+                seed=settings.seed + 1,
+                progress=progress,
+                desc=f"{name} forced ×{settings.forced_samples}",
+            )
+        return forced_labels(pred, settings.forced_average)
+
     u_in = settings.ood_score(in_pred)
     report: dict[str, Any] = {}
     for name in datasets:
         if name == in_name:
-            report[name] = {"kind": "test", **in_distribution_metrics(in_pred, in_data.labels, rule, settings, forced)}
+            report[name] = {
+                "kind": "test",
+                **in_distribution_metrics(in_pred, in_data.labels, rule, settings, forced(name)),
+            }
         elif name in shifted:
-            report[name] = shifted_metrics(preds[name], datasets[name].labels, rule, u_in, settings)
+            report[name] = shifted_metrics(preds[name], datasets[name].labels, rule, u_in, settings, forced(name))
         else:
             report[name] = out_of_distribution_metrics(preds[name], rule, u_in, settings)
     return report, preds

@@ -111,7 +111,11 @@ class Checkpoint:
             raise CheckpointError(f"{path}: class {self.kind} does not match its configuration")
         state = self.twin_state_dict if twin else self.state_dict
         if state is None:
-            raise CheckpointError(f"{path}: holds no deterministic twin (train without --no-twin)")
+            raise CheckpointError(
+                f"{path}: holds no deterministic twin (train without --no-twin)"
+                if twin
+                else f"{path}: holds no weights"
+            )
         try:
             model.load_state_dict(state)
         except RuntimeError as err:
@@ -140,7 +144,9 @@ class Checkpoint:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise CheckpointError(f"{path}: not an idk checkpoint (no '{FORMAT}' header)")
         version = d.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise CheckpointError(f"{path}: its format version {version!r} is malformed (a whole number is expected)")
+        if version > FORMAT_VERSION:
             raise CheckpointError(
                 f"{path}: checkpoint format {version} is newer than this idk reads ({FORMAT_VERSION}); upgrade idk"
             )
@@ -174,7 +180,16 @@ class Checkpoint:
             if d.get("scribbles") is not None:
                 fields["scribbles"] = Scribbles.from_dict(d["scribbles"])
             make_rule(d["rule"])
-        except (TypeError, KeyError, ValueError, DataError) as err:
+            if d.get("twin_rule") is not None:
+                make_rule(d["twin_rule"])
+            for key in ("state_dict", "twin_state_dict"):
+                if key in d and d[key] is not None and not _is_weights(d[key]):
+                    raise TypeError(f"{key} is not a mapping of parameter names to tensors")
+            if not isinstance(d.get("history", []), list) or not all(
+                isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in d.get("history", [])
+            ):
+                raise TypeError("history is not a list of epochs with their loss")
+        except (TypeError, KeyError, ValueError, AttributeError, DataError) as err:
             raise CheckpointError(f"{path}: checkpoint description not understood ({err})") from None
         ckpt = cls(**fields)
         cfg = ckpt.model_config
@@ -225,6 +240,11 @@ class Checkpoint:
             "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
             "scribbles": self.scribbles.describe() if self.scribbles is not None else "none recorded",
         }
+
+
+def _is_weights(value: Any) -> bool:
+    """Whether ``value`` is a state dict: parameter names → tensors."""
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in value.items())
 
 
 def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:

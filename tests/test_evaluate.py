@@ -1,0 +1,34 @@
+"""The evaluation's numbers: forced answers drawn alike for the test set and the shifted sets."""
+
+from __future__ import annotations
+
+import torch
+
+from idk.data.images import ImageSet, InputSpec
+from idk.decision.predictive import predict
+from idk.decision.rules import PercentileRule
+from idk.evaluation import metrics
+from idk.evaluation.evaluate import EvalSettings, evaluate, forced_labels
+from idk.nn.bnn import ModelConfig, build_model
+from idk.nn.networks import NetConfig
+
+
+def test_forced_accuracy_of_shifted_sets_uses_the_forced_samples_as_the_test_set_does():
+    """With --samples below forced_samples, every labelled set's forced answer comes from
+    forced_samples draws (seed + 1): the column compares like with like."""
+    torch.manual_seed(0)
+    spec = InputSpec(1, 6, 6)
+    model = build_model(ModelConfig(net=NetConfig(arch="mlp", hidden=8), input_shape=spec.shape, num_classes=3), 60)
+    g = torch.Generator().manual_seed(1)
+    sets = {
+        name: ImageSet(
+            name, torch.rand(60, 1, 6, 6, generator=g), torch.randint(0, 3, (60,), generator=g), ("a", "b", "c"), spec
+        )
+        for name in ("test", "shifted")
+    }
+    settings = EvalSettings(samples=3, forced_samples=40, forced_average="probs")
+    report, _ = evaluate(model, PercentileRule(50.0, 0.2), sets, settings, shifted=("shifted",))
+    for name in sets:
+        forced = predict(model, sets[name].images, 40, 50.0, seed=1)
+        expected = metrics.accuracy(forced_labels(forced, "probs"), sets[name].labels)
+        assert report[name]["forced_accuracy"] == expected
