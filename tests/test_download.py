@@ -96,7 +96,8 @@ def test_a_bad_download_is_rejected_and_nothing_is_left(server, tmp_path, where,
 def test_falls_back_to_the_next_mirror(server, tmp_path):
     base, _ = server
     path = fetch_file(
-        _at(MNIST_FILES["train-labels"], f"{base}/bad", f"{base}/missing", f"{base}/good"), tmp_path / "c"
+        _at(MNIST_FILES["train-labels"], f"{base}/bad", f"{base}/missing", f"{base}/cut/good", f"{base}/good"),
+        tmp_path / "c",
     )
     assert path.exists()
 
@@ -163,3 +164,27 @@ def test_fashion_mnist_downloads_from_its_mirrors_verified(server, tmp_path):
     (tmp_path / "empty").mkdir()
     path = cfg.file("fashion-mnist", good)
     assert path == tmp_path / "cache3" / "fashion-mnist" / good.name
+
+
+def test_a_mirror_that_does_not_speak_http_is_skipped(server, tmp_path):
+    """A server answering garbage (http.client.BadStatusLine, not an OSError) is one failed mirror."""
+    import socket
+
+    base, _ = server
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def garbage():
+        conn, _ = listener.accept()
+        conn.recv(1024)
+        conn.sendall(b"this is not HTTP\r\n\r\n")
+        conn.close()
+
+    threading.Thread(target=garbage, daemon=True).start()
+    bad = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        path = fetch_file(_at(MNIST_FILES["test-labels"], bad, f"{base}/good"), tmp_path / "c", timeout=5)
+    finally:
+        listener.close()
+    assert path.exists()

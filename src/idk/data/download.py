@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import io
 import os
 import shutil
 import tempfile
-import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Sequence
@@ -117,7 +117,7 @@ def _try_mirrors(urls: Sequence[str], directory: Path, check: Callable[[Path], N
                 _download(url, out, timeout, None)
             check(tmp)
             return tmp
-        except (OSError, urllib.error.URLError, DataError, zipfile.BadZipFile) as err:
+        except (OSError, http.client.HTTPException, DataError, zipfile.BadZipFile) as err:  # (URLError is an OSError)
             failures.append(f"{url}: {err}")
             tmp.unlink(missing_ok=True)
         except BaseException:
