@@ -214,8 +214,10 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
+    from idk.nn.numerics import set_flush_denormals
+
     # as the command line does, before torch starts its worker threads (idk.nn.numerics)
-    torch.set_flush_denormal(True)
+    set_flush_denormals(True)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, args.idle + 1024)), hard))
     if args.threads:

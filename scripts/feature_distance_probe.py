@@ -28,6 +28,7 @@ from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import predict
 from idk.decision.scores import make_score
 from idk.nn.layers import BayesianLayer
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 
@@ -71,7 +72,7 @@ def main() -> None:
     p.add_argument("model")
     p.add_argument("--n", type=int, default=1000)
     args = p.parse_args()
-    torch.set_flush_denormal(True)
+    set_flush_denormals(True)
     ckpt = checkpoint.read(args.model)
     model = ckpt.build()
     train, tune, calib = training_split(ckpt, DataConfig.from_env())  # the images training used (--train-subset too)

@@ -24,6 +24,7 @@ from idk.data.shifted import shifted_sets, symbol_set
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import Predictions, predict
 from idk.decision.scores import make_score
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
     args = parser.parse_args()
-    torch.set_flush_denormal(True)
+    set_flush_denormals(True)
     loaded = [checkpoint.load(path) for path in args.models]  # each at its own fitted temperature
     first = loaded[0][1]
     for path, (_, ckpt) in zip(args.models, loaded, strict=True):

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from idk.data import DataConfig
 from idk.decision.predictive import predict
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 from idk.training.rule_fitting import select_score
@@ -26,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     args = parser.parse_args()
-    torch.set_flush_denormal(True)
+    set_flush_denormals(True)
     model, ckpt = checkpoint.load(args.model)  # at the temperature training fitted
     cfg, seed = ckpt.rule_config, ckpt.train_config.seed
     if cfg.score != "auto":

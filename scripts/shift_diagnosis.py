@@ -34,6 +34,7 @@ from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import Predictions, predict
 from idk.decision.scores import SCORES, make_score
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 
@@ -59,7 +60,7 @@ def main() -> None:
     p.add_argument("--per-character", type=int, default=60, metavar="N", help="images of each character")
     p.add_argument("--json")
     args = p.parse_args()
-    torch.set_flush_denormal(True)
+    set_flush_denormals(True)
     ckpt = checkpoint.read(args.model)
     model = ckpt.build(twin=args.twin)
     samples = 1 if args.twin else args.samples

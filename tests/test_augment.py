@@ -227,3 +227,33 @@ def test_only_drawn_symbols_are_degraded():
     clothes = InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True)
     assert augmentation_for(clothes, degrade=0.3) == augmentation_for(clothes)
     assert augmentation_for(clothes, degrade=0.3, geometric=False) == Augmentation()
+
+
+def test_an_empty_share_of_a_batch_passes_through():
+    """Under torchrun a ragged last batch can leave a process no images: nothing to augment."""
+    empty = torch.zeros(0, 1, 28, 28)
+    augment = augmentation_for(InputSpec(1, 28, 28, "mnist", drawn=True), degrade=0.25)
+    assert augment(empty).shape == (0, 1, 28, 28)
+
+
+def test_rotation_on_a_wide_frame_turns_every_line_alike():
+    """On a 28 × 56 frame a 10° rotation turns horizontal and vertical strokes by 10° each (in
+    [−1, 1]² coordinates it was a shear: 5° and 19°)."""
+    import torch.nn.functional as F
+
+    def angle_of(image: torch.Tensor, along_rows: bool) -> float:
+        ys, xs = (t.double() for t in torch.nonzero(image > 0.3, as_tuple=True))
+        a, b = (xs, ys) if along_rows else (ys, xs)
+        slope = ((a - a.mean()) * (b - b.mean())).sum() / ((a - a.mean()) ** 2).sum()
+        return abs(math.degrees(math.atan(slope)))
+
+    theta = affine_matrices(torch.zeros(1, 2), torch.tensor([math.radians(10.0)]), torch.ones(1), (56, 28))
+    for along_rows in (True, False):
+        line = torch.zeros(1, 1, 28, 56)
+        if along_rows:
+            line[0, 0, 14, 8:48] = 1
+        else:
+            line[0, 0, 4:24, 28] = 1
+        grid = F.affine_grid(theta, list(line.shape), align_corners=False)
+        turned = F.grid_sample(line, grid, align_corners=False)[0, 0]
+        assert angle_of(turned, along_rows) == pytest.approx(10.0, abs=1.0)

@@ -140,3 +140,26 @@ def test_dropped_outlier_families_are_left_out_and_unknown_names_refused():
             TrainConfig(drop_outliers=("x",)),
             spec=MNIST_SPEC,
         )
+
+
+@pytest.mark.parametrize("batch", [128, 64, 32, 80])
+def test_every_outlier_family_gets_its_equal_part(batch):
+    """n = share × batch outliers: each of the F families n // F or one more (before, the families
+    were cut in order: at 64 images per process the last two of ten got none)."""
+    from idk.data.synthetic import families_for
+    from idk.training.fitting import training_outliers
+
+    families = families_for(MNIST_SPEC)[0]
+    counts: dict[str, int] = {}
+    images = torch.rand(batch, 1, 28, 28)
+    labels = torch.arange(batch) % 10
+    tagged = {  # the default's ten families, each one's images marked by a constant value
+        name: (lambda images, labels, n, g, i=i: torch.full((n, 1, 28, 28), float(i)))
+        for i, name in enumerate(families)
+    }
+    out = training_outliers(images, labels, 0.5, tagged)
+    n = round(0.5 * batch)
+    assert len(out) == n
+    for i, name in enumerate(families):
+        counts[name] = int((out[:, 0, 0, 0] == i).sum())
+    assert min(counts.values()) >= n // len(families) and max(counts.values()) - min(counts.values()) <= 1

@@ -101,3 +101,19 @@ def test_flipout_gives_each_example_the_posterior_distribution():
     w = w_loc + w_scale * torch.randn(S, *w_scale.shape, generator=torch.Generator().manual_seed(7))
     direct = conv.forward_weights(x[1:], w, b_loc.expand(S, -1))[:, 0, 0, 10:14, 14]
     assert min(_ks_pvalues(flip, direct)) > ALPHA
+
+
+def test_flipout_and_sampling_on_an_empty_batch_and_in_double():
+    """An empty share (torchrun's ragged last batch) goes through Flipout; a model moved to float64
+    samples with fresh output buffers."""
+    from idk.nn.layers import BayesianConv2d
+
+    model = BNN(for_mnist(ModelConfig(net=NetConfig(arch="cnn", channels=(4, 8), dense=16))), 100)
+    conv = next(layer for layer in model.net if isinstance(layer, BayesianConv2d))
+    shape = conv.weight_shape
+    out = conv.forward_flipout(torch.zeros(0, 1, 28, 28), torch.zeros(shape), torch.zeros(shape), torch.zeros(4))
+    assert out.shape == (0, 4, 24, 24)
+    x = torch.rand(3, 1, 28, 28)
+    assert model.sample_logits(x, 5).dtype == torch.float32
+    model.double()
+    assert model.sample_logits(x.double(), 5).dtype == torch.float64

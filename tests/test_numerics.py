@@ -1,6 +1,6 @@
 import torch
 
-from idk.nn.numerics import flush_denormals
+from idk.nn.numerics import flush_denormals, set_flush_denormals
 
 
 def test_subnormals_are_flushed_inside_and_kept_outside():
@@ -10,3 +10,17 @@ def test_subnormals_are_flushed_inside_and_kept_outside():
         supported = float(tiny * 1.0) == 0.0
     assert float(tiny * 1.0) > 0  # restored
     assert supported or not torch.set_flush_denormal(False)  # only CPUs without the mode keep them
+
+
+def test_a_block_restores_flushing_switched_on_before_it():
+    """The command line switches flushing on at start-up: a block (a training run) leaves it on."""
+    tiny = torch.tensor([1e-39], dtype=torch.float32)
+    try:
+        if not set_flush_denormals(True):
+            return  # a CPU without the mode: nothing to restore
+        with flush_denormals():
+            assert float(tiny * 1.0) == 0.0
+        assert float(tiny * 1.0) == 0.0  # still on after the block
+    finally:
+        set_flush_denormals(False)
+    assert float(tiny * 1.0) > 0

@@ -457,3 +457,13 @@ def test_a_failing_pass_is_a_json_500_and_the_service_goes_on(loaded, mnist_test
         assert status == 200 and json.loads(body)["images"][0]["verdict"]
     finally:
         server.stop()
+
+
+def test_info_is_strict_json_when_the_model_description_holds_a_nan(loaded):
+    """A diverged run's final loss is NaN: /api/info answers it as null, not a 500."""
+    from dataclasses import replace
+
+    model, ckpt = loaded
+    service = serve.PredictionService(model, replace(ckpt, metrics={"final_loss": math.nan}), samples=5)
+    text = json.dumps(service.info(), allow_nan=False)
+    assert json.loads(text)["metrics"]["final_loss"] is None

@@ -16,9 +16,11 @@ from idk.errors import IdkError
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from idk.nn.numerics import set_flush_denormals
+
     # Flush subnormal floats (see idk.nn.numerics) before torch starts its worker threads, which
     # inherit the setting only when they are created after it.
-    torch.set_flush_denormal(True)
+    set_flush_denormals(True)
 
     from idk.progress import Progress
 

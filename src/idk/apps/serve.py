@@ -45,7 +45,9 @@ from idk.apps.serve_inputs import Limits, RequestError, Source, read_sources
 from idk.decision.memory import check_samples
 from idk.decision.rules import describe_rule
 from idk.errors import IdkError
+from idk.evaluation.report import json_safe
 from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.checkpoint import Checkpoint
 
@@ -89,7 +91,7 @@ class ServiceSettings:
 
 def _flush_denormals() -> None:
     """Subnormal floats flushed to zero in the model's thread: a per-thread flag (idk.nn.numerics)."""
-    torch.set_flush_denormal(True)
+    set_flush_denormals(True)
 
 
 class PredictionService:
@@ -130,16 +132,19 @@ class PredictionService:
         ]
 
     def info(self) -> dict[str, Any]:
-        return {
-            "rule_text": describe_rule(self.ckpt.rule),
-            "rule_summary": self.rule.summary(),
-            **self.ckpt.describe(),
-            "service": {
-                "samples": self.samples,
-                "window_ms": 1000 * self.settings.window,
-                "max_batch": self.settings.max_batch,
-            },
-        }
+        """The model and the service in one JSON-safe dict (a NaN, e.g. a diverged final loss, is null)."""
+        return json_safe(
+            {
+                "rule_text": describe_rule(self.ckpt.rule),
+                "rule_summary": self.rule.summary(),
+                **self.ckpt.describe(),
+                "service": {
+                    "samples": self.samples,
+                    "window_ms": 1000 * self.settings.window,
+                    "max_batch": self.settings.max_batch,
+                },
+            }
+        )
 
     def answer_json(self, result: FileResult) -> dict[str, Any]:
         return {**vars(result), "threshold": self.rule.threshold}  # shallow: asdict's deep copy costs ms

@@ -45,6 +45,8 @@ class Augmentation:
             raise ValueError(f"degrade must be a share of the images in [0, 1], got {self.degrade}")
 
     def __call__(self, images: Tensor) -> Tensor:
+        if not len(images):  # a process's empty share of a ragged last batch (idk.training.distributed)
+            return images
         if self.degrade > 0:
             images = random_degradation(images, self.degrade)
         if self.flip:
@@ -97,6 +99,10 @@ def affine_matrices(shift: Tensor, angle: Tensor, scale: Tensor, size: int | tup
     output to input coordinates, so this is the inverse map."""
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)  # (B, 2, 2)
+    w, h = (size, size) if isinstance(size, int) else size
+    if w != h:  # a rotation in pixels, not in the [−1, 1]² coordinates (a shear where W ≠ H): D⁻¹ R D
+        d = torch.tensor([w / 2, h / 2], dtype=theta.dtype, device=theta.device)
+        theta = theta * d.view(1, 1, 2) / d.view(1, 2, 1)
     offset = -theta @ (2 * shift / torch.as_tensor(size, dtype=shift.dtype, device=shift.device)).unsqueeze(
         -1
     )  # (B, 2, 1), in [−1, 1] units

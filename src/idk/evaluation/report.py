@@ -13,16 +13,17 @@ from idk.decision.rules import describe_rule
 def to_json(report: dict[str, Any]) -> str:
     """The report as strict JSON: a NaN or infinite number (a metric of nothing, e.g. the accuracy
     on accepted images when none is accepted) is written as null."""
-    return json.dumps(_finite(report), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n"
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` (nested dicts and lists) with every NaN or infinite float replaced by None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 

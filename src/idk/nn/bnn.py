@@ -165,6 +165,7 @@ class BNN(nn.Module):
                     if (
                         out is None
                         or out.device != noise.device
+                        or out.dtype != noise.dtype
                         or out.shape[0] != shape[0]
                         or out.shape[1] < shape[1]
                         or out.shape[2:] != shape[2:]

@@ -97,12 +97,12 @@ class BayesianLayer(PyroModule):
         each example's weights have exactly the posterior's distribution, decorrelated across
         the batch: ``y = apply(x, μ) + apply(x ∘ r, ΔW) ∘ s + b``. x (N, ...) → (N, ...)."""
         n = x.shape[0]
-        view_in = (n, -1) + (1,) * (x.dim() - 2)
+        view_in = (n, x.shape[1]) + (1,) * (x.dim() - 2)
         r = torch.randint(0, 2, (n, x.shape[1]), device=x.device).to(x.dtype).mul_(2).sub_(1).view(view_in)
         mean = self.apply(x, w_loc, bias)
         perturbation = self.apply(x * r, delta, None)
         s = torch.randint(0, 2, perturbation.shape[:2], device=x.device).to(x.dtype).mul_(2).sub_(1)
-        return mean + perturbation * s.view(n, -1, *(1,) * (perturbation.dim() - 2))
+        return mean + perturbation * s.view(n, perturbation.shape[1], *(1,) * (perturbation.dim() - 2))
 
     def forward_point(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         """Fixed weights on x (N, ...) or (S, N, ...): the same leading shape out."""

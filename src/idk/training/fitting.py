@@ -135,11 +135,13 @@ class FitState:
 
 
 def training_outliers(images: Tensor, labels: Tensor, share: float, families: dict[str, Family]) -> Tensor:
-    """A fresh batch of synthetic outliers (``share`` × batch), every family in equal parts,
-    drawn from the global generator (resumable)."""
+    """A fresh batch of n = ``share`` × batch synthetic outliers (at least one per family), drawn
+    from the global generator (resumable): every family in equal parts, the first n mod F of the
+    F families one image more. Each family draws ⌈n / F⌉ images and keeps its part."""
     n = max(len(families), round(share * len(images)))
+    each, extra = divmod(n, len(families))
     parts = synthetic_outliers(images, labels, -(-n // len(families)), None, families)
-    return torch.cat(list(parts.values()))[:n]
+    return torch.cat([part[: each + (i < extra)] for i, part in enumerate(parts.values())])
 
 
 def outlier_families(spec: InputSpec, cfg: TrainConfig) -> dict[str, Family]:

@@ -230,6 +230,9 @@ def train(
     # the rule on the whole validation split, fitted by rank 0 while the others wait for it
     fitted = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, source, progress) if replicas.is_main else None
     rule_dict, extra = replicas.from_main(fitted)
+    for key, net in (("temperature", model), ("twin_temperature", twin)):  # rank 0 set its own in place
+        if net is not None and key in extra:
+            net.temperature.fill_(extra[key]["value"])
     extra["metrics"]["final_loss"] = states["model"].history[-1]["loss"] if states["model"].history else None
     ckpt = save(rule=rule_dict, finished=True, **extra)
     replicas.barrier()  # the finished checkpoint is written before any process returns

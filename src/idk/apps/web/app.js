@@ -11,7 +11,10 @@ const PREPARATION = {
   "fit": "Images are scaled to the model's input size, keeping their aspect ratio.",
 };
 
-fetch("api/info").then(r => r.json()).then(d => {
+fetch("api/info").then(r => r.json().then(d => {
+  if (!r.ok || !d.input) throw new Error(d.error || `HTTP ${r.status}`);
+  return d;
+})).then(d => {
   model = d;
   const size = `${d.input.height}×${d.input.width} ${d.input.channels === 3 ? "colour" : "greyscale"}`;
   info.textContent = `model: ${d.preset} (${d.class}), ${d.epochs} epochs, ${d.classes.length} classes ` +
@@ -27,7 +30,9 @@ fetch("api/info").then(r => r.json()).then(d => {
     w.hidden = false;
   }
   document.body.dataset.ready = "true";
-}).catch(() => { info.textContent = "could not reach the idk server"; });
+}).catch(err => {
+  info.textContent = err instanceof TypeError ? "could not reach the idk server" : `the idk server could not describe its model: ${err.message}`;
+});
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -80,15 +85,16 @@ function show(name, blob, answer) {
   } else {
     body.append(el("div", "verdict" + (answer.label === null ? " idk" : ""), answer.verdict));
     const rule = model ? model.rule : { name: "percentile", percentile: 50 };
+    const num = v => (typeof v === "number" ? v.toFixed(3) : "–");  // null: a score of nothing (NaN)
     if (answer.blank) {
       body.append(el("div", "score", "nothing to classify found (a blank image)"));
     } else if (rule.name === "percentile") {
       body.append(el("div", "score",
-        `accepted: classes whose ${rule.percentile}th-percentile probability is above ${answer.threshold.toFixed(3)} ` +
-        `(the dashed line); highest: ${answer.score.toFixed(3)}`));
+        `accepted: classes whose ${rule.percentile}th-percentile probability is above ${num(answer.threshold)} ` +
+        `(the dashed line); highest: ${num(answer.score)}`));
     } else {
       body.append(el("div", "score",
-        `${rule.score} = ${answer.score.toFixed(3)}; refuses above ${answer.threshold.toFixed(3)}`));
+        `${rule.score} = ${num(answer.score)}; refuses above ${num(answer.threshold)}`));
     }
     if (answer.samples) {
       const hists = el("div", "hists");
@@ -138,7 +144,10 @@ pad.addEventListener("pointercancel", endStroke);
 document.getElementById("clear").onclick = clearPad;
 
 const drop = document.getElementById("drop");
-document.getElementById("files").onchange = e => ask([...e.target.files].map(f => [f.name, f]));
+document.getElementById("files").onchange = e => {
+  ask([...e.target.files].map(f => [f.name, f]));
+  e.target.value = "";  // choosing the same file again answers it again
+};
 drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", e => {
