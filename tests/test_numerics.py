@@ -4,7 +4,8 @@ from idk.nn.numerics import flush_denormals, set_flush_denormals
 
 
 def test_subnormals_are_flushed_inside_and_kept_outside():
-    tiny = torch.tensor([1e-39], dtype=torch.float32)  # subnormal in float32
+    set_flush_denormals(False)  # the state before: off (an earlier command in this process may have set it)
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # subnormal in float32 (made while not flushing)
     assert float(tiny * 1.0) > 0
     with flush_denormals():
         supported = float(tiny * 1.0) == 0.0
@@ -14,6 +15,7 @@ def test_subnormals_are_flushed_inside_and_kept_outside():
 
 def test_a_block_restores_flushing_switched_on_before_it():
     """The command line switches flushing on at start-up: a block (a training run) leaves it on."""
+    set_flush_denormals(False)
     tiny = torch.tensor([1e-39], dtype=torch.float32)
     try:
         if not set_flush_denormals(True):
