@@ -164,9 +164,19 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
         (lambda d: d.update(twin_rule={"name": "score", "score": "no-such-score", "threshold": 1.0}), "not understood"),
         (lambda d: d.update(twin_state_dict=[1, 2]), "twin_state_dict is not a mapping"),
         (lambda d: d.update(state_dict={"w": "not a tensor"}), "state_dict is not a mapping"),
+        (lambda d: d.update(state_dict=None), "state_dict is not a mapping"),
         (lambda d: d.update(history=[{"epoch": 1}]), "history is not a list of epochs"),
     ],
-    ids=["version-text", "version-missing", "rule-list", "twin-rule", "twin-weights-list", "weights-text", "history"],
+    ids=[
+        "version-text",
+        "version-missing",
+        "rule-list",
+        "twin-rule",
+        "twin-weights-list",
+        "weights-text",
+        "no-weights",
+        "history",
+    ],
 )
 def test_malformed_checkpoints_are_refused_on_load_with_a_reason(saved, tmp_path, change, message):
     _, path = saved

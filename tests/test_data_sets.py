@@ -128,6 +128,14 @@ def test_npz_and_idx_pairs(tmp_path, data_cfg):
     np.savez(npz_train, images=rng.integers(0, 256, (30, 8, 8), dtype=np.uint8), labels=np.arange(30) % 3)
     separate = training_data(str(npz_train), data_cfg, test_data=str(alone))
     assert len(separate.train) == 30 and len(separate.test) == 10
+    train_only = tmp_path / "train-only"  # never tested on its own training pair
+    train_only.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (train_only / name).write_bytes((idx / name).read_bytes())
+    with pytest.raises(DataError):
+        training_data(str(train_only), data_cfg, test_data=str(train_only))
+    with pytest.raises(DataError):  # a lone t10k pair is no training set
+        training_data(str(alone), data_cfg)
 
 
 @pytest.mark.parametrize(

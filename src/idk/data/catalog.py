@@ -315,8 +315,8 @@ def _labelled(
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
             path = path / split
-        elif prefix := _idx_prefix(path, "train" if split == "train" else "t10k"):
-            data = _idx_labelled(path, prefix)
+        elif _idx_pair(path, wanted := "train" if split == "train" else "t10k"):  # never test on the train pair
+            data = _idx_labelled(path, wanted)
             if spec is None and image_size is not None:
                 spec = InputSpec(1, *image_size, "fit")
             return fit_images(data, spec) if spec else data

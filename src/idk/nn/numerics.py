@@ -34,8 +34,8 @@ def set_flush_denormals(on: bool = True) -> bool:
 @contextlib.contextmanager
 def flush_denormals() -> Iterator[None]:
     """Within this block, subnormal floats are flushed to zero (where the CPU supports it); the
-    setting made with :func:`set_flush_denormals` before the block (off by default) is restored
-    afterwards."""
+    setting made with :func:`set_flush_denormals` in this thread before the block (off when none
+    was made, even in a thread that inherited flushing from its parent) is restored afterwards."""
     previous = getattr(_thread, "on", False)
     set_flush_denormals(True)
     try:

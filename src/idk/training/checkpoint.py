@@ -182,8 +182,8 @@ class Checkpoint:
             make_rule(d["rule"])
             if d.get("twin_rule") is not None:
                 make_rule(d["twin_rule"])
-            for key in ("state_dict", "twin_state_dict"):
-                if key in d and d[key] is not None and not _is_weights(d[key]):
+            for key in ("state_dict", "twin_state_dict"):  # the twin's may be None (trained without one)
+                if (key == "state_dict" or d.get(key) is not None) and not _is_weights(d.get(key)):
                     raise TypeError(f"{key} is not a mapping of parameter names to tensors")
             if not isinstance(d.get("history", []), list) or not all(
                 isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in d.get("history", [])

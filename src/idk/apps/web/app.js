@@ -12,7 +12,7 @@ const PREPARATION = {
 };
 
 fetch("api/info").then(r => r.json().then(d => {
-  if (!r.ok || !d.input) throw new Error(d.error || `HTTP ${r.status}`);
+  if (!r.ok || !d || !d.input || !d.classes || !d.service) throw new Error((d && d.error) || `HTTP ${r.status}`);
   return d;
 })).then(d => {
   model = d;
@@ -69,7 +69,7 @@ function histogram(name, draws, mean, accepted, threshold) {
     const x = threshold * HIST_W;
     pic.append(svg("line", { class: "threshold", x1: x, x2: x, y1: 0, y2: HIST_H + 2 }));
   }
-  box.append(pic, el("div", "label", name), el("div", "mean", mean.toFixed(2)));
+  box.append(pic, el("div", "label", name), el("div", "mean", typeof mean === "number" ? mean.toFixed(2) : "–"));
   return box;
 }
 
