@@ -12,6 +12,7 @@ from idk.data.catalog import NAMED, NOISE, load, match_classes, recorded_test_se
 from idk.data.images import ImageSet, InputSpec, index_classes
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
+from idk.decision.rules import infeasible_error_target
 from idk.errors import IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.evaluation.report import write_json
@@ -209,9 +210,3 @@ def warnings(ckpt: Checkpoint) -> list[str]:
             "validation images)"
         )
     return out
-
-
-def infeasible_error_target(rule: dict[str, Any]) -> bool:
-    """Whether ``rule`` (a dict) was calibrated for an error target that no coverage met."""
-    calibration = rule.get("calibration") or {}
-    return "target_error" in calibration and calibration.get("feasible") is False

@@ -283,10 +283,9 @@ def _idx_pair(path: Path, prefix: str) -> Path | None:
     return None
 
 
-def _idx_prefix(path: Path, preferred: str) -> str | None:
-    """The IDX pair a folder holds, ``preferred`` ("train" or "t10k") when it holds both; None: no pair."""
-    other = "t10k" if preferred == "train" else "train"
-    return next((p for p in (preferred, other) if _idx_pair(path, p) is not None), None)
+def _evaluation_pair(path: Path) -> str | None:
+    """The IDX pair of a folder to evaluate on: "t10k" when it holds one, else "train"; None: no pair."""
+    return next((p for p in ("t10k", "train") if _idx_pair(path, p) is not None), None)
 
 
 def _idx_labelled(path: Path, prefix: str) -> ImageSet:
@@ -352,7 +351,7 @@ def load(name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100
         path = Path(name_or_path)
         if not path.exists():
             raise DataError(f"{name_or_path}: not a known data set ({', '.join(KNOWN)}) nor an existing path")
-        if path.is_dir() and (prefix := _idx_prefix(path, "t10k")):  # IDX pairs: the test pair when there is one
+        if path.is_dir() and (prefix := _evaluation_pair(path)):
             data = _idx_labelled(path, prefix)
         elif path.is_dir():
             if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():

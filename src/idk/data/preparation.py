@@ -60,22 +60,25 @@ def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec) -> Prepare
     return prepared
 
 
+def _border(pixels: np.ndarray) -> np.ndarray:
+    """The pixels of an image's four edges, (2H + 2W, ...) for pixels (H, W, ...)."""
+    return np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+
+
 def blank_in_input_form(pixels: np.ndarray, spec: InputSpec) -> bool:
     """Whether pixels already in ``spec``'s input form (C, H, W) hold nothing to classify, as
     :func:`prepare` would judge the same image: for MNIST's form, no pixel :data:`INK_LEVEL`
     above the border's median; otherwise one flat colour."""
     if spec.preparation == "mnist":
         grey = pixels.mean(0)
-        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-        return bool(grey.max() - np.median(border) < INK_LEVEL)
+        return bool(grey.max() - np.median(_border(grey)) < INK_LEVEL)
     return bool(pixels.max() - pixels.min() < FLAT)
 
 
 def to_mnist(grey: np.ndarray, height: int = 28, width: int = 28) -> PreparedImage:
     """A greyscale image (H, W) in [0, 1] in MNIST's form (1, height, width); see the module doc."""
     grey = np.asarray(grey, dtype=np.float32)
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    background = float(np.median(border))
+    background = float(np.median(_border(grey)))
     inverted = background > 0.5
     img = 1.0 - grey if inverted else grey
     background = 1.0 - background if inverted else background
@@ -141,8 +144,7 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
     h, w = pixels.shape[:2]
     flat = bool(pixels.max() - pixels.min() < FLAT)
     if (h, w) != (spec.height, spec.width):
-        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-        fill = np.median(border, axis=0)
+        fill = np.median(_border(pixels), axis=0)
         scale = min(spec.height / h, spec.width / w)
         size = (max(1, min(spec.width, round(w * scale))), max(1, min(spec.height, round(h * scale))))
         mode = "RGB" if pixels.ndim == 3 else "L"

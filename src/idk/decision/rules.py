@@ -116,6 +116,13 @@ def make_rule(d: dict[str, Any]) -> Rule:
     return ScoreRule(score, float(d["threshold"]), float(d.get("percentile", 50.0)))
 
 
+def infeasible_error_target(d: dict[str, Any]) -> bool:
+    """Whether a rule (in its dict form) was calibrated for an error target that no coverage met
+    (it then refuses every input)."""
+    calibration = d.get("calibration") or {}
+    return "target_error" in calibration and calibration.get("feasible") is False
+
+
 def describe_rule(d: dict[str, Any]) -> str:
     """One line saying what a rule (in its dict form) does, and how its threshold was set."""
     rule = make_rule(d)
@@ -124,7 +131,7 @@ def describe_rule(d: dict[str, Any]) -> str:
     else:
         text = f"refuse when {rule.score.describe()} exceeds {rule.threshold:.4g}; else answer the most probable class"
     cal = d.get("calibration") or {}
-    if "target_error" in cal and cal.get("feasible") is False:
+    if infeasible_error_target(d):
         text = (
             f"refuse every image: an error ≤ {cal['target_error']:g} could not be certified at "
             f"{100 * cal.get('confidence', 0.95):g}% confidence on {cal.get('n', '?')} validation images"

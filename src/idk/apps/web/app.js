@@ -34,6 +34,9 @@ fetch("api/info").then(r => r.json().then(d => {
   info.textContent = err instanceof TypeError ? "could not reach the idk server" : `the idk server could not describe its model: ${err.message}`;
 });
 
+// a number with ``digits`` decimals; "–" for a missing one (the API writes NaN as null)
+const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
+
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -69,7 +72,7 @@ function histogram(name, draws, mean, accepted, threshold) {
     const x = threshold * HIST_W;
     pic.append(svg("line", { class: "threshold", x1: x, x2: x, y1: 0, y2: HIST_H + 2 }));
   }
-  box.append(pic, el("div", "label", name), el("div", "mean", typeof mean === "number" ? mean.toFixed(2) : "–"));
+  box.append(pic, el("div", "label", name), el("div", "mean", fixed(mean, 2)));
   return box;
 }
 
@@ -85,16 +88,15 @@ function show(name, blob, answer) {
   } else {
     body.append(el("div", "verdict" + (answer.label === null ? " idk" : ""), answer.verdict));
     const rule = model ? model.rule : { name: "percentile", percentile: 50 };
-    const num = v => (typeof v === "number" ? v.toFixed(3) : "–");  // null: a score of nothing (NaN)
     if (answer.blank) {
       body.append(el("div", "score", "nothing to classify found (a blank image)"));
     } else if (rule.name === "percentile") {
       body.append(el("div", "score",
-        `accepted: classes whose ${rule.percentile}th-percentile probability is above ${num(answer.threshold)} ` +
-        `(the dashed line); highest: ${num(answer.score)}`));
+        `accepted: classes whose ${rule.percentile}th-percentile probability is above ${fixed(answer.threshold, 3)} ` +
+        `(the dashed line); highest: ${fixed(answer.score, 3)}`));
     } else {
       body.append(el("div", "score",
-        `${rule.score} = ${num(answer.score)}; refuses above ${num(answer.threshold)}`));
+        `${rule.score} = ${fixed(answer.score, 3)}; refuses above ${fixed(answer.threshold, 3)}`));
     }
     if (answer.samples) {
       const hists = el("div", "hists");
