@@ -5,8 +5,10 @@ Cases (each: the baseline and idk, timed in the same process, same model shapes,
 * ``mlp_predict_100``: the tutorial MLP's 100-sample pass over 10,000 MNIST test images. Baseline:
   the tutorial's loop (for each batch of 128: for each of 100 samples, draw a network from the
   guide, copy the module, run it). idk: :func:`idk.decision.predictive.predict`.
-* ``cnn_predict_100``: the same for the default CNN; baseline: a per-sample loop over the same
-  model (one guide draw and one forward pass per sample and batch of 128).
+* ``cnn_predict_100``: the same for one posterior of the default CNN; baseline: a per-sample loop
+  over the same model (one guide draw and one forward pass per sample and batch of 128).
+* ``mixture_predict_100``: the default's mixture of posteriors (S = 100 shared among its members,
+  each running its own convolutions) against one posterior with the same S, both idk's.
 * ``mlp_train_epoch``: one epoch of the tutorial preset; baseline: the notebook's SVI step
   (priors and guide rebuilt every step, the module lifted with ``pyro.random_module``).
 * ``cnn_train_step``: the default CNN's Bayesian training step against its deterministic twin's.
@@ -15,7 +17,8 @@ Every measurement runs in its own fresh interpreter (no case inherits another's 
 
 ``--device`` (repeatable; default: the CPU, and the GPU too when ``auto`` finds one) runs every case
 on each device. The tutorial's loops are CPU code and are timed on the CPU only; on another device
-a case reports idk's time and images/s, and ``cnn_train_step`` its Bayesian step against its twin's.
+a case reports idk's time and images/s, and the cases against idk's own variant (``cnn_train_step``,
+``mixture_predict_100``) both times.
 
 Prints a table per device and writes JSON: {CASE: {"baseline_s", "idk_s", "speedup",
 "images_per_s", "gflops"}, "matmul_gflops": G, "peak_rss": {...}, "devices": {DEVICE: {CASE: ...}}}
@@ -54,9 +57,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MNIST = NAMED["mnist"]
 
 
-def mnist_model(preset: str, dataset_size: int | None, bayesian: bool = True):
-    """A model of ``preset`` for MNIST's input form and classes."""
-    cfg = replace(with_data(get_preset(preset).model, MNIST.spec.shape, len(MNIST.classes)), bayesian=bayesian)
+def mnist_model(preset: str, dataset_size: int | None, bayesian: bool = True, members: int = 1):
+    """A model of ``preset`` for MNIST's input form and classes; by default one posterior (the
+    default's mixture trains its members one after the other and samples them in turn, each with
+    its share of the S draws: ``mixture_predict_100`` times what that costs)."""
+    model = replace(get_preset(preset).model, members=members)
+    cfg = replace(with_data(model, MNIST.spec.shape, len(MNIST.classes)), bayesian=bayesian)
     return build_model(cfg, dataset_size)
 
 
@@ -205,7 +211,8 @@ def case(baseline_s: float | None, idk_s: float, images: int, flops: float) -> d
     }
 
 
-CASES = ("mlp_predict_100", "cnn_predict_100", "mlp_train_epoch", "cnn_train_step")
+CASES = ("mlp_predict_100", "cnn_predict_100", "mixture_predict_100", "mlp_train_epoch", "cnn_train_step")
+AGAINST_IDK = ("mixture_predict_100", "cnn_train_step")  # cases whose baseline is idk's own cheaper variant
 SAMPLES = 100
 
 
@@ -218,7 +225,11 @@ def measure(case_name: str, impl: str, quick: bool, device: str = "cpu") -> floa
     dev = resolve_device(device)
     data = DataConfig.from_env()
     if case_name.endswith("predict_100"):
-        model = mnist_model("tutorial" if case_name.startswith("mlp") else "cnn", 60000).eval().to(dev)
+        preset = "tutorial" if case_name.startswith("mlp") else "cnn"
+        members = get_preset(preset).model.members if case_name == "mixture_predict_100" and impl == "idk" else 1
+        model = mnist_model(preset, 60000, members=members).eval().to(dev)
+        if case_name == "mixture_predict_100":  # "baseline": one posterior, the same S draws
+            impl = "idk"
         test = mnist("test", data).images[: 1000 if quick else 10_000]
         if impl == "baseline":
             return timed(lambda: tutorial_predict(model, test, SAMPLES))
@@ -259,7 +270,7 @@ def run_cases(device: str, quick: bool, sizes: dict[str, tuple[int, float]]) -> 
     """Every case on ``device``; the tutorial's loops (CPU code) only on the CPU."""
     out: dict = {}
     for name in CASES:
-        with_baseline = device == "cpu" or name == "cnn_train_step"
+        with_baseline = device == "cpu" or name in AGAINST_IDK
         base = in_subprocess(name, "baseline", quick, device) if with_baseline else None
         ours = in_subprocess(name, "idk", quick, device)
         images, flops_per_image = sizes[name]
@@ -267,6 +278,8 @@ def run_cases(device: str, quick: bool, sizes: dict[str, tuple[int, float]]) -> 
         shown = f"baseline {base:.2f} s, " if base is not None else ""
         print(f"[{device}] {name}: {shown}idk {ours:.2f} s", flush=True)
     out["cnn_train_step"]["bayes_over_twin"] = out["cnn_train_step"]["idk_s"] / out["cnn_train_step"]["baseline_s"]
+    mixture = out["mixture_predict_100"]
+    mixture["mixture_over_one"] = mixture["idk_s"] / mixture["baseline_s"]
     return out
 
 
@@ -301,6 +314,7 @@ def main(argv: list[str] | None = None) -> dict:
     sizes = {
         "mlp_predict_100": (n_test, SAMPLES * forward_flops(tutorial)),
         "cnn_predict_100": (n_test, SAMPLES * forward_flops(cnn)),
+        "mixture_predict_100": (n_test, SAMPLES * forward_flops(cnn)),
         "mlp_train_epoch": ((20 if args.quick else 469) * 128, 3 * forward_flops(tutorial)),
         "cnn_train_step": ((10 if args.quick else 100) * 128, 3 * forward_flops(cnn)),
     }
@@ -324,7 +338,7 @@ def format_table(r: dict, device: str = "cpu") -> str:
         + (f"{'% of matmul':>13}" if on_cpu else ""),
         "-" * (85 if on_cpu else 72),
     ]
-    for name in ("mlp_predict_100", "cnn_predict_100", "mlp_train_epoch", "cnn_train_step"):
+    for name in CASES:
         c = r[name]
         base = f"{c['baseline_s']:>12.2f}" if c["baseline_s"] is not None else f"{'–':>12}"
         speedup = f"{c['speedup']:>9.1f}×" if c["speedup"] is not None else f"{'–':>10}"
@@ -335,6 +349,10 @@ def format_table(r: dict, device: str = "cpu") -> str:
     lines.append(
         f"cnn_train_step: the Bayesian step costs {r['cnn_train_step']['bayes_over_twin']:.2f}× its deterministic twin's "
         "(baseline column = twin)"
+    )
+    lines.append(
+        f"mixture_predict_100: the default's mixture of {get_preset('cnn').model.members} posteriors costs "
+        f"{r['mixture_predict_100']['mixture_over_one']:.2f}× one posterior at the same S (baseline column = one)"
     )
     if on_cpu:
         lines.append(f"torch.matmul: {r['matmul_gflops']:.0f} GFLOP/s")

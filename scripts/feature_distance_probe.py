@@ -75,6 +75,11 @@ def main() -> None:
     set_flush_denormals(True)
     ckpt = checkpoint.read(args.model)
     model = ckpt.build()
+    if ckpt.model_config.members > 1:
+        raise SystemExit(
+            f"{args.model}: a mixture of {ckpt.model_config.members} posteriors; this probe reads one network's "
+            "features (train one with --members 1)"
+        )
     train, tune, calib = training_split(ckpt, DataConfig.from_env())  # the images training used (--train-subset too)
     spec = ckpt.input_spec
     shifted = shifted_sets(tune, spec, args.n, seed=1)

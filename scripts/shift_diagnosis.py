@@ -112,7 +112,7 @@ def main() -> None:
     )
     print(
         f"calibration images{' (test-time shifts)' if args.test_time_shifts else ''}: accuracy {100 * float(accuracy):.2f}% "
-        f"NLL {float(nll):.4f} (no temperature)"
+        f"NLL {float(nll):.4f} (at its fitted temperature, {float(model.temperature):.3f})"
     )
     print("forced accuracy                 " + "".join(f"{100 * forced[n]:>11.1f}%" for n in preds))
     print(

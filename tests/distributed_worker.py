@@ -36,7 +36,8 @@ def main(out: str) -> None:
     torch.manual_seed(0)
     spec = InputSpec(1, 12, 12)
     preset = get_preset("cnn")
-    cfg = with_data(replace(preset.model, net=replace(preset.model.net, channels=(3,), dense=8)), spec.shape, CLASSES)
+    one = replace(preset.model, net=replace(preset.model.net, channels=(3,), dense=8), members=1)  # one network
+    cfg = with_data(one, spec.shape, CLASSES)
     model = build_model(cfg, D).double()
     replicas.broadcast_module(model)
     x = torch.rand(B, *spec.shape, dtype=torch.float64)

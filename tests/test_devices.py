@@ -89,7 +89,8 @@ def test_a_training_step_and_a_prediction_stay_on_the_model_device(preset, monke
     # no meta version (on a real device it runs, waiting for the device once per step)
     spec = replace(MNIST.spec, mirror_classes=(), turns=())
     p = get_preset(preset)
-    cfg = with_data(replace(p.model, net=replace(p.model.net, channels=(4, 8), dense=16, hidden=16)), spec.shape, 10)
+    small = replace(p.model, net=replace(p.model.net, channels=(4, 8), dense=16, hidden=16), members=1)  # one network
+    cfg = with_data(small, spec.shape, 10)
     meta = torch.device("meta")
     model, twin = build_model(cfg, 1000).to(meta), build_model(replace(cfg, bayesian=False), 1000).to(meta)
     images, labels = torch.rand(100, *spec.shape), torch.randint(0, 10, (100,))

@@ -3,6 +3,7 @@ loopback interface, one thread each, against a single process doing the same tot
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -113,8 +114,9 @@ def test_empty_share_gives_the_kl_alone():
     assert all(p.grad is not None for p in model.guide.parameters())
 
 
-def _shards(folder: Path, epoch: int) -> list[list[int]]:
-    return [list(map(int, (folder / f"bayes-epoch{epoch}-rank{r}.txt").read_text().split())) for r in range(2)]
+def _shards(folder: Path, member: str, epoch: int) -> list[list[int]]:
+    """The training indices each process saw in an epoch of the default mixture's ``member`` ("1of2")."""
+    return [list(map(int, (folder / f"bayes-{member}-epoch{epoch}-rank{r}.txt").read_text().split())) for r in range(2)]
 
 
 def _held_out_accuracy(path: Path, mnist_test) -> float:
@@ -142,10 +144,11 @@ def test_torchrun_two_processes_train_one_model_and_resume(tmp_path, data_dir, m
     assert sorted(p.name for p in out.parent.iterdir()) == ["model.pt"]
     ckpt = ckpt_io.read(out)
     assert ckpt.finished and ckpt.calibrated and [h["epoch"] for h in ckpt.history] == [1, 2]
+    assert ckpt.kind == "BNNMixture" and ckpt.training_state["model.1"]["epoch"] == 2  # the default's two members
     n = ckpt.dataset_size
     # each epoch: the two processes' shards are disjoint and together every training image once
-    for epoch in (1, 2):
-        rank0, rank1 = _shards(shards, epoch)
+    for member, epoch in itertools.product(("1of2", "2of2"), (1, 2)):
+        rank0, rank1 = _shards(shards, member, epoch)
         assert not set(rank0) & set(rank1)
         assert sorted(rank0 + rank1) == list(range(n))
         assert abs(len(rank0) - len(rank1)) <= 1 + n // 128  # at most one more per batch

@@ -410,7 +410,7 @@ def test_idk_serve_from_the_command_line(cnn_model):
         assert "serving" in line and "http://127.0.0.1:" in line
         address = line.split("http://")[1].split("/")[0]
         status, _, body = _request(f"http://{address}/api/info")
-        assert status == 200 and json.loads(body)["class"] == "BNN"
+        assert status == 200 and json.loads(body)["class"] == "BNNMixture"
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -144,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kl-weight", type=_positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
     p.add_argument("--channels", type=_positive, nargs="+", metavar="C", help="CNN channels, one per block")
     p.add_argument("--dense", type=_positive, help="CNN hidden dense units")
+    p.add_argument(
+        "--members",
+        type=_positive,
+        metavar="K",
+        help="an equal mixture of K posteriors, each trained in turn (K times the training; default: the preset's)",
+    )
     p.add_argument("--batch-size", type=_positive)
     p.add_argument("--seed", type=int)
     p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")

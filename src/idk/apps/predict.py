@@ -20,7 +20,7 @@ from idk.data.sources import DataConfig
 from idk.decision.predictive import Predictions
 from idk.decision.rules import PercentileRule, Rule
 from idk.errors import IdkError, ImageError
-from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.bnn import DeterministicNet, Model
 from idk.training.checkpoint import Checkpoint
 
 
@@ -56,7 +56,7 @@ def verdict_text(accepted: list[int], classes: tuple[str, ...]) -> str:
 
 
 def sample_images(
-    model: BNN | DeterministicNet,
+    model: Model,
     images: torch.Tensor,
     samples: int,
     percentile: float,
@@ -71,10 +71,10 @@ def sample_images(
     return torch.log_softmax(logits, -1), Predictions.from_logits(logits, percentile)
 
 
-def draw_networks(model: BNN | DeterministicNet, samples: int, seed: int = 0) -> dict[str, torch.Tensor] | None:
+def draw_networks(model: Model, samples: int, seed: int = 0) -> dict[str, torch.Tensor] | None:
     """The S networks :func:`sample_images` draws for ``seed``, drawn once for a long-lived caller
     (the service) to reuse; None for a deterministic net."""
-    if not isinstance(model, BNN):
+    if isinstance(model, DeterministicNet):
         return None
     return model.draw(samples, generator=torch.Generator().manual_seed(seed))
 
@@ -86,7 +86,7 @@ def rule_score(rule: Rule, pred: Predictions) -> torch.Tensor:
 
 
 def predict_files(
-    model: BNN | DeterministicNet,
+    model: Model,
     ckpt: Checkpoint,
     paths: list[str],
     samples: int | None = None,
@@ -103,7 +103,7 @@ def predict_files(
 
 
 def predict_images(
-    model: BNN | DeterministicNet,
+    model: Model,
     ckpt: Checkpoint,
     sources: list[tuple[str, str | Path | bytes | np.ndarray | PreparedImage | ImageError]],
     samples: int | None = None,
@@ -175,7 +175,7 @@ def format_results(results: list[FileResult], percentile: float, classes: tuple[
 
 
 def explain(
-    model: BNN | DeterministicNet,
+    model: Model,
     ckpt: Checkpoint,
     target: str,
     out: str | Path,

@@ -46,7 +46,7 @@ from idk.decision.memory import check_samples
 from idk.decision.rules import describe_rule
 from idk.errors import IdkError
 from idk.evaluation.report import json_safe
-from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.bnn import Model
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.checkpoint import Checkpoint
@@ -99,7 +99,7 @@ class PredictionService:
 
     def __init__(
         self,
-        model: BNN | DeterministicNet,
+        model: Model,
         ckpt: Checkpoint,
         samples: int | None = None,
         settings: ServiceSettings = ServiceSettings(),
@@ -314,7 +314,7 @@ def create_app(service: PredictionService) -> FastAPI:
     return app
 
 
-def _load(model_path: str, device: Any = None) -> tuple[BNN | DeterministicNet, Checkpoint]:
+def _load(model_path: str, device: Any = None) -> tuple[Model, Checkpoint]:
     if device is not None and "device" in inspect.signature(checkpoint.load).parameters:
         return checkpoint.load(model_path, device=device)  # type: ignore[call-arg]
     return checkpoint.load(model_path)

@@ -14,7 +14,7 @@ import torch
 
 from idk.decision.predictive import activation_budget, batch_size_for
 from idk.errors import IdkError
-from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.bnn import BNN, BNNMixture, Model
 
 MEMORY_SHARE = 0.5  # of the memory available now: the most that one command's posterior samples may take
 
@@ -30,9 +30,12 @@ def available_memory(device: torch.device | None = None) -> int:
         return 4 << 30
 
 
-def bytes_per_sample(model: BNN | DeterministicNet) -> int:
+def bytes_per_sample(model: Model) -> int:
     """Memory one posterior sample takes for one image: its drawn weights plus its largest activation
-    (float32). A deterministic network draws nothing and is run once, whatever the count."""
+    (float32); a mixture's, one of its members'. A deterministic network draws nothing and is run
+    once, whatever the count."""
+    if isinstance(model, BNNMixture):
+        return bytes_per_sample(model.members[0])
     if not isinstance(model, BNN):
         return 0
     generator = torch.Generator()  # a CPU generator serves every device; the global random state stays untouched
@@ -41,9 +44,7 @@ def bytes_per_sample(model: BNN | DeterministicNet) -> int:
     return 4 * (drawn + activation)
 
 
-def check_samples(
-    model: BNN | DeterministicNet, samples: int | None, option: str = "--samples", budget: int | None = None
-) -> None:
+def check_samples(model: Model, samples: int | None, option: str = "--samples", budget: int | None = None) -> None:
     """Refuse a posterior sample count whose draws for a single image exceed the memory budget
     (:data:`MEMORY_SHARE` of the available memory, or ``budget`` bytes)."""
     if samples is None:

@@ -15,7 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, member_samples
 from idk.nn.numerics import flush_denormals
 from idk.progress import Progress
 
@@ -93,10 +93,12 @@ def activation_budget(device: torch.device) -> int:
     return ACTIVATION_BUDGET if device.type == "cpu" else ACCELERATOR_BUDGET
 
 
-def batch_size_for(model: BNN | DeterministicNet, samples: int) -> int:
+def batch_size_for(model: Model, samples: int) -> int:
     """A batch size that keeps the largest activation near the device's :func:`activation_budget`
     floats: S × batch for layers after the first stochastic one, batch alone before it (point-mass
-    layers run once per input)."""
+    layers run once per input). A mixture runs its members one after the other, each with its share."""
+    if isinstance(model, BNNMixture):
+        return batch_size_for(model.members[0], max(member_samples(samples, len(model.members))))
     device = model.device
     budget = activation_budget(device)
     h = torch.zeros(1, *model.cfg.input_shape, device=device)
@@ -131,7 +133,7 @@ def device_batches(images: Tensor, batch_size: int, device: torch.device) -> Ite
 
 
 def predict(
-    model: BNN | DeterministicNet,
+    model: Model,
     images: Tensor,
     samples: int,
     percentile: float = 50.0,
@@ -150,11 +152,12 @@ def predict(
     samples = 1 if isinstance(model, DeterministicNet) else samples
     batch_size = batch_size or batch_size_for(model, samples)
     generator = torch.Generator().manual_seed(seed)
-    frozen = model.guide.frozen() if isinstance(model, BNN) else contextlib.nullcontext()
+    bayesian = not isinstance(model, DeterministicNet)
+    frozen = model.frozen() if bayesian else contextlib.nullcontext()
     bar = progress.bar(total=len(images), desc=desc, unit="img") if progress else None
     parts = []
     with frozen, torch.no_grad(), flush_denormals():
-        draws = model.draw(samples, method, generator) if isinstance(model, BNN) else None
+        draws = model.draw(samples, method, generator) if bayesian else None
         for x in device_batches(images, batch_size, model.device):
             logits = model.sample_logits(x, samples, method=method, draws=draws)
             parts.append(Predictions.from_logits(logits, percentile))

@@ -28,7 +28,7 @@ from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import Rule
 from idk.decision.scores import Score, make_score, parameter_free
 from idk.evaluation import metrics
-from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
 
 COVERAGES = (0.99, 0.98, 0.95)
@@ -144,7 +144,7 @@ def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, set
 
 
 def evaluate(
-    model: BNN | DeterministicNet,
+    model: Model,
     rule: Rule,
     datasets: dict[str, ImageSet],
     settings: EvalSettings,

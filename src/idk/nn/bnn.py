@@ -3,10 +3,13 @@
 The model is ``y ~ likelihood(net_w(x))`` with ``w ~ prior``; the guide is a mean-field Normal.
 Posterior predictive samples come from :meth:`BNN.sample_logits`, all S samples of a batch in one
 batched computation (see :mod:`idk.nn.layers` for the two exact ways of drawing them).
+:class:`BNNMixture` is an equal mixture of K such posteriors, each trained alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import pyro
@@ -38,6 +41,7 @@ class ModelConfig:
     init_scale: float | None = 1e-3  # guide scales; None: softplus(randn) (tutorial)
     scale_likelihood: bool = True  # False: the tutorial's unscaled minibatch likelihood
     point_layers: tuple[str, ...] = ()  # layer types whose weights get a point mass (MAP), e.g. ("BayesianConv2d",)
+    members: int = 1  # K > 1: an equal mixture of K posteriors (BNNMixture), each trained alone
 
 
 def with_data(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> ModelConfig:
@@ -68,6 +72,10 @@ class BNN(nn.Module):
     def device(self) -> torch.device:
         """Where the model's parameters, priors and buffers live (``.to(device)`` moves them all)."""
         return self.temperature.device
+
+    def frozen(self) -> contextlib.AbstractContextManager[None]:
+        """A block without training: each site's (loc, scale) computed once and reused."""
+        return self.guide.frozen()
 
     def model(
         self,
@@ -186,6 +194,73 @@ class BNN(nn.Module):
         return h / self.temperature
 
 
+def member_samples(samples: int, members: int) -> list[int]:
+    """S draws shared among K members as evenly as can be: S // K each, one more for the first S mod K."""
+    return [samples // members + (k < samples % members) for k in range(members)]
+
+
+class BNNMixture(nn.Module):
+    """An equal mixture of K mean-field posteriors: q(w) = (1/K) Σ_k q_k(w).
+
+    Each member is a :class:`BNN` trained alone, from its own initialisation and data order (a deep
+    ensemble of Bayesian networks; Wilson and Izmailov, 2020): where one mean-field posterior covers
+    one mode, the mixture covers K. Its S predictive draws are stratified, S_k =
+    :func:`member_samples` (S, K)[k] from member k, so that for S divisible by K the predictive mean
+    is (1/K) Σ_k p̄_k exactly as the mixture's. One temperature, fitted on the mixture, scales every
+    draw; the members' own stay 1.
+    """
+
+    def __init__(self, cfg: ModelConfig, dataset_size: int | None = None) -> None:
+        super().__init__()
+        if cfg.members < 2:
+            raise ValueError(f"a mixture needs at least 2 members, got {cfg.members}")
+        self.cfg = cfg
+        self.members = nn.ModuleList(BNN(replace(cfg, members=1), dataset_size) for _ in range(cfg.members))
+        self.register_buffer("temperature", torch.ones(()))
+
+    @property
+    def device(self) -> torch.device:
+        return self.temperature.device
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Every member's :meth:`BNN.frozen` at once."""
+        with contextlib.ExitStack() as stack:
+            for member in self.members:
+                stack.enter_context(member.frozen())
+            yield
+
+    @torch.no_grad()
+    def draw(
+        self, num_samples: int, method: str = "local", generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """Each member's :meth:`BNN.draw` of its share of the S networks, in member order, under
+        the keys ``"k/site"``."""
+        draws: dict[str, Tensor] = {}
+        for k, (member, n) in enumerate(zip(self.members, member_samples(num_samples, len(self.members)), strict=True)):
+            draws.update({f"{k}/{site}": t for site, t in member.draw(n, method, generator).items()})
+        return draws
+
+    @torch.no_grad()
+    def sample_logits(
+        self,
+        x: Tensor,
+        num_samples: int,
+        method: str = "local",
+        generator: torch.Generator | None = None,
+        draws: dict[str, Tensor] | None = None,
+    ) -> Tensor:
+        """S draws of the logits from the mixture: x (N, C, H, W) → (S, N, classes), member 0's
+        share first (see :meth:`BNN.sample_logits`; ``draws`` from :meth:`draw`)."""
+        draws = self.draw(num_samples, method, generator) if draws is None else draws
+        parts = []
+        for k, (member, n) in enumerate(zip(self.members, member_samples(num_samples, len(self.members)), strict=True)):
+            if n:
+                own = {key.split("/", 1)[1]: t for key, t in draws.items() if key.startswith(f"{k}/")}
+                parts.append(member.sample_logits(x, n, method, draws=own))
+        return torch.cat(parts) / self.temperature
+
+
 class DeterministicNet(nn.Module):
     """The deterministic twin: the same architecture with point weights, trained by maximum likelihood."""
 
@@ -211,6 +286,21 @@ class DeterministicNet(nn.Module):
         return (self.net(x.to(self.device, non_blocking=True)) / self.temperature).unsqueeze(0)
 
 
-def build_model(cfg: ModelConfig, dataset_size: int | None = None) -> BNN | DeterministicNet:
-    """A :class:`BNN` or, for ``cfg.bayesian=False``, its :class:`DeterministicNet` twin."""
-    return (BNN if cfg.bayesian else DeterministicNet)(cfg, dataset_size)
+Model = BNN | BNNMixture | DeterministicNet
+
+
+def build_model(cfg: ModelConfig, dataset_size: int | None = None) -> Model:
+    """A :class:`BNN` (a :class:`BNNMixture` of ``cfg.members`` > 1 of them) or, for
+    ``cfg.bayesian=False``, the :class:`DeterministicNet` twin."""
+    if not cfg.bayesian:
+        return DeterministicNet(cfg, dataset_size)
+    if cfg.members < 1:
+        raise ValueError(f"members: a model needs at least one, got {cfg.members}")
+    return (BNNMixture if cfg.members > 1 else BNN)(cfg, dataset_size)
+
+
+def bayesian_members(model: Model) -> list[BNN]:
+    """The BNNs trained one after the other to make ``model``: its members, itself, or none (a twin)."""
+    if isinstance(model, BNNMixture):
+        return list(model.members)
+    return [model] if isinstance(model, BNN) else []

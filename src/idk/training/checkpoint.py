@@ -30,13 +30,12 @@ from idk.decision.config import RuleConfig
 from idk.decision.rules import Rule, describe_rule, make_rule
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
-from idk.nn.bnn import BNN, DeterministicNet, ModelConfig, build_model
+from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
 
 FORMAT = "idk-checkpoint"
 FORMAT_VERSION = 2  # 2: any input form and classes (1: MNIST only)
-KINDS = {"BNN": BNN, "DeterministicNet": DeterministicNet}
-Model = BNN | DeterministicNet
+KINDS = {"BNN": BNN, "BNNMixture": BNNMixture, "DeterministicNet": DeterministicNet}
 
 
 def versions() -> dict[str, str]:
@@ -69,7 +68,7 @@ class Checkpoint:
     dataset_size: int | None = None
     validation_size: int = 0
     finished: bool = False
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, float]] = field(default_factory=list)  # per epoch (a mixture's: its first member's)
     training_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     twin_state_dict: dict[str, Tensor] | None = None
     twin_rule: dict[str, Any] | None = None

@@ -70,6 +70,9 @@ PRESETS: dict[str, Preset] = {
     # legible digits from other sources answered (low-res scans 32% → 97% on validation-built
     # shifted sets, blurred 79% → 98%) at the same accuracy on answered (docs/experiments.md; those
     # two sets are of kinds this augmentation makes, with its own code and ranges).
+    # An equal mixture of two such posteriors, each trained alone (twice the training): against its
+    # own first member on validation data, accuracy 99.44% → 99.51%, NLL −9%, 0.03–0.05 points more
+    # accuracy on accepted digits for every score, 2–3 points more non-digit symbols refused.
     "cnn": Preset(
         "cnn",
         ModelConfig(
@@ -79,6 +82,7 @@ PRESETS: dict[str, Preset] = {
             init_scale=1e-3,
             scale_likelihood=True,
             point_layers=("BayesianConv2d",),
+            members=2,
         ),
         TrainConfig(
             epochs=12,
@@ -106,8 +110,10 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 # Every layer mean-field Normal, Flipout for the convolutions in training: slower to train, and much
-# slower to sample than "cnn" (each of the S sampled networks runs its own convolutions).
-PRESETS["cnn-full"] = replace(PRESETS["cnn"], name="cnn-full", model=replace(PRESETS["cnn"].model, point_layers=()))
+# slower to sample than "cnn" (each of the S sampled networks runs its own convolutions). One posterior.
+PRESETS["cnn-full"] = replace(
+    PRESETS["cnn"], name="cnn-full", model=replace(PRESETS["cnn"].model, point_layers=(), members=1)
+)
 # VGG-like: two 3×3 convolutions per block, "same" padding (28 → 14 → 7), 16 epochs, otherwise the
 # default. Chosen for Fashion-MNIST on its validation images (docs/experiments.md): val. accuracy
 # 91.7% (cnn, 12 epochs) → 93.1% (vgg, 12), both with an older version of the training code; 93.4%
@@ -118,7 +124,9 @@ PRESETS["vgg"] = replace(
     PRESETS["cnn"],
     name="vgg",
     model=replace(
-        PRESETS["cnn"].model, net=NetConfig(arch="cnn", channels=(32, 64), dense=256, kernel=3, convs=2, padding=1)
+        PRESETS["cnn"].model,
+        net=NetConfig(arch="cnn", channels=(32, 64), dense=256, kernel=3, convs=2, padding=1),
+        members=1,  # one posterior: the mixture was chosen on digits, after this preset
     ),
     train=replace(PRESETS["cnn"].train, epochs=16),
     rule=replace(PRESETS["cnn"].rule, score="entropy-or-mutual-info"),

@@ -336,7 +336,7 @@ def _epochs(
         total = float(replicas.mean(total))
         seconds = time.perf_counter() - started
         if seen is not None:
-            _log_shard(seen, f"{label}-epoch{epoch + 1}-rank{replicas.rank}")
+            _log_shard(seen, f"{label.replace(' ', '-').replace('/', 'of')}-epoch{epoch + 1}-rank{replicas.rank}")
         epoch_loss = _per_example(model, total, n, steps_per_epoch)
         if bar:
             bar.close()

@@ -20,7 +20,7 @@ from idk.decision.predictive import Predictions, batch_size_for, predict
 from idk.decision.rules import PercentileRule, Rule, ScoreRule
 from idk.decision.scores import is_fitted, make_score, parameter_free
 from idk.evaluation import metrics
-from idk.nn.bnn import BNN, DeterministicNet
+from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
 from idk.training.splits import tuning_split
 
@@ -88,7 +88,7 @@ def choose_score(
 
 
 def select_score(
-    model: BNN | DeterministicNet,
+    model: Model,
     tune: ImageSet,
     tune_pred: Predictions,
     spec: InputSpec,
@@ -144,7 +144,7 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
 DRAW_EVERY = 1000  # validation_logits draws new networks for every this many images
 
 
-def validation_logits(model: BNN | DeterministicNet, images: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
+def validation_logits(model: Model, images: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
     """Sampled logits (S, N, C) for the validation images, at temperature 1, on the CPU: S
     networks drawn anew for every :data:`DRAW_EVERY` images, each block run in batches that keep
     the activations within the device's budget (:func:`~idk.decision.predictive.batch_size_for`:
@@ -154,7 +154,7 @@ def validation_logits(model: BNN | DeterministicNet, images: torch.Tensor, sampl
     parts = []
     for start in range(0, len(images), DRAW_EVERY):
         block = images[start : start + DRAW_EVERY]
-        draws = model.draw(samples, generator=generator) if isinstance(model, BNN) else None
+        draws = None if isinstance(model, DeterministicNet) else model.draw(samples, generator=generator)
         parts += [model.sample_logits(block[i : i + step], samples, draws=draws) for i in range(0, len(block), step)]
     return (torch.cat(parts, dim=1) * model.temperature).cpu()
 
@@ -189,7 +189,7 @@ def fit_temperature(
 
 
 def fit_rules(
-    model: BNN | DeterministicNet,
+    model: Model,
     twin: DeterministicNet | None,
     val_set: ImageSet,
     cfg: RuleConfig,

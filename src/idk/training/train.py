@@ -7,6 +7,7 @@ from its last completed epoch with the optimiser state and the data order it wou
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, IdkError
-from idk.nn.bnn import build_model, with_data
+from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, with_data
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
@@ -48,6 +49,7 @@ class TrainOptions:
     prior_scale: float | None = None
     channels: tuple[int, ...] | None = None
     dense: int | None = None
+    members: int | None = None
     batch_size: int | None = None
     seed: int | None = None
     train_subset: int | None = None
@@ -128,7 +130,9 @@ def train(
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
-    if previous is not None and not any(v is not None for v in (opts.channels, opts.dense, opts.prior_scale)):
+    if previous is not None and not any(
+        v is not None for v in (opts.channels, opts.dense, opts.prior_scale, opts.members)
+    ):
         model_cfg = previous.model_config  # no architecture option given: the stored one
     data_fingerprint = fingerprint(full)
     if previous is not None and (
@@ -165,7 +169,7 @@ def train(
         raise IdkError(
             f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
         ) from None
-    states = {"model": FitState(), "twin": FitState()}
+    states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
     if previous is not None:
         model.load_state_dict(previous.state_dict)
         if twin is not None and previous.twin_state_dict is not None:
@@ -174,7 +178,9 @@ def train(
             states[key] = FitState(**st)
         was = previous.train_config.epochs
         longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
-        progress.log(f"resuming {out} after epoch {states['model'].epoch} (twin: {states['twin'].epoch}){longer}")
+        members = [states[member_key(k)].epoch for k in range(model_cfg.members)]
+        after = f"epoch {members[0]}" if len(members) == 1 else f"epochs {', '.join(map(str, members))} of its members"
+        progress.log(f"resuming {out} after {after} (twin: {states['twin'].epoch}){longer}")
     model.to(device)
     if twin is not None:
         twin.to(device)
@@ -213,20 +219,19 @@ def train(
             ckpt_io.save(ckpt, out)
         return ckpt
 
-    for key, net in (("model", model), ("twin", twin)):
-        if net is not None:
-            fit(
-                net,
-                train_set.images,
-                train_set.labels,
-                tcfg,
-                spec=source.spec,
-                state=states[key],
-                progress=progress,
-                label="bayes" if key == "model" else "twin",
-                on_epoch=lambda st: save(),
-                replicas=replicas,
-            )
+    for key, net, label, cfg in fitted_parts(model, twin, tcfg):
+        fit(
+            net,
+            train_set.images,
+            train_set.labels,
+            cfg,
+            spec=source.spec,
+            state=states[key],
+            progress=progress,
+            label=label,
+            on_epoch=lambda st: save(),
+            replicas=replicas,
+        )
     # the rule on the whole validation split, fitted by rank 0 while the others wait for it
     fitted = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, source, progress) if replicas.is_main else None
     rule_dict, extra = replicas.from_main(fitted)
@@ -238,6 +243,28 @@ def train(
     replicas.barrier()  # the finished checkpoint is written before any process returns
     distributed.teardown(replicas)
     return ckpt
+
+
+MEMBER_SEED_STEP = 1009  # member k of a mixture trains with seed + k · this (member 0 with the run's own seed)
+
+
+def member_key(k: int) -> str:
+    """The training-state key of a mixture's member k ("model" for the first, as for a single BNN)."""
+    return "model" if k == 0 else f"model.{k}"
+
+
+def fitted_parts(
+    model: Model, twin: DeterministicNet | None, tcfg: TrainConfig
+) -> Iterator[tuple[str, Model, str, TrainConfig]]:
+    """What :func:`train` fits, in order: (state key, network, progress label, its training settings).
+    A mixture's members one after the other, each from its own seed (its initial weights were
+    drawn apart when the mixture was built), member 0 under the key a single BNN has; then the twin."""
+    members = bayesian_members(model)
+    for k, member in enumerate(members):
+        label = "bayes" if len(members) == 1 else f"bayes {k + 1}/{len(members)}"
+        yield member_key(k), member, label, replace(tcfg, seed=tcfg.seed + MEMBER_SEED_STEP * k)
+    if twin is not None:
+        yield "twin", twin, "twin", tcfg
 
 
 def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str) -> tuple[str, ...]:
