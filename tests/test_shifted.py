@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from idk.apps.cli import main
-from idk.data import shifted
+from idk.data import DataConfig, shifted
 from idk.data.glyphs import FONT_FILES, has_glyph, render
 from idk.data.images import InputSpec
 
@@ -133,3 +133,24 @@ def test_a_shift_set_may_not_take_another_sets_name(cnn_model, data_dir, tmp_pat
     args = ["evaluate", "--model", str(cnn_model), "--shift", f"noise={folder.parent}", "--shifted", "0", "-q"]
     assert main([*args, "--data-dir", str(data_dir)]) == 2
     assert "two sets named 'noise'" in capsys.readouterr().err
+
+
+def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(cnn_model, data_dir, mnist_test, tmp_path):
+    """A folder of 28×28 MNIST digits written dark on white: taken pixel for pixel (the default,
+    a data set in the model's form) they are inverted digits and mostly misread; with ``--prepare``
+    each is prepared as ``idk predict`` prepares a photo (light background inverted, fitted and
+    centred), and they are read as MNIST's own."""
+    from idk.apps.evaluate import evaluate_checkpoint
+
+    folder = tmp_path / "paper"
+    for digit in (0, 1):
+        (folder / str(digit)).mkdir(parents=True)
+        chosen = mnist_test.images[mnist_test.labels == digit][:20, 0]
+        for k, img in enumerate(chosen):
+            Image.fromarray((255 * (1 - img.numpy())).astype(np.uint8)).save(folder / str(digit) / f"{k}.png")
+    args = {"shift": [("paper", str(folder))], "noise": 0, "samples": 10, "shifted_images": 0}
+    cfg = DataConfig(data_dir)
+    as_data = evaluate_checkpoint(cnn_model, cfg, **args)["datasets"]["paper"]
+    prepared = evaluate_checkpoint(cnn_model, cfg, prepare=True, **args)["datasets"]["paper"]
+    assert as_data["n"] == prepared["n"] == 40
+    assert prepared["forced_accuracy"] >= 0.9 and as_data["forced_accuracy"] <= prepared["forced_accuracy"] - 0.3

@@ -219,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="images per built-in shifted set (other pens, scans, printed; models of drawn symbols; default 1000; 0: none)",
     )
+    p.add_argument(
+        "--prepare",
+        action="store_true",
+        help="prepare every image of your folders (--test-data, --ood, --shift) as `idk predict` prepares a photo, "
+        "those of the model's frame size too (e.g. dark-on-light 28×28 digits inverted for a digit model); "
+        "default: frame-sized images are taken pixel for pixel, as a data set in the model's form",
+    )
     p.add_argument("--samples", type=_positive)
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--report", help="write an HTML report with figures (and report.json) into this folder")

@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             shift=parse_ood(args.shift, "--shift"),
             shifted_images=args.shifted,
             device=device,
+            prepare=args.prepare,
         )
         print(format_report(report))
         if args.report:

@@ -48,11 +48,13 @@ def load_sets(
     gaussian: int = 0,
     seed: int = 0,
     test_data: str | None = None,
+    prepare: bool = False,
 ) -> dict[str, ImageSet]:
-    """The model's own test set (first), its usual out-of-distribution sets and the user's, by report name."""
+    """The model's own test set (first), its usual out-of-distribution sets and the user's, by report
+    name. ``prepare``: the user's folders' frame-sized images are prepared as user images too."""
     spec: InputSpec = ckpt.input_spec
     if test_data is not None:
-        test = load(test_data, data, spec)
+        test = load(test_data, data, spec, prepare=prepare)
         if test.labels is None:
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
         match_classes(test, ckpt.classes, test_data)
@@ -69,7 +71,7 @@ def load_sets(
     for name, path in ood:
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
-        sets[name] = load(path, data, spec, n_noise=noise, seed=seed)
+        sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare)
     return sets
 
 
@@ -83,6 +85,7 @@ def shifted_sets(
     shift: list[tuple[str, str]],
     n: int = SHIFTED_IMAGES,
     seed: int = 0,
+    prepare: bool = False,
 ) -> tuple[dict[str, ImageSet], dict[str, ImageSet]]:
     """The labelled shifted sets (built from ``test`` for models of drawn symbols, then the user's
     ``shift`` sets) and the built-in non-symbol counterpart, by report name."""
@@ -97,7 +100,7 @@ def shifted_sets(
     for name, path in shift:
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
-        found = load(path, data, spec)
+        found = load(path, data, spec, prepare=prepare)
         if found.labels is None:
             raise IdkError(f"--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or 'labels')")
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
@@ -130,6 +133,7 @@ def evaluate_checkpoint(
     shift: list[tuple[str, str]] | None = None,
     shifted_images: int = SHIFTED_IMAGES,
     device: torch.device | str | None = None,
+    prepare: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (and its deterministic twin, when it holds one) on ``device`` (None:
     the CPU); return the report.
@@ -137,7 +141,9 @@ def evaluate_checkpoint(
     Besides the test set and the out-of-distribution sets, the report has *shifted* sets: for
     models of drawn symbols ``shifted_images`` images of each built-in family
     (:mod:`idk.data.shifted`, from the test set) and their non-symbol counterpart, and the user's
-    labelled ``shift`` sets (NAME, PATH)."""
+    labelled ``shift`` sets (NAME, PATH). ``prepare``: the images of the user's folders
+    (``test_data``, ``ood``, ``shift``) that already have the model's frame size are prepared as
+    ``idk predict`` prepares a photo, not taken pixel for pixel as a data set in the model's form."""
     model, ckpt = ckpt_io.load(model_path, device=device)
     check_samples(model, samples)  # before any data set is read
     rule = ckpt.decision_rule()
@@ -148,9 +154,9 @@ def evaluate_checkpoint(
         ood_score=rule.score,
     )
     data = data or DataConfig.from_env()
-    sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data)
+    sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data, prepare=prepare)
     in_name = next(iter(sets))
-    labelled, unfamiliar = shifted_sets(ckpt, sets[in_name], data, shift or [], shifted_images)
+    labelled, unfamiliar = shifted_sets(ckpt, sets[in_name], data, shift or [], shifted_images, prepare=prepare)
     for name in [*labelled, *unfamiliar]:  # one name, one row: --shift and --ood names against every other set
         if name in sets:
             raise IdkError(

@@ -335,9 +335,12 @@ def _labelled(
     return data
 
 
-def load(name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100, seed: int = 0) -> ImageSet:
+def load(
+    name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100, seed: int = 0, prepare: bool = False
+) -> ImageSet:
     """A set for evaluation, in ``spec``'s form: a name of :data:`KNOWN` (a named set's test split),
-    or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``)."""
+    or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``). ``prepare``: a
+    folder's images of the frame's size are prepared as user images too (:func:`read_folder`)."""
     if name_or_path in NOISE:
         return noise(name_or_path, n_noise, spec, seed)
     if name_or_path == "mnist-test":  # the report's name for MNIST's test set
@@ -356,7 +359,7 @@ def load(name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100
         elif path.is_dir():
             if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
                 path = path / "test"
-            data = read_folder(path, path.name, spec=spec)
+            data = read_folder(path, path.name, spec=spec, prepare_all=prepare)
         elif path.suffix in (".npy", ".npz"):
             data = read_array(path, path.stem)
         else:

@@ -51,6 +51,7 @@ def read_folder(
     image_size: tuple[int, int] | None = None,
     warn: Warn | None = None,
     require_labels: bool = False,
+    prepare_all: bool = False,
 ) -> ImageSet:
     """Images of ``root`` (one sub-folder per class, or flat) in ``spec``'s form.
 
@@ -59,7 +60,8 @@ def read_folder(
     prepared by ``fit``. Images already of the frame's size are taken pixel for pixel: a folder of
     them is a data set in the model's form (notMNIST-459's letters, dark on light, are read so),
     where ``idk predict`` prepares a photo of the same size (inverting a light background for a
-    digit model). Others are prepared as ``spec`` says. Images beside the class sub-folders are
+    digit model); ``prepare_all`` prepares them as ``idk predict`` does. Others are prepared as
+    ``spec`` says. Images beside the class sub-folders are
     not read (one ``warn`` line names them). Files that cannot be decoded are skipped
     and named in one ``warn`` line; what was converted is said in another. Images are decoded one
     at a time (twice: once to learn sizes and colours, once to convert), never all at full size.
@@ -112,7 +114,7 @@ def read_folder(
     images = np.empty((len(found), *spec.shape), np.float32)
     for i, (f, _, size, _) in enumerate(found):
         px = open_image(f, colour=True)
-        if size == frame:  # already in the model's form: pixel for pixel, channels converted
+        if size == frame and not prepare_all:  # already in the model's form: pixel for pixel, channels converted
             px = fit(px, spec).pixels
         else:
             px = prepare(px, spec).pixels

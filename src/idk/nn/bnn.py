@@ -230,6 +230,11 @@ class BNNMixture(nn.Module):
                 stack.enter_context(member.frozen())
             yield
 
+    def _shares(self, num_samples: int) -> Iterator[tuple[int, BNN, int]]:
+        """(k, member k, its share S_k of the S draws), in member order."""
+        for k, (member, n) in enumerate(zip(self.members, member_samples(num_samples, len(self.members)), strict=True)):
+            yield k, member, n
+
     @torch.no_grad()
     def draw(
         self, num_samples: int, method: str = "local", generator: torch.Generator | None = None
@@ -237,7 +242,7 @@ class BNNMixture(nn.Module):
         """Each member's :meth:`BNN.draw` of its share of the S networks, in member order, under
         the keys ``"k/site"``."""
         draws: dict[str, Tensor] = {}
-        for k, (member, n) in enumerate(zip(self.members, member_samples(num_samples, len(self.members)), strict=True)):
+        for k, member, n in self._shares(num_samples):
             draws.update({f"{k}/{site}": t for site, t in member.draw(n, method, generator).items()})
         return draws
 
@@ -254,7 +259,7 @@ class BNNMixture(nn.Module):
         share first (see :meth:`BNN.sample_logits`; ``draws`` from :meth:`draw`)."""
         draws = self.draw(num_samples, method, generator) if draws is None else draws
         parts = []
-        for k, (member, n) in enumerate(zip(self.members, member_samples(num_samples, len(self.members)), strict=True)):
+        for k, member, n in self._shares(num_samples):
             if n:
                 own = {key.split("/", 1)[1]: t for key, t in draws.items() if key.startswith(f"{k}/")}
                 parts.append(member.sample_logits(x, n, method, draws=own))
