@@ -1,7 +1,7 @@
 """Data-parallel speed-up on this machine: the same training (same images, epochs, global batch) by
 one process and by W processes under ``torchrun`` (gloo on the CPU, or nccl with ``--device cuda``).
 
-Configurations, each a fresh ``idk train`` (``--no-twin``, ``--samples 10`` so that the rule's fitting
+Configurations, each a fresh ``idk train`` of one posterior (``--members 1 --no-twin``, ``--samples 10`` so that the rule's fitting
 after training stays short; it is not timed):
 
 * 1 process × T threads (T = the cores, the usual single-process run),
@@ -42,6 +42,7 @@ def run(processes: int, threads: int, args: argparse.Namespace, folder: Path) ->
     out = folder / f"p{processes}-t{threads}.pt"
     train = ["-m", "idk", "train", "--out", str(out), "--preset", args.preset, "--train-subset", str(args.images)]
     train += ["--epochs", str(args.epochs), "--no-twin", "--samples", "10", "--device", args.device]
+    train += ["--members", "1"]  # one posterior: a mixture's members train one after the other, each the same way
     train += ["--threads", str(threads), "-q"]
     if processes == 1:
         cmd = [sys.executable, *train]
