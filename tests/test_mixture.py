@@ -9,17 +9,18 @@ from dataclasses import replace
 import pytest
 import torch
 
-from helpers import for_mnist
+from helpers import MNIST_SPEC, for_mnist
 from idk.apps import failures
 from idk.apps.cli import main
-from idk.decision.memory import bytes_per_sample
+from idk.decision.memory import bytes_per_sample, check_samples
 from idk.decision.predictive import batch_size_for, predict
 from idk.decision.scores import make_score
-from idk.errors import CheckpointError
+from idk.errors import CheckpointError, IdkError
 from idk.nn.bnn import BNN, BNNMixture, ModelConfig, bayesian_members, build_model, member_samples
 from idk.nn.networks import NetConfig
 from idk.training import checkpoint
 from idk.training.config import TrainConfig
+from idk.training.fitting import fit
 from idk.training.train import MEMBER_SEED_STEP, fitted_parts
 
 
@@ -93,6 +94,11 @@ def test_batches_and_memory_are_sized_by_one_member():
     assert build_model(for_mnist(ModelConfig(members=1))).__class__ is BNN
     with pytest.raises(ValueError, match="at least one"):
         build_model(for_mnist(ModelConfig(members=0)))
+    with pytest.raises(IdkError, match="--samples 2: a mixture of 3 posteriors draws at least one network from each"):
+        check_samples(model, 2)
+    check_samples(model, 3)
+    with pytest.raises(TypeError, match="fit each of its members"):
+        fit(model, torch.rand(4, 1, 28, 28), torch.zeros(4, dtype=torch.long), TrainConfig(), spec=MNIST_SPEC)
 
 
 def test_members_train_in_turn_each_from_its_own_seed():
@@ -166,6 +172,7 @@ def test_a_run_killed_between_members_resumes_to_the_same_weights(tmp_path, data
     partial = checkpoint.read(killed)
     assert not partial.finished
     assert [partial.training_state[k]["epoch"] for k in ("model", "model.1")] == [2, 0]
+    assert partial.training_progress() == "epochs 2, 0 of 2 of its 2 members"
     monkeypatch.setattr(train_module, "fit", fit)
 
     assert main(["train", "--out", str(killed), "--resume", "--data-dir", str(data_dir), "-q"]) == 0

@@ -149,8 +149,14 @@ def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(cnn_mode
         for k, img in enumerate(chosen):
             Image.fromarray((255 * (1 - img.numpy())).astype(np.uint8)).save(folder / str(digit) / f"{k}.png")
     args = {"shift": [("paper", str(folder))], "noise": 0, "samples": 10, "shifted_images": 0}
-    cfg = DataConfig(data_dir)
-    as_data = evaluate_checkpoint(cnn_model, cfg, **args)["datasets"]["paper"]
-    prepared = evaluate_checkpoint(cnn_model, cfg, prepare=True, **args)["datasets"]["paper"]
+    as_data = evaluate_checkpoint(cnn_model, DataConfig(data_dir), **args)
+    assert as_data["prepared"] is False
+    as_data = as_data["datasets"]["paper"]
+    out = tmp_path / "prepared.json"
+    cli = ["evaluate", "--model", str(cnn_model), "--shift", f"paper={folder}", "--noise", "0", "--samples", "10"]
+    assert main([*cli, "--shifted", "0", "--prepare", "--json", str(out), "--data-dir", str(data_dir), "-q"]) == 0
+    report = json.loads(out.read_text())
+    assert report["prepared"] is True and report["model"]["members"] == 2
+    prepared = report["datasets"]["paper"]
     assert as_data["n"] == prepared["n"] == 40
     assert prepared["forced_accuracy"] >= 0.9 and as_data["forced_accuracy"] <= prepared["forced_accuracy"] - 0.3

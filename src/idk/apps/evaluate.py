@@ -169,6 +169,7 @@ def evaluate_checkpoint(
         "model": {
             "preset": ckpt.preset,
             "kind": ckpt.kind,
+            "members": ckpt.model_config.members,
             "data": Path(ckpt.data.data).name,
             "classes": list(ckpt.classes),
             "input": ckpt.input_spec.describe(),
@@ -177,6 +178,7 @@ def evaluate_checkpoint(
             "net": ckpt.describe()["architecture"],
         },
         "samples": settings.samples,
+        "prepared": prepare,  # the user's folders' frame-sized images prepared as user images (--prepare)
         "rule": ckpt.rule,
         "in_distribution": in_name,
         "shifted": list(labelled),
@@ -202,9 +204,7 @@ def warnings(ckpt: Checkpoint) -> list[str]:
     """What a reader of the report must know about the checkpoint: unfinished, uncalibrated."""
     out = []
     if not ckpt.finished:
-        out.append(
-            f"training did not finish ({len(ckpt.history)} of {ckpt.train_config.epochs} epochs); resume it with --resume"
-        )
+        out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")
     if not ckpt.calibrated and (
         ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
     ):

@@ -49,6 +49,11 @@ def check_samples(model: Model, samples: int | None, option: str = "--samples", 
     (:data:`MEMORY_SHARE` of the available memory, or ``budget`` bytes)."""
     if samples is None:
         return
+    if isinstance(model, BNNMixture) and samples < len(model.members):
+        k = len(model.members)
+        raise IdkError(
+            f"{option} {samples}: a mixture of {k} posteriors draws at least one network from each; use at least {k}"
+        )
     per_sample = bytes_per_sample(model)
     given = budget is not None
     budget = int(MEMORY_SHARE * available_memory(model.temperature.device)) if budget is None else budget

@@ -38,6 +38,11 @@ FORMAT_VERSION = 2  # 2: any input form and classes (1: MNIST only)
 KINDS = {"BNN": BNN, "BNNMixture": BNNMixture, "DeterministicNet": DeterministicNet}
 
 
+def member_key(k: int) -> str:
+    """The ``training_state`` key of a mixture's member k ("model" for the first, as for a single BNN)."""
+    return "model" if k == 0 else f"model.{k}"
+
+
 def versions() -> dict[str, str]:
     return {
         "idk": idk.__version__,
@@ -93,6 +98,15 @@ class Checkpoint:
     @property
     def has_twin(self) -> bool:
         return self.twin_state_dict is not None
+
+    def training_progress(self) -> str:
+        """How far the Bayesian model's training went: "5 of 12 epochs", or for a mixture each
+        member's, "epochs 12, 3 of 12 of its 2 members"."""
+        epochs, k = self.train_config.epochs, self.model_config.members
+        if k == 1:
+            return f"{len(self.history)} of {epochs} epochs"
+        done = [int((self.training_state.get(member_key(i)) or {}).get("epoch", 0)) for i in range(k)]
+        return f"epochs {', '.join(map(str, done))} of {epochs} of its {k} members"
 
     def decision_rule(self, twin: bool = False) -> Rule:
         return make_rule(self.twin_rule if twin and self.twin_rule else self.rule)

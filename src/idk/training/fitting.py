@@ -194,6 +194,8 @@ def fit(
     of step losses over N (as the tutorial printed it); for a scaled one the mean step loss over N.
     ``on_epoch`` is called after every epoch with the state to checkpoint.
     """
+    if not isinstance(model, (BNN, DeterministicNet)):
+        raise TypeError(f"fit trains one network, not a {type(model).__name__}: fit each of its members")
     epochs = cfg.epochs if isinstance(model, BNN) else (cfg.twin_epochs or cfg.epochs)
     objective = ElboObjective(model, cfg) if isinstance(model, BNN) else MleObjective(model, cfg)
     n = images.shape[0]

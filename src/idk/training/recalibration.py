@@ -84,7 +84,7 @@ def recalibrate(
     ckpt = ckpt_io.read(model_path)
     if not ckpt.finished:
         raise CheckpointError(
-            f"{model_path}: training did not finish ({len(ckpt.history)} of {ckpt.train_config.epochs} epochs); "
+            f"{model_path}: training did not finish ({ckpt.training_progress()}); "
             f"finish it first with `idk train --resume --out {model_path}`"
         )
     if not ckpt.validation_size:

@@ -26,7 +26,7 @@ from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, w
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
-from idk.training.checkpoint import Checkpoint
+from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import Preset, TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit, outlier_families
 from idk.training.resumption import resumed_preset
@@ -246,11 +246,6 @@ def train(
 
 
 MEMBER_SEED_STEP = 1009  # member k of a mixture trains with seed + k · this (member 0 with the run's own seed)
-
-
-def member_key(k: int) -> str:
-    """The training-state key of a mixture's member k ("model" for the first, as for a single BNN)."""
-    return "model" if k == 0 else f"model.{k}"
 
 
 def fitted_parts(
