@@ -245,7 +245,9 @@ def train(
     return ckpt
 
 
-MEMBER_SEED_STEP = 1009  # member k of a mixture trains with seed + k · this (member 0 with the run's own seed)
+# member k of a mixture trains with seed + k · this (member 0 with the run's own seed, as one posterior
+# would); runs whose seeds differ by a multiple of it share members' data orders, not their initial weights
+MEMBER_SEED_STEP = 1009
 
 
 def fitted_parts(
