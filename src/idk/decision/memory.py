@@ -14,7 +14,7 @@ import torch
 
 from idk.decision.predictive import activation_budget, batch_size_for
 from idk.errors import IdkError
-from idk.nn.bnn import BNN, BNNMixture, Model
+from idk.nn.bnn import BNN, BNNMixture, Model, sampling_pass
 
 MEMORY_SHARE = 0.5  # of the memory available now: the most that one command's posterior samples may take
 
@@ -34,8 +34,7 @@ def bytes_per_sample(model: Model) -> int:
     """Memory one posterior sample takes for one image: its drawn weights plus its largest activation
     (float32); a mixture's, one of its members'. A deterministic network draws nothing and is run
     once, whatever the count."""
-    if isinstance(model, BNNMixture):
-        return bytes_per_sample(model.members[0])
+    model, _ = sampling_pass(model, 1)
     if not isinstance(model, BNN):
         return 0
     generator = torch.Generator()  # a CPU generator serves every device; the global random state stays untouched

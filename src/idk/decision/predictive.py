@@ -15,7 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, member_samples
+from idk.nn.bnn import BNN, DeterministicNet, Model, sampling_pass
 from idk.nn.numerics import flush_denormals
 from idk.progress import Progress
 
@@ -96,9 +96,9 @@ def activation_budget(device: torch.device) -> int:
 def batch_size_for(model: Model, samples: int) -> int:
     """A batch size that keeps the largest activation near the device's :func:`activation_budget`
     floats: S × batch for layers after the first stochastic one, batch alone before it (point-mass
-    layers run once per input). A mixture runs its members one after the other, each with its share."""
-    if isinstance(model, BNNMixture):
-        return batch_size_for(model.members[0], max(member_samples(samples, len(model.members))))
+    layers run once per input). A mixture runs its members one after the other, each with its share
+    (:func:`~idk.nn.bnn.sampling_pass`)."""
+    model, samples = sampling_pass(model, samples)
     device = model.device
     budget = activation_budget(device)
     h = torch.zeros(1, *model.cfg.input_shape, device=device)

@@ -304,6 +304,15 @@ def build_model(cfg: ModelConfig, dataset_size: int | None = None) -> Model:
     return (BNNMixture if cfg.members > 1 else BNN)(cfg, dataset_size)
 
 
+def sampling_pass(model: Model, samples: int) -> tuple[BNN | DeterministicNet, int]:
+    """The network one sampling pass runs and how many of the S draws it takes at once: for a
+    mixture (whose members run in turn) its first member with the largest share, else the model
+    itself with all S. What sizes a pass's batch and memory."""
+    if isinstance(model, BNNMixture):
+        return model.members[0], max(member_samples(samples, len(model.members)))
+    return model, samples
+
+
 def bayesian_members(model: Model) -> list[BNN]:
     """The BNNs trained one after the other to make ``model``: its members, itself, or none (a twin)."""
     if isinstance(model, BNNMixture):

@@ -99,14 +99,22 @@ class Checkpoint:
     def has_twin(self) -> bool:
         return self.twin_state_dict is not None
 
+    def member_epochs(self) -> list[int]:
+        """The epochs each member of the Bayesian model has trained (one number for a single BNN)."""
+        if self.model_config.members == 1:
+            return [len(self.history)]
+        return [
+            int((self.training_state.get(member_key(i)) or {}).get("epoch", 0))
+            for i in range(self.model_config.members)
+        ]
+
     def training_progress(self) -> str:
         """How far the Bayesian model's training went: "5 of 12 epochs", or for a mixture each
         member's, "epochs 12, 3 of 12 of its 2 members"."""
-        epochs, k = self.train_config.epochs, self.model_config.members
-        if k == 1:
-            return f"{len(self.history)} of {epochs} epochs"
-        done = [int((self.training_state.get(member_key(i)) or {}).get("epoch", 0)) for i in range(k)]
-        return f"epochs {', '.join(map(str, done))} of {epochs} of its {k} members"
+        done, epochs = self.member_epochs(), self.train_config.epochs
+        if len(done) == 1:
+            return f"{done[0]} of {epochs} epochs"
+        return f"epochs {', '.join(map(str, done))} of {epochs} of its {len(done)} members"
 
     def decision_rule(self, twin: bool = False) -> Rule:
         return make_rule(self.twin_rule if twin and self.twin_rule else self.rule)

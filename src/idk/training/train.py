@@ -178,7 +178,7 @@ def train(
             states[key] = FitState(**st)
         was = previous.train_config.epochs
         longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
-        members = [states[member_key(k)].epoch for k in range(model_cfg.members)]
+        members = previous.member_epochs()
         after = f"epoch {members[0]}" if len(members) == 1 else f"epochs {', '.join(map(str, members))} of its members"
         progress.log(f"resuming {out} after {after} (twin: {states['twin'].epoch}){longer}")
     model.to(device)
