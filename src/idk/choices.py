@@ -24,4 +24,5 @@ OUTLIER_FAMILIES = (
     "inverted",
     "strokes",
     "blobs",
+    "glyphs",
 )

@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-augment",
         action="store_true",
-        help="no augmentation: no shifts, rotations, mirror images or degradation unless --degrade is given "
+        help="no augmentation: no shifts, rotations, mirror images, degradation or printed class names unless "
+        "--degrade or --printed is given "
         "(default: the data set's own)",
     )
     p.add_argument(
@@ -175,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="share of training images degraded: blurred, at lower resolution, thicker or thinner pen "
         "(drawn symbols only; default: the preset's)",
+    )
+    p.add_argument(
+        "--printed",
+        type=_fraction,
+        metavar="P",
+        help="share of each batch replaced by the class names printed in Computer Modern fonts "
+        "(drawn symbols named by one character only; default: the preset's)",
     )
     p.add_argument(
         "--drop-outliers",

@@ -199,18 +199,20 @@ def renormalised(images: Tensor, original: Tensor) -> Tensor:
     return (images * gain).clamp(0, 1)
 
 
-def random_degradation(images: Tensor, p: float) -> Tensor:
+def random_degradation(images: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
     """With probability ``p`` per image (B, C, H, W), independently, one of :data:`DEGRADATIONS`
     (uniformly), its parameter t ~ U(0, 1) mapped onto its range: :func:`blur` with σ in
     :data:`SIGMA` px; :func:`lower_resolution` to a side of :data:`SIDE` of the frame (8–16 px of
     28); :func:`thicker` and :func:`thinner` with a blend in :data:`THICKER`, :data:`THINNER`;
     then :func:`renormalised`. ``p`` 0: the images themselves, no random numbers drawn. One draw
     (B, 3) from the device's generator; every degradation is computed for the whole batch (no
-    host synchronisation) and each image keeps its own."""
+    host synchronisation) and each image keeps its own. ``generator``: drawn from it on its device
+    (None: the global generator of ``images``' device)."""
     if p <= 0:
         return images
     b, _, h, w = images.shape
-    u = torch.rand(b, 3, device=images.device, dtype=images.dtype)
+    device = generator.device if generator is not None else images.device
+    u = torch.rand(b, 3, generator=generator, device=device, dtype=images.dtype).to(images.device)
     degraded = (u[:, 0] < p).view(-1, 1, 1, 1)
     kind = (u[:, 1] * len(DEGRADATIONS)).long().clamp(max=len(DEGRADATIONS) - 1).view(-1, 1, 1)
     t = u[:, 2]

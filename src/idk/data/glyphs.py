@@ -1,16 +1,33 @@
 """Characters rendered in printed fonts: the fonts matplotlib ships (DejaVu, STIX, Computer Modern),
 so that every machine with the pinned matplotlib renders the same pixels.
 
-Used to build printed-digit and non-digit symbol sets (:mod:`idk.data.shifted`); never trained on.
+Two disjoint pools of characters that are no digit and no Latin letter:
+
+* :data:`SYMBOLS` (Latin letters unlike a digit, Greek, Cyrillic, signs) builds the non-digit
+  symbol sets that idk *measures* on (:mod:`idk.data.shifted`); never trained on.
+* :func:`outlier_chars` (Armenian, Hebrew, Arabic, Georgian, Canadian syllabics, Tifinagh, arrows,
+  mathematical and other signs) is what the ``glyphs`` outlier family *trains* on
+  (:mod:`idk.data.synthetic`). It leaves out every character that looks like one of printable ASCII
+  or of :data:`SYMBOLS` (:func:`looks_alike`), so that what is measured stays unseen.
+
+Printed class names, which the printed shifted set measures in :data:`FONT_FILES`, are trained in
+other fonts (:data:`TRAINING_FONTS`, :func:`printed_classes`).
 """
 
 from __future__ import annotations
 
+import string
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFont
+from torch import Tensor
+
+from idk.data.augment import blur
+from idk.data.preparation import to_mnist
 
 # Regular, bold, italic and bold italic cuts of serif, sans, monospace and old-style families.
 FONT_FILES = (
@@ -30,6 +47,37 @@ FONT_FILES = (
     "STIXGeneralItalic.ttf",
     "STIXGeneralBolIta.ttf",
 )
+# Characters that are none of the digits and resemble none of them: the measured non-digit symbols.
+SYMBOLS = (
+    "ACEFHKMNPRUVWXYacefhkmnrtuvwxy"  # Latin letters unlike a digit (no O, I, l, S, Z, B, G, q, g ...)
+    "αγεηλμπσφψωΦΨΩΣΔΛΠΞΓ"  # Greek
+    "жфшщюядлицЖФШЩЮЯДЛИЦЫ"  # Cyrillic
+    "+×÷=#%&@$€?!∞√∑≈≠♥♪"  # signs
+)
+# Unicode blocks (first, last code point) of the trained outlier glyphs: scripts and signs that
+# are no digit, Latin, Greek or Cyrillic letter. Drawn blocks are weighed equally (see glyph_bank).
+OUTLIER_BLOCKS = {
+    "Latin-1 signs": (0x00A1, 0x00BF),
+    "Armenian": (0x0531, 0x0587),
+    "Hebrew": (0x05D0, 0x05EA),
+    "Arabic": (0x0620, 0x064A),
+    "Georgian": (0x10D0, 0x10FA),
+    "Canadian syllabics": (0x1401, 0x166C),
+    "Tifinagh": (0x2D30, 0x2D6F),
+    "arrows": (0x2190, 0x21FF),
+    "mathematical operators": (0x2200, 0x22FF),
+    "geometric shapes": (0x25A0, 0x25FF),
+    "miscellaneous symbols": (0x2600, 0x26FF),
+    "dingbats": (0x2700, 0x27BF),
+}
+# Fonts the class names are printed in for training (idk.training.fitting): Computer Modern, none of
+# FONT_FILES, in which the printed shifted set is measured.
+TRAINING_FONTS = ("cmr10.ttf", "cmb10.ttf", "cmti10.ttf", "cmss10.ttf", "cmtt10.ttf")
+PRINTED_PER_FONT = 40  # printed training images of each class in each training font
+LOOKALIKE = 0.88  # cosine similarity of the blurred frames at and above which two characters look alike
+REFERENCE_FONT = "DejaVuSans.ttf"  # the font look-alikes are judged in (it draws every block above)
+BANK_SIZE = 3072  # rendered glyphs the family draws from (random rotations, sizes and fonts)
+BANK_SEED = 2026
 CANVAS = 96  # px: glyphs are drawn this large, then brought to the model's frame by its preparation
 
 
@@ -65,3 +113,81 @@ def render(char: str, font: str, angle: float = 0.0, size: int = 64) -> np.ndarr
     if angle:
         img = img.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=255)
     return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _blurred_unit(char: str) -> np.ndarray | None:
+    """``char`` in :data:`REFERENCE_FONT` brought to a 28 × 28 frame, blurred (σ 1 px) and scaled to
+    unit length, flattened; None for a blank glyph."""
+    frame = to_mnist(render(char, REFERENCE_FONT, 0.0, 64)).pixels
+    x = blur(torch.from_numpy(frame).unsqueeze(0), torch.ones(1))
+    norm = x.norm()
+    return (x / norm).flatten().numpy() if norm > 0 else None
+
+
+def looks_alike(candidates: list[str], references: list[str]) -> np.ndarray:
+    """For each candidate, its largest cosine similarity (in [0, 1]) to any reference, both drawn in
+    :data:`REFERENCE_FONT` and compared as blurred frames: (len(candidates),). Blank glyphs are 1
+    (never kept)."""
+    refs = np.stack([v for r in references if (v := _blurred_unit(r)) is not None])
+    out = np.ones(len(candidates))
+    for i, c in enumerate(candidates):
+        if (v := _blurred_unit(c)) is not None:
+            out[i] = float((refs @ v).max())
+    return out
+
+
+@lru_cache(maxsize=1)
+def outlier_chars() -> dict[str, tuple[str, ...]]:
+    """Block name → the characters of :data:`OUTLIER_BLOCKS` that :data:`REFERENCE_FONT` draws, that
+    are no number (a circled 3, ½, a superscript or an Arabic-Indic digit) and that look like no
+    printable ASCII character and no :data:`SYMBOLS` character (similarity below
+    :data:`LOOKALIKE`): the pool of the ``glyphs`` outlier family."""
+    references = [c for c in string.printable if not c.isspace()] + list(SYMBOLS)
+    references = [c for c in references if has_glyph(c, REFERENCE_FONT)]
+    pool: dict[str, tuple[str, ...]] = {}
+    for name, (first, last) in OUTLIER_BLOCKS.items():
+        chars = [
+            chr(c)
+            for c in range(first, last + 1)
+            if has_glyph(chr(c), REFERENCE_FONT) and unicodedata.numeric(chr(c), None) is None
+        ]
+        similar = looks_alike(chars, references)
+        pool[name] = tuple(c for c, s in zip(chars, similar, strict=True) if s < LOOKALIKE)
+    return pool
+
+
+@lru_cache(maxsize=4)
+def glyph_bank(height: int, width: int) -> Tensor:
+    """:data:`BANK_SIZE` outlier glyphs as (height, width) frames, white on black, in [0, 1]:
+    (BANK_SIZE, 1, height, width), the same on every machine. Each is a block drawn uniformly, a
+    character of it (:func:`outlier_chars`), a font that draws it, rotated ±10° at 40–72 pt."""
+    rng = np.random.default_rng(BANK_SEED)
+    blocks = [chars for chars in outlier_chars().values() if chars]
+    frames = []
+    for _ in range(BANK_SIZE):
+        chars = blocks[rng.integers(len(blocks))]
+        char = chars[rng.integers(len(chars))]
+        fonts = [f for f in FONT_FILES if has_glyph(char, f)]
+        font = fonts[rng.integers(len(fonts))]
+        page = render(char, font, float(rng.uniform(-10, 10)), int(rng.integers(40, 73)))
+        frames.append(to_mnist(page, height, width).pixels[0])
+    return torch.from_numpy(np.stack(frames)).unsqueeze(1)
+
+
+@lru_cache(maxsize=4)
+def printed_classes(classes: tuple[str, ...], height: int, width: int) -> tuple[Tensor, Tensor] | None:
+    """The class names printed in :data:`TRAINING_FONTS`, :data:`PRINTED_PER_FONT` per class and
+    font, rotated ±8° at 40–72 pt, as (height, width) frames, white on black: images (M, 1, height,
+    width) in [0, 1] and labels (M,), the same on every machine. None unless every class name is one
+    character that every training font draws."""
+    if not classes or not all(len(c) == 1 and all(has_glyph(c, f) for f in TRAINING_FONTS) for c in classes):
+        return None
+    rng = np.random.default_rng(BANK_SEED + 1)
+    frames, labels = [], []
+    for label, char in enumerate(classes):
+        for font in TRAINING_FONTS:
+            for _ in range(PRINTED_PER_FONT):
+                page = render(char, font, float(rng.uniform(-8, 8)), int(rng.integers(40, 73)))
+                frames.append(to_mnist(page, height, width).pixels[0])
+                labels.append(label)
+    return torch.from_numpy(np.stack(frames)).unsqueeze(1), torch.tensor(labels)

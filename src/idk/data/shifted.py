@@ -33,20 +33,12 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from idk.data.glyphs import FONT_FILES, has_glyph, render
+from idk.data.glyphs import FONT_FILES, SYMBOLS, has_glyph, render
 from idk.data.images import ImageSet, InputSpec
 from idk.data.preparation import MNIST_BOX, prepare, to_mnist
 
 UPSCALE = 4  # degradations work at 4× the frame (112 px for 28 × 28)
 PEN_SHARE = 0.1  # the canvas family's pen width over the symbol's height
-# Characters that are none of the digits and resemble none of them (the set also drops any
-# character that is a class name of the model, case-insensitively).
-SYMBOLS = (
-    "ACEFHKMNPRUVWXYacefhkmnrtuvwxy"  # Latin letters unlike a digit (no O, I, l, S, Z, B, G, q, g ...)
-    "αγεηλμπσφψωΦΨΩΣΔΛΠΞΓ"  # Greek
-    "жфшщюядлицЖФШЩЮЯДЛИЦЫ"  # Cyrillic
-    "+×÷=#%&@$€?!∞√∑≈≠♥♪"  # signs
-)
 
 Rng = np.random.Generator
 Shift = Callable[[Tensor, Rng], Tensor]  # hires (N, 1, S, S) white on black → degraded, same shape

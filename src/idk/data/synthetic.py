@@ -8,8 +8,8 @@ the posterior to be unsure off the training data (outlier exposure, see
 
 Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
 inverted images and pen scribbles for every set; for drawn symbols (digits, letters) also magnified
-strokes, blobs, two shrunk symbols side by side ("paired"), and mirror images or turned images of
-the classes that then are no class.
+strokes, blobs, two shrunk symbols side by side ("paired"), printed characters of other scripts
+and signs ("glyphs"), and mirror images or turned images of the classes that then are no class.
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
 two images of different classes over each other.
@@ -31,12 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from idk.data.augment import affine_matrices
+from idk.data.augment import affine_matrices, random_degradation
+from idk.data.glyphs import glyph_bank
 from idk.data.images import InputSpec
 
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
+GLYPH_SHIFT, GLYPH_SCALE, GLYPH_DEGRADED = 2.0, 0.1, 0.5  # glyphs: px, share, share (see glyphs)
 DISTANCES = 2**24  # scribbles: pixel-to-curve distances computed at once (64 MiB of float32, a few copies)
 
 
@@ -291,6 +293,21 @@ def overlaid(images: Tensor, labels: Tensor, n: int, g: Generator, drawn: bool =
     return 0.5 * (images[first] + images[second])
 
 
+def glyphs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+    """Printed characters of other scripts and signs (:func:`idk.data.glyphs.glyph_bank`: Armenian,
+    Hebrew, Georgian, arrows, ...; none that looks like a Latin letter, a digit or a measured symbol),
+    each moved by up to :data:`GLYPH_SHIFT` px and scaled by 1 ± :data:`GLYPH_SCALE`, and a share
+    :data:`GLYPH_DEGRADED` degraded as training digits are (blur, lower resolution, a thicker or
+    thinner pen): a pen's or a font's strokes in shapes of none of the classes, in every channel."""
+    _, c, h, w = images.shape
+    bank = glyph_bank(h, w).to(images.device)
+    picked = bank[_pick(bank, n, g)]
+    u = 2 * _rand(g, n, 3, like=picked) - 1
+    theta = affine_matrices(GLYPH_SHIFT * u[:, :2], torch.zeros_like(u[:, 2]), 1 + GLYPH_SCALE * u[:, 2], (w, h))
+    moved = F.grid_sample(picked, F.affine_grid(theta, list(picked.shape), align_corners=False), align_corners=False)
+    return random_degradation(moved.clamp(0, 1), GLYPH_DEGRADED, g).expand(-1, c, -1, -1).contiguous()
+
+
 def _noise(fn: Callable[[int, tuple[int, ...], Generator, torch.device], Tensor]) -> Family:
     return lambda images, labels, n, g: fn(n, tuple(images.shape[1:]), g, images.device)
 
@@ -313,6 +330,7 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
     training["strokes"] = partial(strokes, style=scribbles_for(spec))  # line drawings
     if spec.drawn:
         training["blobs"] = blobs
+        training["glyphs"] = glyphs
     return training, {"overlaid": partial(overlaid, drawn=spec.drawn)}
 
 

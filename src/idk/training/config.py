@@ -36,6 +36,9 @@ class TrainConfig:
     degrade: float = 0.0
     # synthetic outlier families (names of idk.data.synthetic.families_for) left out of training
     drop_outliers: tuple[str, ...] = ()
+    # share of each batch replaced by the class names printed in fonts the printed shifted set is not
+    # measured in (idk.data.glyphs.printed_classes): drawn symbols named by one character only
+    printed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ PRESETS: dict[str, Preset] = {
             kl_weight=0.1,
             outlier_weight=0.5,
             degrade=0.25,
+            printed=0.05,
         ),
         RuleConfig(
             score="auto",

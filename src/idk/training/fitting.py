@@ -25,6 +25,7 @@ from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
 from idk.data.augment import augmentation_for
+from idk.data.glyphs import printed_classes
 from idk.data.images import InputSpec
 from idk.data.synthetic import Family, families_for, synthetic_outliers
 from idk.nn.bnn import BNN, DeterministicNet
@@ -144,6 +145,19 @@ def training_outliers(images: Tensor, labels: Tensor, share: float, families: di
     return torch.cat([part[: each + (i < extra)] for i, part in enumerate(parts.values())])
 
 
+def printed_share(x: Tensor, y: Tensor, images: Tensor, labels: Tensor, share: float) -> tuple[Tensor, Tensor]:
+    """The batch x (B, C, H, W), y (B,) with its first round(``share`` × B) images replaced by
+    printed class names drawn from ``images`` (M, 1, H, W) with ``labels`` (M,) (the global
+    generator: resumable). The batch is in random order, so its first images are any."""
+    k = round(share * len(x))
+    if k == 0:
+        return x, y
+    pick = torch.randint(0, len(images), (k,), device=images.device)
+    x, y = x.clone(), y.clone()
+    x[:k], y[:k] = images[pick].expand(-1, x.shape[1], -1, -1), labels[pick]
+    return x, y
+
+
 def outlier_families(spec: InputSpec, cfg: TrainConfig) -> dict[str, Family]:
     """The synthetic outlier families to train on for images of ``spec``: those that apply to them
     (:func:`idk.data.synthetic.families_for`) but ``cfg.drop_outliers``. ValueError for a name
@@ -185,6 +199,7 @@ def fit(
     progress: Progress | None = None,
     label: str = "train",
     replicas: Replicas | None = None,
+    classes: tuple[str, ...] = (),
 ) -> FitState:
     """Train ``model`` on images (N, C, H, W) of ``spec``'s form and labels (N,) for ``cfg.epochs`` epochs,
     on the model's device (the data may be anywhere). ``replicas``: this process's place among
@@ -192,7 +207,8 @@ def fit(
 
     The reported epoch loss is per training example: for the tutorial's unscaled likelihood the sum
     of step losses over N (as the tutorial printed it); for a scaled one the mean step loss over N.
-    ``on_epoch`` is called after every epoch with the state to checkpoint.
+    ``on_epoch`` is called after every epoch with the state to checkpoint. ``classes``: the class
+    names, for ``cfg.printed`` (:func:`printed_share`).
     """
     if not isinstance(model, (BNN, DeterministicNet)):
         raise TypeError(f"fit trains one network, not a {type(model).__name__}: fit each of its members")
@@ -216,6 +232,9 @@ def fit(
     replicas.broadcast_module(model)
     model.train()
     data = DeviceData(images, labels, device)
+    printed = printed_classes(classes, spec.height, spec.width) if cfg.printed > 0 and spec.drawn else None
+    if printed is not None:
+        printed = tuple(t.to(device) for t in printed)
     # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
     with pyro.validation_enabled(False), flush_denormals():
         _epochs(
@@ -232,6 +251,7 @@ def fit(
             progress,
             label,
             replicas,
+            printed,
         )
     model.eval()
     return state
@@ -294,7 +314,7 @@ def _log_shard(seen: list[Tensor], name: str) -> None:
 
 
 def _epochs(
-    model, objective, optimizer, scheduler, data, cfg, spec, epochs, state, on_epoch, progress, label, replicas
+    model, objective, optimizer, scheduler, data, cfg, spec, epochs, state, on_epoch, progress, label, replicas, printed
 ):
     n = len(data)
     device = model.device
@@ -320,6 +340,8 @@ def _epochs(
             if seen is not None:
                 seen.append(share.cpu())
             x, y = data.batch(share)
+            if printed is not None:
+                x, y = printed_share(x, y, *printed, cfg.printed)
             x = augment(x)
             outliers = (
                 training_outliers(x, y, cfg.outlier_share, families) if cfg.outlier_weight > 0 and len(x) else None

@@ -16,6 +16,7 @@ import pyro
 import torch
 
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
+from idk.data.glyphs import outlier_chars
 from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
@@ -57,6 +58,7 @@ class TrainOptions:
     twin: bool | None = None
     augment: bool | None = None
     degrade: float | None = None
+    printed: float | None = None
     drop_outliers: tuple[str, ...] | None = None
     samples: int | None = None
     target_refusal: float | None = None
@@ -69,6 +71,7 @@ def configure(preset: Preset, opts: TrainOptions) -> Preset:
     values = {k: v for k, v in dataclasses.asdict(opts).items() if v is not None}
     if values.get("augment") is False:
         values.setdefault("degrade", 0.0)  # no augmentation means none: degradation is one too
+        values.setdefault("printed", 0.0)  # and so are printed class names
 
     def overrides(config: Any) -> dict[str, Any]:
         """The options that are fields of ``config`` (a dataclass)."""
@@ -121,7 +124,7 @@ def train(
         )
     source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
-    families = _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA)
+    families = _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA, source.train.classes)
     scribbles = scribbles_for(source.spec)
     if opts.degrade and not source.spec.drawn and previous is None:
         progress.warn(
@@ -231,6 +234,7 @@ def train(
             label=label,
             on_epoch=lambda st: save(),
             replicas=replicas,
+            classes=full.classes,
         )
     # the rule on the whole validation split, fitted by rank 0 while the others wait for it
     fitted = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, source, progress) if replicas.is_main else None
@@ -264,14 +268,24 @@ def fitted_parts(
         yield "twin", twin, "twin", tcfg
 
 
-def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str) -> tuple[str, ...]:
+def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tuple[str, ...]) -> tuple[str, ...]:
     """The training options that need the data's form, checked before any model is built: the
-    degraded share, and the outlier families left out (:func:`idk.training.fitting.outlier_families`).
-    Returns the names of the families the run trains on (none without outlier exposure)."""
-    if not 0.0 <= tcfg.degrade <= 1.0:
-        raise IdkError(f"--degrade {tcfg.degrade}: is not a fraction in [0, 1]")
+    degraded share, and the outlier families left out (:func:`idk.training.fitting.outlier_families`),
+    which must not teach a class as unlike every class (a class named by a character of the
+    ``glyphs`` family). Returns the names of the families the run trains on (none without outlier
+    exposure)."""
+    for flag, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed)):
+        if not 0.0 <= share <= 1.0:
+            raise IdkError(f"{flag} {share}: is not a fraction in [0, 1]")
     try:
         families = tuple(outlier_families(spec, tcfg))
     except ValueError as err:
         raise IdkError(f"{data}: --drop-outliers: {err}") from None
-    return families if tcfg.outlier_weight > 0 else ()
+    trained = families if tcfg.outlier_weight > 0 else ()
+    drawn = {c for chars in outlier_chars().values() for c in chars} if "glyphs" in trained else set()
+    if clash := [c for c in classes if c in drawn]:
+        raise IdkError(
+            f"{data}: the classes {', '.join(clash)} are characters that the glyphs outlier family trains "
+            "as unlike every class: train with --drop-outliers glyphs"
+        )
+    return trained
