@@ -131,13 +131,14 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     from idk.training.train import TrainOptions
 
     model = BNN(CFG, 100)
-    tcfg = TrainConfig(degrade=0.25, drop_outliers=("zoomed", "blobs"))
+    tcfg = TrainConfig(degrade=0.25, drop_outliers=("zoomed", "blobs"), printed=0.05)
     ckpt_io.save(replace(make(model), train_config=tcfg), tmp_path / "m.pt")
     stored = torch.load(tmp_path / "m.pt", weights_only=True)["train_config"]
     assert stored["degrade"] == 0.25 and stored["drop_outliers"] == ["zoomed", "blobs"]  # plain lists on disk
     back = ckpt_io.read(tmp_path / "m.pt")
     assert back.train_config == tcfg and isinstance(back.train_config.drop_outliers, tuple)
-    del stored["degrade"], stored["drop_outliers"]  # a checkpoint from before these options
+    assert stored["printed"] == 0.05
+    del stored["degrade"], stored["drop_outliers"], stored["printed"]  # a checkpoint from before these options
     assert train_config_from_dict(stored) == TrainConfig()
 
     same = TrainOptions(degrade=0.25, drop_outliers=("zoomed", "blobs"))
@@ -150,6 +151,7 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     # a run trained with --no-augment --degrade P resumes with the same flags
     assert back.train_config.augment is False
     assert differences(back, None, TrainOptions(augment=False, degrade=0.25)) == []
+    assert differences(back, None, TrainOptions(augment=False, degrade=0.25, printed=0.05)) == []
     assert differences(back, None, TrainOptions(augment=False)) == []
     augmented = replace(back, train_config=replace(tcfg, augment=True))
     assert differences(augmented, None, TrainOptions(augment=False)) == ["--no-augment (stored: augment=True)"]

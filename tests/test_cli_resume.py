@@ -36,6 +36,23 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     assert out.read_bytes() == before
 
 
+def test_a_digit_model_begun_before_the_glyphs_goes_on_without_them(tmp_path, data_dir):
+    """A run begun before the glyphs outlier family (its recorded families lack it, its training
+    config has no printed share) resumes, and trains on what it began with."""
+    out = tmp_path / "d.pt"
+    small = ["--train-subset", "300", "--samples", "4", "--channels", "4", "8", "--dense", "8", "--no-twin", "-q"]
+    base = ["train", "--out", str(out), *small, "--data-dir", str(data_dir), "--threads", "1"]
+    assert main([*base, "--epochs", "1", "--printed", "0"]) == 0
+    ckpt = checkpoint.read(out)
+    assert "glyphs" in ckpt.outlier_families
+    before = tuple(n for n in ckpt.outlier_families if n != "glyphs")
+    checkpoint.save(replace(ckpt, outlier_families=before), out)
+    assert main([*base, "--resume", "--epochs", "2"]) == 0
+    resumed = checkpoint.read(out)
+    assert len(resumed.history) == 2 and resumed.outlier_families == before
+    assert resumed.train_config.drop_outliers == ("glyphs",) and resumed.train_config.printed == 0.0
+
+
 def test_a_digit_model_written_before_the_scribbles_record_resumes(tmp_path, data_dir):
     """Every MNIST checkpoint written before the scribbles' style was recorded holds None: drawn
     symbols' scribbles never changed, so those runs continue."""

@@ -23,3 +23,5 @@ def test_no_augment_turns_off_degradation_too_unless_it_is_given():
     off = configure(preset, TrainOptions(augment=False)).train
     assert off.augment is False and off.degrade == 0.0
     assert configure(preset, TrainOptions(augment=False, degrade=0.3)).train.degrade == 0.3
+    assert PRESETS["cnn"].train.printed == 0.05 and off.printed == 0.0  # printed class names are augmentation
+    assert configure(preset, TrainOptions(augment=False, printed=0.1)).train.printed == 0.1

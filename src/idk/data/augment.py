@@ -205,9 +205,9 @@ def random_degradation(images: Tensor, p: float, generator: torch.Generator | No
     :data:`SIGMA` px; :func:`lower_resolution` to a side of :data:`SIDE` of the frame (8–16 px of
     28); :func:`thicker` and :func:`thinner` with a blend in :data:`THICKER`, :data:`THINNER`;
     then :func:`renormalised`. ``p`` 0: the images themselves, no random numbers drawn. One draw
-    (B, 3) from the device's generator; every degradation is computed for the whole batch (no
-    host synchronisation) and each image keeps its own. ``generator``: drawn from it on its device
-    (None: the global generator of ``images``' device)."""
+    (B, 3), from ``generator`` on its device (None: the global generator of the images' device);
+    every degradation is computed for the whole batch (no host synchronisation) and each image keeps
+    its own."""
     if p <= 0:
         return images
     b, _, h, w = images.shape

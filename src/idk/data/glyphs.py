@@ -1,10 +1,12 @@
 """Characters rendered in printed fonts: the fonts matplotlib ships (DejaVu, STIX, Computer Modern),
-so that every machine with the pinned matplotlib renders the same pixels.
+drawn by Pillow's FreeType, so that every machine with the pinned matplotlib and Pillow
+(requirements.txt) renders the same pixels.
 
 Two disjoint pools of characters that are no digit and no Latin letter:
 
 * :data:`SYMBOLS` (Latin letters unlike a digit, Greek, Cyrillic, signs) builds the non-digit
-  symbol sets that idk *measures* on (:mod:`idk.data.shifted`); never trained on.
+  symbol sets that idk *measures* on (:mod:`idk.data.shifted`); never trained on as outliers (a
+  model whose classes are among them, notMNIST's A, C, E, ..., has those left out of its set).
 * :func:`outlier_chars` (Armenian, Hebrew, Arabic, Georgian, Canadian syllabics, Tifinagh, arrows,
   mathematical and other signs) is what the ``glyphs`` outlier family *trains* on
   (:mod:`idk.data.synthetic`). It leaves out every character that looks like one of printable ASCII
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +117,7 @@ def render(char: str, font: str, angle: float = 0.0, size: int = 64) -> np.ndarr
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
+@cache
 def _blurred_unit(char: str) -> np.ndarray | None:
     """``char`` in :data:`REFERENCE_FONT` brought to a 28 × 28 frame, blurred (σ 1 px) and scaled to
     unit length, flattened; None for a blank glyph."""
@@ -174,13 +177,18 @@ def glyph_bank(height: int, width: int) -> Tensor:
     return torch.from_numpy(np.stack(frames)).unsqueeze(1)
 
 
+def printable(classes: tuple[str, ...]) -> bool:
+    """Whether :func:`printed_classes` prints these class names: each one ASCII letter or digit."""
+    return bool(classes) and all(len(c) == 1 and c.isascii() and c.isalnum() for c in classes)
+
+
 @lru_cache(maxsize=4)
 def printed_classes(classes: tuple[str, ...], height: int, width: int) -> tuple[Tensor, Tensor] | None:
     """The class names printed in :data:`TRAINING_FONTS`, :data:`PRINTED_PER_FONT` per class and
     font, rotated ±8° at 40–72 pt, as (height, width) frames, white on black: images (M, 1, height,
     width) in [0, 1] and labels (M,), the same on every machine. None unless every class name is one
-    character that every training font draws."""
-    if not classes or not all(len(c) == 1 and all(has_glyph(c, f) for f in TRAINING_FONTS) for c in classes):
+    ASCII letter or digit (Computer Modern's TeX layout puts other signs, "<" or "|", elsewhere)."""
+    if not printable(classes):
         return None
     rng = np.random.default_rng(BANK_SEED + 1)
     frames, labels = [], []

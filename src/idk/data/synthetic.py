@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import torch
@@ -293,6 +293,12 @@ def overlaid(images: Tensor, labels: Tensor, n: int, g: Generator, drawn: bool =
     return 0.5 * (images[first] + images[second])
 
 
+@lru_cache(maxsize=4)
+def _bank_on(height: int, width: int, device: torch.device) -> Tensor:
+    """:func:`idk.data.glyphs.glyph_bank` on ``device``, copied there once."""
+    return glyph_bank(height, width).to(device)
+
+
 def glyphs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """Printed characters of other scripts and signs (:func:`idk.data.glyphs.glyph_bank`: Armenian,
     Hebrew, Georgian, arrows, ...; none that looks like a Latin letter, a digit or a measured symbol),
@@ -300,7 +306,7 @@ def glyphs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     :data:`GLYPH_DEGRADED` degraded as training digits are (blur, lower resolution, a thicker or
     thinner pen): a pen's or a font's strokes in shapes of none of the classes, in every channel."""
     _, c, h, w = images.shape
-    bank = glyph_bank(h, w).to(images.device)
+    bank = _bank_on(h, w, images.device)
     picked = bank[_pick(bank, n, g)]
     u = 2 * _rand(g, n, 3, like=picked) - 1
     theta = affine_matrices(GLYPH_SHIFT * u[:, :2], torch.zeros_like(u[:, 2]), 1 + GLYPH_SCALE * u[:, 2], (w, h))

@@ -16,7 +16,7 @@ import pyro
 import torch
 
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
-from idk.data.glyphs import outlier_chars
+from idk.data.glyphs import LOOKALIKE, REFERENCE_FONT, has_glyph, looks_alike, outlier_chars, printable
 from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
@@ -130,6 +130,11 @@ def train(
         progress.warn(
             f"--degrade applies to drawn symbols only: the images of {opts.data or DEFAULT_DATA} are not degraded"
         )
+    if opts.printed and not (source.spec.drawn and printable(source.train.classes)) and previous is None:
+        progress.warn(
+            f"--printed applies to drawn symbols named by one letter or digit each: no class of "
+            f"{opts.data or DEFAULT_DATA} is printed"
+        )
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
@@ -149,9 +154,13 @@ def train(
         )
     if previous is not None:
         trained_on = previous.outlier_families
-        if trained_on is None and not source.spec.drawn:  # written before scribbles applied to every set
-            trained_on = tuple(name for name in families if name != "strokes")
-        if trained_on is not None and trained_on != families:
+        if trained_on is None:  # written before the families were recorded, and before the glyphs
+            trained_on = tuple(n for n in families if n not in LATER_FAMILIES and (source.spec.drawn or n != "strokes"))
+        if added := tuple(n for n in families if n not in trained_on and n in LATER_FAMILIES):
+            tcfg = replace(tcfg, drop_outliers=(*tcfg.drop_outliers, *added))  # begun without them: goes on so
+            preset = replace(preset, train=tcfg)
+            families = tuple(n for n in families if n not in added)
+        if trained_on != families:
             raise CheckpointError(
                 f"{out}: cannot resume: it was trained on the synthetic outliers {', '.join(trained_on) or '(none)'}, "
                 f"this version of idk trains on {', '.join(families) or '(none)'}; train afresh with a new --out"
@@ -268,6 +277,10 @@ def fitted_parts(
         yield "twin", twin, "twin", tcfg
 
 
+# Outlier families added after runs recorded theirs: a run begun without one goes on without it.
+LATER_FAMILIES = ("glyphs",)
+
+
 def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tuple[str, ...]) -> tuple[str, ...]:
     """The training options that need the data's form, checked before any model is built: the
     degraded share, and the outlier families left out (:func:`idk.training.fitting.outlier_families`),
@@ -282,10 +295,18 @@ def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tupl
     except ValueError as err:
         raise IdkError(f"{data}: --drop-outliers: {err}") from None
     trained = families if tcfg.outlier_weight > 0 else ()
-    drawn = {c for chars in outlier_chars().values() for c in chars} if "glyphs" in trained else set()
-    if clash := [c for c in classes if c in drawn]:
+    if "glyphs" in trained and (clash := glyph_classes(classes)):
         raise IdkError(
-            f"{data}: the classes {', '.join(clash)} are characters that the glyphs outlier family trains "
-            "as unlike every class: train with --drop-outliers glyphs"
+            f"{data}: the classes {', '.join(clash)} are (or look like) characters that the glyphs outlier "
+            "family trains as unlike every class: train with --drop-outliers glyphs"
         )
     return trained
+
+
+def glyph_classes(classes: tuple[str, ...]) -> list[str]:
+    """The class names that are, or look like (:func:`idk.data.glyphs.looks_alike`), a character of
+    the ``glyphs`` outlier family's pool."""
+    pool = [c for chars in outlier_chars().values() for c in chars]
+    drawn = [c for c in classes if len(c) == 1 and has_glyph(c, REFERENCE_FONT)]
+    near = looks_alike(drawn, pool) if drawn else []
+    return [c for c, s in zip(drawn, near, strict=True) if c in pool or s >= LOOKALIKE]
