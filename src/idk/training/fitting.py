@@ -148,7 +148,8 @@ def training_outliers(images: Tensor, labels: Tensor, share: float, families: di
 def printed_share(x: Tensor, y: Tensor, images: Tensor, labels: Tensor, share: float) -> tuple[Tensor, Tensor]:
     """The batch x (B, C, H, W), y (B,) with its first round(``share`` × B) images replaced by
     printed class names drawn from ``images`` (M, 1, H, W) with ``labels`` (M,) (the global
-    generator: resumable). The batch is in random order, so its first images are any."""
+    generator: resumable). The batch is in random order, so its first images are any. Under torchrun
+    each process replaces its share of its own slice of the batch (rounded there)."""
     k = round(share * len(x))
     if k == 0:
         return x, y
