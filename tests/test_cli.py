@@ -127,7 +127,8 @@ def test_explain_draws_the_figure(tutorial_model, data_dir, tmp_path, capsys):
 def test_info(cnn_model, capsys):
     assert main(["info", str(cnn_model), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["class"] == "BNNMixture" and info["twin"] and info["epochs"] == 2
+    assert info["class"] == "BNNMixture" and info["twin"] and info["epochs"] == 3
+    assert [m["epochs"] for m in info["members"]] == [3, 3]
     assert info["training_data"]["data"] == "mnist" and info["finished"] and info["calibrated"]
     assert (
         info["training_data"]["fingerprint"]["n"] == 10000 and len(info["training_data"]["fingerprint"]["sha256"]) == 64

@@ -126,7 +126,10 @@ def test_a_mixture_trains_saves_loads_and_resumes_member_by_member(tmp_path, dat
     assert set(ckpt.training_state) == {"model", "model.1", "twin"}
     assert [ckpt.training_state[k]["epoch"] for k in ("model", "model.1")] == [1, 1]
     assert not torch.equal(*(_first_weights(m) for m in model.members))
-    capsys.readouterr()
+    losses = [ckpt.training_state[k]["history"][-1]["loss"] for k in ("model", "model.1")]
+    assert ckpt.member_losses() == losses and losses[0] != losses[1]
+    assert ckpt.describe()["members"] == [{"epochs": 1, "final_loss": loss} for loss in losses]
+    assert f"final losses of its members {losses[0]:.4f}, {losses[1]:.4f}" in capsys.readouterr().out
 
     assert main([*base, "--epochs", "2", "--resume"]) == 0
     assert "after epochs 1, 1 of its members (twin: 0); --epochs 2 applied" in capsys.readouterr().err

@@ -135,11 +135,14 @@ def test_a_shift_set_may_not_take_another_sets_name(cnn_model, data_dir, tmp_pat
     assert "two sets named 'noise'" in capsys.readouterr().err
 
 
-def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(cnn_model, data_dir, mnist_test, tmp_path):
+def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(
+    cnn_model, data_dir, mnist_test, tmp_path, capsys
+):
     """A folder of 28×28 MNIST digits written dark on white: taken pixel for pixel (the default,
     a data set in the model's form) they are inverted digits and mostly misread; with ``--prepare``
     each is prepared as ``idk predict`` prepares a photo (light background inverted, fitted and
-    centred), and they are read as MNIST's own."""
+    centred), and they are read as MNIST's own. A set that is no folder is taken as it is, and
+    ``--prepare`` says so."""
     from idk.apps.evaluate import evaluate_checkpoint
 
     folder = tmp_path / "paper"
@@ -154,7 +157,12 @@ def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(cnn_mode
     as_data = as_data["datasets"]["paper"]
     out = tmp_path / "prepared.json"
     cli = ["evaluate", "--model", str(cnn_model), "--shift", f"paper={folder}", "--noise", "0", "--samples", "10"]
-    assert main([*cli, "--shifted", "0", "--prepare", "--json", str(out), "--data-dir", str(data_dir), "-q"]) == 0
+    array = tmp_path / "blank.npy"  # an array, no folder: taken as it is
+    np.save(array, np.zeros((5, 28, 28), np.uint8))
+    capsys.readouterr()
+    argv = [*cli, "--shifted", "0", "--prepare", "--ood", str(array), "--json", str(out), "--data-dir", str(data_dir)]
+    assert main([*argv, "-q"]) == 0
+    assert f"--prepare prepares folders of images: {array} is not one" in capsys.readouterr().err
     report = json.loads(out.read_text())
     assert report["prepared"] is True and report["model"]["members"] == 2
     prepared = report["datasets"]["paper"]

@@ -56,9 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
         if not from_environment().is_main:  # under torchrun, rank 0 alone reports
             return 0
+        losses = ", ".join(f"{loss:.4f}" for loss in ckpt.member_losses() if loss is not None)
         print(
             f"saved {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
-            f"{len(ckpt.history)} epochs, final loss {ckpt.history[-1]['loss']:.4f}"
+            f"{len(ckpt.history)} epochs, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}"
         )
         print(f"rule: {describe_rule(ckpt.rule)}")
         return 0

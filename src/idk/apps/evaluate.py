@@ -154,6 +154,10 @@ def evaluate_checkpoint(
         ood_score=rule.score,
     )
     data = data or DataConfig.from_env()
+    if prepare and progress:
+        given = [p for p in (test_data, *(p for _, p in ood or []), *(p for _, p in shift or [])) if p]
+        for path in [p for p in given if not Path(p).is_dir()]:
+            progress.warn(f"--prepare prepares folders of images: {path} is not one, its images are taken as they are")
     sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data, prepare=prepare)
     in_name = next(iter(sets))
     labelled, unfamiliar = shifted_sets(ckpt, sets[in_name], data, shift or [], shifted_images, prepare=prepare)

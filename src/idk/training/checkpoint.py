@@ -108,6 +108,16 @@ class Checkpoint:
             for i in range(self.model_config.members)
         ]
 
+    def member_losses(self) -> list[float | None]:
+        """Each member's last epoch loss (None before its first epoch); one number for a single BNN."""
+        if self.model_config.members == 1:
+            return [self.history[-1]["loss"] if self.history else None]
+        histories = [
+            (self.training_state.get(member_key(i)) or {}).get("history") or []
+            for i in range(self.model_config.members)
+        ]
+        return [h[-1]["loss"] if h else None for h in histories]
+
     def training_progress(self) -> str:
         """How far the Bayesian model's training went: "5 of 12 epochs", or for a mixture each
         member's, "epochs 12, 3 of 12 of its 2 members"."""
@@ -235,8 +245,12 @@ class Checkpoint:
             "parameters": n_params,
             "rule": {k: v for k, v in self.rule.items() if k != "calibration"},
             "calibration": self.rule.get("calibration"),
-            "epochs": len(self.history),
+            "epochs": len(self.history),  # a mixture's: its first member's, as final_loss
             "final_loss": self.history[-1]["loss"] if self.history else None,
+            "members": [
+                {"epochs": e, "final_loss": loss}
+                for e, loss in zip(self.member_epochs(), self.member_losses(), strict=True)
+            ],
             "twin": self.has_twin,
             "training_data": {
                 **{k: v for k, v in self.data.as_dict().items() if k not in ("test_indices", "fingerprint")},
