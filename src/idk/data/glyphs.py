@@ -117,6 +117,15 @@ def render(char: str, font: str, angle: float = 0.0, size: int = 64) -> np.ndarr
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
+def frames(
+    chars: list[str], fonts: list[str], angles: list[float], sizes: list[int], height: int, width: int
+) -> Tensor:
+    """Each ``chars[i]`` rendered in ``fonts[i]`` (:func:`render`, ``angles[i]`` degrees at ``sizes[i]``
+    pt) and brought to a (height, width) frame by MNIST's recipe, white on black: (N, 1, height, width)."""
+    pages = (render(c, f, float(a), int(s)) for c, f, a, s in zip(chars, fonts, angles, sizes, strict=True))
+    return torch.from_numpy(np.stack([to_mnist(page, height, width).pixels[0] for page in pages])).unsqueeze(1)
+
+
 @cache
 def _blurred_unit(char: str) -> np.ndarray | None:
     """``char`` in :data:`REFERENCE_FONT` brought to a 28 × 28 frame, blurred (σ 1 px) and scaled to
@@ -166,15 +175,17 @@ def glyph_bank(height: int, width: int) -> Tensor:
     character of it (:func:`outlier_chars`), a font that draws it, rotated ±10° at 40–72 pt."""
     rng = np.random.default_rng(BANK_SEED)
     blocks = [chars for chars in outlier_chars().values() if chars]
-    frames = []
-    for _ in range(BANK_SIZE):
+    picked: list[str] = []
+    fonts_of: list[str] = []
+    angles, sizes = [], []
+    for _ in range(BANK_SIZE):  # drawn per glyph in this order: block, character, font, angle, size
         chars = blocks[rng.integers(len(blocks))]
-        char = chars[rng.integers(len(chars))]
-        fonts = [f for f in FONT_FILES if has_glyph(char, f)]
-        font = fonts[rng.integers(len(fonts))]
-        page = render(char, font, float(rng.uniform(-10, 10)), int(rng.integers(40, 73)))
-        frames.append(to_mnist(page, height, width).pixels[0])
-    return torch.from_numpy(np.stack(frames)).unsqueeze(1)
+        picked.append(chars[rng.integers(len(chars))])
+        fonts = [f for f in FONT_FILES if has_glyph(picked[-1], f)]
+        fonts_of.append(fonts[rng.integers(len(fonts))])
+        angles.append(rng.uniform(-10, 10))
+        sizes.append(rng.integers(40, 73))
+    return frames(picked, fonts_of, angles, sizes, height, width)
 
 
 def printable(classes: tuple[str, ...]) -> bool:
@@ -191,11 +202,20 @@ def printed_classes(classes: tuple[str, ...], height: int, width: int) -> tuple[
     if not printable(classes):
         return None
     rng = np.random.default_rng(BANK_SEED + 1)
-    frames, labels = [], []
-    for label, char in enumerate(classes):
-        for font in TRAINING_FONTS:
-            for _ in range(PRINTED_PER_FONT):
-                page = render(char, font, float(rng.uniform(-8, 8)), int(rng.integers(40, 73)))
-                frames.append(to_mnist(page, height, width).pixels[0])
-                labels.append(label)
-    return torch.from_numpy(np.stack(frames)).unsqueeze(1), torch.tensor(labels)
+    picks = [(label, font) for label in range(len(classes)) for font in TRAINING_FONTS for _ in range(PRINTED_PER_FONT)]
+    angles, sizes = [], []
+    for _ in picks:  # each image's angle then size, drawn in turn
+        angles.append(rng.uniform(-8, 8))
+        sizes.append(rng.integers(40, 73))
+    images = frames([classes[k] for k, _ in picks], [f for _, f in picks], angles, sizes, height, width)
+    return images, torch.tensor([k for k, _ in picks])
+
+
+def glyph_classes(classes: tuple[str, ...]) -> list[str]:
+    """The class names that are, or look like (:func:`looks_alike`), a character of the ``glyphs``
+    outlier family's pool (:func:`outlier_chars`); names :data:`REFERENCE_FONT` does not draw are
+    not judged."""
+    pool = [c for chars in outlier_chars().values() for c in chars]
+    drawn = [c for c in classes if len(c) == 1 and has_glyph(c, REFERENCE_FONT)]
+    near = looks_alike(drawn, pool) if drawn else []
+    return [c for c, s in zip(drawn, near, strict=True) if c in pool or s >= LOOKALIKE]

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from idk.data.glyphs import FONT_FILES, SYMBOLS, has_glyph, render
+from idk.data.glyphs import FONT_FILES, SYMBOLS, frames, has_glyph
 from idk.data.images import ImageSet, InputSpec
 from idk.data.preparation import MNIST_BOX, prepare, to_mnist
 
@@ -208,15 +208,6 @@ def shifted_sets(source: ImageSet, spec: InputSpec, n: int = 1000, seed: int = 0
     return out
 
 
-def _glyph_hires(chars: list[str], fonts: list[str], angles: np.ndarray, sizes: np.ndarray, side: int) -> Tensor:
-    """Rendered characters as white-on-black hires images (N, 1, side, side), each fitted like a frame."""
-    frames = []
-    for char, font, angle, size in zip(chars, fonts, angles, sizes, strict=True):
-        page = render(char, font, float(angle), int(size))
-        frames.append(to_mnist(page, side, side).pixels[0])
-    return torch.from_numpy(np.stack(frames)).unsqueeze(1)
-
-
 def printed_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
     """The classes' names printed in every font (±8° rotation, sizes 48–72 pt); None unless every
     class name is one character that the fonts draw."""
@@ -228,9 +219,8 @@ def printed_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: 
     if not fonts:
         return None
     chosen = [fonts[i] for i in rng.integers(0, len(fonts), n)]
-    x = _glyph_hires(
-        [classes[i] for i in labels], chosen, rng.uniform(-8, 8, n), rng.integers(48, 73, n), UPSCALE * spec.height
-    )
+    side = UPSCALE * spec.height
+    x = frames([classes[i] for i in labels], chosen, rng.uniform(-8, 8, n), rng.integers(48, 73, n), side, side)
     images = _prepared(x, spec)
     return ImageSet("printed", images, torch.from_numpy(labels).long(), classes, spec)
 
@@ -264,7 +254,8 @@ def symbol_set(
         raise ValueError(f"{', '.join(missing)}: no font here draws {'it' if len(missing) == 1 else 'them'}")
     picks = [pool[i] for i in rng.integers(0, len(pool), n)]
     fonts = [next(str(f) for f in rng.permutation(FONT_FILES) if has_glyph(c, str(f))) for c in picks]
-    x = _glyph_hires(picks, fonts, rng.uniform(-8, 8, n), rng.integers(48, 73, n), UPSCALE * spec.height)
+    side = UPSCALE * spec.height
+    x = frames(picks, fonts, rng.uniform(-8, 8, n), rng.integers(48, 73, n), side, side)
     ways = ["plain", *SHIFTS]
     how = rng.integers(0, len(ways), n)
     images = torch.empty(n, spec.channels, spec.height, spec.width)

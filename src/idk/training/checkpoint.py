@@ -99,23 +99,23 @@ class Checkpoint:
     def has_twin(self) -> bool:
         return self.twin_state_dict is not None
 
+    def _member_states(self) -> list[dict[str, Any]]:
+        """Each member's stored training state (empty before it began), in member order."""
+        return [self.training_state.get(member_key(i)) or {} for i in range(self.model_config.members)]
+
     def member_epochs(self) -> list[int]:
         """The epochs each member of the Bayesian model has trained (one number for a single BNN)."""
         if self.model_config.members == 1:
             return [len(self.history)]
-        return [
-            int((self.training_state.get(member_key(i)) or {}).get("epoch", 0))
-            for i in range(self.model_config.members)
-        ]
+        return [int(state.get("epoch", 0)) for state in self._member_states()]
 
     def member_losses(self) -> list[float | None]:
         """Each member's last epoch loss (None before its first epoch); one number for a single BNN."""
-        if self.model_config.members == 1:
-            return [self.history[-1]["loss"] if self.history else None]
-        histories = [
-            (self.training_state.get(member_key(i)) or {}).get("history") or []
-            for i in range(self.model_config.members)
-        ]
+        histories = (
+            [self.history]
+            if self.model_config.members == 1
+            else [st.get("history") or [] for st in self._member_states()]
+        )
         return [h[-1]["loss"] if h else None for h in histories]
 
     def training_progress(self) -> str:

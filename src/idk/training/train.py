@@ -16,7 +16,7 @@ import pyro
 import torch
 
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
-from idk.data.glyphs import LOOKALIKE, REFERENCE_FONT, has_glyph, looks_alike, outlier_chars, printable
+from idk.data.glyphs import glyph_classes, printable
 from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
@@ -301,12 +301,3 @@ def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tupl
             "family trains as unlike every class: train with --drop-outliers glyphs"
         )
     return trained
-
-
-def glyph_classes(classes: tuple[str, ...]) -> list[str]:
-    """The class names that are, or look like (:func:`idk.data.glyphs.looks_alike`), a character of
-    the ``glyphs`` outlier family's pool."""
-    pool = [c for chars in outlier_chars().values() for c in chars]
-    drawn = [c for c in classes if len(c) == 1 and has_glyph(c, REFERENCE_FONT)]
-    near = looks_alike(drawn, pool) if drawn else []
-    return [c for c, s in zip(drawn, near, strict=True) if c in pool or s >= LOOKALIKE]
