@@ -7,12 +7,10 @@ Two disjoint pools of characters that are no digit and no Latin letter:
 * :data:`SYMBOLS` (Latin letters unlike a digit, Greek, Cyrillic, signs) builds the non-digit
   symbol sets that idk *measures* on (:mod:`idk.data.shifted`); never trained on as outliers (a
   model whose classes are among them, notMNIST's A, C, E, ..., has those left out of its set).
-* :func:`outlier_chars` (Armenian, Hebrew, Arabic, Georgian, Canadian syllabics, Tifinagh, N'Ko,
-  Lao, the Latin letters and IPA signs that are named after no Latin or Greek letter, arrows,
-  mathematical, technical and other signs) is what the ``glyphs`` outlier family *trains* on
+* :func:`outlier_chars` (Armenian, Hebrew, Arabic, Georgian, Canadian syllabics, Tifinagh, arrows,
+  mathematical and other signs) is what the ``glyphs`` outlier family *trains* on
   (:mod:`idk.data.synthetic`). It leaves out every character that looks like one of printable ASCII
-  or of :data:`SYMBOLS` (:func:`looks_alike`) or is a variant of one by its Unicode data
-  (:func:`is_variant_of`: ǎ, ℋ, ƈ), so that what is measured stays unseen.
+  or of :data:`SYMBOLS` (:func:`looks_alike`), so that what is measured stays unseen.
 
 Printed class names, which the printed shifted set measures in :data:`FONT_FILES`, are trained in
 other fonts (:data:`TRAINING_FONTS`, :func:`printed_classes`).
@@ -59,8 +57,7 @@ SYMBOLS = (
     "+×÷=#%&@$€?!∞√∑≈≠♥♪"  # signs
 )
 # Unicode blocks (first, last code point) of the trained outlier glyphs: scripts and signs that
-# are no digit, Latin, Greek or Cyrillic letter (of the Latin blocks, only letters named after none,
-# such as the hwair ƕ, the esh with curl ʆ, the ligature ʤ: is_variant_of). Drawn blocks are weighed equally (see glyph_bank).
+# are no digit, Latin, Greek or Cyrillic letter. Drawn blocks are weighed equally (see glyph_bank).
 OUTLIER_BLOCKS = {
     "Latin-1 signs": (0x00A1, 0x00BF),
     "Armenian": (0x0531, 0x0587),
@@ -74,12 +71,6 @@ OUTLIER_BLOCKS = {
     "geometric shapes": (0x25A0, 0x25FF),
     "miscellaneous symbols": (0x2600, 0x26FF),
     "dingbats": (0x2700, 0x27BF),
-    "Latin Extended-B": (0x0180, 0x024F),
-    "IPA extensions": (0x0250, 0x02AF),
-    "N'Ko": (0x07C0, 0x07FA),
-    "Lao": (0x0E80, 0x0EDF),
-    "letterlike symbols": (0x2100, 0x214F),
-    "miscellaneous technical": (0x2300, 0x23FF),
 }
 # Fonts the class names are printed in for training (idk.training.fitting): Computer Modern, none of
 # FONT_FILES, in which the printed shifted set is measured.
@@ -157,28 +148,12 @@ def looks_alike(candidates: list[str], references: list[str]) -> np.ndarray:
     return out
 
 
-def _letter_names() -> set[str]:
-    """The names of the Latin letters (A ... Z) and Greek letters (ALPHA ... OMEGA)."""
-    greek = {unicodedata.name(chr(c)).split()[-1] for c in range(0x03B1, 0x03CA) if unicodedata.name(chr(c), "")}
-    return set(string.ascii_uppercase) | greek | {"LAMBDA"}
-
-
-def is_variant_of(char: str, references: list[str]) -> bool:
-    """Whether ``char`` is a variant of a reference or of a Latin or Greek letter by its Unicode
-    data: its compatibility decomposition holds a reference (ǎ → a, ℋ → H, ™ → TM), or it is a
-    Latin letter named after one (LATIN SMALL LETTER C WITH HOOK, TURNED A, SMALL CAPITAL R, PHI)."""
-    if any(c in references for c in unicodedata.normalize("NFKD", char)):
-        return True
-    name = unicodedata.name(char, "")
-    return name.startswith("LATIN") and bool(set(name.split()[3:]) & _letter_names())
-
-
 @lru_cache(maxsize=1)
 def outlier_chars() -> dict[str, tuple[str, ...]]:
     """Block name → the characters of :data:`OUTLIER_BLOCKS` that :data:`REFERENCE_FONT` draws, that
-    are no number (a circled 3, ½, a superscript or an Arabic-Indic digit), no combining mark, no
-    variant of a printable ASCII or :data:`SYMBOLS` character (:func:`is_variant_of`) and that look
-    like none of them (similarity below :data:`LOOKALIKE`): the pool of the ``glyphs`` outlier family."""
+    are no number (a circled 3, ½, a superscript or an Arabic-Indic digit) and that look like no
+    printable ASCII character and no :data:`SYMBOLS` character (similarity below
+    :data:`LOOKALIKE`): the pool of the ``glyphs`` outlier family."""
     references = [c for c in string.printable if not c.isspace()] + list(SYMBOLS)
     references = [c for c in references if has_glyph(c, REFERENCE_FONT)]
     pool: dict[str, tuple[str, ...]] = {}
@@ -186,10 +161,7 @@ def outlier_chars() -> dict[str, tuple[str, ...]]:
         chars = [
             chr(c)
             for c in range(first, last + 1)
-            if has_glyph(chr(c), REFERENCE_FONT)
-            and unicodedata.numeric(chr(c), None) is None
-            and unicodedata.category(chr(c)) != "Mn"
-            and not is_variant_of(chr(c), references)
+            if has_glyph(chr(c), REFERENCE_FONT) and unicodedata.numeric(chr(c), None) is None
         ]
         similar = looks_alike(chars, references)
         pool[name] = tuple(c for c, s in zip(chars, similar, strict=True) if s < LOOKALIKE)
