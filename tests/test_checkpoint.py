@@ -131,14 +131,17 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     from idk.training.train import TrainOptions
 
     model = BNN(CFG, 100)
-    tcfg = TrainConfig(degrade=0.25, drop_outliers=("zoomed", "blobs"), printed=0.05)
+    tcfg = TrainConfig(
+        degrade=0.25, drop_outliers=("zoomed", "blobs"), printed=0.05, outlier_weights=(("glyphs", 3.0),)
+    )
     ckpt_io.save(replace(make(model), train_config=tcfg), tmp_path / "m.pt")
     stored = torch.load(tmp_path / "m.pt", weights_only=True)["train_config"]
     assert stored["degrade"] == 0.25 and stored["drop_outliers"] == ["zoomed", "blobs"]  # plain lists on disk
     back = ckpt_io.read(tmp_path / "m.pt")
     assert back.train_config == tcfg and isinstance(back.train_config.drop_outliers, tuple)
-    assert stored["printed"] == 0.05
-    del stored["degrade"], stored["drop_outliers"], stored["printed"]  # a checkpoint from before these options
+    assert stored["printed"] == 0.05 and stored["outlier_weights"] == [["glyphs", 3.0]]
+    assert back.train_config.outlier_weights == (("glyphs", 3.0),)
+    del stored["degrade"], stored["drop_outliers"], stored["printed"], stored["outlier_weights"]  # from before these
     assert train_config_from_dict(stored) == TrainConfig()
 
     same = TrainOptions(degrade=0.25, drop_outliers=("zoomed", "blobs"))

@@ -20,7 +20,7 @@ from idk.training.distributed import Replicas
 ROOT = Path(__file__).resolve().parents[1]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 # Training: 4,000 MNIST images (3,200 trained on, 800 validation), 2 epochs of batches of 128 (ragged
-# shares: tests/distributed_worker.py), a narrow CNN, 10 posterior samples for the rule; ≈ 90% accurate.
+# shares: tests/distributed_worker.py), a narrow CNN, a mixture of two posteriors, 10 posterior samples for the rule; ≈ 90% accurate.
 TRAIN_ARGS = [
     "train",
     "--train-subset",
@@ -38,6 +38,8 @@ TRAIN_ARGS = [
     "8",
     "--dense",
     "32",
+    "--members",
+    "2",
     "--samples",
     "10",
     "--device",
@@ -144,7 +146,7 @@ def test_torchrun_two_processes_train_one_model_and_resume(tmp_path, data_dir, m
     assert sorted(p.name for p in out.parent.iterdir()) == ["model.pt"]
     ckpt = ckpt_io.read(out)
     assert ckpt.finished and ckpt.calibrated and [h["epoch"] for h in ckpt.history] == [1, 2]
-    assert ckpt.kind == "BNNMixture" and ckpt.training_state["model.1"]["epoch"] == 2  # the default's two members
+    assert ckpt.kind == "BNNMixture" and ckpt.training_state["model.1"]["epoch"] == 2  # both members
     n = ckpt.dataset_size
     # each epoch: the two processes' shards are disjoint and together every training image once
     for member, epoch in itertools.product(("1of2", "2of2"), (1, 2)):

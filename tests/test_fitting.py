@@ -163,3 +163,38 @@ def test_every_outlier_family_gets_its_equal_part(batch):
     for i, name in enumerate(families):
         counts[name] = int((out[:, 0, 0, 0] == i).sum())
     assert min(counts.values()) >= n // len(families) and max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_family_counts_split_by_weight_and_sum_to_n():
+    from idk.training.fitting import family_counts
+
+    assert family_counts(10, [1, 1, 1]) == [(4, 4), (3, 4), (3, 4)]  # equal parts: the first one more
+    assert family_counts(12, [1, 1, 1]) == [(4, 4)] * 3
+    weighed = family_counts(64, [1.0] * 10 + [3.0])  # 64 × 3/13 = 14.8 for the weighed family
+    assert sum(k for k, _ in weighed) == 64 and all(d >= k for k, d in weighed)
+    assert weighed[-1] == (14, 15) and {k for k, _ in weighed[:-1]} == {5}
+    assert family_counts(5, [1.0, 0.5, 0.5]) == [(3, 3), (1, 2), (1, 2)]
+
+
+def test_a_weighed_family_gets_its_share_of_each_step():
+    from idk.training.fitting import training_outliers
+
+    tagged = {
+        name: (lambda images, labels, n, g, i=i: torch.full((n, 1, 28, 28), float(i)))
+        for i, name in enumerate(["strokes", "blobs", "glyphs"])
+    }
+    out = training_outliers(torch.rand(80, 1, 28, 28), torch.zeros(80, dtype=torch.long), 0.5, tagged, {"glyphs": 2.0})
+    counts = [int((out[:, 0, 0, 0] == i).sum()) for i in range(3)]
+    assert counts == [10, 10, 20]
+
+
+def test_outlier_weights_must_name_families_and_be_positive():
+    from idk.training.fitting import outlier_families
+
+    assert set(outlier_families(MNIST_SPEC, TrainConfig(outlier_weights=(("glyphs", 3.0),)))) == set(
+        outlier_families(MNIST_SPEC, TrainConfig())
+    )
+    with pytest.raises(ValueError, match="unknown synthetic outlier family to weigh: glyph; valid: uniform-noise, "):
+        outlier_families(MNIST_SPEC, TrainConfig(outlier_weights=(("glyph", 3.0),)))
+    with pytest.raises(ValueError, match="must be > 0"):
+        outlier_families(MNIST_SPEC, TrainConfig(outlier_weights=(("glyphs", 0.0),)))

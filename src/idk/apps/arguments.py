@@ -67,6 +67,18 @@ def _open_fraction(text: str) -> float:
     return _checked(text, float, "a number", lambda v: 0.0 < v < 1.0, "is not a number strictly between 0 and 1")
 
 
+def _family_weight(text: str) -> tuple[str, float]:
+    """``NAME=W``: a synthetic outlier family and its relative weight (> 0)."""
+    from idk.choices import OUTLIER_FAMILIES
+
+    name, sep, weight = text.partition("=")
+    if not sep or name not in OUTLIER_FAMILIES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME=WEIGHT with NAME a synthetic outlier family ({', '.join(OUTLIER_FAMILIES)})"
+        )
+    return name, _positive_float(weight)
+
+
 def _non_negative(text: str) -> int:
     return _checked(text, int, "a whole number", lambda v: v >= 0, "must not be negative")
 
@@ -191,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"synthetic outlier families left out of training ({', '.join(OUTLIER_FAMILIES)}; "
         "none given: every family; default: the preset's)",
+    )
+    p.add_argument(
+        "--outlier-weights",
+        nargs="*",
+        type=_family_weight,
+        metavar="NAME=W",
+        help="relative shares of the synthetic outliers of each step: NAME=W against 1 for every family "
+        "not named (e.g. glyphs=3; none given: all equal; default: the preset's)",
     )
     _common(p)
 

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         given["twin"] = False if args.no_twin else None
         given["augment"] = False if args.no_augment else None
         given["drop_outliers"] = tuple(args.drop_outliers) if args.drop_outliers is not None else None
+        given["outlier_weights"] = tuple(args.outlier_weights) if args.outlier_weights is not None else None
         opts = TrainOptions(**given)
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
         ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)

@@ -27,7 +27,7 @@ from torch import Tensor
 from idk.data.augment import augmentation_for
 from idk.data.glyphs import printed_classes
 from idk.data.images import InputSpec
-from idk.data.synthetic import Family, families_for, synthetic_outliers
+from idk.data.synthetic import Family, families_for
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
 from idk.nn.numerics import flush_denormals
@@ -135,14 +135,34 @@ class FitState:
         }
 
 
-def training_outliers(images: Tensor, labels: Tensor, share: float, families: dict[str, Family]) -> Tensor:
+def family_counts(n: int, weights: list[float]) -> list[tuple[int, int]]:
+    """How ``n`` outliers split among families of relative ``weights``: for each, (kept, drawn).
+    Each keeps ⌊n wᵢ / Σw⌋, and the families with the largest remainders (the first among equals)
+    one more, so that the counts sum to ``n``; each draws ⌈n wᵢ / Σw⌉ and keeps the first part. In
+    equal weights, the first n mod F of the F families keep one more than n // F."""
+    total = sum(weights)
+    exact = [n * w / total for w in weights]
+    kept = [math.floor(e + 1e-9) for e in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - kept[i]), i))
+    for i in by_remainder[: n - sum(kept)]:
+        kept[i] += 1
+    return [(k, max(k, math.ceil(e - 1e-9))) for k, e in zip(kept, exact, strict=True)]
+
+
+def training_outliers(
+    images: Tensor, labels: Tensor, share: float, families: dict[str, Family], weights: dict[str, float] | None = None
+) -> Tensor:
     """A fresh batch of n = ``share`` × batch synthetic outliers (at least one per family), drawn
-    from the global generator (resumable): every family in equal parts, the first n mod F of the
-    F families one image more. Each family draws ⌈n / F⌉ images and keeps its part."""
+    from the global generator (resumable): the families in parts of relative ``weights`` (1 for a
+    family not named), split by :func:`family_counts`."""
     n = max(len(families), round(share * len(images)))
-    each, extra = divmod(n, len(families))
-    parts = synthetic_outliers(images, labels, -(-n // len(families)), None, families)
-    return torch.cat([part[: each + (i < extra)] for i, part in enumerate(parts.values())])
+    counts = family_counts(n, [float((weights or {}).get(name, 1.0)) for name in families])
+    return torch.cat(
+        [
+            family(images, labels, drawn, None)[:kept]
+            for (kept, drawn), family in zip(counts, families.values(), strict=True)
+        ]
+    )
 
 
 def printed_share(x: Tensor, y: Tensor, images: Tensor, labels: Tensor, share: float) -> tuple[Tensor, Tensor]:
@@ -171,6 +191,15 @@ def outlier_families(spec: InputSpec, cfg: TrainConfig) -> dict[str, Family]:
             f"unknown synthetic outlier famil{'y' if len(unknown) == 1 else 'ies'} to drop: {', '.join(unknown)}; "
             f"valid: {', '.join(OUTLIER_FAMILIES)}"
         )
+    weighed = dict(cfg.outlier_weights)
+    unknown = [name for name in weighed if name not in OUTLIER_FAMILIES]
+    if unknown:
+        raise ValueError(
+            f"unknown synthetic outlier famil{'y' if len(unknown) == 1 else 'ies'} to weigh: {', '.join(unknown)}; "
+            f"valid: {', '.join(OUTLIER_FAMILIES)}"
+        )
+    if any(not w > 0 for w in weighed.values()):
+        raise ValueError(f"outlier family weights must be > 0 (to leave one out, drop it): {weighed}")
     families = {name: f for name, f in families_for(spec)[0].items() if name not in cfg.drop_outliers}
     if not families and cfg.outlier_weight > 0:
         raise ValueError(
@@ -345,7 +374,9 @@ def _epochs(
                 x, y = printed_share(x, y, *printed, cfg.printed)
             x = augment(x)
             outliers = (
-                training_outliers(x, y, cfg.outlier_share, families) if cfg.outlier_weight > 0 and len(x) else None
+                training_outliers(x, y, cfg.outlier_share, families, dict(cfg.outlier_weights))
+                if cfg.outlier_weight > 0 and len(x)
+                else None
             )
             loss = objective(x, y, outliers, cfg.outlier_weight, len(batch), replicas.world)
             optimizer.zero_grad(set_to_none=True)

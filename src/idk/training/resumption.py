@@ -82,7 +82,7 @@ def _alone(opts: TrainOptions, name: str, value: Any, stored: Preset) -> TrainOp
 
 def _shown(value: Any) -> str:
     if isinstance(value, (tuple, list)):
-        return " ".join(str(v) for v in value) or "(none)"
+        return " ".join(f"{v[0]}={v[1]:g}" if isinstance(v, (tuple, list)) else str(v) for v in value) or "(none)"
     return str(value)
 
 

@@ -60,6 +60,7 @@ class TrainOptions:
     degrade: float | None = None
     printed: float | None = None
     drop_outliers: tuple[str, ...] | None = None
+    outlier_weights: tuple[tuple[str, float], ...] | None = None
     samples: int | None = None
     target_refusal: float | None = None
     target_error: float | None = None
