@@ -3,8 +3,9 @@
 How the default preset's choices were made (docs/experiments.md): every number printed here comes
 from the training split's held-out validation images and from synthetic outliers made from them;
 neither a test set nor any real out-of-distribution set is touched. The default is a mixture of
-two posteriors since 2026-12-03 (runs before that trained one); ``'{"model": {"members": 1}}'``
-trains one, at half the time.
+posteriors since 2026-12-03: two, then three (chosen by the run m13-members3 in docs/experiments.md;
+every run before it trained two, and those before the mixture one); ``'{"model": {"members": 1}}'``
+trains one, at a third of the time, ``'{"model": {"members": 2}}'`` two.
 
 With ``--all-scores`` every score is measured too, each at the threshold refusing 2% of the
 calibration images (a fitted score's scales fitted on the tuning images, with this script's own

@@ -146,11 +146,13 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
 
     same = TrainOptions(degrade=0.25, drop_outliers=("zoomed", "blobs"))
     assert differences(back, None, same) == []
-    other = TrainOptions(degrade=0.5, drop_outliers=())
+    other = TrainOptions(degrade=0.5, drop_outliers=(), outlier_weights=())
     assert differences(back, None, other) == [
         "--degrade 0.5 (stored: 0.25)",
         "--drop-outliers (none) (stored: zoomed blobs)",
+        "--outlier-weights (none) (stored: glyphs=3)",
     ]
+    assert differences(back, None, TrainOptions(outlier_weights=(("glyphs", 3.0),))) == []
     # a run trained with --no-augment --degrade P resumes with the same flags
     assert back.train_config.augment is False
     assert differences(back, None, TrainOptions(augment=False, degrade=0.25)) == []
