@@ -11,7 +11,8 @@ def test_each_data_set_gets_its_chosen_preset_unless_one_is_named():
         assert preset_for(data) == name and name in PRESETS
     assert preset_for("fashion-mnist", "tutorial") == "tutorial"
     fonts, cnn = PRESETS[preset_for("notmnist-10k")], PRESETS[DEFAULT_PRESET]  # letters: no printed class names
-    assert fonts.train.printed == 0.0 and fonts.model == cnn.model and fonts.rule == cnn.rule
+    assert fonts.train.printed == 0.0 and fonts.train.outlier_weights == () and fonts.rule == cnn.rule
+    assert fonts.model.members == 2 and replace(fonts.model, members=cnn.model.members) == cnn.model  # as chosen
 
 
 def test_no_augment_turns_off_degradation_too_unless_it_is_given():
