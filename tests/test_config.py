@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 
 def test_each_data_set_gets_its_chosen_preset_unless_one_is_named():
     from idk.training.config import DATA_PRESETS, DEFAULT_PRESET, PRESETS, preset_for
