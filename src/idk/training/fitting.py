@@ -185,19 +185,14 @@ def outlier_families(spec: InputSpec, cfg: TrainConfig) -> dict[str, Family]:
     that is no family (listing the valid ones), and for dropping every family that applies while
     ``cfg.outlier_weight`` asks for outliers. A valid name that does not apply (``zoomed`` for
     photos) drops nothing."""
-    unknown = [name for name in cfg.drop_outliers if name not in OUTLIER_FAMILIES]
-    if unknown:
-        raise ValueError(
-            f"unknown synthetic outlier famil{'y' if len(unknown) == 1 else 'ies'} to drop: {', '.join(unknown)}; "
-            f"valid: {', '.join(OUTLIER_FAMILIES)}"
-        )
     weighed = dict(cfg.outlier_weights)
-    unknown = [name for name in weighed if name not in OUTLIER_FAMILIES]
-    if unknown:
-        raise ValueError(
-            f"unknown synthetic outlier famil{'y' if len(unknown) == 1 else 'ies'} to weigh: {', '.join(unknown)}; "
-            f"valid: {', '.join(OUTLIER_FAMILIES)}"
-        )
+    for verb, names in (("drop", cfg.drop_outliers), ("weigh", weighed)):
+        unknown = [name for name in names if name not in OUTLIER_FAMILIES]
+        if unknown:
+            raise ValueError(
+                f"unknown synthetic outlier famil{'y' if len(unknown) == 1 else 'ies'} to {verb}: "
+                f"{', '.join(unknown)}; valid: {', '.join(OUTLIER_FAMILIES)}"
+            )
     if any(not w > 0 for w in weighed.values()):
         raise ValueError(f"outlier family weights must be > 0 (to leave one out, drop it): {weighed}")
     families = {name: f for name, f in families_for(spec)[0].items() if name not in cfg.drop_outliers}
@@ -351,6 +346,7 @@ def _epochs(
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment)
     families = outlier_families(spec, cfg)  # a bad name fails here, before any step
+    weights = dict(cfg.outlier_weights)
     params = objective.parameters()
     for epoch in range(state.epoch, epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
@@ -374,7 +370,7 @@ def _epochs(
                 x, y = printed_share(x, y, *printed, cfg.printed)
             x = augment(x)
             outliers = (
-                training_outliers(x, y, cfg.outlier_share, families, dict(cfg.outlier_weights))
+                training_outliers(x, y, cfg.outlier_share, families, weights)
                 if cfg.outlier_weight > 0 and len(x)
                 else None
             )
