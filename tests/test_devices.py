@@ -27,6 +27,7 @@ import idk.training.fitting as fitting
 from idk.apps.cli import main
 from idk.data.augment import augmentation_for
 from idk.data.catalog import NAMED
+from idk.data.glyphs import glyph_bank
 from idk.data.synthetic import families_for
 from idk.decision.predictive import Predictions, batch_size_for, device_batches
 from idk.devices import resolve_device
@@ -94,6 +95,9 @@ def test_a_training_step_and_a_prediction_stay_on_the_model_device(preset, monke
     meta = torch.device("meta")
     model, twin = build_model(cfg, 1000).to(meta), build_model(replace(cfg, bayesian=False), 1000).to(meta)
     images, labels = torch.rand(100, *spec.shape), torch.randint(0, 10, (100,))
+    # the glyph bank is drawn once per process on the host (PIL renders the fonts), cached, and copied
+    # to the device once: set-up, like loading the data, made here whatever test ran before this one
+    glyph_bank(*spec.shape[1:])
     recorder = CpuTensors()
     with recorder, pyro.validation_enabled(False):
         data = DeviceData(images, labels, meta)
