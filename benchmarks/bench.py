@@ -249,7 +249,10 @@ def measure(case_name: str, impl: str, quick: bool, device: str = "cpu") -> floa
     x, y = train.images[: steps * 128], train.labels[: steps * 128]
     one_epoch = replace(preset.train, epochs=1, twin_epochs=1)
     return timed(
-        lambda: fit(mnist_model("cnn", len(x), impl == "idk").to(dev), x, y, one_epoch, spec=MNIST.spec), repeat=2
+        lambda: fit(
+            mnist_model("cnn", len(x), impl == "idk").to(dev), x, y, one_epoch, spec=MNIST.spec, classes=MNIST.classes
+        ),
+        repeat=2,
     )
 
 

@@ -142,6 +142,18 @@ def test_dropped_outlier_families_are_left_out_and_unknown_names_refused():
         )
 
 
+def test_printed_class_names_need_the_class_names():
+    """A printed share without the class names would silently print nothing: an error, before any
+    step; photos (not drawn) print none, and need none."""
+    from idk.data.images import InputSpec
+
+    model, x, y = build_model(SMALL_CNN, 64), torch.zeros(64, 1, 28, 28), torch.zeros(64, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"printed=0.05 .* give fit the class names \(classes=...\), or printed=0"):
+        fit(model, x, y, TrainConfig(printed=0.05), spec=MNIST_SPEC)
+    photos = InputSpec(1, 28, 28, "fit", drawn=False)
+    assert fit(model, x, y, TrainConfig(epochs=1, printed=0.05), spec=photos).epoch == 1
+
+
 @pytest.mark.parametrize("batch", [128, 64, 32, 80])
 def test_every_outlier_family_gets_its_equal_part(batch):
     """n = share × batch outliers: each of the F families n // F or one more (before, the families

@@ -233,10 +233,16 @@ def fit(
     The reported epoch loss is per training example: for the tutorial's unscaled likelihood the sum
     of step losses over N (as the tutorial printed it); for a scaled one the mean step loss over N.
     ``on_epoch`` is called after every epoch with the state to checkpoint. ``classes``: the class
-    names, for ``cfg.printed`` (:func:`printed_share`).
+    names, for ``cfg.printed`` (:func:`printed_share`; ValueError if it is on for drawn symbols and
+    they are missing; names that are not one ASCII letter or digit print nothing).
     """
     if not isinstance(model, (BNN, DeterministicNet)):
         raise TypeError(f"fit trains one network, not a {type(model).__name__}: fit each of its members")
+    if cfg.printed > 0 and spec.drawn and not classes:
+        raise ValueError(
+            f"printed={cfg.printed} replaces a share of each batch by the class names in print: "
+            "give fit the class names (classes=...), or printed=0"
+        )
     epochs = cfg.epochs if isinstance(model, BNN) else (cfg.twin_epochs or cfg.epochs)
     objective = ElboObjective(model, cfg) if isinstance(model, BNN) else MleObjective(model, cfg)
     n = images.shape[0]
