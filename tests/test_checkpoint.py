@@ -50,6 +50,7 @@ def test_roundtrip_describes_itself(saved):
         torch.testing.assert_close(loaded.state_dict()[k], v)
     info = ckpt.describe()
     assert info["class"] == "BNN" and info["versions"]["torch"] == str(torch.__version__)
+    assert {"matplotlib", "pillow"} <= set(info["versions"])  # the fonts the glyph outliers were drawn in
     assert info["finished"] is False and info["calibrated"] is False  # never trained, never calibrated
     assert info["input"]["height"] == 28 and info["classes"][3] == "3"
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary files left

@@ -44,11 +44,18 @@ def member_key(k: int) -> str:
 
 
 def versions() -> dict[str, str]:
+    """The versions a checkpoint was made with; matplotlib's fonts, drawn by Pillow's FreeType, are
+    the printed glyphs and class names training draws its outliers from (:mod:`idk.data.glyphs`)."""
+    import matplotlib
+    import PIL
+
     return {
         "idk": idk.__version__,
         "torch": str(torch.__version__),
         "pyro": str(pyro.__version__),
         "python": platform.python_version(),
+        "matplotlib": matplotlib.__version__,
+        "pillow": PIL.__version__,
     }
 
 
