@@ -4,7 +4,14 @@ import torch
 from idk.decision.predictive import Predictions
 from idk.decision.rules import PercentileRule, ScoreRule
 from idk.training.config import RuleConfig
-from idk.training.rule_fitting import base_rule, calibrate, choose_score, fit_temperature, predictive_nll
+from idk.training.rule_fitting import (
+    base_rule,
+    calibrate,
+    choose_score,
+    fit_temperature,
+    predictive_nll,
+    refusal_standard_error,
+)
 
 
 def test_fit_temperature_recovers_the_true_temperature():
@@ -35,6 +42,43 @@ def test_choose_score_prefers_the_score_that_refuses_outliers():
     assert info["scores"][chosen]["refused:disagreeing"] > 0.9
     assert info["scores"]["expected-entropy"]["refused:disagreeing"] < 0.5
     assert "entropy-or-mutual-info" not in info["scores"]  # a fitted score is a preset's choice, not auto's
+
+
+def test_refusal_standard_error_is_the_binomial_one():
+    assert refusal_standard_error([0.5], [1000]) == pytest.approx(0.5 / 1000**0.5)
+    # a mean of K rates: √(Σ p(1 − p)/n) / K; sets refused wholly add nothing
+    assert refusal_standard_error([1.0, 0.0, 0.5], [1000, 10, 400]) == pytest.approx(0.025 / 3)
+
+
+def test_choose_score_breaks_refusals_within_sampling_error_by_auroc(monkeypatch):
+    """Scores refusing the same share to within a standard error are equal: the better ranking wins
+    (a score whose outliers tie with validation images at the threshold loses to one that ranks
+    them above most of them); a score refusing clearly more wins whatever its AUROC."""
+    from idk.training import rule_fitting
+
+    val, out = _pred(torch.full((2, 1000, 10), 0.1)), _pred(torch.full((2, 1000, 10), 0.1))
+    u_val = torch.linspace(0, 1, 1000)  # the 2% threshold: 0.98
+
+    def outliers(above: int, rest: float) -> torch.Tensor:
+        return torch.cat([torch.full((above,), 1.5), torch.full((1000 - above,), rest)])
+
+    scores = {
+        "coarse": outliers(501, 0.0),  # refuses 50.1%, the other half ties with the lowest: AUROC ~0.50
+        "fine": outliers(500, 0.9),  # refuses 50.0%, the other half above 90% of validation: AUROC ~0.95
+        "more": outliers(700, 0.0),  # refuses 70.0%: AUROC ~0.70
+    }
+
+    def run(names):
+        monkeypatch.setattr(rule_fitting, "parameter_free", lambda: names)
+        monkeypatch.setattr(rule_fitting, "make_score", lambda n: lambda p: u_val if p is val else scores[n])
+        return choose_score(val, torch.zeros(1000, dtype=torch.long), {"set": out}, 0.02)
+
+    chosen, info = run(("coarse", "fine"))
+    assert chosen == "fine" and info["equal"] == ["coarse", "fine"]
+    assert info["margin"] == pytest.approx((0.501 * 0.499 / 1000) ** 0.5)
+    assert info["scores"]["fine"]["mean_auroc"] > 0.94 > 0.51 > info["scores"]["coarse"]["mean_auroc"]
+    assert "as many synthetic outliers as any within sampling error (50.0%" in info["criterion"]
+    assert run(("coarse", "fine", "more"))[0] == "more"
 
 
 def test_calibrate_meets_the_refusal_target_and_keeps_the_rule_type():
