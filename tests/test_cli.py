@@ -134,6 +134,10 @@ def test_info(cnn_model, capsys):
         info["training_data"]["fingerprint"]["n"] == 10000 and len(info["training_data"]["fingerprint"]["sha256"]) == 64
     )
     assert info["classes"] == list("0123456789") and info["input"]["preparation"] == "mnist"
+    selection = info["score_selection"]  # "auto": every candidate's figures, and why the chosen one
+    assert selection["chosen"] in selection["equal"] and set(selection["equal"]) <= set(selection["scores"])
+    assert main(["info", str(cnn_model)]) == 0
+    assert f"score_selection: {selection['chosen']}, chosen because it " in capsys.readouterr().out
     ckpt = torch.load(cnn_model, weights_only=True)  # the command-line options reached the configuration
     assert ckpt["model_config"]["net"]["channels"] == [8, 16] and ckpt["model_config"]["net"]["dense"] == 64
     assert ckpt["train_config"]["kl_weight"] == 0.5

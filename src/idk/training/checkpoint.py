@@ -268,6 +268,7 @@ class Checkpoint:
             "outlier_families": list(self.outlier_families) if self.outlier_families is not None else None,
             "scribbles": self.scribbles.as_dict() if self.scribbles is not None else None,
             "metrics": self.metrics,
+            "score_selection": self.score_selection,
             "versions": self.versions,
         }
 
@@ -281,6 +282,11 @@ class Checkpoint:
             "rule": describe_rule(self.rule),
             "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
             "scribbles": self.scribbles.describe() if self.scribbles is not None else "none recorded",
+            "score_selection": (
+                f"{self.score_selection['chosen']}, chosen because it {self.score_selection['criterion']}"
+                if self.score_selection
+                else "none (the preset's own score)"
+            ),
         }
 
 
