@@ -2,8 +2,9 @@
 
 A step of ``idk train`` (:func:`idk.training.fitting.fit`) is: a batch copied to the device, the
 augmentation, each family of synthetic outliers drawn, the loss (the negative ELBO of one posterior
-sample, or the twin's cross-entropy) with its gradients, and Adam's update. This times each part
-alone, ``--steps`` times after ``--warmup`` untimed steps, waiting for the device after each, and
+sample, or the twin's cross-entropy) with its gradients, and Adam's update (left out here: the
+share of printed class names, one indexing copy, and the learning-rate schedule's step, a few
+Python operations). This times each part alone, ``--steps`` times after ``--warmup`` untimed steps, waiting for the device after each, and
 prints milliseconds per step and each part's share of their sum. On a GPU the parts are mostly
 kernel launches and Python: their sum against the loss's own time says how much a larger batch, or
 fewer and larger kernels, could win.

@@ -58,8 +58,8 @@ def refusal_standard_error(refused: list[float], sizes: list[int]) -> float:
 def choose_score(
     val: Predictions, labels: torch.Tensor, outliers: dict[str, Predictions], target_refusal: float
 ) -> tuple[str, dict[str, Any]]:
-    """The score that refuses the most synthetic outliers at the threshold refusing
-    ``target_refusal`` of validation images, among scores as good as any within sampling error:
+    """Of the scores that refuse as many synthetic outliers as any, within sampling error, at the
+    threshold refusing ``target_refusal`` of validation images, the one that ranks them best:
     each score's mean refusal m over the outlier sets; the scores with m ≥ m* − SE(m*), m* the
     highest and SE its :func:`refusal_standard_error`, count as equal, and among them the highest
     mean AUROC against the outliers wins (then the lowest validation AURC). Without the margin, a
