@@ -34,8 +34,8 @@ from idk.training.fitting import (
     DeviceData,
     ElboObjective,
     MleObjective,
-    family_counts,
     make_optimizer,
+    outlier_counts,
     outlier_families,
 )
 
@@ -85,9 +85,7 @@ def breakdown(device: str = "auto", steps: int = 50, warmup: int = 5, preset: st
     data = DeviceData(train.images, train.labels, dev)
     augment = augmentation_for(spec, degrade=p.train.degrade, geometric=p.train.augment)
     families = outlier_families(spec, p.train)
-    weights = dict(p.train.outlier_weights)
-    n_out = max(len(families), round(p.train.outlier_share * p.train.batch_size))
-    counts = dict(zip(families, family_counts(n_out, [weights.get(f, 1.0) for f in families]), strict=True))
+    counts = outlier_counts(p.train.batch_size, p.train.outlier_share, families, dict(p.train.outlier_weights))
     out: dict[str, dict] = {}
     for kind in ("bayes", "twin"):
         torch.manual_seed(0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,19 +149,26 @@ def family_counts(n: int, weights: list[float]) -> list[tuple[int, int]]:
     return [(k, max(k, math.ceil(e - 1e-9))) for k, e in zip(kept, exact, strict=True)]
 
 
+def outlier_counts(
+    batch: int, share: float, names: Iterable[str], weights: dict[str, float] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Each family's (kept, drawn) of the n = max(F, round(``share`` × ``batch``)) outliers of a
+    batch (at least one per family of the F ``names``), in parts of relative ``weights`` (1 for a
+    family not named), split by :func:`family_counts`."""
+    names = list(names)
+    n = max(len(names), round(share * batch))
+    counts = family_counts(n, [float((weights or {}).get(name, 1.0)) for name in names])
+    return dict(zip(names, counts, strict=True))
+
+
 def training_outliers(
     images: Tensor, labels: Tensor, share: float, families: dict[str, Family], weights: dict[str, float] | None = None
 ) -> Tensor:
-    """A fresh batch of n = ``share`` × batch synthetic outliers (at least one per family), drawn
-    from the global generator (resumable): the families in parts of relative ``weights`` (1 for a
-    family not named), split by :func:`family_counts`."""
-    n = max(len(families), round(share * len(images)))
-    counts = family_counts(n, [float((weights or {}).get(name, 1.0)) for name in families])
+    """A fresh batch of synthetic outliers, :func:`outlier_counts` of each family, drawn from the
+    global generator (resumable)."""
+    counts = outlier_counts(len(images), share, families, weights)
     return torch.cat(
-        [
-            family(images, labels, drawn, None)[:kept]
-            for (kept, drawn), family in zip(counts, families.values(), strict=True)
-        ]
+        [family(images, labels, counts[name][1], None)[: counts[name][0]] for name, family in families.items()]
     )
 
 
