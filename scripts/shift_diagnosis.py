@@ -33,7 +33,7 @@ from idk.data.shifted import shifted_sets, symbol_chars, symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import Predictions, predict
-from idk.decision.scores import SCORES, make_score
+from idk.decision.scores import SCORES, Score, make_score
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
@@ -49,7 +49,9 @@ def moved(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return padded[..., 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None, extra_scores: dict[str, Score] | None = None) -> None:
+    """The diagnosis of the command line ``argv`` (default: ``sys.argv``), with ``extra_scores``
+    (unfitted, by name) measured after the package's own (``scripts/score_combinations.py``)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model")
     p.add_argument("--samples", type=int, default=100)
@@ -59,7 +61,7 @@ def main() -> None:
     p.add_argument("--by-character", type=int, default=0, metavar="K", help="the K characters answered most")
     p.add_argument("--per-character", type=int, default=60, metavar="N", help="images of each character")
     p.add_argument("--json")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     set_flush_denormals(True)
     ckpt = checkpoint.read(args.model)
     model = ckpt.build(twin=args.twin)
@@ -88,8 +90,8 @@ def main() -> None:
     preds = {name: run(s.images) for name, s in shifted.items()}
     outs = {name: run(images) for name, images in unfamiliar.items()}
     table = {}
-    for name in SCORES:
-        score = make_score(name).fitted(tuning)
+    for name, unfitted in ({name: make_score(name) for name in SCORES} | (extra_scores or {})).items():
+        score = unfitted.fitted(tuning)
         tau = threshold_for_refusal(score(base), TARGET)
         ok = score(base) <= tau
         row = {

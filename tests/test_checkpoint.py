@@ -174,6 +174,8 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
         (lambda d: d.update(state_dict={"w": "not a tensor"}), "state_dict is not a mapping"),
         (lambda d: d.update(state_dict=None), "state_dict is not a mapping"),
         (lambda d: d.update(history=[{"epoch": 1}]), "history is not a list of epochs"),
+        (lambda d: d.update(score_selection={"chosen": "entropy"}), "score_selection does not name"),
+        (lambda d: d.update(score_selection="entropy"), "score_selection does not name"),
     ],
     ids=[
         "version-text",
@@ -184,6 +186,8 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
         "weights-text",
         "no-weights",
         "history",
+        "selection-without-why",
+        "selection-text",
     ],
 )
 def test_malformed_checkpoints_are_refused_on_load_with_a_reason(saved, tmp_path, change, message):

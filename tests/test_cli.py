@@ -143,6 +143,20 @@ def test_info(cnn_model, capsys):
     assert ckpt["train_config"]["kl_weight"] == 0.5
 
 
+def test_info_json_is_strict_when_a_figure_is_not_a_number(cnn_model, tmp_path, capsys):
+    ckpt = torch.load(cnn_model, weights_only=True)
+    assert ckpt["history"], "the fixture's checkpoint records its losses"
+    ckpt["history"][-1]["loss"] = float("nan")  # a training whose last epoch diverged
+    torch.save(ckpt, tmp_path / "nan.pt")
+    assert main(["info", str(tmp_path / "nan.pt"), "--json"]) == 0
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    info = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert info["final_loss"] is None
+
+
 @pytest.mark.parametrize(
     "argv,needle",
     [

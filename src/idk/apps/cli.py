@@ -134,11 +134,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "info":
         from idk.apps.evaluate import warnings
+        from idk.evaluation.report import to_json
         from idk.training.checkpoint import read
 
         ckpt = read(args.model)
         info = {**(ckpt.describe() if args.json else ckpt.describe_in_words()), "warnings": warnings(ckpt)}
-        print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+        text = "\n".join(f"{k}: {v}" for k, v in info.items())
+        print(to_json(info).rstrip("\n") if args.json else text)  # strict JSON: a NaN figure is null
         for warning in info["warnings"]:
             progress.warn(f"{args.model}: {warning}")
         return 0

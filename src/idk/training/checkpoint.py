@@ -227,6 +227,11 @@ class Checkpoint:
                 isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in d.get("history", [])
             ):
                 raise TypeError("history is not a list of epochs with their loss")
+            selection = d.get("score_selection")
+            if selection is not None and not (
+                isinstance(selection, dict) and all(isinstance(selection.get(k), str) for k in ("chosen", "criterion"))
+            ):
+                raise TypeError("score_selection does not name the chosen score and why")
         except (TypeError, KeyError, ValueError, AttributeError, DataError) as err:
             raise CheckpointError(f"{path}: checkpoint description not understood ({err})") from None
         ckpt = cls(**fields)
