@@ -1,0 +1,40 @@
+#!/bin/bash
+# The GPU checks the README's "Measured on a GPU" quotes, run from the repository root on a machine
+# with a CUDA GPU and PyTorch installed. Each step is timed and logged under $OUT (default: runs/gpu):
+#   tests     tests/test_devices.py (the CUDA cases run instead of skipping)
+#   bench     benchmarks/bench.py --device cuda
+#   breakdown benchmarks/step_breakdown.py --device cuda (each part of a training step alone)
+#   train     idk train --device cuda (the default preset, timed whole; the checkpoint is kept in $OUT)
+#   evaluate  idk evaluate --device cuda of that checkpoint
+# Choose with STEPS="train evaluate" (default: all); each step has a time limit T_<STEP> in seconds.
+# Without network (the lent machines): pip download the pure-Python wheels idk needs beside torch
+# into .whl/ first, e.g. `pip download --no-deps --only-binary=:all: -d .whl pyro-ppl==1.9.2
+# pyro-api==0.1.2`; they are installed into /tmp/site. IDK_DATA_DIR must hold the data sets.
+set -u
+OUT=${OUT:-runs/gpu}
+mkdir -p "$OUT"
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site:$PWD/src
+fi
+export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+STEPS=${STEPS:-tests bench breakdown train evaluate}
+{
+  nvidia-smi -L; nproc
+  python3 -c "import torch, pyro, numpy; print('torch', torch.__version__, 'pyro', pyro.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())"
+} 2>&1 | tee "$OUT/machine.log"
+
+step() {  # step NAME LIMIT COMMAND...: run COMMAND under LIMIT seconds, log and time it
+  local name=$1 limit=$2; shift 2
+  case " $STEPS " in *" $name "*) ;; *) return 0 ;; esac
+  local start; start=$(date +%s)
+  timeout "$limit" "$@" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" | tee "$OUT/$name.log"
+  echo "$name: $(( $(date +%s) - start )) s (limit $limit s, exit ${PIPESTATUS[0]})" | tee -a "$OUT/$name.log"
+}
+
+step tests "${T_TESTS:-150}" python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_devices.py -rs
+step bench "${T_BENCH:-200}" python3 benchmarks/bench.py --device cuda --out "$OUT/bench-cuda.json"
+step breakdown "${T_BREAKDOWN:-120}" python3 benchmarks/step_breakdown.py --device cuda
+step train "${T_TRAIN:-600}" python3 -m idk train --out "$OUT/default.pt" --device cuda
+step evaluate "${T_EVALUATE:-120}" python3 -m idk evaluate --model "$OUT/default.pt" --device cuda \
+  --noise 1000 --gaussian 1000 --ood notmnist-10k --json "$OUT/report.json"
