@@ -8,7 +8,7 @@ test set, which of them are among the 15 MNIST test images whose label people ju
 (Northcutt, Athalye and Mueller, 2021, "Pervasive label errors in test sets destabilize ML
 benchmarks": of five Mechanical Turk workers shown the image with its given label and the label a
 model guessed, fewer than three chose the given label; github.com/cleanlab/label-errors,
-``mturk/mnist_mturk.json``), and which among the 8 where two of the five chose another label (~). The accuracy on answered test images is given against the data set's
+``mturk/mnist_mturk.json``), and which among the 8 where two of the five did not choose it (~). The accuracy on answered test images is given against the data set's
 labels and without those 15 images. An analysis of a trained model: nothing here feeds back into a
 choice.
 
@@ -51,7 +51,7 @@ LABEL_ERRORS: dict[int, tuple[int, tuple[int, int, int]]] = {
     9679: (6, (2, 0, 3)),
     9729: (5, (2, 3, 0)),
 }
-# Those where three of five chose the given label and two another (people split; kept in every figure).
+# Those where three of five chose the given label and two did not (people split; kept in every figure).
 SPLIT: dict[int, tuple[int, tuple[int, int, int]]] = {
     1232: (9, (3, 2, 0)),
     1393: (5, (3, 0, 2)),
@@ -148,10 +148,14 @@ def main() -> None:
     data = DataConfig.from_env()
     excluded = set(LABEL_ERRORS) if args.set == "test" else set()
     results = []
+    first = None
     for path in args.models:
         images, refused, label, top = decide(path, args.set, args.refusal, data)
-        results.append(answered_wrongly(refused, label, top, images.labels, excluded))
-    truth = images.labels
+        first = images if first is None else first
+        if not torch.equal(images.images, first.images):
+            raise SystemExit(f"{path}: holds out other validation images than {args.models[0]}")
+        truth = images.labels
+        results.append(answered_wrongly(refused, label, top, truth, excluded))
     print(
         f"MNIST {args.set} images ({len(truth)}); * = label judged wrong by people, ~ = people split "
         "(Northcutt et al., 2021)"

@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None, extra_scores: dict[str, Score] | None = 
     preds = {name: run(s.images) for name, s in shifted.items()}
     outs = {name: run(images) for name, images in unfamiliar.items()}
     table = {}
+    clash = set(SCORES) & set(extra_scores or {})
+    if clash:
+        raise SystemExit(f"extra scores named like the package's: {', '.join(sorted(clash))}")
     for name, unfitted in ({name: make_score(name) for name in SCORES} | (extra_scores or {})).items():
         score = unfitted.fitted(tuning)
         tau = threshold_for_refusal(score(base), TARGET)

@@ -6,16 +6,20 @@
 #   breakdown benchmarks/step_breakdown.py --device cuda (each part of a training step alone)
 #   train     idk train --device cuda (the default preset, timed whole; the checkpoint is kept in $OUT)
 #   evaluate  idk evaluate --device cuda of that checkpoint
-# Choose with STEPS="train evaluate" (default: all); each step has a time limit T_<STEP> in seconds.
+# Choose with STEPS="train evaluate" (default: all); each step has a time limit T_<STEP> in seconds
+# (defaults: 150, 200, 120, 600, 120: about 20 minutes in all; where one command may run less, run
+# the steps over several calls, e.g. STEPS="tests bench breakdown", then STEPS=train, then
+# STEPS=evaluate with the same OUT). A step past its limit is stopped (killed 30 s later).
 # Without network (the lent machines): pip download the pure-Python wheels idk needs beside torch
 # into .whl/ first, e.g. `pip download --no-deps --only-binary=:all: -d .whl pyro-ppl==1.9.2
 # pyro-api==0.1.2`; they are installed into /tmp/site. IDK_DATA_DIR must hold the data sets.
 set -u
 OUT=${OUT:-runs/gpu}
 mkdir -p "$OUT"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 if compgen -G ".whl/*.whl" > /dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD/src
+  export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 STEPS=${STEPS:-tests bench breakdown train evaluate}
@@ -25,11 +29,12 @@ STEPS=${STEPS:-tests bench breakdown train evaluate}
 } 2>&1 | tee "$OUT/machine.log"
 
 step() {  # step NAME LIMIT COMMAND...: run COMMAND under LIMIT seconds, log and time it
-  local name=$1 limit=$2; shift 2
+  local name=$1 limit=$2 start rc; shift 2
   case " $STEPS " in *" $name "*) ;; *) return 0 ;; esac
-  local start; start=$(date +%s)
-  timeout "$limit" "$@" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" | tee "$OUT/$name.log"
-  echo "$name: $(( $(date +%s) - start )) s (limit $limit s, exit ${PIPESTATUS[0]})" | tee -a "$OUT/$name.log"
+  start=$(date +%s)
+  timeout -k 30 "$limit" "$@" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" | tee "$OUT/$name.log"
+  rc=${PIPESTATUS[0]}
+  echo "$name: $(( $(date +%s) - start )) s (limit $limit s, exit $rc)" | tee -a "$OUT/$name.log"
 }
 
 step tests "${T_TESTS:-150}" python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_devices.py -rs
