@@ -26,11 +26,12 @@ import torch
 from torch import Tensor
 
 from idk.data import DataConfig, mnist
+from idk.data.images import ImageSet
 from idk.decision.predictive import predict
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
-from idk.training.rule_fitting import calibrate
+from idk.training.rule_fitting import calibrate, calibration_predictions
 
 # MNIST test index: (given label, [given, guessed, neither] votes of five workers) for the images
 # whose label fewer than three of five chose (cleanlab/label-errors, mturk/mnist_mturk.json).
@@ -96,21 +97,22 @@ def answered_wrongly(refused: Tensor, label: Tensor, top: Tensor, truth: Tensor,
     )
 
 
-def decide(path: str, images_of: str, refusal: float | None, data: DataConfig):
-    """(images, labels, the model's AnsweredWrongly inputs) for one checkpoint on the chosen set."""
+def decide(path: str, test: ImageSet | None, refusal: float | None, data: DataConfig):
+    """(the images, and the checkpoint's refused, label and top probability on them) for the ``test``
+    images, or for the calibration images when ``test`` is None."""
     model, ckpt = checkpoint.load(path)
     seed = ckpt.train_config.seed
     rule, samples = ckpt.decision_rule(), ckpt.rule_config.samples
     held = training_split(ckpt, data)[2]
     # the predictions training set the threshold on (its seed), and those recalibration sets it on
-    val_pred = predict(model, held.images, samples, rule.percentile, seed=seed + 9)
+    val_pred = calibration_predictions(model, held.images, ckpt.rule_config, seed)
     if refusal is not None:  # as scripts/target_error_seeds.py recalibrates its seeds
         cfg = replace(ckpt.rule_config, target_refusal=refusal, target_error=None)
         rule = calibrate(rule, val_pred, held.labels, cfg)[0]
-    if images_of == "validation":
+    if test is None:
         images, pred = held, val_pred
     else:  # idk evaluate's seed (0); the seeds script's (the training seed) when recalibrated
-        images = mnist("test", data)
+        images = test
         pred = predict(model, images.images, samples, rule.percentile, seed=seed if refusal is not None else 0)
     decision = rule.decide(pred)
     return images, decision.refused, decision.label, pred.mean_probs.max(-1).values
@@ -148,9 +150,10 @@ def main() -> None:
     data = DataConfig.from_env()
     excluded = set(LABEL_ERRORS) if args.set == "test" else set()
     results = []
+    test = mnist("test", data) if args.set == "test" else None
     first = None
     for path in args.models:
-        images, refused, label, top = decide(path, args.set, args.refusal, data)
+        images, refused, label, top = decide(path, test, args.refusal, data)
         first = images if first is None else first
         if not torch.equal(images.images, first.images):
             raise SystemExit(f"{path}: holds out other validation images than {args.models[0]}")

@@ -27,7 +27,7 @@ from idk.decision.predictive import predict
 from idk.evaluation import metrics
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
-from idk.training.rule_fitting import calibrate
+from idk.training.rule_fitting import calibrate, calibration_predictions
 from idk.training.train import TrainOptions, train
 
 
@@ -74,7 +74,7 @@ def main() -> None:
         # the same model, calibrated instead to refuse a share of the same validation images
         held = training_split(ckpt, data)[2]  # the images training set its threshold on
         refusal_cfg = replace(ckpt.rule_config, target_refusal=args.refusal, target_error=None)
-        val_pred = predict(model, held.images, samples, rule.percentile, seed=seed + 9)
+        val_pred = calibration_predictions(model, held.images, ckpt.rule_config, seed)
         by_refusal, _ = calibrate(rule, val_pred, held.labels, refusal_cfg)
         test_coverage, test_error = accepted_error(by_refusal.decide(pred), test.labels)
         letters_pred = predict(model, letters.images, samples, rule.percentile, seed=seed)

@@ -139,8 +139,10 @@ def run(args: argparse.Namespace) -> int:
 
         ckpt = read(args.model)
         info = {**(ckpt.describe() if args.json else ckpt.describe_in_words()), "warnings": warnings(ckpt)}
-        text = "\n".join(f"{k}: {v}" for k, v in info.items())
-        print(to_json(info).rstrip("\n") if args.json else text)  # strict JSON: a NaN figure is null
+        if args.json:
+            sys.stdout.write(to_json(info))  # strict JSON: a NaN figure is null
+        else:
+            print("\n".join(f"{k}: {v}" for k, v in info.items()))
         for warning in info["warnings"]:
             progress.warn(f"{args.model}: {warning}")
         return 0

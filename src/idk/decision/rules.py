@@ -123,6 +123,11 @@ def infeasible_error_target(d: dict[str, Any]) -> bool:
     return "target_error" in calibration and calibration.get("feasible") is False
 
 
+def describe_score_choice(selection: dict[str, Any]) -> str:
+    """One line naming the score "auto" chose and why (a checkpoint's or report's ``score_selection``)."""
+    return f"{selection['chosen']}, chosen because it {selection['criterion']}"
+
+
 def describe_rule(d: dict[str, Any]) -> str:
     """One line saying what a rule (in its dict form) does, and how its threshold was set."""
     rule = make_rule(d)

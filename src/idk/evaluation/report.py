@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from idk.decision.rules import describe_rule
+from idk.decision.rules import describe_rule, describe_score_choice
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -59,7 +59,7 @@ def format_report(report: dict[str, Any]) -> str:
     if report.get("score_selection"):
         lines.insert(
             -1,
-            f"score: {report['score_selection']['chosen']}, chosen because it {report['score_selection']['criterion']}",
+            f"score: {describe_score_choice(report['score_selection'])}",
         )
     lines += _table(report["datasets"], "idk (Bayesian)")
     if "twin" in report:

@@ -27,7 +27,7 @@ from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
-from idk.decision.rules import Rule, describe_rule, make_rule
+from idk.decision.rules import Rule, describe_rule, describe_score_choice, make_rule
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
@@ -288,9 +288,7 @@ class Checkpoint:
             "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
             "scribbles": self.scribbles.describe() if self.scribbles is not None else "none recorded",
             "score_selection": (
-                f"{self.score_selection['chosen']}, chosen because it {self.score_selection['criterion']}"
-                if self.score_selection
-                else "none (the preset's own score)"
+                describe_score_choice(self.score_selection) if self.score_selection else "none (the preset's own score)"
             ),
         }
 

@@ -120,6 +120,15 @@ def select_score(
     return choose_score(tune_pred, tune.labels, outliers, target)
 
 
+def calibration_predictions(
+    model: Model, images: torch.Tensor, cfg: RuleConfig, seed: int, progress: Progress | None = None
+) -> Predictions:
+    """The predictions a rule's threshold is set on for the calibration images (N, C, H, W):
+    ``cfg.samples`` draws seeded from training's ``seed``, so a threshold set again later (a script
+    recalibrating a trained model) sees the draws training saw."""
+    return predict(model, images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc="calibration")
+
+
 def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConfig) -> tuple[Rule, dict[str, Any]]:
     """``rule`` with its threshold chosen on validation predictions to meet ``cfg``'s target."""
     if cfg.target_refusal is None and cfg.target_error is None:
@@ -240,9 +249,7 @@ def fit_rules(
         score = cfg.score  # a fitted score; "auto" is chosen next
     if cfg.score == "auto" and tune_pred is not None:
         score, extra["score_selection"] = select_score(model, tune, tune_pred, source.spec, cfg, seed, progress)
-    pred = predict(
-        model, held.images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc="calibration"
-    )
+    pred = calibration_predictions(model, held.images, cfg, seed, progress)
     extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())
     rule = base_rule(cfg, score)
     if is_fitted(score):  # its scales, from the tuning images
