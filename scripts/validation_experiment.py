@@ -26,11 +26,12 @@ from dataclasses import replace
 import torch
 
 from idk.data import DataConfig
-from idk.data.shifted import symbol_set
+from idk.data.shifted import applies, drawn_symbol_set, shifted_sets, symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import predict
 from idk.decision.scores import SCORES, make_score
+from idk.devices import resolve_device
 from idk.evaluation import metrics
 from idk.training import checkpoint
 from idk.training.config import PRESETS, get_preset
@@ -40,12 +41,17 @@ from idk.training.train import TrainOptions, train
 ALL_SCORES_REFUSAL = 0.02
 
 
+def _tuples(value):
+    """JSON lists as tuples, nested ones too (``[["glyphs", 3]]`` → ``(("glyphs", 3),)``)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
 def variant(name: str, spec: dict) -> None:
     """Register preset ``name``: the default with ``spec``'s overrides, without the twin."""
     base = get_preset("cnn")
-    net = replace(base.model.net, **{k: tuple(v) if isinstance(v, list) else v for k, v in spec.get("net", {}).items()})
+    net = replace(base.model.net, **{k: _tuples(v) for k, v in spec.get("net", {}).items()})
     model = replace(base.model, net=net, **spec.get("model", {}))
-    train = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.get("train", {}).items()}
+    train = {k: _tuples(v) for k, v in spec.get("train", {}).items()}
     PRESETS[name] = replace(base, name=name, model=model, train=replace(base.train, twin=False, **train))
 
 
@@ -59,15 +65,16 @@ def main() -> None:
         "--measure-only", action="store_true", help="measure OUT/NAME.pt, trained before (SPEC is then not used)"
     )
     parser.add_argument("--all-scores", action="store_true", help="also measure every score at 2%% refusal")
+    parser.add_argument("--device", default="auto", help="where to train and measure (idk's --device)")
     args = parser.parse_args()
     variant(args.name, json.loads(args.spec))
     data = DataConfig.from_env()
     path = f"{args.out}/{args.name}.pt"
     started = time.time()
     if not args.measure_only:
-        train(path, args.name, data, TrainOptions(data=args.data))
+        train(path, args.name, data, TrainOptions(data=args.data), device=args.device)
     seconds = time.time() - started
-    model, ckpt = checkpoint.load(path)
+    model, ckpt = checkpoint.load(path, resolve_device(args.device))
     if ckpt.data.data not in (args.data, os.path.abspath(args.data)):
         raise SystemExit(f"{path} was trained on {ckpt.data.data}, not {args.data}")
     rule = ckpt.decision_rule()
@@ -97,6 +104,24 @@ def main() -> None:
         f"accepted accuracy {float((decision.label[ok] == held.labels[ok]).double().mean()):.4f}"
     )
     print("  synthetic refused/AUROC: " + ", ".join(f"{k} {r:.3f}/{a:.4f}" for k, (r, a) in outliers.items()))
+    if applies(spec):  # other pens, scanners, fonts and hands (seed 1: validation's, as shift_diagnosis.py)
+        shifted = shifted_sets(tune, spec, 1000, seed=1)
+        cells = []
+        for name, s in shifted.items():
+            d = rule.decide(predict(model, s.images, 100, rule.percentile, seed=3))
+            answered = ~d.refused
+            right = float((d.label[answered] == s.labels[answered]).double().mean())
+            cells.append(f"{name} {float(answered.double().mean()):.3f}/{right:.4f}")
+        print("  shifted answered/accuracy on answered: " + ", ".join(cells))
+        unlike = {
+            "symbols": symbol_set(ckpt.classes, spec, 1000, seed=1),
+            "drawn-symbols": drawn_symbol_set(ckpt.classes, spec, 1000, seed=1),
+        }
+        refused = {
+            k: float(rule.decide(predict(model, s.images, 100, rule.percentile, seed=3)).refused.double().mean())
+            for k, s in unlike.items()
+        }
+        print("  non-digits refused: " + ", ".join(f"{k} {v:.3f}" for k, v in refused.items()))
     if args.all_scores:
         tuning = predict(model, tune.images, 100, rule.percentile, seed=1)
         for name in SCORES:

@@ -6,6 +6,10 @@
 #   breakdown benchmarks/step_breakdown.py --device cuda (each part of a training step alone)
 #   train     idk train --device cuda (the default preset, timed whole; the checkpoint is kept in $OUT)
 #   evaluate  idk evaluate --device cuda of that checkpoint
+#   experiments  scripts/validation_experiment.py for every "NAME JSON" line of the file $EXPERIMENTS,
+#             all at once (a training is bound by kernel launches: several share one GPU well), two
+#             CPU threads each; logs $OUT/exp-NAME.log, checkpoints in $OUT/experiments (not in the
+#             default STEPS)
 # Choose with STEPS="train evaluate" (default: all); each step has a time limit T_<STEP> in seconds
 # (defaults: 150, 200, 120, 600, 120: about 20 minutes in all; where one command may run less, run
 # the steps over several calls, e.g. STEPS="tests bench breakdown", then STEPS=train, then
@@ -37,9 +41,23 @@ step() {  # step NAME LIMIT COMMAND...: run COMMAND under LIMIT seconds, log and
   echo "$name: $(( $(date +%s) - start )) s (limit $limit s, exit $rc)" | tee -a "$OUT/$name.log"
 }
 
+experiments() {  # every "NAME JSON" line of $EXPERIMENTS at once, each under T_EXPERIMENTS; waits for all
+  local name spec
+  while read -r name spec; do
+    [ -n "$name" ] || continue
+    OMP_NUM_THREADS=2 timeout -k 10 "${T_EXPERIMENTS:-540}" python3 scripts/validation_experiment.py "$name" "$spec" \
+      --out "$OUT/experiments" --device "${EXP_DEVICE:-cuda}" > "$OUT/exp-$name.log" 2>&1 &
+  done < "$EXPERIMENTS"
+  wait
+  grep -h -A4 "^RESULT" "$OUT"/exp-*.log
+}
+export -f experiments
+export OUT
+
 step tests "${T_TESTS:-150}" python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_devices.py -rs
 step bench "${T_BENCH:-200}" python3 benchmarks/bench.py --device cuda --out "$OUT/bench-cuda.json"
 step breakdown "${T_BREAKDOWN:-120}" python3 benchmarks/step_breakdown.py --device cuda
 step train "${T_TRAIN:-600}" python3 -m idk train --out "$OUT/default.pt" --device cuda
 step evaluate "${T_EVALUATE:-120}" python3 -m idk evaluate --model "$OUT/default.pt" --device cuda \
   --noise 1000 --gaussian 1000 --ood notmnist-10k --json "$OUT/report.json"
+step experiments "$(( ${T_EXPERIMENTS:-540} + 20 ))" bash -c experiments

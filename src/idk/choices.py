@@ -25,4 +25,5 @@ OUTLIER_FAMILIES = (
     "strokes",
     "blobs",
     "glyphs",
+    "drawn-glyphs",
 )
