@@ -71,10 +71,9 @@ def main(argv: list[str] | None = None, extra_scores: dict[str, Score] | None = 
         raise SystemExit(f"{args.model}: its rule tunes nothing, so training kept no tuning images to build sets from")
     spec = ckpt.input_spec
     shifted = shifted_sets(tune, spec, args.n, seed=1)
-    unfamiliar = {
-        "symbols": symbol_set(ckpt.classes, spec, args.n, seed=1).images,
-        "drawn-symbols": drawn_symbol_set(ckpt.classes, spec, args.n, seed=1).images,
-    }
+    unfamiliar = {"symbols": symbol_set(ckpt.classes, spec, args.n, seed=1).images}
+    if (drawn := drawn_symbol_set(ckpt.classes, spec, args.n, seed=1)) is not None:
+        unfamiliar["drawn-symbols"] = drawn.images
     _, held_out = families_for(spec)
     trained, _ = families_for(spec)
     families = {"uniform-noise": trained["uniform-noise"], **held_out}

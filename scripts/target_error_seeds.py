@@ -7,10 +7,10 @@ test set the error among accepted images. The same model is then calibrated the 
 forced accuracy, NLL, test refusal and accuracy on accepted, notMNIST-10k AUROC and refusal,
 Fashion-MNIST AUROC, uniform noise refused, and on the shifted digits and non-digit symbols that
 ``idk evaluate`` reports (built from MNIST test, :mod:`idk.data.shifted`): each set's share
-answered and accuracy on answered, and the symbols' share refused.
+answered and accuracy on answered, and the share refused of the symbols, printed and drawn.
 Nothing measured here feeds back into any choice.
 
-Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95] [--seeds 0 1 2]
+Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95] [--seeds 0 1 2] [--measure-only]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from idk.data import DataConfig, load, mnist
-from idk.data.shifted import shifted_sets, symbol_set
+from idk.data.shifted import drawn_symbol_set, shifted_sets, symbol_set
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
 from idk.training import checkpoint
@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--out", default="runs/target-error")
     parser.add_argument("--epochs", type=int, help="shorter runs (quick checks of this script)")
     parser.add_argument("--train-subset", type=int, help="train on the first N images only (quick checks)")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="measure OUT/seedN.pt, trained before by this script (no training)"
+    )
     args = parser.parse_args()
     data = DataConfig.from_env()
     test = mnist("test", data)
@@ -54,7 +57,9 @@ def main() -> None:
     fashion = load("fashion-mnist", data, test.spec)
     noise = torch.rand(1000, *test.spec.shape, generator=torch.Generator().manual_seed(0))
     shifted = shifted_sets(test, test.spec, 1000, seed=0)  # as idk evaluate builds them
-    symbols = symbol_set(test.classes, test.spec, 1000, seed=0).images
+    symbols = {"symbols": symbol_set(test.classes, test.spec, 1000, seed=0).images}  # as idk evaluate builds them
+    if (drawn := drawn_symbol_set(test.classes, test.spec, 1000, seed=0)) is not None:
+        symbols["drawn-symbols"] = drawn.images
     rows = []
     for seed in args.seeds:
         path = Path(args.out) / f"seed{seed}.pt"
@@ -66,7 +71,8 @@ def main() -> None:
             epochs=args.epochs,
             train_subset=args.train_subset,
         )
-        train(path, "cnn", data, opts)
+        if not args.measure_only:
+            train(path, "cnn", data, opts)
         model, ckpt = checkpoint.load(path)
         samples, rule = ckpt.rule_config.samples, ckpt.decision_rule()
         pred = predict(model, test.images, samples, rule.percentile, seed=seed)
@@ -90,9 +96,12 @@ def main() -> None:
         rows.append(
             {
                 "shifted": shifted_rows,
-                "symbols_refused": float(
-                    decide(predict(model, symbols, samples, rule.percentile, seed=seed)).refused.double().mean()
-                ),
+                "symbols_refused": {
+                    name: float(
+                        decide(predict(model, images, samples, rule.percentile, seed=seed)).refused.double().mean()
+                    )
+                    for name, images in symbols.items()
+                },
                 "noise_refused": float(
                     decide(predict(model, noise, samples, rule.percentile, seed=seed)).refused.double().mean()
                 ),
@@ -129,9 +138,13 @@ def main() -> None:
             f"{r['letters_auroc']:>19.4f} {r['letters_refused']:>8.2%}"
         )
 
-    print(f"\n{'seed':>4} {'noise refused':>14} {'Fashion AUROC':>14} {'symbols refused':>16}")
+    print(
+        f"\n{'seed':>4} {'noise refused':>14} {'Fashion AUROC':>14} "
+        + " ".join(f"{n + ' refused':>22}" for n in symbols)
+    )
     for r in rows:
-        print(f"{r['seed']:>4} {r['noise_refused']:>14.1%} {r['fashion_auroc']:>14.4f} {r['symbols_refused']:>16.1%}")
+        cells = " ".join(f"{r['symbols_refused'][n]:>22.1%}" for n in symbols)
+        print(f"{r['seed']:>4} {r['noise_refused']:>14.1%} {r['fashion_auroc']:>14.4f} {cells}")
     names = list(rows[0]["shifted"]) if rows else []
     print("\nshifted digits: % answered / % accuracy on answered")
     print(f"{'seed':>4} " + " ".join(f"{n:>12}" for n in names))

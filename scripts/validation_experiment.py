@@ -11,7 +11,7 @@ With ``--all-scores`` every score is measured too, each at the threshold refusin
 calibration images (a fitted score's scales fitted on the tuning images, with this script's own
 posterior draws).
 
-Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET] [--measure-only] [--all-scores]
+Usage: python scripts/validation_experiment.py NAME '{"train": {...}, "net": {...}, "model": {...}}' [--data SET] [--measure-only] [--all-scores] [--device DEV]
 e.g.   python scripts/validation_experiment.py wide '{"train": {"kl_weight": 0.1}, "net": {"channels": [32, 64]}}'
 """
 
@@ -113,15 +113,14 @@ def main() -> None:
             right = float((d.label[answered] == s.labels[answered]).double().mean())
             cells.append(f"{name} {float(answered.double().mean()):.3f}/{right:.4f}")
         print("  shifted answered/accuracy on answered: " + ", ".join(cells))
-        unlike = {
-            "symbols": symbol_set(ckpt.classes, spec, 1000, seed=1),
-            "drawn-symbols": drawn_symbol_set(ckpt.classes, spec, 1000, seed=1),
-        }
+        unlike = {"symbols": symbol_set(ckpt.classes, spec, 1000, seed=1)}
+        if (drawn := drawn_symbol_set(ckpt.classes, spec, 1000, seed=1)) is not None:
+            unlike["drawn-symbols"] = drawn
         refused = {
             k: float(rule.decide(predict(model, s.images, 100, rule.percentile, seed=3)).refused.double().mean())
             for k, s in unlike.items()
         }
-        print("  non-digits refused: " + ", ".join(f"{k} {v:.3f}" for k, v in refused.items()))
+        print("  non-classes refused: " + ", ".join(f"{k} {v:.3f}" for k, v in refused.items()))
     if args.all_scores:
         tuning = predict(model, tune.images, 100, rule.percentile, seed=1)
         for name in SCORES:

@@ -12,6 +12,7 @@ from PIL import Image
 from idk.apps.cli import main
 from idk.data import DataConfig, shifted
 from idk.data.glyphs import FONT_FILES, has_glyph, render
+from idk.data.handwriting import ALPHABET
 from idk.data.images import InputSpec
 
 SPEC = InputSpec(1, 28, 28, preparation="mnist", drawn=True)
@@ -24,7 +25,7 @@ def digits(mnist_test):
 
 def test_every_family_keeps_labels_and_form_and_is_seeded(digits):
     sets = shifted.shifted_sets(digits, SPEC, n=40, seed=3)
-    assert list(sets) == [*shifted.SHIFTS, "printed"]
+    assert list(sets) == [*shifted.SHIFTS, "printed", "drawn"]
     again = shifted.shifted_sets(digits, SPEC, n=40, seed=3)
     for name, s in sets.items():
         assert s.images.shape == (40, 1, 28, 28) and s.images.dtype == torch.float32, name
@@ -93,6 +94,23 @@ def test_symbols_exclude_the_classes_and_printed_needs_one_character_names():
     assert page.max() == 1.0 and page.min() < 0.2  # black ink on white paper
 
 
+def test_drawn_sets_need_strokes_for_every_class_and_leave_the_classes_out():
+    digits = tuple("0123456789")
+    drawn = shifted.drawn_set(digits, SPEC, n=50, seed=2)
+    assert drawn.images.shape == (50, 1, 28, 28) and drawn.classes == digits
+    assert set(drawn.labels.tolist()) == set(range(10)) and (drawn.images.flatten(1).amax(1) > 0.5).all()
+    assert torch.equal(drawn.images, shifted.drawn_set(digits, SPEC, n=50, seed=2).images)  # seeded
+    assert shifted.drawn_set(tuple("ABZ"), SPEC) is None  # no strokes for Z (a 2)
+    assert shifted.drawn_set(tuple("ABCDEFGHIJ"), SPEC, n=10).classes == tuple("ABCDEFGHIJ")  # notMNIST's
+    unlike = shifted.drawn_symbol_set(digits, SPEC, n=20, seed=2)
+    assert unlike.labels is None and unlike.images.shape == (20, 1, 28, 28)
+    every = tuple(c for c in ALPHABET if c not in digits)  # a model of every drawn non-digit: none is left
+    assert shifted.drawn_symbol_set(every, SPEC) is None
+    for spec in (InputSpec(3, 20, 36, preparation="mnist", drawn=True), InputSpec(1, 36, 20, preparation="mnist")):
+        assert shifted.drawn_set(digits, spec, n=4).images.shape == (4, spec.channels, spec.height, spec.width)
+    assert shifted.drawn_set(digits, SPEC, n=0).images.shape == (0, 1, 28, 28)
+
+
 def test_evaluate_reports_shifted_sets_beside_the_rest(cnn_model, data_dir, tmp_path, capsys):
     folder = tmp_path / "mine"
     for digit in ("3", "7"):
@@ -107,13 +125,14 @@ def test_evaluate_reports_shifted_sets_beside_the_rest(cnn_model, data_dir, tmp_
     report = json.loads(out.read_text())
     names = list(report["datasets"])
     assert names[0] == "mnist-test" and names[1 : 1 + len(shifted.SHIFTS)] == list(shifted.SHIFTS)
-    assert report["shifted"] == [*shifted.SHIFTS, "printed", "mine"]
+    assert report["shifted"] == [*shifted.SHIFTS, "printed", "drawn", "mine"]
     for name in report["shifted"]:
         d = report["datasets"][name]
         assert d["kind"] == "shifted" and d["answered"] + d["refused"] == pytest.approx(1.0)
         assert 0.0 <= d["forced_accuracy"] <= 1.0 and "auroc" not in d
     assert report["datasets"]["mine"]["n"] == 6
-    assert report["datasets"]["symbols"]["kind"] == "ood" and report["datasets"]["symbols"]["n"] == 30
+    for name in ("symbols", "drawn-symbols"):
+        assert report["datasets"][name]["kind"] == "ood" and report["datasets"][name]["n"] == 30
     assert "shifted" in report["twin"]["datasets"]["canvas"]["kind"]
     text = capsys.readouterr().out
     assert "shifted: the same classes" in text and "out of distribution (to be refused)" in text

@@ -25,5 +25,4 @@ OUTLIER_FAMILIES = (
     "strokes",
     "blobs",
     "glyphs",
-    "drawn-glyphs",
 )

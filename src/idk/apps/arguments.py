@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative,
         default=1000,
         metavar="N",
-        help="images per built-in shifted set (other pens, scans, printed; models of drawn symbols; default 1000; 0: none)",
+        help="images per built-in shifted set (other pens, scans, printed, drawn by hand; models of drawn symbols; default 1000; 0: none)",
     )
     p.add_argument(
         "--prepare",

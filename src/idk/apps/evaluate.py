@@ -97,6 +97,8 @@ def shifted_sets(
     if n and shifted.applies(spec):
         labelled.update(shifted.shifted_sets(test, spec, n, seed))
         unfamiliar["symbols"] = shifted.symbol_set(ckpt.classes, spec, n, seed)
+        if (drawn := shifted.drawn_symbol_set(ckpt.classes, spec, n, seed)) is not None:
+            unfamiliar["drawn-symbols"] = drawn
     for name, path in shift:
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")

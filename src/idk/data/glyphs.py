@@ -25,13 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from idk.data.augment import blur
-from idk.data.handwriting import PEN, redraw
-from idk.data.preparation import MNIST_BOX, to_mnist
+from idk.data.preparation import to_mnist
 
 # Regular, bold, italic and bold italic cuts of serif, sans, monospace and old-style families.
 FONT_FILES = (
@@ -188,21 +186,6 @@ def glyph_bank(height: int, width: int) -> Tensor:
         angles.append(rng.uniform(-10, 10))
         sizes.append(rng.integers(40, 73))
     return frames(picked, fonts_of, angles, sizes, height, width)
-
-
-@lru_cache(maxsize=4)
-def pen_glyph_bank(height: int, width: int) -> Tensor:
-    """The glyphs of :func:`glyph_bank` as a pen draws them (the ``drawn-glyphs`` outlier family):
-    each rendered at twice the frame, its strokes' skeleton redrawn with a round pen whose width is
-    7–15% of the glyph's height (:func:`idk.data.handwriting.redraw`, as a person draws on the web
-    page's canvas), brought back to the frame by area and to full ink: (BANK_SIZE, 1, height, width),
-    the same on every machine."""
-    big = glyph_bank(2 * height, 2 * width)
-    box = 2 * MNIST_BOX * min(height, width)  # the glyph's height at twice the frame
-    rng = np.random.default_rng(BANK_SEED + 2)
-    radii = np.maximum(1, np.round(rng.uniform(*PEN, len(big)) * box / 2)).astype(int)
-    pen = F.interpolate(redraw(big, radii), size=(height, width), mode="area")
-    return (pen / pen.amax((1, 2, 3), keepdim=True).clamp_min(1e-6)).clamp(0, 1)
 
 
 def printable(classes: tuple[str, ...]) -> bool:

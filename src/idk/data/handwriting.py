@@ -7,10 +7,10 @@ character the way hands differ (one of its common styles, :data:`STYLES`; every 
 little, the whole slanted, turned and stretched, a pen of its own width) and draws it white on
 black at any size.
 
-The alphabet holds the ten digits and non-digit characters of :data:`idk.data.glyphs.SYMBOLS`
-(Latin letters unlike a digit, Greek and Cyrillic letters, signs): the strokes behind the
-``drawn`` shifted set and the ``drawn-symbols`` set of :mod:`idk.data.shifted`, which idk
-*measures* on and never trains on.
+The alphabet holds the ten digits, non-digit characters of :data:`idk.data.glyphs.SYMBOLS`
+(Latin letters unlike a digit, Greek and Cyrillic letters, signs) and the capitals B, D, G, I and
+J (so that notMNIST's classes A–J are drawn too): the strokes behind the ``drawn`` shifted set and
+the ``drawn-symbols`` set of :mod:`idk.data.shifted`, which idk *measures* on and never trains on.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw
-from torch import Tensor
 
 Point = tuple[float, float]
 Stroke = list[Point]
 
 JITTER = 0.025  # each point's standard deviation, in units of the box's height
-SLANT = 0.25  # shear x += slant · (y − ½), slant uniform in ±SLANT
+SLANT = 0.25  # shear x += slant · (½ − y) (y is down: positive leans right), slant uniform in ±SLANT
 TURN = 10.0  # degrees, uniform in ±TURN
 ASPECT = (0.8, 1.2)  # the width's factor
 PEN = (0.07, 0.15)  # the pen's width over the box's height (the page's canvas: about 0.1)
@@ -134,7 +131,21 @@ LETTERS: dict[str, list[Stroke]] = {
     "%": [[(0.85, 0.0), (0.15, 1.0)], arc(0.25, 0.18, 0.12, 0.15, 0, 360), arc(0.75, 0.82, 0.12, 0.15, 0, 360)],
 }
 
-ALPHABET: dict[str, list[Stroke]] = {**DIGITS, **LETTERS}
+# Capitals that look like a digit (so in no measured symbol set), for models of letters: with
+# LETTERS' A, C, E, F and H they draw notMNIST's ten classes.
+CLASS_LETTERS: dict[str, list[Stroke]] = {
+    "B": [
+        [(0.15, 0.0), (0.15, 1.0)],
+        [(0.15, 0.0), (0.55, 0.0), *arc(0.55, 0.25, 0.27, 0.25, 270, 450), (0.15, 0.5)],
+        [(0.15, 0.5), (0.6, 0.5), *arc(0.6, 0.75, 0.3, 0.25, 270, 450), (0.15, 1.0)],
+    ],
+    "D": [[(0.15, 0.0), (0.15, 1.0)], [(0.15, 0.0), (0.45, 0.0), *arc(0.45, 0.5, 0.4, 0.5, 270, 450), (0.15, 1.0)]],
+    "G": [[*arc(0.55, 0.5, 0.42, 0.5, 320, 0), (0.6, 0.5)]],
+    "I": [[(0.5, 0.0), (0.5, 1.0)], [(0.3, 0.0), (0.7, 0.0)], [(0.3, 1.0), (0.7, 1.0)]],
+    "J": [[(0.3, 0.0), (0.85, 0.0)], [(0.65, 0.0), (0.65, 0.7), *arc(0.42, 0.7, 0.23, 0.3, 0, 180)]],
+}
+
+ALPHABET: dict[str, list[Stroke]] = {**DIGITS, **LETTERS, **CLASS_LETTERS}
 # Other common ways of writing a character, each as likely as ALPHABET's: a 1 as one stroke or with
 # a foot, a 4 open at the top, a 7 crossed.
 STYLES: dict[str, list[list[Stroke]]] = {
@@ -145,30 +156,40 @@ STYLES: dict[str, list[list[Stroke]]] = {
 
 
 def _wobble(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Offsets (n, 2) of a stroke's points: each point's own (σ :data:`JITTER`), smoothed along the
-    stroke where its points are close (an arc's), so that curves bend rather than shake."""
-    noise = rng.normal(0, JITTER, (n, 2))
+    """Offsets (n, 2) of a stroke's points, each N(0, :data:`JITTER`²) per axis: independent for
+    strokes of up to five points (lines and corners), and for longer ones (arcs, mostly) a moving
+    sum of five independent draws over √5, so that curves bend rather than shake."""
     if n <= 5:
-        return noise
-    kernel = np.ones(5) / math.sqrt(5)  # a sum of 5 over √5: the same σ, correlated over 5 points
-    padded = np.pad(noise, ((2, 2), (0, 0)), mode="edge")
-    return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], axis=1)
+        return rng.normal(0, JITTER, (n, 2))
+    noise = rng.normal(0, JITTER, (n + 4, 2))
+    kernel = np.ones(5) / math.sqrt(5)  # the same σ; neighbours correlated 4/5, points five apart not at all
+    return np.stack([np.convolve(noise[:, k], kernel, mode="valid") for k in range(2)], axis=1)
 
 
-def draw(char: str, rng: np.random.Generator, side: int) -> np.ndarray:
-    """``char`` drawn by a hand of its own (jittered points, slant, turn, width, pen) with a round
-    pen, white on black: (side, side) floats in [0, 1], not anti-aliased. KeyError for a character
-    without strokes."""
-    styles = [ALPHABET[char], *STYLES.get(char, [])]
-    strokes = styles[rng.integers(len(styles))] if len(styles) > 1 else styles[0]
+def styles(char: str) -> list[list[Stroke]]:
+    """The ways ``char`` is written: :data:`ALPHABET`'s, then :data:`STYLES`'. KeyError for a
+    character without strokes."""
+    return [ALPHABET[char], *STYLES.get(char, [])]
+
+
+def draw(char: str, rng: np.random.Generator, side: int, style: int | None = None) -> np.ndarray:
+    """``char`` drawn by a hand of its own (one of its :func:`styles`, or the ``style``-th; jittered
+    points, slant, turn, width, pen) with a round pen, white on black: (side, side) floats in [0, 1],
+    not anti-aliased. KeyError for a character without strokes."""
+    ways = styles(char)
+    if style is None:
+        style = int(rng.integers(len(ways))) if len(ways) > 1 else 0
+    strokes = ways[style]
     slant, aspect = rng.uniform(-SLANT, SLANT), rng.uniform(*ASPECT)
     turn = math.radians(rng.uniform(-TURN, TURN))
     cos, sin = math.cos(turn), math.sin(turn)
     box = HEIGHT_SHARE * side
     pen = max(1, round(rng.uniform(*PEN) * box))
+    every = np.concatenate([np.asarray(s) for s in strokes])
+    cx, cy = (every.min(0) + every.max(0)) / 2  # centred on its own strokes (a y's tail, a Д's feet)
 
     def place(x: float, y: float) -> tuple[float, float]:
-        x, y = (x - 0.5) * aspect + slant * (0.5 - y), y - 0.5
+        x, y = (x - cx) * aspect + slant * (cy - y), y - cy
         return side / 2 + box * (cos * x - sin * y), side / 2 + box * (sin * x + cos * y)
 
     img = Image.new("L", (side, side), 0)
@@ -181,52 +202,3 @@ def draw(char: str, rng: np.random.Generator, side: int) -> np.ndarray:
         for x, y in (xy[0], xy[-1]):  # round caps
             ink.ellipse((x - r, y - r, x + r, y + r), fill=255)
     return np.asarray(img, dtype=np.float32) / 255.0
-
-
-def gaussian_blur(img: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of (N, 1, H, W) with standard deviation ``sigma`` pixels."""
-    radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=img.dtype)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = k / k.sum()
-    out = F.conv2d(F.pad(img, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1))
-
-
-def skeleton(mask: np.ndarray) -> np.ndarray:
-    """Zhang–Suen thinning of binary images (N, H, W) to one-pixel-wide strokes."""
-    img = mask.astype(np.uint8)
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = np.pad(img, ((0, 0), (1, 1), (1, 1)))
-            n = [p[:, :-2, 1:-1], p[:, :-2, 2:], p[:, 1:-1, 2:], p[:, 2:, 2:]]
-            n += [p[:, 2:, 1:-1], p[:, 2:, :-2], p[:, 1:-1, :-2], p[:, :-2, :-2]]  # P2 … P9, clockwise
-            count = sum(v.astype(np.int16) for v in n)
-            ring = n + [n[0]]
-            transitions = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.int16) for i in range(8))
-            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
-            if step == 0:
-                side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                side = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            remove = (img == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & side
-            if remove.any():
-                img[remove] = 0
-                changed = True
-        if not changed:
-            return img.astype(bool)
-
-
-def redraw(images: Tensor, radii: np.ndarray, blur: float = 0.7) -> Tensor:
-    """The strokes of images (N, 1, S, S), white on black, redrawn as a pen of one width draws them:
-    their :func:`skeleton` (ink above ½) traced with a round pen of radius ``radii[i]`` px (N,),
-    then a Gaussian blur of ``blur`` px (anti-aliasing): (N, 1, S, S) in [0, 1]."""
-    bones = torch.from_numpy(skeleton((images[:, 0] > 0.5).numpy())).float().unsqueeze(1)
-    out = torch.empty_like(bones)
-    for r in np.unique(radii):
-        idx = torch.from_numpy(np.flatnonzero(radii == r))
-        yy, xx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
-        disc = ((yy**2 + xx**2) <= r**2).float().view(1, 1, 2 * r + 1, 2 * r + 1)
-        out[idx] = (F.conv2d(bones[idx], disc, padding=int(r)) > 0).float()
-    return gaussian_blur(out, blur).clamp(0, 1)

@@ -27,6 +27,7 @@ draws such characters as pen strokes, the counterpart of ``drawn``.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -36,7 +37,7 @@ from PIL import Image
 from torch import Tensor
 
 from idk.data.glyphs import FONT_FILES, SYMBOLS, frames, has_glyph
-from idk.data.handwriting import ALPHABET, draw, gaussian_blur, redraw
+from idk.data.handwriting import ALPHABET, draw
 from idk.data.images import ImageSet, InputSpec
 from idk.data.preparation import MNIST_BOX, prepare, to_mnist
 
@@ -98,16 +99,56 @@ def thin_pen(x: Tensor, rng: Rng) -> Tensor:
     return _per_image(x, rng.integers(2, 4, len(x)), one)
 
 
+def gaussian_blur(img: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of (N, 1, H, W) with standard deviation ``sigma`` pixels."""
+    radius = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=img.dtype)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    out = F.conv2d(F.pad(img, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1))
+
+
 def blurred(x: Tensor, rng: Rng) -> Tensor:
     sigmas = rng.uniform(0.6, 1.2, len(x)) * UPSCALE  # frame pixels → hires pixels
     return _per_image(x, sigmas, gaussian_blur)
 
 
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang–Suen thinning of binary images (N, H, W) to one-pixel-wide strokes."""
+    img = mask.astype(np.uint8)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = np.pad(img, ((0, 0), (1, 1), (1, 1)))
+            n = [p[:, :-2, 1:-1], p[:, :-2, 2:], p[:, 1:-1, 2:], p[:, 2:, 2:]]
+            n += [p[:, 2:, 1:-1], p[:, 2:, :-2], p[:, 1:-1, :-2], p[:, :-2, :-2]]  # P2 … P9, clockwise
+            count = sum(v.astype(np.int16) for v in n)
+            ring = n + [n[0]]
+            transitions = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.int16) for i in range(8))
+            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
+            if step == 0:
+                side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                side = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            remove = (img == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & side
+            if remove.any():
+                img[remove] = 0
+                changed = True
+        if not changed:
+            return img.astype(bool)
+
+
 def canvas(x: Tensor, rng: Rng) -> Tensor:
     """The skeleton redrawn with a round pen a tenth of the symbol's height wide (the page's canvas
     draws with a 20-px pen; a digit drawn there is about 200 px tall), anti-aliased."""
-    radius = max(1, round(PEN_SHARE / 2 * MNIST_BOX * x.shape[-1]))  # half the pen, in hires pixels
-    return redraw(x, np.full(len(x), radius))
+    size = x.shape[-1]
+    bones = torch.from_numpy(skeleton((x[:, 0] > 0.5).numpy())).float().unsqueeze(1)
+    radius = max(1, round(PEN_SHARE / 2 * MNIST_BOX * size))  # half the pen, in hires pixels
+    yy, xx = torch.meshgrid(torch.arange(-radius, radius + 1), torch.arange(-radius, radius + 1), indexing="ij")
+    disc = ((yy**2 + xx**2) <= radius**2).float().view(1, 1, 2 * radius + 1, 2 * radius + 1)
+    ink = (F.conv2d(bones, disc, padding=radius) > 0).float()
+    return gaussian_blur(ink, 0.7)
 
 
 def scanned(x: Tensor, rng: Rng) -> Tensor:
@@ -156,7 +197,8 @@ def _sample(source: ImageSet, n: int, rng: Rng) -> ImageSet:
 
 def shifted_sets(source: ImageSet, spec: InputSpec, n: int = 1000, seed: int = 0) -> dict[str, ImageSet]:
     """Labelled shifted sets of ``n`` images each, built from ``source`` (frame-sized images of the
-    model's classes, labels required) and, for one-character class names, printed fonts."""
+    model's classes, labels required) and, for one-character class names, printed fonts
+    (``printed``) and pen strokes (``drawn``, where :mod:`idk.data.handwriting` has every class)."""
     out: dict[str, ImageSet] = {}
     for k, shift in enumerate(SHIFTS):
         rng = np.random.default_rng([seed, k])
@@ -171,11 +213,14 @@ def shifted_sets(source: ImageSet, spec: InputSpec, n: int = 1000, seed: int = 0
     return out
 
 
-def _drawn(chars: list[str], spec: InputSpec, rng: Rng) -> Tensor:
-    """Each of ``chars`` drawn as pen strokes (:func:`idk.data.handwriting.draw`) at UPSCALE × the
-    frame, anti-aliased as :func:`canvas` is, and prepared for ``spec``: (N, C, H, W)."""
+def drawn_images(chars: list[str], spec: InputSpec, rng: Rng, style: int | None = None) -> Tensor:
+    """Each of ``chars`` drawn as pen strokes (:func:`idk.data.handwriting.draw`; any of its styles,
+    or the ``style``-th) at UPSCALE × the frame, anti-aliased as :func:`canvas` is, and prepared for
+    ``spec``: (N, C, H, W); (0, C, H, W) for no characters."""
+    if not chars:
+        return torch.empty(0, spec.channels, spec.height, spec.width)
     side = UPSCALE * spec.height
-    x = torch.from_numpy(np.stack([draw(c, rng, side) for c in chars])).unsqueeze(1)
+    x = torch.from_numpy(np.stack([draw(c, rng, side, style) for c in chars])).unsqueeze(1)
     return _prepared(gaussian_blur(x, 0.7).clamp(0, 1), spec)
 
 
@@ -186,7 +231,7 @@ def drawn_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: in
         return None
     rng = np.random.default_rng([seed, 303])
     labels = rng.integers(0, len(classes), n)
-    images = _drawn([classes[i] for i in labels], spec, rng)
+    images = drawn_images([classes[i] for i in labels], spec, rng)
     return ImageSet("drawn", images, torch.from_numpy(labels).long(), classes, spec)
 
 
@@ -248,11 +293,13 @@ def symbol_set(
     return ImageSet(name, images, None, (), spec)
 
 
-def drawn_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet:
+def drawn_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
     """``n`` characters that are no class (:func:`symbol_chars` that have strokes in
     :data:`idk.data.handwriting.ALPHABET`: Latin, Greek and Cyrillic letters, signs), drawn as pen
-    strokes: the counterpart of the ``drawn`` set. Unlabelled."""
-    rng = np.random.default_rng([seed, 404])
+    strokes: the counterpart of the ``drawn`` set. Unlabelled; None if no such character is left."""
     pool = [c for c in symbol_chars(classes) if c in ALPHABET]
+    if not pool:
+        return None
+    rng = np.random.default_rng([seed, 404])
     picks = [pool[i] for i in rng.integers(0, len(pool), n)]
-    return ImageSet("drawn-symbols", _drawn(picks, spec, rng), None, (), spec)
+    return ImageSet("drawn-symbols", drawn_images(picks, spec, rng), None, (), spec)

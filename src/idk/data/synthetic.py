@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from idk.data.augment import affine_matrices, random_degradation
-from idk.data.glyphs import glyph_bank, pen_glyph_bank
+from idk.data.glyphs import glyph_bank
 from idk.data.images import InputSpec
 
 Generator = torch.Generator | None
@@ -293,23 +293,20 @@ def overlaid(images: Tensor, labels: Tensor, n: int, g: Generator, drawn: bool =
     return 0.5 * (images[first] + images[second])
 
 
-@lru_cache(maxsize=8)
-def _bank_on(height: int, width: int, device: torch.device, pen: bool = False) -> Tensor:
-    """:func:`idk.data.glyphs.glyph_bank` (``pen``: :func:`idk.data.glyphs.pen_glyph_bank`) on
-    ``device``, copied there once."""
-    return (pen_glyph_bank if pen else glyph_bank)(height, width).to(device)
+@lru_cache(maxsize=4)
+def _bank_on(height: int, width: int, device: torch.device) -> Tensor:
+    """:func:`idk.data.glyphs.glyph_bank` on ``device``, copied there once."""
+    return glyph_bank(height, width).to(device)
 
 
-def glyphs(images: Tensor, labels: Tensor, n: int, g: Generator, pen: bool = False) -> Tensor:
+def glyphs(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
     """Printed characters of other scripts and signs (:func:`idk.data.glyphs.glyph_bank`: Armenian,
     Hebrew, Georgian, arrows, ...; none that looks like a Latin letter, a digit or a measured symbol),
     each moved by up to :data:`GLYPH_SHIFT` px and scaled by 1 ± :data:`GLYPH_SCALE`, and a share
     :data:`GLYPH_DEGRADED` degraded as training digits are (blur, lower resolution, a thicker or
-    thinner pen): a pen's or a font's strokes in shapes of none of the classes, in every channel.
-    ``pen`` (the ``drawn-glyphs`` family): the same characters redrawn as a round pen draws them
-    (:func:`idk.data.glyphs.pen_glyph_bank`), the look of a symbol drawn on the web page's canvas."""
+    thinner pen): a pen's or a font's strokes in shapes of none of the classes, in every channel."""
     _, c, h, w = images.shape
-    bank = _bank_on(h, w, images.device, pen)
+    bank = _bank_on(h, w, images.device)
     picked = bank[_pick(bank, n, g)]
     u = 2 * _rand(g, n, 3, like=picked) - 1
     theta = affine_matrices(GLYPH_SHIFT * u[:, :2], torch.zeros_like(u[:, 2]), 1 + GLYPH_SCALE * u[:, 2], (w, h))
@@ -340,7 +337,6 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
     if spec.drawn:
         training["blobs"] = blobs
         training["glyphs"] = glyphs
-        training["drawn-glyphs"] = partial(glyphs, pen=True)
     return training, {"overlaid": partial(overlaid, drawn=spec.drawn)}
 
 

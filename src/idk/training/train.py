@@ -279,7 +279,7 @@ def fitted_parts(
 
 
 # Outlier families added after runs recorded theirs: a run begun without one goes on without it.
-LATER_FAMILIES = ("glyphs", "drawn-glyphs")
+LATER_FAMILIES = ("glyphs",)
 
 
 def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tuple[str, ...]) -> tuple[str, ...]:
@@ -296,11 +296,9 @@ def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tupl
     except ValueError as err:
         raise IdkError(f"{data}: --drop-outliers: {err}") from None
     trained = families if tcfg.outlier_weight > 0 else ()
-    glyph_families = [f for f in ("glyphs", "drawn-glyphs") if f in trained]
-    if glyph_families and (clash := glyph_classes(classes)):
+    if "glyphs" in trained and (clash := glyph_classes(classes)):
         raise IdkError(
-            f"{data}: the classes {', '.join(clash)} are (or look like) characters that the "
-            f"{' and '.join(glyph_families)} outlier families train as unlike every class: "
-            f"train with --drop-outliers {' '.join(glyph_families)}"
+            f"{data}: the classes {', '.join(clash)} are (or look like) characters that the glyphs outlier "
+            "family trains as unlike every class: train with --drop-outliers glyphs"
         )
     return trained

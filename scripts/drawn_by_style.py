@@ -1,0 +1,61 @@
+"""Which hand-drawn characters does a model answer, and how? One row per character and way of
+writing it (:func:`idk.data.handwriting.styles`): the share of its drawings answered, the answer
+given most, and for a class the accuracy on the answered.
+
+Every character of :data:`idk.data.handwriting.ALPHABET` is drawn ``--per-style`` times in each
+of its styles (seed 5: neither the report's drawings, seed 0, nor validation's, seed 1), as
+``idk evaluate``'s ``drawn`` and ``drawn-symbols`` sets draw them, and decided by the model's rule.
+
+Usage: python scripts/drawn_by_style.py MODEL [--per-style 60] [--samples 100] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+import numpy as np
+
+from idk.data.handwriting import ALPHABET, styles
+from idk.data.shifted import drawn_images
+from idk.decision.predictive import predict
+from idk.training import checkpoint
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("--per-style", type=int, default=60, help="drawings of each character in each style")
+    parser.add_argument("--samples", type=int, default=100, help="posterior samples per image")
+    parser.add_argument("--json", help="also write the rows here")
+    args = parser.parse_args(argv)
+    model, ckpt = checkpoint.load(args.model)
+    rule, spec = ckpt.decision_rule(), ckpt.input_spec
+    rows = []
+    for char in ALPHABET:
+        for style in range(len(styles(char))):
+            rng = np.random.default_rng([5, ord(char), style])
+            images = drawn_images([char] * args.per_style, spec, rng, style)
+            decision = rule.decide(predict(model, images, args.samples, rule.percentile, seed=5))
+            answered = decision.label[~decision.refused].tolist()
+            row = {"char": char, "style": style, "class": char in ckpt.classes, "answered": len(answered) / len(images)}
+            if char in ckpt.classes:
+                row["accuracy"] = answered.count(ckpt.classes.index(char)) / len(answered) if answered else None
+            if answered:
+                label, count = Counter(answered).most_common(1)[0]
+                row["most_answered"] = [ckpt.classes[label], count / len(images)]
+            rows.append(row)
+    print(f"{'char':>4} {'style':>5} {'answered':>9} {'accuracy':>9}  most answered (share of all)")
+    for r in sorted(rows, key=lambda r: (not r["class"], -r["answered"])):
+        acc = f"{r['accuracy']:.1%}" if r.get("accuracy") is not None else ""
+        most = f"{r['most_answered'][0]} ({r['most_answered'][1]:.0%})" if "most_answered" in r else ""
+        print(f"{r['char']:>4} {r['style']:>5} {r['answered']:>9.0%} {acc:>9}  {most}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
