@@ -2,9 +2,10 @@
 writing it (:func:`idk.data.handwriting.styles`): the share of its drawings answered, the answer
 given most, and for a class the accuracy on the answered.
 
-Every character of :data:`idk.data.handwriting.ALPHABET` is drawn ``--per-style`` times in each
-of its styles (seed 5: neither the report's drawings, seed 0, nor validation's, seed 1), as
-``idk evaluate``'s ``drawn`` and ``drawn-symbols`` sets draw them, and decided by the model's rule.
+Every character of the ``drawn`` and ``drawn-symbols`` sets (the model's classes, and the
+measured symbols that are none, that :data:`idk.data.handwriting.ALPHABET` has) is drawn
+``--per-style`` times in each of its styles (seed 5: neither the report's drawings, seed 0, nor
+validation's, seed 1), as ``idk evaluate`` draws them, and decided by the model's rule.
 
 Usage: python scripts/drawn_by_style.py MODEL [--per-style 60] [--samples 100] [--json PATH]
 """
@@ -18,7 +19,7 @@ from collections import Counter
 import numpy as np
 
 from idk.data.handwriting import ALPHABET, styles
-from idk.data.shifted import drawn_images
+from idk.data.shifted import drawn_images, symbol_chars
 from idk.decision.predictive import predict
 from idk.training import checkpoint
 
@@ -32,8 +33,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     model, ckpt = checkpoint.load(args.model)
     rule, spec = ckpt.decision_rule(), ckpt.input_spec
+    chars = [c for c in ckpt.classes if c in ALPHABET]  # the drawn set's characters, then drawn-symbols'
+    chars += [c for c in symbol_chars(ckpt.classes) if c in ALPHABET]
     rows = []
-    for char in ALPHABET:
+    for char in chars:
         for style in range(len(styles(char))):
             rng = np.random.default_rng([5, ord(char), style])
             images = drawn_images([char] * args.per_style, spec, rng, style)
