@@ -19,7 +19,7 @@ from collections import Counter
 import numpy as np
 
 from idk.data.handwriting import ALPHABET, styles
-from idk.data.shifted import drawn_images, symbol_chars
+from idk.data.shifted import drawn_images, drawn_symbol_chars
 from idk.decision.predictive import predict
 from idk.training import checkpoint
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     model, ckpt = checkpoint.load(args.model)
     rule, spec = ckpt.decision_rule(), ckpt.input_spec
     chars = [c for c in ckpt.classes if c in ALPHABET]  # the drawn set's characters, then drawn-symbols'
-    chars += [c for c in symbol_chars(ckpt.classes) if c in ALPHABET]
+    chars += drawn_symbol_chars(ckpt.classes)
     rows = []
     for char in chars:
         for style in range(len(styles(char))):

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from idk.data import DataConfig
-from idk.data.shifted import drawn_symbol_set, shifted_sets, symbol_chars, symbol_set
+from idk.data.shifted import shifted_sets, symbol_chars, symbol_set, unfamiliar_sets
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import Predictions, predict
@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None, extra_scores: dict[str, Score] | None = 
         raise SystemExit(f"{args.model}: its rule tunes nothing, so training kept no tuning images to build sets from")
     spec = ckpt.input_spec
     shifted = shifted_sets(tune, spec, args.n, seed=1)
-    unfamiliar = {"symbols": symbol_set(ckpt.classes, spec, args.n, seed=1).images}
-    if (drawn := drawn_symbol_set(ckpt.classes, spec, args.n, seed=1)) is not None:
-        unfamiliar["drawn-symbols"] = drawn.images
+    unfamiliar = {k: s.images for k, s in unfamiliar_sets(ckpt.classes, spec, args.n, seed=1).items()}
     _, held_out = families_for(spec)
     trained, _ = families_for(spec)
     families = {"uniform-noise": trained["uniform-noise"], **held_out}

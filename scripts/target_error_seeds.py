@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from idk.data import DataConfig, load, mnist
-from idk.data.shifted import drawn_symbol_set, shifted_sets, symbol_set
+from idk.data.shifted import shifted_sets, unfamiliar_sets
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
 from idk.training import checkpoint
@@ -57,9 +57,7 @@ def main() -> None:
     fashion = load("fashion-mnist", data, test.spec)
     noise = torch.rand(1000, *test.spec.shape, generator=torch.Generator().manual_seed(0))
     shifted = shifted_sets(test, test.spec, 1000, seed=0)  # as idk evaluate builds them
-    symbols = {"symbols": symbol_set(test.classes, test.spec, 1000, seed=0).images}  # as idk evaluate builds them
-    if (drawn := drawn_symbol_set(test.classes, test.spec, 1000, seed=0)) is not None:
-        symbols["drawn-symbols"] = drawn.images
+    symbols = {k: s.images for k, s in unfamiliar_sets(test.classes, test.spec, 1000, seed=0).items()}  # as evaluate
     rows = []
     for seed in args.seeds:
         path = Path(args.out) / f"seed{seed}.pt"

@@ -26,7 +26,7 @@ from dataclasses import replace
 import torch
 
 from idk.data import DataConfig
-from idk.data.shifted import applies, drawn_symbol_set, shifted_sets, symbol_set
+from idk.data.shifted import applies, shifted_sets, symbol_set, unfamiliar_sets
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
 from idk.decision.predictive import predict
@@ -113,12 +113,9 @@ def main() -> None:
             right = float((d.label[answered] == s.labels[answered]).double().mean())
             cells.append(f"{name} {float(answered.double().mean()):.3f}/{right:.4f}")
         print("  shifted answered/accuracy on answered: " + ", ".join(cells))
-        unlike = {"symbols": symbol_set(ckpt.classes, spec, 1000, seed=1)}
-        if (drawn := drawn_symbol_set(ckpt.classes, spec, 1000, seed=1)) is not None:
-            unlike["drawn-symbols"] = drawn
         refused = {
             k: float(rule.decide(predict(model, s.images, 100, rule.percentile, seed=3)).refused.double().mean())
-            for k, s in unlike.items()
+            for k, s in unfamiliar_sets(ckpt.classes, spec, 1000, seed=1).items()
         }
         print("  non-classes refused: " + ", ".join(f"{k} {v:.3f}" for k, v in refused.items()))
     if args.all_scores:

@@ -106,6 +106,8 @@ def test_drawn_sets_need_strokes_for_every_class_and_leave_the_classes_out():
     assert unlike.labels is None and unlike.images.shape == (20, 1, 28, 28)
     every = tuple(c for c in ALPHABET if c not in digits)  # a model of every drawn non-digit: none is left
     assert shifted.drawn_symbol_set(every, SPEC) is None
+    assert list(shifted.unfamiliar_sets(every, SPEC, n=5)) == ["symbols"]  # the report leaves drawn-symbols out
+    assert list(shifted.unfamiliar_sets(digits, SPEC, n=5)) == ["symbols", "drawn-symbols"]
     for spec in (InputSpec(3, 20, 36, preparation="mnist", drawn=True), InputSpec(1, 36, 20, preparation="mnist")):
         assert shifted.drawn_set(digits, spec, n=4).images.shape == (4, spec.channels, spec.height, spec.width)
     assert shifted.drawn_set(digits, SPEC, n=0).images.shape == (0, 1, 28, 28)

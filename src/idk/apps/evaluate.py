@@ -96,9 +96,7 @@ def shifted_sets(
     unfamiliar: dict[str, ImageSet] = {}
     if n and shifted.applies(spec):
         labelled.update(shifted.shifted_sets(test, spec, n, seed))
-        unfamiliar["symbols"] = shifted.symbol_set(ckpt.classes, spec, n, seed)
-        if (drawn := shifted.drawn_symbol_set(ckpt.classes, spec, n, seed)) is not None:
-            unfamiliar["drawn-symbols"] = drawn
+        unfamiliar.update(shifted.unfamiliar_sets(ckpt.classes, spec, n, seed))
     for name, path in shift:
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")

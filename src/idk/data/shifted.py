@@ -293,11 +293,26 @@ def symbol_set(
     return ImageSet(name, images, None, (), spec)
 
 
+def drawn_symbol_chars(classes: tuple[str, ...]) -> list[str]:
+    """:func:`symbol_chars` that :data:`idk.data.handwriting.ALPHABET` draws as pen strokes."""
+    return [c for c in symbol_chars(classes) if c in ALPHABET]
+
+
+def unfamiliar_sets(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> dict[str, ImageSet]:
+    """The non-class symbol sets by report name: ``symbols`` (:func:`symbol_set`, printed and
+    degraded) and, where any character is left to draw, ``drawn-symbols`` (:func:`drawn_symbol_set`)."""
+    out = {"symbols": symbol_set(classes, spec, n, seed)}
+    if (drawn := drawn_symbol_set(classes, spec, n, seed)) is not None:
+        out["drawn-symbols"] = drawn
+    return out
+
+
 def drawn_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
     """``n`` characters that are no class (:func:`symbol_chars` that have strokes in
     :data:`idk.data.handwriting.ALPHABET`: Latin, Greek and Cyrillic letters, signs), drawn as pen
-    strokes: the counterpart of the ``drawn`` set. Unlabelled; None if no such character is left."""
-    pool = [c for c in symbol_chars(classes) if c in ALPHABET]
+    strokes: the counterpart of the ``drawn`` set. Unlabelled; None if no such character is left
+    (:func:`drawn_symbol_chars`)."""
+    pool = drawn_symbol_chars(classes)
     if not pool:
         return None
     rng = np.random.default_rng([seed, 404])
