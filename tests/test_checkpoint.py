@@ -133,7 +133,11 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
 
     model = BNN(CFG, 100)
     tcfg = TrainConfig(
-        degrade=0.25, drop_outliers=("zoomed", "blobs"), printed=0.05, outlier_weights=(("glyphs", 3.0),)
+        degrade=0.25,
+        drop_outliers=("zoomed", "blobs"),
+        printed=0.05,
+        outlier_weights=(("glyphs", 3.0),),
+        variants=0.3,
     )
     ckpt_io.save(replace(make(model), train_config=tcfg), tmp_path / "m.pt")
     stored = torch.load(tmp_path / "m.pt", weights_only=True)["train_config"]
@@ -142,7 +146,9 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     assert back.train_config == tcfg and isinstance(back.train_config.drop_outliers, tuple)
     assert stored["printed"] == 0.05 and stored["outlier_weights"] == [["glyphs", 3.0]]
     assert back.train_config.outlier_weights == (("glyphs", 3.0),)
+    assert stored["variants"] == 0.3 and back.train_config.variants == 0.3
     del stored["degrade"], stored["drop_outliers"], stored["printed"], stored["outlier_weights"]  # from before these
+    del stored["variants"]
     assert train_config_from_dict(stored) == TrainConfig()
 
     same = TrainOptions(degrade=0.25, drop_outliers=("zoomed", "blobs"))
@@ -158,6 +164,8 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     assert back.train_config.augment is False
     assert differences(back, None, TrainOptions(augment=False, degrade=0.25)) == []
     assert differences(back, None, TrainOptions(augment=False, degrade=0.25, printed=0.05)) == []
+    assert differences(back, None, TrainOptions(augment=False, variants=0.3)) == []
+    assert differences(back, None, TrainOptions(variants=0.1)) == ["--variants 0.1 (stored: 0.3)"]
     assert differences(back, None, TrainOptions(augment=False)) == []
     augmented = replace(back, train_config=replace(tcfg, augment=True))
     assert differences(augmented, None, TrainOptions(augment=False)) == ["--no-augment (stored: augment=True)"]

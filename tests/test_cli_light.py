@@ -80,6 +80,7 @@ def test_the_outlier_families_offered_are_those_training_knows():
         (["--degrade", "1.5"], "argument --degrade: 1.5 is not a fraction in [0, 1]"),
         (["--degrade", "x"], "argument --degrade: 'x' is not a number"),
         (["--printed", "-0.1"], "argument --printed: -0.1 is not a fraction in [0, 1]"),
+        (["--variants", "1.5"], "argument --variants: 1.5 is not a fraction in [0, 1]"),
         (["--drop-outliers", "zoom"], "argument --drop-outliers: invalid choice: 'zoom' (choose from 'uniform-noise'"),
     ],
 )
@@ -105,15 +106,15 @@ def test_degradation_options_reach_training_as_given(monkeypatch, tmp_path):
 
     monkeypatch.setattr(training, "train", record)
     out = str(tmp_path / "m.pt")
-    argv = ["train", "--out", out, "--degrade", "0.25", "--printed", "0.1", "--drop-outliers", "zoomed", "blobs"]
-    assert main(argv) == 130
+    argv = ["train", "--out", out, "--degrade", "0.25", "--printed", "0.1", "--variants", "0.3"]
+    assert main([*argv, "--drop-outliers", "zoomed", "blobs"]) == 130
     assert seen["opts"].degrade == 0.25 and seen["opts"].drop_outliers == ("zoomed", "blobs")
-    assert seen["opts"].printed == 0.1
+    assert seen["opts"].printed == 0.1 and seen["opts"].variants == 0.3
     main(["train", "--out", out, "--drop-outliers"])  # none named: every family, whatever the preset says
     assert seen["opts"].drop_outliers == ()
     main(["train", "--out", out])
     assert seen["opts"].degrade is None and seen["opts"].drop_outliers is None  # the preset's
-    assert seen["opts"].printed is None
+    assert seen["opts"].printed is None and seen["opts"].variants is None
 
 
 def test_dropping_every_outlier_family_is_refused_before_training(data_dir, tmp_path, capsys):

@@ -30,3 +30,5 @@ def test_no_augment_turns_off_degradation_too_unless_it_is_given():
     assert configure(preset, TrainOptions(augment=False, degrade=0.3)).train.degrade == 0.3
     assert PRESETS["cnn"].train.printed == 0.05 and off.printed == 0.0  # printed class names are augmentation
     assert configure(preset, TrainOptions(augment=False, printed=0.1)).train.printed == 0.1
+    assert off.variants == 0.0  # and so are written variants
+    assert configure(preset, TrainOptions(augment=False, variants=0.2)).train.variants == 0.2

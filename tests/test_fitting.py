@@ -154,6 +154,30 @@ def test_printed_class_names_need_the_class_names():
     assert fit(model, x, y, TrainConfig(epochs=1, printed=0.05), spec=photos).epoch == 1
 
 
+def test_written_variants_reach_each_batch_of_drawn_digits_only(monkeypatch):
+    """variants=P: each batch of drawn symbols goes through written_variants with the labels of the
+    classes that have one and that share; without class names an error, as for printed names."""
+    from idk.data.images import InputSpec
+    from idk.training import fitting
+
+    seen = []
+
+    def record(x, y, labels, share):
+        seen.append((labels, share))
+        return x
+
+    monkeypatch.setattr(fitting, "written_variants", record)
+    model, x, y = build_model(SMALL_CNN, 64), torch.zeros(64, 1, 28, 28), torch.zeros(64, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"variants=0.25 .* give fit the class names \(classes=...\), or variants=0"):
+        fit(model, x, y, TrainConfig(variants=0.25), spec=MNIST_SPEC)
+    fit(model, x, y, TrainConfig(epochs=1, batch_size=32, variants=0.25), spec=MNIST_SPEC, classes=tuple("0123456789"))
+    assert seen == [({1: "1"}, 0.25)] * 2
+    seen.clear()
+    photos = InputSpec(1, 28, 28, "fit", drawn=False)
+    fit(model, x, y, TrainConfig(epochs=1, variants=0.25), spec=photos, classes=tuple("0123456789"))
+    assert seen and all(labels == {} for labels, _ in seen)  # a photo of a 1 is no written 1
+
+
 @pytest.mark.parametrize("batch", [128, 64, 32, 80])
 def test_every_outlier_family_gets_its_equal_part(batch):
     """n = share × batch outliers: each of the F families n // F or one more (before, the families

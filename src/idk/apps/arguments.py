@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-augment",
         action="store_true",
-        help="no augmentation: no shifts, rotations, mirror images, degradation or printed class names unless "
-        "--degrade or --printed is given "
+        help="no augmentation: no shifts, rotations, mirror images, degradation, printed class names or "
+        "written variants unless --degrade, --printed or --variants is given "
         "(default: the data set's own)",
     )
     p.add_argument(
@@ -195,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="share of each batch replaced by the class names printed in Computer Modern fonts "
         "(drawn symbols named by one character only; default: the preset's)",
+    )
+    p.add_argument(
+        "--variants",
+        type=_fraction,
+        metavar="P",
+        help="share of the images of a class with a written variant drawn as that variant: a 1 given a "
+        "flag (drawn symbols with a class named 1 only; default: the preset's)",
     )
     p.add_argument(
         "--drop-outliers",

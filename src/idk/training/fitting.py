@@ -28,6 +28,7 @@ from idk.data.augment import augmentation_for
 from idk.data.glyphs import printed_classes
 from idk.data.images import InputSpec
 from idk.data.synthetic import Family, families_for
+from idk.data.variants import variant_labels, written_variants
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
 from idk.nn.numerics import flush_denormals
@@ -186,6 +187,28 @@ def printed_share(x: Tensor, y: Tensor, images: Tensor, labels: Tensor, share: f
     return x, y
 
 
+def class_images(
+    cfg: TrainConfig, spec: InputSpec, classes: tuple[str, ...], device: torch.device
+) -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """What each batch x (B, C, H, W), y (B,) of drawn symbols goes through before augmentation, from
+    the class names: a ``cfg.variants`` share of the images of classes with a written variant drawn
+    as it (:func:`idk.data.variants.written_variants`: a 1 given a flag), then a ``cfg.printed``
+    share of the batch replaced by printed class names (:func:`printed_share`). Neither for other
+    images, nor for names without a variant or a print."""
+    printed = printed_classes(classes, spec.height, spec.width) if cfg.printed > 0 and spec.drawn else None
+    if printed is not None:
+        printed = tuple(t.to(device) for t in printed)
+    variants = variant_labels(classes) if cfg.variants > 0 and spec.drawn else {}
+
+    def named(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:  # what the class names make of a batch
+        x = written_variants(x, y, variants, cfg.variants)
+        if printed is not None:
+            x, y = printed_share(x, y, *printed, cfg.printed)
+        return x, y
+
+    return named
+
+
 def outlier_families(spec: InputSpec, cfg: TrainConfig) -> dict[str, Family]:
     """The synthetic outlier families to train on for images of ``spec``: those that apply to them
     (:func:`idk.data.synthetic.families_for`) but ``cfg.drop_outliers``. ValueError for a name
@@ -240,8 +263,10 @@ def fit(
     The reported epoch loss is per training example: for the tutorial's unscaled likelihood the sum
     of step losses over N (as the tutorial printed it); for a scaled one the mean step loss over N.
     ``on_epoch`` is called after every epoch with the state to checkpoint. ``classes``: the class
-    names, for ``cfg.printed`` (:func:`printed_share`; ValueError if it is on for drawn symbols and
-    they are missing; names that are not one ASCII letter or digit print nothing).
+    names, for ``cfg.printed`` (:func:`printed_share`) and ``cfg.variants``
+    (:func:`idk.data.variants.written_variants`): ValueError if either is on for drawn symbols and
+    they are missing; names that are not one ASCII letter or digit print nothing, names without a
+    written variant have none.
     """
     if not isinstance(model, (BNN, DeterministicNet)):
         raise TypeError(f"fit trains one network, not a {type(model).__name__}: fit each of its members")
@@ -249,6 +274,11 @@ def fit(
         raise ValueError(
             f"printed={cfg.printed} replaces a share of each batch by the class names in print: "
             "give fit the class names (classes=...), or printed=0"
+        )
+    if cfg.variants > 0 and spec.drawn and not classes:
+        raise ValueError(
+            f"variants={cfg.variants} draws a share of some classes' images as their written variants: "
+            "give fit the class names (classes=...), or variants=0"
         )
     epochs = cfg.epochs if isinstance(model, BNN) else (cfg.twin_epochs or cfg.epochs)
     objective = ElboObjective(model, cfg) if isinstance(model, BNN) else MleObjective(model, cfg)
@@ -270,9 +300,7 @@ def fit(
     replicas.broadcast_module(model)
     model.train()
     data = DeviceData(images, labels, device)
-    printed = printed_classes(classes, spec.height, spec.width) if cfg.printed > 0 and spec.drawn else None
-    if printed is not None:
-        printed = tuple(t.to(device) for t in printed)
+    named = class_images(cfg, spec, classes, device)
     # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
     with pyro.validation_enabled(False), flush_denormals():
         _epochs(
@@ -289,7 +317,7 @@ def fit(
             progress,
             label,
             replicas,
-            printed,
+            named,
         )
     model.eval()
     return state
@@ -352,7 +380,7 @@ def _log_shard(seen: list[Tensor], name: str) -> None:
 
 
 def _epochs(
-    model, objective, optimizer, scheduler, data, cfg, spec, epochs, state, on_epoch, progress, label, replicas, printed
+    model, objective, optimizer, scheduler, data, cfg, spec, epochs, state, on_epoch, progress, label, replicas, named
 ):
     n = len(data)
     device = model.device
@@ -379,8 +407,7 @@ def _epochs(
             if seen is not None:
                 seen.append(share.cpu())
             x, y = data.batch(share)
-            if printed is not None:
-                x, y = printed_share(x, y, *printed, cfg.printed)
+            x, y = named(x, y)
             x = augment(x)
             outliers = (
                 training_outliers(x, y, cfg.outlier_share, families, weights)

@@ -71,12 +71,13 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
 
 def _alone(opts: TrainOptions, name: str, value: Any, stored: Preset) -> TrainOptions:
     """Only option ``name`` given, as :func:`~idk.training.train.configure` reads it: ``--no-augment``
-    keeps the degradation and printed share given with it, else the stored ones (alone it would turn
+    keeps the degradation, printed and variant shares given with it, else the stored ones (alone it would turn
     them off)."""
     given = {name: value}
     if name == "augment" and value is False:
         given["degrade"] = opts.degrade if opts.degrade is not None else stored.train.degrade
         given["printed"] = opts.printed if opts.printed is not None else stored.train.printed
+        given["variants"] = opts.variants if opts.variants is not None else stored.train.variants
     return type(opts)(**given)
 
 

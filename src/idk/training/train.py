@@ -20,6 +20,7 @@ from idk.data.glyphs import glyph_classes, printable
 from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
+from idk.data.variants import VARIANTS, variant_labels
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, IdkError
@@ -59,6 +60,7 @@ class TrainOptions:
     augment: bool | None = None
     degrade: float | None = None
     printed: float | None = None
+    variants: float | None = None
     drop_outliers: tuple[str, ...] | None = None
     outlier_weights: tuple[tuple[str, float], ...] | None = None
     samples: int | None = None
@@ -73,6 +75,7 @@ def configure(preset: Preset, opts: TrainOptions) -> Preset:
     if values.get("augment") is False:
         values.setdefault("degrade", 0.0)  # no augmentation means none: degradation is one too
         values.setdefault("printed", 0.0)  # and so are printed class names
+        values.setdefault("variants", 0.0)  # and written variants
 
     def overrides(config: Any) -> dict[str, Any]:
         """The options that are fields of ``config`` (a dataclass)."""
@@ -135,6 +138,11 @@ def train(
         progress.warn(
             f"--printed applies to drawn symbols named by one letter or digit each: no class of "
             f"{opts.data or DEFAULT_DATA} is printed"
+        )
+    if opts.variants and not (source.spec.drawn and variant_labels(source.train.classes)) and previous is None:
+        progress.warn(
+            f"--variants applies to drawn symbols with a class of a written variant ({', '.join(VARIANTS)}): "
+            f"no class of {opts.data or DEFAULT_DATA} has one"
         )
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
@@ -288,7 +296,7 @@ def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tupl
     which must not teach a class as unlike every class (a class named by a character of the
     ``glyphs`` family). Returns the names of the families the run trains on (none without outlier
     exposure)."""
-    for flag, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed)):
+    for flag, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed), ("--variants", tcfg.variants)):
         if not 0.0 <= share <= 1.0:
             raise IdkError(f"{flag} {share}: is not a fraction in [0, 1]")
     try:
