@@ -47,6 +47,10 @@ class TrainConfig:
     variants: float = 0.0
 
 
+# The TrainConfig shares that --no-augment turns off unless given with it (idk.training.train.configure).
+AUGMENTATION_SHARES = ("degrade", "printed", "variants")
+
+
 @dataclass(frozen=True)
 class Preset:
     name: str

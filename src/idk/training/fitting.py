@@ -187,6 +187,13 @@ def printed_share(x: Tensor, y: Tensor, images: Tensor, labels: Tensor, share: f
     return x, y
 
 
+# The shares of TrainConfig that need the class names (class_images), and what each does.
+NAMED_SHARES = {
+    "printed": "replaces a share of each batch by the class names in print",
+    "variants": "draws a share of some classes' images as their written variants",
+}
+
+
 def class_images(
     cfg: TrainConfig, spec: InputSpec, classes: tuple[str, ...], device: torch.device
 ) -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:
@@ -270,16 +277,9 @@ def fit(
     """
     if not isinstance(model, (BNN, DeterministicNet)):
         raise TypeError(f"fit trains one network, not a {type(model).__name__}: fit each of its members")
-    if cfg.printed > 0 and spec.drawn and not classes:
-        raise ValueError(
-            f"printed={cfg.printed} replaces a share of each batch by the class names in print: "
-            "give fit the class names (classes=...), or printed=0"
-        )
-    if cfg.variants > 0 and spec.drawn and not classes:
-        raise ValueError(
-            f"variants={cfg.variants} draws a share of some classes' images as their written variants: "
-            "give fit the class names (classes=...), or variants=0"
-        )
+    for name, does in NAMED_SHARES.items():
+        if getattr(cfg, name) > 0 and spec.drawn and not classes:
+            raise ValueError(f"{name}={getattr(cfg, name)} {does}: give fit the class names (classes=...), or {name}=0")
     epochs = cfg.epochs if isinstance(model, BNN) else (cfg.twin_epochs or cfg.epochs)
     objective = ElboObjective(model, cfg) if isinstance(model, BNN) else MleObjective(model, cfg)
     n = images.shape[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from idk.errors import CheckpointError
-from idk.training.config import Preset
+from idk.training.config import AUGMENTATION_SHARES, Preset
 
 if TYPE_CHECKING:
     from idk.training.checkpoint import Checkpoint
@@ -75,9 +75,9 @@ def _alone(opts: TrainOptions, name: str, value: Any, stored: Preset) -> TrainOp
     them off)."""
     given = {name: value}
     if name == "augment" and value is False:
-        given["degrade"] = opts.degrade if opts.degrade is not None else stored.train.degrade
-        given["printed"] = opts.printed if opts.printed is not None else stored.train.printed
-        given["variants"] = opts.variants if opts.variants is not None else stored.train.variants
+        for share in AUGMENTATION_SHARES:
+            mine = getattr(opts, share)
+            given[share] = mine if mine is not None else getattr(stored.train, share)
     return type(opts)(**given)
 
 

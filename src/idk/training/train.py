@@ -29,7 +29,7 @@ from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
 from idk.training.checkpoint import Checkpoint, member_key
-from idk.training.config import Preset, TrainConfig, get_preset, preset_for
+from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit, outlier_families
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import base_rule, fit_rules, stand_in
@@ -73,9 +73,8 @@ def configure(preset: Preset, opts: TrainOptions) -> Preset:
     """The preset with the user's overrides applied."""
     values = {k: v for k, v in dataclasses.asdict(opts).items() if v is not None}
     if values.get("augment") is False:
-        values.setdefault("degrade", 0.0)  # no augmentation means none: degradation is one too
-        values.setdefault("printed", 0.0)  # and so are printed class names
-        values.setdefault("variants", 0.0)  # and written variants
+        for share in AUGMENTATION_SHARES:  # no augmentation means none: degradation, printed names, variants
+            values.setdefault(share, 0.0)
 
     def overrides(config: Any) -> dict[str, Any]:
         """The options that are fields of ``config`` (a dataclass)."""
