@@ -119,3 +119,25 @@ def test_networks_drawn_once_answer_as_drawn_each_time(cnn_model, mnist_test):
     for _ in range(2):  # the drawn networks are not used up or changed by a pass
         reused = predict_images(model, ckpt, sources, 20, seed=0, with_samples=True, draws=draws)
         assert [vars(r) for r in reused] == [vars(r) for r in fresh]
+
+
+def test_many_files_are_answered_a_batch_at_a_time_as_one_by_one(cnn_model, mnist_test, monkeypatch):
+    """Thousands of files take one batch's memory: predict_images prepares and samples a batch at a
+    time (batch_size_for), and each image's answer is the one it gets alone."""
+    from idk.apps import predict
+    from idk.training import checkpoint
+
+    model, ckpt = checkpoint.load(cnn_model)
+    sources = [(f"{i}", mnist_test.images[i, 0].numpy()) for i in range(7)]
+    sources.insert(3, ("broken.png", b"not an image"))
+    alone = [predict.predict_images(model, ckpt, [source], 20)[0] for source in sources]
+    seen = []
+    sample_images = predict.sample_images
+    monkeypatch.setattr(predict, "batch_size_for", lambda model, samples: 3)
+    monkeypatch.setattr(
+        predict, "sample_images", lambda m, x, *a, **k: seen.append(len(x)) or sample_images(m, x, *a, **k)
+    )
+    batched = predict.predict_images(model, ckpt, sources, 20)
+    assert seen == [3, 2, 2]  # batches of three sources; the unreadable fourth is answered with its error
+    assert [vars(r) for r in batched] == [vars(r) for r in alone]
+    assert batched[3].error and batched[3].verdict is None

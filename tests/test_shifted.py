@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from idk.apps.cli import main
-from idk.data import DataConfig, shifted
-from idk.data.glyphs import FONT_FILES, has_glyph, render
+from idk.data import DataConfig, hershey, shifted
+from idk.data.glyphs import FONT_FILES, SYMBOLS, has_glyph, render
 from idk.data.handwriting import ALPHABET
 from idk.data.images import InputSpec
 
@@ -25,7 +25,7 @@ def digits(mnist_test):
 
 def test_every_family_keeps_labels_and_form_and_is_seeded(digits):
     sets = shifted.shifted_sets(digits, SPEC, n=40, seed=3)
-    assert list(sets) == [*shifted.SHIFTS, "printed", "drawn"]
+    assert list(sets) == [*shifted.SHIFTS, "printed", "drawn", "hershey"]
     again = shifted.shifted_sets(digits, SPEC, n=40, seed=3)
     for name, s in sets.items():
         assert s.images.shape == (40, 1, 28, 28) and s.images.dtype == torch.float32, name
@@ -106,11 +106,38 @@ def test_drawn_sets_need_strokes_for_every_class_and_leave_the_classes_out():
     assert unlike.labels is None and unlike.images.shape == (20, 1, 28, 28)
     every = tuple(c for c in ALPHABET if c not in digits)  # a model of every drawn non-digit: none is left
     assert shifted.drawn_symbol_set(every, SPEC) is None
-    assert list(shifted.unfamiliar_sets(every, SPEC, n=5)) == ["symbols"]  # the report leaves drawn-symbols out
-    assert list(shifted.unfamiliar_sets(digits, SPEC, n=5)) == ["symbols", "drawn-symbols"]
+    # the report leaves drawn-symbols out; Hershey still draws symbols the hand-drawn alphabet has not
+    assert list(shifted.unfamiliar_sets(every, SPEC, n=5)) == ["symbols", "hershey-symbols"]
+    assert list(shifted.unfamiliar_sets(digits, SPEC, n=5)) == ["symbols", "drawn-symbols", "hershey-symbols"]
     for spec in (InputSpec(3, 20, 36, preparation="mnist", drawn=True), InputSpec(1, 36, 20, preparation="mnist")):
         assert shifted.drawn_set(digits, spec, n=4).images.shape == (4, spec.channels, spec.height, spec.width)
     assert shifted.drawn_set(digits, SPEC, n=0).images.shape == (0, 1, 28, 28)
+
+
+def test_hershey_sets_draw_the_class_names_and_leave_them_out_of_the_symbols():
+    digits = tuple("0123456789")
+    drawn = shifted.hershey_set(digits, SPEC, n=60, seed=2)
+    assert drawn.name == "hershey" and drawn.images.shape == (60, 1, 28, 28) and drawn.classes == digits
+    assert set(drawn.labels.tolist()) == set(range(10)) and (drawn.images.flatten(1).amax(1) > 0.5).all()
+    assert torch.equal(drawn.images, shifted.hershey_set(digits, SPEC, n=60, seed=2).images)  # seeded
+    assert not torch.equal(drawn.images, shifted.hershey_set(digits, SPEC, n=60, seed=3).images)
+    assert shifted.hershey_set(("cat", "dog"), SPEC) is None and shifted.hershey_set(("1", "∞"), SPEC) is None
+    letters = shifted.hershey_set(tuple("ABCDEFGHIJ"), SPEC, n=10)  # notMNIST's classes, in Hershey's faces
+    assert letters.classes == tuple("ABCDEFGHIJ")
+    assert shifted.hershey_set(digits, SPEC, n=0).images.shape == (0, 1, 28, 28)
+    unlike = shifted.hershey_symbol_set(digits, SPEC, n=20, seed=2)
+    assert unlike.name == "hershey-symbols" and unlike.labels is None and unlike.images.shape == (20, 1, 28, 28)
+    assert shifted.hershey_symbol_set(tuple(c for c in SYMBOLS if hershey.has_strokes(c)), SPEC) is None
+    colour = InputSpec(3, 20, 36, preparation="mnist", drawn=True)
+    assert shifted.hershey_set(digits, colour, n=4).images.shape == (4, 3, 20, 36)
+
+
+def test_every_set_may_be_empty(digits):
+    for s in [
+        *shifted.shifted_sets(digits, SPEC, n=0).values(),
+        *shifted.unfamiliar_sets(digits.classes, SPEC, n=0).values(),
+    ]:
+        assert s.images.shape == (0, 1, 28, 28), s.name
 
 
 def test_evaluate_reports_shifted_sets_beside_the_rest(cnn_model, data_dir, tmp_path, capsys):
@@ -127,13 +154,13 @@ def test_evaluate_reports_shifted_sets_beside_the_rest(cnn_model, data_dir, tmp_
     report = json.loads(out.read_text())
     names = list(report["datasets"])
     assert names[0] == "mnist-test" and names[1 : 1 + len(shifted.SHIFTS)] == list(shifted.SHIFTS)
-    assert report["shifted"] == [*shifted.SHIFTS, "printed", "drawn", "mine"]
+    assert report["shifted"] == [*shifted.SHIFTS, "printed", "drawn", "hershey", "mine"]
     for name in report["shifted"]:
         d = report["datasets"][name]
         assert d["kind"] == "shifted" and d["answered"] + d["refused"] == pytest.approx(1.0)
         assert 0.0 <= d["forced_accuracy"] <= 1.0 and "auroc" not in d
     assert report["datasets"]["mine"]["n"] == 6
-    for name in ("symbols", "drawn-symbols"):
+    for name in ("symbols", "drawn-symbols", "hershey-symbols"):
         assert report["datasets"][name]["kind"] == "ood" and report["datasets"][name]["n"] == 30
     assert "shifted" in report["twin"]["datasets"]["canvas"]["kind"]
     text = capsys.readouterr().out
@@ -189,3 +216,20 @@ def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(
     prepared = report["datasets"]["paper"]
     assert as_data["n"] == prepared["n"] == 40
     assert prepared["forced_accuracy"] >= 0.9 and as_data["forced_accuracy"] <= prepared["forced_accuracy"] - 0.3
+
+
+def test_canvas_traces_a_filled_loop_by_its_outline_and_a_stroke_by_its_skeleton():
+    """Thinning a blotted 9 leaves a line (a 1); the pen traces the blot's outline, so the loop stays."""
+    from scipy import ndimage
+
+    yy, xx = np.mgrid[:112, :112]
+    nine = ((yy - 35) ** 2 + (xx - 56) ** 2 <= 22**2) | ((abs(xx - 74) <= 4) & (yy >= 35) & (yy <= 100))
+    bar = (abs(xx - 56) <= 5) & (yy >= 15) & (yy <= 95)  # a stroke as wide as a broad pen: no filled area
+    radius = 4
+    paths = shifted.pen_paths(np.stack([nine, bar]), radius)
+    np.testing.assert_array_equal(paths[1], shifted.skeleton(bar[None])[0])
+    holes = lambda ink: ndimage.label(~ink)[1] - 1  # noqa: E731  background regions not the outside
+    assert holes(nine) == 0 and holes(shifted.skeleton(nine[None])[0]) == 0  # the blot, and its skeleton
+    assert holes(ndimage.binary_dilation(paths[0], iterations=radius)) == 1  # redrawn: the loop is back
+    redrawn = shifted.canvas(torch.from_numpy(np.stack([nine, bar])[:, None].astype(np.float32)), None)
+    assert redrawn.shape == (2, 1, 112, 112) and holes(redrawn[0, 0].numpy() > 0.5) == 1

@@ -17,7 +17,7 @@ from idk.data.catalog import recorded_test_set
 from idk.data.imaging import list_images
 from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
-from idk.decision.predictive import Predictions
+from idk.decision.predictive import Predictions, batch_size_for
 from idk.decision.rules import PercentileRule, Rule
 from idk.errors import IdkError, ImageError
 from idk.nn.bnn import DeterministicNet, Model
@@ -112,12 +112,33 @@ def predict_images(
     draws: dict[str, torch.Tensor] | None = None,
 ) -> list[FileResult]:
     """Answer named images, each a path, the file's bytes or decoded pixels (H, W[, 3]) (an
-    :class:`ImageError` in place of one is reported as that image's error): all readable ones in
-    one batched pass (a :class:`PreparedImage` is taken as it is). ``with_samples`` adds each class's S
-    sampled probabilities; ``draws`` (:func:`draw_networks` for ``seed``) spares drawing the networks again."""
+    :class:`ImageError` in place of one is reported as that image's error; a :class:`PreparedImage`
+    is taken as it is). The images are read and answered a batch at a time
+    (:func:`~idk.decision.predictive.batch_size_for`: thousands of files take one batch's memory),
+    every batch by the same S networks, so an image's answer does not depend on the others'.
+    ``with_samples`` adds each class's S sampled probabilities; ``draws`` (:func:`draw_networks`
+    for ``seed``) spares drawing the networks again."""
+    samples = samples or ckpt.rule_config.samples
+    if draws is None:
+        draws = draw_networks(model, samples, seed)
+    size = batch_size_for(model, samples)
+    results: list[FileResult] = []
+    for start in range(0, len(sources), size):
+        results += _answer_batch(model, ckpt, sources[start : start + size], samples, with_samples, draws)
+    return results
+
+
+def _answer_batch(
+    model: Model,
+    ckpt: Checkpoint,
+    sources: list[tuple[str, str | Path | bytes | np.ndarray | PreparedImage | ImageError]],
+    samples: int,
+    with_samples: bool,
+    draws: dict[str, torch.Tensor] | None,
+) -> list[FileResult]:
+    """:func:`predict_images` for one batch of named images, all readable ones in one pass."""
     rule = ckpt.decision_rule()
     classes = ckpt.classes
-    samples = samples or ckpt.rule_config.samples
     results: list[FileResult] = []
     ready: list[tuple[int, np.ndarray]] = []
     for name, source in sources:
@@ -135,7 +156,7 @@ def predict_images(
         ready.append((len(results) - 1, prepared.pixels))
     if ready:
         images = torch.from_numpy(np.stack([p for _, p in ready]))
-        log_probs, pred = sample_images(model, images, samples, rule.percentile, seed, draws)
+        log_probs, pred = sample_images(model, images, samples, rule.percentile, draws=draws)
         decision = rule.decide(pred)
         scores = rule_score(rule, pred)
         sampled = np.round(log_probs.exp().double().numpy(), 3) if with_samples else None  # (S, N, C)

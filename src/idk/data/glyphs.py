@@ -122,6 +122,8 @@ def frames(
 ) -> Tensor:
     """Each ``chars[i]`` rendered in ``fonts[i]`` (:func:`render`, ``angles[i]`` degrees at ``sizes[i]``
     pt) and brought to a (height, width) frame by MNIST's recipe, white on black: (N, 1, height, width)."""
+    if not chars:
+        return torch.empty(0, 1, height, width)
     pages = (render(c, f, float(a), int(s)) for c, f, a, s in zip(chars, fonts, angles, sizes, strict=True))
     return torch.from_numpy(np.stack([to_mnist(page, height, width).pixels[0] for page in pages])).unsqueeze(1)
 

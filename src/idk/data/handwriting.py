@@ -178,7 +178,13 @@ def draw(char: str, rng: np.random.Generator, side: int, style: int | None = Non
     ways = styles(char)
     if style is None:
         style = int(rng.integers(len(ways))) if len(ways) > 1 else 0
-    strokes = ways[style]
+    return draw_strokes(ways[style], rng, side)
+
+
+def draw_strokes(strokes: list[Stroke], rng: np.random.Generator, side: int) -> np.ndarray:
+    """``strokes`` (in a box of height 1, y down) drawn by a hand of its own (jittered points,
+    slant, turn, width, pen) with a round pen, centred, white on black: (side, side) floats in
+    [0, 1], not anti-aliased."""
     slant, aspect = rng.uniform(-SLANT, SLANT), rng.uniform(*ASPECT)
     turn = math.radians(rng.uniform(-TURN, TURN))
     cos, sin = math.cos(turn), math.sin(turn)

@@ -14,14 +14,17 @@ centre by mass). The degradations (``hires`` is the image at :data:`UPSCALE` × 
 * ``scanned``: dark ink on grey paper, blur, sensor noise and a JPEG of quality 15–40, prepared
   from the file's bytes (light background inverted);
 * ``canvas``: the strokes' skeleton redrawn with a round pen of one width, as the web page's
-  canvas draws them;
+  canvas draws them (filled areas, a blotted loop, by their outline);
 * ``printed``: the class names rendered in printed fonts (when every class name is one character);
 * ``drawn``: the class names drawn as a few pen strokes by hands of their own, no font and no
-  source image (:mod:`idk.data.handwriting`; when every class name has strokes there).
+  source image (:mod:`idk.data.handwriting`; when every class name has strokes there);
+* ``hershey``: the same hands drawing another designer's strokes, A. V. Hershey's stroke fonts
+  (:mod:`idk.data.hershey`; when a Hershey face draws every class name).
 
 :func:`symbol_set` renders characters that are no class (Greek and Cyrillic letters, Latin letters
 unlike digits, signs) and passes each through one of the same degradations; :func:`drawn_symbol_set`
-draws such characters as pen strokes, the counterpart of ``drawn``.
+and :func:`hershey_symbol_set` draw such characters as pen strokes, the counterparts of ``drawn``
+and ``hershey``.
 """
 
 from __future__ import annotations
@@ -34,15 +37,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from scipy import ndimage
 from torch import Tensor
 
 from idk.data.glyphs import FONT_FILES, SYMBOLS, frames, has_glyph
-from idk.data.handwriting import ALPHABET, draw
+from idk.data.handwriting import ALPHABET, draw, draw_strokes
+from idk.data.hershey import designs, has_strokes
 from idk.data.images import ImageSet, InputSpec
 from idk.data.preparation import MNIST_BOX, prepare, to_mnist
 
 UPSCALE = 4  # degradations work at 4× the frame (112 px for 28 × 28)
 PEN_SHARE = 0.1  # the canvas family's pen width over the symbol's height
+FILLED = 4  # canvas: ink deeper than this many pen radii (two pen widths) is a filled area, not a stroke
 
 Rng = np.random.Generator
 Shift = Callable[[Tensor, Rng], Tensor]  # hires (N, 1, S, S) white on black → degraded, same shape
@@ -139,12 +145,31 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
             return img.astype(bool)
 
 
+def pen_paths(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Where a round pen of ``radius`` px passes to redraw binary images (N, H, W): along their
+    skeleton (:func:`skeleton`), except in filled areas — ink more than :data:`FILLED` radii from
+    the background on every side, and the ink within as much of it — whose outline, one radius in,
+    it traces instead. Thinning a blotted loop leaves a line (a 9 whose loop is filled in would be
+    redrawn as a 1); a person drawing that 9 draws the loop."""
+    paths = skeleton(mask)
+    for path, ink in zip(paths, mask, strict=True):
+        depth = ndimage.distance_transform_edt(ink)
+        core = depth > FILLED * radius
+        if core.any():
+            filled = ink & (ndimage.distance_transform_edt(~core) <= FILLED * radius)
+            inside = filled & (depth > radius)
+            path &= ~filled
+            path |= inside & ~ndimage.binary_erosion(inside)
+    return paths
+
+
 def canvas(x: Tensor, rng: Rng) -> Tensor:
-    """The skeleton redrawn with a round pen a tenth of the symbol's height wide (the page's canvas
-    draws with a 20-px pen; a digit drawn there is about 200 px tall), anti-aliased."""
+    """The strokes redrawn along their :func:`pen_paths` with a round pen a tenth of the symbol's
+    height wide (the page's canvas draws with a 20-px pen; a digit drawn there is about 200 px
+    tall), anti-aliased."""
     size = x.shape[-1]
-    bones = torch.from_numpy(skeleton((x[:, 0] > 0.5).numpy())).float().unsqueeze(1)
     radius = max(1, round(PEN_SHARE / 2 * MNIST_BOX * size))  # half the pen, in hires pixels
+    bones = torch.from_numpy(pen_paths((x[:, 0] > 0.5).numpy(), radius)).float().unsqueeze(1)
     yy, xx = torch.meshgrid(torch.arange(-radius, radius + 1), torch.arange(-radius, radius + 1), indexing="ij")
     disc = ((yy**2 + xx**2) <= radius**2).float().view(1, 1, 2 * radius + 1, 2 * radius + 1)
     ink = (F.conv2d(bones, disc, padding=radius) > 0).float()
@@ -186,6 +211,9 @@ def degrade(x: Tensor, shift: str, spec: InputSpec, rng: Rng) -> Tensor:
 
 
 def _prepared(x: Tensor, spec: InputSpec) -> Tensor:
+    """Images (N, 1, S, S) brought to ``spec``'s frame as a user's image is: (N, C, H, W)."""
+    if not len(x):
+        return torch.empty(0, spec.channels, spec.height, spec.width)
     frames = [to_mnist(img[0].numpy(), spec.height, spec.width).pixels for img in x]
     return torch.from_numpy(np.stack(frames)).expand(-1, spec.channels, -1, -1).contiguous()
 
@@ -198,16 +226,16 @@ def _sample(source: ImageSet, n: int, rng: Rng) -> ImageSet:
 def shifted_sets(source: ImageSet, spec: InputSpec, n: int = 1000, seed: int = 0) -> dict[str, ImageSet]:
     """Labelled shifted sets of ``n`` images each, built from ``source`` (frame-sized images of the
     model's classes, labels required) and, for one-character class names, printed fonts
-    (``printed``) and pen strokes (``drawn``, where :mod:`idk.data.handwriting` has every class)."""
+    (``printed``) and pen strokes (``drawn``, where :mod:`idk.data.handwriting` has every class;
+    ``hershey``, where a Hershey face draws every class)."""
     out: dict[str, ImageSet] = {}
     for k, shift in enumerate(SHIFTS):
         rng = np.random.default_rng([seed, k])
         base = _sample(source, n, rng)
-        images = torch.cat(
-            [degrade(hires(base.images[s : s + 250]), shift, spec, rng) for s in range(0, len(base), 250)]
-        )
+        chunks = [degrade(hires(base.images[s : s + 250]), shift, spec, rng) for s in range(0, len(base), 250)]
+        images = torch.cat(chunks) if chunks else _prepared(base.images[:0], spec)
         out[shift] = ImageSet(shift, images, base.labels, source.classes, spec)
-    for name, make in (("printed", printed_set), ("drawn", drawn_set)):
+    for name, make in (("printed", printed_set), ("drawn", drawn_set), ("hershey", hershey_set)):
         if (extra := make(source.classes, spec, n, seed)) is not None:
             out[name] = extra
     return out
@@ -217,10 +245,29 @@ def drawn_images(chars: list[str], spec: InputSpec, rng: Rng, style: int | None 
     """Each of ``chars`` drawn as pen strokes (:func:`idk.data.handwriting.draw`; any of its styles,
     or the ``style``-th) at UPSCALE × the frame, anti-aliased as :func:`canvas` is, and prepared for
     ``spec``: (N, C, H, W); (0, C, H, W) for no characters."""
-    if not chars:
-        return torch.empty(0, spec.channels, spec.height, spec.width)
     side = UPSCALE * spec.height
-    x = torch.from_numpy(np.stack([draw(c, rng, side, style) for c in chars])).unsqueeze(1)
+    return _pen_drawn([draw(c, rng, side, style) for c in chars], spec)
+
+
+def hershey_images(chars: list[str], spec: InputSpec, rng: Rng, design: int | None = None) -> Tensor:
+    """Each of ``chars`` drawn from one of its Hershey designs (:func:`idk.data.hershey.designs`,
+    uniformly, or the ``design``-th) by a hand of its own (:func:`idk.data.handwriting.draw_strokes`),
+    anti-aliased and prepared as :func:`drawn_images`: (N, C, H, W)."""
+    side = UPSCALE * spec.height
+    drawings = []
+    for c in chars:
+        ways = designs(c)
+        pick = int(rng.integers(len(ways))) if design is None else design
+        drawings.append(draw_strokes(ways[pick], rng, side))
+    return _pen_drawn(drawings, spec)
+
+
+def _pen_drawn(drawings: list[np.ndarray], spec: InputSpec) -> Tensor:
+    """Pen drawings (side, side) at UPSCALE × the frame, anti-aliased as :func:`canvas` is and
+    prepared for ``spec``: (N, C, H, W); (0, C, H, W) for none."""
+    if not drawings:
+        return _prepared(torch.empty(0, 1, 1, 1), spec)
+    x = torch.from_numpy(np.stack(drawings)).unsqueeze(1)
     return _prepared(gaussian_blur(x, 0.7).clamp(0, 1), spec)
 
 
@@ -233,6 +280,17 @@ def drawn_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: in
     labels = rng.integers(0, len(classes), n)
     images = drawn_images([classes[i] for i in labels], spec, rng)
     return ImageSet("drawn", images, torch.from_numpy(labels).long(), classes, spec)
+
+
+def hershey_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
+    """The class names drawn by hand from Hershey's strokes (:func:`hershey_images`), ``n`` in all,
+    classes uniformly; None unless a Hershey face draws every class name."""
+    if not all(len(c) == 1 and has_strokes(c) for c in classes):
+        return None
+    rng = np.random.default_rng([seed, 505])
+    labels = rng.integers(0, len(classes), n)
+    images = hershey_images([classes[i] for i in labels], spec, rng)
+    return ImageSet("hershey", images, torch.from_numpy(labels).long(), classes, spec)
 
 
 def printed_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
@@ -300,10 +358,12 @@ def drawn_symbol_chars(classes: tuple[str, ...]) -> list[str]:
 
 def unfamiliar_sets(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> dict[str, ImageSet]:
     """The non-class symbol sets by report name: ``symbols`` (:func:`symbol_set`, printed and
-    degraded) and, where any character is left to draw, ``drawn-symbols`` (:func:`drawn_symbol_set`)."""
+    degraded) and, where any character is left to draw, ``drawn-symbols`` (:func:`drawn_symbol_set`)
+    and ``hershey-symbols`` (:func:`hershey_symbol_set`)."""
     out = {"symbols": symbol_set(classes, spec, n, seed)}
-    if (drawn := drawn_symbol_set(classes, spec, n, seed)) is not None:
-        out["drawn-symbols"] = drawn
+    for name, make in (("drawn-symbols", drawn_symbol_set), ("hershey-symbols", hershey_symbol_set)):
+        if (drawn := make(classes, spec, n, seed)) is not None:
+            out[name] = drawn
     return out
 
 
@@ -318,3 +378,15 @@ def drawn_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, s
     rng = np.random.default_rng([seed, 404])
     picks = [pool[i] for i in rng.integers(0, len(pool), n)]
     return ImageSet("drawn-symbols", drawn_images(picks, spec, rng), None, (), spec)
+
+
+def hershey_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
+    """``n`` characters that are no class (:func:`symbol_chars` that a Hershey face draws: Latin,
+    Greek and Cyrillic letters, signs) drawn by hand from Hershey's strokes: the counterpart of the
+    ``hershey`` set. Unlabelled; None if no such character is left."""
+    pool = [c for c in symbol_chars(classes) if has_strokes(c)]
+    if not pool:
+        return None
+    rng = np.random.default_rng([seed, 606])
+    picks = [pool[i] for i in rng.integers(0, len(pool), n)]
+    return ImageSet("hershey-symbols", hershey_images(picks, spec, rng), None, (), spec)
