@@ -119,6 +119,16 @@ def test_each_kind_of_data_gets_its_own_augmentation():
     assert photos == Augmentation(shift=4)  # shifts scale with the frame; no flips unless the data allow them
 
 
+def test_the_user_may_say_whether_mirror_images_keep_the_classes():
+    photos, clothes = InputSpec(3, 56, 56, "fit"), InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True)
+    assert augmentation_for(photos, flip=True) == Augmentation(shift=4, flip=True)
+    assert augmentation_for(clothes, flip=False) == Augmentation(shift=2)
+    assert augmentation_for(clothes, flip=None) == Augmentation(shift=2, flip=True)  # the data's own
+    # without the moves (--no-augment) only a flip the user asked for stays
+    assert augmentation_for(photos, geometric=False, flip=True) == Augmentation(flip=True)
+    assert augmentation_for(clothes, geometric=False) == Augmentation()
+
+
 def _dot(side: int = 28, channels: int = 1) -> torch.Tensor:
     x = torch.zeros(1, channels, side, side)
     x[..., side // 2, side // 2] = 1.0

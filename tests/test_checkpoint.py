@@ -169,6 +169,12 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     assert differences(back, None, TrainOptions(augment=False)) == []
     augmented = replace(back, train_config=replace(tcfg, augment=True))
     assert differences(augmented, None, TrainOptions(augment=False)) == ["--no-augment (stored: augment=True)"]
+    # --flip / --no-flip: None (the data's own) is stored, and kept unless the other is given
+    assert back.train_config.flip is None and stored.get("flip") is None
+    assert differences(back, None, TrainOptions(flip=True)) == ["--flip (stored: flip=None)"]
+    flipped = replace(back, train_config=replace(tcfg, flip=True))
+    assert differences(flipped, None, TrainOptions(flip=True)) == []
+    assert differences(flipped, None, TrainOptions(flip=False)) == ["--no-flip (stored: flip=True)"]
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,22 @@ def test_degradation_options_reach_training_as_given(monkeypatch, tmp_path):
     assert seen["opts"].drop_outliers == ()
     main(["train", "--out", out])
     assert seen["opts"].degrade is None and seen["opts"].drop_outliers is None  # the preset's
-    assert seen["opts"].printed is None and seen["opts"].variants is None
+    assert seen["opts"].printed is None and seen["opts"].variants is None and seen["opts"].flip is None
+    main(["train", "--out", out, "--flip"])
+    assert seen["opts"].flip is True
+    main(["train", "--out", out, "--no-flip"])
+    assert seen["opts"].flip is False
+
+
+def test_mirror_images_of_digits_are_refused_before_training(data_dir, tmp_path, capsys):
+    from idk.apps.cli import main
+
+    out = tmp_path / "m.pt"
+    argv = ["train", "--out", str(out), "--data-dir", str(data_dir), "--train-subset", "500", "-q", "--threads", "1"]
+    assert main([*argv, "--flip"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--flip: a mirror image of most of its classes is none of them" in err
+    assert not out.exists()
 
 
 def test_dropping_every_outlier_family_is_refused_before_training(data_dir, tmp_path, capsys):

@@ -209,12 +209,16 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
     root = make_shapes(tmp_path / "s", per_class=10)
     out = tmp_path / "m.pt"
     small = ["--samples", "5", "--channels", "4", "8", "--dense", "8", "--image-size", "32", "--no-twin", "-q"]
-    assert main(["train", "--data", str(root), "--out", str(out), "--epochs", "1", "--degrade", "0.3", *small]) == 0
+    argv = ["train", "--data", str(root), "--out", str(out), "--epochs", "1", "--degrade", "0.3", "--flip", *small]
+    assert main(argv) == 0  # circles, squares and triangles keep their names in a mirror
     assert "--degrade applies to drawn symbols only" in capsys.readouterr().err  # said, not silently ignored
     first = checkpoint.read(out)
+    assert first.train_config.flip is True
     assert main(["train", "--resume", "--out", str(out), "--epochs", "2", "-q"]) == 0  # no --data: the stored one
     resumed = checkpoint.read(out)
     assert len(resumed.history) == 2 and resumed.data == first.data and resumed.classes == CLASSES
+    assert resumed.train_config.flip is True
+    _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "--no-flip", "-q"], "--no-flip")
     other = make_shapes(tmp_path / "other", per_class=6)
     _one_line_error(
         capsys, ["train", "--resume", "--data", str(other), "--out", str(out), "--epochs", "3", "-q"], "cannot resume"

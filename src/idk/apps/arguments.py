@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-augment",
         action="store_true",
         help="no augmentation: no shifts, rotations, mirror images, degradation, printed class names or "
-        "written variants unless --degrade, --printed or --variants is given "
+        "written variants unless --degrade, --printed, --variants or --flip is given "
         "(default: the data set's own)",
     )
     p.add_argument(
@@ -202,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="share of the images of a class with a written variant drawn as that variant: a 1 given a "
         "flag (drawn symbols with a class named 1 only; default: the preset's)",
+    )
+    p.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--flip: your classes keep their names in a mirror (most photos): train on mirror images "
+        "too; --no-flip: never (default: the data set's own: clothes yes, digits and letters no, your "
+        "images no)",
     )
     p.add_argument(
         "--drop-outliers",

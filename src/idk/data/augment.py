@@ -56,19 +56,24 @@ class Augmentation:
         return random_affine(images, self.shift, self.degrees, self.scale)
 
 
-def augmentation_for(spec: InputSpec, degrade: float = 0.0, geometric: bool = True) -> Augmentation:
+def augmentation_for(
+    spec: InputSpec, degrade: float = 0.0, geometric: bool = True, flip: bool | None = None
+) -> Augmentation:
     """What leaves a class unchanged, from what the images are: shifts of 1/14 of the frame for
     every set; small rotations (±10°) and scalings (±10%) for drawn symbols (handwriting varies
-    so); mirror images where they keep the class (clothes, most photos). ``degrade``: the share of
-    images degraded, for drawn symbols only (ignored for other sets). ``geometric`` False: none of
-    the moves and mirror images, only the degradation."""
+    so); mirror images where they keep the class (``spec.flip_invariant``: clothes). ``degrade``:
+    the share of images degraded, for drawn symbols only (ignored for other sets). ``geometric``
+    False: none of the moves and mirror images, only the degradation. ``flip`` True or False: mirror
+    images or none, whatever the spec says (the user knows their classes; True holds without
+    ``geometric`` too)."""
     degrade = degrade if spec.drawn else 0.0
+    mirror = spec.flip_invariant if flip is None else flip
     if not geometric:
-        return Augmentation(degrade=degrade)
+        return Augmentation(degrade=degrade, flip=flip is True)
     shift = round(2 * min(spec.height, spec.width) / 28)
     if spec.drawn:
-        return Augmentation(shift=shift, degrees=10.0, scale=0.1, degrade=degrade)
-    return Augmentation(shift=shift, flip=spec.flip_invariant)
+        return Augmentation(shift=shift, degrees=10.0, scale=0.1, degrade=degrade, flip=mirror)
+    return Augmentation(shift=shift, flip=mirror)
 
 
 def random_flip(images: Tensor) -> Tensor:

@@ -60,12 +60,14 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
             continue
         if configure(stored, _alone(opts, field.name, value, stored)) != stored:
             was = _stored_value(stored, field.name)
-            given = _flag(field.name) if field.name in FLAGS else f"{_flag(field.name)} {_shown(value)}"
-            out.append(
-                f"{given} (stored: {field.name}={_shown(was)})"
-                if field.name in FLAGS
-                else f"{given} (stored: {_shown(was)})"
-            )
+            if field.name in FLAGS:
+                out.append(f"{_flag(field.name)} (stored: {field.name}={_shown(was)})")
+            elif isinstance(value, bool):  # --name / --no-name
+                out.append(
+                    f"--{'' if value else 'no-'}{field.name.replace('_', '-')} (stored: {field.name}={_shown(was)})"
+                )
+            else:
+                out.append(f"{_flag(field.name)} {_shown(value)} (stored: {_shown(was)})")
     return out
 
 

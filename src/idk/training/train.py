@@ -61,6 +61,7 @@ class TrainOptions:
     degrade: float | None = None
     printed: float | None = None
     variants: float | None = None
+    flip: bool | None = None
     drop_outliers: tuple[str, ...] | None = None
     outlier_weights: tuple[tuple[str, float], ...] | None = None
     samples: int | None = None
@@ -298,6 +299,11 @@ def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tupl
     for flag, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed), ("--variants", tcfg.variants)):
         if not 0.0 <= share <= 1.0:
             raise IdkError(f"{flag} {share}: is not a fraction in [0, 1]")
+    if tcfg.flip and spec.mirror_classes:
+        raise IdkError(
+            f"{data}: --flip: a mirror image of most of its classes is none of them (the mirrored outlier "
+            "family trains it as unlike every class); drop --flip"
+        )
     try:
         families = tuple(outlier_families(spec, tcfg))
     except ValueError as err:
