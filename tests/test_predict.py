@@ -108,16 +108,27 @@ def test_predict_subprocess_bad_model_is_one_line(user_files, tmp_path):
 
 
 def test_networks_drawn_once_answer_as_drawn_each_time(cnn_model, mnist_test):
-    """The service's reuse of the S networks (draw_networks) changes no answer and no sample."""
-    from idk.apps.predict import draw_networks, predict_images
+    """predict_images samples the networks that ``seed`` draws (as one call of sample_images, which
+    draws them itself, would), and the service's reuse of them (draw_networks) changes no answer."""
+    import torch
+
+    from idk.apps.predict import draw_networks, predict_images, sample_images
+    from idk.data.preparation import prepare
     from idk.training import checkpoint
 
     model, ckpt = checkpoint.load(cnn_model)
     sources = [(f"{i}", mnist_test.images[i, 0].numpy()) for i in range(6)]
-    draws = draw_networks(model, 20, seed=0)
-    fresh = predict_images(model, ckpt, sources, 20, seed=0, with_samples=True)
+    fresh = predict_images(model, ckpt, sources, 20, seed=3, with_samples=True)
+    images = torch.from_numpy(np.stack([prepare(pixels, ckpt.input_spec).pixels for _, pixels in sources]))
+    log_probs, _ = sample_images(model, images, 20, ckpt.decision_rule().percentile, seed=3)
+    expected = np.round(log_probs.exp().double().numpy(), 3)  # (S, N, C)
+    for row, result in enumerate(fresh):
+        assert result.samples == expected[:, row].T.tolist()
+    other = predict_images(model, ckpt, sources, 20, seed=4, with_samples=True)
+    assert [r.samples for r in other] != [r.samples for r in fresh]  # the seed reaches the networks
+    draws = draw_networks(model, 20, seed=3)
     for _ in range(2):  # the drawn networks are not used up or changed by a pass
-        reused = predict_images(model, ckpt, sources, 20, seed=0, with_samples=True, draws=draws)
+        reused = predict_images(model, ckpt, sources, 20, seed=3, with_samples=True, draws=draws)
         assert [vars(r) for r in reused] == [vars(r) for r in fresh]
 
 
@@ -130,14 +141,14 @@ def test_many_files_are_answered_a_batch_at_a_time_as_one_by_one(cnn_model, mnis
     model, ckpt = checkpoint.load(cnn_model)
     sources = [(f"{i}", mnist_test.images[i, 0].numpy()) for i in range(7)]
     sources.insert(3, ("broken.png", b"not an image"))
-    alone = [predict.predict_images(model, ckpt, [source], 20)[0] for source in sources]
+    alone = [predict.predict_images(model, ckpt, [source], 20, seed=2)[0] for source in sources]
     seen = []
     sample_images = predict.sample_images
     monkeypatch.setattr(predict, "batch_size_for", lambda model, samples: 3)
     monkeypatch.setattr(
         predict, "sample_images", lambda m, x, *a, **k: seen.append(len(x)) or sample_images(m, x, *a, **k)
     )
-    batched = predict.predict_images(model, ckpt, sources, 20)
+    batched = predict.predict_images(model, ckpt, sources, 20, seed=2)
     assert seen == [3, 2, 2]  # batches of three sources; the unreadable fourth is answered with its error
     assert [vars(r) for r in batched] == [vars(r) for r in alone]
     assert batched[3].error and batched[3].verdict is None
