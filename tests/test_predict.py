@@ -152,3 +152,17 @@ def test_many_files_are_answered_a_batch_at_a_time_as_one_by_one(cnn_model, mnis
     assert seen == [3, 2, 2]  # batches of three sources; the unreadable fourth is answered with its error
     assert [vars(r) for r in batched] == [vars(r) for r in alone]
     assert batched[3].error and batched[3].verdict is None
+
+
+def test_predict_shows_progress_over_files_that_take_more_than_one_batch(cnn_model, user_files, monkeypatch, capsys):
+    from idk.apps import predict
+
+    args = ["predict", str(user_files), "--model", str(cnn_model), "--samples", "10"]
+    main(args)
+    assert "predict" not in capsys.readouterr().err  # one batch: no bar
+    monkeypatch.setattr(predict, "batch_size_for", lambda model, samples: 2)
+    main(args)
+    err = capsys.readouterr().err
+    assert "predict: 5 img" in err  # off a terminal: one line when the pass ends
+    main([*args, "-q"])
+    assert "predict" not in capsys.readouterr().err

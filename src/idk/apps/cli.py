@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"{args.target}: {verdict} (figure: {args.out})")
             return 0
-        results = predict_files(model, ckpt, args.files, args.samples)
+        results = predict_files(model, ckpt, args.files, args.samples, progress=progress)
         if args.json:
             print(json.dumps([r.as_dict() for r in results], indent=2))
         else:

@@ -21,6 +21,7 @@ from idk.decision.predictive import Predictions, batch_size_for
 from idk.decision.rules import PercentileRule, Rule
 from idk.errors import IdkError, ImageError
 from idk.nn.bnn import DeterministicNet, Model
+from idk.progress import Progress
 from idk.training.checkpoint import Checkpoint
 
 
@@ -91,15 +92,17 @@ def predict_files(
     paths: list[str],
     samples: int | None = None,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Answer every image among ``paths`` (files, folders, globs); unreadable files get an error."""
+    """Answer every image among ``paths`` (files, folders, globs); unreadable files get an error.
+    ``progress``: a bar over the files (shown for more than one batch of them)."""
     sources: list[tuple[str, Path | ImageError]] = []
     for raw in paths:
         try:
             sources += [(str(f), f) for f in list_images([raw])]
         except ImageError as err:
             sources.append((raw, err))
-    return predict_images(model, ckpt, sources, samples, seed)
+    return predict_images(model, ckpt, sources, samples, seed, progress=progress)
 
 
 def predict_images(
@@ -110,6 +113,7 @@ def predict_images(
     seed: int = 0,
     with_samples: bool = False,
     draws: dict[str, torch.Tensor] | None = None,
+    progress: Progress | None = None,
 ) -> list[FileResult]:
     """Answer named images, each a path, the file's bytes or decoded pixels (H, W[, 3]) (an
     :class:`ImageError` in place of one is reported as that image's error; a :class:`PreparedImage`
@@ -117,14 +121,20 @@ def predict_images(
     (:func:`~idk.decision.predictive.batch_size_for`: thousands of files take one batch's memory),
     every batch by the same S networks, so an image's answer does not depend on the others'.
     ``with_samples`` adds each class's S sampled probabilities; ``draws`` (:func:`draw_networks`
-    for ``seed``) spares drawing the networks again."""
+    for ``seed``) spares drawing the networks again; ``progress``: a bar over the images when they
+    take more than one batch."""
     samples = samples or ckpt.rule_config.samples
     if draws is None:
         draws = draw_networks(model, samples, seed)
     size = batch_size_for(model, samples)
+    bar = progress.bar(total=len(sources), desc="predict", unit="img") if progress and len(sources) > size else None
     results: list[FileResult] = []
     for start in range(0, len(sources), size):
         results += _answer_batch(model, ckpt, sources[start : start + size], samples, with_samples, draws)
+        if bar:
+            bar.update(min(size, len(sources) - start))
+    if bar:
+        bar.close()
     return results
 
 
