@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 FLAG_LENGTH = (0.2, 0.4)  # the flag's length over the 1's stem's
-FLAG_ANGLE = (35.0, 60.0)  # degrees below the horizontal (for an upright stem), the flag running left from the top
+FLAG_ANGLE = (25.0, 60.0)  # degrees below the horizontal (for an upright stem), the flag running left from the top
 INK = 0.5  # a pixel at or above this is ink (images in [0, 1], white on black)
 
 
