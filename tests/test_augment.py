@@ -127,6 +127,8 @@ def test_the_user_may_say_whether_mirror_images_keep_the_classes():
     # without the moves (--no-augment) only a flip the user asked for stays
     assert augmentation_for(photos, geometric=False, flip=True) == Augmentation(flip=True)
     assert augmentation_for(clothes, geometric=False) == Augmentation()
+    digits = InputSpec(1, 28, 28, "mnist", drawn=True)  # asked for, it is given (training refuses it for symbols)
+    assert augmentation_for(digits, flip=True) == Augmentation(shift=2, degrees=10.0, scale=0.1, flip=True)
 
 
 def _dot(side: int = 28, channels: int = 1) -> torch.Tensor:

@@ -170,9 +170,12 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
     augmented = replace(back, train_config=replace(tcfg, augment=True))
     assert differences(augmented, None, TrainOptions(augment=False)) == ["--no-augment (stored: augment=True)"]
     # --flip / --no-flip: None (the data's own) is stored, and kept unless the other is given
-    assert back.train_config.flip is None and stored.get("flip") is None
-    assert differences(back, None, TrainOptions(flip=True)) == ["--flip (stored: flip=None)"]
-    flipped = replace(back, train_config=replace(tcfg, flip=True))
+    assert back.train_config.flip is None and "flip" in stored and stored["flip"] is None
+    assert differences(back, None, TrainOptions(flip=True)) == ["--flip (stored: neither given: the data set's own)"]
+    ckpt_io.save(replace(back, train_config=replace(tcfg, flip=True)), tmp_path / "f.pt")
+    assert torch.load(tmp_path / "f.pt", weights_only=True)["train_config"]["flip"] is True
+    flipped = ckpt_io.read(tmp_path / "f.pt")
+    assert flipped.train_config.flip is True
     assert differences(flipped, None, TrainOptions(flip=True)) == []
     assert differences(flipped, None, TrainOptions(flip=False)) == ["--no-flip (stored: flip=True)"]
 

@@ -121,14 +121,15 @@ def test_degradation_options_reach_training_as_given(monkeypatch, tmp_path):
     assert seen["opts"].flip is False
 
 
-def test_mirror_images_of_digits_are_refused_before_training(data_dir, tmp_path, capsys):
+@pytest.mark.parametrize("data", ["mnist", "notmnist-10k"])
+def test_mirror_images_of_digits_and_letters_are_refused_before_training(data, data_dir, tmp_path, capsys):
     from idk.apps.cli import main
 
     out = tmp_path / "m.pt"
-    argv = ["train", "--out", str(out), "--data-dir", str(data_dir), "--train-subset", "500", "-q", "--threads", "1"]
-    assert main([*argv, "--flip"]) == 2
+    argv = ["train", "--out", str(out), "--data", data, "--data-dir", str(data_dir), "--train-subset", "500", "-q"]
+    assert main([*argv, "--threads", "1", "--flip"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--flip: a mirror image of most of its classes is none of them" in err
+    assert err.count("\n") == 1 and f"{data}: --flip: its images are drawn symbols" in err
     assert not out.exists()
 
 

@@ -13,8 +13,9 @@ from PIL import Image
 
 from idk.apps import serve
 from idk.apps.cli import main
+from idk.data.augment import augmentation_for
 from idk.data.synthetic import WIDE_SCRIBBLES, Scribbles
-from idk.training import checkpoint
+from idk.training import checkpoint, fitting
 from shapes import CLASSES, make_shapes, shape_image
 
 TRAIN = ["--epochs", "3", "--samples", "10", "--channels", "4", "8", "--dense", "16", "--image-size", "32", "-q"]
@@ -205,12 +206,17 @@ def test_explanation_of_many_classes_draws_the_likely_ones():
     plots.plt.close(fig)
 
 
-def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys):
+def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys, monkeypatch):
     root = make_shapes(tmp_path / "s", per_class=10)
     out = tmp_path / "m.pt"
     small = ["--samples", "5", "--channels", "4", "8", "--dense", "8", "--image-size", "32", "--no-twin", "-q"]
     argv = ["train", "--data", str(root), "--out", str(out), "--epochs", "1", "--degrade", "0.3", "--flip", *small]
+    built = []
+    monkeypatch.setattr(
+        fitting, "augmentation_for", lambda *a, **k: built.append(augmentation_for(*a, **k)) or built[-1]
+    )
     assert main(argv) == 0  # circles, squares and triangles keep their names in a mirror
+    assert built and all(a.flip for a in built)  # every model trained (the BNN; the twin is off) flips
     assert "--degrade applies to drawn symbols only" in capsys.readouterr().err  # said, not silently ignored
     first = checkpoint.read(out)
     assert first.train_config.flip is True

@@ -208,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="--flip: your classes keep their names in a mirror (most photos): train on mirror images "
-        "too; --no-flip: never (default: the data set's own: clothes yes, digits and letters no, your "
-        "images no)",
+        "too, even with --no-augment; --no-flip: never (default: the data set's own, with its "
+        "augmentation: clothes yes, your images no; refused for drawn symbols, digits and letters)",
     )
     p.add_argument(
         "--drop-outliers",

@@ -129,12 +129,14 @@ def predict_images(
     size = batch_size_for(model, samples)
     bar = progress.bar(total=len(sources), desc="predict", unit="img") if progress and len(sources) > size else None
     results: list[FileResult] = []
-    for start in range(0, len(sources), size):
-        results += _answer_batch(model, ckpt, sources[start : start + size], samples, with_samples, draws)
+    try:
+        for start in range(0, len(sources), size):
+            results += _answer_batch(model, ckpt, sources[start : start + size], samples, with_samples, draws)
+            if bar:
+                bar.update(min(size, len(sources) - start))
+    finally:
         if bar:
-            bar.update(min(size, len(sources) - start))
-    if bar:
-        bar.close()
+            bar.close()
     return results
 
 

@@ -62,10 +62,9 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
             was = _stored_value(stored, field.name)
             if field.name in FLAGS:
                 out.append(f"{_flag(field.name)} (stored: {field.name}={_shown(was)})")
-            elif isinstance(value, bool):  # --name / --no-name
-                out.append(
-                    f"--{'' if value else 'no-'}{field.name.replace('_', '-')} (stored: {field.name}={_shown(was)})"
-                )
+            elif isinstance(value, bool):  # --name / --no-name; None stored: neither was given
+                stored_as = "neither given: the data set's own" if was is None else f"{field.name}={_shown(was)}"
+                out.append(f"--{'' if value else 'no-'}{field.name.replace('_', '-')} (stored: {stored_as})")
             else:
                 out.append(f"{_flag(field.name)} {_shown(value)} (stored: {_shown(was)})")
     return out

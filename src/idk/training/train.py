@@ -299,10 +299,10 @@ def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tupl
     for flag, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed), ("--variants", tcfg.variants)):
         if not 0.0 <= share <= 1.0:
             raise IdkError(f"{flag} {share}: is not a fraction in [0, 1]")
-    if tcfg.flip and spec.mirror_classes:
+    if tcfg.flip and spec.drawn:
         raise IdkError(
-            f"{data}: --flip: a mirror image of most of its classes is none of them (the mirrored outlier "
-            "family trains it as unlike every class); drop --flip"
+            f"{data}: --flip: its images are drawn symbols (digits, letters), and a mirrored symbol is "
+            "another one or none; drop --flip"
         )
     try:
         families = tuple(outlier_families(spec, tcfg))
