@@ -216,20 +216,3 @@ def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(
     prepared = report["datasets"]["paper"]
     assert as_data["n"] == prepared["n"] == 40
     assert prepared["forced_accuracy"] >= 0.9 and as_data["forced_accuracy"] <= prepared["forced_accuracy"] - 0.3
-
-
-def test_canvas_traces_a_filled_loop_by_its_outline_and_a_stroke_by_its_skeleton():
-    """Thinning a blotted 9 leaves a line (a 1); the pen traces the blot's outline, so the loop stays."""
-    from scipy import ndimage
-
-    yy, xx = np.mgrid[:112, :112]
-    nine = ((yy - 35) ** 2 + (xx - 56) ** 2 <= 22**2) | ((abs(xx - 74) <= 4) & (yy >= 35) & (yy <= 100))
-    bar = (abs(xx - 56) <= 5) & (yy >= 15) & (yy <= 95)  # a stroke as wide as a broad pen: no filled area
-    radius = 4
-    paths = shifted.pen_paths(np.stack([nine, bar]), radius)
-    np.testing.assert_array_equal(paths[1], shifted.skeleton(bar[None])[0])
-    holes = lambda ink: ndimage.label(~ink)[1] - 1  # noqa: E731  background regions not the outside
-    assert holes(nine) == 0 and holes(shifted.skeleton(nine[None])[0]) == 0  # the blot, and its skeleton
-    assert holes(ndimage.binary_dilation(paths[0], iterations=radius)) == 1  # redrawn: the loop is back
-    redrawn = shifted.canvas(torch.from_numpy(np.stack([nine, bar])[:, None].astype(np.float32)), None)
-    assert redrawn.shape == (2, 1, 112, 112) and holes(redrawn[0, 0].numpy() > 0.5) == 1

@@ -14,7 +14,7 @@ centre by mass). The degradations (``hires`` is the image at :data:`UPSCALE` × 
 * ``scanned``: dark ink on grey paper, blur, sensor noise and a JPEG of quality 15–40, prepared
   from the file's bytes (light background inverted);
 * ``canvas``: the strokes' skeleton redrawn with a round pen of one width, as the web page's
-  canvas draws them (filled areas, a blotted loop, by their outline);
+  canvas draws them;
 * ``printed``: the class names rendered in printed fonts (when every class name is one character);
 * ``drawn``: the class names drawn as a few pen strokes by hands of their own, no font and no
   source image (:mod:`idk.data.handwriting`; when every class name has strokes there);
@@ -37,7 +37,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from scipy import ndimage
 from torch import Tensor
 
 from idk.data.glyphs import FONT_FILES, SYMBOLS, frames, has_glyph
@@ -48,7 +47,6 @@ from idk.data.preparation import MNIST_BOX, prepare, to_mnist
 
 UPSCALE = 4  # degradations work at 4× the frame (112 px for 28 × 28)
 PEN_SHARE = 0.1  # the canvas family's pen width over the symbol's height
-FILLED = 4  # canvas: ink deeper than this many pen radii (two pen widths) is a filled area, not a stroke
 
 Rng = np.random.Generator
 Shift = Callable[[Tensor, Rng], Tensor]  # hires (N, 1, S, S) white on black → degraded, same shape
@@ -145,31 +143,12 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
             return img.astype(bool)
 
 
-def pen_paths(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Where a round pen of ``radius`` px passes to redraw binary images (N, H, W): along their
-    skeleton (:func:`skeleton`), except in filled areas — ink more than :data:`FILLED` radii from
-    the background on every side, and the ink within as much of it — whose outline, one radius in,
-    it traces instead. Thinning a blotted loop leaves a line (a 9 whose loop is filled in would be
-    redrawn as a 1); a person drawing that 9 draws the loop."""
-    paths = skeleton(mask)
-    for path, ink in zip(paths, mask, strict=True):
-        depth = ndimage.distance_transform_edt(ink)
-        core = depth > FILLED * radius
-        if core.any():
-            filled = ink & (ndimage.distance_transform_edt(~core) <= FILLED * radius)
-            inside = filled & (depth > radius)
-            path &= ~filled
-            path |= inside & ~ndimage.binary_erosion(inside)
-    return paths
-
-
 def canvas(x: Tensor, rng: Rng) -> Tensor:
-    """The strokes redrawn along their :func:`pen_paths` with a round pen a tenth of the symbol's
-    height wide (the page's canvas draws with a 20-px pen; a digit drawn there is about 200 px
-    tall), anti-aliased."""
+    """The skeleton redrawn with a round pen a tenth of the symbol's height wide (the page's canvas
+    draws with a 20-px pen; a digit drawn there is about 200 px tall), anti-aliased."""
     size = x.shape[-1]
+    bones = torch.from_numpy(skeleton((x[:, 0] > 0.5).numpy())).float().unsqueeze(1)
     radius = max(1, round(PEN_SHARE / 2 * MNIST_BOX * size))  # half the pen, in hires pixels
-    bones = torch.from_numpy(pen_paths((x[:, 0] > 0.5).numpy(), radius)).float().unsqueeze(1)
     yy, xx = torch.meshgrid(torch.arange(-radius, radius + 1), torch.arange(-radius, radius + 1), indexing="ij")
     disc = ((yy**2 + xx**2) <= radius**2).float().view(1, 1, 2 * radius + 1, 2 * radius + 1)
     ink = (F.conv2d(bones, disc, padding=radius) > 0).float()
