@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from idk.training.train import TrainOptions
 
 MAY_CHANGE = ("epochs",)  # TrainOptions fields a resumed run applies
-FLAGS = {"twin": "--no-twin", "augment": "--no-augment"}  # options whose flag is not --NAME
 
 
 def stored_preset(ckpt: Checkpoint) -> Preset:
@@ -29,7 +28,7 @@ def stored_preset(ckpt: Checkpoint) -> Preset:
 
 
 def _flag(name: str) -> str:
-    return FLAGS.get(name, "--" + name.replace("_", "-"))
+    return "--" + name.replace("_", "-")
 
 
 def _same_data(given: str | None, stored: str | None) -> bool:
@@ -60,9 +59,9 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
             continue
         if configure(stored, _alone(opts, field.name, value, stored)) != stored:
             was = _stored_value(stored, field.name)
-            if field.name in FLAGS:
-                out.append(f"{_flag(field.name)} (stored: {field.name}={_shown(was)})")
-            elif isinstance(value, bool):  # --name / --no-name; None stored: neither was given
+            if isinstance(
+                value, bool
+            ):  # --name / --no-name (--no-twin, --no-augment, --flip); None stored: neither given
                 stored_as = "neither given: the data set's own" if was is None else f"{field.name}={_shown(was)}"
                 out.append(f"--{'' if value else 'no-'}{field.name.replace('_', '-')} (stored: {stored_as})")
             else:
