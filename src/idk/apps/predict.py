@@ -124,6 +124,7 @@ def predict_images(
     for ``seed``) spares drawing the networks again; ``progress``: a bar over the images when they
     take more than one batch."""
     samples = samples or ckpt.rule_config.samples
+    rule = ckpt.decision_rule()  # built once, for every batch
     if draws is None:
         draws = draw_networks(model, samples, seed)
     size = batch_size_for(model, samples)
@@ -131,7 +132,7 @@ def predict_images(
     results: list[FileResult] = []
     try:
         for start in range(0, len(sources), size):
-            results += _answer_batch(model, ckpt, sources[start : start + size], samples, with_samples, draws)
+            results += _answer_batch(model, ckpt, rule, sources[start : start + size], samples, with_samples, draws)
             if bar:
                 bar.update(min(size, len(sources) - start))
     finally:
@@ -143,13 +144,13 @@ def predict_images(
 def _answer_batch(
     model: Model,
     ckpt: Checkpoint,
+    rule: Rule,
     sources: list[tuple[str, str | Path | bytes | np.ndarray | PreparedImage | ImageError]],
     samples: int,
     with_samples: bool,
     draws: dict[str, torch.Tensor] | None,
 ) -> list[FileResult]:
     """:func:`predict_images` for one batch of named images, all readable ones in one pass."""
-    rule = ckpt.decision_rule()
     classes = ckpt.classes
     results: list[FileResult] = []
     ready: list[tuple[int, np.ndarray]] = []
