@@ -253,23 +253,33 @@ def _pen_drawn(drawings: list[np.ndarray], spec: InputSpec) -> Tensor:
 def drawn_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
     """The class names drawn as pen strokes, ``n`` in all, classes uniformly; None unless every class
     name has strokes in :data:`idk.data.handwriting.ALPHABET`."""
-    if not all(c in ALPHABET for c in classes):
-        return None
-    rng = np.random.default_rng([seed, 303])
-    labels = rng.integers(0, len(classes), n)
-    images = drawn_images([classes[i] for i in labels], spec, rng)
-    return ImageSet("drawn", images, torch.from_numpy(labels).long(), classes, spec)
+    return _pen_classes("drawn", 303, ALPHABET.__contains__, drawn_images, classes, spec, n, seed)
 
 
 def hershey_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
     """The class names drawn by hand from Hershey's strokes (:func:`hershey_images`), ``n`` in all,
     classes uniformly; None unless a Hershey face draws every class name."""
-    if not all(len(c) == 1 and has_strokes(c) for c in classes):
+    return _pen_classes("hershey", 505, has_strokes, hershey_images, classes, spec, n, seed)
+
+
+def _pen_classes(
+    name: str,
+    key: int,
+    has: Callable[[str], bool],
+    images: Callable[[list[str], InputSpec, Rng], Tensor],
+    classes: tuple[str, ...],
+    spec: InputSpec,
+    n: int,
+    seed: int,
+) -> ImageSet | None:
+    """The labelled set ``name``: ``n`` class names, uniformly, drawn by ``images`` (chars, spec,
+    rng) with the generator of (``seed``, ``key``); None unless ``has`` every one-character name."""
+    if not all(len(c) == 1 and has(c) for c in classes):
         return None
-    rng = np.random.default_rng([seed, 505])
+    rng = np.random.default_rng([seed, key])
     labels = rng.integers(0, len(classes), n)
-    images = hershey_images([classes[i] for i in labels], spec, rng)
-    return ImageSet("hershey", images, torch.from_numpy(labels).long(), classes, spec)
+    drawn = images([classes[i] for i in labels], spec, rng)
+    return ImageSet(name, drawn, torch.from_numpy(labels).long(), classes, spec)
 
 
 def printed_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
@@ -351,12 +361,7 @@ def drawn_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, s
     :data:`idk.data.handwriting.ALPHABET`: Latin, Greek and Cyrillic letters, signs), drawn as pen
     strokes: the counterpart of the ``drawn`` set. Unlabelled; None if no such character is left
     (:func:`drawn_symbol_chars`)."""
-    pool = drawn_symbol_chars(classes)
-    if not pool:
-        return None
-    rng = np.random.default_rng([seed, 404])
-    picks = [pool[i] for i in rng.integers(0, len(pool), n)]
-    return ImageSet("drawn-symbols", drawn_images(picks, spec, rng), None, (), spec)
+    return _pen_symbols("drawn-symbols", 404, drawn_symbol_chars(classes), drawn_images, spec, n, seed)
 
 
 def hershey_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
@@ -364,8 +369,22 @@ def hershey_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000,
     Greek and Cyrillic letters, signs) drawn by hand from Hershey's strokes: the counterpart of the
     ``hershey`` set. Unlabelled; None if no such character is left."""
     pool = [c for c in symbol_chars(classes) if has_strokes(c)]
+    return _pen_symbols("hershey-symbols", 606, pool, hershey_images, spec, n, seed)
+
+
+def _pen_symbols(
+    name: str,
+    key: int,
+    pool: list[str],
+    images: Callable[[list[str], InputSpec, Rng], Tensor],
+    spec: InputSpec,
+    n: int,
+    seed: int,
+) -> ImageSet | None:
+    """The unlabelled set ``name``: ``n`` characters of ``pool``, uniformly, drawn by ``images``
+    (chars, spec, rng) with the generator of (``seed``, ``key``); None for an empty pool."""
     if not pool:
         return None
-    rng = np.random.default_rng([seed, 606])
+    rng = np.random.default_rng([seed, key])
     picks = [pool[i] for i in rng.integers(0, len(pool), n)]
-    return ImageSet("hershey-symbols", hershey_images(picks, spec, rng), None, (), spec)
+    return ImageSet(name, images(picks, spec, rng), None, (), spec)
