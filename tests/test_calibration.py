@@ -4,7 +4,13 @@ import pytest
 import torch
 from scipy.stats import binom
 
-from idk.decision.calibration import clopper_pearson_upper, threshold_for_error, threshold_for_refusal
+from idk.decision.calibration import (
+    clopper_pearson_upper,
+    few_to_calibrate,
+    refusal_spread,
+    threshold_for_error,
+    threshold_for_refusal,
+)
 
 
 def test_clopper_pearson_zero_errors_closed_form():
@@ -34,6 +40,25 @@ def test_refusal_threshold_matches_brute_force(seed):
     u[:20] = u[20:40]  # ties
     for target in (0.0, 0.01, 0.02, 0.1, 0.5, 0.999, 1.0):
         assert threshold_for_refusal(u, target) == pytest.approx(_brute_force_refusal(u, target))
+
+
+@pytest.mark.parametrize(("n", "target"), [(50, 0.1), (24, 0.02), (400, 0.02)])
+def test_refusal_spread_is_the_share_new_inputs_are_refused(n, target):
+    """Uniform scores: a threshold τ refuses a share 1 − τ of new inputs exactly. Over 4,000
+    calibrations on n scores, that share falls below the spread's low end and above its high end
+    5% of the time each (binomial sd 0.34%; tolerance 1.5 points)."""
+    low, high = refusal_spread(n, target)
+    g = torch.Generator().manual_seed(0)
+    shares = torch.tensor([1 - threshold_for_refusal(torch.rand(n, generator=g), target) for _ in range(4000)])
+    assert (shares < low).double().mean().item() == pytest.approx(0.05, abs=0.015)
+    assert (shares > high).double().mean().item() == pytest.approx(0.05, abs=0.015)
+
+
+def test_few_validation_images_are_said_to_set_a_coarse_threshold():
+    assert few_to_calibrate(8000, 0.02) is None and few_to_calibrate(1600, 0.02) is None
+    assert few_to_calibrate(100, 0.0) is None  # refusing nothing needs no spread
+    said = few_to_calibrate(24, 0.02)
+    assert said.startswith("the threshold is set on only 24 validation images: it will refuse between 0.21% and 12%")
 
 
 def test_guaranteed_risk_when_errors_are_the_most_uncertain():

@@ -24,10 +24,16 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
 
     assert main([*base, "--epochs", "2", "--resume-if-exists", "--threads", "1"]) == 0
     err = capsys.readouterr().err
-    assert f"resuming {out} after epoch 1 (twin: 0); --epochs 2 applied (stored: 1)" in err
+    assert f"resuming {out} after epoch 1; --epochs 2 applied (stored: 1)" in err  # no twin: none said
     assert "\r" not in err  # no bars off a terminal
     resumed = torch.load(out, weights_only=True)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2] and resumed["train_config"]["epochs"] == 2
+
+    finished = out.read_bytes()  # a finished run resumed as it is: nothing to train, the file left alone
+    assert main([*base, "--resume-if-exists", "--threads", "1"]) == 0
+    captured = capsys.readouterr()
+    assert f"{out}: already finished (2 of 2 epochs); nothing to resume" in captured.err
+    assert captured.out.startswith(f"unchanged {out}: ") and out.read_bytes() == finished
 
     before = out.read_bytes()
     assert main([*base, "--resume", "--seed", "3", "--preset", "cnn", "--no-augment"]) == 2

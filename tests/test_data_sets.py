@@ -43,20 +43,27 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
     data = read_folder(shapes, "shapes", warn=warnings.append, require_labels=True)
     assert data.classes == CLASSES and data.images.shape == (30, 3, 64, 64)  # 64 px is the most common size
     assert data.spec == InputSpec(3, 64, 64, "fit") and 0 <= data.images.min() and data.images.max() <= 1
-    assert len(warnings) == 1 and "resized" in warnings[0] and "greyscale→colour" in warnings[0]
+    assert len(warnings) == 1 and "resized" in warnings[0] and "grey, taken as colour" in warnings[0]
     small = read_folder(shapes, "shapes", image_size=(24, 32), require_labels=True)
     assert small.images.shape == (30, 3, 24, 32)
 
 
-def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path):
+def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatch):
     root = make_shapes(tmp_path / "s", per_class=4)
     (root / "circle" / "notes.txt").write_text("hello")
     (root / "square" / "broken.png").write_bytes(b"\x89PNG not really")
+    Image.new("L", (120, 100)).save(root / "square" / "huge.png")
+    monkeypatch.setattr("idk.data.imaging.MAX_PIXELS", 100 * 100)  # 120 × 100 is over the limit
     warnings: list[str] = []
     data = read_folder(root, "s", warn=warnings.append, require_labels=True)
     assert len(data) == 12
     skipped = [w for w in warnings if "skipped" in w]
-    assert len(skipped) == 1 and "notes.txt" in skipped[0] and "broken.png" in skipped[0]
+    assert len(skipped) == 1 and "skipped 3 unreadable or non-image files" in skipped[0]
+    assert "notes.txt (not an image file name)" in skipped[0]  # each with why, its path not repeated
+    assert (
+        "broken.png (not an image PIL can read" in skipped[0]
+        and "huge.png (refused as a decompression bomb" in skipped[0]
+    )
 
 
 def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):
@@ -67,7 +74,7 @@ def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):
     data = read_folder(root, "s", warn=warnings.append, require_labels=True)
     assert len(data) == 12 and data.classes == CLASSES
     beside = [w for w in warnings if "beside its sub-folders" in w]
-    assert len(beside) == 1 and "1 images" in beside[0] and "stray.png" in beside[0]
+    assert len(beside) == 1 and "1 image beside" in beside[0] and "stray.png" in beside[0]
 
 
 def test_greyscale_folders_stay_greyscale(tmp_path):

@@ -132,7 +132,7 @@ def test_a_mixture_trains_saves_loads_and_resumes_member_by_member(tmp_path, dat
     assert f"final losses of its members {losses[0]:.4f}, {losses[1]:.4f}" in capsys.readouterr().out
 
     assert main([*base, "--epochs", "2", "--resume"]) == 0
-    assert "after epochs 1, 1 of its members (twin: 0); --epochs 2 applied" in capsys.readouterr().err
+    assert "after epochs 1, 1 of its members; --epochs 2 applied" in capsys.readouterr().err
     resumed = checkpoint.read(out)
     assert [resumed.training_state[k]["epoch"] for k in ("model", "model.1")] == [2, 2]
 

@@ -11,7 +11,10 @@ import pytest
 from PIL import Image
 
 from idk.apps.cli import main
-from idk.apps.predict import verdict_text
+from idk.apps.predict import FileResult, format_results, verdict_text
+from idk.decision.rules import PercentileRule, ScoreRule
+from idk.decision.scores import make_score
+from idk.training import checkpoint
 
 
 def test_verdict_text():
@@ -21,6 +24,27 @@ def test_verdict_text():
     assert verdict_text([4, 9], digits) == "either 4 or 9"
     assert verdict_text([1, 4, 7], digits) == "one of 1, 4 or 7"
     assert verdict_text([6, 0], ("T-shirt/top", "Trouser", "", "", "", "", "Shirt")) == "either Shirt or T-shirt/top"
+
+
+def test_text_lines_show_what_the_rule_reads_and_its_test():
+    classes = ("cat", "dog", "owl")
+    probs = {"mean": [0.86, 0.11, 0.03], "p10": [0.5, 0.02, 0.0]}
+    refused = FileResult("a.png", "I don't know", None, [], probs, score=3.1e-05, threshold=2.6673e-05)
+    answered = FileResult("b.png", "cat", 0, [0], probs, score=1.2e-05, threshold=2.6673e-05)
+    blank = FileResult("c.png", "I don't know", None, [], None, blank=True)
+    bad = FileResult("d.png", None, None, [], None, error="d.png: not an image PIL can read")
+    score_rule = ScoreRule(make_score("mutual-info"), 2.6673e-05, percentile=10)
+    assert format_results([refused, answered, blank, bad], score_rule, classes).splitlines() == [
+        "a.png: I don't know  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info 3.1e-05 > 2.667e-05)",
+        "b.png: cat  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info 1.2e-05 ≤ 2.667e-05)",
+        "c.png: I don't know  (blank image: nothing to classify found)",
+        "d.png: error: not an image PIL can read",  # the file's name once
+    ]
+    percentile = PercentileRule(10, 0.6)
+    refused.score = 0.5
+    assert format_results([refused], percentile, classes) == (
+        "a.png: I don't know  [cat: 0.50, dog: 0.02, owl: 0.00]  (p10 probability; best p10 0.5 ≤ 0.6)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +86,16 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
             "label_name",
             "samples",
             "score",
+            "threshold",
         }
     seven, blank, text, missing, photo, smooth = out
     assert seven["error"] is None and seven["label"] == 7 and seven["accepted"] == [7] and seven["verdict"] == "7"
     assert seven["label_name"] == "7" and seven["samples"] is None and isinstance(seven["score"], float)
+    rule = checkpoint.read(cnn_model).decision_rule()
+    assert seven["threshold"] == rule.threshold and blank["threshold"] is None
+    for r in (seven, photo, smooth):  # the score and threshold printed decide the answer (six digits kept)
+        refused = r["score"] <= r["threshold"] if isinstance(rule, PercentileRule) else r["score"] > r["threshold"]
+        assert refused == (r["accepted"] == [])
     assert len(seven["probabilities"]["mean"]) == 10
     assert blank["verdict"] == "I don't know" and blank["label"] is None and blank["error"] is None
     assert "not an image" in text["error"] and text["verdict"] is None

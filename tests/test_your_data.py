@@ -152,6 +152,7 @@ def test_bad_data_is_one_clear_line_and_writes_nothing(tmp_path, capsys):
     (mixed / "test" / "circle").rename(mixed / "test" / "disc")
     np.savez(tmp_path / "range.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 1, 2, 9], classes=["a", "b", "c"])
     np.savez(tmp_path / "short.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 1])
+    np.savez(tmp_path / "gap.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 2, 0, 2], classes=["a", "b", "c"])
     np.savez(tmp_path / "nopixels.npz", images=np.zeros((4, 0, 0), np.uint8), labels=[0, 1, 0, 1])
     cases = [
         (one, "one class folder"),
@@ -159,6 +160,7 @@ def test_bad_data_is_one_clear_line_and_writes_nothing(tmp_path, capsys):
         (mixed, "differ from the training classes"),
         (tmp_path / "range.npz", "labels must lie in 0..2"),
         (tmp_path / "short.npz", "2 labels for 4 images"),
+        (tmp_path / "gap.npz", "the classes 'b' have no image"),
         (tmp_path / "nopixels.npz", "no pixels"),
         (tmp_path / "nowhere", "not a known data set"),
     ]
@@ -217,7 +219,9 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys, monkey
     )
     assert main(argv) == 0  # circles, squares and triangles keep their names in a mirror
     assert built and all(a.flip for a in built)  # every model trained (the BNN; the twin is off) flips
-    assert "--degrade applies to drawn symbols only" in capsys.readouterr().err  # said, not silently ignored
+    err = capsys.readouterr().err
+    assert "--degrade applies to drawn symbols only" in err  # said, not silently ignored
+    assert "the threshold is set on only 4 validation images: it will refuse between" in err  # 30 images: too few
     first = checkpoint.read(out)
     assert first.train_config.flip is True
     assert main(["train", "--resume", "--out", str(out), "--epochs", "2", "-q"]) == 0  # no --data: the stored one

@@ -31,13 +31,13 @@ class _CommandsHelp(argparse.HelpFormatter):
             self._action_max_length += self._indent_increment
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, threads: str = "all cores") -> None:
     p.add_argument(
         "--data-dir",
         help="folder holding mnist/, fashion-mnist/, notmnist-459/, notmnist-10k/ (default: $IDK_DATA_DIR, else download)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
-    p.add_argument("--threads", type=_positive, help="torch threads (default: all cores)")
+    p.add_argument("--threads", type=_positive, help=f"torch threads (default: {threads})")
     p.add_argument("--device", type=_device, default=DEFAULT_DEVICE, help=f"where to compute: {DEVICE_HELP}")
 
 
@@ -149,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads)",
     )
     p.add_argument("--resume-if-exists", action="store_true", help="--resume when --out exists, else start afresh")
-    p.add_argument("--epochs", type=_positive)
-    p.add_argument("--lr", type=_positive_float)
+    p.add_argument("--epochs", type=_positive, help="passes over the training images (default: the preset's)")
+    p.add_argument("--lr", type=_positive_float, help="Adam's learning rate (default: the preset's)")
     p.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule")
     p.add_argument("--prior-scale", type=_positive_float, help="standard deviation of the Normal prior")
     p.add_argument("--kl-weight", type=_positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
@@ -162,8 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="an equal mixture of K posteriors, each trained in turn (K times the training; default: the preset's)",
     )
-    p.add_argument("--batch-size", type=_positive)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--batch-size", type=_positive, help="images per training step (default: the preset's)")
+    p.add_argument(
+        "--seed", type=int, help="seed of the initial weights, the data order and the augmentation (default 0)"
+    )
     p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")
     p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
     target = p.add_mutually_exclusive_group()
@@ -203,13 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the images of a class with a written variant drawn as that variant: a 1 given a "
         "flag (drawn symbols with a class named 1 only; default: the preset's)",
     )
-    p.add_argument(
+    mirror = p.add_mutually_exclusive_group()
+    mirror.add_argument(
         "--flip",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="--flip: your classes keep their names in a mirror (most photos): train on mirror images "
-        "too, even with --no-augment; --no-flip: never (default: the data set's own, with its "
-        "augmentation: clothes yes, your images no; refused for drawn symbols, digits and letters)",
+        dest="flip",
+        action="store_const",
+        const=True,
+        help="your classes keep their names in a mirror (most photos): train on mirror images too, even with "
+        "--no-augment (default: the data set's own, with its augmentation: clothes yes, your images no; "
+        "refused for drawn symbols, digits and letters)",
+    )
+    mirror.add_argument(
+        "--no-flip", dest="flip", action="store_const", const=False, help="never train on mirror images"
     )
     p.add_argument(
         "--drop-outliers",
@@ -230,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint: its test set, the usual outliers, your sets")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True, help="a checkpoint written by idk train")
     p.add_argument("--test-data", help="a labelled test set in place of the model's own (folder, .npz, or a named set)")
     p.add_argument(
         "--ood",
@@ -269,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
         "those of the model's frame size too (e.g. dark-on-light 28×28 digits inverted for a digit model); "
         "default: frame-sized images are taken pixel for pixel, as a data set in the model's form",
     )
-    p.add_argument("--samples", type=_positive)
+    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--report", help="write an HTML report with figures (and report.json) into this folder")
     _common(p)
@@ -284,15 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="the tutorial's figure for one image: sampled log-probabilities per class")
     p.add_argument("target", help="an index into the model's test set, or an image file")
-    p.add_argument("--model", required=True)
-    p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--samples", type=_positive)
+    p.add_argument("--model", required=True, help="a checkpoint written by idk train")
+    p.add_argument("--out", required=True, help="figure file to write (PNG, PDF, SVG: any format matplotlib writes)")
+    p.add_argument("--samples", type=_positive, help="posterior samples (default: the model's)")
     _common(p)
 
-    p = sub.add_parser("predict", help="answer for your own images (PNG, JPEG, BMP, GIF, WebP)")
+    p = sub.add_parser("predict", help="answer for your own images (PNG, JPEG, BMP, GIF, WebP, TIFF)")
     p.add_argument("files", nargs="+", help="image files, folders or glob patterns")
-    p.add_argument("--model", required=True)
-    p.add_argument("--samples", type=_positive)
+    p.add_argument("--model", required=True, help="a checkpoint written by idk train")
+    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     _common(p)
 
@@ -302,10 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="a web page (draw or drop images) and a JSON API for a model; no authentication",
         description="Serve a model: a web page and a JSON API (docs at /docs). The service has no authentication "
-        "and no TLS: keep it on 127.0.0.1 (the default) or behind a proxy that adds them. --threads: the model's "
-        "torch threads (default here: one core fewer than the machine's, for the connections).",
+        "and no TLS: keep it on 127.0.0.1 (the default) or behind a proxy that adds them.",
     )
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True, help="a checkpoint written by idk train")
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -313,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         "who can reach it, with no authentication)",
     )
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
-    p.add_argument("--samples", type=_positive)
+    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
     p.add_argument(
         "--batch-window",
         type=_non_negative_float,
@@ -325,11 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-queue", type=_positive, help=f"images waiting before requests get 503 (default {DEFAULT_MAX_QUEUE})"
     )
     p.add_argument("--verbose", action="store_true", help="log every request")
-    _common(p)
+    _common(p, threads="one core fewer than the machine's, for the connections")
 
     p = sub.add_parser("info", help="what a checkpoint holds, and whether it finished training and was calibrated")
-    p.add_argument("model")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("model", help="a checkpoint file")
+    p.add_argument("--json", action="store_true", help="print it all as JSON")
 
     p = sub.add_parser(
         "calibrate", help="refit a trained model's rule to a new target on its validation images, no retraining"

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         given["outlier_weights"] = tuple(args.outlier_weights) if args.outlier_weights is not None else None
         opts = TrainOptions(**given)
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
+        written = os.path.getmtime(args.out) if resume and os.path.exists(args.out) else None
         ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
         from idk.decision.rules import describe_rule
         from idk.training.distributed import from_environment
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         losses = ", ".join(f"{loss:.4f}" for loss in ckpt.member_losses() if loss is not None)
         print(
-            f"saved {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
-            f"{len(ckpt.history)} epochs, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}"
+            f"{'unchanged' if written == os.path.getmtime(args.out) else 'saved'} {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
+            f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}"
         )
         print(f"rule: {describe_rule(ckpt.rule)}")
         return 0
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([r.as_dict() for r in results], indent=2))
         else:
-            print(format_results(results, ckpt.decision_rule().percentile, ckpt.classes))
+            print(format_results(results, ckpt.decision_rule(), ckpt.classes))
         return 1 if any(r.error for r in results) else 0
     if args.command == "serve":
         from idk.apps.serve import ServiceSettings, serve

@@ -11,6 +11,7 @@ import torch
 from idk.data.catalog import NAMED, NOISE, load, match_classes, recorded_test_set
 from idk.data.images import ImageSet, InputSpec, index_classes
 from idk.data.sources import DataConfig
+from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
 from idk.decision.rules import infeasible_error_target
 from idk.errors import IdkError
@@ -213,6 +214,9 @@ def warnings(ckpt: Checkpoint) -> list[str]:
         ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
     ):
         out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
+    calibration = ckpt.rule.get("calibration") or {}
+    if "target_refusal" in calibration and (few := few_to_calibrate(calibration["n"], calibration["target_refusal"])):
+        out.append(few)
     if infeasible_error_target(ckpt.rule):
         out.append(
             f"--target-error {ckpt.rule['calibration']['target_error']:g} could not be certified on the validation "

@@ -39,6 +39,7 @@ class FileResult:
     label_name: str | None = None
     samples: list[list[float]] | None = None  # (C, S) sampled probabilities, when asked for
     score: float | None = None  # what the rule compares with its threshold (see :func:`rule_score`)
+    threshold: float | None = None  # the rule's threshold, beside the score it is compared with
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,7 +178,8 @@ def _answer_batch(
         quantiles = np.round(pred.quantile_probs.double().numpy(), 4).tolist()
         accepted_rows, labels, score_list = decision.accepted.tolist(), decision.label.tolist(), scores.tolist()
         for row, (i, _) in enumerate(ready):
-            results[i].score = round(score_list[row], 4)
+            results[i].score = float(f"{score_list[row]:.6g}")  # six significant digits: a small τ stays readable
+            results[i].threshold = rule.threshold
             accepted = [c for c, yes in enumerate(accepted_rows[row]) if yes]
             results[i].accepted = accepted
             results[i].verdict = verdict_text(accepted, classes)
@@ -189,22 +191,29 @@ def _answer_batch(
     return results
 
 
-def format_results(results: list[FileResult], percentile: float, classes: tuple[str, ...]) -> str:
+def format_results(results: list[FileResult], rule: Rule, classes: tuple[str, ...]) -> str:
+    """One line per file: the verdict, the three most probable classes by what the rule reads (each
+    class's percentile probability for the percentile rule, the mean probability for a score rule)
+    and the rule's own test, e.g. ``entropy 0.0123 ≤ 0.4386``."""
+    percentile = isinstance(rule, PercentileRule)
+    key = f"p{rule.percentile:g}" if percentile else "mean"
     lines = []
     for r in results:
         if r.error:
-            lines.append(f"{r.file}: error: {r.error}")
+            lines.append(f"{r.file}: error: {r.error.removeprefix(f'{r.file}: ')}")  # the name once
             continue
         line = f"{r.file}: {r.verdict}"
         if r.probabilities is None:
-            line += "  (blank image: nothing to classify found)"
-        else:
-            probs = r.probabilities[f"p{percentile:g}"]
-            top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
-            line += (
-                "  [" + ", ".join(f"{classes[c]}: {probs[c]:.2f}" for c in top) + f"]  (p{percentile:g} probability)"
-            )
-        lines.append(line)
+            lines.append(line + "  (blank image: nothing to classify found)")
+            continue
+        probs = r.probabilities[key]
+        top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
+        line += "  [" + ", ".join(f"{classes[c]}: {probs[c]:.2f}" for c in top) + "]"
+        if percentile:  # accepted classes lie above t
+            test = f"best p{rule.percentile:g} {r.score:.4g} {'>' if r.accepted else '≤'} {rule.threshold:.4g}"
+        else:  # refused above τ
+            test = f"{rule.score.name} {r.score:.4g} {'≤' if r.accepted else '>'} {rule.threshold:.4g}"
+        lines.append(f"{line}  ({key} probability; {test})")
     return "\n".join(lines)
 
 

@@ -326,6 +326,14 @@ def _labelled(
             raise DataError(f"{path}: a training set needs 'labels' beside 'images'")
         if len(data.classes) < 2:
             raise DataError(f"{path}: a classifier needs at least two classes, found {len(data.classes)}")
+        counts = torch.bincount(data.labels, minlength=len(data.classes))
+        if split == "train" and (
+            empty := [name for name, k in zip(data.classes, counts.tolist(), strict=True) if k == 0]
+        ):
+            raise DataError(
+                f"{path}: the classes {', '.join(map(repr, empty))} have no image; give them images or leave "
+                "them out of 'classes'"
+            )
         data = fit_images(data, spec or InputSpec(data.spec.channels, *(image_size or data.spec.shape[1:]), "fit"))
     else:
         raise DataError(

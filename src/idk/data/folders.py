@@ -75,28 +75,28 @@ def read_folder(
     if beside and warn:
         more = f" (+{len(beside) - SHOWN_NAMES} more)" if len(beside) > SHOWN_NAMES else ""
         warn(
-            f"{root}: {len(beside)} images beside its sub-folders are not read (only the sub-folders' images are, "
+            f"{root}: {len(beside)} image{'s' * (len(beside) != 1)} beside its sub-folders {'are' if len(beside) != 1 else 'is'} not read (only the sub-folders' images are, "
             f"one folder per class): {', '.join(beside[:SHOWN_NAMES])}{more}"
         )
     found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
-    skipped: list[str] = []
+    skipped: list[str] = []  # "name (why)"
     for label, (cls, folder) in enumerate(groups):
         files = _files(folder)
         if require_labels and not files:
             raise DataError(f"{folder}: class folder {cls!r} is empty; give it images or remove it")
         for f in files:
             if f.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append(f.name)
+                skipped.append(f"{f.name} (not an image file name)")
                 continue
             try:
                 px = open_image(f, colour=True)
-            except ImageError:
-                skipped.append(f.name)
+            except ImageError as err:
+                skipped.append(f"{f.name} ({str(err).removeprefix(f'{f}: ')})")
                 continue
             found.append((f, label, px.shape[:2], is_colour(px)))
     if skipped and warn:
         more = f" (+{len(skipped) - SHOWN_NAMES} more)" if len(skipped) > SHOWN_NAMES else ""
-        warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {', '.join(skipped[:SHOWN_NAMES])}{more}")
+        warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {'; '.join(skipped[:SHOWN_NAMES])}{more}")
     if not found:
         raise DataError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
     if require_labels:
@@ -133,7 +133,7 @@ def _say_conversions(root: Path, found, spec: InputSpec, capped: bool, warn: War
     if resized or to_colour or to_grey:
         parts = [
             f"{n} {what}"
-            for n, what in ((resized, "resized"), (to_colour, "greyscale→colour"), (to_grey, "colour→greyscale"))
+            for n, what in ((resized, "resized"), (to_colour, "grey, taken as colour"), (to_grey, "colour→greyscale"))
             if n
         ]
         cap = f" (sizes capped at {MAX_SIDE} px; --image-size chooses another)" if capped else ""

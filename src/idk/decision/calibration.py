@@ -43,6 +43,32 @@ def threshold_for_refusal(uncertainty: Tensor, target: float) -> float:
     return float(u[m - 1 - allowed])
 
 
+def refusal_spread(n: int, target: float, level: float = 0.9) -> tuple[float, float]:
+    """The central ``level`` interval of the share of new in-distribution inputs that a threshold set
+    by :func:`threshold_for_refusal` on n exchangeable scores refuses. It refuses above the
+    (n − k)-th smallest of them, k = ⌊r n⌋, and a new score lies above that order statistic with
+    probability distributed as Beta(k + 1, n − k) (continuous scores)."""
+    k = math.floor(target * n + 1e-9)
+    if n <= 0 or k >= n:
+        return 0.0, 1.0
+    tail = (1.0 - level) / 2
+    return float(beta.ppf(tail, k + 1, n - k)), float(beta.ppf(1.0 - tail, k + 1, n - k))
+
+
+def few_to_calibrate(n: int, target: float) -> str | None:
+    """A warning when n validation images set a threshold for a refusal target r too coarsely: the
+    90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice."""
+    if target <= 0:
+        return None
+    low, high = refusal_spread(n, target)
+    if low >= target / 2 and high <= 2 * target:
+        return None
+    return (
+        f"the threshold is set on only {n} validation images: it will refuse between {100 * low:.2g}% and "
+        f"{100 * high:.2g}% of new images like them (90% of the time), not {100 * target:g}%"
+    )
+
+
 @dataclass
 class GuaranteedRisk:
     """SGR's result: threshold τ (accept u ≤ τ), coverage and risk on the calibration data, bound."""

@@ -25,6 +25,7 @@ from idk.training.rule_fitting import fit_rules
 from idk.training.splits import split, tuning_split, used_images
 
 # Fields that fit_rules may set; cleared first so a new fit leaves none of the old one behind.
+RESTORE = "put the data back as it was when the model was trained, or train a new model on it as it is now"
 FITTED = ("twin_rule", "temperature", "twin_temperature", "score_selection", "validation_split")
 
 
@@ -36,7 +37,7 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
     source = training_data(record.data, data, record.test_data, image_size, warn)
     full = used_images(source.train, ckpt.train_config)
     if ckpt.data_fingerprint is not None and fingerprint(full) != ckpt.data_fingerprint:
-        raise CheckpointError(f"{path}: its training data {record.data} changed since training")
+        raise CheckpointError(f"{path}: its training data {record.data} changed since training; {RESTORE}")
     return source, *split(full, ckpt.train_config)
 
 
@@ -48,7 +49,7 @@ def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<chec
     if len(val) != ckpt.validation_size:
         raise CheckpointError(
             f"{path}: its training data changed since training: the validation split now holds {len(val)} images, "
-            f"training held out {ckpt.validation_size}"
+            f"training held out {ckpt.validation_size}; {RESTORE}"
         )
     return source, val
 

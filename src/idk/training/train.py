@@ -21,6 +21,7 @@ from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
 from idk.data.variants import VARIANTS, variant_labels
+from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, IdkError
@@ -33,7 +34,7 @@ from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_pr
 from idk.training.fitting import FitState, fit, outlier_families
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import base_rule, fit_rules, stand_in
-from idk.training.splits import split, used_images
+from idk.training.splits import split, tuning_size, used_images
 
 
 @dataclass
@@ -119,6 +120,13 @@ def train(
         preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
     else:  # its preset and data; only the number of epochs may change
         preset = resumed_preset(previous, preset_name, opts, out)
+        if previous.finished and preset.train.epochs == previous.train_config.epochs:
+            progress.log(
+                f"{out}: already finished ({previous.training_progress()}); nothing to resume, the file is left as it "
+                "is (a larger --epochs trains it longer)"
+            )
+            distributed.teardown(replicas)
+            return previous
         stored = previous.data
         opts = replace(
             opts,
@@ -146,6 +154,13 @@ def train(
         )
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
+    if previous is None and preset.rule.target_refusal is not None:
+        held = len(val_set) - tuning_size(len(val_set), preset.rule)
+        if few := few_to_calibrate(held, preset.rule.target_refusal):
+            progress.warn(
+                f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
+                f"{tcfg.val_size}, are held out for the rule)"
+            )
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
         v is not None for v in (opts.channels, opts.dense, opts.prior_scale, opts.members)
@@ -201,7 +216,8 @@ def train(
         longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
         members = previous.member_epochs()
         after = f"epoch {members[0]}" if len(members) == 1 else f"epochs {', '.join(map(str, members))} of its members"
-        progress.log(f"resuming {out} after {after} (twin: {states['twin'].epoch}){longer}")
+        twin_done = f" (twin: epoch {states['twin'].epoch})" if twin is not None else ""
+        progress.log(f"resuming {out} after {after}{twin_done}{longer}")
     model.to(device)
     if twin is not None:
         twin.to(device)
