@@ -53,6 +53,7 @@ def test_roundtrip_describes_itself(saved):
     assert {"matplotlib", "pillow"} <= set(info["versions"])  # the fonts the glyph outliers were drawn in
     assert info["finished"] is False and info["calibrated"] is False  # never trained, never calibrated
     assert info["input"]["height"] == 28 and info["classes"][3] == "3"
+    assert info["architecture"] == {"arch": "mlp", "hidden": 16}  # none of the CNN's settings
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary files left
 
 

@@ -134,6 +134,8 @@ def test_info(cnn_model, capsys):
         info["training_data"]["fingerprint"]["n"] == 10000 and len(info["training_data"]["fingerprint"]["sha256"]) == 64
     )
     assert info["classes"] == list("0123456789") and info["input"]["preparation"] == "mnist"
+    assert "hidden" not in info["architecture"] and info["architecture"]["dense"] == 64  # the CNN's settings only
+    assert info["validation_images"] == {"held_out": 2000, "tuning": 400, "calibration": 1600}  # a fifth of 10,000
     selection = info["score_selection"]  # "auto": every candidate's figures, and why the chosen one
     assert selection["chosen"] in selection["equal"] and set(selection["equal"]) <= set(selection["scores"])
     assert main(["info", str(cnn_model)]) == 0

@@ -70,6 +70,7 @@ CASES = [
     ("explain-txt", ["explain", "0", *M, "--out", "{out}/x.txt"], 2, "unknown figure format .txt"),
     ("explain-no-suffix", ["explain", "0", *M, "--out", "{out}/garbage"], 2, "no figure format"),
     ("explain-folder", ["explain", "0", *M, "--out", "{bad}/folder"], 2, "is a folder"),
+    ("explain-no-target", ["explain", "abc", *M, "--out", "{out}/f.png"], 2, "abc: no such file, nor an index"),
     ("explain-file-as-folder", ["explain", "0", *M, "--out", "{bad}/afile/f.png"], 2, "is a file, not a folder"),
     ("explain-huge-samples", ["explain", "0", *M, "--out", "{out}/f.png", "--samples", BIG], 2, "--samples"),
     ("explain-foreign-model", ["explain", "0", "--model", "{bad}/foreign.pt", "--out", "{out}/f.png"], 2, "foreign"),

@@ -240,6 +240,8 @@ def explain(
         label = int(test.labels[index])
         image, title = test.images[index], f"{test.name} #{index} ({ckpt.classes[label]})"
     else:
+        if not Path(target).exists():
+            raise IdkError(f"{target}: no such file, nor an index into the model's test set (a whole number)")
         prepared = prepare(target, ckpt.input_spec)
         image, title, blank = torch.from_numpy(prepared.pixels), Path(target).name, prepared.blank
     log_probs, pred = sample_images(model, image[None], samples, rule.percentile, seed)

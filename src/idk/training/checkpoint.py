@@ -244,6 +244,8 @@ class Checkpoint:
         """A human-readable summary (for ``idk info`` and the web service)."""
         n_params = sum(t.numel() for t in self.state_dict.values())
         net = dataclasses.asdict(self.model_config.net)
+        unused = MLP_ONLY if net["arch"] == "cnn" else CNN_ONLY  # the other architecture's settings
+        net = {k: v for k, v in net.items() if k not in unused}
         return {
             "format": f"{FORMAT} v{FORMAT_VERSION}",
             "class": self.kind,
@@ -270,6 +272,7 @@ class Checkpoint:
                 "fingerprint": self.data_fingerprint,
             },
             "train_config": to_dict(self.train_config),
+            "validation_images": {"held_out": self.validation_size, **(self.validation_split or {})},
             "outlier_families": list(self.outlier_families) if self.outlier_families is not None else None,
             "scribbles": self.scribbles.as_dict() if self.scribbles is not None else None,
             "metrics": self.metrics,
@@ -281,8 +284,13 @@ class Checkpoint:
         """:meth:`describe` with the input, the rule, the outlier families and the scribbles in words
         (for ``idk info``'s text)."""
         families = self.outlier_families
+        described = self.describe()
+        if not self.input_spec.drawn:  # stored with the preset, applied to drawn symbols only
+            described["train_config"] = {
+                k: "— (drawn symbols only)" if k in DRAWN_ONLY else v for k, v in described["train_config"].items()
+            }
         return {
-            **self.describe(),
+            **described,
             "input": self.input_spec.describe(),
             "rule": describe_rule(self.rule),
             "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
@@ -291,6 +299,11 @@ class Checkpoint:
                 describe_score_choice(self.score_selection) if self.score_selection else "none (the preset's own score)"
             ),
         }
+
+
+MLP_ONLY = ("hidden",)  # NetConfig fields that only one architecture reads
+CNN_ONLY = ("channels", "dense", "padding", "kernel", "convs", "pool_to")
+DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
 
 
 def _is_weights(value: Any) -> bool:
