@@ -22,7 +22,7 @@ import numpy as np
 
 from idk.data import hershey
 from idk.data.handwriting import ALPHABET, styles
-from idk.data.shifted import drawn_images, drawn_symbol_chars, hershey_images, symbol_chars
+from idk.data.shifted import drawn_images, drawn_symbol_chars, hershey_images, hershey_symbol_chars
 from idk.decision.predictive import predict
 from idk.training import checkpoint
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rule, spec = ckpt.decision_rule(), ckpt.input_spec
     if args.hershey:  # the hershey set's characters, then hershey-symbols'
         chars = [c for c in ckpt.classes if len(c) == 1 and hershey.has_strokes(c)]
-        chars += [c for c in symbol_chars(ckpt.classes) if hershey.has_strokes(c)]
+        chars += hershey_symbol_chars(ckpt.classes)
         ways, draw = hershey.faces, hershey_images
     else:  # the drawn set's characters, then drawn-symbols'
         chars = [c for c in ckpt.classes if c in ALPHABET] + drawn_symbol_chars(ckpt.classes)

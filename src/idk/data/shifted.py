@@ -345,6 +345,11 @@ def drawn_symbol_chars(classes: tuple[str, ...]) -> list[str]:
     return [c for c in symbol_chars(classes) if c in ALPHABET]
 
 
+def hershey_symbol_chars(classes: tuple[str, ...]) -> list[str]:
+    """:func:`symbol_chars` that a Hershey face draws (:func:`idk.data.hershey.has_strokes`)."""
+    return [c for c in symbol_chars(classes) if has_strokes(c)]
+
+
 def unfamiliar_sets(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> dict[str, ImageSet]:
     """The non-class symbol sets by report name: ``symbols`` (:func:`symbol_set`, printed and
     degraded) and, where any character is left to draw, ``drawn-symbols`` (:func:`drawn_symbol_set`)
@@ -367,9 +372,8 @@ def drawn_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, s
 def hershey_symbol_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
     """``n`` characters that are no class (:func:`symbol_chars` that a Hershey face draws: Latin,
     Greek and Cyrillic letters, signs) drawn by hand from Hershey's strokes: the counterpart of the
-    ``hershey`` set. Unlabelled; None if no such character is left."""
-    pool = [c for c in symbol_chars(classes) if has_strokes(c)]
-    return _pen_symbols("hershey-symbols", 606, pool, hershey_images, spec, n, seed)
+    ``hershey`` set. Unlabelled; None if no such character is left (:func:`hershey_symbol_chars`)."""
+    return _pen_symbols("hershey-symbols", 606, hershey_symbol_chars(classes), hershey_images, spec, n, seed)
 
 
 def _pen_symbols(
