@@ -48,6 +48,9 @@ def test_recalibrating_gives_the_rule_training_with_that_target_gives(trained, t
     a, b = torch.load(out, weights_only=True), torch.load(wanted, weights_only=True)
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in b["state_dict"])
     assert a["rule_config"] == b["rule_config"] and a["finished"]
+    # a target that 320 calibration images cannot hold (0.2% of them is under one image) is said to be coarse
+    assert main(["calibrate", "--model", str(source), "--target-refusal", "0.002", "--out", str(out), "-q"]) == 0
+    assert "the threshold is set on only 320 validation images" in capsys.readouterr().err
 
 
 def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):

@@ -56,9 +56,14 @@ def test_refusal_spread_is_the_share_new_inputs_are_refused(n, target):
 
 def test_few_validation_images_are_said_to_set_a_coarse_threshold():
     assert few_to_calibrate(8000, 0.02) is None and few_to_calibrate(1600, 0.02) is None
-    assert few_to_calibrate(100, 0.0) is None  # refusing nothing needs no spread
+    assert few_to_calibrate(100, 0.0) is None and few_to_calibrate(3, 1.0) is None  # nothing or all: exact
+    assert few_to_calibrate(0, 0.02) is None  # no threshold was set (the rule stays uncalibrated)
     said = few_to_calibrate(24, 0.02)
-    assert said.startswith("the threshold is set on only 24 validation images: it will refuse between 0.21% and 12%")
+    assert said == (
+        "the threshold is set on only 24 validation images: it will refuse between 0.213% and 11.7% of new images "
+        "like them (90% of the time) for a target of 2%"
+    )
+    assert few_to_calibrate(1, 0.5).startswith("the threshold is set on only 1 validation image: ")
 
 
 def test_guaranteed_risk_when_errors_are_the_most_uncertain():

@@ -165,7 +165,10 @@ def test_bad_input_is_one_line_and_writes_nothing(argv, code, needle, bad, tmp_p
     captured = capsys.readouterr()
     assert status == code, captured.err
     assert "Traceback" not in captured.err + captured.out
-    lines = [line for line in captured.err.strip().splitlines() if not line.startswith("idk: warning")]
+    few = "the threshold is set on only"  # a warning a training on 100 images gives before its error
+    lines = [
+        line for line in captured.err.strip().splitlines() if not (line.startswith("idk: warning") and few in line)
+    ]
     if code == 2:
         assert len(lines) == 1 and needle in lines[0], captured.err
         assert lines[0].startswith("idk"), lines[0]

@@ -23,7 +23,9 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     assert len(first["history"]) == 1 and first["finished"]
 
     assert main([*base, "--epochs", "2", "--resume-if-exists", "--threads", "1"]) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"saved {out}: ")
+    err = captured.err
     assert f"resuming {out} after epoch 1; --epochs 2 applied (stored: 1)" in err  # no twin: none said
     assert "\r" not in err  # no bars off a terminal
     resumed = torch.load(out, weights_only=True)

@@ -43,7 +43,7 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
     data = read_folder(shapes, "shapes", warn=warnings.append, require_labels=True)
     assert data.classes == CLASSES and data.images.shape == (30, 3, 64, 64)  # 64 px is the most common size
     assert data.spec == InputSpec(3, 64, 64, "fit") and 0 <= data.images.min() and data.images.max() <= 1
-    assert len(warnings) == 1 and "resized" in warnings[0] and "grey, taken as colour" in warnings[0]
+    assert len(warnings) == 1 and "resized" in warnings[0] and "grey taken as colour" in warnings[0]
     small = read_folder(shapes, "shapes", image_size=(24, 32), require_labels=True)
     assert small.images.shape == (30, 3, 24, 32)
 

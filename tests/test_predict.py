@@ -40,6 +40,10 @@ def test_text_lines_show_what_the_rule_reads_and_its_test():
         "c.png: I don't know  (blank image: nothing to classify found)",
         "d.png: error: not an image PIL can read",  # the file's name once
     ]
+    answered.score = 0.43861  # a near tie is printed with the digits that tell the two apart
+    assert format_results([answered], ScoreRule(make_score("entropy"), 0.4386), classes).endswith(
+        "(mean probability; entropy 0.43861 ≤ 0.4386)"
+    )
     percentile = PercentileRule(10, 0.6)
     refused.score = 0.5
     assert format_results([refused], percentile, classes) == (
@@ -92,7 +96,7 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
     assert seven["error"] is None and seven["label"] == 7 and seven["accepted"] == [7] and seven["verdict"] == "7"
     assert seven["label_name"] == "7" and seven["samples"] is None and isinstance(seven["score"], float)
     rule = checkpoint.read(cnn_model).decision_rule()
-    assert seven["threshold"] == rule.threshold and blank["threshold"] is None
+    assert seven["threshold"] == blank["threshold"] == rule.threshold and text["threshold"] is None
     for r in (seven, photo, smooth):  # the score and threshold printed decide the answer (six digits kept)
         refused = r["score"] <= r["threshold"] if isinstance(rule, PercentileRule) else r["score"] > r["threshold"]
         assert refused == (r["accepted"] == [])

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from idk.apps import serve
+from idk.apps.evaluate import warnings
 from idk.apps.predict import predict_images
 from idk.apps.serve_http import BackgroundServer, Timeouts
 from idk.apps.serve_inputs import Limits
@@ -111,6 +112,7 @@ def test_page_info_health_and_schema(url, loaded):
     assert status == 200 and headers["content-type"] == "application/json"
     assert info["classes"] == list(ckpt.classes) and info["calibrated"] == ckpt.calibrated
     assert info["rule"]["threshold"] == ckpt.rule["threshold"] and info["service"]["samples"] == 20
+    assert info["warnings"] == warnings(ckpt)  # what the page shows as its note (none for this model)
     assert json.loads(_request(url + "/healthz")[2])["status"] == "ok"
     schema = json.loads(_request(url + "/openapi.json")[2])
     assert {"/api/predict", "/api/info", "/healthz"} <= set(schema["paths"])

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from idk.apps import serve
+from idk.apps.evaluate import warnings
 from idk.apps.serve_http import BackgroundServer
 from idk.training import checkpoint
 
@@ -88,8 +89,10 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
     driver, ckpt = page
     _wait(driver, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
     assert driver.find_element(By.ID, "draw-panel").is_displayed() == ckpt.input_spec.drawn
-    if not ckpt.calibrated or not ckpt.finished:
+    if warnings(ckpt):
         assert "Note:" in driver.find_element(By.ID, "warning").text
+    else:
+        assert not driver.find_element(By.ID, "warning").is_displayed()
     classes = list(ckpt.classes)
     pad = driver.find_element(By.ID, "pad")
     # a "7": a bar across the top, then down to the bottom left, drawn with pointer events

@@ -155,6 +155,7 @@ def test_bad_data_is_one_clear_line_and_writes_nothing(tmp_path, capsys):
     np.savez(tmp_path / "range.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 1, 2, 9], classes=["a", "b", "c"])
     np.savez(tmp_path / "short.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 1])
     np.savez(tmp_path / "gap.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[0, 2, 0, 2], classes=["a", "b", "c"])
+    np.savez(tmp_path / "from1.npz", images=np.zeros((4, 8, 8), np.uint8), labels=[1, 2, 1, 2])  # numbered from 1
     np.savez(tmp_path / "nopixels.npz", images=np.zeros((4, 0, 0), np.uint8), labels=[0, 1, 0, 1])
     cases = [
         (one, "one class folder"),
@@ -162,7 +163,8 @@ def test_bad_data_is_one_clear_line_and_writes_nothing(tmp_path, capsys):
         (mixed, "differ from the training classes"),
         (tmp_path / "range.npz", "labels must lie in 0..2"),
         (tmp_path / "short.npz", "2 labels for 4 images"),
-        (tmp_path / "gap.npz", "the classes 'b' have no image"),
+        (tmp_path / "gap.npz", "the class 'b' has no image; give it images or leave it out of 'classes'"),
+        (tmp_path / "from1.npz", "no image is labelled '0'; number the classes from 0 without gaps"),
         (tmp_path / "nopixels.npz", "no pixels"),
         (tmp_path / "nowhere", "not a known data set"),
     ]

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "train":
         import dataclasses
 
-        from idk.training.train import TrainOptions, train
+        from idk.training.checkpoint import read
+        from idk.training.train import TrainOptions, resumes_nothing, train
 
         # every option of TrainOptions is a flag of the same name; None keeps the preset's value
         given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainOptions)}
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         given["outlier_weights"] = tuple(args.outlier_weights) if args.outlier_weights is not None else None
         opts = TrainOptions(**given)
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
-        written = os.path.getmtime(args.out) if resume and os.path.exists(args.out) else None
+        finished = resume and os.path.exists(args.out) and resumes_nothing(read(args.out), opts.epochs)
         ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
         from idk.decision.rules import describe_rule
         from idk.training.distributed import from_environment
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         losses = ", ".join(f"{loss:.4f}" for loss in ckpt.member_losses() if loss is not None)
         print(
-            f"{'unchanged' if written == os.path.getmtime(args.out) else 'saved'} {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
+            f"{'unchanged' if finished else 'saved'} {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
             f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}"
         )
         print(f"rule: {describe_rule(ckpt.rule)}")

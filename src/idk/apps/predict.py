@@ -164,7 +164,7 @@ def _answer_batch(
             results.append(FileResult(name, None, None, [], None, str(err)))
             continue
         if prepared.blank:
-            results.append(FileResult(name, "I don't know", None, [], None, None, blank=True))
+            results.append(FileResult(name, "I don't know", None, [], None, None, blank=True, threshold=rule.threshold))
             continue
         results.append(FileResult(name, None, None, [], None))
         ready.append((len(results) - 1, prepared.pixels))
@@ -209,12 +209,22 @@ def format_results(results: list[FileResult], rule: Rule, classes: tuple[str, ..
         probs = r.probabilities[key]
         top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
         line += "  [" + ", ".join(f"{classes[c]}: {probs[c]:.2f}" for c in top) + "]"
+        score, threshold = _apart(r.score, rule.threshold)
         if percentile:  # accepted classes lie above t
-            test = f"best p{rule.percentile:g} {r.score:.4g} {'>' if r.accepted else '≤'} {rule.threshold:.4g}"
+            test = f"best p{rule.percentile:g} {score} {'>' if r.accepted else '≤'} {threshold}"
         else:  # refused above τ
-            test = f"{rule.score.name} {r.score:.4g} {'≤' if r.accepted else '>'} {rule.threshold:.4g}"
+            test = f"{rule.score.name} {score} {'≤' if r.accepted else '>'} {threshold}"
         lines.append(f"{line}  ({key} probability; {test})")
     return "\n".join(lines)
+
+
+def _apart(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` to four significant digits, or as many more as tell them apart (up to nine)."""
+    for digits in range(4, 10):
+        x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if x != y:
+            break
+    return x, y
 
 
 def explain(

@@ -38,6 +38,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from idk.apps.evaluate import warnings
 from idk.apps.predict import FileResult, draw_networks, predict_images
 from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW, MicroBatcher, Overloaded
 from idk.apps.serve_http import BackgroundServer, Timeouts, bind, make_server
@@ -138,6 +139,7 @@ class PredictionService:
                 "rule_text": describe_rule(self.ckpt.rule),
                 "rule_summary": self.rule.summary(),
                 **self.ckpt.describe(),
+                "warnings": warnings(self.ckpt),
                 "service": {
                     "samples": self.samples,
                     "window_ms": 1000 * self.settings.window,

@@ -326,14 +326,8 @@ def _labelled(
             raise DataError(f"{path}: a training set needs 'labels' beside 'images'")
         if len(data.classes) < 2:
             raise DataError(f"{path}: a classifier needs at least two classes, found {len(data.classes)}")
-        counts = torch.bincount(data.labels, minlength=len(data.classes))
-        if split == "train" and (
-            empty := [name for name, k in zip(data.classes, counts.tolist(), strict=True) if k == 0]
-        ):
-            raise DataError(
-                f"{path}: the classes {', '.join(map(repr, empty))} have no image; give them images or leave "
-                "them out of 'classes'"
-            )
+        if split == "train":
+            _every_class_has_images(data, path)
         data = fit_images(data, spec or InputSpec(data.spec.channels, *(image_size or data.spec.shape[1:]), "fit"))
     else:
         raise DataError(
@@ -341,6 +335,26 @@ def _labelled(
         )
     check_pixels(data.images, str(path))
     return data
+
+
+def _every_class_has_images(data: ImageSet, path: Path) -> None:
+    """DataError unless every class of an .npz training set has an image: one named in its ``classes``
+    (or numbered by its labels, from 0) but never labelled would be trained as a class with none."""
+    counts = torch.bincount(data.labels, minlength=len(data.classes)).tolist()
+    empty = [name for name, k in zip(data.classes, counts, strict=True) if k == 0]
+    if not empty:
+        return
+    listed = ", ".join(map(repr, empty))
+    with np.load(path) as arrays:
+        named = "classes" in arrays.files
+    if not named:  # the classes are the label numbers, and some number has no image
+        raise DataError(f"{path}: no image is labelled {listed}; number the classes from 0 without gaps")
+    one = len(empty) == 1
+    them = "it" if one else "them"
+    raise DataError(
+        f"{path}: the class{'' if one else 'es'} {listed} {'has' if one else 'have'} no image; give {them} images "
+        f"or leave {them} out of 'classes'"
+    )
 
 
 def load(

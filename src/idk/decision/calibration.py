@@ -58,14 +58,15 @@ def refusal_spread(n: int, target: float, level: float = 0.9) -> tuple[float, fl
 def few_to_calibrate(n: int, target: float) -> str | None:
     """A warning when n validation images set a threshold for a refusal target r too coarsely: the
     90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice."""
-    if target <= 0:
+    if n <= 0 or not 0 < target < 1:  # no threshold set; refusing nothing or everything is exact
         return None
     low, high = refusal_spread(n, target)
     if low >= target / 2 and high <= 2 * target:
         return None
+    images = "image" if n == 1 else "images"
     return (
-        f"the threshold is set on only {n} validation images: it will refuse between {100 * low:.2g}% and "
-        f"{100 * high:.2g}% of new images like them (90% of the time), not {100 * target:g}%"
+        f"the threshold is set on only {n} validation {images}: it will refuse between {100 * low:.3g}% and "
+        f"{100 * high:.3g}% of new images like them (90% of the time) for a target of {100 * target:g}%"
     )
 
 

@@ -16,6 +16,7 @@ import torch
 from idk.data.catalog import NAMED, fingerprint, training_data
 from idk.data.images import ImageSet
 from idk.data.sources import DataConfig
+from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
 from idk.errors import CheckpointError, IdkError
 from idk.progress import Progress
@@ -107,6 +108,9 @@ def recalibrate(
         if net is not None:
             net.temperature.fill_(1.0)
     rule, extra = fit_rules(model, twin, val_set, cfg, ckpt.train_config.seed, source, progress)
+    calibration = rule.get("calibration") or {}
+    if target_refusal is not None and (few := few_to_calibrate(calibration.get("n", 0), target_refusal)):
+        progress.warn(f"{model_path}: {few}")
     metrics = {**ckpt.metrics, **extra.pop("metrics")}
     new = replace(
         ckpt,

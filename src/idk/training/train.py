@@ -120,10 +120,10 @@ def train(
         preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
     else:  # its preset and data; only the number of epochs may change
         preset = resumed_preset(previous, preset_name, opts, out)
-        if previous.finished and preset.train.epochs == previous.train_config.epochs:
+        if resumes_nothing(previous, opts.epochs):
             progress.log(
                 f"{out}: already finished ({previous.training_progress()}); nothing to resume, the file is left as it "
-                "is (a larger --epochs trains it longer)"
+                "is (a larger --epochs trains it longer; `idk calibrate` refits its rule)"
             )
             distributed.teardown(replicas)
             return previous
@@ -281,6 +281,12 @@ def train(
     replicas.barrier()  # the finished checkpoint is written before any process returns
     distributed.teardown(replicas)
     return ckpt
+
+
+def resumes_nothing(previous: Checkpoint, epochs: int | None) -> bool:
+    """Whether resuming the run ``previous`` with ``--epochs`` ``epochs`` (None: its own) has nothing
+    left to train: :func:`train` then returns it as it is, the file untouched."""
+    return previous.finished and epochs in (None, previous.train_config.epochs)
 
 
 # member k of a mixture trains with seed + k · this (member 0 with the run's own seed, as one posterior

@@ -21,9 +21,7 @@ fetch("api/info").then(r => r.json().then(d => {
     `(${d.classes.join(", ")}), ${size} inputs, ${d.service.samples} sampled networks. Rule: ${d.rule_text}`;
   document.getElementById("draw-panel").hidden = !d.input.drawn;
   document.getElementById("preparation").textContent = PREPARATION[d.input.preparation] || "";
-  const notes = [];
-  if (!d.finished) notes.push("this model's training did not finish");
-  if (!d.calibrated) notes.push("its rule is not calibrated: how often it refuses, and how often it is wrong when it answers, are not measured");
+  const notes = d.warnings || [];  // the server's: unfinished, uncalibrated, calibrated on too few images
   if (notes.length) {
     const w = document.getElementById("warning");
     w.textContent = "Note: " + notes.join("; ") + ".";
