@@ -81,6 +81,8 @@ def test_html_report(cnn_model, data_dir, tmp_path):
     )
     page = (tmp_path / "rep" / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page
+    shifted = page.index("<th class='group' colspan='9'>shifted: the same classes")  # grouped as the text report
+    assert shifted < page.index("<td>low-res</td>") < page.index("out of distribution (to be refused)</th>")
     datasets = json.loads((tmp_path / "rep" / "report.json").read_text())["datasets"]
     assert datasets and "noise" not in datasets  # --noise 0: no noise set
 
@@ -110,10 +112,23 @@ def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):
     )
     text = capsys.readouterr().out
     assert "published" in text and "89.00%" in text and "2104" in text
+    assert "SHORTENED to 1 epoch and 2000 training images: not the tutorial's run" in text  # said, not hidden
     report = json.loads(out.read_text())
+    assert report["shortened"] == {"epochs": 1, "train_subset": 2000}
     for name, keys in REPORT_KEYS.items():
         assert keys <= set(report["datasets"][name])
     assert report["datasets"]["noise"]["n"] == 100 and report["datasets"]["notmnist-459"]["n"] == 459
+
+
+def test_a_fixed_threshold_is_said(tutorial_model):
+    from idk.apps.evaluate import warnings
+    from idk.training import checkpoint
+
+    said = warnings(checkpoint.read(tutorial_model))
+    assert said == [
+        "its rule's threshold is fixed (accept p50 > 0.2), not calibrated on validation images: how often it refuses "
+        "images like its training images is not measured"
+    ]
 
 
 def test_explain_draws_the_figure(tutorial_model, data_dir, tmp_path, capsys):

@@ -227,6 +227,12 @@ def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):
     np.save(tmp_path / "two.npy", np.zeros((5, 2, 9, 9), np.float32))
     with pytest.raises(DataError, match="1 or 3 channels"):
         load(str(tmp_path / "two.npy"), data_cfg, spec)
+    np.save(tmp_path / "last.npy", np.zeros((5, 9, 9, 2), np.float32))  # channels last: the count named is 2's axis
+    with pytest.raises(DataError, match=r"1 or 3 channels on the second or last axis, got shape \(5, 9, 9, 2\)"):
+        load(str(tmp_path / "last.npy"), data_cfg, spec)
+    Image.new("L", (9, 9)).save(tmp_path / "one.png")
+    with pytest.raises(DataError, match="one image is no data set; give a folder of images"):
+        load(str(tmp_path / "one.png"), data_cfg, spec)
     with pytest.raises(DataError, match="2-channel"):
         conform(ImageSet("x", torch.zeros(2, 2, 4, 4), None, ()), spec)
     noise = load("noise", data_cfg, spec, n_noise=7)

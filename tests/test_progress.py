@@ -54,3 +54,12 @@ def test_training_and_prediction_log_one_line_per_epoch_and_pass(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert [line.split(":")[0] for line in lines] == ["train epoch 1/2", "train epoch 2/2", "test set"]
     assert "loss" in lines[0] and lines[2].startswith("test set: 64 img in ")
+
+
+def test_muted_says_nothing_not_even_warnings(capsys):
+    muted = Progress(muted=True, tty=False)
+    muted.warn("rank 1 would repeat rank 0's warning")
+    muted.log("nor its log lines")
+    assert muted.quiet and muted.bar(total=3) is None and capsys.readouterr().err == ""
+    Progress(quiet=True).warn("said even when quiet")
+    assert capsys.readouterr().err == "idk: warning: said even when quiet\n"

@@ -113,6 +113,7 @@ def test_page_info_health_and_schema(url, loaded):
     assert info["classes"] == list(ckpt.classes) and info["calibrated"] == ckpt.calibrated
     assert info["rule"]["threshold"] == ckpt.rule["threshold"] and info["service"]["samples"] == 20
     assert info["warnings"] == warnings(ckpt)  # what the page shows as its note (none for this model)
+    assert set(info["service"]) == {"samples", "window_ms", "max_batch", "max_queue", "threads"}
     assert json.loads(_request(url + "/healthz")[2])["status"] == "ok"
     schema = json.loads(_request(url + "/openapi.json")[2])
     assert {"/api/predict", "/api/info", "/healthz"} <= set(schema["paths"])
@@ -157,6 +158,9 @@ def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test):
     status, _, body = _request(url + "/api/predict", json.dumps(batch).encode(), {"Content-Type": "application/json"})
     one, two = json.loads(body)["images"]
     assert status == 200 and (one["file"], two["file"]) == ("one", "two") and one["samples"] == two["samples"]
+    body, headers = _multipart([("notes.txt", b"not a picture"), ("a.png", images[0])])  # one bad upload of two
+    bad, good = json.loads(_request(url + "/api/predict", body, headers)[2])["images"]
+    assert bad["error"].startswith("notes.txt: not an image") and good["error"] is None  # named by its file name
 
 
 @pytest.mark.parametrize(

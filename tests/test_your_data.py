@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import urllib.request
 from dataclasses import replace
 
@@ -81,6 +82,19 @@ def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp
     assert "3 classes of 32×32 colour images" in text
     page = (tmp_path / "rep" / "index.html").read_text()
     assert "circle, square, triangle" in page and page.count("data:image/png;base64,") == 3
+
+
+def test_a_test_set_of_some_of_the_classes_is_evaluated(shapes_model, tmp_path, capsys):
+    root, path = shapes_model
+    some = make_shapes(tmp_path / "some", per_class=4)
+    shutil.rmtree(some / "circle")  # squares and triangles only
+    out = tmp_path / "r.json"
+    argv = ["evaluate", "--model", str(path), "--test-data", str(some), "--samples", "5", "--noise", "0", "-q"]
+    assert main([*argv, "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["datasets"]["some"]["n"] == 8 and report["model"]["classes"] == list(CLASSES)
+    (some / "square").rename(some / "box")
+    _one_line_error(capsys, argv, "classes ['box'] are not among the model's")
 
 
 def test_predict_answers_in_class_names_and_converts_greyscale(shapes_model, user_images, capsys):
@@ -193,11 +207,14 @@ def test_images_too_small_for_the_network_are_one_line(tmp_path, capsys):
     _one_line_error(capsys, ["train", "--data", str(root), "--out", str(out), "-q"], "--image-size", out)
 
 
-def test_duplicate_report_names_are_refused(shapes_model, capsys):
-    _, path = shapes_model
+def test_duplicate_report_names_are_refused(shapes_model, tmp_path, capsys):
+    root, path = shapes_model
     _one_line_error(
         capsys, ["evaluate", "--model", str(path), "--ood", "noise=gaussian-noise", "-q"], "already has a set"
     )
+    out = tmp_path / "r.json"  # a usual set asked for by its name is the one already there
+    assert main(["evaluate", "--model", str(path), "--ood", "noise", "--samples", "5", "-q", "--json", str(out)]) == 0
+    assert list(json.loads(out.read_text())["datasets"]) == [f"{root.name}-test", "noise", "gaussian-noise"]
 
 
 def test_explanation_of_many_classes_draws_the_likely_ones():

@@ -40,10 +40,11 @@ class LineBar:
 
 
 class Progress:
-    """Where a long job reports: bars (on a terminal) and log lines on stderr, or nothing when ``quiet``."""
+    """Where a long job reports: bars (on a terminal) and log lines on stderr, or nothing when ``quiet``;
+    ``muted``: no warnings either (the other processes of a distributed run, whose rank 0 says them)."""
 
-    def __init__(self, quiet: bool = False, tty: bool | None = None) -> None:
-        self.quiet = quiet
+    def __init__(self, quiet: bool = False, tty: bool | None = None, muted: bool = False) -> None:
+        self.quiet, self.muted = quiet or muted, muted
         self.tty = sys.stderr.isatty() if tty is None else tty
 
     def bar(self, *, summary: bool = True, **kwargs: Any) -> tqdm | LineBar | None:
@@ -63,8 +64,9 @@ class Progress:
             tqdm.write(message, file=sys.stderr)
 
     def warn(self, message: str) -> None:
-        """One warning line on stderr, shown even when quiet."""
-        tqdm.write(f"idk: warning: {message}", file=sys.stderr)
+        """One warning line on stderr, shown even when quiet (not when muted)."""
+        if not self.muted:
+            tqdm.write(f"idk: warning: {message}", file=sys.stderr)
 
 
 SILENT = Progress(quiet=True)

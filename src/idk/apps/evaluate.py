@@ -58,7 +58,7 @@ def load_sets(
         test = load(test_data, data, spec, prepare=prepare)
         if test.labels is None:
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
-        match_classes(test, ckpt.classes, test_data)
+        test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
     else:
         test = recorded_test_set(ckpt.data, spec, data)
     sets = {test.name: test}
@@ -70,6 +70,8 @@ def load_sets(
         if len(loaded):  # --noise 0: no noise set
             sets[loaded.name] = loaded
     for name, path in ood:
+        if name == path and name in sets and name in names:  # a usual set asked for by name: it is there
+            continue
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
         sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare)
@@ -214,6 +216,11 @@ def warnings(ckpt: Checkpoint) -> list[str]:
         ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
     ):
         out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
+    elif not ckpt.calibrated and ckpt.finished:  # the tutorial's rule: a threshold chosen by hand
+        out.append(
+            f"its rule's threshold is fixed ({ckpt.decision_rule().summary()}), not calibrated on validation images: "
+            "how often it refuses images like its training images is not measured"
+        )
     calibration = ckpt.rule.get("calibration") or {}
     if "target_refusal" in calibration and (few := few_to_calibrate(calibration["n"], calibration["target_refusal"])):
         out.append(few)

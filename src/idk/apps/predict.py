@@ -160,8 +160,10 @@ def _answer_batch(
             if isinstance(source, ImageError):
                 raise source
             prepared = source if isinstance(source, PreparedImage) else prepare(source, ckpt.input_spec)
-        except ImageError as err:
-            results.append(FileResult(name, None, None, [], None, str(err)))
+        except ImageError as err:  # bytes are named by their file name (an upload's)
+            message = str(err)
+            message = f"{name}: {message.removeprefix('<bytes>: ')}" if message.startswith("<bytes>: ") else message
+            results.append(FileResult(name, None, None, [], None, message))
             continue
         if prepared.blank:
             results.append(FileResult(name, "I don't know", None, [], None, None, blank=True, threshold=rule.threshold))

@@ -144,6 +144,8 @@ class PredictionService:
                     "samples": self.samples,
                     "window_ms": 1000 * self.settings.window,
                     "max_batch": self.settings.max_batch,
+                    "max_queue": self.settings.max_queue,
+                    "threads": torch.get_num_threads(),
                 },
             }
         )

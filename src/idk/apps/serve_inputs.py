@@ -89,7 +89,9 @@ async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> lis
         kind.startswith("image/") or kind in ("application/octet-stream", "application/json", "multipart/form-data")
     ):
         raise RequestError(
-            415, f"unsupported content type {kind or '(none)'!r}: send multipart/form-data, image/*, or JSON pixels"
+            415,
+            f"unsupported content type {kind or '(none)'!r}: send multipart/form-data, one file as image/* or "
+            "application/octet-stream, or JSON pixels",
         )
     body = await read_body(request, limits)
     if kind == "multipart/form-data":
@@ -145,10 +147,19 @@ def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
     return sources
 
 
+def _holds_booleans(value: Any) -> bool:
+    """Whether nested lists hold a JSON true or false (which numpy would take as 1 and 0)."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, list) and any(_holds_booleans(v) for v in value)
+
+
 def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> np.ndarray:
     """Nested lists of numbers → float32 (C, H, W) in [0, 1]; :class:`RequestError` 422 otherwise."""
     c, h, w = spec.channels, spec.height, spec.width
     want = f"(C, H, W) = ({c}, {h}, {w})" + (f", ({h}, {w}, {c})" if c > 1 else f" or ({h}, {w})")
+    if _holds_booleans(value):
+        raise RequestError(422, f"{name}: holds true/false; pixels are numbers in [0, 1], expected {want}")
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):

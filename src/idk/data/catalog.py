@@ -30,6 +30,7 @@ from idk.data.images import (
     index_classes,
     unnamed_classes,
 )
+from idk.data.imaging import IMAGE_SUFFIXES
 from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_10K_FILES, NOTMNIST_459, DataConfig
 from idk.data.synthetic import gaussian_pixels, uniform_pixels
 from idk.errors import DataError
@@ -384,6 +385,8 @@ def load(
             data = read_folder(path, path.name, spec=spec, prepare_all=prepare)
         elif path.suffix in (".npy", ".npz"):
             data = read_array(path, path.stem)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
         else:
             data = read_idx_images(path, path.stem)
     check_pixels(data.images, name_or_path)

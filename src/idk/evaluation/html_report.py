@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from idk.evaluation import plots
-from idk.evaluation.report import format_report, pct, to_json
+from idk.evaluation.report import GROUPS, format_report, pct, to_json
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, th.group { text-align: left; }
+th.group { background: #f0f0f0; font-weight: normal; font-style: italic; }
 figure { display: inline-block; margin: 0.5em; }
 img { max-width: 520px; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
@@ -63,7 +64,14 @@ def _table(datasets: dict[str, Any]) -> str:
     ]
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in cols)
     rows = []
+    kinds, previous = {d.get("kind") for d in datasets.values()}, None
     for name, d in datasets.items():
+        kind = d.get("kind")  # the groups the text report names: to be answered, to be refused
+        if "shifted" in kinds and kind != previous and kind in GROUPS:
+            rows.append(
+                f"<tr><th class='group' colspan='{len(cols) + 1}'>{html.escape(GROUPS[kind].strip())}</th></tr>"
+            )
+        previous = kind
         cells = "".join(
             f"<td>{html.escape(fmt(d[key])) if key in d and d[key] is not None else ''}</td>" for key, _, fmt in cols
         )

@@ -112,7 +112,7 @@ def train(
     data = data or DataConfig.from_env()
     opts = opts or TrainOptions()
     replicas, device = distributed.setup(resolve_device(device))
-    progress = (progress or Progress(quiet=True)) if replicas.is_main else Progress(quiet=True)
+    progress = (progress or Progress(quiet=True)) if replicas.is_main else Progress(muted=True)
     if resume and not out.exists():
         raise CheckpointError(f"{out}: nothing to resume (no such file); drop --resume, or use --resume-if-exists")
     previous = ckpt_io.read(out) if resume else None
@@ -154,7 +154,7 @@ def train(
         )
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
-    if previous is None and preset.rule.target_refusal is not None:
+    if preset.rule.target_refusal is not None:  # resumed too: it is the model's, not the run's
         held = len(val_set) - tuning_size(len(val_set), preset.rule)
         if few := few_to_calibrate(held, preset.rule.target_refusal):
             progress.warn(
