@@ -54,7 +54,7 @@ def test_a_digit_model_begun_before_the_glyphs_goes_on_without_them(tmp_path, da
     ckpt = checkpoint.read(out)
     assert "glyphs" in ckpt.outlier_families
     before = tuple(n for n in ckpt.outlier_families if n != "glyphs")
-    checkpoint.save(replace(ckpt, outlier_families=before), out)
+    checkpoint.save(replace(ckpt, outlier_families=before, rendered=None), out)  # as written then
     assert main([*base, "--resume", "--epochs", "2"]) == 0
     resumed = checkpoint.read(out)
     assert len(resumed.history) == 2 and resumed.outlier_families == before
@@ -73,3 +73,30 @@ def test_a_digit_model_written_before_the_scribbles_record_resumes(tmp_path, dat
     checkpoint.save(replace(ckpt, scribbles=None), out)
     assert main([*base, "--resume", "--epochs", "2"]) == 0
     assert len(checkpoint.read(out).history) == 2
+
+
+def test_the_font_rendered_images_are_fingerprinted_and_a_resume_checks_them(tmp_path, data_dir, capsys):
+    """The glyph outliers and printed digits a run trains on are recorded by fingerprint; a run whose
+    images this machine renders otherwise (another font or renderer) is not continued on them."""
+    from idk.data.glyphs import glyph_bank, printed_classes, rendered_digest
+
+    out = tmp_path / "d.pt"
+    small = ["--train-subset", "300", "--samples", "4", "--channels", "4", "8", "--dense", "8", "--no-twin", "-q"]
+    base = ["train", "--out", str(out), *small, "--data-dir", str(data_dir), "--threads", "1"]
+    assert main([*base, "--epochs", "1"]) == 0
+    ckpt = checkpoint.read(out)
+    digits = tuple("0123456789")
+    assert ckpt.rendered == {
+        "glyphs": rendered_digest(glyph_bank(28, 28)),
+        "printed": rendered_digest(printed_classes(digits, 28, 28)[0]),
+    }
+    assert all(len(v) == 16 and int(v, 16) >= 0 for v in ckpt.rendered.values())
+    assert rendered_digest(glyph_bank(28, 28) + 1e-4) == ckpt.rendered["glyphs"]  # blind to float noise
+    assert rendered_digest(glyph_bank(28, 28).flip(-1)) != ckpt.rendered["glyphs"]
+    checkpoint.save(replace(ckpt, rendered={**ckpt.rendered, "glyphs": "0" * 16}), out)
+    capsys.readouterr()
+    assert main([*base, "--resume", "--epochs", "2"]) == 2
+    assert "its font-rendered training images (glyphs) were drawn otherwise" in capsys.readouterr().err
+    checkpoint.save(replace(ckpt, rendered=None), out)  # written before the record: continued
+    assert main([*base, "--resume", "--epochs", "2"]) == 0
+    assert checkpoint.read(out).rendered == ckpt.rendered

@@ -18,6 +18,7 @@ other fonts (:data:`TRAINING_FONTS`, :func:`printed_classes`).
 
 from __future__ import annotations
 
+import hashlib
 import string
 import unicodedata
 from functools import cache, lru_cache
@@ -188,6 +189,13 @@ def glyph_bank(height: int, width: int) -> Tensor:
         angles.append(rng.uniform(-10, 10))
         sizes.append(rng.integers(40, 73))
     return frames(picked, fonts_of, angles, sizes, height, width)
+
+
+def rendered_digest(images: Tensor) -> str:
+    """A fingerprint of rendered frames (M, 1, H, W) in [0, 1]: the SHA-256 of their pixels as 8-bit
+    levels (blind to the last bits of float arithmetic, not to another font or renderer), 16 hex digits."""
+    levels = (images.detach().cpu().float() * 255).round().to(torch.uint8).contiguous()
+    return hashlib.sha256(levels.numpy().tobytes()).hexdigest()[:16]
 
 
 def printable(classes: tuple[str, ...]) -> bool:

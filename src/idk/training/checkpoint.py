@@ -95,6 +95,9 @@ class Checkpoint:
     outlier_families: tuple[str, ...] | None = None
     # how the ``strokes`` family drew its scribbles; None: no scribbles, or not recorded (older files)
     scribbles: Scribbles | None = None
+    # fingerprints of the font-rendered training images (idk.data.glyphs.rendered_digest) by kind:
+    # "glyphs" (the outlier glyphs), "printed" (the printed class names); None: not recorded (older files)
+    rendered: dict[str, str] | None = None
     versions: dict[str, str] = field(default_factory=versions)
 
     @property
@@ -217,6 +220,8 @@ class Checkpoint:
                 fields["outlier_families"] = tuple(str(name) for name in d["outlier_families"])
             if d.get("scribbles") is not None:
                 fields["scribbles"] = Scribbles.from_dict(d["scribbles"])
+            if d.get("rendered") is not None:
+                fields["rendered"] = {str(k): str(v) for k, v in dict(d["rendered"]).items()}
             make_rule(d["rule"])
             if d.get("twin_rule") is not None:
                 make_rule(d["twin_rule"])
@@ -275,6 +280,7 @@ class Checkpoint:
             "validation_images": {"held_out": self.validation_size, **(self.validation_split or {})},
             "outlier_families": list(self.outlier_families) if self.outlier_families is not None else None,
             "scribbles": self.scribbles.as_dict() if self.scribbles is not None else None,
+            "rendered": self.rendered,
             "metrics": self.metrics,
             "score_selection": self.score_selection,
             "versions": self.versions,

@@ -16,7 +16,7 @@ import pyro
 import torch
 
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
-from idk.data.glyphs import glyph_classes, printable
+from idk.data.glyphs import glyph_bank, glyph_classes, printable, printed_classes, rendered_digest
 from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
@@ -197,6 +197,16 @@ def train(
                 f"{out}: cannot resume: its pen scribbles (synthetic outliers) were drawn {then}, this version of "
                 f"idk draws them with {scribbles.describe()}; train afresh with a new --out"
             )
+    rendered = rendered_fingerprints(tcfg, source.spec, families, full.classes)
+    if previous is not None and previous.rendered is not None and previous.rendered != rendered:
+        differ = ", ".join(
+            k for k in sorted({*previous.rendered, *rendered}) if previous.rendered.get(k) != rendered.get(k)
+        )
+        raise CheckpointError(
+            f"{out}: cannot resume: its font-rendered training images ({differ}) were drawn otherwise than this "
+            "machine draws them (other fonts, Pillow or FreeType: compare the versions `idk info` lists); train "
+            "afresh with a new --out"
+        )
     pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
     try:
         model = build_model(model_cfg, dataset_size=len(train_set))
@@ -239,6 +249,7 @@ def train(
         data_fingerprint=data_fingerprint,
         outlier_families=families,
         scribbles=scribbles if "strokes" in families else None,
+        rendered=rendered,
     )
 
     def save(**fields: Any) -> Checkpoint:
@@ -306,6 +317,20 @@ def fitted_parts(
         yield member_key(k), member, label, replace(tcfg, seed=tcfg.seed + MEMBER_SEED_STEP * k)
     if twin is not None:
         yield "twin", twin, "twin", tcfg
+
+
+def rendered_fingerprints(
+    tcfg: TrainConfig, spec: InputSpec, families: tuple[str, ...], classes: tuple[str, ...]
+) -> dict[str, str]:
+    """Fingerprints (:func:`idk.data.glyphs.rendered_digest`) of the font-rendered images a run trains
+    on: ``glyphs``, the outlier glyphs, when that family is trained; ``printed``, the class names in
+    print, when a share of them is (as :mod:`idk.training.fitting` draws them)."""
+    out = {}
+    if "glyphs" in families:
+        out["glyphs"] = rendered_digest(glyph_bank(spec.height, spec.width))
+    if tcfg.printed > 0 and spec.drawn and (printed := printed_classes(classes, spec.height, spec.width)) is not None:
+        out["printed"] = rendered_digest(printed[0])
+    return out
 
 
 # Outlier families added after runs recorded theirs: a run begun without one goes on without it.
