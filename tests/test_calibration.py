@@ -5,6 +5,7 @@ import torch
 from scipy.stats import binom
 
 from idk.decision.calibration import (
+    ENOUGH_REFUSED,
     clopper_pearson_upper,
     few_to_calibrate,
     refusal_spread,
@@ -52,6 +53,18 @@ def test_refusal_spread_is_the_share_new_inputs_are_refused(n, target):
     shares = torch.tensor([1 - threshold_for_refusal(torch.rand(n, generator=g), target) for _ in range(4000)])
     assert (shares < low).double().mean().item() == pytest.approx(0.05, abs=0.015)
     assert (shares > high).double().mean().item() == pytest.approx(0.05, abs=0.015)
+
+
+@pytest.mark.parametrize("k", [ENOUGH_REFUSED, ENOUGH_REFUSED + 6, 60])
+def test_from_enough_refused_images_the_spread_needs_no_computing(k):
+    """few_to_calibrate answers None without SciPy once k = ⌊r n⌋ ≥ ENOUGH_REFUSED: the spread it
+    skips lies within [r/2, 2r] for every target and every n of that k (sampled across the band)."""
+    for r in (0.0005, 0.002, 0.02, 0.1, 0.3, 0.5, 0.9, 0.99):
+        first, past = math.ceil(k / r), math.ceil((k + 1) / r)
+        for n in range(first, past, max(1, (past - first) // 7)):
+            if math.floor(r * n + 1e-9) == k:
+                low, high = refusal_spread(n, r)
+                assert r / 2 <= low and high <= 2 * r, (k, r, n)
 
 
 def test_few_validation_images_are_said_to_set_a_coarse_threshold():

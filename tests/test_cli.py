@@ -74,6 +74,8 @@ def test_html_report(cnn_model, data_dir, tmp_path):
                 str(data_dir),
                 "--noise",
                 "0",
+                "--ood",
+                "fashion-mnist",  # a usual set asked for by its name: the one already there, not an error
                 "-q",
             ]
         )
@@ -112,16 +114,16 @@ def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):
     )
     text = capsys.readouterr().out
     assert "published" in text and "89.00%" in text and "2104" in text
-    assert "SHORTENED to 1 epoch and 2000 training images: not the tutorial's run" in text  # said, not hidden
+    assert "CHANGED to 1 epoch and 2000 training images: not the tutorial's run" in text  # said, not hidden
     report = json.loads(out.read_text())
-    assert report["shortened"] == {"epochs": 1, "train_subset": 2000}
+    assert report["changed"] == {"epochs": 1, "train_subset": 2000}
     for name, keys in REPORT_KEYS.items():
         assert keys <= set(report["datasets"][name])
     assert report["datasets"]["noise"]["n"] == 100 and report["datasets"]["notmnist-459"]["n"] == 459
 
 
 def test_a_fixed_threshold_is_said(tutorial_model):
-    from idk.apps.evaluate import warnings
+    from idk.apps.notices import warnings
     from idk.training import checkpoint
 
     said = warnings(checkpoint.read(tutorial_model))

@@ -228,7 +228,9 @@ def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):
     with pytest.raises(DataError, match="1 or 3 channels"):
         load(str(tmp_path / "two.npy"), data_cfg, spec)
     np.save(tmp_path / "last.npy", np.zeros((5, 9, 9, 2), np.float32))  # channels last: the count named is 2's axis
-    with pytest.raises(DataError, match=r"1 or 3 channels on the second or last axis, got shape \(5, 9, 9, 2\)"):
+    with pytest.raises(
+        DataError, match=r"1 or 3 channels \(or RGBA\) on the second or last axis, got shape \(5, 9, 9, 2\)"
+    ):
         load(str(tmp_path / "last.npy"), data_cfg, spec)
     Image.new("L", (9, 9)).save(tmp_path / "one.png")
     with pytest.raises(DataError, match="one image is no data set; give a folder of images"):

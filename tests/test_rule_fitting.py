@@ -119,7 +119,7 @@ def test_an_error_target_no_coverage_meets_says_so_everywhere():
     text says so, and every command's warnings name the target."""
     from types import SimpleNamespace
 
-    from idk.apps.evaluate import warnings
+    from idk.apps.notices import warnings
     from idk.decision.rules import describe_rule
 
     g = torch.Generator().manual_seed(2)

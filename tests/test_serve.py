@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from idk.apps import serve
-from idk.apps.evaluate import warnings
+from idk.apps.notices import warnings
 from idk.apps.predict import predict_images
 from idk.apps.serve_http import BackgroundServer, Timeouts
 from idk.apps.serve_inputs import Limits

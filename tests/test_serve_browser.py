@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from idk.apps import serve
-from idk.apps.evaluate import warnings
+from idk.apps.notices import warnings
 from idk.apps.serve_http import BackgroundServer
 from idk.training import checkpoint
 

@@ -48,6 +48,7 @@ def test_an_ambiguous_cube_is_read_channels_first():
         ({"x": 1}, "rectangular"),
         ([0.1, 0.2, 0.3, 0.4], "shape (4,)"),
         ([[True, False], [0.2, 0.3]], "true/false"),  # numpy would take them as 1 and 0
+        ([[True, False, True]], "shape (1, 3)"),  # the shape is judged first
     ],
 )
 def test_refused_pixels_are_422_with_a_reason(value, words):

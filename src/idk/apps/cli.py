@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_reproduction(report))
         return 0
     if args.command in ("explain", "predict"):
-        from idk.apps.evaluate import warnings
+        from idk.apps.notices import warnings
         from idk.apps.predict import explain, format_results, predict_files
         from idk.decision.memory import check_samples
         from idk.training import checkpoint
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
         return 0
     if args.command == "info":
-        from idk.apps.evaluate import warnings
+        from idk.apps.notices import warnings
         from idk.evaluation.report import to_json
         from idk.training.checkpoint import read
 

@@ -8,12 +8,11 @@ from typing import Any
 
 import torch
 
+from idk.apps.notices import warnings
 from idk.data.catalog import NAMED, NOISE, load, match_classes, recorded_test_set
 from idk.data.images import ImageSet, InputSpec, index_classes
 from idk.data.sources import DataConfig
-from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
-from idk.decision.rules import infeasible_error_target
 from idk.errors import IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.evaluation.report import write_json
@@ -65,12 +64,14 @@ def load_sets(
     names = [n for n in default_ood(ckpt) if n != ckpt.data.data]
     if gaussian and "gaussian-noise" not in names:
         names.insert(1, "gaussian-noise")
+    usual: dict[str, str] = {}  # a usual set's name → its report name
     for name in names:  # each set comes back under its report name (MNIST's test set: "mnist-test")
         loaded = load(name, data, spec, n_noise=(gaussian or noise) if name == "gaussian-noise" else noise, seed=seed)
+        usual[name] = loaded.name
         if len(loaded):  # --noise 0: no noise set
             sets[loaded.name] = loaded
     for name, path in ood:
-        if name == path and name in sets and name in names:  # a usual set asked for by name: it is there
+        if name == path and usual.get(name) in sets:  # a usual set asked for by its name: it is there
             continue
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
@@ -205,29 +206,3 @@ def evaluate_checkpoint(
     if json_path:
         write_json(report, json_path)
     return report
-
-
-def warnings(ckpt: Checkpoint) -> list[str]:
-    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated."""
-    out = []
-    if not ckpt.finished:
-        out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")
-    if not ckpt.calibrated and (
-        ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
-    ):
-        out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
-    elif not ckpt.calibrated and ckpt.finished:  # the tutorial's rule: a threshold chosen by hand
-        out.append(
-            f"its rule's threshold is fixed ({ckpt.decision_rule().summary()}), not calibrated on validation images: "
-            "how often it refuses images like its training images is not measured"
-        )
-    calibration = ckpt.rule.get("calibration") or {}
-    if "target_refusal" in calibration and (few := few_to_calibrate(calibration["n"], calibration["target_refusal"])):
-        out.append(few)
-    if infeasible_error_target(ckpt.rule):
-        out.append(
-            f"--target-error {ckpt.rule['calibration']['target_error']:g} could not be certified on the validation "
-            "images: the rule refuses every image (ask for a larger error, a lower --confidence, or train with more "
-            "validation images)"
-        )
-    return out

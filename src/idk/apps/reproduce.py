@@ -73,7 +73,7 @@ def reproduce(
         "datasets": datasets,
         "training": {"history": ckpt.history, "published_losses": list(PUBLISHED_LOSSES)},
         "seed": seed,
-        "shortened": {"epochs": epochs, "train_subset": train_subset} if epochs or train_subset else None,
+        "changed": {"epochs": epochs, "train_subset": train_subset} if epochs or train_subset else None,
         "published": {".".join(path): value for path, _, value in PUBLISHED},
     }
     if json_path:
@@ -85,11 +85,11 @@ def format_reproduction(report: dict[str, Any]) -> str:
     """The tutorial's published table beside ours, row by row."""
     width = 52
     lines = [f"Reproduction of the tutorial (seed {report['seed']}), {report['samples']} samples, median > 0.2"]
-    if short := report.get("shortened"):  # not comparable with the published figures
+    if short := report.get("changed"):  # not comparable with the published figures
         given = [f"{v} epoch{'s' * (v != 1)}" for v in [short["epochs"]] if v] + [
             f"{v} training images" for v in [short["train_subset"]] if v
         ]
-        lines.append(f"SHORTENED to {' and '.join(given)}: not the tutorial's run, not comparable with its figures")
+        lines.append(f"CHANGED to {' and '.join(given)}: not the tutorial's run, not comparable with its figures")
     lines += [
         "",
         f"{'experiment':<{width}}{'published':>12}{'idk':>12}",

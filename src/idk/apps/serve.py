@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from idk.apps.evaluate import warnings
+from idk.apps.notices import warnings
 from idk.apps.predict import FileResult, draw_networks, predict_images
 from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW, MicroBatcher, Overloaded
 from idk.apps.serve_http import BackgroundServer, Timeouts, bind, make_server

@@ -158,8 +158,6 @@ def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> n
     """Nested lists of numbers → float32 (C, H, W) in [0, 1]; :class:`RequestError` 422 otherwise."""
     c, h, w = spec.channels, spec.height, spec.width
     want = f"(C, H, W) = ({c}, {h}, {w})" + (f", ({h}, {w}, {c})" if c > 1 else f" or ({h}, {w})")
-    if _holds_booleans(value):
-        raise RequestError(422, f"{name}: holds true/false; pixels are numbers in [0, 1], expected {want}")
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -172,6 +170,8 @@ def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> n
         pixels = array.transpose(2, 0, 1)
     else:
         raise RequestError(422, f"{name}: shape {tuple(array.shape)} is not the model's input form {want}")
+    if _holds_booleans(value):  # walked once the shape is known: at most C·H·W values
+        raise RequestError(422, f"{name}: holds true/false; pixels are numbers in [0, 1], expected {want}")
     if not np.isfinite(pixels).all():
         raise RequestError(422, f"{name}: holds NaN or infinite values; pixels must lie in [0, 1]")
     if pixels.min(initial=0.0) < 0 or pixels.max(initial=0.0) > 1:

@@ -165,7 +165,9 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
     elif array.ndim == 4 and array.shape[1] == 4:
         pass
     elif array.ndim == 4 and array.shape[1] not in (1, 3):
-        raise DataError(f"{source}: images need 1 or 3 channels on the second or last axis, got shape {array.shape}")
+        raise DataError(
+            f"{source}: images need 1 or 3 channels (or RGBA) on the second or last axis, got shape {array.shape}"
+        )
     elif array.ndim != 4:
         raise DataError(f"{source}: expected images (N, H, W) or (N, H, W, C), got shape {array.shape}")
     if array.shape[1] == 4:  # RGBA: the alpha channel is dropped

@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-from scipy.stats import beta
 from torch import Tensor
 
 
@@ -28,6 +27,8 @@ def clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
         return 1.0
     if errors >= n:
         return 1.0
+    from scipy.stats import beta  # SciPy only when a bound is computed (the web service never does)
+
     return float(beta.ppf(1.0 - delta, errors + 1, n - errors))
 
 
@@ -51,14 +52,21 @@ def refusal_spread(n: int, target: float, level: float = 0.9) -> tuple[float, fl
     k = math.floor(target * n + 1e-9)
     if n <= 0 or k >= n:
         return 0.0, 1.0
+    from scipy.stats import beta
+
     tail = (1.0 - level) / 2
     return float(beta.ppf(tail, k + 1, n - k)), float(beta.ppf(1.0 - tail, k + 1, n - k))
+
+
+ENOUGH_REFUSED = 19  # k = ⌊r n⌋ from which the spread always lies within [r/2, 2r]
 
 
 def few_to_calibrate(n: int, target: float) -> str | None:
     """A warning when n validation images set a threshold for a refusal target r too coarsely: the
     90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice."""
     if n <= 0 or not 0 < target < 1:  # no threshold set; refusing nothing or everything is exact
+        return None
+    if math.floor(target * n + 1e-9) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
         return None
     low, high = refusal_spread(n, target)
     if low >= target / 2 and high <= 2 * target:

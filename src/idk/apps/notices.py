@@ -1,0 +1,34 @@
+"""What a user of a checkpoint must be told about it, for every command and the web page: kept
+light (no evaluation code, no SciPy until a refusal spread is needed), as the service imports it."""
+
+from __future__ import annotations
+
+from idk.decision.calibration import few_to_calibrate
+from idk.decision.rules import infeasible_error_target
+from idk.training.checkpoint import Checkpoint
+
+
+def warnings(ckpt: Checkpoint) -> list[str]:
+    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated."""
+    out = []
+    if not ckpt.finished:
+        out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")
+    if not ckpt.calibrated and (
+        ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
+    ):
+        out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
+    elif not ckpt.calibrated and ckpt.finished:  # the tutorial's rule: a threshold chosen by hand
+        out.append(
+            f"its rule's threshold is fixed ({ckpt.decision_rule().summary()}), not calibrated on validation images: "
+            "how often it refuses images like its training images is not measured"
+        )
+    calibration = ckpt.rule.get("calibration") or {}
+    if "target_refusal" in calibration and (few := few_to_calibrate(calibration["n"], calibration["target_refusal"])):
+        out.append(few)
+    if infeasible_error_target(ckpt.rule):
+        out.append(
+            f"--target-error {ckpt.rule['calibration']['target_error']:g} could not be certified on the validation "
+            "images: the rule refuses every image (ask for a larger error, a lower --confidence, or train with more "
+            "validation images)"
+        )
+    return out
