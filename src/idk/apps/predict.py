@@ -159,11 +159,9 @@ def _answer_batch(
         try:
             if isinstance(source, ImageError):
                 raise source
-            prepared = source if isinstance(source, PreparedImage) else prepare(source, ckpt.input_spec)
-        except ImageError as err:  # bytes are named by their file name (an upload's)
-            message = str(err)
-            message = f"{name}: {message.removeprefix('<bytes>: ')}" if message.startswith("<bytes>: ") else message
-            results.append(FileResult(name, None, None, [], None, message))
+            prepared = source if isinstance(source, PreparedImage) else prepare(source, ckpt.input_spec, name)
+        except ImageError as err:
+            results.append(FileResult(name, None, None, [], None, str(err)))
             continue
         if prepared.blank:
             results.append(FileResult(name, "I don't know", None, [], None, None, blank=True, threshold=rule.threshold))

@@ -21,7 +21,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 MAX_PIXELS = 40_000_000  # larger images are refused as decompression bombs
 
 
-def open_image(source: str | Path | bytes, colour: bool = False) -> np.ndarray:
+def open_image(source: str | Path | bytes, colour: bool = False, name: str | None = None) -> np.ndarray:
     """Decode an image file (or its bytes) into float32 pixels in [0, 1]: greyscale (H, W), or
     with ``colour`` RGB (H, W, 3) (a greyscale file repeated into three channels).
 
@@ -29,7 +29,7 @@ def open_image(source: str | Path | bytes, colour: bool = False) -> np.ndarray:
         ImageError: for a missing, empty, truncated, non-image or oversized (bomb) input, or one
             with NaN or infinite pixel values.
     """
-    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    name = name or ("<bytes>" if isinstance(source, bytes) else str(source))  # what errors call it
     if isinstance(source, bytes):
         data = source
     else:

@@ -40,20 +40,21 @@ class PreparedImage:
     blank: bool  # nothing found to classify (no ink, or one flat colour)
 
 
-def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec) -> PreparedImage:
-    """Decode (unless given pixels (H, W) or (H, W, 3)) and prepare one image for ``spec``."""
+def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec, name: str | None = None) -> PreparedImage:
+    """Decode (unless given pixels (H, W) or (H, W, 3)) and prepare one image for ``spec``; ``name``:
+    what errors call it (default: its path, or ``<bytes>``)."""
     if spec.preparation == "fit":
-        pixels = source if isinstance(source, np.ndarray) else open_image(source, colour=spec.channels == 3)
+        pixels = source if isinstance(source, np.ndarray) else open_image(source, spec.channels == 3, name)
         return fit(pixels, spec)
     if isinstance(source, np.ndarray):
         grey = source if source.ndim == 2 else source @ np.array(LUMINANCE, np.float32)
     else:
         grey = None
     if spec.preparation == "mnist":
-        grey = open_image(source) if grey is None else grey
+        grey = open_image(source, name=name) if grey is None else grey
         prepared = to_mnist(grey, spec.height, spec.width)
     else:
-        rgb = open_image(source, colour=True) if grey is None else np.repeat(grey[..., None], 3, -1)
+        rgb = open_image(source, colour=True, name=name) if grey is None else np.repeat(grey[..., None], 3, -1)
         prepared = to_fashion_mnist(rgb, spec.height, spec.width)
     if spec.channels == 3:
         prepared = PreparedImage(np.repeat(prepared.pixels, 3, axis=0), prepared.inverted, prepared.blank)
