@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from idk.evaluation import plots
-from idk.evaluation.report import GROUPS, format_report, pct, to_json
+from idk.evaluation.report import format_report, group_starts, pct, to_json
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -64,14 +64,12 @@ def _table(datasets: dict[str, Any]) -> str:
     ]
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in cols)
     rows = []
-    kinds, previous = {d.get("kind") for d in datasets.values()}, None
+    starts = group_starts(datasets)  # the text report's groups: to be answered, to be refused
     for name, d in datasets.items():
-        kind = d.get("kind")  # the groups the text report names: to be answered, to be refused
-        if "shifted" in kinds and kind != previous and kind in GROUPS:
+        if name in starts:
             rows.append(
-                f"<tr><th class='group' colspan='{len(cols) + 1}'>{html.escape(GROUPS[kind].strip())}</th></tr>"
+                f"<tr><th class='group' colspan='{len(cols) + 1}'>{html.escape(starts[name].strip())}</th></tr>"
             )
-        previous = kind
         cells = "".join(
             f"<td>{html.escape(fmt(d[key])) if key in d and d[key] is not None else ''}</td>" for key, _, fmt in cols
         )

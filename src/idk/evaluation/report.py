@@ -67,17 +67,27 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def group_starts(datasets: dict[str, Any]) -> dict[str, str]:
+    """The sets (by name) that begin a group of :data:`GROUPS` in report order, with its heading:
+    none unless the report holds shifted sets (to be answered) beside those to be refused."""
+    kinds = {d.get("kind") for d in datasets.values()}
+    starts, previous = {}, None
+    for name, d in datasets.items():
+        kind = d.get("kind")
+        if "shifted" in kinds and kind != previous and kind in GROUPS:
+            starts[name] = GROUPS[kind]
+        previous = kind
+    return starts
+
+
 def _table(datasets: dict[str, Any], title: str) -> list[str]:
     width = max([16, *(len(name) + 2 for name in datasets)])
     head = f"{'data set':<{width}}{'n':>7}{'forced acc':>12}{'refused':>10}{'acc. on accepted':>18}{'NLL':>8}{'ECE':>8}{'AUROC':>8}"
     rows = [title, head, "-" * len(head)]
-    kinds = {d.get("kind") for d in datasets.values()}
-    previous = None
+    starts = group_starts(datasets)
     for name, d in datasets.items():
-        kind = d.get("kind")
-        if "shifted" in kinds and kind != previous and kind in GROUPS:
-            rows.append(GROUPS[kind])
-        previous = kind
+        if name in starts:
+            rows.append(starts[name])
         nll = f"{d['nll']:.4f}" if "nll" in d else ""
         ece = pct(d["ece"]) if "ece" in d else ""
         auroc = f"{d['auroc']:.4f}" if "auroc" in d else ""

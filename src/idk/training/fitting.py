@@ -194,6 +194,12 @@ NAMED_SHARES = {
 }
 
 
+def trained_printed(cfg: TrainConfig, spec: InputSpec, classes: tuple[str, ...]) -> tuple[Tensor, Tensor] | None:
+    """The printed class names a run trains on (:func:`idk.data.glyphs.printed_classes`: images
+    (M, 1, H, W), labels (M,)), when a ``cfg.printed`` share of drawn symbols is printed; else None."""
+    return printed_classes(classes, spec.height, spec.width) if cfg.printed > 0 and spec.drawn else None
+
+
 def class_images(
     cfg: TrainConfig, spec: InputSpec, classes: tuple[str, ...], device: torch.device
 ) -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:
@@ -202,7 +208,7 @@ def class_images(
     as it (:func:`idk.data.variants.written_variants`: a 1 given a flag), then a ``cfg.printed``
     share of the batch replaced by printed class names (:func:`printed_share`). Neither for other
     images, nor for names without a variant or a print."""
-    printed = printed_classes(classes, spec.height, spec.width) if cfg.printed > 0 and spec.drawn else None
+    printed = trained_printed(cfg, spec, classes)
     if printed is not None:
         printed = tuple(t.to(device) for t in printed)
     variants = variant_labels(classes) if cfg.variants > 0 and spec.drawn else {}

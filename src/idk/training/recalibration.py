@@ -25,8 +25,8 @@ from idk.training.checkpoint import Checkpoint
 from idk.training.rule_fitting import fit_rules
 from idk.training.splits import split, tuning_split, used_images
 
-# Fields that fit_rules may set; cleared first so a new fit leaves none of the old one behind.
 RESTORE = "put the data back as it was when the model was trained, or train a new model on it as it is now"
+# Fields that fit_rules may set; cleared first so a new fit leaves none of the old one behind.
 FITTED = ("twin_rule", "temperature", "twin_temperature", "score_selection", "validation_split")
 
 

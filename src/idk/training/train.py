@@ -16,7 +16,7 @@ import pyro
 import torch
 
 from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
-from idk.data.glyphs import glyph_bank, glyph_classes, printable, printed_classes, rendered_digest
+from idk.data.glyphs import glyph_bank, glyph_classes, printable, rendered_digest
 from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
@@ -31,7 +31,7 @@ from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
 from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_preset, preset_for
-from idk.training.fitting import FitState, fit, outlier_families
+from idk.training.fitting import FitState, fit, outlier_families, trained_printed
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import base_rule, fit_rules, stand_in
 from idk.training.splits import split, tuning_size, used_images
@@ -328,7 +328,7 @@ def rendered_fingerprints(
     out = {}
     if "glyphs" in families:
         out["glyphs"] = rendered_digest(glyph_bank(spec.height, spec.width))
-    if tcfg.printed > 0 and spec.drawn and (printed := printed_classes(classes, spec.height, spec.width)) is not None:
+    if (printed := trained_printed(tcfg, spec, classes)) is not None:
         out["printed"] = rendered_digest(printed[0])
     return out
 
