@@ -2,7 +2,9 @@
 gradients computed by W gloo processes (each on its share of one batch, then averaged over the
 processes as training does) against one process on the whole batch, for the same weights.
 
-Writes ``{"term": [parallel, single], "grad_max_abs_diff": d, "grad_max_abs": g}`` to argv[1] (rank 0).
+Then checks :meth:`Replicas.same_everywhere` on a value every process shares and on one that
+differs by rank. Writes ``{"term": [parallel, single], "grad_max_abs_diff": d, "grad_max_abs": g,
+"disagreement": message}`` to argv[1] (rank 0).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from pyro import poutine
 
 from idk.data.images import InputSpec
+from idk.errors import IdkError
 from idk.nn.bnn import BNN, build_model, with_data
 from idk.training import distributed
 from idk.training.config import get_preset
@@ -58,6 +61,14 @@ def main(out: str) -> None:
         diff = max(float((a - p.grad).abs().max()) for a, p in zip(parallel_grads, params, strict=True))
         biggest = max(float(p.grad.abs().max()) for p in params)
         result = {"term": [float(parallel), float(single.detach())], "grad_max_abs_diff": diff, "grad_max_abs": biggest}
+    replicas.same_everywhere("the answer", 42, "no hint")  # the same everywhere: nothing raised
+    try:
+        replicas.same_everywhere("the data", f"{1000 + replicas.rank} images", "check the files")
+        disagreement = None
+    except IdkError as err:  # raised in every process, the same message
+        disagreement = str(err)
+    if replicas.is_main:
+        result["disagreement"] = disagreement
         with open(out, "w") as f:
             json.dump(result, f)
     distributed.teardown(replicas)

@@ -85,7 +85,7 @@ def test_shares_are_disjoint_and_cover_every_batch(world):
 def test_data_term_and_gradients_of_two_processes_equal_one(tmp_path):
     """2 gloo processes, each on its share of one ragged batch (6 and 7 examples) with the scale
     W·D/B, averaged: the same data term and gradients as one process on the whole batch with D/B,
-    for the same weights (float64; equal to rounding)."""
+    for the same weights (float64; equal to rounding). Then a value that differs by rank is refused."""
     out = tmp_path / "result.json"
     run = _torchrun([str(ROOT / "tests" / "distributed_worker.py"), str(out)], _env(), timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -93,6 +93,11 @@ def test_data_term_and_gradients_of_two_processes_equal_one(tmp_path):
     parallel, single = r["term"]
     assert parallel == pytest.approx(single, rel=1e-12, abs=0)
     assert r["grad_max_abs_diff"] <= 1e-12 * r["grad_max_abs"]
+    # processes that read other data are stopped, each rank's value named
+    assert r["disagreement"] == (
+        "the data differs between the training processes: rank 1 has '1001 images', rank 0 has '1000 images'; "
+        "check the files"
+    )
 
 
 def test_empty_share_gives_the_kl_alone():

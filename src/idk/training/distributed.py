@@ -36,6 +36,11 @@ noise, augmentation and synthetic outliers: at the start of every epoch its glob
 seeded from (seed, epoch, rank) (:func:`epoch_seed`), so a killed run resumed with ``--resume``
 draws what the uninterrupted one would have.
 
+**Agreement.** Before training, the processes check that they read the same training images
+(their fingerprint), drew the same font-rendered outliers and run the same package versions
+(:meth:`Replicas.same_everywhere`): on several machines each reads its own files, and a
+machine with other data would otherwise train the one model on a mixture.
+
 **Side effects.** Only rank 0 writes checkpoints, logs and progress bars; it fits the decision rule
 on the whole validation split while the others wait, then sends them the result.
 """
@@ -113,6 +118,21 @@ class Replicas:
         box = [value if self.is_main else None]
         dist.broadcast_object_list(box, src=0)
         return box[0]
+
+    def same_everywhere(self, what: str, value: Any, hint: str) -> None:
+        """Raise :class:`IdkError` in every process unless ``value`` (any picklable object, compared
+        with ``==``) is the same in all of them: one all-gather. ``what`` names it in the message,
+        ``hint`` says what to check (several machines: each reads its own files)."""
+        if not self.active:
+            return
+        values: list[Any] = [None] * self.world
+        dist.all_gather_object(values, value)
+        if differ := [r for r, v in enumerate(values) if v != values[0]]:
+            ranks = ", ".join(map(str, differ))
+            raise IdkError(
+                f"{what} differs between the training processes: rank{'s' if len(differ) > 1 else ''} {ranks} "
+                f"{'have' if len(differ) > 1 else 'has'} {values[differ[0]]!r}, rank 0 has {values[0]!r}; {hint}"
+            )
 
     def barrier(self) -> None:
         if self.active:

@@ -167,6 +167,12 @@ def train(
     ):
         model_cfg = previous.model_config  # no architecture option given: the stored one
     data_fingerprint = fingerprint(full)
+    replicas.same_everywhere(
+        "the training data",
+        f"{data_fingerprint['n']} images, SHA-256 {data_fingerprint['sha256'][:12]}",
+        "give every machine the same data files (IDK_DATA_DIR, --data-dir, --data)",
+    )
+    replicas.same_everywhere("the versions", ckpt_io.versions(), "install the same requirements on every machine")
     if previous is not None and (
         previous.model_config != model_cfg
         or previous.data.as_dict() != source.record.as_dict()
@@ -198,6 +204,11 @@ def train(
                 f"idk draws them with {scribbles.describe()}; train afresh with a new --out"
             )
     rendered = rendered_fingerprints(tcfg, source.spec, families, full.classes)
+    replicas.same_everywhere(
+        "the font-rendered training images",
+        {kind: digest[:12] for kind, digest in rendered.items()},
+        "install the same fonts, Pillow and FreeType on every machine (`idk info` lists the versions)",
+    )
     if previous is not None and previous.rendered is not None and previous.rendered != rendered:
         differ = ", ".join(
             k for k in sorted({*previous.rendered, *rendered}) if previous.rendered.get(k) != rendered.get(k)
