@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 
 import numpy as np
 import pytest
@@ -98,7 +99,10 @@ def test_bad_inputs_are_clear_errors(tmp_path):
     for path, needle in cases.items():
         with pytest.raises(ImageError, match=needle) as err:
             load_for_mnist(path)
-        assert str(path) in str(err.value)
+        assert str(err.value) == f"{path}: {err.value.reason}" and err.value.name == str(path)
+        assert needle in err.value.reason and str(path) not in err.value.reason  # the reason alone
+        again = pickle.loads(pickle.dumps(err.value))  # e.g. from a worker process: both parts kept
+        assert (type(again), again.name, again.reason) == (ImageError, err.value.name, err.value.reason)
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])

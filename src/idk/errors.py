@@ -12,7 +12,16 @@ class DataError(IdkError):
 
 
 class ImageError(IdkError):
-    """An image file cannot be read or is not acceptable (bomb, empty, not an image)."""
+    """An image file cannot be read or is not acceptable (bomb, empty, not an image): ``name`` is
+    the file (or what stands for it, e.g. an upload's name), ``reason`` what is wrong with it; the
+    message is ``"{name}: {reason}"``."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason = str(name), reason
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickled with both parts, not the message
+        return type(self), (self.name, self.reason)
 
 
 class CheckpointError(IdkError):

@@ -91,7 +91,7 @@ def read_folder(
             try:
                 px = open_image(f, colour=True)
             except ImageError as err:
-                skipped.append(f"{f.name} ({str(err).removeprefix(f'{f}: ')})")
+                skipped.append(f"{f.name} ({err.reason})")
                 continue
             found.append((f, label, px.shape[:2], is_colour(px)))
     if skipped and warn:

@@ -35,12 +35,12 @@ def open_image(source: str | Path | bytes, colour: bool = False, name: str | Non
     else:
         path = Path(source)
         if not path.exists():
-            raise ImageError(f"{name}: no such file")
+            raise ImageError(name, "no such file")
         if path.is_dir():
-            raise ImageError(f"{name}: is a directory, not an image")
+            raise ImageError(name, "is a directory, not an image")
         data = path.read_bytes()
     if not data:
-        raise ImageError(f"{name}: empty file, not an image")
+        raise ImageError(name, "empty file, not an image")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         previous = Image.MAX_IMAGE_PIXELS
@@ -49,18 +49,18 @@ def open_image(source: str | Path | bytes, colour: bool = False, name: str | Non
             with Image.open(io.BytesIO(data)) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS:
-                    raise ImageError(f"{name}: {w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
+                    raise ImageError(name, f"{w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
                 img.seek(0)
                 img.load()
                 pixels = _to_rgb(img) if colour else _to_grey(img)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise ImageError(f"{name}: refused as a decompression bomb ({err})") from None
+            raise ImageError(name, f"refused as a decompression bomb ({err})") from None
         except NonFinitePixels:
-            raise ImageError(f"{name}: holds NaN or infinite pixel values") from None
+            raise ImageError(name, "holds NaN or infinite pixel values") from None
         except UnidentifiedImageError:
-            raise ImageError(f"{name}: not an image PIL can read (PNG, JPEG, BMP, GIF, WebP, TIFF)") from None
+            raise ImageError(name, "not an image PIL can read (PNG, JPEG, BMP, GIF, WebP, TIFF)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as err:
-            raise ImageError(f"{name}: truncated or corrupted image ({err})") from None
+            raise ImageError(name, f"truncated or corrupted image ({err})") from None
         finally:
             Image.MAX_IMAGE_PIXELS = previous
     return pixels
@@ -126,7 +126,7 @@ def list_images(paths: list[str]) -> list[Path]:
                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
             )
             if not found:
-                raise ImageError(f"{raw}: directory has no images ({', '.join(IMAGE_SUFFIXES)})")
+                raise ImageError(raw, f"directory has no images ({', '.join(IMAGE_SUFFIXES)})")
             out.extend(found)
         elif any(ch in raw for ch in "*?[") and not path.exists():
             matches = (
@@ -135,7 +135,7 @@ def list_images(paths: list[str]) -> list[Path]:
                 else sorted(Path(path.anchor).glob(str(path.relative_to(path.anchor))))
             )
             if not matches:
-                raise ImageError(f"{raw}: pattern matches no files")
+                raise ImageError(raw, "pattern matches no files")
             out.extend(m for m in matches if m.is_file())
         else:
             out.append(path)
