@@ -48,6 +48,7 @@ def test_train_records_the_form_and_class_names(shapes_model, capsys):
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "circle" in out and "'degrade': '— (drawn symbols only)'" in out  # the preset's share does not apply
+    assert "('glyphs', '— (not one of its outlier families)')" in out  # the preset's weight of printed glyphs
     assert "the threshold is set on only" in out  # 72 images: too few to hold a 2% refusal
 
 

@@ -295,6 +295,11 @@ class Checkpoint:
             described["train_config"] = {
                 k: "— (drawn symbols only)" if k in DRAWN_ONLY else v for k, v in described["train_config"].items()
             }
+        if families is not None and described["train_config"].get("outlier_weights"):  # of families it trained on
+            described["train_config"]["outlier_weights"] = [
+                (name, weight if name in families else "— (not one of its outlier families)")
+                for name, weight in described["train_config"]["outlier_weights"]
+            ]
         return {
             **described,
             "input": self.input_spec.describe(),
