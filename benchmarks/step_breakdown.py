@@ -29,15 +29,9 @@ from idk.data.augment import augmentation_for
 from idk.data.catalog import NAMED
 from idk.devices import resolve_device
 from idk.nn.bnn import build_model, with_data
+from idk.training.batches import outlier_counts, outlier_families
 from idk.training.config import get_preset
-from idk.training.fitting import (
-    DeviceData,
-    ElboObjective,
-    MleObjective,
-    make_optimizer,
-    outlier_counts,
-    outlier_families,
-)
+from idk.training.fitting import DeviceData, ElboObjective, MleObjective, make_optimizer
 
 
 def _timed(device: torch.device, fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:

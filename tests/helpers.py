@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from idk.data.catalog import NAMED
 from idk.nn.bnn import ModelConfig, with_data
+from idk.nn.networks import NetConfig
 
 MNIST_SPEC = NAMED["mnist"].spec
 MNIST_SHAPE = MNIST_SPEC.shape  # (1, 28, 28)
@@ -12,3 +13,7 @@ MNIST_SHAPE = MNIST_SPEC.shape  # (1, 28, 28)
 def for_mnist(cfg: ModelConfig) -> ModelConfig:
     """``cfg`` for MNIST's 28×28 greyscale images and ten classes."""
     return with_data(cfg, MNIST_SHAPE, len(NAMED["mnist"].classes))
+
+
+# a narrow CNN for short training runs on MNIST
+SMALL_CNN = for_mnist(ModelConfig(net=NetConfig(arch="cnn", channels=(4, 8), dense=32), init_scale=1e-3))

@@ -69,7 +69,7 @@ def test_figure_formats_are_those_matplotlib_writes():
 
 
 def test_the_outlier_families_offered_are_those_training_knows():
-    from idk.training.fitting import OUTLIER_FAMILIES
+    from idk.training.batches import OUTLIER_FAMILIES
 
     assert choices.OUTLIER_FAMILIES == OUTLIER_FAMILIES
 
@@ -135,7 +135,7 @@ def test_mirror_images_of_digits_and_letters_are_refused_before_training(data, d
 
 def test_dropping_every_outlier_family_is_refused_before_training(data_dir, tmp_path, capsys):
     from idk.apps.cli import main
-    from idk.training.fitting import OUTLIER_FAMILIES
+    from idk.training.batches import OUTLIER_FAMILIES
 
     out = tmp_path / "m.pt"
     argv = ["train", "--out", str(out), "--data-dir", str(data_dir), "--train-subset", "500", "-q", "--threads", "1"]

@@ -33,8 +33,9 @@ from idk.decision.predictive import Predictions, batch_size_for, device_batches
 from idk.devices import resolve_device
 from idk.nn.bnn import build_model, with_data
 from idk.training import checkpoint as ckpt_io
+from idk.training.batches import training_outliers
 from idk.training.config import get_preset
-from idk.training.fitting import DeviceData, ElboObjective, MleObjective, training_outliers
+from idk.training.fitting import DeviceData, ElboObjective, MleObjective
 
 MNIST = NAMED["mnist"]
 CUDA = torch.cuda.is_available()

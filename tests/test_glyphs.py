@@ -24,8 +24,8 @@ from idk.data.glyphs import (
 from idk.data.images import InputSpec
 from idk.data.synthetic import glyphs
 from idk.errors import IdkError
+from idk.training.batches import printed_share
 from idk.training.config import TrainConfig
-from idk.training.fitting import printed_share
 from idk.training.train import _check_training
 
 

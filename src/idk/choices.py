@@ -12,7 +12,7 @@ DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.
 OOD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459", "noise", "gaussian-noise")
 DEFAULT_PRESET = "cnn"
 PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg", "cnn-fonts")  # the keys of idk.training.config.PRESETS
-# idk.training.fitting.OUTLIER_FAMILIES: the synthetic outlier families training may leave out
+# idk.training.batches.OUTLIER_FAMILIES: the synthetic outlier families training may leave out
 OUTLIER_FAMILIES = (
     "uniform-noise",
     "gaussian-noise",

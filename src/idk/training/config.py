@@ -37,7 +37,7 @@ class TrainConfig:
     # synthetic outlier families (names of idk.data.synthetic.families_for) left out of training
     drop_outliers: tuple[str, ...] = ()
     # (family, relative weight) pairs: the named families' shares of each step's outliers, against 1
-    # for every other family (idk.training.fitting.family_counts)
+    # for every other family (idk.training.batches.family_counts)
     outlier_weights: tuple[tuple[str, float], ...] = ()
     # share of each batch replaced by the class names printed in fonts the printed shifted set is not
     # measured in (idk.data.glyphs.printed_classes): drawn symbols named by one character only

@@ -29,9 +29,10 @@ from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, w
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
+from idk.training.batches import outlier_families, trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_preset, preset_for
-from idk.training.fitting import FitState, fit, outlier_families, trained_printed
+from idk.training.fitting import FitState, fit
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import base_rule, fit_rules, stand_in
 from idk.training.splits import split, tuning_size, used_images
@@ -350,7 +351,7 @@ LATER_FAMILIES = ("glyphs",)
 
 def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tuple[str, ...]) -> tuple[str, ...]:
     """The training options that need the data's form, checked before any model is built: the
-    degraded share, and the outlier families left out (:func:`idk.training.fitting.outlier_families`),
+    degraded share, and the outlier families left out (:func:`idk.training.batches.outlier_families`),
     which must not teach a class as unlike every class (a class named by a character of the
     ``glyphs`` family). Returns the names of the families the run trains on (none without outlier
     exposure)."""
