@@ -16,7 +16,8 @@ def _digest(path) -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, data_dir):
-    """The same tiny model trained twice, calibrated to refuse 2% and 10% of validation images."""
+    """The same tiny model trained three times: calibrated to refuse 2% and 10% of validation images
+    with the preset's score, and 2% with the maximum probability."""
     from idk.data import DataConfig
     from idk.training.train import TrainOptions, train
 
@@ -27,6 +28,8 @@ def trained(tmp_path_factory, data_dir):
     for target in (0.02, 0.1):
         paths[target] = folder / f"refuse-{target}.pt"
         train(paths[target], None, cfg, TrainOptions(target_refusal=target, **common))
+    paths["max-prob"] = folder / "max-prob.pt"
+    train(paths["max-prob"], None, cfg, TrainOptions(target_refusal=0.02, score="max-prob", **common))
     return paths
 
 
@@ -51,6 +54,21 @@ def test_recalibrating_gives_the_rule_training_with_that_target_gives(trained, t
     # a target that 320 calibration images cannot hold (0.2% of them is under one image) is said to be coarse
     assert main(["calibrate", "--model", str(source), "--target-refusal", "0.002", "--out", str(out), "-q"]) == 0
     assert "the threshold is set on only 320 validation images" in capsys.readouterr().err
+
+
+def test_another_score_gives_the_rule_training_with_that_score_gives(trained, tmp_path, capsys):
+    """``--score`` alone keeps the model's target (2%) and refits the rule on that score."""
+    source, wanted = trained[0.02], trained["max-prob"]
+    assert torch.load(source, weights_only=True)["rule"]["score"] != "max-prob"  # the preset's own: another
+    out = tmp_path / "max-prob.pt"
+    assert main(["calibrate", "--model", str(source), "--score", "max-prob", "--out", str(out), "-q"]) == 0
+    assert "u = 1 − max_c p̄_c" in capsys.readouterr().out
+    got, expected = _rule_fields(out), _rule_fields(wanted)
+    assert got["rule"]["score"] == "max-prob" and got["rule"]["calibration"]["target_refusal"] == 0.02
+    assert got == expected and got["score_selection"] is None  # chosen by hand: no automatic choice recorded
+    assert torch.load(out, weights_only=True)["rule_config"]["score"] == "max-prob"
+    assert main(["calibrate", "--model", str(source), "--out", str(out)]) == 2
+    assert "give --target-refusal, --target-error or --score" in capsys.readouterr().err
 
 
 def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):

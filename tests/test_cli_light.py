@@ -15,9 +15,10 @@ PROBE = """
 import sys
 from idk.apps.checks import check_options
 from idk.apps.arguments import build_parser
+from idk.errors import IdkError
 try:
     check_options(build_parser().parse_args(sys.argv[1:]))
-except SystemExit:
+except (SystemExit, IdkError):
     pass
 heavy = sorted(m for m in ("torch", "pyro", "numpy", "matplotlib") if m in sys.modules)
 print(",".join(heavy) or "light")
@@ -68,10 +69,12 @@ def test_figure_formats_are_those_matplotlib_writes():
     assert set(FIGURE_FORMATS) <= set(FigureCanvasBase.get_supported_filetypes())
 
 
-def test_the_outlier_families_offered_are_those_training_knows():
+def test_the_outlier_families_and_scores_offered_are_those_the_library_knows():
+    from idk.decision.scores import SCORES
     from idk.training.batches import OUTLIER_FAMILIES
 
-    assert choices.OUTLIER_FAMILIES == OUTLIER_FAMILIES
+    assert choices.OUTLIER_FAMILIES == OUTLIER_FAMILIES, "a family was added or renamed: copy it into idk/choices.py"
+    assert choices.SCORE_NAMES == tuple(SCORES), "a score was added or renamed: copy it into idk/choices.py"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +85,7 @@ def test_the_outlier_families_offered_are_those_training_knows():
         (["--printed", "-0.1"], "argument --printed: -0.1 is not a fraction in [0, 1]"),
         (["--variants", "1.5"], "argument --variants: 1.5 is not a fraction in [0, 1]"),
         (["--drop-outliers", "zoom"], "argument --drop-outliers: invalid choice: 'zoom' (choose from 'uniform-noise'"),
+        (["--score", "margin"], "argument --score: invalid choice: 'margin' (choose from 'max-prob', 'entropy'"),
     ],
 )
 def test_bad_degradation_options_exit_2_with_one_line(argv, message, tmp_path, capsys):
@@ -119,6 +123,8 @@ def test_degradation_options_reach_training_as_given(monkeypatch, tmp_path):
     assert seen["opts"].flip is True
     main(["train", "--out", out, "--no-flip"])
     assert seen["opts"].flip is False
+    main(["train", "--out", out, "--score", "mutual-info"])
+    assert seen["opts"].score == "mutual-info" and seen["opts"].flip is None
 
 
 @pytest.mark.parametrize("data", ["mnist", "notmnist-10k"])

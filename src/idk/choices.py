@@ -1,7 +1,9 @@
 """The names the command line offers, importable without torch (so ``idk --help`` and a mistyped
-option answer at once): named data sets, presets, and their defaults, synthetic outlier families.
+option answer at once): named data sets, presets, and their defaults, synthetic outlier families,
+uncertainty scores.
 
-:data:`idk.data.catalog.NAMED` and :data:`idk.training.config.PRESETS` hold what the names mean;
+:data:`idk.data.catalog.NAMED`, :data:`idk.training.config.PRESETS`, :data:`idk.decision.scores.SCORES`
+and :data:`idk.training.batches.OUTLIER_FAMILIES` hold what the names mean;
 they take their defaults from here, and ``tests/test_cli_light.py`` checks that the names agree.
 """
 
@@ -26,3 +28,5 @@ OUTLIER_FAMILIES = (
     "blobs",
     "glyphs",
 )
+# idk.decision.scores.SCORES: the uncertainty scores a rule may use ("auto": chosen on validation data)
+SCORE_NAMES = ("max-prob", "entropy", "expected-entropy", "mutual-info", "entropy-or-mutual-info", "percentile")

@@ -111,7 +111,15 @@ def _image_size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (light: imports no torch, so a bad option answers at once)."""
     from idk import __version__
-    from idk.choices import DATA_NAMES, DEFAULT_DATA, DEFAULT_PRESET, OOD_NAMES, OUTLIER_FAMILIES, PRESET_NAMES
+    from idk.choices import (
+        DATA_NAMES,
+        DEFAULT_DATA,
+        DEFAULT_PRESET,
+        OOD_NAMES,
+        OUTLIER_FAMILIES,
+        PRESET_NAMES,
+        SCORE_NAMES,
+    )
 
     parser = Parser(
         prog="idk",
@@ -168,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")
     p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
+    p.add_argument(
+        "--score",
+        choices=(*SCORE_NAMES, "auto"),
+        help="the uncertainty the rule refuses on (auto: chosen on validation images; default: the preset's)",
+    )
     target = p.add_mutually_exclusive_group()
     target.add_argument(
         "--target-refusal", type=_fraction, help="calibrate: share of images like the training images refused"
@@ -341,9 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate", help="refit a trained model's rule to a new target on its validation images, no retraining"
     )
     p.add_argument("--model", required=True, help="a finished checkpoint")
-    target = p.add_mutually_exclusive_group(required=True)
+    target = p.add_mutually_exclusive_group()
     target.add_argument("--target-refusal", type=_fraction, help="share of images like the training images refused")
     target.add_argument("--target-error", type=_open_fraction, help="error among accepted images (upper bound)")
+    p.add_argument(
+        "--score",
+        choices=(*SCORE_NAMES, "auto"),
+        help="refuse on this uncertainty instead (auto: chosen on validation images; default: the model's; "
+        "alone, the model's own target)",
+    )
     p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
     p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")

@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
             target_error=args.target_error,
             confidence=args.confidence,
             samples=args.samples,
+            score=args.score,
             data=data(),
             progress=progress,
             device=device,

@@ -70,6 +70,7 @@ def recalibrate(
     target_error: float | None = None,
     confidence: float | None = None,
     samples: int | None = None,
+    score: str | None = None,
     data: DataConfig | None = None,
     progress: Progress | None = None,
     device: torch.device | str | None = None,
@@ -77,13 +78,23 @@ def recalibrate(
     """Refit the rule of the finished checkpoint at ``model_path`` to refuse ``target_refusal`` of
     validation images, or to keep the error among accepted ones below ``target_error`` with
     ``confidence``; write it to ``out`` (default: ``model_path``, atomically) and return it.
-    ``device``: where to predict (None: the CPU)."""
-    if (target_refusal is None) == (target_error is None):
-        raise IdkError("give exactly one of --target-refusal and --target-error")
-    if confidence is not None and target_error is None:
-        raise IdkError("--confidence goes with --target-error")
+    ``score``: the score to refuse on (:data:`idk.decision.scores.SCORES` or "auto"; None: the
+    model's); given alone, the model's own target is kept. ``device``: where to predict (None: the CPU)."""
+    if target_refusal is not None and target_error is not None:
+        raise IdkError("give one of --target-refusal and --target-error, not both")
+    if target_refusal is None and target_error is None and score is None:
+        raise IdkError("give --target-refusal, --target-error or --score")
     progress = progress or Progress(quiet=True)
     ckpt = ckpt_io.read(model_path)
+    if target_refusal is None and target_error is None:  # --score alone: the model's own target
+        target_refusal, target_error = ckpt.rule_config.target_refusal, ckpt.rule_config.target_error
+        if target_refusal is None and target_error is None:
+            raise IdkError(
+                f"{model_path}: its rule has a fixed threshold, no target to keep: give --target-refusal or "
+                "--target-error with --score"
+            )
+    if confidence is not None and target_error is None:
+        raise IdkError("--confidence goes with --target-error")
     if not ckpt.finished:
         raise CheckpointError(
             f"{model_path}: training did not finish ({ckpt.training_progress()}); "
@@ -99,6 +110,7 @@ def recalibrate(
         target_error=target_error,
         confidence=confidence if confidence is not None else ckpt.rule_config.confidence,
         samples=samples or ckpt.rule_config.samples,
+        score=score or ckpt.rule_config.score,
     )
     model = ckpt.build(path=str(model_path), device=device)
     check_samples(model, cfg.samples)

@@ -67,6 +67,7 @@ class TrainOptions:
     drop_outliers: tuple[str, ...] | None = None
     outlier_weights: tuple[tuple[str, float], ...] | None = None
     samples: int | None = None
+    score: str | None = None
     target_refusal: float | None = None
     target_error: float | None = None
     confidence: float | None = None
