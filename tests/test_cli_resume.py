@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import torch
 
 from idk.apps.cli import main
@@ -44,21 +45,28 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     assert out.read_bytes() == before
 
 
-def test_a_digit_model_begun_before_the_glyphs_goes_on_without_them(tmp_path, data_dir):
-    """A run begun before the glyphs outlier family (its recorded families lack it, its training
-    config has no printed share) resumes, and trains on what it began with."""
+@pytest.mark.parametrize("family", ["glyphs", "blobs"])
+def test_a_run_begun_before_a_family_was_added_goes_on_without_it(family, tmp_path, data_dir, capsys):
+    """A run begun before an outlier family was added to idk (its recorded families lack it; for the
+    glyphs, its training config has no printed share either) resumes, and trains on what it began
+    with, whichever family it is; a run that trained on a family this version no longer draws is
+    refused."""
     out = tmp_path / "d.pt"
     small = ["--train-subset", "300", "--samples", "4", "--channels", "4", "8", "--dense", "8", "--no-twin", "-q"]
     base = ["train", "--out", str(out), *small, "--data-dir", str(data_dir), "--threads", "1"]
     assert main([*base, "--epochs", "1", "--printed", "0"]) == 0
     ckpt = checkpoint.read(out)
-    assert "glyphs" in ckpt.outlier_families
-    before = tuple(n for n in ckpt.outlier_families if n != "glyphs")
+    assert family in ckpt.outlier_families
+    before = tuple(n for n in ckpt.outlier_families if n != family)
     checkpoint.save(replace(ckpt, outlier_families=before, rendered=None), out)  # as written then
     assert main([*base, "--resume", "--epochs", "2"]) == 0
     resumed = checkpoint.read(out)
     assert len(resumed.history) == 2 and resumed.outlier_families == before
-    assert resumed.train_config.drop_outliers == ("glyphs",) and resumed.train_config.printed == 0.0
+    assert resumed.train_config.drop_outliers == (family,) and resumed.train_config.printed == 0.0
+
+    checkpoint.save(replace(resumed, outlier_families=(*before, "checkerboard")), out)  # a family since removed
+    assert main([*base, "--resume", "--epochs", "3"]) == 2
+    assert "cannot resume: it was trained on the synthetic outliers uniform-noise" in capsys.readouterr().err
 
 
 def test_a_digit_model_written_before_the_scribbles_record_resumes(tmp_path, data_dir):

@@ -158,6 +158,9 @@ class PercentileProbability(Score):
         return 1.0 - pred.quantile_probs.max(-1).values
 
 
+# Every score by name (copied into idk.choices.SCORE_NAMES for the command line). A score added here
+# without fitted constants is also one of "auto"'s candidates (parameter_free): it may change the
+# rule of every model trained with "auto", the default's among them; measure that before adding it.
 SCORES: dict[str, type[Score]] = {
     cls.name: cls
     for cls in (

@@ -186,10 +186,11 @@ def train(
         )
     if previous is not None:
         trained_on = previous.outlier_families
-        if trained_on is None:  # written before the families were recorded, and before the glyphs
-            trained_on = tuple(n for n in families if n not in LATER_FAMILIES and (source.spec.drawn or n != "strokes"))
-        if added := tuple(n for n in families if n not in trained_on and n in LATER_FAMILIES):
-            tcfg = replace(tcfg, drop_outliers=(*tcfg.drop_outliers, *added))  # begun without them: goes on so
+        if trained_on is None:  # written before the families were recorded: those idk drew then
+            trained_on = tuple(n for n in families if n != "glyphs" and (source.spec.drawn or n != "strokes"))
+        # a family added to idk since the run began (none is dropped on resuming): the run goes on without it
+        if added := tuple(n for n in families if n not in trained_on):
+            tcfg = replace(tcfg, drop_outliers=(*tcfg.drop_outliers, *added))
             preset = replace(preset, train=tcfg)
             families = tuple(n for n in families if n not in added)
         if trained_on != families:
@@ -344,10 +345,6 @@ def rendered_fingerprints(
     if (printed := trained_printed(tcfg, spec, classes)) is not None:
         out["printed"] = rendered_digest(printed[0])
     return out
-
-
-# Outlier families added after runs recorded theirs: a run begun without one goes on without it.
-LATER_FAMILIES = ("glyphs",)
 
 
 def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tuple[str, ...]) -> tuple[str, ...]:
