@@ -10,13 +10,16 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+# every test starts with these threads (a CLI test's --threads 1 would otherwise slow the ones after
+# it): OMP_NUM_THREADS when set, else two (or the machine's one)
+THREADS = int(os.environ.get("OMP_NUM_THREADS") or 0) or min(2, os.cpu_count() or 1)
 
 
 @pytest.fixture(autouse=True)
 def _reset_state():
     pyro.clear_param_store()
     pyro.set_rng_seed(0)
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    torch.set_num_threads(THREADS)
     yield
     pyro.clear_param_store()
 
