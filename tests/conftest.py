@@ -11,8 +11,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 # every test starts with these threads (a CLI test's --threads 1 would otherwise slow the ones after
-# it): OMP_NUM_THREADS when set, else two (or the machine's one)
-THREADS = int(os.environ.get("OMP_NUM_THREADS") or 0) or min(2, os.cpu_count() or 1)
+# it): OMP_NUM_THREADS's first level when set, else two (or the machine's one)
+_OMP = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()  # OpenMP allows a list per nesting level
+THREADS = int(_OMP) if _OMP.isdigit() and int(_OMP) > 0 else min(2, os.cpu_count() or 1)
 
 
 @pytest.fixture(autouse=True)

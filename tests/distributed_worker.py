@@ -4,7 +4,7 @@ processes as training does) against one process on the whole batch, for the same
 
 Then checks :meth:`Replicas.same_everywhere` on a value every process shares and on one that
 differs by rank. Writes ``{"term": [parallel, single], "grad_max_abs_diff": d, "grad_max_abs": g,
-"disagreement": message}`` to argv[1] (rank 0).
+"disagreement": message}`` to argv[1] (rank 0), and the other process's message to argv[1].rank1.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from pyro import poutine
@@ -61,9 +62,9 @@ def main(out: str) -> None:
         diff = max(float((a - p.grad).abs().max()) for a, p in zip(parallel_grads, params, strict=True))
         biggest = max(float(p.grad.abs().max()) for p in params)
         result = {"term": [float(parallel), float(single.detach())], "grad_max_abs_diff": diff, "grad_max_abs": biggest}
-    replicas.same_everywhere("the answer", 42, "no hint")  # the same everywhere: nothing raised
+    replicas.same_everywhere("answer", 42, "no hint")  # the same everywhere: nothing raised
     try:
-        replicas.same_everywhere("the data", f"{1000 + replicas.rank} images", "check the files")
+        replicas.same_everywhere("data", f"{1000 + replicas.rank} images", "check the files")
         disagreement = None
     except IdkError as err:  # raised in every process, the same message
         disagreement = str(err)
@@ -71,6 +72,8 @@ def main(out: str) -> None:
         result["disagreement"] = disagreement
         with open(out, "w") as f:
             json.dump(result, f)
+    else:  # the other process raised too, with the same message
+        Path(f"{out}.rank{replicas.rank}").write_text(disagreement or "")
     distributed.teardown(replicas)
 
 

@@ -71,6 +71,31 @@ def test_another_score_gives_the_rule_training_with_that_score_gives(trained, tm
     assert "give --target-refusal, --target-error or --score" in capsys.readouterr().err
 
 
+def test_score_alone_fitted_automatic_and_with_an_error_target(trained, tmp_path, capsys):
+    """A fitted score gets its scales, "auto" records its choice; an error target of the model's
+    own is kept with --confidence; a fixed threshold (no target) is refused, naming why."""
+    from dataclasses import replace
+
+    from idk.training import checkpoint
+
+    source, out = trained[0.02], tmp_path / "m.pt"
+    assert main(["calibrate", "--model", str(source), "--score", "entropy-or-mutual-info", "--out", str(out)]) == 0
+    rule = torch.load(out, weights_only=True)["rule"]
+    assert rule["score"] == "entropy-or-mutual-info" and len(rule["score_params"]["scales"]) == 2
+    assert main(["calibrate", "--model", str(out), "--score", "auto", "-q"]) == 0
+    assert torch.load(out, weights_only=True)["score_selection"]["chosen"] == torch.load(out)["rule"]["score"]
+    ckpt = checkpoint.read(source)
+    error_target = replace(ckpt.rule_config, target_refusal=None, target_error=0.5)
+    checkpoint.save(replace(ckpt, rule_config=error_target), out)
+    assert main(["calibrate", "--model", str(out), "--score", "max-prob", "--confidence", "0.9", "-q"]) == 0
+    calibration = torch.load(out, weights_only=True)["rule"]["calibration"]
+    assert calibration["target_error"] == 0.5 and calibration["confidence"] == 0.9
+    checkpoint.save(replace(ckpt, rule_config=replace(ckpt.rule_config, target_refusal=None)), out)
+    capsys.readouterr()
+    assert main(["calibrate", "--model", str(out), "--score", "max-prob", "-q"]) == 2
+    assert "its rule has a fixed threshold, set for its own score" in capsys.readouterr().err
+
+
 def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
     path = tmp_path / "m.pt"
     path.write_bytes(trained[0.02].read_bytes())

@@ -127,6 +127,17 @@ def test_degradation_options_reach_training_as_given(monkeypatch, tmp_path):
     assert seen["opts"].score == "mutual-info" and seen["opts"].flip is None
 
 
+def test_a_score_for_a_fixed_threshold_is_refused_before_training(tmp_path, capsys):
+    """The tutorial's rule has a threshold set for its own score and no target to set another by."""
+    from idk.apps.cli import main
+
+    out = tmp_path / "m.pt"
+    assert main(["train", "--out", str(out), "--preset", "tutorial", "--score", "entropy", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--score entropy: the tutorial preset's rule has a fixed threshold" in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("data", ["mnist", "notmnist-10k"])
 def test_mirror_images_of_digits_and_letters_are_refused_before_training(data, data_dir, tmp_path, capsys):
     from idk.apps.cli import main

@@ -94,10 +94,22 @@ def test_data_term_and_gradients_of_two_processes_equal_one(tmp_path):
     assert parallel == pytest.approx(single, rel=1e-12, abs=0)
     assert r["grad_max_abs_diff"] <= 1e-12 * r["grad_max_abs"]
     # processes that read other data are stopped, each rank's value named
-    assert r["disagreement"] == (
-        "the data differs between the training processes: rank 1 has '1001 images', rank 0 has '1000 images'; "
-        "check the files"
-    )
+    said = "the training processes disagree on their data: rank 1 has '1001 images', rank 0 has '1000 images'; "
+    assert r["disagreement"] == said + "check the files"
+    assert (tmp_path / "result.json.rank1").read_text() == r["disagreement"]  # raised in both processes
+
+
+def test_training_compares_what_each_process_read(monkeypatch, tmp_path, data_cfg):
+    """train() asks the processes to agree on their package versions (first: another Pillow may
+    decode the same files otherwise), their training data and their font-rendered outliers."""
+    from idk.training import distributed
+    from idk.training.train import TrainOptions, train
+
+    asked = []
+    monkeypatch.setattr(distributed.Replicas, "same_everywhere", lambda self, what, value, hint: asked.append(what))
+    opts = TrainOptions(train_subset=300, epochs=1, samples=4, channels=(4, 8), dense=8, twin=False, members=1)
+    train(tmp_path / "m.pt", None, data_cfg, opts)
+    assert asked == ["package versions", "training data", "font-rendered training images"]
 
 
 def test_empty_share_gives_the_kl_alone():

@@ -255,15 +255,17 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys, monkey
     _one_line_error(
         capsys, ["train", "--resume", "--data", str(other), "--out", str(out), "--epochs", "3", "-q"], "cannot resume"
     )
-    # the outlier families trained on are recorded; a run trained on others (an older idk) is not continued
+    # the outlier families trained on are recorded; a run trained on one this idk no longer draws is not continued
     assert first.outlier_families == ("uniform-noise", "gaussian-noise", "shuffled-patches", "inverted", "strokes")
-    checkpoint.save(replace(resumed, outlier_families=("uniform-noise",)), out)
+    checkpoint.save(replace(resumed, outlier_families=("uniform-noise", "checkerboard")), out)
     _one_line_error(
         capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], "synthetic outliers uniform-noise"
     )
-    # a checkpoint from before the record: photos were then trained without scribbles
+    # a checkpoint from before the record: photos were then trained without scribbles, and go on so
     checkpoint.save(replace(resumed, outlier_families=None), out)
-    _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], "inverted, this version")
+    assert main(["train", "--resume", "--out", str(out), "--epochs", "3", "-q"]) == 0
+    again = checkpoint.read(out)
+    assert "strokes" not in again.outlier_families and again.train_config.drop_outliers == ("strokes",)
     # so is the style of the scribbles: photos' scribbles drawn otherwise (or unrecorded) are not continued
     assert first.scribbles == WIDE_SCRIBBLES
     earlier = Scribbles(pen=WIDE_SCRIBBLES.pen)  # the whole frame, 2–4 curves: how idk drew them before

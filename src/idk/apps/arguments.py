@@ -351,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print it all as JSON")
 
     p = sub.add_parser(
-        "calibrate", help="refit a trained model's rule to a new target on its validation images, no retraining"
+        "calibrate",
+        help="refit a trained model's rule to a new target or score on its validation images, no retraining",
     )
     p.add_argument("--model", required=True, help="a finished checkpoint")
     target = p.add_mutually_exclusive_group()

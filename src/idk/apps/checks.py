@@ -72,9 +72,10 @@ def check_options(args: Any) -> None:
     elif command == "calibrate":
         if args.out is not None:
             output_file(args.out, "--out")
-        if args.target_refusal is None and args.target_error is None and args.score is None:
-            raise IdkError("give --target-refusal, --target-error or --score")
-        if args.confidence is not None and args.target_error is None:
+        if args.target_refusal is None and args.target_error is None:
+            if args.score is None:
+                raise IdkError("give --target-refusal, --target-error or --score")
+        elif args.confidence is not None and args.target_error is None:  # --score alone: the model's target decides
             raise IdkError("--confidence goes with --target-error")
     elif command == "explain":
         figure_file(args.out, "--out")

@@ -307,7 +307,9 @@ class Checkpoint:
             "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
             "scribbles": self.scribbles.describe() if self.scribbles is not None else "none recorded",
             "score_selection": (
-                describe_score_choice(self.score_selection) if self.score_selection else "none (the preset's own score)"
+                describe_score_choice(self.score_selection)
+                if self.score_selection
+                else "none (named by the preset or --score)"
             ),
         }
 

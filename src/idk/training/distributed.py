@@ -121,8 +121,9 @@ class Replicas:
 
     def same_everywhere(self, what: str, value: Any, hint: str) -> None:
         """Raise :class:`IdkError` in every process unless ``value`` (any picklable object, compared
-        with ``==``) is the same in all of them: one all-gather. ``what`` names it in the message,
-        ``hint`` says what to check (several machines: each reads its own files)."""
+        with ``==``) is the same in all of them: one all-gather per call, which every process must
+        make. ``what`` names it in the message, ``hint`` says what to check (several machines: each
+        reads its own files)."""
         if not self.active:
             return
         values: list[Any] = [None] * self.world
@@ -130,7 +131,7 @@ class Replicas:
         if differ := [r for r, v in enumerate(values) if v != values[0]]:
             ranks = ", ".join(map(str, differ))
             raise IdkError(
-                f"{what} differs between the training processes: rank{'s' if len(differ) > 1 else ''} {ranks} "
+                f"the training processes disagree on their {what}: rank{'s' if len(differ) > 1 else ''} {ranks} "
                 f"{'have' if len(differ) > 1 else 'has'} {values[differ[0]]!r}, rank 0 has {values[0]!r}; {hint}"
             )
 

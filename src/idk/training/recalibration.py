@@ -22,7 +22,7 @@ from idk.errors import CheckpointError, IdkError
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
-from idk.training.rule_fitting import fit_rules
+from idk.training.rule_fitting import FIXED_THRESHOLD, fit_rules
 from idk.training.splits import split, tuning_split, used_images
 
 RESTORE = "put the data back as it was when the model was trained, or train a new model on it as it is now"
@@ -86,15 +86,6 @@ def recalibrate(
         raise IdkError("give --target-refusal, --target-error or --score")
     progress = progress or Progress(quiet=True)
     ckpt = ckpt_io.read(model_path)
-    if target_refusal is None and target_error is None:  # --score alone: the model's own target
-        target_refusal, target_error = ckpt.rule_config.target_refusal, ckpt.rule_config.target_error
-        if target_refusal is None and target_error is None:
-            raise IdkError(
-                f"{model_path}: its rule has a fixed threshold, no target to keep: give --target-refusal or "
-                "--target-error with --score"
-            )
-    if confidence is not None and target_error is None:
-        raise IdkError("--confidence goes with --target-error")
     if not ckpt.finished:
         raise CheckpointError(
             f"{model_path}: training did not finish ({ckpt.training_progress()}); "
@@ -104,6 +95,12 @@ def recalibrate(
         raise CheckpointError(
             f"{model_path}: holds no validation split to calibrate on (train with a validation split)"
         )
+    if target_refusal is None and target_error is None:  # --score alone: the model's own target
+        target_refusal, target_error = ckpt.rule_config.target_refusal, ckpt.rule_config.target_error
+        if target_refusal is None and target_error is None:
+            raise IdkError(f"{model_path}: its {FIXED_THRESHOLD}")
+    if confidence is not None and target_error is None:
+        raise IdkError("--confidence goes with --target-error")
     cfg = replace(
         ckpt.rule_config,
         target_refusal=target_refusal,

@@ -31,6 +31,12 @@ SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
 # families every score refuses everything, so they could not tell the scores apart.
 SELECTION_NOISE = ("uniform-noise", "gaussian-noise")
 
+# --score on a rule with no target (the tutorial's): its threshold belongs to its own score
+FIXED_THRESHOLD = (
+    "rule has a fixed threshold, set for its own score, and no target to set another by: give "
+    "--target-refusal or --target-error with --score"
+)
+
 
 def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
     """The rule of ``cfg`` (with ``score`` in place of ``cfg.score`` when given), uncalibrated."""
@@ -66,12 +72,12 @@ def choose_score(
     few of 1,000 overlaid digits decided between scores, and could pick one whose values tie (the
     percentile rule's quantile over S draws: its AUROC against noise capped near 0.99 although it
     refuses all of it). The candidates are the scores with no fitted constants: a fitted score
-    (entropy or mutual information) is chosen by a preset, on validation evidence these outliers
+    (entropy or mutual information) is named by a preset (or ``--score``), on validation evidence these outliers
     do not give (on notMNIST letters it refuses the most of them on average, and half as many
     printed symbols: docs/experiments.md)."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
-    for name in parameter_free():  # fitted scores: a preset's choice
+    for name in parameter_free():  # fitted scores: named by a preset or --score
         score = make_score(name)
         u_val = score(val)
         tau = threshold_for_refusal(u_val, target_refusal)

@@ -34,7 +34,7 @@ from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.resumption import resumed_preset
-from idk.training.rule_fitting import base_rule, fit_rules, stand_in
+from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
 from idk.training.splits import split, tuning_size, used_images
 
 
@@ -120,6 +120,8 @@ def train(
     previous = ckpt_io.read(out) if resume else None
     if previous is None:
         preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
+        if opts.score is not None and preset.rule.target_refusal is None and preset.rule.target_error is None:
+            raise IdkError(f"--score {opts.score}: the {preset.name} preset's {FIXED_THRESHOLD}")
     else:  # its preset and data; only the number of epochs may change
         preset = resumed_preset(previous, preset_name, opts, out)
         if resumes_nothing(previous, opts.epochs):
@@ -169,12 +171,13 @@ def train(
     ):
         model_cfg = previous.model_config  # no architecture option given: the stored one
     data_fingerprint = fingerprint(full)
+    # the versions first: another Pillow may decode the same files otherwise
+    replicas.same_everywhere("package versions", ckpt_io.versions(), "install the same requirements on every machine")
     replicas.same_everywhere(
-        "the training data",
+        "training data",
         f"{data_fingerprint['n']} images, SHA-256 {data_fingerprint['sha256'][:12]}",
         "give every machine the same data files (IDK_DATA_DIR, --data-dir, --data)",
     )
-    replicas.same_everywhere("the versions", ckpt_io.versions(), "install the same requirements on every machine")
     if previous is not None and (
         previous.model_config != model_cfg
         or previous.data.as_dict() != source.record.as_dict()
@@ -208,7 +211,7 @@ def train(
             )
     rendered = rendered_fingerprints(tcfg, source.spec, families, full.classes)
     replicas.same_everywhere(
-        "the font-rendered training images",
+        "font-rendered training images",
         {kind: digest[:12] for kind, digest in rendered.items()},
         "install the same fonts, Pillow and FreeType on every machine (`idk info` lists the versions)",
     )
@@ -338,7 +341,7 @@ def rendered_fingerprints(
 ) -> dict[str, str]:
     """Fingerprints (:func:`idk.data.glyphs.rendered_digest`) of the font-rendered images a run trains
     on: ``glyphs``, the outlier glyphs, when that family is trained; ``printed``, the class names in
-    print, when a share of them is (as :mod:`idk.training.fitting` draws them)."""
+    print, when a share of them is (as :mod:`idk.training.batches` draws them)."""
     out = {}
     if "glyphs" in families:
         out["glyphs"] = rendered_digest(glyph_bank(spec.height, spec.width))
