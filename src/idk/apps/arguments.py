@@ -179,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--score",
         choices=(*SCORE_NAMES, "auto"),
-        help="the uncertainty the rule refuses on (auto: chosen on validation images; default: the preset's)",
+        metavar="NAME",
+        help=f"the uncertainty the rule refuses on: {', '.join(SCORE_NAMES)} or auto (chosen on validation "
+        "images; default: the preset's)",
     )
     target = p.add_mutually_exclusive_group()
     target.add_argument(
@@ -361,8 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--score",
         choices=(*SCORE_NAMES, "auto"),
-        help="refuse on this uncertainty instead (auto: chosen on validation images; default: the model's; "
-        "alone, the model's own target)",
+        metavar="NAME",
+        help=f"refuse on this uncertainty instead: {', '.join(SCORE_NAMES)} or auto (chosen on validation "
+        "images; default: the model's; alone, with the model's own target)",
     )
     p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
