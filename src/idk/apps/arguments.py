@@ -108,6 +108,19 @@ def _image_size(text: str) -> tuple[int, int]:
     return (sizes[0], sizes[-1])
 
 
+def _score(p: argparse.ArgumentParser, default: str) -> None:
+    """``--score NAME``, its help ending with ``default`` (what the command does without it)."""
+    from idk.choices import SCORE_NAMES
+
+    p.add_argument(
+        "--score",
+        choices=(*SCORE_NAMES, "auto"),
+        metavar="NAME",
+        help=f"the uncertainty the rule refuses on: {', '.join(SCORE_NAMES)} or auto (chosen on validation "
+        f"images); {default}",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (light: imports no torch, so a bad option answers at once)."""
     from idk import __version__
@@ -118,7 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
         OOD_NAMES,
         OUTLIER_FAMILIES,
         PRESET_NAMES,
-        SCORE_NAMES,
     )
 
     parser = Parser(
@@ -176,13 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")
     p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
-    p.add_argument(
-        "--score",
-        choices=(*SCORE_NAMES, "auto"),
-        metavar="NAME",
-        help=f"the uncertainty the rule refuses on: {', '.join(SCORE_NAMES)} or auto (chosen on validation "
-        "images; default: the preset's)",
-    )
+    _score(p, "default: the preset's")
     target = p.add_mutually_exclusive_group()
     target.add_argument(
         "--target-refusal", type=_fraction, help="calibrate: share of images like the training images refused"
@@ -360,13 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--target-refusal", type=_fraction, help="share of images like the training images refused")
     target.add_argument("--target-error", type=_open_fraction, help="error among accepted images (upper bound)")
-    p.add_argument(
-        "--score",
-        choices=(*SCORE_NAMES, "auto"),
-        metavar="NAME",
-        help=f"refuse on this uncertainty instead: {', '.join(SCORE_NAMES)} or auto (chosen on validation "
-        "images; default: the model's; alone, with the model's own target)",
-    )
+    _score(p, "default: the model's; alone, with the model's own target")
     p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
     p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
