@@ -171,8 +171,9 @@ def train(
     ):
         model_cfg = previous.model_config  # no architecture option given: the stored one
     data_fingerprint = fingerprint(full)
-    # the versions first: another Pillow may decode the same files otherwise
-    replicas.same_everywhere("package versions", ckpt_io.versions(), "install the same requirements on every machine")
+    # the versions first (another Pillow may decode the same files otherwise); Python's to the minor version
+    versions = {k: v.rsplit(".", 1)[0] if k == "python" else v for k, v in ckpt_io.versions().items()}
+    replicas.same_everywhere("package versions", versions, "install the same requirements on every machine")
     replicas.same_everywhere(
         "training data",
         f"{data_fingerprint['n']} images, SHA-256 {data_fingerprint['sha256'][:12]}",
