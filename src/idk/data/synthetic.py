@@ -321,9 +321,9 @@ def _noise(fn: Callable[[int, tuple[int, ...], Generator, torch.device], Tensor]
 def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]:
     """The (training, held-out) families that apply to images of ``spec`` (see the module doc).
     The order is part of every run: each training step draws the families in it from the global
-    generator, the first ones taking a batch's remainder (idk.training.batches.family_counts);
-    a family added anywhere but at the end changes what the others draw. A new family is trained
-    by every preset and is left out when a run begun before it resumes."""
+    generator, the first ones taking a batch's remainder (idk.training.batches.family_counts). A new
+    family changes every run's outliers (each family's share of a step is n / F), is trained by
+    every preset, and is left out when a run begun before it resumes."""
     training: dict[str, Family] = {
         "uniform-noise": _noise(uniform_pixels),
         "gaussian-noise": _noise(gaussian_pixels),
