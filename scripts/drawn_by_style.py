@@ -24,10 +24,12 @@ from idk.data import hershey
 from idk.data.handwriting import ALPHABET, styles
 from idk.data.shifted import drawn_images, drawn_symbol_chars, hershey_images, hershey_symbol_chars
 from idk.decision.predictive import predict
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
+    set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--hershey", action="store_true", help="Hershey's designs instead of the hand-drawn styles")

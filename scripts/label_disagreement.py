@@ -17,11 +17,13 @@ import torch
 
 from idk.data import DataConfig
 from idk.decision.predictive import predict
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 
 
 def main() -> None:
+    set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs=2)
     args = parser.parse_args()

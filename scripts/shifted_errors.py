@@ -16,10 +16,12 @@ import torch
 from idk.data import DataConfig, shifted
 from idk.data.catalog import recorded_test_set
 from idk.decision.predictive import predict
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
+    set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--sets", nargs="+", default=list(shifted.SHIFTS), choices=shifted.SHIFTS)

@@ -25,6 +25,7 @@ from idk.data import DataConfig, load, mnist
 from idk.data.shifted import shifted_sets, unfamiliar_sets
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 from idk.training.rule_fitting import calibrate, calibration_predictions
@@ -39,6 +40,7 @@ def accepted_error(decision, labels) -> tuple[float, float]:
 
 
 def main() -> None:
+    set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=float, default=0.005)
     parser.add_argument("--confidence", type=float, default=0.95)

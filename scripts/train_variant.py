@@ -14,11 +14,13 @@ import dataclasses
 from dataclasses import replace
 
 from idk.data import DataConfig
+from idk.nn.numerics import set_flush_denormals
 from idk.training import config
 from idk.training.train import TrainOptions, train
 
 
 def main() -> None:
+    set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("settings", nargs="*", help="NAME=VALUE, NAME a field of TrainConfig")

@@ -33,6 +33,7 @@ from idk.decision.predictive import predict
 from idk.decision.scores import SCORES, make_score
 from idk.devices import resolve_device
 from idk.evaluation import metrics
+from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.config import PRESETS, get_preset
 from idk.training.recalibration import training_split
@@ -56,6 +57,7 @@ def variant(name: str, spec: dict) -> None:
 
 
 def main() -> None:
+    set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("spec", nargs="?", default="{}", help="JSON overrides of the default preset")
