@@ -13,9 +13,7 @@ def warnings(ckpt: Checkpoint) -> list[str]:
     out = []
     if not ckpt.finished:
         out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")
-    if not ckpt.calibrated and (
-        ckpt.rule_config.target_refusal is not None or ckpt.rule_config.target_error is not None
-    ):
+    if not ckpt.calibrated and ckpt.rule_config.targeted:
         out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
     elif not ckpt.calibrated and ckpt.finished:  # the tutorial's rule: a threshold chosen by hand
         out.append(

@@ -32,13 +32,19 @@ def clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
     return float(beta.ppf(1.0 - delta, errors + 1, n - errors))
 
 
+def refused_count(n: int, target: float) -> int:
+    """k = ⌊r n⌋: how many of n calibration scores a threshold for refusal target r may refuse
+    (the 1e-9 keeps r n that is whole in exact arithmetic from rounding down)."""
+    return math.floor(target * n + 1e-9)
+
+
 def threshold_for_refusal(uncertainty: Tensor, target: float) -> float:
     """The smallest τ with ``mean(u > τ) ≤ target`` (τ is one of the u values, or below all)."""
     if not 0.0 <= target <= 1.0:
         raise ValueError(f"target refusal must lie in [0, 1], got {target}")
     u = uncertainty.double().sort().values
     m = len(u)
-    allowed = math.floor(target * m + 1e-9)  # at most this many refused
+    allowed = refused_count(m, target)  # at most this many refused
     if allowed >= m:
         return float(u[0]) - 1.0
     return float(u[m - 1 - allowed])
@@ -49,7 +55,7 @@ def refusal_spread(n: int, target: float, level: float = 0.9) -> tuple[float, fl
     by :func:`threshold_for_refusal` on n exchangeable scores refuses. It refuses above the
     (n − k)-th smallest of them, k = ⌊r n⌋, and a new score lies above that order statistic with
     probability distributed as Beta(k + 1, n − k) (continuous scores)."""
-    k = math.floor(target * n + 1e-9)
+    k = refused_count(n, target)
     if n <= 0 or k >= n:
         return 0.0, 1.0
     from scipy.stats import beta
@@ -66,7 +72,7 @@ def few_to_calibrate(n: int, target: float) -> str | None:
     90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice."""
     if n <= 0 or not 0 < target < 1:  # no threshold set; refusing nothing or everything is exact
         return None
-    if math.floor(target * n + 1e-9) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
+    if refused_count(n, target) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
         return None
     low, high = refusal_spread(n, target)
     if low >= target / 2 and high <= 2 * target:

@@ -21,6 +21,12 @@ class RuleConfig:
     target_error: float | None = None
     confidence: float = 0.95
 
+    @property
+    def targeted(self) -> bool:
+        """Whether the threshold is set on validation images to meet a target (refusal or error);
+        otherwise it is ``threshold``, fixed by hand for its own score (the tutorial's)."""
+        return self.target_refusal is not None or self.target_error is not None
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RuleConfig:
         return cls(**d)

@@ -96,9 +96,9 @@ def recalibrate(
             f"{model_path}: holds no validation split to calibrate on (train with a validation split)"
         )
     if target_refusal is None and target_error is None:  # --score alone: the model's own target
-        target_refusal, target_error = ckpt.rule_config.target_refusal, ckpt.rule_config.target_error
-        if target_refusal is None and target_error is None:
+        if not ckpt.rule_config.targeted:
             raise IdkError(f"{model_path}: its {FIXED_THRESHOLD}")
+        target_refusal, target_error = ckpt.rule_config.target_refusal, ckpt.rule_config.target_error
     if confidence is not None and target_error is None:
         raise IdkError("--confidence goes with --target-error")
     cfg = replace(

@@ -137,7 +137,7 @@ def calibration_predictions(
 
 def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConfig) -> tuple[Rule, dict[str, Any]]:
     """``rule`` with its threshold chosen on validation predictions to meet ``cfg``'s target."""
-    if cfg.target_refusal is None and cfg.target_error is None:
+    if not cfg.targeted:
         return rule, {"method": "fixed"}
     u = rule.refusal_score(pred)
     label = rule.decide(pred).label

@@ -120,7 +120,7 @@ def train(
     previous = ckpt_io.read(out) if resume else None
     if previous is None:
         preset = configure(get_preset(preset_for(opts.data or DEFAULT_DATA, preset_name)), opts)
-        if opts.score is not None and preset.rule.target_refusal is None and preset.rule.target_error is None:
+        if opts.score is not None and not preset.rule.targeted:
             raise IdkError(f"--score {opts.score}: the {preset.name} preset's {FIXED_THRESHOLD}")
     else:  # its preset and data; only the number of epochs may change
         preset = resumed_preset(previous, preset_name, opts, out)
