@@ -213,7 +213,7 @@ def train(
     rendered = rendered_fingerprints(tcfg, source.spec, families, full.classes)
     replicas.same_everywhere(
         "font-rendered training images",
-        {kind: digest[:12] for kind, digest in rendered.items()},
+        rendered,
         "install the same fonts, Pillow and FreeType on every machine (`idk info` lists the versions)",
     )
     if previous is not None and previous.rendered is not None and previous.rendered != rendered:
