@@ -149,14 +149,15 @@ PRESETS["cnn-full"] = replace(
 # 91.7% (cnn, 12 epochs) → 93.1% (vgg, 12), both with an older version of the training code; 93.4%
 # (vgg, 16, today's code; 16 epochs were not compared with 12 on today's code). Its rule refuses on
 # either the total or the epistemic uncertainty: printed figures refused 88–95% → 97–98% and printed
-# symbols 89–94% → 94% on validation (two seeds), where "auto" chose the entropy.
+# symbols 89–94% → 94% on validation (two seeds), where "auto" chose the entropy. Two posteriors:
+# val. accuracy 93.23% → 93.55%, NLL 0.184 → 0.174, printed figures refused 90.9% → 93.3% against one.
 PRESETS["vgg"] = replace(
     PRESETS["cnn"],
     name="vgg",
     model=replace(
         PRESETS["cnn"].model,
         net=NetConfig(arch="cnn", channels=(32, 64), dense=256, kernel=3, convs=2, padding=1),
-        members=1,  # one posterior: the mixture was chosen on digits, after this preset
+        members=2,
     ),
     train=replace(PRESETS["cnn"].train, epochs=16),
     rule=replace(PRESETS["cnn"].rule, score="entropy-or-mutual-info"),
