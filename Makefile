@@ -23,7 +23,7 @@ run: install
 	$(BIN)/idk evaluate --model $(RUN_DIR)/default.pt --noise 1000 --gaussian 1000 --ood notmnist-10k \
 		--json $(RUN_DIR)/report.json --report $(RUN_DIR)/report
 
-# The same model trained on Fashion-MNIST, and on notMNIST letters (README, "Your own data").
+# The presets chosen for Fashion-MNIST (vgg) and for notMNIST letters (cnn-fonts) (README, "Your own data").
 run-fashion: install
 	$(BIN)/idk train --data fashion-mnist --out $(RUN_DIR)/fashion.pt
 	$(BIN)/idk evaluate --model $(RUN_DIR)/fashion.pt --noise 1000 --gaussian 1000 \
@@ -48,7 +48,6 @@ format: install
 	$(BIN)/ruff format src tests benchmarks scripts
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 
-# DEVICE=cuda (or cpu, cuda:N, mps, auto; several: DEVICE="cpu cuda"): where to run; default the CPU, and the GPU if any
 # The web service on http://127.0.0.1:8000/ for the default model (`make run` trains it).
 serve: install
 	$(BIN)/idk serve --model $(RUN_DIR)/default.pt
@@ -61,6 +60,7 @@ serve-load: install
 screenshot: install
 	IDK_SCREENSHOT=docs/serve.png IDK_SCREENSHOT_MODEL=$(RUN_DIR)/default.pt $(BIN)/python -m pytest -q tests/test_serve_browser.py
 
+# DEVICE=cuda (or cpu, cuda:N, mps, auto; several: DEVICE="cpu cuda"): where to run; default the CPU, and the GPU if any
 bench: install
 	$(BIN)/python benchmarks/bench.py --out benchmarks/latest.json $(foreach d,$(DEVICE),--device $(d))
 
