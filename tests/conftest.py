@@ -27,11 +27,25 @@ def _reset_state():
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """``$IDK_DATA_DIR`` or ``../shared/data``: MNIST and notMNIST, never committed."""
-    path = Path(os.environ.get("IDK_DATA_DIR") or ROOT.parent / "shared" / "data")
-    if not (path / "mnist").is_dir():
-        pytest.fail(f"test data not found at {path}: set IDK_DATA_DIR to the folder holding mnist/ and notmnist-459/")
-    return path
+    """``$IDK_DATA_DIR``, else ``../shared/data``, else idk's cache after ``idk download`` of every
+    named set (once, checksums verified): MNIST, Fashion-MNIST and notMNIST, never committed."""
+    given = os.environ.get("IDK_DATA_DIR")
+    path = Path(given or ROOT.parent / "shared" / "data")
+    if (path / "mnist").is_dir():
+        return path
+    if given:
+        pytest.fail(f"test data not found at {path}: IDK_DATA_DIR is not a folder holding mnist/ and notmnist-459/")
+    from idk.data.download import default_cache_dir
+    from idk.data.sources import DOWNLOADS, DataConfig
+    from idk.errors import DataError
+
+    cache = default_cache_dir()
+    try:
+        for name in DOWNLOADS:
+            DataConfig(None, cache).fetch(name)
+    except DataError as err:
+        pytest.fail(f"test data neither at {path} nor downloadable ({err}); set IDK_DATA_DIR")
+    return cache
 
 
 @pytest.fixture(scope="session")

@@ -51,11 +51,13 @@ def test_help_lists_every_command_on_a_line_of_its_own():
 
 def test_the_light_names_are_those_of_the_catalog_and_the_presets():
     from idk.data.catalog import DEFAULT_DATA, KNOWN, NAMED
+    from idk.data.sources import DOWNLOADS
     from idk.training.config import PRESETS, preset_for
 
     assert choices.DATA_NAMES == tuple(NAMED) and DEFAULT_DATA == choices.DEFAULT_DATA
     assert set(choices.OOD_NAMES) == set(KNOWN)
     assert set(choices.PRESET_NAMES) == set(PRESETS) and preset_for(None) == choices.DEFAULT_PRESET
+    assert choices.DOWNLOAD_NAMES == tuple(DOWNLOADS) and set(DOWNLOADS) <= set(KNOWN)
 
 
 def test_figure_formats_are_those_matplotlib_writes():

@@ -188,3 +188,60 @@ def test_a_mirror_that_does_not_speak_http_is_skipped(server, tmp_path):
     finally:
         listener.close()
     assert path.exists()
+
+
+def test_the_download_command_fetches_named_sets_into_a_folder_usable_as_data_dir(
+    server, tmp_path, data_dir, monkeypatch, capsys
+):
+    """`idk download SET --to DIR`: each file fetched, verified and laid out as a data directory;
+    a mirror serving a corrupted copy is passed over for the next one, and with none good the
+    command fails in one line and leaves nothing; a `--data-dir` holding the sets is only verified."""
+    from idk.apps.cli import main
+    from idk.data import sources
+
+    monkeypatch.delenv("IDK_DATA_DIR", raising=False)  # --to alone decides where
+    base, root = server
+    for kind in ("good-notmnist", "bad-notmnist"):
+        (root / kind).mkdir()
+    for remote in sources.NOTMNIST_10K_FILES.values():
+        raw = (data_dir / "notmnist-10k" / remote.name).read_bytes()
+        (root / "good-notmnist" / remote.name).write_bytes(raw)
+        data = bytearray(gzip.decompress(raw))
+        data[-1] ^= 0x01
+        (root / "bad-notmnist" / remote.name).write_bytes(gzip.compress(bytes(data)))
+    at = {k: _at(r, f"{base}/bad-notmnist", f"{base}/good-notmnist") for k, r in sources.NOTMNIST_10K_FILES.items()}
+    monkeypatch.setitem(sources.DOWNLOADS, "notmnist-10k", at)
+    to = tmp_path / "to"
+    assert main(["download", "notmnist-10k", "--to", str(to), "-q"]) == 0
+    assert capsys.readouterr().out == f"notmnist-10k: 2 files verified, {to / 'notmnist-10k'}\n"
+    for remote in at.values():
+        assert (to / "notmnist-10k" / remote.name).read_bytes() == (
+            data_dir / "notmnist-10k" / remote.name
+        ).read_bytes()
+    assert DataConfig(to, tmp_path / "unused").fetch("notmnist-10k")[0].parent == to / "notmnist-10k"  # a data dir
+
+    bad = {k: _at(r, f"{base}/bad-notmnist") for k, r in sources.NOTMNIST_10K_FILES.items()}
+    monkeypatch.setitem(sources.DOWNLOADS, "notmnist-10k", bad)
+    assert main(["download", "notmnist-10k", "--to", str(tmp_path / "to2"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "checksum mismatch" in err and "--data-dir" in err
+    assert _leftovers(tmp_path / "to2") == []
+
+    monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["download", "--data-dir", str(data_dir), "-q"]) == 0  # all there: verified, nothing fetched
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == list(sources.DOWNLOADS)
+    assert all(str(data_dir) in line for line in lines) and _leftovers(tmp_path / "cache") == []
+
+
+def test_a_download_shows_one_line_for_the_mirror_that_served_it(server, tmp_path):
+    """Off a terminal the bar is one line when the file has come; a mirror that failed gets none."""
+    from idk.progress import Progress
+
+    base, _ = server
+    logged: list[str] = []
+    progress = Progress(tty=False)
+    progress.log = logged.append  # type: ignore[method-assign]
+    remote = _at(MNIST_FILES["test-labels"], f"{base}/bad", f"{base}/good")
+    fetch_file(remote, tmp_path / "c", progress=progress)
+    assert len(logged) == 1 and logged[0].startswith(f"download {remote.name}: ") and " B in " in logged[0]

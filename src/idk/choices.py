@@ -11,6 +11,7 @@ from __future__ import annotations
 
 DEFAULT_DATA = "mnist"  # what `idk train` trains on unless told
 DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.catalog.NAMED
+DOWNLOAD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459")  # idk.data.sources.DOWNLOADS
 OOD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459", "noise", "gaussian-noise")
 DEFAULT_PRESET = "cnn"
 PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg", "cnn-fonts")  # the keys of idk.training.config.PRESETS

@@ -39,6 +39,14 @@ class LineBar:
             self.progress.log(self.line())
 
 
+def abandon(bar: tqdm | LineBar) -> None:
+    """Close ``bar`` without its line: what it counted came to nothing (e.g. a failed download)."""
+    if isinstance(bar, LineBar):
+        bar.closed = True
+    else:
+        bar.close()  # tqdm's bars here do not stay on the screen (leave=False)
+
+
 class Progress:
     """Where a long job reports: bars (on a terminal) and log lines on stderr, or nothing when ``quiet``;
     ``muted``: no warnings either (the other processes of a distributed run, whose rank 0 says them)."""

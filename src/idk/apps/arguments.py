@@ -67,6 +67,17 @@ def _open_fraction(text: str) -> float:
     return _checked(text, float, "a number", lambda v: 0.0 < v < 1.0, "is not a number strictly between 0 and 1")
 
 
+def _one_of(names: tuple[str, ...], kind: str) -> Callable[[str], str]:
+    """A type that takes one of ``names`` and names them all when given another."""
+
+    def check(text: str) -> str:
+        if text not in names:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind} ({', '.join(names)})")
+        return text
+
+    return check
+
+
 def _family_weight(text: str) -> tuple[str, float]:
     """``NAME=W``: a synthetic outlier family and its relative weight (> 0)."""
     from idk.choices import OUTLIER_FAMILIES
@@ -128,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         DATA_NAMES,
         DEFAULT_DATA,
         DEFAULT_PRESET,
+        DOWNLOAD_NAMES,
         OOD_NAMES,
         OUTLIER_FAMILIES,
         PRESET_NAMES,
@@ -371,4 +383,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
     p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
     _common(p)
+
+    p = sub.add_parser(
+        "download", help="fetch the named data sets now (checksums verified), e.g. for a machine offline"
+    )
+    p.add_argument(  # checked by its type: argparse's choices refuse nargs="*" given nothing
+        "sets",
+        nargs="*",
+        type=_one_of(DOWNLOAD_NAMES, "set idk downloads"),
+        metavar="SET",
+        help=f"default: all ({', '.join(DOWNLOAD_NAMES)})",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--to",
+        metavar="DIR",
+        help="a folder to make a data directory (for --data-dir or IDK_DATA_DIR after): what it holds "
+        "is verified, the rest downloaded into it",
+    )
+    where.add_argument(
+        "--data-dir",
+        help="a data directory checked first (default: $IDK_DATA_DIR); what it lacks goes to the cache "
+        "($IDK_CACHE_DIR, else ~/.cache/idk)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     return parser

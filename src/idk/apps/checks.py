@@ -79,6 +79,8 @@ def check_options(args: Any) -> None:
             raise IdkError("--confidence goes with --target-error")
     elif command == "explain":
         figure_file(args.out, "--out")
+    elif command == "download" and args.to is not None:
+        output_folder(args.to, "--to")
     elif command in ("evaluate", "reproduce"):
         if getattr(args, "out", None) is not None:
             output_file(args.out, "--out")

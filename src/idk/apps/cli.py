@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from idk.apps.arguments import build_parser
 from idk.errors import IdkError
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     def data():
         from idk.data import DataConfig
 
-        return DataConfig.from_env(args.data_dir)
+        return DataConfig.from_env(args.data_dir, progress=progress)
 
     if args.command == "train":
         import dataclasses
@@ -147,6 +148,21 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(f"{k}: {v}" for k, v in info.items()))
         for warning in info["warnings"]:
             progress.warn(f"{args.model}: {warning}")
+        return 0
+    if args.command == "download":
+        from idk.choices import DOWNLOAD_NAMES
+        from idk.data import DataConfig
+
+        # --to: that folder made a data directory (what it holds verified, the rest downloaded)
+        cfg = (
+            DataConfig(None, Path(args.to), progress) if args.to else DataConfig.from_env(args.data_dir, None, progress)
+        )
+        for name in args.sets or DOWNLOAD_NAMES:
+            paths = cfg.fetch(name)
+            if paths[0].is_dir():
+                print(f"{name}: verified, {paths[0]}")
+            else:
+                print(f"{name}: {len(paths)} files verified, {', '.join(sorted({str(p.parent) for p in paths}))}")
         return 0
     if args.command == "calibrate":
         from idk.decision.rules import describe_rule

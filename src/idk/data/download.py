@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from idk.errors import DataError
+from idk.progress import Progress, abandon
 
 CHUNK = 1 << 16
 
@@ -105,35 +106,49 @@ def _download(url: str, dest: io.BufferedWriter, timeout: float, progress: Calla
             raise OSError(f"connection closed after {received} of {expected} bytes")
 
 
-def _try_mirrors(urls: Sequence[str], directory: Path, check: Callable[[Path], None], timeout: float) -> Path:
-    """Download from the first mirror that yields bytes passing ``check``; return the temp path."""
+def _try_mirrors(
+    urls: Sequence[str],
+    directory: Path,
+    check: Callable[[Path], None],
+    timeout: float,
+    name: str,
+    progress: Progress | None = None,
+) -> Path:
+    """Download from the first mirror that yields bytes passing ``check``; return the temp path.
+    ``progress``: a bar of the bytes received from each mirror tried, named ``name``."""
     directory.mkdir(parents=True, exist_ok=True)
     failures = []
     for url in urls:
         fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".part-")
         tmp = Path(tmp_name)
+        bar = progress.bar(desc=f"download {name}", unit="B", unit_scale=True) if progress else None
         try:
             with os.fdopen(fd, "wb") as out:
-                _download(url, out, timeout, None)
+                _download(url, out, timeout, bar.update if bar else None)
             check(tmp)
-            return tmp
-        except (OSError, http.client.HTTPException, DataError, zipfile.BadZipFile) as err:  # (URLError is an OSError)
+        except BaseException as err:
+            tmp.unlink(missing_ok=True)
+            if bar:
+                abandon(bar)  # no line for a mirror that failed: the error names it
+            if not isinstance(err, (OSError, http.client.HTTPException, DataError, zipfile.BadZipFile)):
+                raise  # (URLError is an OSError)
             failures.append(f"{url}: {err}")
-            tmp.unlink(missing_ok=True)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            continue
+        if bar:
+            bar.close()
+        return tmp
     raise DataError("download failed from every mirror: " + "; ".join(failures))
 
 
-def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0) -> Path:
-    """Return a verified local copy of ``remote`` in ``cache_dir``, downloading it when needed."""
+def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0, progress: Progress | None = None) -> Path:
+    """Return a verified local copy of ``remote`` in ``cache_dir``, downloading it when needed
+    (``progress``: a bar while it downloads)."""
     target = cache_dir / remote.name
     if target.exists():
         verify_file(target, remote)
         return target
     try:
-        tmp = _try_mirrors(remote.urls, cache_dir, lambda p: verify_file(p, remote), timeout)
+        tmp = _try_mirrors(remote.urls, cache_dir, lambda p: verify_file(p, remote), timeout, remote.name, progress)
     except DataError as err:
         raise DataError(
             f"{remote.name}: {err}. Without network, download it elsewhere and pass --data-dir (or set IDK_DATA_DIR)"
@@ -142,8 +157,11 @@ def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0) -> Pa
     return target
 
 
-def fetch_folder(remote: RemoteFolder, cache_dir: Path, timeout: float = 120.0) -> Path:
-    """Return a verified local copy of a folder that ships inside a zip archive."""
+def fetch_folder(
+    remote: RemoteFolder, cache_dir: Path, timeout: float = 120.0, progress: Progress | None = None
+) -> Path:
+    """Return a verified local copy of a folder that ships inside a zip archive (``progress``: a
+    bar while the archive downloads)."""
     target = cache_dir / remote.name
     if target.is_dir():
         check_folder(target, remote)
@@ -170,7 +188,7 @@ def fetch_folder(remote: RemoteFolder, cache_dir: Path, timeout: float = 120.0) 
         check_folder(out, remote)
 
     try:
-        archive = _try_mirrors(remote.urls, staging, extract, timeout)
+        archive = _try_mirrors(remote.urls, staging, extract, timeout, remote.name, progress)
         archive.unlink()
         os.replace(staging / "folder", target)
     except DataError as err:

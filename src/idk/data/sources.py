@@ -9,7 +9,7 @@ pair) and ``notmnist-459`` (a folder inside the tutorial's repository archive). 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from idk.data.download import (
@@ -22,6 +22,7 @@ from idk.data.download import (
     verify_file,
 )
 from idk.errors import DataError
+from idk.progress import Progress
 
 _MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -112,23 +113,37 @@ NOTMNIST_459 = RemoteFolder(
     urls=("https://github.com/paraschopra/bayesian-neural-network-mnist/archive/refs/heads/master.zip",),
     member_dir="not-mnist",
 )
+# Every set idk can download, by name (``idk download``): its files, or a folder from an archive;
+# each lies in a folder of its name, in a data directory and in the cache alike.
+DOWNLOADS: dict[str, dict[str, RemoteFile] | RemoteFolder] = {
+    "mnist": MNIST_FILES,
+    "fashion-mnist": FASHION_MNIST_FILES,
+    "notmnist-10k": NOTMNIST_10K_FILES,
+    "notmnist-459": NOTMNIST_459,
+}
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where data comes from: a local directory (checked first), else a download cache."""
+    """Where data comes from: a local directory (checked first), else a download cache;
+    ``progress``: bars while files download (none when None)."""
 
     data_dir: Path | None = None
     cache_dir: Path | None = None
+    progress: Progress | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_env(
-        cls, data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None
+        cls,
+        data_dir: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        progress: Progress | None = None,
     ) -> DataConfig:
         data_dir = data_dir or os.environ.get("IDK_DATA_DIR") or None
         if data_dir is not None and not Path(data_dir).is_dir():
             raise DataError(f"{data_dir}: data directory does not exist (from --data-dir or IDK_DATA_DIR)")
-        return cls(Path(data_dir) if data_dir else None, Path(cache_dir) if cache_dir else default_cache_dir())
+        cache = Path(cache_dir) if cache_dir else default_cache_dir()
+        return cls(Path(data_dir) if data_dir else None, cache, progress)
 
     def file(self, subdir: str, remote: RemoteFile) -> Path:
         """A verified path to ``remote``: from the data directory when it holds it, else the cache."""
@@ -145,10 +160,21 @@ class DataConfig:
                         return self.data_dir / name
                     except DataError:
                         pass  # another set's file of the same name (MNIST and Fashion-MNIST share names)
-        return fetch_file(remote, (self.cache_dir or default_cache_dir()) / subdir)
+        return fetch_file(remote, (self.cache_dir or default_cache_dir()) / subdir, progress=self.progress)
 
     def folder(self, remote: RemoteFolder) -> Path:
         if self.data_dir is not None and (self.data_dir / remote.name).is_dir():
             check_folder(self.data_dir / remote.name, remote)
             return self.data_dir / remote.name
-        return fetch_folder(remote, self.cache_dir or default_cache_dir())
+        return fetch_folder(remote, self.cache_dir or default_cache_dir(), progress=self.progress)
+
+    def fetch(self, name: str) -> list[Path]:
+        """The verified local copies of the set ``name`` (a key of :data:`DOWNLOADS`): its files, or
+        its folder; each from the data directory when it holds it, else the cache, downloaded
+        when missing."""
+        if name not in DOWNLOADS:
+            raise DataError(f"{name}: not a set idk downloads ({', '.join(DOWNLOADS)})")
+        remote = DOWNLOADS[name]
+        if isinstance(remote, RemoteFolder):
+            return [self.folder(remote)]
+        return [self.file(name, f) for f in remote.values()]
