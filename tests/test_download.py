@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import re
 import shutil
 import threading
 import zipfile
@@ -234,14 +235,19 @@ def test_the_download_command_fetches_named_sets_into_a_folder_usable_as_data_di
     assert all(str(data_dir) in line for line in lines) and _leftovers(tmp_path / "cache") == []
 
 
-def test_a_download_shows_one_line_for_the_mirror_that_served_it(server, tmp_path):
-    """Off a terminal the bar is one line when the file has come; a mirror that failed gets none."""
+@pytest.mark.parametrize("tty", [False, True], ids=["log-line", "terminal-bar"])
+def test_a_download_shows_its_progress_and_each_mirror_that_failed(server, tmp_path, tty, capsys):
+    """Off a terminal the bar is one line when the file has come (sizes scaled as tqdm scales
+    them), on a terminal a tqdm bar (whose total, known from Content-Length, is set after it is
+    made); a mirror that failed first is a warning, not a bar."""
     from idk.progress import Progress
 
     base, _ = server
-    logged: list[str] = []
-    progress = Progress(tty=False)
-    progress.log = logged.append  # type: ignore[method-assign]
     remote = _at(MNIST_FILES["test-labels"], f"{base}/bad", f"{base}/good")
-    fetch_file(remote, tmp_path / "c", progress=progress)
-    assert len(logged) == 1 and logged[0].startswith(f"download {remote.name}: ") and " B in " in logged[0]
+    path = fetch_file(remote, tmp_path / "mnist", progress=Progress(tty=tty))
+    assert path.read_bytes()
+    err = capsys.readouterr().err
+    assert f"idk: warning: {base}/bad/{remote.name}: " in err and "checksum mismatch" in err and "next mirror" in err
+    if not tty:
+        line = err.splitlines()[-1]
+        assert re.fullmatch(rf"download mnist/{remote.name}: [0-9.]+kB in [0-9.]+ s \([0-9.]+[kMG]?B/s\)", line), line

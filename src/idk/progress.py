@@ -17,8 +17,10 @@ class LineBar:
     """A bar's stand-in off a terminal: counts silently, then one line on :meth:`close`:
     ``DESC: N UNIT in T s (R UNIT/s)[, key value ...]``."""
 
-    def __init__(self, progress: Progress, total: int | None = None, desc: str = "", unit: str = "it") -> None:
-        self.progress, self.total, self.desc, self.unit = progress, total, desc, unit
+    def __init__(
+        self, progress: Progress, total: int | None = None, desc: str = "", unit: str = "it", unit_scale: bool = False
+    ) -> None:
+        self.progress, self.total, self.desc, self.unit, self.unit_scale = progress, total, desc, unit, unit_scale
         self.n, self.postfix, self.started, self.closed = 0, {}, time.perf_counter(), False
 
     def update(self, n: int = 1) -> None:
@@ -29,9 +31,13 @@ class LineBar:
 
     def line(self) -> str:
         seconds = time.perf_counter() - self.started
-        rate = f"{self.n / seconds:.0f} {self.unit}/s" if seconds > 0 else "-"
+        rate = f"{self._amount(self.n / seconds)}/s" if seconds > 0 else "-"
         extra = "".join(f", {k} {v}" for k, v in self.postfix.items())
-        return f"{self.desc}: {self.n} {self.unit} in {seconds:.1f} s ({rate}){extra}"
+        return f"{self.desc}: {self._amount(self.n)} in {seconds:.1f} s ({rate}){extra}"
+
+    def _amount(self, n: float) -> str:
+        """``n`` in the bar's unit: ``"1.23MB"`` when it scales (as tqdm's ``unit_scale``), else ``"123 img"``."""
+        return tqdm.format_sizeof(n, self.unit) if self.unit_scale else f"{n:.0f} {self.unit}"
 
     def close(self) -> None:
         if not self.closed:
@@ -39,7 +45,10 @@ class LineBar:
             self.progress.log(self.line())
 
 
-def abandon(bar: tqdm | LineBar) -> None:
+Bar = tqdm | LineBar  # what Progress.bar gives
+
+
+def abandon(bar: Bar) -> None:
     """Close ``bar`` without its line: what it counted came to nothing (e.g. a failed download)."""
     if isinstance(bar, LineBar):
         bar.closed = True
@@ -64,7 +73,8 @@ class Progress:
         if not self.tty:
             if not summary:
                 return None
-            return LineBar(self, kwargs.get("total"), kwargs.get("desc", ""), kwargs.get("unit", "it"))
+            keep = ("total", "desc", "unit", "unit_scale")
+            return LineBar(self, **{k: v for k, v in kwargs.items() if k in keep})
         return tqdm(file=sys.stderr, dynamic_ncols=True, leave=False, colour="green", mininterval=0.5, **kwargs)
 
     def log(self, message: str) -> None:

@@ -385,7 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser(
-        "download", help="fetch the named data sets now (checksums verified), e.g. for a machine offline"
+        "download",
+        help="fetch the named data sets now (checksums verified), e.g. to carry to a machine offline",
+        description="Fetch the named data sets, each file checked against its SHA-256: into idk's cache "
+        "($IDK_CACHE_DIR, else $XDG_CACHE_HOME/idk, else ~/.cache/idk), where every command finds them, "
+        "or into --to DIR, a data directory to use as --data-dir or IDK_DATA_DIR.",
     )
     p.add_argument(  # checked by its type: argparse's choices refuse nargs="*" given nothing
         "sets",
@@ -398,13 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--to",
         metavar="DIR",
-        help="a folder to make a data directory (for --data-dir or IDK_DATA_DIR after): what it holds "
+        help="fill DIR as a data directory (use it as --data-dir or IDK_DATA_DIR after): what it holds "
         "is verified, the rest downloaded into it",
     )
     where.add_argument(
         "--data-dir",
-        help="a data directory checked first (default: $IDK_DATA_DIR); what it lacks goes to the cache "
-        "($IDK_CACHE_DIR, else ~/.cache/idk)",
+        help="a data directory checked first (default: $IDK_DATA_DIR); what it lacks goes to the cache",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     return parser

@@ -43,6 +43,8 @@ def output_file(path: str | os.PathLike, option: str) -> Path:
 
 def output_folder(path: str | os.PathLike, option: str) -> Path:
     """``path`` as a folder the command may create or write into (not a file)."""
+    if not os.fspath(path).strip():
+        raise IdkError(f"{option}: an empty name; give a folder (it is created when missing)")
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise IdkError(f"{option} {path}: is a file; give a folder (it is created when missing)")

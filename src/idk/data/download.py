@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from idk.errors import DataError
-from idk.progress import Progress, abandon
+from idk.progress import Bar, Progress, abandon
 
 CHUNK = 1 << 16
 
@@ -92,16 +92,19 @@ def folder_digest(root: Path) -> tuple[str, int]:
     return h.hexdigest(), count
 
 
-def _download(url: str, dest: io.BufferedWriter, timeout: float, progress: Callable[[int], None] | None) -> None:
+def _download(url: str, dest: io.BufferedWriter, timeout: float, bar: Bar | None) -> None:
+    """Copy ``url``'s body into ``dest``; ``bar`` counts the bytes (its total: the Content-Length)."""
     request = urllib.request.Request(url, headers={"User-Agent": "idk-downloader"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         expected = response.headers.get("Content-Length")
+        if bar is not None and expected is not None:
+            bar.total = int(expected)
         received = 0
         while chunk := response.read(CHUNK):
             dest.write(chunk)
             received += len(chunk)
-            if progress:
-                progress(len(chunk))
+            if bar is not None:
+                bar.update(len(chunk))
         if expected is not None and received != int(expected):
             raise OSError(f"connection closed after {received} of {expected} bytes")
 
@@ -115,26 +118,30 @@ def _try_mirrors(
     progress: Progress | None = None,
 ) -> Path:
     """Download from the first mirror that yields bytes passing ``check``; return the temp path.
-    ``progress``: a bar of the bytes received from each mirror tried, named ``name``."""
+    ``progress``: a bar of the bytes received, named ``name``, and a warning for each mirror that
+    failed before one served the file."""
     directory.mkdir(parents=True, exist_ok=True)
     failures = []
     for url in urls:
         fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".part-")
         tmp = Path(tmp_name)
+        # a tqdm bar with no total yet has no truth value: compared with None, never tested
         bar = progress.bar(desc=f"download {name}", unit="B", unit_scale=True) if progress else None
         try:
             with os.fdopen(fd, "wb") as out:
-                _download(url, out, timeout, bar.update if bar else None)
+                _download(url, out, timeout, bar)
             check(tmp)
         except BaseException as err:
             tmp.unlink(missing_ok=True)
-            if bar:
-                abandon(bar)  # no line for a mirror that failed: the error names it
+            if bar is not None:
+                abandon(bar)  # no bar line for a mirror that failed
             if not isinstance(err, (OSError, http.client.HTTPException, DataError, zipfile.BadZipFile)):
                 raise  # (URLError is an OSError)
             failures.append(f"{url}: {err}")
+            if progress is not None and url != urls[-1]:
+                progress.warn(f"{url}: {err}; trying the next mirror")
             continue
-        if bar:
+        if bar is not None:
             bar.close()
         return tmp
     raise DataError("download failed from every mirror: " + "; ".join(failures))
@@ -148,7 +155,8 @@ def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0, progr
         verify_file(target, remote)
         return target
     try:
-        tmp = _try_mirrors(remote.urls, cache_dir, lambda p: verify_file(p, remote), timeout, remote.name, progress)
+        name = f"{cache_dir.name}/{remote.name}"  # mnist/… and fashion-mnist/… share file names
+        tmp = _try_mirrors(remote.urls, cache_dir, lambda p: verify_file(p, remote), timeout, name, progress)
     except DataError as err:
         raise DataError(
             f"{remote.name}: {err}. Without network, download it elsewhere and pass --data-dir (or set IDK_DATA_DIR)"
