@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "train":
         import dataclasses
 
-        from idk.training.checkpoint import read
-        from idk.training.train import TrainOptions, resumes_nothing, train
+        from idk.training.train import TrainOptions, train
 
         # every option of TrainOptions is a flag of the same name; None keeps the preset's value
         given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainOptions)}
@@ -53,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         given["outlier_weights"] = tuple(args.outlier_weights) if args.outlier_weights is not None else None
         opts = TrainOptions(**given)
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
-        finished = resume and os.path.exists(args.out) and resumes_nothing(read(args.out), opts.epochs)
+        before = _modified(args.out) if resume else None
         ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
+        finished = before is not None and _modified(args.out) == before  # nothing left to train: file untouched
         from idk.decision.rules import describe_rule
         from idk.training.distributed import from_environment
 
@@ -184,6 +184,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"saved {args.out or args.model}: rule: {describe_rule(ckpt.rule)}")
         return 0
     raise AssertionError(args.command)
+
+
+def _modified(path: str) -> tuple[int, int] | None:
+    """Which file ``path`` is and when it was written (inode, ns: a checkpoint is saved as a new
+    file renamed into place), or None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
