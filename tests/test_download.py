@@ -196,11 +196,13 @@ def test_the_download_command_fetches_named_sets_into_a_folder_usable_as_data_di
 ):
     """`idk download SET --to DIR`: each file fetched, verified and laid out as a data directory;
     a mirror serving a corrupted copy is passed over for the next one, and with none good the
-    command fails in one line and leaves nothing; a `--data-dir` holding the sets is only verified."""
+    command fails in one line and leaves nothing; `--to` beside a data directory holding the sets
+    copies them from it; a `--data-dir` holding the sets is only verified."""
     from idk.apps.cli import main
     from idk.data import sources
 
     monkeypatch.delenv("IDK_DATA_DIR", raising=False)  # --to alone decides where
+    monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path / "empty-cache"))  # nothing to copy from: downloaded
     base, root = server
     for kind in ("good-notmnist", "bad-notmnist"):
         (root / kind).mkdir()
@@ -227,6 +229,23 @@ def test_the_download_command_fetches_named_sets_into_a_folder_usable_as_data_di
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "checksum mismatch" in err and "--data-dir" in err
     assert _leftovers(tmp_path / "to2") == []
+
+    # --to beside a data directory that holds the sets: copied from it (the only mirror is corrupted)
+    to4 = tmp_path / "to4"
+    monkeypatch.setitem(
+        sources.DOWNLOADS, "notmnist-459", replace(sources.NOTMNIST_459, urls=(f"{base}/bad/none.zip",))
+    )
+    assert main(["download", "notmnist-10k", "notmnist-459", "--data-dir", str(data_dir), "--to", str(to4), "-q"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"notmnist-10k: 2 files verified, {to4 / 'notmnist-10k'}",
+        f"notmnist-459: verified, {to4 / 'notmnist-459'}",
+    ]
+    for remote in bad.values():
+        assert (to4 / "notmnist-10k" / remote.name).read_bytes() == (
+            data_dir / "notmnist-10k" / remote.name
+        ).read_bytes()
+    assert sum(1 for _ in (to4 / "notmnist-459").rglob("*.png")) == 459
+    assert not [p for p in to4.rglob(".part-*")]
 
     monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["download", "--data-dir", str(data_dir), "-q"]) == 0  # all there: verified, nothing fetched

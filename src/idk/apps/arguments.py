@@ -398,16 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SET",
         help=f"default: all ({', '.join(DOWNLOAD_NAMES)})",
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
+    p.add_argument(
         "--to",
         metavar="DIR",
         help="fill DIR as a data directory (use it as --data-dir or IDK_DATA_DIR after): what it holds "
-        "is verified, the rest downloaded into it",
+        "is verified, the rest copied from the data directory or the cache when they hold it, else downloaded",
     )
-    where.add_argument(
+    p.add_argument(
         "--data-dir",
-        help="a data directory checked first (default: $IDK_DATA_DIR); what it lacks goes to the cache",
+        help="a data directory checked first (default: $IDK_DATA_DIR); what it lacks goes to the cache (or --to)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     return parser

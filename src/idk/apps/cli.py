@@ -153,13 +153,9 @@ def run(args: argparse.Namespace) -> int:
         from idk.choices import DOWNLOAD_NAMES
         from idk.data import DataConfig
 
-        # --to: that folder filled as a data directory (what it holds verified, the rest downloaded)
-        if args.to is not None:
-            cfg = DataConfig(None, Path(args.to), progress)
-        else:
-            cfg = DataConfig.from_env(args.data_dir, None, progress)
+        cfg = DataConfig.from_env(args.data_dir, None, progress)
         for name in dict.fromkeys(args.sets or DOWNLOAD_NAMES):  # each once, in the order given
-            paths = cfg.fetch(name)
+            paths = cfg.fetch(name) if args.to is None else cfg.fill(name, Path(args.to))
             if paths[0].is_dir():
                 print(f"{name}: verified, {paths[0]}")
             else:

@@ -9,6 +9,8 @@ pair) and ``notmnist-459`` (a folder inside the tutorial's repository archive). 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +149,14 @@ class DataConfig:
 
     def file(self, subdir: str, remote: RemoteFile) -> Path:
         """A verified path to ``remote``: from the data directory when it holds it, else the cache."""
+        return self._held(subdir, remote) or fetch_file(remote, self._cache / subdir, progress=self.progress)
+
+    @property
+    def _cache(self) -> Path:
+        return self.cache_dir or default_cache_dir()
+
+    def _held(self, subdir: str, remote: RemoteFile) -> Path | None:
+        """``remote`` from the data directory, verified, or None when it does not hold it."""
         if self.data_dir is not None:
             stem = remote.name.removesuffix(".gz")
             for name in (remote.name, stem):
@@ -160,13 +170,13 @@ class DataConfig:
                         return self.data_dir / name
                     except DataError:
                         pass  # another set's file of the same name (MNIST and Fashion-MNIST share names)
-        return fetch_file(remote, (self.cache_dir or default_cache_dir()) / subdir, progress=self.progress)
+        return None
 
     def folder(self, remote: RemoteFolder) -> Path:
         if self.data_dir is not None and (self.data_dir / remote.name).is_dir():
             check_folder(self.data_dir / remote.name, remote)
             return self.data_dir / remote.name
-        return fetch_folder(remote, self.cache_dir or default_cache_dir(), progress=self.progress)
+        return fetch_folder(remote, self._cache, progress=self.progress)
 
     def fetch(self, name: str) -> list[Path]:
         """The verified local copies of the set ``name`` (a key of :data:`DOWNLOADS`): its files, or
@@ -178,3 +188,39 @@ class DataConfig:
         if isinstance(remote, RemoteFolder):
             return [self.folder(remote)]
         return [self.file(name, f) for f in remote.values()]
+
+    def fill(self, name: str, into: Path) -> list[Path]:
+        """Make ``into`` a data directory holding the set ``name`` (:meth:`fetch` there): what it
+        holds is verified; what it lacks is copied from a verified copy in this config's data
+        directory or cache when there is one (written under a temporary name, then renamed), else
+        downloaded into it."""
+        there = DataConfig(into, into, self.progress)
+        remote = DOWNLOADS.get(name)
+        if isinstance(remote, RemoteFolder):
+            local = [p / remote.name for p in (self.data_dir, self._cache) if p and (p / remote.name).is_dir()]
+            if local and not (into / remote.name).exists():
+                check_folder(local[0], remote)
+                _copy(local[0], into / remote.name)
+        elif remote is not None:
+            for f in remote.values():
+                cached = self._cache / name / f.name
+                local = self._held(name, f) or (cached if cached.is_file() else None)
+                if local is not None and there._held(name, f) is None:
+                    verify_file(local, f)
+                    _copy(local, into / name / local.name)
+        return there.fetch(name)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy a file or folder to ``target`` under a temporary name, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".part-"))
+    try:
+        copy = staging / target.name
+        if source.is_dir():
+            shutil.copytree(source, copy)
+        else:
+            shutil.copyfile(source, copy)
+        os.replace(copy, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
