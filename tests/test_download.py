@@ -225,10 +225,15 @@ def test_the_download_command_fetches_named_sets_into_a_folder_usable_as_data_di
 
     bad = {k: _at(r, f"{base}/bad-notmnist") for k, r in sources.NOTMNIST_10K_FILES.items()}
     monkeypatch.setitem(sources.DOWNLOADS, "notmnist-10k", bad)
-    assert main(["download", "notmnist-10k", "--to", str(tmp_path / "to2"), "-q"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "checksum mismatch" in err and "--data-dir" in err
-    assert _leftovers(tmp_path / "to2") == []
+    labels = {"test-labels": _at(sources.MNIST_FILES["test-labels"], f"{base}/good")}  # a set that comes
+    monkeypatch.setitem(sources.DOWNLOADS, "mnist", labels)
+    assert main(["download", "notmnist-10k", "mnist", "--to", str(tmp_path / "to2"), "-q"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == f"mnist: 1 file verified, {tmp_path / 'to2' / 'mnist'}\n"  # the failure did not stop it
+    err = captured.err
+    assert err.count("\n") == 1 and "1 of 2 sets not fetched: notmnist-10k: " in err
+    assert "checksum mismatch" in err and "--data-dir" in err
+    assert [p.parent.name for p in _leftovers(tmp_path / "to2")] == ["mnist"]
 
     # --to beside a data directory that holds the sets: copied from it (the only mirror is corrupted)
     to4 = tmp_path / "to4"
