@@ -275,3 +275,24 @@ def test_a_download_shows_its_progress_and_each_mirror_that_failed(server, tmp_p
     if not tty:
         line = err.splitlines()[-1]
         assert re.fullmatch(rf"download mnist/{remote.name}: [0-9.]+kB in [0-9.]+ s \([0-9.]+[kMG]?B/s\)", line), line
+
+
+def test_temporary_downloads_left_by_a_dead_process_are_removed(server, tmp_path):
+    """A ``.part-*`` file or folder over a day old is removed by the next download there; a fresh
+    one (another process's download in progress) is left alone."""
+    import os
+    import time
+
+    base, _ = server
+    cache = tmp_path / "c"
+    cache.mkdir()
+    old_file, old_dir, fresh = cache / ".part-old", cache / ".part-olddir", cache / ".part-fresh"
+    old_file.write_bytes(b"half")
+    old_dir.mkdir()
+    (old_dir / "x").write_bytes(b"half")
+    fresh.write_bytes(b"in progress")
+    day_ago = time.time() - 2 * 24 * 3600
+    for p in (old_file, old_dir):
+        os.utime(p, (day_ago, day_ago))
+    fetch_file(_at(MNIST_FILES["test-labels"], f"{base}/good"), cache)
+    assert sorted(p.name for p in cache.iterdir()) == [".part-fresh", MNIST_FILES["test-labels"].name]

@@ -14,6 +14,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 import urllib.request
 import zipfile
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from idk.errors import DataError
 from idk.progress import Bar, Progress, abandon
 
 CHUNK = 1 << 16
+STALE_SECONDS = 24 * 3600  # a temporary download this old was left by a process that died
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def _try_mirrors(
     ``progress``: a bar of the bytes received, named ``name``, and a warning for each mirror that
     failed before one served the file."""
     directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale(directory)
     failures = []
     for url in urls:
         fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".part-")
@@ -145,6 +148,22 @@ def _try_mirrors(
             bar.close()
         return tmp
     raise DataError("download failed from every mirror: " + "; ".join(failures))
+
+
+def _remove_stale(directory: Path) -> None:
+    """Remove temporary downloads (``.part-*``) left in ``directory`` by a process killed over a day
+    ago (another process's download in progress is younger)."""
+    now = time.time()
+    for part in directory.glob(".part-*"):
+        try:
+            if now - part.stat().st_mtime <= STALE_SECONDS:
+                continue
+            if part.is_dir():
+                shutil.rmtree(part)
+            else:
+                part.unlink()
+        except OSError:
+            pass  # gone already, or not ours to remove
 
 
 def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0, progress: Progress | None = None) -> Path:
