@@ -182,33 +182,51 @@ class DataConfig:
         """The verified local copies of the set ``name`` (a key of :data:`DOWNLOADS`): its files, or
         its folder; each from the data directory when it holds it, else the cache, downloaded
         when missing."""
-        if name not in DOWNLOADS:
-            raise DataError(f"{name}: not a set idk downloads ({', '.join(DOWNLOADS)})")
-        remote = DOWNLOADS[name]
-        if isinstance(remote, RemoteFolder):
-            return [self.folder(remote)]
-        return [self.file(name, f) for f in remote.values()]
+        return [self._get(name, part) for part in _parts(name)]
 
     def fill(self, name: str, into: Path) -> list[Path]:
-        """Make ``into`` a data directory holding the set ``name`` (:meth:`fetch` there): what it
-        holds is verified; what it lacks is copied from a verified copy in this config's data
-        directory or cache when there is one (written under a temporary name, then renamed), else
-        downloaded into it."""
+        """Make ``into`` a data directory holding the set ``name`` and return its copies there, as
+        :meth:`fetch` there would: what it holds is verified; what it lacks is copied from a verified
+        copy in this config's data directory or cache when there is one (written under a temporary
+        name, then renamed), else downloaded into it."""
         there = DataConfig(into, into, self.progress)
-        remote = DOWNLOADS.get(name)
-        if isinstance(remote, RemoteFolder):
-            local = [p / remote.name for p in (self.data_dir, self._cache) if p and (p / remote.name).is_dir()]
-            if local and not (into / remote.name).exists():
-                check_folder(local[0], remote)
-                _copy(local[0], into / remote.name)
-        elif remote is not None:
-            for f in remote.values():
-                cached = self._cache / name / f.name
-                local = self._held(name, f) or (cached if cached.is_file() else None)
-                if local is not None and there._held(name, f) is None:
-                    verify_file(local, f)
-                    _copy(local, into / name / local.name)
-        return there.fetch(name)
+        paths = []
+        for part in _parts(name):
+            path = there._local(name, part)
+            if path is None and (local := self._local(name, part)) is not None:
+                path = into / part.name if isinstance(part, RemoteFolder) else into / name / local.name
+                _copy(local, path)
+            paths.append(path or there._get(name, part))
+        return paths
+
+    def _get(self, name: str, part: RemoteFile | RemoteFolder) -> Path:
+        """A verified local copy of one part of the set ``name``, downloaded when missing."""
+        return self.folder(part) if isinstance(part, RemoteFolder) else self.file(name, part)
+
+    def _local(self, name: str, part: RemoteFile | RemoteFolder) -> Path | None:
+        """A verified copy of one part of the set ``name`` already here, in the data directory or
+        else the cache; None when neither holds it (nothing is downloaded)."""
+        if isinstance(part, RemoteFolder):
+            for root in (self.data_dir, self._cache):
+                if root is not None and (root / part.name).is_dir():
+                    check_folder(root / part.name, part)
+                    return root / part.name
+            return None
+        if (held := self._held(name, part)) is not None:
+            return held
+        cached = self._cache / name / part.name
+        if not cached.is_file():
+            return None
+        verify_file(cached, part)
+        return cached
+
+
+def _parts(name: str) -> list[RemoteFile | RemoteFolder]:
+    """What the set ``name`` is made of: its files, or its one folder."""
+    if name not in DOWNLOADS:
+        raise DataError(f"{name}: not a set idk downloads ({', '.join(DOWNLOADS)})")
+    remote = DOWNLOADS[name]
+    return [remote] if isinstance(remote, RemoteFolder) else list(remote.values())
 
 
 def _copy(source: Path, target: Path) -> None:
