@@ -76,12 +76,9 @@ def main() -> None:
         families = {"uniform-noise": trained["uniform-noise"], **held_out}
         unfamiliar.update(synthetic_outliers(tune.images, tune.labels, args.n, 11, families))
 
-        def run(images: Tensor):
-            return predict(model, images, args.samples, 50.0, seed=3)
-
-        base, tuning = run(calib.images), run(tune.images)
-        preds = {name: run(s.images) for name, s in shifted.items()}
-        outs = {name: run(images) for name, images in unfamiliar.items()}
+        base, tuning = (predict(model, s.images, args.samples, 50.0, seed=3) for s in (calib, tune))
+        preds = {name: predict(model, s.images, args.samples, 50.0, seed=3) for name, s in shifted.items()}
+        outs = {name: predict(model, images, args.samples, 50.0, seed=3) for name, images in unfamiliar.items()}
         label = base.mean_probs.argmax(-1)
         right = label == calib.labels
         halves = torch.randperm(len(calib), generator=torch.Generator().manual_seed(0)).chunk(2)
@@ -90,13 +87,13 @@ def main() -> None:
             "calib.: errors among accepted / % accuracy on accepted (in-sample; cross-fitted over two halves); "
             "shifted: % answered / % accuracy; then % refused"
         )
-        head = f"{'score, thresholds':<28}{'calib.':>14}{'cross-fit':>14}" + "".join(f"{n[:11]:>12}" for n in [*preds, *outs])
+        head = f"{'score, thresholds':<28}{'calib.':>14}{'cross-fit':>14}" + "".join(
+            f"{n[:11]:>12}" for n in [*preds, *outs]
+        )
         print(head)
-        scores = {own.score.name if hasattr(own, "score") else "percentile": None, "max-prob": None}
-        for name in scores:
-            score = make_score(name).fitted(tuning) if name != "percentile" else None
-            if score is None:
-                continue
+        own_score = getattr(own, "score", None)  # the percentile rule has none to compare
+        for name in dict.fromkeys(([own_score.name] if own_score else []) + ["max-prob"]):
+            score = make_score(name).fitted(tuning)
             u = score(base)
             for per_class in (False, True):
                 tau = thresholds(u, label, k, per_class)
@@ -123,7 +120,11 @@ def main() -> None:
                 kind = "per class" if per_class else "one"
                 print(f"{name + ', ' + kind:<28}" + "".join(cells))
                 if per_class:
-                    print(" " * 28 + "τ_c / τ: " + " ".join(f"{float(t) / float(threshold_for_refusal(u, TARGET)):.2f}" for t in tau))
+                    print(
+                        " " * 28
+                        + "τ_c / τ: "
+                        + " ".join(f"{float(t) / float(threshold_for_refusal(u, TARGET)):.2f}" for t in tau)
+                    )
 
 
 if __name__ == "__main__":
