@@ -6,6 +6,7 @@ from scipy.stats import binom
 
 from idk.decision.calibration import (
     ENOUGH_REFUSED,
+    clopper_pearson_interval,
     clopper_pearson_upper,
     few_to_calibrate,
     refusal_spread,
@@ -18,6 +19,25 @@ def test_clopper_pearson_zero_errors_closed_form():
     # k = 0 of n: the upper bound solves (1 − p)^n = δ
     for n, delta in ((10, 0.05), (1000, 0.01), (59, 0.05)):
         assert clopper_pearson_upper(0, n, delta) == pytest.approx(1 - delta ** (1 / n), rel=1e-9)
+
+
+def test_clopper_pearson_interval_ends_are_the_exact_binomial_tails():
+    # each end p solves P(X ≥ k | n, p) = α/2 (lower) or P(X ≤ k | n, p) = α/2 (upper)
+    for k, n, level in ((9791, 9802, 0.95), (953, 958, 0.95), (3, 40, 0.9)):
+        low, high = clopper_pearson_interval(k, n, level)
+        assert low < k / n < high
+        assert binom.sf(k - 1, n, low) == pytest.approx((1 - level) / 2, rel=1e-6)
+        assert binom.cdf(k, n, high) == pytest.approx((1 - level) / 2, rel=1e-6)
+
+
+def test_clopper_pearson_interval_closed_forms_at_the_edges():
+    # all n right: the lower end solves p^n = α/2; none right: the upper end solves (1 − p)^n = α/2
+    n, level = 500, 0.95
+    assert clopper_pearson_interval(n, n, level) == pytest.approx((0.025 ** (1 / n), 1.0), rel=1e-9)
+    assert clopper_pearson_interval(0, n, level) == pytest.approx((0.0, 1 - 0.025 ** (1 / n)), rel=1e-9)
+    assert clopper_pearson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="level"):
+        clopper_pearson_interval(1, 2, 1.0)
 
 
 def test_clopper_pearson_is_the_exact_binomial_tail():

@@ -12,7 +12,14 @@ import torch
 from idk.apps.cli import main
 
 REPORT_KEYS = {
-    "mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy"},
+    "mnist-test": {
+        "n",
+        "forced_accuracy",
+        "refused",
+        "accepted_accuracy",
+        "accepted_wrong",
+        "accepted_accuracy_interval",
+    },
     "noise": {"n", "refused"},
     "notmnist-459": {"n", "refused"},
 }
@@ -83,10 +90,12 @@ def test_html_report(cnn_model, data_dir, tmp_path):
     )
     page = (tmp_path / "rep" / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page
-    shifted = page.index("<th class='group' colspan='9'>shifted: the same classes")  # grouped as the text report
+    shifted = page.index("<th class='group' colspan='10'>shifted: the same classes")  # grouped as the text report
     assert shifted < page.index("<td>low-res</td>") < page.index("out of distribution (to be refused)</th>")
     datasets = json.loads((tmp_path / "rep" / "report.json").read_text())["datasets"]
     assert datasets and "noise" not in datasets  # --noise 0: no noise set
+    low, high = datasets["low-res"]["accepted_accuracy_interval"]  # beside each accuracy on accepted
+    assert "<th>its 95% interval</th>" in page and f"<td>{100 * low:.2f}–{100 * high:.2f}%</td>" in page
 
 
 def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):

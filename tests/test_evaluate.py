@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from idk.data.images import ImageSet, InputSpec
 from idk.decision.predictive import predict
 from idk.decision.rules import PercentileRule
 from idk.evaluation import metrics
-from idk.evaluation.evaluate import EvalSettings, evaluate, forced_labels
+from idk.evaluation.evaluate import EvalSettings, accepted_metrics, evaluate, forced_labels
 from idk.nn.bnn import ModelConfig, build_model
 from idk.nn.networks import NetConfig
 
@@ -32,3 +33,18 @@ def test_forced_accuracy_of_shifted_sets_uses_the_forced_samples_as_the_test_set
         forced = predict(model, sets[name].images, 40, 50.0, seed=1)
         expected = metrics.accuracy(forced_labels(forced, "probs"), sets[name].labels)
         assert report[name]["forced_accuracy"] == expected
+
+
+def test_accepted_metrics_count_the_wrong_answers_and_bracket_the_accuracy():
+    """The accuracy on accepted images, the wrong answers among them, and its 95% Clopper–Pearson
+    interval (closed form when every accepted answer is right: the lower end solves p^n = 0.025)."""
+    label = torch.tensor([0, 1, 2, 2, 1, 0])
+    y = torch.tensor([0, 1, 1, 2, 0, 0])
+    accepted = torch.tensor([True, True, True, True, False, True])
+    out = accepted_metrics(label, y, accepted)
+    assert out["accepted_accuracy"] == 0.8 and out["accepted_wrong"] == 1
+    low, high = out["accepted_accuracy_interval"]
+    assert low < 0.8 < high < 1
+    right = accepted_metrics(label, label, accepted)
+    assert right["accepted_wrong"] == 0
+    assert right["accepted_accuracy_interval"] == [pytest.approx(0.025 ** (1 / 5)), 1.0]

@@ -32,6 +32,22 @@ def clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
     return float(beta.ppf(1.0 - delta, errors + 1, n - errors))
 
 
+def clopper_pearson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The two-sided Clopper–Pearson interval (exact, conservative) of a binomial rate from
+    ``successes`` of ``n``: with α = 1 − level, (B(α/2; k, n − k + 1), B(1 − α/2; k + 1, n − k)),
+    B(q; a, b) the q-quantile of Beta(a, b); 0 for k = 0 and 1 for k = n; (0, 1) for n = 0."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    if n == 0:
+        return 0.0, 1.0
+    from scipy.stats import beta
+
+    half = (1.0 - level) / 2
+    low = float(beta.ppf(half, successes, n - successes + 1)) if successes > 0 else 0.0
+    high = float(beta.ppf(1.0 - half, successes + 1, n - successes)) if successes < n else 1.0
+    return low, high
+
+
 def refused_count(n: int, target: float) -> int:
     """k = ⌊r n⌋: how many of n calibration scores a threshold for refusal target r may refuse
     (the 1e-9 keeps r n that is whole in exact arithmetic from rounding down)."""

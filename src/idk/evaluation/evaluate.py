@@ -4,8 +4,13 @@ Report keys (fractions in [0, 1]; later work adds keys, never renames these)::
 
     {"model": {...}, "samples": S, "rule": {"percentile": q, "threshold": t, ...},
      "in_distribution": "mnist-test",
-     "datasets": {"mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy", ...},
+     "datasets": {"mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy",
+                                 "accepted_wrong", "accepted_accuracy_interval", ...},
                   "noise": {"n", "refused", ...}, "notmnist-459": {"n", "refused", ...}, ...}}
+
+``accepted_accuracy_interval`` is the :data:`INTERVAL_LEVEL` Clopper–Pearson interval of the accuracy
+on accepted images (``accepted_wrong`` of them answered wrongly): how far the figure may move on
+another sample of as many images.
 
 The first data set is the model's own test set (in distribution). Sets named in ``shifted`` are
 labelled *shifted* sets — the model's classes drawn, printed or scanned otherwise, which it should
@@ -23,6 +28,7 @@ import torch
 from torch import Tensor
 
 from idk.data.images import ImageSet
+from idk.decision.calibration import clopper_pearson_interval
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import Rule
@@ -32,6 +38,7 @@ from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
 
 COVERAGES = (0.99, 0.98, 0.95)
+INTERVAL_LEVEL = 0.95  # of the accuracy on accepted images' Clopper–Pearson interval
 CURVE_POINTS = 200
 
 
@@ -73,6 +80,17 @@ def score_histogram(u: Tensor, upper: float) -> dict[str, list[float]]:
     return {"edges": torch.linspace(0, upper, HISTOGRAM_BINS + 1).tolist(), "counts": counts.tolist()}
 
 
+def accepted_metrics(label: Tensor, y: Tensor, accepted: Tensor) -> dict[str, Any]:
+    """The accuracy of answers ``label`` (N,) on the ``accepted`` (N,) images of labels ``y`` (N,),
+    how many of them are wrong, and the accuracy's :data:`INTERVAL_LEVEL` Clopper–Pearson interval."""
+    n, wrong = int(accepted.sum()), int((accepted & (label != y)).sum())
+    return {
+        "accepted_accuracy": metrics.accuracy(label[accepted], y[accepted]),
+        "accepted_wrong": wrong,
+        "accepted_accuracy_interval": list(clopper_pearson_interval(n - wrong, n, INTERVAL_LEVEL)),
+    }
+
+
 def in_distribution_metrics(
     pred: Predictions, y: Tensor, rule: Rule, settings: EvalSettings, forced: Tensor
 ) -> dict[str, Any]:
@@ -89,7 +107,7 @@ def in_distribution_metrics(
         "n": len(y),
         "forced_accuracy": metrics.accuracy(forced, y),
         "refused": float(decision.refused.double().mean()),
-        "accepted_accuracy": metrics.accuracy(decision.label[accepted], y[accepted]),
+        **accepted_metrics(decision.label, y, accepted),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "accuracy": metrics.accuracy(label, y),
         "nll": metrics.nll(pred.mean_probs, y),
@@ -120,7 +138,7 @@ def shifted_metrics(
         "n": len(y),
         "answered": float(accepted.double().mean()),
         "refused": float(decision.refused.double().mean()),
-        "accepted_accuracy": metrics.accuracy(decision.label[accepted], y[accepted]),
+        **accepted_metrics(decision.label, y, accepted),
         "forced_accuracy": metrics.accuracy(forced, y),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "nll": metrics.nll(pred.mean_probs, y),

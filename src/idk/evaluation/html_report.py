@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from idk.evaluation import plots
+from idk.evaluation.evaluate import INTERVAL_LEVEL
 from idk.evaluation.report import format_report, group_starts, pct, to_json
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child, th.group { text-align: left; }
 th.group { background: #f0f0f0; font-weight: normal; font-style: italic; }
 figure { display: inline-block; margin: 0.5em; }
@@ -57,6 +59,11 @@ def _table(datasets: dict[str, Any]) -> str:
         ("forced_accuracy", "forced accuracy", pct),
         ("refused", "refused", pct),
         ("accepted_accuracy", "accuracy on accepted", pct),
+        (
+            "accepted_accuracy_interval",
+            f"its {INTERVAL_LEVEL:.0%} interval",
+            lambda v: f"{100 * v[0]:.2f}–{100 * v[1]:.2f}%",
+        ),
         ("nll", "NLL", lambda v: f"{v:.4f}"),
         ("ece", "ECE", pct),
         ("auroc", "AUROC", lambda v: f"{v:.4f}"),
