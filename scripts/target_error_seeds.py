@@ -25,6 +25,7 @@ from idk.data import DataConfig, load, mnist
 from idk.data.shifted import shifted_sets, unfamiliar_sets
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
+from idk.evaluation.evaluate import INTERVAL_LEVEL, accepted_metrics
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
@@ -82,7 +83,9 @@ def main() -> None:
         refusal_cfg = replace(ckpt.rule_config, target_refusal=args.refusal, target_error=None)
         val_pred = calibration_predictions(model, held.images, ckpt.rule_config, seed)
         by_refusal, _ = calibrate(rule, val_pred, held.labels, refusal_cfg)
-        test_coverage, test_error = accepted_error(by_refusal.decide(pred), test.labels)
+        decision = by_refusal.decide(pred)
+        test_coverage = accepted_error(decision, test.labels)[0]
+        on_accepted = accepted_metrics(decision.label, test.labels, ~decision.refused)
         letters_pred = predict(model, letters.images, samples, rule.percentile, seed=seed)
         u_in, u_out = by_refusal.refusal_score(pred), by_refusal.refusal_score(letters_pred)
         decide = by_refusal.decide
@@ -114,7 +117,7 @@ def main() -> None:
                 "accuracy": metrics.accuracy(pred.mean_probs.argmax(-1), test.labels),
                 "nll": metrics.nll(pred.mean_probs, test.labels),
                 "refused": 1 - test_coverage,
-                "accepted_accuracy": 1 - test_error,
+                **on_accepted,
                 "letters_auroc": metrics.auroc(u_in, u_out),
                 "letters_refused": float(by_refusal.decide(letters_pred).refused.double().mean()),
             }
@@ -130,11 +133,14 @@ def main() -> None:
         )
     print(f"\nthe same models calibrated to refuse {args.refusal:g} of validation digits (the default)")
     print(
-        f"{'seed':>4} {'accuracy':>9} {'NLL':>7} {'refused':>8} {'acc. on accepted':>17} {'notMNIST-10k AUROC':>19} {'refused':>8}"
+        f"{'seed':>4} {'accuracy':>9} {'NLL':>7} {'refused':>8} {'acc. on accepted':>17} {f'its {INTERVAL_LEVEL:.0%} interval':>17} "
+        f"{'wrong':>6} {'notMNIST-10k AUROC':>19} {'refused':>8}"
     )
     for r in rows:
+        low, high = r["accepted_accuracy_interval"]
         print(
             f"{r['seed']:>4} {r['accuracy']:>9.2%} {r['nll']:>7.4f} {r['refused']:>8.2%} {r['accepted_accuracy']:>17.2%} "
+            f"{f'{100 * low:.2f}–{100 * high:.2f}%':>17} {r['accepted_wrong']:>6} "
             f"{r['letters_auroc']:>19.4f} {r['letters_refused']:>8.2%}"
         )
 
