@@ -45,11 +45,16 @@ def main(args: argparse.Namespace) -> None:
     print(f"noise: {int(decision.refused.sum())} of {len(noise)} refused")
 
 
-if __name__ == "__main__":
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of the usage above (files may follow the options)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="a folder: one sub-folder of images per class (or train/ and test/)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
     parser.add_argument("--epochs", type=int, help="the preset's when not given")
     parser.add_argument("-q", "--quiet", action="store_true")
     parser.add_argument("images", nargs="*", help="image files to answer")
-    main(parser.parse_intermixed_args())
+    return parser.parse_intermixed_args(argv)
+
+
+if __name__ == "__main__":
+    main(parse())

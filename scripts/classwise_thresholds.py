@@ -8,7 +8,8 @@ is low overall but high *for a 1* is answered. A threshold per answered class c,
 
 refuses the share r of every answered class instead (class-conditional, "Mondrian" calibration),
 still r of the calibration images in all. Measured on validation data only, for the checkpoint's
-own score and max-prob: the accuracy on the accepted calibration images (in-sample, and
+own score and max-prob: the accuracy on the accepted calibration images (the predictions training
+set the model's threshold on, so that one threshold of its own score is the model's; in-sample, and
 cross-fitted: thresholds set on one half of the calibration images, measured on the other, both
 ways), then, at the thresholds set on all of them, the shifted sets built from the tuning images
 (% answered / % accuracy on answered) and the non-digit symbols and synthetic outliers (% refused),
@@ -34,6 +35,7 @@ from idk.decision.scores import make_score
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
+from idk.training.rule_fitting import calibration_predictions
 
 TARGET = 0.02
 
@@ -76,7 +78,10 @@ def main() -> None:
         families = {"uniform-noise": trained["uniform-noise"], **held_out}
         unfamiliar.update(synthetic_outliers(tune.images, tune.labels, args.n, 11, families))
 
-        base, tuning = (predict(model, s.images, args.samples, 50.0, seed=3) for s in (calib, tune))
+        # the calibration predictions training set the model's threshold on (its draws), so that one
+        # threshold of the model's own score is the model's own; the other sets as shift_diagnosis.py
+        base = calibration_predictions(model, calib.images, ckpt.rule_config, ckpt.train_config.seed)
+        tuning = predict(model, tune.images, args.samples, 50.0, seed=3)
         preds = {name: predict(model, s.images, args.samples, 50.0, seed=3) for name, s in shifted.items()}
         outs = {name: predict(model, images, args.samples, 50.0, seed=3) for name, images in unfamiliar.items()}
         label = base.mean_probs.argmax(-1)
@@ -120,11 +125,8 @@ def main() -> None:
                 kind = "per class" if per_class else "one"
                 print(f"{name + ', ' + kind:<28}" + "".join(cells))
                 if per_class:
-                    print(
-                        " " * 28
-                        + "τ_c / τ: "
-                        + " ".join(f"{float(t) / float(threshold_for_refusal(u, TARGET)):.2f}" for t in tau)
-                    )
+                    shared = threshold_for_refusal(u, TARGET)
+                    print(" " * 28 + "τ_c / τ: " + " ".join(f"{float(t) / shared:.2f}" for t in tau))
 
 
 if __name__ == "__main__":

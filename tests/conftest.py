@@ -36,13 +36,12 @@ def data_dir() -> Path:
     if given:
         pytest.fail(f"test data not found at {path}: IDK_DATA_DIR is not a folder holding mnist/ and notmnist-459/")
     from idk.data.download import default_cache_dir
-    from idk.data.sources import DOWNLOADS, DataConfig
+    from idk.data.sources import DataConfig, download_sets
     from idk.errors import DataError
 
     cache = default_cache_dir()
     try:
-        for name in DOWNLOADS:
-            DataConfig(None, cache).fetch(name)
+        download_sets(DataConfig(None, cache))  # as `idk download` does
     except DataError as err:
         pytest.fail(f"test data neither at {path} nor downloadable ({err}); set IDK_DATA_DIR")
     return cache

@@ -38,6 +38,8 @@ def test_clopper_pearson_interval_closed_forms_at_the_edges():
     assert clopper_pearson_interval(0, 0) == (0.0, 1.0)
     with pytest.raises(ValueError, match="level"):
         clopper_pearson_interval(1, 2, 1.0)
+    with pytest.raises(ValueError, match="successes"):
+        clopper_pearson_interval(3, 2)
 
 
 def test_clopper_pearson_is_the_exact_binomial_tail():

@@ -90,12 +90,15 @@ def test_html_report(cnn_model, data_dir, tmp_path):
     )
     page = (tmp_path / "rep" / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page
-    shifted = page.index("<th class='group' colspan='10'>shifted: the same classes")  # grouped as the text report
+    shifted = page.index("<th class='group' colspan='9'>shifted: the same classes")  # grouped as the text report
     assert shifted < page.index("<td>low-res</td>") < page.index("out of distribution (to be refused)</th>")
     datasets = json.loads((tmp_path / "rep" / "report.json").read_text())["datasets"]
     assert datasets and "noise" not in datasets  # --noise 0: no noise set
-    low, high = datasets["low-res"]["accepted_accuracy_interval"]  # beside each accuracy on accepted
-    assert "<th>its 95% interval</th>" in page and f"<td>{100 * low:.2f}–{100 * high:.2f}%</td>" in page
+    shift = datasets["low-res"]  # each share beside its interval
+    low, high = shift["accepted_accuracy_interval"]
+    assert f"{100 * shift['accepted_accuracy']:.2f}% <small>({100 * low:.2f}–{100 * high:.2f})</small>" in page
+    low, high = datasets["fashion-mnist"]["refused_interval"]
+    assert f"<small>({100 * low:.2f}–{100 * high:.2f})</small>" in page and "95% Clopper–Pearson interval" in page
 
 
 def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):

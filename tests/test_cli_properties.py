@@ -31,6 +31,7 @@ STUBS = {
     "idk.apps.predict": ("explain", "predict_files"),
     "idk.apps.serve": "serve",
     "idk.training.recalibration": "recalibrate",
+    "idk.data.sources": "download_sets",
 }
 COMMANDS = build_parser()._subparsers._group_actions[0].choices  # name -> its parser
 NUMBERS = ["0", "1", "-1", "2", "0.5", "1e12", "99999999999999999999", "nan", "inf", "-inf", "1e-300", "3x4", "x", ""]
@@ -97,6 +98,7 @@ def _arguments(parser: argparse.ArgumentParser, paths: list[str]) -> st.SearchSt
 @given(data=st.data())
 def test_no_argument_list_gives_a_traceback(command, data, paths, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("IDK_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.chdir(tmp_path)  # a relative path drawn (--out x, --to -1) is written there, not in the repository
     for module, names in STUBS.items():
         for name in (names,) if isinstance(names, str) else names:
             monkeypatch.setattr(f"{module}.{name}", _reached)

@@ -9,7 +9,7 @@ from idk.data.images import ImageSet, InputSpec
 from idk.decision.predictive import predict
 from idk.decision.rules import PercentileRule
 from idk.evaluation import metrics
-from idk.evaluation.evaluate import EvalSettings, accepted_metrics, evaluate, forced_labels
+from idk.evaluation.evaluate import EvalSettings, accepted_metrics, evaluate, forced_labels, refused_metrics
 from idk.nn.bnn import ModelConfig, build_model
 from idk.nn.networks import NetConfig
 
@@ -48,3 +48,13 @@ def test_accepted_metrics_count_the_wrong_answers_and_bracket_the_accuracy():
     right = accepted_metrics(label, label, accepted)
     assert right["accepted_wrong"] == 0
     assert right["accepted_accuracy_interval"] == [pytest.approx(0.025 ** (1 / 5)), 1.0]
+    none = accepted_metrics(label, y, torch.zeros(6, dtype=torch.bool))  # everything refused
+    assert none["accepted_wrong"] == 0 and none["accepted_accuracy_interval"] == [0.0, 1.0]
+    assert none["accepted_accuracy"] != none["accepted_accuracy"]  # NaN: no accuracy to give
+
+
+def test_refused_metrics_bracket_the_share():
+    out = refused_metrics(torch.tensor([True] * 91 + [False] * 9))
+    assert out["refused"] == pytest.approx(0.91)
+    low, high = out["refused_interval"]
+    assert 0.83 < low < 0.91 < high < 0.96  # Clopper–Pearson 95%: 0.8360–0.9580

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 from pathlib import Path
 
@@ -21,8 +20,8 @@ def example(name: str):
 def test_from_python_trains_loads_and_answers_files_and_tensors(tmp_path, capsys):
     root = make_shapes(tmp_path / "shapes", per_class=24)
     images = [str(root / "circle" / "circle-000.png"), str(tmp_path / "missing.png")]
-    args = argparse.Namespace(data=str(root), out=str(tmp_path / "mine.pt"), epochs=1, quiet=True, images=images)
-    example("from_python").main(args)
+    module = example("from_python")
+    module.main(module.parse([str(root), "--out", str(tmp_path / "mine.pt"), "--epochs", "1", "-q", *images]))
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"classes {', '.join(CLASSES)}; images 64×64 colour; rule: refuse ")
     file, verdict = lines[1].split(": ")
@@ -37,5 +36,5 @@ def test_from_python_trains_loads_and_answers_files_and_tensors(tmp_path, capsys
 def test_from_python_is_what_the_readme_shows():
     readme = (EXAMPLES.parent / "README.md").read_text()
     code = (EXAMPLES / "from_python.py").read_text()
-    body = code[code.index("import argparse") : code.index("\n\n\nif __name__")]  # imports and main()
+    body = code[code.index("import argparse") : code.index("\n\n\ndef parse")]  # imports and main()
     assert f"```python\n{body}\n```" in readme, "README's 'From Python' block differs from examples/from_python.py"

@@ -150,27 +150,18 @@ def run(args: argparse.Namespace) -> int:
             progress.warn(f"{args.model}: {warning}")
         return 0
     if args.command == "download":
-        from idk.choices import DOWNLOAD_NAMES
         from idk.data import DataConfig
-        from idk.errors import DataError
+        from idk.data.sources import download_sets
 
-        cfg = DataConfig.from_env(args.data_dir, None, progress)
-        names = list(dict.fromkeys(args.sets or DOWNLOAD_NAMES))  # each once, in the order given
-        failed = []
-        for name in names:  # a set that fails does not stop the others
-            try:
-                paths = cfg.fetch(name) if args.to is None else cfg.fill(name, Path(args.to))
-            except DataError as err:
-                failed.append(f"{name}: {err}")
-                continue
+        def done(name: str, paths: list[Path]) -> None:
             if paths[0].is_dir():
                 print(f"{name}: verified, {paths[0]}")
             else:
-                print(
-                    f"{name}: {len(paths)} file{'s' * (len(paths) != 1)} verified, {', '.join(sorted({str(p.parent) for p in paths}))}"
-                )
-        if failed:
-            raise DataError(f"{len(failed)} of {len(names)} sets not fetched: " + " | ".join(failed))
+                folders = ", ".join(sorted({str(p.parent) for p in paths}))
+                print(f"{name}: {len(paths)} file{'s' * (len(paths) != 1)} verified, {folders}")
+
+        cfg = DataConfig.from_env(args.data_dir, None, progress)
+        download_sets(cfg, args.sets or (), None if args.to is None else Path(args.to), done)
         return 0
     if args.command == "calibrate":
         from idk.decision.rules import describe_rule

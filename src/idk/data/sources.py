@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,6 +220,32 @@ class DataConfig:
             return None
         verify_file(cached, part)
         return cached
+
+
+def download_sets(
+    cfg: DataConfig,
+    names: Sequence[str] = (),
+    to: Path | None = None,
+    done: Callable[[str, list[Path]], None] | None = None,
+) -> dict[str, list[Path]]:
+    """``idk download``: the sets ``names`` (keys of :data:`DOWNLOADS`; none: all), each once in the
+    order given, as verified local copies (:meth:`DataConfig.fetch`), or with ``to`` copied into
+    the data directory ``to`` (:meth:`DataConfig.fill`). A set that fails does not stop the others:
+    ``done(name, paths)`` is called as each is ready, and then one :class:`DataError` names every
+    set that failed and why. Returns the copies of each set."""
+    names = list(dict.fromkeys(names or DOWNLOADS))
+    copies, failed = {}, []
+    for name in names:
+        try:
+            copies[name] = cfg.fetch(name) if to is None else cfg.fill(name, to)
+        except DataError as err:
+            failed.append(f"{name}: {err}")
+            continue
+        if done is not None:
+            done(name, copies[name])
+    if failed:
+        raise DataError(f"{len(failed)} of {len(names)} sets not fetched: " + " | ".join(failed))
+    return copies
 
 
 def _parts(name: str) -> list[RemoteFile | RemoteFolder]:

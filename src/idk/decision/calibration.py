@@ -38,6 +38,8 @@ def clopper_pearson_interval(successes: int, n: int, level: float = 0.95) -> tup
     B(q; a, b) the q-quantile of Beta(a, b); 0 for k = 0 and 1 for k = n; (0, 1) for n = 0."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level}")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in 0..n = {n}, got {successes}")
     if n == 0:
         return 0.0, 1.0
     from scipy.stats import beta

@@ -5,12 +5,12 @@ Report keys (fractions in [0, 1]; later work adds keys, never renames these)::
     {"model": {...}, "samples": S, "rule": {"percentile": q, "threshold": t, ...},
      "in_distribution": "mnist-test",
      "datasets": {"mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy",
-                                 "accepted_wrong", "accepted_accuracy_interval", ...},
+                                 "accepted_wrong", "accepted_accuracy_interval", "refused_interval", ...},
                   "noise": {"n", "refused", ...}, "notmnist-459": {"n", "refused", ...}, ...}}
 
-``accepted_accuracy_interval`` is the :data:`INTERVAL_LEVEL` Clopper–Pearson interval of the accuracy
-on accepted images (``accepted_wrong`` of them answered wrongly): how far the figure may move on
-another sample of as many images.
+``accepted_accuracy_interval`` and ``refused_interval`` are the :data:`INTERVAL_LEVEL` Clopper–Pearson
+confidence intervals of the accuracy on accepted images (``accepted_wrong`` of them answered
+wrongly) and of the share refused: the true rates that these counts leave plausible.
 
 The first data set is the model's own test set (in distribution). Sets named in ``shifted`` are
 labelled *shifted* sets — the model's classes drawn, printed or scanned otherwise, which it should
@@ -80,6 +80,15 @@ def score_histogram(u: Tensor, upper: float) -> dict[str, list[float]]:
     return {"edges": torch.linspace(0, upper, HISTOGRAM_BINS + 1).tolist(), "counts": counts.tolist()}
 
 
+def refused_metrics(refused: Tensor) -> dict[str, Any]:
+    """The share of ``refused`` (N,) images and its :data:`INTERVAL_LEVEL` Clopper–Pearson interval."""
+    n, k = len(refused), int(refused.sum())
+    return {
+        "refused": float(refused.double().mean()),
+        "refused_interval": list(clopper_pearson_interval(k, n, INTERVAL_LEVEL)),
+    }
+
+
 def accepted_metrics(label: Tensor, y: Tensor, accepted: Tensor) -> dict[str, Any]:
     """The accuracy of answers ``label`` (N,) on the ``accepted`` (N,) images of labels ``y`` (N,),
     how many of them are wrong, and the accuracy's :data:`INTERVAL_LEVEL` Clopper–Pearson interval."""
@@ -106,7 +115,7 @@ def in_distribution_metrics(
     return {
         "n": len(y),
         "forced_accuracy": metrics.accuracy(forced, y),
-        "refused": float(decision.refused.double().mean()),
+        **refused_metrics(decision.refused),
         **accepted_metrics(decision.label, y, accepted),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "accuracy": metrics.accuracy(label, y),
@@ -137,7 +146,7 @@ def shifted_metrics(
         "kind": "shifted",
         "n": len(y),
         "answered": float(accepted.double().mean()),
-        "refused": float(decision.refused.double().mean()),
+        **refused_metrics(decision.refused),
         **accepted_metrics(decision.label, y, accepted),
         "forced_accuracy": metrics.accuracy(forced, y),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
@@ -153,7 +162,7 @@ def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, set
     return {
         "kind": "ood",
         "n": len(pred),
-        "refused": float(decision.refused.double().mean()),
+        **refused_metrics(decision.refused),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "auroc": metrics.auroc(u_in, u),
         "fpr_at_95_tpr": metrics.fpr_at_tpr(u_in, u, 0.95),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ th.group { background: #f0f0f0; font-weight: normal; font-style: italic; }
 figure { display: inline-block; margin: 0.5em; }
 img { max-width: 520px; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
+small { color: #666; }
 .warning { background: #fff3cd; border: 1px solid #e0b000; padding: 0.5em 1em; }
 """
 
@@ -53,23 +55,32 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def _with_interval(value: float | None, interval: list[float] | None) -> str:
+    """A share as a cell: "91.00%", then its interval in small type, "(89.06–92.71)"."""
+    cell = html.escape(pct(value))
+    if interval is None:
+        return cell
+    return f"{cell} <small>({100 * interval[0]:.2f}–{100 * interval[1]:.2f})</small>"
+
+
 def _table(datasets: dict[str, Any]) -> str:
-    cols = [
-        ("n", "n", str),
-        ("forced_accuracy", "forced accuracy", pct),
-        ("refused", "refused", pct),
-        ("accepted_accuracy", "accuracy on accepted", pct),
-        (
-            "accepted_accuracy_interval",
-            f"its {INTERVAL_LEVEL:.0%} interval",
-            lambda v: f"{100 * v[0]:.2f}–{100 * v[1]:.2f}%",
-        ),
-        ("nll", "NLL", lambda v: f"{v:.4f}"),
-        ("ece", "ECE", pct),
-        ("auroc", "AUROC", lambda v: f"{v:.4f}"),
-        ("fpr_at_95_tpr", "FPR@95%TPR", pct),
+    def plain(key: str, fmt: Callable[[Any], str]) -> Callable[[dict[str, Any]], str]:
+        return lambda d: html.escape(fmt(d[key])) if d.get(key) is not None else ""
+
+    def share(key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda d: _with_interval(d[key], d.get(f"{key}_interval")) if d.get(key) is not None else ""
+
+    cols: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("n", plain("n", str)),
+        ("forced accuracy", plain("forced_accuracy", pct)),
+        ("refused", share("refused")),
+        ("accuracy on accepted", share("accepted_accuracy")),
+        ("NLL", plain("nll", lambda v: f"{v:.4f}")),
+        ("ECE", plain("ece", pct)),
+        ("AUROC", plain("auroc", lambda v: f"{v:.4f}")),
+        ("FPR@95%TPR", plain("fpr_at_95_tpr", pct)),
     ]
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in cols)
+    head = "".join(f"<th>{html.escape(label)}</th>" for label, _ in cols)
     rows = []
     starts = group_starts(datasets)  # the text report's groups: to be answered, to be refused
     for name, d in datasets.items():
@@ -77,11 +88,13 @@ def _table(datasets: dict[str, Any]) -> str:
             rows.append(
                 f"<tr><th class='group' colspan='{len(cols) + 1}'>{html.escape(starts[name].strip())}</th></tr>"
             )
-        cells = "".join(
-            f"<td>{html.escape(fmt(d[key])) if key in d and d[key] is not None else ''}</td>" for key, _, fmt in cols
-        )
+        cells = "".join(f"<td>{cell(d)}</td>" for _, cell in cols)
         rows.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
-    return f"<table><tr><th>data set</th>{head}</tr>{''.join(rows)}</table>"
+    note = (
+        f"<p>In brackets: each share's {INTERVAL_LEVEL:.0%} Clopper–Pearson confidence interval, in per cent: "
+        "the true rates that these counts leave plausible.</p>"
+    )
+    return f"<table><tr><th>data set</th>{head}</tr>{''.join(rows)}</table>{note}"
 
 
 def write_html_report(report: dict[str, Any], folder: str | Path) -> Path:
