@@ -98,7 +98,10 @@ def test_html_report(cnn_model, data_dir, tmp_path):
     low, high = shift["accepted_accuracy_interval"]
     assert f"{100 * shift['accepted_accuracy']:.2f}% <small>({100 * low:.2f}–{100 * high:.2f})</small>" in page
     low, high = datasets["fashion-mnist"]["refused_interval"]
-    assert f"<small>({100 * low:.2f}–{100 * high:.2f})</small>" in page and "95% Clopper–Pearson confidence interval" in page
+    assert (
+        f"<small>({100 * low:.2f}–{100 * high:.2f})</small>" in page
+        and "95% Clopper–Pearson confidence interval" in page
+    )
 
 
 def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):

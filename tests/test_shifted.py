@@ -80,6 +80,9 @@ def test_symbols_exclude_the_classes_and_printed_needs_one_character_names():
     sym = shifted.symbol_set(letters, SPEC, n=30, seed=1)
     assert sym.images.shape == (30, 1, 28, 28) and sym.labels is None
     assert not set(shifted.symbol_chars(letters)) & set("ABCDEFGHIJabcdefghij")
+    # nor what looks like a class (as the trained glyphs are kept apart): ! like I, Λ like A, Γ like F
+    assert not set(shifted.symbol_chars(letters)) & set("!ΛΓrσ")
+    assert shifted.symbol_chars(tuple("0123456789")) == list(SYMBOLS)  # chosen unlike a digit
     assert shifted.printed_set(("cat", "dog"), SPEC) is None
     # chosen characters: printed figures for a model of clothes; never a class of the model
     clothes = ("Coat", "Bag")

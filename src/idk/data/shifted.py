@@ -32,6 +32,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -39,7 +40,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from idk.data.glyphs import FONT_FILES, SYMBOLS, frames, has_glyph
+from idk.data.glyphs import FONT_FILES, LOOKALIKE, REFERENCE_FONT, SYMBOLS, frames, has_glyph, looks_alike
 from idk.data.handwriting import ALPHABET, draw, draw_strokes
 from idk.data.hershey import designs, has_strokes
 from idk.data.images import ImageSet, InputSpec
@@ -90,8 +91,8 @@ def thick_pen(x: Tensor, rng: Rng) -> Tensor:
 
 
 def thin_pen(x: Tensor, rng: Rng) -> Tensor:
-    """Strokes narrowed by 1–1.5 frame pixels (erosion radius 2–3 at 4×); a stroke that would vanish
-    is eroded less."""
+    """Strokes narrowed by 1–1.5 frame pixels (erosion radius 2–3 at 4×); an image that would fade
+    whole (no pixel left above half ink) is eroded less. A thin part of a stroke can still break."""
 
     def one(img: Tensor, r: float) -> Tensor:
         for radius in range(int(r), 0, -1):
@@ -283,8 +284,8 @@ def _pen_classes(
 
 
 def printed_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
-    """The classes' names printed in every font (±8° rotation, sizes 48–72 pt); None unless every
-    class name is one character that the fonts draw."""
+    """``n`` class names, each printed in one font drawn from those that draw every class name (±8°
+    rotation, sizes 48–72 pt); None unless every class name is one character that a font draws."""
     if not all(len(c) == 1 for c in classes):
         return None
     rng = np.random.default_rng([seed, 101])
@@ -300,9 +301,21 @@ def printed_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: 
 
 
 def symbol_chars(classes: tuple[str, ...]) -> list[str]:
-    """:data:`SYMBOLS` without the class names (either case)."""
-    banned = {c.lower() for c in classes} | {c.upper() for c in classes}
-    return [c for c in SYMBOLS if c not in banned]
+    """:data:`SYMBOLS` without the class names and without the characters that look like one
+    (either case; :func:`~idk.data.glyphs.looks_alike` at :data:`~idk.data.glyphs.LOOKALIKE` or
+    above, as the trained glyphs are kept apart: for the letters A–J this leaves out !, Λ, Γ, r and
+    σ; for the digits nothing)."""
+    return list(_symbol_pool(tuple(classes)))
+
+
+@lru_cache(maxsize=8)
+def _symbol_pool(classes: tuple[str, ...]) -> tuple[str, ...]:
+    names = sorted({c.lower() for c in classes} | {c.upper() for c in classes})
+    pool = [c for c in SYMBOLS if c not in names]
+    drawn = [c for c in names if len(c) == 1 and has_glyph(c, REFERENCE_FONT)]  # a word is no glyph to compare
+    if not drawn:
+        return tuple(pool)
+    return tuple(c for c, similarity in zip(pool, looks_alike(pool, drawn), strict=True) if similarity < LOOKALIKE)
 
 
 def symbol_set(
