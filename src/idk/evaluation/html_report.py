@@ -42,8 +42,10 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
         plots.reliability(report["twin"]["datasets"][name]["reliability"], ax=ax, label="deterministic twin")
     out[f"Reliability diagram (15 bins), {name}"] = fig
     histograms = {name: d["score_histogram"] for name, d in report["datasets"].items() if "score_histogram" in d}
+    rule = report["rule"]  # a score rule refuses above τ; the percentile rule, at u = 1 − max_c Q_q ≥ 1 − t
+    threshold = rule["threshold"] if rule.get("name") == "score" else 1.0 - rule["threshold"]
     out["Uncertainty score, in vs out of distribution"] = plots.score_histograms(
-        histograms, report["rule"].get("score", "percentile")
+        histograms, rule.get("score", "percentile"), threshold=threshold
     )[0]
     return out
 

@@ -83,17 +83,25 @@ def reliability(bins: dict[str, list[float]], ax: Any = None, label: str = "") -
     return fig, ax
 
 
-def score_histograms(histograms: dict[str, dict[str, list[float]]], score_name: str, ax: Any = None) -> tuple[Any, Any]:
-    """Histograms (edges, counts) of an uncertainty score per data set, in vs out of distribution."""
+def score_histograms(
+    histograms: dict[str, dict[str, list[float]]], score_name: str, ax: Any = None, threshold: float | None = None
+) -> tuple[Any, Any]:
+    """Histograms (edges, counts) of an uncertainty score per data set, in vs out of distribution:
+    the first (the in-distribution set) in black, the legend beside the axes (not over the low
+    scores, where the in-distribution images lie); ``threshold``: the rule's τ, a dashed line
+    (refused above it)."""
     fig, ax = _axes(ax)
-    for name, h in histograms.items():
+    for i, (name, h) in enumerate(histograms.items()):
         edges, counts = np.asarray(h["edges"]), np.asarray(h["counts"])
         density = counts / max(counts.sum(), 1) / np.diff(edges)
-        ax.stairs(density, edges, linewidth=1.5, label=f"{name} ({int(counts.sum())})")
+        style = {"color": "black", "linewidth": 2.0} if i == 0 else {"linewidth": 1.2}
+        ax.stairs(density, edges, label=f"{name} ({int(counts.sum())})", **style)
+    if threshold is not None:
+        ax.axvline(threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold τ = {threshold:.3g}")
     ax.set_xlabel(f"uncertainty score: {score_name}")
     ax.set_ylabel("density")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return fig, ax
 
 

@@ -1,0 +1,40 @@
+"""Figures from numbers: each plot takes ``ax=None`` and returns ``(fig, ax)``."""
+
+from __future__ import annotations
+
+from idk.evaluation import plots  # its figures drawn off-screen (Agg)
+from idk.evaluation.html_report import figures
+
+EDGES = [0.0, 0.5, 1.0]
+
+
+def test_score_histograms_draw_the_in_distribution_set_first_in_black_and_the_threshold():
+    fig, ax = plots.score_histograms(
+        {"test": {"edges": EDGES, "counts": [9.0, 1.0]}, "noise": {"edges": EDGES, "counts": [0.0, 5.0]}},
+        "entropy",
+        threshold=0.4,
+    )
+    first = ax.patches[0]
+    assert first.get_edgecolor()[:3] == (0.0, 0.0, 0.0)
+    assert [line.get_xdata()[0] for line in ax.lines] == [0.4]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["test (10)", "noise (5)", "threshold τ = 0.4"]
+    plots.plt.close(fig)
+
+
+def test_the_reports_threshold_line_is_on_the_histograms_axis_for_either_rule():
+    """A score rule refuses above τ; the percentile rule refuses when max_c Q_q ≤ t, i.e. at the
+    percentile score u = 1 − max_c Q_q ≥ 1 − t."""
+    test = {
+        "score_histogram": {"edges": EDGES, "counts": [3.0, 1.0]},
+        "risk_coverage": {"coverage": [0.5, 1.0], "risk": [0.0, 0.1]},
+        "reliability": {"confidence": [0.9], "accuracy": [0.9], "count": [4.0]},
+    }
+    for rule, line in (
+        ({"name": "score", "score": "entropy", "threshold": 0.3}, 0.3),
+        ({"name": "percentile", "score": "percentile", "percentile": 50.0, "threshold": 0.2}, 0.8),
+    ):
+        report = {"in_distribution": "t", "datasets": {"t": test}, "rule": rule}
+        fig = figures(report)["Uncertainty score, in vs out of distribution"]
+        assert [round(float(ln.get_xdata()[0]), 9) for ln in fig.axes[0].lines] == [line]
+        plots.plt.close("all")
