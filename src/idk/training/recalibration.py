@@ -59,7 +59,7 @@ def training_split(ckpt: Checkpoint, data: DataConfig) -> tuple[ImageSet, ImageS
     """The (training, tuning, calibration) images of ``ckpt``'s training set, as training split them
     (for scripts that measure a trained model on the images it never trained on)."""
     _, train, val = training_images(ckpt, data)
-    return train, *tuning_split(val, ckpt.rule_config)
+    return train, *tuning_split(val, ckpt.rule_config, ckpt.data.data)
 
 
 def recalibrate(

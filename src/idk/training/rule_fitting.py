@@ -222,15 +222,15 @@ def fit_rules(
     source: TrainingData,
     progress: Progress | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit the predictive's temperature, choose the score and fit its scales on the first
-    ``TUNING_SHARE`` of the validation split, then calibrate the thresholds on the rest (so the
+    """Fit the predictive's temperature, choose the score and fit its scales on the tuning share of
+    the validation split (:func:`~idk.training.splits.tuning_split`), then calibrate the thresholds on the rest (so the
     threshold's guarantee is computed on data the score never saw). Sets the models' temperatures.
 
     Returns the rule's dict and the checkpoint's other fields (twin rule, score choice, metrics)."""
     extra: dict[str, Any] = {"metrics": {}}
     if not len(val_set):
         return {**base_rule(cfg, stand_in(cfg)).as_dict(), "calibration": {"method": "fixed"}}, extra
-    tune, held = tuning_split(val_set, cfg)
+    tune, held = tuning_split(val_set, cfg, source.record.data)
     extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
     # "auto" and a fitted score stand in as the percentile rule until the tuning images choose or fit
     # them (fewer than 5 validation images: none do)

@@ -1,15 +1,16 @@
 """The fixed splits of a training set: training images, and validation images for the rule.
 
 The validation split is held out of training; :mod:`idk.training.rule_fitting` fits the
-temperature, chooses the score and fits its scales on its first ``TUNING_SHARE`` (when the rule
-does any of these) and sets the threshold on the rest.
+temperature, chooses the score and fits its scales on a ``TUNING_SHARE`` of it (when the rule does
+any of these: :func:`tuning_split`) and sets the threshold on the rest.
 """
 
 from __future__ import annotations
 
 import torch
 
-from idk.data.catalog import SPLIT_SEED
+from idk.data.catalog import NAMED, SPLIT_SEED
+from idk.data.folders import stratified_split
 from idk.data.images import ImageSet
 from idk.decision.config import RuleConfig
 from idk.decision.scores import is_fitted
@@ -43,15 +44,26 @@ def split(full: ImageSet, cfg: TrainConfig) -> tuple[ImageSet, ImageSet]:
 
 def tuning_size(n: int, rule: RuleConfig) -> int:
     """How many of n validation images tune the rule (its temperature, the score's choice or its
-    fitted scales): the first ``TUNING_SHARE`` when the rule tunes any of these, else none."""
+    fitted scales): ``TUNING_SHARE`` of them when the rule tunes any of these, else none (a user's
+    set, cut class by class in :func:`tuning_split`, rounds each class's share instead)."""
     tunes = rule.fit_temperature or rule.score == "auto" or is_fitted(rule.score)
     return int(n * TUNING_SHARE) if tunes else 0
 
 
-def tuning_split(val: ImageSet, rule: RuleConfig) -> tuple[ImageSet, ImageSet]:
-    """The (tuning, calibration) parts of the validation images ``val``: the rule is tuned on the
-    first, its threshold set on the second (see :func:`idk.training.rule_fitting.fit_rules`)."""
+def tuning_split(val: ImageSet, rule: RuleConfig, data: str) -> tuple[ImageSet, ImageSet]:
+    """The (tuning, calibration) parts of the validation images ``val`` of the training set ``data``
+    (a name of :data:`~idk.data.catalog.NAMED` or a path): the rule is tuned on the first, its
+    threshold set on the second (see :func:`idk.training.rule_fitting.fit_rules`).
+
+    A named set's files come in no class order: its tuning part is the first :data:`TUNING_SHARE`
+    of ``val`` (as its published models were fitted). A user's folder or array may come class by
+    class, and a first share would then hold the first classes only (the temperature and the score
+    chosen on them, the threshold set without them): its tuning part is the same share of every
+    class, drawn at random (:func:`~idk.data.folders.stratified_split`, seed ``SPLIT_SEED + 2``)."""
     cut = tuning_size(len(val), rule)
+    if cut and data not in NAMED:
+        held, tune = stratified_split(val.labels, TUNING_SHARE, SPLIT_SEED + 2)
+        return val.subset(tune, "validation-tuning"), val.subset(held, "validation")
     return val.subset(slice(0, cut), "validation-tuning"), val.subset(slice(cut, None), "validation")
 
 
