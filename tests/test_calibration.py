@@ -108,13 +108,21 @@ def test_guaranteed_risk_when_errors_are_the_most_uncertain():
     correct[-50:] = False
     res = threshold_for_error(u, correct, target=0.01, confidence=0.95)
     assert res.feasible and res.bound <= 0.01
-    # brute force over every accepted count: the largest whose bound (at SGR's δ/⌈log2 m⌉) passes
-    steps = math.ceil(math.log2(1000))
+    # brute force over every accepted count: the largest whose bound (at SGR's δ/⌈log2(m + 1)⌉) passes
+    steps = math.ceil(math.log2(1000 + 1))
     wrong = (~correct).long().cumsum(0)
     passing = [k for k in range(1, 1001) if clopper_pearson_upper(int(wrong[k - 1]), k, 0.05 / steps) <= 0.01]
     assert round(res.coverage * 1000) == max(passing)
     assert (u <= res.threshold).sum() == max(passing)
     assert res.risk == pytest.approx(int(wrong[max(passing) - 1]) / max(passing))
+
+
+def test_guaranteed_risk_searches_to_the_end_when_the_candidates_are_a_power_of_two():
+    """Four candidates and "none" are five outcomes: ⌈log2 5⌉ = 3 steps, not ⌈log2 4⌉ = 2, reach the
+    largest passing coverage (all four right: every count passes a loose target)."""
+    res = threshold_for_error(torch.arange(4.0), torch.ones(4, dtype=torch.bool), target=0.9, confidence=0.5)
+    assert res.feasible and res.coverage == 1.0
+    assert res.bound == pytest.approx(clopper_pearson_upper(0, 4, 0.5 / 3))
 
 
 def test_guaranteed_risk_holds_on_fresh_data():
@@ -152,9 +160,9 @@ def test_guaranteed_risk_with_tied_scores_tests_only_reachable_coverages():
     correct[:590] = True
     res = threshold_for_error(u, correct, target=0.05, confidence=0.95)
     assert not res.feasible or res.bound <= 0.05
-    # two candidates, so one test at level δ / 1: 90 of 90 right passes at ε = 0.05
+    # two candidates and "none": ⌈log2 3⌉ = 2 tests at level δ / 2; 90 of 90 right passes at ε = 0.05
     assert res.feasible and round(res.coverage * 1000) == 90 and (u <= res.threshold).sum() == 90
-    assert res.bound == pytest.approx(clopper_pearson_upper(0, 90, 0.05))
+    assert res.bound == pytest.approx(clopper_pearson_upper(0, 90, 0.05 / 2))
     for seed in range(5):  # random ties: whatever is returned is a reachable coverage within its bound
         g = torch.Generator().manual_seed(seed)
         u = torch.randint(0, 40, (2000,), generator=g).double()

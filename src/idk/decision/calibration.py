@@ -6,10 +6,10 @@ Two targets:
   validation refusal share ``mean(u > τ)`` is ≤ r;
 * error: the error among accepted inputs is ≤ ε with probability ≥ 1 − δ — selection with
   guaranteed risk (SGR; Geifman & El-Yaniv, NeurIPS 2017): binary search over the n coverages a
-  threshold can give (n = m accepted counts, fewer where scores tie), each of its ⌈log₂ n⌉ steps
-  testing a one-sided Clopper–Pearson upper bound on the selective risk at level δ / ⌈log₂ n⌉ (a
-  union bound over the tests). The search starts at the smallest accepted count whose bound could
-  pass with zero errors, ln(δ/⌈log₂ n⌉) / ln(1 − ε).
+  threshold can give (n = m accepted counts, fewer where scores tie), each of its ⌈log₂(n + 1)⌉
+  steps (enough to tell all n, and none, apart) testing a one-sided Clopper–Pearson upper bound on
+  the selective risk at level δ / ⌈log₂(n + 1)⌉ (a union bound over the tests). The search starts at the smallest accepted count whose bound could
+  pass with zero errors, ln(δ/⌈log₂(n + 1)⌉) / ln(1 − ε).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def threshold_for_error(
     m = len(u)
     ends = torch.cat([(u[1:] > u[:-1]).nonzero().flatten() + 1, torch.tensor([m])]).tolist()  # accepted counts
     delta = 1.0 - confidence
-    steps = max(1, math.ceil(math.log2(len(ends))))
+    steps = math.ceil(math.log2(len(ends) + 1))  # resolves the search among all candidates and none
     # below this many accepted inputs even zero errors cannot meet the target: search above it
     # (depends on m, ε and δ only, never on the labels)
     smallest = math.ceil(math.log(delta / steps) / math.log1p(-target))
