@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
         model, ckpt = checkpoint.load(args.model, device=device)
         check_samples(model, args.samples)
-        for warning in warnings(ckpt):
+        for warning in warnings(ckpt, args.samples):
             progress.warn(f"{args.model}: {warning}")
         if args.command == "explain":
             verdict = explain(

@@ -195,7 +195,7 @@ def evaluate_checkpoint(
         "training": {"history": ckpt.history, "train_config": ckpt.describe()["train_config"]},
         "score_selection": ckpt.score_selection,
         "temperature": ckpt.temperature,
-        "warnings": warnings(ckpt),
+        "warnings": warnings(ckpt, samples),
     }
     if ckpt.has_twin:
         twin = ckpt.build(twin=True, path=str(model_path), device=device)

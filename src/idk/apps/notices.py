@@ -8,8 +8,9 @@ from idk.decision.rules import infeasible_error_target
 from idk.training.checkpoint import Checkpoint
 
 
-def warnings(ckpt: Checkpoint) -> list[str]:
-    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated."""
+def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
+    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated; and,
+    with ``samples`` (a command's ``--samples``), that its threshold was set at another S."""
     out = []
     if not ckpt.finished:
         out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")
@@ -28,5 +29,12 @@ def warnings(ckpt: Checkpoint) -> list[str]:
             f"--target-error {ckpt.rule['calibration']['target_error']:g} could not be certified on the validation "
             "images: the rule refuses every image (ask for a larger error, a lower --confidence, or train with more "
             "validation images)"
+        )
+    calibrated_at = ckpt.rule_config.samples
+    if samples is not None and samples != calibrated_at and ckpt.calibrated:
+        out.append(
+            f"--samples {samples}: its threshold was set on {calibrated_at} sampled networks per image; with "
+            f"{samples} the scores spread otherwise, and its refusal target or error guarantee holds only "
+            f"approximately (leave --samples out, or recalibrate: idk calibrate --samples {samples})"
         )
     return out

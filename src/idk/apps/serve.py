@@ -107,6 +107,7 @@ class PredictionService:
     ) -> None:
         self.model, self.ckpt, self.settings = model, ckpt, settings
         self.samples = samples or ckpt.rule_config.samples
+        self.asked_samples = samples  # None: the model's own
         self.rule = ckpt.decision_rule()
         check_samples(model, self.samples)  # before the networks are drawn (and the port taken)
         # the S networks, drawn once: the ones predict_images draws for seed 0 on every call
@@ -139,7 +140,7 @@ class PredictionService:
                 "rule_text": describe_rule(self.ckpt.rule),
                 "rule_summary": self.rule.summary(),
                 **self.ckpt.describe(),
-                "warnings": warnings(self.ckpt),
+                "warnings": warnings(self.ckpt, self.asked_samples),
                 "service": {
                     "samples": self.samples,
                     "window_ms": 1000 * self.settings.window,
