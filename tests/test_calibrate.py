@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 import torch
 
 from idk.apps.cli import main
+from idk.errors import CheckpointError
 
 
 def _digest(path) -> str:
@@ -113,11 +115,20 @@ def test_scripts_see_the_split_training_made(trained, data_dir):
     from idk.data import DataConfig
     from idk.training import checkpoint
     from idk.training.recalibration import training_split
+    from idk.training.splits import split_digest
 
     ckpt = checkpoint.read(trained[0.02])
-    train, tuning, calibration = training_split(ckpt, DataConfig(data_dir, trained[0.02].parent / "cache"))
+    data = DataConfig(data_dir, trained[0.02].parent / "cache")
+    train, tuning, calibration = training_split(ckpt, data)
     assert len(train) + len(tuning) + len(calibration) == 2000  # the subset, not the 60,000
-    assert {"tuning": len(tuning), "calibration": len(calibration)} == ckpt.validation_split
+    recorded = ckpt.validation_split
+    assert {"tuning": len(tuning), "calibration": len(calibration)} == {
+        k: recorded[k] for k in ("tuning", "calibration")
+    }
+    assert recorded["sha256"] == split_digest(tuning, calibration)  # the very images, recorded by training
+    other = replace(ckpt, validation_split={**recorded, "sha256": "0" * 16})  # as if another idk had cut them
+    with pytest.raises(CheckpointError, match="other than training did"):
+        training_split(other, data, "m.pt")
     assert ckpt.rule["calibration"]["n"] == len(calibration)
     seen = {bytes(x.numpy()) for x in train.images}
     assert not any(bytes(x.numpy()) in seen for x in calibration.images[:50])

@@ -23,7 +23,7 @@ from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
 from idk.training.rule_fitting import FIXED_THRESHOLD, fit_rules
-from idk.training.splits import split, tuning_split, used_images
+from idk.training.splits import split, split_digest, tuning_split, used_images
 
 RESTORE = "put the data back as it was when the model was trained, or train a new model on it as it is now"
 # Fields that fit_rules may set; cleared first so a new fit leaves none of the old one behind.
@@ -55,11 +55,21 @@ def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<chec
     return source, val
 
 
-def training_split(ckpt: Checkpoint, data: DataConfig) -> tuple[ImageSet, ImageSet, ImageSet]:
+def training_split(
+    ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>"
+) -> tuple[ImageSet, ImageSet, ImageSet]:
     """The (training, tuning, calibration) images of ``ckpt``'s training set, as training split them
-    (for scripts that measure a trained model on the images it never trained on)."""
-    _, train, val = training_images(ckpt, data)
-    return train, *tuning_split(val, ckpt.rule_config, ckpt.data.data)
+    (for scripts that measure a trained model on the images it never trained on); refused when the
+    checkpoint records a digest of its cut (since 2026-12-05) and this idk cuts other images."""
+    _, train, val = training_images(ckpt, data, path)
+    tune, held = tuning_split(val, ckpt.rule_config, ckpt.data.data)
+    recorded = (ckpt.validation_split or {}).get("sha256")
+    if recorded is not None and recorded != split_digest(tune, held):
+        raise CheckpointError(
+            f"{path}: this idk cuts its validation images into tuning and calibration images other than "
+            "training did (another version?); measure it with the idk that trained it"
+        )
+    return train, tune, held
 
 
 def recalibrate(

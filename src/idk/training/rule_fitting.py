@@ -22,7 +22,7 @@ from idk.decision.scores import is_fitted, make_score, parameter_free
 from idk.evaluation import metrics
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
-from idk.training.splits import tuning_split
+from idk.training.splits import split_digest, tuning_split
 
 SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
 SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
@@ -231,7 +231,7 @@ def fit_rules(
     if not len(val_set):
         return {**base_rule(cfg, stand_in(cfg)).as_dict(), "calibration": {"method": "fixed"}}, extra
     tune, held = tuning_split(val_set, cfg, source.record.data)
-    extra["validation_split"] = {"tuning": len(tune), "calibration": len(held)}
+    extra["validation_split"] = {"tuning": len(tune), "calibration": len(held), "sha256": split_digest(tune, held)}
     # "auto" and a fitted score stand in as the percentile rule until the tuning images choose or fit
     # them (fewer than 5 validation images: none do)
     score = stand_in(cfg) or cfg.score

@@ -7,9 +7,11 @@ any of these: :func:`tuning_split`) and sets the threshold on the rest.
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
-from idk.data.catalog import NAMED, SPLIT_SEED
+from idk.data.catalog import NAMED, SPLIT_SEED, fingerprint
 from idk.data.folders import stratified_split
 from idk.data.images import ImageSet
 from idk.decision.config import RuleConfig
@@ -65,6 +67,13 @@ def tuning_split(val: ImageSet, rule: RuleConfig, data: str) -> tuple[ImageSet, 
         held, tune = stratified_split(val.labels, TUNING_SHARE, SPLIT_SEED + 2)
         return val.subset(tune, "validation-tuning"), val.subset(held, "validation")
     return val.subset(slice(0, cut), "validation-tuning"), val.subset(slice(cut, None), "validation")
+
+
+def split_digest(tune: ImageSet, held: ImageSet) -> str:
+    """A short SHA-256 of the tuning and calibration images (pixels and labels, in order): recorded
+    by training so that a script re-deriving the cut can tell it found the same images."""
+    parts = (fingerprint(tune)["sha256"], fingerprint(held)["sha256"])
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:16]
 
 
 def training_subset(n: int, size: int) -> torch.Tensor:
