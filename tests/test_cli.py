@@ -167,7 +167,13 @@ def test_info(cnn_model, capsys):
     )
     assert info["classes"] == list("0123456789") and info["input"]["preparation"] == "mnist"
     assert "hidden" not in info["architecture"] and info["architecture"]["dense"] == 64  # the CNN's settings only
-    assert info["validation_images"] == {"held_out": 2000, "tuning": 400, "calibration": 1600}  # a fifth of 10,000
+    held = info["validation_images"]
+    assert {k: held[k] for k in ("held_out", "tuning", "calibration")} == {
+        "held_out": 2000,
+        "tuning": 400,
+        "calibration": 1600,
+    }
+    assert len(held["sha256"]) == 16  # a digest of the cut, recorded by training
     selection = info["score_selection"]  # "auto": every candidate's figures, and why the chosen one
     assert selection["chosen"] in selection["equal"] and set(selection["equal"]) <= set(selection["scores"])
     assert main(["info", str(cnn_model)]) == 0
