@@ -1,7 +1,7 @@
 """Can a rule tell a blotted loop (a digit's filled-in 9) from a bold font's stroke? Measured on
 validation images only, for the canvas set's redraw (:func:`idk.data.shifted.canvas`).
 
-For each model, its tuning images (the validation split's first part, as training split it) at
+For each model, its tuning images (the part of the validation split training tuned its rule on) at
 :data:`~idk.data.shifted.UPSCALE` × with the canvas pen (radius r): the images with a *filled area*
 (ink deeper than :data:`FILLED` · r, the outline rule tried and reverted in docs/experiments.md), and
 three candidate rules for keeping only blotted loops among them:

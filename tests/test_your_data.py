@@ -52,6 +52,26 @@ def test_train_records_the_form_and_class_names(shapes_model, capsys):
     assert "the threshold is set on only" in out  # 72 images: too few to hold a 2% refusal
 
 
+def test_a_folder_read_class_by_class_tunes_its_rule_on_every_class(shapes_model, tmp_path):
+    """The folder's images come class by class; training tuned the rule on a share of each class
+    (and recorded the cut's digest); a checkpoint from before the digest is re-cut as it was cut
+    then, by the first share."""
+    from idk.data import DataConfig
+    from idk.training.recalibration import training_split
+    from idk.training.splits import TUNING_SHARE, split_digest
+
+    _, path = shapes_model
+    ckpt = checkpoint.read(path)
+    data = DataConfig(None, tmp_path / "cache")
+    _, tune, held = training_split(ckpt, data)
+    assert sorted(set(tune.labels.tolist())) == [0, 1, 2]  # every class, though the images come in class order
+    assert ckpt.validation_split["sha256"] == split_digest(tune, held)
+    n = len(tune) + len(held)
+    old = replace(ckpt, validation_split={"tuning": int(n * TUNING_SHARE), "calibration": n - int(n * TUNING_SHARE)})
+    _, first, _ = training_split(old, data)
+    assert len(first) == int(n * TUNING_SHARE) and set(first.labels.tolist()) != {0, 1, 2}  # not every class
+
+
 def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp_path, capsys):
     _, path = shapes_model
     out = tmp_path / "r.json"

@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import os
 import resource
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,9 +356,12 @@ def serve(
     """Load a checkpoint and serve it until interrupted (Ctrl-C)."""
     torch.set_num_threads(settings.torch_threads())
     model, ckpt = _load(model_path, device)
-    app = create_app(PredictionService(model, ckpt, samples, settings))
+    service = PredictionService(model, ckpt, samples, settings)
+    app = create_app(service)
     sock = bind(host, port)
     _raise_open_files_limit()
+    for warning in service.info()["warnings"]:  # as the page shows them
+        print(f"idk: warning: {model_path}: {warning}", file=sys.stderr)
     if not _loopback(host):
         print(f"idk: warning: listening on {host}: anyone who can reach it can use the service (no authentication)")
     shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("", "0.0.0.0") else host)

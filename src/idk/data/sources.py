@@ -238,7 +238,7 @@ def download_sets(
     for name in names:
         try:
             copies[name] = cfg.fetch(name) if to is None else cfg.fill(name, to)
-        except DataError as err:
+        except (DataError, OSError) as err:  # OSError: --to a file, a full disk ...
             failed.append(f"{name}: {err}")
             continue
         if done is not None:

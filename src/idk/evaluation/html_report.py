@@ -92,11 +92,7 @@ def _table(datasets: dict[str, Any]) -> str:
             )
         cells = "".join(f"<td>{cell(d)}</td>" for _, cell in cols)
         rows.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
-    note = (
-        f"<p>In brackets: each share's {INTERVAL_LEVEL:.0%} Clopper–Pearson confidence interval, in per cent: "
-        "the true rates that these counts leave plausible.</p>"
-    )
-    return f"<table><tr><th>data set</th>{head}</tr>{''.join(rows)}</table>{note}"
+    return f"<table><tr><th>data set</th>{head}</tr>{''.join(rows)}</table>"
 
 
 def write_html_report(report: dict[str, Any], folder: str | Path) -> Path:
@@ -115,6 +111,8 @@ def write_html_report(report: dict[str, Any], folder: str | Path) -> Path:
         *(f"<p class='warning'><strong>Warning:</strong> {html.escape(w)}</p>" for w in report.get("warnings", [])),
         "<h2>Bayesian model</h2>",
         _table(report["datasets"]),
+        f"<p>In brackets: the {INTERVAL_LEVEL:.0%} Clopper–Pearson confidence interval of each refused share and "
+        "each accuracy on accepted images, in per cent: the true rates that these counts leave plausible.</p>",
     ]
     if "twin" in report:
         body += ["<h2>Deterministic twin (softmax)</h2>", _table(report["twin"]["datasets"])]

@@ -88,16 +88,18 @@ def score_histograms(
 ) -> tuple[Any, Any]:
     """Histograms (edges, counts) of an uncertainty score per data set, in vs out of distribution:
     the first (the in-distribution set) in black, the legend beside the axes (not over the low
-    scores, where the in-distribution images lie); ``threshold``: the rule's τ, a dashed line
-    (refused above it)."""
+    scores, where the in-distribution images lie); ``threshold``: where the rule starts to refuse, a
+    dashed line (left out when it lies outside the histograms' range)."""
     fig, ax = _axes(ax)
     for i, (name, h) in enumerate(histograms.items()):
         edges, counts = np.asarray(h["edges"]), np.asarray(h["counts"])
         density = counts / max(counts.sum(), 1) / np.diff(edges)
         style = {"color": "black", "linewidth": 2.0} if i == 0 else {"linewidth": 1.2}
         ax.stairs(density, edges, label=f"{name} ({int(counts.sum())})", **style)
-    if threshold is not None:
-        ax.axvline(threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold τ = {threshold:.3g}")
+    low = min((h["edges"][0] for h in histograms.values()), default=0.0)
+    high = max((h["edges"][-1] for h in histograms.values()), default=1.0)
+    if threshold is not None and low <= threshold <= high:  # an infeasible error target's lies below every score
+        ax.axvline(threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {threshold:.3g}")
     ax.set_xlabel(f"uncertainty score: {score_name}")
     ax.set_ylabel("density")
     ax.set_yscale("log")

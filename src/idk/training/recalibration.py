@@ -60,10 +60,12 @@ def training_split(
 ) -> tuple[ImageSet, ImageSet, ImageSet]:
     """The (training, tuning, calibration) images of ``ckpt``'s training set, as training split them
     (for scripts that measure a trained model on the images it never trained on); refused when the
-    checkpoint records a digest of its cut (since 2026-12-05) and this idk cuts other images."""
+    checkpoint records a digest of its cut (since 2026-12-05) and this idk cuts other images. A
+    checkpoint from before has no digest: its cut was the first share of every set, and is so here."""
     _, train, val = training_images(ckpt, data, path)
-    tune, held = tuning_split(val, ckpt.rule_config, ckpt.data.data)
     recorded = (ckpt.validation_split or {}).get("sha256")
+    # a checkpoint without the digest was cut by an idk that cut every set by its first share
+    tune, held = tuning_split(val, ckpt.rule_config, ckpt.data.data, by_class=None if recorded else False)
     if recorded is not None and recorded != split_digest(tune, held):
         raise CheckpointError(
             f"{path}: this idk cuts its validation images into tuning and calibration images other than "
@@ -126,6 +128,12 @@ def recalibrate(
     for net in (model, twin):  # as after training: fit_rules fits the temperature from 1
         if net is not None:
             net.temperature.fill_(1.0)
+    if ckpt.data.data not in NAMED and not (ckpt.validation_split or {}).get("sha256"):
+        progress.warn(
+            f"{model_path}: trained before idk cut a folder's or array's validation images class by class; its rule "
+            "is refitted on a fifth of each class (training tuned it on the first fifth, which may have held the "
+            "first classes only)"
+        )
     rule, extra = fit_rules(model, twin, val_set, cfg, ckpt.train_config.seed, source, progress)
     calibration = rule.get("calibration") or {}
     if target_refusal is not None and (few := few_to_calibrate(calibration.get("n", 0), target_refusal)):

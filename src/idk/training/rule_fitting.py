@@ -233,7 +233,7 @@ def fit_rules(
     tune, held = tuning_split(val_set, cfg, source.record.data)
     extra["validation_split"] = {"tuning": len(tune), "calibration": len(held), "sha256": split_digest(tune, held)}
     # "auto" and a fitted score stand in as the percentile rule until the tuning images choose or fit
-    # them (fewer than 5 validation images: none do)
+    # them (no tuning images: fewer than 5 validation images, or a user's set of one image per class)
     score = stand_in(cfg) or cfg.score
     if cfg.fit_temperature and len(tune):
         for key, net, samples in (("temperature", model, cfg.samples), ("twin_temperature", twin, 1)):

@@ -52,7 +52,7 @@ def tuning_size(n: int, rule: RuleConfig) -> int:
     return int(n * TUNING_SHARE) if tunes else 0
 
 
-def tuning_split(val: ImageSet, rule: RuleConfig, data: str) -> tuple[ImageSet, ImageSet]:
+def tuning_split(val: ImageSet, rule: RuleConfig, data: str, by_class: bool | None = None) -> tuple[ImageSet, ImageSet]:
     """The (tuning, calibration) parts of the validation images ``val`` of the training set ``data``
     (a name of :data:`~idk.data.catalog.NAMED` or a path): the rule is tuned on the first, its
     threshold set on the second (see :func:`idk.training.rule_fitting.fit_rules`).
@@ -60,10 +60,12 @@ def tuning_split(val: ImageSet, rule: RuleConfig, data: str) -> tuple[ImageSet, 
     A named set's files come in no class order: its tuning part is the first :data:`TUNING_SHARE`
     of ``val`` (as its published models were fitted). A user's folder or array may come class by
     class, and a first share would then hold the first classes only (the temperature and the score
-    chosen on them, the threshold set without them): its tuning part is the same share of every
-    class, drawn at random (:func:`~idk.data.folders.stratified_split`, seed ``SPLIT_SEED + 2``)."""
+    chosen on them, the threshold set without them): its tuning part is that share of every class,
+    drawn at random (:func:`~idk.data.folders.stratified_split`, seed ``SPLIT_SEED + 2``: each class
+    with two or more images gives round(share × its count), at least one). ``by_class`` overrides
+    the choice (False: the first share, as idk cut every set before 2026-12-05)."""
     cut = tuning_size(len(val), rule)
-    if cut and data not in NAMED:
+    if cut and (data not in NAMED if by_class is None else by_class):
         held, tune = stratified_split(val.labels, TUNING_SHARE, SPLIT_SEED + 2)
         return val.subset(tune, "validation-tuning"), val.subset(held, "validation")
     return val.subset(slice(0, cut), "validation-tuning"), val.subset(slice(cut, None), "validation")

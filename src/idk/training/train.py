@@ -35,7 +35,7 @@ from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_pr
 from idk.training.fitting import FitState, fit
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
-from idk.training.splits import split, tuning_size, used_images
+from idk.training.splits import split, tuning_split, used_images
 
 
 @dataclass
@@ -159,7 +159,7 @@ def train(
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
     if preset.rule.target_refusal is not None:  # resumed too: it is the model's, not the run's
-        held = len(val_set) - tuning_size(len(val_set), preset.rule)
+        held = len(tuning_split(val_set, preset.rule, source.record.data)[1])
         if few := few_to_calibrate(held, preset.rule.target_refusal):
             progress.warn(
                 f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
