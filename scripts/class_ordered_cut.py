@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,10 @@ def main() -> None:
         recalibrate(new, old, target_refusal=0.02, data=data)
     finally:
         rule_fitting.tuning_split = splits.tuning_split
+    refit = checkpoint.read(old)  # as a checkpoint of before the digest: re-cut by its first fifth
+    checkpoint.save(
+        replace(refit, validation_split={k: v for k, v in refit.validation_split.items() if k != "sha256"}), old
+    )
     for path, by_class in ((old, False), (new, None)):
         model, ckpt = checkpoint.load(path)
         _, _, val = training_images(ckpt, data)

@@ -433,8 +433,9 @@ def test_idk_serve_from_the_command_line(cnn_model):
 def test_binding_beyond_this_machine_warns(cnn_model):
     proc = _serve_process(cnn_model, "--host", "0.0.0.0", "--port", "0")
     try:
-        warning = proc.stdout.readline()
+        warning = proc.stderr.readline()  # a warning goes to stderr, the address to stdout
         assert warning.startswith("idk: warning:") and "no authentication" in warning
+        assert proc.stdout.readline().startswith("idk: serving ")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

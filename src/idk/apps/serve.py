@@ -363,7 +363,10 @@ def serve(
     for warning in service.info()["warnings"]:  # as the page shows them
         print(f"idk: warning: {model_path}: {warning}", file=sys.stderr)
     if not _loopback(host):
-        print(f"idk: warning: listening on {host}: anyone who can reach it can use the service (no authentication)")
+        print(
+            f"idk: warning: listening on {host}: anyone who can reach it can use the service (no authentication)",
+            file=sys.stderr,
+        )
     shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("", "0.0.0.0") else host)
     print(f"idk: serving {model_path} on http://{shown}:{sock.getsockname()[1]}/  (Ctrl-C stops)", flush=True)
     try:

@@ -23,7 +23,7 @@ from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
 from idk.training.rule_fitting import FIXED_THRESHOLD, fit_rules
-from idk.training.splits import split, split_digest, tuning_split, used_images
+from idk.training.splits import split, split_digest, tuning_size, tuning_split, used_images
 
 RESTORE = "put the data back as it was when the model was trained, or train a new model on it as it is now"
 # Fields that fit_rules may set; cleared first so a new fit leaves none of the old one behind.
@@ -128,7 +128,8 @@ def recalibrate(
     for net in (model, twin):  # as after training: fit_rules fits the temperature from 1
         if net is not None:
             net.temperature.fill_(1.0)
-    if ckpt.data.data not in NAMED and not (ckpt.validation_split or {}).get("sha256"):
+    tunes = tuning_size(len(val_set), cfg) > 0
+    if tunes and ckpt.data.data not in NAMED and not (ckpt.validation_split or {}).get("sha256"):
         progress.warn(
             f"{model_path}: trained before idk cut a folder's or array's validation images class by class; its rule "
             "is refitted on a fifth of each class (training tuned it on the first fifth, which may have held the "
