@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from idk.data.catalog import NAMED, DataRecord, load, named_split, recorded_test_set, training_data
-from idk.data.folders import read_folder, stratified_split
+from idk.data.catalog import NAMED, DataRecord, in_model_classes, load, named_split, recorded_test_set, training_data
+from idk.data.folders import fit_images, read_array, read_folder, stratified_split
 from idk.data.idx import write_idx
 from idk.data.images import ImageSet, InputSpec, conform
 from idk.errors import DataError
@@ -218,12 +221,53 @@ def test_image_size_zero_is_refused(shapes, data_cfg):
         training_data(str(shapes), data_cfg, image_size=(0, 0))
 
 
+def test_folders_named_by_numbers_are_names_not_positions():
+    """A model of folders 0-11 has classes sorted as text ('0', '1', '10', '11', '2', ...); a test
+    folder holding only 0-9 keeps its names: its folder "2" is the model's class "2", not its
+    third class ("10"). An array without class names takes the model's names by position."""
+    model = tuple(sorted(str(c) for c in range(12)))
+    folder = ImageSet("t", torch.zeros(3, 1, 2, 2), torch.tensor([0, 2, 9]), tuple(str(c) for c in range(10)))
+    mapped = in_model_classes(folder, model, "test/")
+    assert [mapped.classes[i] for i in mapped.labels] == ["0", "2", "9"]
+    array = ImageSet("a", torch.zeros(2, 1, 2, 2), torch.tensor([0, 2]), ("0", "1", "2"), named=False)
+    named = in_model_classes(array, ("cat", "dog", "emu"), "a.npz")
+    assert named.classes == ("cat", "dog", "emu") and named.labels.tolist() == [0, 2] and named.named
+    with pytest.raises(DataError, match=r"classes \['12'\] are not among the model's"):
+        in_model_classes(replace(folder, classes=("12", "1", "2")), model, "test/")
+
+
+def test_the_recorded_test_folder_is_checked_against_the_models_classes(tmp_path, data_cfg):
+    """A train/ + test/ folder: test/ lost a class since training: its images keep their names (the
+    model's numbering); test/ gained one: refused, not scored as another class."""
+    root = make_shapes(tmp_path / "split", per_class=8, layout="split")
+    data = training_data(str(root), data_cfg)
+    shutil.rmtree(root / "test" / CLASSES[0])
+    fewer = recorded_test_set(data.record, data.spec, data_cfg, CLASSES)
+    assert fewer.classes == CLASSES and 0 not in fewer.labels.tolist() and len(fewer) == 4
+    (root / "test" / "zebra").mkdir()
+    shutil.copy(next((root / "test" / CLASSES[1]).iterdir()), root / "test" / "zebra" / "z.png")
+    with pytest.raises(DataError, match=r"classes \['zebra'\] are not among the model's"):
+        recorded_test_set(data.record, data.spec, data_cfg, CLASSES)
+
+
+def test_an_array_of_another_size_is_fitted_as_training_fits_it_not_stretched(tmp_path, data_cfg):
+    wide = np.zeros((2, 20, 40), np.uint8)
+    wide[:, 5:15, 5:35] = 255  # a bar: fitted into 28 x 28, it keeps its proportions, padded above and below
+    np.savez(tmp_path / "wide.npz", images=wide, labels=np.array([0, 1]))
+    spec = InputSpec(1, 28, 28, "fit")
+    loaded = load(str(tmp_path / "wide.npz"), data_cfg, spec)
+    assert torch.equal(loaded.images, fit_images(read_array(tmp_path / "wide.npz", "wide"), spec).images)
+    assert float(loaded.images[0, 0, 0].max()) == 0.0  # the top row is padding, not stretched bar
+
+
 def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):
     spec = InputSpec(3, 32, 32, "fit")
     mnist = load("mnist", data_cfg, spec)
     assert mnist.name == "mnist-test" and mnist.images.shape == (10000, 3, 32, 32)
     np.save(tmp_path / "rgba.npy", np.zeros((5, 40, 40, 4), np.uint8))
-    assert load(str(tmp_path / "rgba.npy"), data_cfg, InputSpec(1, 28, 28)).images.shape == (5, 1, 28, 28)
+    rgba = load(str(tmp_path / "rgba.npy"), data_cfg, InputSpec(1, 28, 28))
+    assert rgba.images.shape == (5, 1, 28, 28)
+    assert torch.allclose(rgba.images, torch.ones(1))  # transparent: laid on white, as an RGBA PNG is
     np.save(tmp_path / "two.npy", np.zeros((5, 2, 9, 9), np.float32))
     with pytest.raises(DataError, match="1 or 3 channels"):
         load(str(tmp_path / "two.npy"), data_cfg, spec)

@@ -157,3 +157,29 @@ def test_corrupted_real_images_never_crash(noise, at):
         load_for_mnist(bytes(data))
     except ImageError:
         pass
+
+
+def test_a_phone_photo_is_read_upright_as_its_exif_orientation_says():
+    """Stored 20 wide and 10 high with orientation 6 (turn 90° clockwise to show): read 10 wide,
+    20 high, its dark left column now on top, as every viewer shows it."""
+    stored = np.full((10, 20), 255, np.uint8)
+    stored[:, :3] = 0  # a dark band at the stored image's left
+    img = Image.fromarray(stored)
+    exif = img.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90° CW to display
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif, quality=95)
+    pixels = open_image(buf.getvalue())
+    assert pixels.shape == (20, 10)
+    assert pixels[:3].mean() < 0.2 and pixels[-3:].mean() > 0.8  # the band is on top
+    plain = io.BytesIO()
+    img.save(plain, format="JPEG", quality=95)  # no orientation: as stored
+    assert open_image(plain.getvalue()).shape == (10, 20)
+
+
+def test_a_float_tiff_in_zero_to_one_is_taken_as_it_is(tmp_path):
+    values = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    Image.fromarray(values).save(tmp_path / "f.tif")
+    assert np.allclose(open_image(tmp_path / "f.tif"), values)  # not divided by 255 (black)
+    Image.fromarray(values * 255).save(tmp_path / "f255.tif")  # a float image of 0..255
+    assert np.allclose(open_image(tmp_path / "f255.tif"), values, atol=1e-6)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from idk.apps.notices import warnings
-from idk.data.catalog import NAMED, NOISE, load, match_classes, recorded_test_set
-from idk.data.images import ImageSet, InputSpec, index_classes
+from idk.data.catalog import NAMED, NOISE, in_model_classes, load, recorded_test_set
+from idk.data.folders import Warn
+from idk.data.images import ImageSet, InputSpec
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
 from idk.errors import IdkError
@@ -49,17 +49,18 @@ def load_sets(
     seed: int = 0,
     test_data: str | None = None,
     prepare: bool = False,
+    warn: Warn | None = None,
 ) -> dict[str, ImageSet]:
     """The model's own test set (first), its usual out-of-distribution sets and the user's, by report
     name. ``prepare``: the user's folders' frame-sized images are prepared as user images too."""
     spec: InputSpec = ckpt.input_spec
     if test_data is not None:
-        test = load(test_data, data, spec, prepare=prepare)
+        test = load(test_data, data, spec, prepare=prepare, warn=warn)
         if test.labels is None:
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
         test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
     else:
-        test = recorded_test_set(ckpt.data, spec, data)
+        test = recorded_test_set(ckpt.data, spec, data, ckpt.classes)
     sets = {test.name: test}
     names = [n for n in default_ood(ckpt) if n != ckpt.data.data]
     if gaussian and "gaussian-noise" not in names:
@@ -75,7 +76,7 @@ def load_sets(
             continue
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
-        sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare)
+        sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare, warn=warn)
     return sets
 
 
@@ -90,6 +91,7 @@ def shifted_sets(
     n: int = SHIFTED_IMAGES,
     seed: int = 0,
     prepare: bool = False,
+    warn: Warn | None = None,
 ) -> tuple[dict[str, ImageSet], dict[str, ImageSet]]:
     """The labelled shifted sets (built from ``test`` for models of drawn symbols, then the user's
     ``shift`` sets) and the built-in non-symbol counterpart, by report name."""
@@ -104,24 +106,11 @@ def shifted_sets(
     for name, path in shift:
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
-        found = load(path, data, spec, prepare=prepare)
+        found = load(path, data, spec, prepare=prepare, warn=warn)
         if found.labels is None:
             raise IdkError(f"--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or 'labels')")
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
     return labelled, unfamiliar
-
-
-def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> ImageSet:
-    """A labelled set of some of the model's classes, its labels renumbered as the model's (sets
-    with unnamed classes take the model's names, as test sets do)."""
-    if found.classes == index_classes(len(found.classes)) and found.classes != classes:
-        match_classes(found, classes, source)
-        return found
-    unknown = [c for c in found.classes if c not in classes]
-    if unknown:
-        raise IdkError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")
-    index = torch.tensor([classes.index(c) for c in found.classes], dtype=torch.long)
-    return replace(found, labels=index[found.labels], classes=classes)
 
 
 def evaluate_checkpoint(
@@ -162,9 +151,12 @@ def evaluate_checkpoint(
         given = [p for p in (test_data, *(p for _, p in ood or []), *(p for _, p in shift or [])) if p]
         for path in [p for p in given if not Path(p).is_dir()]:
             progress.warn(f"--prepare prepares folders of images: {path} is not one, its images are taken as they are")
-    sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data, prepare=prepare)
+    warn = progress.warn if progress else None  # a folder's skipped files are said
+    sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data, prepare=prepare, warn=warn)
     in_name = next(iter(sets))
-    labelled, unfamiliar = shifted_sets(ckpt, sets[in_name], data, shift or [], shifted_images, prepare=prepare)
+    labelled, unfamiliar = shifted_sets(
+        ckpt, sets[in_name], data, shift or [], shifted_images, prepare=prepare, warn=warn
+    )
     for name in [*labelled, *unfamiliar]:  # one name, one row: --shift and --ood names against every other set
         if name in sets:
             raise IdkError(

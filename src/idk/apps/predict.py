@@ -243,7 +243,7 @@ def explain(
     samples = samples or ckpt.rule_config.samples
     label, blank = None, False
     if target.isdigit() and not Path(target).exists():
-        test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env())
+        test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env(), ckpt.classes)
         index = int(target)
         if index >= len(test):
             raise IdkError(f"{target}: index out of range (the model's test set {test.name} has {len(test)} images)")

@@ -10,7 +10,7 @@ out-of-distribution sets for a model trained on them); a path is a user's set
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ from idk.data.images import (
     check_labels,
     check_pixels,
     conform,
-    index_classes,
     unnamed_classes,
 )
 from idk.data.imaging import IMAGE_SUFFIXES
@@ -223,9 +222,16 @@ def training_data(
     )
 
 
-def recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> ImageSet:
-    """The test set a model was trained beside (from its checkpoint's record), in ``spec``'s form."""
-    return conform(_recorded_test_set(record, spec, cfg), spec)
+def recorded_test_set(
+    record: DataRecord, spec: InputSpec, cfg: DataConfig, classes: tuple[str, ...] | None = None
+) -> ImageSet:
+    """The test set a model was trained beside (from its checkpoint's record), in ``spec``'s form;
+    with the model's ``classes``, its labels numbered as the model's (a ``test/`` folder or a
+    ``--test-data`` set that lost or gained a class since training is refused, or renumbered)."""
+    test = conform(_recorded_test_set(record, spec, cfg), spec)
+    if classes is None or test.labels is None:
+        return test
+    return in_model_classes(test, classes, f"{record.test_data or record.data} (the model's test set)")
 
 
 def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> ImageSet:
@@ -258,15 +264,28 @@ def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> 
 
 def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
     """Refuse a test set of other classes; one whose classes are unnamed (class indices only, as
-    in IDX files and .npz without ``classes``) takes the given names when its labels fit."""
-    unnamed = test.classes == index_classes(len(test.classes))
-    if unnamed and len(test.classes) <= len(classes):
-        test.classes = classes
+    in IDX files and .npz without ``classes``: not ``named``) takes the given names when its labels
+    fit. A folder's classes are names, digits or not: "2" is the class named 2, wherever it sorts."""
+    if not test.named and len(test.classes) <= len(classes):
+        test.classes, test.named = classes, True
     if test.classes != classes:
         raise DataError(
             f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
             f"of {train_source}"
         )
+
+
+def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> ImageSet:
+    """A labelled set of some of the model's ``classes``, its labels renumbered as the model's (a
+    set with unnamed classes takes the model's names, as :func:`match_classes` gives them)."""
+    if not found.named and found.classes != classes:
+        match_classes(found, classes, source)
+        return found
+    unknown = [c for c in found.classes if c not in classes]
+    if unknown:
+        raise DataError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")
+    index = torch.tensor([classes.index(c) for c in found.classes], dtype=torch.long)
+    return replace(found, labels=index[found.labels], classes=classes)
 
 
 def _has_test_half(path: Path) -> bool:
@@ -303,7 +322,7 @@ def _idx_labelled(path: Path, prefix: str) -> ImageSet:
     check_labels(labels, len(data), classes, str(labels_file))
     if prefix == "train" and len(classes) < 2:
         raise DataError(f"{labels_file}: a classifier needs at least two classes, found {len(classes)}")
-    data.labels, data.classes = labels, classes
+    data.labels, data.classes, data.named = labels, classes, False
     return data
 
 
@@ -359,11 +378,20 @@ def _every_class_has_images(data: ImageSet, path: Path) -> None:
 
 
 def load(
-    name_or_path: str, cfg: DataConfig, spec: InputSpec, n_noise: int = 100, seed: int = 0, prepare: bool = False
+    name_or_path: str,
+    cfg: DataConfig,
+    spec: InputSpec,
+    n_noise: int = 100,
+    seed: int = 0,
+    prepare: bool = False,
+    warn: Warn | None = None,
 ) -> ImageSet:
     """A set for evaluation, in ``spec``'s form: a name of :data:`KNOWN` (a named set's test split),
     or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``). ``prepare``: a
-    folder's images of the frame's size are prepared as user images too (:func:`read_folder`)."""
+    folder's images of the frame's size are prepared as user images too (:func:`read_folder`);
+    ``warn``: told of a folder's files that are skipped (unreadable, not images). Arrays and IDX
+    files of another size are fitted into the frame, aspect kept, as training fits them
+    (:func:`~idk.data.folders.fit_images`), not stretched."""
     if name_or_path in NOISE:
         return noise(name_or_path, n_noise, spec, seed)
     if name_or_path == "mnist-test":  # the report's name for MNIST's test set
@@ -382,13 +410,13 @@ def load(
         elif path.is_dir():
             if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
                 path = path / "test"
-            data = read_folder(path, path.name, spec=spec, prepare_all=prepare)
-        elif path.suffix in (".npy", ".npz"):
-            data = read_array(path, path.stem)
+            data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
-        else:
-            data = read_idx_images(path, path.stem)
+        else:  # an array, or an IDX file: fitted into the frame as training fits them
+            data = read_array(path, path.stem) if path.suffix in (".npy", ".npz") else read_idx_images(path, path.stem)
+            check_pixels(data.images, name_or_path)
+            return fit_images(data, spec)
     check_pixels(data.images, name_or_path)
     return conform(data, spec)
 

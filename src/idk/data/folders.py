@@ -170,18 +170,19 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
         )
     elif array.ndim != 4:
         raise DataError(f"{source}: expected images (N, H, W) or (N, H, W, C), got shape {array.shape}")
-    if array.shape[1] == 4:  # RGBA: the alpha channel is dropped
-        array = array[:, :3]
-    if array.shape[1] not in (1, 3):
+    if array.shape[1] not in (1, 3, 4):
         raise DataError(f"{source}: images need 1 or 3 channels, got {array.shape[1]} (shape {array.shape})")
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
     check_pixels(images, source)
-    if array.dtype == np.uint8:
-        return images / 255.0
-    lo, hi = float(images.min()), float(images.max())
-    if lo < 0 or hi > 255:
-        raise DataError(f"{source}: pixel values must lie in [0, 1] or [0, 255], found {lo:g}..{hi:g}")
-    return images / 255.0 if hi > 1 else images
+    if array.dtype != np.uint8:
+        lo, hi = float(images.min()), float(images.max())
+        if lo < 0 or hi > 255:
+            raise DataError(f"{source}: pixel values must lie in [0, 1] or [0, 255], found {lo:g}..{hi:g}")
+    images = images / 255.0 if array.dtype == np.uint8 or float(images.max()) > 1 else images
+    if images.shape[1] == 4:  # RGBA: laid on a white page, as an RGBA image file is (imaging._on_white)
+        alpha = images[:, 3:]
+        images = images[:, :3] * alpha + (1.0 - alpha)
+    return images
 
 
 def read_array(path: Path, name: str) -> ImageSet:
@@ -223,7 +224,8 @@ def _read_array(path: Path, name: str) -> ImageSet:
     else:
         images = as_images(loaded, str(path))
     _, c, h, w = images.shape
-    return ImageSet(name, images, labels, classes, InputSpec(c, h, w, "fit"))
+    named = labels is None or "classes" in keys
+    return ImageSet(name, images, labels, classes, InputSpec(c, h, w, "fit"), named=named)
 
 
 def read_idx_images(path: Path, name: str) -> ImageSet:

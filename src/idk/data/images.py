@@ -83,13 +83,17 @@ class InputSpec:
 class ImageSet:
     """Images as float32 in [0, 1], shape (N, C, H, W); labels (N,) int64 or None; class names.
 
-    ``spec`` describes the images' form (None where nothing is known of it)."""
+    ``spec`` describes the images' form (None where nothing is known of it); ``named``: False when
+    the classes came as label indices only (IDX labels, an .npz without ``classes``: named "0",
+    "1", ... by :func:`unnamed_classes`), which a model's own names may replace; a folder's names,
+    digits or not, are names."""
 
     name: str
     images: torch.Tensor
     labels: torch.Tensor | None
     classes: tuple[str, ...]
     spec: InputSpec | None = None
+    named: bool = True
 
     def __len__(self) -> int:
         return self.images.shape[0]

@@ -23,7 +23,8 @@ MAX_PIXELS = 40_000_000  # larger images are refused as decompression bombs
 
 def open_image(source: str | Path | bytes, colour: bool = False, name: str | None = None) -> np.ndarray:
     """Decode an image file (or its bytes) into float32 pixels in [0, 1]: greyscale (H, W), or
-    with ``colour`` RGB (H, W, 3) (a greyscale file repeated into three channels).
+    with ``colour`` RGB (H, W, 3) (a greyscale file repeated into three channels); turned as its
+    EXIF orientation says (as a viewer shows a phone's photo).
 
     Raises:
         ImageError: for a missing, empty, truncated, non-image or oversized (bomb) input, or one
@@ -52,6 +53,7 @@ def open_image(source: str | Path | bytes, colour: bool = False, name: str | Non
                     raise ImageError(name, f"{w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
                 img.seek(0)
                 img.load()
+                ImageOps.exif_transpose(img, in_place=True)  # a phone's photo as it is shown, upright
                 pixels = _to_rgb(img) if colour else _to_grey(img)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(name, f"refused as a decompression bomb ({err})") from None
@@ -104,6 +106,9 @@ def _to_grey(img: Image.Image) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float64)
         if not np.isfinite(arr).all():
             raise NonFinitePixels
+        if img.mode == "F" and arr.size and 0.0 <= arr.min() and arr.max() <= 1.0:
+            return arr.astype(np.float32)  # a float image already in [0, 1] (the usual scientific TIFF)
+        # 16-bit: its full range; a 32-bit integer or float image of another range: by its values
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         return np.clip(arr / top, 0, 1).astype(np.float32)
     img = _on_white(img)
