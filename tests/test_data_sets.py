@@ -250,6 +250,15 @@ def test_the_recorded_test_folder_is_checked_against_the_models_classes(tmp_path
         recorded_test_set(data.record, data.spec, data_cfg, CLASSES)
 
 
+def test_an_idx_pair_folder_of_another_size_is_fitted_too(tmp_path, data_cfg):
+    wide = np.zeros((2, 20, 40), np.uint8)
+    wide[:, 5:15, 5:35] = 255
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", wide)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([0, 1], np.uint8))
+    loaded = load(str(tmp_path), data_cfg, InputSpec(1, 28, 28, "fit"))
+    assert float(loaded.images[0, 0, 0].max()) == 0.0 and loaded.labels.tolist() == [0, 1]  # padded, not stretched
+
+
 def test_an_array_of_another_size_is_fitted_as_training_fits_it_not_stretched(tmp_path, data_cfg):
     wide = np.zeros((2, 20, 40), np.uint8)
     wide[:, 5:15, 5:35] = 255  # a bar: fitted into 28 x 28, it keeps its proportions, padded above and below

@@ -183,3 +183,5 @@ def test_a_float_tiff_in_zero_to_one_is_taken_as_it_is(tmp_path):
     assert np.allclose(open_image(tmp_path / "f.tif"), values)  # not divided by 255 (black)
     Image.fromarray(values * 255).save(tmp_path / "f255.tif")  # a float image of 0..255
     assert np.allclose(open_image(tmp_path / "f255.tif"), values, atol=1e-6)
+    Image.fromarray(values - 0.001).save(tmp_path / "under.tif")  # after processing, a little below 0
+    assert np.allclose(open_image(tmp_path / "under.tif"), np.clip(values - 0.001, 0, 1))

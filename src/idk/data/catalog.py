@@ -405,9 +405,11 @@ def load(
         path = Path(name_or_path)
         if not path.exists():
             raise DataError(f"{name_or_path}: not a known data set ({', '.join(KNOWN)}) nor an existing path")
-        if path.is_dir() and (prefix := _evaluation_pair(path)):
+        if path.is_dir() and (prefix := _evaluation_pair(path)):  # IDX pairs: fitted as training fits them
             data = _idx_labelled(path, prefix)
-        elif path.is_dir():
+            check_pixels(data.images, name_or_path)
+            return fit_images(data, spec)
+        if path.is_dir():
             if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
                 path = path / "test"
             data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn)

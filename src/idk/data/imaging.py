@@ -53,7 +53,10 @@ def open_image(source: str | Path | bytes, colour: bool = False, name: str | Non
                     raise ImageError(name, f"{w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
                 img.seek(0)
                 img.load()
-                ImageOps.exif_transpose(img, in_place=True)  # a phone's photo as it is shown, upright
+                try:  # a phone's photo as it is shown, upright
+                    ImageOps.exif_transpose(img, in_place=True)
+                except Exception:  # a broken EXIF block: the image as stored, never a lost file
+                    pass
                 pixels = _to_rgb(img) if colour else _to_grey(img)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(name, f"refused as a decompression bomb ({err})") from None
@@ -106,8 +109,8 @@ def _to_grey(img: Image.Image) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float64)
         if not np.isfinite(arr).all():
             raise NonFinitePixels
-        if img.mode == "F" and arr.size and 0.0 <= arr.min() and arr.max() <= 1.0:
-            return arr.astype(np.float32)  # a float image already in [0, 1] (the usual scientific TIFF)
+        if img.mode == "F" and arr.size and arr.max() <= 1.0:  # a float image in [0, 1] (small negatives clipped)
+            return np.clip(arr, 0, 1).astype(np.float32)
         # 16-bit: its full range; a 32-bit integer or float image of another range: by its values
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         return np.clip(arr / top, 0, 1).astype(np.float32)
