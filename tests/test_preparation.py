@@ -90,3 +90,17 @@ def test_colour_decoding_of_every_mode(mode):
 def test_a_greyscale_upload_to_a_colour_model_is_converted_not_refused():
     prepared = prepare(_png(Image.new("L", (64, 48), 128)), InputSpec(3, 32, 32, "fit"))
     assert prepared.pixels.shape == (3, 32, 32) and np.allclose(prepared.pixels, 128 / 255, atol=0.01)
+
+
+@pytest.mark.parametrize("preparation", ["fit", "mnist", "fashion-mnist"])
+def test_pixels_given_as_integers_are_read_as_their_range(preparation):
+    """Decoded pixels from the Python API: uint8 (0–255) and uint16 (0–65535) are the same image
+    as floats in [0, 1], whatever the model's preparation."""
+    rng = np.random.default_rng(0)
+    grey = rng.random((30, 20)).astype(np.float32)
+    spec = InputSpec(1, 28, 28, preparation)
+    as_float = prepare(grey, spec).pixels
+    as_uint8 = prepare((grey * 255).round().astype(np.uint8), spec).pixels
+    as_uint16 = prepare((grey * 65535).round().astype(np.uint16), spec).pixels
+    # within one 8-bit step (the MNIST recipe rounds to 8 bits)
+    assert np.abs(as_uint8 - as_float).max() < 0.01 and np.abs(as_uint16 - as_float).max() < 0.005

@@ -41,8 +41,11 @@ class PreparedImage:
 
 
 def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec, name: str | None = None) -> PreparedImage:
-    """Decode (unless given pixels (H, W) or (H, W, 3)) and prepare one image for ``spec``; ``name``:
-    what errors call it (default: its path, or ``<bytes>``)."""
+    """Decode (unless given pixels (H, W) or (H, W, 3): floats in [0, 1], or 8- or 16-bit integers)
+    and prepare one image for ``spec``; ``name``: what errors call it (default: its path, or
+    ``<bytes>``)."""
+    if isinstance(source, np.ndarray) and source.dtype in (np.uint8, np.uint16):  # 0..255 or 0..65535
+        source = source.astype(np.float32) / float(np.iinfo(source.dtype).max)
     if spec.preparation == "fit":
         pixels = source if isinstance(source, np.ndarray) else open_image(source, spec.channels == 3, name)
         return fit(pixels, spec)
