@@ -63,6 +63,14 @@ def test_score_rule_and_roundtrip():
     assert isinstance(make_rule(PercentileRule(10, 0.5).as_dict()), PercentileRule)
 
 
+def test_a_nan_score_is_refused():
+    """A diverged model's probabilities are NaN: its score is NaN, and NaN > τ is false; the rule
+    refuses it all the same (as the percentile rule does)."""
+    pred = _pred([[[float("nan")] * 3, [0.9, 0.05, 0.05]]])
+    d = ScoreRule(make_score("entropy"), 0.5).decide(pred)
+    assert d.refused.tolist() == [True, False] and not d.accepted[0].any()
+
+
 def test_percentile_rule_threshold_equivalence():
     rule = PercentileRule(50, 0.2)
     s = torch.softmax(torch.randn(20, 64, 10, generator=torch.Generator().manual_seed(1)) * 3, -1)

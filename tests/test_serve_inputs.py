@@ -49,6 +49,7 @@ def test_an_ambiguous_cube_is_read_channels_first():
         ([0.1, 0.2, 0.3, 0.4], "shape (4,)"),
         ([[True, False], [0.2, 0.3]], "true/false"),  # numpy would take them as 1 and 0
         ([[True, False, True]], "shape (1, 3)"),  # the shape is judged first
+        ([[10**400, 0], [0, 0]], "rectangular"),  # an integer past float64: no traceback
     ],
 )
 def test_refused_pixels_are_422_with_a_reason(value, words):
@@ -72,3 +73,11 @@ def test_blank_pixels_are_blank_as_a_file_of_them_would_be():
     assert blank_in_input_form(grey, photos) and prepare(grey.transpose(1, 2, 0), photos).blank
     grey[1, 2, 3] = 0.9
     assert not blank_in_input_form(grey, photos)
+
+
+def test_json_nested_too_deeply_is_a_400_not_a_traceback():
+    from idk.apps.serve_inputs import _json_pixels
+
+    with pytest.raises(RequestError) as refused:
+        _json_pixels(b"[" * 200_000, InputSpec(1, 2, 2))
+    assert refused.value.status == 400 and "nested too deeply" in refused.value.message

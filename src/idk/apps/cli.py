@@ -119,7 +119,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
         results = predict_files(model, ckpt, args.files, args.samples, progress=progress)
         if args.json:
-            print(json.dumps([r.as_dict() for r in results], indent=2))
+            from idk.evaluation.report import json_safe
+
+            # strict JSON: a NaN (a diverged model's probabilities) is null, as the web service writes it
+            print(json.dumps(json_safe([r.as_dict() for r in results]), indent=2, allow_nan=False))
         else:
             print(format_results(results, ckpt.decision_rule(), ckpt.classes))
         return 1 if any(r.error for r in results) else 0

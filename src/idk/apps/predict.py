@@ -120,7 +120,8 @@ def predict_images(
     :class:`ImageError` in place of one is reported as that image's error; a :class:`PreparedImage`
     is taken as it is). The images are read and answered a batch at a time
     (:func:`~idk.decision.predictive.batch_size_for`: thousands of files take one batch's memory),
-    every batch by the same S networks, so an image's answer does not depend on the others'.
+    every batch by the same S networks, so an image's answer does not depend on the others' (up to
+    the float rounding of another batch size: a score within ~1e-7 of the threshold may fall either side).
     ``with_samples`` adds each class's S sampled probabilities; ``draws`` (:func:`draw_networks`
     for ``seed``) spares drawing the networks again; ``progress``: a bar over the images when they
     take more than one batch."""
@@ -178,7 +179,7 @@ def _answer_batch(
         quantiles = np.round(pred.quantile_probs.double().numpy(), 4).tolist()
         accepted_rows, labels, score_list = decision.accepted.tolist(), decision.label.tolist(), scores.tolist()
         for row, (i, _) in enumerate(ready):
-            results[i].score = float(f"{score_list[row]:.6g}")  # six significant digits: a small τ stays readable
+            results[i].score = float(score_list[row])  # unrounded: it compares with the threshold as the rule did
             results[i].threshold = rule.threshold
             accepted = [c for c, yes in enumerate(accepted_rows[row]) if yes]
             results[i].accepted = accepted

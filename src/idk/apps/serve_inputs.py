@@ -134,6 +134,8 @@ def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
         data = json.loads(body)  # NaN and Infinity parse; they are refused below
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise RequestError(400, f"the body is not JSON: {err}") from None
+    except RecursionError:
+        raise RequestError(400, "the body's JSON is nested too deeply") from None
     if not isinstance(data, dict) or ("pixels" in data) == ("images" in data):
         raise RequestError(422, 'send {"pixels": [...]} or {"images": [{"pixels": [...]}, ...]}')
     entries = [data] if "pixels" in data else data["images"]
@@ -160,7 +162,7 @@ def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> n
     want = f"(C, H, W) = ({c}, {h}, {w})" + (f", ({h}, {w}, {c})" if c > 1 else f" or ({h}, {w})")
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, RecursionError):  # OverflowError: an integer past float64
         raise RequestError(422, f"{name}: not a rectangular array of numbers; expected {want}") from None
     if array.shape == (c, h, w):
         pixels = array

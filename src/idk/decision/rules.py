@@ -73,7 +73,7 @@ class ScoreRule:
 
     def decide(self, pred: Predictions) -> Decision:
         label = pred.mean_probs.argmax(-1)
-        refused = self.score(pred) > self.threshold
+        refused = ~(self.score(pred) <= self.threshold)  # a NaN score (a diverged model) is refused too
         accepted = torch.zeros_like(pred.mean_probs, dtype=torch.bool)
         accepted[torch.arange(len(label)), label] = True
         accepted &= ~refused.unsqueeze(-1)

@@ -34,6 +34,17 @@ fetch("api/info").then(r => r.json().then(d => {
 
 // a number with ``digits`` decimals; "–" for a missing one (the API writes NaN as null)
 const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
+// a score beside its threshold: four significant digits, or as many more as tell them apart (as `idk predict`)
+const apart = (a, b) => {
+  if (typeof a !== "number" || typeof b !== "number") return [fixed(a, 3), fixed(b, 3)];
+  let x = "", y = "";
+  for (let digits = 4; digits <= 9; digits++) {
+    x = a.toPrecision(digits);
+    y = b.toPrecision(digits);
+    if (x !== y) break;
+  }
+  return [x, y];
+};
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -89,12 +100,13 @@ function show(name, blob, answer) {
     if (answer.blank) {
       body.append(el("div", "score", "nothing to classify found (a blank image)"));
     } else if (rule.name === "percentile") {
+      const [score, threshold] = apart(answer.score, answer.threshold);
       body.append(el("div", "score",
-        `accepted: classes whose ${rule.percentile}th-percentile probability is above ${fixed(answer.threshold, 3)} ` +
-        `(the dashed line); highest: ${fixed(answer.score, 3)}`));
+        `accepted: classes whose ${rule.percentile}th-percentile probability is above ${threshold} ` +
+        `(the dashed line); highest: ${score}`));
     } else {
-      body.append(el("div", "score",
-        `${rule.score} = ${fixed(answer.score, 3)}; refuses above ${fixed(answer.threshold, 3)}`));
+      const [score, threshold] = apart(answer.score, answer.threshold);
+      body.append(el("div", "score", `${rule.score} = ${score}; refuses above ${threshold}`));
     }
     if (answer.samples) {
       const hists = el("div", "hists");
