@@ -360,7 +360,7 @@ def serve(
     app = create_app(service)
     sock = bind(host, port)
     _raise_open_files_limit()
-    for warning in service.info()["warnings"]:  # as the page shows them
+    for warning in warnings(ckpt, samples):  # as the page shows them
         print(f"idk: warning: {model_path}: {warning}", file=sys.stderr)
     if not _loopback(host):
         print(

@@ -394,6 +394,7 @@ def load(
     (:func:`~idk.data.folders.fit_images`), not stretched."""
     if name_or_path in NOISE:
         return noise(name_or_path, n_noise, spec, seed)
+    fitted = False
     if name_or_path == "mnist-test":  # the report's name for MNIST's test set
         name_or_path = "mnist"
     if name_or_path == "notmnist-459":
@@ -405,22 +406,21 @@ def load(
         path = Path(name_or_path)
         if not path.exists():
             raise DataError(f"{name_or_path}: not a known data set ({', '.join(KNOWN)}) nor an existing path")
-        if path.is_dir() and (prefix := _evaluation_pair(path)):  # IDX pairs: fitted as training fits them
-            data = _idx_labelled(path, prefix)
-            check_pixels(data.images, name_or_path)
-            return fit_images(data, spec)
-        if path.is_dir():
+        if path.is_dir() and (prefix := _evaluation_pair(path)):
+            data, fitted = _idx_labelled(path, prefix), True
+        elif path.is_dir():
             if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
                 path = path / "test"
             data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
-        else:  # an array, or an IDX file: fitted into the frame as training fits them
-            data = read_array(path, path.stem) if path.suffix in (".npy", ".npz") else read_idx_images(path, path.stem)
-            check_pixels(data.images, name_or_path)
-            return fit_images(data, spec)
+        elif path.suffix in (".npy", ".npz"):
+            data, fitted = read_array(path, path.stem), True
+        else:
+            data, fitted = read_idx_images(path, path.stem), True
     check_pixels(data.images, name_or_path)
-    return conform(data, spec)
+    # arrays and IDX files are fitted into the frame (aspect kept) as training fits them, not stretched
+    return fit_images(data, spec) if fitted else conform(data, spec)
 
 
 def _files_in(path: Path):

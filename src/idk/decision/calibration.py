@@ -8,8 +8,9 @@ Two targets:
   guaranteed risk (SGR; Geifman & El-Yaniv, NeurIPS 2017): binary search over the n coverages a
   threshold can give (n = m accepted counts, fewer where scores tie), each of its ⌈log₂(n + 1)⌉
   steps (enough to tell all n, and none, apart) testing a one-sided Clopper–Pearson upper bound on
-  the selective risk at level δ / ⌈log₂(n + 1)⌉ (a union bound over the tests). The search starts at the smallest accepted count whose bound could
-  pass with zero errors, ln(δ/⌈log₂(n + 1)⌉) / ln(1 − ε).
+  the selective risk at level δ / ⌈log₂(n + 1)⌉ (a union bound over the tests). The search starts
+  at the smallest accepted count whose bound could pass with zero errors, ln(δ/⌈log₂(n + 1)⌉) /
+  ln(1 − ε).
 """
 
 from __future__ import annotations

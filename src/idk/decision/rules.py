@@ -52,6 +52,11 @@ class PercentileRule:
         t = torch.nextafter(torch.tensor(-cutoff, dtype=torch.float32), torch.tensor(-float("inf")))
         return PercentileRule(self.percentile, float(t))
 
+    def score_threshold(self) -> float:
+        """Where on its score's axis it starts to refuse: the percentile score u = 1 − max_c Q_q
+        reaches 1 − t (refused there and above, as max_c Q_q ≤ t)."""
+        return 1.0 - self.threshold
+
     def summary(self) -> str:
         """The rule in a few words: ``accept p50 > 0.2``."""
         return f"accept p{self.percentile:g} > {self.threshold:.3g}"
@@ -86,6 +91,10 @@ class ScoreRule:
     def with_cutoff(self, cutoff: float) -> ScoreRule:
         """The rule refusing exactly when ``refusal_score > cutoff``."""
         return ScoreRule(self.score, cutoff, self.percentile)
+
+    def score_threshold(self) -> float:
+        """Where on its score's axis it starts to refuse: τ (refused above it)."""
+        return self.threshold
 
     def summary(self) -> str:
         """The rule in a few words: ``refuse entropy > 0.34``."""

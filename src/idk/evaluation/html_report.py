@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from idk.decision.rules import make_rule
 from idk.evaluation import plots
 from idk.evaluation.evaluate import INTERVAL_LEVEL
 from idk.evaluation.report import format_report, group_starts, pct, to_json
@@ -42,10 +43,9 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
         plots.reliability(report["twin"]["datasets"][name]["reliability"], ax=ax, label="deterministic twin")
     out[f"Reliability diagram (15 bins), {name}"] = fig
     histograms = {name: d["score_histogram"] for name, d in report["datasets"].items() if "score_histogram" in d}
-    rule = report["rule"]  # a score rule refuses above τ; the percentile rule, at u = 1 − max_c Q_q ≥ 1 − t
-    threshold = rule["threshold"] if rule.get("name") == "score" else 1.0 - rule["threshold"]
+    rule = report["rule"]
     out["Uncertainty score, in vs out of distribution"] = plots.score_histograms(
-        histograms, rule.get("score", "percentile"), threshold=threshold
+        histograms, rule.get("score", "percentile"), threshold=make_rule(rule).score_threshold()
     )[0]
     return out
 

@@ -55,6 +55,12 @@ def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<chec
     return source, val
 
 
+def cut_digest(ckpt: Checkpoint) -> str | None:
+    """The digest of the tuning and calibration images training recorded (since 2026-12-05; None
+    before: then every set was cut by its first share)."""
+    return (ckpt.validation_split or {}).get("sha256")
+
+
 def training_split(
     ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>"
 ) -> tuple[ImageSet, ImageSet, ImageSet]:
@@ -63,7 +69,7 @@ def training_split(
     checkpoint records a digest of its cut (since 2026-12-05) and this idk cuts other images. A
     checkpoint from before has no digest: its cut was the first share of every set, and is so here."""
     _, train, val = training_images(ckpt, data, path)
-    recorded = (ckpt.validation_split or {}).get("sha256")
+    recorded = cut_digest(ckpt)
     # a checkpoint without the digest was cut by an idk that cut every set by its first share
     tune, held = tuning_split(val, ckpt.rule_config, ckpt.data.data, by_class=None if recorded else False)
     if recorded is not None and recorded != split_digest(tune, held):
@@ -129,7 +135,7 @@ def recalibrate(
         if net is not None:
             net.temperature.fill_(1.0)
     tunes = tuning_size(len(val_set), cfg) > 0
-    if tunes and ckpt.data.data not in NAMED and not (ckpt.validation_split or {}).get("sha256"):
+    if tunes and ckpt.data.data not in NAMED and cut_digest(ckpt) is None:
         progress.warn(
             f"{model_path}: trained before idk cut a folder's or array's validation images class by class; its rule "
             "is refitted on a fifth of each class (training tuned it on the first fifth, which may have held the "
