@@ -7,9 +7,14 @@ measured symbols that are none, that :data:`idk.data.handwriting.ALPHABET` has) 
 ``--per-style`` times in each of its styles (seed 5: neither the report's drawings, seed 0, nor
 validation's, seed 1), as ``idk evaluate`` draws them, and decided by the model's rule. With
 ``--hershey``, the characters of the ``hershey`` and ``hershey-symbols`` sets instead, one row per
-Hershey design (:func:`idk.data.hershey.designs`; the style column names its face).
+Hershey design (:func:`idk.data.hershey.designs`; the style column names its face). With
+``--held-out``, the same characters in the Hershey designs that no set, training run or choice has
+used (:data:`idk.data.hershey.HELD_OUT_FACES`): how the figures carry to designs nothing was tuned on.
+After the rows, totals per style (for Hershey's faces) and over all: the drawings of the model's
+classes answered and right when answered (with its 95% Clopper–Pearson interval), and the drawings
+of other characters refused.
 
-Usage: python scripts/drawn_by_style.py MODEL [--hershey] [--per-style 60] [--samples 100] [--json PATH]
+Usage: python scripts/drawn_by_style.py MODEL [--hershey | --held-out] [--per-style 60] [--samples 100] [--json PATH]
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from functools import partial
 
 import numpy as np
 
 from idk.data import hershey
 from idk.data.handwriting import ALPHABET, styles
 from idk.data.shifted import drawn_images, drawn_symbol_chars, hershey_images, hershey_symbol_chars
+from idk.decision.calibration import clopper_pearson_interval
 from idk.decision.predictive import predict
+from idk.evaluation.evaluate import INTERVAL_LEVEL
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 
@@ -33,16 +41,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--hershey", action="store_true", help="Hershey's designs instead of the hand-drawn styles")
+    parser.add_argument(
+        "--held-out", action="store_true", help="Hershey's held-out designs (no set or choice has used them)"
+    )
     parser.add_argument("--per-style", type=int, default=60, help="drawings of each character in each style")
     parser.add_argument("--samples", type=int, default=100, help="posterior samples per image")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
     model, ckpt = checkpoint.load(args.model)
     rule, spec = ckpt.decision_rule(), ckpt.input_spec
-    if args.hershey:  # the hershey set's characters, then hershey-symbols'
-        chars = [c for c in ckpt.classes if len(c) == 1 and hershey.has_strokes(c)]
-        chars += hershey_symbol_chars(ckpt.classes)
-        ways, draw = hershey.faces, hershey_images
+    if args.hershey or args.held_out:  # the hershey set's characters, then hershey-symbols'
+        held = args.held_out
+        chars = [c for c in ckpt.classes if len(c) == 1 and hershey.has_strokes(c, held)]
+        chars += [c for c in hershey_symbol_chars(ckpt.classes) if hershey.has_strokes(c, held)]
+        ways, draw = partial(hershey.faces, held_out=held), partial(hershey_images, held_out=held)
     else:  # the drawn set's characters, then drawn-symbols'
         chars = [c for c in ckpt.classes if c in ALPHABET] + drawn_symbol_chars(ckpt.classes)
         ways, draw = styles, drawn_images
@@ -53,15 +65,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
             images = draw([char] * args.per_style, spec, rng, style)
             decision = rule.decide(predict(model, images, args.samples, rule.percentile, seed=5))
             answered = decision.label[~decision.refused].tolist()
-            style_name = name if args.hershey else style
+            style_name = style if draw is drawn_images else name
             row = {
                 "char": char,
                 "style": style_name,
                 "class": char in ckpt.classes,
+                "drawings": len(images),
                 "answered": len(answered) / len(images),
             }
             if char in ckpt.classes:
-                row["accuracy"] = answered.count(ckpt.classes.index(char)) / len(answered) if answered else None
+                row["right"] = answered.count(ckpt.classes.index(char))
+                row["accuracy"] = row["right"] / len(answered) if answered else None
             if answered:
                 label, count = Counter(answered).most_common(1)[0]
                 row["most_answered"] = [ckpt.classes[label], count / len(images)]
@@ -71,10 +85,42 @@ def main(argv: list[str] | None = None) -> list[dict]:
         acc = f"{r['accuracy']:.1%}" if r.get("accuracy") is not None else ""
         most = f"{r['most_answered'][0]} ({r['most_answered'][1]:.0%})" if "most_answered" in r else ""
         print(f"{r['char']:>4} {r['style']:>8} {r['answered']:>9.0%} {acc:>9}  {most}")
+    print_totals(rows, by_style=draw is not drawn_images)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     return rows
+
+
+def print_totals(rows: list[dict], by_style: bool) -> None:
+    """Per style (``by_style``: the styles are named faces) and over all rows: the class drawings
+    answered, right when answered (with its interval) and wrong; the other drawings refused."""
+    groups = {"all": rows}
+    if by_style:
+        groups = {style: [r for r in rows if r["style"] == style] for style in dict.fromkeys(r["style"] for r in rows)}
+        groups["all"] = rows
+    print(
+        f"\n{'style':>9} {'class drawings':>15} {'answered':>9} {'right when answered':>20} "
+        f"{f'its {INTERVAL_LEVEL:.0%} interval':>17} {'wrong':>6} {'other drawings':>15} {'refused':>8}"
+    )
+    for style, group in groups.items():
+        mine = [r for r in group if r["class"]]
+        others = [r for r in group if not r["class"]]
+        drawn = sum(r["drawings"] for r in mine)
+        answered = sum(round(r["answered"] * r["drawings"]) for r in mine)
+        right = sum(r["right"] for r in mine)
+        other_drawn = sum(r["drawings"] for r in others)
+        refused = sum(r["drawings"] - round(r["answered"] * r["drawings"]) for r in others)
+        cells = f"{drawn:>15} {'':>9} {'':>20} {'':>17} {'':>6}"
+        if drawn:
+            low, high = clopper_pearson_interval(right, answered, INTERVAL_LEVEL)
+            accuracy = f"{right / answered:.2%}" if answered else ""
+            cells = (
+                f"{drawn:>15} {answered / drawn:>9.1%} {accuracy:>20} "
+                f"{f'{low:.2%}–{high:.2%}':>17} {answered - right:>6}"
+            )
+        tail = f"{other_drawn:>15} {refused / other_drawn:>8.1%}" if other_drawn else f"{0:>15} {'':>8}"
+        print(f"{style!s:>9} {cells} {tail}")
 
 
 if __name__ == "__main__":

@@ -58,3 +58,29 @@ def test_draw_is_draw_strokes_after_the_style_is_drawn():
     np.testing.assert_array_equal(draw("7", a, 56), draw_strokes(styles("7")[style], b, 56))
     ink = draw_strokes(list(hershey.designs("5")[1]), np.random.default_rng(0), 56)
     assert ink.shape == (56, 56) and ink.max() == 1.0 and 0.03 < ink.mean() < 0.3
+
+
+def test_held_out_designs_are_none_of_the_measured_ones():
+    """Every held-out design of a digit or measured symbol differs from each measured face's (a sign
+    Hershey drew once for several faces is left out: % and @ have no held-out design); the held-out
+    digits differ among themselves too; Cyrillic letters (whose other face redraws cyrilc_1's) have
+    no held-out design."""
+    chars = "0123456789" + "".join(c for c in SYMBOLS if hershey.has_strokes(c, held_out=True))
+    assert len(chars) == 10 + 57  # the 75 drawable symbols but the 16 Cyrillic letters, % and @
+    for char in chars:
+        measured = {tuple(map(tuple, _points(w))) for w in hershey.designs(char)}
+        held_out = [tuple(map(tuple, _points(w))) for w in hershey.designs(char, held_out=True)]
+        assert not measured & set(held_out), char
+        assert char not in "0123456789" or len(set(held_out)) == len(held_out), char
+    assert len(hershey.designs("7", held_out=True)) == len(hershey.HELD_OUT_FACES) == 4
+    assert hershey.faces("α", held_out=True) == ["greekc"]
+    assert not hershey.has_strokes("ж", held_out=True) and hershey.has_strokes("ж")
+    with pytest.raises(KeyError, match="no held-out Hershey face"):
+        hershey.designs("Ж", held_out=True)
+
+
+def test_held_out_digits_keep_the_measured_box():
+    for digit in "0123456789":
+        for design in hershey.designs(digit, held_out=True):
+            p = _points(design)
+            np.testing.assert_allclose([p[:, 1].min(), p[:, 1].max()], [0.0, 1.0], atol=0.08)

@@ -16,6 +16,7 @@ the ``drawn-symbols`` set of :mod:`idk.data.shifted`, which idk *measures* on an
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -181,7 +182,7 @@ def draw(char: str, rng: np.random.Generator, side: int, style: int | None = Non
     return draw_strokes(ways[style], rng, side)
 
 
-def draw_strokes(strokes: list[Stroke], rng: np.random.Generator, side: int) -> np.ndarray:
+def draw_strokes(strokes: Sequence[Sequence[Point]], rng: np.random.Generator, side: int) -> np.ndarray:
     """``strokes`` (in a box of height 1, y down) drawn by a hand of its own (jittered points,
     slant, turn, width, pen) with a round pen, centred, white on black: (side, side) floats in
     [0, 1], not anti-aliased."""

@@ -8,6 +8,11 @@ sans, its script and its complex roman, whose strokes lie close side by side and
 serif when drawn with a round pen); Greek letters come from its simplex Greek face, Cyrillic ones
 from its complex Cyrillic face. A character's strokes are given in the box
 :mod:`idk.data.handwriting` uses: capital height 1, y down, the baseline at 1.
+
+Four more designs of the digits, Latin letters and signs, and one of the Greek letters, are *held
+out* (:data:`HELD_OUT_FACES`, ``held_out=True``): no set of ``idk evaluate``, no training run and no
+choice has used them, so that ``scripts/drawn_by_style.py --held-out`` can say how the measured
+figures carry to designs that nothing was tuned on.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from functools import cache
 
 from HersheyFonts import HersheyFonts
 
-from idk.data.handwriting import Stroke
+from idk.data.handwriting import Point
+
+Design = tuple[tuple[Point, ...], ...]  # strokes, each a tuple of points (x, y)
 
 # Three faces whose digits differ (Hershey's Roman simplex draws the simplex sans' digits again)
 FACES = ("futural", "scripts", "timesr")
@@ -26,6 +33,12 @@ GREEK |= dict(zip("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "ABCDEFGHI
 CYRILLIC = dict(zip("абвгдежзийклмнопрстуфхцчшщ", "abcdefghijklmnopqrstuvwxyz", strict=True))
 CYRILLIC |= {c.upper(): k.upper() for c, k in CYRILLIC.items()}
 SCRIPT_FACES = {"greeks": GREEK, "cyrilc_1": CYRILLIC}  # face: {character: its key}
+# Held out of every set and choice: Hershey's duplex sans (the simplex sans traced twice), triplex
+# roman, bold italic roman and English blackletter, whose digits differ from every face of FACES;
+# and its complex Greek. (Its other Cyrillic face redraws cyrilc_1's letters, and its remaining faces'
+# digits are those of FACES or no digits: Japanese numerals, arcs.)
+HELD_OUT_FACES = ("futuram", "rowmant", "timesib", "gothiceng")
+HELD_OUT_SCRIPT_FACES = {"greekc": GREEK}
 
 
 @cache
@@ -35,35 +48,48 @@ def _face(name: str) -> HersheyFonts:
     return font
 
 
-def _keys(char: str) -> list[tuple[str, str]]:
-    """(face, key) pairs that draw ``char``."""
-    for face, keys in SCRIPT_FACES.items():
+def _keys(char: str, held_out: bool = False) -> list[tuple[str, str]]:
+    """(face, key) pairs that draw ``char``: in the measured faces; or in the held-out ones, those
+    whose strokes are none of the measured faces' (Hershey reuses some signs across faces)."""
+    script_faces, faces = (HELD_OUT_SCRIPT_FACES, HELD_OUT_FACES) if held_out else (SCRIPT_FACES, FACES)
+    pairs = []
+    for face, keys in script_faces.items():
         if char in keys:
-            return [(face, keys[char])]
-    if char.isascii() and char.isprintable() and not char.isspace():
-        return [(face, char) for face in FACES]
-    return []
-
-
-def faces(char: str) -> list[str]:
-    """The names of the Hershey faces that draw ``char``, in the order of :func:`designs`."""
-    return [face for face, _ in _keys(char)]
-
-
-def has_strokes(char: str) -> bool:
-    """Whether a Hershey face here draws ``char``."""
-    return bool(_keys(char))
+            pairs = [(face, keys[char])]
+            break
+    else:
+        if char.isascii() and char.isprintable() and not char.isspace():
+            pairs = [(face, char) for face in faces]
+    if held_out and pairs:
+        measured = {_strokes(face, key) for face, key in _keys(char)}
+        pairs = [(face, key) for face, key in pairs if _strokes(face, key) not in measured]
+    return pairs
 
 
 @cache
-def designs(char: str) -> tuple[tuple[Stroke, ...], ...]:
-    """Each face's strokes of ``char`` (points (x, y), capital height 1, y down); KeyError for a
-    character no face draws."""
-    if not (keys := _keys(char)):
-        raise KeyError(f"no Hershey face here draws {char!r}")
-    out = []
-    for face, key in keys:
-        glyph = next(iter(_face(face).glyphs_for_text(key)))
-        top, height = glyph.cap_line, glyph.base_line - glyph.cap_line
-        out.append(tuple([((x - glyph.left_offset) / height, (y - top) / height) for x, y in s] for s in glyph.strokes))
-    return tuple(out)
+def _strokes(face: str, key: str) -> Design:
+    """The strokes of ``key`` in ``face``, each a tuple of points (x, y), capital height 1, y down."""
+    glyph = next(iter(_face(face).glyphs_for_text(key)))
+    top, height = glyph.cap_line, glyph.base_line - glyph.cap_line
+    return tuple(tuple(((x - glyph.left_offset) / height, (y - top) / height) for x, y in s) for s in glyph.strokes)
+
+
+def faces(char: str, held_out: bool = False) -> list[str]:
+    """The names of the Hershey faces (the held-out ones with ``held_out``) that draw ``char``, in
+    the order of :func:`designs`."""
+    return [face for face, _ in _keys(char, held_out)]
+
+
+def has_strokes(char: str, held_out: bool = False) -> bool:
+    """Whether a Hershey face here (a held-out one with ``held_out``) draws ``char``."""
+    return bool(_keys(char, held_out))
+
+
+@cache
+def designs(char: str, held_out: bool = False) -> tuple[Design, ...]:
+    """Each face's strokes of ``char`` (points (x, y), capital height 1, y down), in the measured
+    faces or, with ``held_out``, in :data:`HELD_OUT_FACES` and :data:`HELD_OUT_SCRIPT_FACES` where
+    they draw it otherwise; KeyError for a character no such face draws."""
+    if not (keys := _keys(char, held_out)):
+        raise KeyError(f"no {'held-out ' if held_out else ''}Hershey face here draws {char!r}")
+    return tuple(_strokes(face, key) for face, key in keys)

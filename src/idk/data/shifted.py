@@ -229,14 +229,17 @@ def drawn_images(chars: list[str], spec: InputSpec, rng: Rng, style: int | None 
     return _pen_drawn([draw(c, rng, side, style) for c in chars], spec)
 
 
-def hershey_images(chars: list[str], spec: InputSpec, rng: Rng, design: int | None = None) -> Tensor:
-    """Each of ``chars`` drawn from one of its Hershey designs (:func:`idk.data.hershey.designs`,
-    uniformly, or the ``design``-th) by a hand of its own (:func:`idk.data.handwriting.draw_strokes`),
-    anti-aliased and prepared as :func:`drawn_images`: (N, C, H, W)."""
+def hershey_images(
+    chars: list[str], spec: InputSpec, rng: Rng, design: int | None = None, held_out: bool = False
+) -> Tensor:
+    """Each of ``chars`` drawn from one of its Hershey designs (:func:`idk.data.hershey.designs`, the
+    held-out ones with ``held_out``; uniformly, or the ``design``-th) by a hand of its own
+    (:func:`idk.data.handwriting.draw_strokes`), anti-aliased and prepared as :func:`drawn_images`:
+    (N, C, H, W)."""
     side = UPSCALE * spec.height
     drawings = []
     for c in chars:
-        ways = designs(c)
+        ways = designs(c, held_out)
         pick = int(rng.integers(len(ways))) if design is None else design
         drawings.append(draw_strokes(ways[pick], rng, side))
     return _pen_drawn(drawings, spec)
