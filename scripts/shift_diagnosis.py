@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from statistics import fmean
 
 import torch
 import torch.nn.functional as F
 
 from idk.data import DataConfig
+from idk.data.glyphs import TRAINED_RELATIVES
 from idk.data.shifted import shifted_sets, symbol_chars, symbol_set, unfamiliar_sets
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
@@ -134,10 +136,27 @@ def main(argv: list[str] | None = None, extra_scores: dict[str, Score] | None = 
         print(f"\nthe {args.by_character} characters its own rule answers most ({args.per_character} images each)")
         for char, share, answer in characters[: args.by_character]:
             print(f"  {char}  {100 * share:5.1f}% answered, most often as {answer}")
+        print_relatives(characters)
     if args.json:
         with open(args.json, "w") as f:
             calibration = {"accuracy": float(accuracy), "nll": float(nll), "test_time_shifts": args.test_time_shifts}
             json.dump({"calibration": calibration, "forced_accuracy": forced, "scores": table}, f, indent=2)
+
+
+def print_relatives(characters: list[tuple[str, float, str]]) -> None:
+    """The average character's share answered, over all of ``characters`` and apart for those with a
+    relative among the trained glyphs (:data:`idk.data.glyphs.TRAINED_RELATIVES`), and the refused
+    share of the average character with and without them."""
+    related = [share for char, share, _ in characters if char in TRAINED_RELATIVES]
+    others = [share for char, share, _ in characters if char not in TRAINED_RELATIVES]
+    every = related + others
+    print(f"\nanswered, the average character: all {len(every)} {100 * fmean(every):.1f}%", end="")
+    if related:
+        print(f"; the {len(related)} with a relative among the trained glyphs {100 * fmean(related):.1f}%", end="")
+    if others:
+        print(f"; the other {len(others)} {100 * fmean(others):.1f}%", end="")
+    print(f"\nrefused, the average character: {100 * (1 - fmean(every)):.1f}%", end="")
+    print(f"; without those {len(related)}: {100 * (1 - fmean(others)):.1f}%" if related and others else "")
 
 
 def by_character(model, ckpt, run, n: int) -> list[tuple[str, float, str]]:

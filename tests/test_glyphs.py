@@ -15,6 +15,7 @@ from idk.data.glyphs import (
     LOOKALIKE,
     PRINTED_PER_FONT,
     SYMBOLS,
+    TRAINED_RELATIVES,
     TRAINING_FONTS,
     glyph_bank,
     looks_alike,
@@ -126,3 +127,12 @@ def test_a_printed_share_replaces_that_share_of_the_batch_with_labelled_printed_
     assert x.abs().sum() == 0 and (y == -1).all()  # the batch given is left as it was
     same = printed_share(x[:8], y[:8], images, labels, 0.05)
     assert torch.equal(same[0], x[:8])  # a share under half an image replaces none
+
+
+def test_trained_relatives_name_measured_symbols_and_trained_glyphs():
+    """Each measured symbol the review found a relative of among the trained glyphs is measured, and
+    each relative is in the trained pool (else the README's figure without them means nothing)."""
+    trained = {c for chars in outlier_chars().values() for c in chars}
+    assert set(TRAINED_RELATIVES) <= set(SYMBOLS)
+    for symbol, relatives in TRAINED_RELATIVES.items():
+        assert set(relatives) <= trained, (symbol, set(relatives) - trained)
