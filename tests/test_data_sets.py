@@ -232,6 +232,7 @@ def test_folders_named_by_numbers_are_names_not_positions():
     array = ImageSet("a", torch.zeros(2, 1, 2, 2), torch.tensor([0, 2]), ("0", "1", "2"), named=False)
     named = in_model_classes(array, ("cat", "dog", "emu"), "a.npz")
     assert named.classes == ("cat", "dog", "emu") and named.labels.tolist() == [0, 2] and named.named
+    assert array.classes == ("0", "1", "2") and not array.named  # the given set is left as it was
     with pytest.raises(DataError, match=r"classes \['12'\] are not among the model's"):
         in_model_classes(replace(folder, classes=("12", "1", "2")), model, "test/")
 

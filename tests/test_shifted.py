@@ -92,6 +92,8 @@ def test_symbols_exclude_the_classes_and_printed_needs_one_character_names():
     for chars, said in [("", "no characters"), ("0123", "class names"), ("\U000e0001", "no font")]:
         with pytest.raises(ValueError, match=said):
             shifted.symbol_set(tuple("0123456789"), SPEC, n=5, chars=chars)
+    with pytest.raises(ValueError, match=r"a: class names of the model \(in either case\)"):
+        shifted.symbol_set(tuple("ABCDEFGHIJ"), SPEC, n=5, chars="a+")  # as symbol_chars leaves a out
     assert has_glyph("7", FONT_FILES[0]) and not has_glyph("\U000e0001", FONT_FILES[0])
     page = render("8", FONT_FILES[0])
     assert page.max() == 1.0 and page.min() < 0.2  # black ink on white paper

@@ -277,10 +277,12 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
 
 def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> ImageSet:
     """A labelled set of some of the model's ``classes``, its labels renumbered as the model's (a
-    set with unnamed classes takes the model's names, as :func:`match_classes` gives them)."""
+    set with unnamed classes takes the model's names, as :func:`match_classes` gives them); ``found``
+    itself is left as it is."""
     if not found.named and found.classes != classes:
-        match_classes(found, classes, source)
-        return found
+        renamed = replace(found)
+        match_classes(renamed, classes, source)
+        return renamed
     unknown = [c for c in found.classes if c not in classes]
     if unknown:
         raise DataError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")

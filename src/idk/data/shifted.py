@@ -311,9 +311,14 @@ def symbol_chars(classes: tuple[str, ...]) -> list[str]:
     return list(_symbol_pool(tuple(classes)))
 
 
+def _either_case(classes: tuple[str, ...]) -> set[str]:
+    """The class names in lower and in upper case."""
+    return {c.lower() for c in classes} | {c.upper() for c in classes}
+
+
 @lru_cache(maxsize=8)
 def _symbol_pool(classes: tuple[str, ...]) -> tuple[str, ...]:
-    names = sorted({c.lower() for c in classes} | {c.upper() for c in classes})
+    names = sorted(_either_case(classes))
     pool = [c for c in SYMBOLS if c not in names]
     drawn = [c for c in names if len(c) == 1 and has_glyph(c, REFERENCE_FONT)]  # a word is no glyph to compare
     if not drawn:
@@ -333,13 +338,15 @@ def symbol_set(
     fonts and each degraded one of the ways of :data:`SHIFTS` (or not at all): the non-symbol
     counterpart of :func:`shifted_sets`, or, with the ten figures as ``chars``, printed figures for a model
     of other things (clothes). Unlabelled. ValueError for no characters, a character that is a
-    class name, or one that no font draws."""
+    class name in either case (as :func:`symbol_chars` leaves them out), or one that no font draws."""
     rng = np.random.default_rng([seed, 202])
     pool = symbol_chars(classes) if chars is None else list(chars)
     if not pool:
         raise ValueError("no characters to render")
-    if clash := sorted(set(pool) & set(classes)):
-        raise ValueError(f"{', '.join(clash)}: class names of the model, not characters unlike its classes")
+    if clash := sorted(set(pool) & _either_case(classes)):
+        raise ValueError(
+            f"{', '.join(clash)}: class names of the model (in either case), not characters unlike its classes"
+        )
     if missing := [c for c in pool if not any(has_glyph(c, str(f)) for f in FONT_FILES)]:
         raise ValueError(f"{', '.join(missing)}: no font here draws {'it' if len(missing) == 1 else 'them'}")
     picks = [pool[i] for i in rng.integers(0, len(pool), n)]
