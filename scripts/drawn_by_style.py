@@ -9,12 +9,16 @@ validation's, seed 1), as ``idk evaluate`` draws them, and decided by the model'
 ``--hershey``, the characters of the ``hershey`` and ``hershey-symbols`` sets instead, one row per
 Hershey design (:func:`idk.data.hershey.designs`; the style column names its face). With
 ``--held-out``, the same characters in the Hershey designs that no set, training run or choice has
-used (:data:`idk.data.hershey.HELD_OUT_FACES`): how the figures carry to designs nothing was tuned on.
-After the rows, totals per style (for Hershey's faces) and over all: the drawings of the model's
-classes answered and right when answered (with its 95% Clopper–Pearson interval), and the drawings
-of other characters refused.
+used (:data:`idk.data.hershey.HELD_OUT_FACES`); with ``--fonts``, the ``printed`` and ``symbols``
+sets' characters printed (±8°, 48–72 pt, undegraded) in the fonts of
+:data:`idk.data.glyphs.HELD_OUT_FONT_PACKAGES`, each in every font that draws it: how the figures
+carry to designs and fonts nothing was tuned on. After the rows, totals per style (for named
+styles: faces, fonts; fonts also per family), per class and over all: of the class drawings, the
+share answered (a/n), right when answered (r/a, with its 95% Clopper–Pearson interval) and the
+wrong (a − r); of the other drawings, the share refused.
 
-Usage: python scripts/drawn_by_style.py MODEL [--hershey | --held-out] [--per-style 60] [--samples 100] [--json PATH]
+Usage: python scripts/drawn_by_style.py MODEL [--hershey | --held-out | --fonts] [--per-style 60]
+       [--samples 100] [--json PATH]
 """
 
 from __future__ import annotations
@@ -22,13 +26,23 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
 from idk.data import hershey
+from idk.data.glyphs import has_glyph, held_out_fonts
 from idk.data.handwriting import ALPHABET, styles
-from idk.data.shifted import drawn_images, drawn_symbol_chars, hershey_images, hershey_symbol_chars
+from idk.data.shifted import (
+    drawn_images,
+    drawn_symbol_chars,
+    hershey_images,
+    hershey_symbol_chars,
+    printed_images,
+    symbol_chars,
+)
 from idk.decision.calibration import clopper_pearson_interval
 from idk.decision.predictive import predict
 from idk.evaluation.evaluate import INTERVAL_LEVEL
@@ -40,17 +54,23 @@ def main(argv: list[str] | None = None) -> list[dict]:
     set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
-    parser.add_argument("--hershey", action="store_true", help="Hershey's designs instead of the hand-drawn styles")
-    parser.add_argument(
-        "--held-out", action="store_true", help="Hershey's held-out designs (no set or choice has used them)"
-    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--hershey", action="store_true", help="Hershey's designs instead of the hand-drawn styles")
+    mode.add_argument("--held-out", action="store_true", help="Hershey's held-out designs (no set or choice used them)")
+    mode.add_argument("--fonts", action="store_true", help="printed in the held-out fonts (no set or choice used them)")
     parser.add_argument("--per-style", type=int, default=60, help="drawings of each character in each style")
     parser.add_argument("--samples", type=int, default=100, help="posterior samples per image")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
     model, ckpt = checkpoint.load(args.model)
     rule, spec = ckpt.decision_rule(), ckpt.input_spec
-    if args.hershey or args.held_out:  # the hershey set's characters, then hershey-symbols'
+    named_styles = args.hershey or args.held_out or args.fonts
+    if args.fonts:  # the printed set's characters, then the symbols'
+        if not held_out_fonts():
+            parser.error("no held-out font is installed (pip install -r requirements-dev.txt)")
+        chars = [c for c in ckpt.classes if len(c) == 1] + symbol_chars(ckpt.classes)
+        ways, draw = font_names, printed_in_font
+    elif args.hershey or args.held_out:  # the hershey set's characters, then hershey-symbols'
         held = args.held_out
         chars = [c for c in ckpt.classes if len(c) == 1 and hershey.has_strokes(c, held)]
         chars += [c for c in hershey_symbol_chars(ckpt.classes) if hershey.has_strokes(c, held)]
@@ -65,12 +85,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
             images = draw([char] * args.per_style, spec, rng, style)
             decision = rule.decide(predict(model, images, args.samples, rule.percentile, seed=5))
             answered = decision.label[~decision.refused].tolist()
-            style_name = style if draw is drawn_images else name
             row = {
                 "char": char,
-                "style": style_name,
+                "style": name if named_styles else style,
                 "class": char in ckpt.classes,
                 "drawings": len(images),
+                "answered_count": len(answered),
                 "answered": len(answered) / len(images),
             }
             if char in ckpt.classes:
@@ -85,32 +105,52 @@ def main(argv: list[str] | None = None) -> list[dict]:
         acc = f"{r['accuracy']:.1%}" if r.get("accuracy") is not None else ""
         most = f"{r['most_answered'][0]} ({r['most_answered'][1]:.0%})" if "most_answered" in r else ""
         print(f"{r['char']:>4} {r['style']:>8} {r['answered']:>9.0%} {acc:>9}  {most}")
-    print_totals(rows, by_style=draw is not drawn_images)
+    if named_styles:  # per face or font, then (fonts) per family: a font's name up to its "-"
+        print_totals(rows, lambda row: row["style"])
+    if args.fonts:
+        print_totals(rows, lambda row: row["style"].split("-")[0])
+    print_totals([row for row in rows if row["class"]], lambda row: row["char"])  # per class
+    print_totals(rows, lambda row: "all")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     return rows
 
 
-def print_totals(rows: list[dict], by_style: bool) -> None:
-    """Per style (``by_style``: the styles are named faces) and over all rows: the class drawings
-    answered, right when answered (with its interval) and wrong; the other drawings refused."""
-    groups = {"all": rows}
-    if by_style:
-        groups = {style: [r for r in rows if r["style"] == style] for style in dict.fromkeys(r["style"] for r in rows)}
-        groups["all"] = rows
+def font_names(char: str) -> list[str]:
+    """The held-out fonts that draw ``char``, by file name (no extension)."""
+    return [Path(font).stem for font in _fonts_of(char)]
+
+
+def printed_in_font(chars: list[str], spec, rng, style: int):
+    """``chars`` (one character, repeated) printed in the ``style``-th held-out font that draws it."""
+    return printed_images(chars, [_fonts_of(chars[0])[style]] * len(chars), spec, rng)
+
+
+def _fonts_of(char: str) -> list[str]:
+    return [font for font in held_out_fonts() if has_glyph(char, font)]
+
+
+def print_totals(rows: list[dict], group_of: Callable[[dict], str]) -> None:
+    """Per group of rows (``group_of``: a row's group, in order of appearance): of the class
+    drawings n, the answered a, right r: a/n, r/a (with its interval) and a − r; of the other
+    drawings m, the refused share Σ(m − a)/Σm."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(group_of(row), []).append(row)
+    width = max(9, *(len(name) for name in groups))
     print(
-        f"\n{'style':>9} {'class drawings':>15} {'answered':>9} {'right when answered':>20} "
+        f"\n{'style':>{width}} {'class drawings':>15} {'answered':>9} {'right when answered':>20} "
         f"{f'its {INTERVAL_LEVEL:.0%} interval':>17} {'wrong':>6} {'other drawings':>15} {'refused':>8}"
     )
     for style, group in groups.items():
         mine = [r for r in group if r["class"]]
         others = [r for r in group if not r["class"]]
         drawn = sum(r["drawings"] for r in mine)
-        answered = sum(round(r["answered"] * r["drawings"]) for r in mine)
+        answered = sum(r["answered_count"] for r in mine)
         right = sum(r["right"] for r in mine)
         other_drawn = sum(r["drawings"] for r in others)
-        refused = sum(r["drawings"] - round(r["answered"] * r["drawings"]) for r in others)
+        refused = sum(r["drawings"] - r["answered_count"] for r in others)
         cells = f"{drawn:>15} {'':>9} {'':>20} {'':>17} {'':>6}"
         if drawn:
             low, high = clopper_pearson_interval(right, answered, INTERVAL_LEVEL)
@@ -120,7 +160,7 @@ def print_totals(rows: list[dict], by_style: bool) -> None:
                 f"{f'{low:.2%}–{high:.2%}':>17} {answered - right:>6}"
             )
         tail = f"{other_drawn:>15} {refused / other_drawn:>8.1%}" if other_drawn else f"{0:>15} {'':>8}"
-        print(f"{style!s:>9} {cells} {tail}")
+        print(f"{style!s:>{width}} {cells} {tail}")
 
 
 if __name__ == "__main__":

@@ -221,3 +221,16 @@ def test_prepare_reads_dark_on_light_frame_sized_digits_as_predict_does(
     prepared = report["datasets"]["paper"]
     assert as_data["n"] == prepared["n"] == 40
     assert prepared["forced_accuracy"] >= 0.9 and as_data["forced_accuracy"] <= prepared["forced_accuracy"] - 0.3
+
+
+def test_printed_images_are_the_printed_sets_renderings():
+    """printed_set draws its labels and fonts, then prints with printed_images (every angle, then every
+    size, from the same generator): the two give the same pixels."""
+    classes = tuple("0123456789")
+    whole = shifted.printed_set(classes, SPEC, n=12, seed=3)
+    rng = np.random.default_rng([3, 101])
+    labels = rng.integers(0, 10, 12)
+    fonts = [f for f in FONT_FILES if all(has_glyph(c, f) for c in classes)]
+    chosen = [fonts[i] for i in rng.integers(0, len(fonts), 12)]
+    again = shifted.printed_images([classes[i] for i in labels], chosen, SPEC, rng)
+    assert torch.equal(whole.images, again) and whole.labels.tolist() == labels.tolist()

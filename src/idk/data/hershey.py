@@ -34,9 +34,11 @@ CYRILLIC = dict(zip("абвгдежзийклмнопрстуфхцчшщ", "abc
 CYRILLIC |= {c.upper(): k.upper() for c, k in CYRILLIC.items()}
 SCRIPT_FACES = {"greeks": GREEK, "cyrilc_1": CYRILLIC}  # face: {character: its key}
 # Held out of every set and choice: Hershey's duplex sans (the simplex sans traced twice), triplex
-# roman, bold italic roman and English blackletter, whose digits differ from every face of FACES;
-# and its complex Greek. (Its other Cyrillic face redraws cyrilc_1's letters, and its remaining faces'
-# digits are those of FACES or no digits: Japanese numerals, arcs.)
+# roman (a heavier complex roman), bold italic (a heavier script) and English blackletter, whose
+# digits differ from every face of FACES; and its complex Greek. Only the blackletter is a letterform
+# of its own. Hershey's remaining faces draw the digits of these or of FACES again (rowmand, timesrb,
+# astrology, the other blackletters, ...) or no digits (Japanese numerals, arcs); its other Cyrillic
+# face looks like cyrilc_1, on other keys.
 HELD_OUT_FACES = ("futuram", "rowmant", "timesib", "gothiceng")
 HELD_OUT_SCRIPT_FACES = {"greekc": GREEK}
 

@@ -297,10 +297,16 @@ def printed_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: 
     if not fonts:
         return None
     chosen = [fonts[i] for i in rng.integers(0, len(fonts), n)]
-    side = UPSCALE * spec.height
-    x = frames([classes[i] for i in labels], chosen, rng.uniform(-8, 8, n), rng.integers(48, 73, n), side, side)
-    images = _prepared(x, spec)
+    images = printed_images([classes[i] for i in labels], chosen, spec, rng)
     return ImageSet("printed", images, torch.from_numpy(labels).long(), classes, spec)
+
+
+def printed_images(chars: list[str], fonts: list[str], spec: InputSpec, rng: Rng) -> Tensor:
+    """Each ``chars[i]`` printed in ``fonts[i]`` (a name of :data:`~idk.data.glyphs.FONT_FILES` or a
+    font file's path), rotated ±8° at 48–72 pt (drawn from ``rng``: every angle, then every size) at
+    UPSCALE × the frame, and prepared for ``spec`` as a user's image is: (N, C, H, W)."""
+    n, side = len(chars), UPSCALE * spec.height
+    return _prepared(frames(chars, fonts, rng.uniform(-8, 8, n), rng.integers(48, 73, n), side, side), spec)
 
 
 def symbol_chars(classes: tuple[str, ...]) -> list[str]:
