@@ -138,7 +138,7 @@ def print_totals(rows: list[dict], group_of: Callable[[dict], str]) -> None:
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(group_of(row), []).append(row)
-    width = max(9, *(len(name) for name in groups))
+    width = max([9, *(len(name) for name in groups)])
     print(
         f"\n{'style':>{width}} {'class drawings':>15} {'answered':>9} {'right when answered':>20} "
         f"{f'its {INTERVAL_LEVEL:.0%} interval':>17} {'wrong':>6} {'other drawings':>15} {'refused':>8}"

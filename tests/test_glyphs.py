@@ -148,7 +148,8 @@ def test_held_out_fonts_are_installed_apart_and_drawn_by_path():
     fonts = held_out_fonts()
     assert len(fonts) == 61 and all(Path(f).is_file() for f in fonts)
     stems = [Path(f).stem for f in fonts]
-    assert len(set(stems)) == len(stems) and "AmaticSC-Regular" in stems and "Roboto-Thin" in stems
+    assert "AmaticSC-Regular" in stems and "Roboto-Thin" in stems and "SourceSansPro-Regular" in stems
+    assert sum(f.endswith(".otf") for f in fonts) == 10  # Hanken Grotesk's; Source Sans' .ttf replace its .otf
     assert not {Path(f).name for f in fonts} & set(FONT_FILES + TRAINING_FONTS)
     amatic = next(f for f in fonts if f.endswith("AmaticSC-Regular.ttf"))
     assert all(has_glyph(d, amatic) for d in "0123456789") and not has_glyph("ж", amatic)
