@@ -57,10 +57,11 @@ SYMBOLS = (
     "жфшщюядлицЖФШЩЮЯДЛИЦЫ"  # Cyrillic
     "+×÷=#%&@$€?!∞√∑≈≠♥♪"  # signs
 )
-# Font packages (PyPI, SIL Open Font License or Apache 2.0; requirements-dev.txt) whose fonts no set, training run
-# or choice has used: digits and symbols printed in them say how the printed figures carry to fonts
-# nothing was tuned on (scripts/drawn_by_style.py --fonts). Amatic SC is drawn by hand, Intuitive
-# casual; the others are text faces (sans, serif, rounded) in several weights.
+# Font packages (PyPI, SIL Open Font License or Apache 2.0; requirements-dev.txt) whose fonts no
+# set, training run or choice has used: digits and symbols printed in them say how the printed
+# figures carry to fonts nothing was tuned on (scripts/drawn_by_style.py --fonts). Amatic SC is
+# drawn by hand, Intuitive casual; the others are text faces (sans, serif, rounded) in several
+# weights. Measuring only: nothing in the package needs them.
 HELD_OUT_FONT_PACKAGES = (
     "font_amatic_sc",
     "font_caladea",
