@@ -27,7 +27,7 @@ import argparse
 import json
 from collections import Counter
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +127,10 @@ def printed_in_font(chars: list[str], spec, rng, style: int):
     return printed_images(chars, [_fonts_of(chars[0])[style]] * len(chars), spec, rng)
 
 
-def _fonts_of(char: str) -> list[str]:
-    return [font for font in held_out_fonts() if has_glyph(char, font)]
+@cache
+def _fonts_of(char: str) -> tuple[str, ...]:
+    """The held-out fonts that draw ``char`` (asked once per character, not once per drawing style)."""
+    return tuple(font for font in held_out_fonts() if has_glyph(char, font))
 
 
 def print_totals(rows: list[dict], group_of: Callable[[dict], str]) -> None:

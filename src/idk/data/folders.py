@@ -174,11 +174,14 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
         raise DataError(f"{source}: images need 1 or 3 channels, got {array.shape[1]} (shape {array.shape})")
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
     check_pixels(images, source)
-    if array.dtype != np.uint8:
+    if array.dtype == np.uint8:
+        images = images / 255.0
+    else:
         lo, hi = float(images.min()), float(images.max())
         if lo < 0 or hi > 255:
             raise DataError(f"{source}: pixel values must lie in [0, 1] or [0, 255], found {lo:g}..{hi:g}")
-    images = images / 255.0 if array.dtype == np.uint8 or float(images.max()) > 1 else images
+        if hi > 1:
+            images = images / 255.0
     if images.shape[1] == 4:  # RGBA: laid on a white page, as an RGBA image file is (imaging._on_white)
         alpha = images[:, 3:]
         images = images[:, :3] * alpha + (1.0 - alpha)

@@ -50,7 +50,8 @@ def _face(name: str) -> HersheyFonts:
     return font
 
 
-def _keys(char: str, held_out: bool = False) -> list[tuple[str, str]]:
+@cache
+def _keys(char: str, held_out: bool = False) -> tuple[tuple[str, str], ...]:
     """(face, key) pairs that draw ``char``: in the measured faces; or in the held-out ones, those
     whose strokes are none of the measured faces' (Hershey reuses some signs across faces)."""
     script_faces, faces = (HELD_OUT_SCRIPT_FACES, HELD_OUT_FACES) if held_out else (SCRIPT_FACES, FACES)
@@ -65,7 +66,7 @@ def _keys(char: str, held_out: bool = False) -> list[tuple[str, str]]:
     if held_out and pairs:
         measured = {_strokes(face, key) for face, key in _keys(char)}
         pairs = [(face, key) for face, key in pairs if _strokes(face, key) not in measured]
-    return pairs
+    return tuple(pairs)
 
 
 @cache
