@@ -11,13 +11,15 @@ Hershey design (:func:`idk.data.hershey.designs`; the style column names its fac
 ``--held-out``, the same characters in the Hershey designs that no set, training run or choice has
 used (:data:`idk.data.hershey.HELD_OUT_FACES`); with ``--fonts``, the ``printed`` and ``symbols``
 sets' characters printed (±8°, 48–72 pt, undegraded) in the fonts of
-:data:`idk.data.glyphs.HELD_OUT_FONT_PACKAGES`, each in every font that draws it: how the figures
-carry to designs and fonts nothing was tuned on. After the rows, totals per style (for named
+:data:`idk.data.fonts.HELD_OUT_FONT_PACKAGES`, each in every font that draws it: how the figures
+carry to designs and fonts nothing was tuned on. ``--fonts validation`` prints them in the validation
+cuts of pymupdf-fonts instead (:data:`idk.data.fonts.PACKAGED_VALIDATION`), which choices about
+printed digits are made on. After the rows, totals per style (for named
 styles: faces, fonts; fonts also per family), per class and over all: of the class drawings, the
 share answered (a/n), right when answered (r/a, with its 95% Clopper–Pearson interval) and the
 wrong (a − r); of the other drawings, the share refused.
 
-Usage: python scripts/drawn_by_style.py MODEL [--hershey | --held-out | --fonts] [--per-style 60]
+Usage: python scripts/drawn_by_style.py MODEL [--hershey | --held-out | --fonts [validation]] [--per-style 60]
        [--samples 100] [--json PATH]
 """
 
@@ -33,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from idk.data import hershey
-from idk.data.glyphs import has_glyph, held_out_fonts
+from idk.data.fonts import PACKAGED_VALIDATION, held_out_fonts, packaged_fonts
+from idk.data.glyphs import has_glyph
 from idk.data.handwriting import ALPHABET, styles
 from idk.data.shifted import (
     drawn_images,
@@ -49,6 +52,8 @@ from idk.evaluation.evaluate import INTERVAL_LEVEL
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 
+FONT_SETS = {"held-out": held_out_fonts, "validation": partial(packaged_fonts, PACKAGED_VALIDATION)}
+
 
 def main(argv: list[str] | None = None) -> list[dict]:
     set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
@@ -57,7 +62,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--hershey", action="store_true", help="Hershey's designs instead of the hand-drawn styles")
     mode.add_argument("--held-out", action="store_true", help="Hershey's held-out designs (no set or choice used them)")
-    mode.add_argument("--fonts", action="store_true", help="printed in the held-out fonts (no set or choice used them)")
+    mode.add_argument(
+        "--fonts",
+        nargs="?",
+        const="held-out",
+        choices=sorted(FONT_SETS),
+        help="printed in the held-out fonts (no set or choice used them), or in the validation fonts",
+    )
     parser.add_argument("--per-style", type=int, default=60, help="drawings of each character in each style")
     parser.add_argument("--samples", type=int, default=100, help="posterior samples per image")
     parser.add_argument("--json", help="also write the rows here")
@@ -66,10 +77,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rule, spec = ckpt.decision_rule(), ckpt.input_spec
     named_styles = args.hershey or args.held_out or args.fonts
     if args.fonts:  # the printed set's characters, then the symbols'
-        if not held_out_fonts():
-            parser.error("no held-out font is installed (pip install -r requirements-dev.txt)")
+        fonts = FONT_SETS[args.fonts]()
+        if not fonts:
+            parser.error(f"no {args.fonts} font is installed (pip install -r requirements-dev.txt)")
         chars = [c for c in ckpt.classes if len(c) == 1] + symbol_chars(ckpt.classes)
-        ways, draw = font_names, printed_in_font
+        ways, draw = partial(font_names, fonts), partial(printed_in_font, fonts)
     elif args.hershey or args.held_out:  # the hershey set's characters, then hershey-symbols'
         held = args.held_out
         chars = [c for c in ckpt.classes if len(c) == 1 and hershey.has_strokes(c, held)]
@@ -117,20 +129,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     return rows
 
 
-def font_names(char: str) -> list[str]:
-    """The held-out fonts that draw ``char``, by file name (no extension)."""
-    return [Path(font).stem for font in _fonts_of(char)]
+def font_names(fonts: tuple[str, ...], char: str) -> list[str]:
+    """Those of ``fonts`` that draw ``char``, by file name (no extension)."""
+    return [Path(font).stem for font in _fonts_of(fonts, char)]
 
 
-def printed_in_font(chars: list[str], spec, rng, style: int):
-    """``chars`` (one character, repeated) printed in the ``style``-th held-out font that draws it."""
-    return printed_images(chars, [_fonts_of(chars[0])[style]] * len(chars), spec, rng)
+def printed_in_font(fonts: tuple[str, ...], chars: list[str], spec, rng, style: int):
+    """``chars`` (one character, repeated) printed in the ``style``-th of ``fonts`` that draws it."""
+    return printed_images(chars, [_fonts_of(fonts, chars[0])[style]] * len(chars), spec, rng)
 
 
 @cache
-def _fonts_of(char: str) -> tuple[str, ...]:
-    """The held-out fonts that draw ``char`` (asked once per character, not once per drawing style)."""
-    return tuple(font for font in held_out_fonts() if has_glyph(char, font))
+def _fonts_of(fonts: tuple[str, ...], char: str) -> tuple[str, ...]:
+    """Those of ``fonts`` that draw ``char`` (asked once per character, not once per drawing style)."""
+    return tuple(font for font in fonts if has_glyph(char, font))
 
 
 def print_totals(rows: list[dict], group_of: Callable[[dict], str]) -> None:

@@ -136,22 +136,3 @@ def test_trained_relatives_name_measured_symbols_and_trained_glyphs():
     assert set(TRAINED_RELATIVES) <= set(SYMBOLS)
     for symbol, relatives in TRAINED_RELATIVES.items():
         assert set(relatives) <= trained, (symbol, set(relatives) - trained)
-
-
-def test_held_out_fonts_are_installed_apart_and_drawn_by_path():
-    """The held-out font packages (requirements-dev.txt) give one file per cut, none of them a font
-    that a set measures or training prints in, and a font's path works wherever a name does."""
-    from pathlib import Path
-
-    from idk.data.glyphs import has_glyph, held_out_fonts, render
-
-    fonts = held_out_fonts()
-    assert len(fonts) == 61 and all(Path(f).is_file() for f in fonts)
-    stems = [Path(f).stem for f in fonts]
-    assert "AmaticSC-Regular" in stems and "Roboto-Thin" in stems and "SourceSansPro-Regular" in stems
-    assert sum(f.endswith(".otf") for f in fonts) == 10  # Hanken Grotesk's; Source Sans' .ttf replace its .otf
-    assert not {Path(f).name for f in fonts} & set(FONT_FILES + TRAINING_FONTS)
-    amatic = next(f for f in fonts if f.endswith("AmaticSC-Regular.ttf"))
-    assert all(has_glyph(d, amatic) for d in "0123456789") and not has_glyph("ж", amatic)
-    page = render("7", amatic, 0.0, 64)
-    assert page.shape == (96, 96) and page.min() < 0.2 and page.max() == 1.0

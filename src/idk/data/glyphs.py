@@ -57,22 +57,6 @@ SYMBOLS = (
     "жфшщюядлицЖФШЩЮЯДЛИЦЫ"  # Cyrillic
     "+×÷=#%&@$€?!∞√∑≈≠♥♪"  # signs
 )
-# Font packages (PyPI, SIL Open Font License or Apache 2.0; requirements-dev.txt) whose fonts no
-# set, training run or choice has used: digits and symbols printed in them say how the printed
-# figures carry to fonts nothing was tuned on (scripts/drawn_by_style.py --fonts). Amatic SC is
-# drawn by hand, Intuitive casual; the others are text faces (sans, serif, rounded) in several
-# weights. Measuring only: nothing in the package needs them.
-HELD_OUT_FONT_PACKAGES = (
-    "font_amatic_sc",
-    "font_caladea",
-    "font_fredoka_one",
-    "font_hanken_grotesk",
-    "font_intuitive",
-    "font_manrope",
-    "font_roboto",
-    "font_source_sans_pro",
-    "font_source_serif_pro",
-)
 # Measured symbols with a relative among the trained glyphs, as a review saw them (the look-alike
 # filter, one font upright, let these pass: a ≉ is a ≈ struck through): what favours the measured
 # symbols' refused share; scripts/shift_diagnosis.py --by-character averages with and without them.
@@ -130,24 +114,6 @@ def _face(name: str):
     from matplotlib.ft2font import FT2Font
 
     return FT2Font(str(font_dir() / name))
-
-
-@cache
-def held_out_fonts() -> tuple[str, ...]:
-    """Paths of the fonts of :data:`HELD_OUT_FONT_PACKAGES` that are installed, one file per cut (its
-    TrueType file, else its OpenType one; no variable-weight file), sorted by name; () for none. A
-    path stands wherever a font name of :data:`FONT_FILES` does (:func:`render`, :func:`has_glyph`)."""
-    import importlib.util
-
-    cuts: dict[str, Path] = {}
-    for package in HELD_OUT_FONT_PACKAGES:
-        if (spec := importlib.util.find_spec(package)) is None or not spec.submodule_search_locations:
-            continue
-        folder = Path(next(iter(spec.submodule_search_locations))) / "files"
-        for path in sorted(folder.glob("*.otf")) + sorted(folder.glob("*.ttf")):  # a .ttf replaces its .otf
-            if "Variable" not in path.stem:
-                cuts[path.stem] = path
-    return tuple(str(cuts[name]) for name in sorted(cuts))
 
 
 def has_glyph(char: str, font: str) -> bool:

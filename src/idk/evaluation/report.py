@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from idk.decision.rules import describe_rule, describe_score_choice
+from idk.evaluation.evaluate import INTERVAL_LEVEL
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -37,6 +38,10 @@ def pct(x: float | None) -> str:
     return "–" if x is None or x != x else f"{100 * x:.2f}%"
 
 
+INTERVAL_NOTE = (
+    f"{INTERVAL_LEVEL:.0%} interval: Clopper–Pearson, of the accuracy on accepted images where a set is to be "
+    "answered, of the refused share where it is to be refused"
+)
 # Row groups of a table that has shifted sets (their AUROC column stays empty: they should be answered).
 GROUPS = {
     "shifted": "  shifted: the same classes drawn, printed or scanned otherwise (to be answered)",
@@ -64,7 +69,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines += _table(report["datasets"], "idk (Bayesian)")
     if "twin" in report:
         lines += [""] + _table(report["twin"]["datasets"], "deterministic twin (softmax)")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", INTERVAL_NOTE])
 
 
 def group_starts(datasets: dict[str, Any]) -> dict[str, str]:
@@ -80,9 +85,19 @@ def group_starts(datasets: dict[str, Any]) -> dict[str, str]:
     return starts
 
 
+def interval_cell(d: dict[str, Any]) -> str:
+    """A set's row's interval, "99.80–99.94": of the accuracy on accepted images where the set is to be
+    answered (it has one), else of the refused share; "" where the report holds neither."""
+    interval = d.get("accepted_accuracy_interval") if "accepted_accuracy" in d else d.get("refused_interval")
+    return "" if interval is None else f"{100 * interval[0]:.2f}–{100 * interval[1]:.2f}"
+
+
 def _table(datasets: dict[str, Any], title: str) -> list[str]:
     width = max([16, *(len(name) + 2 for name in datasets)])
-    head = f"{'data set':<{width}}{'n':>7}{'forced acc':>12}{'refused':>10}{'acc. on accepted':>18}{'NLL':>8}{'ECE':>8}{'AUROC':>8}"
+    head = (
+        f"{'data set':<{width}}{'n':>7}{'forced acc':>12}{'refused':>10}{'acc. on accepted':>18}"
+        f"{f'{INTERVAL_LEVEL:.0%} interval':>15}{'NLL':>8}{'ECE':>8}{'AUROC':>8}"
+    )
     rows = [title, head, "-" * len(head)]
     starts = group_starts(datasets)
     for name, d in datasets.items():
@@ -93,6 +108,7 @@ def _table(datasets: dict[str, Any], title: str) -> list[str]:
         auroc = f"{d['auroc']:.4f}" if "auroc" in d else ""
         rows.append(
             f"{name:<{width}}{d['n']:>7}{pct(d.get('forced_accuracy')) if 'forced_accuracy' in d else '':>12}{pct(d['refused']):>10}"
-            f"{pct(d.get('accepted_accuracy')) if 'accepted_accuracy' in d else '':>18}{nll:>8}{ece:>8}{auroc:>8}"
+            f"{pct(d.get('accepted_accuracy')) if 'accepted_accuracy' in d else '':>18}{interval_cell(d):>15}"
+            f"{nll:>8}{ece:>8}{auroc:>8}"
         )
     return rows

@@ -1,0 +1,36 @@
+"""Train and measure a variant of the default that prints its class names in more fonts.
+
+:func:`idk.data.glyphs.printed_classes` prints the training class names in
+:data:`idk.data.glyphs.TRAINING_FONTS` (Computer Modern); this adds pymupdf-fonts' cuts ``KEYS``
+(comma-separated keys of :data:`idk.data.fonts.PACKAGED_TRAINING`; never a validation cut), then
+runs ``scripts/validation_experiment.py`` with the rest of the arguments (validation data only).
+Measured on 2026-12-05 and not adopted (docs/experiments.md).
+
+Usage: python scripts/training_fonts.py KEYS NAME [SPEC] [--out DIR] ...
+e.g.   python scripts/training_fonts.py notos,notosbo,notosit,notosbi m1-noto '{"model": {"members": 1}}' --out runs/fexp
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+from idk.data import glyphs
+from idk.data.fonts import PACKAGED_TRAINING, packaged_fonts
+
+
+def main() -> None:
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__.split("\n\n")[-1].strip())
+    keys = tuple(sys.argv[1].split(","))
+    if unknown := set(keys) - set(PACKAGED_TRAINING):
+        raise SystemExit(f"{sorted(unknown)}: not training cuts; choose among {', '.join(PACKAGED_TRAINING)}")
+    glyphs.TRAINING_FONTS = (*glyphs.TRAINING_FONTS, *packaged_fonts(keys))  # what printed_classes prints in
+    print(f"training fonts: {', '.join(Path(f).stem for f in glyphs.TRAINING_FONTS)}")
+    sys.argv = [str(Path(__file__).with_name("validation_experiment.py")), *sys.argv[2:]]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
