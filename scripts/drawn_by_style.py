@@ -21,6 +21,7 @@ wrong (a − r); of the other drawings, the share refused.
 
 Usage: python scripts/drawn_by_style.py MODEL [--hershey | --held-out | --fonts [validation]] [--per-style 60]
        [--samples 100] [--json PATH]
+       (MODEL before --fonts: the word after --fonts is taken as the font set, held-out or validation)
 """
 
 from __future__ import annotations

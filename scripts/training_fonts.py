@@ -26,7 +26,9 @@ def main() -> None:
     keys = tuple(sys.argv[1].split(","))
     if unknown := set(keys) - set(PACKAGED_TRAINING):
         raise SystemExit(f"{sorted(unknown)}: not training cuts; choose among {', '.join(PACKAGED_TRAINING)}")
-    glyphs.TRAINING_FONTS = (*glyphs.TRAINING_FONTS, *packaged_fonts(keys))  # what printed_classes prints in
+    if not (added := packaged_fonts(keys)):
+        raise SystemExit("pymupdf-fonts is not installed (pip install -r requirements-dev.txt)")
+    glyphs.TRAINING_FONTS = (*glyphs.TRAINING_FONTS, *added)  # what printed_classes prints in
     print(f"training fonts: {', '.join(Path(f).stem for f in glyphs.TRAINING_FONTS)}")
     sys.argv = [str(Path(__file__).with_name("validation_experiment.py")), *sys.argv[2:]]
     runpy.run_path(sys.argv[0], run_name="__main__")

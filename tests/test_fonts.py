@@ -1,8 +1,10 @@
 """Font files beyond matplotlib's: pymupdf-fonts' cuts written into the cache, split by family into
 training and validation; the held-out packages apart from both and from every measured font."""
 
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from idk.data.fonts import (
@@ -41,6 +43,7 @@ def test_packaged_fonts_are_written_once_whole_and_drawn_by_path(tmp_path, monke
     first = packaged_fonts(keys)
     assert [Path(p).name for p in first] == ["FiraGO-Regular.ttf", "UbuntuMono-Regular.ttf"]
     assert all(Path(p).is_relative_to(tmp_path / "fonts") for p in first)
+    assert all(Path(p).stat().st_mode & 0o777 == 0o644 for p in first)
     sizes = [Path(p).stat().st_size for p in first]
     assert sizes == [804888, 189004]  # pymupdf-fonts 1.0.5's descriptors
     Path(first[1]).write_bytes(b"\0" * 10)  # a torn file from an earlier crash
@@ -53,6 +56,35 @@ def test_packaged_fonts_are_written_once_whole_and_drawn_by_path(tmp_path, monke
     page = render("1", first[0], 0.0, 64)
     assert page.shape == (96, 96) and page.min() < 0.2 and page.max() == 1.0
     packaged_fonts.cache_clear()
+
+
+def test_packaged_fonts_are_none_without_the_package(tmp_path, monkeypatch):
+    """Without pymupdf-fonts (requirements-dev.txt only) there is no packaged cut, and nothing written."""
+    monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "pymupdf_fonts", None)  # import raises ImportError
+    packaged_fonts.cache_clear()
+    assert packaged_fonts(("figo",)) == () and not list(tmp_path.iterdir())
+    packaged_fonts.cache_clear()
+
+
+def test_file_name_names_the_cut_it_cannot_split():
+    with pytest.raises(ValueError, match="'Fira Sans Light'"):
+        file_name("Fira Sans Light")
+
+
+def _foot_over_stem(font: str) -> float:
+    """The ink width of the bottom rows of a printed "1" over its stem's (the middle third's median)."""
+    ink = render("1", font, 0.0, 64) < 0.5
+    widths = ink[ink.any(1)].sum(1)
+    third = len(widths) // 3
+    return widths[-max(2, len(widths) // 10) :].max() / np.median(widths[third : 2 * third])
+
+
+def test_proportional_cuts_draw_a_1_without_a_foot_and_monospaced_ones_with_one():
+    """What the family split rests on (idk.data.fonts): the footless 1 of FiraGO, Ubuntu and Noto Sans."""
+    for path in packaged_fonts(PACKAGED_VALIDATION + PACKAGED_TRAINING):
+        ratio = _foot_over_stem(path)
+        assert (ratio > 2.5) if "Mono" in Path(path).stem else (ratio < 1.3), (Path(path).stem, ratio)
 
 
 def test_training_and_validation_cuts_share_no_family():

@@ -1,26 +1,59 @@
 """The plain-text report: each row's interval is the one of the figure the set is judged by."""
 
-from idk.evaluation.report import INTERVAL_NOTE, _table, interval_cell
+import math
+
+from idk.evaluation.report import INTERVAL_NOTE, _table, format_report, interval_cell
 
 TEST = {"kind": "test", "n": 10000, "forced_accuracy": 0.9961, "refused": 0.0198, "accepted_accuracy": 0.9989}
 TEST["accepted_accuracy_interval"], TEST["refused_interval"] = [0.99799, 0.99944], [0.0171, 0.0227]
 CANVAS = {"kind": "shifted", "n": 1000, "forced_accuracy": 0.988, "refused": 0.042, "accepted_accuracy": 0.9948}
 CANVAS["accepted_accuracy_interval"], CANVAS["refused_interval"] = [0.98786, 0.99830], [0.0304, 0.0564]
+SCANNED = {"kind": "shifted", "n": 1000, "forced_accuracy": 0.999, "refused": 0.006, "accepted_accuracy": 1.0}
+SCANNED["accepted_accuracy_interval"], SCANNED["refused_interval"] = [0.99629, 1.0], [0.0022, 0.013]
 SYMBOLS = {"kind": "ood", "n": 1000, "refused": 0.91, "refused_interval": [0.89061, 0.92704], "auroc": 0.9915}
 
 
 def test_interval_cell_is_the_accuracy_on_accepted_or_else_the_refused_share():
     assert interval_cell(TEST) == "99.80–99.94"
     assert interval_cell(CANVAS) == "98.79–99.83"
+    assert interval_cell(SCANNED) == "99.63–100.00"
     assert interval_cell(SYMBOLS) == "89.06–92.70"
-    assert interval_cell({"n": 3, "refused": 0.0}) == ""  # a report written before the intervals
+    assert interval_cell({"kind": "ood", "n": 3, "refused": 0.0}) == ""  # a report written before the intervals
+    nothing_answered = {**CANVAS, "refused": 1.0, "accepted_accuracy": math.nan, "accepted_accuracy_interval": [0, 1]}
+    assert (
+        interval_cell(nothing_answered) == "" and interval_cell({**nothing_answered, "accepted_accuracy": None}) == ""
+    )
 
 
 def test_table_puts_each_interval_under_its_heading():
-    rows = _table({"mnist-test": TEST, "canvas": CANVAS, "symbols": SYMBOLS}, "idk (Bayesian)")
+    sets = {"mnist-test": TEST, "canvas": CANVAS, "scanned": SCANNED, "a-long-set-name-here": SYMBOLS}
+    rows = _table(sets, "idk (Bayesian)")
     head = rows[1]
-    column = head.index("95% interval") + len("95% interval")
-    cells = {row.split()[0]: row[column - 11 : column] for row in rows[3:] if not row.startswith("  ")}
-    assert cells == {"mnist-test": "99.80–99.94", "canvas": "98.79–99.83", "symbols": "89.06–92.70"}
-    assert rows[-1].startswith("symbols") and rows[-1].endswith("0.9915")
-    assert "Clopper–Pearson" in INTERVAL_NOTE and "refused share" in INTERVAL_NOTE
+    end = head.index("95% interval") + len("95% interval")  # cells are right-aligned under the heading
+    cells = {row.split()[0]: row[:end].split()[-1] for row in rows[3:] if not row.startswith("  ")}
+    assert cells == {
+        "mnist-test": "99.80–99.94",
+        "canvas": "98.79–99.83",
+        "scanned": "99.63–100.00",
+        "a-long-set-name-here": "89.06–92.70",
+    }
+    assert rows[-1].startswith("a-long-set-name-here") and rows[-1].endswith("0.9915")
+
+
+def test_the_report_ends_with_the_intervals_note_only_when_it_has_intervals():
+    report = {
+        "rule": {"kind": "threshold", "score": "entropy", "threshold": 0.4, "refusal": 0.02, "n_calib": 8000},
+        "model": {
+            "preset": "cnn",
+            "kind": "BNN",
+            "net": {"arch": "cnn"},
+            "data": "mnist",
+            "classes": list("0123456789"),
+        },
+        "samples": 100,
+        "datasets": {"mnist-test": TEST, "symbols": SYMBOLS},
+    }
+    text = format_report(report)
+    assert text.endswith("\n\n" + INTERVAL_NOTE) and "Clopper–Pearson" in INTERVAL_NOTE
+    old = {**report, "datasets": {"symbols": {k: v for k, v in SYMBOLS.items() if k != "refused_interval"}}}
+    assert "interval:" not in format_report(old)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from idk.data.download import default_cache_dir
 
-# pymupdf-fonts' keys, by family. Fira's and Ubuntu's 1s have a flag and no foot, as Noto Sans's do.
+# pymupdf-fonts' keys, by family. The proportional cuts' 1s (FiraGO, Ubuntu, Noto Sans) have a flag and
+# no foot, as Roboto's do; the monospaced cuts' 1s have a foot (tests/test_fonts.py measures both).
 PACKAGED_VALIDATION = (
     *("figo", "figbo", "figit", "figbi", "fimo", "fimbo"),  # FiraGO, Fira Mono
     *("ubuntu", "ubuntubo", "ubuntuit", "ubuntubi", "ubuntm", "ubuntmbo", "ubuntmit", "ubuntmbi"),  # Ubuntu (Mono)
@@ -52,7 +53,9 @@ HELD_OUT_FONT_PACKAGES = (
 
 def file_name(full_name: str) -> str:
     """A cut's file name from its full name: ``"Fira Mono Bold Italic"`` → ``"FiraMono-BoldItalic.ttf"``."""
-    style = next(s for s in _STYLES if full_name.endswith(s))
+    style = next((s for s in _STYLES if full_name.endswith(s)), None)
+    if style is None:
+        raise ValueError(f"{full_name!r}: a cut's name ends with one of {', '.join(_STYLES)}")
     family = full_name[: -len(style)].strip()
     return f"{family.replace(' ', '')}-{style.replace(' ', '')}.ttf"
 
@@ -60,10 +63,14 @@ def file_name(full_name: str) -> str:
 @cache
 def packaged_fonts(keys: tuple[str, ...]) -> tuple[str, ...]:
     """Paths of pymupdf-fonts' cuts ``keys``, in that order, written under ``<cache>/fonts`` when
-    absent or of the wrong size (atomically: a file is renamed into place once whole)."""
+    absent or of the wrong size (atomically: a file is renamed into place once whole); () when
+    pymupdf-fonts is not installed (requirements-dev.txt)."""
     from importlib.metadata import version
 
-    import pymupdf_fonts
+    try:
+        import pymupdf_fonts
+    except ImportError:
+        return ()
 
     folder = default_cache_dir() / "fonts" / f"pymupdf-fonts-{version('pymupdf-fonts')}"
     paths = []
@@ -73,9 +80,13 @@ def packaged_fonts(keys: tuple[str, ...]) -> tuple[str, ...]:
         if not path.is_file() or path.stat().st_size != descriptor["size"]:
             folder.mkdir(parents=True, exist_ok=True)
             handle, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
-            with os.fdopen(handle, "wb") as f:
-                f.write(pymupdf_fonts.myfont(key))
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(handle, "wb") as f:
+                    f.write(pymupdf_fonts.myfont(key))
+                os.chmod(tmp, 0o644)  # readable by every user of a shared cache, as an installed font is
+                os.replace(tmp, path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)  # left only when writing failed
         paths.append(str(path))
     return tuple(paths)
 

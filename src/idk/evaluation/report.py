@@ -69,7 +69,10 @@ def format_report(report: dict[str, Any]) -> str:
     lines += _table(report["datasets"], "idk (Bayesian)")
     if "twin" in report:
         lines += [""] + _table(report["twin"]["datasets"], "deterministic twin (softmax)")
-    return "\n".join([*lines, "", INTERVAL_NOTE])
+    tables = [report["datasets"], report.get("twin", {}).get("datasets", {})]
+    if any(interval_cell(d) for datasets in tables for d in datasets.values()):
+        lines += ["", INTERVAL_NOTE]
+    return "\n".join(lines)
 
 
 def group_starts(datasets: dict[str, Any]) -> dict[str, str]:
@@ -86,9 +89,14 @@ def group_starts(datasets: dict[str, Any]) -> dict[str, str]:
 
 
 def interval_cell(d: dict[str, Any]) -> str:
-    """A set's row's interval, "99.80–99.94": of the accuracy on accepted images where the set is to be
-    answered (it has one), else of the refused share; "" where the report holds neither."""
-    interval = d.get("accepted_accuracy_interval") if "accepted_accuracy" in d else d.get("refused_interval")
+    """A set's row's interval, "99.80–99.94": of the refused share where the set is to be refused
+    (``"kind": "ood"``), else of the accuracy on accepted images; "" where it has none (no image
+    answered, or a report written before the intervals)."""
+    if d.get("kind") == "ood":
+        interval = d.get("refused_interval")
+    else:
+        accuracy = d.get("accepted_accuracy")
+        interval = d.get("accepted_accuracy_interval") if accuracy is not None and accuracy == accuracy else None
     return "" if interval is None else f"{100 * interval[0]:.2f}–{100 * interval[1]:.2f}"
 
 
