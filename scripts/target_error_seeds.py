@@ -26,6 +26,7 @@ from idk.data.shifted import shifted_sets, unfamiliar_sets
 from idk.decision.predictive import predict
 from idk.evaluation import metrics
 from idk.evaluation.evaluate import INTERVAL_LEVEL, accepted_metrics
+from idk.evaluation.report import interval_text
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
@@ -137,10 +138,9 @@ def main() -> None:
         f"{'wrong':>6} {'notMNIST-10k AUROC':>19} {'refused':>8}"
     )
     for r in rows:
-        low, high = r["accepted_accuracy_interval"]
         print(
             f"{r['seed']:>4} {r['accuracy']:>9.2%} {r['nll']:>7.4f} {r['refused']:>8.2%} {r['accepted_accuracy']:>17.2%} "
-            f"{f'{100 * low:.2f}–{100 * high:.2f}%':>17} {r['accepted_wrong']:>6} "
+            f"{interval_text(r['accepted_accuracy_interval']) + '%':>17} {r['accepted_wrong']:>6} "
             f"{r['letters_auroc']:>19.4f} {r['letters_refused']:>8.2%}"
         )
 

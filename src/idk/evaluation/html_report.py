@@ -12,7 +12,7 @@ from typing import Any
 from idk.decision.rules import make_rule
 from idk.evaluation import plots
 from idk.evaluation.evaluate import INTERVAL_LEVEL
-from idk.evaluation.report import format_report, group_starts, pct, to_json
+from idk.evaluation.report import format_report, group_starts, interval_text, pct, to_json
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -62,7 +62,7 @@ def _with_interval(value: float | None, interval: list[float] | None) -> str:
     cell = html.escape(pct(value))
     if interval is None:
         return cell
-    return f"{cell} <small>({100 * interval[0]:.2f}–{100 * interval[1]:.2f})</small>"
+    return f"{cell} <small>({interval_text(interval)})</small>"
 
 
 def _table(datasets: dict[str, Any]) -> str:

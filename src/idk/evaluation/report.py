@@ -38,6 +38,11 @@ def pct(x: float | None) -> str:
     return "–" if x is None or x != x else f"{100 * x:.2f}%"
 
 
+def interval_text(interval: tuple[float, float] | list[float]) -> str:
+    """An interval of shares in per cent, without the sign: (0.99799, 0.99944) → "99.80–99.94"."""
+    return f"{100 * interval[0]:.2f}–{100 * interval[1]:.2f}"
+
+
 INTERVAL_NOTE = (
     f"{INTERVAL_LEVEL:.0%} interval: Clopper–Pearson, of the accuracy on accepted images where a set is to be "
     "answered, of the refused share where it is to be refused"
@@ -97,7 +102,7 @@ def interval_cell(d: dict[str, Any]) -> str:
     else:
         accuracy = d.get("accepted_accuracy")
         interval = d.get("accepted_accuracy_interval") if accuracy is not None and accuracy == accuracy else None
-    return "" if interval is None else f"{100 * interval[0]:.2f}–{100 * interval[1]:.2f}"
+    return "" if interval is None else interval_text(interval)
 
 
 def _table(datasets: dict[str, Any], title: str) -> list[str]:
