@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.fonts:  # the printed set's characters, then the symbols'
         fonts = FONT_SETS[args.fonts]()
         if not fonts:
-            parser.error(f"no {args.fonts} font is installed (pip install -r requirements-dev.txt)")
+            needs = "requirements-dev.txt" if args.fonts == "held-out" else "requirements.txt"
+            parser.error(f"no {args.fonts} font is installed (pip install -r {needs})")
         chars = [c for c in ckpt.classes if len(c) == 1] + symbol_chars(ckpt.classes)
         ways, draw = partial(font_names, fonts), partial(printed_in_font, fonts)
     elif args.hershey or args.held_out:  # the hershey set's characters, then hershey-symbols'

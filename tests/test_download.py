@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import os
 import re
 import shutil
 import threading
@@ -79,6 +80,17 @@ def test_good_file_is_downloaded_verified_and_cached(server, tmp_path):
     # cached: served again without the network
     (root / "good" / remote.name).unlink()
     assert fetch_file(remote, cache) == path
+
+
+def test_a_download_gets_the_mode_a_file_created_there_would(server, tmp_path):
+    """Not mkstemp's 0600: 0666 less the umask, so the other users of a shared cache can read it."""
+    base, _ = server
+    old = os.umask(0o002)
+    try:
+        path = fetch_file(_at(MNIST_FILES["test-labels"], f"{base}/good"), tmp_path / "cache")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o664
 
 
 @pytest.mark.parametrize(

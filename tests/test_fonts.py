@@ -1,6 +1,7 @@
 """Font files beyond matplotlib's: pymupdf-fonts' cuts written into the cache, split by family into
 training and validation; the held-out packages apart from both and from every measured font."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from idk.data.fonts import (
     held_out_fonts,
     packaged_fonts,
 )
-from idk.data.glyphs import FONT_FILES, TRAINING_FONTS, has_glyph, render
+from idk.data.glyphs import FONT_FILES, has_glyph, render, training_fonts
+from idk.errors import DataError
 
 
 def _families(paths) -> set[str]:
@@ -40,10 +42,14 @@ def test_packaged_fonts_are_written_once_whole_and_drawn_by_path(tmp_path, monke
     monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path))
     packaged_fonts.cache_clear()
     keys = ("figo", "ubuntm")
-    first = packaged_fonts(keys)
+    umask = os.umask(0o002)
+    try:
+        first = packaged_fonts(keys)
+    finally:
+        os.umask(umask)
     assert [Path(p).name for p in first] == ["FiraGO-Regular.ttf", "UbuntuMono-Regular.ttf"]
     assert all(Path(p).is_relative_to(tmp_path / "fonts") for p in first)
-    assert all(Path(p).stat().st_mode & 0o777 == 0o644 for p in first)
+    assert all(Path(p).stat().st_mode & 0o777 == 0o664 for p in first)  # 0666 less the umask: not mkstemp's 0600
     sizes = [Path(p).stat().st_size for p in first]
     assert sizes == [804888, 189004]  # pymupdf-fonts 1.0.5's descriptors
     Path(first[1]).write_bytes(b"\0" * 10)  # a torn file from an earlier crash
@@ -59,11 +65,13 @@ def test_packaged_fonts_are_written_once_whole_and_drawn_by_path(tmp_path, monke
 
 
 def test_packaged_fonts_are_none_without_the_package(tmp_path, monkeypatch):
-    """Without pymupdf-fonts (requirements-dev.txt only) there is no packaged cut, and nothing written."""
+    """Without pymupdf-fonts there is no packaged cut, and nothing written (training says what is missing)."""
     monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path))
     monkeypatch.setitem(sys.modules, "pymupdf_fonts", None)  # import raises ImportError
     packaged_fonts.cache_clear()
     assert packaged_fonts(("figo",)) == () and not list(tmp_path.iterdir())
+    with pytest.raises(DataError, match="pymupdf-fonts"):
+        training_fonts()
     packaged_fonts.cache_clear()
 
 
@@ -98,18 +106,21 @@ def test_training_and_validation_cuts_share_no_family():
     assert training == {"NotoSans", "Cascadia", "Space"} and validation == {"Fira", "Ubuntu"}
 
 
-def test_held_out_fonts_are_installed_apart_and_drawn_by_path():
+def test_held_out_fonts_are_installed_apart_and_drawn_by_path(tmp_path, monkeypatch):
     """The held-out font packages (requirements-dev.txt) give one file per cut, none of them a font
     that a set measures, training prints in or validation chooses on, and a path works as a name."""
+    monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path))  # training_fonts() writes Noto Sans there
+    packaged_fonts.cache_clear()
     fonts = held_out_fonts()
     assert len(fonts) == 61 and all(Path(f).is_file() for f in fonts)
     stems = [Path(f).stem for f in fonts]
     assert "AmaticSC-Regular" in stems and "Roboto-Thin" in stems and "SourceSansPro-Regular" in stems
     assert sum(f.endswith(".otf") for f in fonts) == 10  # Hanken Grotesk's; Source Sans' .ttf replace its .otf
-    others = {Path(f).name for f in FONT_FILES + TRAINING_FONTS}
+    others = {Path(f).name for f in FONT_FILES + training_fonts()}
     assert not {Path(f).name for f in fonts} & others
     assert not _families(fonts) & {"NotoSans", "Cascadia", "Space", "Fira", "Ubuntu"}
     amatic = next(f for f in fonts if f.endswith("AmaticSC-Regular.ttf"))
     assert all(has_glyph(d, amatic) for d in "0123456789") and not has_glyph("ж", amatic)
     page = render("7", amatic, 0.0, 64)
     assert page.shape == (96, 96) and page.min() < 0.2 and page.max() == 1.0
+    packaged_fonts.cache_clear()  # its paths lie in this test's folder

@@ -3,12 +3,14 @@ the symbol sets measure, and from every digit and Latin letter."""
 
 import string
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
 
 from helpers import MNIST_SPEC
 from idk.data.augment import random_degradation
+from idk.data.fonts import packaged_fonts
 from idk.data.glyphs import (
     BANK_SIZE,
     FONT_FILES,
@@ -16,11 +18,13 @@ from idk.data.glyphs import (
     PRINTED_PER_FONT,
     SYMBOLS,
     TRAINED_RELATIVES,
+    TRAINING_CUTS,
     TRAINING_FONTS,
     glyph_bank,
     looks_alike,
     outlier_chars,
     printed_classes,
+    training_fonts,
 )
 from idk.data.images import InputSpec
 from idk.data.synthetic import glyphs
@@ -103,15 +107,27 @@ def test_classes_that_the_glyphs_draw_must_drop_the_family(pool):
     assert "glyphs" in _check_training(exposed, MNIST_SPEC, "mnist", tuple("0123456789"))
 
 
-def test_printed_class_names_are_trained_in_fonts_the_printed_set_is_not_measured_in():
-    assert not set(TRAINING_FONTS) & set(FONT_FILES)
+def test_printed_class_names_are_trained_in_fonts_the_printed_set_is_not_measured_in(tmp_path, monkeypatch):
+    monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path))
+    packaged_fonts.cache_clear()
+    printed_classes.cache_clear()
+    fonts = training_fonts()  # Computer Modern's five cuts, then Noto Sans' four, written into the cache
+    assert fonts[: len(TRAINING_FONTS)] == TRAINING_FONTS and len(fonts) == len(TRAINING_FONTS) + len(TRAINING_CUTS)
+    assert [Path(f).name for f in fonts[len(TRAINING_FONTS) :]] == [
+        "NotoSans-Regular.ttf",
+        "NotoSans-Bold.ttf",
+        "NotoSans-Italic.ttf",
+        "NotoSans-BoldItalic.ttf",
+    ]
+    assert not {Path(f).name for f in fonts} & set(FONT_FILES)
     images, labels = printed_classes(tuple("0123456789"), 28, 28)
-    assert images.shape == (10 * len(TRAINING_FONTS) * PRINTED_PER_FONT, 1, 28, 28)
-    assert torch.equal(labels.bincount(), torch.full((10,), len(TRAINING_FONTS) * PRINTED_PER_FONT))
+    assert images.shape == (10 * len(fonts) * PRINTED_PER_FONT, 1, 28, 28)
+    assert torch.equal(labels.bincount(), torch.full((10,), len(fonts) * PRINTED_PER_FONT))
     assert images.flatten(1).amax(1).min() > 0.5
     assert printed_classes(("cat", "dog"), 28, 28) is None  # class names that are no one character
     assert printed_classes(("0", "<"), 28, 28) is None  # Computer Modern draws "<" as "¡"
     assert printed_classes((), 28, 28) is None
+    packaged_fonts.cache_clear()  # its paths lie in this test's folder
 
 
 def test_a_printed_share_replaces_that_share_of_the_batch_with_labelled_printed_names():

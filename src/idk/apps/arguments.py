@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--printed",
         type=_fraction,
         metavar="P",
-        help="share of each batch replaced by the class names printed in Computer Modern fonts "
+        help="share of each batch replaced by the class names printed in Computer Modern and Noto Sans "
         "(drawn symbols named by one character only; default: the preset's)",
     )
     p.add_argument(

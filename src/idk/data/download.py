@@ -12,6 +12,7 @@ import hashlib
 import http.client
 import io
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -166,6 +167,26 @@ def _remove_stale(directory: Path) -> None:
             pass  # gone already, or not ours to remove
 
 
+def _umask() -> int:
+    """The process's umask: read from /proc where there is one (Linux); else swapped out and back,
+    for a moment private (0o077), so that a file another thread creates meanwhile errs private."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"^Umask:\s*([0-7]+)", status, re.M).group(1), 8)
+    except (OSError, AttributeError):
+        mask = os.umask(0o077)
+        os.umask(mask)
+        return mask
+
+
+def move_into_place(tmp: Path, target: Path) -> None:
+    """Rename a finished temporary file (``tempfile.mkstemp``'s, mode 0600) to ``target``, with the
+    mode a file created there would have (0666 less the umask: readable by the other users of a
+    shared cache, as an installed file is)."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, target)
+
+
 def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0, progress: Progress | None = None) -> Path:
     """Return a verified local copy of ``remote`` in ``cache_dir``, downloading it when needed
     (``progress``: a bar while it downloads)."""
@@ -180,7 +201,7 @@ def fetch_file(remote: RemoteFile, cache_dir: Path, timeout: float = 60.0, progr
         raise DataError(
             f"{remote.name}: {err}. Without network, download it elsewhere and pass --data-dir (or set IDK_DATA_DIR)"
         ) from None
-    os.replace(tmp, target)
+    move_into_place(tmp, target)
     return target
 
 

@@ -1,16 +1,16 @@
 """Font files beyond the ones matplotlib ships, as paths: a path stands wherever a font name of
-:data:`idk.data.glyphs.FONT_FILES` does (:func:`idk.data.glyphs.render`, ``has_glyph``). Measuring
-and experiments only (requirements-dev.txt): nothing the package trains or measures by default
-needs them.
+:data:`idk.data.glyphs.FONT_FILES` does (:func:`idk.data.glyphs.render`, ``has_glyph``).
 
 * ``pymupdf-fonts`` (PyPI, SIL Open Font License 1.1) carries 26 text cuts of seven families as
   compressed Python strings; :func:`packaged_fonts` writes the cuts asked for into the cache once,
   as TrueType files. Split by family, never within one: :data:`PACKAGED_VALIDATION` (Fira, Ubuntu)
   is what choices about printed digits are made on (``scripts/drawn_by_style.py --fonts
-  validation``); :data:`PACKAGED_TRAINING` (Noto Sans, Cascadia Mono, Space Mono) is what a variant
-  may train on (``scripts/training_fonts.py``; tried on 2026-12-05, not adopted).
-* :data:`HELD_OUT_FONT_PACKAGES` are fonts no set, training run or choice has used: they measure
-  how the printed figures carry to fonts nothing was tuned on (``scripts/drawn_by_style.py --fonts``).
+  validation``); :data:`PACKAGED_TRAINING` (Noto Sans, Cascadia Mono, Space Mono) is what training
+  may print class names in: Noto Sans' four cuts by default (:func:`idk.data.glyphs.training_fonts`,
+  adopted 2026-12-06), further cuts in a variant (``scripts/training_fonts.py``).
+* :data:`HELD_OUT_FONT_PACKAGES` (requirements-dev.txt: measuring only) are fonts no set, training
+  run or choice has used: they measure how the printed figures carry to fonts nothing was tuned on
+  (``scripts/drawn_by_style.py --fonts``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-from idk.data.download import default_cache_dir
+from idk.data.download import default_cache_dir, move_into_place
 
 # pymupdf-fonts' keys, by family. The proportional cuts' 1s (FiraGO, Ubuntu, Noto Sans) have a flag and
 # no foot, as Roboto's do; the monospaced cuts' 1s have a foot (tests/test_fonts.py measures both).
@@ -64,7 +64,7 @@ def file_name(full_name: str) -> str:
 def packaged_fonts(keys: tuple[str, ...]) -> tuple[str, ...]:
     """Paths of pymupdf-fonts' cuts ``keys``, in that order, written under ``<cache>/fonts`` when
     absent or of the wrong size (atomically: a file is renamed into place once whole); () when
-    pymupdf-fonts is not installed (requirements-dev.txt)."""
+    pymupdf-fonts is not installed (it is in requirements.txt)."""
     from importlib.metadata import version
 
     try:
@@ -83,8 +83,7 @@ def packaged_fonts(keys: tuple[str, ...]) -> tuple[str, ...]:
             try:
                 with os.fdopen(handle, "wb") as f:
                     f.write(pymupdf_fonts.myfont(key))
-                os.chmod(tmp, 0o644)  # readable by every user of a shared cache, as an installed font is
-                os.replace(tmp, path)
+                move_into_place(Path(tmp), path)
             finally:
                 Path(tmp).unlink(missing_ok=True)  # left only when writing failed
         paths.append(str(path))

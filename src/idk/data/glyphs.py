@@ -1,6 +1,6 @@
-"""Characters rendered in printed fonts: the fonts matplotlib ships (DejaVu, STIX, Computer Modern),
-drawn by Pillow's FreeType, so that every machine with the pinned matplotlib and Pillow
-(requirements.txt) renders the same pixels.
+"""Characters rendered in printed fonts: the fonts matplotlib ships (DejaVu, STIX, Computer Modern)
+and Noto Sans from pymupdf-fonts, drawn by Pillow's FreeType, so that every machine with the pinned
+matplotlib, pymupdf-fonts and Pillow (requirements.txt) renders the same pixels.
 
 Two disjoint pools of characters that are no digit and no Latin letter:
 
@@ -13,7 +13,7 @@ Two disjoint pools of characters that are no digit and no Latin letter:
   or of :data:`SYMBOLS` (:func:`looks_alike`), so that what is measured stays unseen.
 
 Printed class names, which the printed shifted set measures in :data:`FONT_FILES`, are trained in
-other fonts (:data:`TRAINING_FONTS`, :func:`printed_classes`).
+other fonts (:func:`training_fonts`, :func:`printed_classes`): Computer Modern and Noto Sans.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from idk.data.augment import blur
+from idk.data.fonts import packaged_fonts
 from idk.data.preparation import to_mnist
+from idk.errors import DataError
 
 # Regular, bold, italic and bold italic cuts of serif, sans, monospace and old-style families.
 FONT_FILES = (
@@ -87,9 +89,12 @@ OUTLIER_BLOCKS = {
     "miscellaneous symbols": (0x2600, 0x26FF),
     "dingbats": (0x2700, 0x27BF),
 }
-# Fonts the class names are printed in for training (idk.training.fitting): Computer Modern, none of
+# Fonts the class names are printed in for training (training_fonts): Computer Modern, which
+# matplotlib ships, and Noto Sans' four cuts from pymupdf-fonts (idk.data.fonts), whose 1 has a flag
+# and no foot as most sans faces' do (chosen on validation fonts, docs/experiments.md); none of
 # FONT_FILES, in which the printed shifted set is measured.
-TRAINING_FONTS = ("cmr10.ttf", "cmb10.ttf", "cmti10.ttf", "cmss10.ttf", "cmtt10.ttf")
+TRAINING_FONTS = ("cmr10.ttf", "cmb10.ttf", "cmti10.ttf", "cmss10.ttf", "cmtt10.ttf")  # Computer Modern's
+TRAINING_CUTS = ("notos", "notosbo", "notosit", "notosbi")  # keys of idk.data.fonts.PACKAGED_TRAINING
 PRINTED_PER_FONT = 40  # printed training images of each class in each training font
 LOOKALIKE = 0.88  # cosine similarity of the blurred frames at and above which two characters look alike
 REFERENCE_FONT = "DejaVuSans.ttf"  # the font look-alikes are judged in (it draws every block above)
@@ -212,6 +217,17 @@ def rendered_digest(images: Tensor) -> str:
     return hashlib.sha256(levels.numpy().tobytes()).hexdigest()[:16]
 
 
+def training_fonts() -> tuple[str, ...]:
+    """The fonts :func:`printed_classes` prints in: :data:`TRAINING_FONTS`, then the paths of
+    :data:`TRAINING_CUTS` (:func:`idk.data.fonts.packaged_fonts`)."""
+    cuts = packaged_fonts(TRAINING_CUTS)
+    if len(cuts) != len(TRAINING_CUTS):
+        raise DataError(
+            "the printed class names are drawn in Noto Sans, from pymupdf-fonts: pip install -r requirements.txt"
+        )
+    return (*TRAINING_FONTS, *cuts)
+
+
 def printable(classes: tuple[str, ...]) -> bool:
     """Whether :func:`printed_classes` prints these class names: each one ASCII letter or digit."""
     return bool(classes) and all(len(c) == 1 and c.isascii() and c.isalnum() for c in classes)
@@ -219,14 +235,15 @@ def printable(classes: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=4)
 def printed_classes(classes: tuple[str, ...], height: int, width: int) -> tuple[Tensor, Tensor] | None:
-    """The class names printed in :data:`TRAINING_FONTS`, :data:`PRINTED_PER_FONT` per class and
+    """The class names printed in :func:`training_fonts`, :data:`PRINTED_PER_FONT` per class and
     font, rotated ±8° at 40–72 pt, as (height, width) frames, white on black: images (M, 1, height,
     width) in [0, 1] and labels (M,), the same on every machine. None unless every class name is one
     ASCII letter or digit (Computer Modern's TeX layout puts other signs, "<" or "|", elsewhere)."""
     if not printable(classes):
         return None
     rng = np.random.default_rng(BANK_SEED + 1)
-    picks = [(label, font) for label in range(len(classes)) for font in TRAINING_FONTS for _ in range(PRINTED_PER_FONT)]
+    fonts = training_fonts()
+    picks = [(label, font) for label in range(len(classes)) for font in fonts for _ in range(PRINTED_PER_FONT)]
     angles, sizes = [], []
     for _ in picks:  # each image's angle then size, drawn in turn
         angles.append(rng.uniform(-8, 8))
