@@ -10,9 +10,9 @@ e.g.   python scripts/flag_ranges.py 0.2:0.6 10:60 m1-longflags '{"model": {"mem
 
 from __future__ import annotations
 
-import runpy
 import sys
-from pathlib import Path
+
+import validation_experiment
 
 from idk.data import variants
 
@@ -29,8 +29,7 @@ def main() -> None:
         raise SystemExit(__doc__.split("\n\n")[-1].strip())
     variants.FLAG_LENGTH, variants.FLAG_ANGLE = _range(sys.argv[1]), _range(sys.argv[2])
     print(f"flags: length {variants.FLAG_LENGTH} of the stem, {variants.FLAG_ANGLE} degrees below the horizontal")
-    sys.argv = [str(Path(__file__).with_name("validation_experiment.py")), *sys.argv[3:]]
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    validation_experiment.main(sys.argv[3:])  # a sibling: scripts/ is on sys.path
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ e.g.   python scripts/training_fonts.py cascadia,cascadiab m1-cascadia '{"model"
 
 from __future__ import annotations
 
-import runpy
 import sys
 from pathlib import Path
+
+import validation_experiment
 
 from idk.data import glyphs
 from idk.data.fonts import PACKAGED_TRAINING, packaged_fonts
@@ -33,8 +34,7 @@ def main() -> None:
         raise SystemExit("pymupdf-fonts is not installed (pip install -r requirements.txt)")
     glyphs.TRAINING_FONTS = (*glyphs.TRAINING_FONTS, *added)  # training_fonts() adds the default cuts
     print(f"training fonts: {', '.join(Path(f).stem for f in glyphs.training_fonts())}")
-    sys.argv = [str(Path(__file__).with_name("validation_experiment.py")), *sys.argv[2:]]
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    validation_experiment.main(sys.argv[2:])  # a sibling: scripts/ is on sys.path
 
 
 if __name__ == "__main__":

@@ -56,7 +56,10 @@ def variant(name: str, spec: dict) -> None:
     PRESETS[name] = replace(base, name=name, model=model, train=replace(base.train, twin=False, **train))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Train and measure one variant; ``argv`` the command line's arguments (default ``sys.argv[1:]``),
+    so that a script that first changes a module setting (``flag_ranges.py``, ``training_fonts.py``)
+    runs the same experiment."""
     set_flush_denormals(True)  # before torch starts its worker threads (idk.nn.numerics)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
@@ -68,7 +71,7 @@ def main() -> None:
     )
     parser.add_argument("--all-scores", action="store_true", help="also measure every score at 2%% refusal")
     parser.add_argument("--device", default="auto", help="where to train and measure (idk's --device)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     variant(args.name, json.loads(args.spec))
     data = DataConfig.from_env()
     path = f"{args.out}/{args.name}.pt"
