@@ -14,13 +14,17 @@ sets' characters printed (±8°, 48–72 pt, undegraded) in the fonts of
 :data:`idk.data.fonts.HELD_OUT_FONT_PACKAGES`, each in every font that draws it: how the figures
 carry to designs and fonts nothing was tuned on. ``--fonts validation`` prints them in the validation
 cuts of pymupdf-fonts instead (:data:`idk.data.fonts.PACKAGED_VALIDATION`), which choices about
-printed digits are made on. After the rows, totals per style (for named
+printed digits are made on. ``--thicker A`` (``--thinner A``) draws every image with a broader
+(finer) pen (:func:`idk.data.augment.thicker`, ``thinner``, strength A in [0, 1]): does a stroke's
+width decide the answer? (``--fonts validation --thinner 0.5`` and ``1`` leave a regular cut's 1
+about as much ink as a light and a thin one.)
+After the rows, totals per style (for named
 styles: faces, fonts; fonts also per family), per class and over all: of the class drawings, the
 share answered (a/n), right when answered (r/a, with its 95% Clopper–Pearson interval) and the
 wrong (a − r); of the other drawings, the share refused.
 
 Usage: python scripts/drawn_by_style.py MODEL [--hershey | --held-out | --fonts [validation]] [--per-style 60]
-       [--samples 100] [--json PATH]
+       [--thicker A | --thinner A] [--samples 100] [--json PATH]
        (MODEL before --fonts: the word after --fonts is taken as the font set, held-out or validation)
 """
 
@@ -34,8 +38,10 @@ from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from idk.data import hershey
+from idk.data.augment import thicker, thinner
 from idk.data.fonts import PACKAGED_VALIDATION, held_out_fonts, packaged_fonts
 from idk.data.glyphs import has_glyph
 from idk.data.handwriting import ALPHABET, styles
@@ -72,8 +78,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     parser.add_argument("--per-style", type=int, default=60, help="drawings of each character in each style")
     parser.add_argument("--samples", type=int, default=100, help="posterior samples per image")
+    pen = parser.add_mutually_exclusive_group()
+    pen.add_argument("--thicker", type=float, metavar="A", help="draw with a broader pen of strength A in [0, 1]")
+    pen.add_argument("--thinner", type=float, metavar="A", help="draw with a finer pen of strength A in [0, 1]")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
+    pen_name = "thicker" if args.thicker is not None else "thinner" if args.thinner is not None else None
+    strength = args.thicker if args.thicker is not None else args.thinner
+    if pen_name and not 0 <= strength <= 1:
+        parser.error(f"--{pen_name} {strength}: a strength in [0, 1]")
+    redraw = {"thicker": thicker, "thinner": thinner}.get(pen_name)
     model, ckpt = checkpoint.load(args.model)
     rule, spec = ckpt.decision_rule(), ckpt.input_spec
     named_styles = args.hershey or args.held_out or args.fonts
@@ -97,6 +111,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for style, name in enumerate(ways(char)):
             rng = np.random.default_rng([5, ord(char), style])
             images = draw([char] * args.per_style, spec, rng, style)
+            if redraw is not None:
+                images = redraw(images, torch.full((len(images),), strength))
             decision = rule.decide(predict(model, images, args.samples, rule.percentile, seed=5))
             answered = decision.label[~decision.refused].tolist()
             row = {
