@@ -1,3 +1,4 @@
+import os
 import pickle
 from dataclasses import replace
 
@@ -55,6 +56,16 @@ def test_roundtrip_describes_itself(saved):
     assert info["input"]["height"] == 28 and info["classes"][3] == "3"
     assert info["architecture"] == {"arch": "mlp", "hidden": 16}  # none of the CNN's settings
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary files left
+
+
+def test_a_checkpoint_gets_the_mode_a_file_created_there_would(tmp_path):
+    """Not mkstemp's 0600: 0666 less the umask, as `torch.save` to the path would give it."""
+    old = os.umask(0o002)
+    try:
+        ckpt_io.save(make(BNN(CFG, 100)), tmp_path / "m.pt")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.pt").stat().st_mode & 0o777 == 0o664
 
 
 def test_empty_file_and_directory_are_clear_errors(tmp_path):

@@ -24,6 +24,7 @@ from torch import Tensor
 
 import idk
 from idk.data.catalog import DataRecord
+from idk.data.download import move_into_place
 from idk.data.images import InputSpec
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
@@ -325,7 +326,8 @@ def _is_weights(value: Any) -> bool:
 
 
 def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``."""
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path`` with
+    the mode a file created there would have (:func:`idk.data.download.move_into_place`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed mid-write
@@ -336,7 +338,7 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        move_into_place(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
