@@ -51,7 +51,7 @@ def test_roundtrip_describes_itself(saved):
         torch.testing.assert_close(loaded.state_dict()[k], v)
     info = ckpt.describe()
     assert info["class"] == "BNN" and info["versions"]["torch"] == str(torch.__version__)
-    assert {"matplotlib", "pillow"} <= set(info["versions"])  # the fonts the glyph outliers were drawn in
+    assert {"matplotlib", "pillow", "pymupdf-fonts"} <= set(info["versions"])  # the fonts training draws in
     assert info["finished"] is False and info["calibrated"] is False  # never trained, never calibrated
     assert info["input"]["height"] == 28 and info["classes"][3] == "3"
     assert info["architecture"] == {"arch": "mlp", "hidden": 16}  # none of the CNN's settings

@@ -45,10 +45,17 @@ def member_key(k: int) -> str:
 
 
 def versions() -> dict[str, str]:
-    """The versions a checkpoint was made with; matplotlib's fonts, drawn by Pillow's FreeType, are
-    the printed glyphs and class names training draws its outliers from (:mod:`idk.data.glyphs`)."""
+    """The versions a checkpoint was made with; matplotlib's fonts and pymupdf-fonts' Noto Sans, drawn
+    by Pillow's FreeType, are the printed glyphs and class names training draws (:mod:`idk.data.glyphs`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import matplotlib
     import PIL
+
+    try:
+        noto = version("pymupdf-fonts")
+    except PackageNotFoundError:
+        noto = "not installed"
 
     return {
         "idk": idk.__version__,
@@ -57,6 +64,7 @@ def versions() -> dict[str, str]:
         "python": platform.python_version(),
         "matplotlib": matplotlib.__version__,
         "pillow": PIL.__version__,
+        "pymupdf-fonts": noto,
     }
 
 
