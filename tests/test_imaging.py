@@ -116,6 +116,23 @@ def test_non_finite_pixels_of_a_float_tiff_are_refused(tmp_path, value):
         assert str(tmp_path / "x.tif") in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("peak", "top"), [(200, 255.0), (40_000, 65535.0), (3_000_000, 3_000_000.0), (2_000_000_000, 2_000_000_000.0)]
+)
+def test_a_32_bit_integer_tiff_is_read_in_8_or_16_bits_range_or_else_by_its_peak(tmp_path, peak, top):
+    values = np.zeros((40, 40), np.int32)
+    values[10:30, 18:22] = peak  # a bar, and a fainter one beside it
+    values[10:30, 24:26] = peak // 2
+    Image.fromarray(values, mode="I").save(tmp_path / "x.tif")
+    assert Image.open(tmp_path / "x.tif").mode == "I"
+    grey = open_image(tmp_path / "x.tif", colour=False)
+    assert grey.max() == pytest.approx(peak / top, rel=1e-5)  # not clipped at 16 bits' full range
+    assert grey[20, 25] == pytest.approx((peak // 2) / top, rel=1e-5)
+    if peak > 65535:  # read by its peak, it is a digit-like bar, not a blank page
+        prepared = load_for_mnist(tmp_path / "x.tif")
+        assert not prepared.blank and prepared.pixels.max() == pytest.approx(1.0, abs=0.02)
+
+
 def test_decompression_bomb_is_refused(tmp_path):
     # a 30,000 × 30,000 PNG compresses to a few hundred kB; it must be refused before decoding
     path = tmp_path / "bomb.png"

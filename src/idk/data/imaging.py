@@ -80,6 +80,9 @@ def is_colour(rgb: np.ndarray) -> bool:
     return bool(np.abs(rgb[..., 0] - rgb[..., 1]).max() > 1e-3 or np.abs(rgb[..., 1] - rgb[..., 2]).max() > 1e-3)
 
 
+FULL_RANGES = (255.0, 65535.0)  # 8-bit and 16-bit images' full ranges
+
+
 def _to_rgb(img: Image.Image) -> np.ndarray:
     if img.width == 0 or img.height == 0:
         raise ValueError("image has no pixels")
@@ -111,8 +114,10 @@ def _to_grey(img: Image.Image) -> np.ndarray:
             raise NonFinitePixels
         if img.mode == "F" and arr.size and arr.max() <= 1.0:  # a float image in [0, 1] (small negatives clipped)
             return np.clip(arr, 0, 1).astype(np.float32)
-        # 16-bit: its full range; a 32-bit integer or float image of another range: by its values
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        # 16-bit: its full range; a 32-bit integer or float image: 8 or 16 bits' full range where it
+        # holds the values, else its own peak (a scientific camera's counts have no standard range)
+        peak = float(arr.max()) if arr.size else 0.0
+        top = 65535.0 if img.mode.startswith("I;16") else next((r for r in FULL_RANGES if peak <= r), peak)
         return np.clip(arr / top, 0, 1).astype(np.float32)
     img = _on_white(img)
     grey = ImageOps.grayscale(img.convert("RGB")) if img.mode != "L" else img
