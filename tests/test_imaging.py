@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from idk.data.imaging import list_images, open_image
+from idk.data.imaging import list_images, open_image, pixels_from_array
 from idk.data.preparation import load_for_mnist, to_mnist
 from idk.errors import ImageError
 
@@ -202,3 +202,36 @@ def test_a_float_tiff_in_zero_to_one_is_taken_as_it_is(tmp_path):
     assert np.allclose(open_image(tmp_path / "f255.tif"), values, atol=1e-6)
     Image.fromarray(values - 0.001).save(tmp_path / "under.tif")  # after processing, a little below 0
     assert np.allclose(open_image(tmp_path / "under.tif"), np.clip(values - 0.001, 0, 1))
+
+
+def test_arrays_of_pixels_are_read_as_a_file_would_be():
+    grey = np.linspace(0, 1, 12, dtype=np.float64).reshape(3, 4)
+    np.testing.assert_allclose(pixels_from_array(grey), grey.astype(np.float32))
+    assert pixels_from_array(grey).dtype == np.float32
+    np.testing.assert_allclose(pixels_from_array((grey * 255).round().astype(np.uint8)), grey, atol=1 / 255)
+    np.testing.assert_allclose(pixels_from_array((grey * 65535).round().astype(np.uint16)), grey, atol=1 / 65535)
+    assert pixels_from_array(grey[..., None]).shape == (3, 4)  # (H, W, 1): greyscale
+    rgba = np.zeros((3, 4, 4), np.uint8)
+    rgba[0, 0] = (0, 0, 0, 255)  # one opaque black pixel, the rest transparent: laid on white
+    rgb = pixels_from_array(rgba)
+    assert rgb.shape == (3, 4, 3) and rgb[0, 0].max() == 0 and rgb[1:].min() == 1
+
+
+@pytest.mark.parametrize(
+    ("array", "needle"),
+    [
+        (np.zeros((0, 0)), "has no pixels"),
+        (np.zeros(10), r"shape \(10,\)"),
+        (np.zeros((4, 4, 2)), r"shape \(4, 4, 2\)"),
+        (np.array([[0.5, np.nan]]), "NaN or infinite"),
+        (np.array([[0.5, np.inf]]), "NaN or infinite"),
+        (np.array([[0.0, 255.0]]), r"span 0\.\.255, outside \[0, 1\]"),
+        (np.array([[-0.5, 0.5]]), "outside"),
+        (np.zeros((4, 4), bool), "array of bool"),
+        (np.zeros((4, 4), np.int64), "array of int64"),
+    ],
+)
+def test_arrays_that_are_no_image_are_refused_with_their_name(array, needle):
+    with pytest.raises(ImageError, match=needle) as err:
+        pixels_from_array(array, "mine")
+    assert err.value.name == "mine"

@@ -195,6 +195,31 @@ def test_many_files_are_answered_a_batch_at_a_time_as_one_by_one(cnn_model, mnis
     assert batched[3].error and batched[3].verdict is None
 
 
+def test_an_array_that_is_no_image_is_that_results_error_not_the_calls(cnn_model, mnist_test):
+    """Decoded pixels are checked as files are: a bad array is answered with its error in its place."""
+    from idk.apps.predict import predict_images
+
+    model, ckpt = checkpoint.load(cnn_model)
+    seven = mnist_test.images[0, 0].numpy()
+    holed = seven.copy()
+    holed[5, 5] = np.nan
+    sources = [
+        ("seven", seven),
+        ("holed", holed),
+        ("empty", np.zeros((0, 0))),
+        ("scaled", seven * 255),
+        ("u8", (seven * 255).round().astype(np.uint8)),
+    ]
+    results = predict_images(model, ckpt, [(n, s) for n, s in sources], 10)
+    assert [r.file for r in results] == [n for n, _ in sources]
+    errors = {r.file: r.error for r in results}
+    assert errors["seven"] is None and errors["u8"] is None
+    assert (
+        "NaN or infinite" in errors["holed"] and "no pixels" in errors["empty"] and "outside [0, 1]" in errors["scaled"]
+    )
+    assert all(errors[n].startswith(f"{n}: ") for n in ("holed", "empty", "scaled"))
+
+
 def test_predict_shows_progress_over_files_that_take_more_than_one_batch(cnn_model, user_files, monkeypatch, capsys):
     from idk.apps import predict
 

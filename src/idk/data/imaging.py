@@ -2,8 +2,9 @@ r"""Read any image file a user has: every mode PIL decodes, as float32 pixels in
 
 Palette, 16-bit, CMYK, colour and transparent images are handled (transparency is laid on white);
 missing, empty, truncated, non-image and oversized (decompression-bomb) inputs are
-:class:`~idk.errors.ImageError`\ s naming the file. :mod:`idk.data.preparation` brings the
-pixels to a model's input form.
+:class:`~idk.errors.ImageError`\ s naming the file; so are decoded pixels handed over as an
+array (:func:`pixels_from_array`) of another shape, type or range. :mod:`idk.data.preparation`
+brings the pixels to a model's input form.
 """
 
 from __future__ import annotations
@@ -73,6 +74,41 @@ def open_image(source: str | Path | bytes, colour: bool = False, name: str | Non
 
 class NonFinitePixels(ValueError):
     """A floating-point image (a TIFF of mode "F") holds NaN or infinite values."""
+
+
+ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1]"
+
+
+def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
+    """Decoded pixels as a file's would be read: float32 (H, W) or (H, W, 3) in [0, 1], from
+    (H, W[, 1 | 3 | 4]) uint8, uint16 (their full range) or floats in [0, 1]; an alpha channel is
+    laid on white, as a transparent file's is.
+
+    Raises:
+        ImageError: naming ``name``, for any other shape or type, no pixels, NaN or infinite values,
+            or floats outside [0, 1].
+    """
+    array = np.asarray(array)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        raise ImageError(name, f"an array of shape {tuple(array.shape)}; pixels are {ARRAY_FORMS}")
+    if array.size == 0:
+        raise ImageError(name, f"an array of shape {tuple(array.shape)} has no pixels")
+    if array.dtype in (np.uint8, np.uint16):
+        pixels = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ImageError(name, "holds NaN or infinite pixel values")
+        if array.min() < 0 or array.max() > 1:
+            raise ImageError(
+                name, f"float pixels span {array.min():g}..{array.max():g}, outside [0, 1] (uint8 holds 0..255)"
+            )
+        pixels = array.astype(np.float32)
+    else:
+        raise ImageError(name, f"an array of {array.dtype}; pixels are {ARRAY_FORMS}")
+    if pixels.ndim == 3 and pixels.shape[-1] == 4:  # transparency laid on white
+        alpha = pixels[..., 3:]
+        pixels = pixels[..., :3] * alpha + (1 - alpha)
+    return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
 
 
 def is_colour(rgb: np.ndarray) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from idk.data.images import LUMINANCE, InputSpec
-from idk.data.imaging import open_image
+from idk.data.imaging import open_image, pixels_from_array
 
 INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (after inversion)
 MNIST_BOX = 20 / 28  # MNIST fits each digit into 20×20 of its 28×28 frame
@@ -41,11 +41,11 @@ class PreparedImage:
 
 
 def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec, name: str | None = None) -> PreparedImage:
-    """Decode (unless given pixels (H, W) or (H, W, 3): floats in [0, 1], or 8- or 16-bit integers)
-    and prepare one image for ``spec``; ``name``: what errors call it (default: its path, or
-    ``<bytes>``)."""
-    if isinstance(source, np.ndarray) and source.dtype in (np.uint8, np.uint16):  # 0..255 or 0..65535
-        source = source.astype(np.float32) / float(np.iinfo(source.dtype).max)
+    """Decode (unless given pixels: :func:`~idk.data.imaging.pixels_from_array`'s forms) and
+    prepare one image for ``spec``; ``name``: what errors call it (default: its path, ``<bytes>``
+    or ``<array>``). A file or array that cannot be read is an :class:`~idk.errors.ImageError`."""
+    if isinstance(source, np.ndarray):
+        source = pixels_from_array(source, name or "<array>")
     if spec.preparation == "fit":
         pixels = source if isinstance(source, np.ndarray) else open_image(source, spec.channels == 3, name)
         return fit(pixels, spec)
