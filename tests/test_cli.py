@@ -153,7 +153,7 @@ def test_explain_draws_the_figure(tutorial_model, data_dir, tmp_path, capsys):
     assert main(["explain", "7", "--model", str(tutorial_model), "--out", str(out), "--data-dir", str(data_dir)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = capsys.readouterr().out
-    assert any(v in printed for v in ("Correct", "Incorrect", "Undecided"))
+    assert any(f"({v}: labelled " in printed for v in ("correct", "incorrect", "undecided"))
 
 
 def test_info(cnn_model, capsys):

@@ -178,6 +178,14 @@ def test_bad_input_is_one_line_and_writes_nothing(argv, code, needle, bad, tmp_p
     assert not (tmp_path / "logs").exists(), "a user error was treated as a bug"
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where no file can be made")
+def test_a_folder_that_takes_no_files_is_refused_before_work_even_for_root(bad, capsys):
+    """os.access says yes to root everywhere; the check makes a temporary file, as the OS answers."""
+    assert main(["explain", "0", "--model", str(bad / "model.pt"), "--out", "/proc/f.png"]) == 2
+    err = capsys.readouterr().err
+    assert "--out /proc/f.png: cannot write into /proc" in err and "internal error" not in err
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads and writes any file")
 def test_unreadable_and_unwritable_paths(bad, tmp_path, capsys):
     locked = tmp_path / "locked"

@@ -179,6 +179,7 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
             {"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 2, 5]), "classes": np.array(["a", "b", "c"])},
             "labels must lie in 0..2",
         ),
+        ({"images": np.zeros((4, 8, 8)), "labels": np.array([-1, 0, 0, 0])}, "class indices 0, 1, 2, ...; found -1"),
         ({"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 0])}, "3 labels for 4 images"),
         ({"images": np.zeros((4, 0, 0)), "labels": np.array([0, 1, 0, 1])}, "no pixels"),
         ({"images": np.full((4, 8, 8), np.nan), "labels": np.array([0, 1, 0, 1])}, "NaN"),
@@ -189,6 +190,7 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
     ],
     ids=[
         "labels-out-of-range",
+        "labels-negative",
         "labels-wrong-length",
         "no-pixels",
         "nan",

@@ -142,7 +142,7 @@ def test_explain_draws_a_colour_image_with_class_names(shapes_model, user_images
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         out.unlink()
     printed = capsys.readouterr().out
-    assert any(v in printed for v in ("Correct", "Incorrect", "Undecided"))
+    assert any(f"({v}: labelled " in printed for v in ("correct", "incorrect", "undecided"))
 
 
 def test_serve_api_answers_with_class_names(shapes_model):

@@ -8,6 +8,7 @@ loaded: :func:`idk.decision.memory.check_samples`.) Nothing here imports torch.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ THREADS_PER_CORE = 4  # the most --threads may ask for
 
 
 def _writable_folder(folder: Path, option: str, path: Path) -> None:
-    """The nearest existing ancestor of ``folder`` is a folder this process may write into."""
+    """The nearest existing ancestor of ``folder`` is a folder this process may write into (a
+    temporary file is made there and removed: the check the file system itself answers)."""
     ancestor = folder
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -27,6 +29,11 @@ def _writable_folder(folder: Path, option: str, path: Path) -> None:
         raise IdkError(f"{option} {path}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise IdkError(f"{option} {path}: cannot write into {ancestor} (permission denied)")
+    try:  # what os.access cannot see: a read-only mount, /proc, a full quota (root passes os.access)
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as err:
+        raise IdkError(f"{option} {path}: cannot write into {ancestor} ({err.strerror or err})") from None
 
 
 def output_file(path: str | os.PathLike, option: str) -> Path:

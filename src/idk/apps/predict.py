@@ -237,7 +237,8 @@ def explain(
     samples: int | None = None,
     seed: int = 0,
 ) -> str:
-    """Draw the tutorial's figure for an index into the model's test set or an image file; return the verdict."""
+    """Draw the tutorial's figure for an index into the model's test set or an image file; return
+    the answer, and for a test image whether it was right: ``"7 (correct: labelled 7)"``."""
     from idk.evaluation import plots
 
     rule: Rule = ckpt.decision_rule()
@@ -279,4 +280,5 @@ def explain(
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plots.plt.close(fig)
-    return verdict
+    answer = verdict_text(chosen, ckpt.classes)
+    return answer if label is None else f"{answer} ({verdict.lower()}: labelled {ckpt.classes[label]})"

@@ -137,7 +137,9 @@ def _say_conversions(root: Path, found, spec: InputSpec, capped: bool, warn: War
             if n
         ]
         cap = f" (sizes capped at {MAX_SIDE} px; --image-size chooses another)" if capped else ""
-        warn(f"{root}: brought {len(found)} images to {spec.describe()}{cap} ({', '.join(parts)})")
+        warn(
+            f"{root}: brought {len(found)} image{'s' if len(found) != 1 else ''} to {spec.describe()}{cap} ({', '.join(parts)})"
+        )
 
 
 def as_images(array: np.ndarray, source: str) -> torch.Tensor:

@@ -117,7 +117,9 @@ def check_labels(labels: torch.Tensor, n: int, classes: tuple[str, ...], source:
     """Raise :class:`DataError` unless ``labels`` are N class indices in [0, len(classes))."""
     if labels.dim() != 1 or len(labels) != n:
         raise DataError(f"{source}: {len(labels)} labels for {n} images; give one label per image")
-    if n and (int(labels.min()) < 0 or int(labels.max()) >= len(classes)):
+    if n and int(labels.min()) < 0:  # before the range: unnamed classes are counted from the labels
+        raise DataError(f"{source}: labels must be class indices 0, 1, 2, ...; found {int(labels.min())}")
+    if n and int(labels.max()) >= len(classes):
         raise DataError(
             f"{source}: labels must lie in 0..{len(classes) - 1} (one per class name); "
             f"found {int(labels.min())}..{int(labels.max())}"

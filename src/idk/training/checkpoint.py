@@ -325,7 +325,7 @@ class Checkpoint:
 
 MLP_ONLY = ("hidden",)  # NetConfig fields that only one architecture reads
 CNN_ONLY = ("channels", "dense", "padding", "kernel", "convs", "pool_to")
-DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
+DRAWN_ONLY = ("degrade", "printed", "variants", "elastic")  # TrainConfig settings that apply to drawn symbols only
 
 
 def _is_weights(value: Any) -> bool:
@@ -383,7 +383,8 @@ def read(path: str | os.PathLike) -> Checkpoint:
             d = torch.load(path, map_location="cpu", weights_only=True)
     except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
         first = (str(err).splitlines() or [type(err).__name__])[0]
-        raise CheckpointError(f"{path}: corrupted or not a checkpoint ({first[:120]})") from None
+        first = first if len(first) <= 120 else first[:120].rsplit(" ", 1)[0] + " …"  # whole words
+        raise CheckpointError(f"{path}: corrupted or not a checkpoint ({first})") from None
     except Exception as err:  # noqa: BLE001 - weights_only refuses foreign pickles with various errors
         raise CheckpointError(f"{path}: not an idk checkpoint (refused to unpickle it: {type(err).__name__})") from None
     return Checkpoint.from_dict(d, str(path))
