@@ -158,13 +158,6 @@ def train(
         )
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
-    if preset.rule.target_refusal is not None:  # resumed too: it is the model's, not the run's
-        held = len(tuning_split(val_set, preset.rule, source.record.data)[1])
-        if few := few_to_calibrate(held, preset.rule.target_refusal):
-            progress.warn(
-                f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
-                f"{tcfg.val_size}, are held out for the rule)"
-            )
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
         v is not None for v in (opts.channels, opts.dense, opts.prior_scale, opts.members)
@@ -233,6 +226,13 @@ def train(
         raise IdkError(
             f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
         ) from None
+    if preset.rule.target_refusal is not None:  # resumed too; after the network fits the images
+        held = len(tuning_split(val_set, preset.rule, source.record.data)[1])
+        if few := few_to_calibrate(held, preset.rule.target_refusal):
+            progress.warn(
+                f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
+                f"{tcfg.val_size}, are held out for the rule)"
+            )
     states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
     if previous is not None:
         model.load_state_dict(previous.state_dict)
