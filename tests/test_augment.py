@@ -314,3 +314,15 @@ def test_elastic_distortion_keeps_a_digit_in_range_and_its_ink_and_only_drawn_sy
     assert digits == Augmentation(shift=2, degrees=10.0, scale=0.1, elastic=34.0)
     clothes = augmentation_for(InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True), elastic=34.0)
     assert clothes == Augmentation(shift=2, flip=True)
+
+
+@pytest.mark.parametrize("strength", [-1.0, math.nan, math.inf])
+def test_an_elastic_strength_that_is_no_strength_is_refused(strength):
+    with pytest.raises(ValueError, match="elastic must be a strength"):
+        Augmentation(elastic=strength)
+
+
+def test_double_precision_images_are_warped_in_double_precision():
+    x = torch.rand(4, 1, 28, 28, dtype=torch.float64)
+    y = Augmentation(shift=2, degrees=10.0, scale=0.1, elastic=10.0)(x)
+    assert y.dtype == torch.float64 and y.shape == x.shape

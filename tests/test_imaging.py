@@ -131,6 +131,10 @@ def test_a_32_bit_integer_tiff_is_read_in_8_or_16_bits_range_or_else_by_its_peak
     if peak > 65535:  # read by its peak, it is a digit-like bar, not a blank page
         prepared = load_for_mnist(tmp_path / "x.tif")
         assert not prepared.blank and prepared.pixels.max() == pytest.approx(1.0, abs=0.02)
+        values[0, 0] = 2**31 - 1  # one hot pixel: clipped, the bar still read by its own level
+        Image.fromarray(values, mode="I").save(tmp_path / "hot.tif")
+        grey = open_image(tmp_path / "hot.tif", colour=False)
+        assert grey[0, 0] == 1 and grey[20, 20] == pytest.approx(1.0) and grey[20, 25] == pytest.approx(0.5, abs=1e-3)
 
 
 def test_decompression_bomb_is_refused(tmp_path):
@@ -211,6 +215,10 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
     np.testing.assert_allclose(pixels_from_array((grey * 255).round().astype(np.uint8)), grey, atol=1 / 255)
     np.testing.assert_allclose(pixels_from_array((grey * 65535).round().astype(np.uint16)), grey, atol=1 / 65535)
     assert pixels_from_array(grey[..., None]).shape == (3, 4)  # (H, W, 1): greyscale
+    overshoot = grey + np.where(grey == 1, 1e-4, 0) - np.where(grey == 0, 1e-4, 0)  # a bicubic resize's
+    np.testing.assert_allclose(pixels_from_array(overshoot), grey.astype(np.float32))  # clipped, not refused
+    big_endian = (grey * 65535).round().astype(">u2")
+    np.testing.assert_allclose(pixels_from_array(big_endian), grey, atol=1 / 65535)
     rgba = np.zeros((3, 4, 4), np.uint8)
     rgba[0, 0] = (0, 0, 0, 255)  # one opaque black pixel, the rest transparent: laid on white
     rgb = pixels_from_array(rgba)
@@ -225,8 +233,9 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
         (np.zeros((4, 4, 2)), r"shape \(4, 4, 2\)"),
         (np.array([[0.5, np.nan]]), "NaN or infinite"),
         (np.array([[0.5, np.inf]]), "NaN or infinite"),
-        (np.array([[0.0, 255.0]]), r"span 0\.\.255, outside \[0, 1\]"),
-        (np.array([[-0.5, 0.5]]), "outside"),
+        (np.array([[0.0, 255.0]]), r"span 0\.\.255, outside \[0, 1\] \(as 0\.\.255 they would be uint8\)"),
+        (np.array([[-0.5, 0.5]]), r"span -0\.5\.\.0\.5, outside \[0, 1\]$"),
+        (np.array([[0.5, 1.01]]), r"span 0\.5\.\.1\.01, outside"),
         (np.zeros((4, 4), bool), "array of bool"),
         (np.zeros((4, 4), np.int64), "array of int64"),
     ],

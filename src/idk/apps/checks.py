@@ -20,8 +20,9 @@ THREADS_PER_CORE = 4  # the most --threads may ask for
 
 
 def _writable_folder(folder: Path, option: str, path: Path) -> None:
-    """The nearest existing ancestor of ``folder`` is a folder this process may write into (a
-    temporary file is made there and removed: the check the file system itself answers)."""
+    """The nearest existing ancestor of ``folder`` is a folder this process may write into (an empty
+    file is made there and removed: the check the file system itself answers; a full disk is not
+    seen)."""
     ancestor = folder
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -29,11 +30,14 @@ def _writable_folder(folder: Path, option: str, path: Path) -> None:
         raise IdkError(f"{option} {path}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise IdkError(f"{option} {path}: cannot write into {ancestor} (permission denied)")
-    try:  # what os.access cannot see: a read-only mount, /proc, a full quota (root passes os.access)
-        with tempfile.TemporaryFile(dir=ancestor):
-            pass
+    try:  # what os.access cannot see: a read-only mount, /proc (root passes os.access everywhere)
+        fd, probe = tempfile.mkstemp(dir=ancestor, prefix=".idk-probe-")
     except OSError as err:
-        raise IdkError(f"{option} {path}: cannot write into {ancestor} ({err.strerror or err})") from None
+        raise IdkError(
+            f"{option} {path}: the file system takes no new files in {ancestor} ({err.strerror or err})"
+        ) from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def output_file(path: str | os.PathLike, option: str) -> Path:

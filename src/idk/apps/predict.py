@@ -238,7 +238,9 @@ def explain(
     seed: int = 0,
 ) -> str:
     """Draw the tutorial's figure for an index into the model's test set or an image file; return
-    the answer, and for a test image whether it was right: ``"7 (correct: labelled 7)"``."""
+    the answer, and for a test image whether it was right (the tutorial's verdict, on the most
+    probable accepted class): ``"7 (correct: labelled 7)"``, ``"either 4 or 9 (most probable 9,
+    incorrect: labelled 4)"``."""
     from idk.evaluation import plots
 
     rule: Rule = ckpt.decision_rule()
@@ -281,4 +283,7 @@ def explain(
     fig.savefig(out, dpi=110)
     plots.plt.close(fig)
     answer = verdict_text(chosen, ckpt.classes)
-    return answer if label is None else f"{answer} ({verdict.lower()}: labelled {ckpt.classes[label]})"
+    if label is None:
+        return answer
+    judged = f"most probable {ckpt.classes[int(decision.label[0])]}, " if len(chosen) > 1 else ""
+    return f"{answer} ({judged}{verdict.lower()}: labelled {ckpt.classes[label]})"

@@ -46,6 +46,8 @@ class Augmentation:
     def __post_init__(self) -> None:
         if not 0.0 <= self.degrade <= 1.0:
             raise ValueError(f"degrade must be a share of the images in [0, 1], got {self.degrade}")
+        if not (math.isfinite(self.elastic) and self.elastic >= 0):
+            raise ValueError(f"elastic must be a strength ≥ 0 (pixels of a 28-px frame), got {self.elastic}")
 
     def __call__(self, images: Tensor) -> Tensor:
         if not len(images):  # a process's empty share of a ragged last batch (idk.training.distributed)
@@ -123,11 +125,11 @@ def random_affine(images: Tensor, shift: float, degrees: float, scale: float, el
     ``elastic`` > 0, its own elastic distortion (:func:`elastic_field`) in one resampling
     (bilinear, zero fill)."""
     b, _, h, w = images.shape
-    u = 2 * torch.rand(b, 4, device=images.device) - 1  # uniform in [−1, 1]
+    u = 2 * torch.rand(b, 4, device=images.device, dtype=images.dtype) - 1  # uniform in [−1, 1]
     theta = affine_matrices(shift * u[:, :2], math.radians(degrees) * u[:, 2], 1 + scale * u[:, 3], (w, h))
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     if elastic > 0:
-        grid = grid + elastic_field(b, h, w, elastic, images.device)
+        grid = grid + elastic_field(b, h, w, elastic, images.device).to(grid.dtype)
     return F.grid_sample(images, grid, align_corners=False)
 
 
@@ -138,17 +140,12 @@ def elastic_field(b: int, h: int, w: int, alpha: float, device: torch.device | s
     :data:`ELASTIC_SIGMA` and scaled by α (both for a 28-px frame; on other frames the same
     distortion in the frame's units), so that nearby pixels move together, as a pen's stroke bends."""
     side = min(h, w) / 28
-    sigma = torch.full((b,), ELASTIC_SIGMA * side, device=device)
+    sigma = torch.full((1,), ELASTIC_SIGMA * side, device=device)  # one matrix per axis, for every image
     d = 2 * torch.rand(b, 2, h, w, device=device) - 1
-    smooth = separable(d.flatten(0, 1).unsqueeze(1), *_repeat(gaussian_matrix(sigma, h), gaussian_matrix(sigma, w)))
-    pixels = alpha * side**2 * smooth.view(b, 2, h, w)  # smoothed noise shrinks as 1/σ: side² keeps frame units
+    smooth = separable(d, gaussian_matrix(sigma, h), gaussian_matrix(sigma, w))
+    pixels = alpha * side**2 * smooth  # smoothed noise shrinks as 1/σ: side² keeps frame units
     units = torch.tensor([2 / w, 2 / h], device=device).view(1, 2, 1, 1)  # pixels → [−1, 1] units
     return (pixels * units).permute(0, 2, 3, 1)
-
-
-def _repeat(rows: Tensor, cols: Tensor) -> tuple[Tensor, Tensor]:
-    """Each image's matrices for its two displacement channels: (B, n, n) → (2B, n, n)."""
-    return rows.repeat_interleave(2, 0), cols.repeat_interleave(2, 0)
 
 
 def gaussian_matrix(sigma: Tensor, n: int) -> Tensor:
@@ -180,8 +177,8 @@ def resolution_matrix(side: Tensor, n: int) -> Tensor:
 
 
 def separable(images: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
-    """Each image (B, C, H, W) mapped by its own row (B, H, H) and column (B, W, W) matrices:
-    rows[b] @ images[b, c] @ cols[b]ᵀ for every channel c."""
+    """Each image (B, C, H, W) mapped by its own row (B, H, H) and column (B, W, W) matrices (or
+    one pair (1, H, H), (1, W, W) for all): rows[b] @ images[b, c] @ cols[b]ᵀ for every channel c."""
     return rows.unsqueeze(1) @ images @ cols.unsqueeze(1).transpose(-1, -2)
 
 

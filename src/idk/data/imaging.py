@@ -77,12 +77,15 @@ class NonFinitePixels(ValueError):
 
 
 ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1]"
+ROUNDING = 1e-3  # float pixels this far outside [0, 1] are clipped (a resampling's overshoot), not refused
+ROBUST_PEAK = 99.9  # the percentile a 32-bit image beyond 16 bits is scaled by (a hot pixel is clipped)
 
 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Decoded pixels as a file's would be read: float32 (H, W) or (H, W, 3) in [0, 1], from
-    (H, W[, 1 | 3 | 4]) uint8, uint16 (their full range) or floats in [0, 1]; an alpha channel is
-    laid on white, as a transparent file's is.
+    (H, W[, 1 | 3 | 4]) uint8, uint16 (their full range, either byte order) or floats in [0, 1]
+    (within :data:`ROUNDING`, then clipped); an alpha channel is laid on white, as a transparent
+    file's is.
 
     Raises:
         ImageError: naming ``name``, for any other shape or type, no pixels, NaN or infinite values,
@@ -93,16 +96,16 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
         raise ImageError(name, f"an array of shape {tuple(array.shape)}; pixels are {ARRAY_FORMS}")
     if array.size == 0:
         raise ImageError(name, f"an array of shape {tuple(array.shape)} has no pixels")
-    if array.dtype in (np.uint8, np.uint16):
+    if array.dtype.kind == "u" and array.dtype.itemsize in (1, 2):  # either byte order
         pixels = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
-    elif np.issubdtype(array.dtype, np.floating):
+    elif array.dtype.kind == "f":
         if not np.isfinite(array).all():
             raise ImageError(name, "holds NaN or infinite pixel values")
-        if array.min() < 0 or array.max() > 1:
-            raise ImageError(
-                name, f"float pixels span {array.min():g}..{array.max():g}, outside [0, 1] (uint8 holds 0..255)"
-            )
-        pixels = array.astype(np.float32)
+        low, high = float(array.min()), float(array.max())
+        if low < -ROUNDING or high > 1 + ROUNDING:
+            hint = " (as 0..255 they would be uint8)" if high > 2 else ""
+            raise ImageError(name, f"float pixels span {low:.6g}..{high:.6g}, outside [0, 1]{hint}")
+        pixels = np.clip(array, 0, 1).astype(np.float32)  # an interpolation's overshoot clipped
     else:
         raise ImageError(name, f"an array of {array.dtype}; pixels are {ARRAY_FORMS}")
     if pixels.ndim == 3 and pixels.shape[-1] == 4:  # transparency laid on white
@@ -151,8 +154,9 @@ def _to_grey(img: Image.Image) -> np.ndarray:
         if img.mode == "F" and arr.size and arr.max() <= 1.0:  # a float image in [0, 1] (small negatives clipped)
             return np.clip(arr, 0, 1).astype(np.float32)
         # 16-bit: its full range; a 32-bit integer or float image: 8 or 16 bits' full range where it
-        # holds the values, else its own peak (a scientific camera's counts have no standard range)
-        peak = float(arr.max()) if arr.size else 0.0
+        # holds the values, else its own (robust) peak: a scientific camera's counts have no standard
+        # range, and one hot pixel must not darken the rest to a blank page
+        peak = float(np.percentile(arr, ROBUST_PEAK)) if arr.size else 0.0
         top = 65535.0 if img.mode.startswith("I;16") else next((r for r in FULL_RANGES if peak <= r), peak)
         return np.clip(arr / top, 0, 1).astype(np.float32)
     img = _on_white(img)
