@@ -4,14 +4,11 @@ import pytest
 import torch
 
 from idk.data.augment import (
-    ELASTIC_SIGMA,
     Augmentation,
     affine_matrices,
     augmentation_for,
     blur,
     dilate,
-    elastic_field,
-    gaussian_matrix,
     lower_resolution,
     random_affine,
     random_degradation,
@@ -274,55 +271,7 @@ def test_rotation_on_a_wide_frame_turns_every_line_alike():
         assert angle_of(turned, along_rows) == pytest.approx(10.0, abs=1.0)
 
 
-def test_elastic_displacements_have_the_closed_form_spread_and_move_neighbours_together():
-    """At the centre, d = α Σ_kl g_k g_l u_kl with u ~ U(−1, 1): sd = α sqrt(1/3) Σ_k g_k², g the
-    normalised Gaussian row of gaussian_matrix; neighbours share most of their terms (correlated)."""
-    torch.manual_seed(0)
-    alpha, n = 10.0, 4000
-    field = elastic_field(n, 28, 28, alpha)  # (n, 28, 28, 2) in [−1, 1] units
-    assert field.shape == (n, 28, 28, 2)
-    pixels = field[..., 0] * 14  # x in pixels of the 28-px frame
-    g = gaussian_matrix(torch.tensor([ELASTIC_SIGMA]), 28)[0, 14]
-    expected = alpha * math.sqrt(1 / 3) * float((g**2).sum())
-    sd = pixels[:, 14, 14].std().item()
-    assert abs(sd - expected) < 0.05 * expected  # sampling error of an sd over 4000 draws: ~1.1%
-    neighbours = torch.corrcoef(torch.stack([pixels[:, 14, 14], pixels[:, 14, 15]]))[0, 1]
-    assert neighbours > 0.9
-    far = torch.corrcoef(torch.stack([pixels[:, 14, 4], pixels[:, 14, 24]]))[0, 1]
-    assert abs(far) < 0.1
-
-
-def test_elastic_field_scales_with_the_frame():
-    torch.manual_seed(0)
-    small = elastic_field(2000, 28, 28, 10.0)[..., 0] * 14
-    torch.manual_seed(0)
-    large = elastic_field(2000, 56, 56, 10.0)[..., 0] * 28
-    ratio = large[:, 28, 28].std() / small[:, 14, 14].std()
-    assert 1.8 < ratio < 2.2  # the same distortion in frame units: twice the pixels on twice the frame
-
-
-def test_elastic_distortion_keeps_a_digit_in_range_and_its_ink_and_only_drawn_symbols_get_it(mnist_train):
-    torch.manual_seed(0)
-    x = mnist_train.images[:256]
-    y = Augmentation(elastic=34.0)(x)
-    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1 and not torch.equal(y, x)
-    ratio = y.sum((1, 2, 3)) / x.sum((1, 2, 3))
-    assert 0.6 < ratio.min() and ratio.max() < 1.5  # strokes stretched or squeezed, not lost
-    torch.manual_seed(0)
-    torch.testing.assert_close(Augmentation(elastic=34.0)(x), y)  # the global generator: reproducible
-    digits = augmentation_for(InputSpec(1, 28, 28, "mnist", drawn=True), elastic=34.0)
-    assert digits == Augmentation(shift=2, degrees=10.0, scale=0.1, elastic=34.0)
-    clothes = augmentation_for(InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True), elastic=34.0)
-    assert clothes == Augmentation(shift=2, flip=True)
-
-
-@pytest.mark.parametrize("strength", [-1.0, math.nan, math.inf])
-def test_an_elastic_strength_that_is_no_strength_is_refused(strength):
-    with pytest.raises(ValueError, match="elastic must be a strength"):
-        Augmentation(elastic=strength)
-
-
 def test_double_precision_images_are_warped_in_double_precision():
     x = torch.rand(4, 1, 28, 28, dtype=torch.float64)
-    y = Augmentation(shift=2, degrees=10.0, scale=0.1, elastic=10.0)(x)
+    y = Augmentation(shift=2, degrees=10.0, scale=0.1)(x)
     assert y.dtype == torch.float64 and y.shape == x.shape

@@ -25,29 +25,24 @@ SIDE = (8 / 28, 16 / 28)  # resolution loss: the side it is down-sampled to, as 
 THICKER = (0.5, 1.0)  # thicker pen: share of the dilated image blended in
 THINNER = (0.3, 0.8)  # thinner pen: share of the eroded image blended in
 ERASED = 0.3  # thinner pen: an image whose erosion peaks below this keeps its strokes
-ELASTIC_SIGMA = 4.0  # elastic distortion: the displacement field's smoothness, pixels of a 28-px frame
 
 
 @dataclass(frozen=True)
 class Augmentation:
     """Per image, independently: with probability ``degrade`` one degradation
     (:func:`random_degradation`), then translation by up to ``shift`` pixels in x and y, rotation
-    by up to ``degrees``, scaling by a factor in [1 − ``scale``, 1 + ``scale``], an elastic
-    distortion of strength ``elastic`` (:func:`elastic_field`), and with ``flip`` a left–right
-    mirror image half of the time. All zero: no change (and no random numbers drawn)."""
+    by up to ``degrees``, scaling by a factor in [1 − ``scale``, 1 + ``scale``], and with ``flip``
+    a left–right mirror image half of the time. All zero: no change (and no random numbers drawn)."""
 
     shift: float = 0.0
     degrees: float = 0.0
     scale: float = 0.0
     flip: bool = False
     degrade: float = 0.0
-    elastic: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.degrade <= 1.0:
             raise ValueError(f"degrade must be a share of the images in [0, 1], got {self.degrade}")
-        if not (math.isfinite(self.elastic) and self.elastic >= 0):
-            raise ValueError(f"elastic must be a strength ≥ 0 (pixels of a 28-px frame), got {self.elastic}")
 
     def __call__(self, images: Tensor) -> Tensor:
         if not len(images):  # a process's empty share of a ragged last batch (idk.training.distributed)
@@ -56,13 +51,13 @@ class Augmentation:
             images = random_degradation(images, self.degrade)
         if self.flip:
             images = random_flip(images)
-        if self.degrees == 0 and self.scale == 0 and self.elastic == 0:
+        if self.degrees == 0 and self.scale == 0:
             return random_shift(images, int(self.shift))
-        return random_affine(images, self.shift, self.degrees, self.scale, self.elastic)
+        return random_affine(images, self.shift, self.degrees, self.scale)
 
 
 def augmentation_for(
-    spec: InputSpec, degrade: float = 0.0, geometric: bool = True, flip: bool | None = None, elastic: float = 0.0
+    spec: InputSpec, degrade: float = 0.0, geometric: bool = True, flip: bool | None = None
 ) -> Augmentation:
     """What leaves a class unchanged, from what the images are: shifts of 1/14 of the frame for
     every set; small rotations (±10°) and scalings (±10%) for drawn symbols (handwriting varies
@@ -70,15 +65,14 @@ def augmentation_for(
     the share of images degraded, for drawn symbols only (ignored for other sets). ``geometric``
     False: none of the moves and mirror images, only the degradation. ``flip`` True or False: mirror
     images or none, whatever the spec says (the user knows their classes; True holds without
-    ``geometric`` too). ``elastic``: the strength α of an elastic distortion (:func:`elastic_field`),
-    in pixels of a 28-px frame, for drawn symbols only (a pen's wobble; 0: none)."""
+    ``geometric`` too)."""
     degrade = degrade if spec.drawn else 0.0
     mirror = spec.flip_invariant if flip is None else flip
     if not geometric:
         return Augmentation(degrade=degrade, flip=flip is True)
     shift = round(2 * min(spec.height, spec.width) / 28)
     if spec.drawn:
-        return Augmentation(shift=shift, degrees=10.0, scale=0.1, degrade=degrade, flip=mirror, elastic=elastic)
+        return Augmentation(shift=shift, degrees=10.0, scale=0.1, degrade=degrade, flip=mirror)
     return Augmentation(shift=shift, flip=mirror)
 
 
@@ -120,32 +114,15 @@ def affine_matrices(shift: Tensor, angle: Tensor, scale: Tensor, size: int | tup
     return torch.cat([theta, offset], -1)
 
 
-def random_affine(images: Tensor, shift: float, degrees: float, scale: float, elastic: float = 0.0) -> Tensor:
-    """Warp each image (B, C, H, W) by its own random shift, rotation and scaling and, with
-    ``elastic`` > 0, its own elastic distortion (:func:`elastic_field`) in one resampling
-    (bilinear, zero fill)."""
-    b, _, h, w = images.shape
+def random_affine(images: Tensor, shift: float, degrees: float, scale: float) -> Tensor:
+    """Warp each image (B, C, H, W) by its own random shift, rotation and scaling (bilinear, zero fill)."""
+    b = images.shape[0]
     u = 2 * torch.rand(b, 4, device=images.device, dtype=images.dtype) - 1  # uniform in [−1, 1]
-    theta = affine_matrices(shift * u[:, :2], math.radians(degrees) * u[:, 2], 1 + scale * u[:, 3], (w, h))
+    theta = affine_matrices(
+        shift * u[:, :2], math.radians(degrees) * u[:, 2], 1 + scale * u[:, 3], (images.shape[-1], images.shape[-2])
+    )
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    if elastic > 0:
-        grid = grid + elastic_field(b, h, w, elastic, images.device).to(grid.dtype)
     return F.grid_sample(images, grid, align_corners=False)
-
-
-def elastic_field(b: int, h: int, w: int, alpha: float, device: torch.device | str = "cpu") -> Tensor:
-    """Random displacements (B, H, W, 2) in ``grid_sample``'s [−1, 1] units (x, y), after Simard,
-    Steinkraus and Platt (2003, "Best practices for convolutional neural networks applied to visual
-    document analysis"): per pixel and axis d ~ U(−1, 1), smoothed by a Gaussian of σ =
-    :data:`ELASTIC_SIGMA` and scaled by α (both for a 28-px frame; on other frames the same
-    distortion in the frame's units), so that nearby pixels move together, as a pen's stroke bends."""
-    side = min(h, w) / 28
-    sigma = torch.full((1,), ELASTIC_SIGMA * side, device=device)  # one matrix per axis, for every image
-    d = 2 * torch.rand(b, 2, h, w, device=device) - 1
-    smooth = separable(d, gaussian_matrix(sigma, h), gaussian_matrix(sigma, w))
-    pixels = alpha * side**2 * smooth  # smoothed noise shrinks as 1/σ: side² keeps frame units
-    units = torch.tensor([2 / w, 2 / h], device=device).view(1, 2, 1, 1)  # pixels → [−1, 1] units
-    return (pixels * units).permute(0, 2, 3, 1)
 
 
 def gaussian_matrix(sigma: Tensor, n: int) -> Tensor:
@@ -177,8 +154,8 @@ def resolution_matrix(side: Tensor, n: int) -> Tensor:
 
 
 def separable(images: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
-    """Each image (B, C, H, W) mapped by its own row (B, H, H) and column (B, W, W) matrices (or
-    one pair (1, H, H), (1, W, W) for all): rows[b] @ images[b, c] @ cols[b]ᵀ for every channel c."""
+    """Each image (B, C, H, W) mapped by its own row (B, H, H) and column (B, W, W) matrices:
+    rows[b] @ images[b, c] @ cols[b]ᵀ for every channel c."""
     return rows.unsqueeze(1) @ images @ cols.unsqueeze(1).transpose(-1, -2)
 
 

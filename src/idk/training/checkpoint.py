@@ -325,7 +325,7 @@ class Checkpoint:
 
 MLP_ONLY = ("hidden",)  # NetConfig fields that only one architecture reads
 CNN_ONLY = ("channels", "dense", "padding", "kernel", "convs", "pool_to")
-DRAWN_ONLY = ("degrade", "printed", "variants", "elastic")  # TrainConfig settings that apply to drawn symbols only
+DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
 
 
 def _is_weights(value: Any) -> bool:

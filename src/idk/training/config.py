@@ -45,9 +45,6 @@ class TrainConfig:
     # share of the images of a class with a written variant drawn as that variant (idk.data.variants:
     # a 1 given a flag) — drawn symbols only
     variants: float = 0.0
-    # strength α (pixels of a 28-px frame) of an elastic distortion with the geometric augmentation —
-    # drawn symbols only (idk.data.augment.elastic_field; 0: none)
-    elastic: float = 0.0
     # mirror images half of the time: None where they keep the class (InputSpec.flip_invariant:
     # clothes), True for images whose classes a mirror keeps (the user's word: most photos), False never
     flip: bool | None = None

@@ -275,7 +275,7 @@ def _epochs(
     n = len(data)
     device = model.device
     steps_per_epoch = math.ceil(n / cfg.batch_size)
-    augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment, flip=cfg.flip, elastic=cfg.elastic)
+    augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment, flip=cfg.flip)
     families = outlier_families(spec, cfg)  # a bad name fails here, before any step
     weights = dict(cfg.outlier_weights)
     params = objective.parameters()
