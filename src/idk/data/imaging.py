@@ -79,6 +79,7 @@ class NonFinitePixels(ValueError):
 ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1]"
 ROUNDING = 1e-3  # float pixels this far outside [0, 1] are clipped (a resampling's overshoot), not refused
 ROBUST_PEAK = 99.9  # the percentile a 32-bit image beyond 16 bits is scaled by (a hot pixel is clipped)
+FULL_RANGES = (255.0, 65535.0)  # 8-bit and 16-bit images' full ranges
 
 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
@@ -117,9 +118,6 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
 def is_colour(rgb: np.ndarray) -> bool:
     """Whether RGB pixels (H, W, 3) hold colour (their channels differ somewhere)."""
     return bool(np.abs(rgb[..., 0] - rgb[..., 1]).max() > 1e-3 or np.abs(rgb[..., 1] - rgb[..., 2]).max() > 1e-3)
-
-
-FULL_RANGES = (255.0, 65535.0)  # 8-bit and 16-bit images' full ranges
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:
