@@ -342,3 +342,17 @@ def test_training_subset_keeps_every_class(mnist_train):
     picked = training_subset(len(mnist_train), 500)
     assert len(picked) == 500 and torch.equal(picked, training_subset(len(mnist_train), 500))
     assert set(mnist_train.labels[picked].tolist()) == set(range(10))
+
+
+def test_folders_inside_class_folders_are_named_not_read(tmp_path):
+    for cls in ("a", "b"):
+        (tmp_path / cls / "deeper").mkdir(parents=True)
+        Image.new("L", (8, 8), 255).save(tmp_path / cls / "x.png")
+        Image.new("L", (8, 8), 255).save(tmp_path / cls / "deeper" / "y.png")
+    said: list[str] = []
+    data = read_folder(tmp_path, "nested", warn=said.append, require_labels=True)
+    assert len(data) == 2  # the deeper images are not read ...
+    assert any("folders inside class folders are not read" in w and "a/deeper, b/deeper" in w for w in said)
+    (tmp_path / "a" / "x.png").unlink()  # ... and a class folder of sub-folders only is empty of images
+    with pytest.raises(DataError, match="class folder 'a' is empty of images \\(its sub-folders are not read\\)"):
+        read_folder(tmp_path, "nested", require_labels=True)

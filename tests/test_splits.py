@@ -7,7 +7,7 @@ import torch
 from idk.data.images import ImageSet
 from idk.decision.config import RuleConfig
 from idk.training.config import TrainConfig
-from idk.training.splits import TUNING_SHARE, split, tuning_split, used_images
+from idk.training.splits import TUNING_SHARE, split, tuning_split, untrained_classes, used_images
 
 
 def _images(n: int) -> ImageSet:
@@ -53,3 +53,11 @@ def test_a_users_class_ordered_set_tunes_on_every_class_a_named_set_on_its_first
     assert torch.equal(again.images, tune.images)  # the same cut every time (training and idk calibrate)
     named, _ = tuning_split(val, rule, "mnist")
     assert torch.equal(named.images.flatten(), torch.arange(60.0))  # the first fifth, as published
+
+
+def test_a_class_whose_images_the_validation_split_took_is_named():
+    labels = torch.tensor([0, 0, 0, 1, 1, 2])
+    full = ImageSet("toy", torch.zeros(6, 1, 2, 2), labels, ("a", "b", "c"))
+    train = full.subset(torch.tensor([0, 1, 3]), "train")  # c's one image went to validation
+    assert untrained_classes(full, train) == {"c": 1}
+    assert untrained_classes(full, full) == {}

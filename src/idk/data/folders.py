@@ -80,10 +80,18 @@ def read_folder(
         )
     found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
     skipped: list[str] = []  # "name (why)"
+    nested = [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
+    if nested and warn:
+        more = f" (+{len(nested) - SHOWN_NAMES} more)" if len(nested) > SHOWN_NAMES else ""
+        warn(
+            f"{root}: folders inside class folders are not read (only the images directly in each class "
+            f"folder are): {', '.join(nested[:SHOWN_NAMES])}{more}"
+        )
     for label, (cls, folder) in enumerate(groups):
         files = _files(folder)
         if require_labels and not files:
-            raise DataError(f"{folder}: class folder {cls!r} is empty; give it images or remove it")
+            inside = " of images (its sub-folders are not read)" if class_folders(folder) else ""
+            raise DataError(f"{folder}: class folder {cls!r} is empty{inside}; give it images or remove it")
         for f in files:
             if f.suffix.lower() not in IMAGE_SUFFIXES:
                 skipped.append(f"{f.name} (not an image file name)")

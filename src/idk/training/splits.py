@@ -28,6 +28,16 @@ def split_train_val(n: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return order[: n - val_size].sort().values, order[n - val_size :].sort().values
 
 
+def untrained_classes(full: ImageSet, train: ImageSet) -> dict[str, int]:
+    """The classes of ``full`` (labelled) with no image left in its training part ``train``, each
+    with its count in ``full``: a class of a few images can lose them all to the test and validation
+    splits (the validation split is drawn over all images, not class by class)."""
+    k = len(full.classes)
+    trained = torch.bincount(train.labels, minlength=k).tolist()
+    total = torch.bincount(full.labels, minlength=k).tolist()
+    return {c: total[i] for i, c in enumerate(full.classes) if trained[i] == 0}
+
+
 def validation_size(n: int, cfg: TrainConfig) -> int:
     """How many of n training images are held out for validation."""
     return min(cfg.val_size, n // VALIDATION_SHARE)

@@ -24,7 +24,7 @@ from idk.data.variants import VARIANTS, variant_labels
 from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
-from idk.errors import CheckpointError, IdkError
+from idk.errors import CheckpointError, DataError, IdkError
 from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, with_data
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
@@ -35,7 +35,7 @@ from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_pr
 from idk.training.fitting import FitState, fit
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
-from idk.training.splits import split, tuning_split, used_images
+from idk.training.splits import split, tuning_split, untrained_classes, used_images
 
 
 @dataclass
@@ -158,6 +158,12 @@ def train(
         )
     full = used_images(source.train, tcfg)
     train_set, val_set = split(full, tcfg)
+    if untrained := untrained_classes(full, train_set):
+        counts = ", ".join(f"{c} ({n} left after the test split)" for c, n in untrained.items())
+        raise DataError(
+            f"{opts.data or DEFAULT_DATA}: no training image left for {counts}: the validation split took "
+            "them; give each class more images (a dozen or more)"
+        )
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
         v is not None for v in (opts.channels, opts.dense, opts.prior_scale, opts.members)
