@@ -336,6 +336,15 @@ def test_unnamed_test_classes_take_the_training_names(tmp_path, data_cfg):
     assert data.test.classes == CLASSES and data.test.images.shape[1:] == data.spec.shape
 
 
+def test_test_classes_of_the_same_names_in_another_order_are_renumbered(tmp_path, data_cfg):
+    root = make_shapes(tmp_path / "s", per_class=6)
+    order = CLASSES[::-1]  # the same names, reversed: label k names order[k]
+    np.savez(tmp_path / "test.npz", images=np.zeros((3, 20, 20, 3), np.uint8), labels=[0, 1, 2], classes=list(order))
+    data = training_data(str(root), data_cfg, test_data=str(tmp_path / "test.npz"))
+    assert data.test.classes == CLASSES
+    assert [CLASSES[k] for k in data.test.labels.tolist()] == list(order)  # each image keeps its class
+
+
 def test_training_subset_keeps_every_class(mnist_train):
     from idk.training.splits import training_subset
 

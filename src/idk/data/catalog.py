@@ -265,9 +265,14 @@ def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> 
 def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
     """Refuse a test set of other classes; one whose classes are unnamed (class indices only, as
     in IDX files and .npz without ``classes``: not ``named``) takes the given names when its labels
-    fit. A folder's classes are names, digits or not: "2" is the class named 2, wherever it sorts."""
+    fit, and one of the same names in another order (an .npz keeps its ``classes``' order) is
+    renumbered to the training order. A folder's classes are names, digits or not: "2" is the class
+    named 2, wherever it sorts."""
     if not test.named and len(test.classes) <= len(classes):
         test.classes, test.named = classes, True
+    if test.classes != classes and sorted(test.classes) == sorted(classes) and len(set(classes)) == len(classes):
+        index = torch.tensor([classes.index(c) for c in test.classes], dtype=torch.long)
+        test.labels, test.classes = index[test.labels], classes
     if test.classes != classes:
         raise DataError(
             f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
