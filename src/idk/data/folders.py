@@ -25,7 +25,7 @@ import torch
 
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, unnamed_classes
-from idk.data.imaging import IMAGE_SUFFIXES, is_colour, open_image
+from idk.data.imaging import IMAGE_SUFFIXES, is_colour, laid_on_white, open_image
 from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
 
@@ -192,9 +192,8 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
             raise DataError(f"{source}: pixel values must lie in [0, 1] or [0, 255], found {lo:g}..{hi:g}")
         if hi > 1:
             images = images / 255.0
-    if images.shape[1] == 4:  # RGBA: laid on a white page, as an RGBA image file is (imaging._on_white)
-        alpha = images[:, 3:]
-        images = images[:, :3] * alpha + (1.0 - alpha)
+    if images.shape[1] == 4:  # RGBA
+        images = laid_on_white(images[:, :3], images[:, 3:])
     return images
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -76,6 +77,7 @@ class NonFinitePixels(ValueError):
     """A floating-point image (a TIFF of mode "F") holds NaN or infinite values."""
 
 
+Pixels = TypeVar("Pixels")  # a numpy array or a torch tensor (this module does not import torch)
 ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1]"
 ROUNDING = 1e-3  # float pixels this far outside [0, 1] are clipped (a resampling's overshoot), not refused
 ROBUST_PEAK = 99.9  # the percentile a 32-bit image beyond 16 bits is scaled by (a hot pixel is clipped)
@@ -109,10 +111,15 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
         pixels = np.clip(array, 0, 1).astype(np.float32)  # an interpolation's overshoot clipped
     else:
         raise ImageError(name, f"an array of {array.dtype}; pixels are {ARRAY_FORMS}")
-    if pixels.ndim == 3 and pixels.shape[-1] == 4:  # transparency laid on white
-        alpha = pixels[..., 3:]
-        pixels = pixels[..., :3] * alpha + (1 - alpha)
+    if pixels.ndim == 3 and pixels.shape[-1] == 4:
+        pixels = laid_on_white(pixels[..., :3], pixels[..., 3:])
     return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
+
+
+def laid_on_white(rgb: Pixels, alpha: Pixels) -> Pixels:
+    """Colour pixels with their opacity in [0, 1] (arrays or tensors that broadcast) laid on a white
+    page, as a transparent file is read (:func:`_on_white`): rgb·α + (1 − α)."""
+    return rgb * alpha + (1 - alpha)
 
 
 def is_colour(rgb: np.ndarray) -> bool:
