@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from idk.data.images import ImageSet
 from idk.decision.config import RuleConfig
 from idk.training.config import TrainConfig
-from idk.training.splits import TUNING_SHARE, split, tuning_split, untrained_classes, used_images
+from idk.training.splits import (
+    TUNING_SHARE,
+    by_class,
+    class_quotas,
+    split,
+    tuning_split,
+    untrained_classes,
+    used_images,
+)
 
 
 def _images(n: int) -> ImageSet:
@@ -61,3 +70,34 @@ def test_a_class_whose_images_the_validation_split_took_is_named():
     train = full.subset(torch.tensor([0, 1, 3]), "train")  # c's one image went to validation
     assert untrained_classes(full, train) == {"c": 1}
     assert untrained_classes(full, full) == {}
+
+
+def test_a_users_validation_split_is_drawn_class_by_class_a_named_sets_over_all_images():
+    """A rare class keeps its share in training and in the rule's calibration: 3 images of 'c' among
+    600 would, drawn over all images, often give none to validation (or every one, leaving training
+    none); class by class each class gives its share, the remainders to the largest fractions."""
+    labels = torch.cat([torch.zeros(300, dtype=torch.long), torch.ones(297, dtype=torch.long), torch.full((3,), 2)])
+    full = ImageSet("toy", torch.arange(600.0).view(600, 1, 1, 1), labels, ("a", "b", "c"))
+    cfg = TrainConfig(val_size=120)
+    train, val = split(full, cfg, stratified=True)
+    assert torch.bincount(val.labels).tolist() == [60, 59, 1] and torch.bincount(train.labels).tolist() == [240, 238, 2]
+    assert len(val) == 120  # exactly the validation size, as over all images
+    assert sorted(torch.cat([train.images, val.images]).flatten().tolist()) == list(range(600))  # none lost, none twice
+    again = split(full, cfg, stratified=True)[1]
+    assert torch.equal(again.images, val.images)  # the same images every time (training and idk calibrate)
+    assert len(split(full, TrainConfig(val_size=0), stratified=True)[1]) == 0  # no validation split asked
+    assert by_class("/my/folder") and by_class("digits.npz") and not by_class("mnist")
+
+
+@pytest.mark.parametrize(
+    ("counts", "size", "quotas"),
+    [
+        ([300, 297, 3], 120, [60, 59, 1]),  # 60, 59.4, 0.6: the one left goes to 0.6
+        ([8, 8, 8], 4, [2, 1, 1]),  # 1.33 each: the one left to the first class
+        ([1, 1, 10], 3, [0, 0, 3]),  # never a class's last image
+        ([2, 2], 4, [1, 1]),  # no more images to give than the classes have beyond their first
+    ],
+)
+def test_class_quotas_keep_the_shares_and_the_size(counts, size, quotas):
+    labels = torch.cat([torch.full((c,), i) for i, c in enumerate(counts)])
+    assert class_quotas(labels, size) == quotas

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from idk.apps import serve
@@ -70,6 +71,24 @@ def test_a_folder_read_class_by_class_tunes_its_rule_on_every_class(shapes_model
     old = replace(ckpt, validation_split={"tuning": int(n * TUNING_SHARE), "calibration": n - int(n * TUNING_SHARE)})
     _, first, _ = training_split(old, data)
     assert len(first) == int(n * TUNING_SHARE) and set(first.labels.tolist()) != {0, 1, 2}  # not every class
+
+
+def test_a_folders_validation_images_are_drawn_class_by_class(shapes_model, tmp_path):
+    """Training recorded a validation split drawn class by class; idk calibrate re-derives it from
+    that record, and a checkpoint from before the record is re-split over all images, as then."""
+    from idk.data import DataConfig
+    from idk.training.recalibration import training_images
+
+    _, path = shapes_model
+    ckpt = checkpoint.read(path)
+    assert ckpt.validation_by_class and ckpt.describe()["validation_images"]["drawn"] == "class by class"
+    data = DataConfig(None, tmp_path / "cache")
+    _, train, val = training_images(ckpt, data)
+    assert len(val) == ckpt.validation_size
+    per_class = torch.bincount(val.labels, minlength=3).tolist()
+    assert max(per_class) - min(per_class) <= 1 and min(per_class) >= 1  # the classes' shares, each one
+    _, _, old = training_images(replace(ckpt, validation_by_class=False), data)
+    assert not torch.equal(old.images, val.images)  # another draw, over all images
 
 
 def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp_path, capsys):

@@ -88,6 +88,9 @@ class Checkpoint:
     preset: str = ""
     dataset_size: int | None = None
     validation_size: int = 0
+    # the validation images drawn class by class (idk.training.splits.split); False: over all images
+    # (a named set's, and every set's before 2026-12-06)
+    validation_by_class: bool = False
     finished: bool = False
     history: list[dict[str, float]] = field(default_factory=list)  # per epoch (a mixture's: its first member's)
     training_state: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -241,6 +244,8 @@ class Checkpoint:
                 isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in d.get("history", [])
             ):
                 raise TypeError("history is not a list of epochs with their loss")
+            if not isinstance(d.get("validation_by_class", False), bool):
+                raise TypeError("validation_by_class is not true or false")
             selection = d.get("score_selection")
             if selection is not None and not (
                 isinstance(selection, dict) and all(isinstance(selection.get(k), str) for k in ("chosen", "criterion"))
@@ -286,7 +291,11 @@ class Checkpoint:
                 "fingerprint": self.data_fingerprint,
             },
             "train_config": to_dict(self.train_config),
-            "validation_images": {"held_out": self.validation_size, **(self.validation_split or {})},
+            "validation_images": {
+                "held_out": self.validation_size,
+                "drawn": "class by class" if self.validation_by_class else "over all images",
+                **(self.validation_split or {}),
+            },
             "outlier_families": list(self.outlier_families) if self.outlier_families is not None else None,
             "scribbles": self.scribbles.as_dict() if self.scribbles is not None else None,
             "rendered": self.rendered,

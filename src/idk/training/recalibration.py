@@ -39,7 +39,7 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
     full = used_images(source.train, ckpt.train_config)
     if ckpt.data_fingerprint is not None and fingerprint(full) != ckpt.data_fingerprint:
         raise CheckpointError(f"{path}: its training data {record.data} changed since training; {RESTORE}")
-    return source, *split(full, ckpt.train_config)
+    return source, *split(full, ckpt.train_config, ckpt.validation_by_class)
 
 
 def validation_set(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<checkpoint>", warn=None):

@@ -23,15 +23,23 @@ TUNING_SHARE = 0.2  # of the validation split: temperature, score choice, scales
 
 
 def split_train_val(n: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed random split of n training indices into (train, validation) of ``val_size``."""
+    """Fixed random split of n training indices into (train, validation) of ``val_size``, drawn over
+    all images (a named set's split, as its published models were trained)."""
     order = torch.randperm(n, generator=torch.Generator().manual_seed(SPLIT_SEED))
     return order[: n - val_size].sort().values, order[n - val_size :].sort().values
 
 
+def by_class(data: str) -> bool:
+    """Whether the training set ``data`` (a name of :data:`~idk.data.catalog.NAMED` or a path) has
+    its validation images drawn class by class: a user's folder or array (a rare class keeps its
+    share in training and in the rule's calibration); a named set is split over all its images."""
+    return data not in NAMED
+
+
 def untrained_classes(full: ImageSet, train: ImageSet) -> dict[str, int]:
     """The classes of ``full`` (labelled) with no image left in its training part ``train``, each
-    with its count in ``full``: a class of a few images can lose them all to the test and validation
-    splits (the validation split is drawn over all images, not class by class)."""
+    with its count in ``full``: a split drawn over all images (a named set's, or a user's before
+    2026-12-06) can take every image of a rare class."""
     k = len(full.classes)
     trained = torch.bincount(train.labels, minlength=k).tolist()
     total = torch.bincount(full.labels, minlength=k).tolist()
@@ -48,9 +56,46 @@ def used_images(full: ImageSet, cfg: TrainConfig) -> ImageSet:
     return full.subset(training_subset(len(full), cfg.train_subset)) if cfg.train_subset else full
 
 
-def split(full: ImageSet, cfg: TrainConfig) -> tuple[ImageSet, ImageSet]:
-    """The (training, validation) parts of the images training uses (:func:`used_images`)."""
-    train_idx, val_idx = split_train_val(len(full), validation_size(len(full), cfg))
+def class_quotas(labels: torch.Tensor, size: int) -> list[int]:
+    """How many images of each class (labels (N,)) a split of ``size`` takes to keep the classes'
+    shares: each class's floor(size × its count / N), the rest one more to the largest remainders
+    (Hamilton's method; ties to the lower class), never a class's last image. Sums to ``size``
+    whenever the classes have that many images beyond their first."""
+    counts = torch.bincount(labels).tolist()
+    exact = [size * c / len(labels) for c in counts]
+    quotas = [min(int(q), max(c - 1, 0)) for q, c in zip(exact, counts, strict=True)]
+    while (left := size - sum(quotas)) > 0:
+        room = [i for i, (k, c) in enumerate(zip(quotas, counts, strict=True)) if k < c - 1]
+        if not room:
+            break
+        for i in sorted(room, key=lambda i: quotas[i] - exact[i])[:left]:  # largest remainder first (stable)
+            quotas[i] += 1
+    return quotas
+
+
+def stratified_validation(labels: torch.Tensor, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed random (train, validation) indices, each sorted, the validation part ``size`` images
+    taken class by class (:func:`class_quotas`), at random within each class."""
+    g = torch.Generator().manual_seed(seed)
+    train, val = [], []
+    for c, k in enumerate(class_quotas(labels, size)):
+        idx = (labels == c).nonzero().flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        val.append(idx[:k])
+        train.append(idx[k:])
+    return torch.cat(train).sort().values, torch.cat(val).sort().values
+
+
+def split(full: ImageSet, cfg: TrainConfig, stratified: bool = False) -> tuple[ImageSet, ImageSet]:
+    """The (training, validation) parts of the images training uses (:func:`used_images`): the
+    validation part is :func:`validation_size` images, drawn class by class when ``stratified`` (a
+    user's set: :func:`by_class`; :func:`stratified_validation`, seed ``SPLIT_SEED + 3``), else over
+    all images (:func:`split_train_val`)."""
+    size = validation_size(len(full), cfg)
+    if stratified:
+        train_idx, val_idx = stratified_validation(full.labels, size, SPLIT_SEED + 3)
+    else:
+        train_idx, val_idx = split_train_val(len(full), size)
     return full.subset(train_idx, "train"), full.subset(val_idx, "validation")
 
 

@@ -35,7 +35,7 @@ from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_pr
 from idk.training.fitting import FitState, fit
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
-from idk.training.splits import split, tuning_split, untrained_classes, used_images
+from idk.training.splits import by_class, split, tuning_split, untrained_classes, used_images
 
 
 @dataclass
@@ -157,7 +157,9 @@ def train(
             f"no class of {opts.data or DEFAULT_DATA} has one"
         )
     full = used_images(source.train, tcfg)
-    train_set, val_set = split(full, tcfg)
+    # a resumed run keeps its validation images (a checkpoint from before 2026-12-06 drew them over all)
+    stratified = previous.validation_by_class if previous is not None else by_class(source.record.data)
+    train_set, val_set = split(full, tcfg, stratified)
     if untrained := untrained_classes(full, train_set):
         counts = ", ".join(f"{c} ({n} left after the test split)" for c, n in untrained.items())
         raise DataError(
@@ -270,6 +272,7 @@ def train(
         preset=preset.name,
         dataset_size=len(train_set),
         validation_size=len(val_set),
+        validation_by_class=stratified,
         data_fingerprint=data_fingerprint,
         outlier_families=families,
         scribbles=scribbles if "strokes" in families else None,
