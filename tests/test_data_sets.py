@@ -267,9 +267,17 @@ def test_an_array_of_another_size_is_fitted_as_training_fits_it_not_stretched(tm
     wide[:, 5:15, 5:35] = 255  # a bar: fitted into 28 x 28, it keeps its proportions, padded above and below
     np.savez(tmp_path / "wide.npz", images=wide, labels=np.array([0, 1]))
     spec = InputSpec(1, 28, 28, "fit")
-    loaded = load(str(tmp_path / "wide.npz"), data_cfg, spec)
+    said = []
+    loaded = load(str(tmp_path / "wide.npz"), data_cfg, spec, warn=said.append)
     assert torch.equal(loaded.images, fit_images(read_array(tmp_path / "wide.npz", "wide"), spec).images)
     assert float(loaded.images[0, 0, 0].max()) == 0.0  # the top row is padding, not stretched bar
+    # said in one line, as a folder's conversions are
+    assert said == [
+        f"{tmp_path / 'wide.npz'}: brought 2 images of 20×40 greyscale to 28×28 greyscale (aspect kept, padded)"
+    ]
+    said.clear()
+    load(str(tmp_path / "wide.npz"), data_cfg, InputSpec(1, 20, 40, "fit"), warn=said.append)
+    assert said == []  # already in the model's form: nothing to say
 
 
 def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):

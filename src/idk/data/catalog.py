@@ -345,7 +345,7 @@ def _labelled(
             data = _idx_labelled(path, wanted)
             if spec is None and image_size is not None:
                 spec = InputSpec(1, *image_size, "fit")
-            return fit_images(data, spec) if spec else data
+            return fit_images(data, spec, warn, str(path)) if spec else data
         data = read_folder(path, path.name, spec=spec, image_size=image_size, warn=warn, require_labels=True)
     elif path.suffix == ".npz":
         data = read_array(path, path.stem)
@@ -355,7 +355,9 @@ def _labelled(
             raise DataError(f"{path}: a classifier needs at least two classes, found {len(data.classes)}")
         if split == "train":
             _every_class_has_images(data, path)
-        data = fit_images(data, spec or InputSpec(data.spec.channels, *(image_size or data.spec.shape[1:]), "fit"))
+        data = fit_images(
+            data, spec or InputSpec(data.spec.channels, *(image_size or data.spec.shape[1:]), "fit"), warn, str(path)
+        )
     else:
         raise DataError(
             f"{path}: a training set is a folder (one sub-folder per class) or an .npz with images and labels"
@@ -427,7 +429,7 @@ def load(
             data, fitted = read_idx_images(path, path.stem), True
     check_pixels(data.images, name_or_path)
     # arrays and IDX files are fitted into the frame (aspect kept) as training fits them, not stretched
-    return fit_images(data, spec) if fitted else conform(data, spec)
+    return fit_images(data, spec, warn, name_or_path) if fitted else conform(data, spec)
 
 
 def _files_in(path: Path):

@@ -260,13 +260,21 @@ def stratified_split(labels: torch.Tensor, share: float, seed: int) -> tuple[tor
     return torch.cat(train).sort().values, torch.cat(test).sort().values
 
 
-def fit_images(data: ImageSet, spec: InputSpec) -> ImageSet:
+def fit_images(data: ImageSet, spec: InputSpec, warn: Warn | None = None, source: str | None = None) -> ImageSet:
     """An array set brought to ``spec``'s size and channels image by image with ``fit`` (aspect
     kept, padded, as a folder's images of other sizes are brought to one size); a set already in
     ``spec``'s shape is taken as it is. Arrays are data sets, not photos: no preparation recipe
-    (inverting, trimming) is applied."""
+    (inverting, trimming) is applied. ``warn`` is told in one line what was converted, as a
+    folder's conversions are, naming the set as ``source`` (default: its name)."""
     if data.images.shape[1:] == spec.shape:
         return replace(data, spec=spec)
+    if warn:
+        n, c, h, w = data.images.shape
+        was = InputSpec(c, h, w).describe() if c in (1, 3) else f"{h}×{w}, {c} channels"
+        warn(
+            f"{source or data.name}: brought {n} image{'s' if n != 1 else ''} of {was} to {spec.describe()} "
+            "(aspect kept, padded)"
+        )
     pixels = data.images.permute(0, 2, 3, 1).numpy()
     pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
     images = np.stack([fit(px, spec).pixels for px in pixels])
