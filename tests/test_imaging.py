@@ -7,11 +7,12 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from idk.data.imaging import list_images, open_image, pixels_from_array
+from idk.data.imaging import image_source, list_images, open_image, pixels_from_array
 from idk.data.preparation import load_for_mnist, to_mnist
 from idk.errors import ImageError
 
@@ -244,3 +245,26 @@ def test_arrays_that_are_no_image_are_refused_with_their_name(array, needle):
     with pytest.raises(ImageError, match=needle) as err:
         pixels_from_array(array, "mine")
     assert err.value.name == "mine"
+
+
+def test_a_pil_image_and_a_tensor_are_read_as_their_file_and_array_are():
+    """A library user's image may already be open (PIL) or a tensor: read as its file and its numpy
+    array are, the caller's image left as it was; anything else is an ImageError naming its type."""
+    stored = np.full((10, 20), 255, np.uint8)
+    stored[:, :3] = 0
+    img = Image.fromarray(stored)
+    exif = img.getexif()
+    exif[0x0112] = 6  # shown turned 90° clockwise
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", exif=exif)
+    opened = Image.open(io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(open_image(opened), open_image(buf.getvalue()))  # upright, as the file
+    assert opened.size == (20, 10) and opened.getexif()[0x0112] == 6  # the caller's image untouched
+    assert image_source(opened) is opened  # decoded by open_image, as a file is
+    grey = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(image_source(torch.from_numpy(grey)), pixels_from_array(grey))
+    with pytest.raises(ImageError, match=r"channels last.*permute\(1, 2, 0\)"):
+        image_source(torch.zeros(3, 28, 28), "chw")
+    for thing in ([[0.0, 1.0]], 7, None):
+        with pytest.raises(ImageError, match=f"a {type(thing).__name__} is not an image: give a path"):
+            image_source(thing)

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from idk.apps.cli import main
@@ -209,11 +210,19 @@ def test_an_array_that_is_no_image_is_that_results_error_not_the_calls(cnn_model
         ("empty", np.zeros((0, 0))),
         ("scaled", seven * 255),
         ("u8", (seven * 255).round().astype(np.uint8)),
+        ("tensor", torch.from_numpy(seven)),
+        ("pil", Image.fromarray((seven * 255).round().astype(np.uint8))),
+        ("listed", seven.tolist()),
     ]
     results = predict_images(model, ckpt, [(n, s) for n, s in sources], 10)
     assert [r.file for r in results] == [n for n, _ in sources]
     errors = {r.file: r.error for r in results}
-    assert errors["seven"] is None and errors["u8"] is None
+    assert errors["seven"] is None and errors["u8"] is None and errors["tensor"] is None and errors["pil"] is None
+    answers = {r.file: r.verdict for r in results}
+    assert answers["tensor"] == answers["seven"] and answers["pil"] == answers["u8"]  # read as the array is
+    assert errors["listed"] == "listed: a list is not an image: give a path, the file's bytes, a PIL image or " + (
+        "pixels (a numpy array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1])"
+    )
     assert (
         "NaN or infinite" in errors["holed"] and "no pixels" in errors["empty"] and "outside [0, 1]" in errors["scaled"]
     )

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from idk.data.catalog import recorded_test_set
-from idk.data.imaging import list_images
+from idk.data.imaging import Source, list_images
 from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
 from idk.decision.predictive import Predictions, batch_size_for
@@ -109,14 +109,15 @@ def predict_files(
 def predict_images(
     model: Model,
     ckpt: Checkpoint,
-    sources: list[tuple[str, str | Path | bytes | np.ndarray | PreparedImage | ImageError]],
+    sources: list[tuple[str, Source | PreparedImage | ImageError]],
     samples: int | None = None,
     seed: int = 0,
     with_samples: bool = False,
     draws: dict[str, torch.Tensor] | None = None,
     progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Answer named images, each a path, the file's bytes or decoded pixels (H, W[, 3]) (an
+    """Answer named images, each a path, the file's bytes, an image PIL opened or decoded pixels
+    (H, W[, C], a numpy array or a torch tensor: :func:`~idk.data.imaging.image_source`) (an
     :class:`ImageError` in place of one is reported as that image's error; a :class:`PreparedImage`
     is taken as it is). The images are read and answered a batch at a time
     (:func:`~idk.decision.predictive.batch_size_for`: thousands of files take one batch's memory),
@@ -147,7 +148,7 @@ def _answer_batch(
     model: Model,
     ckpt: Checkpoint,
     rule: Rule,
-    sources: list[tuple[str, str | Path | bytes | np.ndarray | PreparedImage | ImageError]],
+    sources: list[tuple[str, Source | PreparedImage | ImageError]],
     samples: int,
     with_samples: bool,
     draws: dict[str, torch.Tensor] | None,

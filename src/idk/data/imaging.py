@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,15 +24,19 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 MAX_PIXELS = 40_000_000  # larger images are refused as decompression bombs
 
 
-def open_image(source: str | Path | bytes, colour: bool = False, name: str | None = None) -> np.ndarray:
-    """Decode an image file (or its bytes) into float32 pixels in [0, 1]: greyscale (H, W), or
-    with ``colour`` RGB (H, W, 3) (a greyscale file repeated into three channels); turned as its
-    EXIF orientation says (as a viewer shows a phone's photo).
+def open_image(source: str | Path | bytes | Image.Image, colour: bool = False, name: str | None = None) -> np.ndarray:
+    """Decode an image file (its path or bytes, or an image PIL opened) into float32 pixels in
+    [0, 1]: greyscale (H, W), or with ``colour`` RGB (H, W, 3) (a greyscale file repeated into three
+    channels); turned as its EXIF orientation says (as a viewer shows a phone's photo). A PIL image
+    is read as its file would be, and left as it was.
 
     Raises:
         ImageError: for a missing, empty, truncated, non-image or oversized (bomb) input, or one
             with NaN or infinite pixel values.
     """
+    if isinstance(source, Image.Image):
+        with _decoding(name or "<PIL image>"):
+            return _pixels(source, colour, name or "<PIL image>", own=False)
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))  # what errors call it
     if isinstance(source, bytes):
         data = source
@@ -44,22 +49,19 @@ def open_image(source: str | Path | bytes, colour: bool = False, name: str | Non
         data = path.read_bytes()
     if not data:
         raise ImageError(name, "empty file, not an image")
+    with _decoding(name), Image.open(io.BytesIO(data)) as img:
+        return _pixels(img, colour, name)
+
+
+@contextmanager
+def _decoding(name: str):
+    """Decoding an image: bombs refused (:data:`MAX_PIXELS`), PIL's errors raised as an :class:`ImageError`."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         previous = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         try:
-            with Image.open(io.BytesIO(data)) as img:
-                w, h = img.size
-                if w * h > MAX_PIXELS:
-                    raise ImageError(name, f"{w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
-                img.seek(0)
-                img.load()
-                try:  # a phone's photo as it is shown, upright
-                    ImageOps.exif_transpose(img, in_place=True)
-                except Exception:  # a broken EXIF block: the image as stored, never a lost file
-                    pass
-                pixels = _to_rgb(img) if colour else _to_grey(img)
+            yield
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(name, f"refused as a decompression bomb ({err})") from None
         except NonFinitePixels:
@@ -70,7 +72,24 @@ def open_image(source: str | Path | bytes, colour: bool = False, name: str | Non
             raise ImageError(name, f"truncated or corrupted image ({err})") from None
         finally:
             Image.MAX_IMAGE_PIXELS = previous
-    return pixels
+
+
+def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.ndarray:
+    """The first frame of an opened image, upright, as :func:`open_image` returns it; turned in
+    place when the image is ``own`` (opened here), else a caller's image is left as it was."""
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise ImageError(name, f"{w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
+    img.seek(0)
+    img.load()
+    try:  # a phone's photo as it is shown, upright
+        if own:
+            ImageOps.exif_transpose(img, in_place=True)
+        else:
+            img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block: the image as stored, never a lost file
+        pass
+    return _to_rgb(img) if colour else _to_grey(img)
 
 
 class NonFinitePixels(ValueError):
@@ -82,6 +101,37 @@ ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4): uint8, uint16, or floa
 ROUNDING = 1e-3  # float pixels this far outside [0, 1] are clipped (a resampling's overshoot), not refused
 ROBUST_PEAK = 99.9  # the percentile a 32-bit image beyond 16 bits is scaled by (a hot pixel is clipped)
 FULL_RANGES = (255.0, 65535.0)  # 8-bit and 16-bit images' full ranges
+
+
+Source = str | Path | bytes | Image.Image | np.ndarray  # the forms of one image idk reads
+
+
+def image_source(source: object, name: str | None = None) -> str | Path | bytes | Image.Image | np.ndarray:
+    """One image as :func:`open_image` or the preparation reads it: a path, a file's bytes or an
+    image PIL opened as they are; decoded pixels (a numpy array, or a torch tensor, channels last)
+    checked by :func:`pixels_from_array`.
+
+    Raises:
+        ImageError: naming ``name``, for anything else (a list, a number, None) or pixels that are not
+            an image's.
+    """
+    if isinstance(source, (str, Path, bytes, Image.Image)):
+        return source
+    if hasattr(source, "detach") and hasattr(source, "numpy"):  # a torch tensor (this module does not import torch)
+        shape = tuple(source.shape)
+        if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+            raise ImageError(
+                name or "<tensor>",
+                f"a tensor of shape {shape}: pixels are channels last, {ARRAY_FORMS} (tensor.permute(1, 2, 0))",
+            )
+        return pixels_from_array(source.detach().cpu().numpy(), name or "<tensor>")
+    if isinstance(source, np.ndarray):
+        return pixels_from_array(source, name or "<array>")
+    raise ImageError(
+        name or f"<{type(source).__name__}>",
+        f"a {type(source).__name__} is not an image: give a path, the file's bytes, a PIL image or pixels "
+        f"(a numpy array {ARRAY_FORMS})",
+    )
 
 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:

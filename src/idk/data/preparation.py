@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from idk.data.images import LUMINANCE, InputSpec
-from idk.data.imaging import open_image, pixels_from_array
+from idk.data.imaging import Source, image_source, open_image
 
 INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (after inversion)
 MNIST_BOX = 20 / 28  # MNIST fits each digit into 20×20 of its 28×28 frame
@@ -40,12 +40,11 @@ class PreparedImage:
     blank: bool  # nothing found to classify (no ink, or one flat colour)
 
 
-def prepare(source: str | Path | bytes | np.ndarray, spec: InputSpec, name: str | None = None) -> PreparedImage:
-    """Decode (unless given pixels: :func:`~idk.data.imaging.pixels_from_array`'s forms) and
-    prepare one image for ``spec``; ``name``: what errors call it (default: its path, ``<bytes>``
-    or ``<array>``). A file or array that cannot be read is an :class:`~idk.errors.ImageError`."""
-    if isinstance(source, np.ndarray):
-        source = pixels_from_array(source, name or "<array>")
+def prepare(source: Source, spec: InputSpec, name: str | None = None) -> PreparedImage:
+    """Decode (unless given pixels: :func:`~idk.data.imaging.image_source`'s forms) and prepare
+    one image for ``spec``; ``name``: what errors call it (default: its path, ``<bytes>``,
+    ``<array>``, ...). What cannot be read as an image is an :class:`~idk.errors.ImageError`."""
+    source = image_source(source, name)
     if spec.preparation == "fit":
         pixels = source if isinstance(source, np.ndarray) else open_image(source, spec.channels == 3, name)
         return fit(pixels, spec)
