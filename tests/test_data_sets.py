@@ -278,6 +278,8 @@ def test_an_array_of_another_size_is_fitted_as_training_fits_it_not_stretched(tm
     said.clear()
     load(str(tmp_path / "wide.npz"), data_cfg, InputSpec(1, 20, 40, "fit"), warn=said.append)
     assert said == []  # already in the model's form: nothing to say
+    load(str(tmp_path / "wide.npz"), data_cfg, InputSpec(3, 20, 40, "fit"), warn=said.append)
+    assert said == [f"{tmp_path / 'wide.npz'}: brought 2 images of 20×40 greyscale to 20×40 colour"]  # not resized
 
 
 def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pickle
 
 import numpy as np
@@ -224,6 +225,8 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
     rgba[0, 0] = (0, 0, 0, 255)  # one opaque black pixel, the rest transparent: laid on white
     rgb = pixels_from_array(rgba)
     assert rgb.shape == (3, 4, 3) and rgb[0, 0].max() == 0 and rgb[1:].min() == 1
+    la = rgba[..., 2:]  # grey and alpha, as an "LA" file
+    assert np.array_equal(pixels_from_array(la), rgb[..., 0])
 
 
 @pytest.mark.parametrize(
@@ -231,7 +234,8 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
     [
         (np.zeros((0, 0)), "has no pixels"),
         (np.zeros(10), r"shape \(10,\)"),
-        (np.zeros((4, 4, 2)), r"shape \(4, 4, 2\)"),
+        (np.zeros((5, 5, 5)), r"an array of shape \(5, 5, 5\); pixels are"),
+        (np.zeros((3, 9, 9)), r"shape \(3, 9, 9\): pixels are channels last.*transpose\(1, 2, 0\)"),
         (np.array([[0.5, np.nan]]), "NaN or infinite"),
         (np.array([[0.5, np.inf]]), "NaN or infinite"),
         (np.array([[0.0, 255.0]]), r"span 0\.\.255, outside \[0, 1\] \(as 0\.\.255 they would be uint8\)"),
@@ -243,11 +247,11 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
 )
 def test_arrays_that_are_no_image_are_refused_with_their_name(array, needle):
     with pytest.raises(ImageError, match=needle) as err:
-        pixels_from_array(array, "mine")
+        image_source(array, "mine")
     assert err.value.name == "mine"
 
 
-def test_a_pil_image_and_a_tensor_are_read_as_their_file_and_array_are():
+def test_a_pil_image_and_a_tensor_are_read_as_their_file_and_array_are(tmp_path):
     """A library user's image may already be open (PIL) or a tensor: read as its file and its numpy
     array are, the caller's image left as it was; anything else is an ImageError naming its type."""
     stored = np.full((10, 20), 255, np.uint8)
@@ -258,13 +262,41 @@ def test_a_pil_image_and_a_tensor_are_read_as_their_file_and_array_are():
     buf = io.BytesIO()
     img.save(buf, format="PNG", exif=exif)
     opened = Image.open(io.BytesIO(buf.getvalue()))
+    assert image_source(opened) is opened  # decoded by open_image, as a file is
     np.testing.assert_array_equal(open_image(opened), open_image(buf.getvalue()))  # upright, as the file
     assert opened.size == (20, 10) and opened.getexif()[0x0112] == 6  # the caller's image untouched
-    assert image_source(opened) is opened  # decoded by open_image, as a file is
+    for mode in ("P", "RGBA", "I;16", "F"):  # as their files are read
+        converted = Image.fromarray(stored).convert(mode)
+        converted.save(tmp_path / f"{mode}.tif")
+        for colour in (False, True):
+            np.testing.assert_array_equal(open_image(converted, colour), open_image(tmp_path / f"{mode}.tif", colour))
+    frames = [Image.new("L", (4, 4), v) for v in (0, 100, 200)]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
+    animated = Image.open(io.BytesIO(gif.getvalue()))
+    animated.seek(2)
+    assert open_image(animated).max() == 0 and animated.tell() == 2  # its first frame, as a file's; left at 2
+    with Image.open(io.BytesIO(gif.getvalue())) as closed:
+        pass
+    with pytest.raises(ImageError, match="its file was closed before its pixels were loaded"):
+        open_image(closed)
+    (tmp_path / "g.gif").write_bytes(gif.getvalue())
+    entry = next(e for e in os.scandir(tmp_path) if e.name == "g.gif")  # path-like, not a Path
+    np.testing.assert_array_equal(open_image(image_source(entry)), open_image(tmp_path / "g.gif"))
+    assert image_source(bytearray(b"\x89PNG")) == b"\x89PNG" and image_source(memoryview(b"ab")) == b"ab"
+
     grey = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
     np.testing.assert_array_equal(image_source(torch.from_numpy(grey)), pixels_from_array(grey))
-    with pytest.raises(ImageError, match=r"channels last.*permute\(1, 2, 0\)"):
+    held = torch.from_numpy(grey).requires_grad_()
+    np.testing.assert_array_equal(image_source(held), pixels_from_array(grey))
+    brain = torch.from_numpy(grey).bfloat16()  # numpy has no bfloat16: read as float32
+    np.testing.assert_array_equal(image_source(brain), pixels_from_array(brain.float().numpy()))
+    with pytest.raises(ImageError, match=r"a torch.float32 tensor \(torch.sparse_coo, cpu\) numpy cannot hold"):
+        image_source(torch.from_numpy(grey).to_sparse(), "sparse")
+    with pytest.raises(
+        ImageError, match=r"a tensor of shape \(3, 28, 28\): pixels are channels last.*permute\(1, 2, 0\)"
+    ):
         image_source(torch.zeros(3, 28, 28), "chw")
-    for thing in ([[0.0, 1.0]], 7, None):
-        with pytest.raises(ImageError, match=f"a {type(thing).__name__} is not an image: give a path"):
+    for thing, what in (([[0.0, 1.0]], "a list"), (7, "an int"), (None, "None")):
+        with pytest.raises(ImageError, match=f"{what} is not an image: give a path"):
             image_source(thing)

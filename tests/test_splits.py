@@ -15,6 +15,7 @@ from idk.training.splits import (
     split,
     tuning_split,
     untrained_classes,
+    untrained_reason,
     used_images,
 )
 
@@ -70,6 +71,13 @@ def test_a_class_whose_images_the_validation_split_took_is_named():
     train = full.subset(torch.tensor([0, 1, 3]), "train")  # c's one image went to validation
     assert untrained_classes(full, train) == {"c": 1}
     assert untrained_classes(full, full) == {}
+    assert untrained_reason({"c": 1}, TrainConfig()) == (
+        "c (1 left after the test split): the validation split took them; give each class more images (a dozen or more)"
+    )
+    assert untrained_reason({"b": 0}, TrainConfig(train_subset=5)) == (
+        "b: --train-subset 5 drew none of their images; give a larger one"
+    )
+    assert untrained_reason({"b": 0, "d": 0}, TrainConfig()).startswith("b, d: no image is labelled with them")
 
 
 def test_a_users_validation_split_is_drawn_class_by_class_a_named_sets_over_all_images():

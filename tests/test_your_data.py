@@ -124,6 +124,41 @@ def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp
     assert "circle, square, triangle" in page and page.count("data:image/png;base64,") == 3
 
 
+def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(tmp_path, capsys):
+    """No validation image, so no threshold set for the target: said, not a silent fixed rule."""
+    small = [
+        "--samples",
+        "5",
+        "--channels",
+        "4",
+        "8",
+        "--dense",
+        "8",
+        "--image-size",
+        "32",
+        "--no-twin",
+        "--epochs",
+        "1",
+    ]
+    pairs = tmp_path / "pairs"  # eight classes of two images: the test split takes one of each, one is left
+    for i in range(8):
+        (pairs / f"c{i}").mkdir(parents=True)
+        for j in range(2):
+            Image.new("L", (32, 32), 20 * i + 5 * j).save(pairs / f"c{i}" / f"{j}.png")
+    cases = [
+        (make_shapes(tmp_path / "three", per_class=2), "(too few training images)"),  # 3 left: a fifth is 0
+        (pairs, "(no class has a second image)"),  # 8 left: a fifth is 1, but none can be spared
+        (make_shapes(tmp_path / "six", per_class=3), None),  # 6 left, two of each class: one held out
+    ]
+    for data, why in cases:
+        assert main(["train", "--data", str(data), "--out", str(tmp_path / f"{data.name}.pt"), "-q", *small]) == 0
+        err = capsys.readouterr().err
+        if why:
+            assert f"no validation image is held out to set the rule's threshold {why}: it keeps a fixed one" in err
+        else:
+            assert "no validation image" not in err and "the threshold is set on only 1 validation image" in err
+
+
 def test_a_test_set_of_some_of_the_classes_is_evaluated(shapes_model, tmp_path, capsys):
     root, path = shapes_model
     some = make_shapes(tmp_path / "some", per_class=4)

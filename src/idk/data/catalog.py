@@ -398,7 +398,8 @@ def load(
     """A set for evaluation, in ``spec``'s form: a name of :data:`KNOWN` (a named set's test split),
     or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``). ``prepare``: a
     folder's images of the frame's size are prepared as user images too (:func:`read_folder`);
-    ``warn``: told of a folder's files that are skipped (unreadable, not images). Arrays and IDX
+    ``warn``: told of a folder's files that are skipped (unreadable, not images) and of what was
+    converted (a folder's images, an array's). Arrays and IDX
     files of another size are fitted into the frame, aspect kept, as training fits them
     (:func:`~idk.data.folders.fit_images`), not stretched."""
     if name_or_path in NOISE:

@@ -271,10 +271,8 @@ def fit_images(data: ImageSet, spec: InputSpec, warn: Warn | None = None, source
     if warn:
         n, c, h, w = data.images.shape
         was = InputSpec(c, h, w).describe() if c in (1, 3) else f"{h}×{w}, {c} channels"
-        warn(
-            f"{source or data.name}: brought {n} image{'s' if n != 1 else ''} of {was} to {spec.describe()} "
-            "(aspect kept, padded)"
-        )
+        fitted = " (aspect kept, padded)" if (h, w) != (spec.height, spec.width) else ""
+        warn(f"{source or data.name}: brought {n} image{'s' if n != 1 else ''} of {was} to {spec.describe()}{fitted}")
     pixels = data.images.permute(0, 2, 3, 1).numpy()
     pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
     images = np.stack([fit(px, spec).pixels for px in pixels])

@@ -10,15 +10,19 @@ brings the pixels to a model's input form.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from idk.errors import ImageError
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_PIXELS = 40_000_000  # larger images are refused as decompression bombs
@@ -76,20 +80,35 @@ def _decoding(name: str):
 
 def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.ndarray:
     """The first frame of an opened image, upright, as :func:`open_image` returns it; turned in
-    place when the image is ``own`` (opened here), else a caller's image is left as it was."""
+    place when the image is ``own`` (opened here), else a caller's image is left as it was (its
+    frame too; note that its EXIF orientation is applied, as to its file, even if it was turned
+    by hand)."""
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise ImageError(name, f"{w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
-    img.seek(0)
-    img.load()
-    try:  # a phone's photo as it is shown, upright
-        if own:
-            ImageOps.exif_transpose(img, in_place=True)
-        else:
-            img = ImageOps.exif_transpose(img)
-    except Exception:  # a broken EXIF block: the image as stored, never a lost file
-        pass
-    return _to_rgb(img) if colour else _to_grey(img)
+    frame = img.tell()
+    try:
+        try:
+            img.seek(0)
+            img.load()
+        except (AssertionError, ValueError) as err:  # Pillow's words for an image whose file is closed
+            if own or not (isinstance(err, AssertionError) or "closed" in str(err)):
+                raise
+            raise ImageError(
+                name, "its file was closed before its pixels were loaded: give the path, or call .load() first"
+            ) from None
+        try:  # a phone's photo as it is shown, upright
+            if own:
+                ImageOps.exif_transpose(img, in_place=True)
+                upright = img
+            else:
+                upright = ImageOps.exif_transpose(img)
+        except Exception:  # a broken EXIF block: the image as stored, never a lost file
+            upright = img
+        return _to_rgb(upright) if colour else _to_grey(upright)
+    finally:
+        if not own and img.tell() != frame:
+            img.seek(frame)
 
 
 class NonFinitePixels(ValueError):
@@ -97,46 +116,66 @@ class NonFinitePixels(ValueError):
 
 
 Pixels = TypeVar("Pixels")  # a numpy array or a torch tensor (this module does not import torch)
-ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1]"
+ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1]"
 ROUNDING = 1e-3  # float pixels this far outside [0, 1] are clipped (a resampling's overshoot), not refused
 ROBUST_PEAK = 99.9  # the percentile a 32-bit image beyond 16 bits is scaled by (a hot pixel is clipped)
 FULL_RANGES = (255.0, 65535.0)  # 8-bit and 16-bit images' full ranges
 
 
-Source = str | Path | bytes | Image.Image | np.ndarray  # the forms of one image idk reads
+# the forms of one image idk reads (a tensor: decoded pixels, as a numpy array)
+Source = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, "torch.Tensor"]
 
 
 def image_source(source: object, name: str | None = None) -> str | Path | bytes | Image.Image | np.ndarray:
-    """One image as :func:`open_image` or the preparation reads it: a path, a file's bytes or an
-    image PIL opened as they are; decoded pixels (a numpy array, or a torch tensor, channels last)
-    checked by :func:`pixels_from_array`.
+    """One image as :func:`open_image` or the preparation reads it: a path (or path-like), a
+    file's bytes (or a bytearray or memoryview of them) or an image PIL opened as they are; decoded
+    pixels (a numpy array or a torch tensor, channels last) checked by :func:`pixels_from_array`.
 
     Raises:
-        ImageError: naming ``name``, for anything else (a list, a number, None) or pixels that are not
-            an image's.
+        ImageError: naming ``name``, for anything else (a list, a number, None), pixels that are not
+            an image's, or a tensor numpy cannot hold (sparse, on the meta device).
     """
     if isinstance(source, (str, Path, bytes, Image.Image)):
         return source
-    if hasattr(source, "detach") and hasattr(source, "numpy"):  # a torch tensor (this module does not import torch)
-        shape = tuple(source.shape)
-        if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+    if isinstance(source, os.PathLike):
+        return Path(os.fsdecode(source))
+    if isinstance(source, (bytearray, memoryview)):
+        return bytes(source)
+    tensor = hasattr(source, "detach") and hasattr(source, "numpy")  # torch's (this module does not import torch)
+    if not (tensor or isinstance(source, np.ndarray)):
+        what = (
+            "None"
+            if source is None
+            else f"{'an' if type(source).__name__[0] in 'aeiou' else 'a'} {type(source).__name__}"
+        )
+        raise ImageError(
+            name or f"<{type(source).__name__}>",
+            f"{what} is not an image: give a path, the file's bytes, a PIL image or pixels (a numpy array or "
+            f"a tensor, {ARRAY_FORMS})",
+        )
+    kind = "tensor" if tensor else "array"
+    name = name or f"<{kind}>"
+    shape = tuple(source.shape)
+    if len(shape) == 3 and shape[0] in (1, 2, 3, 4) and shape[-1] > 4:  # channels first
+        turn = "permute(1, 2, 0)" if tensor else "transpose(1, 2, 0)"
+        raise ImageError(
+            name,
+            f"{'a' if tensor else 'an'} {kind} of shape {shape}: pixels are channels last, {ARRAY_FORMS} ({kind}.{turn})",
+        )
+    if tensor:
+        held = source.detach()
+        try:
+            source = (held.float() if str(held.dtype) == "torch.bfloat16" else held).cpu().numpy()
+        except (TypeError, RuntimeError, NotImplementedError) as err:
             raise ImageError(
-                name or "<tensor>",
-                f"a tensor of shape {shape}: pixels are channels last, {ARRAY_FORMS} (tensor.permute(1, 2, 0))",
-            )
-        return pixels_from_array(source.detach().cpu().numpy(), name or "<tensor>")
-    if isinstance(source, np.ndarray):
-        return pixels_from_array(source, name or "<array>")
-    raise ImageError(
-        name or f"<{type(source).__name__}>",
-        f"a {type(source).__name__} is not an image: give a path, the file's bytes, a PIL image or pixels "
-        f"(a numpy array {ARRAY_FORMS})",
-    )
+                name, f"a {held.dtype} tensor ({held.layout}, {held.device}) numpy cannot hold ({err})"
+            ) from None
+    return pixels_from_array(source, name)
 
 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Decoded pixels as a file's would be read: float32 (H, W) or (H, W, 3) in [0, 1], from
-    (H, W[, 1 | 3 | 4]) uint8, uint16 (their full range, either byte order) or floats in [0, 1]
+    (H, W[, 1 | 2 | 3 | 4]) uint8, uint16 (their full range, either byte order) or floats in [0, 1]
     (within :data:`ROUNDING`, then clipped); an alpha channel is laid on white, as a transparent
     file's is.
 
@@ -145,7 +184,7 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
             or floats outside [0, 1].
     """
     array = np.asarray(array)
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 2, 3, 4)):
         raise ImageError(name, f"an array of shape {tuple(array.shape)}; pixels are {ARRAY_FORMS}")
     if array.size == 0:
         raise ImageError(name, f"an array of shape {tuple(array.shape)} has no pixels")
@@ -161,13 +200,13 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
         pixels = np.clip(array, 0, 1).astype(np.float32)  # an interpolation's overshoot clipped
     else:
         raise ImageError(name, f"an array of {array.dtype}; pixels are {ARRAY_FORMS}")
-    if pixels.ndim == 3 and pixels.shape[-1] == 4:
-        pixels = laid_on_white(pixels[..., :3], pixels[..., 3:])
+    if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):  # grey or colour, then alpha
+        pixels = laid_on_white(pixels[..., :-1], pixels[..., -1:])
     return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
 
 
 def laid_on_white(rgb: Pixels, alpha: Pixels) -> Pixels:
-    """Colour pixels with their opacity in [0, 1] (arrays or tensors that broadcast) laid on a white
+    """Grey or colour pixels with their opacity in [0, 1] (arrays or tensors that broadcast) laid on a white
     page, as a transparent file is read (:func:`_on_white`): rgb·α + (1 − α)."""
     return rgb * alpha + (1 - alpha)
 

@@ -46,6 +46,24 @@ def untrained_classes(full: ImageSet, train: ImageSet) -> dict[str, int]:
     return {c: total[i] for i, c in enumerate(full.classes) if trained[i] == 0}
 
 
+def untrained_reason(untrained: dict[str, int], cfg: TrainConfig) -> str:
+    """The classes of :func:`untrained_classes` and why they have no training image, for an error."""
+    took = {c: n for c, n in untrained.items() if n}
+    never = [c for c, n in untrained.items() if not n]
+    parts = []
+    if took:
+        counts = ", ".join(f"{c} ({n} left after the test split)" for c, n in took.items())
+        parts.append(f"{counts}: the validation split took them; give each class more images (a dozen or more)")
+    if never:
+        why = (
+            f"--train-subset {cfg.train_subset} drew none of their images; give a larger one"
+            if cfg.train_subset
+            else "no image is labelled with them; leave them out of the class names or give them images"
+        )
+        parts.append(f"{', '.join(never)}: {why}")
+    return "; ".join(parts)
+
+
 def validation_size(n: int, cfg: TrainConfig) -> int:
     """How many of n training images are held out for validation."""
     return min(cfg.val_size, n // VALIDATION_SHARE)

@@ -35,7 +35,15 @@ from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_pr
 from idk.training.fitting import FitState, fit
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
-from idk.training.splits import by_class, split, tuning_split, untrained_classes, used_images
+from idk.training.splits import (
+    by_class,
+    split,
+    tuning_split,
+    untrained_classes,
+    untrained_reason,
+    used_images,
+    validation_size,
+)
 
 
 @dataclass
@@ -161,11 +169,7 @@ def train(
     stratified = previous.validation_by_class if previous is not None else by_class(source.record.data)
     train_set, val_set = split(full, tcfg, stratified)
     if untrained := untrained_classes(full, train_set):
-        counts = ", ".join(f"{c} ({n} left after the test split)" for c, n in untrained.items())
-        raise DataError(
-            f"{opts.data or DEFAULT_DATA}: no training image left for {counts}: the validation split took "
-            "them; give each class more images (a dozen or more)"
-        )
+        raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
         v is not None for v in (opts.channels, opts.dense, opts.prior_scale, opts.members)
@@ -234,8 +238,15 @@ def train(
         raise IdkError(
             f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
         ) from None
-    if preset.rule.target_refusal is not None:  # resumed too; after the network fits the images
-        held = len(tuning_split(val_set, preset.rule, source.record.data)[1])
+    held = len(tuning_split(val_set, preset.rule, source.record.data)[1])
+    if preset.rule.targeted and not held:  # resumed too; after the network fits the images
+        why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
+        progress.warn(
+            f"{opts.data or DEFAULT_DATA}: no validation image is held out to set the rule's threshold ({why}): "
+            f"it keeps a fixed one, not set for its target; give each class more images "
+            f"(a fifth of them, at most {tcfg.val_size}, are held out for the rule)"
+        )
+    elif preset.rule.target_refusal is not None:
         if few := few_to_calibrate(held, preset.rule.target_refusal):
             progress.warn(
                 f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
