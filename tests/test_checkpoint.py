@@ -142,7 +142,11 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
     torch.save(ckpt, tmp_path / "old.pt")
     with pytest.raises(CheckpointError, match="older idk"):
         ckpt_io.load(tmp_path / "old.pt")
-    ckpt["format_version"] = 2
+    ckpt["format_version"] = 2  # before validation_by_class: read, its split drawn over all images
+    del ckpt["validation_by_class"]
+    torch.save(ckpt, tmp_path / "v2.pt")
+    assert not ckpt_io.read(tmp_path / "v2.pt").validation_by_class
+    ckpt["format_version"] = 3
     ckpt["model_config"]["net"]["hidden"] = 32
     torch.save(ckpt, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="do not fit the described architecture"):

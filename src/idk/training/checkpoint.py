@@ -35,7 +35,10 @@ from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, bu
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
 
 FORMAT = "idk-checkpoint"
-FORMAT_VERSION = 2  # 2: any input form and classes (1: MNIST only)
+# 3: how the validation split was drawn (validation_by_class: an idk that reads only 2 would re-draw
+# a user's over all images and calibrate on training images); 2: any input form and classes; 1: MNIST only
+FORMAT_VERSION = 3
+OLDEST_READ = 2  # a version 2 file drew its validation split over all images
 KINDS = {"BNN": BNN, "BNNMixture": BNNMixture, "DeterministicNet": DeterministicNet}
 
 
@@ -203,7 +206,7 @@ class Checkpoint:
             raise CheckpointError(
                 f"{path}: checkpoint format {version} is newer than this idk reads ({FORMAT_VERSION}); upgrade idk"
             )
-        if version < FORMAT_VERSION:
+        if version < OLDEST_READ:
             raise CheckpointError(
                 f"{path}: checkpoint format {version} was written by an older idk; train the model again"
             )
