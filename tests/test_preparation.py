@@ -10,7 +10,7 @@ from PIL import Image
 
 from idk.data.images import InputSpec
 from idk.data.imaging import is_colour, open_image
-from idk.data.preparation import fit, prepare, to_fashion_mnist
+from idk.data.preparation import blank_in_input_form, fit, prepare, to_fashion_mnist
 
 FASHION = InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True)
 
@@ -104,3 +104,18 @@ def test_pixels_given_as_integers_are_read_as_their_range(preparation):
     as_uint16 = prepare((grey * 65535).round().astype(np.uint16), spec).pixels
     # within one 8-bit step (the MNIST recipe rounds to 8 bits)
     assert np.abs(as_uint8 - as_float).max() < 0.01 and np.abs(as_uint16 - as_float).max() < 0.005
+
+
+def test_a_page_of_one_colour_is_blank_whatever_its_colour():
+    """Flat is judged channel by channel: a red or green page holds nothing to classify, as a grey
+    one does (its channels differ from each other, but none varies)."""
+    colour, grey = InputSpec(3, 32, 32, "fit"), InputSpec(1, 32, 32, "fit")
+    for page in ((200, 30, 30), (0, 255, 0), (128, 128, 128)):
+        png = _png(Image.new("RGB", (40, 1000), page))
+        assert prepare(png, colour).blank and prepare(png, grey).blank
+        in_form = np.empty((3, 32, 32), np.float32)
+        in_form[:] = np.array(page, np.float32)[:, None, None] / 255
+        assert blank_in_input_form(in_form, colour)
+    drawn = Image.new("RGB", (40, 40), (200, 30, 30))
+    drawn.paste((30, 30, 200), (10, 10, 30, 30))  # a blue square on the red page
+    assert not prepare(_png(drawn), colour).blank

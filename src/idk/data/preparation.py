@@ -75,7 +75,16 @@ def blank_in_input_form(pixels: np.ndarray, spec: InputSpec) -> bool:
     if spec.preparation == "mnist":
         grey = pixels.mean(0)
         return bool(grey.max() - np.median(_border(grey)) < INK_LEVEL)
-    return bool(pixels.max() - pixels.min() < FLAT)
+    return one_colour(pixels, channels_at=0)
+
+
+def one_colour(pixels: np.ndarray, channels_at: int | None = None) -> bool:
+    """Whether an image is one flat colour: every channel's pixels span less than :data:`FLAT`
+    (pixels (H, W), or with their channels at axis ``channels_at``: a red page is flat too)."""
+    if channels_at is None:
+        return bool(np.ptp(pixels) < FLAT)
+    per_channel = np.moveaxis(pixels, channels_at, 0).reshape(pixels.shape[channels_at], -1)
+    return bool(np.ptp(per_channel, axis=1).max() < FLAT)
 
 
 def to_mnist(grey: np.ndarray, height: int = 28, width: int = 28) -> PreparedImage:
@@ -145,7 +154,7 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
     elif pixels.ndim == 3 and spec.channels == 1:
         pixels = pixels @ np.array(LUMINANCE, np.float32)
     h, w = pixels.shape[:2]
-    flat = bool(pixels.max() - pixels.min() < FLAT)
+    flat = one_colour(pixels, None if pixels.ndim == 2 else -1)
     if (h, w) != (spec.height, spec.width):
         fill = np.median(_border(pixels), axis=0)
         scale = min(spec.height / h, spec.width / w)
