@@ -35,3 +35,16 @@ def test_a_deterministic_network_takes_no_sample_memory():
     model = build_model(cfg)
     assert bytes_per_sample(model) == 0
     check_samples(model, 10**12, budget=1)
+
+
+def test_a_sample_count_must_be_a_whole_number_of_at_least_one():
+    """The library's callers (predict_images, evaluate_checkpoint, recalibrate) get the CLI's
+    check: 0 is not "the default", a negative count no tensor error."""
+    import numpy as np
+
+    model = build_model(for_mnist(ModelConfig(net=NetConfig(arch="mlp", hidden=8))), dataset_size=100)
+    for bad in (0, -3, 2.5, True, "10"):
+        with pytest.raises(IdkError, match=r"give a whole number of samples, at least 1"):
+            check_samples(model, bad)
+    check_samples(model, np.int64(3))  # a numpy count will do
+    check_samples(model, None)  # the model's own

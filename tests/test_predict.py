@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -228,6 +229,26 @@ def test_an_array_that_is_no_image_is_that_results_error_not_the_calls(cnn_model
         "NaN or infinite" in errors["holed"] and "no pixels" in errors["empty"] and "outside [0, 1]" in errors["scaled"]
     )
     assert all(errors[n].startswith(f"{n}: ") for n in ("holed", "empty", "scaled"))
+
+
+def test_predict_takes_what_a_library_caller_gives_it(cnn_model, user_files):
+    """One path alone, a generator of pairs, lists as pairs; a bare source or a list of paths is an
+    IdkError saying pairs are expected; samples=0 is refused, not taken for the default."""
+    from idk.apps.predict import predict_files, predict_images
+    from idk.errors import IdkError
+
+    model, ckpt = checkpoint.load(cnn_model)
+    files = sorted(str(f) for f in user_files.iterdir())
+    alone = predict_files(model, ckpt, files[0], 10)
+    assert [r.file for r in alone] == [files[0]] and alone == predict_files(model, ckpt, [Path(files[0])], 10)
+    given = predict_images(model, ckpt, ((f, f) for f in files[:2]), 10)  # a generator
+    assert [r.file for r in given] == files[:2]
+    assert predict_images(model, ckpt, [[files[0], files[0]]], 10)[0].file == files[0]  # a list as a pair
+    for bad, needle in ((files[0], "not one source alone"), (files[:2], "got str")):
+        with pytest.raises(IdkError, match=needle):
+            predict_images(model, ckpt, bad, 10)
+    with pytest.raises(IdkError, match="at least 1"):
+        predict_images(model, ckpt, [(files[0], files[0])], 0)
 
 
 def test_predict_shows_progress_over_files_that_take_more_than_one_batch(cnn_model, user_files, monkeypatch, capsys):

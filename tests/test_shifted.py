@@ -234,3 +234,26 @@ def test_printed_images_are_the_printed_sets_renderings():
     chosen = [fonts[i] for i in rng.integers(0, len(fonts), 12)]
     again = shifted.printed_images([classes[i] for i in labels], chosen, SPEC, rng)
     assert torch.equal(whole.images, again) and whole.labels.tolist() == labels.tolist()
+
+
+def test_evaluate_checkpoint_takes_sets_as_a_library_caller_gives_them(cnn_model, data_dir, mnist_test, tmp_path):
+    """{NAME: PATH}, (NAME, PATH) pairs or the command line's strings; counts checked before any
+    work; a noise set asked for with --noise 0 is an error, not an empty row."""
+    from idk.apps.evaluate import as_pairs, evaluate_checkpoint
+    from idk.errors import IdkError
+
+    np.save(tmp_path / "few.npy", np.zeros((3, 28, 28), np.uint8))
+    few = str(tmp_path / "few.npy")
+    assert as_pairs({"a": few}, "--ood") == as_pairs([("a", few)], "--ood") == as_pairs([f"a={few}"], "--ood")
+    assert as_pairs(few, "--ood") == [("few", few)] and as_pairs(None, "--ood") == []
+    with pytest.raises(IdkError, match=r"--shift: \['a', 'b', 'c'\] is no set; give \{NAME: PATH\}"):
+        as_pairs([["a", "b", "c"]], "--shift")
+    for bad in ({"noise": -5}, {"gaussian": 1.5}, {"shifted_images": -1}):
+        with pytest.raises(IdkError, match="give a whole number of images, 0 or more"):
+            evaluate_checkpoint(tmp_path / "not-read.pt", **bad)
+    with pytest.raises(IdkError, match=r"--ood noise=noise: holds no image \(--noise 0"):
+        evaluate_checkpoint(cnn_model, DataConfig(data_dir), ood=["noise"], noise=0, shifted_images=0, samples=10)
+    report = evaluate_checkpoint(
+        cnn_model, DataConfig(data_dir), ood={"few": few}, noise=0, shifted_images=0, samples=10
+    )
+    assert report["datasets"]["few"]["n"] == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,27 @@ def parse_ood(specs: list[str], option: str = "--ood") -> list[tuple[str, str]]:
             raise IdkError(f"{option} {spec!r}: expected NAME=PATH")
         out.append((name, path))
     return out
+
+
+def as_pairs(sets: Mapping[str, str] | Iterable[tuple[str, str] | str] | None, option: str) -> list[tuple[str, str]]:
+    """A library caller's sets for ``option`` as (NAME, PATH) pairs: a mapping of names to paths,
+    (name, path) pairs, or ``NAME=PATH`` / bare strings as the command line takes them (:func:`parse_ood`)."""
+    if sets is None:
+        return []
+    if isinstance(sets, (str, Path)):
+        sets = [str(sets)]
+    items = list(sets.items()) if isinstance(sets, Mapping) else list(sets)
+    pairs = []
+    for item in items:
+        if isinstance(item, (str, Path)):
+            pairs += parse_ood([str(item)], option)
+        elif isinstance(item, tuple) and len(item) == 2:
+            pairs.append((str(item[0]), str(item[1])))
+        else:
+            raise IdkError(
+                f"{option}: {item!r} is no set; give {{NAME: PATH}}, (NAME, PATH) pairs or 'NAME=PATH' strings"
+            )
+    return pairs
 
 
 def default_ood(ckpt: Checkpoint) -> tuple[str, ...]:
@@ -77,6 +100,8 @@ def load_sets(
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
         sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare, warn=warn)
+        if not len(sets[name]):
+            raise IdkError(f"--ood {name}={path}: holds no image (--noise 0 leaves the noise sets empty)")
     return sets
 
 
@@ -116,14 +141,14 @@ def shifted_sets(
 def evaluate_checkpoint(
     model_path: str | Path,
     data: DataConfig | None = None,
-    ood: list[tuple[str, str]] | None = None,
+    ood: Mapping[str, str] | Iterable[tuple[str, str] | str] | None = None,
     noise: int = 100,
     gaussian: int = 0,
     samples: int | None = None,
     json_path: str | Path | None = None,
     progress: Progress | None = None,
     test_data: str | None = None,
-    shift: list[tuple[str, str]] | None = None,
+    shift: Mapping[str, str] | Iterable[tuple[str, str] | str] | None = None,
     shifted_images: int = SHIFTED_IMAGES,
     device: torch.device | str | None = None,
     prepare: bool = False,
@@ -134,14 +159,19 @@ def evaluate_checkpoint(
     Besides the test set and the out-of-distribution sets, the report has *shifted* sets: for
     models of drawn symbols ``shifted_images`` images of each built-in family
     (:mod:`idk.data.shifted`, from the test set) and their non-symbol counterpart, and the user's
-    labelled ``shift`` sets (NAME, PATH). ``prepare``: the images of the user's folders
+    labelled ``shift`` sets. ``ood`` and ``shift``: {NAME: PATH}, (NAME, PATH) pairs or ``NAME=PATH``
+    strings (:func:`as_pairs`). ``prepare``: the images of the user's folders
     (``test_data``, ``ood``, ``shift``) that already have the model's frame size are prepared as
     ``idk predict`` prepares a photo, not taken pixel for pixel as a data set in the model's form."""
+    ood, shift = as_pairs(ood, "--ood"), as_pairs(shift, "--shift")
+    for option, count in (("--noise", noise), ("--gaussian", gaussian), ("--shifted", shifted_images)):
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+            raise IdkError(f"{option} {count!r}: give a whole number of images, 0 or more")
     model, ckpt = ckpt_io.load(model_path, device=device)
     check_samples(model, samples)  # before any data set is read
     rule = ckpt.decision_rule()
     settings = EvalSettings(
-        samples=samples or ckpt.rule_config.samples,
+        samples=ckpt.rule_config.samples if samples is None else samples,
         forced_samples=ckpt.rule_config.forced_samples,
         forced_average=ckpt.rule_config.forced_average,
         ood_score=rule.score,

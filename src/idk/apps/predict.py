@@ -6,6 +6,7 @@ model's class names."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from idk.data.catalog import recorded_test_set
 from idk.data.imaging import Source, list_images
 from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
+from idk.decision.memory import check_samples
 from idk.decision.predictive import Predictions, batch_size_for
 from idk.decision.rules import PercentileRule, Rule
 from idk.errors import IdkError, ImageError
@@ -90,15 +92,17 @@ def rule_score(rule: Rule, pred: Predictions) -> torch.Tensor:
 def predict_files(
     model: Model,
     ckpt: Checkpoint,
-    paths: list[str],
+    paths: str | Path | Iterable[str | Path],
     samples: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Answer every image among ``paths`` (files, folders, globs); unreadable files get an error.
-    ``progress``: a bar over the files (shown for more than one batch of them)."""
+    """Answer every image among ``paths`` (files, folders, globs; one path alone will do);
+    unreadable files get an error. ``progress``: a bar over the files (shown for more than one
+    batch of them)."""
     sources: list[tuple[str, Path | ImageError]] = []
-    for raw in paths:
+    for raw in [paths] if isinstance(paths, (str, Path)) else paths:
+        raw = str(raw)
         try:
             sources += [(str(f), f) for f in list_images([raw])]
         except ImageError as err:
@@ -106,10 +110,25 @@ def predict_files(
     return predict_images(model, ckpt, sources, samples, seed, progress=progress)
 
 
+def named_sources(sources: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``predict_images``' (name, source) pairs as a list; anything else is an :class:`IdkError`
+    saying what is expected (a bare path or array is no pair: its name would be lost)."""
+    if isinstance(sources, (str, Path, bytes, np.ndarray)):
+        raise IdkError("give (name, source) pairs, e.g. [(path, path)], not one source alone")
+    pairs = []
+    for item in sources:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise IdkError(
+                f"give (name, source) pairs, e.g. [(path, path)]; got {type(item).__name__} {str(item)[:60]!r}"
+            )
+        pairs.append((str(item[0]), item[1]))
+    return pairs
+
+
 def predict_images(
     model: Model,
     ckpt: Checkpoint,
-    sources: list[tuple[str, Source | PreparedImage | ImageError]],
+    sources: Iterable[tuple[str, Source | PreparedImage | ImageError]],
     samples: int | None = None,
     seed: int = 0,
     with_samples: bool = False,
@@ -126,7 +145,9 @@ def predict_images(
     ``with_samples`` adds each class's S sampled probabilities; ``draws`` (:func:`draw_networks`
     for ``seed``) spares drawing the networks again; ``progress``: a bar over the images when they
     take more than one batch."""
-    samples = samples or ckpt.rule_config.samples
+    check_samples(model, samples)
+    samples = ckpt.rule_config.samples if samples is None else samples
+    sources = named_sources(sources)
     rule = ckpt.decision_rule()  # built once, for every batch
     if draws is None:
         draws = draw_networks(model, samples, seed)
@@ -245,7 +266,8 @@ def explain(
     from idk.evaluation import plots
 
     rule: Rule = ckpt.decision_rule()
-    samples = samples or ckpt.rule_config.samples
+    check_samples(model, samples)
+    samples = ckpt.rule_config.samples if samples is None else samples
     label, blank = None, False
     if target.isdigit() and not Path(target).exists():
         test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env(), ckpt.classes)

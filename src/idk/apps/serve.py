@@ -107,7 +107,7 @@ class PredictionService:
         settings: ServiceSettings = ServiceSettings(),
     ) -> None:
         self.model, self.ckpt, self.settings = model, ckpt, settings
-        self.samples = samples or ckpt.rule_config.samples
+        self.samples = ckpt.rule_config.samples if samples is None else samples
         self.asked_samples = samples  # None: the model's own
         self.rule = ckpt.decision_rule()
         check_samples(model, self.samples)  # before the networks are drawn (and the port taken)

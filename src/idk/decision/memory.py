@@ -8,6 +8,7 @@ available now, before any work starts.
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import torch
@@ -44,10 +45,12 @@ def bytes_per_sample(model: Model) -> int:
 
 
 def check_samples(model: Model, samples: int | None, option: str = "--samples", budget: int | None = None) -> None:
-    """Refuse a posterior sample count whose draws for a single image exceed the memory budget
-    (:data:`MEMORY_SHARE` of the available memory, or ``budget`` bytes)."""
+    """Refuse a posterior sample count that is not a whole number ≥ 1, or whose draws for a single
+    image exceed the memory budget (:data:`MEMORY_SHARE` of the available memory, or ``budget`` bytes)."""
     if samples is None:
         return
+    if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
+        raise IdkError(f"{option} {samples!r}: give a whole number of samples, at least 1")
     if isinstance(model, BNNMixture) and samples < len(model.members):
         k = len(model.members)
         raise IdkError(

@@ -124,7 +124,7 @@ def recalibrate(
         target_refusal=target_refusal,
         target_error=target_error,
         confidence=confidence if confidence is not None else ckpt.rule_config.confidence,
-        samples=samples or ckpt.rule_config.samples,
+        samples=ckpt.rule_config.samples if samples is None else samples,
         score=score or ckpt.rule_config.score,
     )
     model = ckpt.build(path=str(model_path), device=device)
