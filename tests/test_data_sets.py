@@ -187,6 +187,18 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
         ({"images": np.zeros((4, 8, 8)), "labels": np.zeros(4, int)}, "at least two classes"),
         ({"x2": np.zeros(3)}, "no 'images'"),
         ({"images": np.zeros((16, 16)), "labels": np.arange(16) % 2}, r"\(1, H, W\)"),
+        (
+            {"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 2, 0]), "classes": np.array(["a", "a", "b"])},
+            r"the class name 'a' is given twice in 'classes' \(classes 0 and 1\)",
+        ),
+        (
+            {"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 0, 1]), "classes": np.array(["", "b"])},
+            "class 0 has an empty name",
+        ),
+        (
+            {"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 0, 1]), "classes": np.array([["a", "b"]])},
+            r"'classes' must hold one name per class \(a 1-D array\), got shape \(1, 2\)",
+        ),
     ],
     ids=[
         "labels-out-of-range",
@@ -198,12 +210,25 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
         "one-class",
         "no-images",
         "one-small-image-as-flat-rows",
+        "class-named-twice",
+        "class-name-empty",
+        "classes-not-1d",
     ],
 )
 def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=message):
         training_data(str(tmp_path / "bad.npz"), data_cfg)
+
+
+def test_class_names_given_as_bytes_are_read_as_text(tmp_path, data_cfg):
+    np.savez(
+        tmp_path / "b.npz",
+        images=np.zeros((6, 8, 8)),
+        labels=np.arange(6) % 2,
+        classes=np.array([b"cat", "d\u00f6g".encode()]),
+    )
+    assert training_data(str(tmp_path / "b.npz"), data_cfg).train.classes == ("cat", "d\u00f6g")
 
 
 def test_a_column_of_labels_is_read_as_labels(tmp_path, data_cfg):

@@ -229,7 +229,7 @@ def _read_array(path: Path, name: str) -> ImageSet:
                 raise DataError(f"{path}: labels must be whole numbers (class indices), got dtype {raw.dtype}")
             labels = torch.from_numpy(raw.astype(np.int64).reshape(-1) if raw.ndim <= 1 else raw.astype(np.int64))
             if "classes" in keys:
-                classes = tuple(str(c) for c in loaded["classes"].tolist())
+                classes = class_names(loaded["classes"], path)
             else:
                 classes = unnamed_classes(labels)
             check_labels(labels, len(images), classes, str(path))
@@ -238,6 +238,22 @@ def _read_array(path: Path, name: str) -> ImageSet:
     _, c, h, w = images.shape
     named = labels is None or "classes" in keys
     return ImageSet(name, images, labels, classes, InputSpec(c, h, w, "fit"), named=named)
+
+
+def class_names(raw: np.ndarray, path: Path | str) -> tuple[str, ...]:
+    """An .npz's ``classes`` as names: one per class (a 1-D array of text, bytes decoded as UTF-8,
+    or numbers), none empty, none twice (each must name one answer)."""
+    if raw.ndim != 1:
+        raise DataError(f"{path}: 'classes' must hold one name per class (a 1-D array), got shape {raw.shape}")
+    names = tuple(c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c) for c in raw.tolist())
+    if empty := [i for i, c in enumerate(names) if not c.strip()]:
+        raise DataError(f"{path}: class {empty[0]} has an empty name in 'classes'; name every class")
+    seen: dict[str, int] = {}
+    for i, c in enumerate(names):
+        if c in seen:
+            raise DataError(f"{path}: the class name {c!r} is given twice in 'classes' (classes {seen[c]} and {i})")
+        seen[c] = i
+    return names
 
 
 def read_idx_images(path: Path, name: str) -> ImageSet:
