@@ -221,6 +221,15 @@ def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):
         training_data(str(tmp_path / "bad.npz"), data_cfg)
 
 
+def test_16_bit_arrays_are_read_by_their_full_range_as_one_16_bit_image_is():
+    from idk.data.folders import as_images
+    from idk.data.imaging import pixels_from_array
+
+    deep = (np.linspace(0, 1, 2 * 64).reshape(2, 8, 8) * 65535).round().astype(np.uint16)
+    images = as_images(deep, "deep.npy")
+    assert torch.allclose(images[:, 0], torch.from_numpy(np.stack([pixels_from_array(d) for d in deep])))
+
+
 def test_class_names_given_as_bytes_are_read_as_text(tmp_path, data_cfg):
     np.savez(
         tmp_path / "b.npz",

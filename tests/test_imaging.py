@@ -225,6 +225,7 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
     rgba[0, 0] = (0, 0, 0, 255)  # one opaque black pixel, the rest transparent: laid on white
     rgb = pixels_from_array(rgba)
     assert rgb.shape == (3, 4, 3) and rgb[0, 0].max() == 0 and rgb[1:].min() == 1
+    assert np.array_equal(pixels_from_array(grey > 0.5), (grey > 0.5).astype(np.float32))  # binarised: 0 or 1
     la = rgba[..., 2:]  # grey and alpha, as an "LA" file
     assert np.array_equal(pixels_from_array(la), rgb[..., 0])
 
@@ -241,7 +242,6 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
         (np.array([[0.0, 255.0]]), r"span 0\.\.255, outside \[0, 1\] \(as 0\.\.255 they would be uint8\)"),
         (np.array([[-0.5, 0.5]]), r"span -0\.5\.\.0\.5, outside \[0, 1\]$"),
         (np.array([[0.5, 1.01]]), r"span 0\.5\.\.1\.01, outside"),
-        (np.zeros((4, 4), bool), "array of bool"),
         (np.zeros((4, 4), np.int64), "array of int64"),
     ],
 )

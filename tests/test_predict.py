@@ -223,7 +223,7 @@ def test_an_array_that_is_no_image_is_that_results_error_not_the_calls(cnn_model
     assert answers["tensor"] == answers["seven"] and answers["pil"] == answers["u8"]  # read as the array is
     assert errors["listed"] == "listed: a list is not an image: give a path, the file's bytes, a PIL image or " + (
         "pixels (a numpy array or a tensor, (H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4): uint8, uint16, "
-        "or floats in [0, 1])"
+        "bool, or floats in [0, 1])"
     )
     assert (
         "NaN or infinite" in errors["holed"] and "no pixels" in errors["empty"] and "outside [0, 1]" in errors["scaled"]

@@ -116,7 +116,7 @@ class NonFinitePixels(ValueError):
 
 
 Pixels = TypeVar("Pixels")  # a numpy array or a torch tensor (this module does not import torch)
-ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4): uint8, uint16, or floats in [0, 1]"
+ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4): uint8, uint16, bool, or floats in [0, 1]"
 ROUNDING = 1e-3  # float pixels this far outside [0, 1] are clipped (a resampling's overshoot), not refused
 ROBUST_PEAK = 99.9  # the percentile a 32-bit image beyond 16 bits is scaled by (a hot pixel is clipped)
 FULL_RANGES = (255.0, 65535.0)  # 8-bit and 16-bit images' full ranges
@@ -175,7 +175,7 @@ def image_source(source: object, name: str | None = None) -> str | Path | bytes 
 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Decoded pixels as a file's would be read: float32 (H, W) or (H, W, 3) in [0, 1], from
-    (H, W[, 1 | 2 | 3 | 4]) uint8, uint16 (their full range, either byte order) or floats in [0, 1]
+    (H, W[, 1 | 2 | 3 | 4]) uint8, uint16 (their full range, either byte order), bool or floats in [0, 1]
     (within :data:`ROUNDING`, then clipped); an alpha channel is laid on white, as a transparent
     file's is.
 
@@ -190,6 +190,8 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
         raise ImageError(name, f"an array of shape {tuple(array.shape)} has no pixels")
     if array.dtype.kind == "u" and array.dtype.itemsize in (1, 2):  # either byte order
         pixels = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
+    elif array.dtype == bool:  # a binarised image: ink or not
+        pixels = array.astype(np.float32)
     elif array.dtype.kind == "f":
         if not np.isfinite(array).all():
             raise ImageError(name, "holds NaN or infinite pixel values")
