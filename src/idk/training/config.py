@@ -19,7 +19,7 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int = 128
     lr: float = 0.01
-    schedule: str = "constant"  # "constant" or "cosine" (per step, to 0 at the end)
+    schedule: str = "constant"  # one of idk.choices.SCHEDULES: "cosine" is per step, to 0 at the end
     elbo: str = "trace"  # "trace" (Monte Carlo KL, the tutorial) or "meanfield" (closed-form KL)
     kl_weight: float = 1.0  # β in E_q[log p(D | w)] − β KL(q ‖ p): 1 is Bayes' rule, < 1 a tempered posterior
     local_reparam: bool = False  # local reparameterisation of the likelihood term

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from idk.errors import CheckpointError
 from idk.training.config import AUGMENTATION_SHARES, Preset
+from idk.training.options import flag
 
 if TYPE_CHECKING:
     from idk.training.checkpoint import Checkpoint
-    from idk.training.train import TrainOptions
+    from idk.training.options import TrainOptions
 
 MAY_CHANGE = ("epochs",)  # TrainOptions fields a resumed run applies
 
@@ -25,10 +26,6 @@ MAY_CHANGE = ("epochs",)  # TrainOptions fields a resumed run applies
 def stored_preset(ckpt: Checkpoint) -> Preset:
     """The preset a checkpoint was trained with, as it stored it."""
     return Preset(ckpt.preset, ckpt.model_config, ckpt.train_config, ckpt.rule_config)
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def _same_data(given: str | None, stored: str | None) -> bool:
@@ -41,7 +38,7 @@ def _same_data(given: str | None, stored: str | None) -> bool:
 def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -> list[str]:
     """The options of ``opts`` (None: not given) and ``preset_name`` that disagree with ``ckpt``'s
     run, as ``--flag given (stored: value)``."""
-    from idk.training.train import configure
+    from idk.training.options import configure
 
     out = []
     if preset_name is not None and preset_name != ckpt.preset:
@@ -49,7 +46,7 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
     record = ckpt.data
     for name, stored in (("data", record.data), ("test_data", record.test_data)):
         if not _same_data(getattr(opts, name), stored):
-            out.append(f"{_flag(name)} {getattr(opts, name)} (stored: {stored})")
+            out.append(f"{flag(name)} {getattr(opts, name)} (stored: {stored})")
     if opts.image_size is not None and tuple(opts.image_size) != tuple(record.image_size or ()):
         out.append(f"--image-size {opts.image_size[0]}x{opts.image_size[1]} (stored: {record.image_size})")
     stored = stored_preset(ckpt)
@@ -65,7 +62,7 @@ def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -
                 stored_as = "neither given: the data set's own" if was is None else f"{field.name}={_shown(was)}"
                 out.append(f"--{'' if value else 'no-'}{field.name.replace('_', '-')} (stored: {stored_as})")
             else:
-                out.append(f"{_flag(field.name)} {_shown(value)} (stored: {_shown(was)})")
+                out.append(f"{flag(field.name)} {_shown(value)} (stored: {_shown(was)})")
     return out
 
 

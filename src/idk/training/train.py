@@ -6,9 +6,8 @@ from its last completed epoch with the optimiser state and the data order it wou
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,9 @@ from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
 from idk.training.batches import outlier_families, trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
-from idk.training.config import AUGMENTATION_SHARES, Preset, TrainConfig, get_preset, preset_for
+from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
+from idk.training.options import TrainOptions, checked, configure
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
 from idk.training.splits import (
@@ -44,65 +44,6 @@ from idk.training.splits import (
     used_images,
     validation_size,
 )
-
-
-@dataclass
-class TrainOptions:
-    """What a user may change on the command line; None keeps the preset's value (the data:
-    :data:`idk.data.catalog.DEFAULT_DATA`)."""
-
-    data: str | None = None
-    test_data: str | None = None
-    image_size: tuple[int, int] | None = None
-    epochs: int | None = None
-    lr: float | None = None
-    schedule: str | None = None
-    kl_weight: float | None = None
-    prior_scale: float | None = None
-    channels: tuple[int, ...] | None = None
-    dense: int | None = None
-    members: int | None = None
-    batch_size: int | None = None
-    seed: int | None = None
-    train_subset: int | None = None
-    val_size: int | None = None
-    twin: bool | None = None
-    augment: bool | None = None
-    degrade: float | None = None
-    printed: float | None = None
-    variants: float | None = None
-    flip: bool | None = None
-    drop_outliers: tuple[str, ...] | None = None
-    outlier_weights: tuple[tuple[str, float], ...] | None = None
-    samples: int | None = None
-    score: str | None = None
-    target_refusal: float | None = None
-    target_error: float | None = None
-    confidence: float | None = None
-
-
-def configure(preset: Preset, opts: TrainOptions) -> Preset:
-    """The preset with the user's overrides applied."""
-    values = {k: v for k, v in dataclasses.asdict(opts).items() if v is not None}
-    if values.get("augment") is False:
-        for share in AUGMENTATION_SHARES:  # no augmentation means none: degradation, printed names, variants
-            values.setdefault(share, 0.0)
-
-    def overrides(config: Any) -> dict[str, Any]:
-        """The options that are fields of ``config`` (a dataclass)."""
-        names = {f.name for f in dataclasses.fields(config)}
-        return {k: v for k, v in values.items() if k in names}
-
-    model = replace(
-        preset.model, net=replace(preset.model.net, **overrides(preset.model.net)), **overrides(preset.model)
-    )
-    train = replace(preset.train, **overrides(preset.train))
-    rule_values = overrides(preset.rule)
-    if "target_error" in rule_values:
-        rule_values.setdefault("target_refusal", None)
-    elif "target_refusal" in rule_values:
-        rule_values["target_error"] = None
-    return replace(preset, model=model, train=train, rule=replace(preset.rule, **rule_values))
 
 
 def train(
@@ -120,7 +61,9 @@ def train(
     processes train one model together (:mod:`idk.training.distributed`); rank 0 alone writes."""
     out = Path(out)
     data = data or DataConfig.from_env()
-    opts = opts or TrainOptions()
+    opts = checked(opts or TrainOptions())
+    if out.is_dir():
+        raise IdkError(f"{out}: is a folder; give the checkpoint's file path (e.g. {out / 'model.pt'})")
     replicas, device = distributed.setup(resolve_device(device))
     progress = (progress or Progress(quiet=True)) if replicas.is_main else Progress(muted=True)
     if resume and not out.exists():

@@ -1,0 +1,53 @@
+"""A library caller's TrainOptions are checked as the command line checks its options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idk.errors import IdkError
+from idk.training.options import TrainOptions, checked, image_size
+from idk.training.train import train
+
+
+@pytest.mark.parametrize(
+    ("given", "needle"),
+    [
+        ({"epochs": 0}, "--epochs 0: give a whole number, at least 1"),
+        ({"epochs": -1}, "--epochs -1: give a whole number, at least 1"),
+        ({"batch_size": 0}, "--batch-size 0"),
+        ({"samples": 0}, "--samples 0"),
+        ({"members": 1.5}, "--members 1.5"),
+        ({"val_size": -1}, "--val-size -1: give a whole number, 0 or more"),
+        ({"lr": 0}, "--lr 0: give a positive number"),
+        ({"degrade": 1.5}, r"--degrade 1.5: give a fraction in \[0, 1\]"),
+        ({"target_refusal": 5.0}, r"--target-refusal 5.0: give a fraction in \[0, 1\]"),
+        ({"target_error": 0}, "--target-error 0: give a number strictly between 0 and 1"),
+        ({"target_refusal": 0.1, "target_error": 0.1}, "give one of --target-refusal and --target-error, not both"),
+        ({"channels": (4, 0)}, "--channels"),
+        ({"channels": ()}, "--channels"),
+        ({"schedule": "linear"}, "--schedule 'linear': give one of constant, cosine"),
+        ({"image_size": 0}, "--image-size 0"),
+        ({"image_size": "24y"}, "--image-size"),
+        ({"data": 3}, "--data 3: give a data set's name or a path"),
+    ],
+)
+def test_options_the_command_line_refuses_are_refused(given, needle):
+    with pytest.raises(IdkError, match=needle):
+        checked(TrainOptions(**given))
+
+
+def test_options_are_brought_to_one_form():
+    opts = checked(TrainOptions(data=Path("my_photos"), image_size=32, channels=[4, 8], epochs=3))
+    assert opts.data == "my_photos" and opts.image_size == (32, 32) and opts.channels == (4, 8) and opts.epochs == 3
+    assert image_size("24x32") == image_size((24, 32)) == (24, 32) and image_size("28") == (28, 28)
+    assert checked(TrainOptions()) == TrainOptions()  # nothing given: the preset's values
+
+
+def test_train_refuses_before_any_work(tmp_path):
+    with pytest.raises(IdkError, match="--epochs 0"):
+        train(tmp_path / "m.pt", opts=TrainOptions(epochs=0))
+    with pytest.raises(IdkError, match="is a folder; give the checkpoint's file path"):
+        train(tmp_path, opts=TrainOptions(epochs=1))
+    assert list(tmp_path.iterdir()) == []
