@@ -157,6 +157,12 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
             assert f"no validation image is held out to set the rule's threshold {why}: it keeps a fixed one" in err
         else:
             assert "no validation image" not in err and "the threshold is set on only 1 validation image" in err
+    assert "optimiser steps" not in err  # --epochs given: the user's choice
+    default_epochs = [a for a in small if a not in ("--epochs", "1")]
+    assert main(["train", "--data", str(pairs), "--out", str(tmp_path / "d.pt"), "-q", *default_epochs]) == 0
+    err = capsys.readouterr().err
+    assert "8 training images make 12 optimiser steps in the preset's 12 epochs" in err
+    assert "--epochs 500 gives 500" in err  # one step an epoch
 
 
 def test_a_test_set_of_some_of_the_classes_is_evaluated(shapes_model, tmp_path, capsys):

@@ -6,6 +6,7 @@ from its last completed epoch with the optimiser state and the data order it wou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +45,9 @@ from idk.training.splits import (
     used_images,
     validation_size,
 )
+
+# fewer optimiser steps than this at the preset's epochs (a small set) are said, with the epochs for as many
+FEW_STEPS = 500
 
 
 def train(
@@ -195,6 +199,13 @@ def train(
                 f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
                 f"{tcfg.val_size}, are held out for the rule)"
             )
+    steps = math.ceil(len(train_set) / tcfg.batch_size) * tcfg.epochs
+    if steps < FEW_STEPS and opts.epochs is None and previous is None:  # a small set, the preset's epochs
+        enough = math.ceil(FEW_STEPS / math.ceil(len(train_set) / tcfg.batch_size))
+        progress.warn(
+            f"{opts.data or DEFAULT_DATA}: {len(train_set)} training images make {steps} optimiser steps in the "
+            f"preset's {tcfg.epochs} epochs; a network learns little in so few: --epochs {enough} gives {FEW_STEPS}"
+        )
     states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
     if previous is not None:
         model.load_state_dict(previous.state_dict)
