@@ -93,3 +93,30 @@ def test_summaries_are_listed_once_and_combined_field_by_field():
         assert torch.equal(getattr(joined, name), torch.cat([getattr(a, name), getattr(b, name)]))
     mixed = Predictions.combine([a, a], lambda ts: torch.stack(ts).mean(0), samples=10)
     assert mixed.samples == 10 and torch.allclose(mixed.mean_probs, a.mean_probs)
+
+
+def test_images_in_another_form_are_one_line_saying_what_to_change():
+    """The low-level predict takes (N, C, H, W) floats in [0, 1]: channels last, uint8, 0..255,
+    another size or one image without its batch axis are refused with the change to make."""
+    import pytest
+
+    from idk.errors import IdkError
+
+    model = build_model(for_mnist(get_preset("tutorial").model), dataset_size=100)
+    good = torch.rand(2, 1, 28, 28)
+    assert predict(model, good, 3).mean_probs.shape == (2, 10)
+    cases = [
+        (
+            good.permute(0, 2, 3, 1),
+            r"shape \(2, 28, 28, 1\): this model takes \(N, 1, 28, 28\).*x\.permute\(0, 3, 1, 2\)",
+        ),
+        (good[0], r"one image: x\[None\]"),
+        (torch.rand(2, 1, 32, 32), r"shape \(2, 1, 32, 32\): this model takes \(N, 1, 28, 28\) floats in \[0, 1\]$"),
+        ((good * 255).to(torch.uint8), r"images of torch.uint8.*x\.float\(\) / 255"),
+        (good * 255, r"pixels span .*: this model takes"),
+        (torch.full((1, 1, 28, 28), float("nan")), "pixels span nan"),
+        (good.numpy(), "must be a torch tensor"),
+    ]
+    for images, needle in cases:
+        with pytest.raises(IdkError, match=needle):
+            predict(model, images, 3)

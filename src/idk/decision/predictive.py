@@ -15,6 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from idk.errors import IdkError
 from idk.nn.bnn import BNN, DeterministicNet, Model, sampling_pass
 from idk.nn.numerics import flush_denormals
 from idk.progress import Progress
@@ -132,6 +133,32 @@ def device_batches(images: Tensor, batch_size: int, device: torch.device) -> Ite
         yield x
 
 
+PIXEL_SLACK = 1e-3  # pixels this far outside [0, 1] are a resampling's overshoot, not another scale
+
+
+def check_images(model: Model, images: Tensor) -> None:
+    """Refuse images that are not in ``model``'s input form, (N, C, H, W) floats in [0, 1], with a
+    line saying what to change (channels last, uint8, 0..255, another size) rather than a layer's
+    shape error or a silent answer."""
+    want = tuple(model.cfg.input_shape)
+    form = f"(N, {', '.join(map(str, want))}) floats in [0, 1]"
+    if not isinstance(images, Tensor):
+        raise IdkError(f"images must be a torch tensor {form}, got {type(images).__name__}")
+    shape = tuple(images.shape)
+    if images.dim() != 4 or shape[1:] != want:
+        hint = (
+            " (channels last: x.permute(0, 3, 1, 2))" if images.dim() == 4 and (shape[3], *shape[1:3]) == want else ""
+        )
+        hint = hint or (" (one image: x[None])" if shape == want else "")
+        raise IdkError(f"images of shape {shape}: this model takes {form}{hint}")
+    if not images.is_floating_point():
+        raise IdkError(f"images of {images.dtype}: this model takes {form} (x.float() / 255 for 8-bit pixels)")
+    if len(images):
+        low, high = float(images.min()), float(images.max())
+        if low < -PIXEL_SLACK or high > 1 + PIXEL_SLACK or low != low:
+            raise IdkError(f"pixels span {low:.6g}..{high:.6g}: this model takes {form}")
+
+
 def predict(
     model: Model,
     images: Tensor,
@@ -148,7 +175,8 @@ def predict(
     the model's device and returned on the CPU (one copy at the end, none per batch).
 
     The S networks are drawn once from a CPU generator seeded with ``seed``: the same networks on
-    every device."""
+    every device. Images in another form are an :class:`~idk.errors.IdkError` (:func:`check_images`)."""
+    check_images(model, images)
     samples = 1 if isinstance(model, DeterministicNet) else samples
     batch_size = batch_size or batch_size_for(model, samples)
     generator = torch.Generator().manual_seed(seed)
