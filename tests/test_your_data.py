@@ -17,6 +17,7 @@ from idk.apps import serve
 from idk.apps.cli import main
 from idk.data.augment import augmentation_for
 from idk.data.synthetic import WIDE_SCRIBBLES, Scribbles
+from idk.errors import DataError
 from idk.training import checkpoint, fitting
 from shapes import CLASSES, make_shapes, shape_image
 
@@ -89,6 +90,9 @@ def test_a_folders_validation_images_are_drawn_class_by_class(shapes_model, tmp_
     assert max(per_class) - min(per_class) <= 1 and min(per_class) >= 1  # the classes' shares, each one
     _, _, old = training_images(replace(ckpt, validation_by_class=False), data)
     assert not torch.equal(old.images, val.images)  # another draw, over all images
+    moved = replace(ckpt, data=replace(ckpt.data, data=str(tmp_path / "moved")))
+    with pytest.raises(DataError, match="moved: the model's training data is gone .* put the data back"):
+        training_images(moved, data)  # idk calibrate's words, not "not a known data set"
 
 
 def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp_path, capsys):

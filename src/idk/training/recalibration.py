@@ -18,7 +18,7 @@ from idk.data.images import ImageSet
 from idk.data.sources import DataConfig
 from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
-from idk.errors import CheckpointError, IdkError
+from idk.errors import CheckpointError, DataError, IdkError
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
@@ -34,6 +34,11 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
     """The training data source of ``ckpt`` and the (training, validation) images training split
     from it; refused when the data changed since training."""
     record = ckpt.data
+    if record.data not in NAMED and not Path(record.data).exists():
+        raise DataError(
+            f"{record.data}: the model's training data is gone (its validation images are drawn from it again); "
+            f"{RESTORE}"
+        )
     image_size = None if record.data in NAMED else record.image_size
     source = training_data(record.data, data, record.test_data, image_size, warn)
     full = used_images(source.train, ckpt.train_config)
