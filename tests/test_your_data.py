@@ -162,6 +162,11 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
         else:
             assert "no validation image" not in err and "the threshold is set on only 1 validation image" in err
     assert "optimiser steps" not in err  # --epochs given: the user's choice
+    twelve = make_shapes(tmp_path / "twelve", per_class=12)  # 30 training images: 6 held out, 3 of them tune
+    assert main(["train", "--data", str(twelve), "--out", str(tmp_path / "t.pt"), "-q", *small]) == 0
+    err = capsys.readouterr().err
+    assert "the rule's score is chosen on only 3 validation images (a 20% share of them)" in err
+    assert "too few to compare the scores at a 2% refusal; give more images, or choose the score with --score" in err
     default_epochs = [a for a in small if a not in ("--epochs", "1")]
     assert main(["train", "--data", str(pairs), "--out", str(tmp_path / "d.pt"), "-q", *default_epochs]) == 0
     err = capsys.readouterr().err

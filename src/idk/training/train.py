@@ -37,6 +37,7 @@ from idk.training.options import TrainOptions, checked, configure
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
 from idk.training.splits import (
+    TUNING_SHARE,
     by_class,
     split,
     tuning_split,
@@ -185,7 +186,14 @@ def train(
         raise IdkError(
             f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
         ) from None
-    held = len(tuning_split(val_set, preset.rule, source.record.data)[1])
+    tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
+    target = preset.rule.target_refusal
+    if preset.rule.score == "auto" and tune and target and few_to_calibrate(tune, target):
+        progress.warn(
+            f"{opts.data or DEFAULT_DATA}: the rule's score is chosen on only {tune} validation images (a "
+            f"{TUNING_SHARE:.0%} share of them), too few to compare the scores at a {target:.0%} refusal; give "
+            "more images, or choose the score with --score"
+        )
     if preset.rule.targeted and not held:  # resumed too; after the network fits the images
         why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
         progress.warn(
