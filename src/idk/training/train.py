@@ -21,7 +21,7 @@ from idk.data.images import InputSpec
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
 from idk.data.variants import VARIANTS, variant_labels
-from idk.decision.calibration import few_to_calibrate
+from idk.decision.calibration import few_to_calibrate, refused_count
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError, IdkError
@@ -188,7 +188,7 @@ def train(
         ) from None
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
     target = preset.rule.target_refusal
-    if preset.rule.score == "auto" and tune and target and few_to_calibrate(tune, target):
+    if preset.rule.score == "auto" and tune and target and refused_count(tune, target) < 1:  # none refused
         progress.warn(
             f"{opts.data or DEFAULT_DATA}: the rule's score is chosen on only {tune} validation images (a "
             f"{TUNING_SHARE:.0%} share of them), too few to compare the scores at a {target:.0%} refusal; give "
