@@ -409,3 +409,9 @@ def test_folders_inside_class_folders_are_named_not_read(tmp_path):
     (tmp_path / "a" / "x.png").unlink()  # ... and a class folder of sub-folders only is empty of images
     with pytest.raises(DataError, match="class folder 'a' is empty of images \\(its sub-folders are not read\\)"):
         read_folder(tmp_path, "nested", require_labels=True)
+
+
+def test_a_data_config_takes_text_paths(data_dir):
+    from idk.data.sources import DataConfig
+
+    assert DataConfig(str(data_dir), str(data_dir / "cache")) == DataConfig(data_dir, data_dir / "cache")

@@ -135,6 +135,12 @@ class DataConfig:
     cache_dir: Path | None = None
     progress: Progress | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:  # a caller's text paths, as Paths (from_env checks they exist)
+        for name in ("data_dir", "cache_dir"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+
     @classmethod
     def from_env(
         cls,
