@@ -221,13 +221,17 @@ def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):
         training_data(str(tmp_path / "bad.npz"), data_cfg)
 
 
-def test_16_bit_arrays_are_read_by_their_full_range_as_one_16_bit_image_is():
+def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_as_before():
     from idk.data.folders import as_images
     from idk.data.imaging import pixels_from_array
 
     deep = (np.linspace(0, 1, 2 * 64).reshape(2, 8, 8) * 65535).round().astype(np.uint16)
     images = as_images(deep, "deep.npy")
     assert torch.allclose(images[:, 0], torch.from_numpy(np.stack([pixels_from_array(d) for d in deep])))
+    shallow = (np.linspace(0, 1, 64).reshape(1, 8, 8) * 255).round().astype(np.uint16)  # 8-bit values
+    assert torch.equal(as_images(shallow, "shallow.npy"), as_images(shallow.astype(np.uint8), "eight.npy"))
+    mask = np.array([[[0, 1], [1, 0]]], np.uint16)  # 0/1 taken as they are, as before 16-bit sets
+    assert as_images(mask, "mask.npy").max() == 1
 
 
 def test_class_names_given_as_bytes_are_read_as_text(tmp_path, data_cfg):

@@ -31,6 +31,13 @@ from idk.training.train import train
         ({"image_size": 0}, "--image-size 0"),
         ({"image_size": "24y"}, "--image-size"),
         ({"data": 3}, "--data 3: give a data set's name or a path"),
+        ({"seed": -3}, "--seed -3: give a whole number, 0 or more"),
+        ({"seed": 5_000_000_000}, r"--seed 5000000000: give a whole number, 0 or more \(at most 2147483647\)"),
+        ({"score": "bogus"}, "--score 'bogus': give one of max-prob, .*, auto"),
+        ({"drop_outliers": ("glyph",)}, "--drop-outliers 'glyph': not a synthetic outlier family"),
+        ({"outlier_weights": (("blobs", 0),)}, r"--outlier-weights .*: give \(family, weight > 0\) pairs"),
+        ({"flip": "no"}, "--flip 'no': give True, False or None"),
+        ({"channels": "48"}, "--channels '48'"),
     ],
 )
 def test_options_the_command_line_refuses_are_refused(given, needle):
@@ -43,6 +50,13 @@ def test_options_are_brought_to_one_form():
     assert opts.data == "my_photos" and opts.image_size == (32, 32) and opts.channels == (4, 8) and opts.epochs == 3
     assert image_size("24x32") == image_size((24, 32)) == (24, 32) and image_size("28") == (28, 28)
     assert checked(TrainOptions()) == TrainOptions()  # nothing given: the preset's values
+    import numpy as np
+
+    plain = checked(TrainOptions(epochs=np.int64(2), lr=np.float64(0.01), channels=np.array([4, 8]), seed=np.int32(1)))
+    assert type(plain.epochs) is int and type(plain.lr) is float and type(plain.seed) is int  # checkpoint values
+    assert plain.channels == (4, 8) and all(type(c) is int for c in plain.channels)
+    named = checked(TrainOptions(drop_outliers="glyphs", outlier_weights={"blobs": 2}))
+    assert named.drop_outliers == ("glyphs",) and named.outlier_weights == (("blobs", 2.0),)
 
 
 def test_train_refuses_before_any_work(tmp_path):

@@ -105,16 +105,20 @@ def test_images_in_another_form_are_one_line_saying_what_to_change():
     model = build_model(for_mnist(get_preset("tutorial").model), dataset_size=100)
     good = torch.rand(2, 1, 28, 28)
     assert predict(model, good, 3).mean_probs.shape == (2, 10)
+    assert predict(model, good.clone().requires_grad_(), 3).mean_probs.shape == (2, 10)
     cases = [
         (
             good.permute(0, 2, 3, 1),
             r"shape \(2, 28, 28, 1\): this model takes \(N, 1, 28, 28\).*x\.permute\(0, 3, 1, 2\)",
         ),
         (good[0], r"one image: x\[None\]"),
-        (torch.rand(2, 1, 32, 32), r"shape \(2, 1, 32, 32\): this model takes \(N, 1, 28, 28\) floats in \[0, 1\]$"),
+        (torch.rand(2, 1, 32, 32), r"shape \(2, 1, 32, 32\): this model takes \(N, 1, 28, 28\) float32 in \[0, 1\]$"),
         ((good * 255).to(torch.uint8), r"images of torch.uint8.*x\.float\(\) / 255"),
+        (good.double(), r"images of torch.float64: this model takes .* \(x\.float\(\)\)"),
+        (good > 0.5, r"images of torch.bool: .*\(x\.float\(\)\)"),
+        (good[:, 0], r"no channel axis: x\[:, None\]"),
         (good * 255, r"pixels span .*: this model takes"),
-        (torch.full((1, 1, 28, 28), float("nan")), "pixels span nan"),
+        (torch.full((1, 1, 28, 28), float("nan")), "images hold NaN or infinite pixels"),
         (good.numpy(), "must be a torch tensor"),
     ]
     for images, needle in cases:

@@ -14,7 +14,7 @@ from idk.data.catalog import NAMED, NOISE, in_model_classes, load, recorded_test
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
 from idk.data.sources import DataConfig
-from idk.decision.memory import check_samples
+from idk.decision.memory import check_sample_count, check_samples
 from idk.errors import IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.evaluation.report import write_json
@@ -171,7 +171,7 @@ def evaluate_checkpoint(
     check_samples(model, samples)  # before any data set is read
     rule = ckpt.decision_rule()
     settings = EvalSettings(
-        samples=ckpt.rule_config.samples if samples is None else samples,
+        samples=ckpt.rule_config.samples if samples is None else check_sample_count(samples),
         forced_samples=ckpt.rule_config.forced_samples,
         forced_average=ckpt.rule_config.forced_average,
         ood_score=rule.score,

@@ -18,7 +18,7 @@ from idk.data.catalog import recorded_test_set
 from idk.data.imaging import Source, list_images
 from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
-from idk.decision.memory import check_samples
+from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
 from idk.decision.rules import PercentileRule, Rule
 from idk.errors import IdkError, ImageError
@@ -145,8 +145,9 @@ def predict_images(
     ``with_samples`` adds each class's S sampled probabilities; ``draws`` (:func:`draw_networks`
     for ``seed``) spares drawing the networks again; ``progress``: a bar over the images when they
     take more than one batch."""
-    check_samples(model, samples)
-    samples = ckpt.rule_config.samples if samples is None else samples
+    if draws is None:  # the memory check draws a network: not again for every batch of a service
+        check_samples(model, samples)
+    samples = ckpt.rule_config.samples if samples is None else check_sample_count(samples)
     sources = named_sources(sources)
     rule = ckpt.decision_rule()  # built once, for every batch
     if draws is None:
@@ -267,7 +268,7 @@ def explain(
 
     rule: Rule = ckpt.decision_rule()
     check_samples(model, samples)
-    samples = ckpt.rule_config.samples if samples is None else samples
+    samples = ckpt.rule_config.samples if samples is None else check_sample_count(samples)
     label, blank = None, False
     if target.isdigit() and not Path(target).exists():
         test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env(), ckpt.classes)

@@ -154,8 +154,9 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
     """An image array (N, H, W), (N, H, W, C), (N, C, H, W), or (N, D) of flattened square images
     (D = H², greyscale) → float32 (N, C, H, W) in [0, 1].
 
-    uint8 is divided by 255 and uint16 by 65,535 (as :func:`~idk.data.imaging.pixels_from_array`
-    reads one image); bool is 0 or 1; other numbers must lie in [0, 1] (or [0, 255], then divided)."""
+    uint8 is divided by 255, uint16 holding values above 255 by 65,535 (16-bit images, as
+    :func:`~idk.data.imaging.pixels_from_array` reads one); bool is 0 or 1; other numbers (uint16 of
+    8-bit values too) must lie in [0, 1] (or [0, 255], then divided)."""
     array = np.asarray(array)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{source}: images must be a numeric array, got dtype {array.dtype}")
@@ -185,9 +186,9 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
         raise DataError(f"{source}: images need 1 or 3 channels, got {array.shape[1]} (shape {array.shape})")
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
     check_pixels(images, source)
-    if array.dtype.kind == "u" and array.dtype.itemsize in (1, 2):  # 8 or 16 bits: their full range
-        images = images / float(np.iinfo(array.dtype).max)
-    else:
+    if array.dtype == np.uint8 or (array.dtype.kind == "u" and array.dtype.itemsize == 2 and array.max() > 255):
+        images = images / float(np.iinfo(array.dtype).max)  # 8 or 16 bits: their full range
+    else:  # uint16 holding 8-bit values (or 0/1) is read as such, as idk read it before 16-bit sets
         lo, hi = float(images.min()), float(images.max())
         if lo < 0 or hi > 255:
             raise DataError(f"{source}: pixel values must lie in [0, 1] or [0, 255], found {lo:g}..{hi:g}")

@@ -44,13 +44,20 @@ def bytes_per_sample(model: Model) -> int:
     return 4 * (drawn + activation)
 
 
+def check_sample_count(samples: object, option: str = "--samples") -> int:
+    """``samples`` as an int, refused unless a whole number ≥ 1 (a numpy integer will do): the
+    cheap part of :func:`check_samples`, for a caller whose networks are already drawn."""
+    if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
+        raise IdkError(f"{option} {samples!r}: give a whole number of samples, at least 1")
+    return int(samples)
+
+
 def check_samples(model: Model, samples: int | None, option: str = "--samples", budget: int | None = None) -> None:
     """Refuse a posterior sample count that is not a whole number ≥ 1, or whose draws for a single
     image exceed the memory budget (:data:`MEMORY_SHARE` of the available memory, or ``budget`` bytes)."""
     if samples is None:
         return
-    if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
-        raise IdkError(f"{option} {samples!r}: give a whole number of samples, at least 1")
+    check_sample_count(samples, option)
     if isinstance(model, BNNMixture) and samples < len(model.members):
         k = len(model.members)
         raise IdkError(

@@ -137,25 +137,33 @@ PIXEL_SLACK = 1e-3  # pixels this far outside [0, 1] are a resampling's overshoo
 
 
 def check_images(model: Model, images: Tensor) -> None:
-    """Refuse images that are not in ``model``'s input form, (N, C, H, W) floats in [0, 1], with a
-    line saying what to change (channels last, uint8, 0..255, another size) rather than a layer's
-    shape error or a silent answer."""
+    """Refuse images that are not in ``model``'s input form, (N, C, H, W) float32 in [0, 1], with a
+    line saying what to change (channels last, a missing axis, another size or type, 0..255, NaN)
+    rather than a layer's error or a silent answer."""
     want = tuple(model.cfg.input_shape)
-    form = f"(N, {', '.join(map(str, want))}) floats in [0, 1]"
+    form = f"(N, {', '.join(map(str, want))}) float32 in [0, 1]"
     if not isinstance(images, Tensor):
         raise IdkError(f"images must be a torch tensor {form}, got {type(images).__name__}")
+    images = images.detach()
     shape = tuple(images.shape)
     if images.dim() != 4 or shape[1:] != want:
-        hint = (
-            " (channels last: x.permute(0, 3, 1, 2))" if images.dim() == 4 and (shape[3], *shape[1:3]) == want else ""
-        )
-        hint = hint or (" (one image: x[None])" if shape == want else "")
+        if images.dim() == 4 and (shape[3], *shape[1:3]) == want:
+            hint = " (channels last: x.permute(0, 3, 1, 2))"
+        elif shape == want:
+            hint = " (one image: x[None])"
+        elif images.dim() == 3 and want[0] == 1 and shape[1:] == want[1:]:
+            hint = " (no channel axis: x[:, None])"
+        else:
+            hint = ""
         raise IdkError(f"images of shape {shape}: this model takes {form}{hint}")
-    if not images.is_floating_point():
-        raise IdkError(f"images of {images.dtype}: this model takes {form} (x.float() / 255 for 8-bit pixels)")
+    if images.dtype != torch.float32:
+        hint = "x.float()" if images.is_floating_point() or images.dtype == torch.bool else "x.float() / 255"
+        raise IdkError(f"images of {images.dtype}: this model takes {form} ({hint})")
     if len(images):
+        if not bool(torch.isfinite(images).all()):
+            raise IdkError(f"images hold NaN or infinite pixels: this model takes {form}")
         low, high = float(images.min()), float(images.max())
-        if low < -PIXEL_SLACK or high > 1 + PIXEL_SLACK or low != low:
+        if low < -PIXEL_SLACK or high > 1 + PIXEL_SLACK:
             raise IdkError(f"pixels span {low:.6g}..{high:.6g}: this model takes {form}")
 
 

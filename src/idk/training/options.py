@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from idk.choices import SCHEDULES
+from idk.choices import OUTLIER_FAMILIES, SCHEDULES, SCORE_NAMES
 from idk.errors import IdkError
 from idk.training.config import AUGMENTATION_SHARES, Preset
 
@@ -112,45 +113,71 @@ def image_size(value: Any) -> tuple[int, int] | None:
     return (int(value[0]), int(value[-1]))
 
 
+MAX_SEED = 2**31 - 1  # numpy's seeds end at 2³² − 1; each further posterior adds 1009 to the seed
+
+
 def checked(opts: TrainOptions) -> TrainOptions:
     """``opts`` checked as ``idk train`` checks its options (a library caller gets the same one-line
-    :class:`IdkError`s, before any work), ``image_size`` brought to (H, W)."""
+    :class:`IdkError`s, before any work) and brought to one form: plain ints and floats (a numpy
+    number is no checkpoint value), tuples, text paths, ``image_size`` as (H, W)."""
+    values: dict[str, Any] = {}
     for name in _WHOLE:
         value = getattr(opts, name)
         if value is not None and not (_whole(value) and value >= 1):
             raise IdkError(f"{flag(name)} {value!r}: give a whole number, at least 1")
-    for name in ("seed", "val_size"):
+        values[name] = None if value is None else int(value)
+    for name, most in (("seed", MAX_SEED), ("val_size", None)):
         value = getattr(opts, name)
-        if value is not None and not (_whole(value) and value >= 0):
-            raise IdkError(f"{flag(name)} {value!r}: give a whole number, 0 or more")
-    for name in _POSITIVE:
-        value = getattr(opts, name)
-        if value is not None and not (_number(value) and value > 0):
-            raise IdkError(f"{flag(name)} {value!r}: give a positive number")
-    for name in _FRACTIONS:
-        value = getattr(opts, name)
-        if value is not None and not (_number(value) and 0 <= value <= 1):
-            raise IdkError(f"{flag(name)} {value!r}: give a fraction in [0, 1]")
-    for name in _OPEN_FRACTIONS:
-        value = getattr(opts, name)
-        if value is not None and not (_number(value) and 0 < value < 1):
-            raise IdkError(f"{flag(name)} {value!r}: give a number strictly between 0 and 1")
+        if value is not None and not (_whole(value) and 0 <= value and (most is None or value <= most)):
+            raise IdkError(
+                f"{flag(name)} {value!r}: give a whole number, 0 or more{f' (at most {most})' if most else ''}"
+            )
+        values[name] = None if value is None else int(value)
+    for names, ok, requirement in (
+        (_POSITIVE, lambda v: v > 0, "give a positive number"),
+        (_FRACTIONS, lambda v: 0 <= v <= 1, "give a fraction in [0, 1]"),
+        (_OPEN_FRACTIONS, lambda v: 0 < v < 1, "give a number strictly between 0 and 1"),
+    ):
+        for name in names:
+            value = getattr(opts, name)
+            if value is not None and not (_number(value) and ok(value)):
+                raise IdkError(f"{flag(name)} {value!r}: {requirement}")
+            values[name] = None if value is None else float(value)
     if opts.target_refusal is not None and opts.target_error is not None:
         raise IdkError("give one of --target-refusal and --target-error, not both")
-    if opts.channels is not None and not (
-        isinstance(opts.channels, (tuple, list)) and opts.channels and all(_whole(c) and c >= 1 for c in opts.channels)
-    ):
-        raise IdkError(f"--channels {opts.channels!r}: give one positive whole number per block")
+    for name in ("twin", "augment", "flip"):
+        if getattr(opts, name) is not None and not isinstance(getattr(opts, name), bool):
+            raise IdkError(f"{flag(name)} {getattr(opts, name)!r}: give True, False or None (the preset's)")
+    if opts.channels is not None:
+        if (
+            isinstance(opts.channels, (str, bytes))
+            or not (isinstance(opts.channels, Iterable) and (channels := list(opts.channels)))
+            or not all(_whole(c) and c >= 1 for c in channels)
+        ):
+            raise IdkError(f"--channels {opts.channels!r}: give one positive whole number per block")
+        values["channels"] = tuple(int(c) for c in channels)
     if opts.schedule is not None and opts.schedule not in SCHEDULES:
         raise IdkError(f"--schedule {opts.schedule!r}: give one of {', '.join(SCHEDULES)}")
+    if opts.score is not None and opts.score not in (*SCORE_NAMES, "auto"):
+        raise IdkError(f"--score {opts.score!r}: give one of {', '.join((*SCORE_NAMES, 'auto'))}")
+    if opts.drop_outliers is not None:
+        dropped = [opts.drop_outliers] if isinstance(opts.drop_outliers, str) else list(opts.drop_outliers)
+        values["drop_outliers"] = tuple(_family(name, "--drop-outliers") for name in dropped)
+    if opts.outlier_weights is not None:
+        weights = list(opts.outlier_weights.items() if isinstance(opts.outlier_weights, dict) else opts.outlier_weights)
+        if not all(isinstance(w, (tuple, list)) and len(w) == 2 and _number(w[1]) and w[1] > 0 for w in weights):
+            raise IdkError(f"--outlier-weights {opts.outlier_weights!r}: give (family, weight > 0) pairs")
+        values["outlier_weights"] = tuple((_family(n, "--outlier-weights"), float(w)) for n, w in weights)
     for name in ("data", "test_data"):
         value = getattr(opts, name)
         if value is not None and not isinstance(value, (str, Path)):
             raise IdkError(f"{flag(name)} {value!r}: give a data set's name or a path")
-    return replace(
-        opts,
-        image_size=image_size(opts.image_size),
-        channels=tuple(opts.channels) if opts.channels is not None else None,
-        data=str(opts.data) if opts.data is not None else None,
-        test_data=str(opts.test_data) if opts.test_data is not None else None,
-    )
+        values[name] = None if value is None else str(value)
+    return replace(opts, image_size=image_size(opts.image_size), **values)
+
+
+def _family(name: object, option: str) -> str:
+    """A synthetic outlier family's name, refused unless one of :data:`idk.choices.OUTLIER_FAMILIES`."""
+    if name not in OUTLIER_FAMILIES:
+        raise IdkError(f"{option} {name!r}: not a synthetic outlier family ({', '.join(OUTLIER_FAMILIES)})")
+    return str(name)
