@@ -244,7 +244,12 @@ def test_predict_takes_what_a_library_caller_gives_it(cnn_model, user_files):
     given = predict_images(model, ckpt, ((f, f) for f in files[:2]), 10)  # a generator
     assert [r.file for r in given] == files[:2]
     assert predict_images(model, ckpt, [[files[0], files[0]]], 10)[0].file == files[0]  # a list as a pair
-    for bad, needle in ((files[0], "not one source alone"), (files[:2], "got str")):
+    for bad, needle in (
+        (files[0], "not one source alone"),
+        (torch.zeros(28, 28), "not one source alone"),
+        ({"a": files[0]}, r"its \.items\(\)"),
+        (files[:2], "got str"),
+    ):
         with pytest.raises(IdkError, match=needle):
             predict_images(model, ckpt, bad, 10)
     with pytest.raises(IdkError, match="at least 1"):

@@ -248,6 +248,9 @@ def test_evaluate_checkpoint_takes_sets_as_a_library_caller_gives_them(cnn_model
     assert as_pairs(few, "--ood") == [("few", few)] and as_pairs(None, "--ood") == []
     with pytest.raises(IdkError, match=r"--shift: \['a', 'b', 'c'\] is no set; give \{NAME: PATH\}"):
         as_pairs([["a", "b", "c"]], "--shift")
+    assert as_pairs([["a", few]], "--ood") == [("a", few)]  # a list as a pair
+    with pytest.raises(IdkError, match=r"one \(NAME, PATH\) or two sets\?"):
+        as_pairs(("a", few), "--ood")
     for bad in ({"noise": -5}, {"gaussian": 1.5}, {"shifted_images": -1}):
         with pytest.raises(IdkError, match="give a whole number of images, 0 or more"):
             evaluate_checkpoint(tmp_path / "not-read.pt", **bad)

@@ -43,12 +43,14 @@ def as_pairs(sets: Mapping[str, str] | Iterable[tuple[str, str] | str] | None, o
         return []
     if isinstance(sets, (str, Path)):
         sets = [str(sets)]
+    if isinstance(sets, tuple) and len(sets) == 2 and all(isinstance(x, str) for x in sets):
+        raise IdkError(f"{option} {sets!r}: one (NAME, PATH) or two sets? give [(NAME, PATH)] or [NAME, NAME]")
     items = list(sets.items()) if isinstance(sets, Mapping) else list(sets)
     pairs = []
     for item in items:
         if isinstance(item, (str, Path)):
             pairs += parse_ood([str(item)], option)
-        elif isinstance(item, tuple) and len(item) == 2:
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
             pairs.append((str(item[0]), str(item[1])))
         else:
             raise IdkError(

@@ -6,7 +6,7 @@ model's class names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -113,8 +113,10 @@ def predict_files(
 def named_sources(sources: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """``predict_images``' (name, source) pairs as a list; anything else is an :class:`IdkError`
     saying what is expected (a bare path or array is no pair: its name would be lost)."""
-    if isinstance(sources, (str, Path, bytes, np.ndarray)):
+    if isinstance(sources, (str, Path, bytes, np.ndarray, torch.Tensor)):
         raise IdkError("give (name, source) pairs, e.g. [(path, path)], not one source alone")
+    if isinstance(sources, Mapping):
+        raise IdkError("give (name, source) pairs: for a dict of them, its .items()")
     pairs = []
     for item in sources:
         if not (isinstance(item, (tuple, list)) and len(item) == 2):

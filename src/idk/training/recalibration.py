@@ -34,11 +34,12 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
     """The training data source of ``ckpt`` and the (training, validation) images training split
     from it; refused when the data changed since training."""
     record = ckpt.data
-    if record.data not in NAMED and not Path(record.data).exists():
-        raise DataError(
-            f"{record.data}: the model's training data is gone (its validation images are drawn from it again); "
-            f"{RESTORE}"
-        )
+    for path, what in ((record.data, "training data"), (record.test_data, "test data")):
+        if path is not None and path not in NAMED and not Path(path).exists():
+            raise DataError(
+                f"{path}: the model's {what} is gone (the validation images are drawn again from the data as "
+                f"training read it); {RESTORE}"
+            )
     image_size = None if record.data in NAMED else record.image_size
     source = training_data(record.data, data, record.test_data, image_size, warn)
     full = used_images(source.train, ckpt.train_config)

@@ -35,7 +35,7 @@ from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.options import TrainOptions, checked, configure
 from idk.training.resumption import resumed_preset
-from idk.training.rule_fitting import FIXED_THRESHOLD, base_rule, fit_rules, stand_in
+from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
 from idk.training.splits import (
     TUNING_SHARE,
     by_class,
@@ -48,7 +48,7 @@ from idk.training.splits import (
 )
 
 # fewer optimiser steps than this at the preset's epochs (a small set) are said, with the epochs for as many
-FEW_STEPS = 500
+FEW_STEPS = 200
 
 
 def train(
@@ -187,19 +187,24 @@ def train(
             f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
         ) from None
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
-    target = preset.rule.target_refusal
-    if preset.rule.score == "auto" and tune and target and refused_count(tune, target) < 1:  # none refused
+    target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
+    if preset.rule.score == "auto" and tune and refused_count(tune, target) < 1:  # the scores refuse none
         progress.warn(
             f"{opts.data or DEFAULT_DATA}: the rule's score is chosen on only {tune} validation images (a "
             f"{TUNING_SHARE:.0%} share of them), too few to compare the scores at a {target:.0%} refusal; give "
             "more images, or choose the score with --score"
         )
     if preset.rule.targeted and not held:  # resumed too; after the network fits the images
-        why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
+        if not tcfg.val_size:
+            why, advice = "--val-size 0", "give --val-size N"
+        else:
+            why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
+            advice = (
+                f"give each class more images (a fifth of them, at most {tcfg.val_size}, are held out for the rule)"
+            )
         progress.warn(
             f"{opts.data or DEFAULT_DATA}: no validation image is held out to set the rule's threshold ({why}): "
-            f"it keeps a fixed one, not set for its target; give each class more images "
-            f"(a fifth of them, at most {tcfg.val_size}, are held out for the rule)"
+            f"it keeps a fixed one, not set for its target; {advice}"
         )
     elif preset.rule.target_refusal is not None:
         if few := few_to_calibrate(held, preset.rule.target_refusal):
@@ -212,7 +217,8 @@ def train(
         enough = math.ceil(FEW_STEPS / math.ceil(len(train_set) / tcfg.batch_size))
         progress.warn(
             f"{opts.data or DEFAULT_DATA}: {len(train_set)} training images make {steps} optimiser steps in the "
-            f"preset's {tcfg.epochs} epochs; a network learns little in so few: --epochs {enough} gives {FEW_STEPS}"
+            f"preset's {tcfg.epochs} epochs, few to learn from; --epochs {enough} gives {FEW_STEPS} (and may answer "
+            "better)"
         )
     states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
     if previous is not None:
