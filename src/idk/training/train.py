@@ -186,6 +186,24 @@ def train(
         raise IdkError(
             f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
         ) from None
+    states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
+    if previous is not None:
+        model.load_state_dict(previous.state_dict)
+        if twin is not None and previous.twin_state_dict is not None:
+            twin.load_state_dict(previous.twin_state_dict)
+        for key, st in previous.training_state.items():
+            states[key] = FitState(**st)
+        was = previous.train_config.epochs
+        longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
+        members = previous.member_epochs()
+        after = f"epoch {members[0]}" if len(members) == 1 else f"epochs {', '.join(map(str, members))} of its members"
+        twin_done = f" (twin: epoch {states['twin'].epoch})" if twin is not None else ""
+        progress.log(f"resuming {out} after {after}{twin_done}{longer}")
+    model.to(device)
+    if twin is not None:
+        twin.to(device)
+    # before training (not when the rule is fitted at its end), and before the warnings below
+    check_samples(model, preset.rule.samples)
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
     target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
     if preset.rule.score == "auto" and tune and refused_count(tune, target) < 1:  # the scores refuse none
@@ -220,23 +238,6 @@ def train(
             f"preset's {tcfg.epochs} epochs, few to learn from; --epochs {enough} gives {FEW_STEPS} (and may answer "
             "better)"
         )
-    states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
-    if previous is not None:
-        model.load_state_dict(previous.state_dict)
-        if twin is not None and previous.twin_state_dict is not None:
-            twin.load_state_dict(previous.twin_state_dict)
-        for key, st in previous.training_state.items():
-            states[key] = FitState(**st)
-        was = previous.train_config.epochs
-        longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
-        members = previous.member_epochs()
-        after = f"epoch {members[0]}" if len(members) == 1 else f"epochs {', '.join(map(str, members))} of its members"
-        twin_done = f" (twin: epoch {states['twin'].epoch})" if twin is not None else ""
-        progress.log(f"resuming {out} after {after}{twin_done}{longer}")
-    model.to(device)
-    if twin is not None:
-        twin.to(device)
-    check_samples(model, preset.rule.samples)  # before training, not when the rule is fitted at its end
     provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
         kind=type(model).__name__,
