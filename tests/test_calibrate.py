@@ -109,6 +109,25 @@ def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
     assert not list(tmp_path.glob(".m.pt.*.tmp"))  # written atomically: no temporary file left
 
 
+def test_a_library_callers_targets_are_checked_and_stored_as_plain_numbers(trained, tmp_path, data_dir):
+    """recalibrate() checks its targets as the command line does, and a numpy float makes a
+    checkpoint that loads (weights_only refuses numpy scalars)."""
+    import numpy as np
+
+    from idk.data import DataConfig
+    from idk.errors import IdkError
+    from idk.training import checkpoint
+    from idk.training.recalibration import recalibrate
+
+    cfg = DataConfig(data_dir, tmp_path / "cache")
+    with pytest.raises(IdkError, match=r"--target-refusal 1.5: give a fraction in \[0, 1\]"):
+        recalibrate(trained[0.02], tmp_path / "bad.pt", target_refusal=1.5, data=cfg)
+    with pytest.raises(IdkError, match="give one of --target-refusal and --target-error, not both"):
+        recalibrate(trained[0.02], tmp_path / "bad.pt", target_refusal=0.1, target_error=0.1, data=cfg)
+    recalibrate(trained[0.02], tmp_path / "np.pt", target_refusal=np.float64(0.1), data=cfg)
+    assert checkpoint.read(tmp_path / "np.pt").rule_config.target_refusal == 0.1
+
+
 def test_scripts_see_the_split_training_made(trained, data_dir):
     """training_split gives the images training held out, --train-subset included: as many as the
     checkpoint recorded, none of them trained on, and the calibration part is what the rule was set on."""

@@ -230,6 +230,7 @@ def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_a
     assert torch.allclose(images[:, 0], torch.from_numpy(np.stack([pixels_from_array(d) for d in deep])))
     shallow = (np.linspace(0, 1, 64).reshape(1, 8, 8) * 255).round().astype(np.uint16)  # 8-bit values
     assert torch.equal(as_images(shallow, "shallow.npy"), as_images(shallow.astype(np.uint8), "eight.npy"))
+    assert torch.allclose(as_images(shallow, "shallow.npy")[0, 0], torch.from_numpy(pixels_from_array(shallow[0])))
     mask = np.array([[[0, 1], [1, 0]]], np.uint16)  # 0/1 taken as they are, as before 16-bit sets
     assert as_images(mask, "mask.npy").max() == 1
 
@@ -419,3 +420,4 @@ def test_a_data_config_takes_text_paths(data_dir):
     from idk.data.sources import DataConfig
 
     assert DataConfig(str(data_dir), str(data_dir / "cache")) == DataConfig(data_dir, data_dir / "cache")
+    assert DataConfig("").data_dir is None  # as from_env reads an empty IDK_DATA_DIR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,6 +252,8 @@ def test_evaluate_checkpoint_takes_sets_as_a_library_caller_gives_them(cnn_model
     assert as_pairs([["a", few]], "--ood") == [("a", few)]  # a list as a pair
     with pytest.raises(IdkError, match=r"one \(NAME, PATH\) or two sets\?"):
         as_pairs(("a", few), "--ood")
+    assert as_pairs(("a", Path(few)), "--ood") == [("a", few)]  # a name and a Path: one set
+    assert as_pairs((f"a={few}", f"b={few}"), "--ood") == [("a", few), ("b", few)]
     for bad in ({"noise": -5}, {"gaussian": 1.5}, {"shifted_images": -1}):
         with pytest.raises(IdkError, match="give a whole number of images, 0 or more"):
             evaluate_checkpoint(tmp_path / "not-read.pt", **bad)

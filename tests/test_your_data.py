@@ -17,7 +17,7 @@ from idk.apps import serve
 from idk.apps.cli import main
 from idk.data.augment import augmentation_for
 from idk.data.synthetic import WIDE_SCRIBBLES, Scribbles
-from idk.errors import DataError
+from idk.errors import CheckpointError, DataError
 from idk.training import checkpoint, fitting
 from shapes import CLASSES, make_shapes, shape_image
 
@@ -96,6 +96,9 @@ def test_a_folders_validation_images_are_drawn_class_by_class(shapes_model, tmp_
     tested = replace(ckpt, data=replace(ckpt.data, test_data=str(tmp_path / "gone.npz")))
     with pytest.raises(DataError, match="gone.npz: the model's test data is gone"):
         training_images(tested, data)
+    changed = replace(ckpt, data_fingerprint={**ckpt.data_fingerprint, "sha256": "0" * 64})
+    with pytest.raises(CheckpointError, match=r"^runs/mine\.pt: its training data .* changed since training"):
+        training_images(changed, data, "runs/mine.pt")  # named by the checkpoint's path
 
 
 def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp_path, capsys):
@@ -168,8 +171,14 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
     twelve = make_shapes(tmp_path / "twelve", per_class=12)  # 30 training images: 6 held out, 3 of them tune
     assert main(["train", "--data", str(twelve), "--out", str(tmp_path / "t.pt"), "-q", *small]) == 0
     err = capsys.readouterr().err
-    assert "the rule's score is chosen on only 3 validation images (a 20% share of them)" in err
+    assert "the rule's score is chosen on only 3 validation images (those that tune the rule)" in err
     assert "too few to compare the scores at a 2% refusal; give more images, or choose the score with --score" in err
+    tutorial = ["--preset", "tutorial", "--target-refusal", "0.05", "--epochs", "1", "--samples", "5", "-q"]
+    assert (
+        main(["train", "--data", str(twelve), "--out", str(tmp_path / "tut.pt"), "--image-size", "16", *tutorial]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "(the tutorial preset holds none out): it keeps a fixed one, not set for its target; choose another" in err
     default_epochs = [a for a in small if a not in ("--epochs", "1")]
     assert main(["train", "--data", str(pairs), "--out", str(tmp_path / "d.pt"), "-q", *default_epochs]) == 0
     err = capsys.readouterr().err

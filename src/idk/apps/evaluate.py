@@ -38,13 +38,17 @@ def parse_ood(specs: list[str], option: str = "--ood") -> list[tuple[str, str]]:
 
 def as_pairs(sets: Mapping[str, str] | Iterable[tuple[str, str] | str] | None, option: str) -> list[tuple[str, str]]:
     """A library caller's sets for ``option`` as (NAME, PATH) pairs: a mapping of names to paths,
-    (name, path) pairs, or ``NAME=PATH`` / bare strings as the command line takes them (:func:`parse_ood`)."""
+    (name, path) pairs (tuples or lists), or ``NAME=PATH`` / bare strings as the command line takes
+    them (:func:`parse_ood`). A tuple of two bare strings could be either: refused."""
     if sets is None:
         return []
     if isinstance(sets, (str, Path)):
         sets = [str(sets)]
-    if isinstance(sets, tuple) and len(sets) == 2 and all(isinstance(x, str) for x in sets):
-        raise IdkError(f"{option} {sets!r}: one (NAME, PATH) or two sets? give [(NAME, PATH)] or [NAME, NAME]")
+    if isinstance(sets, tuple) and len(sets) == 2 and isinstance(sets[0], str) and isinstance(sets[1], (str, Path)):
+        if isinstance(sets[1], Path):  # a name and a path: one set
+            sets = [sets]
+        elif not all("=" in x for x in sets):  # two NAME=PATH strings are two sets; two bare strings, either
+            raise IdkError(f"{option} {sets!r}: one (NAME, PATH) or two sets? give [(NAME, PATH)] or [NAME, NAME]")
     items = list(sets.items()) if isinstance(sets, Mapping) else list(sets)
     pairs = []
     for item in items:

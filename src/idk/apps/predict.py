@@ -145,7 +145,8 @@ def predict_images(
     every batch by the same S networks, so an image's answer does not depend on the others' (up to
     the float rounding of another batch size: a score within ~1e-7 of the threshold may fall either side).
     ``with_samples`` adds each class's S sampled probabilities; ``draws`` (:func:`draw_networks`
-    for ``seed``) spares drawing the networks again; ``progress``: a bar over the images when they
+    for ``seed``) spares drawing the networks again (and the memory check of
+    :func:`~idk.decision.memory.check_samples`, made when they were drawn); ``progress``: a bar over the images when they
     take more than one batch."""
     if draws is None:  # the memory check draws a network: not again for every batch of a service
         check_samples(model, samples)

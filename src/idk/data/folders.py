@@ -154,9 +154,10 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
     """An image array (N, H, W), (N, H, W, C), (N, C, H, W), or (N, D) of flattened square images
     (D = H², greyscale) → float32 (N, C, H, W) in [0, 1].
 
-    uint8 is divided by 255, uint16 holding values above 255 by 65,535 (16-bit images, as
-    :func:`~idk.data.imaging.pixels_from_array` reads one); bool is 0 or 1; other numbers (uint16 of
-    8-bit values too) must lie in [0, 1] (or [0, 255], then divided)."""
+    uint8 is divided by 255, uint16 holding values above 255 by 65,535 (16-bit images); bool is 0
+    or 1; other numbers (uint16 of 8-bit values too) must lie in [0, 1] (or [0, 255], then divided).
+    :func:`~idk.data.imaging.pixels_from_array` reads one image's uint16 by the same rule (the rule
+    is the array's: a dim 16-bit set with no value above 255 is read as 8 bits)."""
     array = np.asarray(array)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{source}: images must be a numeric array, got dtype {array.dtype}")

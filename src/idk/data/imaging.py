@@ -175,7 +175,9 @@ def image_source(source: object, name: str | None = None) -> str | Path | bytes 
 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Decoded pixels as a file's would be read: float32 (H, W) or (H, W, 3) in [0, 1], from
-    (H, W[, 1 | 2 | 3 | 4]) uint8, uint16 (their full range, either byte order), bool or floats in [0, 1]
+    (H, W[, 1 | 2 | 3 | 4]) uint8, uint16 (their full range, either byte order; uint16 with no value
+    above 255 as 8-bit values, as :func:`~idk.data.folders.as_images` reads a data set), bool or
+    floats in [0, 1]
     (within :data:`ROUNDING`, then clipped); an alpha channel is laid on white, as a transparent
     file's is.
 
@@ -189,7 +191,9 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     if array.size == 0:
         raise ImageError(name, f"an array of shape {tuple(array.shape)} has no pixels")
     if array.dtype.kind == "u" and array.dtype.itemsize in (1, 2):  # either byte order
-        pixels = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
+        # uint16 of 8-bit values (none above 255) as 8 bits, as a data set of them is read for training
+        bits16 = array.dtype.itemsize == 2 and array.max() > 255
+        pixels = array.astype(np.float32) / (65535.0 if bits16 else 255.0)
     elif array.dtype == bool:  # a binarised image: ink or not
         pixels = array.astype(np.float32)
     elif array.dtype.kind == "f":

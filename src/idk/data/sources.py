@@ -135,11 +135,11 @@ class DataConfig:
     cache_dir: Path | None = None
     progress: Progress | None = field(default=None, compare=False, repr=False)
 
-    def __post_init__(self) -> None:  # a caller's text paths, as Paths (from_env checks they exist)
+    def __post_init__(self) -> None:  # a caller's text paths as Paths, "" as none (as from_env reads it)
         for name in ("data_dir", "cache_dir"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
+                object.__setattr__(self, name, Path(value) if value != "" else None)
 
     @classmethod
     def from_env(

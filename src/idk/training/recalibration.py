@@ -22,6 +22,7 @@ from idk.errors import CheckpointError, DataError, IdkError
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
+from idk.training.options import TrainOptions, checked
 from idk.training.rule_fitting import FIXED_THRESHOLD, fit_rules
 from idk.training.splits import split, split_digest, tuning_size, tuning_split, used_images
 
@@ -34,12 +35,12 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
     """The training data source of ``ckpt`` and the (training, validation) images training split
     from it; refused when the data changed since training."""
     record = ckpt.data
-    for path, what in ((record.data, "training data"), (record.test_data, "test data")):
-        if path is not None and path not in NAMED and not Path(path).exists():
-            raise DataError(
-                f"{path}: the model's {what} is gone (the validation images are drawn again from the data as "
-                f"training read it); {RESTORE}"
-            )
+    for given, what, why in (
+        (record.data, "training data", "the validation images are drawn again from it"),
+        (record.test_data, "test data", "it is read again to part the training data as training did"),
+    ):
+        if given is not None and given not in NAMED and not Path(given).exists():
+            raise DataError(f"{given}: the model's {what} is gone ({why}); {RESTORE}")
     image_size = None if record.data in NAMED else record.image_size
     source = training_data(record.data, data, record.test_data, image_size, warn)
     full = used_images(source.train, ckpt.train_config)
@@ -104,10 +105,24 @@ def recalibrate(
     ``confidence``; write it to ``out`` (default: ``model_path``, atomically) and return it.
     ``score``: the score to refuse on (:data:`idk.decision.scores.SCORES` or "auto"; None: the
     model's); given alone, the model's own target is kept. ``device``: where to predict (None: the CPU)."""
-    if target_refusal is not None and target_error is not None:
-        raise IdkError("give one of --target-refusal and --target-error, not both")
     if target_refusal is None and target_error is None and score is None:
         raise IdkError("give --target-refusal, --target-error or --score")
+    # checked and made plain numbers as training's options are (a numpy number is no checkpoint value)
+    given = checked(
+        TrainOptions(
+            target_refusal=target_refusal,
+            target_error=target_error,
+            confidence=confidence,
+            samples=samples,
+            score=score,
+        )
+    )
+    target_refusal, target_error, confidence, samples = (
+        given.target_refusal,
+        given.target_error,
+        given.confidence,
+        given.samples,
+    )
     progress = progress or Progress(quiet=True)
     ckpt = ckpt_io.read(model_path)
     if not ckpt.finished:

@@ -37,7 +37,6 @@ from idk.training.options import TrainOptions, checked, configure
 from idk.training.resumption import resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
 from idk.training.splits import (
-    TUNING_SHARE,
     by_class,
     split,
     tuning_split,
@@ -206,15 +205,15 @@ def train(
     check_samples(model, preset.rule.samples)
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
     target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
-    if preset.rule.score == "auto" and tune and refused_count(tune, target) < 1:  # the scores refuse none
+    if preset.rule.score == "auto" and tune and target > 0 and refused_count(tune, target) < 1:  # none refused
         progress.warn(
-            f"{opts.data or DEFAULT_DATA}: the rule's score is chosen on only {tune} validation images (a "
-            f"{TUNING_SHARE:.0%} share of them), too few to compare the scores at a {target:.0%} refusal; give "
-            "more images, or choose the score with --score"
+            f"{opts.data or DEFAULT_DATA}: the rule's score is chosen on only {tune} validation images (those that "
+            f"tune the rule), too few to compare the scores at a {100 * target:g}% refusal; give more images, or "
+            "choose the score with --score"
         )
     if preset.rule.targeted and not held:  # resumed too; after the network fits the images
-        if not tcfg.val_size:
-            why, advice = "--val-size 0", "give --val-size N"
+        if not tcfg.val_size:  # the tutorial's preset, or TrainOptions(val_size=0)
+            why, advice = f"the {preset.name} preset holds none out", "choose another --preset"
         else:
             why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
             advice = (
