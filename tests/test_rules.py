@@ -85,6 +85,9 @@ def test_percentile_rule_threshold_equivalence():
 def test_rules_say_what_they_do_in_a_few_words():
     assert PercentileRule(50, 0.2).summary() == "accept p50 > 0.2"
     assert ScoreRule(make_score("entropy"), 0.34).summary() == "refuse entropy > 0.34"
+    # never rounded up past a bound: an entropy over 3 classes is at most ln 3 = 1.0986
+    assert ScoreRule(make_score("entropy"), 1.09843).summary() == "refuse entropy > 1.098"
+    assert ScoreRule(make_score("entropy"), 0.199996).summary() == "refuse entropy > 0.1999"
 
 
 def test_a_rule_on_a_fitted_score_keeps_its_constants_and_refuses_a_dict_without_them():

@@ -50,6 +50,9 @@ def test_an_ambiguous_cube_is_read_channels_first():
         ([[True, False], [0.2, 0.3]], "true/false"),  # numpy would take them as 1 and 0
         ([[True, False, True]], "shape (1, 3)"),  # the shape is judged first
         ([[10**400, 0], [0, 0]], "rectangular"),  # an integer past float64: no traceback
+        ([["0.5", 0.1], [0.2, 0.3]], "holds text"),  # numpy would read "0.5" as a number
+        ([[None, 0.1], [0.2, 0.3]], "holds null"),  # numpy would read null as NaN
+        ([[[0.1, 0.2], [0.3, 0.4]]] * 2, '(several images: {"images": [{"pixels": ...}, ...]})'),
     ],
 )
 def test_refused_pixels_are_422_with_a_reason(value, words):
@@ -81,3 +84,13 @@ def test_json_nested_too_deeply_is_a_400_not_a_traceback():
     with pytest.raises(RequestError) as refused:
         _json_pixels(b"[" * 200_000, InputSpec(1, 2, 2))
     assert refused.value.status == 400 and "nested too deeply" in refused.value.message
+
+
+def test_a_file_name_sent_in_utf_8_is_read_back_as_written():
+    """HTTP hands a header over as Latin-1: X-Filename: größe ✓.png sent as UTF-8 comes back as
+    written (not grÃ¶Ãe); bytes that are no UTF-8 are kept as they came."""
+    from idk.apps.serve_inputs import _header_text
+
+    assert _header_text("größe ✓.png".encode().decode("latin-1")) == "größe ✓.png"
+    assert _header_text("caf\xe9.png") == "caf\xe9.png"  # Latin-1 é alone: no UTF-8, kept
+    assert _header_text(None) is None

@@ -99,7 +99,7 @@ async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> lis
     elif kind == "application/json":
         sources = _json_pixels(body, spec)
     else:
-        sources = [(request.headers.get("x-filename") or "upload", body)]
+        sources = [(_header_text(request.headers.get("x-filename")) or "upload", body)]
     if not sources:
         raise RequestError(422, "the request holds no image")
     if len(sources) > limits.max_images:
@@ -149,17 +149,33 @@ def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
     return sources
 
 
-def _holds_booleans(value: Any) -> bool:
-    """Whether nested lists hold a JSON true or false (which numpy would take as 1 and 0)."""
+def _header_text(value: str | None) -> str | None:
+    """A header's text as its sender wrote it: HTTP hands over bytes read as Latin-1, and a name
+    sent as UTF-8 (größe.png) is read back as such; other bytes are kept as they came."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def _not_a_number(value: Any) -> str | None:
+    """What nested lists hold that is no JSON number, which numpy would take as one anyway: true or
+    false (as 1 and 0), text ("0.5" as 0.5), null (as NaN); None when every value is a number."""
+    if isinstance(value, list):
+        return next((found for v in value if (found := _not_a_number(v))), None)
     if isinstance(value, bool):
-        return True
-    return isinstance(value, list) and any(_holds_booleans(v) for v in value)
+        return "true/false"
+    if isinstance(value, str):
+        return "text"
+    return "null" if value is None else None
 
 
 def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> np.ndarray:
     """Nested lists of numbers → float32 (C, H, W) in [0, 1]; :class:`RequestError` 422 otherwise."""
     c, h, w = spec.channels, spec.height, spec.width
-    want = f"(C, H, W) = ({c}, {h}, {w})" + (f", ({h}, {w}, {c})" if c > 1 else f" or ({h}, {w})")
+    want = f"(C, H, W) = ({c}, {h}, {w})" + (f" or (H, W, C) = ({h}, {w}, {c})" if c > 1 else f" or ({h}, {w})")
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError, RecursionError):  # OverflowError: an integer past float64
@@ -171,9 +187,12 @@ def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> n
     elif array.shape == (h, w, c) and (h, w, c) != (c, h, w):
         pixels = array.transpose(2, 0, 1)
     else:
-        raise RequestError(422, f"{name}: shape {tuple(array.shape)} is not the model's input form {want}")
-    if _holds_booleans(value):  # walked once the shape is known: at most C·H·W values
-        raise RequestError(422, f"{name}: holds true/false; pixels are numbers in [0, 1], expected {want}")
+        one = {(c, h, w), (h, w, c)} | ({(h, w)} if c == 1 else set())  # the forms of one image
+        several = array.ndim > 2 and array.shape[1:] in one
+        batch = ' (several images: {"images": [{"pixels": ...}, ...]})' if several else ""
+        raise RequestError(422, f"{name}: shape {tuple(array.shape)} is not the model's input form {want}{batch}")
+    if odd := _not_a_number(value):  # walked once the shape is known: at most C·H·W values
+        raise RequestError(422, f"{name}: holds {odd}; pixels are numbers in [0, 1], expected {want}")
     if not np.isfinite(pixels).all():
         raise RequestError(422, f"{name}: holds NaN or infinite values; pixels must lie in [0, 1]")
     if pixels.min(initial=0.0) < 0 or pixels.max(initial=0.0) > 1:

@@ -9,6 +9,7 @@ the set of accepted classes (empty = "I don't know", two = "either 4 or 9"); the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,15 @@ from torch import Tensor
 
 from idk.decision.predictive import Predictions
 from idk.decision.scores import Score, is_fitted, make_score
+
+
+def shown(threshold: float, digits: int = 4) -> str:
+    """A threshold in a few digits for a rule's summary, rounded down (toward what the rule lets
+    through), never up past a bound it sits just below (an entropy's ln C): 1.09843 → "1.098"."""
+    if not math.isfinite(threshold) or threshold <= 0:
+        return f"{threshold:.{digits}g}"
+    step = 10.0 ** (math.floor(math.log10(threshold)) - digits + 1)
+    return f"{math.floor(threshold / step + 1e-9) * step:.{digits}g}"
 
 
 @dataclass
@@ -59,7 +69,7 @@ class PercentileRule:
 
     def summary(self) -> str:
         """The rule in a few words: ``accept p50 > 0.2``."""
-        return f"accept p{self.percentile:g} > {self.threshold:.3g}"
+        return f"accept p{self.percentile:g} > {shown(self.threshold)}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,7 +108,7 @@ class ScoreRule:
 
     def summary(self) -> str:
         """The rule in a few words: ``refuse entropy > 0.34``."""
-        return f"refuse {self.score.name} > {self.threshold:.3g}"
+        return f"refuse {self.score.name} > {shown(self.threshold)}"
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
