@@ -127,6 +127,24 @@ def test_explain_answers_a_blank_image_as_predict_does(cnn_model, user_files, tm
     assert explain(model, ckpt, str(user_files / "seven.jpg"), out, samples=20) != "I don't know"
 
 
+def test_explain_titles_the_statistic_its_rule_reads_as_predict_shows_it(cnn_model, user_files, tmp_path, monkeypatch):
+    """Under a score rule the bars' titles are the mean probabilities predict prints (they were the
+    10th percentile, unnamed); the figure names the statistic."""
+    from idk.apps.predict import explain, predict_images
+    from idk.evaluation import plots
+    from idk.training import checkpoint
+
+    model, ckpt = checkpoint.load(cnn_model)
+    assert not isinstance(ckpt.decision_rule(), PercentileRule)
+    drawn = {}
+    real = plots.explanation
+    monkeypatch.setattr(plots, "explanation", lambda *a, **k: drawn.update(stat=a[3], **k) or real(*a, **k))
+    explain(model, ckpt, str(user_files / "seven.jpg"), tmp_path / "e.png", samples=20)
+    shown = predict_images(model, ckpt, [("seven", str(user_files / "seven.jpg"))], 20)[0].probabilities["mean"]
+    assert drawn["stat_name"] == "mean probability"
+    assert np.allclose(drawn["stat"], shown, atol=0.006)  # predict rounds them to two decimals
+
+
 def test_predict_folder_and_glob(cnn_model, user_files, capsys):
     assert main(["predict", str(user_files / "*.jpg"), "--model", str(cnn_model)]) == 0
     assert "seven.jpg" in capsys.readouterr().out

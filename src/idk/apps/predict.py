@@ -297,14 +297,16 @@ def explain(
         verdict = "Undecided"
     else:
         verdict = "Correct" if int(decision.label[0]) == label else "Incorrect"
+    by_percentile = isinstance(rule, PercentileRule)
     fig, _ = plots.explanation(
         log_probs[:, 0].numpy(),
         image.permute(1, 2, 0).numpy(),
         accepted,
-        pred.quantile_probs[0].numpy(),
+        (pred.quantile_probs if by_percentile else pred.mean_probs)[0].numpy(),  # what the rule reads
         verdict,
         title=f"{title}: {verdict_text(chosen, ckpt.classes)}  ({rule.summary()})",
         classes=ckpt.classes,
+        stat_name=f"{rule.percentile:g}th-percentile probability" if by_percentile else "mean probability",
     )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

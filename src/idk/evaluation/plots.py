@@ -22,9 +22,11 @@ def explanation(
     verdict: str,
     title: str = "",
     classes: tuple[str, ...] = (),
+    stat_name: str = "mean probability",
 ) -> tuple[Any, Any]:
     """The tutorial's figure: the image (H, W, C), then one histogram per class of the S sampled
-    log-probabilities (S, C); accepted classes in red, each title the class's percentile probability.
+    log-probabilities (S, C); accepted classes in red, each title the class's ``stat`` (C,), which
+    ``stat_name`` names in a note under the figure (the rule's own: its percentile, or the mean).
     Classes are named by ``classes`` (default: their indices)."""
     classes = classes or tuple(str(c) for c in range(log_probs.shape[1]))
     if len(classes) > MAX_PANELS:  # many classes: the accepted ones and the most probable, in class order
@@ -46,11 +48,15 @@ def explanation(
         )
         ax.set_title(f"{classes[c]}: {stat[c]:.2f}", fontsize=9, color=ACCEPT if accepted[c] else "black")
         ax.set_xlim(lo, 0)
+        ax.set_xlabel("log p", fontsize=7)
         ax.tick_params(labelsize=6)
         ax.set_yticks([])
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.text(
+        0.01, 0.01, f"per class: the sampled networks' log-probabilities; in its title, the {stat_name}", fontsize=7
+    )
     return fig, axes
 
 
