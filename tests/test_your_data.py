@@ -52,6 +52,9 @@ def test_train_records_the_form_and_class_names(shapes_model, capsys):
     assert "circle" in out and "'degrade': '— (drawn symbols only)'" in out  # the preset's share does not apply
     assert "('glyphs', '— (not one of its outlier families)')" in out  # the preset's weight of printed glyphs
     assert "the threshold is set on only" in out  # 72 images: too few to hold a 2% refusal
+    unused = ckpt.describe()["train_config_not_applied"]  # idk info --json and /api/info say it too
+    assert {"degrade", "printed", "variants", "outlier_weights:glyphs"} <= set(unused)
+    assert "train_config_not_applied" not in out  # the text says it beside each setting
 
 
 def test_a_folder_read_class_by_class_tunes_its_rule_on_every_class(shapes_model, tmp_path):

@@ -294,6 +294,7 @@ class Checkpoint:
                 "fingerprint": self.data_fingerprint,
             },
             "train_config": to_dict(self.train_config),
+            "train_config_not_applied": self.not_applied(),
             "validation_images": {
                 "held_out": self.validation_size,
                 "drawn": "class by class" if self.validation_by_class else "over all images",
@@ -307,11 +308,23 @@ class Checkpoint:
             "versions": self.versions,
         }
 
+    def not_applied(self) -> list[str]:
+        """The stored training settings this model's data left unused: the shares for drawn symbols
+        only (``DRAWN_ONLY``) on other images, the weights of outlier families it did not train on
+        (as ``outlier_weights:NAME``); in ``idk info --json`` and ``/api/info`` beside the settings."""
+        unused = [k for k in DRAWN_ONLY if not self.input_spec.drawn]
+        if self.outlier_families is not None:
+            unused += [
+                f"outlier_weights:{n}" for n, _ in self.train_config.outlier_weights if n not in self.outlier_families
+            ]
+        return unused
+
     def describe_in_words(self) -> dict[str, Any]:
         """:meth:`describe` with the input, the rule, the outlier families and the scribbles in words
         (for ``idk info``'s text)."""
         families = self.outlier_families
         described = self.describe()
+        del described["train_config_not_applied"]  # said in the settings themselves below
         if not self.input_spec.drawn:  # stored with the preset, applied to drawn symbols only
             described["train_config"] = {
                 k: "— (drawn symbols only)" if k in DRAWN_ONLY else v for k, v in described["train_config"].items()
