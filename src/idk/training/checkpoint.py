@@ -402,6 +402,10 @@ def read(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: empty file, not a checkpoint")
+    with path.open("rb") as f:
+        head = f.read(4)
+    if not (head.startswith(b"PK") or head.startswith(b"\x80")):  # torch.save's zip, or a bare pickle
+        raise CheckpointError(f"{path}: not an idk checkpoint (not a file torch.save writes: {head!r}…)")
     try:
         with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
             warnings.simplefilter("ignore")
