@@ -202,6 +202,9 @@ def test_wrong_methods_and_pages_are_json(url):
     status, headers, body = _request(url + "/nothing-here")
     assert status == 404 and json.loads(body)["error"] == "no such page: /nothing-here"
     assert _request(url + "/api/info", b"{}", {"Content-Type": "application/json"})[0] == 405
+    for page in ("/", "/healthz"):  # a link checker's HEAD is answered as its GET, without the body
+        status, _, body = _request(url + page, method="HEAD")
+        assert status == 200 and body == b""
 
 
 def test_lengths_from_the_headers(url):

@@ -288,8 +288,8 @@ def create_app(service: PredictionService) -> FastAPI:
         log.exception("idk serve: internal error")
         return _error(500, f"internal error: {type(exc).__name__}")
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> HTMLResponse:
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:  # HEAD too: a link checker's or `curl -I`'s question
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     @app.get("/static/{name}", include_in_schema=False)
@@ -302,7 +302,7 @@ def create_app(service: PredictionService) -> FastAPI:
     async def info() -> dict[str, Any]:
         return service.info()
 
-    @app.get("/healthz", summary="Liveness, and how many images wait")
+    @app.api_route("/healthz", methods=["GET", "HEAD"], summary="Liveness, and how many images wait")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "queued": service.batcher.queued, "passes": service.batcher.passes}
 
