@@ -26,6 +26,7 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     assert main([*base, "--epochs", "2", "--resume-if-exists", "--threads", "1"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith(f"saved {out}: ")
+    assert "validation accuracy" not in captured.out  # the tutorial's preset holds no validation image out
     err = captured.err
     assert f"resuming {out} after epoch 1; --epochs 2 applied (stored: 1)" in err  # no twin: none said
     assert "\r" not in err  # no bars off a terminal

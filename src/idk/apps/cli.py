@@ -61,9 +61,15 @@ def run(args: argparse.Namespace) -> int:
         if not from_environment().is_main:  # under torchrun, rank 0 alone reports
             return 0
         losses = ", ".join(f"{loss:.4f}" for loss in ckpt.member_losses() if loss is not None)
+        accuracy = ckpt.metrics.get("validation_accuracy")  # a near-chance model shows itself here
+        held = (
+            f", validation accuracy {accuracy:.2%} ({ckpt.validation_size} images)"
+            if accuracy is not None and ckpt.validation_size
+            else ""
+        )
         print(
             f"{'unchanged' if finished else 'saved'} {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
-            f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}"
+            f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}{held}"
         )
         print(f"rule: {describe_rule(ckpt.rule)}")
         return 0
