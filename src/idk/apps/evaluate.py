@@ -14,7 +14,7 @@ from idk.data.catalog import NAMED, NOISE, in_model_classes, load, recorded_test
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
 from idk.data.sources import DataConfig
-from idk.decision.memory import check_sample_count, check_samples
+from idk.decision.memory import check_samples
 from idk.errors import IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.evaluation.report import write_json
@@ -174,10 +174,10 @@ def evaluate_checkpoint(
         if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
             raise IdkError(f"{option} {count!r}: give a whole number of images, 0 or more")
     model, ckpt = ckpt_io.load(model_path, device=device)
-    check_samples(model, samples)  # before any data set is read
+    samples = check_samples(model, samples)  # before any data set is read
     rule = ckpt.decision_rule()
     settings = EvalSettings(
-        samples=ckpt.rule_config.samples if samples is None else check_sample_count(samples),
+        samples=ckpt.rule_config.samples if samples is None else samples,
         forced_samples=ckpt.rule_config.forced_samples,
         forced_average=ckpt.rule_config.forced_average,
         ood_score=rule.score,

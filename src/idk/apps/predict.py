@@ -148,9 +148,12 @@ def predict_images(
     for ``seed``) spares drawing the networks again (and the memory check of
     :func:`~idk.decision.memory.check_samples`, made when they were drawn); ``progress``: a bar over the images when they
     take more than one batch."""
-    if draws is None:  # the memory check draws a network: not again for every batch of a service
-        check_samples(model, samples)
-    samples = ckpt.rule_config.samples if samples is None else check_sample_count(samples)
+    if samples is None:
+        samples = ckpt.rule_config.samples
+    elif draws is None:
+        samples = check_samples(model, samples)
+    else:  # the memory check draws a network: made when the networks were drawn, not for every batch
+        samples = check_sample_count(samples)
     sources = named_sources(sources)
     rule = ckpt.decision_rule()  # built once, for every batch
     if draws is None:
@@ -270,8 +273,7 @@ def explain(
     from idk.evaluation import plots
 
     rule: Rule = ckpt.decision_rule()
-    check_samples(model, samples)
-    samples = ckpt.rule_config.samples if samples is None else check_sample_count(samples)
+    samples = check_samples(model, samples) or ckpt.rule_config.samples  # None: the model's own
     label, blank = None, False
     if target.isdigit() and not Path(target).exists():
         test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env(), ckpt.classes)

@@ -44,7 +44,7 @@ from idk.apps.predict import FileResult, draw_networks, predict_images
 from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW, MicroBatcher, Overloaded
 from idk.apps.serve_http import BackgroundServer, Timeouts, bind, make_server
 from idk.apps.serve_inputs import Limits, RequestError, Source, read_sources
-from idk.decision.memory import check_sample_count, check_samples
+from idk.decision.memory import check_samples
 from idk.decision.rules import describe_rule
 from idk.errors import IdkError
 from idk.evaluation.report import json_safe
@@ -107,10 +107,10 @@ class PredictionService:
         settings: ServiceSettings = ServiceSettings(),
     ) -> None:
         self.model, self.ckpt, self.settings = model, ckpt, settings
-        self.samples = ckpt.rule_config.samples if samples is None else check_sample_count(samples)
+        # before the networks are drawn (and the port taken)
+        self.samples = check_samples(model, ckpt.rule_config.samples if samples is None else samples)
         self.asked_samples = samples  # None: the model's own
         self.rule = ckpt.decision_rule()
-        check_samples(model, self.samples)  # before the networks are drawn (and the port taken)
         # the S networks, drawn once: the ones predict_images draws for seed 0 on every call
         self.draws = draw_networks(model, self.samples)
         self.batcher: MicroBatcher[Source, FileResult] = MicroBatcher(

@@ -52,12 +52,13 @@ def check_sample_count(samples: object, option: str = "--samples") -> int:
     return int(samples)
 
 
-def check_samples(model: Model, samples: int | None, option: str = "--samples", budget: int | None = None) -> None:
-    """Refuse a posterior sample count that is not a whole number ≥ 1, or whose draws for a single
-    image exceed the memory budget (:data:`MEMORY_SHARE` of the available memory, or ``budget`` bytes)."""
+def check_samples(model: Model, samples: object, option: str = "--samples", budget: int | None = None) -> int | None:
+    """``samples`` as an int (None stays None: the model's own), refused when it is not a whole
+    number ≥ 1 or when its draws for a single image exceed the memory budget (:data:`MEMORY_SHARE`
+    of the available memory, or ``budget`` bytes)."""
     if samples is None:
-        return
-    check_sample_count(samples, option)
+        return None
+    samples = check_sample_count(samples, option)
     if isinstance(model, BNNMixture) and samples < len(model.members):
         k = len(model.members)
         raise IdkError(
@@ -76,6 +77,7 @@ def check_samples(model: Model, samples: int | None, option: str = "--samples", 
             f"{option} {samples}: needs about {_size(per_sample * samples)} for this model "
             f"({_size(per_sample)} per sample), more than the {_size(budget)} allowed{allowed}; {advice}"
         )
+    return samples
 
 
 def _size(n: float) -> str:

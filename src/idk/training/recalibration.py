@@ -17,7 +17,7 @@ from idk.data.catalog import NAMED, fingerprint, training_data
 from idk.data.images import ImageSet
 from idk.data.sources import DataConfig
 from idk.decision.calibration import few_to_calibrate
-from idk.decision.memory import check_sample_count, check_samples
+from idk.decision.memory import check_samples
 from idk.errors import CheckpointError, DataError, IdkError
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
@@ -145,7 +145,7 @@ def recalibrate(
         target_refusal=target_refusal,
         target_error=target_error,
         confidence=confidence if confidence is not None else ckpt.rule_config.confidence,
-        samples=ckpt.rule_config.samples if samples is None else check_sample_count(samples),
+        samples=ckpt.rule_config.samples if samples is None else samples,  # made an int by checked()
         score=score or ckpt.rule_config.score,
     )
     model = ckpt.build(path=str(model_path), device=device)
