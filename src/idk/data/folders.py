@@ -25,7 +25,7 @@ import torch
 
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, unnamed_classes
-from idk.data.imaging import IMAGE_SUFFIXES, is_colour, laid_on_white, open_image
+from idk.data.imaging import IMAGE_SUFFIXES, full_range, is_colour, laid_on_white, open_image
 from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
 
@@ -187,8 +187,8 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
         raise DataError(f"{source}: images need 1 or 3 channels, got {array.shape[1]} (shape {array.shape})")
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
     check_pixels(images, source)
-    if array.dtype == np.uint8 or (array.dtype.kind == "u" and array.dtype.itemsize == 2 and array.max() > 255):
-        images = images / float(np.iinfo(array.dtype).max)  # 8 or 16 bits: their full range
+    if (top := full_range(array)) is not None:  # 8 or 16 bits: their full range
+        images = images / top
     else:  # uint16 holding 8-bit values (or 0/1) is read as such, as idk read it before 16-bit sets
         lo, hi = float(images.min()), float(images.max())
         if lo < 0 or hi > 255:

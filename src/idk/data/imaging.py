@@ -191,9 +191,7 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     if array.size == 0:
         raise ImageError(name, f"an array of shape {tuple(array.shape)} has no pixels")
     if array.dtype.kind == "u" and array.dtype.itemsize in (1, 2):  # either byte order
-        # uint16 of 8-bit values (none above 255) as 8 bits, as a data set of them is read for training
-        bits16 = array.dtype.itemsize == 2 and array.max() > 255
-        pixels = array.astype(np.float32) / (65535.0 if bits16 else 255.0)
+        pixels = array.astype(np.float32) / (full_range(array) or 255.0)  # uint16 of 8-bit values: 8 bits
     elif array.dtype == bool:  # a binarised image: ink or not
         pixels = array.astype(np.float32)
     elif array.dtype.kind == "f":
@@ -209,6 +207,16 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):  # grey or colour, then alpha
         pixels = laid_on_white(pixels[..., :-1], pixels[..., -1:])
     return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
+
+
+def full_range(array: np.ndarray) -> float | None:
+    """The full range an unsigned-integer image array is read by: 255 for uint8, 65,535 for uint16
+    holding a value above 255 (16 bits, either byte order); None otherwise, uint16 of 8-bit values
+    included (:func:`pixels_from_array` reads one image of them as 8 bits,
+    :func:`~idk.data.folders.as_images` a data set of them as numbers in [0, 1] or [0, 255])."""
+    if array.dtype.kind != "u" or array.dtype.itemsize not in (1, 2):
+        return None
+    return float(np.iinfo(array.dtype).max) if array.dtype.itemsize == 1 or array.max() > 255 else None
 
 
 def laid_on_white(rgb: Pixels, alpha: Pixels) -> Pixels:
