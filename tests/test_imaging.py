@@ -15,7 +15,7 @@ from PIL import Image
 
 from idk.data.imaging import image_source, list_images, open_image, pixels_from_array
 from idk.data.preparation import load_for_mnist, to_mnist
-from idk.errors import ImageError
+from idk.errors import DataError, ImageError
 
 
 def _save(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -230,6 +230,22 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
     assert np.array_equal(pixels_from_array(la), rgb[..., 0])
 
 
+def test_one_image_is_read_by_the_rule_a_data_set_is_read_by():
+    """Signed integers and floats of 0..255 are read as 8 bits, uint16 of 0/1 as ink or not, for one
+    image as for a set of them (one image of int64 or float 0..255 was refused that a set took)."""
+    from idk.data.folders import as_images
+
+    grey = np.linspace(0, 1, 12).reshape(3, 4)
+    u8 = (grey * 255).round().astype(np.uint8)
+    for array in (u8.astype(np.int64), u8.astype(np.float64), u8.astype(np.int16), (grey > 0.5).astype(np.uint16)):
+        one = pixels_from_array(array)
+        np.testing.assert_array_equal(one, as_images(array[None], "set")[0, 0].numpy())
+    np.testing.assert_allclose(pixels_from_array(u8.astype(np.int64)), pixels_from_array(u8), atol=1e-7)
+    assert np.array_equal(pixels_from_array((grey > 0.5).astype(np.uint16)), (grey > 0.5).astype(np.float32))
+    with pytest.raises(DataError, match=r"set: pixel values span 0\.5\.\.1\.5; pixels lie in"):
+        as_images(np.array([[[0.5, 1.5]]]), "set")  # a set as one image: the same words
+
+
 @pytest.mark.parametrize(
     ("array", "needle"),
     [
@@ -239,10 +255,10 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
         (np.zeros((3, 9, 9)), r"shape \(3, 9, 9\): pixels are channels last.*transpose\(1, 2, 0\)"),
         (np.array([[0.5, np.nan]]), "NaN or infinite"),
         (np.array([[0.5, np.inf]]), "NaN or infinite"),
-        (np.array([[0.0, 255.0]]), r"span 0\.\.255, outside \[0, 1\] \(as 0\.\.255 they would be uint8\)"),
-        (np.array([[-0.5, 0.5]]), r"span -0\.5\.\.0\.5, outside \[0, 1\]$"),
-        (np.array([[0.5, 1.01]]), r"span 0\.5\.\.1\.01, outside"),
-        (np.zeros((4, 4), np.int64), "array of int64"),
+        (np.array([[-0.5, 0.5]]), r"span -0\.5\.\.0\.5; pixels lie in \[0, 1\] or in 0\.\.255$"),
+        (np.array([[0.5, 1.01]]), r"span 0\.5\.\.1\.01; pixels lie in"),  # either a bright overshoot or near black
+        (np.array([[0, 300]]), r"span 0\.\.300; pixels lie in"),
+        (np.zeros((4, 4), np.complex64), "array of complex64"),
     ],
 )
 def test_arrays_that_are_no_image_are_refused_with_their_name(array, needle):

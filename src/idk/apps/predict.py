@@ -287,14 +287,17 @@ def explain(
             raise IdkError(f"{target}: no such file, nor an index into the model's test set (a whole number)")
         prepared = prepare(target, ckpt.input_spec)
         image, title, blank = torch.from_numpy(prepared.pixels), Path(target).name, prepared.blank
+    if blank:  # as predict: no network is asked about a blank page, so there are no class panels
+        fig = _blank_figure(image, title)
+        _save(fig, out)
+        return "I don't know"
     log_probs, pred = sample_images(model, image[None], samples, rule.percentile, seed)
     decision = rule.decide(pred)
-    accepted = decision.accepted[0].numpy() & (not blank)  # a blank image is not answered, as by predict
+    accepted = decision.accepted[0].numpy()
     chosen = accepted.nonzero()[0].tolist()
-    if blank:
-        title += " (blank image: nothing to classify found)"
+    answer = verdict_text(chosen, ckpt.classes)
     if label is None:
-        verdict = verdict_text(chosen, ckpt.classes)
+        verdict = answer
     elif not chosen:
         verdict = "Undecided"
     else:
@@ -306,15 +309,31 @@ def explain(
         accepted,
         (pred.quantile_probs if by_percentile else pred.mean_probs)[0].numpy(),  # what the rule reads
         verdict,
-        title=f"{title}: {verdict_text(chosen, ckpt.classes)}  ({rule.summary()})",
+        title=f"{title}: {answer}  ({rule.summary()})",
         classes=ckpt.classes,
         stat_name=f"{rule.percentile:g}th-percentile probability" if by_percentile else "mean probability",
     )
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plots.plt.close(fig)
-    answer = verdict_text(chosen, ckpt.classes)
+    _save(fig, out)
     if label is None:
         return answer
     judged = f"most probable {ckpt.classes[int(decision.label[0])]}, " if len(chosen) > 1 else ""
     return f"{answer} ({judged}{verdict.lower()}: labelled {ckpt.classes[label]})"
+
+
+def _blank_figure(image: torch.Tensor, title: str) -> Any:
+    """A blank page's figure: the image and its verdict, no class panels (no network was asked)."""
+    from idk.evaluation import plots
+
+    note = "blank image: nothing to classify found (no network was asked)"
+    fig, _ = plots.image_alone(
+        image.permute(1, 2, 0).numpy(), "I don't know", title=f"{title}: I don't know", note=note
+    )
+    return fig
+
+
+def _save(fig: Any, out: str | Path) -> None:
+    from idk.evaluation import plots
+
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plots.plt.close(fig)

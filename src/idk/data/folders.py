@@ -25,7 +25,7 @@ import torch
 
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, unnamed_classes
-from idk.data.imaging import IMAGE_SUFFIXES, full_range, is_colour, laid_on_white, open_image
+from idk.data.imaging import IMAGE_SUFFIXES, is_colour, laid_on_white, open_image, unit_divisor
 from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
 
@@ -154,10 +154,10 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
     """An image array (N, H, W), (N, H, W, C), (N, C, H, W), or (N, D) of flattened square images
     (D = H², greyscale) → float32 (N, C, H, W) in [0, 1].
 
-    uint8 is divided by 255, uint16 holding values above 255 by 65,535 (16-bit images); bool is 0
-    or 1; other numbers (uint16 of 8-bit values too) must lie in [0, 1] (or [0, 255], then divided).
-    :func:`~idk.data.imaging.pixels_from_array` reads one image's uint16 by the same rule (the rule
-    is the array's: a dim 16-bit set with no value above 255 is read as 8 bits)."""
+    Pixel values are read by :func:`~idk.data.imaging.unit_divisor`, as one image's are: uint8 /
+    255, uint16 holding values above 255 / 65,535 (16-bit images), bool 0 or 1, other numbers (uint16
+    of 8-bit values too) in [0, 1] or 0..255. The rule is the array's: a dim 16-bit set with no value
+    above 255 is read as 8 bits."""
     array = np.asarray(array)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{source}: images must be a numeric array, got dtype {array.dtype}")
@@ -185,16 +185,14 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
         raise DataError(f"{source}: expected images (N, H, W) or (N, H, W, C), got shape {array.shape}")
     if array.shape[1] not in (1, 3, 4):
         raise DataError(f"{source}: images need 1 or 3 channels, got {array.shape[1]} (shape {array.shape})")
+    if array.size == 0:
+        check_pixels(torch.empty(array.shape), source)  # no images, or images of no pixels: its words
+    try:
+        divisor = unit_divisor(array)
+    except ValueError as err:
+        raise DataError(f"{source}: {err}") from None
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
-    check_pixels(images, source)
-    if (top := full_range(array)) is not None:  # 8 or 16 bits: their full range
-        images = images / top
-    else:  # uint16 holding 8-bit values (or 0/1) is read as such, as idk read it before 16-bit sets
-        lo, hi = float(images.min()), float(images.max())
-        if lo < 0 or hi > 255:
-            raise DataError(f"{source}: pixel values must lie in [0, 1] or [0, 255], found {lo:g}..{hi:g}")
-        if hi > 1:
-            images = images / 255.0
+    images = (images / divisor).clamp_(0, 1)  # within ROUNDING of the range: a resampling's overshoot
     if images.shape[1] == 4:  # RGBA
         images = laid_on_white(images[:, :3], images[:, 3:])
     return images

@@ -116,7 +116,9 @@ class NonFinitePixels(ValueError):
 
 
 Pixels = TypeVar("Pixels")  # a numpy array or a torch tensor (this module does not import torch)
-ARRAY_FORMS = "(H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4): uint8, uint16, bool, or floats in [0, 1]"
+ARRAY_FORMS = (
+    "(H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4): uint8, uint16, bool, or numbers in [0, 1] or 0..255"
+)
 ROUNDING = 1e-3  # float pixels this far outside [0, 1] are clipped (a resampling's overshoot), not refused
 ROBUST_PEAK = 99.9  # the percentile a 32-bit image beyond 16 bits is scaled by (a hot pixel is clipped)
 FULL_RANGES = (255.0, 65535.0)  # 8-bit and 16-bit images' full ranges
@@ -175,45 +177,64 @@ def image_source(source: object, name: str | None = None) -> str | Path | bytes 
 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Decoded pixels as a file's would be read: float32 (H, W) or (H, W, 3) in [0, 1], from
-    (H, W[, 1 | 2 | 3 | 4]) uint8, uint16 (their full range, either byte order; uint16 with no value
-    above 255 as 8-bit values, as :func:`~idk.data.folders.as_images` reads a data set), bool or
-    floats in [0, 1]
-    (within :data:`ROUNDING`, then clipped); an alpha channel is laid on white, as a transparent
-    file's is.
+    (H, W[, 1 | 2 | 3 | 4]) numbers read by :func:`unit_divisor` (one image by the rule a data set
+    is read by in :func:`~idk.data.folders.as_images`); an alpha channel is laid on white, as a
+    transparent file's is.
 
     Raises:
         ImageError: naming ``name``, for any other shape or type, no pixels, NaN or infinite values,
-            or floats outside [0, 1].
+            or values in neither [0, 1] nor 0..255.
     """
     array = np.asarray(array)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 2, 3, 4)):
         raise ImageError(name, f"an array of shape {tuple(array.shape)}; pixels are {ARRAY_FORMS}")
     if array.size == 0:
         raise ImageError(name, f"an array of shape {tuple(array.shape)} has no pixels")
-    if array.dtype.kind == "u" and array.dtype.itemsize in (1, 2):  # either byte order
-        pixels = array.astype(np.float32) / (full_range(array) or 255.0)  # uint16 of 8-bit values: 8 bits
-    elif array.dtype == bool:  # a binarised image: ink or not
-        pixels = array.astype(np.float32)
-    elif array.dtype.kind == "f":
-        if not np.isfinite(array).all():
-            raise ImageError(name, "holds NaN or infinite pixel values")
-        low, high = float(array.min()), float(array.max())
-        if low < -ROUNDING or high > 1 + ROUNDING:
-            hint = " (as 0..255 they would be uint8)" if high > 2 else ""
-            raise ImageError(name, f"float pixels span {low:.6g}..{high:.6g}, outside [0, 1]{hint}")
-        pixels = np.clip(array, 0, 1).astype(np.float32)  # an interpolation's overshoot clipped
-    else:
+    if not (array.dtype.kind in "uif" or array.dtype == bool):
         raise ImageError(name, f"an array of {array.dtype}; pixels are {ARRAY_FORMS}")
+    try:
+        divisor = unit_divisor(array)
+    except ValueError as err:
+        raise ImageError(name, str(err)) from None
+    pixels = np.clip(array.astype(np.float32) / np.float32(divisor), 0, 1)  # a resampling's overshoot clipped
     if pixels.ndim == 3 and pixels.shape[-1] in (2, 4):  # grey or colour, then alpha
         pixels = laid_on_white(pixels[..., :-1], pixels[..., -1:])
     return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
 
 
+def unit_divisor(array: np.ndarray) -> float:
+    """What an image array (one image or a set, any shape) is divided by to lie in [0, 1]:
+
+    * uint8: 255; uint16 with a value above 255: 65,535 (16 bits, either byte order);
+    * bool: 1 (ink or not);
+    * any other numbers (uint16 of 8-bit values, signed integers, floats): 1 where they lie in
+      [0, 1], 255 where they lie in 0..255 beyond 2; within :data:`ROUNDING` of the range is
+      taken (the caller clips), a resampling's overshoot.
+
+    Raises:
+        ValueError: for NaN or infinite values, or values in neither range (a top of 1..2 could be
+            either: a bright [0, 1] image's overshoot or a black 0..255 one).
+    """
+    if (top := full_range(array)) is not None:
+        return top
+    if array.dtype == bool:
+        return 1.0
+    if array.dtype.kind not in "uif":
+        raise ValueError(f"pixels of {array.dtype} are not numbers idk reads")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError("holds NaN or infinite pixel values")
+    low, high = float(array.min()), float(array.max())
+    if low >= -ROUNDING and high <= 1 + ROUNDING:
+        return 1.0
+    if low >= -ROUNDING and 2 < high <= 255 + ROUNDING:
+        return 255.0
+    raise ValueError(f"pixel values span {low:.6g}..{high:.6g}; pixels lie in [0, 1] or in 0..255")
+
+
 def full_range(array: np.ndarray) -> float | None:
     """The full range an unsigned-integer image array is read by: 255 for uint8, 65,535 for uint16
     holding a value above 255 (16 bits, either byte order); None otherwise, uint16 of 8-bit values
-    included (:func:`pixels_from_array` reads one image of them as 8 bits,
-    :func:`~idk.data.folders.as_images` a data set of them as numbers in [0, 1] or [0, 255])."""
+    included (:func:`unit_divisor` reads them as numbers in [0, 1] or 0..255)."""
     if array.dtype.kind != "u" or array.dtype.itemsize not in (1, 2):
         return None
     return float(np.iinfo(array.dtype).max) if array.dtype.itemsize == 1 or array.max() > 255 else None

@@ -35,10 +35,7 @@ def explanation(
         log_probs, accepted, stat = log_probs[:, keep], accepted[keep], stat[keep]
         classes = tuple(classes[i] for i in keep)
     fig, axes = plt.subplots(1, len(classes) + 1, figsize=(2.0 * (len(classes) + 1), 2.4))
-    shown = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-    axes[0].imshow(shown.clip(0, 1), cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title(verdict, fontsize=10, fontweight="bold")
-    axes[0].axis("off")
+    _show_image(axes[0], image, verdict)
     lo = float(np.clip(log_probs.min(), -60, -1))  # far-off values are piled at the left edge
     for c, ax in enumerate(axes[1:]):
         ax.hist(
@@ -58,6 +55,26 @@ def explanation(
         0.01, 0.01, f"per class: the sampled networks' log-probabilities; in its title, the {stat_name}", fontsize=7
     )
     return fig, axes
+
+
+def image_alone(image: np.ndarray, verdict: str, title: str = "", note: str = "") -> tuple[Any, Any]:
+    """The image (H, W, C) with its verdict and no class panels: an image no network was asked about
+    (a blank page). ``note`` goes under the figure."""
+    fig, ax = plt.subplots(1, 1, figsize=(3.2, 3.0))
+    _show_image(ax, image, verdict)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    if note:
+        fig.text(0.02, 0.02, note, fontsize=7)
+    return fig, ax
+
+
+def _show_image(ax: Any, image: np.ndarray, verdict: str) -> None:
+    shown = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    ax.imshow(shown.clip(0, 1), cmap="gray", vmin=0, vmax=1)
+    ax.set_title(verdict, fontsize=10, fontweight="bold")
+    ax.axis("off")
 
 
 def risk_coverage(curves: dict[str, dict[str, list[float]]], ax: Any = None) -> tuple[Any, Any]:
