@@ -477,3 +477,32 @@ def test_info_is_strict_json_when_the_model_description_holds_a_nan(loaded):
     service = serve.PredictionService(model, replace(ckpt, metrics={"final_loss": math.nan}), samples=5)
     text = json.dumps(service.info(), allow_nan=False)
     assert json.loads(text)["metrics"]["final_loss"] is None
+
+
+def test_the_services_log_lines_are_in_idks_form_and_the_multipart_parser_is_quiet(capsys):
+    """uvicorn's warnings read as idk's own ("idk: warning: ..."); the multipart parser's warning on a
+    broken body (its client gets a 400 with the reason) left no stray line on stderr."""
+    import logging
+    import logging.config
+
+    from idk.apps.serve_http import log_config
+
+    names = ("uvicorn", "uvicorn.access", "idk.serve", "python_multipart")
+    logging.config.dictConfig(log_config())
+    try:
+        logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+        logging.getLogger("python_multipart.multipart").warning("Expected boundary character 120, got 97 at index 4")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("idk.serve").exception("internal error answering %s %s", "POST", "/api/predict")
+        err = capsys.readouterr().err
+    finally:
+        for name in names:
+            logger = logging.getLogger(name)
+            logger.handlers.clear()
+            logger.propagate, logger.level = True, logging.NOTSET
+    lines = err.splitlines()
+    assert lines[0] == "idk: warning: Invalid HTTP request received."
+    assert lines[1] == "idk: error: internal error answering POST /api/predict" and lines[-1] == "ValueError: boom"
+    assert "boundary" not in err

@@ -285,7 +285,7 @@ def create_app(service: PredictionService) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("idk serve: internal error")
+        log.exception("internal error answering %s %s", request.method, request.url.path)
         return _error(500, f"internal error: {type(exc).__name__}")
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import threading
 from dataclasses import dataclass
@@ -167,6 +168,46 @@ def bind(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
     return sock
 
 
+class IdkLogFormatter(logging.Formatter):
+    """The service's log lines in idk's own form, ``idk: warning: Invalid HTTP request received.``;
+    a traceback, where one is logged, follows."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"idk: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's and the service's loggers (a ``logging.config.dictConfig`` dict): one line each on
+    stderr in idk's form (the access log, with ``--verbose``, on stdout); the multipart parser's
+    own warnings are not shown (the client is answered with the reason, as a 400)."""
+    handler = {"class": "logging.StreamHandler", "formatter": "idk", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "idk": {"()": IdkLogFormatter},
+            "access": {
+                "()": "uvicorn.logging.AccessFormatter",
+                "fmt": 'idk: %(client_addr)s "%(request_line)s" %(status_code)s',
+                "use_colors": False,
+            },
+        },
+        "handlers": {
+            "default": handler,
+            "access": {**handler, "formatter": "access", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+            "idk.serve": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "python_multipart": {"handlers": [], "level": "ERROR", "propagate": False},
+        },
+    }
+
+
 def make_server(app: Any, timeouts: Timeouts = Timeouts(), verbose: bool = False) -> uvicorn.Server:
     """A uvicorn server for ``app`` (run it with ``server.run(sockets=[bind(...)])``)."""
     protocol = type("IdkHttpProtocol", (JsonHttpProtocol,), {"header_timeout": timeouts.header})
@@ -178,6 +219,7 @@ def make_server(app: Any, timeouts: Timeouts = Timeouts(), verbose: bool = False
         ws="none",
         timeout_keep_alive=max(1, round(timeouts.idle)),
         backlog=BACKLOG,
+        log_config=log_config(),
         log_level="info" if verbose else "warning",
         access_log=verbose,
         server_header=False,
