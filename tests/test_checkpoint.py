@@ -1,5 +1,6 @@
 import os
 import pickle
+import re
 from dataclasses import replace
 
 import pytest
@@ -89,12 +90,42 @@ def test_corrupted_file(saved):
     _, path = saved
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="corrupted or not a checkpoint") as err:
+    with pytest.raises(CheckpointError, match=r"m.pt: truncated \(its end is missing: a copy or a save cut short\)"):
         ckpt_io.load(path)
-    assert str(err.value).endswith(")")
+    path.write_bytes(b"PK\x03\x04" + data[4 : len(data) // 2] + data[-2000:])  # a zip's end on a broken body
+    with pytest.raises(CheckpointError, match="corrupted or not a checkpoint|truncated") as err:
+        ckpt_io.load(path)
+    assert str(err.value).endswith(")") or "truncated" in str(err.value)
     path.write_text("hello")  # a text file, an image...: said so, not "refused to unpickle it: KeyError"
     with pytest.raises(CheckpointError, match=r"not an idk checkpoint \(not a file torch.save writes: b'hell'…\)"):
         ckpt_io.load(path)
+
+
+def test_weights_damaged_on_disk_are_refused_by_name(saved, tmp_path):
+    """Bytes of a weight overwritten in place (the zip still reads): the stored SHA-256 of the tensors
+    refuses the file, where it loaded and answered "I don't know" to everything with NaN weights; a
+    file written before the digest is refused for its NaN weights."""
+    from idk.training.checkpoint_file import DIGEST_KEY
+
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    d = torch.load(path, weights_only=True)
+    name, weight = max(d["state_dict"].items(), key=lambda kv: kv[1].numel())
+    raw = weight.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    start = bytes(data).index(raw[:4096])  # the tensor's bytes as stored (uncompressed) in the zip
+    data[start + 64 : start + 64 + 400] = b"\xff" * 400
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"damaged.pt: damaged: its weights are not those it was saved with"):
+        ckpt_io.load(damaged)
+    older = torch.load(damaged, weights_only=True)  # as a file written before the digest
+    del older[DIGEST_KEY]
+    torch.save(older, tmp_path / "older.pt")
+    with pytest.raises(CheckpointError, match=rf"older.pt: damaged: state_dict.{re.escape(name)} holds NaN"):
+        ckpt_io.load(tmp_path / "older.pt")
+    del d[DIGEST_KEY]
+    torch.save(d, tmp_path / "intact-older.pt")  # an older file, intact: read as before
+    ckpt_io.load(tmp_path / "intact-older.pt")
 
 
 def test_a_long_load_error_is_cut_at_a_word(saved, monkeypatch):
@@ -241,7 +272,10 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
 )
 def test_malformed_checkpoints_are_refused_on_load_with_a_reason(saved, tmp_path, change, message):
     _, path = saved
+    from idk.training.checkpoint_file import DIGEST_KEY
+
     stored = torch.load(path, weights_only=True)
+    stored.pop(DIGEST_KEY)  # written without it (by hand, or by an idk before it): its own checks judge
     change(stored)
     torch.save(stored, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match=message):

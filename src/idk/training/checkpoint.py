@@ -2,8 +2,8 @@
 
 :class:`Checkpoint` is the typed object; on disk it is a plain dict of tensors, numbers, strings,
 lists and dicts, so it loads with ``torch.load(weights_only=True)`` and never unpickles code. It
-is validated on load (a clear :class:`~idk.errors.CheckpointError` naming the file), and written
-to a temporary file renamed into place, so a crash at any moment leaves the old file or the new.
+is validated on load (a clear :class:`~idk.errors.CheckpointError` naming the file); the file
+itself (written atomically, its tensors' digest checked) is :mod:`idk.training.checkpoint_file`'s.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
-import tempfile
-import warnings
-import zipfile
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import pyro
@@ -24,7 +20,6 @@ from torch import Tensor
 
 import idk
 from idk.data.catalog import DataRecord
-from idk.data.download import move_into_place
 from idk.data.images import InputSpec
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
@@ -32,6 +27,7 @@ from idk.decision.rules import Rule, describe_rule, describe_score_choice, make_
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
+from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
 
 FORMAT = "idk-checkpoint"
@@ -358,65 +354,15 @@ def _is_weights(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in value.items())
 
 
-def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path`` with
-    the mode a file created there would have (:func:`idk.data.download.move_into_place`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed mid-write
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        move_into_place(Path(tmp), path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def on_cpu(value: Any) -> Any:
-    """``value`` (nested dicts, lists, tuples) with every tensor copied to the CPU: device-free."""
-    if isinstance(value, Tensor):
-        return value.detach().cpu()
-    if isinstance(value, dict):
-        return {k: on_cpu(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(on_cpu(v) for v in value)
-    return value
-
-
 def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
-    """Write ``ckpt`` device-free (every tensor on the CPU), whatever device it was trained on."""
-    atomic_save(on_cpu(ckpt.to_dict()), path)
+    """Write ``ckpt`` device-free (every tensor on the CPU), whatever device it was trained on, with
+    the digest of its tensors (:func:`~idk.training.checkpoint_file.write_file`)."""
+    write_file(ckpt.to_dict(), path)
 
 
 def read(path: str | os.PathLike) -> Checkpoint:
     """Load and validate a checkpoint (no model built). Raises :class:`CheckpointError`."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint (train one with `idk train --out {path}`)")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"{path}: empty file, not a checkpoint")
-    with path.open("rb") as f:
-        head = f.read(4)
-    if not (head.startswith(b"PK") or head.startswith(b"\x80")):  # torch.save's zip, or a bare pickle
-        raise CheckpointError(f"{path}: not an idk checkpoint (not a file torch.save writes: {head!r}…)")
-    try:
-        with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
-            warnings.simplefilter("ignore")
-            d = torch.load(path, map_location="cpu", weights_only=True)
-    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
-        first = (str(err).splitlines() or [type(err).__name__])[0]
-        first = first if len(first) <= 120 else first[:120].rsplit(" ", 1)[0] + " …"  # whole words
-        raise CheckpointError(f"{path}: corrupted or not a checkpoint ({first})") from None
-    except Exception as err:  # noqa: BLE001 - weights_only refuses foreign pickles with various errors
-        raise CheckpointError(f"{path}: not an idk checkpoint (refused to unpickle it: {type(err).__name__})") from None
-    return Checkpoint.from_dict(d, str(path))
+    return Checkpoint.from_dict(read_file(path), str(path))
 
 
 def load(path: str | os.PathLike, device: torch.device | str | None = None) -> tuple[Model, Checkpoint]:
