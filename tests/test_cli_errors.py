@@ -209,7 +209,7 @@ def test_unfinished_model_is_flagged_by_every_command(bad, tmp_path, capsys):
     image = tmp_path / "x.png"
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
     assert main(["info", str(bad / "unfinished.pt")]) == 0
-    assert "did not finish (epochs 3, 3 of 12 of its 2 members)" in capsys.readouterr().err
+    assert "did not finish (3 and 3 of 12 epochs by its 2 members)" in capsys.readouterr().err
     assert main(["predict", str(image), "--model", str(bad / "unfinished.pt")]) == 0
     err = capsys.readouterr().err
     assert "did not finish" in err and "uncalibrated" in err

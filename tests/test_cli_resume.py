@@ -28,7 +28,7 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     assert captured.out.startswith(f"saved {out}: ")
     assert "validation accuracy" not in captured.out  # the tutorial's preset holds no validation image out
     err = captured.err
-    assert f"resuming {out} after epoch 1; --epochs 2 applied (stored: 1)" in err  # no twin: none said
+    assert f"resuming {out} after 1 of 1 epochs; --epochs 2 applied (stored: 1)" in err  # no twin: none said
     assert "\r" not in err  # no bars off a terminal
     resumed = torch.load(out, weights_only=True)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2] and resumed["train_config"]["epochs"] == 2
@@ -109,3 +109,88 @@ def test_the_font_rendered_images_are_fingerprinted_and_a_resume_checks_them(tmp
     checkpoint.save(replace(ckpt, rendered=None), out)  # written before the record: continued
     assert main([*base, "--resume", "--epochs", "2"]) == 0
     assert checkpoint.read(out).rendered == ckpt.rendered
+
+
+def test_a_stopped_run_says_what_its_checkpoint_kept(tmp_path, data_dir, monkeypatch, capsys):
+    """Ctrl-C before an epoch finished: exit 130, nothing written, said so; SIGTERM (a scheduler's
+    stop) after the first epoch's save: exit 143 and the line names what the file keeps and the
+    command that goes on (it was a bare "idk: interrupted", and SIGTERM ended the run unsaid)."""
+    import os
+    import signal
+
+    import idk.training.train as train_module
+    from idk.apps import failures
+
+    out = tmp_path / "m.pt"
+    base = ["train", "--out", str(out), *TINY, "--epochs", "2", "--no-twin", "--data-dir", str(data_dir), "-q"]
+    fit = train_module.fit
+
+    def stopped(signal_at_epoch: int | None):
+        def fitted(net, *a, on_epoch=None, **k):
+            def saved_then_stopped(state):
+                on_epoch(state)
+                if state.epoch == signal_at_epoch:
+                    os.kill(os.getpid(), signal.SIGTERM)  # raised as Terminated at the next bytecode
+
+            if signal_at_epoch is None:
+                raise KeyboardInterrupt
+            return fit(net, *a, on_epoch=saved_then_stopped, **k)
+
+        return fitted
+
+    monkeypatch.setattr(train_module, "fit", stopped(None))
+    assert main(base) == failures.INTERRUPTED
+    assert capsys.readouterr().err.strip() == f"idk: interrupted: {out} was not written (no epoch had finished)"
+    monkeypatch.setattr(train_module, "fit", stopped(1))
+    assert main(base) == failures.TERMINATED
+    assert capsys.readouterr().err.strip() == (
+        f"idk: terminated: {out} keeps 1 of 2 epochs; `idk train --resume --out {out}` goes on from there"
+    )
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the run's alone
+    monkeypatch.setattr(train_module, "fit", fit)
+    assert main([*base, "--resume"]) == 0 and checkpoint.read(out).finished
+
+
+def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_is_told_why(tmp_path, capsys):
+    """The stored folder gone: resuming without --data names it and the way out (it was "not a known
+    data set"); with --data at the new place and the same images it resumes (it was refused as a
+    differing option) and records the new place; images removed or edited are named as the reason
+    (it was "other data (or the data changed) or another architecture")."""
+    import shutil
+
+    from PIL import Image
+
+    from shapes import make_shapes
+
+    first = make_shapes(tmp_path / "shapes", per_class=12)
+    out = tmp_path / "m.pt"
+    args = ["--preset", "tutorial", "--samples", "4", "--no-twin", "--image-size", "16", "-q"]
+    assert main(["train", "--data", str(first), "--out", str(out), "--epochs", "1", *args]) == 0
+    capsys.readouterr()
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    assert main(["train", "--resume", "--out", str(out), "--epochs", "2", *args]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"idk: error: {out}: its training data {first.resolve()} is gone (moved or deleted); give its new place "
+        "with --data PATH (the images' SHA-256 is checked)"
+    )
+    assert main(["train", "--resume", "--data", str(moved), "--out", str(out), "--epochs", "2", *args]) == 0
+    resumed = checkpoint.read(out)
+    assert resumed.finished and len(resumed.history) == 2 and resumed.data.data == str(moved.resolve())
+
+    changed = tmp_path / "changed"
+    shutil.copytree(moved, changed)
+    assert main(["train", "--data", str(changed), "--out", str(tmp_path / "c.pt"), "--epochs", "1", *args]) == 0
+    capsys.readouterr()
+    victim = sorted((changed / "circle").iterdir())[0]
+    victim.unlink()
+    resume = ["train", "--resume", "--out", str(tmp_path / "c.pt"), "--epochs", "2", *args]
+    assert main(resume) == 2
+    assert (
+        f"cannot resume: it trained on 30 images of {changed.resolve()} (its test images aside), which now gives 29"
+        in (capsys.readouterr().err)
+    )
+    shutil.copy(sorted((changed / "square").iterdir())[0], victim.with_name("copy.png"))
+    Image.open(victim.with_name("copy.png")).transpose(Image.Transpose.ROTATE_90).save(victim.with_name("copy.png"))
+    assert main(resume) == 2
+    assert "(or their labels) are not those it trained on" in capsys.readouterr().err

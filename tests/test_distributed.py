@@ -155,7 +155,8 @@ def test_torchrun_two_processes_train_one_model_and_resume(tmp_path, data_dir, m
     args = ["-m", "idk", *TRAIN_ARGS, "--out", str(out)]
     first = _torchrun([*args, "--epochs", "1"], env)  # the last --epochs wins
     assert first.returncode == 0, first.stderr[-3000:]
-    assert len(ckpt_io.read(out).history) == 1
+    assert f"saved {out}, by 2 processes: " in first.stdout  # said once, by rank 0
+    assert len(ckpt_io.read(out).history) == 1 and ckpt_io.read(out).processes == 2
     resumed = _torchrun([*args, "--resume"], env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
@@ -182,9 +183,16 @@ def test_torchrun_two_processes_train_one_model_and_resume(tmp_path, data_dir, m
         cwd=ROOT,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    assert ckpt_io.read(single).processes == 1 and f"saved {single}: " in run.stdout
     parallel_acc, single_acc = _held_out_accuracy(out, mnist_test), _held_out_accuracy(single, mnist_test)
     assert single_acc > 0.85  # it learnt something, so the comparison means something
     assert abs(parallel_acc - single_acc) <= ACCURACY_TOLERANCE, (parallel_acc, single_acc)
+
+
+def test_a_usage_error_under_torchrun_is_said_once(tmp_path):
+    """Every process parses the same arguments: rank 0 alone says what is wrong (it was said twice)."""
+    bad = _torchrun(["-m", "idk", "train", "--epochs", "0", "--out", str(tmp_path / "m.pt")], _env())
+    assert bad.returncode != 0 and bad.stderr.count("--epochs: 0 must be positive") == 1, bad.stderr[-2000:]
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs (nccl, one per process); none here")

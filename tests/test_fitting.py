@@ -144,3 +144,39 @@ def test_written_variants_reach_each_batch_of_drawn_digits_only(monkeypatch):
     photos = InputSpec(1, 28, 28, "fit", drawn=False)
     fit(model, x, y, TrainConfig(epochs=1, variants=0.25), spec=photos, classes=tuple("0123456789"))
     assert seen and all(labels == {} for labels, _ in seen)  # a photo of a 1 is no written 1
+
+
+@pytest.mark.parametrize("bayesian", [True, False])
+def test_the_bars_loss_is_the_epochs_loss_so_far(mnist_train, monkeypatch, bayesian):
+    """The bar's loss is the epoch's loss per example so far, on the scale of the epoch's line (it
+    showed one step's raw ELBO, 3.85e+05 beside a line's 601): at the last step the two agree."""
+    import idk.training.fitting as fitting
+
+    shown: list[str] = []
+
+    class Bar:
+        def update(self, n):
+            pass
+
+        def set_postfix(self, refresh=True, **values):
+            shown.append(values["loss"])
+
+        def close(self):
+            pass
+
+    class Recorder:
+        lines: list[str] = []
+
+        def bar(self, **kwargs):
+            return Bar()
+
+        def log(self, message):
+            self.lines.append(message)
+
+    monkeypatch.setattr(fitting, "POSTFIX_EVERY", 1)
+    cfg = replace(SMALL_CNN, bayesian=bayesian)
+    model = build_model(cfg, 60000)
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=3e-3, elbo="meanfield", local_reparam=True)
+    state = fit(model, mnist_train.images[:640], mnist_train.labels[:640], tcfg, spec=MNIST_SPEC, progress=Recorder())
+    assert len(shown) == 10 and shown[-1] == f"{state.history[0]['loss']:.4f}"
+    assert f"loss {shown[-1]} (" in Recorder.lines[-1]

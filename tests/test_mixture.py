@@ -132,7 +132,7 @@ def test_a_mixture_trains_saves_loads_and_resumes_member_by_member(tmp_path, dat
     assert f"final losses of its members {losses[0]:.4f}, {losses[1]:.4f}" in capsys.readouterr().out
 
     assert main([*base, "--epochs", "2", "--resume"]) == 0
-    assert "after epochs 1, 1 of its members; --epochs 2 applied" in capsys.readouterr().err
+    assert "after 1 and 1 of 1 epochs by its 2 members; --epochs 2 applied" in capsys.readouterr().err
     resumed = checkpoint.read(out)
     assert [resumed.training_state[k]["epoch"] for k in ("model", "model.1")] == [2, 2]
 
@@ -175,7 +175,7 @@ def test_a_run_killed_between_members_resumes_to_the_same_weights(tmp_path, data
     partial = checkpoint.read(killed)
     assert not partial.finished
     assert [partial.training_state[k]["epoch"] for k in ("model", "model.1")] == [2, 0]
-    assert partial.training_progress() == "epochs 2, 0 of 2 of its 2 members"
+    assert partial.training_progress() == "2 and 0 of 2 epochs by its 2 members"
     monkeypatch.setattr(train_module, "fit", fit)
 
     assert main(["train", "--out", str(killed), "--resume", "--data-dir", str(data_dir), "-q"]) == 0

@@ -4,6 +4,8 @@ one library function."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -51,9 +53,16 @@ def run(args: argparse.Namespace) -> int:
         given["drop_outliers"] = tuple(args.drop_outliers) if args.drop_outliers is not None else None
         given["outlier_weights"] = tuple(args.outlier_weights) if args.outlier_weights is not None else None
         opts = TrainOptions(**given)
+        from idk.apps.failures import sigterm_raises
+
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
-        before = _modified(args.out) if resume else None
-        ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
+        before = _modified(args.out)
+        try:
+            with sigterm_raises():  # a scheduler's stop, as Ctrl-C: the last checkpoint kept and said
+                ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
+        except KeyboardInterrupt as stop:
+            raise type(stop)(_kept(args.out, before)) from None
+        before = before if resume else None
         finished = before is not None and _modified(args.out) == before  # nothing left to train: file untouched
         from idk.decision.rules import describe_rule
         from idk.training.distributed import from_environment
@@ -67,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
             if accuracy is not None and ckpt.validation_size
             else ""
         )
+        together = f", by {ckpt.processes} processes" if (ckpt.processes or 1) > 1 and not finished else ""
         print(
-            f"{'unchanged' if finished else 'saved'} {args.out}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
+            f"{'unchanged' if finished else 'saved'} {args.out}{together}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
             f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}{held}"
         )
         print(f"rule: {describe_rule(ckpt.rule)}")
@@ -203,6 +213,21 @@ def _modified(path: str) -> tuple[int, int] | None:
     return st.st_ino, st.st_mtime_ns
 
 
+def _kept(out: str, before: tuple[int, int] | None) -> str:
+    """What a stopped ``idk train --out OUT`` left in ``out`` (``before``: :func:`_modified` at its start)."""
+    from idk.training.checkpoint import read
+
+    if _modified(out) in (None, before):
+        return f"{out} {'is as it was' if before else 'was not written'} (no epoch had finished)"
+    try:
+        ckpt = read(out)
+    except IdkError:
+        return f"{out} could not be read back"
+    if ckpt.finished:
+        return f"{out} was saved, finished"
+    return f"{out} keeps {ckpt.training_progress()}; `idk train --resume --out {out}` goes on from there"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse (before any heavy import), check the options, run; every failure is one line on stderr
     (exit status: :mod:`idk.apps.failures`)."""
@@ -210,16 +235,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from idk.apps.checks import check_options
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    other_rank = os.environ.get("RANK", "0") != "0"  # torchrun's other processes: rank 0 speaks for all
+    with contextlib.redirect_stderr(io.StringIO()) if other_rank else contextlib.nullcontext():
+        args = build_parser().parse_args(argv)  # a usage error: each process has the same one
     try:
         check_options(args)
         return run(args)
     except IdkError as err:
         print(failures.one_line(f"idk: error: {err}"), file=sys.stderr)
         return failures.USAGE
-    except KeyboardInterrupt:
-        print("idk: interrupted", file=sys.stderr)
-        return failures.INTERRUPTED
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, failures.Terminated)
+        if not other_rank:
+            why = f": {stop}" if str(stop) else ""
+            print(failures.one_line(f"idk: {'terminated' if terminated else 'interrupted'}{why}"), file=sys.stderr)
+        return failures.TERMINATED if terminated else failures.INTERRUPTED
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return failures.FAILED

@@ -3,21 +3,50 @@
 Exit status: 2 for a usage error (a bad option, a missing or unreadable input: :class:`IdkError`),
 1 when some items of a command failed (``idk predict`` on an unreadable image) and for anything
 unexpected (a bug), whose full traceback goes to a log file that the one line names, so it can be
-reported rather than hidden. 130 on Ctrl-C.
+reported rather than hidden. 130 on Ctrl-C, 143 on SIGTERM (a job scheduler's stop) while training:
+both say what the checkpoint kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 USAGE = 2  # the user's input or environment: fix it and run again
 FAILED = 1  # some items failed, or a bug (see the log file)
 INTERRUPTED = 130
+TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process the signal ended
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process was (as Ctrl-C raises KeyboardInterrupt), so that a
+    training run stops as it does on Ctrl-C: its last checkpoint kept, the reason said."""
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread only; elsewhere a
+    no-op); the previous handler is restored after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def one_line(text: str) -> str:

@@ -109,6 +109,8 @@ class Checkpoint:
     # fingerprints of the font-rendered training images (idk.data.glyphs.rendered_digest) by kind:
     # "glyphs" (the outlier glyphs), "printed" (the printed class names); None: not recorded (older files)
     rendered: dict[str, str] | None = None
+    # the processes that trained it together (torchrun; 1: alone), the last session's; None: not recorded
+    processes: int | None = None
     versions: dict[str, str] = field(default_factory=versions)
 
     @property
@@ -140,12 +142,16 @@ class Checkpoint:
         return [h[-1]["loss"] if h else None for h in histories]
 
     def training_progress(self) -> str:
-        """How far the Bayesian model's training went: "5 of 12 epochs", or for a mixture each
-        member's, "epochs 12, 3 of 12 of its 2 members"."""
+        """How far the Bayesian model's training went: "5 of 12 epochs"; a mixture's members each,
+        "12 and 3 of 12 epochs by its 2 members"; "all 12 epochs; its rule not yet fitted" when only
+        the rule's calibration is left."""
         done, epochs = self.member_epochs(), self.train_config.epochs
+        if not self.finished and all(d >= epochs for d in done):
+            return f"all {epochs} epoch{'s' * (epochs != 1)}; its rule not yet fitted"
         if len(done) == 1:
             return f"{done[0]} of {epochs} epochs"
-        return f"epochs {', '.join(map(str, done))} of {epochs} of its {len(done)} members"
+        counts = ", ".join(map(str, done[:-1])) + f" and {done[-1]}"
+        return f"{counts} of {epochs} epochs by its {len(done)} members"
 
     def decision_rule(self, twin: bool = False) -> Rule:
         return make_rule(self.twin_rule if twin and self.twin_rule else self.rule)
@@ -243,6 +249,11 @@ class Checkpoint:
                 isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in d.get("history", [])
             ):
                 raise TypeError("history is not a list of epochs with their loss")
+            processes = d.get("processes")
+            if processes is not None and (
+                isinstance(processes, bool) or not isinstance(processes, int) or processes < 1
+            ):
+                raise TypeError("processes is not a whole number of processes")
             if not isinstance(d.get("validation_by_class", False), bool):
                 raise TypeError("validation_by_class is not true or false")
             selection = d.get("score_selection")
@@ -284,6 +295,7 @@ class Checkpoint:
                 for e, loss in zip(self.member_epochs(), self.member_losses(), strict=True)
             ],
             "twin": self.has_twin,
+            "processes": self.processes,
             "training_data": {
                 **{k: v for k, v in self.data.as_dict().items() if k not in ("test_indices", "fingerprint")},
                 "recorded_test_images": len(self.data.test_indices) if self.data.test_indices else None,

@@ -157,6 +157,11 @@ def from_environment() -> Replicas:
     return Replicas(rank, world, local)
 
 
+def backend() -> str:
+    """The process group's backend ("gloo", "nccl"), or "alone" outside one."""
+    return str(dist.get_backend()) if dist.is_available() and dist.is_initialized() else "alone"
+
+
 def setup(device: torch.device) -> tuple[Replicas, torch.device]:
     """Join the process group torchrun describes (if any) and return this process's place and
     device: ``cuda:LOCAL_RANK`` for a CUDA device (one GPU per process), else ``device``.

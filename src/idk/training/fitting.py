@@ -313,8 +313,9 @@ def _epochs(
             total += loss.detach()
             if bar:
                 bar.update(len(batch))
-                if step % POSTFIX_EVERY == 0:
-                    bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
+                if step % POSTFIX_EVERY == 0:  # the epoch's loss so far, on the scale of its line below
+                    so_far = _per_example(model, float(total) * steps_per_epoch / (step + 1), n, steps_per_epoch)
+                    bar.set_postfix(loss=f"{so_far:.4f}", refresh=False)
         total = float(replicas.mean(total))
         seconds = time.perf_counter() - started
         if seen is not None:

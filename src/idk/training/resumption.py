@@ -17,6 +17,7 @@ from idk.training.config import AUGMENTATION_SHARES, Preset
 from idk.training.options import flag
 
 if TYPE_CHECKING:
+    from idk.data.catalog import DataRecord
     from idk.training.checkpoint import Checkpoint
     from idk.training.options import TrainOptions
 
@@ -29,10 +30,45 @@ def stored_preset(ckpt: Checkpoint) -> Preset:
 
 
 def _same_data(given: str | None, stored: str | None) -> bool:
-    """Whether a data option names what the checkpoint recorded (a name, or a path stored absolute)."""
+    """Whether a data option names what the checkpoint recorded (a name, or a path stored absolute);
+    a new place for a stored path that is gone is taken here (a moved folder: the images' SHA-256,
+    compared by :func:`data_changes`, says whether they are the same)."""
     if given is None:
         return True
-    return given == stored or (stored is not None and Path(given).expanduser().resolve() == Path(stored))
+    return given == stored or (
+        stored is not None and (Path(given).expanduser().resolve() == Path(stored) or moved(stored))
+    )
+
+
+def moved(stored: str | None) -> bool:
+    """Whether ``stored`` is a recorded path (not a named set's name) that no longer exists."""
+    return stored is not None and Path(stored).is_absolute() and not Path(stored).exists()
+
+
+def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, Any]) -> str | None:
+    """Why the data found now (``record``, and the training images' ``fingerprint``) is not the data
+    ``ckpt`` trained on, in words; None when it is. The same images in a new place (a moved folder,
+    another machine's mount) are the same data."""
+    was, now = ckpt.data_fingerprint or {}, fingerprint
+    if was.get("n") not in (None, now["n"]):
+        return f"it trained on {was['n']} images of {record.data} (its test images aside), which now gives {now['n']}"
+    if was.get("sha256") not in (None, now["sha256"]):
+        return (
+            f"the {now['n']} images of {record.data} (or their labels) are not those it trained on (their SHA-256 "
+            "differs: an image edited, replaced or moved to another class)"
+        )
+    stored = ckpt.data
+    if tuple(stored.image_size or ()) != tuple(record.image_size or ()):
+        return f"its images were brought to {stored.image_size}, these to {record.image_size}"
+    if stored.test_indices != record.test_indices:
+        return "its recorded test split is not this data's"
+    if (stored.test_data is None) != (record.test_data is None) or _sha(stored.fingerprint) != _sha(record.fingerprint):
+        return f"its test set ({stored.test_data or 'a split of its data'}) is not {record.test_data or 'a split'}"
+    return None
+
+
+def _sha(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
+    return fingerprint.get("n"), fingerprint.get("sha256")  # not its name: a moved folder keeps its images
 
 
 def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -> list[str]:
@@ -101,9 +137,10 @@ def resumed_preset(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions
             "resume without them, or train afresh with a new --out"
         )
     preset = stored_preset(ckpt)
-    done = len(ckpt.history)
+    done = max(ckpt.member_epochs())
     if opts.epochs is not None and opts.epochs < done:
-        raise CheckpointError(f"{path}: cannot resume with --epochs {opts.epochs}: it has already trained {done}")
+        who = "it has" if ckpt.model_config.members == 1 else "a member has"
+        raise CheckpointError(f"{path}: cannot resume with --epochs {opts.epochs}: {who} already trained {done}")
     if opts.epochs is None:
         return preset
     return replace(preset, train=replace(preset.train, epochs=opts.epochs))

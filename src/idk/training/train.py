@@ -33,8 +33,8 @@ from idk.training.batches import outlier_families, trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
-from idk.training.options import TrainOptions, checked, configure
-from idk.training.resumption import resumed_preset
+from idk.training.options import TrainOptions, checked, configure, flag
+from idk.training.resumption import data_changes, moved, resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
 from idk.training.splits import (
     by_class,
@@ -70,6 +70,8 @@ def train(
         raise IdkError(f"{out}: is a folder; give the checkpoint's file path (e.g. {out / 'model.pt'})")
     replicas, device = distributed.setup(resolve_device(device))
     progress = (progress or Progress(quiet=True)) if replicas.is_main else Progress(muted=True)
+    if replicas.active:  # else the run's lines read as one process's
+        progress.log(f"{replicas.world} processes train one model together ({distributed.backend()} on {device})")
     if resume and not out.exists():
         raise CheckpointError(f"{out}: nothing to resume (no such file); drop --resume, or use --resume-if-exists")
     previous = ckpt_io.read(out) if resume else None
@@ -87,6 +89,12 @@ def train(
             distributed.teardown(replicas)
             return previous
         stored = previous.data
+        for name, was in (("data", stored.data), ("test_data", stored.test_data)):
+            if getattr(opts, name) is None and moved(was):
+                raise IdkError(
+                    f"{out}: its {'test' if name == 'test_data' else 'training'} data {was} is gone (moved or "
+                    f"deleted); give its new place with {flag(name)} PATH (the images' SHA-256 is checked)"
+                )
         opts = replace(
             opts,
             data=opts.data or stored.data,
@@ -131,15 +139,15 @@ def train(
         f"{data_fingerprint['n']} images, SHA-256 {data_fingerprint['sha256'][:12]}",
         "give every machine the same data files (IDK_DATA_DIR, --data-dir, --data)",
     )
-    if previous is not None and (
-        previous.model_config != model_cfg
-        or previous.data.as_dict() != source.record.as_dict()
-        or previous.data_fingerprint != data_fingerprint
-    ):
-        raise CheckpointError(
-            f"{out}: cannot resume: it was trained on other data (or the data changed) or another architecture; "
-            "use a new --out"
-        )
+    if previous is not None:
+        if previous.model_config != model_cfg:  # the data's classes or image form are not the stored ones
+            raise CheckpointError(
+                f"{out}: cannot resume: it trained on {len(previous.classes)} classes of "
+                f"{previous.input_spec.describe()} images, {opts.data} now gives {len(full.classes)} of "
+                f"{source.spec.describe()}; use a new --out"
+            )
+        if why := data_changes(previous, source.record, data_fingerprint):
+            raise CheckpointError(f"{out}: cannot resume: {why}; use a new --out")
     if previous is not None:
         trained_on = previous.outlier_families
         if trained_on is None:  # written before the families were recorded: those idk drew then
@@ -194,10 +202,14 @@ def train(
             states[key] = FitState(**st)
         was = previous.train_config.epochs
         longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
-        members = previous.member_epochs()
-        after = f"epoch {members[0]}" if len(members) == 1 else f"epochs {', '.join(map(str, members))} of its members"
-        twin_done = f" (twin: epoch {states['twin'].epoch})" if twin is not None else ""
-        progress.log(f"resuming {out} after {after}{twin_done}{longer}")
+        twin_done = f"; its twin after {states['twin'].epoch}" if twin is not None else ""
+        progress.log(f"resuming {out} after {previous.training_progress()}{twin_done}{longer}")
+        if previous.processes not in (None, replicas.world):
+            progress.log(
+                f"{out} was trained on {previous.processes} process{'es' * (previous.processes != 1)} so far, now on "
+                f"{replicas.world}: each batch is split otherwise, so its losses differ from an uninterrupted run's in "
+                "their last digits"
+            )
     model.to(device)
     if twin is not None:
         twin.to(device)
@@ -256,6 +268,7 @@ def train(
         outlier_families=families,
         scribbles=scribbles if "strokes" in families else None,
         rendered=rendered,
+        processes=replicas.world,
     )
 
     def save(**fields: Any) -> Checkpoint:
@@ -345,9 +358,9 @@ def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tupl
     which must not teach a class as unlike every class (a class named by a character of the
     ``glyphs`` family). Returns the names of the families the run trains on (none without outlier
     exposure)."""
-    for flag, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed), ("--variants", tcfg.variants)):
+    for option, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed), ("--variants", tcfg.variants)):
         if not 0.0 <= share <= 1.0:
-            raise IdkError(f"{flag} {share}: is not a fraction in [0, 1]")
+            raise IdkError(f"{option} {share}: is not a fraction in [0, 1]")
     if tcfg.flip and spec.drawn:
         raise IdkError(
             f"{data}: --flip: its images are drawn symbols (digits, letters), and a mirrored symbol is "
