@@ -66,7 +66,7 @@ def test_evaluate_writes_the_report_keys(cnn_model, data_dir, tmp_path, capsys):
     assert "refused" in capsys.readouterr().out
 
 
-def test_html_report(cnn_model, data_dir, tmp_path):
+def test_html_report(cnn_model, data_dir, tmp_path, capsys):
     assert (
         main(
             [
@@ -77,6 +77,8 @@ def test_html_report(cnn_model, data_dir, tmp_path):
                 "5",
                 "--report",
                 str(tmp_path / "rep"),
+                "--json",
+                str(tmp_path / "r.json"),
                 "--data-dir",
                 str(data_dir),
                 "--noise",
@@ -88,6 +90,12 @@ def test_html_report(cnn_model, data_dir, tmp_path):
         )
         == 0
     )
+    said = capsys.readouterr().out.splitlines()[-2:]  # each file written is named
+    rep = tmp_path / "rep"
+    assert said == [
+        f"wrote {tmp_path / 'r.json'}",
+        f"wrote {rep / 'index.html'} (and {rep / 'report.json'}, its numbers)",
+    ]
     page = (tmp_path / "rep" / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page
     shifted = page.index("<th class='group' colspan='9'>shifted: the same classes")  # grouped as the text report

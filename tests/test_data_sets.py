@@ -276,6 +276,9 @@ def test_folders_named_by_numbers_are_names_not_positions():
     assert array.classes == ("0", "1", "2") and not array.named  # the given set is left as it was
     with pytest.raises(DataError, match=r"classes \['12'\] are not among the model's"):
         in_model_classes(replace(folder, classes=("12", "1", "2")), model, "test/")
+    # a folder of another name left empty (no image is labelled with it): nothing to judge, not an error
+    extra = replace(folder, classes=("0", "extra", "2", *map(str, range(3, 10))))
+    assert [model[i] for i in in_model_classes(extra, model, "shift/").labels] == ["0", "2", "9"]
 
 
 def test_the_recorded_test_folder_is_checked_against_the_models_classes(tmp_path, data_cfg):

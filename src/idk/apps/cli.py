@@ -103,11 +103,13 @@ def run(args: argparse.Namespace) -> int:
             prepare=args.prepare,
         )
         print(format_report(report))
+        if args.json:
+            print(f"wrote {args.json}")
         if args.report:
             from idk.evaluation.html_report import write_html_report
 
             path = write_html_report(report, args.report)
-            print(f"wrote {path}")
+            print(f"wrote {path} (and {path.with_name('report.json')}, its numbers)")
         return 0
     if args.command == "reproduce":
         from idk.apps.reproduce import format_reproduction, reproduce

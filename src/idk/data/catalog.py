@@ -288,10 +288,11 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
         renamed = replace(found)
         match_classes(renamed, classes, source)
         return renamed
-    unknown = [c for c in found.classes if c not in classes]
+    held = set(found.labels.tolist())  # a class folder left empty holds no image to judge: not an error
+    unknown = [c for i, c in enumerate(found.classes) if c not in classes and i in held]
     if unknown:
         raise DataError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")
-    index = torch.tensor([classes.index(c) for c in found.classes], dtype=torch.long)
+    index = torch.tensor([classes.index(c) if c in classes else -1 for c in found.classes], dtype=torch.long)
     return replace(found, labels=index[found.labels], classes=classes)
 
 
