@@ -288,3 +288,11 @@ def test_a_calibration_without_its_confidence_is_still_described(saved, tmp_path
     stored["rule"]["calibration"] = {"method": "guaranteed risk", "target_error": 0.01, "n": 100, "bound": 0.009}
     torch.save(stored, tmp_path / "old-calibration.pt")
     assert "error ≤ 0.01 at 95% confidence" in ckpt_io.read(tmp_path / "old-calibration.pt").describe_in_words()["rule"]
+
+
+def test_info_says_a_validation_cap_the_data_did_not_reach():
+    """A 360-image folder's settings showed val_size 10000 as if 10,000 images were held out."""
+    capped = replace(make(BNN(CFG, 100)), train_config=replace(TrainConfig(), val_size=10000))
+    shown = replace(capped, validation_size=57).describe_in_words()["train_config"]["val_size"]
+    assert shown == "10000 at most (a fifth of the images: 57 held out)"
+    assert replace(capped, validation_size=10000).describe_in_words()["train_config"]["val_size"] == 10000

@@ -337,6 +337,11 @@ class Checkpoint:
             described["train_config"] = {
                 k: "— (drawn symbols only)" if k in DRAWN_ONLY else v for k, v in described["train_config"].items()
             }
+        settings = described["train_config"]
+        if settings.get("val_size") and self.validation_size < settings["val_size"]:  # a cap this data did not reach
+            settings["val_size"] = (
+                f"{settings['val_size']} at most (a fifth of the images: {self.validation_size} held out)"
+            )
         if families is not None and described["train_config"].get("outlier_weights"):  # of families it trained on
             described["train_config"]["outlier_weights"] = [
                 (name, weight if name in families else "— (not one of its outlier families)")
