@@ -121,7 +121,10 @@ def test_weights_damaged_on_disk_are_refused_by_name(saved, tmp_path):
     older = torch.load(damaged, weights_only=True)  # as a file written before the digest
     del older[DIGEST_KEY]
     torch.save(older, tmp_path / "older.pt")
-    with pytest.raises(CheckpointError, match=rf"older.pt: damaged: state_dict.{re.escape(name)} holds NaN"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"older.pt: state_dict.{re.escape(name)} holds NaN or infinite values \(damaged, or its training diverged\)",
+    ):
         ckpt_io.load(tmp_path / "older.pt")
     del d[DIGEST_KEY]
     torch.save(d, tmp_path / "intact-older.pt")  # an older file, intact: read as before
@@ -296,3 +299,15 @@ def test_info_says_a_validation_cap_the_data_did_not_reach():
     shown = replace(capped, validation_size=57).describe_in_words()["train_config"]["val_size"]
     assert shown == "10000 at most (a fifth of the images: 57 held out)"
     assert replace(capped, validation_size=10000).describe_in_words()["train_config"]["val_size"] == 10000
+
+
+def test_progress_names_the_twin_once_the_bayesian_epochs_are_done():
+    """Stopped during the twin's epochs, a run said "all 12 epochs; its rule not yet fitted"."""
+    history = [{"epoch": e, "loss": 1.0} for e in (1, 2)]
+    run = replace(make(BNN(CFG, 100)), train_config=replace(TrainConfig(), epochs=2, twin=True), history=history)
+    assert replace(run, training_state={"twin": {"epoch": 1}}).training_progress() == "all 2 epochs; its twin 1 of 2"
+    assert (
+        replace(run, training_state={"twin": {"epoch": 2}}).training_progress()
+        == "all 2 epochs; its rule not yet fitted"
+    )
+    assert replace(run, history=history[:1]).training_progress() == "1 of 2 epochs"

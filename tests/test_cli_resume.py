@@ -147,6 +147,9 @@ def test_a_stopped_run_says_what_its_checkpoint_kept(tmp_path, data_dir, monkeyp
         f"idk: terminated: {out} keeps 1 of 2 epochs; `idk train --resume --out {out}` goes on from there"
     )
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the run's alone
+    monkeypatch.setattr(train_module, "fit", stopped(None))  # resumed, stopped before its next epoch
+    assert main([*base, "--resume"]) == failures.INTERRUPTED
+    assert f"idk: interrupted: {out} keeps 1 of 2 epochs; `idk train --resume" in capsys.readouterr().err
     monkeypatch.setattr(train_module, "fit", fit)
     assert main([*base, "--resume"]) == 0 and checkpoint.read(out).finished
 
@@ -177,6 +180,19 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     assert main(["train", "--resume", "--data", str(moved), "--out", str(out), "--epochs", "2", *args]) == 0
     resumed = checkpoint.read(out)
     assert resumed.finished and len(resumed.history) == 2 and resumed.data.data == str(moved.resolve())
+
+    # a test set of its own, moved: the same images are taken, others are not
+    test = make_shapes(tmp_path / "test-set", per_class=3, seed=1)
+    other = make_shapes(tmp_path / "other-test", per_class=3, seed=2)
+    beside = ["train", "--data", str(moved), "--test-data", str(test), "--out", str(tmp_path / "t.pt"), *args]
+    assert main([*beside, "--epochs", "1"]) == 0
+    shutil.move(test, tmp_path / "test-moved")
+    resume = ["train", "--resume", "--out", str(tmp_path / "t.pt"), "--epochs", "2", *args]
+    capsys.readouterr()
+    assert main([*resume, "--test-data", str(other)]) == 2
+    assert "the test set now given is not the one it was trained beside" in capsys.readouterr().err
+    assert main([*resume, "--test-data", str(tmp_path / "test-moved")]) == 0
+    assert checkpoint.read(tmp_path / "t.pt").data.test_data == str((tmp_path / "test-moved").resolve())
 
     changed = tmp_path / "changed"
     shutil.copytree(moved, changed)

@@ -190,9 +190,17 @@ def test_torchrun_two_processes_train_one_model_and_resume(tmp_path, data_dir, m
 
 
 def test_a_usage_error_under_torchrun_is_said_once(tmp_path):
-    """Every process parses the same arguments: rank 0 alone says what is wrong (it was said twice)."""
+    """Every process parses the same arguments: rank 0 alone says a parsing error (it was said twice);
+    other errors each process says, the others naming their process."""
     bad = _torchrun(["-m", "idk", "train", "--epochs", "0", "--out", str(tmp_path / "m.pt")], _env())
     assert bad.returncode != 0 and bad.stderr.count("--epochs: 0 must be positive") == 1, bad.stderr[-2000:]
+    # an error a process finds may be its own (one machine's data missing): each says it, named
+    both = _torchrun(["-m", "idk", "train", "--resume", "--resume-if-exists", "--out", str(tmp_path / "m.pt")], _env())
+    lines = [line for line in both.stderr.splitlines() if line.startswith("idk: error")]
+    assert sorted(lines) == [
+        "idk: error (process 1 of 2): --resume and --resume-if-exists: give one",
+        "idk: error: --resume and --resume-if-exists: give one",
+    ], both.stderr[-2000:]
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs (nccl, one per process); none here")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pyro
@@ -180,3 +181,25 @@ def test_the_bars_loss_is_the_epochs_loss_so_far(mnist_train, monkeypatch, bayes
     state = fit(model, mnist_train.images[:640], mnist_train.labels[:640], tcfg, spec=MNIST_SPEC, progress=Recorder())
     assert len(shown) == 10 and shown[-1] == f"{state.history[0]['loss']:.4f}"
     assert f"loss {shown[-1]} (" in Recorder.lines[-1]
+
+
+def test_a_diverging_run_stops_before_keeping_its_epoch(mnist_train):
+    """A NaN epoch loss stops training with the way out (it saved NaN weights every epoch, which then
+    answered every image "I don't know"); the epochs before it were kept."""
+    from idk.training.fitting import TrainingDiverged
+
+    model = build_model(replace(SMALL_CNN, bayesian=False), 640)
+    tcfg = TrainConfig(epochs=3, batch_size=64, lr=1e30)
+    kept: list[int] = []
+    with pytest.raises(
+        TrainingDiverged, match=r"epoch \d: the loss is nan: training diverged; .*smaller --lr \(it was 1e\+30\)"
+    ):
+        fit(
+            model,
+            mnist_train.images[:640],
+            mnist_train.labels[:640],
+            tcfg,
+            spec=MNIST_SPEC,
+            on_epoch=lambda s: kept.append(s.epoch),
+        )
+    assert all(math.isfinite(h) for h in kept) and len(kept) < 3

@@ -485,8 +485,9 @@ def test_the_services_log_lines_are_in_idks_form_and_the_multipart_parser_is_qui
     import logging
     import logging.config
 
-    from idk.apps.serve_http import log_config
+    from idk.apps.serve_http import log_config, make_server
 
+    assert make_server(None).config.log_config == log_config()  # the server's own
     names = ("uvicorn", "uvicorn.access", "idk.serve", "python_multipart")
     logging.config.dictConfig(log_config())
     try:

@@ -56,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
         from idk.apps.failures import sigterm_raises
 
         resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
-        before = _modified(args.out)
+        written_before = _modified(args.out)
         try:
             with sigterm_raises():  # a scheduler's stop, as Ctrl-C: the last checkpoint kept and said
                 ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
         except KeyboardInterrupt as stop:
-            raise type(stop)(_kept(args.out, before)) from None
-        before = before if resume else None
-        finished = before is not None and _modified(args.out) == before  # nothing left to train: file untouched
+            raise type(stop)(_kept(args.out, written_before, resume)) from None
+        # resumed with nothing left to train: the file untouched
+        finished = resume and written_before is not None and _modified(args.out) == written_before
         from idk.decision.rules import describe_rule
         from idk.training.distributed import from_environment
 
@@ -215,12 +215,16 @@ def _modified(path: str) -> tuple[int, int] | None:
     return st.st_ino, st.st_mtime_ns
 
 
-def _kept(out: str, before: tuple[int, int] | None) -> str:
-    """What a stopped ``idk train --out OUT`` left in ``out`` (``before``: :func:`_modified` at its start)."""
+def _kept(out: str, before: tuple[int, int] | None, resumed: bool) -> str:
+    """What a stopped ``idk train --out OUT`` left in ``out`` (``before``: :func:`_modified` at its
+    start; ``resumed``: whether the run resumed ``out``)."""
     from idk.training.checkpoint import read
 
-    if _modified(out) in (None, before):
-        return f"{out} {'is as it was' if before else 'was not written'} (no epoch had finished)"
+    now = _modified(out)
+    if now is None:
+        return f"{out} was not written (no epoch had finished)"
+    if now == before and not resumed:  # another run's file, not yet replaced
+        return f"{out} is as it was (no epoch of this run had finished)"
     try:
         ckpt = read(out)
     except IdkError:
@@ -237,18 +241,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from idk.apps.checks import check_options
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    other_rank = os.environ.get("RANK", "0") != "0"  # torchrun's other processes: rank 0 speaks for all
-    with contextlib.redirect_stderr(io.StringIO()) if other_rank else contextlib.nullcontext():
-        args = build_parser().parse_args(argv)  # a usage error: each process has the same one
+    process = failures.torchrun_process()  # "" alone or in rank 0, else " (process R of W)"
+    with contextlib.redirect_stderr(io.StringIO()) if process else contextlib.nullcontext():
+        args = build_parser().parse_args(argv)  # a usage error: every process has the same one; rank 0 says it
     try:
         check_options(args)
         return run(args)
-    except IdkError as err:
-        print(failures.one_line(f"idk: error: {err}"), file=sys.stderr)
+    except IdkError as err:  # each process's own (one machine's data may be missing): said by each, named
+        print(failures.one_line(f"idk: error{process}: {err}"), file=sys.stderr)
         return failures.USAGE
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, failures.Terminated)
-        if not other_rank:
+        if not process:  # rank 0 says what the checkpoint kept
             why = f": {stop}" if str(stop) else ""
             print(failures.one_line(f"idk: {'terminated' if terminated else 'interrupted'}{why}"), file=sys.stderr)
         return failures.TERMINATED if terminated else failures.INTERRUPTED

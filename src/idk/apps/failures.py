@@ -3,8 +3,8 @@
 Exit status: 2 for a usage error (a bad option, a missing or unreadable input: :class:`IdkError`),
 1 when some items of a command failed (``idk predict`` on an unreadable image) and for anything
 unexpected (a bug), whose full traceback goes to a log file that the one line names, so it can be
-reported rather than hidden. 130 on Ctrl-C, 143 on SIGTERM (a job scheduler's stop) while training:
-both say what the checkpoint kept.
+reported rather than hidden. 130 on Ctrl-C; 143 on SIGTERM (a job scheduler's stop) during
+``idk train``, which both stop saying what the checkpoint kept.
 """
 
 from __future__ import annotations
@@ -42,11 +42,25 @@ def sigterm_raises() -> Iterator[None]:
     def terminated(signum: int, frame: object) -> None:
         raise Terminated
 
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:  # a parent chose to ignore it: so do we
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:  # None: a handler set outside Python, which cannot be put back
+            signal.signal(signal.SIGTERM, previous)
+
+
+def torchrun_process() -> str:
+    """ " (process R of W)" in a process of a torchrun group other than rank 0, else "": rank 0 speaks
+    for all where all would say the same."""
+    try:
+        rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return ""
+    return f" (process {rank} of {world})" if world > 1 and rank != 0 else ""
 
 
 def one_line(text: str) -> str:

@@ -91,7 +91,10 @@ class DataRecord:
     test_data: str | None = None  # a separate test set (path), if one was given
     image_size: tuple[int, int] | None = None
     test_indices: list[int] | None = None  # a recorded split of ``data``: its test images
-    fingerprint: dict[str, Any] = field(default_factory=dict)
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # of ``data`` whole, where a split is recorded
+    # of a test set of its own (--test-data, or a test/ half), so a moved one is known again; {}: none
+    # (a named set's, or recorded before 2026-12-06)
+    test_fingerprint: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,7 @@ class DataRecord:
             "image_size": list(self.image_size) if self.image_size else None,
             "test_indices": self.test_indices,
             "fingerprint": self.fingerprint,
+            "test_fingerprint": self.test_fingerprint,
         }
 
     @classmethod
@@ -111,6 +115,7 @@ class DataRecord:
             tuple(size) if size else None,
             d.get("test_indices"),
             d.get("fingerprint", {}),
+            d.get("test_fingerprint", {}),
         )
 
 
@@ -204,14 +209,15 @@ def training_data(
             spec = full.spec
             test = _labelled(path, None, warn, spec=spec, split="test")
             match_classes(test, full.classes, f"{path} (test)", f"{path} (train)")
-            return TrainingData(full, test, DataRecord(record_data, image_size=(spec.height, spec.width)), NOISE)
+            record = DataRecord(record_data, image_size=(spec.height, spec.width), test_fingerprint=fingerprint(test))
+            return TrainingData(full, test, record, NOISE)
         ood = NOISE
     spec = full.spec
     size = (spec.height, spec.width)
     if test_data is not None:
         test = _labelled(Path(test_data), size, warn, spec=spec, split="test")
         match_classes(test, full.classes, test_data, data)
-        record = DataRecord(record_data, str(Path(test_data).resolve()), size)
+        record = DataRecord(record_data, str(Path(test_data).resolve()), size, test_fingerprint=fingerprint(test))
         return TrainingData(full, test, record, ood)
     train_idx, test_idx = stratified_split(full.labels, TEST_SHARE, SPLIT_SEED)
     if not len(test_idx):

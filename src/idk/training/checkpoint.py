@@ -143,10 +143,15 @@ class Checkpoint:
 
     def training_progress(self) -> str:
         """How far the Bayesian model's training went: "5 of 12 epochs"; a mixture's members each,
-        "12 and 3 of 12 epochs by its 2 members"; "all 12 epochs; its rule not yet fitted" when only
+        "12 and 3 of 12 epochs by its 2 members"; once they are done, the deterministic twin's,
+        "all 12 epochs; its twin 3 of 12", and "all 12 epochs; its rule not yet fitted" when only
         the rule's calibration is left."""
         done, epochs = self.member_epochs(), self.train_config.epochs
         if not self.finished and all(d >= epochs for d in done):
+            twin_epochs = self.train_config.twin_epochs or epochs
+            twin_done = int((self.training_state.get("twin") or {}).get("epoch", 0))
+            if self.train_config.twin and twin_done < twin_epochs:
+                return f"all {epochs} epoch{'s' * (epochs != 1)}; its twin {twin_done} of {twin_epochs}"
             return f"all {epochs} epoch{'s' * (epochs != 1)}; its rule not yet fitted"
         if len(done) == 1:
             return f"{done[0]} of {epochs} epochs"
@@ -297,7 +302,11 @@ class Checkpoint:
             "twin": self.has_twin,
             "processes": self.processes,
             "training_data": {
-                **{k: v for k, v in self.data.as_dict().items() if k not in ("test_indices", "fingerprint")},
+                **{
+                    k: v
+                    for k, v in self.data.as_dict().items()
+                    if k not in ("test_indices", "fingerprint", "test_fingerprint")
+                },
                 "recorded_test_images": len(self.data.test_indices) if self.data.test_indices else None,
                 "fingerprint": self.data_fingerprint,
             },

@@ -75,7 +75,8 @@ def _check_tensors(d: dict[str, Any], path: Path) -> None:
         )
     for name, tensor in _tensors(d):
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{path}: damaged: {name} holds NaN or infinite values; train again")
+            why = "its training diverged" if stored is not None else "damaged, or its training diverged"
+            raise CheckpointError(f"{path}: {name} holds NaN or infinite values ({why}); train again")
 
 
 def tensors_digest(d: Any) -> str:
@@ -86,7 +87,7 @@ def tensors_digest(d: Any) -> str:
         t = tensor.detach().contiguous()
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
         if t.numel():
-            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+            digest.update(t.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
 
 

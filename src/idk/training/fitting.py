@@ -26,6 +26,7 @@ from torch import Tensor
 
 from idk.data.augment import augmentation_for
 from idk.data.images import InputSpec
+from idk.errors import IdkError
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
 from idk.nn.numerics import flush_denormals
@@ -129,6 +130,10 @@ class FitState:
             "rng": self.rng,
             "cuda_rng": self.cuda_rng,
         }
+
+
+class TrainingDiverged(IdkError):
+    """An epoch's loss is NaN or infinite: the weights are lost, so the epoch is not kept."""
 
 
 def _per_example(model: BNN | DeterministicNet, total: float, n: int, steps: int) -> float:
@@ -323,6 +328,11 @@ def _epochs(
         epoch_loss = _per_example(model, total, n, steps_per_epoch)
         if bar:
             bar.close()
+        if not math.isfinite(epoch_loss):  # before this epoch is kept: the last checkpoint stays a finite one
+            raise TrainingDiverged(
+                f"{label} epoch {epoch + 1}: the loss is {epoch_loss}: training diverged; train again with a smaller "
+                f"--lr (it was {cfg.lr:g}) and a new --out"
+            )
         state.epoch = epoch + 1
         state.history.append({"epoch": epoch + 1, "loss": epoch_loss, "seconds": seconds, "images_per_s": n / seconds})
         if progress:

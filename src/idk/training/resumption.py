@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from idk.data.catalog import NAMED
 from idk.errors import CheckpointError
 from idk.training.config import AUGMENTATION_SHARES, Preset
 from idk.training.options import flag
@@ -48,8 +49,12 @@ def moved(stored: str | None) -> bool:
 def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, Any]) -> str | None:
     """Why the data found now (``record``, and the training images' ``fingerprint``) is not the data
     ``ckpt`` trained on, in words; None when it is. The same images in a new place (a moved folder,
-    another machine's mount) are the same data."""
-    was, now = ckpt.data_fingerprint or {}, fingerprint
+    another machine's mount) are the same data, known by their SHA-256; a checkpoint that recorded
+    none of a moved set's cannot tell, and says so."""
+    was, now, stored = ckpt.data_fingerprint or {}, fingerprint, ckpt.data
+    relocated = record.data != stored.data
+    if relocated and not was.get("sha256"):
+        return f"it recorded no SHA-256 of its images (an older checkpoint) to know them in {record.data}: put them back in {stored.data}"
     if was.get("n") not in (None, now["n"]):
         return f"it trained on {was['n']} images of {record.data} (its test images aside), which now gives {now['n']}"
     if was.get("sha256") not in (None, now["sha256"]):
@@ -57,13 +62,22 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
             f"the {now['n']} images of {record.data} (or their labels) are not those it trained on (their SHA-256 "
             "differs: an image edited, replaced or moved to another class)"
         )
-    stored = ckpt.data
     if tuple(stored.image_size or ()) != tuple(record.image_size or ()):
         return f"its images were brought to {stored.image_size}, these to {record.image_size}"
     if stored.test_indices != record.test_indices:
         return "its recorded test split is not this data's"
     if (stored.test_data is None) != (record.test_data is None) or _sha(stored.fingerprint) != _sha(record.fingerprint):
         return f"its test set ({stored.test_data or 'a split of its data'}) is not {record.test_data or 'a split'}"
+    own_test = stored.test_data is not None or (stored.test_indices is None and stored.data not in NAMED)
+    moved_test = record.test_data != stored.test_data or (stored.test_data is None and relocated)
+    if own_test and moved_test:  # a test set of its own (--test-data, or a test/ half) in a new place
+        where = stored.test_data or f"{stored.data}/test"
+        if not stored.test_fingerprint:
+            return (
+                f"it recorded no SHA-256 of its test set (an older checkpoint) to know it again: put it back in {where}"
+            )
+        if _sha(stored.test_fingerprint) != _sha(record.test_fingerprint):
+            return f"the test set now given is not the one it was trained beside ({where}: their SHA-256 differs)"
     return None
 
 

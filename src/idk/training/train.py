@@ -202,13 +202,12 @@ def train(
             states[key] = FitState(**st)
         was = previous.train_config.epochs
         longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
-        twin_done = f"; its twin after {states['twin'].epoch}" if twin is not None else ""
-        progress.log(f"resuming {out} after {previous.training_progress()}{twin_done}{longer}")
+        progress.log(f"resuming {out} after {previous.training_progress()}{longer}")
         if previous.processes not in (None, replicas.world):
             progress.log(
-                f"{out} was trained on {previous.processes} process{'es' * (previous.processes != 1)} so far, now on "
-                f"{replicas.world}: each batch is split otherwise, so its losses differ from an uninterrupted run's in "
-                "their last digits"
+                f"{out}'s last session ran on {previous.processes} process{'es' * (previous.processes != 1)}, this one "
+                f"on {replicas.world}: each batch is split otherwise, so its losses differ from an uninterrupted run's "
+                "in their last digits"
             )
     model.to(device)
     if twin is not None:
