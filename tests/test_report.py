@@ -2,7 +2,15 @@
 
 import math
 
-from idk.evaluation.report import INTERVAL_NOTE, _table, format_report, interval_cell
+from idk.evaluation.report import (
+    GIVEN_SHIFTED,
+    GROUPS,
+    INTERVAL_NOTE,
+    _table,
+    format_report,
+    group_starts,
+    interval_cell,
+)
 
 TEST = {"kind": "test", "n": 10000, "forced_accuracy": 0.9961, "refused": 0.0198, "accepted_accuracy": 0.9989}
 TEST["accepted_accuracy_interval"], TEST["refused_interval"] = [0.99799, 0.99944], [0.0171, 0.0227]
@@ -38,6 +46,18 @@ def test_table_puts_each_interval_under_its_heading():
         "a-long-set-name-here": "89.06–92.70",
     }
     assert rows[-1].startswith("a-long-set-name-here") and rows[-1].endswith("0.9915")
+
+
+def test_shifted_sets_that_are_all_the_users_are_not_said_to_be_drawn_or_printed():
+    """A user's photos given with --shift were headed "drawn, printed or scanned otherwise", the words
+    for the sets idk builds from drawn symbols; beside those, the heading stays theirs."""
+    mine = {**SCANNED, "given": True}
+    assert group_starts({"test": TEST, "mine": mine, "symbols": SYMBOLS}) == {
+        "mine": GIVEN_SHIFTED,
+        "symbols": GROUPS["ood"],
+    }
+    assert group_starts({"test": TEST, "canvas": CANVAS, "mine": mine})["canvas"] == GROUPS["shifted"]
+    assert "from other sources" in GIVEN_SHIFTED and "drawn" not in GIVEN_SHIFTED
 
 
 def test_the_report_ends_with_the_intervals_note_only_when_it_has_intervals():

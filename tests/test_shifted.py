@@ -166,6 +166,8 @@ def test_evaluate_reports_shifted_sets_beside_the_rest(cnn_model, data_dir, tmp_
         assert d["kind"] == "shifted" and d["answered"] + d["refused"] == pytest.approx(1.0)
         assert 0.0 <= d["forced_accuracy"] <= 1.0 and "auroc" not in d
     assert report["datasets"]["mine"]["n"] == 6
+    assert report["datasets"]["mine"]["given"] and report["twin"]["datasets"]["mine"]["given"]
+    assert not any(report["datasets"][name].get("given") for name in shifted.SHIFTS)  # built here
     for name in ("symbols", "drawn-symbols", "hershey-symbols"):
         assert report["datasets"][name]["kind"] == "ood" and report["datasets"][name]["n"] == 30
     assert "shifted" in report["twin"]["datasets"]["canvas"]["kind"]

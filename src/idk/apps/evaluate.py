@@ -200,7 +200,9 @@ def evaluate_checkpoint(
             )
     test, *rest = sets.items()
     sets = dict([test, *labelled.items(), *rest, *unfamiliar.items()])
+    given = {name for name, _ in shift}  # the user's --shift sets, beside any built for drawn symbols
     datasets, preds = evaluate(model, rule, sets, settings, progress, shifted=labelled)
+    _mark_given(datasets, given)
     report: dict[str, Any] = {
         "model": {
             "preset": ckpt.preset,
@@ -230,7 +232,15 @@ def evaluate_checkpoint(
         twin_rule = ckpt.decision_rule(twin=True)
         twin_settings = EvalSettings(samples=1, forced_samples=1, forced_average="probs", ood_score=twin_rule.score)
         twin_sets, _ = evaluate(twin, twin_rule, sets, twin_settings, progress, shifted=labelled)
+        _mark_given(twin_sets, given)
         report["twin"] = {"rule": ckpt.twin_rule or ckpt.rule, "datasets": twin_sets}
     if json_path:
         write_json(report, json_path)
     return report
+
+
+def _mark_given(datasets: dict[str, dict[str, Any]], given: set[str]) -> None:
+    """Mark the user's shifted sets (``"given": true``): the report's heading for a group of them
+    alone does not speak of drawing or printing (:func:`idk.evaluation.report.group_starts`)."""
+    for name in given & datasets.keys():
+        datasets[name]["given"] = True

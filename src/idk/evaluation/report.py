@@ -52,6 +52,7 @@ GROUPS = {
     "shifted": "  shifted: the same classes drawn, printed or scanned otherwise (to be answered)",
     "ood": "  out of distribution (to be refused)",
 }
+GIVEN_SHIFTED = "  shifted: the same classes from other sources (to be answered)"  # the user's sets alone
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -82,13 +83,16 @@ def format_report(report: dict[str, Any]) -> str:
 
 def group_starts(datasets: dict[str, Any]) -> dict[str, str]:
     """The sets (by name) that begin a group of :data:`GROUPS` in report order, with its heading:
-    none unless the report holds shifted sets (to be answered) beside those to be refused."""
+    none unless the report holds shifted sets (to be answered) beside those to be refused; shifted
+    sets that are all the user's (``"given"``) are headed :data:`GIVEN_SHIFTED`."""
     kinds = {d.get("kind") for d in datasets.values()}
+    shifted = [d for d in datasets.values() if d.get("kind") == "shifted"]
+    headings = {**GROUPS, "shifted": GIVEN_SHIFTED} if shifted and all(d.get("given") for d in shifted) else GROUPS
     starts, previous = {}, None
     for name, d in datasets.items():
         kind = d.get("kind")
-        if "shifted" in kinds and kind != previous and kind in GROUPS:
-            starts[name] = GROUPS[kind]
+        if "shifted" in kinds and kind != previous and kind in headings:
+            starts[name] = headings[kind]
         previous = kind
     return starts
 
