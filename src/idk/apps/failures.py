@@ -54,8 +54,8 @@ def sigterm_raises() -> Iterator[None]:
 
 
 def torchrun_process() -> str:
-    """ " (process R of W)" in a process of a torchrun group other than rank 0, else "": rank 0 speaks
-    for all where all would say the same."""
+    """In a torchrun process other than rank 0, " (process R of W)" (its errors are named so); else
+    "" (rank 0 speaks for all where all would say the same)."""
     try:
         rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     except ValueError:
