@@ -34,9 +34,9 @@ def main(args: argparse.Namespace) -> None:
     # 3. Answer images as `idk predict` does, each brought to the model's form as the training
     #    images were: (name, source) pairs, a source being a path, the file's bytes, an image PIL
     #    opened, or decoded pixels (a numpy array or a tensor, channels last: (H, W), (H, W, 3), or
-    #    with alpha (H, W, 2 or 4)): uint8, uint16, bool, or numbers in [0, 1] or 0..255, as a data
-    #    set's. What cannot be read (NaN, values in neither range, another shape, a list) is that
-    #    result's error.
+    #    with alpha (H, W, 2 or 4)): uint8, uint16, bool, or numbers in [0, 1] or in 0..255 (a top
+    #    above 2), as a data set's. What cannot be read (NaN, values in neither range, another shape,
+    #    a list) is that result's error.
     for result in predict_images(model, ckpt, [(path, path) for path in args.images]):
         print(result.error or f"{result.file}: {result.verdict}")  # an error names its file
 

@@ -29,9 +29,12 @@ from idk.evaluation.evaluate import INTERVAL_LEVEL, accepted_metrics
 from idk.evaluation.report import interval_text
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
+from idk.training.config import get_preset
 from idk.training.recalibration import training_split
 from idk.training.rule_fitting import calibrate, calibration_predictions
 from idk.training.train import TrainOptions, train
+
+DEFAULT_REFUSAL = get_preset("cnn").rule.target_refusal  # the default model's target
 
 
 def accepted_error(decision, labels) -> tuple[float, float]:
@@ -46,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=float, default=0.005)
     parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--refusal", type=float, default=0.02, help="the default calibration's target refusal")
+    parser.add_argument("--refusal", type=float, default=DEFAULT_REFUSAL, help="the calibration's target refusal")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default="runs/target-error")
     parser.add_argument("--epochs", type=int, help="shorter runs (quick checks of this script)")
@@ -132,7 +135,8 @@ def main() -> None:
         print(
             f"{r['seed']:>4} {r['bound']:>12.4f} {r['val_coverage']:>15.4f} {r['coverage']:>16.4f} {r['error']:>13.4f} {held_:>5}"
         )
-    print(f"\nthe same models calibrated to refuse {args.refusal:g} of validation digits (the default)")
+    default = " (the default)" if args.refusal == DEFAULT_REFUSAL else ""
+    print(f"\nthe same models calibrated to refuse {args.refusal:g} of validation digits{default}")
     print(
         f"{'seed':>4} {'accuracy':>9} {'NLL':>7} {'refused':>8} {'acc. on accepted':>17} {f'its {INTERVAL_LEVEL:.0%} interval':>17} "
         f"{'wrong':>6} {'notMNIST-10k AUROC':>19} {'refused':>8}"

@@ -3,6 +3,7 @@ options that differ from the stored run are refused together, ``--epochs`` is ap
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -172,6 +173,14 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     capsys.readouterr()
     moved = tmp_path / "moved"
     shutil.move(first, moved)
+    # evaluated on its moved folder, the model's recorded test split is read there, not all its images
+    report = tmp_path / "e.json"
+    assert (
+        main(["evaluate", "--model", str(out), "--test-data", str(moved), "--noise", "0", "--json", str(report)]) == 0
+    )
+    assert f"{moved}: holds the images the model was trained on (their SHA-256)" in capsys.readouterr().err
+    tested = next(iter(json.loads(report.read_text())["datasets"].values()))
+    assert tested["n"] == len(checkpoint.read(out).data.test_indices) < 36
     assert main(["train", "--resume", "--out", str(out), "--epochs", "2", *args]) == 2
     assert capsys.readouterr().err.strip() == (
         f"idk: error: {out}: its training data {first.resolve()} is gone (moved or deleted); give its new place "
@@ -180,6 +189,20 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     assert main(["train", "--resume", "--data", str(moved), "--out", str(out), "--epochs", "2", *args]) == 0
     resumed = checkpoint.read(out)
     assert resumed.finished and len(resumed.history) == 2 and resumed.data.data == str(moved.resolve())
+
+    # a finished run given its moved folder records the new place, its weights and rule as they were
+    again = tmp_path / "again"
+    shutil.move(moved, again)
+    capsys.readouterr()
+    assert main(["train", "--resume", "--data", str(again), "--out", str(out), *args[:-1]]) == 0
+    assert f"{out}: already finished; it now records its data in {again.resolve()} (weights as they were)" in (
+        capsys.readouterr().err
+    )
+    relocated = checkpoint.read(out)
+    assert relocated.data.data == str(again.resolve()) and relocated.rule == resumed.rule
+    assert all(torch.equal(relocated.state_dict[k], v) for k, v in resumed.state_dict.items())
+    assert main(["evaluate", "--model", str(out), "--noise", "0", "-q"]) == 0  # its test split read there
+    moved = again
 
     # a test set of its own, moved: the same images are taken, others are not
     test = make_shapes(tmp_path / "test-set", per_class=3, seed=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
-from idk.errors import IdkError
+from idk.errors import DataError, IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.evaluation.report import write_json
 from idk.progress import Progress
@@ -83,7 +84,14 @@ def load_sets(
     """The model's own test set (first), its usual out-of-distribution sets and the user's, by report
     name. ``prepare``: the user's folders' frame-sized images are prepared as user images too."""
     spec: InputSpec = ckpt.input_spec
-    if test_data is not None:
+    if test_data is not None and (split := _training_folder_split(ckpt, test_data, data)) is not None:
+        test = split  # the model's own folder (moved): its training images are not a test set
+        if warn:
+            warn(
+                f"{test_data}: holds the images the model was trained on (their SHA-256): its recorded test split "
+                f"of {len(test)} images is evaluated (`idk train --resume --data {test_data}` records the new place)"
+            )
+    elif test_data is not None:
         test = load(test_data, data, spec, prepare=prepare, warn=warn)
         if test.labels is None:
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
@@ -142,6 +150,19 @@ def shifted_sets(
             raise IdkError(f"--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or 'labels')")
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
     return labelled, unfamiliar
+
+
+def _training_folder_split(ckpt: Checkpoint, path: str, data: DataConfig) -> ImageSet | None:
+    """The recorded test split of ``path`` when it holds the very images ``ckpt`` split and trained
+    on (a moved folder: the recorded SHA-256 of the whole set says so); else None."""
+    record = ckpt.data
+    if record.test_indices is None or not record.fingerprint.get("sha256") or not Path(path).is_dir():
+        return None
+    try:
+        here = replace(record, data=str(Path(path).resolve()))
+        return recorded_test_set(here, ckpt.input_spec, data, ckpt.classes)
+    except DataError:  # another set (or one changed since): the given test set as it is
+        return None
 
 
 def evaluate_checkpoint(

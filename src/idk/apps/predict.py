@@ -324,7 +324,7 @@ def _blank_figure(image: torch.Tensor, title: str) -> Any:
     """A blank page's figure: the image and its verdict, no class panels (no network was asked)."""
     from idk.evaluation import plots
 
-    note = "blank image: nothing to classify found (no network was asked)"
+    note = "blank: nothing to classify found\n(no network was asked)"
     fig, _ = plots.image_alone(
         image.permute(1, 2, 0).numpy(), "I don't know", title=f"{title}: I don't know", note=note
     )

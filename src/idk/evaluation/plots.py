@@ -60,11 +60,11 @@ def explanation(
 def image_alone(image: np.ndarray, verdict: str, title: str = "", note: str = "") -> tuple[Any, Any]:
     """The image (H, W, C) with its verdict and no class panels: an image no network was asked about
     (a blank page). ``note`` goes under the figure."""
-    fig, ax = plt.subplots(1, 1, figsize=(3.2, 3.0))
+    fig, ax = plt.subplots(1, 1, figsize=(3.6, 3.4))
     _show_image(ax, image, verdict)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     if note:
         fig.text(0.02, 0.02, note, fontsize=7)
     return fig, ax

@@ -19,6 +19,8 @@ from idk.training.options import flag
 
 if TYPE_CHECKING:
     from idk.data.catalog import DataRecord
+    from idk.data.folders import Warn
+    from idk.data.sources import DataConfig
     from idk.training.checkpoint import Checkpoint
     from idk.training.options import TrainOptions
 
@@ -79,6 +81,23 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
         if _sha(stored.test_fingerprint) != _sha(record.test_fingerprint):
             return f"the test set now given is not the one it was trained beside ({where}: their SHA-256 differs)"
     return None
+
+
+def new_place(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str | Path, warn: Warn) -> Checkpoint | None:
+    """A finished run given its moved data anew (``--data``, ``--test-data``: a new place for a stored
+    folder that is gone): ``ckpt`` recording the new place, its weights and rule as they are, once
+    :func:`data_changes` finds the same images there; None when no moved folder is given."""
+    from idk.data.catalog import fingerprint, training_data
+    from idk.training.splits import used_images
+
+    stored = ckpt.data
+    if not any(getattr(opts, name) is not None and moved(getattr(stored, name)) for name in ("data", "test_data")):
+        return None
+    size = None if stored.data in NAMED else stored.image_size
+    source = training_data(opts.data or stored.data, data, opts.test_data or stored.test_data, size, warn=warn)
+    if why := data_changes(ckpt, source.record, fingerprint(used_images(source.train, ckpt.train_config))):
+        raise CheckpointError(f"{out}: cannot record the new place of its data: {why}")
+    return replace(ckpt, data=source.record)
 
 
 def _sha(fingerprint: dict[str, Any]) -> tuple[Any, Any]:

@@ -34,7 +34,7 @@ from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.options import TrainOptions, checked, configure, flag
-from idk.training.resumption import data_changes, moved, resumed_preset
+from idk.training.resumption import data_changes, moved, new_place, resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
 from idk.training.splits import (
     by_class,
@@ -82,6 +82,14 @@ def train(
     else:  # its preset and data; only the number of epochs may change
         preset = resumed_preset(previous, preset_name, opts, out)
         if resumes_nothing(previous, opts.epochs):
+            if (relocated := new_place(previous, opts, data, out, progress.warn)) is not None:
+                if replicas.is_main:
+                    ckpt_io.save(relocated, out)
+                progress.log(
+                    f"{out}: already finished; it now records its data in {relocated.data.data} (weights as they were)"
+                )
+                distributed.teardown(replicas)
+                return relocated
             progress.log(
                 f"{out}: already finished ({previous.training_progress()}); nothing to resume, the file is left as it "
                 "is (a larger --epochs trains it longer; `idk calibrate` refits its rule)"
