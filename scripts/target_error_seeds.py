@@ -2,15 +2,16 @@
 
 Trains the default model (without its twin) once per seed, calibrated for an error rate among
 accepted images of at most E with confidence C on its validation split, and measures on the MNIST
-test set the error among accepted images. The same model is then calibrated the default way (refuse
-2% of validation digits, on the same validation predictions) and its main figures are measured:
+test set the error among accepted images. The same model is then calibrated to refuse a share of
+its validation digits (``--refusal``; the default's 2%, on the same validation predictions) and its
+main figures are measured:
 forced accuracy, NLL, test refusal and accuracy on accepted, notMNIST-10k AUROC and refusal,
 Fashion-MNIST AUROC, uniform noise refused, and on the shifted digits and non-digit symbols that
 ``idk evaluate`` reports (built from MNIST test, :mod:`idk.data.shifted`): each set's share
 answered and accuracy on answered, and the share refused of the symbols, printed and drawn.
 Nothing measured here feeds back into any choice.
 
-Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95] [--seeds 0 1 2] [--measure-only]
+Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95] [--refusal 0.02] [--seeds 0 1 2] [--measure-only]
 """
 
 from __future__ import annotations

@@ -202,6 +202,10 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     assert relocated.data.data == str(again.resolve()) and relocated.rule == resumed.rule
     assert all(torch.equal(relocated.state_dict[k], v) for k, v in resumed.state_dict.items())
     assert main(["evaluate", "--model", str(out), "--noise", "0", "-q"]) == 0  # its test split read there
+    from idk.data import DataConfig
+    from idk.training.recalibration import training_images
+
+    training_images(relocated, DataConfig.from_env(), out)  # calibrate finds the same images there
     moved = again
 
     # a test set of its own, moved: the same images are taken, others are not
@@ -216,6 +220,21 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     assert "the test set now given is not the one it was trained beside" in capsys.readouterr().err
     assert main([*resume, "--test-data", str(tmp_path / "test-moved")]) == 0
     assert checkpoint.read(tmp_path / "t.pt").data.test_data == str((tmp_path / "test-moved").resolve())
+    # finished, both moved: given one place, it asks for the other; given both, it records both
+    shutil.move(moved, tmp_path / "m2")
+    shutil.move(tmp_path / "test-moved", tmp_path / "t2")
+    finished = ["train", "--resume", "--out", str(tmp_path / "t.pt"), *args[:-1]]
+    capsys.readouterr()
+    assert main([*finished, "--data", str(tmp_path / "m2")]) == 2
+    err = capsys.readouterr().err
+    assert "its test data " in err and "is gone (moved or deleted); give its new place with --test-data PATH" in err
+    assert main([*finished, "--data", str(tmp_path / "m2"), "--test-data", str(tmp_path / "t2")]) == 0
+    said = capsys.readouterr().err
+    assert (
+        f"it now records its data in {(tmp_path / 'm2').resolve()}, its test set in {(tmp_path / 't2').resolve()}"
+        in said
+    )
+    shutil.move(tmp_path / "m2", moved)
 
     changed = tmp_path / "changed"
     shutil.copytree(moved, changed)

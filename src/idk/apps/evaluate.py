@@ -22,6 +22,7 @@ from idk.evaluation.report import write_json
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
+from idk.training.resumption import moved
 
 
 def parse_ood(specs: list[str], option: str = "--ood") -> list[tuple[str, str]]:
@@ -85,11 +86,12 @@ def load_sets(
     name. ``prepare``: the user's folders' frame-sized images are prepared as user images too."""
     spec: InputSpec = ckpt.input_spec
     if test_data is not None and (split := _training_folder_split(ckpt, test_data, data)) is not None:
-        test = split  # the model's own folder (moved): its training images are not a test set
+        test = split  # the model's own data (moved, or given by hand): its training images are no test set
         if warn:
+            hint = f" (`idk train --resume --data {test_data}` records the new place)" if moved(ckpt.data.data) else ""
             warn(
                 f"{test_data}: holds the images the model was trained on (their SHA-256): its recorded test split "
-                f"of {len(test)} images is evaluated (`idk train --resume --data {test_data}` records the new place)"
+                f"of {len(test)} images is evaluated{hint}"
             )
     elif test_data is not None:
         test = load(test_data, data, spec, prepare=prepare, warn=warn)
@@ -154,9 +156,13 @@ def shifted_sets(
 
 def _training_folder_split(ckpt: Checkpoint, path: str, data: DataConfig) -> ImageSet | None:
     """The recorded test split of ``path`` when it holds the very images ``ckpt`` split and trained
-    on (a moved folder: the recorded SHA-256 of the whole set says so); else None."""
+    on (a moved folder or array: the recorded SHA-256 of the whole set says so); else None. A model
+    trained beside a test set of its own has no split to take: its training data given as a test
+    set is evaluated as given."""
     record = ckpt.data
-    if record.test_indices is None or not record.fingerprint.get("sha256") or not Path(path).is_dir():
+    if record.test_indices is None or not record.fingerprint.get("sha256") or not Path(path).exists():
+        return None
+    if (Path(path) / "train").is_dir() and (Path(path) / "test").is_dir():  # halves: never a recorded split
         return None
     try:
         here = replace(record, data=str(Path(path).resolve()))

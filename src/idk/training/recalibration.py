@@ -23,6 +23,7 @@ from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
 from idk.training.options import TrainOptions, checked
+from idk.training.resumption import same_images
 from idk.training.rule_fitting import FIXED_THRESHOLD, fit_rules
 from idk.training.splits import split, split_digest, tuning_size, tuning_split, used_images
 
@@ -44,7 +45,7 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
     image_size = None if record.data in NAMED else record.image_size
     source = training_data(record.data, data, record.test_data, image_size, warn)
     full = used_images(source.train, ckpt.train_config)
-    if ckpt.data_fingerprint is not None and fingerprint(full) != ckpt.data_fingerprint:
+    if ckpt.data_fingerprint is not None and same_images(fingerprint(full)) != same_images(ckpt.data_fingerprint):
         raise CheckpointError(f"{path}: its training data {record.data} changed since training; {RESTORE}")
     return source, *split(full, ckpt.train_config, ckpt.validation_by_class)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from idk.data.catalog import NAMED
-from idk.errors import CheckpointError
+from idk.errors import CheckpointError, IdkError
 from idk.training.config import AUGMENTATION_SHARES, Preset
 from idk.training.options import flag
 
@@ -68,7 +68,9 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
         return f"its images were brought to {stored.image_size}, these to {record.image_size}"
     if stored.test_indices != record.test_indices:
         return "its recorded test split is not this data's"
-    if (stored.test_data is None) != (record.test_data is None) or _sha(stored.fingerprint) != _sha(record.fingerprint):
+    if (stored.test_data is None) != (record.test_data is None) or same_images(stored.fingerprint) != same_images(
+        record.fingerprint
+    ):
         return f"its test set ({stored.test_data or 'a split of its data'}) is not {record.test_data or 'a split'}"
     own_test = stored.test_data is not None or (stored.test_indices is None and stored.data not in NAMED)
     moved_test = record.test_data != stored.test_data or (stored.test_data is None and relocated)
@@ -78,7 +80,7 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
             return (
                 f"it recorded no SHA-256 of its test set (an older checkpoint) to know it again: put it back in {where}"
             )
-        if _sha(stored.test_fingerprint) != _sha(record.test_fingerprint):
+        if same_images(stored.test_fingerprint) != same_images(record.test_fingerprint):
             return f"the test set now given is not the one it was trained beside ({where}: their SHA-256 differs)"
     return None
 
@@ -86,22 +88,46 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
 def new_place(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str | Path, warn: Warn) -> Checkpoint | None:
     """A finished run given its moved data anew (``--data``, ``--test-data``: a new place for a stored
     folder that is gone): ``ckpt`` recording the new place, its weights and rule as they are, once
-    :func:`data_changes` finds the same images there; None when no moved folder is given."""
+    :func:`data_changes` finds the same images there; None when no moved folder is given.
+
+    Raises:
+        IdkError: when a moved folder is given but another one that moved is not.
+    """
     from idk.data.catalog import fingerprint, training_data
     from idk.training.splits import used_images
 
     stored = ckpt.data
-    if not any(getattr(opts, name) is not None and moved(getattr(stored, name)) for name in ("data", "test_data")):
+    names = [name for name in ("data", "test_data") if moved(getattr(stored, name))]
+    if not any(getattr(opts, name) is not None for name in names):
         return None
+    gone_too(ckpt, opts, out)
     size = None if stored.data in NAMED else stored.image_size
     source = training_data(opts.data or stored.data, data, opts.test_data or stored.test_data, size, warn=warn)
-    if why := data_changes(ckpt, source.record, fingerprint(used_images(source.train, ckpt.train_config))):
+    images = fingerprint(used_images(source.train, ckpt.train_config))
+    if why := data_changes(ckpt, source.record, images):
         raise CheckpointError(f"{out}: cannot record the new place of its data: {why}")
-    return replace(ckpt, data=source.record)
+    return replace(ckpt, data=source.record, data_fingerprint=images)
 
 
-def _sha(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
-    return fingerprint.get("n"), fingerprint.get("sha256")  # not its name: a moved folder keeps its images
+def gone_too(ckpt: Checkpoint, opts: TrainOptions, out: str | Path) -> None:
+    """Refuse a resume that leaves a stored folder that is gone without its new place.
+
+    Raises:
+        IdkError: naming the folder and the option that gives its place.
+    """
+    for name in ("data", "test_data"):
+        was = getattr(ckpt.data, name)
+        if getattr(opts, name) is None and moved(was):
+            raise IdkError(
+                f"{out}: its {'test' if name == 'test_data' else 'training'} data {was} is gone (moved or "
+                f"deleted); give its new place with {flag(name)} PATH (the images' SHA-256 is checked)"
+            )
+
+
+def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
+    """What tells two fingerprints of a set's images apart: their count and SHA-256 (not the set's
+    name, which a moved folder changes)."""
+    return fingerprint.get("n"), fingerprint.get("sha256")
 
 
 def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -> list[str]:

@@ -33,8 +33,8 @@ from idk.training.batches import outlier_families, trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
-from idk.training.options import TrainOptions, checked, configure, flag
-from idk.training.resumption import data_changes, moved, new_place, resumed_preset
+from idk.training.options import TrainOptions, checked, configure
+from idk.training.resumption import data_changes, gone_too, new_place, resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
 from idk.training.splits import (
     by_class,
@@ -85,9 +85,12 @@ def train(
             if (relocated := new_place(previous, opts, data, out, progress.warn)) is not None:
                 if replicas.is_main:
                     ckpt_io.save(relocated, out)
-                progress.log(
-                    f"{out}: already finished; it now records its data in {relocated.data.data} (weights as they were)"
+                where = ", ".join(
+                    f"its {what} in {getattr(relocated.data, name)}"
+                    for name, what in (("data", "data"), ("test_data", "test set"))
+                    if getattr(relocated.data, name) != getattr(previous.data, name)
                 )
+                progress.log(f"{out}: already finished; it now records {where} (weights as they were)")
                 distributed.teardown(replicas)
                 return relocated
             progress.log(
@@ -97,12 +100,7 @@ def train(
             distributed.teardown(replicas)
             return previous
         stored = previous.data
-        for name, was in (("data", stored.data), ("test_data", stored.test_data)):
-            if getattr(opts, name) is None and moved(was):
-                raise IdkError(
-                    f"{out}: its {'test' if name == 'test_data' else 'training'} data {was} is gone (moved or "
-                    f"deleted); give its new place with {flag(name)} PATH (the images' SHA-256 is checked)"
-                )
+        gone_too(previous, opts, out)
         opts = replace(
             opts,
             data=opts.data or stored.data,
