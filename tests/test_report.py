@@ -48,6 +48,12 @@ def test_table_puts_each_interval_under_its_heading():
     assert rows[-1].startswith("a-long-set-name-here") and rows[-1].endswith("0.9915")
 
 
+def test_a_large_nll_keeps_to_its_column():
+    """An NLL of 690.7755 ran into the interval column ("0.00–60.24690.7755")."""
+    rows = _table({"mnist-test": TEST, "canvas": {**CANVAS, "nll": 690.7755}}, "idk (Bayesian)")
+    assert rows[-1].split()[-1] == "690.8" and rows[-1].split()[-2] == "98.79–99.83"
+
+
 def test_shifted_sets_that_are_all_the_users_are_not_said_to_be_drawn_or_printed():
     """A user's photos given with --shift were headed "drawn, printed or scanned otherwise", the words
     for the sets idk builds from drawn symbols; beside those, the heading stays theirs."""

@@ -120,7 +120,7 @@ def _table(datasets: dict[str, Any], title: str) -> list[str]:
     for name, d in datasets.items():
         if name in starts:
             rows.append(starts[name])
-        nll = f"{d['nll']:.4f}" if "nll" in d else ""
+        nll = "" if "nll" not in d else f"{d['nll']:.4f}" if d["nll"] < 100 else f"{d['nll']:.1f}"  # fits its column
         ece = pct(d["ece"]) if "ece" in d else ""
         auroc = f"{d['auroc']:.4f}" if "auroc" in d else ""
         rows.append(
