@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import matplotlib
@@ -62,8 +63,8 @@ def image_alone(image: np.ndarray, verdict: str, title: str = "", note: str = ""
     (a blank page). ``note`` goes under the figure."""
     fig, ax = plt.subplots(1, 1, figsize=(3.6, 3.4))
     _show_image(ax, image, verdict)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    if title:  # a long file name wrapped, not cut at the figure's edge
+        fig.suptitle("\n".join(textwrap.wrap(title, 48, break_long_words=True)), fontsize=9)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     if note:
         fig.text(0.02, 0.02, note, fontsize=7)
