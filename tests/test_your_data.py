@@ -49,8 +49,9 @@ def test_train_records_the_form_and_class_names(shapes_model, capsys):
     assert ckpt.finished and ckpt.calibrated and ckpt.data.test_indices  # a recorded held-out split
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "circle" in out and "'degrade': '— (drawn symbols only)'" in out  # the preset's share does not apply
-    assert "('glyphs', '— (not one of its outlier families)')" in out  # the preset's weight of printed glyphs
+    assert "circle" in out and "\n  degrade: — (drawn symbols only)\n" in out  # the preset's share does not apply
+    assert "\n  outlier_weights: glyphs=— (not one of its outlier families)\n" in out  # the preset's printed glyphs
+    assert "{" not in out and "[" not in out and "('" not in out  # indented lines, not Python's reprs
     assert "the threshold is set on only" in out  # 72 images: too few to hold a 2% refusal
     unused = ckpt.describe()["train_config_not_applied"]  # idk info --json and /api/info say it too
     assert {"degrade", "printed", "variants", "outlier_weights:glyphs"} <= set(unused)

@@ -166,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(to_json(info))  # strict JSON: a NaN figure is null
         else:
-            print("\n".join(f"{k}: {v}" for k, v in info.items()))
+            from idk.apps.info import format_info
+
+            print(format_info(info))
         for warning in info["warnings"]:
             progress.warn(f"{args.model}: {warning}")
         return 0

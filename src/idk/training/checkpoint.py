@@ -358,6 +358,7 @@ class Checkpoint:
             ]
         return {
             **described,
+            "processes": self.processes or "not recorded (older checkpoint)",
             "input": self.input_spec.describe(),
             "rule": describe_rule(self.rule),
             "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
