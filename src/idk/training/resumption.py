@@ -1,8 +1,11 @@
-"""What ``idk train --resume`` may change: the run's length, nothing else it stored.
+"""What ``idk train --resume`` may change: the run's length, and where its data now lies.
 
 A resumed run keeps its checkpoint's preset, model, training and rule settings and its data. The
 options given again must agree with them; the ones that differ are refused together in one line.
-Only ``epochs`` (and what never reaches the checkpoint: quiet, device, threads) may change.
+Only ``epochs`` (and what never reaches the checkpoint: quiet, device, threads) may change, and
+the place of a data folder that is gone: the same images elsewhere (their SHA-256) are taken
+(:func:`data_changes`), by a finished run too (:func:`new_place`), and a changed set is refused
+with what changed.
 """
 
 from __future__ import annotations
