@@ -252,3 +252,17 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     Image.open(victim.with_name("copy.png")).transpose(Image.Transpose.ROTATE_90).save(victim.with_name("copy.png"))
     assert main(resume) == 2
     assert "(or their labels) are not those it trained on" in capsys.readouterr().err
+
+
+def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys):
+    """A model trained beside a test set of its own, given its training folder as the test set: the
+    figures are on training images, and the report says so (it was silent)."""
+    from shapes import make_shapes
+
+    train_on, test_on = make_shapes(tmp_path / "a", per_class=6), make_shapes(tmp_path / "t", per_class=3, seed=1)
+    out = tmp_path / "m.pt"
+    args = ["--preset", "tutorial", "--samples", "4", "--no-twin", "--image-size", "16", "--epochs", "1", "-q"]
+    assert main(["train", "--data", str(train_on), "--test-data", str(test_on), "--out", str(out), *args]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--test-data", str(train_on), "--noise", "0", "--samples", "4"]) == 0
+    assert f"{train_on}: is the data the model was trained on: its figures do not tell" in capsys.readouterr().err

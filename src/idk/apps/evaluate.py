@@ -94,6 +94,10 @@ def load_sets(
                 f"of {len(test)} images is evaluated{hint}"
             )
     elif test_data is not None:
+        if warn and ckpt.data.data not in NAMED and Path(test_data).resolve() == Path(ckpt.data.data):
+            warn(
+                f"{test_data}: is the data the model was trained on: its figures do not tell how it does on new images"
+            )
         test = load(test_data, data, spec, prepare=prepare, warn=warn)
         if test.labels is None:
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
