@@ -171,7 +171,7 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
             assert f"no validation image is held out to set the rule's threshold {why}: it keeps a fixed one" in err
         else:
             assert "no validation image" not in err and "the threshold is set on only 1 validation image" in err
-    assert "optimiser steps" not in err  # --epochs given: the user's choice
+    assert "1 optimiser step in --epochs 1, few to learn from; --epochs 200 gives 200" in err  # asked for, said
     twelve = make_shapes(tmp_path / "twelve", per_class=12)  # 30 training images: 6 held out, 3 of them tune
     assert main(["train", "--data", str(twelve), "--out", str(tmp_path / "t.pt"), "-q", *small]) == 0
     out, err = capsys.readouterr()

@@ -247,12 +247,13 @@ def train(
                 f"{tcfg.val_size}, are held out for the rule)"
             )
     steps = math.ceil(len(train_set) / tcfg.batch_size) * tcfg.epochs
-    if steps < FEW_STEPS and opts.epochs is None and previous is None:  # a small set, the preset's epochs
+    if steps < FEW_STEPS and previous is None:  # a small set, or few epochs asked for
         enough = math.ceil(FEW_STEPS / math.ceil(len(train_set) / tcfg.batch_size))
+        epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
         progress.warn(
-            f"{opts.data or DEFAULT_DATA}: {len(train_set)} training images make {steps} optimiser steps in the "
-            f"preset's {tcfg.epochs} epochs, few to learn from; --epochs {enough} gives {FEW_STEPS} (and may answer "
-            "better)"
+            f"{opts.data or DEFAULT_DATA}: {len(train_set)} training images make {steps} optimiser "
+            f"step{'s' * (steps != 1)} in "
+            f"{epochs}, few to learn from; --epochs {enough} gives {FEW_STEPS} (and may answer better)"
         )
     provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
