@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from idk.evaluation.report import write_json
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
+from idk.training.options import whole_number
 from idk.training.resumption import moved
 
 
@@ -202,7 +202,7 @@ def evaluate_checkpoint(
     ``idk predict`` prepares a photo, not taken pixel for pixel as a data set in the model's form."""
     ood, shift = as_pairs(ood, "--ood"), as_pairs(shift, "--shift")
     for option, count in (("--noise", noise), ("--gaussian", gaussian), ("--shifted", shifted_images)):
-        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+        if not (whole_number(count) and count >= 0):
             raise IdkError(f"{option} {count!r}: give a whole number of images, 0 or more")
     model, ckpt = ckpt_io.load(model_path, device=device)
     samples = check_samples(model, samples)  # before any data set is read

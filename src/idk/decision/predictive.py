@@ -15,6 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from idk.data.imaging import ROUNDING
 from idk.errors import IdkError
 from idk.nn.bnn import BNN, DeterministicNet, Model, sampling_pass
 from idk.nn.numerics import flush_denormals
@@ -133,9 +134,6 @@ def device_batches(images: Tensor, batch_size: int, device: torch.device) -> Ite
         yield x
 
 
-PIXEL_SLACK = 1e-3  # pixels this far outside [0, 1] are a resampling's overshoot, not another scale
-
-
 def check_images(model: Model, images: Tensor) -> None:
     """Refuse images that are not in ``model``'s input form, (N, C, H, W) float32 in [0, 1], with a
     line saying what to change (channels last, a missing axis, another size or type, 0..255, NaN)
@@ -163,7 +161,7 @@ def check_images(model: Model, images: Tensor) -> None:
         if not bool(torch.isfinite(images).all()):
             raise IdkError(f"images hold NaN or infinite pixels: this model takes {form}")
         low, high = float(images.min()), float(images.max())
-        if low < -PIXEL_SLACK or high > 1 + PIXEL_SLACK:
+        if low < -ROUNDING or high > 1 + ROUNDING:  # beyond a resampling's overshoot: another scale
             raise IdkError(f"pixels span {low:.6g}..{high:.6g}: this model takes {form}")
 
 

@@ -29,6 +29,7 @@ from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
 from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
+from idk.training.options import whole_number
 
 FORMAT = "idk-checkpoint"
 # 3: how the validation split was drawn (validation_by_class: an idk that reads only 2 would re-draw
@@ -255,9 +256,7 @@ class Checkpoint:
             ):
                 raise TypeError("history is not a list of epochs with their loss")
             processes = d.get("processes")
-            if processes is not None and (
-                isinstance(processes, bool) or not isinstance(processes, int) or processes < 1
-            ):
+            if processes is not None and not (whole_number(processes) and processes >= 1):
                 raise TypeError("processes is not a whole number of processes")
             if not isinstance(d.get("validation_by_class", False), bool):
                 raise TypeError("validation_by_class is not true or false")

@@ -87,7 +87,8 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _whole(value: Any) -> bool:
+def whole_number(value: Any) -> bool:
+    """Whether ``value`` is a whole number (a numpy integer too), not a bool (which Python counts as one)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -106,9 +107,11 @@ def image_size(value: Any) -> tuple[int, int] | None:
             value = tuple(int(p) for p in parts)
         except ValueError:
             value = ()
-    elif _whole(value):
+    elif whole_number(value):
         value = (value, value)
-    if not (isinstance(value, (tuple, list)) and len(value) in (1, 2) and all(_whole(v) and v > 0 for v in value)):
+    if not (
+        isinstance(value, (tuple, list)) and len(value) in (1, 2) and all(whole_number(v) and v > 0 for v in value)
+    ):
         raise IdkError(f"--image-size {given!r}: give N, (H, W) or 'HxW', each a positive whole number")
     return (int(value[0]), int(value[-1]))
 
@@ -123,12 +126,12 @@ def checked(opts: TrainOptions) -> TrainOptions:
     values: dict[str, Any] = {}
     for name in _WHOLE:
         value = getattr(opts, name)
-        if value is not None and not (_whole(value) and value >= 1):
+        if value is not None and not (whole_number(value) and value >= 1):
             raise IdkError(f"{flag(name)} {value!r}: give a whole number, at least 1")
         values[name] = None if value is None else int(value)
     for name, most in (("seed", MAX_SEED), ("val_size", None)):
         value = getattr(opts, name)
-        if value is not None and not (_whole(value) and 0 <= value and (most is None or value <= most)):
+        if value is not None and not (whole_number(value) and 0 <= value and (most is None or value <= most)):
             raise IdkError(
                 f"{flag(name)} {value!r}: give a whole number, 0 or more{f' (at most {most})' if most else ''}"
             )
@@ -152,7 +155,7 @@ def checked(opts: TrainOptions) -> TrainOptions:
         if (
             isinstance(opts.channels, (str, bytes))
             or not (isinstance(opts.channels, Iterable) and (channels := list(opts.channels)))
-            or not all(_whole(c) and c >= 1 for c in channels)
+            or not all(whole_number(c) and c >= 1 for c in channels)
         ):
             raise IdkError(f"--channels {opts.channels!r}: give one positive whole number per block")
         values["channels"] = tuple(int(c) for c in channels)

@@ -46,7 +46,7 @@ from idk.training.splits import (
     validation_size,
 )
 
-# fewer optimiser steps than this at the preset's epochs (a small set) are said, with the epochs for as many
+# fewer optimiser steps than this (a small set, or few epochs asked for) are said, with the epochs for as many
 FEW_STEPS = 200
 
 
@@ -246,14 +246,13 @@ def train(
                 f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
                 f"{tcfg.val_size}, are held out for the rule)"
             )
-    steps = math.ceil(len(train_set) / tcfg.batch_size) * tcfg.epochs
-    if steps < FEW_STEPS and previous is None:  # a small set, or few epochs asked for
-        enough = math.ceil(FEW_STEPS / math.ceil(len(train_set) / tcfg.batch_size))
+    per_epoch = math.ceil(len(train_set) / tcfg.batch_size)
+    if (steps := per_epoch * tcfg.epochs) < FEW_STEPS and previous is None:  # a small set, or few epochs asked for
         epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
         progress.warn(
             f"{opts.data or DEFAULT_DATA}: {len(train_set)} training images make {steps} optimiser "
-            f"step{'s' * (steps != 1)} in "
-            f"{epochs}, few to learn from; --epochs {enough} gives {FEW_STEPS} (and may answer better)"
+            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {math.ceil(FEW_STEPS / per_epoch)} "
+            f"gives {FEW_STEPS} (and may answer better)"
         )
     provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
