@@ -183,6 +183,11 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     assert f"{moved}: holds the images the model was trained on (their SHA-256)" in capsys.readouterr().err
     tested = next(iter(json.loads(report.read_text())["datasets"].values()))
     assert tested["n"] == len(checkpoint.read(out).data.test_indices) < 36
+    # --prepare does not apply to them: they are read as training read them, and the warning says so
+    again = ["evaluate", "--model", str(out), "--test-data", str(moved), "--noise", "0", "--prepare", "--json", str(report)]
+    assert main(again) == 0
+    assert "read as training read them (--prepare is for other images)" in capsys.readouterr().err
+    assert next(iter(json.loads(report.read_text())["datasets"].values()))["n"] == tested["n"]
     assert main(["train", "--resume", "--out", str(out), "--epochs", "2", *args]) == 2
     assert capsys.readouterr().err.strip() == (
         f"idk: error: {out}: its training data {first.resolve()} is gone (moved or deleted); give its new place "

@@ -155,7 +155,7 @@ def test_torchrun_two_processes_train_one_model_and_resume(tmp_path, data_dir, m
     args = ["-m", "idk", *TRAIN_ARGS, "--out", str(out)]
     first = _torchrun([*args, "--epochs", "1"], env)  # the last --epochs wins
     assert first.returncode == 0, first.stderr[-3000:]
-    assert f"saved {out}, by 2 processes: " in first.stdout  # said once, by rank 0
+    assert f"saved {out} (trained by 2 processes): " in first.stdout  # said once, by rank 0
     assert len(ckpt_io.read(out).history) == 1 and ckpt_io.read(out).processes == 2
     resumed = _torchrun([*args, "--resume"], env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -95,10 +95,11 @@ def test_a_folders_validation_images_are_drawn_class_by_class(shapes_model, tmp_
     _, _, old = training_images(replace(ckpt, validation_by_class=False), data)
     assert not torch.equal(old.images, val.images)  # another draw, over all images
     moved = replace(ckpt, data=replace(ckpt.data, data=str(tmp_path / "moved")))
-    with pytest.raises(DataError, match="moved: the model's training data is gone .* put the data back"):
-        training_images(moved, data)  # idk calibrate's words, not "not a known data set"
+    with pytest.raises(DataError, match="moved: the model's training data is gone .* put the data back") as gone:
+        training_images(moved, data, "runs/mine.pt")  # idk calibrate's words, not "not a known data set"
+    assert "`idk train --resume --out runs/mine.pt --data NEW_PLACE` records its new place" in str(gone.value)
     tested = replace(ckpt, data=replace(ckpt.data, test_data=str(tmp_path / "gone.npz")))
-    with pytest.raises(DataError, match="gone.npz: the model's test data is gone"):
+    with pytest.raises(DataError, match="gone.npz: the model's test data is gone .* --test-data NEW_PLACE"):
         training_images(tested, data)
     changed = replace(ckpt, data_fingerprint={**ckpt.data_fingerprint, "sha256": "0" * 64})
     with pytest.raises(CheckpointError, match=r"^runs/mine\.pt: its training data .* changed since training"):

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             if accuracy is not None and ckpt.validation_size
             else ""
         )
-        together = f", by {ckpt.processes} processes" if (ckpt.processes or 1) > 1 and not finished else ""
+        together = f" (trained by {ckpt.processes} processes)" if (ckpt.processes or 1) > 1 and not finished else ""
         print(
             f"{'unchanged' if finished else 'saved'} {args.out}{together}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
             f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}{held}"

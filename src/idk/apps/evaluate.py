@@ -89,9 +89,10 @@ def load_sets(
         test = split  # the model's own data (moved, or given by hand): its training images are no test set
         if warn:
             hint = f" (`idk train --resume --data {test_data}` records the new place)" if moved(ckpt.data.data) else ""
+            read = ", read as training read them (--prepare is for other images)" if prepare else ""
             warn(
                 f"{test_data}: holds the images the model was trained on (their SHA-256): its recorded test split "
-                f"of {len(test)} images is evaluated{hint}"
+                f"of {len(test)} images is evaluated{read}{hint}"
             )
     elif test_data is not None:
         if warn and ckpt.data.data not in NAMED and Path(test_data).resolve() == Path(ckpt.data.data):

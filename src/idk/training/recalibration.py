@@ -36,12 +36,16 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
     """The training data source of ``ckpt`` and the (training, validation) images training split
     from it; refused when the data changed since training."""
     record = ckpt.data
-    for given, what, why in (
-        (record.data, "training data", "the validation images are drawn again from it"),
-        (record.test_data, "test data", "it is read again to part the training data as training did"),
+    for given, what, option, why in (
+        (record.data, "training data", "--data", "the validation images are drawn again from it"),
+        (record.test_data, "test data", "--test-data", "it is read again to part the training data as training did"),
     ):
         if given is not None and given not in NAMED and not Path(given).exists():
-            raise DataError(f"{given}: the model's {what} is gone ({why}); {RESTORE}")
+            raise DataError(
+                f"{given}: the model's {what} is gone ({why}); if it moved, "
+                f"`idk train --resume --out {path} {option} NEW_PLACE` records its new place (the images' "
+                f"SHA-256 is checked), else {RESTORE}"
+            )
     image_size = None if record.data in NAMED else record.image_size
     source = training_data(record.data, data, record.test_data, image_size, warn)
     full = used_images(source.train, ckpt.train_config)
