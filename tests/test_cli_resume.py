@@ -184,7 +184,18 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     tested = next(iter(json.loads(report.read_text())["datasets"].values()))
     assert tested["n"] == len(checkpoint.read(out).data.test_indices) < 36
     # --prepare does not apply to them: they are read as training read them, and the warning says so
-    again = ["evaluate", "--model", str(out), "--test-data", str(moved), "--noise", "0", "--prepare", "--json", str(report)]
+    again = [
+        "evaluate",
+        "--model",
+        str(out),
+        "--test-data",
+        str(moved),
+        "--noise",
+        "0",
+        "--prepare",
+        "--json",
+        str(report),
+    ]
     assert main(again) == 0
     assert "read as training read them (--prepare is for other images)" in capsys.readouterr().err
     assert next(iter(json.loads(report.read_text())["datasets"].values()))["n"] == tested["n"]
