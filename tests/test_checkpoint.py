@@ -180,7 +180,20 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
     del ckpt["validation_by_class"]
     torch.save(ckpt, tmp_path / "v2.pt")
     assert not ckpt_io.read(tmp_path / "v2.pt").validation_by_class
-    ckpt["format_version"] = 3
+    ckpt["format_version"] = 3  # before the guide's name: read, the guide the one there was
+    del ckpt["model_config"]["guide"]
+    torch.save(ckpt, tmp_path / "v3.pt")
+    assert ckpt_io.read(tmp_path / "v3.pt").model_config.guide == "mean-field-normal"
+    for part in ("guide", "prior"):  # a part of the user's own not added here: refused by name, not replaced
+        saved = ckpt["model_config"][part] if part in ckpt["model_config"] else None
+        ckpt["model_config"][part] = "mine"
+        torch.save(ckpt, tmp_path / "mine.pt")
+        with pytest.raises(CheckpointError, match=rf"its {part} 'mine' is not one this idk knows .*idk\.nn\.{part}s"):
+            ckpt_io.load(tmp_path / "mine.pt")
+        if saved is None:
+            del ckpt["model_config"][part]
+        else:
+            ckpt["model_config"][part] = saved
     ckpt["model_config"]["net"]["hidden"] = 32
     torch.save(ckpt, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="do not fit the described architecture"):

@@ -71,9 +71,12 @@ def test_figure_formats_are_those_matplotlib_writes():
     assert set(FIGURE_FORMATS) <= set(FigureCanvasBase.get_supported_filetypes())
 
 
-def test_the_outlier_families_and_scores_offered_are_those_the_library_knows():
+def test_the_outlier_families_scores_and_priors_offered_are_those_the_library_knows():
     from idk.decision.scores import SCORES
+    from idk.nn.priors import PRIORS
     from idk.training.batches import OUTLIER_FAMILIES
+
+    assert choices.PRIOR_NAMES == tuple(PRIORS), "a prior was added or renamed: copy it into idk/choices.py"
 
     assert choices.OUTLIER_FAMILIES == OUTLIER_FAMILIES, "a family was added or renamed: copy it into idk/choices.py"
     assert choices.SCORE_NAMES == tuple(SCORES), "a score was added or renamed: copy it into idk/choices.py"

@@ -34,6 +34,7 @@ from idk.training.train import train
         ({"seed": -3}, "--seed -3: give a whole number, 0 or more"),
         ({"seed": 5_000_000_000}, r"--seed 5000000000: give a whole number, 0 or more \(at most 2147483647\)"),
         ({"score": "bogus"}, "--score 'bogus': give one of max-prob, .*, auto"),
+        ({"prior": "cauchy"}, "--prior 'cauchy': give one of normal, laplace"),
         ({"drop_outliers": ("glyph",)}, "--drop-outliers 'glyph': not a synthetic outlier family"),
         ({"outlier_weights": (("blobs", 0),)}, r"--outlier-weights .*: give \(family, weight > 0\) pairs"),
         ({"flip": "no"}, "--flip 'no': give True, False or None"),
@@ -57,6 +58,16 @@ def test_options_are_brought_to_one_form():
     assert plain.channels == (4, 8) and all(type(c) is int for c in plain.channels)
     named = checked(TrainOptions(drop_outliers="glyphs", outlier_weights={"blobs": 2}))
     assert named.drop_outliers == ("glyphs",) and named.outlier_weights == (("blobs", 2.0),)
+
+
+def test_a_score_or_prior_added_to_the_library_is_an_option(monkeypatch):
+    """Options are checked against the registries themselves, not the command line's copy of their names."""
+    from idk.decision.scores import SCORES, MaxProbability
+    from idk.nn.priors import PRIORS, NormalPrior
+
+    monkeypatch.setitem(SCORES, "my-score", MaxProbability)
+    monkeypatch.setitem(PRIORS, "my-prior", lambda scale: NormalPrior(0.0, scale))
+    assert checked(TrainOptions(score="my-score", prior="my-prior")) == TrainOptions(score="my-score", prior="my-prior")
 
 
 def test_train_refuses_before_any_work(tmp_path):

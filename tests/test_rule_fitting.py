@@ -69,7 +69,7 @@ def test_choose_score_breaks_refusals_within_sampling_error_by_auroc(monkeypatch
     }
 
     def run(names):
-        monkeypatch.setattr(rule_fitting, "parameter_free", lambda: names)
+        monkeypatch.setattr(rule_fitting, "auto_candidates", lambda: names)
         monkeypatch.setattr(rule_fitting, "make_score", lambda n: lambda p: u_val if p is val else scores[n])
         return choose_score(val, torch.zeros(1000, dtype=torch.long), {"set": out}, 0.02)
 

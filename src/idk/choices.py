@@ -2,8 +2,9 @@
 option answer at once): named data sets, presets, and their defaults, synthetic outlier families,
 uncertainty scores.
 
-:data:`idk.data.catalog.NAMED`, :data:`idk.training.config.PRESETS`, :data:`idk.decision.scores.SCORES`
-and :data:`idk.training.batches.OUTLIER_FAMILIES` hold what the names mean;
+:data:`idk.data.catalog.NAMED`, :data:`idk.training.config.PRESETS`, :data:`idk.decision.scores.SCORES`,
+:data:`idk.nn.priors.PRIORS` and :data:`idk.training.batches.OUTLIER_FAMILIES` hold what the names
+mean (the library checks its own calls against those, so an entry added there is taken);
 they take their defaults from here, and ``tests/test_cli_light.py`` checks that the names agree.
 """
 
@@ -14,7 +15,11 @@ DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.
 DOWNLOAD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459")  # idk.data.sources.DOWNLOADS
 OOD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459", "noise", "gaussian-noise")
 DEFAULT_PRESET = "cnn"
-SCHEDULES = ("constant", "cosine")  # idk.training.config.TrainConfig.schedule's learning-rate schedules
+SCHEDULES = ("constant", "cosine")
+PRIOR_NAMES = (
+    "normal",
+    "laplace",
+)  # the keys of idk.nn.priors.PRIORS  # idk.training.config.TrainConfig.schedule's learning-rate schedules
 PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg", "cnn-fonts")  # the keys of idk.training.config.PRESETS
 # idk.training.batches.OUTLIER_FAMILIES: the synthetic outlier families training may leave out
 OUTLIER_FAMILIES = (

@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         OOD_NAMES,
         OUTLIER_FAMILIES,
         PRESET_NAMES,
+        PRIOR_NAMES,
         SCHEDULES,
     )
 
@@ -185,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive, help="passes over the training images (default: the preset's)")
     p.add_argument("--lr", type=_positive_float, help="Adam's learning rate (default: the preset's)")
     p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
-    p.add_argument("--prior-scale", type=_positive_float, help="standard deviation of the Normal prior")
+    p.add_argument("--prior", choices=PRIOR_NAMES, help="the prior over the weights (default: normal)")
+    p.add_argument(
+        "--prior-scale", type=_positive_float, help="the prior's scale: a Normal's standard deviation, a Laplace's b"
+    )
     p.add_argument("--kl-weight", type=_positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
     p.add_argument("--channels", type=_positive, nargs="+", metavar="C", help="CNN channels, one per block")
     p.add_argument("--dense", type=_positive, help="CNN hidden dense units")

@@ -200,6 +200,5 @@ def predict(
     if bar:
         bar.close()
     if not parts:
-        empty = torch.zeros(0, model.cfg.num_classes)
-        return Predictions(empty, empty, torch.zeros(0), empty, percentile, samples)
+        return Predictions.from_logits(torch.zeros(samples, 0, model.cfg.num_classes), percentile)
     return Predictions.concat(parts).to("cpu")

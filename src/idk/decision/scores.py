@@ -2,6 +2,10 @@
 
 Each is a small class whose docstring gives its formula, in terms of S sampled probability vectors
 p_s (s = 1..S) over C classes and their mean p̄ = (1/S) Σ_s p_s. ``H[p] = -Σ_c p_c log p_c``.
+A score sees only :class:`~idk.decision.predictive.Predictions`, the per-input summaries of the S
+draws (p̄, a percentile of p_s, (1/S) Σ_s H[p_s], the mean logits); the first line of its docstring
+is what ``idk info`` and the reports print for it (its formula). A score of your own is a subclass
+added to :data:`SCORES`, before a model that names it is loaded.
 """
 
 from __future__ import annotations
@@ -20,10 +24,18 @@ SCALE_QUANTILE = 0.99  # fitted scores' scales: this quantile of each part on va
 class Score:
     name: str = ""
     fits: bool = False  # True: its constants are fitted on validation predictions (:meth:`fitted`)
+    # False: never one of "auto"'s candidates (a rule uses it only when named: a preset or --score);
+    # a score with fitted constants never is (:func:`auto_candidates`)
+    auto_candidate: bool = True
 
     def upper(self, num_classes: int) -> float:
         """The largest value the score can take with ``num_classes`` classes (for histograms)."""
         return 1.0
+
+    def bounds(self, num_classes: int) -> tuple[float, float]:
+        """The range the score's values lie in with ``num_classes`` classes (for histograms): [0,
+        :meth:`upper`] unless a score says otherwise (one that can be negative, an energy)."""
+        return 0.0, self.upper(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         """Uncertainty per input, shape (N,)."""
@@ -159,8 +171,9 @@ class PercentileProbability(Score):
 
 
 # Every score by name (copied into idk.choices.SCORE_NAMES for the command line). A score added here
-# without fitted constants is also one of "auto"'s candidates (parameter_free): it may change the
-# rule of every model trained with "auto", the default's among them; measure that before adding it.
+# without fitted constants is also one of "auto"'s candidates (auto_candidates) unless its class sets
+# auto_candidate = False: a candidate may change the rule of every model trained with "auto", the
+# default's among them; measure that before making one.
 SCORES: dict[str, type[Score]] = {
     cls.name: cls
     for cls in (
@@ -175,8 +188,13 @@ SCORES: dict[str, type[Score]] = {
 
 
 def parameter_free() -> list[str]:
-    """The names of the scores with no fitted constants (those "auto" chooses among)."""
+    """The names of the scores with no fitted constants (those a report compares on any model)."""
     return [name for name, cls in SCORES.items() if not cls.fits]
+
+
+def auto_candidates() -> list[str]:
+    """The names of the scores "auto" chooses among: those with no fitted constants that do not opt out."""
+    return [name for name in parameter_free() if SCORES[name].auto_candidate]
 
 
 def is_fitted(name: str) -> bool:
@@ -188,5 +206,8 @@ def make_score(name: str, params: dict[str, Any] | None = None) -> Score:
     """The score called ``name`` with its fitted constants ``params`` (as :meth:`Score.params`
     returns them); the error lists the valid names."""
     if name not in SCORES:
-        raise ValueError(f"unknown score {name!r}; valid: {', '.join(SCORES)}")
+        raise ValueError(
+            f"unknown score {name!r}; valid: {', '.join(SCORES)} (a score of your own: add it to "
+            "idk.decision.scores.SCORES before a model that uses it is loaded)"
+        )
     return SCORES[name](**(params or {}))

@@ -74,10 +74,12 @@ def curve_points(n: int) -> Tensor:
     return kept if not n or kept[-1] == n - 1 else torch.cat([kept, torch.tensor([n - 1])])
 
 
-def score_histogram(u: Tensor, upper: float) -> dict[str, list[float]]:
-    """Counts of the uncertainty score in equal-width bins over [0, upper] (for figures)."""
-    counts = torch.histc(u.double().clamp(0, upper), bins=HISTOGRAM_BINS, min=0.0, max=upper)
-    return {"edges": torch.linspace(0, upper, HISTOGRAM_BINS + 1).tolist(), "counts": counts.tolist()}
+def score_histogram(u: Tensor, bounds: tuple[float, float]) -> dict[str, list[float]]:
+    """Counts of the uncertainty score in equal-width bins over ``bounds`` (lo, hi) (for figures;
+    values outside, counted in the end bins)."""
+    lo, hi = bounds
+    counts = torch.histc(u.double().clamp(lo, hi), bins=HISTOGRAM_BINS, min=lo, max=hi)
+    return {"edges": torch.linspace(lo, hi, HISTOGRAM_BINS + 1).tolist(), "counts": counts.tolist()}
 
 
 def refused_metrics(refused: Tensor) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def in_distribution_metrics(
         "accuracy_at_coverage": {str(c): metrics.accuracy_at_coverage(u, correct, c) for c in COVERAGES},
         "risk_coverage": {"coverage": coverage[kept].tolist(), "risk": risk[kept].tolist()},
         "reliability": metrics.reliability(pred.mean_probs, y),
-        "score_histogram": score_histogram(u, score.upper(pred.mean_probs.shape[-1])),
+        "score_histogram": score_histogram(u, score.bounds(pred.mean_probs.shape[-1])),
     }
 
 
@@ -166,7 +168,7 @@ def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, set
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         "auroc": metrics.auroc(u_in, u),
         "fpr_at_95_tpr": metrics.fpr_at_tpr(u_in, u, 0.95),
-        "score_histogram": score_histogram(u, score.upper(pred.mean_probs.shape[-1])),
+        "score_histogram": score_histogram(u, score.bounds(pred.mean_probs.shape[-1])),
     }
 
 

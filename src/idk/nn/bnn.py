@@ -1,6 +1,8 @@
 """A variational Bayesian neural network: network, prior, guide and likelihood, each swappable.
 
-The model is ``y ~ likelihood(net_w(x))`` with ``w ~ prior``; the guide is a mean-field Normal.
+The model is ``y ~ likelihood(net_w(x))`` with ``w ~ prior``; the guide a mean-field Normal. The
+prior and the guide are named in :class:`ModelConfig` and made from :data:`idk.nn.priors.PRIORS`
+and :data:`idk.nn.guides.GUIDES` (add to those to swap in your own).
 Posterior predictive samples come from :meth:`BNN.sample_logits`, all S samples of a batch in one
 batched computation (see :mod:`idk.nn.layers` for the two exact ways of drawing them).
 :class:`BNNMixture` is an equal mixture of K such posteriors, each trained alone.
@@ -13,15 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import pyro
+import pyro.distributions as dist
 import torch
 from pyro import poutine
+from pyro.distributions.kl import kl_divergence
 from torch import Tensor, nn
 
-from idk.nn.guides import MeanFieldNormalGuide, standard_normal
+from idk.nn import guides, priors
+from idk.nn.guides import standard_normal
 from idk.nn.layers import BayesianLayer
 from idk.nn.likelihoods import CategoricalLikelihood
 from idk.nn.networks import NetConfig, build_network
-from idk.nn.priors import make_prior
 
 METHODS = ("local", "weights")
 
@@ -35,13 +39,26 @@ class ModelConfig:
     input_shape: tuple[int, ...] = ()
     num_classes: int = 0
     bayesian: bool = True  # False: the deterministic twin, trained by maximum likelihood
-    prior: str = "normal"
+    prior: str = "normal"  # a name of idk.nn.priors.PRIORS
     prior_scale: float = 1.0
+    guide: str = "mean-field-normal"  # a name of idk.nn.guides.GUIDES
     init_loc: str = "net"  # guide means: "randn" (tutorial) or "net" (Kaiming-uniform)
     init_scale: float | None = 1e-3  # guide scales; None: softplus(randn) (tutorial)
     scale_likelihood: bool = True  # False: the tutorial's unscaled minibatch likelihood
     point_layers: tuple[str, ...] = ()  # layer types whose weights get a point mass (MAP), e.g. ("BayesianConv2d",)
     members: int = 1  # K > 1: an equal mixture of K posteriors (BNNMixture), each trained alone
+
+
+def kl_in_closed_form(cfg: ModelConfig) -> bool:
+    """Whether the KL divergence from a mean-field Normal (the guides' family) to ``cfg``'s prior is
+    known in closed form (``torch.distributions.kl``): what ``TraceMeanField_ELBO`` uses, where it
+    is; else Pyro estimates it from the sampled weights."""
+    prior = priors.make_prior(cfg.prior, cfg.prior_scale).distribution((1,))
+    try:
+        kl_divergence(dist.Normal(torch.zeros(1), torch.ones(1)).to_event(1), prior)
+    except NotImplementedError:
+        return False
+    return True
 
 
 def with_data(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> ModelConfig:
@@ -50,7 +67,8 @@ def with_data(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) 
 
 
 class BNN(nn.Module):
-    """Bayesian network with a mean-field Normal guide.
+    """Bayesian network: the network of ``cfg.net`` under the prior ``cfg.prior``, its posterior
+    approximated by the guide ``cfg.guide``, a Categorical likelihood.
 
     Args:
         cfg: the model's configuration.
@@ -60,9 +78,9 @@ class BNN(nn.Module):
     def __init__(self, cfg: ModelConfig, dataset_size: int | None = None) -> None:
         super().__init__()
         self.cfg = cfg
-        self.prior = make_prior(cfg.prior, cfg.prior_scale)
+        self.prior = priors.make_prior(cfg.prior, cfg.prior_scale)
         self.net = build_network(cfg.net, self.prior, cfg.input_shape, cfg.num_classes)
-        self.guide = MeanFieldNormalGuide(self.net, cfg.init_loc, cfg.init_scale, tuple(cfg.point_layers))
+        self.guide = guides.make_guide(cfg.guide, self.net, cfg.init_loc, cfg.init_scale, tuple(cfg.point_layers))
         self.likelihood = CategoricalLikelihood(dataset_size if cfg.scale_likelihood else None)
         # predictive temperature T (logits / T), fitted on validation data after training; 1 = none
         self.register_buffer("temperature", torch.ones(()))

@@ -1,10 +1,21 @@
-"""Mean-field Normal variational posterior over every Bayesian layer's weights and biases."""
+"""Variational posteriors (guides) over every Bayesian layer's weights and biases.
+
+A guide is what :class:`Guide` lists; :data:`GUIDES` names the ones a model may be built with
+(``ModelConfig.guide``). The predictive's fast paths (local reparameterisation, Flipout, batched
+weight draws in :mod:`idk.nn.layers` and :meth:`idk.nn.bnn.BNN.sample_logits`) read each site's
+mean and standard deviation, so a guide is a mean-field Normal in some parameterisation (or a point
+mass per site). A guide of your own is one more entry, added before a model that names it is
+built or loaded::
+
+    GUIDES["exp-scale"] = MyExpScaleGuide  # called as MeanFieldNormalGuide is
+"""
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import pyro
 import pyro.distributions as dist
@@ -15,6 +26,31 @@ from torch import Tensor, nn
 
 from idk.nn.layers import BayesianLayer
 from idk.nn.normals import NoiseNormal
+
+
+class Guide(Protocol):
+    """What the model, the layers and the predictive need of a guide (a ``PyroModule``)."""
+
+    sites: dict[str, tuple[int, ...]]  # every sample site's name → the shape of its tensor
+    point: set[str]  # the sites given a point mass (their scale is None)
+
+    def __call__(self, *args, **kwargs) -> dict[str, Tensor]:
+        """Sample every site under Pyro (the guide of SVI): site name → tensor."""
+        ...
+
+    def loc_scale(self, site: str) -> tuple[Tensor, Tensor | None]:
+        """The site's mean and standard deviation (None for a point-mass site)."""
+        ...
+
+    def sample_weights(self, site: str, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
+        """S independent draws of a site's tensor, (S, *shape)."""
+        ...
+
+    def frozen(self) -> contextlib.AbstractContextManager[None]:
+        """A block without training in which each site's (loc, scale) may be computed once."""
+        ...
+
+    def parameters(self) -> Iterator[nn.Parameter]: ...
 
 
 def softplus_inverse(y: float) -> float:
@@ -103,6 +139,23 @@ class MeanFieldNormalGuide(PyroModule):
         if scale is None:
             return loc.expand(num_samples, *loc.shape)
         return loc + scale * standard_normal((num_samples, *loc.shape), generator, loc)
+
+
+# Every guide by name, called as (net, init_loc, init_scale, point_layers); the model's is
+# ModelConfig.guide, recorded in its checkpoint and checked when it is loaded.
+GUIDES: dict[str, Callable[..., Guide]] = {"mean-field-normal": MeanFieldNormalGuide}
+
+
+def make_guide(
+    name: str, net: nn.Module, init_loc: str, init_scale: float | None, point_layers: tuple[str, ...]
+) -> Guide:
+    """The guide called ``name`` over ``net``'s Bayesian layers; the error lists the valid names."""
+    if name not in GUIDES:
+        raise ValueError(
+            f"unknown guide {name!r}; valid: {', '.join(GUIDES)} (a guide of your own: add it to "
+            "idk.nn.guides.GUIDES before the model is built or loaded)"
+        )
+    return GUIDES[name](net, init_loc, init_scale, point_layers)
 
 
 def standard_normal(shape: tuple[int, ...], generator: torch.Generator | None, like: Tensor) -> Tensor:

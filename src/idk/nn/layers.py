@@ -22,13 +22,13 @@ import torch.nn.functional as F
 from pyro.nn import PyroModule, PyroSample
 from torch import Tensor
 
-from idk.nn.priors import NormalPrior
+from idk.nn.priors import Prior
 
 
 class SiteParams(Protocol):
     """What a layer needs of a mean-field guide: the (loc, scale) of a named site."""
 
-    def loc_scale(self, site: str) -> tuple[Tensor, Tensor]: ...
+    def loc_scale(self, site: str) -> tuple[Tensor, Tensor | None]: ...
 
 
 @contextlib.contextmanager
@@ -54,7 +54,7 @@ class BayesianLayer(PyroModule):
     bias_shape: tuple[int, ...]
     local_exact: bool = False  # is local reparameterisation exact per input for this layer?
 
-    def __init__(self, prior: NormalPrior) -> None:
+    def __init__(self, prior: Prior) -> None:
         super().__init__()
         self.prior = prior
         self.guides: list[SiteParams] = []  # the guide of an active local_reparameterization block
@@ -153,7 +153,7 @@ class BayesianLinear(BayesianLayer):
 
     local_exact = True
 
-    def __init__(self, in_features: int, out_features: int, prior: NormalPrior) -> None:
+    def __init__(self, in_features: int, out_features: int, prior: Prior) -> None:
         self.in_features, self.out_features = in_features, out_features
         self.weight_shape, self.bias_shape = (out_features, in_features), (out_features,)
         super().__init__(prior)
@@ -181,7 +181,7 @@ class BayesianConv2d(BayesianLayer):
         in_channels: int,
         out_channels: int,
         kernel_size: int,
-        prior: NormalPrior,
+        prior: Prior,
         padding: int = 0,
         in_size: tuple[int, int] = (28, 28),
     ) -> None:

@@ -8,7 +8,7 @@ from pyro.nn import PyroModule
 from torch import nn
 
 from idk.nn.layers import BayesianConv2d, BayesianLinear, name_sites
-from idk.nn.priors import NormalPrior
+from idk.nn.priors import Prior
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,7 @@ class NetConfig:
     pool_to: int = 6  # cnn: larger final feature maps are average-pooled to this size
 
 
-def build_network(
-    cfg: NetConfig, prior: NormalPrior | None, input_shape: tuple[int, ...], num_classes: int
-) -> nn.Sequential:
+def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
     """The network of ``cfg``: Bayesian layers under ``prior``, or plain layers when ``prior`` is None.
 
     Input (N, C, H, W) in [0, 1] with (C, H, W) = ``input_shape``; output logits (N, num_classes).

@@ -27,14 +27,18 @@ from idk.decision.rules import Rule, describe_rule, describe_score_choice, make_
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
+from idk.nn.guides import GUIDES
+from idk.nn.priors import PRIORS
 from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
 from idk.training.options import whole_number
 
 FORMAT = "idk-checkpoint"
+# 4: the guide's name (ModelConfig.guide: an idk that reads only 3 would build the default guide
+# for a model trained with another);
 # 3: how the validation split was drawn (validation_by_class: an idk that reads only 2 would re-draw
 # a user's over all images and calibrate on training images); 2: any input form and classes; 1: MNIST only
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 OLDEST_READ = 2  # a version 2 file drew its validation split over all images
 KINDS = {"BNN": BNN, "BNNMixture": BNNMixture, "DeterministicNet": DeterministicNet}
 
@@ -271,6 +275,15 @@ class Checkpoint:
         cfg = ckpt.model_config
         if len(ckpt.classes) != cfg.num_classes or tuple(cfg.input_shape) != ckpt.input_spec.shape:
             raise CheckpointError(f"{path}: its classes or input form disagree with its model configuration")
+        for part, name, known, home in (
+            ("prior", cfg.prior, PRIORS, "idk.nn.priors.PRIORS"),
+            ("guide", cfg.guide, GUIDES, "idk.nn.guides.GUIDES"),
+        ):
+            if name not in known:
+                raise CheckpointError(
+                    f"{path}: its {part} {name!r} is not one this idk knows ({', '.join(known)}); a {part} of "
+                    f"your own must be added to {home} before the model is loaded"
+                )
         return ckpt
 
     def describe(self) -> dict[str, Any]:

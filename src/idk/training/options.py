@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from idk.choices import OUTLIER_FAMILIES, SCHEDULES, SCORE_NAMES
+from idk.choices import OUTLIER_FAMILIES, SCHEDULES
+from idk.decision.scores import SCORES
 from idk.errors import IdkError
+from idk.nn.priors import PRIORS
 from idk.training.config import AUGMENTATION_SHARES, Preset
 
 
@@ -28,6 +30,7 @@ class TrainOptions:
     lr: float | None = None
     schedule: str | None = None
     kl_weight: float | None = None
+    prior: str | None = None
     prior_scale: float | None = None
     channels: tuple[int, ...] | None = None
     dense: int | None = None
@@ -161,8 +164,11 @@ def checked(opts: TrainOptions) -> TrainOptions:
         values["channels"] = tuple(int(c) for c in channels)
     if opts.schedule is not None and opts.schedule not in SCHEDULES:
         raise IdkError(f"--schedule {opts.schedule!r}: give one of {', '.join(SCHEDULES)}")
-    if opts.score is not None and opts.score not in (*SCORE_NAMES, "auto"):
-        raise IdkError(f"--score {opts.score!r}: give one of {', '.join((*SCORE_NAMES, 'auto'))}")
+    # checked against the registries themselves: a score or prior added there is taken
+    if opts.score is not None and opts.score not in (*SCORES, "auto"):
+        raise IdkError(f"--score {opts.score!r}: give one of {', '.join((*SCORES, 'auto'))}")
+    if opts.prior is not None and opts.prior not in PRIORS:
+        raise IdkError(f"--prior {opts.prior!r}: give one of {', '.join(PRIORS)}")
     if opts.drop_outliers is not None:
         dropped = [opts.drop_outliers] if isinstance(opts.drop_outliers, str) else list(opts.drop_outliers)
         values["drop_outliers"] = tuple(_family(name, "--drop-outliers") for name in dropped)

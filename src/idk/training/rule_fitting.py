@@ -18,7 +18,7 @@ from idk.decision.calibration import threshold_for_error, threshold_for_refusal
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, batch_size_for, predict
 from idk.decision.rules import PercentileRule, Rule, ScoreRule
-from idk.decision.scores import is_fitted, make_score, parameter_free
+from idk.decision.scores import auto_candidates, is_fitted, make_score
 from idk.evaluation import metrics
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
@@ -77,7 +77,7 @@ def choose_score(
     printed symbols: docs/experiments.md)."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
-    for name in parameter_free():  # fitted scores: named by a preset or --score
+    for name in auto_candidates():  # fitted scores (and those that opt out): named by a preset or --score
         score = make_score(name)
         u_val = score(val)
         tau = threshold_for_refusal(u_val, target_refusal)

@@ -25,7 +25,7 @@ from idk.decision.calibration import few_to_calibrate, refused_count
 from idk.decision.memory import check_samples
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError, IdkError
-from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, with_data
+from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, kl_in_closed_form, with_data
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
@@ -133,7 +133,7 @@ def train(
         raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
-        v is not None for v in (opts.channels, opts.dense, opts.prior_scale, opts.members)
+        v is not None for v in (opts.channels, opts.dense, opts.prior, opts.prior_scale, opts.members)
     ):
         model_cfg = previous.model_config  # no architecture option given: the stored one
     data_fingerprint = fingerprint(full)
@@ -220,6 +220,12 @@ def train(
         twin.to(device)
     # before training (not when the rule is fitted at its end), and before the warnings below
     check_samples(model, preset.rule.samples)
+    if model_cfg.bayesian and tcfg.elbo == "meanfield" and not kl_in_closed_form(model_cfg):
+        progress.warn(
+            f"the {model_cfg.prior} prior has no closed-form KL divergence from the {model_cfg.guide} guide "
+            "(torch.distributions.kl knows no such pair): Pyro estimates it from each step's sampled weights, "
+            "a noisier gradient"
+        )
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
     target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
     if preset.rule.score == "auto" and tune and target > 0 and refused_count(tune, target) < 1:  # none refused

@@ -1,0 +1,37 @@
+"""Guides: the registry, and a guide of one's own in another parameterisation of the mean-field Normal."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from idk.nn.bnn import BNN, ModelConfig
+from idk.nn.guides import GUIDES, MeanFieldNormalGuide, make_guide
+from idk.nn.networks import NetConfig
+
+CFG = ModelConfig(net=NetConfig(arch="mlp", hidden=8), input_shape=(1, 4, 4), num_classes=3)
+
+
+class ExpScaleGuide(MeanFieldNormalGuide):
+    """q(w) = Π_i Normal(w_i; μ_i, exp(ρ_i)): the scale's other usual parameterisation."""
+
+    def loc_scale(self, site):
+        loc, scale = super().loc_scale(site)
+        return loc, None if scale is None else torch.exp(self.rhos[site.replace(".", "__")])
+
+
+def test_the_registry_names_its_guides():
+    with pytest.raises(ValueError, match=r"unknown guide 'full-rank'; valid: mean-field-normal .*idk\.nn\.guides"):
+        make_guide("full-rank", torch.nn.Linear(2, 2), "net", 1e-3, ())
+
+
+def test_a_guide_of_ones_own_is_built_sampled_and_trained(monkeypatch):
+    monkeypatch.setitem(GUIDES, "exp-scale", ExpScaleGuide)
+    model = BNN(ModelConfig(**{**CFG.__dict__, "guide": "exp-scale"}), dataset_size=10)
+    assert isinstance(model.guide, ExpScaleGuide)
+    site = next(s for s in model.guide.sites if s not in model.guide.point)
+    loc, scale = model.guide.loc_scale(site)
+    # ρ starts at softplus⁻¹(0.001) ≈ −6.91: exp of it, not softplus
+    torch.testing.assert_close(scale, torch.exp(model.guide.rhos[site.replace(".", "__")]))
+    logits = model.sample_logits(torch.rand(5, 1, 4, 4), 7, generator=torch.Generator().manual_seed(0))
+    assert logits.shape == (7, 5, 3) and torch.isfinite(logits).all()
