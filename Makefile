@@ -19,18 +19,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 # Train the default model (Bayesian CNN + its deterministic twin), evaluate, print the report.
 run: install
-	$(BIN)/idk train --out $(RUN_DIR)/default.pt
+	$(BIN)/idk train --out $(RUN_DIR)/default.pt --overwrite
 	$(BIN)/idk evaluate --model $(RUN_DIR)/default.pt --noise 1000 --gaussian 1000 --ood notmnist-10k \
 		--json $(RUN_DIR)/report.json --report $(RUN_DIR)/report
 
 # The presets chosen for Fashion-MNIST (vgg) and for notMNIST letters (cnn-fonts) (README, "Your own data").
 run-fashion: install
-	$(BIN)/idk train --data fashion-mnist --out $(RUN_DIR)/fashion.pt
+	$(BIN)/idk train --data fashion-mnist --out $(RUN_DIR)/fashion.pt --overwrite
 	$(BIN)/idk evaluate --model $(RUN_DIR)/fashion.pt --noise 1000 --gaussian 1000 \
 		--json $(RUN_DIR)/fashion.json --report $(RUN_DIR)/fashion-report
 
 run-letters: install
-	$(BIN)/idk train --data notmnist-10k --out $(RUN_DIR)/letters.pt
+	$(BIN)/idk train --data notmnist-10k --out $(RUN_DIR)/letters.pt --overwrite
 	$(BIN)/idk evaluate --model $(RUN_DIR)/letters.pt --noise 1000 --gaussian 1000 --ood fashion-mnist \
 		--json $(RUN_DIR)/letters.json
 

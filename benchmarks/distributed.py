@@ -43,7 +43,7 @@ def run(processes: int, threads: int, args: argparse.Namespace, folder: Path) ->
     train = ["-m", "idk", "train", "--out", str(out), "--preset", args.preset, "--train-subset", str(args.images)]
     train += ["--epochs", str(args.epochs), "--no-twin", "--samples", "10", "--device", args.device]
     train += ["--members", "1"]  # one posterior: a mixture's members train one after the other, each the same way
-    train += ["--threads", str(threads), "-q"]
+    train += ["--threads", str(threads), "--overwrite", "-q"]
     if processes == 1:
         cmd = [sys.executable, *train]
     else:

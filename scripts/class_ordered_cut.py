@@ -41,7 +41,7 @@ def main() -> None:
     array = out / "by-class.npz"
     np.savez(array, images=pixels, labels=labels[order], classes=np.array([str(c) for c in range(10)]))
     new, old = out / "new.pt", out / "old.pt"
-    train(new, opts=TrainOptions(data=str(array), members=1, epochs=3, twin=False))
+    train(new, opts=TrainOptions(data=str(array), members=1, epochs=3, twin=False), overwrite=True)
     rule_fitting.tuning_split = functools.partial(splits.tuning_split, by_class=False)  # the old cut
     try:
         recalibrate(new, old, target_refusal=0.02, data=data)

@@ -78,7 +78,7 @@ def main() -> None:
             train_subset=args.train_subset,
         )
         if not args.measure_only:
-            train(path, "cnn", data, opts)
+            train(path, "cnn", data, opts, overwrite=True)
         model, ckpt = checkpoint.load(path)
         samples, rule = ckpt.rule_config.samples, ckpt.decision_rule()
         pred = predict(model, test.images, samples, rule.percentile, seed=seed)

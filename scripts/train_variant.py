@@ -39,7 +39,7 @@ def main() -> None:
             changes[name] = (changes[name],) if isinstance(changes[name], str) else tuple(changes[name])
     preset = config.PRESETS[config.DEFAULT_PRESET]
     config.PRESETS[preset.name] = replace(preset, train=replace(preset.train, **changes))
-    train(args.out, preset.name, DataConfig.from_env(), TrainOptions(twin=False))
+    train(args.out, preset.name, DataConfig.from_env(), TrainOptions(twin=False), overwrite=True)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     path = f"{args.out}/{args.name}.pt"
     started = time.time()
     if not args.measure_only:
-        train(path, args.name, data, TrainOptions(data=args.data), device=args.device)
+        train(path, args.name, data, TrainOptions(data=args.data), device=args.device, overwrite=True)
     seconds = time.time() - started
     model, ckpt = checkpoint.load(path, resolve_device(args.device))
     if ckpt.data.data not in (args.data, os.path.abspath(args.data)):

@@ -107,6 +107,14 @@ def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
     assert calibration["target_error"] == 0.5 and calibration["confidence"] == 0.9
     assert "guaranteed risk" in calibration["method"]
     assert not list(tmp_path.glob(".m.pt.*.tmp"))  # written atomically: no temporary file left
+    # a target no coverage meets: said by calibrate itself, of the file it wrote, with what could be asked for
+    out = tmp_path / "strict.pt"
+    assert main(["calibrate", "--model", str(path), "--target-error", "0.0001", "--out", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"idk: warning: {out}: --target-error 0.0001 could not be certified at 90% confidence" in err
+    )  # the stored one
+    assert "the rule refuses every image; the lowest these images certify is " in err
 
 
 def test_a_library_callers_targets_are_checked_and_stored_as_plain_numbers(trained, tmp_path, data_dir):

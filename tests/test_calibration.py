@@ -9,6 +9,7 @@ from idk.decision.calibration import (
     clopper_pearson_interval,
     clopper_pearson_upper,
     few_to_calibrate,
+    lowest_certifiable_error,
     refusal_spread,
     threshold_for_error,
     threshold_for_refusal,
@@ -115,6 +116,25 @@ def test_guaranteed_risk_when_errors_are_the_most_uncertain():
     assert round(res.coverage * 1000) == max(passing)
     assert (u <= res.threshold).sum() == max(passing)
     assert res.risk == pytest.approx(int(wrong[max(passing) - 1]) / max(passing))
+
+
+def test_the_lowest_certifiable_error_is_the_best_bound_over_every_coverage():
+    """All 200 right, distinct scores: the lowest bound is at full coverage, k = 0 of 200, the closed
+    form 1 − (δ / steps)^(1/200); asked for (rounded up), SGR certifies it; asked for a little less, not."""
+    u, right = torch.linspace(0, 1, 200, dtype=torch.float64), torch.ones(200, dtype=torch.bool)
+    steps = math.ceil(math.log2(200 + 1))
+    lowest = lowest_certifiable_error(u, right, 0.95)
+    assert lowest == pytest.approx(1 - (0.05 / steps) ** (1 / 200), rel=1e-9)
+    assert threshold_for_error(u, right, lowest * (1 + 1e-9), 0.95).feasible
+    assert not threshold_for_error(u, right, lowest * 0.99, 0.95).feasible
+    # the 50 most uncertain of 1000 wrong: brute force over every count, as SGR's bound is computed
+    u = torch.linspace(0, 1, 1000, dtype=torch.float64)
+    correct = torch.ones(1000, dtype=torch.bool)
+    correct[-50:] = False
+    wrong, steps = (~correct).long().cumsum(0), math.ceil(math.log2(1000 + 1))
+    brute = min(clopper_pearson_upper(int(wrong[k - 1]), k, 0.05 / steps) for k in range(1, 1001))
+    assert lowest_certifiable_error(u, correct, 0.95) == pytest.approx(brute, rel=1e-9)
+    assert lowest_certifiable_error(u, torch.zeros(1000, dtype=torch.bool)) == 1.0  # all wrong: nothing certifies
 
 
 def test_guaranteed_risk_searches_to_the_end_when_the_candidates_are_a_power_of_two():

@@ -46,6 +46,29 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     assert err.count("\n") == 0 and "--preset cnn (stored: tutorial)" in err and "--seed 3 (stored: 0)" in err
     assert out.read_bytes() == before
 
+    # a new run onto the model is refused, the model kept; --overwrite replaces it
+    assert main([*base, "--epochs", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"idk: error: {out}: holds a finished model (10 classes); --overwrite replaces it, --resume with a larger "
+        "--epochs trains it longer, or give another --out"
+    )
+    assert out.read_bytes() == before
+    assert main([*base, "--epochs", "1", "--resume", "--overwrite"]) == 2
+    assert "not both" in capsys.readouterr().err and out.read_bytes() == before
+    assert main([*base, "--epochs", "1", "--overwrite", "-q", "--threads", "1"]) == 0
+    assert len(checkpoint.read(out).history) == 1
+
+
+def test_a_file_that_is_not_a_model_is_not_trained_over(tmp_path, data_dir, capsys):
+    mine = tmp_path / "notes.py"
+    mine.write_text("print('mine')\n")
+    args = ["train", "--out", str(mine), *TINY, "--data-dir", str(data_dir), "--epochs", "1", "-q"]
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"idk: error: {mine}: exists and is not an idk checkpoint; --overwrite replaces it, or give another --out"
+    )
+    assert mine.read_text() == "print('mine')\n"
+
 
 @pytest.mark.parametrize("family", ["glyphs", "blobs"])
 def test_a_run_begun_before_a_family_was_added_goes_on_without_it(family, tmp_path, data_dir, capsys):

@@ -279,6 +279,10 @@ def test_folders_named_by_numbers_are_names_not_positions():
     # a folder of another name left empty (no image is labelled with it): nothing to judge, not an error
     extra = replace(folder, classes=("0", "extra", "2", *map(str, range(3, 10))))
     assert [model[i] for i in in_model_classes(extra, model, "shift/").labels] == ["0", "2", "9"]
+    # names in another Unicode form (folders written by macOS: "e" + combining accent) are the same names
+    accented = ("café", "naïve line")
+    decomposed = ImageSet("mac", torch.zeros(2, 1, 2, 2), torch.tensor([1, 0]), ("cafe\u0301", "nai\u0308ve line"))
+    assert in_model_classes(decomposed, accented, "mac/").labels.tolist() == [1, 0]
 
 
 def test_the_recorded_test_folder_is_checked_against_the_models_classes(tmp_path, data_cfg):

@@ -70,6 +70,16 @@ def test_a_score_or_prior_added_to_the_library_is_an_option(monkeypatch):
     assert checked(TrainOptions(score="my-score", prior="my-prior")) == TrainOptions(score="my-score", prior="my-prior")
 
 
+def test_the_training_data_is_no_test_set(tmp_path):
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(IdkError, match="--test-data .*: is the training data \\(--data\\): its figures would be on"):
+        checked(TrainOptions(data=tmp_path / "photos", test_data=f"{tmp_path}/photos/"))
+    (tmp_path / "held").mkdir()
+    assert checked(TrainOptions(data=tmp_path / "photos", test_data=tmp_path / "held")).test_data == str(
+        tmp_path / "held"
+    )
+
+
 def test_train_refuses_before_any_work(tmp_path):
     with pytest.raises(IdkError, match="--epochs 0"):
         train(tmp_path / "m.pt", opts=TrainOptions(epochs=0))

@@ -177,7 +177,8 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
     assert main(["train", "--data", str(twelve), "--out", str(tmp_path / "t.pt"), "-q", *small]) == 0
     out, err = capsys.readouterr()
     accuracy = checkpoint.read(tmp_path / "t.pt").metrics["validation_accuracy"]
-    assert f", validation accuracy {accuracy:.2%} (6 images)" in out  # a near-chance model shows itself
+    # a near-chance model shows itself, on the 3 images the threshold is set on (the other 3 tune the rule)
+    assert f", validation accuracy {accuracy:.2%} (3 images)" in out
     assert "the rule's score is chosen on only 3 validation images (those that tune the rule)" in err
     assert "too few to compare the scores at a 2% refusal; give more images, or choose the score with --score" in err
     tutorial = ["--preset", "tutorial", "--target-refusal", "0.05", "--epochs", "1", "--samples", "5", "-q"]

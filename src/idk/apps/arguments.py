@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads)",
     )
     p.add_argument("--resume-if-exists", action="store_true", help="--resume when --out exists, else start afresh")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a file already at --out (else it is refused: a model kept)"
+    )
     p.add_argument("--epochs", type=_positive, help="passes over the training images (default: the preset's)")
     p.add_argument("--lr", type=_positive_float, help="Adam's learning rate (default: the preset's)")
     p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")

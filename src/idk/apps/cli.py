@@ -59,7 +59,16 @@ def run(args: argparse.Namespace) -> int:
         written_before = _modified(args.out)
         try:
             with sigterm_raises():  # a scheduler's stop, as Ctrl-C: the last checkpoint kept and said
-                ckpt = train(args.out, args.preset, data(), opts, resume=resume, progress=progress, device=device)
+                ckpt = train(
+                    args.out,
+                    args.preset,
+                    data(),
+                    opts,
+                    resume=resume,
+                    progress=progress,
+                    device=device,
+                    overwrite=args.overwrite,
+                )
         except KeyboardInterrupt as stop:
             raise type(stop)(_kept(args.out, written_before, resume)) from None
         # resumed with nothing left to train: the file untouched
@@ -71,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
         losses = ", ".join(f"{loss:.4f}" for loss in ckpt.member_losses() if loss is not None)
         accuracy = ckpt.metrics.get("validation_accuracy")  # a near-chance model shows itself here
+        # measured on the validation images the threshold is set on (the others tune the rule)
+        measured_on = (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
         held = (
-            f", validation accuracy {accuracy:.2%} ({ckpt.validation_size} images)"
+            f", validation accuracy {accuracy:.2%} ({measured_on} images)"
             if accuracy is not None and ckpt.validation_size
             else ""
         )

@@ -4,7 +4,7 @@ light (no evaluation code, no SciPy until a refusal spread is needed), as the se
 from __future__ import annotations
 
 from idk.decision.calibration import few_to_calibrate
-from idk.decision.rules import infeasible_error_target
+from idk.decision.rules import infeasible_advice
 from idk.training.checkpoint import Checkpoint
 
 
@@ -24,12 +24,8 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
     calibration = ckpt.rule.get("calibration") or {}
     if "target_refusal" in calibration and (few := few_to_calibrate(calibration["n"], calibration["target_refusal"])):
         out.append(few)
-    if infeasible_error_target(ckpt.rule):
-        out.append(
-            f"--target-error {ckpt.rule['calibration']['target_error']:g} could not be certified on the validation "
-            "images: the rule refuses every image (ask for a larger error, a lower --confidence, or train with more "
-            "validation images)"
-        )
+    if advice := infeasible_advice(ckpt.rule):
+        out.append(advice)
     calibrated_at = ckpt.rule_config.samples
     if samples is not None and samples != calibrated_at and ckpt.calibrated:
         out.append(

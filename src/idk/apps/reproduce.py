@@ -54,6 +54,7 @@ def reproduce(
         TrainOptions(data="mnist", seed=seed, epochs=epochs, train_subset=train_subset),
         progress=progress,
         device=device,
+        overwrite=True,  # a reproduction trains afresh: its own file, made again
     )
     model = ckpt.build(path=str(out), device=device)
     rule = ckpt.decision_rule()

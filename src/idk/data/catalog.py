@@ -10,6 +10,7 @@ out-of-distribution sets for a model trained on them); a path is a user's set
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -295,10 +296,13 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
         match_classes(renamed, classes, source)
         return renamed
     held = set(found.labels.tolist())  # a class folder left empty holds no image to judge: not an error
-    unknown = [c for i, c in enumerate(found.classes) if c not in classes and i in held]
+    # names compared in one Unicode form (NFC): macOS writes "café" in folder names as "cafe" + accent
+    known = {unicodedata.normalize("NFC", c): i for i, c in enumerate(classes)}
+    place = [known.get(unicodedata.normalize("NFC", c), -1) for c in found.classes]
+    unknown = [c for i, c in enumerate(found.classes) if place[i] < 0 and i in held]
     if unknown:
         raise DataError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")
-    index = torch.tensor([classes.index(c) if c in classes else -1 for c in found.classes], dtype=torch.long)
+    index = torch.tensor(place, dtype=torch.long)
     return replace(found, labels=index[found.labels], classes=classes)
 
 

@@ -115,6 +115,35 @@ class GuaranteedRisk:
     feasible: bool
 
 
+def _candidates(uncertainty: Tensor, correct: Tensor) -> tuple[Tensor, Tensor, list[int]]:
+    """The scores sorted (m,), the running count of wrong answers among the first k accepted (m,),
+    and the accepted counts a threshold can give (the ends of the groups of tied scores)."""
+    order = torch.argsort(uncertainty.double(), stable=True)
+    u = uncertainty.double()[order]
+    wrong = (~correct.bool())[order].to(torch.int64).cumsum(0)
+    ends = torch.cat([(u[1:] > u[:-1]).nonzero().flatten() + 1, torch.tensor([len(u)])]).tolist()
+    return u, wrong, ends
+
+
+def lowest_certifiable_error(uncertainty: Tensor, correct: Tensor, confidence: float = 0.95) -> float:
+    """The smallest selective-error bound :func:`threshold_for_error` can reach on these predictions:
+    min over the coverages a threshold gives of the Clopper–Pearson upper bound at δ / (its number
+    of tests) (1 when none is below it; what to ask ``--target-error`` for, at least)."""
+    if not len(uncertainty):
+        return 1.0
+    from scipy.stats import beta
+
+    _, wrong, ends = _candidates(uncertainty, correct)
+    steps = math.ceil(math.log2(len(ends) + 1))
+    sizes = torch.tensor(ends, dtype=torch.float64)
+    k = wrong[torch.tensor(ends) - 1].double()
+    bounds = torch.from_numpy(
+        beta.ppf(1.0 - (1.0 - confidence) / steps, (k + 1).numpy(), (sizes - k).clamp_min(1).numpy())
+    )
+    bounds = torch.where(k >= sizes, torch.ones_like(bounds), bounds)
+    return float(bounds.min())
+
+
 def threshold_for_error(
     uncertainty: Tensor, correct: Tensor, target: float, confidence: float = 0.95
 ) -> GuaranteedRisk:
@@ -126,11 +155,8 @@ def threshold_for_error(
     those candidates."""
     if not 0.0 < target < 1.0 or not 0.0 < confidence < 1.0:
         raise ValueError("target error and confidence must lie in (0, 1)")
-    order = torch.argsort(uncertainty.double(), stable=True)
-    u = uncertainty.double()[order]
-    wrong = (~correct.bool())[order].to(torch.int64).cumsum(0)
+    u, wrong, ends = _candidates(uncertainty, correct)  # ends: the accepted counts a threshold gives
     m = len(u)
-    ends = torch.cat([(u[1:] > u[:-1]).nonzero().flatten() + 1, torch.tensor([m])]).tolist()  # accepted counts
     delta = 1.0 - confidence
     steps = math.ceil(math.log2(len(ends) + 1))  # resolves the search among all candidates and none
     # below this many accepted inputs even zero errors cannot meet the target: search above it

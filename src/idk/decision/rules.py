@@ -142,6 +142,24 @@ def infeasible_error_target(d: dict[str, Any]) -> bool:
     return "target_error" in calibration and calibration.get("feasible") is False
 
 
+def infeasible_advice(d: dict[str, Any]) -> str | None:
+    """What to tell the user of a rule (dict form) whose error target no coverage met; else None."""
+    if not infeasible_error_target(d):
+        return None
+    cal = d["calibration"]
+    lowest = cal.get("lowest_bound")
+    reach = (
+        f"; the lowest these images certify is {lowest:.3g}: ask for --target-error {math.ceil(lowest * 1000) / 1000:g} or more"
+        if lowest is not None and lowest < 1
+        else ""
+    )
+    return (
+        f"--target-error {cal['target_error']:g} could not be certified at {100 * cal.get('confidence', 0.95):g}% "
+        f"confidence on the {cal.get('n', '?')} validation images: the rule refuses every image{reach} (or a lower "
+        "--confidence, or more validation images)"
+    )
+
+
 def describe_score_choice(selection: dict[str, Any]) -> str:
     """One line naming the score "auto" chose and why (a checkpoint's or report's ``score_selection``)."""
     return f"{selection['chosen']}, chosen because it {selection['criterion']}"

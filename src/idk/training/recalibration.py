@@ -18,6 +18,7 @@ from idk.data.images import ImageSet
 from idk.data.sources import DataConfig
 from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
+from idk.decision.rules import infeasible_advice
 from idk.errors import CheckpointError, DataError, IdkError
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
@@ -169,8 +170,11 @@ def recalibrate(
         )
     rule, extra = fit_rules(model, twin, val_set, cfg, ckpt.train_config.seed, source, progress)
     calibration = rule.get("calibration") or {}
+    written = out or model_path
     if target_refusal is not None and (few := few_to_calibrate(calibration.get("n", 0), target_refusal)):
-        progress.warn(f"{model_path}: {few}")
+        progress.warn(f"{written}: {few}")
+    if advice := infeasible_advice(rule):
+        progress.warn(f"{written}: {advice}")
     metrics = {**ckpt.metrics, **extra.pop("metrics")}
     new = replace(
         ckpt,
@@ -181,5 +185,5 @@ def recalibrate(
         twin_state_dict=twin.state_dict() if twin is not None else None,
         metrics=metrics,
     )
-    ckpt_io.save(new, out or model_path)
+    ckpt_io.save(new, written)
     return new

@@ -23,6 +23,7 @@ from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
 from idk.data.variants import VARIANTS, variant_labels
 from idk.decision.calibration import few_to_calibrate, refused_count
 from idk.decision.memory import check_samples
+from idk.decision.rules import infeasible_advice
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError, IdkError
 from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, kl_in_closed_form, with_data
@@ -46,6 +47,24 @@ from idk.training.splits import (
     validation_size,
 )
 
+
+def already_there(out: Path) -> str:
+    """What stops a new run from writing ``out``, an existing file: the model it holds, or that it holds none."""
+    try:
+        held = ckpt_io.read(out)
+    except (IdkError, OSError):  # CheckpointError is an IdkError
+        return "exists and is not an idk checkpoint; --overwrite replaces it, or give another --out"
+    if held.finished:
+        return (
+            f"holds a finished model ({len(held.classes)} classes); --overwrite "
+            "replaces it, --resume with a larger --epochs trains it longer, or give another --out"
+        )
+    return (
+        f"holds an unfinished model ({len(held.classes)} classes, {held.training_progress()}); --resume goes on "
+        "with it, --overwrite replaces it, or give another --out"
+    )
+
+
 # fewer optimiser steps than this (a small set, or few epochs asked for) are said, with the epochs for as many
 FEW_STEPS = 200
 
@@ -58,16 +77,22 @@ def train(
     resume: bool = False,
     progress: Progress | None = None,
     device: str | torch.device | None = None,
+    overwrite: bool = False,
 ) -> Checkpoint:
     """Train, calibrate and save; return the checkpoint. ``preset_name`` None: the preset chosen
     for the data set (:func:`idk.training.config.preset_for`), or the resumed run's. ``device``:
     where to train (:func:`idk.devices.resolve_device`; None: ``auto``). Started by torchrun, the
-    processes train one model together (:mod:`idk.training.distributed`); rank 0 alone writes."""
+    processes train one model together (:mod:`idk.training.distributed`); rank 0 alone writes.
+    A file already at ``out`` is resumed (``resume``), replaced (``overwrite``), or refused."""
     out = Path(out)
     data = data or DataConfig.from_env()
     opts = checked(opts or TrainOptions())
     if out.is_dir():
         raise IdkError(f"{out}: is a folder; give the checkpoint's file path (e.g. {out / 'model.pt'})")
+    if resume and overwrite:
+        raise IdkError("give --resume (go on with --out's model) or --overwrite (replace it), not both")
+    if not resume and not overwrite and out.exists():
+        raise IdkError(f"{out}: {already_there(out)}")
     replicas, device = distributed.setup(resolve_device(device))
     progress = (progress or Progress(quiet=True)) if replicas.is_main else Progress(muted=True)
     if replicas.active:  # else the run's lines read as one process's
@@ -319,6 +344,8 @@ def train(
             net.temperature.fill_(extra[key]["value"])
     extra["metrics"]["final_loss"] = states["model"].history[-1]["loss"] if states["model"].history else None
     ckpt = save(rule=rule_dict, finished=True, **extra)
+    if advice := infeasible_advice(rule_dict):
+        progress.warn(f"{out}: {advice}; `idk calibrate` sets another target without training again")
     replicas.barrier()  # the finished checkpoint is written before any process returns
     distributed.teardown(replicas)
     return ckpt
