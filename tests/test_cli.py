@@ -215,8 +215,12 @@ def test_info_json_is_strict_when_a_figure_is_not_a_number(cnn_model, tmp_path, 
         (["train", "--out", "x.pt", "--target-refusal", "2"], "not a fraction"),
         (["train", "--out", "x.pt", "--kl-weight", "0"], "must be positive"),
         (["train", "--out", "x.pt", "--channels", "8", "0"], "must be positive"),
-        (["train", "--out", "x.pt", "--image-size", "0"], "must be positive"),
+        (["train", "--out", "x.pt", "--image-size", "0"], "'0' is not N or HxW (positive whole numbers"),
         (["train", "--out", "x.pt", "--image-size", "3x4x5"], "not N or HxW"),
+        (
+            ["train", "--out", "x.pt", "--image-size", "32x"],
+            "'32x' is not N or HxW (positive whole numbers: 28, or 32x48)",
+        ),
     ],
 )
 def test_nonsense_options_give_one_clear_line(argv, needle):

@@ -46,7 +46,7 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
     data = read_folder(shapes, "shapes", warn=warnings.append, require_labels=True)
     assert data.classes == CLASSES and data.images.shape == (30, 3, 64, 64)  # 64 px is the most common size
     assert data.spec == InputSpec(3, 64, 64, "fit") and 0 <= data.images.min() and data.images.max() <= 1
-    assert len(warnings) == 1 and "resized" in warnings[0] and "grey taken as colour" in warnings[0]
+    assert len(warnings) == 1 and "resized" in warnings[0] and "with grey pixels only, given 3 channels" in warnings[0]
     small = read_folder(shapes, "shapes", image_size=(24, 32), require_labels=True)
     assert small.images.shape == (30, 3, 24, 32)
 
@@ -428,3 +428,11 @@ def test_a_data_config_takes_text_paths(data_dir):
 
     assert DataConfig(str(data_dir), str(data_dir / "cache")) == DataConfig(data_dir, data_dir / "cache")
     assert DataConfig("").data_dir is None  # as from_env reads an empty IDK_DATA_DIR
+
+
+def test_a_file_of_no_form_idk_reads_is_named_with_the_forms_it_reads(tmp_path, data_cfg):
+    """A checkpoint or any other file given as a data set: the forms idk reads, not "bad magic number"."""
+    stray = tmp_path / "model.pt"
+    stray.write_bytes(b"PK\x03\x04 a zip archive")
+    with pytest.raises(DataError, match=r"model\.pt: not a data set idk reads: give a folder of images .*an IDX file"):
+        load(str(stray), data_cfg, InputSpec(1, 28, 28, "fit"))

@@ -316,3 +316,28 @@ def test_a_pil_image_and_a_tensor_are_read_as_their_file_and_array_are(tmp_path)
     for thing, what in (([[0.0, 1.0]], "a list"), (7, "an int"), (None, "None")):
         with pytest.raises(ImageError, match=f"{what} is not an image: give a path"):
             image_source(thing)
+
+
+def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size_a_large_png_refused(tmp_path, monkeypatch):
+    """A phone's 108-megapixel photo, scaled down here: the limits lowered so that a 1200 × 900 JPEG
+    stands for it. The JPEG is read by libjpeg's DCT scaling (draft) to a longer side ≥ DRAFT_SIDE
+    (300 here: 1200 / 2 = 600 ≥ 300, 1200 / 4 = 300, the largest reduction that keeps it); a PNG
+    of the same size has no such decoding and is refused."""
+    from idk.data import imaging
+
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 500_000)
+    monkeypatch.setattr(imaging, "DRAFT_SIDE", 300)
+    photo = Image.new("RGB", (1200, 900), "white")
+    photo.paste((0, 0, 0), (500, 300, 700, 600))  # a dark block in the middle
+    photo.save(tmp_path / "big.jpg", quality=90)
+    photo.save(tmp_path / "big.png")
+    pixels = open_image(tmp_path / "big.jpg", colour=True)
+    assert pixels.shape == (225, 300, 3)  # 1/4 scale
+    assert pixels[112, 150].max() < 0.1 and pixels[10, 10].min() > 0.9  # the block where it was
+    with pytest.raises(
+        ImageError, match=r"refused as a decompression bomb: 1200×900 pixels, over the limit of 500,000"
+    ):
+        open_image(tmp_path / "big.png")
+    monkeypatch.setattr(imaging, "MAX_JPEG_PIXELS", 1_000_000)  # over the JPEG limit too: refused
+    with pytest.raises(ImageError, match="over the limit of 1,000,000"):
+        open_image(tmp_path / "big.jpg")

@@ -42,3 +42,32 @@ def test_the_reports_threshold_line_is_on_the_histograms_axis_for_either_rule():
         fig = figures(report)["Uncertainty score, in vs out of distribution"]
         assert [round(float(ln.get_xdata()[0]), 9) for ln in fig.axes[0].lines] == [line]
         plots.plt.close("all")
+
+
+def test_the_explanation_wraps_many_classes_into_rows():
+    """13 panels (the image and 12 classes) in rows of six: three rows, the spare cells blank."""
+    import numpy as np
+
+    classes = tuple(f"class {c}" for c in range(12))
+    log_probs = np.log(np.full((20, 12), 1 / 12))
+    fig, axes = plots.explanation(
+        log_probs, np.zeros((8, 8, 3)), np.zeros(12, bool), np.full(12, 1 / 12), "I don't know", classes=classes
+    )
+    assert len(axes) == 13 and len(fig.axes) == 18
+    assert [ax.get_title() for ax in axes[1:3]] == ["class 0: 0.08", "class 1: 0.08"]
+    assert fig.get_size_inches()[0] == 2.0 * plots.PANELS_PER_ROW and fig.get_size_inches()[1] == 2.4 * 3
+    assert not any(ax.axison for ax in fig.axes[13:])
+    plots.plt.close(fig)
+
+
+def test_characters_the_font_lacks_are_collected_once_not_printed(tmp_path, recwarn):
+    import warnings
+
+    fig, ax = plots.plt.subplots()
+    ax.set_title("日本 stripes")
+    with plots.missing_glyphs() as missing:
+        fig.savefig(tmp_path / "f.png")
+        warnings.warn("another warning", UserWarning, stacklevel=1)  # passed on
+    plots.plt.close(fig)
+    assert missing == {"日", "本"}
+    assert [str(w.message) for w in recwarn] == ["another warning"]

@@ -113,9 +113,9 @@ def _positive(text: str) -> int:
 def _image_size(text: str) -> tuple[int, int]:
     """``N`` (square) or ``HxW``."""
     parts = text.lower().replace("×", "x").split("x")
-    if len(parts) > 2:
-        raise argparse.ArgumentTypeError(f"{text!r} is not N or HxW")
-    sizes = [_checked(p, int, "a whole number", lambda v: v > 0, "must be positive") for p in parts]
+    if len(parts) > 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not N or HxW (positive whole numbers: 28, or 32x48)")
+    sizes = [int(p) for p in parts]
     return (sizes[0], sizes[-1])
 
 

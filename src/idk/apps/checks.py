@@ -40,12 +40,13 @@ def _writable_folder(folder: Path, option: str, path: Path) -> None:
     Path(probe).unlink(missing_ok=True)
 
 
-def output_file(path: str | os.PathLike, option: str) -> Path:
-    """``path`` as a file the command may create or replace (not a folder; its folder writable)."""
+def output_file(path: str | os.PathLike, option: str, example: str = "out") -> Path:
+    """``path`` as a file the command may create or replace (not a folder; its folder writable);
+    ``example``: a file name to suggest inside a folder given instead."""
     raw = os.fspath(path)  # Path() drops a trailing separator, which says the user meant a folder
     path = Path(path)
     if not raw.strip() or path.is_dir() or raw.endswith(("/", os.sep)):
-        raise IdkError(f"{option} {path}: is a folder; give a file name (e.g. {path / 'out'})")
+        raise IdkError(f"{option} {path}: is a folder; give a file name (e.g. {path / example})")
     if path.exists() and not os.access(path, os.W_OK):
         raise IdkError(f"{option} {path}: cannot overwrite it (permission denied)")
     _writable_folder(path.parent, option, path)
@@ -65,7 +66,7 @@ def output_folder(path: str | os.PathLike, option: str) -> Path:
 
 def figure_file(path: str | os.PathLike, option: str = "--out") -> Path:
     """An output file whose suffix names a figure format matplotlib writes."""
-    path = output_file(path, option)
+    path = output_file(path, option, "figure.png")
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in FIGURE_FORMATS:
         what = f"unknown figure format .{suffix}" if suffix else "no figure format"
@@ -77,14 +78,14 @@ def check_options(args: Any) -> None:
     """Checks of a parsed command line that need no model and no data (light: no torch)."""
     command = args.command
     if command == "train":
-        output_file(args.out, "--out")
+        output_file(args.out, "--out", "model.pt")
         if args.confidence is not None and args.target_error is None:
             raise IdkError("--confidence goes with --target-error")
         if args.resume and args.resume_if_exists:
             raise IdkError("--resume and --resume-if-exists: give one")
     elif command == "calibrate":
         if args.out is not None:
-            output_file(args.out, "--out")
+            output_file(args.out, "--out", "model.pt")
         if args.target_refusal is None and args.target_error is None:
             if args.score is None:
                 raise IdkError("give --target-refusal, --target-error or --score")
@@ -98,7 +99,7 @@ def check_options(args: Any) -> None:
         if getattr(args, "out", None) is not None:
             output_file(args.out, "--out")
         if args.json is not None:
-            output_file(args.json, "--json")
+            output_file(args.json, "--json", "report.json")
         if getattr(args, "report", None) is not None:
             output_folder(args.report, "--report")
     _not_an_input(args)

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if args.report:
             from idk.evaluation.html_report import write_html_report
 
-            path = write_html_report(report, args.report)
+            path = write_html_report(report, args.report, progress.warn)
             print(f"wrote {path} (and {path.with_name('report.json')}, its numbers)")
         return 0
     if args.command == "reproduce":
@@ -142,7 +142,13 @@ def run(args: argparse.Namespace) -> int:
             progress.warn(f"{args.model}: {warning}")
         if args.command == "explain":
             verdict = explain(
-                model, ckpt, args.target, args.out, data() if args.target.isdigit() else None, args.samples
+                model,
+                ckpt,
+                args.target,
+                args.out,
+                data() if args.target.isdigit() else None,
+                args.samples,
+                warn=progress.warn,
             )
             print(f"{args.target}: {verdict} (figure: {args.out})")
             return 0
@@ -151,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             from idk.evaluation.report import json_safe
 
             # strict JSON: a NaN (a diverged model's probabilities) is null, as the web service writes it
-            print(json.dumps(json_safe([r.as_dict() for r in results]), indent=2, allow_nan=False))
+            print(json.dumps(json_safe([r.as_dict() for r in results]), indent=2, allow_nan=False, ensure_ascii=False))
         else:
             print(format_results(results, ckpt.decision_rule(), ckpt.classes))
         return 1 if any(r.error for r in results) else 0

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from idk.data.catalog import recorded_test_set
+from idk.data.folders import Warn
 from idk.data.imaging import Source, list_images
 from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
@@ -265,11 +266,12 @@ def explain(
     data: DataConfig | None = None,
     samples: int | None = None,
     seed: int = 0,
+    warn: Warn | None = None,
 ) -> str:
     """Draw the tutorial's figure for an index into the model's test set or an image file; return
     the answer, and for a test image whether it was right (the tutorial's verdict, on the most
     probable accepted class): ``"7 (correct: labelled 7)"``, ``"either 4 or 9 (most probable 9,
-    incorrect: labelled 4)"``."""
+    incorrect: labelled 4)"``. ``warn``: what the figure could not draw (a class name's script)."""
     from idk.evaluation import plots
 
     rule: Rule = ckpt.decision_rule()
@@ -289,7 +291,7 @@ def explain(
         image, title, blank = torch.from_numpy(prepared.pixels), Path(target).name, prepared.blank
     if blank:  # as predict: no network is asked about a blank page, so there are no class panels
         fig = _blank_figure(image, title)
-        _save(fig, out)
+        _save(fig, out, warn)
         return "I don't know"
     log_probs, pred = sample_images(model, image[None], samples, rule.percentile, seed)
     decision = rule.decide(pred)
@@ -313,7 +315,7 @@ def explain(
         classes=ckpt.classes,
         stat_name=f"{rule.percentile:g}th-percentile probability" if by_percentile else "mean probability",
     )
-    _save(fig, out)
+    _save(fig, out, warn)
     if label is None:
         return answer
     judged = f"most probable {ckpt.classes[int(decision.label[0])]}, " if len(chosen) > 1 else ""
@@ -331,9 +333,13 @@ def _blank_figure(image: torch.Tensor, title: str) -> Any:
     return fig
 
 
-def _save(fig: Any, out: str | Path) -> None:
+def _save(fig: Any, out: str | Path, warn: Warn | None = None) -> None:
+    """Write ``fig`` to ``out``; characters its font lacks (drawn as boxes) said once through ``warn``."""
     from idk.evaluation import plots
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    with plots.missing_glyphs() as missing:
+        fig.savefig(out, dpi=110)
     plots.plt.close(fig)
+    if missing and warn:
+        warn(f"{out}: the figure's font (DejaVu Sans) has no glyph for {''.join(sorted(missing))}: drawn as boxes")

@@ -369,8 +369,10 @@ def serve(
             f"idk: warning: listening on {host}: anyone who can reach it can use the service (no authentication)",
             file=sys.stderr,
         )
-    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("", "0.0.0.0") else host)
-    print(f"idk: serving {model_path} on http://{shown}:{sock.getsockname()[1]}/  (Ctrl-C stops)", flush=True)
+    everywhere = host in ("", "0.0.0.0", "::")  # every address of this machine: shown by the local one
+    shown = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    also = " and every other address of this machine" if everywhere else ""
+    print(f"idk: serving {model_path} on http://{shown}:{sock.getsockname()[1]}/{also}  (Ctrl-C stops)", flush=True)
     try:
         make_server(app, settings.timeouts, verbose).run(sockets=[sock])
     finally:

@@ -438,7 +438,15 @@ def load(
         elif path.suffix in (".npy", ".npz"):
             data, fitted = read_array(path, path.stem), True
         else:
-            data, fitted = read_idx_images(path, path.stem), True
+            try:
+                data, fitted = read_idx_images(path, path.stem), True
+            except DataError as err:
+                if "not an IDX file" not in str(err):
+                    raise
+                raise DataError(
+                    f"{path}: not a data set idk reads: give a folder of images (one sub-folder per class, or flat), "
+                    "an .npz or .npy array, or an IDX file (MNIST's form)"
+                ) from None
     check_pixels(data.images, name_or_path)
     # arrays and IDX files are fitted into the frame (aspect kept) as training fits them, not stretched
     return fit_images(data, spec, warn, name_or_path) if fitted else conform(data, spec)

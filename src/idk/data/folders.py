@@ -141,7 +141,11 @@ def _say_conversions(root: Path, found, spec: InputSpec, capped: bool, warn: War
     if resized or to_colour or to_grey:
         parts = [
             f"{n} {what}"
-            for n, what in ((resized, "resized"), (to_colour, "grey taken as colour"), (to_grey, "colour→greyscale"))
+            for n, what in (
+                (resized, "resized"),
+                (to_colour, "with grey pixels only, given 3 channels"),
+                (to_grey, "colour→greyscale"),
+            )
             if n
         ]
         cap = f" (sizes capped at {MAX_SIDE} px; --image-size chooses another)" if capped else ""

@@ -10,6 +10,7 @@ brings the pixels to a model's input form.
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from contextlib import contextmanager
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_PIXELS = 40_000_000  # larger images are refused as decompression bombs
+# A JPEG decodes at 1/2, 1/4 or 1/8 of its size without ever holding the whole (libjpeg's DCT
+# scaling, PIL's draft): a phone's 108- or 200-megapixel photo is read so, down to no less than
+# DRAFT_SIDE pixels on its longer side (far more than any model's frame), up to MAX_JPEG_PIXELS.
+MAX_JPEG_PIXELS = 250_000_000
+DRAFT_SIDE = 2048
 
 
 def open_image(source: str | Path | bytes | Image.Image, colour: bool = False, name: str | None = None) -> np.ndarray:
@@ -63,7 +69,8 @@ def _decoding(name: str):
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         previous = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        # PIL guards beyond twice the larger limit; each format's own limit is refused by _pixels, by name
+        Image.MAX_IMAGE_PIXELS = 2 * max(MAX_PIXELS, MAX_JPEG_PIXELS)
         try:
             yield
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -84,8 +91,13 @@ def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.n
     frame too; note that its EXIF orientation is applied, as to its file, even if it was turned
     by hand)."""
     w, h = img.size
-    if w * h > MAX_PIXELS:
-        raise ImageError(name, f"{w}×{h} pixels is too large (limit {MAX_PIXELS:,})")
+    jpeg = img.format == "JPEG" and own  # a caller's image is not drafted (it would be changed)
+    limit = MAX_JPEG_PIXELS if jpeg else MAX_PIXELS
+    if w * h > limit:
+        raise ImageError(name, f"refused as a decompression bomb: {w}×{h} pixels, over the limit of {limit:,}")
+    if jpeg and max(w, h) > 2 * DRAFT_SIDE:  # decoded at a fraction of its size, its longer side ≥ DRAFT_SIDE
+        scale = DRAFT_SIDE / max(w, h)
+        img.draft(img.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
     frame = img.tell()
     try:
         try:

@@ -95,15 +95,19 @@ def _table(datasets: dict[str, Any]) -> str:
     return f"<table><tr><th>data set</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def write_html_report(report: dict[str, Any], folder: str | Path) -> Path:
-    """Write ``index.html`` (self-contained) and ``report.json`` into ``folder``; return the HTML path."""
+def write_html_report(report: dict[str, Any], folder: str | Path, warn: Callable[[str], None] | None = None) -> Path:
+    """Write ``index.html`` (self-contained) and ``report.json`` into ``folder``; return the HTML path.
+    ``warn``: characters of set names the figures' font lacks (drawn as boxes), said once."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(to_json(report))
-    figs = "".join(
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{_png(fig)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
-        for caption, fig in figures(report).items()
-    )
+    (folder / "report.json").write_text(to_json(report), encoding="utf-8")
+    with plots.missing_glyphs() as missing:
+        figs = "".join(
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{_png(fig)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+            for caption, fig in figures(report).items()
+        )
+    if missing and warn:
+        warn(f"{folder}: the figures' font (DejaVu Sans) has no glyph for {''.join(sorted(missing))}: drawn as boxes")
     model = report["model"]
     body = [
         f"<h1>idk report: {html.escape(str(model.get('preset')))} on {html.escape(str(model.get('data')))}</h1>",
@@ -124,5 +128,5 @@ def write_html_report(report: dict[str, Any], folder: str | Path) -> Path:
     ]
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>idk report</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
     path = folder / "index.html"
-    path.write_text(page)
+    path.write_text(page, encoding="utf-8")
     return path

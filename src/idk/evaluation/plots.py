@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+import re
 import textwrap
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import matplotlib
@@ -13,6 +18,24 @@ import numpy as np  # noqa: E402
 
 ACCEPT, OTHER = "#d62728", "#1f77b4"
 MAX_PANELS = 12  # class histograms drawn by `explanation` at most
+PANELS_PER_ROW = 6  # `explanation`'s panels (the image, then the classes) per row
+MISSING_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+
+
+@contextlib.contextmanager
+def missing_glyphs() -> Iterator[set[str]]:
+    """Within this block (a figure drawn or saved), matplotlib's warnings of characters its font
+    lacks (a class named in CJK script: drawn as boxes) are collected into the yielded set of those
+    characters instead of printed one by one with their source line; other warnings pass on."""
+    missing: set[str] = set()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield missing
+    for w in caught:
+        if found := MISSING_GLYPH.search(str(w.message)):
+            missing.add(chr(int(found.group(1))))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def explanation(
@@ -35,7 +58,14 @@ def explanation(
         keep.sort()
         log_probs, accepted, stat = log_probs[:, keep], accepted[keep], stat[keep]
         classes = tuple(classes[i] for i in keep)
-    fig, axes = plt.subplots(1, len(classes) + 1, figsize=(2.0 * (len(classes) + 1), 2.4))
+    panels = len(classes) + 1
+    cols = min(panels, PANELS_PER_ROW)  # many classes: rows of panels, not one long strip
+    rows = math.ceil(panels / cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.4 * rows), squeeze=False)
+    axes = grid.ravel()
+    for spare in axes[panels:]:
+        spare.axis("off")
+    axes = axes[:panels]
     _show_image(axes[0], image, verdict)
     lo = float(np.clip(log_probs.min(), -60, -1))  # far-off values are piled at the left edge
     for c, ax in enumerate(axes[1:]):
@@ -51,9 +81,12 @@ def explanation(
         ax.set_yticks([])
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.06 / rows, 1, 1))
     fig.text(
-        0.01, 0.01, f"per class: the sampled networks' log-probabilities; in its title, the {stat_name}", fontsize=7
+        0.01,
+        0.01 / rows,
+        f"per class: the sampled networks' log-probabilities; in its title, the {stat_name}",
+        fontsize=7,
     )
     return fig, axes
 

@@ -14,7 +14,7 @@ from idk.evaluation.evaluate import INTERVAL_LEVEL
 def to_json(report: dict[str, Any]) -> str:
     """The report as strict JSON: a NaN or infinite number (a metric of nothing, e.g. the accuracy
     on accepted images when none is accepted) is written as null."""
-    return json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_safe(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 def json_safe(value: Any) -> Any:
@@ -31,7 +31,7 @@ def json_safe(value: Any) -> Any:
 def write_json(report: dict[str, Any], path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_json(report))
+    path.write_text(to_json(report), encoding="utf-8")
 
 
 def pct(x: float | None) -> str:
