@@ -296,7 +296,7 @@ def test_bad_data_is_one_clear_line_and_writes_nothing(tmp_path, capsys):
         _one_line_error(capsys, ["train", "--data", str(data), "--out", str(out), "-q"], needle, out)
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--data", str(empty), "--out", str(out), "--image-size", "0"])
-    assert exit_.value.code == 2 and "must be positive" in capsys.readouterr().err and not out.exists()
+    assert exit_.value.code == 2 and "(positive whole numbers" in capsys.readouterr().err and not out.exists()
 
 
 def test_an_ood_set_that_cannot_take_the_models_form_is_refused(shapes_model, tmp_path, capsys):
