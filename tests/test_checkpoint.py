@@ -179,7 +179,10 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
     ckpt["format_version"] = 2  # before validation_by_class: read, its split drawn over all images
     del ckpt["validation_by_class"]
     torch.save(ckpt, tmp_path / "v2.pt")
-    assert not ckpt_io.read(tmp_path / "v2.pt").validation_by_class
+    v2 = ckpt_io.read(tmp_path / "v2.pt")
+    assert not v2.validation_by_class and v2.describe()["format"] == "idk-checkpoint v2"  # as read, not this idk's
+    ckpt_io.save(v2, tmp_path / "again.pt")  # written again: in this idk's format
+    assert torch.load(tmp_path / "again.pt", weights_only=True)["format_version"] == ckpt_io.FORMAT_VERSION
     ckpt["format_version"] = 3  # before the guide's name: read, the guide the one there was
     del ckpt["model_config"]["guide"]
     torch.save(ckpt, tmp_path / "v3.pt")

@@ -117,6 +117,8 @@ class Checkpoint:
     # the processes that trained it together (torchrun; 1: alone), the last session's; None: not recorded
     processes: int | None = None
     versions: dict[str, str] = field(default_factory=versions)
+    # the format of the file it was read from (idk info shows it); a checkpoint is written in this idk's
+    format_version: int = FORMAT_VERSION
 
     @property
     def calibrated(self) -> bool:
@@ -196,6 +198,8 @@ class Checkpoint:
         """The plain dict written to disk."""
         out: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
         for f in dataclasses.fields(self):
+            if f.name == "format_version":  # written as this idk writes it, whatever it was read as
+                continue
             value = getattr(self, f.name)
             if isinstance(value, (ModelConfig, RuleConfig, TrainConfig)):
                 value = to_dict(value)
@@ -293,7 +297,7 @@ class Checkpoint:
         unused = MLP_ONLY if net["arch"] == "cnn" else CNN_ONLY  # the other architecture's settings
         net = {k: v for k, v in net.items() if k not in unused}
         return {
-            "format": f"{FORMAT} v{FORMAT_VERSION}",
+            "format": f"{FORMAT} v{self.format_version}",
             "class": self.kind,
             "preset": self.preset,
             "finished": self.finished,
