@@ -114,7 +114,7 @@ def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
     assert (
         f"idk: warning: {out}: --target-error 0.0001 could not be certified at 90% confidence" in err
     )  # the stored one
-    assert "the rule refuses every image; the lowest these images certify is " in err
+    assert "the rule refuses every image; the smallest these images certify is --target-error " in err
 
 
 def test_a_library_callers_targets_are_checked_and_stored_as_plain_numbers(trained, tmp_path, data_dir):

@@ -6,10 +6,10 @@ from scipy.stats import binom
 
 from idk.decision.calibration import (
     ENOUGH_REFUSED,
+    certifiable_target,
     clopper_pearson_interval,
     clopper_pearson_upper,
     few_to_calibrate,
-    lowest_certifiable_error,
     refusal_spread,
     threshold_for_error,
     threshold_for_refusal,
@@ -118,23 +118,32 @@ def test_guaranteed_risk_when_errors_are_the_most_uncertain():
     assert res.risk == pytest.approx(int(wrong[max(passing) - 1]) / max(passing))
 
 
-def test_the_lowest_certifiable_error_is_the_best_bound_over_every_coverage():
-    """All 200 right, distinct scores: the lowest bound is at full coverage, k = 0 of 200, the closed
-    form 1 − (δ / steps)^(1/200); asked for (rounded up), SGR certifies it; asked for a little less, not."""
+def test_the_certifiable_target_is_the_smallest_step_sgr_certifies():
+    """All 200 right, distinct scores: the least bound is at full coverage, k = 0 of 200, the closed
+    form 1 − (δ / steps)^(1/200) ≈ 0.0245; the answer is the first 0.001 above it, certified, and the
+    step below is not."""
     u, right = torch.linspace(0, 1, 200, dtype=torch.float64), torch.ones(200, dtype=torch.bool)
     steps = math.ceil(math.log2(200 + 1))
-    lowest = lowest_certifiable_error(u, right, 0.95)
-    assert lowest == pytest.approx(1 - (0.05 / steps) ** (1 / 200), rel=1e-9)
-    assert threshold_for_error(u, right, lowest * (1 + 1e-9), 0.95).feasible
-    assert not threshold_for_error(u, right, lowest * 0.99, 0.95).feasible
-    # the 50 most uncertain of 1000 wrong: brute force over every count, as SGR's bound is computed
-    u = torch.linspace(0, 1, 1000, dtype=torch.float64)
+    least = 1 - (0.05 / steps) ** (1 / 200)
+    target = certifiable_target(u, right, 0.95)
+    assert target == pytest.approx(math.ceil(least * 1000) / 1000)
+    assert threshold_for_error(u, right, target, 0.95).feasible
+    assert not threshold_for_error(u, right, target - 0.001, 0.95).feasible
+    assert certifiable_target(u, torch.zeros(200, dtype=torch.bool)) is None  # all wrong: nothing certifies
+
+
+def test_the_certifiable_target_is_tried_by_sgr_itself_where_the_bounds_are_not_monotone():
+    """The three surest answers wrong, the next 497 right, then every other one wrong: the least bound
+    over all coverages (≈ 0.0218, at 500 accepted) is never visited by SGR's search; the answer is
+    what SGR certifies, found by trying each step, and brute force over the steps agrees."""
+    u = torch.arange(1000, dtype=torch.float64)
     correct = torch.ones(1000, dtype=torch.bool)
-    correct[-50:] = False
-    wrong, steps = (~correct).long().cumsum(0), math.ceil(math.log2(1000 + 1))
-    brute = min(clopper_pearson_upper(int(wrong[k - 1]), k, 0.05 / steps) for k in range(1, 1001))
-    assert lowest_certifiable_error(u, correct, 0.95) == pytest.approx(brute, rel=1e-9)
-    assert lowest_certifiable_error(u, torch.zeros(1000, dtype=torch.bool)) == 1.0  # all wrong: nothing certifies
+    correct[:3] = False
+    correct[500::2] = False
+    target = certifiable_target(u, correct, 0.95)
+    assert not threshold_for_error(u, correct, 0.022, 0.95).feasible  # the least bound's step: not certified
+    first = next(k / 1000 for k in range(1, 1000) if threshold_for_error(u, correct, k / 1000, 0.95).feasible)
+    assert target == pytest.approx(first) and target > 0.022
 
 
 def test_guaranteed_risk_searches_to_the_end_when_the_candidates_are_a_power_of_two():

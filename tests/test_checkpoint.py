@@ -183,6 +183,7 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
     assert not v2.validation_by_class and v2.describe()["format"] == "idk-checkpoint v2"  # as read, not this idk's
     ckpt_io.save(v2, tmp_path / "again.pt")  # written again: in this idk's format
     assert torch.load(tmp_path / "again.pt", weights_only=True)["format_version"] == ckpt_io.FORMAT_VERSION
+    assert v2.describe()["format"] == f"idk-checkpoint v{ckpt_io.FORMAT_VERSION}"  # and says so
     ckpt["format_version"] = 3  # before the guide's name: read, the guide the one there was
     del ckpt["model_config"]["guide"]
     torch.save(ckpt, tmp_path / "v3.pt")

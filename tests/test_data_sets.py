@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import unicodedata
 from dataclasses import replace
 
 import numpy as np
@@ -10,7 +11,16 @@ import pytest
 import torch
 from PIL import Image
 
-from idk.data.catalog import NAMED, DataRecord, in_model_classes, load, named_split, recorded_test_set, training_data
+from idk.data.catalog import (
+    NAMED,
+    DataRecord,
+    in_model_classes,
+    load,
+    match_classes,
+    named_split,
+    recorded_test_set,
+    training_data,
+)
 from idk.data.folders import fit_images, read_array, read_folder, stratified_split
 from idk.data.idx import write_idx
 from idk.data.images import ImageSet, InputSpec, conform
@@ -283,6 +293,10 @@ def test_folders_named_by_numbers_are_names_not_positions():
     accented = ("café", "naïve line")
     decomposed = ImageSet("mac", torch.zeros(2, 1, 2, 2), torch.tensor([1, 0]), ("cafe\u0301", "nai\u0308ve line"))
     assert in_model_classes(decomposed, accented, "mac/").labels.tolist() == [1, 0]
+    for order in (accented, accented[::-1]):  # a train/ + test/ pair or --test-data: the same, in either order
+        halves = replace(decomposed, classes=tuple(unicodedata.normalize("NFD", c) for c in order))
+        match_classes(halves, accented, "test/")
+        assert halves.classes == accented and [accented[i] for i in halves.labels] == [order[1], order[0]]
 
 
 def test_the_recorded_test_folder_is_checked_against_the_models_classes(tmp_path, data_cfg):

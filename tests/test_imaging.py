@@ -333,6 +333,9 @@ def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size_a_large_png_refused(t
     photo.save(tmp_path / "big.png")
     pixels = open_image(tmp_path / "big.jpg", colour=True)
     assert pixels.shape == (225, 300, 3)  # 1/4 scale
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 1200 * 900)  # at the limit: decoded whole, as any photo is
+    assert open_image(tmp_path / "big.jpg", colour=True).shape == (900, 1200, 3)
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 500_000)
     assert pixels[112, 150].max() < 0.1 and pixels[10, 10].min() > 0.9  # the block where it was
     with pytest.raises(
         ImageError, match=r"refused as a decompression bomb: 1200×900 pixels, over the limit of 500,000"

@@ -74,6 +74,8 @@ def test_the_training_data_is_no_test_set(tmp_path):
     (tmp_path / "photos").mkdir()
     with pytest.raises(IdkError, match="--test-data .*: is the training data \\(--data\\): its figures would be on"):
         checked(TrainOptions(data=tmp_path / "photos", test_data=f"{tmp_path}/photos/"))
+    with pytest.raises(IdkError, match="--test-data fashion-mnist: is the training data"):
+        checked(TrainOptions(data="fashion-mnist", test_data="fashion-mnist"))
     (tmp_path / "held").mkdir()
     assert checked(TrainOptions(data=tmp_path / "photos", test_data=tmp_path / "held")).test_data == str(
         tmp_path / "held"

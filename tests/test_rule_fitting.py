@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 
@@ -134,17 +132,15 @@ def test_an_error_target_no_coverage_meets_says_so_everywhere():
     assert describe_rule(as_dict).startswith("refuse every image: an error ≤ 0.01 could not be certified")
     ckpt = SimpleNamespace(finished=True, calibrated=True, rule=as_dict, rule_config=cfg, history=[])
     assert any("--target-error 0.01 could not be certified" in w for w in warnings(ckpt))
-    assert info["lowest_bound"] == 1.0 and not any("the lowest these images certify" in w for w in warnings(ckpt))
-    # all right: 1% cannot be certified on 50 images, the lowest bound can, and the warning names it
+    assert info["certifiable_target"] is None and not any(
+        "the smallest these images certify" in w for w in warnings(ckpt)
+    )
+    # all right: 1% cannot be certified on 50 images, a larger target can, and the warning names it
     right = pred.mean_probs.argmax(-1)
     rule, info = calibrate(base_rule(cfg), pred, right, cfg)
-    lowest = info["lowest_bound"]
-    assert info["feasible"] is False and 0.01 < lowest < 1
+    reachable = info["certifiable_target"]
+    assert info["feasible"] is False and 0.01 < reachable < 1
     ckpt.rule = {**rule.as_dict(), "calibration": info}
-    asked = math.ceil(lowest * 1000) / 1000
-    assert any(
-        f"the lowest these images certify is {lowest:.3g}: ask for --target-error {asked:g}" in w
-        for w in warnings(ckpt)
-    )
-    cfg = RuleConfig(score="max-prob", target_refusal=None, target_error=asked)
+    assert any(f"the smallest these images certify is --target-error {reachable:g}" in w for w in warnings(ckpt))
+    cfg = RuleConfig(score="max-prob", target_refusal=None, target_error=reachable)
     assert calibrate(base_rule(cfg), pred, right, cfg)[1]["feasible"] is True

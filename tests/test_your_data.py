@@ -234,6 +234,25 @@ def test_explain_draws_a_colour_image_with_class_names(shapes_model, user_images
     assert any(f"({v}: labelled " in printed for v in ("correct", "incorrect", "undecided"))
 
 
+def test_explain_says_once_which_characters_of_the_class_names_its_font_lacks(
+    shapes_model, user_images, tmp_path, recwarn
+):
+    """Class names in a script DejaVu Sans lacks: one warning naming the characters (matplotlib
+    warns of each while the figure is laid out and again while saved: none of those escapes)."""
+    from dataclasses import replace as renamed
+
+    from idk.apps.predict import explain
+
+    _, path = shapes_model
+    model, ckpt = checkpoint.load(path)
+    ckpt = renamed(ckpt, classes=("日本", *ckpt.classes[1:]))
+    said: list[str] = []
+    out = tmp_path / "cjk.png"
+    explain(model, ckpt, str(user_images / "big-square.jpg"), out, samples=10, warn=said.append)
+    assert said == [f"{out}: the figure's font (DejaVu Sans) has no glyph for 日本: drawn as boxes"]
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
 def test_serve_api_answers_with_class_names(shapes_model):
     _, path = shapes_model
     model, ckpt = checkpoint.load(path)

@@ -66,7 +66,7 @@ esac
 step tests "${T_TESTS:-150}" python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_devices.py -rs
 step bench "${T_BENCH:-200}" python3 benchmarks/bench.py --device cuda --out "$OUT/bench-cuda.json"
 step breakdown "${T_BREAKDOWN:-120}" python3 benchmarks/step_breakdown.py --device cuda
-step train "${T_TRAIN:-600}" python3 -m idk train --out "$OUT/default.pt" --device cuda
+step train "${T_TRAIN:-600}" python3 -m idk train --out "$OUT/default.pt" --device cuda --overwrite
 step evaluate "${T_EVALUATE:-120}" python3 -m idk evaluate --model "$OUT/default.pt" --device cuda \
   --noise 1000 --gaussian 1000 --ood notmnist-10k --json "$OUT/report.json"
 step experiments "$(( ${T_EXPERIMENTS:-540} + 20 ))" bash -c experiments

@@ -15,11 +15,8 @@ DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.
 DOWNLOAD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459")  # idk.data.sources.DOWNLOADS
 OOD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459", "noise", "gaussian-noise")
 DEFAULT_PRESET = "cnn"
-SCHEDULES = ("constant", "cosine")
-PRIOR_NAMES = (
-    "normal",
-    "laplace",
-)  # the keys of idk.nn.priors.PRIORS  # idk.training.config.TrainConfig.schedule's learning-rate schedules
+SCHEDULES = ("constant", "cosine")  # idk.training.config.TrainConfig.schedule's learning-rate schedules
+PRIOR_NAMES = ("normal", "laplace")  # the keys of idk.nn.priors.PRIORS
 PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg", "cnn-fonts")  # the keys of idk.training.config.PRESETS
 # idk.training.batches.OUTLIER_FAMILIES: the synthetic outlier families training may leave out
 OUTLIER_FAMILIES = (

@@ -324,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="train the tutorial's model and compare with its published table")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt)")
+    p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt, made anew each time)")
+    p.add_argument("--overwrite", action="store_true", help="replace a file already at the --out given")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--epochs", type=_positive, help="shorter run (the tutorial: 5)")
     p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the images only (quick checks)")

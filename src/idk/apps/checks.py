@@ -83,6 +83,9 @@ def check_options(args: Any) -> None:
             raise IdkError("--confidence goes with --target-error")
         if args.resume and args.resume_if_exists:
             raise IdkError("--resume and --resume-if-exists: give one")
+        if args.overwrite and (args.resume or args.resume_if_exists):
+            resumed = "--resume" if args.resume else "--resume-if-exists"
+            raise IdkError(f"{resumed} goes on with --out's model, --overwrite replaces it: give one")
     elif command == "calibrate":
         if args.out is not None:
             output_file(args.out, "--out", "model.pt")

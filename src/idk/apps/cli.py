@@ -126,7 +126,15 @@ def run(args: argparse.Namespace) -> int:
         from idk.apps.reproduce import format_reproduction, reproduce
 
         report = reproduce(
-            args.seed, data(), args.out, args.json, progress, args.epochs, args.train_subset, device=device
+            args.seed,
+            data(),
+            args.out,
+            args.json,
+            progress,
+            args.epochs,
+            args.train_subset,
+            device=device,
+            overwrite=args.overwrite,
         )
         print(format_reproduction(report))
         return 0

@@ -6,7 +6,7 @@ model's class names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -290,8 +290,7 @@ def explain(
         prepared = prepare(target, ckpt.input_spec)
         image, title, blank = torch.from_numpy(prepared.pixels), Path(target).name, prepared.blank
     if blank:  # as predict: no network is asked about a blank page, so there are no class panels
-        fig = _blank_figure(image, title)
-        _save(fig, out, warn)
+        _save(lambda: _blank_figure(image, title), out, warn)
         return "I don't know"
     log_probs, pred = sample_images(model, image[None], samples, rule.percentile, seed)
     decision = rule.decide(pred)
@@ -305,17 +304,20 @@ def explain(
     else:
         verdict = "Correct" if int(decision.label[0]) == label else "Incorrect"
     by_percentile = isinstance(rule, PercentileRule)
-    fig, _ = plots.explanation(
-        log_probs[:, 0].numpy(),
-        image.permute(1, 2, 0).numpy(),
-        accepted,
-        (pred.quantile_probs if by_percentile else pred.mean_probs)[0].numpy(),  # what the rule reads
-        verdict,
-        title=f"{title}: {answer}  ({rule.summary()})",
-        classes=ckpt.classes,
-        stat_name=f"{rule.percentile:g}th-percentile probability" if by_percentile else "mean probability",
+    _save(
+        lambda: plots.explanation(
+            log_probs[:, 0].numpy(),
+            image.permute(1, 2, 0).numpy(),
+            accepted,
+            (pred.quantile_probs if by_percentile else pred.mean_probs)[0].numpy(),  # what the rule reads
+            verdict,
+            title=f"{title}: {answer}  ({rule.summary()})",
+            classes=ckpt.classes,
+            stat_name=f"{rule.percentile:g}th-percentile probability" if by_percentile else "mean probability",
+        )[0],
+        out,
+        warn,
     )
-    _save(fig, out, warn)
     if label is None:
         return answer
     judged = f"most probable {ckpt.classes[int(decision.label[0])]}, " if len(chosen) > 1 else ""
@@ -333,12 +335,15 @@ def _blank_figure(image: torch.Tensor, title: str) -> Any:
     return fig
 
 
-def _save(fig: Any, out: str | Path, warn: Warn | None = None) -> None:
-    """Write ``fig`` to ``out``; characters its font lacks (drawn as boxes) said once through ``warn``."""
+def _save(draw: Callable[[], Any], out: str | Path, warn: Warn | None = None) -> None:
+    """Draw the figure (``draw()`` returns it) and write it to ``out``; characters its font lacks
+    (drawn as boxes: matplotlib warns of them while laying the figure out, and while saving it) said
+    once through ``warn``."""
     from idk.evaluation import plots
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with plots.missing_glyphs() as missing:
+        fig = draw()
         fig.savefig(out, dpi=110)
     plots.plt.close(fig)
     if missing and warn:

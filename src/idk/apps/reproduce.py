@@ -38,14 +38,18 @@ def reproduce(
     epochs: int | None = None,
     train_subset: int | None = None,
     device: torch.device | str | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train the ``tutorial`` preset with ``seed``, evaluate it on the tutorial's sets, return the report.
 
     ``epochs`` and ``train_subset`` shorten the run (for tests); the published comparison needs neither.
-    ``device``: where to train and evaluate (None: ``auto``).
+    ``device``: where to train and evaluate (None: ``auto``). ``out``: the checkpoint (default
+    ``runs/tutorial-seedN.pt``, made anew each time); a file already at a given ``out`` is replaced
+    only with ``overwrite``.
     """
     data = data or DataConfig.from_env()
     device = resolve_device(device)
+    overwrite = overwrite or out is None  # the default file is the reproduction's own
     out = Path(out or f"runs/tutorial-seed{seed}.pt")
     ckpt = train(
         out,
@@ -54,7 +58,7 @@ def reproduce(
         TrainOptions(data="mnist", seed=seed, epochs=epochs, train_subset=train_subset),
         progress=progress,
         device=device,
-        overwrite=True,  # a reproduction trains afresh: its own file, made again
+        overwrite=overwrite,
     )
     model = ckpt.build(path=str(out), device=device)
     rule = ckpt.decision_rule()

@@ -269,6 +269,11 @@ def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> 
     return full.subset(torch.tensor(record.test_indices, dtype=torch.long), f"{Path(record.data).name}-test")
 
 
+def _nfc(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Class names in one Unicode form (NFC): macOS writes "café" in folder names as "cafe" + accent."""
+    return tuple(unicodedata.normalize("NFC", c) for c in names)
+
+
 def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
     """Refuse a test set of other classes; one whose classes are unnamed (class indices only, as
     in IDX files and .npz without ``classes``: not ``named``) takes the given names when its labels
@@ -277,9 +282,12 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
     named 2, wherever it sorts."""
     if not test.named and len(test.classes) <= len(classes):
         test.classes, test.named = classes, True
-    if test.classes != classes and sorted(test.classes) == sorted(classes) and len(set(classes)) == len(classes):
-        index = torch.tensor([classes.index(c) for c in test.classes], dtype=torch.long)
+    given, known = _nfc(test.classes), _nfc(classes)  # one Unicode form (macOS's folder names decompose)
+    if given != known and sorted(given) == sorted(known) and len(set(known)) == len(known):
+        index = torch.tensor([known.index(c) for c in given], dtype=torch.long)
         test.labels, test.classes = index[test.labels], classes
+    elif given == known:
+        test.classes = classes
     if test.classes != classes:
         raise DataError(
             f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
@@ -296,9 +304,8 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
         match_classes(renamed, classes, source)
         return renamed
     held = set(found.labels.tolist())  # a class folder left empty holds no image to judge: not an error
-    # names compared in one Unicode form (NFC): macOS writes "café" in folder names as "cafe" + accent
-    known = {unicodedata.normalize("NFC", c): i for i, c in enumerate(classes)}
-    place = [known.get(unicodedata.normalize("NFC", c), -1) for c in found.classes]
+    known = {c: i for i, c in enumerate(_nfc(classes))}  # one Unicode form, as match_classes
+    place = [known.get(c, -1) for c in _nfc(found.classes)]
     unknown = [c for i, c in enumerate(found.classes) if place[i] < 0 and i in held]
     if unknown:
         raise DataError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")

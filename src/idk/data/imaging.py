@@ -27,9 +27,11 @@ if TYPE_CHECKING:
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MAX_PIXELS = 40_000_000  # larger images are refused as decompression bombs
-# A JPEG decodes at 1/2, 1/4 or 1/8 of its size without ever holding the whole (libjpeg's DCT
-# scaling, PIL's draft): a phone's 108- or 200-megapixel photo is read so, down to no less than
-# DRAFT_SIDE pixels on its longer side (far more than any model's frame), up to MAX_JPEG_PIXELS.
+# A JPEG over MAX_PIXELS decodes at 1/2, 1/4 or 1/8 of its size without ever holding the whole
+# (libjpeg's DCT scaling, PIL's draft): a phone's 108- or 200-megapixel photo is read so, down to no
+# less than DRAFT_SIDE pixels on its longer side (far more than any model's frame), up to
+# MAX_JPEG_PIXELS. Smaller JPEGs are decoded whole, as before (their pixels, and so the fingerprints
+# of training sets of them, unchanged).
 MAX_JPEG_PIXELS = 250_000_000
 DRAFT_SIDE = 2048
 
@@ -95,7 +97,7 @@ def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.n
     limit = MAX_JPEG_PIXELS if jpeg else MAX_PIXELS
     if w * h > limit:
         raise ImageError(name, f"refused as a decompression bomb: {w}×{h} pixels, over the limit of {limit:,}")
-    if jpeg and max(w, h) > 2 * DRAFT_SIDE:  # decoded at a fraction of its size, its longer side ≥ DRAFT_SIDE
+    if jpeg and w * h > MAX_PIXELS:  # decoded at a fraction of its size, its longer side ≥ DRAFT_SIDE
         scale = DRAFT_SIDE / max(w, h)
         img.draft(img.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
     frame = img.tell()

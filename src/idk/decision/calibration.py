@@ -125,23 +125,33 @@ def _candidates(uncertainty: Tensor, correct: Tensor) -> tuple[Tensor, Tensor, l
     return u, wrong, ends
 
 
-def lowest_certifiable_error(uncertainty: Tensor, correct: Tensor, confidence: float = 0.95) -> float:
-    """The smallest selective-error bound :func:`threshold_for_error` can reach on these predictions:
-    min over the coverages a threshold gives of the Clopper–Pearson upper bound at δ / (its number
-    of tests) (1 when none is below it; what to ask ``--target-error`` for, at least)."""
+def certifiable_target(
+    uncertainty: Tensor, correct: Tensor, confidence: float = 0.95, step: float = 0.001
+) -> float | None:
+    """The smallest multiple of ``step`` that :func:`threshold_for_error` certifies as an error
+    target on these predictions; None when none below 1 is (what to ask ``--target-error`` for).
+
+    Every test SGR makes compares a coverage's bound (the Clopper–Pearson upper bound at δ / its
+    number of tests) with the target, so no target below the least such bound is certified: the
+    search tries the multiples of ``step`` from there up, each by SGR itself (its search path moves
+    with the target, so a larger target is not taken as certified on trust)."""
     if not len(uncertainty):
-        return 1.0
+        return None
     from scipy.stats import beta
 
     _, wrong, ends = _candidates(uncertainty, correct)
     steps = math.ceil(math.log2(len(ends) + 1))
     sizes = torch.tensor(ends, dtype=torch.float64)
     k = wrong[torch.tensor(ends) - 1].double()
-    bounds = torch.from_numpy(
-        beta.ppf(1.0 - (1.0 - confidence) / steps, (k + 1).numpy(), (sizes - k).clamp_min(1).numpy())
-    )
-    bounds = torch.where(k >= sizes, torch.ones_like(bounds), bounds)
-    return float(bounds.min())
+    bounds = beta.ppf(1.0 - (1.0 - confidence) / steps, (k + 1).numpy(), (sizes - k).clamp_min(1).numpy())
+    possible = [float(b) for b, n, e in zip(bounds, sizes.tolist(), k.tolist(), strict=True) if e < n]
+    if not possible:
+        return None
+    for multiple in range(max(1, math.ceil(min(possible) / step - 1e-9)), math.ceil(1 / step)):
+        target = round(multiple * step, 12)
+        if target < 1 and threshold_for_error(uncertainty, correct, target, confidence).feasible:
+            return target
+    return None
 
 
 def threshold_for_error(

@@ -147,15 +147,11 @@ def infeasible_advice(d: dict[str, Any]) -> str | None:
     if not infeasible_error_target(d):
         return None
     cal = d["calibration"]
-    lowest = cal.get("lowest_bound")
-    reach = (
-        f"; the lowest these images certify is {lowest:.3g}: ask for --target-error {math.ceil(lowest * 1000) / 1000:g} or more"
-        if lowest is not None and lowest < 1
-        else ""
-    )
+    reachable = cal.get("certifiable_target")
+    reach = f"; the smallest these images certify is --target-error {reachable:g}" if reachable is not None else ""
     return (
         f"--target-error {cal['target_error']:g} could not be certified at {100 * cal.get('confidence', 0.95):g}% "
-        f"confidence on the {cal.get('n', '?')} validation images: the rule refuses every image{reach} (or a lower "
+        f"confidence on the {cal.get('n', '?')} validation images: the rule refuses every image{reach} (or give a lower "
         "--confidence, or more validation images)"
     )
 

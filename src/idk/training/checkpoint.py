@@ -401,6 +401,7 @@ def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
     """Write ``ckpt`` device-free (every tensor on the CPU), whatever device it was trained on, with
     the digest of its tensors (:func:`~idk.training.checkpoint_file.write_file`)."""
     write_file(ckpt.to_dict(), path)
+    ckpt.format_version = FORMAT_VERSION  # the file is in this idk's format now (idk info says so)
 
 
 def read(path: str | os.PathLike) -> Checkpoint:

@@ -183,7 +183,9 @@ def checked(opts: TrainOptions) -> TrainOptions:
             raise IdkError(f"{flag(name)} {value!r}: give a data set's name or a path")
         values[name] = None if value is None else str(value)
     given = [values.get(name) for name in ("data", "test_data")]
-    if all(given) and Path(given[0]).exists() and Path(given[0]).resolve() == Path(given[1]).resolve():
+    if all(given) and (
+        given[0] == given[1] or (Path(given[0]).exists() and Path(given[0]).resolve() == Path(given[1]).resolve())
+    ):
         raise IdkError(
             f"--test-data {given[1]}: is the training data (--data): its figures would be on the images the model "
             "learned; give a set of its own, or leave --test-data out (a share of --data is then held out to test on)"

@@ -44,7 +44,8 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
         if given is not None and given not in NAMED and not Path(given).exists():
             raise DataError(
                 f"{given}: the model's {what} is gone ({why}); if it moved, "
-                f"`idk train --resume --out {path} {option} NEW_PLACE` records its new place (the images' "
+                f"`idk train --resume --out {'MODEL' if path == '<checkpoint>' else path} {option} NEW_PLACE` records "
+                "its new place (the images' "
                 f"SHA-256 is checked), else {RESTORE}"
             )
     image_size = None if record.data in NAMED else record.image_size

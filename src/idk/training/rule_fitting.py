@@ -14,7 +14,7 @@ import torch
 from idk.data.catalog import TrainingData
 from idk.data.images import ImageSet, InputSpec
 from idk.data.synthetic import families_for, synthetic_outliers
-from idk.decision.calibration import lowest_certifiable_error, threshold_for_error, threshold_for_refusal
+from idk.decision.calibration import certifiable_target, threshold_for_error, threshold_for_refusal
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, batch_size_for, predict
 from idk.decision.rules import PercentileRule, Rule, ScoreRule
@@ -155,7 +155,7 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
             feasible=sgr.feasible,
         )
         if not sgr.feasible:  # what could be asked for instead
-            info["lowest_bound"] = lowest_certifiable_error(u, label == labels, cfg.confidence)
+            info["certifiable_target"] = certifiable_target(u, label == labels, cfg.confidence)
     else:
         rule = rule.with_cutoff(threshold_for_refusal(u, cfg.target_refusal))
         info.update(method="refusal quantile", target_refusal=cfg.target_refusal)

@@ -52,8 +52,11 @@ def already_there(out: Path) -> str:
     """What stops a new run from writing ``out``, an existing file: the model it holds, or that it holds none."""
     try:
         held = ckpt_io.read(out)
-    except (IdkError, OSError):  # CheckpointError is an IdkError
-        return "exists and is not an idk checkpoint; --overwrite replaces it, or give another --out"
+    except CheckpointError as err:  # not one, or one this idk cannot read: its reason, without the path
+        why = str(err).removeprefix(f"{out}: ")
+        return f"exists: {why}; --overwrite replaces it, or give another --out"
+    except OSError as err:
+        return f"exists and cannot be read ({err.strerror or err}); --overwrite replaces it, or give another --out"
     if held.finished:
         return (
             f"holds a finished model ({len(held.classes)} classes); --overwrite "
