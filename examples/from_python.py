@@ -2,7 +2,7 @@
 
 Each step is the library call a command makes (``idk train``, ``idk info``, ``idk predict``):
 
-    python examples/from_python.py my_photos/ --out mine.pt [--epochs 12] [photo.jpg scan.png ...]
+    python examples/from_python.py my_photos/ --out mine.pt [--epochs 12] [--overwrite] [photo.jpg scan.png ...]
 
 ``my_photos/`` holds one sub-folder of images per class (or ``train/`` and ``test/``, each so).
 """
@@ -23,7 +23,9 @@ from idk.training.train import TrainOptions, train
 def main(args: argparse.Namespace) -> None:
     # 1. Train, calibrate and save, as `idk train --data my_photos/ --out mine.pt` does (one option
     #    of TrainOptions per option of the command; None keeps the preset's value).
-    train(args.out, opts=TrainOptions(data=args.data, epochs=args.epochs), progress=Progress(quiet=args.quiet))
+    #    A file already at --out is refused (named) unless overwrite=True replaces it.
+    opts = TrainOptions(data=args.data, epochs=args.epochs)
+    train(args.out, opts=opts, progress=Progress(quiet=args.quiet), overwrite=args.overwrite)
 
     # 2. Load: the checkpoint says what it holds (class names, the images' form, the rule and how it
     #    was calibrated) and is checked on load (weights_only; a clear error on a mismatch).
@@ -54,6 +56,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("data", help="a folder: one sub-folder of images per class (or train/ and test/)")
     parser.add_argument("--out", required=True, help="the checkpoint to write")
     parser.add_argument("--epochs", type=int, help="the preset's when not given")
+    parser.add_argument("--overwrite", action="store_true", help="replace a file already at --out")
     parser.add_argument("-q", "--quiet", action="store_true")
     parser.add_argument("images", nargs="*", help="image files to answer")
     return parser.parse_intermixed_args(argv)

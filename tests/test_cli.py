@@ -143,6 +143,12 @@ def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):
     for name, keys in REPORT_KEYS.items():
         assert keys <= set(report["datasets"][name])
     assert report["datasets"]["noise"]["n"] == 100 and report["datasets"]["notmnist-459"]["n"] == 459
+    # its --out given again: kept (reproduce has no --resume to offer), unless --overwrite
+    again = ["reproduce", "--epochs", "1", "--train-subset", "2000", "--out", str(tmp_path / "t.pt"), "-q"]
+    assert main([*again, "--data-dir", str(data_dir)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"idk: error: {tmp_path / 't.pt'}: exists; --overwrite replaces it, or give another --out"
+    )
 
 
 def test_a_fixed_threshold_is_said(tutorial_model):

@@ -10,6 +10,7 @@ import torch
 from idk.data.catalog import mnist, noise, notmnist_459
 from idk.data.sources import DataConfig
 from idk.devices import resolve_device
+from idk.errors import IdkError
 from idk.evaluation.evaluate import EvalSettings, evaluate
 from idk.evaluation.report import pct, write_json
 from idk.progress import Progress
@@ -51,6 +52,8 @@ def reproduce(
     device = resolve_device(device)
     overwrite = overwrite or out is None  # the default file is the reproduction's own
     out = Path(out or f"runs/tutorial-seed{seed}.pt")
+    if out.exists() and not overwrite:  # (train's own refusal would offer --resume, which reproduce has not)
+        raise IdkError(f"{out}: exists; --overwrite replaces it, or give another --out")
     ckpt = train(
         out,
         "tutorial",
