@@ -119,16 +119,24 @@ def _image_size(text: str) -> tuple[int, int]:
     return (sizes[0], sizes[-1])
 
 
+def _built_in_or_plugin(names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The choices of an option naming a registered part: the built-in ``names``; None (any name,
+    checked against the registries once IDK_PLUGINS' modules are imported) when plugins are given."""
+    from idk.apps.plugins import plugin_names
+
+    return None if plugin_names() else names
+
+
 def _score(p: argparse.ArgumentParser, default: str) -> None:
     """``--score NAME``, its help ending with ``default`` (what the command does without it)."""
     from idk.choices import SCORE_NAMES
 
     p.add_argument(
         "--score",
-        choices=(*SCORE_NAMES, "auto"),
+        choices=_built_in_or_plugin((*SCORE_NAMES, "auto")),
         metavar="NAME",
         help=f"the uncertainty the rule refuses on: {', '.join(SCORE_NAMES)} or auto (chosen on validation "
-        f"images); {default}",
+        f"images), or one an IDK_PLUGINS module adds; {default}",
     )
 
 
@@ -189,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive, help="passes over the training images (default: the preset's)")
     p.add_argument("--lr", type=_positive_float, help="Adam's learning rate (default: the preset's)")
     p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
-    p.add_argument("--prior", choices=PRIOR_NAMES, help="the prior over the weights (default: normal)")
+    p.add_argument(
+        "--prior",
+        choices=_built_in_or_plugin(PRIOR_NAMES),
+        help="the prior over the weights (default: normal; or one an IDK_PLUGINS module adds)",
+    )
     p.add_argument(
         "--prior-scale", type=_positive_float, help="the prior's scale: a Normal's standard deviation, a Laplace's b"
     )

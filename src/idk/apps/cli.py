@@ -25,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
     # inherit the setting only when they are created after it.
     set_flush_denormals(True)
 
+    from idk.apps.plugins import load_plugins
     from idk.progress import Progress
+
+    load_plugins()  # parts of the user's own (IDK_PLUGINS), before any model is built or loaded
 
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
