@@ -17,7 +17,8 @@ THREADS = int(_OMP) if _OMP.isdigit() and int(_OMP) > 0 else min(2, os.cpu_count
 
 
 @pytest.fixture(autouse=True)
-def _reset_state():
+def _reset_state(monkeypatch):
+    monkeypatch.delenv("IDK_PLUGINS", raising=False)  # a developer's plugins would change what the commands take
     pyro.clear_param_store()
     pyro.set_rng_seed(0)
     torch.set_num_threads(THREADS)

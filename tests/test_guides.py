@@ -35,3 +35,19 @@ def test_a_guide_of_ones_own_is_built_sampled_and_trained(monkeypatch):
     torch.testing.assert_close(scale, torch.exp(model.guide.rhos[site.replace(".", "__")]))
     logits = model.sample_logits(torch.rand(5, 1, 4, 4), 7, generator=torch.Generator().manual_seed(0))
     assert logits.shape == (7, 5, 3) and torch.isfinite(logits).all()
+
+
+def test_a_model_is_trained_and_loaded_with_a_guide_of_ones_own(monkeypatch, tmp_path, data_dir):
+    """TrainOptions(guide=...) (``idk train --guide`` with IDK_PLUGINS): the checkpoint names it, and
+    loading builds it again (the scales it trained, read through exp, not softplus)."""
+    from idk.data import DataConfig
+    from idk.training import checkpoint
+    from idk.training.train import TrainOptions, train
+
+    monkeypatch.setitem(GUIDES, "exp-scale", ExpScaleGuide)
+    out = tmp_path / "g.pt"
+    opts = TrainOptions(guide="exp-scale", train_subset=300, epochs=1, members=1, twin=False, samples=4)
+    trained = train(out, data=DataConfig(data_dir, tmp_path / "cache"), opts=opts)
+    assert trained.model_config.guide == "exp-scale"
+    model, ckpt = checkpoint.load(out)
+    assert ckpt.model_config.guide == "exp-scale" and isinstance(model.guide, ExpScaleGuide)

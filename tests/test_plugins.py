@@ -40,7 +40,8 @@ def plugin(tmp_path, monkeypatch):
     monkeypatch.setenv("IDK_PLUGINS", str(path))
     yield path
     SCORES.pop("energy", None)  # the plugin's entry, gone with the test
-    sys.modules.pop("idk_plugin_my_parts", None)
+    for name in [m for m in sys.modules if m.startswith("idk_plugin_my_parts")]:
+        del sys.modules[name]
 
 
 def test_a_plugins_score_is_trained_with_described_and_recalibrated(plugin, tmp_path, data_dir, capsys):
@@ -59,13 +60,39 @@ def test_a_plugins_score_is_trained_with_described_and_recalibrated(plugin, tmp_
     histogram = next(iter(json.loads(report.read_text())["datasets"].values()))["score_histogram"]
     assert histogram["edges"][0] == -60.0  # the plugin's own range
     SCORES.pop("energy")
-    sys.modules.pop("idk_plugin_my_parts")
     capsys.readouterr()
     # without the plugin, the model that names it is refused by name
     with pytest.MonkeyPatch.context() as env:
         env.delenv("IDK_PLUGINS")
         assert main(["info", str(out)]) == 2
     assert "unknown score 'energy'" in capsys.readouterr().err
+
+
+def test_plugins_of_one_file_name_are_each_imported_and_may_not_replace_a_built_in(tmp_path, monkeypatch, capsys):
+    """Two files named parts.py in two folders are two plugins; a plugin's helper beside it is found;
+    a plugin that replaces a built-in score is refused (every model naming it would change)."""
+    for folder, score in (("a", "score-a"), ("b", "score-b")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"helper_{folder}.py").write_text("from idk.decision.scores import MaxProbability\n")
+        (tmp_path / folder / "parts.py").write_text(
+            f"from helper_{folder} import MaxProbability\nfrom idk.decision.scores import SCORES\n"
+            f"SCORES[{score!r}] = type('S', (MaxProbability,), {{'name': {score!r}}})\n"
+        )
+    monkeypatch.setenv("IDK_PLUGINS", f"{tmp_path / 'a' / 'parts.py'}, {tmp_path / 'b' / 'parts.py'}")
+    saved = SCORES["entropy"]
+    try:
+        assert main(["info", str(tmp_path / "none.pt")]) == 2  # the plugins load, then no such model
+        assert "score-a" in SCORES and "score-b" in SCORES
+        capsys.readouterr()
+        rogue = tmp_path / "rogue.py"
+        rogue.write_text("from idk.decision.scores import SCORES\nSCORES['entropy'] = SCORES['max-prob']\n")
+        monkeypatch.setenv("IDK_PLUGINS", str(rogue))
+        assert main(["info", str(tmp_path / "none.pt")]) == 2
+        assert "IDK_PLUGINS: a plugin replaced the built-in score 'entropy'" in capsys.readouterr().err
+    finally:
+        SCORES["entropy"] = saved
+        for name in ("score-a", "score-b"):
+            SCORES.pop(name, None)
 
 
 def test_a_plugin_that_cannot_be_imported_is_one_line(tmp_path, monkeypatch, capsys):

@@ -17,6 +17,7 @@ OOD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459", "noise", 
 DEFAULT_PRESET = "cnn"
 SCHEDULES = ("constant", "cosine")  # idk.training.config.TrainConfig.schedule's learning-rate schedules
 PRIOR_NAMES = ("normal", "laplace")  # the keys of idk.nn.priors.PRIORS
+GUIDE_NAMES = ("mean-field-normal",)  # the keys of idk.nn.guides.GUIDES
 PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg", "cnn-fonts")  # the keys of idk.training.config.PRESETS
 # idk.training.batches.OUTLIER_FAMILIES: the synthetic outlier families training may leave out
 OUTLIER_FAMILIES = (

@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         DEFAULT_DATA,
         DEFAULT_PRESET,
         DOWNLOAD_NAMES,
+        GUIDE_NAMES,
         OOD_NAMES,
         OUTLIER_FAMILIES,
         PRESET_NAMES,
@@ -200,7 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prior",
         choices=_built_in_or_plugin(PRIOR_NAMES),
-        help="the prior over the weights (default: normal; or one an IDK_PLUGINS module adds)",
+        help=f"the prior over the weights: {', '.join(PRIOR_NAMES)} (default: normal), or one an IDK_PLUGINS module adds",
+    )
+    p.add_argument(
+        "--guide",
+        choices=_built_in_or_plugin(GUIDE_NAMES),
+        help=f"the variational posterior: {', '.join(GUIDE_NAMES)} (the default), or one an IDK_PLUGINS module adds",
     )
     p.add_argument(
         "--prior-scale", type=_positive_float, help="the prior's scale: a Normal's standard deviation, a Laplace's b"

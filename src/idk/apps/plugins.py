@@ -1,21 +1,25 @@
-"""Parts of one's own for the commands: ``IDK_PLUGINS`` names Python modules (or ``.py`` files),
-comma-separated, that add entries to idk's registries (:data:`idk.nn.priors.PRIORS`,
+"""Parts of one's own for the commands: ``IDK_PLUGINS`` names Python modules (on ``PYTHONPATH``) or
+``.py`` files, comma-separated, that add entries to idk's registries (:data:`idk.nn.priors.PRIORS`,
 :data:`idk.nn.guides.GUIDES`, :data:`idk.decision.scores.SCORES`); every command imports them
 before it runs, so that it can train with, load, evaluate and serve a model that names them::
 
     IDK_PLUGINS=my_parts idk train --out m.pt --score energy     # my_parts on PYTHONPATH
-    IDK_PLUGINS=./my_parts.py idk serve --model m.pt
+    IDK_PLUGINS=/home/me/my_parts.py idk serve --model m.pt
 
-A plugin is trusted code, run as any import is; the checkpoint records only the parts' names.
+A plugin is trusted code, run as any import is (give files by absolute path: a relative one is
+found from each command's working folder); the checkpoint records only the parts' names, so a
+plugin may add parts but not replace a built-in one (every model naming it would change).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from idk.errors import IdkError
 
@@ -31,37 +35,63 @@ def load_plugins() -> list[str]:
     """Import every plugin ``IDK_PLUGINS`` names, once; return their names.
 
     Raises:
-        IdkError: naming the plugin that could not be imported, and why.
+        IdkError: naming the plugin that could not be imported and why, or the built-in part it
+            replaced.
     """
     names = plugin_names()
+    if not names:
+        return names
+    built_in = _registries()
     for name in names:
         try:
             if name.endswith(".py"):
                 _import_file(Path(name))
             else:
                 importlib.import_module(name)
-        except IdkError:
-            raise
-        except Exception as err:  # noqa: BLE001 - any failure of the user's code, said in one line
+        except IdkError as err:
+            raise IdkError(f"{PLUGINS_ENV}: {name}: {err}") from None
+        except (Exception, SystemExit) as err:  # any failure of the user's code, said in one line
             why = f"{type(err).__name__}: {err}"
             raise IdkError(f"{PLUGINS_ENV}: cannot import {name!r} ({why})") from None
+    now = _registries()
+    for kind, parts in built_in.items():
+        for part, made in parts.items():
+            if now[kind].get(part) is not made:
+                raise IdkError(
+                    f"{PLUGINS_ENV}: a plugin replaced the built-in {kind} {part!r} (every model naming it would "
+                    "change); add yours under a name of its own"
+                )
     return names
 
 
+def _registries() -> dict[str, dict[str, Any]]:
+    """The registries' entries as they are now, by kind (copies)."""
+    from idk.decision.scores import SCORES
+    from idk.nn.guides import GUIDES
+    from idk.nn.priors import PRIORS
+
+    return {"score": dict(SCORES), "prior": dict(PRIORS), "guide": dict(GUIDES)}
+
+
 def _import_file(path: Path) -> None:
-    """Import the module in ``path`` under its file's stem (once: a second import is the first's)."""
+    """Import the module in ``path`` (once: a second import of the same file is the first's; two
+    files of one name are two modules)."""
     if not path.is_file():
-        raise IdkError(f"{PLUGINS_ENV}: {path}: no such file")
-    name = f"idk_plugin_{path.stem}"
+        raise IdkError(f"{path}: no such file")
+    where = path.resolve()
+    name = f"idk_plugin_{path.stem}_{hashlib.sha256(str(where).encode()).hexdigest()[:8]}"
     if name in sys.modules:
         return
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(name, where)
     if spec is None or spec.loader is None:
-        raise IdkError(f"{PLUGINS_ENV}: {path}: not a Python module")
+        raise IdkError(f"{path}: not a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    sys.path.insert(0, str(where.parent))  # the plugin's own helpers beside it
     try:
         spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]
         raise
+    finally:
+        sys.path.remove(str(where.parent))

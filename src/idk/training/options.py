@@ -14,6 +14,7 @@ from typing import Any
 from idk.choices import OUTLIER_FAMILIES, SCHEDULES
 from idk.decision.scores import SCORES
 from idk.errors import IdkError
+from idk.nn.guides import GUIDES
 from idk.nn.priors import PRIORS
 from idk.training.config import AUGMENTATION_SHARES, Preset
 
@@ -32,6 +33,7 @@ class TrainOptions:
     kl_weight: float | None = None
     prior: str | None = None
     prior_scale: float | None = None
+    guide: str | None = None
     channels: tuple[int, ...] | None = None
     dense: int | None = None
     members: int | None = None
@@ -169,6 +171,8 @@ def checked(opts: TrainOptions) -> TrainOptions:
         raise IdkError(f"--score {opts.score!r}: give one of {', '.join((*SCORES, 'auto'))}")
     if opts.prior is not None and opts.prior not in PRIORS:
         raise IdkError(f"--prior {opts.prior!r}: give one of {', '.join(PRIORS)}")
+    if opts.guide is not None and opts.guide not in GUIDES:
+        raise IdkError(f"--guide {opts.guide!r}: give one of {', '.join(GUIDES)}")
     if opts.drop_outliers is not None:
         dropped = [opts.drop_outliers] if isinstance(opts.drop_outliers, str) else list(opts.drop_outliers)
         values["drop_outliers"] = tuple(_family(name, "--drop-outliers") for name in dropped)

@@ -161,7 +161,7 @@ def train(
         raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
-        v is not None for v in (opts.channels, opts.dense, opts.prior, opts.prior_scale, opts.members)
+        v is not None for v in (opts.channels, opts.dense, opts.prior, opts.prior_scale, opts.guide, opts.members)
     ):
         model_cfg = previous.model_config  # no architecture option given: the stored one
     data_fingerprint = fingerprint(full)
