@@ -9,6 +9,7 @@ import io
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -278,7 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_options(args)
         return run(args)
     except IdkError as err:  # each process's own (one machine's data may be missing): said by each, named
-        print(failures.one_line(f"idk: error{process}: {err}"), file=sys.stderr)
+        print(failures.one_line(f"idk: error{process}: {err}"), file=sys.stderr, flush=True)
+        if failures.among_peers():  # before torchrun stops the others: theirs said too
+            time.sleep(failures.PEER_GRACE)
         return failures.USAGE
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, failures.Terminated)

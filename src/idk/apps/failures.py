@@ -63,6 +63,18 @@ def torchrun_process() -> str:
     return f" (process {rank} of {world})" if world > 1 and rank != 0 else ""
 
 
+PEER_GRACE = 2.0  # seconds a torchrun process that failed waits, so that its peers can say their own errors
+
+
+def among_peers() -> bool:
+    """Whether this process is one of several torchrun started (torchrun stops them all as soon as
+    one exits with an error, often before a slower one has said its own)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
 def one_line(text: str) -> str:
     """``text`` with every character that would break or garble the line (newlines, control
     characters, e.g. in a file name) escaped as Python writes it."""
