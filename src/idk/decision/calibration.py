@@ -24,13 +24,19 @@ from torch import Tensor
 
 def clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
     """One-sided upper (1 − δ) confidence bound on a binomial rate from ``errors`` of ``n``."""
-    if n == 0:
-        return 1.0
-    if errors >= n:
-        return 1.0
+    return float(clopper_pearson_uppers(torch.tensor([errors]), torch.tensor([n]), delta)[0])
+
+
+def clopper_pearson_uppers(errors: Tensor, n: Tensor, delta: float) -> Tensor:
+    """:func:`clopper_pearson_upper` of each pair, shapes (K,) → (K,) float64: B(1 − δ; k + 1, n − k),
+    the (1 − δ)-quantile of Beta(k + 1, n − k); 1 where n = 0 or k ≥ n."""
     from scipy.stats import beta  # SciPy only when a bound is computed (the web service never does)
 
-    return float(beta.ppf(1.0 - delta, errors + 1, n - errors))
+    errors, n = errors.double(), n.double()
+    out = torch.ones_like(n)
+    some = (n > 0) & (errors < n)
+    out[some] = torch.from_numpy(beta.ppf(1.0 - delta, (errors[some] + 1).numpy(), (n[some] - errors[some]).numpy()))
+    return out
 
 
 def clopper_pearson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -47,7 +53,7 @@ def clopper_pearson_interval(successes: int, n: int, level: float = 0.95) -> tup
 
     half = (1.0 - level) / 2
     low = float(beta.ppf(half, successes, n - successes + 1)) if successes > 0 else 0.0
-    high = float(beta.ppf(1.0 - half, successes + 1, n - successes)) if successes < n else 1.0
+    high = clopper_pearson_upper(successes, n, half)  # 1 for k = n
     return low, high
 
 
@@ -125,6 +131,12 @@ def _candidates(uncertainty: Tensor, correct: Tensor) -> tuple[Tensor, Tensor, l
     return u, wrong, ends
 
 
+def _tests(ends: list[int]) -> int:
+    """SGR's number of tests among ``ends`` candidate coverages: ⌈log₂(n + 1)⌉, enough to tell all
+    n, and none, apart (each bound is taken at δ over this, a union bound)."""
+    return math.ceil(math.log2(len(ends) + 1))
+
+
 def certifiable_target(
     uncertainty: Tensor, correct: Tensor, confidence: float = 0.95, step: float = 0.001
 ) -> float | None:
@@ -137,17 +149,10 @@ def certifiable_target(
     with the target, so a larger target is not taken as certified on trust)."""
     if not len(uncertainty):
         return None
-    from scipy.stats import beta
-
     _, wrong, ends = _candidates(uncertainty, correct)
-    steps = math.ceil(math.log2(len(ends) + 1))
-    sizes = torch.tensor(ends, dtype=torch.float64)
-    k = wrong[torch.tensor(ends) - 1].double()
-    bounds = beta.ppf(1.0 - (1.0 - confidence) / steps, (k + 1).numpy(), (sizes - k).clamp_min(1).numpy())
-    possible = [float(b) for b, n, e in zip(bounds, sizes.tolist(), k.tolist(), strict=True) if e < n]
-    if not possible:
-        return None
-    for multiple in range(max(1, math.ceil(min(possible) / step - 1e-9)), math.ceil(1 / step)):
+    sizes = torch.tensor(ends)
+    least = float(clopper_pearson_uppers(wrong[sizes - 1], sizes, (1.0 - confidence) / _tests(ends)).min())
+    for multiple in range(max(1, math.ceil(least / step - 1e-9)), math.ceil(1 / step)):
         target = round(multiple * step, 12)
         if target < 1 and threshold_for_error(uncertainty, correct, target, confidence).feasible:
             return target
@@ -168,7 +173,7 @@ def threshold_for_error(
     u, wrong, ends = _candidates(uncertainty, correct)  # ends: the accepted counts a threshold gives
     m = len(u)
     delta = 1.0 - confidence
-    steps = math.ceil(math.log2(len(ends) + 1))  # resolves the search among all candidates and none
+    steps = _tests(ends)  # resolves the search among all candidates and none
     # below this many accepted inputs even zero errors cannot meet the target: search above it
     # (depends on m, ε and δ only, never on the labels)
     smallest = math.ceil(math.log(delta / steps) / math.log1p(-target))
