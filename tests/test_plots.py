@@ -71,3 +71,10 @@ def test_characters_the_font_lacks_are_collected_once_not_printed(tmp_path, recw
     plots.plt.close(fig)
     assert missing == {"日", "本"}
     assert [str(w.message) for w in recwarn] == ["another warning"]
+    said: list[str] = []  # with a warn: one sentence naming the file and matplotlib's own font
+    fig, ax = plots.plt.subplots()
+    ax.set_title("本日")
+    with plots.missing_glyphs("f.png", said.append):
+        fig.savefig(tmp_path / "f.png")
+    plots.plt.close(fig)
+    assert said == ["f.png: the font (DejaVu Sans) has no glyph for 日本: drawn as boxes"]

@@ -93,6 +93,8 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
             "error",
             "blank",
             "label_name",
+            "most_probable",
+            "most_probable_name",
             "samples",
             "score",
             "threshold",
@@ -111,6 +113,12 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
     assert "no such file" in missing["error"]
     for picture in (photo, smooth):  # photo-like colour images: not digits
         assert picture["verdict"] == "I don't know" and picture["accepted"] == [] and picture["error"] is None
+        # refused: no label, but the class a forced answer would name, the argmax of the mean probabilities
+        mean = picture["probabilities"]["mean"]
+        assert picture["label"] is None and mean[picture["most_probable"]] == max(mean)
+        assert picture["most_probable_name"] == str(picture["most_probable"])
+    assert seven["most_probable"] == 7 and seven["most_probable_name"] == "7"
+    assert blank["most_probable"] is None and text["most_probable"] is None  # no network was asked
 
 
 def test_explain_answers_a_blank_image_as_predict_does(cnn_model, user_files, tmp_path, monkeypatch):

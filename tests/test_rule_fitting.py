@@ -120,7 +120,7 @@ def test_an_error_target_no_coverage_meets_says_so_everywhere():
     from types import SimpleNamespace
 
     from idk.apps.notices import warnings
-    from idk.decision.rules import describe_rule
+    from idk.decision.rules import describe_rule, summarize_rule
 
     g = torch.Generator().manual_seed(2)
     pred = _pred(torch.softmax(3 * torch.randn(10, 50, 10, generator=g), -1))
@@ -130,6 +130,9 @@ def test_an_error_target_no_coverage_meets_says_so_everywhere():
     assert info["feasible"] is False and rule.decide(pred).refused.all()
     as_dict = {**rule.as_dict(), "calibration": info}
     assert describe_rule(as_dict).startswith("refuse every image: an error ≤ 0.01 could not be certified")
+    # its brief form (explain's title, the service's "rule") says so too, not the threshold's −1
+    assert summarize_rule(as_dict) == "refuse every image (error ≤ 0.01 not certified)"
+    assert summarize_rule(rule.as_dict()) == rule.summary() and rule.summary().startswith("refuse max-prob > -0.")
     ckpt = SimpleNamespace(finished=True, calibrated=True, rule=as_dict, rule_config=cfg, history=[])
     assert any("--target-error 0.01 could not be certified" in w for w in warnings(ckpt))
     assert info["certifiable_target"] is None and not any(

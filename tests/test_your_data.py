@@ -249,7 +249,7 @@ def test_explain_says_once_which_characters_of_the_class_names_its_font_lacks(
     said: list[str] = []
     out = tmp_path / "cjk.png"
     explain(model, ckpt, str(user_images / "big-square.jpg"), out, samples=10, warn=said.append)
-    assert said == [f"{out}: the figure's font (DejaVu Sans) has no glyph for 日本: drawn as boxes"]
+    assert said == [f"{out}: the font (DejaVu Sans) has no glyph for 日本: drawn as boxes"]
     assert not [w for w in recwarn if "missing from font" in str(w.message)]
 
 

@@ -18,7 +18,7 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
         out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
     elif not ckpt.calibrated and ckpt.finished:  # the tutorial's rule: a threshold chosen by hand
         out.append(
-            f"its rule's threshold is fixed ({ckpt.decision_rule().summary()}), not calibrated on validation images: "
+            f"its rule's threshold is fixed ({ckpt.rule_summary()}), not calibrated on validation images: "
             "how often it refuses images like its training images is not measured"
         )
     calibration = ckpt.rule.get("calibration") or {}

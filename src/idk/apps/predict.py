@@ -43,6 +43,9 @@ class FileResult:
     samples: list[list[float]] | None = None  # (C, S) sampled probabilities, when asked for
     score: float | None = None  # what the rule compares with its threshold (see :func:`rule_score`)
     threshold: float | None = None  # the rule's threshold, beside the score it is compared with
+    # the class of highest mean probability, the answer if one were forced: given when refused too
+    most_probable: int | None = None
+    most_probable_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -208,6 +211,7 @@ def _answer_batch(
         means = np.round(pred.mean_probs.double().numpy(), 4).tolist()  # (N, C): one conversion, not N × C
         quantiles = np.round(pred.quantile_probs.double().numpy(), 4).tolist()
         accepted_rows, labels, score_list = decision.accepted.tolist(), decision.label.tolist(), scores.tolist()
+        forced = pred.mean_probs.argmax(-1).tolist()
         for row, (i, _) in enumerate(ready):
             results[i].score = float(score_list[row])  # unrounded: it compares with the threshold as the rule did
             results[i].threshold = rule.threshold
@@ -216,6 +220,7 @@ def _answer_batch(
             results[i].verdict = verdict_text(accepted, classes)
             results[i].label = labels[row] if accepted else None
             results[i].label_name = classes[results[i].label] if accepted else None
+            results[i].most_probable, results[i].most_probable_name = forced[row], classes[forced[row]]
             if with_samples:
                 results[i].samples = sampled[:, row].T.tolist()
             results[i].probabilities = {"mean": means[row], f"p{rule.percentile:g}": quantiles[row]}
@@ -311,7 +316,7 @@ def explain(
             accepted,
             (pred.quantile_probs if by_percentile else pred.mean_probs)[0].numpy(),  # what the rule reads
             verdict,
-            title=f"{title}: {answer}  ({rule.summary()})",
+            title=f"{title}: {answer}  ({ckpt.rule_summary()})",
             classes=ckpt.classes,
             stat_name=f"{rule.percentile:g}th-percentile probability" if by_percentile else "mean probability",
         )[0],
@@ -342,9 +347,7 @@ def _save(draw: Callable[[], Any], out: str | Path, warn: Warn | None = None) ->
     from idk.evaluation import plots
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with plots.missing_glyphs() as missing:
+    with plots.missing_glyphs(out, warn):
         fig = draw()
         fig.savefig(out, dpi=110)
     plots.plt.close(fig)
-    if missing and warn:
-        warn(f"{out}: the figure's font (DejaVu Sans) has no glyph for {''.join(sorted(missing))}: drawn as boxes")

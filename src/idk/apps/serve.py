@@ -139,7 +139,7 @@ class PredictionService:
         return json_safe(
             {
                 "rule_text": describe_rule(self.ckpt.rule),
-                "rule_summary": self.rule.summary(),
+                "rule_summary": self.ckpt.rule_summary(),
                 **self.ckpt.describe(),
                 "warnings": warnings(self.ckpt, self.asked_samples),
                 "service": {
@@ -158,12 +158,15 @@ class PredictionService:
 
 class ImageAnswer(BaseModel):
     """One image's answer; ``samples``: (C, S) sampled probabilities; ``score`` against ``threshold``
-    (percentile rule: max_c Q_q, accept classes above t; score rule: u, refuse above τ)."""
+    (percentile rule: max_c Q_q, accept classes above t; score rule: u, refuse above τ);
+    ``most_probable``: argmax_c p̄_c, the answer if one were forced, given when refused too."""
 
     file: str
     verdict: str | None
     label: int | None
     label_name: str | None
+    most_probable: int | None
+    most_probable_name: str | None
     accepted: list[int]
     probabilities: dict[str, list[float]] | None
     samples: list[list[float]] | None
@@ -232,7 +235,7 @@ async def answer_request(service: PredictionService, request: Request) -> Respon
         return _error(503, str(err), {"Retry-After": str(err.retry_after)})
     except ClientDisconnect:
         return Response(status_code=400)  # nobody is listening
-    answer: dict[str, Any] = {"images": [service.answer_json(r) for r in results], "rule": service.rule.summary()}
+    answer: dict[str, Any] = {"images": [service.answer_json(r) for r in results], "rule": service.ckpt.rule_summary()}
     if all(r.error for r in results):  # nothing could be read: the request failed as a whole
         answer["error"] = results[0].error if len(results) == 1 else "none of the images could be read"
         return FastJSONResponse(answer, 400)

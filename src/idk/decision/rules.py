@@ -156,6 +156,14 @@ def infeasible_advice(d: dict[str, Any]) -> str | None:
     )
 
 
+def summarize_rule(d: dict[str, Any]) -> str:
+    """A rule (dict form) in a few words, as :meth:`ScoreRule.summary` gives it, or "refuse every
+    image" for one whose error target no coverage met (its threshold, −1, would say nothing)."""
+    if infeasible_error_target(d):
+        return f"refuse every image (error ≤ {d['calibration']['target_error']:g} not certified)"
+    return make_rule(d).summary()
+
+
 def describe_score_choice(selection: dict[str, Any]) -> str:
     """One line naming the score "auto" chose and why (a checkpoint's or report's ``score_selection``)."""
     return f"{selection['chosen']}, chosen because it {selection['criterion']}"

@@ -101,13 +101,11 @@ def write_html_report(report: dict[str, Any], folder: str | Path, warn: Callable
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(to_json(report), encoding="utf-8")
-    with plots.missing_glyphs() as missing:
+    with plots.missing_glyphs(folder, warn):
         figs = "".join(
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{_png(fig)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
             for caption, fig in figures(report).items()
         )
-    if missing and warn:
-        warn(f"{folder}: the figures' font (DejaVu Sans) has no glyph for {''.join(sorted(missing))}: drawn as boxes")
     model = report["model"]
     body = [
         f"<h1>idk report: {html.escape(str(model.get('preset')))} on {html.escape(str(model.get('data')))}</h1>",

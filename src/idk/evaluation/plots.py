@@ -7,7 +7,8 @@ import math
 import re
 import textwrap
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -19,23 +20,29 @@ import numpy as np  # noqa: E402
 ACCEPT, OTHER = "#d62728", "#1f77b4"
 MAX_PANELS = 12  # class histograms drawn by `explanation` at most
 PANELS_PER_ROW = 6  # `explanation`'s panels (the image, then the classes) per row
-MISSING_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+MISSING_GLYPH = re.compile(r"Glyph (\d+) .*missing from font\(s\) (.+?)\.?$")
 
 
 @contextlib.contextmanager
-def missing_glyphs() -> Iterator[set[str]]:
-    """Within this block (a figure drawn or saved), matplotlib's warnings of characters its font
-    lacks (a class named in CJK script: drawn as boxes) are collected into the yielded set of those
-    characters instead of printed one by one with their source line; other warnings pass on."""
+def missing_glyphs(where: str | Path = "", warn: Callable[[str], None] | None = None) -> Iterator[set[str]]:
+    """Within this block (figures drawn or saved), matplotlib's warnings of characters its font lacks
+    (a class named in CJK script: drawn as boxes) are collected into the yielded set of those
+    characters instead of printed one by one with their source line, then said once through
+    ``warn``, naming ``where`` (the figure's file) and the font; other warnings pass on."""
     missing: set[str] = set()
+    fonts: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield missing
     for w in caught:
         if found := MISSING_GLYPH.search(str(w.message)):
             missing.add(chr(int(found.group(1))))
+            fonts += [found.group(2)] if found.group(2) not in fonts else []
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing and warn:
+        font = f"font ({fonts[0]}) has" if len(fonts) == 1 else f"fonts ({', '.join(fonts)}) have"
+        warn(f"{where}: the {font} no glyph for {''.join(sorted(missing))}: drawn as boxes")
 
 
 def explanation(

@@ -23,7 +23,7 @@ from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
-from idk.decision.rules import Rule, describe_rule, describe_score_choice, make_rule
+from idk.decision.rules import Rule, describe_rule, describe_score_choice, make_rule, summarize_rule
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
@@ -167,6 +167,11 @@ class Checkpoint:
 
     def decision_rule(self, twin: bool = False) -> Rule:
         return make_rule(self.twin_rule if twin and self.twin_rule else self.rule)
+
+    def rule_summary(self) -> str:
+        """The rule in a few words (``refuse entropy > 0.34``; ``refuse every image (...)`` where an
+        error target was not met)."""
+        return summarize_rule(self.rule)
 
     def build(self, twin: bool = False, path: str = "<checkpoint>", device: torch.device | str | None = None) -> Model:
         """The model (or its deterministic twin) with its weights loaded, in eval mode, on ``device``
