@@ -3,6 +3,7 @@ import pickle
 import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -86,7 +87,7 @@ def test_classes_that_disagree_with_the_network_are_refused(saved, tmp_path):
         ckpt_io.load(tmp_path / "bad.pt")
 
 
-def test_corrupted_file(saved):
+def test_corrupted_file(saved, tmp_path):
     _, path = saved
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -96,6 +97,9 @@ def test_corrupted_file(saved):
     with pytest.raises(CheckpointError, match="corrupted or not a checkpoint|truncated") as err:
         ckpt_io.load(path)
     assert str(err.value).endswith(")") or "truncated" in str(err.value)
+    np.savez(tmp_path / "images.npz", images=np.zeros((2, 4, 4)))  # a zip, but numpy's: torch's words were internal
+    with pytest.raises(CheckpointError, match=r"images.npz: not an idk checkpoint: a NumPy .npz \(images are data"):
+        ckpt_io.load(tmp_path / "images.npz")
     path.write_text("hello")  # a text file, an image...: said so, not "refused to unpickle it: KeyError"
     with pytest.raises(CheckpointError, match=r"not an idk checkpoint \(not a file torch.save writes: b'hell'…\)"):
         ckpt_io.load(path)

@@ -209,6 +209,10 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
             {"images": np.zeros((4, 8, 8)), "labels": np.array([0, 1, 0, 1]), "classes": np.array([["a", "b"]])},
             r"'classes' must hold one name per class \(a 1-D array\), got shape \(1, 2\)",
         ),
+        (  # one colour image saved alone: not 32 images 3 pixels wide
+            {"images": np.zeros((32, 32, 3)), "labels": np.zeros(32, int)},
+            r"shape \(32, 32, 3\) read as 32 images of 32×3 pixels is too narrow: .*array\[None\], shape \(1, 32, 32, 3\)",
+        ),
     ],
     ids=[
         "labels-out-of-range",
@@ -223,6 +227,7 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
         "class-named-twice",
         "class-name-empty",
         "classes-not-1d",
+        "one-colour-image-as-a-set",
     ],
 )
 def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):

@@ -253,6 +253,10 @@ def test_one_image_is_read_by_the_rule_a_data_set_is_read_by():
         (np.zeros(10), r"shape \(10,\)"),
         (np.zeros((5, 5, 5)), r"an array of shape \(5, 5, 5\); pixels are"),
         (np.zeros((3, 9, 9)), r"shape \(3, 9, 9\): pixels are channels last.*transpose\(1, 2, 0\)"),
+        (
+            np.zeros((2, 9, 9, 3)),
+            r"shape \(2, 9, 9, 3\) holds 2 images, not one: give each its own \(name, pixels\) pair",
+        ),
         (np.array([[0.5, np.nan]]), "NaN or infinite"),
         (np.array([[0.5, np.inf]]), "NaN or infinite"),
         (np.array([[-0.5, 0.5]]), r"span -0\.5\.\.0\.5; pixels lie in \[0, 1\] or in 0\.\.255$"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from idk.errors import IdkError
@@ -30,7 +31,8 @@ from idk.training.train import train
         ({"schedule": "linear"}, "--schedule 'linear': give one of constant, cosine"),
         ({"image_size": 0}, "--image-size 0"),
         ({"image_size": "24y"}, "--image-size"),
-        ({"data": 3}, "--data 3: give a data set's name or a path"),
+        ({"data": 3}, "--data: an int was given; give a data set's name or a path"),
+        ({"data": (np.zeros((9, 8, 8)), np.zeros(9))}, r"--data: a tuple was given; .*np\.savez\(path, images=X"),
         ({"seed": -3}, "--seed -3: give a whole number, 0 or more"),
         ({"seed": 5_000_000_000}, r"--seed 5000000000: give a whole number, 0 or more \(at most 2147483647\)"),
         ({"score": "bogus"}, "--score 'bogus': give one of max-prob, .*, auto"),

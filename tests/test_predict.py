@@ -97,6 +97,7 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
             "most_probable_name",
             "samples",
             "score",
+            "score_name",
             "threshold",
         }
     seven, blank, text, missing, photo, smooth = out
@@ -107,7 +108,13 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
     for r in (seven, photo, smooth):  # the score and threshold printed decide the answer (unrounded)
         refused = r["score"] <= r["threshold"] if isinstance(rule, PercentileRule) else r["score"] > r["threshold"]
         assert refused == (r["accepted"] == [])
-    assert len(seven["probabilities"]["mean"]) == 10
+    assert len(seven["probabilities"]["mean"]) == 10 and seven["score_name"] == rule.score.name
+    # the percentile rule's own Q_q beside the mean; a score rule reads the mean alone
+    assert set(seven["probabilities"]) == (
+        {"mean", f"p{rule.percentile:g}"} if isinstance(rule, PercentileRule) else {"mean"}
+    )
+    # significant digits, not decimals: no probability is 0 that was not (a user's NLL takes its log)
+    assert all(p > 0 for r in (seven, photo, smooth) for p in r["probabilities"]["mean"])
     assert blank["verdict"] == "I don't know" and blank["label"] is None and blank["error"] is None
     assert "not an image" in text["error"] and text["verdict"] is None
     assert "no such file" in missing["error"]
@@ -183,7 +190,7 @@ def test_networks_drawn_once_answer_as_drawn_each_time(cnn_model, mnist_test):
     draws them itself, would), and the service's reuse of them (draw_networks) changes no answer."""
     import torch
 
-    from idk.apps.predict import draw_networks, predict_images, sample_images
+    from idk.apps.predict import draw_networks, predict_images, sample_images, significant
     from idk.data.preparation import prepare
     from idk.training import checkpoint
 
@@ -192,7 +199,7 @@ def test_networks_drawn_once_answer_as_drawn_each_time(cnn_model, mnist_test):
     fresh = predict_images(model, ckpt, sources, 20, seed=3, with_samples=True)
     images = torch.from_numpy(np.stack([prepare(pixels, ckpt.input_spec).pixels for _, pixels in sources]))
     log_probs, _ = sample_images(model, images, 20, ckpt.decision_rule().percentile, seed=3)
-    expected = np.round(log_probs.exp().double().numpy(), 3)  # (S, N, C)
+    expected = significant(log_probs.exp(), 4)  # (S, N, C)
     for row, result in enumerate(fresh):
         assert result.samples == expected[:, row].T.tolist()
     other = predict_images(model, ckpt, sources, 20, seed=4, with_samples=True)
@@ -221,8 +228,12 @@ def test_many_files_are_answered_a_batch_at_a_time_as_one_by_one(cnn_model, mnis
     )
     batched = predict.predict_images(model, ckpt, sources, 20, seed=2)
     assert seen == [3, 2, 2]  # batches of three sources; the unreadable fourth is answered with its error
-    # the same answers; a score's last bits may round otherwise for another batch size
-    assert [{**vars(r), "score": None} for r in batched] == [{**vars(r), "score": None} for r in alone]
+    # the same answers; a score's and a probability's last bits may round otherwise for another batch size
+    blind = {"score": None, "probabilities": None}
+    assert [{**vars(r), **blind} for r in batched] == [{**vars(r), **blind} for r in alone]
+    for b, a in zip(batched, alone, strict=True):
+        if a.probabilities is not None:
+            assert b.probabilities["mean"] == pytest.approx(a.probabilities["mean"], rel=1e-4, abs=1e-9)
     assert [r.score for r in batched] == [
         None if r.score is None else pytest.approx(r.score, rel=1e-5, abs=1e-7) for r in alone
     ]
@@ -299,3 +310,54 @@ def test_predict_shows_progress_over_files_that_take_more_than_one_batch(cnn_mod
     assert "predict: 5 img" in err  # off a terminal: one line when the pass ends
     main([*args, "-q"])
     assert "predict" not in capsys.readouterr().err
+
+
+def test_significant_keeps_small_probabilities_and_their_digits():
+    import torch
+
+    from idk.apps.predict import significant
+
+    got = significant(torch.tensor([0.123456789, 3.14159e-9, 0.0, 1.0, 0.999999949]), 6)
+    np.testing.assert_array_equal(got, [0.123457, 3.14159e-9, 0.0, 1.0, 1.0])
+    tiny = torch.tensor([[2.5e-30]], dtype=torch.float64)
+    assert significant(tiny, 4).shape == (1, 1) and significant(tiny, 4)[0, 0] == pytest.approx(2.5e-30, rel=1e-12)
+
+
+def test_explain_takes_an_index_as_a_number_and_pixels_as_predict_does(cnn_model, mnist_test, tmp_path):
+    """From Python, explain's target may be an int (an index into the model's test set) or decoded
+    pixels, as predict_images takes them (it took the command's text alone: an int crashed)."""
+    from idk.apps.predict import explain
+    from idk.errors import IdkError
+    from idk.training import checkpoint
+
+    model, ckpt = checkpoint.load(cnn_model)
+    by_number = explain(model, ckpt, 0, tmp_path / "a.png", samples=10)
+    assert by_number == explain(model, ckpt, "0", tmp_path / "b.png", samples=10)
+    assert by_number.endswith(f"labelled {ckpt.classes[int(mnist_test.labels[0])]})")
+    pixels = mnist_test.images[0, 0].numpy()
+    assert explain(model, ckpt, pixels, tmp_path / "c.png", samples=10) == by_number.split(" (")[0]
+    with pytest.raises(IdkError, match="index out of range"):
+        explain(model, ckpt, -1, tmp_path / "d.png", samples=10)
+
+
+def test_array_files_are_answered_image_by_image_as_evaluate_reads_them(cnn_model, mnist_test, tmp_path):
+    """`idk predict x.npy` answered "not an image PIL can read": each image of an .npy/.npz is
+    answered as FILE[i], read as `idk evaluate` reads the file (a data set's images, not photos)."""
+    from idk.apps.predict import predict_files, predict_images
+    from idk.data.preparation import PreparedImage
+    from idk.training import checkpoint
+
+    model, ckpt = checkpoint.load(cnn_model)
+    images = mnist_test.images[:3]  # (3, 1, 28, 28) in [0, 1]: the model's form
+    np.save(tmp_path / "three.npy", (images[:, 0].numpy() * 255).round().astype(np.uint8))
+    (tmp_path / "broken.npy").write_bytes(b"not numpy")
+    got = predict_files(model, ckpt, [tmp_path / "three.npy", tmp_path / "broken.npy"], 10)
+    assert [r.file for r in got] == [f"{tmp_path / 'three.npy'}[{i}]" for i in range(3)] + [
+        str(tmp_path / "broken.npy")
+    ]
+    assert "not a readable .npy/.npz array file" in got[-1].error
+    pixels = (images * 255).round() / 255  # as stored: uint8
+    alone = predict_images(
+        model, ckpt, [(str(i), PreparedImage(p.numpy(), False, False)) for i, p in enumerate(pixels)], 10
+    )
+    assert [(r.verdict, r.most_probable) for r in got[:3]] == [(r.verdict, r.most_probable) for r in alone]

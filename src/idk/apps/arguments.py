@@ -356,8 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive, help="posterior samples (default: the model's)")
     _common(p)
 
-    p = sub.add_parser("predict", help="answer for your own images (PNG, JPEG, BMP, GIF, WebP, TIFF)")
-    p.add_argument("files", nargs="+", help="image files, folders or glob patterns")
+    p = sub.add_parser("predict", help="answer for your own images (PNG, JPEG, BMP, GIF, WebP, TIFF; .npy/.npz arrays)")
+    p.add_argument(
+        "files",
+        nargs="+",
+        help="image files, folders or glob patterns; .npy/.npz arrays (each image answered as FILE[i])",
+    )
     p.add_argument("--model", required=True, help="a checkpoint written by idk train")
     p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")

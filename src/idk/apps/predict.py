@@ -6,6 +6,7 @@ model's class names."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from idk.data import catalog
 from idk.data.catalog import recorded_test_set
 from idk.data.folders import Warn
 from idk.data.imaging import Source, list_images
@@ -22,7 +24,7 @@ from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
 from idk.decision.rules import PercentileRule, Rule
-from idk.errors import IdkError, ImageError
+from idk.errors import DataError, IdkError, ImageError
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
 from idk.training.checkpoint import Checkpoint
@@ -42,6 +44,7 @@ class FileResult:
     label_name: str | None = None
     samples: list[list[float]] | None = None  # (C, S) sampled probabilities, when asked for
     score: float | None = None  # what the rule compares with its threshold (see :func:`rule_score`)
+    score_name: str | None = None  # that score's name ("percentile" for the percentile rule's max_c Q_q)
     threshold: float | None = None  # the rule's threshold, beside the score it is compared with
     # the class of highest mean probability, the answer if one were forced: given when refused too
     most_probable: int | None = None
@@ -79,6 +82,17 @@ def sample_images(
     return torch.log_softmax(logits, -1), Predictions.from_logits(logits, percentile)
 
 
+def significant(values: torch.Tensor, digits: int) -> np.ndarray:
+    """``values`` (any shape) as float64 to ``digits`` significant digits: short in JSON, and a
+    probability of 3e-9 stays 3e-9 (not 0, whose logarithm a user's NLL could not take). Exact
+    to the last bit while 10^(digits − 1 − exponent) is (values above ~1e-16); below, within 1e-15."""
+    x = values.double().numpy()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
+        rounded = np.round(x * scale) / scale
+    return np.where(np.isfinite(rounded) & (x != 0), rounded, x)
+
+
 def draw_networks(model: Model, samples: int, seed: int = 0) -> dict[str, torch.Tensor] | None:
     """The S networks :func:`sample_images` draws for ``seed``, drawn once for a long-lived caller
     (the service) to reuse; None for a deterministic net."""
@@ -101,17 +115,39 @@ def predict_files(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Answer every image among ``paths`` (files, folders, globs; one path alone will do);
-    unreadable files get an error. ``progress``: a bar over the files (shown for more than one
-    batch of them)."""
-    sources: list[tuple[str, Path | ImageError]] = []
+    """Answer every image among ``paths`` (files, folders, globs; one path alone will do); each
+    image of an ``.npy``/``.npz`` array file is answered as ``FILE[i]`` (:func:`array_sources`).
+    Unreadable files get an error. ``progress``: a bar over the files (shown for more than one
+    batch of them), and warnings of what was converted."""
+    sources: list[tuple[str, Path | PreparedImage | ImageError]] = []
     for raw in [paths] if isinstance(paths, (str, Path)) else paths:
         raw = str(raw)
+        if Path(raw).suffix.lower() in ARRAY_SUFFIXES and Path(raw).is_file():
+            sources += array_sources(raw, ckpt, progress.warn if progress else None)
+            continue
         try:
             sources += [(str(f), f) for f in list_images([raw])]
         except ImageError as err:
             sources.append((raw, err))
     return predict_images(model, ckpt, sources, samples, seed, progress=progress)
+
+
+ARRAY_SUFFIXES = (".npy", ".npz")
+
+
+def array_sources(
+    path: str, ckpt: Checkpoint, warn: Warn | None = None
+) -> list[tuple[str, PreparedImage | ImageError]]:
+    """Each image of an ``.npy``/``.npz`` file as ``("FILE[i]", image)``, in the model's form as
+    ``idk evaluate`` reads the file (:func:`~idk.data.catalog.load`: a data set's images, fitted
+    into the frame, not prepared as photos); the file's error alone where it cannot be read."""
+    try:
+        images = catalog.load(path, DataConfig(), ckpt.input_spec, warn=warn).images
+    except DataError as err:
+        return [(path, ImageError(path, str(err).removeprefix(f"{path}: ")))]
+    return [
+        (f"{path}[{i}]", PreparedImage(image.numpy(), inverted=False, blank=False)) for i, image in enumerate(images)
+    ]
 
 
 def named_sources(sources: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -207,14 +243,15 @@ def _answer_batch(
         log_probs, pred = sample_images(model, images, samples, rule.percentile, draws=draws)
         decision = rule.decide(pred)
         scores = rule_score(rule, pred)
-        sampled = np.round(log_probs.exp().double().numpy(), 3) if with_samples else None  # (S, N, C)
-        means = np.round(pred.mean_probs.double().numpy(), 4).tolist()  # (N, C): one conversion, not N × C
-        quantiles = np.round(pred.quantile_probs.double().numpy(), 4).tolist()
+        sampled = significant(log_probs.exp(), 4) if with_samples else None  # (S, N, C)
+        means = significant(pred.mean_probs, 6).tolist()  # (N, C): one conversion, not N × C
+        quantiles = significant(pred.quantile_probs, 6).tolist() if isinstance(rule, PercentileRule) else None
+        score_name = rule.score.name
         accepted_rows, labels, score_list = decision.accepted.tolist(), decision.label.tolist(), scores.tolist()
         forced = pred.mean_probs.argmax(-1).tolist()
         for row, (i, _) in enumerate(ready):
             results[i].score = float(score_list[row])  # unrounded: it compares with the threshold as the rule did
-            results[i].threshold = rule.threshold
+            results[i].score_name, results[i].threshold = score_name, rule.threshold
             accepted = [c for c, yes in enumerate(accepted_rows[row]) if yes]
             results[i].accepted = accepted
             results[i].verdict = verdict_text(accepted, classes)
@@ -223,7 +260,9 @@ def _answer_batch(
             results[i].most_probable, results[i].most_probable_name = forced[row], classes[forced[row]]
             if with_samples:
                 results[i].samples = sampled[:, row].T.tolist()
-            results[i].probabilities = {"mean": means[row], f"p{rule.percentile:g}": quantiles[row]}
+            results[i].probabilities = {"mean": means[row]}
+            if quantiles is not None:  # the percentile rule's own: each class's Q_q, which it compares with t
+                results[i].probabilities[f"p{rule.percentile:g}"] = quantiles[row]
     return results
 
 
@@ -266,34 +305,44 @@ def _apart(a: float, b: float) -> tuple[str, str]:
 def explain(
     model: Model,
     ckpt: Checkpoint,
-    target: str,
+    target: int | Source,
     out: str | Path,
     data: DataConfig | None = None,
     samples: int | None = None,
     seed: int = 0,
     warn: Warn | None = None,
 ) -> str:
-    """Draw the tutorial's figure for an index into the model's test set or an image file; return
-    the answer, and for a test image whether it was right (the tutorial's verdict, on the most
-    probable accepted class): ``"7 (correct: labelled 7)"``, ``"either 4 or 9 (most probable 9,
-    incorrect: labelled 4)"``. ``warn``: what the figure could not draw (a class name's script)."""
+    """Draw the tutorial's figure for an index into the model's test set (an int, or its digits),
+    an image file, or any other source :func:`predict_images` takes (bytes, a PIL image, decoded
+    pixels); return the answer, and for a test image whether it was right (the tutorial's verdict,
+    on the most probable accepted class): ``"7 (correct: labelled 7)"``, ``"either 4 or 9 (most
+    probable 9, incorrect: labelled 4)"``. ``warn``: what the figure could not draw (a class name's script)."""
     from idk.evaluation import plots
 
     rule: Rule = ckpt.decision_rule()
     samples = check_samples(model, samples) or ckpt.rule_config.samples  # None: the model's own
     label, blank = None, False
-    if target.isdigit() and not Path(target).exists():
+    is_path = isinstance(target, (str, os.PathLike))
+    if (
+        isinstance(target, (int, np.integer))
+        and not isinstance(target, bool)
+        or (isinstance(target, str) and target.isdigit() and not Path(target).exists())
+    ):
         test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env(), ckpt.classes)
         index = int(target)
-        if index >= len(test):
+        if not 0 <= index < len(test):
             raise IdkError(f"{target}: index out of range (the model's test set {test.name} has {len(test)} images)")
         label = int(test.labels[index])
         image, title = test.images[index], f"{test.name} #{index} ({ckpt.classes[label]})"
     else:
-        if not Path(target).exists():
+        if is_path and not Path(target).exists():
             raise IdkError(f"{target}: no such file, nor an index into the model's test set (a whole number)")
-        prepared = prepare(target, ckpt.input_spec)
-        image, title, blank = torch.from_numpy(prepared.pixels), Path(target).name, prepared.blank
+        prepared = prepare(target, ckpt.input_spec, None if is_path else "image")  # errors name a file by its path
+        image, title, blank = (
+            torch.from_numpy(prepared.pixels),
+            Path(target).name if is_path else "image",
+            prepared.blank,
+        )
     if blank:  # as predict: no network is asked about a blank page, so there are no class panels
         _save(lambda: _blank_figure(image, title), out, warn)
         return "I don't know"

@@ -171,6 +171,7 @@ class ImageAnswer(BaseModel):
     probabilities: dict[str, list[float]] | None
     samples: list[list[float]] | None
     score: float | None
+    score_name: str | None
     threshold: float
     error: str | None
     blank: bool

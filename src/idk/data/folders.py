@@ -175,6 +175,13 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
                 f"small; give images as (N, H, W) (one image: (1, H, W))"
             )
         array = array.reshape(-1, side, side)
+    if array.ndim == 3 and array.shape[2] in (1, 2, 3, 4) and array.shape[1] > array.shape[2]:
+        # (H, W, C) of one image, far likelier than H images of W × C pixels
+        raise DataError(
+            f"{source}: shape {array.shape} read as {array.shape[0]} images of {array.shape[1]}×{array.shape[2]} "
+            f"pixels is too narrow: one image with its channels last? Give images as (N, H, W, C) "
+            f"(one image: array[None], shape (1, {', '.join(map(str, array.shape))}))"
+        )
     if array.ndim == 3:
         array = array[:, None]
     elif array.ndim == 4 and array.shape[-1] in (1, 3, 4) and array.shape[1] not in (1, 3):

@@ -200,6 +200,12 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
             or values in neither [0, 1] nor 0..255.
     """
     array = np.asarray(array)
+    if array.ndim == 4:  # a batch given as one image
+        raise ImageError(
+            name,
+            f"an array of shape {tuple(array.shape)} holds {array.shape[0]} images, not one: give each its own "
+            f"(name, pixels) pair, e.g. [(str(i), x) for i, x in enumerate(batch)]; one image's pixels are {ARRAY_FORMS}",
+        )
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 2, 3, 4)):
         raise ImageError(name, f"an array of shape {tuple(array.shape)}; pixels are {ARRAY_FORMS}")
     if array.size == 0:

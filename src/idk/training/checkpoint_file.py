@@ -51,6 +51,19 @@ def read_file(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not an idk checkpoint (not a file torch.save writes: {head!r}…)")
     if head.startswith(b"PK") and not zipfile.is_zipfile(path):  # the zip's directory is at its end
         raise CheckpointError(f"{path}: truncated (its end is missing: a copy or a save cut short); copy it again")
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = ["archive/data.pkl"]  # a damaged directory: torch.load says what it can of it
+        if not any(name.endswith("/data.pkl") for name in names):  # torch.save's archive holds NAME/data.pkl
+            what = (
+                "a NumPy .npz (images are data: --data, --test-data, --ood, --shift)"
+                if all(name.endswith(".npy") for name in names)
+                else "a zip archive"
+            )
+            raise CheckpointError(f"{path}: not an idk checkpoint: {what}, holding {', '.join(names[:4])}")
     try:
         with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
             warnings.simplefilter("ignore")
