@@ -110,6 +110,10 @@ def test_html_report(cnn_model, data_dir, tmp_path, capsys):
         f"<small>({100 * low:.2f}–{100 * high:.2f})</small>" in page
         and "95% Clopper–Pearson confidence interval" in page
     )
+    # the test set class by class, with its confusion counts (every labelled set's in the JSON)
+    test = datasets["mnist-test"]
+    assert "<h3>mnist-test, class by class</h3>" in page and sum(map(sum, test["confusion"])) == test["n"]
+    assert sum(test["per_class"]["n"]) == test["n"] and len(shift["per_class"]["refused"]) == 10
 
 
 def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):

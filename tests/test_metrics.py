@@ -68,3 +68,16 @@ def test_the_reported_risk_coverage_curve_ends_at_full_coverage():
         kept = curve_points(n)
         assert kept[0] == 0 and kept[-1] == n - 1 and len(kept) <= CURVE_POINTS + 2
         assert (kept[1:] > kept[:-1]).all()
+
+
+def test_per_class_figures_and_the_confusion_counts():
+    """Class by class, by hand: 3 classes, the last with no image (NaN), one refused image."""
+    y = torch.tensor([0, 0, 0, 1, 1])
+    forced = torch.tensor([0, 0, 1, 1, 0])
+    refused = torch.tensor([False, True, False, False, False])
+    per = metrics.per_class(forced, forced, refused, y, 3)
+    assert per["n"] == [3, 2, 0]
+    assert per["forced_accuracy"][:2] == [pytest.approx(2 / 3), 0.5] and math.isnan(per["forced_accuracy"][2])
+    assert per["refused"][:2] == [pytest.approx(1 / 3), 0.0] and math.isnan(per["refused"][2])
+    assert per["accepted_accuracy"][:2] == [0.5, 0.5]  # class 0: of images 0 and 2 answered, one right
+    assert metrics.confusion(forced, y, 3) == [[2, 1, 0], [1, 1, 0], [0, 0, 0]]

@@ -5,7 +5,9 @@ Report keys (fractions in [0, 1]; later work adds keys, never renames these)::
     {"model": {...}, "samples": S, "rule": {"percentile": q, "threshold": t, ...},
      "in_distribution": "mnist-test",
      "datasets": {"mnist-test": {"n", "forced_accuracy", "refused", "accepted_accuracy",
-                                 "accepted_wrong", "accepted_accuracy_interval", "refused_interval", ...},
+                                 "accepted_wrong", "accepted_accuracy_interval", "refused_interval",
+                                 "per_class": {"n", "forced_accuracy", "refused", "accepted_accuracy"},
+                                 "confusion": [[...]], ...},
                   "noise": {"n", "refused", ...}, "notmnist-459": {"n", "refused", ...}, ...}}
 
 ``accepted_accuracy_interval`` and ``refused_interval`` are the :data:`INTERVAL_LEVEL` Clopper–Pearson
@@ -31,7 +33,7 @@ from idk.data.images import ImageSet
 from idk.decision.calibration import clopper_pearson_interval
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
-from idk.decision.rules import Rule
+from idk.decision.rules import Decision, Rule
 from idk.decision.scores import Score, make_score, parameter_free
 from idk.evaluation import metrics
 from idk.nn.bnn import DeterministicNet, Model
@@ -102,6 +104,15 @@ def accepted_metrics(label: Tensor, y: Tensor, accepted: Tensor) -> dict[str, An
     }
 
 
+def by_class(forced: Tensor, decision: Decision, y: Tensor, classes: int) -> dict[str, Any]:
+    """A labelled set's figures class by class (``per_class``: lists in the model's class order) and
+    its forced answers' ``confusion`` counts (rows: the true class, columns: the answer)."""
+    return {
+        "per_class": metrics.per_class(forced, decision.label, decision.refused, y, classes),
+        "confusion": metrics.confusion(forced, y, classes),
+    }
+
+
 def in_distribution_metrics(
     pred: Predictions, y: Tensor, rule: Rule, settings: EvalSettings, forced: Tensor
 ) -> dict[str, Any]:
@@ -120,6 +131,7 @@ def in_distribution_metrics(
         **refused_metrics(decision.refused),
         **accepted_metrics(decision.label, y, accepted),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
+        **by_class(forced, decision, y, pred.mean_probs.shape[-1]),
         "accuracy": metrics.accuracy(label, y),
         "nll": metrics.nll(pred.mean_probs, y),
         "ece": metrics.ece(pred.mean_probs, y),
@@ -152,6 +164,7 @@ def shifted_metrics(
         **accepted_metrics(decision.label, y, accepted),
         "forced_accuracy": metrics.accuracy(forced, y),
         "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
+        **by_class(forced, decision, y, pred.mean_probs.shape[-1]),
         "nll": metrics.nll(pred.mean_probs, y),
         "auroc_vs_test": metrics.auroc(u_in, u),
     }

@@ -95,6 +95,21 @@ def _table(datasets: dict[str, Any]) -> str:
     return f"<table><tr><th>data set</th>{head}</tr>{''.join(rows)}</table>"
 
 
+def _class_table(d: dict[str, Any], classes: list[str]) -> str:
+    """A labelled set's figures class by class, then its forced answers' confusion counts (rows:
+    the true class)."""
+    per = d["per_class"]
+    cols = ("n", "forced accuracy", "refused", "accuracy on accepted")
+    head = "".join(f"<th>{c}</th>" for c in ("class", *cols, *map(html.escape, classes)))
+    rows = []
+    for c, name in enumerate(classes):
+        shares = (per[key][c] for key in ("forced_accuracy", "refused", "accepted_accuracy"))
+        cells = [str(per["n"][c]), *(html.escape(pct(v)) for v in shares)]
+        cells += [f"<b>{n}</b>" if j == c else (str(n) if n else "") for j, n in enumerate(d["confusion"][c])]
+        rows.append(f"<tr><td>{html.escape(name)}</td>{''.join(f'<td>{x}</td>' for x in cells)}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 def write_html_report(report: dict[str, Any], folder: str | Path, warn: Callable[[str], None] | None = None) -> Path:
     """Write ``index.html`` (self-contained) and ``report.json`` into ``folder``; return the HTML path.
     ``warn``: characters of set names the figures' font lacks (drawn as boxes), said once."""
@@ -116,6 +131,16 @@ def write_html_report(report: dict[str, Any], folder: str | Path, warn: Callable
         f"<p>In brackets: the {INTERVAL_LEVEL:.0%} Clopper–Pearson confidence interval of each refused share and "
         "each accuracy on accepted images, in per cent: the true rates that these counts leave plausible.</p>",
     ]
+    classes = list(model.get("classes", []))
+    for name, d in report["datasets"].items():
+        if "per_class" in d and len(d["per_class"]["n"]) == len(classes):  # reports before them have none
+            body += [
+                f"<h3>{html.escape(name)}, class by class</h3>",
+                _class_table(d, classes),
+                "<p>Then the forced answers (every image answered): each row a true class, each column the "
+                "class answered.</p>",
+            ]
+            break  # the model's own test set; the JSON holds every labelled set's
     if "twin" in report:
         body += ["<h2>Deterministic twin (softmax)</h2>", _table(report["twin"]["datasets"])]
     body += [

@@ -27,6 +27,26 @@ def brier(mean_probs: Tensor, y: Tensor) -> float:
     return float(((mean_probs.double() - onehot) ** 2).sum(1).mean())
 
 
+def confusion(label: Tensor, y: Tensor, classes: int) -> list[list[int]]:
+    """Counts M (C, C): M[i][j] images of class i answered j (rows: the truth)."""
+    return torch.bincount(y * classes + label, minlength=classes * classes).reshape(classes, classes).tolist()
+
+
+def per_class(forced: Tensor, label: Tensor, refused: Tensor, y: Tensor, classes: int) -> dict[str, list[float]]:
+    """For each class c (lists of C, NaN where c has no image, or none of it was answered): ``n``,
+    the forced answers' accuracy, the share refused, and the accuracy on its answered images
+    (``label`` the rule's answers, counted where not ``refused``)."""
+    out: dict[str, list[float]] = {"n": [], "forced_accuracy": [], "refused": [], "accepted_accuracy": []}
+    for c in range(classes):
+        mine = y == c
+        answered = mine & ~refused
+        out["n"].append(int(mine.sum()))
+        out["forced_accuracy"].append(accuracy(forced[mine], y[mine]))
+        out["refused"].append(float(refused[mine].double().mean()) if mine.any() else math.nan)
+        out["accepted_accuracy"].append(accuracy(label[answered], y[answered]))
+    return out
+
+
 def reliability(mean_probs: Tensor, y: Tensor, bins: int = 15) -> dict[str, list[float]]:
     """Per equal-width confidence bin: mean confidence, accuracy and count (confidence = max_c p̄)."""
     conf, label = mean_probs.double().max(1)
