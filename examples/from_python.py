@@ -13,6 +13,7 @@ import argparse
 
 import torch
 
+from idk.apps.info import saved_summary
 from idk.apps.predict import predict_images
 from idk.decision.predictive import predict
 from idk.progress import Progress
@@ -25,7 +26,8 @@ def main(args: argparse.Namespace) -> None:
     #    of TrainOptions per option of the command; None keeps the preset's value).
     #    A file already at --out is refused (named) unless overwrite=True replaces it.
     opts = TrainOptions(data=args.data, epochs=args.epochs)
-    train(args.out, opts=opts, progress=Progress(quiet=args.quiet), overwrite=args.overwrite)
+    trained = train(args.out, opts=opts, progress=Progress(quiet=args.quiet), overwrite=args.overwrite)
+    print(saved_summary(trained, args.out))  # the command's last two lines: validation accuracy, rule
 
     # 2. Load: the checkpoint says what it holds (class names, the images' form, the rule and how it
     #    was calibrated) and is checked on load (weights_only; a clear error on a mismatch).

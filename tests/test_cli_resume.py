@@ -308,3 +308,12 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out), "--test-data", str(train_on), "--noise", "0", "--samples", "4"]) == 0
     assert f"{train_on}: is the data the model was trained on: its figures do not tell" in capsys.readouterr().err
+    # its own test set, as recorded: nothing to say; changed since (an image gone): said, and evaluated as it is now
+    own = ["evaluate", "--model", str(out), "--noise", "0", "--samples", "4"]
+    assert main(own) == 0 and "changed since training" not in capsys.readouterr().err
+    sorted(next(test_on.iterdir()).iterdir())[0].unlink()
+    assert main(own) == 0
+    assert (
+        f"{test_on.resolve()}: the model's test set changed since training (9 images then, 8 now, or other pixels"
+        in capsys.readouterr().err
+    )

@@ -23,6 +23,9 @@ def test_from_python_trains_loads_and_answers_files_and_tensors(tmp_path, capsys
     module = example("from_python")
     module.main(module.parse([str(root), "--out", str(tmp_path / "mine.pt"), "--epochs", "1", "-q", *images]))
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"saved {tmp_path / 'mine.pt'}: preset cnn, 3 classes of 64×64 colour images, 1 epoch")
+    assert "validation accuracy" in lines[0] and lines[1].startswith("rule: refuse when ")  # as idk train says
+    lines = lines[2:]
     assert lines[0].startswith(f"classes {', '.join(CLASSES)}; images 64×64 colour; rule: refuse ")
     file, verdict = lines[1].split(": ")
     assert file == images[0] and (

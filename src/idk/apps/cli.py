@@ -77,26 +77,12 @@ def run(args: argparse.Namespace) -> int:
             raise type(stop)(_kept(args.out, written_before, resume)) from None
         # resumed with nothing left to train: the file untouched
         finished = resume and written_before is not None and _modified(args.out) == written_before
-        from idk.decision.rules import describe_rule
+        from idk.apps.info import saved_summary
         from idk.training.distributed import from_environment
 
         if not from_environment().is_main:  # under torchrun, rank 0 alone reports
             return 0
-        losses = ", ".join(f"{loss:.4f}" for loss in ckpt.member_losses() if loss is not None)
-        accuracy = ckpt.metrics.get("validation_accuracy")  # a near-chance model shows itself here
-        # measured on the validation images the threshold is set on (the others tune the rule)
-        measured_on = (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
-        held = (
-            f", validation accuracy {accuracy:.2%} ({measured_on} images)"
-            if accuracy is not None and ckpt.validation_size
-            else ""
-        )
-        together = f" (trained by {ckpt.processes} processes)" if (ckpt.processes or 1) > 1 and not finished else ""
-        print(
-            f"{'unchanged' if finished else 'saved'} {args.out}{together}: preset {ckpt.preset}, {len(ckpt.classes)} classes of {ckpt.input_spec.describe()} images, "
-            f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}, final loss{'es of its members' if ckpt.model_config.members > 1 else ''} {losses}{held}"
-        )
-        print(f"rule: {describe_rule(ckpt.rule)}")
+        print(saved_summary(ckpt, args.out, unchanged=finished))
         return 0
     if args.command == "evaluate":
         from idk.apps.evaluate import evaluate_checkpoint, parse_ood

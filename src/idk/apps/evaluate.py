@@ -104,7 +104,7 @@ def load_sets(
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
         test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
     else:
-        test = recorded_test_set(ckpt.data, spec, data, ckpt.classes)
+        test = recorded_test_set(ckpt.data, spec, data, ckpt.classes, warn)
     sets = {test.name: test}
     names = [n for n in default_ood(ckpt) if n != ckpt.data.data]
     if gaussian and "gaussian-noise" not in names:

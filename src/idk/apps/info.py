@@ -1,9 +1,39 @@
 """``idk info``'s text: a checkpoint's description (:meth:`~idk.training.checkpoint.Checkpoint.
-describe_in_words`) as indented ``key: value`` lines, not Python's dict and tuple reprs."""
+describe_in_words`) as indented ``key: value`` lines, not Python's dict and tuple reprs; and the
+two lines ``idk train`` ends with (:func:`saved_summary`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from idk.training.checkpoint import Checkpoint
+
+
+def saved_summary(ckpt: Checkpoint, path: str | Path, unchanged: bool = False) -> str:
+    """What ``idk train`` prints of the model it saved (or found finished: ``unchanged``): its form,
+    epochs, final losses and validation accuracy (measured on the images its threshold was set on),
+    then its rule in words. ``print(saved_summary(train(out, opts=...), out))`` from Python."""
+    from idk.decision.rules import describe_rule
+
+    losses = ", ".join(f"{loss:.4f}" for loss in ckpt.member_losses() if loss is not None)
+    accuracy = ckpt.metrics.get("validation_accuracy")  # a near-chance model shows itself here
+    # measured on the validation images the threshold is set on (the others tune the rule)
+    measured_on = (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
+    held = (
+        f", validation accuracy {accuracy:.2%} ({measured_on} images)"
+        if accuracy is not None and ckpt.validation_size
+        else ""
+    )
+    together = f" (trained by {ckpt.processes} processes)" if (ckpt.processes or 1) > 1 and not unchanged else ""
+    epochs = f"{len(ckpt.history)} epoch{'s' * (len(ckpt.history) != 1)}"
+    its = "es of its members" if ckpt.model_config.members > 1 else ""
+    return (
+        f"{'unchanged' if unchanged else 'saved'} {path}{together}: preset {ckpt.preset}, {len(ckpt.classes)} classes "
+        f"of {ckpt.input_spec.describe()} images, {epochs}, final loss{its} {losses}{held}\n"
+        f"rule: {describe_rule(ckpt.rule)}"
+    )
 
 
 def format_info(info: dict[str, Any]) -> str:

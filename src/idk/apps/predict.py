@@ -328,7 +328,7 @@ def explain(
         and not isinstance(target, bool)
         or (isinstance(target, str) and target.isdigit() and not Path(target).exists())
     ):
-        test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env(), ckpt.classes)
+        test = recorded_test_set(ckpt.data, ckpt.input_spec, data or DataConfig.from_env(), ckpt.classes, warn)
         index = int(target)
         if not 0 <= index < len(test):
             raise IdkError(f"{target}: index out of range (the model's test set {test.name} has {len(test)} images)")

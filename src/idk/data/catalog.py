@@ -230,12 +230,24 @@ def training_data(
 
 
 def recorded_test_set(
-    record: DataRecord, spec: InputSpec, cfg: DataConfig, classes: tuple[str, ...] | None = None
+    record: DataRecord,
+    spec: InputSpec,
+    cfg: DataConfig,
+    classes: tuple[str, ...] | None = None,
+    warn: Warn | None = None,
 ) -> ImageSet:
     """The test set a model was trained beside (from its checkpoint's record), in ``spec``'s form;
     with the model's ``classes``, its labels numbered as the model's (a ``test/`` folder or a
-    ``--test-data`` set that lost or gained a class since training is refused, or renumbered)."""
-    test = conform(_recorded_test_set(record, spec, cfg), spec)
+    ``--test-data`` set that lost or gained a class since training is refused, or renumbered).
+    ``warn``: told when a test folder or file holds other images than at training (its recorded
+    SHA-256): the figures are then of the images there now."""
+    test = _recorded_test_set(record, spec, cfg)
+    if warn and record.test_fingerprint and same_images(fingerprint(test)) != same_images(record.test_fingerprint):
+        warn(
+            f"{record.test_data or record.data}: the model's test set changed since training ({record.test_fingerprint['n']} "
+            f"images then, {len(test)} now, or other pixels or labels): the figures are of the images there now"
+        )
+    test = conform(test, spec)
     if classes is None or test.labels is None:
         return test
     return in_model_classes(test, classes, f"{record.test_data or record.data} (the model's test set)")
@@ -267,6 +279,12 @@ def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> 
             "applies; give a test set with --test-data"
         )
     return full.subset(torch.tensor(record.test_indices, dtype=torch.long), f"{Path(record.data).name}-test")
+
+
+def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
+    """What tells two fingerprints of a set's images apart: their count and SHA-256 (not the set's
+    name, which follows the folder)."""
+    return fingerprint.get("n"), fingerprint.get("sha256")
 
 
 def _nfc(names: tuple[str, ...]) -> tuple[str, ...]:

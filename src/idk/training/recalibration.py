@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from idk.data.catalog import NAMED, fingerprint, training_data
+from idk.data.catalog import NAMED, fingerprint, same_images, training_data
 from idk.data.images import ImageSet
 from idk.data.sources import DataConfig
 from idk.decision.calibration import few_to_calibrate
@@ -24,7 +24,6 @@ from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
 from idk.training.options import TrainOptions, checked
-from idk.training.resumption import same_images
 from idk.training.rule_fitting import FIXED_THRESHOLD, fit_rules
 from idk.training.splits import split, split_digest, tuning_size, tuning_split, used_images
 

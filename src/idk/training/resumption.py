@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from idk.data.catalog import NAMED
+from idk.data.catalog import NAMED, same_images
 from idk.errors import CheckpointError, IdkError
 from idk.training.config import AUGMENTATION_SHARES, Preset
 from idk.training.options import flag
@@ -125,12 +125,6 @@ def gone_too(ckpt: Checkpoint, opts: TrainOptions, out: str | Path) -> None:
                 f"{out}: its {'test' if name == 'test_data' else 'training'} data {was} is gone (moved or "
                 f"deleted); give its new place with {flag(name)} PATH (the images' SHA-256 is checked)"
             )
-
-
-def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
-    """What tells two fingerprints of a set's images apart: their count and SHA-256 (not the set's
-    name, which a moved folder changes)."""
-    return fingerprint.get("n"), fingerprint.get("sha256")
 
 
 def differences(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions) -> list[str]:
