@@ -100,7 +100,9 @@ def test_html_report(cnn_model, data_dir, tmp_path, capsys):
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page
     shifted = page.index("<th class='group' colspan='9'>shifted: the same classes")  # grouped as the text report
     assert shifted < page.index("<td>low-res</td>") < page.index("out of distribution (to be refused)</th>")
-    datasets = json.loads((tmp_path / "rep" / "report.json").read_text())["datasets"]
+    written = json.loads((tmp_path / "rep" / "report.json").read_text())
+    datasets = written["datasets"]
+    assert isinstance(written["training"]["train_config_not_applied"], list)  # as idk info --json says them
     assert datasets and "noise" not in datasets  # --noise 0: no noise set
     shift = datasets["low-res"]  # each share beside its interval
     low, high = shift["accepted_accuracy_interval"]

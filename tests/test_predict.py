@@ -34,13 +34,13 @@ def test_text_lines_show_what_the_rule_reads_and_its_test():
     refused = FileResult("a.png", "I don't know", None, [], probs, score=3.1e-05, threshold=2.6673e-05)
     answered = FileResult("b.png", "cat", 0, [0], probs, score=1.2e-05, threshold=2.6673e-05)
     blank = FileResult("c.png", "I don't know", None, [], None, blank=True)
-    bad = FileResult("d.png", None, None, [], None, error="d.png: not an image PIL can read")
+    bad = FileResult("d.png", None, None, [], None, error="d.png: not an image file idk reads")
     score_rule = ScoreRule(make_score("mutual-info"), 2.6673e-05, percentile=10)
     assert format_results([refused, answered, blank, bad], score_rule, classes).splitlines() == [
         "a.png: I don't know  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info 3.1e-05 > 2.667e-05)",
         "b.png: cat  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info 1.2e-05 ≤ 2.667e-05)",
         "c.png: I don't know  (blank image: nothing to classify found)",
-        "d.png: error: not an image PIL can read",  # the file's name once
+        "d.png: error: not an image file idk reads",  # the file's name once
     ]
     answered.score = 0.43861  # a near tie is printed with the digits that tell the two apart
     assert format_results([answered], ScoreRule(make_score("entropy"), 0.4386), classes).endswith(
@@ -341,7 +341,7 @@ def test_explain_takes_an_index_as_a_number_and_pixels_as_predict_does(cnn_model
 
 
 def test_array_files_are_answered_image_by_image_as_evaluate_reads_them(cnn_model, mnist_test, tmp_path):
-    """`idk predict x.npy` answered "not an image PIL can read": each image of an .npy/.npz is
+    """`idk predict x.npy` answered "not an image file idk reads": each image of an .npy/.npz is
     answered as FILE[i], read as `idk evaluate` reads the file (a data set's images, not photos)."""
     from idk.apps.predict import predict_files, predict_images
     from idk.data.preparation import PreparedImage

@@ -81,5 +81,9 @@ def test_the_report_ends_with_the_intervals_note_only_when_it_has_intervals():
     }
     text = format_report(report)
     assert text.endswith("\n\n" + INTERVAL_NOTE) and "Clopper–Pearson" in INTERVAL_NOTE
+    # the first line names the preset, the model's kind and its network apart (it read "cnn (BNN, cnn)")
+    assert text.startswith("model: cnn preset, BNN (cnn network) on mnist: 10 classes of ")
+    mixture = {**report, "model": {**report["model"], "kind": "BNNMixture", "members": 3}}
+    assert format_report(mixture).startswith("model: cnn preset, BNNMixture of 3 posteriors (cnn network) on mnist")
     old = {**report, "datasets": {"symbols": {k: v for k, v in SYMBOLS.items() if k != "refused_interval"}}}
     assert "interval:" not in format_report(old)

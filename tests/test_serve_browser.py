@@ -72,7 +72,7 @@ def _wait(driver, condition, timeout=60):
 def _answers(driver) -> list[dict]:
     """Each shown answer (newest first): its name, verdict and histograms as the page shows them."""
     return driver.execute_script(
-        """return [...document.querySelectorAll('.result')].map(r => ({
+        """return [...document.querySelectorAll('.result:not(.pending)')].map(r => ({
             name: r.querySelector('.name').textContent,
             verdict: (r.querySelector('.verdict') || r.querySelector('.error')).textContent,
             hists: [...r.querySelectorAll('.hist')].map(h => ({
@@ -138,3 +138,42 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
     if os.environ.get("IDK_SCREENSHOT"):
         Path(os.environ["IDK_SCREENSHOT"]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, os.environ["IDK_SCREENSHOT"])
+
+    # a second stroke answers the same drawing again, in its row (each stroke added a row)
+    actions = ActionChains(driver, duration=20)
+    actions.move_to_element_with_offset(pad, 60, -60).click_and_hold().move_by_offset(0, 40).release().perform()
+    _wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".result.pending"))
+    assert [a["name"] for a in _answers(driver)].count("drawing.png") == 1 and len(_answers(driver)) == 3
+
+    # an unreadable file beside a readable one fails alone, named once; a refused image says why, and its best guess
+    broken = tmp_path / "notes.png"
+    broken.write_text("not an image")
+    driver.find_element(By.ID, "files").send_keys(f"{broken}\n{digit}")
+    _wait(driver, lambda d: len(_answers(d)) == 5)
+    rows = {a["name"]: a for a in _answers(driver)[:2]}
+    assert rows["notes.png"]["verdict"].startswith("not an image") and rows["digit.png"]["verdict"] == verdict
+    why = driver.execute_script(
+        "return [...document.querySelectorAll('.result')].filter(r => r.querySelector('.verdict.idk'))"
+        ".map(r => r.querySelector('.score').textContent)"
+    )
+    assert all("best guess would be" in w or "nothing to classify" in w for w in why)
+
+    # files dropped anywhere on the page are answered, not opened by the browser
+    dropped = driver.execute_script(
+        """const data = new DataTransfer();
+        data.items.add(new File([Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0))], "dropped.png", {type: "image/png"}));
+        const event = new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true});
+        document.getElementById("results").dispatchEvent(event);
+        return event.defaultPrevented;""",
+        __import__("base64").b64encode(digit.read_bytes()).decode(),
+    )
+    assert dropped
+    _wait(driver, lambda d: len(_answers(d)) == 6 and _answers(d)[0]["name"] == "dropped.png")
+
+    # a phone's width: nothing wider than the window; then "Clear answers" empties the list
+    driver.set_window_size(320, 900)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= driver.execute_script(
+        "return window.innerWidth"
+    )
+    driver.find_element(By.ID, "forget").click()
+    assert _answers(driver) == []

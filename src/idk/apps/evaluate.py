@@ -254,7 +254,11 @@ def evaluate_checkpoint(
         "shifted": list(labelled),
         "datasets": datasets,
         "scores": score_comparison(preds, sets[in_name].labels, in_name, rule.score),
-        "training": {"history": ckpt.history, "train_config": ckpt.describe()["train_config"]},
+        "training": {
+            "history": ckpt.history,
+            "train_config": ckpt.describe()["train_config"],
+            "train_config_not_applied": ckpt.not_applied(),  # the preset's settings this data left unused
+        },
         "score_selection": ckpt.score_selection,
         "temperature": ckpt.temperature,
         "warnings": warnings(ckpt, samples),

@@ -76,11 +76,11 @@ def _decoding(name: str):
         try:
             yield
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise ImageError(name, f"refused as a decompression bomb ({err})") from None
+            raise ImageError(name, f"too many pixels to decode safely ({err}); scale it down first") from None
         except NonFinitePixels:
             raise ImageError(name, "holds NaN or infinite pixel values") from None
         except UnidentifiedImageError:
-            raise ImageError(name, "not an image PIL can read (PNG, JPEG, BMP, GIF, WebP, TIFF)") from None
+            raise ImageError(name, "not an image file idk reads (PNG, JPEG, BMP, GIF, WebP, TIFF)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as err:
             raise ImageError(name, f"truncated or corrupted image ({err})") from None
         finally:
@@ -96,7 +96,11 @@ def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.n
     jpeg = img.format == "JPEG" and own  # a caller's image is not drafted (it would be changed)
     limit = MAX_JPEG_PIXELS if jpeg else MAX_PIXELS
     if w * h > limit:
-        raise ImageError(name, f"refused as a decompression bomb: {w}×{h} pixels, over the limit of {limit:,}")
+        raise ImageError(
+            name,
+            f"too many pixels: {w}×{h} is over the limit of {limit:,} (a guard against decompression bombs); "
+            "scale it down first",
+        )
     if jpeg and w * h > MAX_PIXELS:  # decoded at a fraction of its size, its longer side ≥ DRAFT_SIDE
         scale = DRAFT_SIDE / max(w, h)
         img.draft(img.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))

@@ -59,8 +59,10 @@ def format_report(report: dict[str, Any]) -> str:
     """The report as a plain-text table."""
     rule = report["rule"]
     model = report["model"]
+    members = model.get("members") or 1
+    kind = f"{model['kind']} of {members} posteriors" if members > 1 else model["kind"]
     lines = [
-        f"model: {model.get('preset')} ({model['kind']}, {model['net']['arch']}) on {model.get('data', '?')}: "
+        f"model: {model.get('preset')} preset, {kind} ({model['net']['arch']} network) on {model.get('data', '?')}: "
         f"{len(model.get('classes', []))} classes of {model.get('input', '?')} images, {report['samples']} samples per image",
         f"rule: {describe_rule(rule)}",
         "",

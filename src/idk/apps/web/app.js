@@ -34,6 +34,8 @@ fetch("api/info").then(r => r.json().then(d => {
 
 // a number with ``digits`` decimals; "–" for a missing one (the API writes NaN as null)
 const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
+// trailing zeros of a mantissa dropped: "0.1970" → "0.197", "4.610e-9" → "4.61e-9"
+const trim = t => t.replace(/(\.\d*?)0+(?=$|e)/, "$1").replace(/\.(?=$|e)/, "");
 // a score beside its threshold: four significant digits, or as many more as tell them apart (as `idk predict`)
 const apart = (a, b) => {
   if (typeof a !== "number" || typeof b !== "number") return [fixed(a, 3), fixed(b, 3)];
@@ -43,7 +45,7 @@ const apart = (a, b) => {
     y = b.toPrecision(digits);
     if (x !== y) break;
   }
-  return [x, y];
+  return trim(x) !== trim(y) ? [trim(x), trim(y)] : [x, y];
 };
 
 function el(tag, cls, text) {
@@ -85,84 +87,141 @@ function histogram(name, draws, mean, accepted, threshold) {
   return box;
 }
 
-function show(name, blob, answer) {
-  const row = el("div", "result");
+// A number in a sentence, kept on one line ("3.696e-8" must not break at its minus sign).
+const num = text => el("span", "num", text);
+
+// Why an image was answered as it was, in words: the rule's test, and the best guess when refused.
+function reason(answer, rule) {
+  const line = el("div", "score");
+  const [score, threshold] = apart(answer.score, answer.threshold);
+  const guess = answer.most_probable_name;
+  const mean = guess === null || guess === undefined ? null : answer.probabilities.mean[answer.most_probable];
+  if (rule.name === "percentile") {
+    line.append(`accepted: classes whose ${rule.percentile}th-percentile probability over the sampled networks is above `,
+      num(threshold), " (the dashed line); the highest is ", num(score));
+  } else if (answer.label === null) {
+    line.append(`the sampled networks are too unsure: their ${rule.score} is `, num(score),
+      ", above the cut-off ", num(threshold));
+  } else {
+    line.append(`${rule.score} `, num(score), " is within the cut-off ", num(threshold));
+  }
+  if (answer.label === null && mean !== null) {
+    line.append(`. Its best guess would be ${guess} (mean probability `, num(fixed(mean, 2)), "), not sure enough to answer");
+  }
+  return line;
+}
+
+// A row for an image, at the top of the list, waiting for its answer (filled by ``fill``).
+function pending(name, blob) {
+  const row = el("div", "result pending");
   const img = el("img");
   img.src = URL.createObjectURL(blob);
   img.alt = name;
-  const body = el("div");
-  body.append(el("div", "name", name));
-  if (answer.error) {
-    body.append(el("div", "error", answer.error));
-  } else {
-    body.append(el("div", "verdict" + (answer.label === null ? " idk" : ""), answer.verdict));
-    const rule = model ? model.rule : { name: "percentile", percentile: 50 };
-    if (answer.blank) {
-      body.append(el("div", "score", "nothing to classify found (a blank image)"));
-    } else if (rule.name === "percentile") {
-      const [score, threshold] = apart(answer.score, answer.threshold);
-      body.append(el("div", "score",
-        `accepted: classes whose ${rule.percentile}th-percentile probability is above ${threshold} ` +
-        `(the dashed line); highest: ${score}`));
-    } else {
-      const [score, threshold] = apart(answer.score, answer.threshold);
-      body.append(el("div", "score", `${rule.score} = ${score}; refuses above ${threshold}`));
-    }
-    if (answer.samples) {
-      const hists = el("div", "hists");
-      const threshold = rule.name === "percentile" ? answer.threshold : null;
-      const classes = model ? model.classes : answer.samples.map((_, c) => String(c));
-      answer.samples.forEach((draws, c) => hists.append(
-        histogram(classes[c], draws, answer.probabilities.mean[c], answer.accepted.includes(c), threshold)));
-      body.append(el("div", "caption",
-        `each class's probability under ${answer.samples[0].length} sampled networks (0 to 1; below: the mean)`), hists);
-    }
-  }
+  img.onerror = () => img.replaceWith(el("div", "noimage", "?"));  // not an image the browser shows either
+  const body = el("div", "body");
+  body.append(el("div", "name", name), el("div", "score", "answering…"));
   row.append(img, body);
   results.prepend(row);
+  return row;
+}
+
+function fill(row, name, answer) {
+  row.classList.remove("pending");
+  const body = row.querySelector(".body");
+  body.replaceChildren(el("div", "name", name));
+  if (answer.error) {
+    body.append(el("div", "error", answer.error.startsWith(name + ": ") ? answer.error.slice(name.length + 2) : answer.error));
+    return;
+  }
+  body.append(el("div", "verdict" + (answer.label === null ? " idk" : ""), answer.verdict));
+  const rule = model ? model.rule : { name: "percentile", percentile: 50 };
+  if (answer.blank) {
+    body.append(el("div", "score", "nothing to classify found (a blank image)"));
+    return;
+  }
+  body.append(reason(answer, rule));
+  if (answer.samples) {
+    const hists = el("div", "hists");
+    const threshold = rule.name === "percentile" ? answer.threshold : null;
+    const classes = model ? model.classes : answer.samples.map((_, c) => String(c));
+    answer.samples.forEach((draws, c) => hists.append(
+      histogram(classes[c], draws, answer.probabilities.mean[c], answer.accepted.includes(c), threshold)));
+    body.append(el("div", "caption",
+      `each class's probability under ${answer.samples[0].length} sampled networks (0 to 1; below: the mean)`), hists);
+  }
+}
+
+// One request per image, a few at a time: one unreadable or oversized file, or more files than a
+// request may hold, fails alone; a busy server (503) is asked again after its Retry-After.
+const AT_ONCE = 4, RETRIES = 3;
+async function answer(name, blob) {
+  const form = new FormData();
+  form.append("files", blob, name);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await fetch("api/predict", { method: "POST", body: form });
+      if (r.status === 503 && attempt < RETRIES) {
+        await new Promise(done => setTimeout(done, 1000 * (Number(r.headers.get("Retry-After")) || 1)));
+        continue;
+      }
+      const reply = await r.json();
+      return reply.images ? reply.images[0] : { error: reply.error || `HTTP ${r.status}` };
+    } catch (err) {
+      return { error: err instanceof TypeError ? "could not reach the idk server" : "request failed: " + err };
+    }
+  }
 }
 
 async function ask(files) {
-  const form = new FormData();
-  files.forEach(([name, blob]) => form.append("files", blob, name));
-  try {
-    const r = await fetch("api/predict", { method: "POST", body: form });
-    const answer = await r.json();
-    if (answer.images) answer.images.forEach((a, i) => show(files[i][0], files[i][1], a));
-    else files.forEach(([name, blob]) => show(name, blob, answer));
-  } catch (err) {
-    files.forEach(([name, blob]) => show(name, blob, { error: "request failed: " + err }));
-  }
+  const queue = files.map(([name, blob]) => [name, blob, pending(name, blob)]);
+  const worker = async () => {
+    for (let job; (job = queue.shift()); ) fill(job[2], job[0], await answer(job[0], job[1]));
+  };
+  await Promise.all(Array.from({ length: Math.min(AT_ONCE, queue.length) }, worker));
 }
 
 const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
 function clearPad() { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, pad.width, pad.height); }
 clearPad();
 ctx.strokeStyle = "#fff"; ctx.lineWidth = 20; ctx.lineCap = ctx.lineJoin = "round";
-let drawing = false;
-function at(e) { const b = pad.getBoundingClientRect(); return [e.clientX - b.left, e.clientY - b.top]; }
+let drawing = false, drawingRow = null, strokes = 0;  // the current drawing's row, answered again after each stroke
+function at(e) {  // in the canvas's own pixels (CSS may show it smaller)
+  const b = pad.getBoundingClientRect();
+  return [(e.clientX - b.left) * pad.width / b.width, (e.clientY - b.top) * pad.height / b.height];
+}
 pad.addEventListener("pointerdown", e => {
-  drawing = true; ctx.beginPath(); ctx.moveTo(...at(e)); ctx.lineTo(...at(e)); ctx.stroke();
+  drawing = true;
+  const [x, y] = at(e);
+  ctx.beginPath(); ctx.arc(x, y, ctx.lineWidth / 2, 0, 2 * Math.PI); ctx.fillStyle = "#fff"; ctx.fill();  // a tap is a dot
+  ctx.beginPath(); ctx.moveTo(x, y);
   pad.setPointerCapture(e.pointerId);
 });
 pad.addEventListener("pointermove", e => { if (drawing) { ctx.lineTo(...at(e)); ctx.stroke(); } });
 function endStroke() {
   if (!drawing) return;
   drawing = false;
-  pad.toBlob(b => ask([["drawing.png", b]]), "image/png");
+  const stroke = ++strokes;
+  pad.toBlob(async b => {
+    if (!drawingRow || !drawingRow.isConnected) drawingRow = pending("drawing.png", b);
+    else drawingRow.querySelector("img").src = URL.createObjectURL(b);
+    const row = drawingRow, reply = await answer("drawing.png", b);
+    if (stroke === strokes || row !== drawingRow) fill(row, "drawing.png", reply);  // a later stroke's answer wins
+  }, "image/png");
 }
 pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
-document.getElementById("clear").onclick = clearPad;
+document.getElementById("clear").onclick = () => { clearPad(); drawingRow = null; };  // the next drawing gets a row of its own
+document.getElementById("forget").onclick = () => { results.replaceChildren(); drawingRow = null; };
 
+// Files dropped anywhere on the page are answered (the browser would otherwise open them and leave the page).
 const drop = document.getElementById("drop");
 document.getElementById("files").onchange = e => {
   ask([...e.target.files].map(f => [f.name, f]));
   e.target.value = "";  // choosing the same file again answers it again
 };
-drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
-drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", e => {
+document.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
+document.addEventListener("dragleave", e => { if (!e.relatedTarget) drop.classList.remove("over"); });
+document.addEventListener("drop", e => {
   e.preventDefault(); drop.classList.remove("over");
   ask([...e.dataTransfer.files].map(f => [f.name, f]));
 });
