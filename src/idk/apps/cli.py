@@ -259,8 +259,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     process = failures.torchrun_process()  # "" alone or in rank 0, else " (process R of W)"
-    with contextlib.redirect_stderr(io.StringIO()) if process else contextlib.nullcontext():
-        args = build_parser().parse_args(argv)  # a usage error: every process has the same one; rank 0 says it
+    try:
+        with contextlib.redirect_stderr(io.StringIO()) if process else contextlib.nullcontext():
+            args = build_parser().parse_args(argv)  # a usage error: every process has the same one; rank 0 says it
+    except SystemExit as stop:
+        if process and stop.code:  # silent here: wait, so that rank 0 says it before torchrun stops every process
+            time.sleep(failures.PEER_GRACE)
+        raise
     try:
         check_options(args)
         return run(args)

@@ -63,7 +63,7 @@ def torchrun_process() -> str:
     return f" (process {rank} of {world})" if world > 1 and rank != 0 else ""
 
 
-PEER_GRACE = 2.0  # seconds a torchrun process that failed waits, so that its peers can say their own errors
+PEER_GRACE = 5.0  # seconds a torchrun process that failed waits, so that its peers can say their own errors
 
 
 def among_peers() -> bool:
