@@ -73,10 +73,7 @@ def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatc
     skipped = [w for w in warnings if "skipped" in w]
     assert len(skipped) == 1 and "skipped 3 unreadable or non-image files" in skipped[0]
     assert "notes.txt (not an image file name)" in skipped[0]  # each with why, its path not repeated
-    assert (
-        "broken.png (not an image file idk reads" in skipped[0]
-        and "huge.png (too many pixels" in skipped[0]
-    )
+    assert "broken.png (not an image file idk reads" in skipped[0] and "huge.png (too many pixels" in skipped[0]
 
 
 def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):

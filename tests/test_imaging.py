@@ -342,7 +342,8 @@ def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size_a_large_png_refused(t
     monkeypatch.setattr(imaging, "MAX_PIXELS", 500_000)
     assert pixels[112, 150].max() < 0.1 and pixels[10, 10].min() > 0.9  # the block where it was
     with pytest.raises(
-        ImageError, match=r"too many pixels: 1200×900 is over the limit of 500,000 \(a guard against decompression bombs\); scale it down"
+        ImageError,
+        match=r"too many pixels: 1200×900 is over the limit of 500,000 \(a guard against decompression bombs\); scale it down",
     ):
         open_image(tmp_path / "big.png")
     monkeypatch.setattr(imaging, "MAX_JPEG_PIXELS", 1_000_000)  # over the JPEG limit too: refused
