@@ -452,3 +452,21 @@ def test_a_file_of_no_form_idk_reads_is_named_with_the_forms_it_reads(tmp_path, 
     stray.write_bytes(b"PK\x03\x04 a zip archive")
     with pytest.raises(DataError, match=r"model\.pt: not a data set idk reads: give a folder of images .*an IDX file"):
         load(str(stray), data_cfg, InputSpec(1, 28, 28, "fit"))
+
+
+def test_a_test_set_of_the_same_names_in_another_order_is_not_said_to_have_changed(tmp_path, data_cfg):
+    """The recorded test set's SHA-256 is of its labels numbered as the model's: a test .npz naming
+    the classes in another order than the training .npz is the same set, not "changed since training"
+    (it was said every time); an image changed since is said."""
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((12, 8, 8)).astype(np.float32), np.arange(12) % 2
+    np.savez(tmp_path / "train.npz", images=images, labels=labels, classes=np.array(["b", "a"]))
+    np.savez(tmp_path / "test.npz", images=images[:6], labels=1 - labels[:6], classes=np.array(["a", "b"]))
+    data = training_data(str(tmp_path / "train.npz"), data_cfg, test_data=str(tmp_path / "test.npz"))
+    said: list[str] = []
+    test = recorded_test_set(data.record, data.train.spec, data_cfg, data.train.classes, said.append)
+    assert said == [] and test.labels.tolist() == labels[:6].tolist()  # renumbered as the model's: b = 0
+    images[0, 0, 0] = 1 - images[0, 0, 0]
+    np.savez(tmp_path / "test.npz", images=images[:6], labels=1 - labels[:6], classes=np.array(["a", "b"]))
+    recorded_test_set(data.record, data.train.spec, data_cfg, data.train.classes, said.append)
+    assert len(said) == 1 and "the model's test set changed since training (6 images then, 6 now" in said[0]

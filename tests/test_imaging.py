@@ -257,6 +257,7 @@ def test_one_image_is_read_by_the_rule_a_data_set_is_read_by():
             np.zeros((2, 9, 9, 3)),
             r"shape \(2, 9, 9, 3\) holds 2 images, not one: give each its own \(name, pixels\) pair",
         ),
+        (np.zeros((1, 9, 9, 3)), r"shape \(1, 9, 9, 3\) is a batch of one image: give the image, array\[0\]"),
         (np.array([[0.5, np.nan]]), "NaN or infinite"),
         (np.array([[0.5, np.inf]]), "NaN or infinite"),
         (np.array([[-0.5, 0.5]]), r"span -0\.5\.\.0\.5; pixels lie in \[0, 1\] or in 0\.\.255$"),

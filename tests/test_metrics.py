@@ -73,11 +73,12 @@ def test_the_reported_risk_coverage_curve_ends_at_full_coverage():
 def test_per_class_figures_and_the_confusion_counts():
     """Class by class, by hand: 3 classes, the last with no image (NaN), one refused image."""
     y = torch.tensor([0, 0, 0, 1, 1])
-    forced = torch.tensor([0, 0, 1, 1, 0])
+    forced = torch.tensor([0, 0, 1, 1, 0])  # the forced answers (other draws)
+    label = torch.tensor([0, 2, 0, 1, 0])  # the rule's answers: the second refused
     refused = torch.tensor([False, True, False, False, False])
-    per = metrics.per_class(forced, forced, refused, y, 3)
+    per = metrics.per_class(forced, label, refused, y, 3)
     assert per["n"] == [3, 2, 0]
     assert per["forced_accuracy"][:2] == [pytest.approx(2 / 3), 0.5] and math.isnan(per["forced_accuracy"][2])
     assert per["refused"][:2] == [pytest.approx(1 / 3), 0.0] and math.isnan(per["refused"][2])
-    assert per["accepted_accuracy"][:2] == [0.5, 0.5]  # class 0: of images 0 and 2 answered, one right
+    assert per["accepted_accuracy"][:2] == [1.0, 0.5]  # class 0: images 0 and 2 answered 0, both right
     assert metrics.confusion(forced, y, 3) == [[2, 1, 0], [1, 1, 0], [0, 0, 0]]

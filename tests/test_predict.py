@@ -190,7 +190,7 @@ def test_networks_drawn_once_answer_as_drawn_each_time(cnn_model, mnist_test):
     draws them itself, would), and the service's reuse of them (draw_networks) changes no answer."""
     import torch
 
-    from idk.apps.predict import draw_networks, predict_images, sample_images, significant
+    from idk.apps.predict import draw_networks, predict_images, sample_images
     from idk.data.preparation import prepare
     from idk.training import checkpoint
 
@@ -199,7 +199,7 @@ def test_networks_drawn_once_answer_as_drawn_each_time(cnn_model, mnist_test):
     fresh = predict_images(model, ckpt, sources, 20, seed=3, with_samples=True)
     images = torch.from_numpy(np.stack([prepare(pixels, ckpt.input_spec).pixels for _, pixels in sources]))
     log_probs, _ = sample_images(model, images, 20, ckpt.decision_rule().percentile, seed=3)
-    expected = significant(log_probs.exp(), 4)  # (S, N, C)
+    expected = np.round(log_probs.exp().double().numpy(), 3)  # (S, N, C)
     for row, result in enumerate(fresh):
         assert result.samples == expected[:, row].T.tolist()
     other = predict_images(model, ckpt, sources, 20, seed=4, with_samples=True)
@@ -361,3 +361,10 @@ def test_array_files_are_answered_image_by_image_as_evaluate_reads_them(cnn_mode
         model, ckpt, [(str(i), PreparedImage(p.numpy(), False, False)) for i, p in enumerate(pixels)], 10
     )
     assert [(r.verdict, r.most_probable) for r in got[:3]] == [(r.verdict, r.most_probable) for r in alone]
+    # one image saved alone, (H, W): answered as one image, named by its file (not as 28 rows)
+    np.save(tmp_path / "one.npy", (images[0, 0].numpy() * 255).round().astype(np.uint8))
+    (one,) = predict_files(model, ckpt, tmp_path / "one.npy", 10)
+    assert one.file == str(tmp_path / "one.npy") and (one.verdict, one.most_probable) == (
+        got[0].verdict,
+        got[0].most_probable,
+    )

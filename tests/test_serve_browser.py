@@ -142,21 +142,28 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
     # a second stroke answers the same drawing again, in its row (each stroke added a row)
     actions = ActionChains(driver, duration=20)
     actions.move_to_element_with_offset(pad, 60, -60).click_and_hold().move_by_offset(0, 40).release().perform()
-    _wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".result.pending"))
+    row = "[...document.querySelectorAll('.result')].find(r => r.dataset.stroke)"
+    _wait(
+        driver,
+        lambda d: d.execute_script(f"const r = {row}; return r.dataset.stroke === '2' && r.dataset.answered === '2'"),
+    )
     assert [a["name"] for a in _answers(driver)].count("drawing.png") == 1 and len(_answers(driver)) == 3
 
-    # an unreadable file beside a readable one fails alone, named once; a refused image says why, and its best guess
+    # an unreadable file beside readable ones fails alone, named once; a refused image says why, and its best guess
     broken = tmp_path / "notes.png"
     broken.write_text("not an image")
-    driver.find_element(By.ID, "files").send_keys(f"{broken}\n{digit}")
-    _wait(driver, lambda d: len(_answers(d)) == 5)
-    rows = {a["name"]: a for a in _answers(driver)[:2]}
+    photo = tmp_path / "photo.png"  # colour noise: no digit, refused by any model here
+    Image.fromarray((np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)).save(photo)
+    driver.find_element(By.ID, "files").send_keys(f"{broken}\n{digit}\n{photo}")
+    _wait(driver, lambda d: len(_answers(d)) == 6)
+    rows = {a["name"]: a for a in _answers(driver)[:3]}
     assert rows["notes.png"]["verdict"].startswith("not an image") and rows["digit.png"]["verdict"] == verdict
+    assert rows["photo.png"]["verdict"] == "I don't know"
     why = driver.execute_script(
         "return [...document.querySelectorAll('.result')].filter(r => r.querySelector('.verdict.idk'))"
         ".map(r => r.querySelector('.score').textContent)"
     )
-    assert all("best guess would be" in w or "nothing to classify" in w for w in why)
+    assert why and all("best guess would be" in w or "nothing to classify" in w for w in why)
 
     # files dropped anywhere on the page are answered, not opened by the browser
     dropped = driver.execute_script(
@@ -168,7 +175,7 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
         __import__("base64").b64encode(digit.read_bytes()).decode(),
     )
     assert dropped
-    _wait(driver, lambda d: len(_answers(d)) == 6 and _answers(d)[0]["name"] == "dropped.png")
+    _wait(driver, lambda d: len(_answers(d)) == 7 and _answers(d)[0]["name"] == "dropped.png")
 
     # a phone's width: nothing wider than the window; then "Clear answers" empties the list
     driver.set_window_size(320, 900)

@@ -17,7 +17,8 @@ import torch
 
 from idk.data import catalog
 from idk.data.catalog import recorded_test_set
-from idk.data.folders import Warn
+from idk.data.folders import Warn, as_images, fit_images
+from idk.data.images import ImageSet
 from idk.data.imaging import Source, list_images
 from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
@@ -46,7 +47,7 @@ class FileResult:
     score: float | None = None  # what the rule compares with its threshold (see :func:`rule_score`)
     score_name: str | None = None  # that score's name ("percentile" for the percentile rule's max_c Q_q)
     threshold: float | None = None  # the rule's threshold, beside the score it is compared with
-    # the class of highest mean probability, the answer if one were forced: given when refused too
+    # the class of highest mean probability over the S networks (argmax_c p̄_c): given when refused too
     most_probable: int | None = None
     most_probable_name: str | None = None
 
@@ -142,12 +143,31 @@ def array_sources(
     ``idk evaluate`` reads the file (:func:`~idk.data.catalog.load`: a data set's images, fitted
     into the frame, not prepared as photos); the file's error alone where it cannot be read."""
     try:
+        if (one := _one_image(path)) is not None:  # an .npy of one image: answered as one, not as rows
+            found = ImageSet(path, as_images(one[None], path), None, (), ckpt.input_spec)
+            return [(path, PreparedImage(fit_images(found, ckpt.input_spec, warn).images[0].numpy(), False, False))]
         images = catalog.load(path, DataConfig(), ckpt.input_spec, warn=warn).images
     except DataError as err:
         return [(path, ImageError(path, str(err).removeprefix(f"{path}: ")))]
     return [
         (f"{path}[{i}]", PreparedImage(image.numpy(), inverted=False, blank=False)) for i, image in enumerate(images)
     ]
+
+
+def _one_image(path: str) -> np.ndarray | None:
+    """The pixels of an ``.npy`` that holds one image, (H, W) or (H, W, C); None for a set of them
+    (N, H, W[, C]) or (N, H·W). A square (H, W), or one whose rows are no square number of pixels,
+    is an image; (N, D) with D a square number is N flat images (MNIST's CSV form)."""
+    if not path.lower().endswith(".npy"):
+        return None
+    try:
+        shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+    except (ValueError, OSError, EOFError):
+        return None  # the set reader says what is wrong with it
+    side = round(shape[1] ** 0.5) if len(shape) == 2 else 0
+    flat_rows = len(shape) == 2 and shape[0] != shape[1] and side * side == shape[1]
+    one = (len(shape) == 2 and not flat_rows) or (len(shape) == 3 and shape[2] in (1, 2, 3, 4) and shape[1] > shape[2])
+    return np.load(path, allow_pickle=False) if one else None
 
 
 def named_sources(sources: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -243,12 +263,13 @@ def _answer_batch(
         log_probs, pred = sample_images(model, images, samples, rule.percentile, draws=draws)
         decision = rule.decide(pred)
         scores = rule_score(rule, pred)
-        sampled = significant(log_probs.exp(), 4) if with_samples else None  # (S, N, C)
+        # (S, N, C) for histograms, to 3 decimals: the service's answers stay small (most draws are ~0)
+        sampled = np.round(log_probs.exp().double().numpy(), 3) if with_samples else None
         means = significant(pred.mean_probs, 6).tolist()  # (N, C): one conversion, not N × C
         quantiles = significant(pred.quantile_probs, 6).tolist() if isinstance(rule, PercentileRule) else None
         score_name = rule.score.name
         accepted_rows, labels, score_list = decision.accepted.tolist(), decision.label.tolist(), scores.tolist()
-        forced = pred.mean_probs.argmax(-1).tolist()
+        best = pred.mean_probs.argmax(-1).tolist()
         for row, (i, _) in enumerate(ready):
             results[i].score = float(score_list[row])  # unrounded: it compares with the threshold as the rule did
             results[i].score_name, results[i].threshold = score_name, rule.threshold
@@ -257,7 +278,7 @@ def _answer_batch(
             results[i].verdict = verdict_text(accepted, classes)
             results[i].label = labels[row] if accepted else None
             results[i].label_name = classes[results[i].label] if accepted else None
-            results[i].most_probable, results[i].most_probable_name = forced[row], classes[forced[row]]
+            results[i].most_probable, results[i].most_probable_name = best[row], classes[best[row]]
             if with_samples:
                 results[i].samples = sampled[:, row].T.tolist()
             results[i].probabilities = {"mean": means[row]}

@@ -159,7 +159,7 @@ class PredictionService:
 class ImageAnswer(BaseModel):
     """One image's answer; ``samples``: (C, S) sampled probabilities; ``score`` against ``threshold``
     (percentile rule: max_c Q_q, accept classes above t; score rule: u, refuse above τ);
-    ``most_probable``: argmax_c p̄_c, the answer if one were forced, given when refused too."""
+    ``most_probable``: argmax_c p̄_c over the S networks, given when refused too."""
 
     file: str
     verdict: str | None

@@ -241,16 +241,16 @@ def recorded_test_set(
     ``--test-data`` set that lost or gained a class since training is refused, or renumbered).
     ``warn``: told when a test folder or file holds other images than at training (its recorded
     SHA-256): the figures are then of the images there now."""
+    source = record.test_data or record.data
     test = _recorded_test_set(record, spec, cfg)
+    if classes is not None and test.labels is not None:  # numbered as the model's, as when it was fingerprinted
+        test = in_model_classes(test, classes, f"{source} (the model's test set)")
     if warn and record.test_fingerprint and same_images(fingerprint(test)) != same_images(record.test_fingerprint):
         warn(
-            f"{record.test_data or record.data}: the model's test set changed since training ({record.test_fingerprint['n']} "
-            f"images then, {len(test)} now, or other pixels or labels): the figures are of the images there now"
+            f"{source}: the model's test set changed since training ({record.test_fingerprint['n']} images then, "
+            f"{len(test)} now, or other pixels or labels): the figures are of the images there now"
         )
-    test = conform(test, spec)
-    if classes is None or test.labels is None:
-        return test
-    return in_model_classes(test, classes, f"{record.test_data or record.data} (the model's test set)")
+    return conform(test, spec)
 
 
 def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> ImageSet:
@@ -460,7 +460,7 @@ def load(
             data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
-        elif path.suffix in (".npy", ".npz"):
+        elif path.suffix.lower() in (".npy", ".npz"):
             data, fitted = read_array(path, path.stem), True
         else:
             try:

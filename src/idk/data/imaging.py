@@ -204,6 +204,10 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
             or values in neither [0, 1] nor 0..255.
     """
     array = np.asarray(array)
+    if array.ndim == 4 and array.shape[0] == 1:  # a batch of one
+        raise ImageError(
+            name, f"an array of shape {tuple(array.shape)} is a batch of one image: give the image, array[0]"
+        )
     if array.ndim == 4:  # a batch given as one image
         raise ImageError(
             name,

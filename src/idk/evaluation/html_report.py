@@ -132,15 +132,15 @@ def write_html_report(report: dict[str, Any], folder: str | Path, warn: Callable
         "each accuracy on accepted images, in per cent: the true rates that these counts leave plausible.</p>",
     ]
     classes = list(model.get("classes", []))
-    for name, d in report["datasets"].items():
-        if "per_class" in d and len(d["per_class"]["n"]) == len(classes):  # reports before them have none
-            body += [
-                f"<h3>{html.escape(name)}, class by class</h3>",
-                _class_table(d, classes),
-                "<p>Then the forced answers (every image answered): each row a true class, each column the "
-                "class answered.</p>",
-            ]
-            break  # the model's own test set; the JSON holds every labelled set's
+    name = report.get("in_distribution")  # the model's own test set; the JSON holds every labelled set's
+    test = report["datasets"].get(name, {})
+    if "per_class" in test and len(test["per_class"]["n"]) == len(classes):  # reports before them have none
+        body += [
+            f"<h3>{html.escape(name)}, class by class</h3>",
+            _class_table(test, classes),
+            "<p>Then the forced answers (every image answered): each row a true class, each column the "
+            "class answered.</p>",
+        ]
     if "twin" in report:
         body += ["<h2>Deterministic twin (softmax)</h2>", _table(report["twin"]["datasets"])]
     body += [

@@ -94,6 +94,10 @@ const num = text => el("span", "num", text);
 function reason(answer, rule) {
   const line = el("div", "score");
   const [score, threshold] = apart(answer.score, answer.threshold);
+  if (model && model.calibration && model.calibration.feasible === false) {  // its threshold would say nothing
+    line.append(`the model's rule refuses every image (${model.rule_summary})`);
+    return line;
+  }
   const guess = answer.most_probable_name;
   const mean = guess === null || guess === undefined ? null : answer.probabilities.mean[answer.most_probable];
   if (rule.name === "percentile") {
@@ -111,13 +115,20 @@ function reason(answer, rule) {
   return line;
 }
 
+// ``blob`` shown in ``img``, its object URL freed once drawn (or found to be no image the browser shows either).
+function picture(img, blob) {
+  const url = URL.createObjectURL(blob);
+  img.onload = () => URL.revokeObjectURL(url);
+  img.onerror = () => { URL.revokeObjectURL(url); img.replaceWith(el("div", "noimage", "?")); };
+  img.src = url;
+}
+
 // A row for an image, at the top of the list, waiting for its answer (filled by ``fill``).
 function pending(name, blob) {
   const row = el("div", "result pending");
   const img = el("img");
-  img.src = URL.createObjectURL(blob);
   img.alt = name;
-  img.onerror = () => img.replaceWith(el("div", "noimage", "?"));  // not an image the browser shows either
+  picture(img, blob);
   const body = el("div", "body");
   body.append(el("div", "name", name), el("div", "score", "answering…"));
   row.append(img, body);
@@ -167,7 +178,8 @@ async function answer(name, blob) {
       const reply = await r.json();
       return reply.images ? reply.images[0] : { error: reply.error || `HTTP ${r.status}` };
     } catch (err) {
-      return { error: err instanceof TypeError ? "could not reach the idk server" : "request failed: " + err };
+      // fetch's TypeError: no answer came (the server is down, or it closed the connection: e.g. a file over its size limit)
+      return { error: err instanceof TypeError ? "request failed: no answer from the idk server" : "request failed: " + err };
     }
   }
 }
@@ -175,7 +187,9 @@ async function answer(name, blob) {
 async function ask(files) {
   const queue = files.map(([name, blob]) => [name, blob, pending(name, blob)]);
   const worker = async () => {
-    for (let job; (job = queue.shift()); ) fill(job[2], job[0], await answer(job[0], job[1]));
+    for (let job; (job = queue.shift()); ) {
+      if (job[2].isConnected) fill(job[2], job[0], await answer(job[0], job[1]));  // "Clear answers" drops the rest
+    }
   };
   await Promise.all(Array.from({ length: Math.min(AT_ONCE, queue.length) }, worker));
 }
@@ -200,12 +214,17 @@ pad.addEventListener("pointermove", e => { if (drawing) { ctx.lineTo(...at(e)); 
 function endStroke() {
   if (!drawing) return;
   drawing = false;
-  const stroke = ++strokes;
+  const stroke = String(++strokes);
   pad.toBlob(async b => {
     if (!drawingRow || !drawingRow.isConnected) drawingRow = pending("drawing.png", b);
-    else drawingRow.querySelector("img").src = URL.createObjectURL(b);
-    const row = drawingRow, reply = await answer("drawing.png", b);
-    if (stroke === strokes || row !== drawingRow) fill(row, "drawing.png", reply);  // a later stroke's answer wins
+    else if (drawingRow.querySelector("img")) picture(drawingRow.querySelector("img"), b);
+    const row = drawingRow;
+    row.dataset.stroke = stroke;  // the row shows its latest stroke's answer, whichever reply comes last
+    const reply = await answer("drawing.png", b);
+    if (row.dataset.stroke === stroke) {
+      fill(row, "drawing.png", reply);
+      row.dataset.answered = stroke;
+    }
   }, "image/png");
 }
 pad.addEventListener("pointerup", endStroke);
