@@ -157,7 +157,10 @@ def run(args: argparse.Namespace) -> int:
             # strict JSON: a NaN (a diverged model's probabilities) is null, as the web service writes it
             print(json.dumps(json_safe([r.as_dict() for r in results]), indent=2, allow_nan=False, ensure_ascii=False))
         else:
-            print(format_results(results, ckpt.decision_rule(), ckpt.classes))
+            from idk.decision.rules import infeasible_error_target
+
+            everything = ckpt.rule_summary() if infeasible_error_target(ckpt.rule) else None
+            print(format_results(results, ckpt.decision_rule(), ckpt.classes, everything))
         return 1 if any(r.error for r in results) else 0
     if args.command == "serve":
         from idk.apps.serve import ServiceSettings, serve

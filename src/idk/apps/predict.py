@@ -287,10 +287,13 @@ def _answer_batch(
     return results
 
 
-def format_results(results: list[FileResult], rule: Rule, classes: tuple[str, ...]) -> str:
+def format_results(
+    results: list[FileResult], rule: Rule, classes: tuple[str, ...], refuses_all: str | None = None
+) -> str:
     """One line per file: the verdict, the three most probable classes by what the rule reads (each
     class's percentile probability for the percentile rule, the mean probability for a score rule)
-    and the rule's own test, e.g. ``entropy 0.0123 ≤ 0.4386``."""
+    and the rule's own test, e.g. ``entropy 0.0123 ≤ 0.4386``; ``refuses_all``: said instead of the
+    test where the rule refuses every image (its threshold would say nothing: :func:`summarize_rule`)."""
     percentile = isinstance(rule, PercentileRule)
     key = f"p{rule.percentile:g}" if percentile else "mean"
     lines = []
@@ -306,7 +309,9 @@ def format_results(results: list[FileResult], rule: Rule, classes: tuple[str, ..
         top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
         line += "  [" + ", ".join(f"{classes[c]}: {probs[c]:.2f}" for c in top) + "]"
         score, threshold = _apart(r.score, rule.threshold)
-        if percentile:  # accepted classes lie above t
+        if refuses_all:
+            test = refuses_all
+        elif percentile:  # accepted classes lie above t
             test = f"best p{rule.percentile:g} {score} {'>' if r.accepted else '≤'} {threshold}"
         else:  # refused above τ
             test = f"{rule.score.name} {score} {'≤' if r.accepted else '>'} {threshold}"
