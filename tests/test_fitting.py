@@ -203,3 +203,25 @@ def test_a_diverging_run_stops_before_keeping_its_epoch(mnist_train):
             on_epoch=lambda s: kept.append(s.epoch),
         )
     assert all(math.isfinite(h) for h in kept) and len(kept) < 3
+
+
+@pytest.mark.parametrize("bayesian", [True, False])
+def test_batch_normalised_convolutions_train_their_own_parameters(mnist_train, bayesian):
+    """``NetConfig.norm``: the Bayesian network's batch normalisation is trained (its scale and shift
+    are the network's point parameters, beside the guide's) and keeps running statistics, which the
+    sampled predictive reads in eval mode; each of the S networks then sees the same normalisation."""
+    cfg = replace(SMALL_CNN, bayesian=bayesian, net=replace(SMALL_CNN.net, norm=True))
+    model = build_model(cfg, 512)
+    norms = [m for m in model.net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == len(cfg.net.channels)
+    before = [n.weight.detach().clone() for n in norms]
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=3e-3, elbo="meanfield", local_reparam=True)
+    fit(model, mnist_train.images[:512], mnist_train.labels[:512], tcfg, spec=MNIST_SPEC)
+    assert all(not torch.equal(b, n.weight) for b, n in zip(before, norms, strict=True))  # trained
+    assert all(int(n.num_batches_tracked) >= 512 // 64 for n in norms)  # running statistics kept
+    model.eval()
+    x = mnist_train.images[:8]
+    logits = model.sample_logits(x, 4, generator=torch.Generator().manual_seed(0))
+    assert logits.shape == (4 if bayesian else 1, 8, 10) and torch.isfinite(logits).all()
+    again = model.sample_logits(x[:3], 4, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(again, logits[:, :3])  # eval mode: an image's answer does not depend on its batch

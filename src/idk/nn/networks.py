@@ -17,7 +17,9 @@ class NetConfig:
     ``channels``, each ``convs`` k×k convolutions (ReLU after each) and a 2×2 max-pool, then one
     hidden dense layer. ``padding`` k // 2 keeps the size ("same"), 0 shrinks it ("valid"; with
     one 5×5 convolution per block on 28×28 this is LeNet-5's 28 → 24 → 12 → 8 → 4). Feature maps
-    still larger than ``pool_to`` × ``pool_to`` (large images) are average-pooled down to it."""
+    still larger than ``pool_to`` × ``pool_to`` (large images) are average-pooled down to it.
+    ``norm``: batch normalisation after each convolution, before its ReLU (point parameters and
+    running statistics, in the Bayesian network as in the twin)."""
 
     arch: str = "cnn"
     hidden: int = 1024  # mlp hidden units
@@ -27,6 +29,7 @@ class NetConfig:
     kernel: int = 5  # cnn convolution size
     convs: int = 1  # cnn convolutions per block
     pool_to: int = 6  # cnn: larger final feature maps are average-pooled to this size
+    norm: bool = False  # cnn: batch normalisation after each convolution
 
 
 def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
@@ -57,7 +60,7 @@ def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, .
         size, width = (h, w), c
         for channels in cfg.channels:
             for _ in range(cfg.convs):
-                layers += [conv(width, channels, size), nn.ReLU()]
+                layers += [conv(width, channels, size), *([nn.BatchNorm2d(channels)] if cfg.norm else []), nn.ReLU()]
                 size, width = tuple(s - cfg.kernel + 1 + 2 * cfg.padding for s in size), channels
                 if min(size) < 1:
                     raise ValueError(

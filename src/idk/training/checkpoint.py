@@ -393,7 +393,7 @@ class Checkpoint:
 
 
 MLP_ONLY = ("hidden",)  # NetConfig fields that only one architecture reads
-CNN_ONLY = ("channels", "dense", "padding", "kernel", "convs", "pool_to")
+CNN_ONLY = ("channels", "dense", "padding", "kernel", "convs", "pool_to", "norm")
 DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
 
 

@@ -56,7 +56,9 @@ class ElboObjective:
         self.elbo = ELBOS[cfg.elbo]()(model.model, guide)  # an ELBOModule
 
     def parameters(self) -> list[Tensor]:
-        return list(self.model.guide.parameters())
+        """The guide's, and the network's own point parameters (batch normalisation's; the weights
+        are sites of the model, their parameters the guide's)."""
+        return list(self.model.guide.parameters()) + list(self.model.net.parameters())
 
     def __call__(
         self,
