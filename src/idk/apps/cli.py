@@ -273,7 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_options(args)
         return run(args)
     except IdkError as err:  # each process's own (one machine's data may be missing): said by each, named
-        print(failures.one_line(f"idk: error{process}: {err}"), file=sys.stderr, flush=True)
+        # one write, the newline with it: print's two would let two torchrun processes' lines interleave
+        sys.stderr.write(failures.one_line(f"idk: error{process}: {err}") + "\n")
+        sys.stderr.flush()
         if failures.among_peers():  # before torchrun stops the others: theirs said too
             time.sleep(failures.PEER_GRACE)
         return failures.USAGE
