@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def a_type(value: object) -> str:
+    """What ``value`` is, for a message: "an int", "a tuple", "None"."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
 class IdkError(Exception):
     """An error caused by the user's input or environment; the CLI prints ``str(err)`` and exits 2."""
 

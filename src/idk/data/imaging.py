@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from idk.errors import ImageError
+from idk.errors import ImageError, a_type
 
 if TYPE_CHECKING:
     import torch
@@ -163,14 +163,9 @@ def image_source(source: object, name: str | None = None) -> str | Path | bytes 
         return bytes(source)
     tensor = hasattr(source, "detach") and hasattr(source, "numpy")  # torch's (this module does not import torch)
     if not (tensor or isinstance(source, np.ndarray)):
-        what = (
-            "None"
-            if source is None
-            else f"{'an' if type(source).__name__[0] in 'aeiou' else 'a'} {type(source).__name__}"
-        )
         raise ImageError(
             name or f"<{type(source).__name__}>",
-            f"{what} is not an image: give a path, the file's bytes, a PIL image or pixels (a numpy array or "
+            f"{a_type(source)} is not an image: give a path, the file's bytes, a PIL image or pixels (a numpy array or "
             f"a tensor, {ARRAY_FORMS})",
         )
     kind = "tensor" if tensor else "array"

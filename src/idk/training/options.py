@@ -13,7 +13,7 @@ from typing import Any
 
 from idk.choices import OUTLIER_FAMILIES, SCHEDULES
 from idk.decision.scores import SCORES
-from idk.errors import IdkError
+from idk.errors import IdkError, a_type
 from idk.nn.guides import GUIDES
 from idk.nn.priors import PRIORS
 from idk.training.config import AUGMENTATION_SHARES, Preset
@@ -185,7 +185,7 @@ def checked(opts: TrainOptions) -> TrainOptions:
         value = getattr(opts, name)
         if value is not None and not isinstance(value, (str, Path)):
             raise IdkError(
-                f"{flag(name)}: {'an' if type(value).__name__[0].lower() in 'aeiou' else 'a'} {type(value).__name__} was given; give a data set's name or a path (a folder, or "
+                f"{flag(name)}: {a_type(value)} was given; give a data set's name or a path (a folder, or "
                 "an .npz: arrays in memory are saved first, np.savez(path, images=X, labels=y, classes=names), "
                 "so that the model's data can be found again to recalibrate, resume and evaluate)"
             )
