@@ -17,7 +17,7 @@ import torch
 
 from idk.data import catalog
 from idk.data.catalog import recorded_test_set
-from idk.data.folders import Warn, as_images, fit_images
+from idk.data.folders import Warn, as_images, channels_last_image, fit_images, flat_side
 from idk.data.images import ImageSet
 from idk.data.imaging import Source, list_images
 from idk.data.preparation import PreparedImage, prepare
@@ -164,9 +164,8 @@ def _one_image(path: str) -> np.ndarray | None:
         shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
     except (ValueError, OSError, EOFError):
         return None  # the set reader says what is wrong with it
-    side = round(shape[1] ** 0.5) if len(shape) == 2 else 0
-    flat_rows = len(shape) == 2 and shape[0] != shape[1] and side * side == shape[1]
-    one = (len(shape) == 2 and not flat_rows) or (len(shape) == 3 and shape[2] in (1, 2, 3, 4) and shape[1] > shape[2])
+    flat_rows = len(shape) == 2 and shape[0] != shape[1] and flat_side(shape[1]) is not None
+    one = (len(shape) == 2 and not flat_rows) or channels_last_image(shape)
     return np.load(path, allow_pickle=False) if one else None
 
 

@@ -154,6 +154,19 @@ def _say_conversions(root: Path, found, spec: InputSpec, capped: bool, warn: War
         )
 
 
+def flat_side(pixels: int) -> int | None:
+    """The side of square images flattened to rows of ``pixels`` (784 → 28); None where no square
+    has that many."""
+    side = int(round(pixels**0.5))
+    return side if side > 0 and side * side == pixels else None
+
+
+def channels_last_image(shape: tuple[int, ...]) -> bool:
+    """Whether a 3-D ``shape`` is one image (H, W, C), far likelier than H images of W × C pixels:
+    its last axis 1–4 and narrower than the one before."""
+    return len(shape) == 3 and shape[2] in (1, 2, 3, 4) and shape[1] > shape[2]
+
+
 def as_images(array: np.ndarray, source: str) -> torch.Tensor:
     """An image array (N, H, W), (N, H, W, C), (N, C, H, W), or (N, D) of flattened square images
     (D = H², greyscale) → float32 (N, C, H, W) in [0, 1].
@@ -166,8 +179,8 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{source}: images must be a numeric array, got dtype {array.dtype}")
     if array.ndim == 2:
-        side = int(round(array.shape[1] ** 0.5))
-        if side * side != array.shape[1] or side == 0:
+        side = flat_side(array.shape[1])
+        if side is None:
             raise DataError(f"{source}: flat images of {array.shape[1]} pixels are not square; give (N, H, W)")
         if side < MIN_FLAT_SIDE:  # more likely one image (H, W) than H images of side × side pixels
             raise DataError(
@@ -175,8 +188,7 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
                 f"small; give images as (N, H, W) (one image: (1, H, W))"
             )
         array = array.reshape(-1, side, side)
-    if array.ndim == 3 and array.shape[2] in (1, 2, 3, 4) and array.shape[1] > array.shape[2]:
-        # (H, W, C) of one image, far likelier than H images of W × C pixels
+    if array.ndim == 3 and channels_last_image(array.shape):
         raise DataError(
             f"{source}: shape {array.shape} read as {array.shape[0]} images of {array.shape[1]}×{array.shape[2]} "
             f"pixels is too narrow: one image with its channels last? Give images as (N, H, W, C) "
