@@ -155,7 +155,7 @@ def _say_conversions(root: Path, found, spec: InputSpec, capped: bool, warn: War
 
 
 def flat_side(pixels: int) -> int | None:
-    """The side of square images flattened to rows of ``pixels`` (784 → 28); None where no square
+    """The side H of square images flattened to rows of ``pixels`` = H²; None where no square
     has that many."""
     side = int(round(pixels**0.5))
     return side if side > 0 and side * side == pixels else None
