@@ -139,13 +139,28 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
         Path(os.environ["IDK_SCREENSHOT"]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, os.environ["IDK_SCREENSHOT"])
 
-    # a second stroke answers the same drawing again, in its row (each stroke added a row)
+    # a second stroke answers the same drawing again, in its row (each stroke added a row); until its
+    # answer comes (held back here), the row keeps the previous answer, marked "answering…"
+    driver.execute_script(
+        "window.realFetch = window.fetch; window.held = []; "
+        "window.fetch = (...a) => new Promise(go => window.held.push(go)).then(() => window.realFetch(...a));"
+    )
     actions = ActionChains(driver, duration=20)
     actions.move_to_element_with_offset(pad, 60, -60).click_and_hold().move_by_offset(0, 40).release().perform()
     row = "[...document.querySelectorAll('.result')].find(r => r.dataset.stroke)"
+    _wait(driver, lambda d: d.execute_script("return window.held.length === 1"))
+    marked = driver.execute_script(
+        f"const r = {row}; return [r.classList.contains('pending'), r.querySelector('.answering')?.textContent,"
+        " r.querySelector('.verdict')?.textContent]"
+    )
+    assert marked == [True, "answering…", drawn["verdict"]], marked
+    driver.execute_script("window.fetch = window.realFetch; window.held.forEach(go => go())")
     _wait(
         driver,
-        lambda d: d.execute_script(f"const r = {row}; return r.dataset.stroke === '2' && r.dataset.answered === '2'"),
+        lambda d: d.execute_script(
+            f"const r = {row}; return r.dataset.stroke === '2' && r.dataset.answered === '2'"
+            " && !r.classList.contains('pending') && !r.querySelector('.answering')"
+        ),
     )
     assert [a["name"] for a in _answers(driver)].count("drawing.png") == 1 and len(_answers(driver)) == 3
 

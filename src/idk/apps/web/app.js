@@ -130,7 +130,7 @@ function pending(name, blob) {
   img.alt = name;
   picture(img, blob);
   const body = el("div", "body");
-  body.append(el("div", "name", name), el("div", "score", "answering…"));
+  body.append(el("div", "name", name), el("div", "score answering", "answering…"));
   row.append(img, body);
   results.prepend(row);
   return row;
@@ -217,7 +217,11 @@ function endStroke() {
   const stroke = String(++strokes);
   pad.toBlob(async b => {
     if (!drawingRow || !drawingRow.isConnected) drawingRow = pending("drawing.png", b);
-    else if (drawingRow.querySelector("img")) picture(drawingRow.querySelector("img"), b);
+    else {  // the previous stroke's answer stays, dimmed and marked, until this one's comes
+      if (drawingRow.querySelector("img")) picture(drawingRow.querySelector("img"), b);
+      drawingRow.classList.add("pending");
+      if (!drawingRow.querySelector(".answering")) drawingRow.querySelector(".body").append(el("div", "score answering", "answering…"));
+    }
     const row = drawingRow;
     row.dataset.stroke = stroke;  // the row shows its latest stroke's answer, whichever reply comes last
     const reply = await answer("drawing.png", b);
