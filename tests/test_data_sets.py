@@ -247,6 +247,18 @@ def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_a
     assert as_images(mask, "mask.npy").max() == 1
 
 
+def test_a_uint8_mask_of_0_and_1_is_read_as_8_bits_and_said_so(tmp_path):
+    """uint8 0/1 is read as 8-bit values (almost black), bool and float 0/1 as ink: the first is warned of."""
+    mask = np.array([[[0, 1], [1, 0]]] * 2, np.uint8)
+    np.savez(tmp_path / "m.npz", images=mask, labels=np.array([0, 1]))
+    told: list[str] = []
+    assert float(read_array(tmp_path / "m.npz", "m", told.append).images.max()) == pytest.approx(1 / 255)
+    assert len(told) == 1 and "hold only 0 and 1" in told[0] and "astype(bool)" in told[0]
+    for ink in (mask.astype(bool), mask.astype(np.float32), np.zeros_like(mask)):
+        np.save(tmp_path / "ink.npy", ink)
+        assert len(read_array(tmp_path / "ink.npy", "ink", told.append).images) == 2 and len(told) == 1
+
+
 def test_class_names_given_as_bytes_are_read_as_text(tmp_path, data_cfg):
     np.savez(
         tmp_path / "b.npz",
@@ -288,6 +300,12 @@ def test_folders_named_by_numbers_are_names_not_positions():
     assert array.classes == ("0", "1", "2") and not array.named  # the given set is left as it was
     with pytest.raises(DataError, match=r"classes \['12'\] are not among the model's"):
         in_model_classes(replace(folder, classes=("12", "1", "2")), model, "test/")
+    # a model trained on unnamed labels (an .npz without `classes`) and a set of names: the error says so
+    pets = ImageSet("p", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("cat", "dog"))
+    with pytest.raises(DataError, match=r"not among the model's \(0, 1, 2\); the model's classes have no names"):
+        in_model_classes(pets, ("0", "1", "2"), "pets/")
+    with pytest.raises(DataError, match=r"give this set's labels as indices 0\.\.2"):
+        match_classes(replace(pets), ("0", "1", "2"), "pets/")
     # a folder of another name left empty (no image is labelled with it): nothing to judge, not an error
     extra = replace(folder, classes=("0", "extra", "2", *map(str, range(3, 10))))
     assert [model[i] for i in in_model_classes(extra, model, "shift/").labels] == ["0", "2", "9"]

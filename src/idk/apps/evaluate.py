@@ -240,7 +240,7 @@ def evaluate_checkpoint(
             "preset": ckpt.preset,
             "kind": ckpt.kind,
             "members": ckpt.model_config.members,
-            "data": Path(ckpt.data.data).name,
+            "data": ckpt.data.data,  # a named set's name, or the path it was trained on (as idk info gives it)
             "classes": list(ckpt.classes),
             "input": ckpt.input_spec.describe(),
             "finished": ckpt.finished,

@@ -144,7 +144,7 @@ def array_sources(
     into the frame, not prepared as photos); the file's error alone where it cannot be read."""
     try:
         if (one := _one_image(path)) is not None:  # an .npy of one image: answered as one, not as rows
-            found = ImageSet(path, as_images(one[None], path), None, (), ckpt.input_spec)
+            found = ImageSet(path, as_images(one[None], path, warn), None, (), ckpt.input_spec)
             return [(path, PreparedImage(fit_images(found, ckpt.input_spec, warn).images[0].numpy(), False, False))]
         images = catalog.load(path, DataConfig(), ckpt.input_spec, warn=warn).images
     except DataError as err:

@@ -28,6 +28,7 @@ from idk.data.images import (
     check_labels,
     check_pixels,
     conform,
+    index_classes,
     unnamed_classes,
 )
 from idk.data.imaging import IMAGE_SUFFIXES
@@ -309,8 +310,18 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
     if test.classes != classes:
         raise DataError(
             f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
-            f"of {train_source}"
+            f"of {train_source}{_unnamed_hint(classes)}"
         )
+
+
+def _unnamed_hint(classes: tuple[str, ...]) -> str:
+    """What to do when a model's classes are indices (it was trained on unnamed labels) and a set's are names."""
+    if classes != index_classes(len(classes)):
+        return ""
+    return (
+        f"; the model's classes have no names (its training labels came as indices, as from an .npz without "
+        f"`classes`): give this set's labels as indices 0..{len(classes) - 1}, or train with class names"
+    )
 
 
 def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> ImageSet:
@@ -326,7 +337,9 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
     place = [known.get(c, -1) for c in _nfc(found.classes)]
     unknown = [c for i, c in enumerate(found.classes) if place[i] < 0 and i in held]
     if unknown:
-        raise DataError(f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)})")
+        raise DataError(
+            f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)}){_unnamed_hint(classes)}"
+        )
     index = torch.tensor(place, dtype=torch.long)
     return replace(found, labels=index[found.labels], classes=classes)
 
@@ -384,7 +397,7 @@ def _labelled(
             return fit_images(data, spec, warn, str(path)) if spec else data
         data = read_folder(path, path.name, spec=spec, image_size=image_size, warn=warn, require_labels=True)
     elif path.suffix == ".npz":
-        data = read_array(path, path.stem)
+        data = read_array(path, path.stem, warn)
         if data.labels is None:
             raise DataError(f"{path}: a training set needs 'labels' beside 'images'")
         if len(data.classes) < 2:
@@ -461,7 +474,7 @@ def load(
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
         elif path.suffix.lower() in (".npy", ".npz"):
-            data, fitted = read_array(path, path.stem), True
+            data, fitted = read_array(path, path.stem, warn), True
         else:
             try:
                 data, fitted = read_idx_images(path, path.stem), True

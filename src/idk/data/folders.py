@@ -167,14 +167,15 @@ def channels_last_image(shape: tuple[int, ...]) -> bool:
     return len(shape) == 3 and shape[2] in (1, 2, 3, 4) and shape[1] > shape[2]
 
 
-def as_images(array: np.ndarray, source: str) -> torch.Tensor:
+def as_images(array: np.ndarray, source: str, warn: Warn | None = None) -> torch.Tensor:
     """An image array (N, H, W), (N, H, W, C), (N, C, H, W), or (N, D) of flattened square images
     (D = H², greyscale) → float32 (N, C, H, W) in [0, 1].
 
     Pixel values are read by :func:`~idk.data.imaging.unit_divisor`, as one image's are: uint8 /
     255, uint16 holding values above 255 / 65,535 (16-bit images), bool 0 or 1, other numbers (uint16
     of 8-bit values too) in [0, 1] or 0..255. The rule is the array's: a dim 16-bit set with no value
-    above 255 is read as 8 bits."""
+    above 255 is read as 8 bits. ``warn`` is told of 8-bit pixels that hold only 0 and 1 (a mask saved
+    as uint8 reads almost black; bool or float 0/1 is ink)."""
     array = np.asarray(array)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{source}: images must be a numeric array, got dtype {array.dtype}")
@@ -214,6 +215,11 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
         divisor = unit_divisor(array)
     except ValueError as err:
         raise DataError(f"{source}: {err}") from None
+    if warn and array.dtype == np.uint8 and array.max() == 1:
+        warn(
+            f"{source}: its uint8 pixels hold only 0 and 1, read as 8-bit values (1/255: almost black); "
+            "if 1 means ink, give the array as bool or float (`images.astype(bool)`)"
+        )
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
     images = (images / divisor).clamp_(0, 1)  # within ROUNDING of the range: a resampling's overshoot
     if images.shape[1] == 4:  # RGBA
@@ -221,11 +227,11 @@ def as_images(array: np.ndarray, source: str) -> torch.Tensor:
     return images
 
 
-def read_array(path: Path, name: str) -> ImageSet:
+def read_array(path: Path, name: str, warn: Warn | None = None) -> ImageSet:
     """A ``.npy`` image array, or a ``.npz`` with ``images`` (or ``x``), optional ``labels`` (or
-    ``y``) and optional ``classes`` (names; default "0", "1", ...)."""
+    ``y``) and optional ``classes`` (names; default "0", "1", ...); ``warn`` as :func:`as_images`'."""
     try:
-        return _read_array(path, name)
+        return _read_array(path, name, warn)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
         first = (str(err).splitlines() or [type(err).__name__])[0][:100]
         if "pickle" in str(err):  # numpy's advice to allow_pickle is no advice for image data
@@ -233,7 +239,7 @@ def read_array(path: Path, name: str) -> ImageSet:
         raise DataError(f"{path}: not a readable .npy/.npz array file ({first})") from None
 
 
-def _read_array(path: Path, name: str) -> ImageSet:
+def _read_array(path: Path, name: str, warn: Warn | None) -> ImageSet:
     loaded = np.load(path, allow_pickle=False)
     labels, classes = None, ()
     if isinstance(loaded, np.lib.npyio.NpzFile):
@@ -241,7 +247,7 @@ def _read_array(path: Path, name: str) -> ImageSet:
         key = next((k for k in ("images", "x", "X") if k in keys), None)
         if key is None:
             raise DataError(f"{path}: .npz has no 'images' (or 'x') array; it holds {sorted(keys)}")
-        images = as_images(loaded[key], str(path))
+        images = as_images(loaded[key], str(path), warn)
         lkey = next((k for k in ("labels", "y", "Y") if k in keys), None)
         if lkey is not None:
             raw = loaded[lkey]
@@ -258,7 +264,7 @@ def _read_array(path: Path, name: str) -> ImageSet:
                 classes = unnamed_classes(labels)
             check_labels(labels, len(images), classes, str(path))
     else:
-        images = as_images(loaded, str(path))
+        images = as_images(loaded, str(path), warn)
     _, c, h, w = images.shape
     named = labels is None or "classes" in keys
     return ImageSet(name, images, labels, classes, InputSpec(c, h, w, "fit"), named=named)

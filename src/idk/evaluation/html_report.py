@@ -123,7 +123,7 @@ def write_html_report(report: dict[str, Any], folder: str | Path, warn: Callable
         )
     model = report["model"]
     body = [
-        f"<h1>idk report: {html.escape(str(model.get('preset')))} on {html.escape(str(model.get('data')))}</h1>",
+        f"<h1>idk report: {html.escape(str(model.get('preset')))} on {html.escape(Path(str(model.get('data'))).name)}</h1>",
         f"<p>classes: {html.escape(', '.join(model.get('classes', [])))}; inputs: {html.escape(str(model.get('input')))}</p>",
         *(f"<p class='warning'><strong>Warning:</strong> {html.escape(w)}</p>" for w in report.get("warnings", [])),
         "<h2>Bayesian model</h2>",

@@ -62,7 +62,7 @@ def format_report(report: dict[str, Any]) -> str:
     members = model.get("members") or 1
     kind = f"{model['kind']} of {members} posteriors" if members > 1 else model["kind"]
     lines = [
-        f"model: {model.get('preset')} preset, {kind} ({model['net']['arch']} network) on {model.get('data', '?')}: "
+        f"model: {model.get('preset')} preset, {kind} ({model['net']['arch']} network) on {Path(str(model.get('data', '?'))).name}: "
         f"{len(model.get('classes', []))} classes of {model.get('input', '?')} images, {report['samples']} samples per image",
         f"rule: {describe_rule(rule)}",
         "",

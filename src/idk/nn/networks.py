@@ -29,7 +29,9 @@ class NetConfig:
     kernel: int = 5  # cnn convolution size
     convs: int = 1  # cnn convolutions per block
     pool_to: int = 6  # cnn: larger final feature maps are average-pooled to this size
-    norm: bool = False  # cnn: batch normalisation after each convolution
+    # cnn: batch normalisation after each convolution; under torchrun each process normalises by its
+    # share's statistics and rank 0's running statistics are saved (DDP's default, without SyncBatchNorm)
+    norm: bool = False
 
 
 def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
