@@ -63,6 +63,13 @@ def test_score_rule_and_roundtrip():
     assert isinstance(make_rule(PercentileRule(10, 0.5).as_dict()), PercentileRule)
 
 
+def test_a_rule_dict_of_an_unknown_rule_or_without_its_score_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown rule 'typo'; valid: percentile, score"):
+        make_rule({"name": "typo", "score": "entropy", "threshold": 1.0})
+    with pytest.raises(ValueError, match="needs its 'score' and 'threshold'"):
+        make_rule({"name": "score", "threshold": 1.0})
+
+
 def test_a_nan_score_is_refused():
     """A diverged model's probabilities are NaN: its score is NaN, and NaN > τ is false; the rule
     refuses it all the same (as the percentile rule does)."""

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions
 from idk.decision.scores import Score, is_fitted, make_score
 
@@ -41,7 +42,7 @@ class Decision:
 class PercentileRule:
     """Accept class c when Q_q({p_s,c}_s) > t; refuse when no class is accepted."""
 
-    def __init__(self, percentile: float = 50.0, threshold: float = 0.2) -> None:
+    def __init__(self, percentile: float = RuleConfig.percentile, threshold: float = RuleConfig.threshold) -> None:
         if not 0.0 <= percentile <= 100.0:
             raise ValueError(f"percentile must lie in [0, 100], got {percentile}")
         self.percentile, self.threshold = percentile, threshold
@@ -83,7 +84,7 @@ class PercentileRule:
 class ScoreRule:
     """Refuse when the score's uncertainty u exceeds τ; otherwise answer argmax_c p̄_c."""
 
-    def __init__(self, score: Score, threshold: float, percentile: float = 50.0) -> None:
+    def __init__(self, score: Score, threshold: float, percentile: float = RuleConfig.percentile) -> None:
         self.score, self.threshold, self.percentile = score, threshold, percentile
 
     def decide(self, pred: Predictions) -> Decision:
@@ -123,16 +124,44 @@ class ScoreRule:
 
 
 Rule = PercentileRule | ScoreRule
+RULES = ("percentile", "score")  # the rules' names in their dict form (``as_dict``'s "name")
+
+
+def rule_for(
+    score: str,
+    threshold: float = RuleConfig.threshold,
+    percentile: float = RuleConfig.percentile,
+    params: dict[str, Any] | None = None,
+) -> Rule:
+    """The rule on ``score``: the percentile rule for "percentile", else a :class:`ScoreRule` on
+    that score (a fitted score with its ``params``)."""
+    if score == "percentile":
+        return PercentileRule(percentile, threshold)
+    return ScoreRule(make_score(score, params), threshold, percentile)
 
 
 def make_rule(d: dict[str, Any]) -> Rule:
-    """A rule from its dict form (as stored in checkpoints and reports)."""
-    if d.get("name", "percentile") == "percentile":
-        return PercentileRule(float(d.get("percentile", 50.0)), float(d.get("threshold", 0.2)))
+    """A rule from its dict form (as stored in checkpoints and reports).
+
+    Raises:
+        ValueError: for a name not in :data:`RULES`, a score rule without its score, or a fitted
+            score without its parameters.
+    """
+    name = d.get("name", "percentile")
+    if name not in RULES:
+        raise ValueError(f"unknown rule {name!r}; valid: {', '.join(RULES)}")
+    if name == "percentile":
+        return rule_for(
+            "percentile",
+            float(d.get("threshold", RuleConfig.threshold)),
+            float(d.get("percentile", RuleConfig.percentile)),
+        )
+    if "score" not in d or "threshold" not in d:
+        raise ValueError(f"a score rule needs its 'score' and 'threshold'; this one has {sorted(d)}")
     if is_fitted(d["score"]) and not d.get("score_params"):
         raise ValueError(f"a rule on the score {d['score']!r} needs its fitted score_params; this one has none")
-    score = make_score(d["score"], d.get("score_params"))
-    return ScoreRule(score, float(d["threshold"]), float(d.get("percentile", 50.0)))
+    percentile = float(d.get("percentile", RuleConfig.percentile))
+    return rule_for(d["score"], float(d["threshold"]), percentile, d.get("score_params"))
 
 
 def infeasible_error_target(d: dict[str, Any]) -> bool:

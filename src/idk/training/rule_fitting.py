@@ -17,7 +17,7 @@ from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import certifiable_target, threshold_for_error, threshold_for_refusal
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, batch_size_for, predict
-from idk.decision.rules import PercentileRule, Rule, ScoreRule
+from idk.decision.rules import Rule, ScoreRule, rule_for
 from idk.decision.scores import auto_candidates, is_fitted, make_score
 from idk.evaluation import metrics
 from idk.nn.bnn import DeterministicNet, Model
@@ -41,11 +41,9 @@ FIXED_THRESHOLD = (
 def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
     """The rule of ``cfg`` (with ``score`` in place of ``cfg.score`` when given), uncalibrated."""
     name = score or cfg.score
-    if name == "percentile":
-        return PercentileRule(cfg.percentile, cfg.threshold)
     if name == "auto":
         raise ValueError("score 'auto' must be resolved with choose_score first")
-    return ScoreRule(make_score(name), cfg.threshold, cfg.percentile)
+    return rule_for(name, cfg.threshold, cfg.percentile)
 
 
 def stand_in(cfg: RuleConfig) -> str | None:
