@@ -24,6 +24,7 @@ from idk.data.catalog import (
 from idk.data.folders import fit_images, read_array, read_folder, stratified_split
 from idk.data.idx import write_idx
 from idk.data.images import ImageSet, InputSpec, conform
+from idk.data.sources import DOWNLOADS
 from idk.errors import DataError
 from shapes import CLASSES, make_shapes
 
@@ -38,6 +39,10 @@ def test_named_sets_describe_themselves(data_cfg):
     assert fashion.images.shape == (10000, 1, 28, 28) and fashion.classes[0] == "T-shirt/top"
     assert fashion.spec.preparation == "fashion-mnist" and fashion.spec.flip_invariant
     assert NAMED["mnist"].spec.drawn and NAMED["mnist"].classes == tuple("0123456789")
+    for name, known in NAMED.items():  # each named set's files: the downloads of its name, one pair per split
+        assert known.name == name and {f"{s}-{k}" for s in known.splits for k in ("images", "labels")} <= set(
+            DOWNLOADS[name]
+        )
 
 
 def test_notmnist_10k_trains_on_a_fixed_stratified_split(data_cfg):

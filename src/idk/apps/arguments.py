@@ -32,9 +32,11 @@ class _CommandsHelp(argparse.HelpFormatter):
 
 
 def _common(p: argparse.ArgumentParser, threads: str = "all cores") -> None:
+    from idk.choices import DOWNLOAD_NAMES
+
     p.add_argument(
         "--data-dir",
-        help="folder holding mnist/, fashion-mnist/, notmnist-459/, notmnist-10k/ (default: $IDK_DATA_DIR, else download)",
+        help=f"folder holding {', '.join(n + '/' for n in DOWNLOAD_NAMES)} (default: $IDK_DATA_DIR, else download)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.add_argument("--threads", type=_positive, help=f"torch threads (default: {threads})")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
-from idk.data.download import RemoteFile
+from idk.choices import NOISE_NAMES
 from idk.data.folders import Warn, class_folders, fit_images, read_array, read_folder, read_idx_images, stratified_split
 from idk.data.idx import read_idx
 from idk.data.images import (
@@ -32,7 +32,7 @@ from idk.data.images import (
     unnamed_classes,
 )
 from idk.data.imaging import IMAGE_SUFFIXES
-from idk.data.sources import FASHION_MNIST_FILES, MNIST_FILES, NOTMNIST_10K_FILES, NOTMNIST_459, DataConfig
+from idk.data.sources import DOWNLOADS, NOTMNIST_459, DataConfig
 from idk.data.synthetic import gaussian_pixels, uniform_pixels
 from idk.errors import DataError
 
@@ -42,11 +42,10 @@ SPLIT_SEED = 20_181_127  # the fixed random splits (test and validation)
 
 @dataclass(frozen=True)
 class NamedSet:
-    """A data set idk knows by name: its files, classes, input form and usual outliers."""
+    """A data set idk knows by name: its classes, input form and usual outliers; its files are
+    :data:`~idk.data.sources.DOWNLOADS`' entry of its name, in a folder of its name."""
 
     name: str
-    subdir: str
-    files: dict[str, RemoteFile]
     classes: tuple[str, ...]
     spec: InputSpec
     ood: tuple[str, ...]  # the report's out-of-distribution sets for a model trained on it
@@ -60,28 +59,22 @@ class NamedSet:
 DIGIT_TURNS = tuple((c, k) for c in (2, 3, 4, 5, 7) for k in (1, 3)) + tuple((c, 2) for c in (3, 4, 7))
 DIGIT_SPEC = InputSpec(1, 28, 28, "mnist", drawn=True, mirror_classes=(2, 3, 4, 5, 6, 7, 9), turns=DIGIT_TURNS)
 NAMED: dict[str, NamedSet] = {
-    "mnist": NamedSet(
-        "mnist", "mnist", MNIST_FILES, tuple("0123456789"), DIGIT_SPEC, ("noise", "notmnist-459", "fashion-mnist")
-    ),
+    "mnist": NamedSet("mnist", tuple("0123456789"), DIGIT_SPEC, ("noise", "notmnist-459", "fashion-mnist")),
     "fashion-mnist": NamedSet(
         "fashion-mnist",
-        "fashion-mnist",
-        FASHION_MNIST_FILES,
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True),
         ("noise", "mnist", "notmnist-10k"),
     ),
     "notmnist-10k": NamedSet(
         "notmnist-10k",
-        "notmnist-10k",
-        NOTMNIST_10K_FILES,
         tuple("ABCDEFGHIJ"),
         InputSpec(1, 28, 28, "mnist", drawn=True),
         ("noise", "mnist"),
         splits=("test",),
     ),
 }
-NOISE = ("noise", "gaussian-noise")
+NOISE = NOISE_NAMES  # made on the fly (idk.data.synthetic), never downloaded
 KNOWN = (*NAMED, "notmnist-459", *NOISE)
 
 
@@ -131,9 +124,10 @@ def fingerprint(data: ImageSet) -> dict[str, Any]:
 
 def named_split(name: str, split: str, cfg: DataConfig) -> ImageSet:
     """A file split (``train``/``test``) of a named set, in its own form."""
-    known = NAMED[name]
-    images = read_idx(cfg.file(known.subdir, known.files[f"{split}-images"]))
-    labels = torch.from_numpy(read_idx(cfg.file(known.subdir, known.files[f"{split}-labels"])).astype(np.int64))
+    known, files = NAMED[name], DOWNLOADS[name]
+    assert isinstance(files, dict), f"{name}: a named set is IDX files"
+    images = read_idx(cfg.file(name, files[f"{split}-images"]))
+    labels = torch.from_numpy(read_idx(cfg.file(name, files[f"{split}-labels"])).astype(np.int64))
     pixels = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     return ImageSet(f"{name}-{split}", pixels, labels, known.classes, known.spec)
 
