@@ -17,3 +17,31 @@ def for_mnist(cfg: ModelConfig) -> ModelConfig:
 
 # a narrow CNN for short training runs on MNIST
 SMALL_CNN = for_mnist(ModelConfig(net=NetConfig(arch="cnn", channels=(4, 8), dense=32), init_scale=1e-3))
+
+
+# A score of one's own, as a user writes it (in a plugin file: tests/test_plugins.py), without its
+# registration: u = −log Σ_c exp(z̄_c), negative, with its own histogram range.
+ENERGY_SCORE = '''
+import torch
+
+from idk.decision.scores import SCORES, Score
+
+
+class Energy(Score):
+    """u = −log Σ_c exp(z̄_c)  (the free energy of the mean logits)."""
+
+    name = "energy"
+
+    def bounds(self, num_classes):
+        return -60.0, 10.0
+
+    def __call__(self, pred):
+        return -torch.logsumexp(pred.mean_logits, -1)
+'''
+
+
+def energy_score() -> type:
+    """:data:`ENERGY_SCORE`'s class, not registered."""
+    namespace: dict = {}
+    exec(ENERGY_SCORE, namespace)
+    return namespace["Energy"]

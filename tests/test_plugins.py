@@ -7,30 +7,11 @@ import sys
 
 import pytest
 
+from helpers import ENERGY_SCORE
 from idk.apps.cli import main
 from idk.decision.scores import SCORES
 
-PLUGIN = '''
-import torch
-
-from idk.decision.scores import SCORES, Score
-
-
-class Energy(Score):
-    """u = −log Σ_c exp(z̄_c)  (the free energy of the mean logits)."""
-
-    name = "energy"
-    auto_candidate = False
-
-    def bounds(self, num_classes):
-        return -60.0, 10.0
-
-    def __call__(self, pred):
-        return -torch.logsumexp(pred.mean_logits, -1)
-
-
-SCORES["energy"] = Energy
-'''
+PLUGIN = ENERGY_SCORE + '\n\nSCORES["energy"] = Energy\n'
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from helpers import energy_score
 from idk.decision.predictive import Predictions
 from idk.decision.scores import SCORES, make_score
 
@@ -98,32 +99,23 @@ def test_scores_without_constants_ignore_fitting_and_fitted_ones_need_two_positi
         make_score("entropy-or-mutual-info", {"scales": [1.0, 0.0]})
 
 
-def test_a_score_of_ones_own_joins_the_registry_and_may_stay_out_of_auto(monkeypatch):
+def test_a_score_of_ones_own_joins_the_registry_and_stays_out_of_auto_unless_it_opts_in(monkeypatch):
     """An energy score, u = −log Σ_c exp(z̄_c) (of the mean logits): negative values, its own histogram
-    range, and no candidate of "auto" unless it says so."""
-    from idk.decision.scores import Score, auto_candidates, parameter_free
+    range, and no candidate of "auto" unless its class says so (a new candidate changes the default's rule)."""
+    from idk.decision.scores import auto_candidates, parameter_free
     from idk.evaluation.evaluate import HISTOGRAM_BINS, score_histogram
 
-    class Energy(Score):
-        """u = −log Σ_c exp(z̄_c)  (the free energy of the mean logits)."""
-
-        name = "energy"
-        auto_candidate = False
-
-        def bounds(self, num_classes):
-            return -30.0, 0.0
-
-        def __call__(self, pred):
-            return -torch.logsumexp(pred.mean_logits, -1)
-
-    monkeypatch.setitem(SCORES, "energy", Energy)
+    energy = energy_score()
+    monkeypatch.setitem(SCORES, "energy", energy)
     assert "energy" in parameter_free() and "energy" not in auto_candidates()
     assert set(auto_candidates()) == set(parameter_free()) - {"energy"}
+    monkeypatch.setitem(SCORES, "energy", type("Candidate", (energy,), {"auto_candidate": True}))
+    assert "energy" in auto_candidates()
     pred = Predictions.from_logits(torch.tensor([[[5.0, 1.0, 0.0]], [[4.0, 2.0, 0.0]]]), 50.0)
     u = make_score("energy")(pred)
     assert u.item() == pytest.approx(-torch.logsumexp(pred.mean_logits, -1).item()) and u.item() < 0
     histogram = score_histogram(torch.tensor([-12.0, -3.0, -1.0]), make_score("energy").bounds(3))
-    assert histogram["edges"][0] == -30.0 and histogram["edges"][-1] == 0.0
+    assert histogram["edges"][0] == -60.0 and histogram["edges"][-1] == 10.0
     assert sum(c > 0 for c in histogram["counts"]) == 3 and len(histogram["counts"]) == HISTOGRAM_BINS
     with pytest.raises(ValueError, match=r"idk\.decision\.scores\.SCORES"):
         make_score("gini")

@@ -24,18 +24,15 @@ SCALE_QUANTILE = 0.99  # fitted scores' scales: this quantile of each part on va
 class Score:
     name: str = ""
     fits: bool = False  # True: its constants are fitted on validation predictions (:meth:`fitted`)
-    # False: never one of "auto"'s candidates (a rule uses it only when named: a preset or --score);
-    # a score with fitted constants never is (:func:`auto_candidates`)
-    auto_candidate: bool = True
-
-    def upper(self, num_classes: int) -> float:
-        """The largest value the score can take with ``num_classes`` classes (for histograms)."""
-        return 1.0
+    # True: one of the scores "auto" chooses among (:func:`auto_candidates`); a score with fitted
+    # constants never is. Opt-in: a new candidate may change the rule of every model trained with
+    # "auto", the default's among them; measure that before making one.
+    auto_candidate: bool = False
 
     def bounds(self, num_classes: int) -> tuple[float, float]:
-        """The range the score's values lie in with ``num_classes`` classes (for histograms): [0,
-        :meth:`upper`] unless a score says otherwise (one that can be negative, an energy)."""
-        return 0.0, self.upper(num_classes)
+        """The range the score's values lie in with ``num_classes`` classes (for histograms):
+        [0, 1] unless a score says otherwise (an entropy's [0, ln C], an energy's negative values)."""
+        return 0.0, 1.0
 
     def __call__(self, pred: Predictions) -> Tensor:
         """Uncertainty per input, shape (N,)."""
@@ -72,6 +69,7 @@ class MaxProbability(Score):
     """u = 1 − max_c p̄_c  (one minus the maximum mean probability)."""
 
     name = "max-prob"
+    auto_candidate = True
 
     def __call__(self, pred: Predictions) -> Tensor:
         return 1.0 - pred.mean_probs.max(-1).values
@@ -81,9 +79,10 @@ class PredictiveEntropy(Score):
     """u = H[p̄]  (total uncertainty: entropy of the mean prediction)."""
 
     name = "entropy"
+    auto_candidate = True
 
-    def upper(self, num_classes: int) -> float:
-        return math.log(num_classes)
+    def bounds(self, num_classes: int) -> tuple[float, float]:
+        return 0.0, math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return entropy(pred.mean_probs)
@@ -93,9 +92,10 @@ class ExpectedEntropy(Score):
     """u = (1/S) Σ_s H[p_s]  (aleatoric: how ambiguous each sampled network finds the input)."""
 
     name = "expected-entropy"
+    auto_candidate = True
 
-    def upper(self, num_classes: int) -> float:
-        return math.log(num_classes)
+    def bounds(self, num_classes: int) -> tuple[float, float]:
+        return 0.0, math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return pred.expected_entropy
@@ -105,9 +105,10 @@ class MutualInformation(Score):
     """u = H[p̄] − (1/S) Σ_s H[p_s]  (epistemic: how much the sampled networks disagree)."""
 
     name = "mutual-info"
+    auto_candidate = True
 
-    def upper(self, num_classes: int) -> float:
-        return math.log(num_classes)
+    def bounds(self, num_classes: int) -> tuple[float, float]:
+        return 0.0, math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return total_and_epistemic(pred)[1]
@@ -132,8 +133,8 @@ class EntropyOrMutualInformation(Score):
             raise ValueError(f"{self.name} needs two positive scales (entropy, mutual information), got {scales}")
         self.scales = None if scales is None else (float(scales[0]), float(scales[1]))
 
-    def upper(self, num_classes: int) -> float:
-        return self.HISTOGRAM_UPPER
+    def bounds(self, num_classes: int) -> tuple[float, float]:
+        return 0.0, self.HISTOGRAM_UPPER
 
     def describe(self) -> str:
         if self.scales is None:
@@ -165,15 +166,15 @@ class PercentileProbability(Score):
     """u = 1 − max_c Q_q({p_s,c}_s)  (one minus the best class's q-th percentile probability)."""
 
     name = "percentile"
+    auto_candidate = True
 
     def __call__(self, pred: Predictions) -> Tensor:
         return 1.0 - pred.quantile_probs.max(-1).values
 
 
 # Every score by name (copied into idk.choices.SCORE_NAMES for the command line). A score added here
-# without fitted constants is also one of "auto"'s candidates (auto_candidates) unless its class sets
-# auto_candidate = False: a candidate may change the rule of every model trained with "auto", the
-# default's among them; measure that before making one.
+# is used where a preset or --score names it; it is one of "auto"'s candidates only when its class
+# sets auto_candidate = True (see Score).
 SCORES: dict[str, type[Score]] = {
     cls.name: cls
     for cls in (
@@ -193,7 +194,7 @@ def parameter_free() -> list[str]:
 
 
 def auto_candidates() -> list[str]:
-    """The names of the scores "auto" chooses among: those with no fitted constants that do not opt out."""
+    """The names of the scores "auto" chooses among: those with no fitted constants that opt in."""
     return [name for name in parameter_free() if SCORES[name].auto_candidate]
 
 

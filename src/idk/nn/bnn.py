@@ -1,8 +1,10 @@
-"""A variational Bayesian neural network: network, prior, guide and likelihood, each swappable.
+"""A variational Bayesian neural network: network, prior, guide and likelihood, each its own part.
 
-The model is ``y ~ likelihood(net_w(x))`` with ``w ~ prior``; the guide a mean-field Normal. The
-prior and the guide are named in :class:`ModelConfig` and made from :data:`idk.nn.priors.PRIORS`
-and :data:`idk.nn.guides.GUIDES` (add to those to swap in your own).
+The model is ``y ~ likelihood(net_w(x))`` with ``w ~ prior``, fitted by a guide q(w) (by default
+a mean-field Normal). The prior and the guide are named in :class:`ModelConfig` and made from
+:data:`idk.nn.priors.PRIORS` and :data:`idk.nn.guides.GUIDES` (add to those to swap in your own);
+the network from :class:`~idk.nn.networks.NetConfig`; the likelihood is a classifier's
+:class:`~idk.nn.likelihoods.CategoricalLikelihood` (no setting names another).
 Posterior predictive samples come from :meth:`BNN.sample_logits`, all S samples of a batch in one
 batched computation (see :mod:`idk.nn.layers` for the two exact ways of drawing them).
 :class:`BNNMixture` is an equal mixture of K such posteriors, each trained alone.
