@@ -55,3 +55,35 @@ def test_bad_architectures_say_what_is_valid():
         build_network(NetConfig(), None, (1, 28, 28), 1)
     with pytest.raises(ValueError, match="input_shape"):
         build_network(NetConfig(), None, (), 10)
+
+
+def test_an_architecture_of_ones_own_is_built_sampled_and_described(monkeypatch):
+    """Registered in ARCHITECTURES (a builder and the NetConfig fields it reads), an MLP of two
+    hidden layers is built Bayesian and plain, sampled in one batched pass, and described by its fields."""
+    from torch import nn
+
+    from idk.nn.bnn import BNN, ModelConfig, with_data
+    from idk.nn.networks import ARCHITECTURES, settings_read
+
+    def deep_mlp(layers, input_shape, num_classes):
+        c, h, w = input_shape
+        n = layers.cfg.hidden
+        return [
+            nn.Flatten(),
+            layers.linear(c * h * w, n),
+            nn.ReLU(),
+            layers.linear(n, n),
+            nn.ReLU(),
+            layers.linear(n, num_classes),
+        ]
+
+    monkeypatch.setitem(ARCHITECTURES, "deep-mlp", (deep_mlp, ("hidden",)))
+    cfg = NetConfig(arch="deep-mlp", hidden=16)
+    assert settings_read(cfg) == {"arch": "deep-mlp", "hidden": 16}
+    assert settings_read(NetConfig(arch="mlp", hidden=8)) == {"arch": "mlp", "hidden": 8}
+    assert "hidden" not in settings_read(NetConfig()) and settings_read(NetConfig())["channels"] == (32, 64)
+    assert sum(isinstance(m, nn.Linear) for m in build_network(cfg, None, (1, 8, 8), 3)) == 3
+    model = BNN(with_data(ModelConfig(net=cfg), (1, 8, 8), 3))
+    logits = model.sample_logits(torch.rand(4, 1, 8, 8), 5)
+    assert logits.shape == (5, 4, 3) and torch.isfinite(logits).all()
+    assert len({tuple(s.flatten().tolist()) for s in logits[:, 0]}) == 5  # five sampled networks, five answers

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from pyro.nn import PyroModule
 from torch import nn
@@ -33,9 +35,87 @@ class NetConfig:
     # share's statistics and rank 0's running statistics are saved (DDP's default, without SyncBatchNorm)
     norm: bool = False
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetConfig:
+        """The config of its dict form (a checkpoint's: lists where tuples were)."""
+        return cls(**{**d, "channels": tuple(d.get("channels", cls.channels))})
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The layers an architecture is built of: Bayesian under ``prior`` (PyroSample weights), plain
+    (the deterministic twin) when ``prior`` is None."""
+
+    cfg: NetConfig
+    prior: Prior | None
+
+    def linear(self, i: int, o: int) -> nn.Module:
+        return BayesianLinear(i, o, self.prior) if self.prior is not None else nn.Linear(i, o)
+
+    def conv(self, i: int, o: int, size: tuple[int, int]) -> nn.Module:
+        """A k×k convolution of ``size`` (H, W) inputs."""
+        if self.prior is None:
+            return nn.Conv2d(i, o, self.cfg.kernel, padding=self.cfg.padding)
+        return BayesianConv2d(i, o, self.cfg.kernel, self.prior, padding=self.cfg.padding, in_size=size)
+
+
+def _mlp(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) -> list[nn.Module]:
+    c, h, w = input_shape
+    hidden = layers.cfg.hidden
+    return [nn.Flatten(), layers.linear(c * h * w, hidden), nn.ReLU(), layers.linear(hidden, num_classes)]
+
+
+def _cnn(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) -> list[nn.Module]:
+    cfg, (c, h, w) = layers.cfg, input_shape
+    if cfg.padding not in (0, cfg.kernel // 2):
+        raise ValueError(f"cnn padding must be 0 (valid) or {cfg.kernel // 2} (same), got {cfg.padding}")
+    too_small = (
+        f"cnn: {h}×{w} images are too small for {len(cfg.channels)} blocks of {cfg.kernel}×{cfg.kernel} convolutions"
+    )
+    built: list[nn.Module] = []
+    size, width = (h, w), c
+    for channels in cfg.channels:
+        for _ in range(cfg.convs):
+            built += [layers.conv(width, channels, size), *([nn.BatchNorm2d(channels)] if cfg.norm else []), nn.ReLU()]
+            size, width = tuple(s - cfg.kernel + 1 + 2 * cfg.padding for s in size), channels
+            if min(size) < 1:
+                raise ValueError(too_small)
+        built.append(nn.MaxPool2d(2))
+        size = tuple(s // 2 for s in size)
+    if min(size) < 1:
+        raise ValueError(too_small)
+    if max(size) > cfg.pool_to:
+        size = tuple(min(s, cfg.pool_to) for s in size)
+        built.append(nn.AdaptiveAvgPool2d(size))
+    return [
+        *built,
+        nn.Flatten(),
+        layers.linear(width * size[0] * size[1], cfg.dense),
+        nn.ReLU(),
+        layers.linear(cfg.dense, num_classes),
+    ]
+
+
+Builder = Callable[[Layers, tuple[int, int, int], int], list[nn.Module]]
+# Every architecture by name: its builder (layers in order, input (C, H, W) and the class count
+# given) and the NetConfig fields it reads (the others are left out of `idk info`). A network is one
+# flat sequence of layers (no branches): BNN.sample_logits runs them in turn for all S sampled
+# networks at once, Bayesian layers by their batched code, any other layer on the S·N activations.
+ARCHITECTURES: dict[str, tuple[Builder, tuple[str, ...]]] = {
+    "mlp": (_mlp, ("hidden",)),
+    "cnn": (_cnn, ("channels", "dense", "padding", "kernel", "convs", "pool_to", "norm")),
+}
+
+
+def settings_read(cfg: NetConfig) -> dict[str, Any]:
+    """``cfg``'s fields that its architecture reads, with ``arch`` (for ``idk info``)."""
+    read = ARCHITECTURES[cfg.arch][1] if cfg.arch in ARCHITECTURES else tuple(f.name for f in fields(cfg))
+    return {"arch": cfg.arch, **{k: v for k, v in asdict(cfg).items() if k in read}}
+
 
 def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
-    """The network of ``cfg``: Bayesian layers under ``prior``, or plain layers when ``prior`` is None.
+    """The network of ``cfg`` (one of :data:`ARCHITECTURES`): Bayesian layers under ``prior``, or
+    plain layers when ``prior`` is None.
 
     Input (N, C, H, W) in [0, 1] with (C, H, W) = ``input_shape``; output logits (N, num_classes).
     """
@@ -43,48 +123,10 @@ def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, .
         raise ValueError(f"input_shape must be (channels, height, width), got {tuple(input_shape)}")
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least two classes, got {num_classes}")
-
-    def linear(i: int, o: int) -> nn.Module:
-        return BayesianLinear(i, o, prior) if prior is not None else nn.Linear(i, o)
-
-    def conv(i: int, o: int, size: tuple[int, int]) -> nn.Module:
-        if prior is None:
-            return nn.Conv2d(i, o, cfg.kernel, padding=cfg.padding)
-        return BayesianConv2d(i, o, cfg.kernel, prior, padding=cfg.padding, in_size=size)
-
+    if cfg.arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {cfg.arch!r}; valid: {', '.join(ARCHITECTURES)}")
     c, h, w = input_shape
-    if cfg.arch == "mlp":
-        layers = [nn.Flatten(), linear(c * h * w, cfg.hidden), nn.ReLU(), linear(cfg.hidden, num_classes)]
-    elif cfg.arch == "cnn":
-        if cfg.padding not in (0, cfg.kernel // 2):
-            raise ValueError(f"cnn padding must be 0 (valid) or {cfg.kernel // 2} (same), got {cfg.padding}")
-        layers: list[nn.Module] = []
-        size, width = (h, w), c
-        for channels in cfg.channels:
-            for _ in range(cfg.convs):
-                layers += [conv(width, channels, size), *([nn.BatchNorm2d(channels)] if cfg.norm else []), nn.ReLU()]
-                size, width = tuple(s - cfg.kernel + 1 + 2 * cfg.padding for s in size), channels
-                if min(size) < 1:
-                    raise ValueError(
-                        f"cnn: {h}×{w} images are too small for {len(cfg.channels)} blocks of {cfg.kernel}×{cfg.kernel} convolutions"
-                    )
-            layers.append(nn.MaxPool2d(2))
-            size = tuple(s // 2 for s in size)
-        if min(size) < 1:
-            raise ValueError(
-                f"cnn: {h}×{w} images are too small for {len(cfg.channels)} blocks of {cfg.kernel}×{cfg.kernel} convolutions"
-            )
-        if max(size) > cfg.pool_to:
-            size = tuple(min(s, cfg.pool_to) for s in size)
-            layers.append(nn.AdaptiveAvgPool2d(size))
-        layers += [
-            nn.Flatten(),
-            linear(width * size[0] * size[1], cfg.dense),
-            nn.ReLU(),
-            linear(cfg.dense, num_classes),
-        ]
-    else:
-        raise ValueError(f"unknown architecture {cfg.arch!r}; valid: mlp, cnn")
+    layers = ARCHITECTURES[cfg.arch][0](Layers(cfg, prior), (c, h, w), num_classes)
     if prior is None:
         return nn.Sequential(*layers)
     net = PyroModule[nn.Sequential](*layers)

@@ -28,6 +28,7 @@ from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
 from idk.nn.guides import GUIDES
+from idk.nn.networks import settings_read
 from idk.nn.priors import PRIORS
 from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
@@ -298,9 +299,7 @@ class Checkpoint:
     def describe(self) -> dict[str, Any]:
         """A human-readable summary (for ``idk info`` and the web service)."""
         n_params = sum(t.numel() for t in self.state_dict.values())
-        net = dataclasses.asdict(self.model_config.net)
-        unused = MLP_ONLY if net["arch"] == "cnn" else CNN_ONLY  # the other architecture's settings
-        net = {k: v for k, v in net.items() if k not in unused}
+        net = settings_read(self.model_config.net)  # not the other architectures' settings
         return {
             "format": f"{FORMAT} v{self.format_version}",
             "class": self.kind,
@@ -392,8 +391,6 @@ class Checkpoint:
         }
 
 
-MLP_ONLY = ("hidden",)  # NetConfig fields that only one architecture reads
-CNN_ONLY = ("channels", "dense", "padding", "kernel", "convs", "pool_to", "norm")
 DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
 
 

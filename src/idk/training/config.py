@@ -202,12 +202,10 @@ def _plain(value: Any) -> Any:
 
 
 def model_config_from_dict(d: dict[str, Any]) -> ModelConfig:
-    net = dict(d["net"])
-    net["channels"] = tuple(net["channels"])
     return ModelConfig(
         **{
             **d,
-            "net": NetConfig(**net),
+            "net": NetConfig.from_dict(d["net"]),
             "input_shape": tuple(d.get("input_shape", ())),
             "point_layers": tuple(d.get("point_layers", ())),
         }
