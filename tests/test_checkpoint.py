@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from helpers import MNIST_SPEC, for_mnist
+from idk.apps.info import described_in_words
 from idk.data.catalog import DataRecord
 from idk.decision.config import RuleConfig
 from idk.errors import CheckpointError
@@ -311,15 +312,15 @@ def test_a_calibration_without_its_confidence_is_still_described(saved, tmp_path
     stored = torch.load(path, weights_only=True)
     stored["rule"]["calibration"] = {"method": "guaranteed risk", "target_error": 0.01, "n": 100, "bound": 0.009}
     torch.save(stored, tmp_path / "old-calibration.pt")
-    assert "error ≤ 0.01 at 95% confidence" in ckpt_io.read(tmp_path / "old-calibration.pt").describe_in_words()["rule"]
+    assert "error ≤ 0.01 at 95% confidence" in described_in_words(ckpt_io.read(tmp_path / "old-calibration.pt"))["rule"]
 
 
 def test_info_says_a_validation_cap_the_data_did_not_reach():
     """A 360-image folder's settings showed val_size 10000 as if 10,000 images were held out."""
     capped = replace(make(BNN(CFG, 100)), train_config=replace(TrainConfig(), val_size=10000))
-    shown = replace(capped, validation_size=57).describe_in_words()["train_config"]["val_size"]
+    shown = described_in_words(replace(capped, validation_size=57))["train_config"]["val_size"]
     assert shown == "10000 at most (a fifth of the images: 57 held out)"
-    assert replace(capped, validation_size=10000).describe_in_words()["train_config"]["val_size"] == 10000
+    assert described_in_words(replace(capped, validation_size=10000))["train_config"]["val_size"] == 10000
 
 
 def test_progress_names_the_twin_once_the_bayesian_epochs_are_done():

@@ -175,12 +175,13 @@ def run(args: argparse.Namespace) -> int:
             raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
         return 0
     if args.command == "info":
+        from idk.apps.info import described_in_words
         from idk.apps.notices import warnings
         from idk.evaluation.report import to_json
         from idk.training.checkpoint import read
 
         ckpt = read(args.model)
-        info = {**(ckpt.describe() if args.json else ckpt.describe_in_words()), "warnings": warnings(ckpt)}
+        info = {**(ckpt.describe() if args.json else described_in_words(ckpt)), "warnings": warnings(ckpt)}
         if args.json:
             sys.stdout.write(to_json(info))  # strict JSON: a NaN figure is null
         else:

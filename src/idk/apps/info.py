@@ -1,6 +1,6 @@
-"""``idk info``'s text: a checkpoint's description (:meth:`~idk.training.checkpoint.Checkpoint.
-describe_in_words`) as indented ``key: value`` lines, not Python's dict and tuple reprs; and the
-two lines ``idk train`` ends with (:func:`saved_summary`)."""
+"""``idk info``'s text: a checkpoint's description in words (:func:`described_in_words`) as
+indented ``key: value`` lines, not Python's dict and tuple reprs; and the two lines ``idk train``
+ends with (:func:`saved_summary`)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,44 @@ def saved_summary(ckpt: Checkpoint, path: str | Path, unchanged: bool = False) -
         f"of {ckpt.input_spec.describe()} images, {epochs}, final loss{its} {losses}{held}\n"
         f"rule: {describe_rule(ckpt.rule)}"
     )
+
+
+def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
+    """:meth:`~idk.training.checkpoint.Checkpoint.describe` with the input, the rule, the outlier
+    families and the scribbles in words (for ``idk info``'s text)."""
+    from idk.decision.rules import describe_rule, describe_score_choice
+    from idk.training.checkpoint import DRAWN_ONLY
+
+    families = ckpt.outlier_families
+    described = ckpt.describe()
+    del described["train_config_not_applied"]  # said in the settings themselves below
+    if not ckpt.input_spec.drawn:  # stored with the preset, applied to drawn symbols only
+        described["train_config"] = {
+            k: "— (drawn symbols only)" if k in DRAWN_ONLY else v for k, v in described["train_config"].items()
+        }
+    settings = described["train_config"]
+    if settings.get("val_size") and ckpt.validation_size < settings["val_size"]:  # a cap this data did not reach
+        settings["val_size"] = (
+            f"{settings['val_size']} at most (a fifth of the images: {ckpt.validation_size} held out)"
+        )
+    if families is not None and described["train_config"].get("outlier_weights"):  # of families it trained on
+        described["train_config"]["outlier_weights"] = [
+            (name, weight if name in families else "— (not one of its outlier families)")
+            for name, weight in described["train_config"]["outlier_weights"]
+        ]
+    return {
+        **described,
+        "processes": ckpt.processes or "not recorded (older checkpoint)",
+        "input": ckpt.input_spec.describe(),
+        "rule": describe_rule(ckpt.rule),
+        "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
+        "scribbles": ckpt.scribbles.describe() if ckpt.scribbles is not None else "none recorded",
+        "score_selection": (
+            describe_score_choice(ckpt.score_selection)
+            if ckpt.score_selection
+            else "none (named by the preset or --score)"
+        ),
+    }
 
 
 def format_info(info: dict[str, Any]) -> str:

@@ -179,7 +179,7 @@ def infeasible_advice(d: dict[str, Any]) -> str | None:
     reachable = cal.get("certifiable_target")
     reach = f"; the smallest these images certify is --target-error {reachable:g}" if reachable is not None else ""
     return (
-        f"--target-error {cal['target_error']:g} could not be certified at {100 * cal.get('confidence', 0.95):g}% "
+        f"--target-error {cal['target_error']:g} could not be certified at {100 * cal.get('confidence', RuleConfig.confidence):g}% "
         f"confidence on the {cal.get('n', '?')} validation images: the rule refuses every image{reach} (or give a lower "
         "--confidence, or more validation images)"
     )
@@ -209,11 +209,11 @@ def describe_rule(d: dict[str, Any]) -> str:
     if infeasible_error_target(d):
         text = (
             f"refuse every image: an error ≤ {cal['target_error']:g} could not be certified at "
-            f"{100 * cal.get('confidence', 0.95):g}% confidence on {cal.get('n', '?')} validation images"
+            f"{100 * cal.get('confidence', RuleConfig.confidence):g}% confidence on {cal.get('n', '?')} validation images"
         )
     elif "target_error" in cal:
         text += (
-            f" (calibrated for error ≤ {cal['target_error']:g} at {100 * cal.get('confidence', 0.95):g}% confidence "
+            f" (calibrated for error ≤ {cal['target_error']:g} at {100 * cal.get('confidence', RuleConfig.confidence):g}% confidence "
             f"on {cal.get('n', '?')} validation images: bound {cal.get('bound', float('nan')):.4g})"
         )
     elif "target_refusal" in cal:

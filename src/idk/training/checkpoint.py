@@ -23,7 +23,7 @@ from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
-from idk.decision.rules import Rule, describe_rule, describe_score_choice, make_rule, summarize_rule
+from idk.decision.rules import Rule, make_rule, summarize_rule
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
@@ -355,40 +355,6 @@ class Checkpoint:
                 f"outlier_weights:{n}" for n, _ in self.train_config.outlier_weights if n not in self.outlier_families
             ]
         return unused
-
-    def describe_in_words(self) -> dict[str, Any]:
-        """:meth:`describe` with the input, the rule, the outlier families and the scribbles in words
-        (for ``idk info``'s text)."""
-        families = self.outlier_families
-        described = self.describe()
-        del described["train_config_not_applied"]  # said in the settings themselves below
-        if not self.input_spec.drawn:  # stored with the preset, applied to drawn symbols only
-            described["train_config"] = {
-                k: "— (drawn symbols only)" if k in DRAWN_ONLY else v for k, v in described["train_config"].items()
-            }
-        settings = described["train_config"]
-        if settings.get("val_size") and self.validation_size < settings["val_size"]:  # a cap this data did not reach
-            settings["val_size"] = (
-                f"{settings['val_size']} at most (a fifth of the images: {self.validation_size} held out)"
-            )
-        if families is not None and described["train_config"].get("outlier_weights"):  # of families it trained on
-            described["train_config"]["outlier_weights"] = [
-                (name, weight if name in families else "— (not one of its outlier families)")
-                for name, weight in described["train_config"]["outlier_weights"]
-            ]
-        return {
-            **described,
-            "processes": self.processes or "not recorded (older checkpoint)",
-            "input": self.input_spec.describe(),
-            "rule": describe_rule(self.rule),
-            "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
-            "scribbles": self.scribbles.describe() if self.scribbles is not None else "none recorded",
-            "score_selection": (
-                describe_score_choice(self.score_selection)
-                if self.score_selection
-                else "none (named by the preset or --score)"
-            ),
-        }
 
 
 DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
