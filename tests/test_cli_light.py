@@ -39,9 +39,10 @@ def test_help_lists_every_command_on_a_line_of_its_own():
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
     from idk.apps.arguments import build_parser
+    from idk.apps.cli import COMMANDS
 
     commands = build_parser()._subparsers._group_actions[0].choices
-    assert "calibrate" in commands
+    assert "calibrate" in commands and set(COMMANDS) == set(commands)  # every command has its handler
     for name in commands:
         line = next(line for line in lines if line.split()[:1] == [name])
         assert len(line.split()) > 3, f"{name}: its help is not on its line"

@@ -10,14 +10,40 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from idk.apps.arguments import build_parser
 from idk.errors import IdkError
 
+if TYPE_CHECKING:  # imported when a command runs, after the arguments are checked (idk --help at once)
+    import torch
+
+    from idk.data import DataConfig
+    from idk.nn.bnn import Model
+    from idk.progress import Progress
+    from idk.training.checkpoint import Checkpoint
+
+
+@dataclass
+class Session:
+    """What every command shares: its progress bars and warnings, its device (None: the command
+    takes none), and where named data sets are read from."""
+
+    args: argparse.Namespace
+    progress: Progress
+    device: torch.device | None
+
+    def data(self) -> DataConfig:
+        from idk.data import DataConfig
+
+        return DataConfig.from_env(self.args.data_dir, progress=self.progress)
+
 
 def run(args: argparse.Namespace) -> int:
+    """Run the parsed command (one of :data:`COMMANDS`); its exit status."""
     import torch
 
     from idk.nn.numerics import set_flush_denormals
@@ -27,203 +53,230 @@ def run(args: argparse.Namespace) -> int:
     set_flush_denormals(True)
 
     from idk.apps.plugins import load_plugins
+    from idk.devices import resolve_device
     from idk.progress import Progress
 
     load_plugins()  # parts of the user's own (IDK_PLUGINS), before any model is built or loaded
-
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    progress = Progress(quiet=getattr(args, "quiet", False))
-    from idk.devices import resolve_device
-
     device = resolve_device(args.device) if hasattr(args, "device") else None
+    return COMMANDS[args.command](Session(args, Progress(quiet=getattr(args, "quiet", False)), device))
 
-    def data():
-        from idk.data import DataConfig
 
-        return DataConfig.from_env(args.data_dir, progress=progress)
+def _train(s: Session) -> int:
+    import dataclasses
 
-    if args.command == "train":
-        import dataclasses
+    from idk.apps.failures import sigterm_raises
+    from idk.apps.info import saved_summary
+    from idk.training.distributed import from_environment
+    from idk.training.train import TrainOptions, train
 
-        from idk.training.train import TrainOptions, train
-
-        # every option of TrainOptions is a flag of the same name; None keeps the preset's value
-        given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainOptions)}
-        given["channels"] = tuple(args.channels) if args.channels else None
-        given["image_size"] = args.image_size
-        given["twin"] = False if args.no_twin else None
-        given["augment"] = False if args.no_augment else None
-        given["drop_outliers"] = tuple(args.drop_outliers) if args.drop_outliers is not None else None
-        given["outlier_weights"] = tuple(args.outlier_weights) if args.outlier_weights is not None else None
-        opts = TrainOptions(**given)
-        from idk.apps.failures import sigterm_raises
-
-        resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
-        written_before = _modified(args.out)
-        try:
-            with sigterm_raises():  # a scheduler's stop, as Ctrl-C: the last checkpoint kept and said
-                ckpt = train(
-                    args.out,
-                    args.preset,
-                    data(),
-                    opts,
-                    resume=resume,
-                    progress=progress,
-                    device=device,
-                    overwrite=args.overwrite,
-                )
-        except KeyboardInterrupt as stop:
-            raise type(stop)(_kept(args.out, written_before, resume)) from None
-        # resumed with nothing left to train: the file untouched
-        finished = resume and written_before is not None and _modified(args.out) == written_before
-        from idk.apps.info import saved_summary
-        from idk.training.distributed import from_environment
-
-        if not from_environment().is_main:  # under torchrun, rank 0 alone reports
-            return 0
-        print(saved_summary(ckpt, args.out, unchanged=finished))
-        return 0
-    if args.command == "evaluate":
-        from idk.apps.evaluate import evaluate_checkpoint, parse_ood
-        from idk.evaluation.report import format_report
-
-        report = evaluate_checkpoint(
-            args.model,
-            data(),
-            parse_ood(args.ood),
-            args.noise,
-            args.gaussian,
-            args.samples,
-            args.json,
-            progress,
-            args.test_data,
-            shift=parse_ood(args.shift, "--shift"),
-            shifted_images=args.shifted,
-            device=device,
-            prepare=args.prepare,
-        )
-        print(format_report(report))
-        if args.json:
-            print(f"wrote {args.json}")
-        if args.report:
-            from idk.evaluation.html_report import write_html_report
-
-            path = write_html_report(report, args.report, progress.warn)
-            print(f"wrote {path} (and {path.with_name('report.json')}, its numbers)")
-        return 0
-    if args.command == "reproduce":
-        from idk.apps.reproduce import format_reproduction, reproduce
-
-        report = reproduce(
-            args.seed,
-            data(),
-            args.out,
-            args.json,
-            progress,
-            args.epochs,
-            args.train_subset,
-            device=device,
-            overwrite=args.overwrite,
-        )
-        print(format_reproduction(report))
-        return 0
-    if args.command in ("explain", "predict"):
-        from idk.apps.notices import warnings
-        from idk.apps.predict import explain, format_results, predict_files
-        from idk.decision.memory import check_samples
-        from idk.training import checkpoint
-
-        model, ckpt = checkpoint.load(args.model, device=device)
-        check_samples(model, args.samples)
-        for warning in warnings(ckpt, args.samples):
-            progress.warn(f"{args.model}: {warning}")
-        if args.command == "explain":
-            verdict = explain(
-                model,
-                ckpt,
-                args.target,
+    args = s.args
+    # every option of TrainOptions is a flag of the same name; None keeps the preset's value
+    given = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainOptions)}
+    given["channels"] = tuple(args.channels) if args.channels else None
+    given["image_size"] = args.image_size
+    given["twin"] = False if args.no_twin else None
+    given["augment"] = False if args.no_augment else None
+    given["drop_outliers"] = tuple(args.drop_outliers) if args.drop_outliers is not None else None
+    given["outlier_weights"] = tuple(args.outlier_weights) if args.outlier_weights is not None else None
+    opts = TrainOptions(**given)
+    resume = args.resume or (args.resume_if_exists and os.path.exists(args.out))
+    written_before = _modified(args.out)
+    try:
+        with sigterm_raises():  # a scheduler's stop, as Ctrl-C: the last checkpoint kept and said
+            ckpt = train(
                 args.out,
-                data() if args.target.isdigit() else None,
-                args.samples,
-                warn=progress.warn,
+                args.preset,
+                s.data(),
+                opts,
+                resume=resume,
+                progress=s.progress,
+                device=s.device,
+                overwrite=args.overwrite,
             )
-            print(f"{args.target}: {verdict} (figure: {args.out})")
-            return 0
-        results = predict_files(model, ckpt, args.files, args.samples, progress=progress)
-        if args.json:
-            from idk.evaluation.report import json_safe
+    except KeyboardInterrupt as stop:
+        raise type(stop)(_kept(args.out, written_before, resume)) from None
+    # resumed with nothing left to train: the file untouched
+    finished = resume and written_before is not None and _modified(args.out) == written_before
+    if from_environment().is_main:  # under torchrun, rank 0 alone reports
+        print(saved_summary(ckpt, args.out, unchanged=finished))
+    return 0
 
-            # strict JSON: a NaN (a diverged model's probabilities) is null, as the web service writes it
-            print(json.dumps(json_safe([r.as_dict() for r in results]), indent=2, allow_nan=False, ensure_ascii=False))
+
+def _evaluate(s: Session) -> int:
+    from idk.apps.evaluate import evaluate_checkpoint, parse_ood
+    from idk.evaluation.report import format_report
+
+    args = s.args
+    report = evaluate_checkpoint(
+        args.model,
+        s.data(),
+        parse_ood(args.ood),
+        args.noise,
+        args.gaussian,
+        args.samples,
+        args.json,
+        s.progress,
+        args.test_data,
+        shift=parse_ood(args.shift, "--shift"),
+        shifted_images=args.shifted,
+        device=s.device,
+        prepare=args.prepare,
+    )
+    print(format_report(report))
+    if args.json:
+        print(f"wrote {args.json}")
+    if args.report:
+        from idk.evaluation.html_report import write_html_report
+
+        path = write_html_report(report, args.report, s.progress.warn)
+        print(f"wrote {path} (and {path.with_name('report.json')}, its numbers)")
+    return 0
+
+
+def _reproduce(s: Session) -> int:
+    from idk.apps.reproduce import format_reproduction, reproduce
+
+    args = s.args
+    report = reproduce(
+        args.seed,
+        s.data(),
+        args.out,
+        args.json,
+        s.progress,
+        args.epochs,
+        args.train_subset,
+        device=s.device,
+        overwrite=args.overwrite,
+    )
+    print(format_reproduction(report))
+    return 0
+
+
+def _loaded(s: Session) -> tuple[Model, Checkpoint]:
+    """The model ``--model`` names, on the session's device, its sample count checked and its notices said."""
+    from idk.apps.notices import warnings
+    from idk.decision.memory import check_samples
+    from idk.training import checkpoint
+
+    model, ckpt = checkpoint.load(s.args.model, device=s.device)
+    check_samples(model, s.args.samples)
+    for warning in warnings(ckpt, s.args.samples):
+        s.progress.warn(f"{s.args.model}: {warning}")
+    return model, ckpt
+
+
+def _explain(s: Session) -> int:
+    from idk.apps.predict import explain
+
+    args = s.args
+    model, ckpt = _loaded(s)
+    data = s.data() if args.target.isdigit() else None
+    verdict = explain(model, ckpt, args.target, args.out, data, args.samples, warn=s.progress.warn)
+    print(f"{args.target}: {verdict} (figure: {args.out})")
+    return 0
+
+
+def _predict(s: Session) -> int:
+    from idk.apps.predict import format_results, predict_files
+
+    model, ckpt = _loaded(s)
+    results = predict_files(model, ckpt, s.args.files, s.args.samples, progress=s.progress)
+    if s.args.json:
+        from idk.evaluation.report import json_safe
+
+        # strict JSON: a NaN (a diverged model's probabilities) is null, as the web service writes it
+        print(json.dumps(json_safe([r.as_dict() for r in results]), indent=2, allow_nan=False, ensure_ascii=False))
+    else:
+        from idk.decision.rules import infeasible_error_target
+
+        everything = ckpt.rule_summary() if infeasible_error_target(ckpt.rule) else None
+        print(format_results(results, ckpt.decision_rule(), ckpt.classes, everything))
+    return 1 if any(r.error for r in results) else 0
+
+
+def _serve(s: Session) -> int:
+    from idk.apps.serve import ServiceSettings, serve
+
+    args = s.args
+    window = None if args.batch_window is None else args.batch_window / 1000
+    settings = ServiceSettings.given(
+        window=window, max_batch=args.max_batch, max_queue=args.max_queue, threads=args.threads
+    )
+    try:
+        serve(args.model, args.host, args.port, args.samples, args.verbose, s.device, settings)
+    except OSError as err:
+        raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
+    return 0
+
+
+def _info(s: Session) -> int:
+    from idk.apps.info import described_in_words, format_info
+    from idk.apps.notices import warnings
+    from idk.evaluation.report import to_json
+    from idk.training.checkpoint import read
+
+    ckpt = read(s.args.model)
+    info = {**(ckpt.describe() if s.args.json else described_in_words(ckpt)), "warnings": warnings(ckpt)}
+    if s.args.json:
+        sys.stdout.write(to_json(info))  # strict JSON: a NaN figure is null
+    else:
+        print(format_info(info))
+    for warning in info["warnings"]:
+        s.progress.warn(f"{s.args.model}: {warning}")
+    return 0
+
+
+def _download(s: Session) -> int:
+    from idk.data import DataConfig
+    from idk.data.sources import download_sets
+
+    def done(name: str, paths: list[Path]) -> None:
+        if paths[0].is_dir():
+            print(f"{name}: verified, {paths[0]}")
         else:
-            from idk.decision.rules import infeasible_error_target
+            folders = ", ".join(sorted({str(p.parent) for p in paths}))
+            print(f"{name}: {len(paths)} file{'s' * (len(paths) != 1)} verified, {folders}")
 
-            everything = ckpt.rule_summary() if infeasible_error_target(ckpt.rule) else None
-            print(format_results(results, ckpt.decision_rule(), ckpt.classes, everything))
-        return 1 if any(r.error for r in results) else 0
-    if args.command == "serve":
-        from idk.apps.serve import ServiceSettings, serve
+    cfg = DataConfig.from_env(s.args.data_dir, None, s.progress)
+    download_sets(cfg, s.args.sets or (), None if s.args.to is None else Path(s.args.to), done)
+    return 0
 
-        window = None if args.batch_window is None else args.batch_window / 1000
-        settings = ServiceSettings.given(
-            window=window, max_batch=args.max_batch, max_queue=args.max_queue, threads=args.threads
-        )
-        try:
-            serve(args.model, args.host, args.port, args.samples, args.verbose, device, settings)
-        except OSError as err:
-            raise IdkError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
-        return 0
-    if args.command == "info":
-        from idk.apps.info import described_in_words
-        from idk.apps.notices import warnings
-        from idk.evaluation.report import to_json
-        from idk.training.checkpoint import read
 
-        ckpt = read(args.model)
-        info = {**(ckpt.describe() if args.json else described_in_words(ckpt)), "warnings": warnings(ckpt)}
-        if args.json:
-            sys.stdout.write(to_json(info))  # strict JSON: a NaN figure is null
-        else:
-            from idk.apps.info import format_info
+def _calibrate(s: Session) -> int:
+    from idk.decision.rules import describe_rule
+    from idk.training.recalibration import recalibrate
 
-            print(format_info(info))
-        for warning in info["warnings"]:
-            progress.warn(f"{args.model}: {warning}")
-        return 0
-    if args.command == "download":
-        from idk.data import DataConfig
-        from idk.data.sources import download_sets
+    args = s.args
+    ckpt = recalibrate(
+        args.model,
+        args.out,
+        target_refusal=args.target_refusal,
+        target_error=args.target_error,
+        confidence=args.confidence,
+        samples=args.samples,
+        score=args.score,
+        data=s.data(),
+        progress=s.progress,
+        device=s.device,
+    )
+    print(f"saved {args.out or args.model}: rule: {describe_rule(ckpt.rule)}")
+    return 0
 
-        def done(name: str, paths: list[Path]) -> None:
-            if paths[0].is_dir():
-                print(f"{name}: verified, {paths[0]}")
-            else:
-                folders = ", ".join(sorted({str(p.parent) for p in paths}))
-                print(f"{name}: {len(paths)} file{'s' * (len(paths) != 1)} verified, {folders}")
 
-        cfg = DataConfig.from_env(args.data_dir, None, progress)
-        download_sets(cfg, args.sets or (), None if args.to is None else Path(args.to), done)
-        return 0
-    if args.command == "calibrate":
-        from idk.decision.rules import describe_rule
-        from idk.training.recalibration import recalibrate
-
-        ckpt = recalibrate(
-            args.model,
-            args.out,
-            target_refusal=args.target_refusal,
-            target_error=args.target_error,
-            confidence=args.confidence,
-            samples=args.samples,
-            score=args.score,
-            data=data(),
-            progress=progress,
-            device=device,
-        )
-        print(f"saved {args.out or args.model}: rule: {describe_rule(ckpt.rule)}")
-        return 0
-    raise AssertionError(args.command)
+# Each command's handler: it reads the session's arguments and calls one library function.
+COMMANDS: dict[str, Callable[[Session], int]] = {
+    "train": _train,
+    "evaluate": _evaluate,
+    "reproduce": _reproduce,
+    "explain": _explain,
+    "predict": _predict,
+    "serve": _serve,
+    "info": _info,
+    "download": _download,
+    "calibrate": _calibrate,
+}
 
 
 def _modified(path: str) -> tuple[int, int] | None:
