@@ -6,6 +6,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from idk.choices import (
+    DATA_NAMES,
+    DEFAULT_DATA,
+    DEFAULT_PRESET,
+    DOWNLOAD_NAMES,
+    GUIDE_NAMES,
+    OOD_NAMES,
+    OUTLIER_FAMILIES,
+    PRESET_NAMES,
+    PRIOR_NAMES,
+    SCHEDULES,
+)
 from idk.devices import DEFAULT_DEVICE, DEVICE_HELP, check_device_name
 from idk.errors import IdkError
 
@@ -32,8 +44,6 @@ class _CommandsHelp(argparse.HelpFormatter):
 
 
 def _common(p: argparse.ArgumentParser, threads: str = "all cores") -> None:
-    from idk.choices import DOWNLOAD_NAMES
-
     p.add_argument(
         "--data-dir",
         help=f"folder holding {', '.join(n + '/' for n in DOWNLOAD_NAMES)} (default: $IDK_DATA_DIR, else download)",
@@ -142,32 +152,7 @@ def _score(p: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command (light: imports no torch, so a bad option answers at once)."""
-    from idk import __version__
-    from idk.choices import (
-        DATA_NAMES,
-        DEFAULT_DATA,
-        DEFAULT_PRESET,
-        DOWNLOAD_NAMES,
-        GUIDE_NAMES,
-        OOD_NAMES,
-        OUTLIER_FAMILIES,
-        PRESET_NAMES,
-        PRIOR_NAMES,
-        SCHEDULES,
-    )
-
-    parser = Parser(
-        prog="idk",
-        description='Bayesian neural networks that say "I don\'t know".',
-        epilog="`idk COMMAND --help` shows a command's options.",
-        formatter_class=_CommandsHelp,
-    )
-
-    parser.add_argument("--version", action="version", version=f"idk {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND", title="commands")
-
+def _train_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on a data set (MNIST by default, or yours); save a checkpoint")
     p.add_argument(
         "--data",
@@ -297,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
 
+
+def _evaluate_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint: its test set, the usual outliers, your sets")
     p.add_argument("--model", required=True, help="a checkpoint written by idk train")
     p.add_argument("--test-data", help="a labelled test set in place of the model's own (folder, .npz, or a named set)")
@@ -342,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="write an HTML report with figures (and report.json) into this folder")
     _common(p)
 
+
+def _reproduce_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="train the tutorial's model and compare with its published table")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt, made anew each time)")
@@ -351,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the images only (quick checks)")
     _common(p)
 
+
+def _explain_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="the tutorial's figure for one image: sampled log-probabilities per class")
     p.add_argument("target", help="an index into the model's test set, or an image file")
     p.add_argument("--model", required=True, help="a checkpoint written by idk train")
@@ -358,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive, help="posterior samples (default: the model's)")
     _common(p)
 
+
+def _predict_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="answer for your own images (PNG, JPEG, BMP, GIF, WebP, TIFF; .npy/.npz arrays)")
     p.add_argument(
         "files",
@@ -369,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     _common(p)
 
+
+def _serve_command(sub: argparse._SubParsersAction) -> None:
     from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW
 
     p = sub.add_parser(
@@ -399,10 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="log every request")
     _common(p, threads="one core fewer than the machine's, for the connections")
 
+
+def _info_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="what a checkpoint holds, and whether it finished training and was calibrated")
     p.add_argument("model", help="a checkpoint file")
     p.add_argument("--json", action="store_true", help="print it all as JSON")
 
+
+def _calibrate_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "calibrate",
         help="refit a trained model's rule to a new target or score on its validation images, no retraining",
@@ -417,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
     _common(p)
 
+
+def _download_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "download",
         help="fetch the named data sets now (checksums verified), e.g. to carry to a machine offline",
@@ -442,4 +443,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="a data directory checked first (default: $IDK_DATA_DIR); what it lacks goes to the cache (or --to)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command (light: imports no torch, so a bad option answers at once)."""
+    from idk import __version__
+
+    parser = Parser(
+        prog="idk",
+        description='Bayesian neural networks that say "I don\'t know".',
+        epilog="`idk COMMAND --help` shows a command's options.",
+        formatter_class=_CommandsHelp,
+    )
+
+    parser.add_argument("--version", action="version", version=f"idk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND", title="commands")
+    _train_command(sub)
+    _evaluate_command(sub)
+    _reproduce_command(sub)
+    _explain_command(sub)
+    _predict_command(sub)
+    _serve_command(sub)
+    _info_command(sub)
+    _calibrate_command(sub)
+    _download_command(sub)
     return parser
