@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from idk.data import DataConfig, mnist
-from idk.data.catalog import NAMED
+from idk.data.named import NAMED
 from idk.decision.predictive import predict
 from idk.devices import resolve_device
 from idk.nn.bnn import BNN, build_model, with_data

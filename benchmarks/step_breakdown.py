@@ -26,7 +26,7 @@ import torch
 
 from idk.data import DataConfig, mnist
 from idk.data.augment import augmentation_for
-from idk.data.catalog import NAMED
+from idk.data.named import NAMED
 from idk.devices import resolve_device
 from idk.nn.bnn import build_model, with_data
 from idk.training.batches import outlier_counts, outlier_families

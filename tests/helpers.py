@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from idk.data.catalog import NAMED
+from idk.data.named import NAMED
 from idk.nn.bnn import ModelConfig, with_data
 from idk.nn.networks import NetConfig
 

@@ -51,7 +51,8 @@ def test_help_lists_every_command_on_a_line_of_its_own():
 
 
 def test_the_light_names_are_those_of_the_catalog_and_the_presets():
-    from idk.data.catalog import DEFAULT_DATA, KNOWN, NAMED
+    from idk.data.catalog import DEFAULT_DATA
+    from idk.data.named import KNOWN, NAMED
     from idk.data.sources import DOWNLOADS
     from idk.training.config import PRESETS, preset_for
 

@@ -26,8 +26,8 @@ import idk.decision.predictive as predictive
 import idk.training.fitting as fitting
 from idk.apps.cli import main
 from idk.data.augment import augmentation_for
-from idk.data.catalog import NAMED
 from idk.data.glyphs import glyph_bank
+from idk.data.named import NAMED
 from idk.data.synthetic import families_for
 from idk.decision.predictive import Predictions, batch_size_for, device_batches
 from idk.devices import resolve_device

@@ -116,7 +116,7 @@ def test_empty_share_gives_the_kl_alone():
     """A process whose share of a last batch is empty still contributes the KL (and a gradient)."""
     import pyro
 
-    from idk.data.catalog import NAMED
+    from idk.data.named import NAMED
     from idk.nn.bnn import build_model, with_data
     from idk.training.config import get_preset
     from idk.training.fitting import ElboObjective

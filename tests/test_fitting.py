@@ -79,7 +79,7 @@ def test_resumed_training_equals_uninterrupted(mnist_train, augmented):
 
 @pytest.mark.parametrize("bayesian", [True, False])
 def test_outlier_exposure_makes_noise_uncertain(mnist_train, bayesian):
-    from idk.data.catalog import noise as noise_set
+    from idk.data.named import noise as noise_set
 
     x, y = mnist_train.images[:2000], mnist_train.labels[:2000]
     noise = noise_set("noise", 200, MNIST_SPEC, seed=5).images

@@ -46,7 +46,7 @@ def test_fashion_recipe_on_a_blank_page_is_blank():
 
 def test_a_fashion_mnist_image_shown_as_a_photo_keeps_its_shape(data_cfg):
     """A Fashion-MNIST test item, negated and enlarged (a product photo), comes back close to itself."""
-    from idk.data.catalog import named_split
+    from idk.data.named import named_split
 
     item = named_split("fashion-mnist", "test", data_cfg).images[0, 0].numpy()  # an ankle boot
     photo = Image.fromarray((255 * (1 - item)).astype(np.uint8)).resize((112, 112), Image.Resampling.NEAREST)

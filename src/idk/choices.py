@@ -2,7 +2,7 @@
 option answer at once): named data sets, presets, and their defaults, synthetic outlier families,
 uncertainty scores.
 
-:data:`idk.data.catalog.NAMED`, :data:`idk.training.config.PRESETS`, :data:`idk.decision.scores.SCORES`,
+:data:`idk.data.named.NAMED`, :data:`idk.training.config.PRESETS`, :data:`idk.decision.scores.SCORES`,
 :data:`idk.nn.priors.PRIORS`, :data:`idk.nn.guides.GUIDES` and :data:`idk.training.batches.OUTLIER_FAMILIES` hold what the names
 mean (the library checks its own calls against those, so an entry added there is taken);
 they take their defaults from here, and ``tests/test_cli_light.py`` checks that the names agree.
@@ -11,10 +11,10 @@ they take their defaults from here, and ``tests/test_cli_light.py`` checks that 
 from __future__ import annotations
 
 DEFAULT_DATA = "mnist"  # what `idk train` trains on unless told
-DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.catalog.NAMED
+DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.named.NAMED
 DOWNLOAD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459")  # idk.data.sources.DOWNLOADS
-NOISE_NAMES = ("noise", "gaussian-noise")  # idk.data.catalog.NOISE: made on the fly, never downloaded
-OOD_NAMES = (*DOWNLOAD_NAMES, *NOISE_NAMES)  # idk.data.catalog.KNOWN
+NOISE_NAMES = ("noise", "gaussian-noise")  # idk.data.named.NOISE: made on the fly, never downloaded
+OOD_NAMES = (*DOWNLOAD_NAMES, *NOISE_NAMES)  # idk.data.named.KNOWN
 DEFAULT_PRESET = "cnn"
 SCHEDULES = ("constant", "cosine")  # idk.training.config.TrainConfig.schedule's learning-rate schedules
 PRIOR_NAMES = ("normal", "laplace")  # the keys of idk.nn.priors.PRIORS

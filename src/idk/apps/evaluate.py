@@ -10,9 +10,11 @@ from typing import Any
 import torch
 
 from idk.apps.notices import warnings
-from idk.data.catalog import NAMED, NOISE, in_model_classes, load, recorded_test_set
+from idk.data.catalog import load, recorded_test_set
+from idk.data.class_names import in_model_classes
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
+from idk.data.named import NAMED, NOISE
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
 from idk.errors import DataError, IdkError

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from idk.data.catalog import mnist, noise, notmnist_459
+from idk.data.named import mnist, noise, notmnist_459
 from idk.data.sources import DataConfig
 from idk.devices import resolve_device
 from idk.errors import IdkError

@@ -1,7 +1,6 @@
-"""Every data set by name or path: what it is, and how to load it for training or for a report.
+"""Every data set by name or path: how to load it for training or for a report.
 
-Named sets (:data:`NAMED`) describe themselves (class names, input form, the usual
-out-of-distribution sets for a model trained on them); a path is a user's set
+A name is one of the sets idk knows (:mod:`idk.data.named`), a path a user's set
 (:mod:`idk.data.folders`). :func:`training_data` gives a training set and its test set, and a
 :class:`DataRecord` that says how to get the same test set again (stored in the checkpoint);
 :func:`load` gives any set for evaluation, brought to a model's input form.
@@ -10,8 +9,7 @@ out-of-distribution sets for a model trained on them); a path is a user's set
 from __future__ import annotations
 
 import hashlib
-import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import numpy as np
 import torch
 
 from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
-from idk.choices import NOISE_NAMES
+from idk.data.class_names import in_model_classes, match_classes
 from idk.data.folders import Warn, class_folders, fit_images, read_array, read_folder, read_idx_images, stratified_split
 from idk.data.idx import read_idx
 from idk.data.images import (
@@ -28,54 +26,15 @@ from idk.data.images import (
     check_labels,
     check_pixels,
     conform,
-    index_classes,
     unnamed_classes,
 )
 from idk.data.imaging import IMAGE_SUFFIXES
-from idk.data.sources import DOWNLOADS, NOTMNIST_459, DataConfig
-from idk.data.synthetic import gaussian_pixels, uniform_pixels
+from idk.data.named import KNOWN, NAMED, NOISE, named_split, noise, notmnist_459
+from idk.data.sources import DataConfig
 from idk.errors import DataError
 
 TEST_SHARE = 0.2  # held out for testing when a set comes without a test split
 SPLIT_SEED = 20_181_127  # the fixed random splits (test and validation)
-
-
-@dataclass(frozen=True)
-class NamedSet:
-    """A data set idk knows by name: its classes, input form and usual outliers; its files are
-    :data:`~idk.data.sources.DOWNLOADS`' entry of its name, in a folder of its name."""
-
-    name: str
-    classes: tuple[str, ...]
-    spec: InputSpec
-    ood: tuple[str, ...]  # the report's out-of-distribution sets for a model trained on it
-    splits: tuple[str, ...] = ("train", "test")  # file splits; one alone: a fixed split is recorded
-
-
-# Digits that are no digit when turned on their side (a 3 as ω, a 7 as Γ) or upside down (a 3 as ε,
-# a 4 as h). Left out: 0, 1 and 8 (a slanted 1 on its side is a 1 slanted the other way), 6 and 9
-# (each other upside down, and 6-like on their side), 2 and 5 upside down (a Z-like 2 stays a 2, a
-# round 5 looks like one).
-DIGIT_TURNS = tuple((c, k) for c in (2, 3, 4, 5, 7) for k in (1, 3)) + tuple((c, 2) for c in (3, 4, 7))
-DIGIT_SPEC = InputSpec(1, 28, 28, "mnist", drawn=True, mirror_classes=(2, 3, 4, 5, 6, 7, 9), turns=DIGIT_TURNS)
-NAMED: dict[str, NamedSet] = {
-    "mnist": NamedSet("mnist", tuple("0123456789"), DIGIT_SPEC, ("noise", "notmnist-459", "fashion-mnist")),
-    "fashion-mnist": NamedSet(
-        "fashion-mnist",
-        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True),
-        ("noise", "mnist", "notmnist-10k"),
-    ),
-    "notmnist-10k": NamedSet(
-        "notmnist-10k",
-        tuple("ABCDEFGHIJ"),
-        InputSpec(1, 28, 28, "mnist", drawn=True),
-        ("noise", "mnist"),
-        splits=("test",),
-    ),
-}
-NOISE = NOISE_NAMES  # made on the fly (idk.data.synthetic), never downloaded
-KNOWN = (*NAMED, "notmnist-459", *NOISE)
 
 
 @dataclass(frozen=True)
@@ -120,35 +79,6 @@ def fingerprint(data: ImageSet) -> dict[str, Any]:
     if data.labels is not None:
         h.update(data.labels.numpy().tobytes())
     return {"name": data.name, "n": len(data), "sha256": h.hexdigest()}
-
-
-def named_split(name: str, split: str, cfg: DataConfig) -> ImageSet:
-    """A file split (``train``/``test``) of a named set, in its own form."""
-    known, files = NAMED[name], DOWNLOADS[name]
-    assert isinstance(files, dict), f"{name}: a named set is IDX files"
-    images = read_idx(cfg.file(name, files[f"{split}-images"]))
-    labels = torch.from_numpy(read_idx(cfg.file(name, files[f"{split}-labels"])).astype(np.int64))
-    pixels = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-    return ImageSet(f"{name}-{split}", pixels, labels, known.classes, known.spec)
-
-
-def mnist(split: str, cfg: DataConfig) -> ImageSet:
-    """MNIST ``train`` (60,000) or ``test`` (10,000)."""
-    return named_split("mnist", split, cfg)
-
-
-def notmnist_459(cfg: DataConfig, transpose: bool = False) -> ImageSet:
-    """The tutorial's 459 notMNIST letters. ``transpose`` mimics the notebook's loader quirk."""
-    images = read_folder(cfg.folder(NOTMNIST_459), "notmnist-459", spec=DIGIT_SPEC)
-    if transpose:
-        images.images = images.images.transpose(-1, -2).contiguous()
-    return images
-
-
-def noise(name: str, n: int, spec: InputSpec, seed: int = 0) -> ImageSet:
-    """``n`` seeded noise images of ``spec``'s form: ``noise`` (uniform) or ``gaussian-noise``."""
-    pixels = uniform_pixels if name == "noise" else gaussian_pixels
-    return ImageSet(name, pixels(n, spec.shape, torch.Generator().manual_seed(seed)), None, (), spec)
 
 
 @dataclass
@@ -280,62 +210,6 @@ def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
     """What tells two fingerprints of a set's images apart: their count and SHA-256 (not the set's
     name, which follows the folder)."""
     return fingerprint.get("n"), fingerprint.get("sha256")
-
-
-def _nfc(names: tuple[str, ...]) -> tuple[str, ...]:
-    """Class names in one Unicode form (NFC): macOS writes "café" in folder names as "cafe" + accent."""
-    return tuple(unicodedata.normalize("NFC", c) for c in names)
-
-
-def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
-    """Refuse a test set of other classes; one whose classes are unnamed (class indices only, as
-    in IDX files and .npz without ``classes``: not ``named``) takes the given names when its labels
-    fit, and one of the same names in another order (an .npz keeps its ``classes``' order) is
-    renumbered to the training order. A folder's classes are names, digits or not: "2" is the class
-    named 2, wherever it sorts."""
-    if not test.named and len(test.classes) <= len(classes):
-        test.classes, test.named = classes, True
-    given, known = _nfc(test.classes), _nfc(classes)  # one Unicode form (macOS's folder names decompose)
-    if given != known and sorted(given) == sorted(known) and len(set(known)) == len(known):
-        index = torch.tensor([known.index(c) for c in given], dtype=torch.long)
-        test.labels, test.classes = index[test.labels], classes
-    elif given == known:
-        test.classes = classes
-    if test.classes != classes:
-        raise DataError(
-            f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
-            f"of {train_source}{_unnamed_hint(classes)}"
-        )
-
-
-def _unnamed_hint(classes: tuple[str, ...]) -> str:
-    """What to do when a model's classes are indices (it was trained on unnamed labels) and a set's are names."""
-    if classes != index_classes(len(classes)):
-        return ""
-    return (
-        f"; the model's classes have no names (its training labels came as indices, as from an .npz without "
-        f"`classes`): give this set's labels as indices 0..{len(classes) - 1}, or train with class names"
-    )
-
-
-def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> ImageSet:
-    """A labelled set of some of the model's ``classes``, its labels renumbered as the model's (a
-    set with unnamed classes takes the model's names, as :func:`match_classes` gives them); ``found``
-    itself is left as it is."""
-    if not found.named and found.classes != classes:
-        renamed = replace(found)
-        match_classes(renamed, classes, source)
-        return renamed
-    held = set(found.labels.tolist())  # a class folder left empty holds no image to judge: not an error
-    known = {c: i for i, c in enumerate(_nfc(classes))}  # one Unicode form, as match_classes
-    place = [known.get(c, -1) for c in _nfc(found.classes)]
-    unknown = [c for i, c in enumerate(found.classes) if place[i] < 0 and i in held]
-    if unknown:
-        raise DataError(
-            f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)}){_unnamed_hint(classes)}"
-        )
-    index = torch.tensor(place, dtype=torch.long)
-    return replace(found, labels=index[found.labels], classes=classes)
 
 
 def _has_test_half(path: Path) -> bool:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
-from idk.data.catalog import NAMED, fingerprint, same_images, training_data
+from idk.data.catalog import fingerprint, same_images, training_data
 from idk.data.images import ImageSet
+from idk.data.named import NAMED
 from idk.data.sources import DataConfig
 from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples

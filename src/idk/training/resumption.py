@@ -15,7 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from idk.data.catalog import NAMED, same_images
+from idk.data.catalog import same_images
+from idk.data.named import NAMED
 from idk.errors import CheckpointError, IdkError
 from idk.training.config import AUGMENTATION_SHARES, Preset
 from idk.training.options import flag

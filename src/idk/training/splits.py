@@ -11,9 +11,10 @@ import hashlib
 
 import torch
 
-from idk.data.catalog import NAMED, SPLIT_SEED, fingerprint
+from idk.data.catalog import SPLIT_SEED, fingerprint
 from idk.data.folders import stratified_split
 from idk.data.images import ImageSet
+from idk.data.named import NAMED
 from idk.decision.config import RuleConfig
 from idk.decision.scores import is_fitted
 from idk.training.config import TrainConfig
@@ -30,7 +31,7 @@ def split_train_val(n: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def by_class(data: str) -> bool:
-    """Whether the training set ``data`` (a name of :data:`~idk.data.catalog.NAMED` or a path) has
+    """Whether the training set ``data`` (a name of :data:`~idk.data.named.NAMED` or a path) has
     its validation images drawn class by class: a user's folder or array (a rare class keeps its
     share in training and in the rule's calibration); a named set is split over all its images."""
     return data not in NAMED
@@ -127,7 +128,7 @@ def tuning_size(n: int, rule: RuleConfig) -> int:
 
 def tuning_split(val: ImageSet, rule: RuleConfig, data: str, by_class: bool | None = None) -> tuple[ImageSet, ImageSet]:
     """The (tuning, calibration) parts of the validation images ``val`` of the training set ``data``
-    (a name of :data:`~idk.data.catalog.NAMED` or a path): the rule is tuned on the first, its
+    (a name of :data:`~idk.data.named.NAMED` or a path): the rule is tuned on the first, its
     threshold set on the second (see :func:`idk.training.rule_fitting.fit_rules`).
 
     A named set's files come in no class order: its tuning part is the first :data:`TUNING_SHARE`

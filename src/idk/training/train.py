@@ -15,9 +15,10 @@ from typing import Any
 import pyro
 import torch
 
-from idk.data.catalog import DEFAULT_DATA, NAMED, fingerprint, training_data
+from idk.data.catalog import DEFAULT_DATA, fingerprint, training_data
 from idk.data.glyphs import glyph_bank, glyph_classes, printable, rendered_digest
 from idk.data.images import InputSpec
+from idk.data.named import NAMED
 from idk.data.sources import DataConfig
 from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
 from idk.data.variants import VARIANTS, variant_labels

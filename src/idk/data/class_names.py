@@ -1,0 +1,69 @@
+"""A set's classes matched to a model's: by name (a folder's names are names, digits or not), in
+any order and Unicode form; a set whose classes came unnamed (class indices only) takes the
+model's names."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import replace
+
+import torch
+
+from idk.data.images import ImageSet, index_classes
+from idk.errors import DataError
+
+
+def _nfc(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Class names in one Unicode form (NFC): macOS writes "café" in folder names as "cafe" + accent."""
+    return tuple(unicodedata.normalize("NFC", c) for c in names)
+
+
+def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
+    """Refuse a test set of other classes; one whose classes are unnamed (class indices only, as
+    in IDX files and .npz without ``classes``: not ``named``) takes the given names when its labels
+    fit, and one of the same names in another order (an .npz keeps its ``classes``' order) is
+    renumbered to the training order. A folder's classes are names, digits or not: "2" is the class
+    named 2, wherever it sorts."""
+    if not test.named and len(test.classes) <= len(classes):
+        test.classes, test.named = classes, True
+    given, known = _nfc(test.classes), _nfc(classes)  # one Unicode form (macOS's folder names decompose)
+    if given != known and sorted(given) == sorted(known) and len(set(known)) == len(known):
+        index = torch.tensor([known.index(c) for c in given], dtype=torch.long)
+        test.labels, test.classes = index[test.labels], classes
+    elif given == known:
+        test.classes = classes
+    if test.classes != classes:
+        raise DataError(
+            f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
+            f"of {train_source}{_unnamed_hint(classes)}"
+        )
+
+
+def _unnamed_hint(classes: tuple[str, ...]) -> str:
+    """What to do when a model's classes are indices (it was trained on unnamed labels) and a set's are names."""
+    if classes != index_classes(len(classes)):
+        return ""
+    return (
+        f"; the model's classes have no names (its training labels came as indices, as from an .npz without "
+        f"`classes`): give this set's labels as indices 0..{len(classes) - 1}, or train with class names"
+    )
+
+
+def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> ImageSet:
+    """A labelled set of some of the model's ``classes``, its labels renumbered as the model's (a
+    set with unnamed classes takes the model's names, as :func:`match_classes` gives them); ``found``
+    itself is left as it is."""
+    if not found.named and found.classes != classes:
+        renamed = replace(found)
+        match_classes(renamed, classes, source)
+        return renamed
+    held = set(found.labels.tolist())  # a class folder left empty holds no image to judge: not an error
+    known = {c: i for i, c in enumerate(_nfc(classes))}  # one Unicode form, as match_classes
+    place = [known.get(c, -1) for c in _nfc(found.classes)]
+    unknown = [c for i, c in enumerate(found.classes) if place[i] < 0 and i in held]
+    if unknown:
+        raise DataError(
+            f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)}){_unnamed_hint(classes)}"
+        )
+    index = torch.tensor(place, dtype=torch.long)
+    return replace(found, labels=index[found.labels], classes=classes)

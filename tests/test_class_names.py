@@ -1,0 +1,46 @@
+"""A set's classes matched to a model's: by name, in any order and Unicode form; unnamed classes take the model's."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import replace
+
+import pytest
+import torch
+
+from idk.data.class_names import in_model_classes, match_classes
+from idk.data.images import ImageSet
+from idk.errors import DataError
+
+
+def test_folders_named_by_numbers_are_names_not_positions():
+    """A model of folders 0-11 has classes sorted as text ('0', '1', '10', '11', '2', ...); a test
+    folder holding only 0-9 keeps its names: its folder "2" is the model's class "2", not its
+    third class ("10"). An array without class names takes the model's names by position."""
+    model = tuple(sorted(str(c) for c in range(12)))
+    folder = ImageSet("t", torch.zeros(3, 1, 2, 2), torch.tensor([0, 2, 9]), tuple(str(c) for c in range(10)))
+    mapped = in_model_classes(folder, model, "test/")
+    assert [mapped.classes[i] for i in mapped.labels] == ["0", "2", "9"]
+    array = ImageSet("a", torch.zeros(2, 1, 2, 2), torch.tensor([0, 2]), ("0", "1", "2"), named=False)
+    named = in_model_classes(array, ("cat", "dog", "emu"), "a.npz")
+    assert named.classes == ("cat", "dog", "emu") and named.labels.tolist() == [0, 2] and named.named
+    assert array.classes == ("0", "1", "2") and not array.named  # the given set is left as it was
+    with pytest.raises(DataError, match=r"classes \['12'\] are not among the model's"):
+        in_model_classes(replace(folder, classes=("12", "1", "2")), model, "test/")
+    # a model trained on unnamed labels (an .npz without `classes`) and a set of names: the error says so
+    pets = ImageSet("p", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("cat", "dog"))
+    with pytest.raises(DataError, match=r"not among the model's \(0, 1, 2\); the model's classes have no names"):
+        in_model_classes(pets, ("0", "1", "2"), "pets/")
+    with pytest.raises(DataError, match=r"give this set's labels as indices 0\.\.2"):
+        match_classes(replace(pets), ("0", "1", "2"), "pets/")
+    # a folder of another name left empty (no image is labelled with it): nothing to judge, not an error
+    extra = replace(folder, classes=("0", "extra", "2", *map(str, range(3, 10))))
+    assert [model[i] for i in in_model_classes(extra, model, "shift/").labels] == ["0", "2", "9"]
+    # names in another Unicode form (folders written by macOS: "e" + combining accent) are the same names
+    accented = ("café", "naïve line")
+    decomposed = ImageSet("mac", torch.zeros(2, 1, 2, 2), torch.tensor([1, 0]), ("cafe\u0301", "nai\u0308ve line"))
+    assert in_model_classes(decomposed, accented, "mac/").labels.tolist() == [1, 0]
+    for order in (accented, accented[::-1]):  # a train/ + test/ pair or --test-data: the same, in either order
+        halves = replace(decomposed, classes=tuple(unicodedata.normalize("NFD", c) for c in order))
+        match_classes(halves, accented, "test/")
+        assert halves.classes == accented and [accented[i] for i in halves.labels] == [order[1], order[0]]
