@@ -110,3 +110,16 @@ def test_a_rule_on_a_fitted_score_keeps_its_constants_and_refuses_a_dict_without
     del d["score_params"]
     with pytest.raises(ValueError, match="score_params"):
         make_rule(d)
+
+
+def test_each_rule_says_what_it_reads_of_each_class_and_what_it_compares():
+    """The percentile rule reads Q_q per class and compares max_c Q_q with t; a score rule reads p̄_c
+    and compares u with τ: refused exactly where the compared number is on the refusing side."""
+    pred = _pred([[[0.9, 0.05, 0.05], [0.4, 0.3, 0.3]], [[0.7, 0.2, 0.1], [0.2, 0.5, 0.3]]])
+    by_percentile, by_score = PercentileRule(50, 0.5), ScoreRule(make_score("max-prob"), 0.5)
+    assert by_percentile.statistic == ("p50", "50th-percentile probability")
+    assert by_score.statistic == ("mean", "mean probability")
+    assert torch.equal(by_percentile.class_statistic(pred), pred.quantile_probs)
+    assert torch.equal(by_score.class_statistic(pred), pred.mean_probs)
+    assert torch.equal(by_percentile.decide(pred).refused, ~(by_percentile.compared(pred) > 0.5))
+    assert torch.equal(by_score.decide(pred).refused, by_score.compared(pred) > 0.5)

@@ -44,7 +44,7 @@ class FileResult:
     blank: bool = False  # nothing to classify was found (no ink, one flat colour)
     label_name: str | None = None
     samples: list[list[float]] | None = None  # (C, S) sampled probabilities, when asked for
-    score: float | None = None  # what the rule compares with its threshold (see :func:`rule_score`)
+    score: float | None = None  # what the rule compares with its threshold (the rule's ``compared``)
     score_name: str | None = None  # that score's name ("percentile" for the percentile rule's max_c Q_q)
     threshold: float | None = None  # the rule's threshold, beside the score it is compared with
     # the class of highest mean probability over the S networks (argmax_c p̄_c): given when refused too
@@ -100,12 +100,6 @@ def draw_networks(model: Model, samples: int, seed: int = 0) -> dict[str, torch.
     if isinstance(model, DeterministicNet):
         return None
     return model.draw(samples, generator=torch.Generator().manual_seed(seed))
-
-
-def rule_score(rule: Rule, pred: Predictions) -> torch.Tensor:
-    """(N,) what ``rule`` compares with its threshold: max_c Q_q for the percentile rule (accept when
-    > t), the uncertainty u for a score rule (refuse when > τ)."""
-    return pred.quantile_probs.max(-1).values if isinstance(rule, PercentileRule) else rule.score(pred)
 
 
 def predict_files(
@@ -261,11 +255,12 @@ def _answer_batch(
         images = torch.from_numpy(np.stack([p for _, p in ready]))
         log_probs, pred = sample_images(model, images, samples, rule.percentile, draws=draws)
         decision = rule.decide(pred)
-        scores = rule_score(rule, pred)
+        scores = rule.compared(pred)
         # (S, N, C) for histograms, to 3 decimals: the service's answers stay small (most draws are ~0)
         sampled = np.round(log_probs.exp().double().numpy(), 3) if with_samples else None
         means = significant(pred.mean_probs, 6).tolist()  # (N, C): one conversion, not N × C
-        quantiles = significant(pred.quantile_probs, 6).tolist() if isinstance(rule, PercentileRule) else None
+        own_name = rule.statistic[0]  # a rule reading other than the mean probabilities adds its own column
+        own = significant(rule.class_statistic(pred), 6).tolist() if own_name != "mean" else None
         score_name = rule.score.name
         accepted_rows, labels, score_list = decision.accepted.tolist(), decision.label.tolist(), scores.tolist()
         best = pred.mean_probs.argmax(-1).tolist()
@@ -281,8 +276,8 @@ def _answer_batch(
             if with_samples:
                 results[i].samples = sampled[:, row].T.tolist()
             results[i].probabilities = {"mean": means[row]}
-            if quantiles is not None:  # the percentile rule's own: each class's Q_q, which it compares with t
-                results[i].probabilities[f"p{rule.percentile:g}"] = quantiles[row]
+            if own is not None:  # the percentile rule's: each class's Q_q, which it compares with t
+                results[i].probabilities[own_name] = own[row]
     return results
 
 
@@ -293,8 +288,8 @@ def format_results(
     class's percentile probability for the percentile rule, the mean probability for a score rule)
     and the rule's own test, e.g. ``entropy 0.0123 ≤ 0.4386``; ``refuses_all``: said instead of the
     test where the rule refuses every image (its threshold would say nothing: :func:`summarize_rule`)."""
-    percentile = isinstance(rule, PercentileRule)
-    key = f"p{rule.percentile:g}" if percentile else "mean"
+    percentile = isinstance(rule, PercentileRule)  # accepts above its threshold (a score rule refuses above)
+    key = rule.statistic[0]
     lines = []
     for r in results:
         if r.error:
@@ -311,7 +306,7 @@ def format_results(
         if refuses_all:
             test = refuses_all
         elif percentile:  # accepted classes lie above t
-            test = f"best p{rule.percentile:g} {score} {'>' if r.accepted else '≤'} {threshold}"
+            test = f"best {key} {score} {'>' if r.accepted else '≤'} {threshold}"
         else:  # refused above τ
             test = f"{rule.score.name} {score} {'≤' if r.accepted else '>'} {threshold}"
         lines.append(f"{line}  ({key} probability; {test})")
@@ -382,17 +377,16 @@ def explain(
         verdict = "Undecided"
     else:
         verdict = "Correct" if int(decision.label[0]) == label else "Incorrect"
-    by_percentile = isinstance(rule, PercentileRule)
     _save(
         lambda: plots.explanation(
             log_probs[:, 0].numpy(),
             image.permute(1, 2, 0).numpy(),
             accepted,
-            (pred.quantile_probs if by_percentile else pred.mean_probs)[0].numpy(),  # what the rule reads
+            rule.class_statistic(pred)[0].numpy(),  # what the rule reads
             verdict,
             title=f"{title}: {answer}  ({ckpt.rule_summary()})",
             classes=ckpt.classes,
-            stat_name=f"{rule.percentile:g}th-percentile probability" if by_percentile else "mean probability",
+            stat_name=rule.statistic[1],
         )[0],
         out,
         warn,

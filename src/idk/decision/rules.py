@@ -53,6 +53,19 @@ class PercentileRule:
         accepted = stat > self.threshold
         return Decision(accepted, stat.argmax(-1), ~accepted.any(-1))
 
+    @property
+    def statistic(self) -> tuple[str, str]:
+        """What it reads of each class, short and in words: ``("p50", "50th-percentile probability")``."""
+        return f"p{self.percentile:g}", f"{self.percentile:g}th-percentile probability"
+
+    def class_statistic(self, pred: Predictions) -> Tensor:
+        """(N, C) what it reads of each class: Q_q({p_s,c}_s)."""
+        return pred.quantile_probs
+
+    def compared(self, pred: Predictions) -> Tensor:
+        """(N,) what it compares with its threshold: max_c Q_q (accepted when > t)."""
+        return pred.quantile_probs.max(-1).values
+
     def refusal_score(self, pred: Predictions) -> Tensor:
         """r = −max_c Q_q: the rule refuses exactly when r > −t (r is computed exactly, no rounding)."""
         return -pred.quantile_probs.max(-1).values
@@ -94,6 +107,16 @@ class ScoreRule:
         accepted[torch.arange(len(label)), label] = True
         accepted &= ~refused.unsqueeze(-1)
         return Decision(accepted, label, refused)
+
+    statistic = ("mean", "mean probability")  # what it reads of each class, short and in words
+
+    def class_statistic(self, pred: Predictions) -> Tensor:
+        """(N, C) what it reads of each class: the mean probability p̄_c."""
+        return pred.mean_probs
+
+    def compared(self, pred: Predictions) -> Tensor:
+        """(N,) what it compares with its threshold: the uncertainty u (refused when > τ)."""
+        return self.score(pred)
 
     def refusal_score(self, pred: Predictions) -> Tensor:
         """r = u: the rule refuses exactly when r > τ."""
