@@ -13,9 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from helpers import MNIST_SPEC
 from idk.data.imaging import image_source, list_images, open_image, pixels_from_array
-from idk.data.preparation import load_for_mnist, to_mnist
+from idk.data.preparation import prepare, to_mnist
 from idk.errors import DataError, ImageError
+
+
+def _for_mnist(source):
+    """An image file prepared for a 28×28 MNIST model, as idk predict prepares it."""
+    return prepare(source, MNIST_SPEC)
 
 
 def _save(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -32,7 +38,7 @@ def _digit_on_paper(digit: np.ndarray, scale: int = 10) -> Image.Image:
 
 def test_large_black_on_white_jpeg_becomes_mnist_like(mnist_test):
     digit = mnist_test.images[0, 0].numpy()
-    prepared = load_for_mnist(_save(_digit_on_paper(digit), "JPEG", quality=90))
+    prepared = _for_mnist(_save(_digit_on_paper(digit), "JPEG", quality=90))
     assert prepared.inverted and not prepared.blank
     px = prepared.pixels[0]
     assert prepared.pixels.shape == (1, 28, 28) and px.dtype == np.float32 and 0 <= px.min() and px.max() <= 1
@@ -45,13 +51,13 @@ def test_large_black_on_white_jpeg_becomes_mnist_like(mnist_test):
 
 def test_mnist_sized_dark_image_is_taken_as_is(mnist_test):
     digit = mnist_test.images[1, 0].numpy()
-    prepared = load_for_mnist(_save(Image.fromarray((digit * 255).astype(np.uint8))))
+    prepared = _for_mnist(_save(Image.fromarray((digit * 255).astype(np.uint8))))
     np.testing.assert_allclose(prepared.pixels[0], digit, atol=1 / 255)
 
 
 def test_blank_page_is_blank():
-    assert load_for_mnist(_save(Image.new("L", (300, 200), 255))).blank
-    assert load_for_mnist(_save(Image.new("RGB", (50, 50), (0, 0, 0)))).blank
+    assert _for_mnist(_save(Image.new("L", (300, 200), 255))).blank
+    assert _for_mnist(_save(Image.new("RGB", (50, 50), (0, 0, 0)))).blank
 
 
 def _bar(mode: str) -> Image.Image:
@@ -83,7 +89,7 @@ def test_unusual_modes_are_read(mode):
 def test_formats(fmt):
     img = Image.new("RGB", (80, 80), "white")
     img.paste((0, 0, 0), (30, 10, 45, 70))
-    assert not load_for_mnist(_save(img, fmt)).blank
+    assert not _for_mnist(_save(img, fmt)).blank
 
 
 def test_bad_inputs_are_clear_errors(tmp_path):
@@ -100,7 +106,7 @@ def test_bad_inputs_are_clear_errors(tmp_path):
     }
     for path, needle in cases.items():
         with pytest.raises(ImageError, match=needle) as err:
-            load_for_mnist(path)
+            _for_mnist(path)
         assert str(err.value) == f"{path}: {err.value.reason}" and err.value.name == str(path)
         assert needle in err.value.reason and str(path) not in err.value.reason  # the reason alone
         again = pickle.loads(pickle.dumps(err.value))  # e.g. from a worker process: both parts kept
@@ -131,7 +137,7 @@ def test_a_32_bit_integer_tiff_is_read_in_8_or_16_bits_range_or_else_by_its_peak
     assert grey.max() == pytest.approx(peak / top, rel=1e-5)  # not clipped at 16 bits' full range
     assert grey[20, 25] == pytest.approx((peak // 2) / top, rel=1e-5)
     if peak > 65535:  # read by its peak, it is a digit-like bar, not a blank page
-        prepared = load_for_mnist(tmp_path / "x.tif")
+        prepared = _for_mnist(tmp_path / "x.tif")
         assert not prepared.blank and prepared.pixels.max() == pytest.approx(1.0, abs=0.02)
         values[0, 0] = 2**31 - 1  # one hot pixel: clipped, the bar still read by its own level
         Image.fromarray(values, mode="I").save(tmp_path / "hot.tif")
@@ -144,7 +150,7 @@ def test_decompression_bomb_is_refused(tmp_path):
     path = tmp_path / "bomb.png"
     Image.new("1", (30_000, 30_000), 1).save(path)
     with pytest.raises(ImageError, match="too large|too many pixels"):
-        load_for_mnist(path)
+        _for_mnist(path)
 
 
 def test_list_images(tmp_path):
@@ -164,7 +170,7 @@ def test_list_images(tmp_path):
 @given(st.binary(max_size=2048))
 def test_arbitrary_bytes_never_crash(data):
     try:
-        prepared = load_for_mnist(data)
+        prepared = _for_mnist(data)
     except ImageError:
         return
     assert prepared.pixels.shape == (1, 28, 28) and np.isfinite(prepared.pixels).all()
@@ -177,7 +183,7 @@ def test_corrupted_real_images_never_crash(noise, at):
     at = at % len(data)
     data[at : at + len(noise)] = noise
     try:
-        load_for_mnist(bytes(data))
+        _for_mnist(bytes(data))
     except ImageError:
         pass
 

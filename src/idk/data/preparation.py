@@ -17,7 +17,6 @@ Three recipes (``InputSpec.preparation``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -168,8 +167,3 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
         pixels = out
     chw = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
     return PreparedImage(np.ascontiguousarray(chw), False, flat)
-
-
-def load_for_mnist(source: str | Path | bytes) -> PreparedImage:
-    """Open an image file and prepare it for a 28×28 MNIST model (see :func:`to_mnist`)."""
-    return to_mnist(open_image(source))
