@@ -35,4 +35,5 @@ OUTLIER_FAMILIES = (
     "glyphs",
 )
 # idk.decision.scores.SCORES: the uncertainty scores a rule may use ("auto": chosen on validation data)
+AUTO_SCORE = "auto"  # a rule's score chosen on validation data among the candidates (idk.decision.scores)
 SCORE_NAMES = ("max-prob", "entropy", "expected-entropy", "mutual-info", "entropy-or-mutual-info", "percentile")

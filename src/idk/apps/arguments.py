@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Callable
 
 from idk.choices import (
+    AUTO_SCORE,
     DATA_NAMES,
     DEFAULT_DATA,
     DEFAULT_PRESET,
@@ -17,6 +18,7 @@ from idk.choices import (
     PRESET_NAMES,
     PRIOR_NAMES,
     SCHEDULES,
+    SCORE_NAMES,
 )
 from idk.devices import DEFAULT_DEVICE, DEVICE_HELP, check_device_name
 from idk.errors import IdkError
@@ -92,8 +94,6 @@ def _one_of(names: tuple[str, ...], kind: str) -> Callable[[str], str]:
 
 def _family_weight(text: str) -> tuple[str, float]:
     """``NAME=W``: a synthetic outlier family and its relative weight (> 0)."""
-    from idk.choices import OUTLIER_FAMILIES
-
     name, sep, weight = text.partition("=")
     if not sep or name not in OUTLIER_FAMILIES:
         raise argparse.ArgumentTypeError(
@@ -141,13 +141,11 @@ def _built_in_or_plugin(names: tuple[str, ...]) -> tuple[str, ...] | None:
 
 def _score(p: argparse.ArgumentParser, default: str) -> None:
     """``--score NAME``, its help ending with ``default`` (what the command does without it)."""
-    from idk.choices import SCORE_NAMES
-
     p.add_argument(
         "--score",
-        choices=_built_in_or_plugin((*SCORE_NAMES, "auto")),
+        choices=_built_in_or_plugin((*SCORE_NAMES, AUTO_SCORE)),
         metavar="NAME",
-        help=f"the uncertainty the rule refuses on: {', '.join(SCORE_NAMES)} or auto (chosen on validation "
+        help=f"the uncertainty the rule refuses on: {', '.join(SCORE_NAMES)} or {AUTO_SCORE} (chosen on validation "
         f"images), or one an IDK_PLUGINS module adds; {default}",
     )
 

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from idk.choices import DEFAULT_PRESET
+from idk.choices import AUTO_SCORE, DEFAULT_PRESET
 from idk.decision.config import RuleConfig
 from idk.nn.bnn import ModelConfig
 from idk.nn.networks import NetConfig
@@ -129,7 +129,7 @@ PRESETS: dict[str, Preset] = {
             variants=0.25,
         ),
         RuleConfig(
-            score="auto",
+            score=AUTO_SCORE,
             percentile=10.0,
             threshold=0.5,
             forced_samples=RuleConfig.samples,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from idk.choices import OUTLIER_FAMILIES, SCHEDULES
+from idk.choices import AUTO_SCORE, OUTLIER_FAMILIES, SCHEDULES
 from idk.decision.scores import SCORES
 from idk.errors import IdkError, a_type
 from idk.nn.guides import GUIDES
@@ -167,7 +167,7 @@ def checked(opts: TrainOptions) -> TrainOptions:
     if opts.schedule is not None and opts.schedule not in SCHEDULES:
         raise IdkError(f"--schedule {opts.schedule!r}: give one of {', '.join(SCHEDULES)}")
     # checked against the registries themselves: a score or prior added there is taken
-    if opts.score is not None and opts.score not in (*SCORES, "auto"):
+    if opts.score is not None and opts.score not in (*SCORES, AUTO_SCORE):
         raise IdkError(f"--score {opts.score!r}: give one of {', '.join((*SCORES, 'auto'))}")
     if opts.prior is not None and opts.prior not in PRIORS:
         raise IdkError(f"--prior {opts.prior!r}: give one of {', '.join(PRIORS)}")

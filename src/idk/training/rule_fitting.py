@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from idk.choices import AUTO_SCORE
 from idk.data.catalog import TrainingData
 from idk.data.images import ImageSet, InputSpec
 from idk.data.synthetic import families_for, synthetic_outliers
@@ -41,7 +42,7 @@ FIXED_THRESHOLD = (
 def base_rule(cfg: RuleConfig, score: str | None = None) -> Rule:
     """The rule of ``cfg`` (with ``score`` in place of ``cfg.score`` when given), uncalibrated."""
     name = score or cfg.score
-    if name == "auto":
+    if name == AUTO_SCORE:
         raise ValueError("score 'auto' must be resolved with choose_score first")
     return rule_for(name, cfg.threshold, cfg.percentile)
 
@@ -50,7 +51,7 @@ def stand_in(cfg: RuleConfig) -> str | None:
     """The score of a rule that has not been fitted yet (a checkpoint saved during training, or no
     validation images to fit on): the percentile rule in place of "auto" and of fitted scores;
     None (``cfg``'s own) otherwise."""
-    return "percentile" if cfg.score == "auto" or is_fitted(cfg.score) else None
+    return "percentile" if cfg.score == AUTO_SCORE or is_fitted(cfg.score) else None
 
 
 def refusal_standard_error(refused: list[float], sizes: list[int]) -> float:
@@ -253,7 +254,7 @@ def fit_rules(
             model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7, progress=progress, desc="tuning"
         )
         score = cfg.score  # a fitted score; "auto" is chosen next
-    if cfg.score == "auto" and tune_pred is not None:
+    if cfg.score == AUTO_SCORE and tune_pred is not None:
         score, extra["score_selection"] = select_score(model, tune, tune_pred, source.spec, cfg, seed, progress)
     pred = calibration_predictions(model, held.images, cfg, seed, progress)
     extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())

@@ -11,6 +11,7 @@ import hashlib
 
 import torch
 
+from idk.choices import AUTO_SCORE
 from idk.data.catalog import SPLIT_SEED, fingerprint
 from idk.data.folders import stratified_split
 from idk.data.images import ImageSet
@@ -122,7 +123,7 @@ def tuning_size(n: int, rule: RuleConfig) -> int:
     """How many of n validation images tune the rule (its temperature, the score's choice or its
     fitted scales): ``TUNING_SHARE`` of them when the rule tunes any of these, else none (a user's
     set, cut class by class in :func:`tuning_split`, rounds each class's share instead)."""
-    tunes = rule.fit_temperature or rule.score == "auto" or is_fitted(rule.score)
+    tunes = rule.fit_temperature or rule.score == AUTO_SCORE or is_fitted(rule.score)
     return int(n * TUNING_SHARE) if tunes else 0
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pyro
 import torch
 
+from idk.choices import AUTO_SCORE
 from idk.data.catalog import DEFAULT_DATA, fingerprint, training_data
 from idk.data.glyphs import glyph_bank, glyph_classes, printable, rendered_digest
 from idk.data.images import InputSpec
@@ -257,7 +258,7 @@ def train(
         )
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
     target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
-    if preset.rule.score == "auto" and tune and target > 0 and refused_count(tune, target) < 1:  # none refused
+    if preset.rule.score == AUTO_SCORE and tune and target > 0 and refused_count(tune, target) < 1:  # none refused
         progress.warn(
             f"{opts.data or DEFAULT_DATA}: the rule's score is chosen on only {tune} validation images (those that "
             f"tune the rule), too few to compare the scores at a {100 * target:g}% refusal; give more images, or "
