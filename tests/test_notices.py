@@ -15,3 +15,29 @@ def test_a_samples_other_than_the_models_own_is_said_and_only_then(cnn_model):
     (said,) = [w for w in warnings(ckpt, 50) if w.startswith("--samples")]
     assert said.startswith("--samples 50: its threshold was set on 20 sampled networks per image")
     assert "idk calibrate --samples 50" in said
+
+
+def test_a_rule_that_refused_little_of_the_noise_made_at_training_is_said(cnn_model):
+    """The score choice's table records what the rule's score refused of the noise sets; under
+    NOISE_REFUSED it is a warning, naming the remedy; a rule's score the choice did not compare says nothing."""
+    from dataclasses import replace
+
+    from idk.apps.notices import NOISE_REFUSED
+
+    ckpt = checkpoint.read(cnn_model)
+    score = ckpt.rule["score"]
+
+    def selection(uniform: float, gaussian: float) -> dict:
+        row = {"refused:uniform-noise": uniform, "refused:gaussian-noise": gaussian, "refused:overlaid": 0.0}
+        return {"chosen": score, "criterion": "a test's", "scores": {score: row}}
+
+    def noise_warnings(sel: dict | None) -> list[str]:
+        return [w for w in warnings(replace(ckpt, score_selection=sel)) if "noise images" in w]
+
+    answering = replace(ckpt, score_selection=selection(1.0, 0.25))
+    assert answering.noise_refused() == 0.25 < NOISE_REFUSED
+    (said,) = noise_warnings(selection(1.0, 0.25))
+    assert "refused only 25% of noise images" in said and "--epochs" in said
+    assert noise_warnings(selection(1.0, 0.95)) == [] and noise_warnings(None) == []
+    other = {"chosen": "x", "criterion": "a test's", "scores": {"another-score": {"refused:uniform-noise": 0.0}}}
+    assert noise_warnings(other) == []

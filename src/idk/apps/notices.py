@@ -7,10 +7,12 @@ from idk.decision.calibration import few_to_calibrate
 from idk.decision.rules import infeasible_advice
 from idk.training.checkpoint import Checkpoint
 
+NOISE_REFUSED = 0.9  # a rule refusing less of the noise made at training is said to answer it
+
 
 def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
-    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated; and,
-    with ``samples`` (a command's ``--samples``), that its threshold was set at another S."""
+    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated, a rule
+    that answers noise (:data:`NOISE_REFUSED`); and, with ``samples`` (a command's ``--samples``), that its threshold was set at another S."""
     out = []
     if not ckpt.finished:
         out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")
@@ -26,6 +28,12 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
         out.append(few)
     if advice := infeasible_advice(ckpt.rule):
         out.append(advice)
+    if (noise := ckpt.noise_refused()) is not None and noise < NOISE_REFUSED:
+        out.append(
+            f"when it was trained, its rule refused only {100 * noise:.0f}% of noise images (made from its "
+            "validation images): it will answer noise and other inputs unlike its training images; a longer "
+            "training (more --epochs) usually mends it (idk evaluate measures what it refuses)"
+        )
     calibrated_at = ckpt.rule_config.samples
     if samples is not None and samples != calibrated_at and ckpt.calibrated:
         out.append(

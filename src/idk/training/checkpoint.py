@@ -174,6 +174,15 @@ class Checkpoint:
         error target was not met)."""
         return summarize_rule(self.rule)
 
+    def noise_refused(self) -> float | None:
+        """The smallest share of the noise sets (uniform, Gaussian: made from its validation images)
+        that its rule's score refused when "auto" chose among the scores at training, at the
+        threshold refusing the target share of validation images; None where none was measured
+        (a score named by the preset or ``--score``, or one the choice did not compare)."""
+        row = ((self.score_selection or {}).get("scores") or {}).get(self.rule.get("score"), {})
+        shares = [v for k, v in row.items() if k.startswith("refused:") and k.endswith("noise")]
+        return min(shares) if shares else None
+
     def build(self, twin: bool = False, path: str = "<checkpoint>", device: torch.device | str | None = None) -> Model:
         """The model (or its deterministic twin) with its weights loaded, in eval mode, on ``device``
         (a name such as ``"auto"`` or ``"cuda:1"``, or a :class:`torch.device`; None: the CPU)."""
