@@ -225,9 +225,11 @@ def describe_rule(d: dict[str, Any]) -> str:
     """One line saying what a rule (in its dict form) does, and how its threshold was set."""
     rule = make_rule(d)
     if isinstance(rule, PercentileRule):
-        text = f"accept each class whose {rule.percentile:g}th-percentile probability over the samples is > {rule.threshold:.4g}"
+        text = f"accept each class whose {rule.percentile:g}th-percentile probability over the samples is > {shown(rule.threshold)}"
     else:
-        text = f"refuse when {rule.score.describe()} exceeds {rule.threshold:.4g}; else answer the most probable class"
+        text = (
+            f"refuse when {rule.score.describe()} exceeds {shown(rule.threshold)}; else answer the most probable class"
+        )
     cal = d.get("calibration") or {}
     if infeasible_error_target(d):
         text = (
