@@ -287,9 +287,15 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     resume = ["train", "--resume", "--out", str(tmp_path / "c.pt"), "--epochs", "2", *args]
     assert main(resume) == 2
     assert (
-        f"cannot resume: it trained on 30 images of {changed.resolve()} (its test images aside), which now gives 29"
+        f"cannot resume: it trained on 30 images (its test images aside); {changed.resolve()} now gives 29"
         in (capsys.readouterr().err)
     )
+    # finished, with nothing left to train: left as it is, and the change said (it said only "unchanged")
+    assert main(["train", "--resume", "--out", str(tmp_path / "c.pt"), *args[:-1]]) == 0
+    err = capsys.readouterr().err
+    assert "already finished (1 of 1 epochs); nothing to resume" in err
+    assert f"{tmp_path / 'c.pt'}: its data changed since it was trained (it trained on 30 images" in err
+    assert "--overwrite trains it anew" in err
     shutil.copy(sorted((changed / "square").iterdir())[0], victim.with_name("copy.png"))
     Image.open(victim.with_name("copy.png")).transpose(Image.Transpose.ROTATE_90).save(victim.with_name("copy.png"))
     assert main(resume) == 2

@@ -19,14 +19,13 @@ from idk.data.catalog import same_images
 from idk.data.named import NAMED
 from idk.errors import CheckpointError, IdkError
 from idk.training.config import AUGMENTATION_SHARES, Preset
-from idk.training.options import flag
+from idk.training.options import TrainOptions, flag
 
 if TYPE_CHECKING:
     from idk.data.catalog import DataRecord
     from idk.data.folders import Warn
     from idk.data.sources import DataConfig
     from idk.training.checkpoint import Checkpoint
-    from idk.training.options import TrainOptions
 
 MAY_CHANGE = ("epochs",)  # TrainOptions fields a resumed run applies
 
@@ -62,7 +61,7 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
     if relocated and not was.get("sha256"):
         return f"it recorded no SHA-256 of its images (an older checkpoint) to know them in {record.data}: put them back in {stored.data}"
     if was.get("n") not in (None, now["n"]):
-        return f"it trained on {was['n']} images of {record.data} (its test images aside), which now gives {now['n']}"
+        return f"it trained on {was['n']} images (its test images aside); {record.data} now gives {now['n']}"
     if was.get("sha256") not in (None, now["sha256"]):
         return (
             f"the {now['n']} images of {record.data} (or their labels) are not those it trained on (their SHA-256 "
@@ -97,20 +96,37 @@ def new_place(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str |
     Raises:
         IdkError: when a moved folder is given but another one that moved is not.
     """
-    from idk.data.catalog import fingerprint, training_data
-    from idk.training.splits import used_images
-
     stored = ckpt.data
     names = [name for name in ("data", "test_data") if moved(getattr(stored, name))]
     if not any(getattr(opts, name) is not None for name in names):
         return None
     gone_too(ckpt, opts, out)
+    record, images = _found(ckpt, opts, data, warn)
+    if why := data_changes(ckpt, record, images):
+        raise CheckpointError(f"{out}: cannot record the new place of its data: {why}")
+    return replace(ckpt, data=record, data_fingerprint=images)
+
+
+def changed_since(ckpt: Checkpoint, data: DataConfig, warn: Warn) -> str | None:
+    """Why the user's data in the place ``ckpt`` records is no longer what it trained on (as
+    :func:`data_changes` says it), for a finished run resumed with nothing left to train; None when
+    it is the same, or is a named set (its files are verified by checksum) or gone (:func:`new_place`)."""
+    stored = ckpt.data
+    if stored.data in NAMED or any(moved(getattr(stored, name)) for name in ("data", "test_data")):
+        return None
+    return data_changes(ckpt, *_found(ckpt, TrainOptions(), data, warn))
+
+
+def _found(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, warn: Warn) -> tuple[DataRecord, dict[str, Any]]:
+    """The record and training images' fingerprint of ``ckpt``'s data as found now: at the places
+    ``opts`` gives, else at those it recorded."""
+    from idk.data.catalog import fingerprint, training_data
+    from idk.training.splits import used_images
+
+    stored = ckpt.data
     size = None if stored.data in NAMED else stored.image_size
     source = training_data(opts.data or stored.data, data, opts.test_data or stored.test_data, size, warn=warn)
-    images = fingerprint(used_images(source.train, ckpt.train_config))
-    if why := data_changes(ckpt, source.record, images):
-        raise CheckpointError(f"{out}: cannot record the new place of its data: {why}")
-    return replace(ckpt, data=source.record, data_fingerprint=images)
+    return source.record, fingerprint(used_images(source.train, ckpt.train_config))
 
 
 def gone_too(ckpt: Checkpoint, opts: TrainOptions, out: str | Path) -> None:

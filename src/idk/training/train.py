@@ -37,7 +37,7 @@ from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.options import TrainOptions, checked, configure
-from idk.training.resumption import data_changes, gone_too, new_place, resumed_preset
+from idk.training.resumption import changed_since, data_changes, gone_too, new_place, resumed_preset
 from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
 from idk.training.splits import (
     by_class,
@@ -127,6 +127,11 @@ def train(
                 f"{out}: already finished ({previous.training_progress()}); nothing to resume, the file is left as it "
                 "is (a larger --epochs trains it longer; `idk calibrate` refits its rule)"
             )
+            if why := changed_since(previous, data, progress.warn):
+                progress.warn(
+                    f"{out}: its data changed since it was trained ({why}): the model is as it was; --overwrite "
+                    "trains it anew on the data there now"
+                )
             distributed.teardown(replicas)
             return previous
         stored = previous.data
