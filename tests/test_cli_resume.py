@@ -314,6 +314,12 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out), "--test-data", str(train_on), "--noise", "0", "--samples", "4"]) == 0
     assert f"{train_on}: is the data the model was trained on: its figures do not tell" in capsys.readouterr().err
+    # given as images from another source, or as images unlike it: said too (scored silently before)
+    both = ["--shift", f"s={train_on}", "--ood", f"o={train_on}", "--noise", "0", "--samples", "4"]
+    assert main(["evaluate", "--model", str(out), *both]) == 0
+    err = capsys.readouterr().err
+    assert f"--shift s={train_on}: is the data the model was trained on, not images from another source" in err
+    assert f"--ood o={train_on}: is the data the model was trained on, scored here as images unlike it" in err
     # its own test set, as recorded: nothing to say; changed since (an image gone): said, and evaluated as it is now
     own = ["evaluate", "--model", str(out), "--noise", "0", "--samples", "4"]
     assert main(own) == 0 and "changed since training" not in capsys.readouterr().err

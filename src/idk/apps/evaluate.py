@@ -97,7 +97,7 @@ def load_sets(
                 f"of {len(test)} images is evaluated{read}{hint}"
             )
     elif test_data is not None:
-        if warn and ckpt.data.data not in NAMED and Path(test_data).resolve() == Path(ckpt.data.data):
+        if warn and trained_on(ckpt, test_data):
             warn(
                 f"{test_data}: is the data the model was trained on: its figures do not tell how it does on new images"
             )
@@ -122,6 +122,8 @@ def load_sets(
             continue
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
+        if warn and trained_on(ckpt, path):
+            warn(f"--ood {name}={path}: is the data the model was trained on, scored here as images unlike it")
         sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare, warn=warn)
         if not len(sets[name]):
             raise IdkError(f"--ood {name}={path}: holds no image (--noise 0 leaves the noise sets empty)")
@@ -154,11 +156,22 @@ def shifted_sets(
     for name, path in shift:
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
+        if warn and trained_on(ckpt, path):
+            warn(f"--shift {name}={path}: is the data the model was trained on, not images from another source")
         found = load(path, data, spec, prepare=prepare, warn=warn)
         if found.labels is None:
             raise IdkError(f"--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or 'labels')")
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
     return labelled, unfamiliar
+
+
+def trained_on(ckpt: Checkpoint, path: str) -> bool:
+    """Whether ``path`` is the folder or file ``ckpt`` was trained on (where it records it), or that
+    folder's ``train/`` half."""
+    if ckpt.data.data in NAMED:
+        return False
+    given, stored = Path(path).resolve(), Path(ckpt.data.data)
+    return given in (stored, stored / "train")
 
 
 def _training_folder_split(ckpt: Checkpoint, path: str, data: DataConfig) -> ImageSet | None:
