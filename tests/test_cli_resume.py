@@ -286,9 +286,8 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     victim.unlink()
     resume = ["train", "--resume", "--out", str(tmp_path / "c.pt"), "--epochs", "2", *args]
     assert main(resume) == 2
-    assert (
-        f"cannot resume: it trained on 30 images (its test images aside); {changed.resolve()} now gives 29"
-        in (capsys.readouterr().err)
+    assert f"cannot resume: it trained on 30 images (its test images aside); {changed.resolve()} now gives 29" in (
+        capsys.readouterr().err
     )
     # finished, with nothing left to train: left as it is, and the change said (it said only "unchanged")
     assert main(["train", "--resume", "--out", str(tmp_path / "c.pt"), *args[:-1]]) == 0

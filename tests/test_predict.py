@@ -101,6 +101,7 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
             "score",
             "score_name",
             "threshold",
+            "note",
         }
     seven, blank, text, missing, photo, smooth = out
     assert seven["error"] is None and seven["label"] == 7 and seven["accepted"] == [7] and seven["verdict"] == "7"
@@ -370,3 +371,25 @@ def test_array_files_are_answered_image_by_image_as_evaluate_reads_them(cnn_mode
         got[0].verdict,
         got[0].most_probable,
     )
+
+
+def test_an_image_enlarged_four_times_or_more_is_answered_with_a_note(cnn_model, tmp_path, capsys):
+    """A 3×3 file (or array) is enlarged 9× to MNIST's 28×28 frame: its answer, whatever it is,
+    rests on interpolated pixels, and the text line and JSON say so; a 28×28 or larger one says nothing."""
+    from idk.apps.predict import ENLARGED, predict_images
+
+    model, ckpt = checkpoint.load(cnn_model)
+    tiny = np.zeros((3, 3), np.float32)
+    tiny[1, 1] = 1.0
+    Image.fromarray((tiny * 255).astype(np.uint8)).save(tmp_path / "tiny.png")
+    big = np.zeros((56, 56), np.float32)
+    big[10:46, 25:31] = 1.0
+    (small, large, framed) = predict_images(
+        model, ckpt, [("tiny", tiny), ("big", big), ("file", tmp_path / "tiny.png")], 10
+    )
+    assert small.note == "enlarged 9× from 3×3 pixels to the model's 28×28 greyscale frame: little detail to answer by"
+    assert large.note is None and framed.note == small.note and 28 / 3 >= ENLARGED > 28 / 8
+    assert main(["predict", str(tmp_path / "tiny.png"), "--model", str(cnn_model), "--samples", "10"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("; " + small.note)
+    assert main(["predict", str(tmp_path / "tiny.png"), "--model", str(cnn_model), "--samples", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["note"] == small.note

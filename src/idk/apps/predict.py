@@ -18,7 +18,7 @@ import torch
 from idk.data import catalog
 from idk.data.catalog import recorded_test_set
 from idk.data.folders import Warn, as_images, channels_last_image, fit_images, flat_side
-from idk.data.images import ImageSet
+from idk.data.images import ImageSet, InputSpec
 from idk.data.imaging import Source, list_images
 from idk.data.preparation import PreparedImage, prepare
 from idk.data.sources import DataConfig
@@ -50,9 +50,22 @@ class FileResult:
     # the class of highest mean probability over the S networks (argmax_c p̄_c): given when refused too
     most_probable: int | None = None
     most_probable_name: str | None = None
+    note: str | None = None  # what the answer rests on that its reader should know (a tiny image enlarged)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+ENLARGED = 4.0  # an image scaled up this many times or more to the model's frame is said to have been
+
+
+def enlargement_note(prepared: PreparedImage, spec: InputSpec) -> str | None:
+    """A note for an image enlarged :data:`ENLARGED` times or more to the frame: its answer rests on
+    interpolated pixels (a 3×3 image answered with full confidence); None otherwise."""
+    if (times := prepared.enlarged(spec)) < ENLARGED or prepared.source_size is None:
+        return None
+    h, w = prepared.source_size
+    return f"enlarged {times:.0f}× from {w}×{h} pixels to the model's {spec.describe()} frame: little detail to answer by"
 
 
 def verdict_text(accepted: list[int], classes: tuple[str, ...]) -> str:
@@ -249,7 +262,7 @@ def _answer_batch(
         if prepared.blank:
             results.append(FileResult(name, "I don't know", None, [], None, None, blank=True, threshold=rule.threshold))
             continue
-        results.append(FileResult(name, None, None, [], None))
+        results.append(FileResult(name, None, None, [], None, note=enlargement_note(prepared, ckpt.input_spec)))
         ready.append((len(results) - 1, prepared.pixels))
     if ready:
         images = torch.from_numpy(np.stack([p for _, p in ready]))
@@ -309,7 +322,7 @@ def format_results(
             test = f"best {key} {score} {'>' if r.accepted else '≤'} {threshold}"
         else:  # refused above τ
             test = f"{rule.score.name} {score} {'≤' if r.accepted else '>'} {threshold}"
-        lines.append(f"{line}  ({key} probability; {test})")
+        lines.append(f"{line}  ({key} probability; {test})" + (f"; {r.note}" if r.note else ""))
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ Three recipes (``InputSpec.preparation``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -37,6 +37,15 @@ class PreparedImage:
     pixels: np.ndarray  # (C, H, W)
     inverted: bool
     blank: bool  # nothing found to classify (no ink, or one flat colour)
+    source_size: tuple[int, int] | None = None  # the image's (H, W) before it was prepared, where known
+
+    def enlarged(self, spec: InputSpec) -> float:
+        """How many times the whole image was scaled up to ``spec``'s frame (≤ 1: not enlarged; 1
+        where its size is unknown): min(frame height / H, frame width / W)."""
+        if self.source_size is None:
+            return 1.0
+        h, w = self.source_size
+        return min(spec.height / h, spec.width / w)
 
 
 def prepare(source: Source, spec: InputSpec, name: str | None = None) -> PreparedImage:
@@ -46,20 +55,20 @@ def prepare(source: Source, spec: InputSpec, name: str | None = None) -> Prepare
     source = image_source(source, name)
     if spec.preparation == "fit":
         pixels = source if isinstance(source, np.ndarray) else open_image(source, spec.channels == 3, name)
-        return fit(pixels, spec)
+        return replace(fit(pixels, spec), source_size=pixels.shape[:2])
     if isinstance(source, np.ndarray):
         grey = source if source.ndim == 2 else source @ np.array(LUMINANCE, np.float32)
     else:
         grey = None
     if spec.preparation == "mnist":
         grey = open_image(source, name=name) if grey is None else grey
-        prepared = to_mnist(grey, spec.height, spec.width)
+        prepared, size = to_mnist(grey, spec.height, spec.width), grey.shape[:2]
     else:
         rgb = open_image(source, colour=True, name=name) if grey is None else np.repeat(grey[..., None], 3, -1)
-        prepared = to_fashion_mnist(rgb, spec.height, spec.width)
+        prepared, size = to_fashion_mnist(rgb, spec.height, spec.width), rgb.shape[:2]
     if spec.channels == 3:
-        prepared = PreparedImage(np.repeat(prepared.pixels, 3, axis=0), prepared.inverted, prepared.blank)
-    return prepared
+        prepared = replace(prepared, pixels=np.repeat(prepared.pixels, 3, axis=0))
+    return replace(prepared, source_size=size)
 
 
 def _border(pixels: np.ndarray) -> np.ndarray:

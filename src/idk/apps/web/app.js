@@ -151,6 +151,7 @@ function fill(row, name, answer) {
     return;
   }
   body.append(reason(answer, rule));
+  if (answer.note) body.append(el("div", "note", answer.note));
   if (answer.samples) {
     const hists = el("div", "hists");
     const threshold = rule.name === "percentile" ? answer.threshold : null;
