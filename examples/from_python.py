@@ -45,7 +45,8 @@ def main(args: argparse.Namespace) -> None:
         print(result.error or f"{result.file}: {result.verdict}")  # an error names its file
 
     # 4. Tensors already in the model's form, (N, C, H, W) in [0, 1]: the summaries of S sampled
-    #    networks, then the rule. Uniform noise should be refused.
+    #    networks, then the rule, here on uniform noise (a well-trained model refuses it all; one
+    #    trained for a few epochs may not, and its notices say so: idk.apps.notices.warnings(ckpt)).
     noise = torch.rand(8, *ckpt.input_spec.shape, generator=torch.Generator().manual_seed(0))
     pred = predict(model, noise, ckpt.rule_config.samples, rule.percentile)
     decision = rule.decide(pred)  # accepted (N, C), label (N,), refused (N,); pred.mean_probs (N, C)
