@@ -65,7 +65,9 @@ def enlargement_note(prepared: PreparedImage, spec: InputSpec) -> str | None:
     if (times := prepared.enlarged(spec)) < ENLARGED or prepared.source_size is None:
         return None
     h, w = prepared.source_size
-    return f"enlarged {times:.0f}× from {w}×{h} pixels to the model's {spec.describe()} frame: little detail to answer by"
+    return (
+        f"enlarged {times:.0f}× from {w}×{h} pixels to the model's {spec.describe()} frame: little detail to answer by"
+    )
 
 
 def verdict_text(accepted: list[int], classes: tuple[str, ...]) -> str:

@@ -178,25 +178,35 @@ def recorded_test_set(
     return conform(test, spec)
 
 
+# what to do when a model's training folder is gone (said where its recorded test set is read)
+GONE_HINT = (
+    "give a test set with --test-data (moved: `idk train --resume --out MODEL --data NEW_PLACE` records "
+    "its new place, and the commands read it there)"
+)
+
+
 def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> ImageSet:
     if record.test_indices is None and record.test_data is None:
         if record.data in NAMED:
             return named_split(record.data, "test", cfg)
         path = Path(record.data)
         if not path.exists():
-            raise DataError(f"{path}: the model's training data is gone; give a test set with --test-data")
+            raise DataError(f"{path}: the model's training data is gone; {GONE_HINT}")
         test = _labelled(path, None, None, spec=spec, split="test")
         test.name = f"{path.name}-test"
         return test
     if record.test_data is not None:
         if not Path(record.test_data).exists():
-            raise DataError(f"{record.test_data}: the model's test data is gone; give one with --test-data")
+            raise DataError(
+                f"{record.test_data}: the model's test data is gone; give it with --test-data (moved: "
+                "`idk train --resume --out MODEL --test-data NEW_PLACE` records its new place)"
+            )
         return _labelled(Path(record.test_data), None, None, spec=spec, split="test")
     if record.data in NAMED:
         full = named_split(record.data, NAMED[record.data].splits[0], cfg)
     else:
         if not Path(record.data).exists():
-            raise DataError(f"{record.data}: the model's training data is gone; give a test set with --test-data")
+            raise DataError(f"{record.data}: the model's training data is gone; {GONE_HINT}")
         full = _labelled(Path(record.data), record.image_size, None)
     if record.fingerprint and fingerprint(full)["sha256"] != record.fingerprint.get("sha256"):
         raise DataError(
