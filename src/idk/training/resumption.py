@@ -17,15 +17,22 @@ from typing import TYPE_CHECKING, Any
 
 from idk.data.catalog import same_images
 from idk.data.named import NAMED
+from idk.data.synthetic import DRAWN_SCRIBBLES
 from idk.errors import CheckpointError, IdkError
 from idk.training.config import AUGMENTATION_SHARES, Preset
 from idk.training.options import TrainOptions, flag
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from idk.data.catalog import DataRecord
     from idk.data.folders import Warn
+    from idk.data.images import InputSpec
     from idk.data.sources import DataConfig
+    from idk.data.synthetic import Scribbles
+    from idk.nn.bnn import DeterministicNet, Model, ModelConfig
     from idk.training.checkpoint import Checkpoint
+    from idk.training.fitting import FitState
 
 MAY_CHANGE = ("epochs",)  # TrainOptions fields a resumed run applies
 
@@ -217,3 +224,110 @@ def resumed_preset(ckpt: Checkpoint, preset_name: str | None, opts: TrainOptions
     if opts.epochs is None:
         return preset
     return replace(preset, train=replace(preset.train, epochs=opts.epochs))
+
+
+def check_same_data(
+    previous: Checkpoint,
+    model_cfg: ModelConfig,
+    record: DataRecord,
+    images: dict[str, Any],
+    given: str | None,
+    classes: int,
+    spec: InputSpec,
+    out: str | Path,
+) -> None:
+    """Refuse to resume ``previous`` on data of other classes or another image form (the model
+    ``model_cfg`` it gives; ``given`` names the data, of ``classes`` classes of ``spec``'s form), or
+    other images (:func:`data_changes`; ``images``: their fingerprint).
+
+    Raises:
+        CheckpointError: saying what differs.
+    """
+    if previous.model_config != model_cfg:  # the data's classes or image form are not the stored ones
+        raise CheckpointError(
+            f"{out}: cannot resume: it trained on {len(previous.classes)} classes of "
+            f"{previous.input_spec.describe()} images, {given} now gives {classes} of "
+            f"{spec.describe()}; use a new --out"
+        )
+    if why := data_changes(previous, record, images):
+        raise CheckpointError(f"{out}: cannot resume: {why}; use a new --out")
+
+
+def resumed_outliers(
+    previous: Checkpoint, families: tuple[str, ...], scribbles: Scribbles, spec: InputSpec, out: str | Path
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The synthetic outlier families a resumed run goes on with (of ``families``, those this idk
+    trains), and those it leaves out: added to idk since the run began (none is dropped on resuming).
+
+    Raises:
+        CheckpointError: when it trained on families this idk no longer draws, or drew its pen
+            scribbles otherwise than ``scribbles``.
+    """
+    trained_on = previous.outlier_families
+    if trained_on is None:  # written before the families were recorded: those idk drew then
+        trained_on = tuple(n for n in families if n != "glyphs" and (spec.drawn or n != "strokes"))
+    added = tuple(n for n in families if n not in trained_on)
+    families = tuple(n for n in families if n not in added)
+    if trained_on != families:
+        raise CheckpointError(
+            f"{out}: cannot resume: it was trained on the synthetic outliers {', '.join(trained_on) or '(none)'}, "
+            f"this version of idk trains on {', '.join(families) or '(none)'}; train afresh with a new --out"
+        )
+    # scribbles unrecorded: drawn symbols' never changed; other images' were drawn otherwise then
+    drew = previous.scribbles or (DRAWN_SCRIBBLES if spec.drawn else None)
+    if "strokes" in families and drew != scribbles:
+        then = "in a way not recorded" if drew is None else f"with {drew.describe()}"
+        raise CheckpointError(
+            f"{out}: cannot resume: its pen scribbles (synthetic outliers) were drawn {then}, this version of "
+            f"idk draws them with {scribbles.describe()}; train afresh with a new --out"
+        )
+    return families, added
+
+
+def check_same_rendering(previous: Checkpoint, rendered: dict[str, str], out: str | Path) -> None:
+    """Refuse to resume a run whose font-rendered training images this machine draws otherwise
+    (``rendered``: their fingerprints here; a checkpoint that recorded none is not checked).
+
+    Raises:
+        CheckpointError: naming the images that differ.
+    """
+    if previous.rendered is None or previous.rendered == rendered:
+        return
+    differ = ", ".join(
+        k for k in sorted({*previous.rendered, *rendered}) if previous.rendered.get(k) != rendered.get(k)
+    )
+    raise CheckpointError(
+        f"{out}: cannot resume: its font-rendered training images ({differ}) were drawn otherwise than this "
+        "machine draws them (other fonts, Pillow or FreeType: compare the versions `idk info` lists); train "
+        "afresh with a new --out"
+    )
+
+
+def restore(
+    previous: Checkpoint,
+    model: Model,
+    twin: DeterministicNet | None,
+    states: dict[str, FitState],
+    epochs: int,
+    world: int,
+    out: str | Path,
+    log: Callable[[str], None],
+) -> None:
+    """Load a resumed run's weights and training states (by key, into ``states``) and say where it
+    goes on from: ``epochs`` applied, and a number of processes (``world``) other than its last session's."""
+    from idk.training.fitting import FitState
+
+    model.load_state_dict(previous.state_dict)
+    if twin is not None and previous.twin_state_dict is not None:
+        twin.load_state_dict(previous.twin_state_dict)
+    for key, st in previous.training_state.items():
+        states[key] = FitState(**st)
+    was = previous.train_config.epochs
+    longer = f"; --epochs {epochs} applied (stored: {was})" if epochs != was else ""
+    log(f"resuming {out} after {previous.training_progress()}{longer}")
+    if previous.processes not in (None, world):
+        log(
+            f"{out}'s last session ran on {previous.processes} process{'es' * (previous.processes != 1)}, this one "
+            f"on {world}: each batch is split otherwise, so its losses differ from an uninterrupted run's "
+            "in their last digits"
+        )

@@ -7,7 +7,7 @@ from its last completed epoch with the optimiser state and the data order it wou
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,10 @@ import torch
 from idk.choices import AUTO_SCORE
 from idk.data.catalog import DEFAULT_DATA, fingerprint, training_data
 from idk.data.glyphs import glyph_bank, glyph_classes, printable, rendered_digest
-from idk.data.images import InputSpec
+from idk.data.images import ImageSet, InputSpec
 from idk.data.named import NAMED
 from idk.data.sources import DataConfig
-from idk.data.synthetic import DRAWN_SCRIBBLES, scribbles_for
+from idk.data.synthetic import scribbles_for
 from idk.data.variants import VARIANTS, variant_labels
 from idk.decision.calibration import few_to_calibrate, refused_count
 from idk.decision.memory import check_samples
@@ -34,10 +34,19 @@ from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
 from idk.training.batches import outlier_families, trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
-from idk.training.config import TrainConfig, get_preset, preset_for
+from idk.training.config import Preset, TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.options import TrainOptions, checked, configure
-from idk.training.resumption import changed_since, data_changes, gone_too, new_place, resumed_preset
+from idk.training.resumption import (
+    changed_since,
+    check_same_data,
+    check_same_rendering,
+    gone_too,
+    new_place,
+    restore,
+    resumed_outliers,
+    resumed_preset,
+)
 from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
 from idk.training.splits import (
     by_class,
@@ -146,20 +155,8 @@ def train(
     tcfg = preset.train
     families = _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA, source.train.classes)
     scribbles = scribbles_for(source.spec)
-    if opts.degrade and not source.spec.drawn and previous is None:
-        progress.warn(
-            f"--degrade applies to drawn symbols only: the images of {opts.data or DEFAULT_DATA} are not degraded"
-        )
-    if opts.printed and not (source.spec.drawn and printable(source.train.classes)) and previous is None:
-        progress.warn(
-            f"--printed applies to drawn symbols named by one letter or digit each: no class of "
-            f"{opts.data or DEFAULT_DATA} is printed"
-        )
-    if opts.variants and not (source.spec.drawn and variant_labels(source.train.classes)) and previous is None:
-        progress.warn(
-            f"--variants applies to drawn symbols with a class of a written variant ({', '.join(VARIANTS)}): "
-            f"no class of {opts.data or DEFAULT_DATA} has one"
-        )
+    if previous is None:
+        _unused_options(opts, source.spec, source.train.classes, progress.warn)
     full = used_images(source.train, tcfg)
     # a resumed run keeps its validation images (a checkpoint from before 2026-12-06 drew them over all)
     stratified = previous.validation_by_class if previous is not None else by_class(source.record.data)
@@ -181,51 +178,21 @@ def train(
         "give every machine the same data files (IDK_DATA_DIR, --data-dir, --data)",
     )
     if previous is not None:
-        if previous.model_config != model_cfg:  # the data's classes or image form are not the stored ones
-            raise CheckpointError(
-                f"{out}: cannot resume: it trained on {len(previous.classes)} classes of "
-                f"{previous.input_spec.describe()} images, {opts.data} now gives {len(full.classes)} of "
-                f"{source.spec.describe()}; use a new --out"
-            )
-        if why := data_changes(previous, source.record, data_fingerprint):
-            raise CheckpointError(f"{out}: cannot resume: {why}; use a new --out")
-    if previous is not None:
-        trained_on = previous.outlier_families
-        if trained_on is None:  # written before the families were recorded: those idk drew then
-            trained_on = tuple(n for n in families if n != "glyphs" and (source.spec.drawn or n != "strokes"))
-        # a family added to idk since the run began (none is dropped on resuming): the run goes on without it
-        if added := tuple(n for n in families if n not in trained_on):
+        check_same_data(
+            previous, model_cfg, source.record, data_fingerprint, opts.data, len(full.classes), source.spec, out
+        )
+        families, added = resumed_outliers(previous, families, scribbles, source.spec, out)
+        if added:  # a family added to idk since the run began (none is dropped on resuming): left out
             tcfg = replace(tcfg, drop_outliers=(*tcfg.drop_outliers, *added))
             preset = replace(preset, train=tcfg)
-            families = tuple(n for n in families if n not in added)
-        if trained_on != families:
-            raise CheckpointError(
-                f"{out}: cannot resume: it was trained on the synthetic outliers {', '.join(trained_on) or '(none)'}, "
-                f"this version of idk trains on {', '.join(families) or '(none)'}; train afresh with a new --out"
-            )
-        # scribbles unrecorded: drawn symbols' never changed; other images' were drawn otherwise then
-        drew = previous.scribbles or (DRAWN_SCRIBBLES if source.spec.drawn else None)
-        if "strokes" in families and drew != scribbles:
-            then = "in a way not recorded" if drew is None else f"with {drew.describe()}"
-            raise CheckpointError(
-                f"{out}: cannot resume: its pen scribbles (synthetic outliers) were drawn {then}, this version of "
-                f"idk draws them with {scribbles.describe()}; train afresh with a new --out"
-            )
     rendered = rendered_fingerprints(tcfg, source.spec, families, full.classes)
     replicas.same_everywhere(
         "font-rendered training images",
         rendered,
         "install the same fonts, Pillow and FreeType on every machine (`idk info` lists the versions)",
     )
-    if previous is not None and previous.rendered is not None and previous.rendered != rendered:
-        differ = ", ".join(
-            k for k in sorted({*previous.rendered, *rendered}) if previous.rendered.get(k) != rendered.get(k)
-        )
-        raise CheckpointError(
-            f"{out}: cannot resume: its font-rendered training images ({differ}) were drawn otherwise than this "
-            "machine draws them (other fonts, Pillow or FreeType: compare the versions `idk info` lists); train "
-            "afresh with a new --out"
-        )
+    if previous is not None:
+        check_same_rendering(previous, rendered, out)
     pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
     try:
         model = build_model(model_cfg, dataset_size=len(train_set))
@@ -236,20 +203,7 @@ def train(
         ) from None
     states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
     if previous is not None:
-        model.load_state_dict(previous.state_dict)
-        if twin is not None and previous.twin_state_dict is not None:
-            twin.load_state_dict(previous.twin_state_dict)
-        for key, st in previous.training_state.items():
-            states[key] = FitState(**st)
-        was = previous.train_config.epochs
-        longer = f"; --epochs {tcfg.epochs} applied (stored: {was})" if tcfg.epochs != was else ""
-        progress.log(f"resuming {out} after {previous.training_progress()}{longer}")
-        if previous.processes not in (None, replicas.world):
-            progress.log(
-                f"{out}'s last session ran on {previous.processes} process{'es' * (previous.processes != 1)}, this one "
-                f"on {replicas.world}: each batch is split otherwise, so its losses differ from an uninterrupted run's "
-                "in their last digits"
-            )
+        restore(previous, model, twin, states, tcfg.epochs, replicas.world, out, progress.log)
     model.to(device)
     if twin is not None:
         twin.to(device)
@@ -261,40 +215,7 @@ def train(
             "(torch.distributions.kl knows no such pair): Pyro estimates it from each step's sampled weights, "
             "a noisier gradient"
         )
-    tune, held = (len(part) for part in tuning_split(val_set, preset.rule, source.record.data))
-    target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
-    if preset.rule.score == AUTO_SCORE and tune and target > 0 and refused_count(tune, target) < 1:  # none refused
-        progress.warn(
-            f"{opts.data or DEFAULT_DATA}: the rule's score is chosen on only {tune} validation images (those that "
-            f"tune the rule), too few to compare the scores at a {100 * target:g}% refusal; give more images, or "
-            "choose the score with --score"
-        )
-    if preset.rule.targeted and not held:  # resumed too; after the network fits the images
-        if not tcfg.val_size:  # the tutorial's preset, or TrainOptions(val_size=0)
-            why, advice = f"the {preset.name} preset holds none out", "choose another --preset"
-        else:
-            why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
-            advice = (
-                f"give each class more images (a fifth of them, at most {tcfg.val_size}, are held out for the rule)"
-            )
-        progress.warn(
-            f"{opts.data or DEFAULT_DATA}: no validation image is held out to set the rule's threshold ({why}): "
-            f"it keeps a fixed one, not set for its target; {advice}"
-        )
-    elif preset.rule.target_refusal is not None:
-        if few := few_to_calibrate(held, preset.rule.target_refusal):
-            progress.warn(
-                f"{opts.data or DEFAULT_DATA}: {few}; more training images narrow it (a fifth of them, at most "
-                f"{tcfg.val_size}, are held out for the rule)"
-            )
-    per_epoch = math.ceil(len(train_set) / tcfg.batch_size)
-    if (steps := per_epoch * tcfg.epochs) < FEW_STEPS and previous is None:  # a small set, or few epochs asked for
-        epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
-        progress.warn(
-            f"{opts.data or DEFAULT_DATA}: {len(train_set)} training images make {steps} optimiser "
-            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {math.ceil(FEW_STEPS / per_epoch)} "
-            f"gives {FEW_STEPS} (and may answer better)"
-        )
+    _before_training(preset, opts, source.record.data, full, train_set, val_set, previous is None, progress.warn)
     provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
         kind=type(model).__name__,
@@ -359,6 +280,71 @@ def train(
     replicas.barrier()  # the finished checkpoint is written before any process returns
     distributed.teardown(replicas)
     return ckpt
+
+
+def _unused_options(opts: TrainOptions, spec: InputSpec, classes: tuple[str, ...], warn: Callable[[str], None]) -> None:
+    """Warn of the given shares of drawn symbols' training images that this data does not use."""
+    data = opts.data or DEFAULT_DATA
+    if opts.degrade and not spec.drawn:
+        warn(f"--degrade applies to drawn symbols only: the images of {data} are not degraded")
+    if opts.printed and not (spec.drawn and printable(classes)):
+        warn(f"--printed applies to drawn symbols named by one letter or digit each: no class of {data} is printed")
+    if opts.variants and not (spec.drawn and variant_labels(classes)):
+        warn(
+            f"--variants applies to drawn symbols with a class of a written variant ({', '.join(VARIANTS)}): "
+            f"no class of {data} has one"
+        )
+
+
+def _before_training(
+    preset: Preset,
+    opts: TrainOptions,
+    recorded: str,
+    full: ImageSet,
+    train_set: ImageSet,
+    val_set: ImageSet,
+    new: bool,
+    warn: Callable[[str], None],
+) -> None:
+    """Warn of what the data leaves the rule and the training (``new``: not a resumed run): too few
+    validation images to choose the score by, or to set the threshold at all or closely, and too few
+    optimiser steps to learn from. ``recorded``: the data as its record names it (which fixes the
+    tuning split)."""
+    data, tcfg = opts.data or DEFAULT_DATA, preset.train
+    tune, held = (len(part) for part in tuning_split(val_set, preset.rule, recorded))
+    target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
+    if preset.rule.score == AUTO_SCORE and tune and target > 0 and refused_count(tune, target) < 1:  # none refused
+        warn(
+            f"{data}: the rule's score is chosen on only {tune} validation images (those that "
+            f"tune the rule), too few to compare the scores at a {100 * target:g}% refusal; give more images, or "
+            "choose the score with --score"
+        )
+    if preset.rule.targeted and not held:  # resumed too; after the network fits the images
+        if not tcfg.val_size:  # the tutorial's preset, or TrainOptions(val_size=0)
+            why, advice = f"the {preset.name} preset holds none out", "choose another --preset"
+        else:
+            why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
+            advice = (
+                f"give each class more images (a fifth of them, at most {tcfg.val_size}, are held out for the rule)"
+            )
+        warn(
+            f"{data}: no validation image is held out to set the rule's threshold ({why}): "
+            f"it keeps a fixed one, not set for its target; {advice}"
+        )
+    elif preset.rule.target_refusal is not None:
+        if few := few_to_calibrate(held, preset.rule.target_refusal):
+            warn(
+                f"{data}: {few}; more training images narrow it (a fifth of them, at most "
+                f"{tcfg.val_size}, are held out for the rule)"
+            )
+    per_epoch = math.ceil(len(train_set) / tcfg.batch_size)
+    if (steps := per_epoch * tcfg.epochs) < FEW_STEPS and new:  # a small set, or few epochs asked for
+        epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
+        warn(
+            f"{data}: {len(train_set)} training images make {steps} optimiser "
+            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {math.ceil(FEW_STEPS / per_epoch)} "
+            f"gives {FEW_STEPS} (and may answer better)"
+        )
 
 
 def resumes_nothing(previous: Checkpoint, epochs: int | None) -> bool:
