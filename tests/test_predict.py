@@ -387,7 +387,10 @@ def test_an_image_enlarged_four_times_or_more_is_answered_with_a_note(cnn_model,
     (small, large, framed) = predict_images(
         model, ckpt, [("tiny", tiny), ("big", big), ("file", tmp_path / "tiny.png")], 10
     )
-    assert small.note == "enlarged 9× from 3×3 pixels to the model's 28×28 greyscale frame: little detail to answer by"
+    assert (
+        small.note
+        == "enlarged 9× from 3×3 to the model's 28×28 greyscale frame (height × width in pixels): little detail to answer by"
+    )
     assert large.note is None and framed.note == small.note and 28 / 3 >= ENLARGED > 28 / 8
     assert main(["predict", str(tmp_path / "tiny.png"), "--model", str(cnn_model), "--samples", "10"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("; " + small.note)

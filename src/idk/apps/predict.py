@@ -66,7 +66,8 @@ def enlargement_note(prepared: PreparedImage, spec: InputSpec) -> str | None:
         return None
     h, w = prepared.source_size
     return (
-        f"enlarged {times:.0f}× from {w}×{h} pixels to the model's {spec.describe()} frame: little detail to answer by"
+        f"enlarged {times:.0f}× from {h}×{w} to the model's {spec.describe()} frame (height × width in pixels): "
+        "little detail to answer by"
     )
 
 
