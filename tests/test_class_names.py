@@ -29,7 +29,9 @@ def test_folders_named_by_numbers_are_names_not_positions():
         in_model_classes(replace(folder, classes=("12", "1", "2")), model, "test/")
     # a model trained on unnamed labels (an .npz without `classes`) and a set of names: the error says so
     pets = ImageSet("p", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("cat", "dog"))
-    with pytest.raises(DataError, match=r"not among the model's \(0, 1, 2\); the model's classes have no names"):
+    with pytest.raises(
+        DataError, match=r"not among the model's \(0, 1, 2\); if the model's classes 0\.\.2 are label indices"
+    ):
         in_model_classes(pets, ("0", "1", "2"), "pets/")
     with pytest.raises(DataError, match=r"give this set's labels as indices 0\.\.2"):
         match_classes(replace(pets), ("0", "1", "2"), "pets/")

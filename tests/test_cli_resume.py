@@ -299,11 +299,20 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     Image.open(victim.with_name("copy.png")).transpose(Image.Transpose.ROTATE_90).save(victim.with_name("copy.png"))
     assert main(resume) == 2
     assert "(or their labels) are not those it trained on" in capsys.readouterr().err
+    # a folder that can no longer be read as a training set (one class left): said as a change, not an error
+    for folder in sorted(p for p in changed.iterdir() if p.is_dir())[1:]:
+        shutil.rmtree(folder)
+    assert main(["train", "--resume", "--out", str(tmp_path / "c.pt"), *args[:-1]]) == 0
+    assert "its data changed since it was trained (it can no longer be read as a training set:" in (
+        capsys.readouterr().err
+    )
 
 
 def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys):
     """A model trained beside a test set of its own, given its training folder as the test set: the
     figures are on training images, and the report says so (it was silent)."""
+    import shutil
+
     from shapes import make_shapes
 
     train_on, test_on = make_shapes(tmp_path / "a", per_class=6), make_shapes(tmp_path / "t", per_class=3, seed=1)
@@ -319,6 +328,15 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"--shift s={train_on}: is the data the model was trained on, not images from another source" in err
     assert f"--ood o={train_on}: is the data the model was trained on, scored here as images unlike it" in err
+    # a folder of train/ and test/ halves: the folder itself is read as its test half (nothing to say), train/ is not
+    halves = tmp_path / "halves"
+    shutil.copytree(train_on, halves / "train")
+    shutil.copytree(test_on, halves / "test")
+    assert main(["train", "--data", str(halves), "--out", str(tmp_path / "h.pt"), *args]) == 0
+    capsys.readouterr()
+    for given, said in ((halves, False), (halves / "train", True)):
+        assert main(["evaluate", "--model", str(tmp_path / "h.pt"), "--ood", f"o={given}", "--noise", "0"]) == 0
+        assert ("is the data the model was trained on" in capsys.readouterr().err) is said
     # its own test set, as recorded: nothing to say; changed since (an image gone): said, and evaluated as it is now
     own = ["evaluate", "--model", str(out), "--noise", "0", "--samples", "4"]
     assert main(own) == 0 and "changed since training" not in capsys.readouterr().err

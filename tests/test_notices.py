@@ -41,3 +41,6 @@ def test_a_rule_that_refused_little_of_the_noise_made_at_training_is_said(cnn_mo
     assert noise_warnings(selection(1.0, 0.95)) == [] and noise_warnings(None) == []
     other = {"chosen": "x", "criterion": "a test's", "scores": {"another-score": {"refused:uniform-noise": 0.0}}}
     assert noise_warnings(other) == []
+    # a rule set for an error target: the choice compared the scores at another threshold than its own
+    for_error = {**ckpt.rule, "calibration": {"method": "target_error", "target_error": 0.01, "n": 100}}
+    assert not [w for w in warnings(replace(answering, rule=for_error)) if "noise images" in w]

@@ -374,25 +374,30 @@ def test_array_files_are_answered_image_by_image_as_evaluate_reads_them(cnn_mode
 
 
 def test_an_image_enlarged_four_times_or_more_is_answered_with_a_note(cnn_model, tmp_path, capsys):
-    """A 3×3 file (or array) is enlarged 9× to MNIST's 28×28 frame: its answer, whatever it is,
-    rests on interpolated pixels, and the text line and JSON say so; a 28×28 or larger one says nothing."""
-    from idk.apps.predict import ENLARGED, predict_images
+    """What an image shows, enlarged 4× or more for the frame, rests on interpolated pixels: the text
+    line, the JSON and the service say so. MNIST's way enlarges the ink's bounding box to 20 px (a
+    3-pixel stroke 7×, a 2×2 dot in a large page 10×); an array is fitted whole (3×3 to 28×28: 9×);
+    a digit drawn large says nothing."""
+    from idk.apps.predict import ENLARGED, array_sources, predict_images
 
     model, ckpt = checkpoint.load(cnn_model)
-    tiny = np.zeros((3, 3), np.float32)
-    tiny[1, 1] = 1.0
-    Image.fromarray((tiny * 255).astype(np.uint8)).save(tmp_path / "tiny.png")
+    stroke = np.zeros((3, 3), np.float32)
+    stroke[:, 1] = 1.0
+    Image.fromarray((stroke * 255).astype(np.uint8)).save(tmp_path / "stroke.png")
+    dot = np.zeros((200, 200), np.float32)
+    dot[99:101, 99:101] = 1.0
     big = np.zeros((56, 56), np.float32)
     big[10:46, 25:31] = 1.0
-    (small, large, framed) = predict_images(
-        model, ckpt, [("tiny", tiny), ("big", big), ("file", tmp_path / "tiny.png")], 10
-    )
-    assert (
-        small.note
-        == "enlarged 9× from 3×3 to the model's 28×28 greyscale frame (height × width in pixels): little detail to answer by"
-    )
-    assert large.note is None and framed.note == small.note and 28 / 3 >= ENLARGED > 28 / 8
-    assert main(["predict", str(tmp_path / "tiny.png"), "--model", str(cnn_model), "--samples", "10"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("; " + small.note)
-    assert main(["predict", str(tmp_path / "tiny.png"), "--model", str(cnn_model), "--samples", "10", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["note"] == small.note
+    np.save(tmp_path / "tiny.npy", stroke)
+    sources = [("stroke", stroke), ("dot", dot), ("big", big), ("file", tmp_path / "stroke.png")]
+    sources += array_sources(str(tmp_path / "tiny.npy"), ckpt)
+    stroked, dotted, large, framed, array = predict_images(model, ckpt, sources, 10)
+    frame = "for the model's 28×28 greyscale frame (height × width): little detail to answer by"
+    assert stroked.note == f"its content, 3×1 pixels, enlarged 7× {frame}" and framed.note == stroked.note
+    assert dotted.note == f"its content, 2×2 pixels, enlarged 10× {frame}"
+    assert array.note == f"its content, 3×3 pixels, enlarged 9× {frame}"
+    assert large.note is None and 20 / 3 >= ENLARGED > 20 / 6
+    assert main(["predict", str(tmp_path / "stroke.png"), "--model", str(cnn_model), "--samples", "10"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("; " + stroked.note)
+    assert main(["predict", str(tmp_path / "stroke.png"), "--model", str(cnn_model), "--samples", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["note"] == stroked.note

@@ -431,3 +431,20 @@ def test_a_score_with_fitted_scales_travels_from_training_to_every_output(tmp_pa
     again = tmp_path / "again.pt"  # a new target: the same tuning images, so the same scales
     assert main(["calibrate", "--model", str(path), "--target-refusal", "0.1", "--out", str(again), "-q"]) == 0
     assert checkpoint.read(again).rule["score_params"]["scales"] == scales
+
+
+def test_a_rule_that_answered_noise_at_training_is_said_after_training_and_by_info(tmp_path, capsys, monkeypatch):
+    """The notice's path through the commands: with NOISE_REFUSED above any share, the share the
+    score choice measured is said after `idk train`'s saved line and by `idk info`."""
+    from idk.apps import notices
+
+    monkeypatch.setattr(notices, "NOISE_REFUSED", 1.01)  # any measured share is too little here
+    root = make_shapes(tmp_path / "shapes", per_class=24)
+    out = tmp_path / "m.pt"
+    assert main(["train", "--data", str(root), "--out", str(out), *TRAIN]) == 0
+    share = checkpoint.read(out).noise_refused()
+    assert share is not None
+    said = f"{out}: when it was trained, its rule refused only {100 * share:.0f}% of noise images"
+    assert said in capsys.readouterr().err
+    assert main(["info", str(out)]) == 0
+    assert said in capsys.readouterr().err

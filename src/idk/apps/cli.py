@@ -100,11 +100,11 @@ def _train(s: Session) -> int:
     # resumed with nothing left to train: the file untouched
     finished = resume and written_before is not None and _modified(args.out) == written_before
     if from_environment().is_main:  # under torchrun, rank 0 alone reports
-        from idk.apps.notices import warnings
+        from idk.apps.notices import noise_notice
 
         print(saved_summary(ckpt, args.out, unchanged=finished))
-        for warning in warnings(ckpt):
-            s.progress.warn(f"{args.out}: {warning}")
+        if note := noise_notice(ckpt):  # the other notices, training said as it met them
+            s.progress.warn(f"{args.out}: {note}")
     return 0
 
 

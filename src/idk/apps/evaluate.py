@@ -166,12 +166,14 @@ def shifted_sets(
 
 
 def trained_on(ckpt: Checkpoint, path: str) -> bool:
-    """Whether ``path`` is the folder or file ``ckpt`` was trained on (where it records it), or that
-    folder's ``train/`` half."""
+    """Whether ``path`` is the folder or file ``ckpt`` was trained on (where it records it): of a
+    folder holding ``train/`` and ``test/``, its ``train/`` half (the folder itself is read as its
+    ``test/`` half, the model's own test set)."""
     if ckpt.data.data in NAMED:
         return False
     given, stored = Path(path).resolve(), Path(ckpt.data.data)
-    return given in (stored, stored / "train")
+    halves = (stored / "train").is_dir() and (stored / "test").is_dir()
+    return given == (stored / "train" if halves else stored)
 
 
 def _training_folder_split(ckpt: Checkpoint, path: str, data: DataConfig) -> ImageSet | None:

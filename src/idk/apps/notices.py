@@ -28,12 +28,8 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
         out.append(few)
     if advice := infeasible_advice(ckpt.rule):
         out.append(advice)
-    if (noise := ckpt.noise_refused()) is not None and noise < NOISE_REFUSED:
-        out.append(
-            f"when it was trained, its rule refused only {100 * noise:.0f}% of noise images (made from its "
-            "validation images): it will answer noise and other inputs unlike its training images; a longer "
-            "training (more --epochs) usually mends it (idk evaluate measures what it refuses)"
-        )
+    if note := noise_notice(ckpt):
+        out.append(note)
     calibrated_at = ckpt.rule_config.samples
     if samples is not None and samples != calibrated_at and ckpt.calibrated:
         out.append(
@@ -42,3 +38,18 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
             f"approximately (leave --samples out, or recalibrate: idk calibrate --samples {samples})"
         )
     return out
+
+
+def noise_notice(ckpt: Checkpoint) -> str | None:
+    """That the rule answers noise, where the score choice (at training, or at ``idk calibrate``)
+    measured it refusing less than :data:`NOISE_REFUSED` of the noise made from the validation
+    images at the rule's refusal target; else None (a rule set for an error target was compared at
+    another threshold than its own: not said)."""
+    noise = ckpt.noise_refused()
+    if noise is None or noise >= NOISE_REFUSED or "target_refusal" not in (ckpt.rule.get("calibration") or {}):
+        return None
+    return (
+        f"when it was trained, its rule refused only {100 * noise:.0f}% of noise images (made from its "
+        "validation images): it will answer noise and other inputs unlike its training images; a longer "
+        "training (more --epochs) usually mends it (idk evaluate measures what it refuses)"
+    )

@@ -20,7 +20,7 @@ from idk.data.catalog import recorded_test_set
 from idk.data.folders import Warn, as_images, channels_last_image, fit_images, flat_side
 from idk.data.images import ImageSet, InputSpec
 from idk.data.imaging import Source, list_images
-from idk.data.preparation import PreparedImage, prepare
+from idk.data.preparation import PreparedImage, fitted_scale, prepare
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
@@ -60,14 +60,15 @@ ENLARGED = 4.0  # an image scaled up this many times or more to the model's fram
 
 
 def enlargement_note(prepared: PreparedImage, spec: InputSpec) -> str | None:
-    """A note for an image enlarged :data:`ENLARGED` times or more to the frame: its answer rests on
-    interpolated pixels (a 3×3 image answered with full confidence); None otherwise."""
-    if (times := prepared.enlarged(spec)) < ENLARGED or prepared.source_size is None:
+    """A note for an image whose content (all of it, or its ink for MNIST's way) was enlarged
+    :data:`ENLARGED` times or more for the frame: its answer rests on interpolated pixels (a 3×3
+    image answered with full confidence); None otherwise."""
+    if prepared.enlarged < ENLARGED or prepared.source_size is None:
         return None
     h, w = prepared.source_size
     return (
-        f"enlarged {times:.0f}× from {h}×{w} to the model's {spec.describe()} frame (height × width in pixels): "
-        "little detail to answer by"
+        f"its content, {h}×{w} pixels, enlarged {prepared.enlarged:.0f}× for the model's {spec.describe()} frame "
+        "(height × width): little detail to answer by"
     )
 
 
@@ -155,7 +156,9 @@ def array_sources(
     try:
         if (one := _one_image(path)) is not None:  # an .npy of one image: answered as one, not as rows
             found = ImageSet(path, as_images(one[None], path, warn), None, (), ckpt.input_spec)
-            return [(path, PreparedImage(fit_images(found, ckpt.input_spec, warn).images[0].numpy(), False, False))]
+            pixels = fit_images(found, ckpt.input_spec, warn).images[0].numpy()
+            size = one.shape[:2]
+            return [(path, PreparedImage(pixels, False, False, max(fitted_scale(size, ckpt.input_spec), 1.0), size))]
         images = catalog.load(path, DataConfig(), ckpt.input_spec, warn=warn).images
     except DataError as err:
         return [(path, ImageError(path, str(err).removeprefix(f"{path}: ")))]

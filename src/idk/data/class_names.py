@@ -40,12 +40,13 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
 
 
 def _unnamed_hint(classes: tuple[str, ...]) -> str:
-    """What to do when a model's classes are indices (it was trained on unnamed labels) and a set's are names."""
+    """What to do when a model's classes are named 0..C−1 (perhaps label indices: an .npz without
+    ``classes``) and a set's are other names."""
     if classes != index_classes(len(classes)):
         return ""
     return (
-        f"; the model's classes have no names (its training labels came as indices, as from an .npz without "
-        f"`classes`): give this set's labels as indices 0..{len(classes) - 1}, or train with class names"
+        f"; if the model's classes 0..{len(classes) - 1} are label indices (an .npz without `classes` names none), "
+        f"give this set's labels as indices 0..{len(classes) - 1}, or train with class names"
     )
 
 

@@ -37,15 +37,15 @@ class PreparedImage:
     pixels: np.ndarray  # (C, H, W)
     inverted: bool
     blank: bool  # nothing found to classify (no ink, or one flat colour)
-    source_size: tuple[int, int] | None = None  # the image's (H, W) before it was prepared, where known
+    # how many times what it shows was scaled up (1: not enlarged), and that content's (H, W) before:
+    # the whole image (fit-and-pad, arrays), or the ink's bounding box (MNIST's way)
+    enlarged: float = 1.0
+    source_size: tuple[int, int] | None = None
 
-    def enlarged(self, spec: InputSpec) -> float:
-        """How many times the whole image was scaled up to ``spec``'s frame (≤ 1: not enlarged; 1
-        where its size is unknown): min(frame height / H, frame width / W)."""
-        if self.source_size is None:
-            return 1.0
-        h, w = self.source_size
-        return min(spec.height / h, spec.width / w)
+
+def fitted_scale(size: tuple[int, int], spec: InputSpec) -> float:
+    """The scale that fits an image of ``size`` (H, W) into ``spec``'s frame, aspect kept."""
+    return min(spec.height / size[0], spec.width / size[1])
 
 
 def prepare(source: Source, spec: InputSpec, name: str | None = None) -> PreparedImage:
@@ -55,20 +55,20 @@ def prepare(source: Source, spec: InputSpec, name: str | None = None) -> Prepare
     source = image_source(source, name)
     if spec.preparation == "fit":
         pixels = source if isinstance(source, np.ndarray) else open_image(source, spec.channels == 3, name)
-        return replace(fit(pixels, spec), source_size=pixels.shape[:2])
+        return fit(pixels, spec)
     if isinstance(source, np.ndarray):
         grey = source if source.ndim == 2 else source @ np.array(LUMINANCE, np.float32)
     else:
         grey = None
     if spec.preparation == "mnist":
         grey = open_image(source, name=name) if grey is None else grey
-        prepared, size = to_mnist(grey, spec.height, spec.width), grey.shape[:2]
+        prepared = to_mnist(grey, spec.height, spec.width)
     else:
         rgb = open_image(source, colour=True, name=name) if grey is None else np.repeat(grey[..., None], 3, -1)
-        prepared, size = to_fashion_mnist(rgb, spec.height, spec.width), rgb.shape[:2]
+        prepared = to_fashion_mnist(rgb, spec.height, spec.width)
     if spec.channels == 3:
         prepared = replace(prepared, pixels=np.repeat(prepared.pixels, 3, axis=0))
-    return replace(prepared, source_size=size)
+    return prepared
 
 
 def _border(pixels: np.ndarray) -> np.ndarray:
@@ -116,7 +116,7 @@ def to_mnist(grey: np.ndarray, height: int = 28, width: int = 28) -> PreparedIma
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = Image.fromarray((img * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
     small = np.asarray(small, dtype=np.float32) / 255.0
-    return PreparedImage(_centre_by_mass(small, height, width)[None], inverted, False)
+    return PreparedImage(_centre_by_mass(small, height, width)[None], inverted, False, max(scale, 1.0), (h, w))
 
 
 def _centre_by_mass(small: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -163,9 +163,9 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
         pixels = pixels @ np.array(LUMINANCE, np.float32)
     h, w = pixels.shape[:2]
     flat = one_colour(pixels, None if pixels.ndim == 2 else -1)
+    scale = fitted_scale((h, w), spec)
     if (h, w) != (spec.height, spec.width):
         fill = np.median(_border(pixels), axis=0)
-        scale = min(spec.height / h, spec.width / w)
         size = (max(1, min(spec.width, round(w * scale))), max(1, min(spec.height, round(h * scale))))
         mode = "RGB" if pixels.ndim == 3 else "L"
         img = Image.fromarray((pixels * 255).round().astype(np.uint8), mode).resize(size, Image.Resampling.BILINEAR)
@@ -175,4 +175,4 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
         out[top : top + size[1], left : left + size[0]] = np.asarray(img, dtype=np.float32) / 255.0
         pixels = out
     chw = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
-    return PreparedImage(np.ascontiguousarray(chw), False, flat)
+    return PreparedImage(np.ascontiguousarray(chw), False, flat, max(scale, 1.0), (h, w))

@@ -114,14 +114,19 @@ def new_place(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str |
     return replace(ckpt, data=record, data_fingerprint=images)
 
 
-def changed_since(ckpt: Checkpoint, data: DataConfig, warn: Warn) -> str | None:
+def changed_since(ckpt: Checkpoint, data: DataConfig) -> str | None:
     """Why the user's data in the place ``ckpt`` records is no longer what it trained on (as
-    :func:`data_changes` says it), for a finished run resumed with nothing left to train; None when
-    it is the same, or is a named set (its files are verified by checksum) or gone (:func:`new_place`)."""
+    :func:`data_changes` says it, or why it can no longer be read as a training set), for a
+    finished run resumed with nothing left to train; None when it is the same, or is a named set
+    (its files are verified by checksum) or gone (:func:`new_place`). Read quietly: what reading
+    it warns of was said when it was trained."""
     stored = ckpt.data
     if stored.data in NAMED or any(moved(getattr(stored, name)) for name in ("data", "test_data")):
         return None
-    return data_changes(ckpt, *_found(ckpt, TrainOptions(), data, warn))
+    try:
+        return data_changes(ckpt, *_found(ckpt, TrainOptions(), data, lambda _: None))
+    except IdkError as err:
+        return f"it can no longer be read as a training set: {err}"
 
 
 def _found(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, warn: Warn) -> tuple[DataRecord, dict[str, Any]]:

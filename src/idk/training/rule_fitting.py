@@ -70,13 +70,13 @@ def choose_score(
     mean AUROC against the outliers wins (then the lowest validation AURC). Without the margin, a
     few of 1,000 overlaid digits decided between scores, and could pick one whose values tie (the
     percentile rule's quantile over S draws: its AUROC against noise capped near 0.99 although it
-    refuses all of it). The candidates are the scores with no fitted constants: a fitted score
+    refuses all of it). The candidates are the scores that opt in (:func:`auto_candidates`): a fitted score
     (entropy or mutual information) is named by a preset (or ``--score``), on validation evidence these outliers
     do not give (on notMNIST letters it refuses the most of them on average, and half as many
     printed symbols: docs/experiments.md)."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
-    for name in auto_candidates():  # fitted scores (and those that opt out): named by a preset or --score
+    for name in auto_candidates():  # those that opt in; the others are named by a preset or --score
         score = make_score(name)
         u_val = score(val)
         tau = threshold_for_refusal(u_val, target_refusal)

@@ -136,7 +136,7 @@ def train(
                 f"{out}: already finished ({previous.training_progress()}); nothing to resume, the file is left as it "
                 "is (a larger --epochs trains it longer; `idk calibrate` refits its rule)"
             )
-            if why := changed_since(previous, data, progress.warn):
+            if why := changed_since(previous, data):
                 progress.warn(
                     f"{out}: its data changed since it was trained ({why}): the model is as it was; --overwrite "
                     "trains it anew on the data there now"
