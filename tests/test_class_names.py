@@ -46,3 +46,21 @@ def test_folders_named_by_numbers_are_names_not_positions():
         halves = replace(decomposed, classes=tuple(unicodedata.normalize("NFD", c) for c in order))
         match_classes(halves, accented, "test/")
         assert halves.classes == accented and [accented[i] for i in halves.labels] == [order[1], order[0]]
+
+
+def test_unnamed_labels_meeting_numbers_out_of_index_order_are_refused_and_differences_named():
+    """Folders 1..11 sort as text ("1", "10", "11", "2", ...): a set of bare label indices could mean
+    positions or names, and was taken by position, silently (a researcher's NLL of 17); now refused.
+    In index order ("0".."9") the positions are the names, and taken. Other classes are named alone."""
+    folders = tuple(sorted(str(c) for c in range(1, 12)))
+    bare = ImageSet("t", torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 2]), ("0", "1", "2"), named=False)
+    with pytest.raises(DataError, match=r"label 1 could mean the class named 1 or its second class, 10; give"):
+        match_classes(replace(bare), folders, "t.npz")
+    in_order = replace(bare)
+    match_classes(in_order, tuple(map(str, range(10))), "t.npz")
+    assert in_order.classes[:3] == ("0", "1", "2") and in_order.labels.tolist() == [0, 1, 2]
+    named = ImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("cat", "newt"))
+    with pytest.raises(
+        DataError, match=r"not among the training classes: \['newt'\]; training classes it lacks: \['dog'\]"
+    ):
+        match_classes(named, ("cat", "dog"), "test/")

@@ -259,6 +259,8 @@ def test_one_image_is_read_by_the_rule_a_data_set_is_read_by():
         (np.zeros(10), r"shape \(10,\)"),
         (np.zeros((5, 5, 5)), r"an array of shape \(5, 5, 5\); pixels are"),
         (np.zeros((3, 9, 9)), r"shape \(3, 9, 9\): pixels are channels last.*transpose\(1, 2, 0\)"),
+        # four images of 80×100 or one RGBA image channels first: both ways out are said
+        (np.zeros((4, 80, 100)), r"transpose\(1, 2, 0\)\); if it holds 4 images, give each its own \(name, pixels\)"),
         (
             np.zeros((2, 9, 9, 3)),
             r"shape \(2, 9, 9, 3\) holds 2 images, not one: give each its own \(name, pixels\) pair",

@@ -37,14 +37,14 @@ def test_text_lines_show_what_the_rule_reads_and_its_test():
     bad = FileResult("d.png", None, None, [], None, error="d.png: not an image file idk reads")
     score_rule = ScoreRule(make_score("mutual-info"), 2.6673e-05, percentile=10)
     assert format_results([refused, answered, blank, bad], score_rule, classes).splitlines() == [
-        "a.png: I don't know  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info 3.1e-05 > 2.667e-05)",
-        "b.png: cat  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info 1.2e-05 ≤ 2.667e-05)",
+        "a.png: I don't know  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info uncertainty 3.1e-05 > 2.667e-05)",
+        "b.png: cat  [cat: 0.86, dog: 0.11, owl: 0.03]  (mean probability; mutual-info uncertainty 1.2e-05 ≤ 2.667e-05)",
         "c.png: I don't know  (blank image: nothing to classify found)",
         "d.png: error: not an image file idk reads",  # the file's name once
     ]
     answered.score = 0.43861  # a near tie is printed with the digits that tell the two apart
     assert format_results([answered], ScoreRule(make_score("entropy"), 0.4386), classes).endswith(
-        "(mean probability; entropy 0.43861 ≤ 0.4386)"
+        "(mean probability; entropy uncertainty 0.43861 ≤ 0.4386)"
     )
     percentile = PercentileRule(10, 0.6)
     refused.score = 0.5

@@ -305,7 +305,7 @@ def format_results(
 ) -> str:
     """One line per file: the verdict, the three most probable classes by what the rule reads (each
     class's percentile probability for the percentile rule, the mean probability for a score rule)
-    and the rule's own test, e.g. ``entropy 0.0123 ≤ 0.4386``; ``refuses_all``: said instead of the
+    and the rule's own test, e.g. ``entropy uncertainty 0.0123 ≤ 0.4386``; ``refuses_all``: said instead of the
     test where the rule refuses every image (its threshold would say nothing: :func:`summarize_rule`)."""
     percentile = isinstance(rule, PercentileRule)  # accepts above its threshold (a score rule refuses above)
     key = rule.statistic[0]
@@ -327,7 +327,8 @@ def format_results(
         elif percentile:  # accepted classes lie above t
             test = f"best {key} {score} {'>' if r.accepted else '≤'} {threshold}"
         else:  # refused above τ
-            test = f"{rule.score.name} {score} {'≤' if r.accepted else '>'} {threshold}"
+            # "uncertainty": max-prob's u is 1 − max p̄, not the probability its name suggests
+            test = f"{rule.score.name} uncertainty {score} {'≤' if r.accepted else '>'} {threshold}"
         lines.append(f"{line}  ({key} probability; {test})" + (f"; {r.note}" if r.note else ""))
     return "\n".join(lines)
 

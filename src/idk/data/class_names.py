@@ -23,8 +23,16 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
     in IDX files and .npz without ``classes``: not ``named``) takes the given names when its labels
     fit, and one of the same names in another order (an .npz keeps its ``classes``' order) is
     renumbered to the training order. A folder's classes are names, digits or not: "2" is the class
-    named 2, wherever it sorts."""
+    named 2, wherever it sorts. Unnamed labels meeting numbers out of their index order ("1", "10",
+    "2", ...: label 1 could be the class named 1 or the second) are refused: the set must name its classes."""
     if not test.named and len(test.classes) <= len(classes):
+        if _numbers_out_of_order(classes):
+            raise DataError(
+                f"{test_source}: its labels are class indices without names, and {train_source}'s classes are "
+                f"numbers in another order ({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}): label "
+                f"1 could mean the class named 1 or its second class, {classes[1]}; give the set its class names "
+                "(an .npz's `classes`, one per label, or a folder per class)"
+            )
         test.classes, test.named = classes, True
     given, known = _nfc(test.classes), _nfc(classes)  # one Unicode form (macOS's folder names decompose)
     if given != known and sorted(given) == sorted(known) and len(set(known)) == len(known):
@@ -33,10 +41,25 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
     elif given == known:
         test.classes = classes
     if test.classes != classes:
-        raise DataError(
-            f"{test_source}: test classes {list(test.classes)} differ from the training classes {list(classes)} "
-            f"of {train_source}{_unnamed_hint(classes)}"
+        extra = [c for c, n in zip(test.classes, given, strict=True) if n not in known]
+        missing = [c for c, n in zip(classes, known, strict=True) if n not in given]
+        differ = "; ".join(
+            part
+            for part in (
+                f"not among the training classes: {extra[:5]}" if extra else "",
+                f"training classes it lacks: {missing[:5]}" if missing else "",
+            )
+            if part
         )
+        raise DataError(
+            f"{test_source}: its classes differ from the training classes of {train_source} "
+            f"({differ or 'the same names twice'}){_unnamed_hint(classes)}"
+        )
+
+
+def _numbers_out_of_order(classes: tuple[str, ...]) -> bool:
+    """Whether class names are all whole numbers, but not 0..C−1 in order (folders "1", "10", "2")."""
+    return all(c.strip().isdigit() for c in classes) and classes != index_classes(len(classes))
 
 
 def _unnamed_hint(classes: tuple[str, ...]) -> str:

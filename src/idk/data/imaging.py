@@ -175,7 +175,9 @@ def image_source(source: object, name: str | None = None) -> str | Path | bytes 
         turn = "permute(1, 2, 0)" if tensor else "transpose(1, 2, 0)"
         raise ImageError(
             name,
-            f"{'a' if tensor else 'an'} {kind} of shape {shape}: pixels are channels last, {ARRAY_FORMS} ({kind}.{turn})",
+            f"{'a' if tensor else 'an'} {kind} of shape {shape}: pixels are channels last, {ARRAY_FORMS} ({kind}.{turn}); "
+            f"if it holds {shape[0]} images, give each its own (name, pixels) pair, e.g. "
+            f"[(str(i), x) for i, x in enumerate({kind})]",
         )
     if tensor:
         held = source.detach()
@@ -251,7 +253,7 @@ def unit_divisor(array: np.ndarray) -> float:
         return 1.0
     if low >= -ROUNDING and 2 < high <= 255 + ROUNDING:
         return 255.0
-    raise ValueError(f"pixel values span {low:.6g}..{high:.6g}; pixels lie in [0, 1] or in 0..255")
+    raise ValueError(f"pixel values span {low + 0.0:.6g}..{high + 0.0:.6g}; pixels lie in [0, 1] or in 0..255")
 
 
 def full_range(array: np.ndarray) -> float | None:

@@ -81,6 +81,7 @@ def already_there(out: Path) -> str:
 
 # fewer optimiser steps than this (a small set, or few epochs asked for) are said, with the epochs for as many
 FEW_STEPS = 200
+FEW_PER_CLASS = 10  # a class with fewer training images than this is said
 
 
 def train(
@@ -307,8 +308,8 @@ def _before_training(
     warn: Callable[[str], None],
 ) -> None:
     """Warn of what the data leaves the rule and the training (``new``: not a resumed run): too few
-    validation images to choose the score by, or to set the threshold at all or closely, and too few
-    optimiser steps to learn from. ``recorded``: the data as its record names it (which fixes the
+    validation images to choose the score by, or to set the threshold at all or closely, classes with
+    few training images (:data:`FEW_PER_CLASS`), and too few optimiser steps to learn from. ``recorded``: the data as its record names it (which fixes the
     tuning split)."""
     data, tcfg = opts.data or DEFAULT_DATA, preset.train
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, recorded))
@@ -337,6 +338,14 @@ def _before_training(
                 f"{data}: {few}; more training images narrow it (a fifth of them, at most "
                 f"{tcfg.val_size}, are held out for the rule)"
             )
+    counts = torch.bincount(train_set.labels, minlength=len(full.classes)).tolist()
+    if new and (rare := [(c, n) for c, n in zip(full.classes, counts, strict=True) if n < FEW_PER_CLASS]):
+        listed = ", ".join(f"{c} ({n})" for c, n in rare[:5]) + (f" and {len(rare) - 5} more" if len(rare) > 5 else "")
+        warn(
+            f"{data}: few training images for {listed}, under {FEW_PER_CLASS}: the model learns little of "
+            f"{'them' if len(rare) > 1 else 'it'} and may answer wrongly with confidence; `idk evaluate --json` "
+            "or --report gives each class's figures"
+        )
     per_epoch = math.ceil(len(train_set) / tcfg.batch_size)
     if (steps := per_epoch * tcfg.epochs) < FEW_STEPS and new:  # a small set, or few epochs asked for
         epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
