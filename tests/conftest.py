@@ -129,3 +129,25 @@ def tutorial_model(tmp_path_factory, data_dir) -> Path:
         == 0
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory, mnist_test):
+    """A user's files: a photographed 7 (JPEG, dark on white), noise and a smooth photo, a blank page, a text file."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("user")
+    digit = mnist_test.images[0, 0].numpy()  # a 7
+    big = np.kron(digit, np.ones((10, 10)))
+    Image.fromarray((255 * (1 - big)).astype(np.uint8)).convert("RGB").save(folder / "seven.jpg", quality=90)
+    rng = np.random.default_rng(0)
+    photo = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(folder / "photo.png")
+    y, x = np.mgrid[0:240, 0:320]
+    smooth = np.stack([128 + 100 * np.sin(x / 30), 128 + 80 * np.cos(y / 25), 128 + 60 * np.sin((x + y) / 40)], -1)
+    smooth += rng.normal(0, 20, smooth.shape)
+    Image.fromarray(np.clip(smooth, 0, 255).astype(np.uint8)).save(folder / "photo_smooth.jpg")
+    Image.new("RGB", (200, 300), "white").save(folder / "blank.png")
+    (folder / "text.png").write_text("not an image")
+    return folder

@@ -55,24 +55,6 @@ def test_text_lines_show_what_the_rule_reads_and_its_test():
     assert format_results([refused], percentile, classes, everything).endswith(f"(p10 probability; {everything})")
 
 
-@pytest.fixture(scope="module")
-def user_files(tmp_path_factory, mnist_test):
-    folder = tmp_path_factory.mktemp("user")
-    digit = mnist_test.images[0, 0].numpy()  # a 7
-    big = np.kron(digit, np.ones((10, 10)))
-    Image.fromarray((255 * (1 - big)).astype(np.uint8)).convert("RGB").save(folder / "seven.jpg", quality=90)
-    rng = np.random.default_rng(0)
-    photo = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
-    Image.fromarray(photo).save(folder / "photo.png")
-    y, x = np.mgrid[0:240, 0:320]
-    smooth = np.stack([128 + 100 * np.sin(x / 30), 128 + 80 * np.cos(y / 25), 128 + 60 * np.sin((x + y) / 40)], -1)
-    smooth += rng.normal(0, 20, smooth.shape)
-    Image.fromarray(np.clip(smooth, 0, 255).astype(np.uint8)).save(folder / "photo_smooth.jpg")
-    Image.new("RGB", (200, 300), "white").save(folder / "blank.png")
-    (folder / "text.png").write_text("not an image")
-    return folder
-
-
 def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
     files = [
         str(user_files / n)
@@ -129,44 +111,6 @@ def test_predict_json_answers_every_file(cnn_model, user_files, capsys):
         assert picture["most_probable_name"] == str(picture["most_probable"])
     assert seven["most_probable"] == 7 and seven["most_probable_name"] == "7"
     assert blank["most_probable"] is None and text["most_probable"] is None  # no network was asked
-
-
-def test_explain_answers_a_blank_image_as_predict_does(cnn_model, user_files, tmp_path, monkeypatch):
-    """A blank page is "I don't know" in explain's figure too, even under a rule that refuses nothing, and
-    its figure has no class panels (no network was asked, as predict prints no probabilities)."""
-    from idk.apps.predict import explain
-    from idk.training import checkpoint
-
-    model, ckpt = checkpoint.load(cnn_model)
-    refuses_nothing = ckpt.decision_rule().with_cutoff(float("inf"))
-    monkeypatch.setattr(type(ckpt), "decision_rule", lambda self: refuses_nothing)
-    out = tmp_path / "explained.png"
-    from idk.evaluation import plots
-
-    real = plots.explanation
-    monkeypatch.setattr(plots, "explanation", lambda *a, **k: pytest.fail("class panels drawn for a blank page"))
-    assert explain(model, ckpt, str(user_files / "blank.png"), out, samples=20) == "I don't know"
-    assert out.stat().st_size > 0
-    monkeypatch.setattr(plots, "explanation", real)
-    assert explain(model, ckpt, str(user_files / "seven.jpg"), out, samples=20) != "I don't know"
-
-
-def test_explain_titles_the_statistic_its_rule_reads_as_predict_shows_it(cnn_model, user_files, tmp_path, monkeypatch):
-    """Under a score rule the bars' titles are the mean probabilities predict prints (they were the
-    10th percentile, unnamed); the figure names the statistic."""
-    from idk.apps.predict import explain, predict_images
-    from idk.evaluation import plots
-    from idk.training import checkpoint
-
-    model, ckpt = checkpoint.load(cnn_model)
-    assert not isinstance(ckpt.decision_rule(), PercentileRule)
-    drawn = {}
-    real = plots.explanation
-    monkeypatch.setattr(plots, "explanation", lambda *a, **k: drawn.update(stat=a[3], **k) or real(*a, **k))
-    explain(model, ckpt, str(user_files / "seven.jpg"), tmp_path / "e.png", samples=20)
-    shown = predict_images(model, ckpt, [("seven", str(user_files / "seven.jpg"))], 20)[0].probabilities["mean"]
-    assert drawn["stat_name"] == "mean probability"
-    assert np.allclose(drawn["stat"], shown, atol=0.006)  # predict rounds them to two decimals
 
 
 def test_predict_folder_and_glob(cnn_model, user_files, capsys):
@@ -324,23 +268,6 @@ def test_significant_keeps_small_probabilities_and_their_digits():
     np.testing.assert_array_equal(got, [0.123457, 3.14159e-9, 0.0, 1.0, 1.0])
     tiny = torch.tensor([[2.5e-30]], dtype=torch.float64)
     assert significant(tiny, 4).shape == (1, 1) and significant(tiny, 4)[0, 0] == pytest.approx(2.5e-30, rel=1e-12)
-
-
-def test_explain_takes_an_index_as_a_number_and_pixels_as_predict_does(cnn_model, mnist_test, tmp_path):
-    """From Python, explain's target may be an int (an index into the model's test set) or decoded
-    pixels, as predict_images takes them (it took the command's text alone: an int crashed)."""
-    from idk.apps.predict import explain
-    from idk.errors import IdkError
-    from idk.training import checkpoint
-
-    model, ckpt = checkpoint.load(cnn_model)
-    by_number = explain(model, ckpt, 0, tmp_path / "a.png", samples=10)
-    assert by_number == explain(model, ckpt, "0", tmp_path / "b.png", samples=10)
-    assert by_number.endswith(f"labelled {ckpt.classes[int(mnist_test.labels[0])]})")
-    pixels = mnist_test.images[0, 0].numpy()
-    assert explain(model, ckpt, pixels, tmp_path / "c.png", samples=10) == by_number.split(" (")[0]
-    with pytest.raises(IdkError, match="index out of range"):
-        explain(model, ckpt, -1, tmp_path / "d.png", samples=10)
 
 
 def test_array_files_are_answered_image_by_image_as_evaluate_reads_them(cnn_model, mnist_test, tmp_path):

@@ -244,7 +244,7 @@ def test_explain_says_once_which_characters_of_the_class_names_its_font_lacks(
     warns of each while the figure is laid out and again while saved: none of those escapes)."""
     from dataclasses import replace as renamed
 
-    from idk.apps.predict import explain
+    from idk.apps.explain import explain
 
     _, path = shapes_model
     model, ckpt = checkpoint.load(path)

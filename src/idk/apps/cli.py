@@ -172,7 +172,7 @@ def _loaded(s: Session) -> tuple[Model, Checkpoint]:
 
 
 def _explain(s: Session) -> int:
-    from idk.apps.predict import explain
+    from idk.apps.explain import explain
 
     args = s.args
     model, ckpt = _loaded(s)
