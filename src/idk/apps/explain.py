@@ -36,7 +36,7 @@ def explain(
     warn: Warn | None = None,
 ) -> str:
     """Draw the tutorial's figure for an index into the model's test set (an int, or its digits),
-    an image file, or any other source :func:`predict_images` takes (bytes, a PIL image, decoded
+    an image file, or any other source :func:`~idk.apps.predict.predict_images` takes (bytes, a PIL image, decoded
     pixels); return the answer, and for a test image whether it was right (the tutorial's verdict,
     on the most probable accepted class): ``"7 (correct: labelled 7)"``, ``"either 4 or 9 (most
     probable 9, incorrect: labelled 4)"``. ``warn``: what the figure could not draw (a class name's script)."""
