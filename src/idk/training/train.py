@@ -164,6 +164,15 @@ def train(
     train_set, val_set = split(full, tcfg, stratified)
     if untrained := untrained_classes(full, train_set):
         raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
+    if previous is None and opts.epochs is None and (opts.data or DEFAULT_DATA) not in NAMED:
+        if (epochs := epochs_for(len(train_set), tcfg)) != tcfg.epochs:
+            progress.log(
+                f"{opts.data}: {len(train_set)} training images make {(k := math.ceil(len(train_set) / tcfg.batch_size))} "
+                f"optimiser step{'s' * (k != 1)} an epoch: {epochs} epochs (the preset's {tcfg.epochs}) make at least "
+                f"{FEW_STEPS} (--epochs sets another number)"
+            )
+            tcfg = replace(tcfg, epochs=epochs)
+            preset = replace(preset, train=tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
         v is not None for v in (opts.channels, opts.dense, opts.prior, opts.prior_scale, opts.guide, opts.members)
@@ -354,6 +363,14 @@ def _before_training(
             f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {math.ceil(FEW_STEPS / per_epoch)} "
             f"gives {FEW_STEPS} (and may answer better)"
         )
+
+
+def epochs_for(n: int, tcfg: TrainConfig) -> int:
+    """The epochs a new run on a user's ``n`` training images takes when ``--epochs`` is not given:
+    the preset's, or as many as make :data:`FEW_STEPS` optimiser steps where those make fewer (a
+    small set of 192 training images makes 2 an epoch: after 15 epochs its rule refused no noise,
+    after 100 all of it; docs/experiments.md, "A small set of one's own")."""
+    return max(tcfg.epochs, math.ceil(FEW_STEPS / math.ceil(n / tcfg.batch_size)))
 
 
 def resumes_nothing(previous: Checkpoint, epochs: int | None) -> bool:
