@@ -12,7 +12,8 @@ NOISE_REFUSED = 0.9  # a rule refusing less of the noise made at training is sai
 
 def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
     """What a reader of the report must know about the checkpoint: unfinished, uncalibrated, a rule
-    that answers noise (:data:`NOISE_REFUSED`); and, with ``samples`` (a command's ``--samples``), that its threshold was set at another S."""
+    that answers noise (:data:`NOISE_REFUSED`); and, with ``samples`` (a command's ``--samples``),
+    that its threshold was set at another S."""
     out = []
     if not ckpt.finished:
         out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")

@@ -166,10 +166,10 @@ def train(
         raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
     if previous is None and opts.epochs is None and (opts.data or DEFAULT_DATA) not in NAMED:
         if (epochs := epochs_for(len(train_set), tcfg)) != tcfg.epochs:
+            k = steps_per_epoch(len(train_set), tcfg)
             progress.log(
-                f"{opts.data}: {len(train_set)} training images make {(k := math.ceil(len(train_set) / tcfg.batch_size))} "
-                f"optimiser step{'s' * (k != 1)} an epoch: {epochs} epochs (the preset's {tcfg.epochs}) make at least "
-                f"{FEW_STEPS} (--epochs sets another number)"
+                f"{opts.data}: {len(train_set)} training images make {k} optimiser step{'s' * (k != 1)} an epoch: "
+                f"{epochs} epochs (the preset's {tcfg.epochs}) make at least {FEW_STEPS} (--epochs sets another number)"
             )
             tcfg = replace(tcfg, epochs=epochs)
             preset = replace(preset, train=tcfg)
@@ -318,8 +318,8 @@ def _before_training(
 ) -> None:
     """Warn of what the data leaves the rule and the training (``new``: not a resumed run): too few
     validation images to choose the score by, or to set the threshold at all or closely, classes with
-    few training images (:data:`FEW_PER_CLASS`), and too few optimiser steps to learn from. ``recorded``: the data as its record names it (which fixes the
-    tuning split)."""
+    few training images (:data:`FEW_PER_CLASS`), and too few optimiser steps to learn from.
+    ``recorded``: the data as its record names it (which fixes the tuning split)."""
     data, tcfg = opts.data or DEFAULT_DATA, preset.train
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, recorded))
     target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
@@ -355,12 +355,11 @@ def _before_training(
             f"{'them' if len(rare) > 1 else 'it'} and may answer wrongly with confidence; `idk evaluate --json` "
             "or --report gives each class's figures"
         )
-    per_epoch = math.ceil(len(train_set) / tcfg.batch_size)
-    if (steps := per_epoch * tcfg.epochs) < FEW_STEPS and new:  # a small set, or few epochs asked for
+    if (steps := steps_per_epoch(len(train_set), tcfg) * tcfg.epochs) < FEW_STEPS and new:  # few epochs asked for
         epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
         warn(
             f"{data}: {len(train_set)} training images make {steps} optimiser "
-            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {math.ceil(FEW_STEPS / per_epoch)} "
+            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {epochs_for(len(train_set), tcfg)} "
             f"gives {FEW_STEPS} (and may answer better)"
         )
 
@@ -370,7 +369,12 @@ def epochs_for(n: int, tcfg: TrainConfig) -> int:
     the preset's, or as many as make :data:`FEW_STEPS` optimiser steps where those make fewer (a
     small set of 192 training images makes 2 an epoch: after 15 epochs its rule refused no noise,
     after 100 all of it; docs/experiments.md, "A small set of one's own")."""
-    return max(tcfg.epochs, math.ceil(FEW_STEPS / math.ceil(n / tcfg.batch_size)))
+    return max(tcfg.epochs, math.ceil(FEW_STEPS / steps_per_epoch(n, tcfg)))
+
+
+def steps_per_epoch(n: int, tcfg: TrainConfig) -> int:
+    """The optimiser steps an epoch of ``n`` training images takes: one per batch, the last one ragged."""
+    return math.ceil(n / tcfg.batch_size)
 
 
 def resumes_nothing(previous: Checkpoint, epochs: int | None) -> bool:
