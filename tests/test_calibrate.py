@@ -107,14 +107,17 @@ def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
     assert calibration["target_error"] == 0.5 and calibration["confidence"] == 0.9
     assert "guaranteed risk" in calibration["method"]
     assert not list(tmp_path.glob(".m.pt.*.tmp"))  # written atomically: no temporary file left
-    # a target no coverage meets: said by calibrate itself, of the file it wrote, with what could be asked for
-    out = tmp_path / "strict.pt"
-    assert main(["calibrate", "--model", str(path), "--target-error", "0.0001", "--out", str(out), "-q"]) == 0
-    err = capsys.readouterr().err
-    assert (
-        f"idk: warning: {out}: --target-error 0.0001 could not be certified at 90% confidence" in err
-    )  # the stored one
-    assert "the rule refuses every image; the smallest these images certify is --target-error " in err
+    # a target no coverage meets: an error (a script sees it) with what could be asked for, and
+    # nothing written: a refuse-everything rule would replace the model's working one
+    before = path.read_bytes()
+    for out in (tmp_path / "strict.pt", None):
+        given = [] if out is None else ["--out", str(out)]
+        assert main(["calibrate", "--model", str(path), "--target-error", "0.0001", *given, "-q"]) == 2
+        err = capsys.readouterr().err
+        assert f"idk: error: {path}: --target-error 0.0001 could not be certified at 90% confidence" in err
+        assert "the rule would refuse every image; the smallest these images certify is --target-error " in err
+        assert err.rstrip().endswith(f"; {out} not written" if out else f"; {path} left as it is")
+    assert not (tmp_path / "strict.pt").exists() and path.read_bytes() == before
 
 
 def test_a_library_callers_targets_are_checked_and_stored_as_plain_numbers(trained, tmp_path, data_dir):

@@ -194,8 +194,10 @@ def infeasible_error_target(d: dict[str, Any]) -> bool:
     return "target_error" in calibration and calibration.get("feasible") is False
 
 
-def infeasible_advice(d: dict[str, Any]) -> str | None:
-    """What to tell the user of a rule (dict form) whose error target no coverage met; else None."""
+def infeasible_advice(d: dict[str, Any], kept: bool = True) -> str | None:
+    """What to tell the user of a rule (dict form) whose error target no coverage met; else None.
+    ``kept``: the rule is kept (a model trained with it); else it is not written (a model
+    recalibrated keeps its rule)."""
     if not infeasible_error_target(d):
         return None
     cal = d["calibration"]
@@ -203,8 +205,8 @@ def infeasible_advice(d: dict[str, Any]) -> str | None:
     reach = f"; the smallest these images certify is --target-error {reachable:g}" if reachable is not None else ""
     return (
         f"--target-error {cal['target_error']:g} could not be certified at {100 * cal.get('confidence', RuleConfig.confidence):g}% "
-        f"confidence on the {cal.get('n', '?')} validation images: the rule refuses every image{reach} (or give a lower "
-        "--confidence, or more validation images)"
+        f"confidence on the {cal.get('n', '?')} validation images: the rule {'refuses' if kept else 'would refuse'} "
+        f"every image{reach} (or give a lower --confidence, or more validation images)"
     )
 
 

@@ -111,7 +111,9 @@ def recalibrate(
     validation images, or to keep the error among accepted ones below ``target_error`` with
     ``confidence``; write it to ``out`` (default: ``model_path``, atomically) and return it.
     ``score``: the score to refuse on (:data:`idk.decision.scores.SCORES` or "auto"; None: the
-    model's); given alone, the model's own target is kept. ``device``: where to predict (None: the CPU)."""
+    model's); given alone, the model's own target is kept. ``device``: where to predict (None: the CPU).
+    IdkError, writing nothing, for an error target that no coverage of the validation images
+    certifies (its rule would refuse every image; the message gives the smallest they certify)."""
     if target_refusal is None and target_error is None and score is None:
         raise IdkError("give --target-refusal, --target-error or --score")
     # checked and made plain numbers as training's options are (a numpy number is no checkpoint value)
@@ -141,7 +143,8 @@ def recalibrate(
         raise CheckpointError(
             f"{model_path}: holds no validation split to calibrate on (train with a validation split)"
         )
-    if target_refusal is None and target_error is None:  # --score alone: the model's own target
+    own = target_refusal is None and target_error is None
+    if own:  # --score alone: the model's own target
         if not ckpt.rule_config.targeted:
             raise IdkError(f"{model_path}: its {FIXED_THRESHOLD}")
         target_refusal, target_error = ckpt.rule_config.target_refusal, ckpt.rule_config.target_error
@@ -174,8 +177,9 @@ def recalibrate(
     written = out or model_path
     if target_refusal is not None and (few := few_to_calibrate(calibration.get("n", 0), target_refusal)):
         progress.warn(f"{written}: {few}")
-    if advice := infeasible_advice(rule):
-        progress.warn(f"{written}: {advice}")
+    if advice := infeasible_advice(rule, kept=False):  # a refuse-everything rule replaces no working one
+        left = f"{out} not written" if out is not None else f"{model_path} left as it is"
+        raise IdkError(f"{model_path}: {'with its own target, ' if own else ''}{advice}; {left}")
     metrics = {**ckpt.metrics, **extra.pop("metrics")}
     new = replace(
         ckpt,
