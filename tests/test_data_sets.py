@@ -150,6 +150,33 @@ def test_npz_and_idx_pairs(tmp_path, data_cfg):
         training_data(str(alone), data_cfg)
 
 
+def test_whole_number_float_labels_are_read_as_class_indices(tmp_path, data_cfg):
+    """Labels saved as floats (3.0: pandas, MATLAB) are class indices; 2.5 or NaN are refused,
+    naming the first such label."""
+    images = np.random.default_rng(0).integers(0, 256, (20, 8, 8), dtype=np.uint8)
+    whole = (np.arange(20) % 4).astype(np.float64)
+    for form in (whole, whole[:, None], np.eye(4)[np.arange(20) % 4]):  # (N,), a column, one-hot rows
+        np.savez(tmp_path / "float.npz", images=images, labels=form)
+        data = training_data(str(tmp_path / "float.npz"), data_cfg)
+        both = torch.cat([data.train.labels, data.test.labels])
+        assert both.dtype == torch.int64 and data.train.classes == ("0", "1", "2", "3")
+        assert torch.bincount(both).tolist() == [5, 5, 5, 5]
+    for bad, shown in ((2.5, "2.5"), (np.nan, "nan")):
+        labels = (np.arange(20) % 4).astype(np.float32)
+        labels[7] = bad
+        np.savez(tmp_path / "bad.npz", images=images, labels=labels)
+        with pytest.raises(DataError, match=rf"labels must be whole numbers \(class indices\); label 7 is {shown}$"):
+            training_data(str(tmp_path / "bad.npz"), data_cfg)
+    big = whole.copy()
+    big[3] = 3e9  # a whole number, but no class index: refused before 3e9 class names are made
+    np.savez(tmp_path / "big.npz", images=images, labels=big)
+    with pytest.raises(DataError, match="a label of 3000000000 would make 3000000001 classes"):
+        training_data(str(tmp_path / "big.npz"), data_cfg)
+    np.savez(tmp_path / "text.npz", images=images, labels=np.array(["a"] * 20))
+    with pytest.raises(DataError, match="got dtype <U1"):
+        training_data(str(tmp_path / "text.npz"), data_cfg)
+
+
 @pytest.mark.parametrize(
     "make,message",
     [

@@ -252,7 +252,7 @@ def _idx_labelled(path: Path, prefix: str) -> ImageSet:
         raise DataError(f"{path}: expected {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz]")
     data = read_idx_images(images, f"{path.name}-{prefix}")
     labels = torch.from_numpy(read_idx(labels_file).astype(np.int64))
-    classes = unnamed_classes(labels)
+    classes = unnamed_classes(labels, str(labels_file))
     check_labels(labels, len(data), classes, str(labels_file))
     if prefix == "train" and len(classes) < 2:
         raise DataError(f"{labels_file}: a classifier needs at least two classes, found {len(classes)}")

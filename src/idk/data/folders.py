@@ -255,19 +255,36 @@ def _read_array(path: Path, name: str, warn: Warn | None) -> ImageSet:
                 raw = raw.argmax(1)
             elif raw.ndim == 2 and raw.shape[1] == 1:  # a column of labels
                 raw = raw[:, 0]
-            if not np.issubdtype(raw.dtype, np.integer):
-                raise DataError(f"{path}: labels must be whole numbers (class indices), got dtype {raw.dtype}")
+            raw = whole_labels(raw, path)
             labels = torch.from_numpy(raw.astype(np.int64).reshape(-1) if raw.ndim <= 1 else raw.astype(np.int64))
             if "classes" in keys:
                 classes = class_names(loaded["classes"], path)
             else:
-                classes = unnamed_classes(labels)
+                classes = unnamed_classes(labels, str(path))
             check_labels(labels, len(images), classes, str(path))
     else:
         images = as_images(loaded, str(path), warn)
     _, c, h, w = images.shape
     named = labels is None or "classes" in keys
     return ImageSet(name, images, labels, classes, InputSpec(c, h, w, "fit"), named=named)
+
+
+def whole_labels(raw: np.ndarray, path: Path | str) -> np.ndarray:
+    """An array's labels as integers: integer ones as they are, floating-point ones that all hold
+    whole numbers (3.0, as pandas or MATLAB may save them) as those numbers; DataError for any
+    other (naming the first label that is no whole number)."""
+    if np.issubdtype(raw.dtype, np.integer):
+        return raw
+    if not np.issubdtype(raw.dtype, np.floating):
+        raise DataError(f"{path}: labels must be whole numbers (class indices), got dtype {raw.dtype}")
+    flat = raw.reshape(-1)
+    if (bad := ~np.isfinite(flat) | (flat != np.round(flat))).any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{path}: labels must be whole numbers (class indices); label {i} is {float(flat[i])!r}")
+    if (large := np.abs(flat) >= 2**62).any():  # beyond int64 (and far beyond any class index)
+        i = int(np.flatnonzero(large)[0])
+        raise DataError(f"{path}: labels must be class indices 0, 1, 2, ...; label {i} is {float(flat[i])!r}")
+    return raw.astype(np.int64)
 
 
 def class_names(raw: np.ndarray, path: Path | str) -> tuple[str, ...]:

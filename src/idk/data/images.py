@@ -108,9 +108,19 @@ def index_classes(count: int) -> tuple[str, ...]:
     return tuple(str(c) for c in range(count))
 
 
-def unnamed_classes(labels: torch.Tensor) -> tuple[str, ...]:
-    """:func:`index_classes` for every label up to the largest in ``labels``."""
-    return index_classes(int(labels.max()) + 1 if len(labels) else 0)
+MAX_UNNAMED = 100_000  # classes named by their index; a larger label is a mistake (an ID, not a class)
+
+
+def unnamed_classes(labels: torch.Tensor, source: str) -> tuple[str, ...]:
+    """:func:`index_classes` for every label up to the largest in ``labels``; DataError naming
+    ``source`` for one of :data:`MAX_UNNAMED` or more (it would name that many classes)."""
+    top = int(labels.max()) if len(labels) else -1
+    if top >= MAX_UNNAMED:
+        raise DataError(
+            f"{source}: a label of {top} would make {top + 1} classes; labels are class indices 0, 1, 2, ... "
+            f"(at most {MAX_UNNAMED - 1} without the set's class names)"
+        )
+    return index_classes(top + 1)
 
 
 def check_labels(labels: torch.Tensor, n: int, classes: tuple[str, ...], source: str) -> None:
