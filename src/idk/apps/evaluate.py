@@ -231,39 +231,16 @@ def evaluate_checkpoint(
         forced_average=ckpt.rule_config.forced_average,
         ood_score=rule.score,
     )
-    data = data or DataConfig.from_env()
-    if prepare and progress:
-        given = [p for p in (test_data, *(p for _, p in ood or []), *(p for _, p in shift or [])) if p]
-        for path in [p for p in given if not Path(p).is_dir()]:
-            progress.warn(f"--prepare prepares folders of images: {path} is not one, its images are taken as they are")
     warn = progress.warn if progress else None  # a folder's skipped files are said
-    sets = load_sets(ckpt, data, ood or [], noise, gaussian, test_data=test_data, prepare=prepare, warn=warn)
-    in_name = next(iter(sets))
-    labelled, unfamiliar = shifted_sets(
-        ckpt, sets[in_name], data, shift or [], shifted_images, prepare=prepare, warn=warn
+    sets, labelled = _report_sets(
+        ckpt, data or DataConfig.from_env(), test_data, ood, shift, (noise, gaussian, shifted_images), prepare, warn
     )
-    for name in [*labelled, *unfamiliar]:  # one name, one row: --shift and --ood names against every other set
-        if name in sets:
-            raise IdkError(
-                f"the report would have two sets named {name!r}; give your --ood or --shift set another NAME"
-            )
-    test, *rest = sets.items()
-    sets = dict([test, *labelled.items(), *rest, *unfamiliar.items()])
+    in_name = next(iter(sets))
     given = {name for name, _ in shift}  # the user's --shift sets, beside any built for drawn symbols
     datasets, preds = evaluate(model, rule, sets, settings, progress, shifted=labelled)
     _mark_given(datasets, given)
     report: dict[str, Any] = {
-        "model": {
-            "preset": ckpt.preset,
-            "kind": ckpt.kind,
-            "members": ckpt.model_config.members,
-            "data": ckpt.data.data,  # a named set's name, or the path it was trained on (as idk info gives it)
-            "classes": list(ckpt.classes),
-            "input": ckpt.input_spec.describe(),
-            "finished": ckpt.finished,
-            "calibrated": ckpt.calibrated,
-            "net": ckpt.describe()["architecture"],
-        },
+        "model": _model_summary(ckpt),
         "samples": settings.samples,
         "prepared": prepare,  # the user's folders' frame-sized images prepared as user images (--prepare)
         "rule": ckpt.rule,
@@ -290,6 +267,51 @@ def evaluate_checkpoint(
     if json_path:
         write_json(report, json_path)
     return report
+
+
+def _report_sets(
+    ckpt: Checkpoint,
+    data: DataConfig,
+    test_data: str | None,
+    ood: list[tuple[str, str]],
+    shift: list[tuple[str, str]],
+    counts: tuple[int, int, int],
+    prepare: bool,
+    warn: Warn | None,
+) -> tuple[dict[str, ImageSet], dict[str, ImageSet]]:
+    """The report's sets in its order (the test set, the labelled shifted sets, the other sets, the
+    unfamiliar counterparts of the shifted ones) and the labelled shifted sets; ``counts``: the
+    uniform-noise, Gaussian-noise and built-in shifted images of each set. IdkError for two sets
+    of one name."""
+    noise, gaussian, shifted_images = counts
+    if prepare and warn:
+        paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]
+        for path in [p for p in paths if not Path(p).is_dir()]:
+            warn(f"--prepare prepares folders of images: {path} is not one, its images are taken as they are")
+    sets = load_sets(ckpt, data, ood, noise, gaussian, test_data=test_data, prepare=prepare, warn=warn)
+    test, *rest = sets.items()
+    labelled, unfamiliar = shifted_sets(ckpt, test[1], data, shift, shifted_images, prepare=prepare, warn=warn)
+    for name in [*labelled, *unfamiliar]:  # one name, one row: --shift and --ood names against every other set
+        if name in sets:
+            raise IdkError(
+                f"the report would have two sets named {name!r}; give your --ood or --shift set another NAME"
+            )
+    return dict([test, *labelled.items(), *rest, *unfamiliar.items()]), labelled
+
+
+def _model_summary(ckpt: Checkpoint) -> dict[str, Any]:
+    """The report's ``model``: what was trained, on what, and how."""
+    return {
+        "preset": ckpt.preset,
+        "kind": ckpt.kind,
+        "members": ckpt.model_config.members,
+        "data": ckpt.data.data,  # a named set's name, or the path it was trained on (as idk info gives it)
+        "classes": list(ckpt.classes),
+        "input": ckpt.input_spec.describe(),
+        "finished": ckpt.finished,
+        "calibrated": ckpt.calibrated,
+        "net": ckpt.describe()["architecture"],
+    }
 
 
 def _mark_given(datasets: dict[str, dict[str, Any]], given: set[str]) -> None:

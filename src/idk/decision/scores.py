@@ -75,40 +75,38 @@ class MaxProbability(Score):
         return 1.0 - pred.mean_probs.max(-1).values
 
 
-class PredictiveEntropy(Score):
+class EntropyScore(Score):
+    """An entropy, or a difference of entropies, of C-class predictions: its values lie in [0, ln C]."""
+
+    def bounds(self, num_classes: int) -> tuple[float, float]:
+        return 0.0, math.log(num_classes)
+
+
+class PredictiveEntropy(EntropyScore):
     """u = H[p̄]  (total uncertainty: entropy of the mean prediction)."""
 
     name = "entropy"
     auto_candidate = True
 
-    def bounds(self, num_classes: int) -> tuple[float, float]:
-        return 0.0, math.log(num_classes)
-
     def __call__(self, pred: Predictions) -> Tensor:
         return entropy(pred.mean_probs)
 
 
-class ExpectedEntropy(Score):
+class ExpectedEntropy(EntropyScore):
     """u = (1/S) Σ_s H[p_s]  (aleatoric: how ambiguous each sampled network finds the input)."""
 
     name = "expected-entropy"
     auto_candidate = True
 
-    def bounds(self, num_classes: int) -> tuple[float, float]:
-        return 0.0, math.log(num_classes)
-
     def __call__(self, pred: Predictions) -> Tensor:
         return pred.expected_entropy
 
 
-class MutualInformation(Score):
+class MutualInformation(EntropyScore):
     """u = H[p̄] − (1/S) Σ_s H[p_s]  (epistemic: how much the sampled networks disagree)."""
 
     name = "mutual-info"
     auto_candidate = True
-
-    def bounds(self, num_classes: int) -> tuple[float, float]:
-        return 0.0, math.log(num_classes)
 
     def __call__(self, pred: Predictions) -> Tensor:
         return total_and_epistemic(pred)[1]

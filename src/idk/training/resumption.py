@@ -19,6 +19,7 @@ from idk.data.catalog import same_images
 from idk.data.named import NAMED
 from idk.data.synthetic import DRAWN_SCRIBBLES
 from idk.errors import CheckpointError, IdkError
+from idk.training import checkpoint as ckpt_io
 from idk.training.config import AUGMENTATION_SHARES, Preset
 from idk.training.options import TrainOptions, flag
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from idk.data.sources import DataConfig
     from idk.data.synthetic import Scribbles
     from idk.nn.bnn import DeterministicNet, Model, ModelConfig
+    from idk.progress import Progress
     from idk.training.checkpoint import Checkpoint
     from idk.training.fitting import FitState
 
@@ -112,6 +114,34 @@ def new_place(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str |
     if why := data_changes(ckpt, record, images):
         raise CheckpointError(f"{out}: cannot record the new place of its data: {why}")
     return replace(ckpt, data=record, data_fingerprint=images)
+
+
+def finished_run(
+    ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str | Path, progress: Progress, write: bool
+) -> Checkpoint:
+    """A finished run resumed with nothing left to train, as :func:`idk.training.train.train`
+    returns it: recording its data's new place (:func:`new_place`; written to ``out`` when
+    ``write``), else as it is, said with a warning when its data changed (:func:`changed_since`)."""
+    if (relocated := new_place(ckpt, opts, data, out, progress.warn)) is not None:
+        if write:
+            ckpt_io.save(relocated, out)
+        where = ", ".join(
+            f"its {what} in {getattr(relocated.data, name)}"
+            for name, what in (("data", "data"), ("test_data", "test set"))
+            if getattr(relocated.data, name) != getattr(ckpt.data, name)
+        )
+        progress.log(f"{out}: already finished; it now records {where} (weights as they were)")
+        return relocated
+    progress.log(
+        f"{out}: already finished ({ckpt.training_progress()}); nothing to resume, the file is left as it "
+        "is (a larger --epochs trains it longer; `idk calibrate` refits its rule)"
+    )
+    if why := changed_since(ckpt, data):
+        progress.warn(
+            f"{out}: its data changed since it was trained ({why}): the model is as it was; --overwrite "
+            "trains it anew on the data there now"
+        )
+    return ckpt
 
 
 def changed_since(ckpt: Checkpoint, data: DataConfig) -> str | None:

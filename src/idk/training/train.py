@@ -28,7 +28,15 @@ from idk.decision.memory import check_samples
 from idk.decision.rules import infeasible_advice
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError, IdkError
-from idk.nn.bnn import DeterministicNet, Model, bayesian_members, build_model, kl_in_closed_form, with_data
+from idk.nn.bnn import (
+    DeterministicNet,
+    Model,
+    ModelConfig,
+    bayesian_members,
+    build_model,
+    kl_in_closed_form,
+    with_data,
+)
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
@@ -38,11 +46,10 @@ from idk.training.config import Preset, TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.options import TrainOptions, checked, configure
 from idk.training.resumption import (
-    changed_since,
     check_same_data,
     check_same_rendering,
+    finished_run,
     gone_too,
-    new_place,
     restore,
     resumed_outliers,
     resumed_preset,
@@ -122,28 +129,9 @@ def train(
     else:  # its preset and data; only the number of epochs may change
         preset = resumed_preset(previous, preset_name, opts, out)
         if resumes_nothing(previous, opts.epochs):
-            if (relocated := new_place(previous, opts, data, out, progress.warn)) is not None:
-                if replicas.is_main:
-                    ckpt_io.save(relocated, out)
-                where = ", ".join(
-                    f"its {what} in {getattr(relocated.data, name)}"
-                    for name, what in (("data", "data"), ("test_data", "test set"))
-                    if getattr(relocated.data, name) != getattr(previous.data, name)
-                )
-                progress.log(f"{out}: already finished; it now records {where} (weights as they were)")
-                distributed.teardown(replicas)
-                return relocated
-            progress.log(
-                f"{out}: already finished ({previous.training_progress()}); nothing to resume, the file is left as it "
-                "is (a larger --epochs trains it longer; `idk calibrate` refits its rule)"
-            )
-            if why := changed_since(previous, data):
-                progress.warn(
-                    f"{out}: its data changed since it was trained ({why}): the model is as it was; --overwrite "
-                    "trains it anew on the data there now"
-                )
+            kept = finished_run(previous, opts, data, out, progress, write=replicas.is_main)
             distributed.teardown(replicas)
-            return previous
+            return kept
         stored = previous.data
         gone_too(previous, opts, out)
         opts = replace(
@@ -165,14 +153,8 @@ def train(
     if untrained := untrained_classes(full, train_set):
         raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
     if previous is None and opts.epochs is None and (opts.data or DEFAULT_DATA) not in NAMED:
-        if (epochs := epochs_for(len(train_set), tcfg)) != tcfg.epochs:
-            k = steps_per_epoch(len(train_set), tcfg)
-            progress.log(
-                f"{opts.data}: {len(train_set)} training images make {k} optimiser step{'s' * (k != 1)} an epoch: "
-                f"{epochs} epochs (the preset's {tcfg.epochs}) make at least {FEW_STEPS} (--epochs sets another number)"
-            )
-            tcfg = replace(tcfg, epochs=epochs)
-            preset = replace(preset, train=tcfg)
+        tcfg = _enough_steps(tcfg, len(train_set), opts.data, progress.log)
+        preset = replace(preset, train=tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
         v is not None for v in (opts.channels, opts.dense, opts.prior, opts.prior_scale, opts.guide, opts.members)
@@ -203,14 +185,7 @@ def train(
     )
     if previous is not None:
         check_same_rendering(previous, rendered, out)
-    pyro.set_rng_seed(tcfg.seed)  # the initial weights, too, follow the seed
-    try:
-        model = build_model(model_cfg, dataset_size=len(train_set))
-        twin = build_model(replace(model_cfg, bayesian=False), len(train_set)) if tcfg.twin else None
-    except ValueError as err:
-        raise IdkError(
-            f"{opts.data or DEFAULT_DATA}: {err} (try --image-size, --channels or --preset tutorial)"
-        ) from None
+    model, twin = _models(model_cfg, tcfg, len(train_set), opts.data or DEFAULT_DATA)
     states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
     if previous is not None:
         restore(previous, model, twin, states, tcfg.epochs, replicas.world, out, progress.log)
@@ -292,6 +267,18 @@ def train(
     return ckpt
 
 
+def _models(model_cfg: ModelConfig, tcfg: TrainConfig, n: int, data: str) -> tuple[Model, DeterministicNet | None]:
+    """The model to train on ``n`` images, and its deterministic twin when ``tcfg`` asks for one,
+    their initial weights drawn from ``tcfg.seed``. IdkError for a network the images do not fit."""
+    pyro.set_rng_seed(tcfg.seed)
+    try:
+        model = build_model(model_cfg, dataset_size=n)
+        twin = build_model(replace(model_cfg, bayesian=False), n) if tcfg.twin else None
+    except ValueError as err:
+        raise IdkError(f"{data}: {err} (try --image-size, --channels or --preset tutorial)") from None
+    return model, twin
+
+
 def _unused_options(opts: TrainOptions, spec: InputSpec, classes: tuple[str, ...], warn: Callable[[str], None]) -> None:
     """Warn of the given shares of drawn symbols' training images that this data does not use."""
     data = opts.data or DEFAULT_DATA
@@ -370,6 +357,19 @@ def epochs_for(n: int, tcfg: TrainConfig) -> int:
     small set of 192 training images makes 2 an epoch: after 15 epochs its rule refused no noise,
     after 100 all of it; docs/experiments.md, "A small set of one's own")."""
     return max(tcfg.epochs, math.ceil(FEW_STEPS / steps_per_epoch(n, tcfg)))
+
+
+def _enough_steps(tcfg: TrainConfig, n: int, data: str | None, log: Callable[[str], None]) -> TrainConfig:
+    """``tcfg`` with :func:`epochs_for`'s epochs for ``n`` training images of a user's set (no
+    ``--epochs`` given), said when they are not the preset's."""
+    if (epochs := epochs_for(n, tcfg)) == tcfg.epochs:
+        return tcfg
+    k = steps_per_epoch(n, tcfg)
+    log(
+        f"{data}: {n} training images make {k} optimiser step{'s' * (k != 1)} an epoch: "
+        f"{epochs} epochs (the preset's {tcfg.epochs}) make at least {FEW_STEPS} (--epochs sets another number)"
+    )
+    return replace(tcfg, epochs=epochs)
 
 
 def steps_per_epoch(n: int, tcfg: TrainConfig) -> int:
