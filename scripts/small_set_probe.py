@@ -1,30 +1,47 @@
 """On a small set of one's own, does the Bayesian model refuse unfamiliar images as its twin does?
 
-Builds a user-like set (five classes of 60 colour images each, mixed sizes, PNG and JPEG: circles,
-squares, triangles, stripes, checkers on light tinted grounds, with pixel noise) and a folder of
-40 pen scribbles on flat colours (out of distribution), then for each KL weight trains the default
-preset (``--members 1`` to keep it short) and evaluates it: the share of uniform noise, Gaussian
-noise and scribbles refused by the Bayesian model and by its deterministic twin, and the test
-accuracy. A measurement for docs/experiments.md, not a test.
+Builds a user-like labelled set and two folders of unfamiliar images in the same mode, then for
+each KL weight trains the default preset and evaluates it: the share of uniform noise, Gaussian
+noise, pen scribbles and smooth blobs refused by the Bayesian model and by its deterministic twin,
+and the test accuracy. A measurement for docs/experiments.md, not a test.
 
-Usage: python scripts/small_set_probe.py WORK_DIR [--kl-weights 0.1 0.01] [--epochs N] [--seed 0]
+The sets (``--set``):
+
+* ``shapes``: five classes of 60 colour images each, mixed sizes, PNG and JPEG (circles, squares,
+  triangles, stripes, checkers on light tinted grounds, with pixel noise);
+* ``letters20``: twenty greyscale classes, the letters A–T in Pillow's own font at random sizes,
+  places and slants, 12 to 80 images a class (imbalanced), 32×32 PNG, with pixel noise.
+
+Out of distribution, 40 images each: pen scribbles on flat grounds, and smooth blobs (a few random
+pixels enlarged bicubically), both in the set's mode (colour or greyscale).
+
+Usage: python scripts/small_set_probe.py WORK_DIR [--set shapes] [--kl-weights 0.1 0.01]
+       [--epochs N] [--members N] [--seed 0]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import string
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from idk.apps.cli import main as idk
 
-KINDS = ("circle", "square", "triangle", "stripes", "checker")
+SHAPES = ("circle", "square", "triangle", "stripes", "checker")
+LETTERS = string.ascii_uppercase[:20]
+OUTLIERS = 40  # images in each folder of unfamiliar images
 
 
-def _draw(kind: str, width: int, height: int, rng: np.random.Generator) -> Image.Image:
+def _noisy(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    noisy = np.asarray(img, np.float32) + rng.normal(0, 8, np.asarray(img).shape)
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def _shape(kind: str, width: int, height: int, rng: np.random.Generator) -> Image.Image:
     img = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(180, 255, 3)))
     pen = ImageDraw.Draw(img)
     cx, cy = width / 2 + rng.uniform(-width / 8, width / 8), height / 2 + rng.uniform(-height / 8, height / 8)
@@ -46,57 +63,109 @@ def _draw(kind: str, width: int, height: int, rng: np.random.Generator) -> Image
             for x in range(0, width, size):
                 if (x // size + y // size) % 2:
                     pen.rectangle([x, y, x + size - 1, y + size - 1], fill=ink)
-    noisy = np.asarray(img, np.float32) + rng.normal(0, 8, (height, width, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    return _noisy(img, rng)
 
 
-def make_sets(work: Path, seed: int) -> tuple[Path, Path]:
-    """The labelled set (``work/shapes/KIND/*``) and the scribbles (``work/scribbles/*``)."""
-    rng = np.random.default_rng(seed)
-    shapes, scribbles = work / "shapes", work / "scribbles"
-    for kind in KINDS:
-        (shapes / kind).mkdir(parents=True, exist_ok=True)
+def _letter(letter: str, rng: np.random.Generator) -> Image.Image:
+    font = ImageFont.load_default(size=int(rng.integers(16, 27)))
+    img = Image.new("L", (32, 32), int(rng.integers(0, 40)))
+    ImageDraw.Draw(img).text(
+        (16 + rng.uniform(-3, 3), 16 + rng.uniform(-3, 3)),
+        letter,
+        fill=int(rng.integers(190, 256)),
+        font=font,
+        anchor="mm",
+    )
+    return _noisy(img.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR), rng)
+
+
+def _make_shapes(root: Path, rng: np.random.Generator) -> None:
+    for kind in SHAPES:
+        (root / kind).mkdir(parents=True, exist_ok=True)
         for i in range(60):
             width, height = (64, 48) if i < 30 else (int(rng.integers(40, 91)), int(rng.integers(30, 71)))
-            img = _draw(kind, width, height, rng)
-            img.save(shapes / kind / (f"{i:03d}.jpg" if i % 2 else f"{i:03d}.png"), quality=85)
-    scribbles.mkdir(parents=True, exist_ok=True)
-    for i in range(40):
-        img = Image.new("RGB", (64, 48), tuple(int(v) for v in rng.integers(0, 255, 3)))
+            img = _shape(kind, width, height, rng)
+            img.save(root / kind / (f"{i:03d}.jpg" if i % 2 else f"{i:03d}.png"), quality=85)
+
+
+def _make_letters(root: Path, rng: np.random.Generator) -> None:
+    for k, letter in enumerate(LETTERS):
+        (root / letter).mkdir(parents=True, exist_ok=True)
+        for i in range(12 + (k * 68) // (len(LETTERS) - 1)):  # 12 for A ... 80 for T
+            _letter(letter, rng).save(root / letter / f"{i:03d}.png")
+
+
+def _make_unfamiliar(root: Path, mode: str, size: tuple[int, int], rng: np.random.Generator) -> None:
+    """``root/scribbles``: five pen lines on a flat ground; ``root/blobs``: a few random pixels,
+    3×3 to 6×6, enlarged bicubically to ``size`` (width, height). The scribbles first: drawn as
+    before the blobs were added (docs/experiments.md's figures of one posterior)."""
+    channels = 3 if mode == "RGB" else 1
+    width, height = size
+
+    def colour() -> tuple[int, ...]:
+        return tuple(int(v) for v in rng.integers(0, 255, channels))
+
+    (root / "scribbles").mkdir(parents=True, exist_ok=True)
+    for i in range(OUTLIERS):
+        img = Image.new(mode, size, colour())
         pen = ImageDraw.Draw(img)
         for _ in range(5):
-            ends = [tuple(rng.integers(0, 64, 2).tolist()), tuple(rng.integers(0, 48, 2).tolist())]
-            pen.line(ends, fill=tuple(int(v) for v in rng.integers(0, 255, 3)), width=3)
-        img.save(scribbles / f"s{i:02d}.png")
-    return shapes, scribbles
+            ends = [tuple(rng.integers(0, width, 2).tolist()), tuple(rng.integers(0, height, 2).tolist())]
+            pen.line(ends, fill=colour(), width=3)
+        img.save(root / "scribbles" / f"s{i:02d}.png")
+    (root / "blobs").mkdir(parents=True, exist_ok=True)
+    for i in range(OUTLIERS):
+        k = int(rng.integers(3, 7))
+        few = rng.integers(0, 256, (k, k, channels)).astype(np.uint8)
+        Image.fromarray(few if channels == 3 else few[..., 0]).resize(size, Image.BICUBIC).save(
+            root / "blobs" / f"b{i:02d}.png"
+        )
+
+
+SETS = {"shapes": (_make_shapes, "RGB", (64, 48)), "letters20": (_make_letters, "L", (32, 32))}
+
+
+def make_sets(work: Path, name: str, seed: int) -> tuple[Path, Path]:
+    """The labelled set ``work/NAME/CLASS/*`` and the unfamiliar images ``work/unfamiliar/{scribbles,blobs}``."""
+    make, mode, size = SETS[name]
+    rng = np.random.default_rng(seed)
+    labelled, unfamiliar = work / name, work / "unfamiliar"
+    make(labelled, rng)
+    _make_unfamiliar(unfamiliar, mode, size, rng)
+    return labelled, unfamiliar
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work", type=Path)
+    parser.add_argument("--set", choices=SETS, default="shapes")
     parser.add_argument("--kl-weights", type=float, nargs="+", default=[0.1, 0.01])
     parser.add_argument("--epochs", type=int, help="default: not given (idk train's own choice for the set)")
+    parser.add_argument("--members", type=int, help="posteriors in the mixture (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    shapes, scribbles = make_sets(args.work, args.seed)
+    labelled, unfamiliar = make_sets(args.work, args.set, args.seed)
+    columns = ("noise", "gaussian-noise", "scribbles", "blobs")
     print(
-        f"{'KL weight':>9}  {'model':<8} {'epochs':>6} {'test acc':>8}  {'noise':>6}  {'gaussian':>8}  {'scribbles':>9}"
+        f"{'KL weight':>9}  {'model':<8} {'epochs':>6} {'test acc':>8}  "
+        + "  ".join(f"{c:>{max(9, len(c))}}" for c in columns)
     )
     for beta in args.kl_weights:
         out, report = args.work / f"kl{beta:g}.pt", args.work / f"kl{beta:g}.json"
         epochs = [] if args.epochs is None else ["--epochs", str(args.epochs)]
-        common = [*epochs, "--members", "1", "--seed", str(args.seed), "-q"]
-        assert idk(["train", "--data", str(shapes), "--out", str(out), "--kl-weight", f"{beta:g}", *common]) == 0
-        evaluate = ["evaluate", "--model", str(out), "--ood", f"scribbles={scribbles}", "--noise", "200"]
-        assert idk([*evaluate, "--gaussian", "200", "--json", str(report), "-q"]) == 0
+        members = [] if args.members is None else ["--members", str(args.members)]
+        common = [*epochs, *members, "--seed", str(args.seed), "-q"]
+        assert idk(["train", "--data", str(labelled), "--out", str(out), "--kl-weight", f"{beta:g}", *common]) == 0
+        ood = [arg for name in ("scribbles", "blobs") for arg in ("--ood", f"{name}={unfamiliar / name}")]
+        evaluate = ["evaluate", "--model", str(out), *ood, "--noise", "200", "--gaussian", "200"]
+        assert idk([*evaluate, "--json", str(report), "-q"]) == 0
         found = json.loads(report.read_text())
+        trained = found["training"]["train_config"]["epochs"]
         for model, sets in (("bayesian", found["datasets"]), ("twin", found["twin"]["datasets"])):
             test = sets[found["in_distribution"]]
-            refused = [sets[name]["refused"] for name in ("noise", "gaussian-noise", "scribbles")]
-            trained = found["training"]["train_config"]["epochs"]
             print(
                 f"{beta:>9g}  {model:<8} {trained:>6} {test['forced_accuracy']:>8.2%}  "
-                + "  ".join(f"{r:>{w}.1%}" for r, w in zip(refused, (6, 8, 9), strict=True))
+                + "  ".join(f"{sets[c]['refused']:>{max(9, len(c))}.1%}" for c in columns)
             )
 
 
