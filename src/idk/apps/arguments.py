@@ -4,8 +4,20 @@ must pass while parsing (a bad value is one line, exit status 2)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
+from idk.apps.option_types import (
+    device,
+    family_weight,
+    fraction,
+    image_size,
+    non_negative,
+    non_negative_float,
+    one_of,
+    open_fraction,
+    port,
+    positive,
+    positive_float,
+)
 from idk.choices import (
     AUTO_SCORE,
     DATA_NAMES,
@@ -20,8 +32,7 @@ from idk.choices import (
     SCHEDULES,
     SCORE_NAMES,
 )
-from idk.devices import DEFAULT_DEVICE, DEVICE_HELP, check_device_name
-from idk.errors import IdkError
+from idk.devices import DEFAULT_DEVICE, DEVICE_HELP
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,84 +62,8 @@ def _common(p: argparse.ArgumentParser, threads: str = "all cores") -> None:
         help=f"folder holding {', '.join(n + '/' for n in DOWNLOAD_NAMES)} (default: $IDK_DATA_DIR, else download)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
-    p.add_argument("--threads", type=_positive, help=f"torch threads (default: {threads})")
-    p.add_argument("--device", type=_device, default=DEFAULT_DEVICE, help=f"where to compute: {DEVICE_HELP}")
-
-
-def _checked(text: str, convert: Callable[[str], float], kind: str, ok: Callable[[float], bool], requirement: str):
-    """``convert(text)``, or an argparse error naming what was expected."""
-    try:
-        value = convert(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
-    if not ok(value):
-        raise argparse.ArgumentTypeError(f"{text} {requirement}")
-    return value
-
-
-def _device(text: str) -> str:
-    try:
-        return check_device_name(text)
-    except IdkError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a device ({DEVICE_HELP})") from None
-
-
-def _fraction(text: str) -> float:
-    return _checked(text, float, "a number", lambda v: 0.0 <= v <= 1.0, "is not a fraction in [0, 1]")
-
-
-def _open_fraction(text: str) -> float:
-    return _checked(text, float, "a number", lambda v: 0.0 < v < 1.0, "is not a number strictly between 0 and 1")
-
-
-def _one_of(names: tuple[str, ...], kind: str) -> Callable[[str], str]:
-    """A type that takes one of ``names`` and names them all when given another."""
-
-    def check(text: str) -> str:
-        if text not in names:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind} ({', '.join(names)})")
-        return text
-
-    return check
-
-
-def _family_weight(text: str) -> tuple[str, float]:
-    """``NAME=W``: a synthetic outlier family and its relative weight (> 0)."""
-    name, sep, weight = text.partition("=")
-    if not sep or name not in OUTLIER_FAMILIES:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not NAME=WEIGHT with NAME a synthetic outlier family ({', '.join(OUTLIER_FAMILIES)})"
-        )
-    return name, _positive_float(weight)
-
-
-def _non_negative(text: str) -> int:
-    return _checked(text, int, "a whole number", lambda v: v >= 0, "must not be negative")
-
-
-def _positive_float(text: str) -> float:
-    return _checked(text, float, "a number", lambda v: v > 0, "must be positive")
-
-
-def _non_negative_float(text: str) -> float:
-    return _checked(text, float, "a number", lambda v: v >= 0, "must not be negative")
-
-
-def _port(text: str) -> int:
-    return _checked(text, int, "a whole number", lambda v: 0 <= v <= 65535, "is not a port in [0, 65535]")
-
-
-def _positive(text: str) -> int:
-    return _checked(text, int, "a whole number", lambda v: v > 0, "must be positive")
-
-
-def _image_size(text: str) -> tuple[int, int]:
-    """``N`` (square) or ``HxW``."""
-    parts = text.lower().replace("×", "x").split("x")
-    if len(parts) > 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"{text!r} is not N or HxW (positive whole numbers: 28, or 32x48)")
-    sizes = [int(p) for p in parts]
-    return (sizes[0], sizes[-1])
+    p.add_argument("--threads", type=positive, help=f"torch threads (default: {threads})")
+    p.add_argument("--device", type=device, default=DEFAULT_DEVICE, help=f"where to compute: {DEVICE_HELP}")
 
 
 def _built_in_or_plugin(names: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -160,7 +95,7 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-data", help="a separate labelled test set (folder or .npz) with the same classes")
     p.add_argument(
         "--image-size",
-        type=_image_size,
+        type=image_size,
         metavar="N|HxW",
         help="bring a folder's images to this size (default: the most common)",
     )
@@ -180,8 +115,8 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--overwrite", action="store_true", help="replace a file already at --out (else it is refused: a model kept)"
     )
-    p.add_argument("--epochs", type=_positive, help="passes over the training images (default: the preset's)")
-    p.add_argument("--lr", type=_positive_float, help="Adam's learning rate (default: the preset's)")
+    p.add_argument("--epochs", type=positive, help="passes over the training images (default: the preset's)")
+    p.add_argument("--lr", type=positive_float, help="Adam's learning rate (default: the preset's)")
     p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
     p.add_argument(
         "--prior",
@@ -194,32 +129,32 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
         help=f"the variational posterior: {', '.join(GUIDE_NAMES)} (the default), or one an IDK_PLUGINS module adds",
     )
     p.add_argument(
-        "--prior-scale", type=_positive_float, help="the prior's scale: a Normal's standard deviation, a Laplace's b"
+        "--prior-scale", type=positive_float, help="the prior's scale: a Normal's standard deviation, a Laplace's b"
     )
-    p.add_argument("--kl-weight", type=_positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
-    p.add_argument("--channels", type=_positive, nargs="+", metavar="C", help="CNN channels, one per block")
-    p.add_argument("--dense", type=_positive, help="CNN hidden dense units")
+    p.add_argument("--kl-weight", type=positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
+    p.add_argument("--channels", type=positive, nargs="+", metavar="C", help="CNN channels, one per block")
+    p.add_argument("--dense", type=positive, help="CNN hidden dense units")
     p.add_argument(
         "--members",
-        type=_positive,
+        type=positive,
         metavar="K",
         help="an equal mixture of K posteriors, each trained in turn (K times the training; default: the preset's)",
     )
-    p.add_argument("--batch-size", type=_positive, help="images per training step (default: the preset's)")
+    p.add_argument("--batch-size", type=positive, help="images per training step (default: the preset's)")
     p.add_argument(
         "--seed", type=int, help="seed of the initial weights, the data order and the augmentation (default 0)"
     )
-    p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the training images only")
-    p.add_argument("--samples", type=_positive, help="posterior samples per image for the decision")
+    p.add_argument("--train-subset", type=positive, help="train on a fixed random N of the training images only")
+    p.add_argument("--samples", type=positive, help="posterior samples per image for the decision")
     _score(p, "default: the preset's")
     target = p.add_mutually_exclusive_group()
     target.add_argument(
-        "--target-refusal", type=_fraction, help="calibrate: share of images like the training images refused"
+        "--target-refusal", type=fraction, help="calibrate: share of images like the training images refused"
     )
     target.add_argument(
-        "--target-error", type=_open_fraction, help="calibrate: error among accepted images (upper bound)"
+        "--target-error", type=open_fraction, help="calibrate: error among accepted images (upper bound)"
     )
-    p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
+    p.add_argument("--confidence", type=open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--no-twin", action="store_true", help="skip the deterministic twin")
     p.add_argument(
         "--no-augment",
@@ -230,21 +165,21 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--degrade",
-        type=_fraction,
+        type=fraction,
         metavar="P",
         help="share of training images degraded: blurred, at lower resolution, thicker or thinner pen "
         "(drawn symbols only; default: the preset's)",
     )
     p.add_argument(
         "--printed",
-        type=_fraction,
+        type=fraction,
         metavar="P",
         help="share of each batch replaced by the class names printed in Computer Modern and Noto Sans "
         "(drawn symbols named by one character only; default: the preset's)",
     )
     p.add_argument(
         "--variants",
-        type=_fraction,
+        type=fraction,
         metavar="P",
         help="share of the images of a class with a written variant drawn as that variant: a 1 given a "
         "flag (drawn symbols with a class named 1 only; default: the preset's)",
@@ -273,7 +208,7 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--outlier-weights",
         nargs="*",
-        type=_family_weight,
+        type=family_weight,
         metavar="NAME=W",
         help="relative shares of the synthetic outliers of each step: NAME=W against 1 for every family "
         "not named (e.g. glyphs=3; none given: all equal; default: the preset's)",
@@ -293,10 +228,10 @@ def _evaluate_command(sub: argparse._SubParsersAction) -> None:
         help=f"another data set: a known name ({', '.join(OOD_NAMES)}) "
         "or a folder/IDX/.npy/.npz, brought to the model's input form; repeatable",
     )
-    p.add_argument("--noise", type=_non_negative, default=100, help="uniform-noise images (default 100; 0: none)")
+    p.add_argument("--noise", type=non_negative, default=100, help="uniform-noise images (default 100; 0: none)")
     p.add_argument(
         "--gaussian",
-        type=_non_negative,
+        type=non_negative,
         default=0,
         help="Gaussian-noise images (default 0; for your own data: as --noise)",
     )
@@ -310,7 +245,7 @@ def _evaluate_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--shifted",
-        type=_non_negative,
+        type=non_negative,
         default=1000,
         metavar="N",
         help="images per built-in shifted set (other pens, scans, printed, drawn by hand; models of drawn symbols; default 1000; 0: none)",
@@ -322,7 +257,7 @@ def _evaluate_command(sub: argparse._SubParsersAction) -> None:
         "those of the model's frame size too (e.g. dark-on-light 28×28 digits inverted for a digit model); "
         "default: frame-sized images are taken pixel for pixel, as a data set in the model's form",
     )
-    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
+    p.add_argument("--samples", type=positive, help="posterior samples per image (default: the model's)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--report", help="write an HTML report with figures (and report.json) into this folder")
     _common(p)
@@ -334,8 +269,8 @@ def _reproduce_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt, made anew each time)")
     p.add_argument("--overwrite", action="store_true", help="replace a file already at the --out given")
     p.add_argument("--json", help="write the report as JSON")
-    p.add_argument("--epochs", type=_positive, help="shorter run (the tutorial: 5)")
-    p.add_argument("--train-subset", type=_positive, help="train on a fixed random N of the images only (quick checks)")
+    p.add_argument("--epochs", type=positive, help="shorter run (the tutorial: 5)")
+    p.add_argument("--train-subset", type=positive, help="train on a fixed random N of the images only (quick checks)")
     _common(p)
 
 
@@ -344,7 +279,7 @@ def _explain_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", help="an index into the model's test set, or an image file")
     p.add_argument("--model", required=True, help="a checkpoint written by idk train")
     p.add_argument("--out", required=True, help="figure file to write (PNG, PDF, SVG: any format matplotlib writes)")
-    p.add_argument("--samples", type=_positive, help="posterior samples (default: the model's)")
+    p.add_argument("--samples", type=positive, help="posterior samples (default: the model's)")
     _common(p)
 
 
@@ -356,7 +291,7 @@ def _predict_command(sub: argparse._SubParsersAction) -> None:
         help="image files, folders or glob patterns; .npy/.npz arrays (each image answered as FILE[i])",
     )
     p.add_argument("--model", required=True, help="a checkpoint written by idk train")
-    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
+    p.add_argument("--samples", type=positive, help="posterior samples per image (default: the model's)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     _common(p)
 
@@ -377,17 +312,17 @@ def _serve_command(sub: argparse._SubParsersAction) -> None:
         help="address to listen on (default 127.0.0.1: this machine only; any other address serves everyone "
         "who can reach it, with no authentication)",
     )
-    p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
-    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
+    p.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("--samples", type=positive, help="posterior samples per image (default: the model's)")
     p.add_argument(
         "--batch-window",
-        type=_non_negative_float,
+        type=non_negative_float,
         metavar="MS",
         help=f"milliseconds a request waits for others to share its posterior pass (default {1000 * DEFAULT_WINDOW:g})",
     )
-    p.add_argument("--max-batch", type=_positive, help=f"images per posterior pass (default {DEFAULT_MAX_BATCH})")
+    p.add_argument("--max-batch", type=positive, help=f"images per posterior pass (default {DEFAULT_MAX_BATCH})")
     p.add_argument(
-        "--max-queue", type=_positive, help=f"images waiting before requests get 503 (default {DEFAULT_MAX_QUEUE})"
+        "--max-queue", type=positive, help=f"images waiting before requests get 503 (default {DEFAULT_MAX_QUEUE})"
     )
     p.add_argument("--verbose", action="store_true", help="log every request")
     _common(p, threads="one core fewer than the machine's, for the connections")
@@ -406,12 +341,12 @@ def _calibrate_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, help="a finished checkpoint")
     target = p.add_mutually_exclusive_group()
-    target.add_argument("--target-refusal", type=_fraction, help="share of images like the training images refused")
-    target.add_argument("--target-error", type=_open_fraction, help="error among accepted images (upper bound)")
+    target.add_argument("--target-refusal", type=fraction, help="share of images like the training images refused")
+    target.add_argument("--target-error", type=open_fraction, help="error among accepted images (upper bound)")
     _score(p, "default: the model's; alone, with the model's own target")
-    p.add_argument("--confidence", type=_open_fraction, help="confidence of the --target-error bound (default 0.95)")
+    p.add_argument("--confidence", type=open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
-    p.add_argument("--samples", type=_positive, help="posterior samples per image (default: the model's)")
+    p.add_argument("--samples", type=positive, help="posterior samples per image (default: the model's)")
     _common(p)
 
 
@@ -426,7 +361,7 @@ def _download_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(  # checked by its type: argparse's choices refuse nargs="*" given nothing
         "sets",
         nargs="*",
-        type=_one_of(DOWNLOAD_NAMES, "set idk downloads"),
+        type=one_of(DOWNLOAD_NAMES, "set idk downloads"),
         metavar="SET",
         help=f"default: all ({', '.join(DOWNLOAD_NAMES)})",
     )
