@@ -164,7 +164,7 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
     )
     assert [a["name"] for a in _answers(driver)].count("drawing.png") == 1 and len(_answers(driver)) == 3
 
-    # an unreadable file beside readable ones fails alone, named once; a refused image says why, and its best guess
+    # an unreadable file beside readable ones fails alone, named once; a refused image says why, and its most probable class
     broken = tmp_path / "notes.png"
     broken.write_text("not an image")
     photo = tmp_path / "photo.png"  # colour noise: no digit, refused by any model here
@@ -178,7 +178,7 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
         "return [...document.querySelectorAll('.result')].filter(r => r.querySelector('.verdict.idk'))"
         ".map(r => r.querySelector('.score').textContent)"
     )
-    assert why and all("best guess would be" in w or "nothing to classify" in w for w in why)
+    assert why and all("Most probable: " in w or "nothing to classify" in w for w in why)
 
     # files dropped anywhere on the page are answered, not opened by the browser
     dropped = driver.execute_script(

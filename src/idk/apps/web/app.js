@@ -90,7 +90,7 @@ function histogram(name, draws, mean, accepted, threshold) {
 // A number in a sentence, kept on one line ("3.696e-8" must not break at its minus sign).
 const num = text => el("span", "num", text);
 
-// Why an image was answered as it was, in words: the rule's test, and the best guess when refused.
+// Why an image was answered as it was, in words: the rule's test, and the most probable class when refused.
 function reason(answer, rule) {
   const line = el("div", "score");
   const [score, threshold] = apart(answer.score, answer.threshold);
@@ -110,7 +110,7 @@ function reason(answer, rule) {
     line.append(`${rule.score} `, num(score), " is within the cut-off ", num(threshold));
   }
   if (answer.label === null && mean !== null) {
-    line.append(`. Its best guess would be ${guess} (mean probability `, num(fixed(mean, 2)), "), not sure enough to answer");
+    line.append(`. Most probable: ${guess} (mean probability `, num(fixed(mean, 2)), "), not sure enough to answer");
   }
   return line;
 }
