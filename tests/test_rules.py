@@ -44,6 +44,16 @@ def test_percentile_rule_on_known_samples():
     )
 
 
+def test_a_percentile_answer_naming_every_class_is_refused():
+    """A threshold under 1/C (a weak model's calibration can set one) may accept every class: an
+    answer that names them all says nothing, and is refused; two classes of three are an answer."""
+    pred = _pred([[[0.34, 0.33, 0.33], [0.45, 0.45, 0.1], [0.9, 0.05, 0.05]]])
+    d = PercentileRule(50, 0.3).decide(pred)
+    assert d.refused.tolist() == [True, False, False]
+    assert d.accepted.tolist() == [[False, False, False], [True, True, False], [True, False, False]]
+    assert d.label[0] == 0  # the most probable class, still said when refused
+
+
 def test_stricter_percentile_refuses_more():
     s = torch.softmax(torch.randn(100, 50, 10, generator=torch.Generator().manual_seed(0)) * 2, -1)
     pred = Predictions.from_logits(torch.log(s), 10.0)

@@ -40,7 +40,9 @@ class Decision:
 
 
 class PercentileRule:
-    """Accept class c when Q_q({p_s,c}_s) > t; refuse when no class is accepted."""
+    """Accept class c when Q_q({p_s,c}_s) > t; refuse when no class is accepted, or every class is
+    (an answer naming them all says nothing: a t under 1/C allows it, as a weak model's calibration
+    can set it)."""
 
     def __init__(self, percentile: float = RuleConfig.percentile, threshold: float = RuleConfig.threshold) -> None:
         if not 0.0 <= percentile <= 100.0:
@@ -51,7 +53,8 @@ class PercentileRule:
     def decide(self, pred: Predictions) -> Decision:
         stat = pred.quantile_probs
         accepted = stat > self.threshold
-        return Decision(accepted, stat.argmax(-1), ~accepted.any(-1))
+        refused = ~accepted.any(-1) | accepted.all(-1)
+        return Decision(accepted & ~refused[:, None], stat.argmax(-1), refused)
 
     @property
     def statistic(self) -> tuple[str, str]:
@@ -67,7 +70,9 @@ class PercentileRule:
         return pred.quantile_probs.max(-1).values
 
     def refusal_score(self, pred: Predictions) -> Tensor:
-        """r = −max_c Q_q: the rule refuses exactly when r > −t (r is computed exactly, no rounding)."""
+        """r = −max_c Q_q: the rule refuses exactly when r > −t (r is computed exactly, no rounding),
+        or when every class is accepted (which r does not tell: the threshold set for a target then
+        refuses more than it, as the calibration's ``validation_refused`` says)."""
         return -pred.quantile_probs.max(-1).values
 
     def with_cutoff(self, cutoff: float) -> PercentileRule:
