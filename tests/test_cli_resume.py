@@ -174,6 +174,14 @@ def test_a_stopped_run_says_what_its_checkpoint_kept(tmp_path, data_dir, monkeyp
         f"idk: terminated: {out} keeps 1 of 2 epochs; `idk train --resume --out {out}` goes on from there"
     )
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the run's alone
+    with monkeypatch.context() as env:  # said by a process torchrun started: resumed by the same torchrun
+        from idk.apps.cli import _kept
+
+        for name, value in (("WORLD_SIZE", "2"), ("RANK", "0"), ("LOCAL_RANK", "0")):
+            env.setenv(name, value)
+        assert _kept(str(out), None, True).endswith(
+            f"`idk train --resume --out {out}` started by the same torchrun (2 processes) goes on from there"
+        )
     monkeypatch.setattr(train_module, "fit", stopped(None))  # resumed, stopped before its next epoch
     assert main([*base, "--resume"]) == failures.INTERRUPTED
     assert f"idk: interrupted: {out} keeps 1 of 2 epochs; `idk train --resume" in capsys.readouterr().err

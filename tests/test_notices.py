@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from idk.apps.notices import warnings
 from idk.training import checkpoint
 
@@ -17,30 +19,75 @@ def test_a_samples_other_than_the_models_own_is_said_and_only_then(cnn_model):
     assert "idk calibrate --samples 50" in said
 
 
-def test_a_rule_that_refused_little_of_the_noise_made_at_training_is_said(cnn_model):
-    """The score choice's table records what the rule's score refused of the noise sets; under
-    NOISE_REFUSED it is a warning, naming the remedy; a rule's score the choice did not compare says nothing."""
+def test_a_rule_that_refused_little_of_the_noise_is_said(cnn_model):
+    """What the rule refused of the noise sets once its threshold was set (the checkpoint's
+    metrics) is a warning under NOISE_REFUSED, naming the remedy. A checkpoint from before that
+    measurement falls back on the score choice's table, for a rule set for a refusal target only
+    (an error target's threshold is not the one the choice compared at)."""
     from dataclasses import replace
 
     from idk.apps.notices import NOISE_REFUSED
+    from idk.choices import NOISE_NAMES
 
     ckpt = checkpoint.read(cnn_model)
+    assert set(ckpt.metrics["noise_refused"]) == set(NOISE_NAMES)  # measured at training
     score = ckpt.rule["score"]
+
+    def noise_warnings(c) -> list[str]:
+        return [w for w in warnings(c) if "noise images" in w]
+
+    def measured(uniform: float, gaussian: float):
+        return replace(ckpt, metrics={**ckpt.metrics, "noise_refused": {"noise": uniform, "gaussian-noise": gaussian}})
+
+    answering = measured(1.0, 0.25)
+    assert answering.noise_refused() == 0.25 < NOISE_REFUSED
+    (said,) = noise_warnings(answering)
+    assert said.startswith("when its rule was set, it refused only 25% of noise images") and "--epochs" in said
+    assert noise_warnings(measured(1.0, 0.95)) == []
+    for_error = {**ckpt.rule, "calibration": {"method": "target_error", "target_error": 0.01, "n": 100}}
+    assert noise_warnings(replace(answering, rule=for_error)) == [said]  # measured at its own threshold
+
+    older = {k: v for k, v in ckpt.metrics.items() if k != "noise_refused"}
 
     def selection(uniform: float, gaussian: float) -> dict:
         row = {"refused:uniform-noise": uniform, "refused:gaussian-noise": gaussian, "refused:overlaid": 0.0}
         return {"chosen": score, "criterion": "a test's", "scores": {score: row}}
 
-    def noise_warnings(sel: dict | None) -> list[str]:
-        return [w for w in warnings(replace(ckpt, score_selection=sel)) if "noise images" in w]
+    chosen = replace(ckpt, metrics=older, score_selection=selection(1.0, 0.25))
+    assert chosen.noise_refused() == 0.25 and len(noise_warnings(chosen)) == 1
+    assert noise_warnings(replace(chosen, score_selection=selection(1.0, 0.95))) == []
+    assert noise_warnings(replace(chosen, score_selection=None)) == []
+    assert noise_warnings(replace(chosen, rule=for_error)) == []
 
-    answering = replace(ckpt, score_selection=selection(1.0, 0.25))
-    assert answering.noise_refused() == 0.25 < NOISE_REFUSED
-    (said,) = noise_warnings(selection(1.0, 0.25))
-    assert "refused only 25% of noise images" in said and "--epochs" in said
-    assert noise_warnings(selection(1.0, 0.95)) == [] and noise_warnings(None) == []
-    other = {"chosen": "x", "criterion": "a test's", "scores": {"another-score": {"refused:uniform-noise": 0.0}}}
-    assert noise_warnings(other) == []
-    # a rule set for an error target: the choice compared the scores at another threshold than its own
-    for_error = {**ckpt.rule, "calibration": {"method": "target_error", "target_error": 0.01, "n": 100}}
-    assert not [w for w in warnings(replace(answering, rule=for_error)) if "noise images" in w]
+
+def test_a_model_no_better_than_its_most_common_class_is_said(cnn_model):
+    """A model whose validation accuracy's lower bound is not above the most common class's share
+    learned nothing: every command says so; a model that learned, or one not measured, says nothing."""
+    from dataclasses import replace
+
+    from idk.training.rule_fitting import against_chance
+
+    ckpt = checkpoint.read(cnn_model)
+    assert ckpt.metrics["validation_accuracy_low"] > ckpt.metrics["validation_majority"]  # it learned
+    assert not [w for w in warnings(ckpt) if "most common class" in w]
+
+    def said(accuracy: float, low: float, majority: float) -> list[str]:
+        m = {"validation_accuracy": accuracy, "validation_accuracy_low": low, "validation_majority": majority}
+        return [w for w in warnings(replace(ckpt, metrics={**ckpt.metrics, **m})) if "most common class" in w]
+
+    n = ckpt.rule["calibration"]["n"]
+    (line,) = said(0.3, 0.186, 0.25)
+    assert line.startswith(f"its validation accuracy, 30.0% of {n} images, is not clearly above always answering")
+    assert said(0.45, 0.315, 0.25) == []
+    older = {k: v for k, v in ckpt.metrics.items() if not k.startswith("validation_")}
+    assert not [w for w in warnings(replace(ckpt, metrics=older)) if "most common class" in w]
+    # the bound itself: 12 of 40 right, one-sided 95% Clopper–Pearson (scipy's beta quantile)
+    from idk.decision.predictive import Predictions
+
+    labels = torch.arange(40) % 4
+    guess = torch.where(torch.arange(40) < 12, labels, (labels + 1) % 4)
+    found = against_chance(
+        Predictions.from_logits(torch.log(torch.nn.functional.one_hot(guess, 4).double()[None] + 1e-9), 10.0), labels
+    )
+    assert found["validation_majority"] == 0.25
+    assert abs(found["validation_accuracy_low"] - 0.1831) < 5e-4  # 1 − B(0.95; 29, 12)

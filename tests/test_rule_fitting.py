@@ -134,7 +134,13 @@ def test_an_error_target_no_coverage_meets_says_so_everywhere():
     assert summarize_rule(as_dict) == "refuse every image (error ≤ 0.01 not certified)"
     assert summarize_rule(rule.as_dict()) == rule.summary() and rule.summary().startswith("refuse max-prob > -0.")
     ckpt = SimpleNamespace(
-        finished=True, calibrated=True, rule=as_dict, rule_config=cfg, history=[], noise_refused=lambda: None
+        finished=True,
+        calibrated=True,
+        rule=as_dict,
+        rule_config=cfg,
+        history=[],
+        metrics={},
+        noise_refused=lambda: None,
     )
     assert any("--target-error 0.01 could not be certified" in w for w in warnings(ckpt))
     assert info["certifiable_target"] is None and not any(

@@ -100,11 +100,12 @@ def _train(s: Session) -> int:
     # resumed with nothing left to train: the file untouched
     finished = resume and written_before is not None and _modified(args.out) == written_before
     if from_environment().is_main:  # under torchrun, rank 0 alone reports
-        from idk.apps.notices import noise_notice
+        from idk.apps.notices import chance_notice, noise_notice
 
         print(saved_summary(ckpt, args.out, unchanged=finished))
-        if note := noise_notice(ckpt):  # the other notices, training said as it met them
-            s.progress.warn(f"{args.out}: {note}")
+        for note in (chance_notice(ckpt), noise_notice(ckpt)):  # the other notices, training said as it met them
+            if note:
+                s.progress.warn(f"{args.out}: {note}")
     return 0
 
 
@@ -309,7 +310,11 @@ def _kept(out: str, before: tuple[int, int] | None, resumed: bool) -> str:
         return f"{out} could not be read back"
     if ckpt.finished:
         return f"{out} was saved, finished"
-    return f"{out} keeps {ckpt.training_progress()}; `idk train --resume --out {out}` goes on from there"
+    from idk.training.distributed import from_environment
+
+    world = from_environment().world
+    under = f" started by the same torchrun ({world} processes)" if world > 1 else ""
+    return f"{out} keeps {ckpt.training_progress()}; `idk train --resume --out {out}`{under} goes on from there"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,8 +11,8 @@ NOISE_REFUSED = 0.9  # a rule refusing less of the noise made at training is sai
 
 
 def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
-    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated, a rule
-    that answers noise (:data:`NOISE_REFUSED`); and, with ``samples`` (a command's ``--samples``),
+    """What a reader of the report must know about the checkpoint: unfinished, uncalibrated, a model
+    no better than chance, a rule that answers noise (:data:`NOISE_REFUSED`); and, with ``samples`` (a command's ``--samples``),
     that its threshold was set at another S."""
     out = []
     if not ckpt.finished:
@@ -29,8 +29,9 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
         out.append(few)
     if advice := infeasible_advice(ckpt.rule):
         out.append(advice)
-    if note := noise_notice(ckpt):
-        out.append(note)
+    for note in (chance_notice(ckpt), noise_notice(ckpt)):
+        if note:
+            out.append(note)
     calibrated_at = ckpt.rule_config.samples
     if samples is not None and samples != calibrated_at and ckpt.calibrated:
         out.append(
@@ -42,15 +43,29 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
 
 
 def noise_notice(ckpt: Checkpoint) -> str | None:
-    """That the rule answers noise, where the score choice (at training, or at ``idk calibrate``)
-    measured it refusing less than :data:`NOISE_REFUSED` of the noise made from the validation
-    images at the rule's refusal target; else None (a rule set for an error target was compared at
-    another threshold than its own: not said)."""
+    """That the rule answers noise: it refused less than :data:`NOISE_REFUSED` of a noise set when
+    its threshold was set (:meth:`~idk.training.checkpoint.Checkpoint.noise_refused`); else None."""
     noise = ckpt.noise_refused()
-    if noise is None or noise >= NOISE_REFUSED or "target_refusal" not in (ckpt.rule.get("calibration") or {}):
+    if noise is None or noise >= NOISE_REFUSED:
         return None
     return (
-        f"when it was trained, its rule refused only {100 * noise:.0f}% of noise images (made from its "
-        "validation images): it will answer noise and other inputs unlike its training images; a longer "
-        "training (more --epochs) usually mends it (idk evaluate measures what it refuses)"
+        f"when its rule was set, it refused only {100 * noise:.0f}% of noise images: it will answer noise "
+        "and other inputs unlike its training images; a longer training (more --epochs) usually mends it "
+        "(idk evaluate measures what it refuses)"
+    )
+
+
+def chance_notice(ckpt: Checkpoint) -> str | None:
+    """That the model answers no better than always giving its most common class: its validation
+    accuracy's lower bound (:func:`~idk.training.rule_fitting.against_chance`) is not above that
+    class's share; else None (or not measured: a checkpoint from before 2026-12-06)."""
+    m = ckpt.metrics
+    if m.get("validation_accuracy_low") is None or m["validation_accuracy_low"] > m["validation_majority"]:
+        return None
+    n = (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
+    return (
+        f"its validation accuracy, {m['validation_accuracy']:.1%} of {n} images, is not clearly above "
+        f"always answering its most common class ({m['validation_majority']:.1%}): it has not learned to tell "
+        "the classes apart; train longer (more --epochs), with more images, or check that the images show "
+        "their classes"
     )

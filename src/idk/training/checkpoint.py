@@ -175,10 +175,15 @@ class Checkpoint:
         return summarize_rule(self.rule)
 
     def noise_refused(self) -> float | None:
-        """The smallest share of the noise sets (uniform, Gaussian: made from its validation images)
-        that its rule's score refused when "auto" chose among the scores at training, at the
-        threshold refusing the target share of validation images; None where none was measured
-        (a score named by the preset or ``--score``, or one the choice did not compare)."""
+        """The smallest share of the noise sets (uniform, Gaussian) that its rule refused once its
+        threshold was set (:func:`~idk.training.rule_fitting.noise_refusal`, at training or at
+        ``idk calibrate``). A checkpoint from before that measurement: what its score refused when
+        "auto" chose among the scores, at the threshold refusing its target share of the tuning
+        images (rules set for a refusal target only); None where nothing was measured."""
+        if measured := self.metrics.get("noise_refused"):
+            return min(measured.values())
+        if "target_refusal" not in (self.rule.get("calibration") or {}):  # compared at another threshold
+            return None
         row = ((self.score_selection or {}).get("scores") or {}).get(self.rule.get("score"), {})
         shares = [v for k, v in row.items() if k.startswith("refused:") and k.endswith("noise")]
         return min(shares) if shares else None

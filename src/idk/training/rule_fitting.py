@@ -11,11 +11,17 @@ from typing import Any
 
 import torch
 
-from idk.choices import AUTO_SCORE
+from idk.choices import AUTO_SCORE, NOISE_NAMES
 from idk.data.catalog import TrainingData
 from idk.data.images import ImageSet, InputSpec
+from idk.data.named import noise
 from idk.data.synthetic import families_for, synthetic_outliers
-from idk.decision.calibration import certifiable_target, threshold_for_error, threshold_for_refusal
+from idk.decision.calibration import (
+    certifiable_target,
+    clopper_pearson_upper,
+    threshold_for_error,
+    threshold_for_refusal,
+)
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, batch_size_for, predict
 from idk.decision.rules import Rule, ScoreRule, rule_for
@@ -31,6 +37,10 @@ SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
 # Noise (which must be refused) and the synthetic family never trained on: on the trained
 # families every score refuses everything, so they could not tell the scores apart.
 SELECTION_NOISE = ("uniform-noise", "gaussian-noise")
+
+NOISE_CHECK = 500  # images of each noise set the rule is measured on once its threshold is set
+NOISE_CHECK_SEED = 778  # idk evaluate's noise sets are drawn with other seeds
+CHANCE_CONFIDENCE = 0.95  # of the lower bound on validation accuracy compared with the majority class's share
 
 # --score on a rule with no target (the tutorial's): its threshold belongs to its own score
 FIXED_THRESHOLD = (
@@ -167,6 +177,32 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
     return rule, info
 
 
+def noise_refusal(
+    model: Model, rule: Rule, spec: InputSpec, cfg: RuleConfig, seed: int, progress: Progress | None = None
+) -> dict[str, float]:
+    """The share of :data:`NOISE_CHECK` images of each noise set (uniform and Gaussian pixels in
+    ``spec``'s form, made as ``idk evaluate`` makes them, with another seed) that ``rule`` refuses,
+    with the networks drawn as for its threshold: set name → share."""
+    refused = {}
+    for name in NOISE_NAMES:
+        images = noise(name, NOISE_CHECK, spec, NOISE_CHECK_SEED).images
+        pred = predict(model, images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc=name)
+        refused[name] = float(rule.decide(pred).refused.double().mean())
+    return refused
+
+
+def against_chance(pred: Predictions, labels: torch.Tensor) -> dict[str, float]:
+    """What tells a model that learned nothing: the share of the most common class among
+    ``labels`` (always answering it scores that) and the one-sided :data:`CHANCE_CONFIDENCE` lower
+    Clopper–Pearson bound on the accuracy of ``pred`` (N images)."""
+    n = len(labels)
+    right = int((pred.mean_probs.argmax(-1) == labels).sum())
+    return {
+        "validation_majority": float(torch.bincount(labels).max()) / n,
+        "validation_accuracy_low": 1.0 - clopper_pearson_upper(n - right, n, 1.0 - CHANCE_CONFIDENCE),
+    }
+
+
 DRAW_EVERY = 1000  # validation_logits draws new networks for every this many images
 
 
@@ -262,6 +298,9 @@ def fit_rules(
     if is_fitted(score):  # its scales, from the tuning images
         rule = ScoreRule(rule.score.fitted(tune_pred), rule.threshold, rule.percentile)
     rule, info = calibrate(rule, pred, held.labels, cfg)
+    if len(held):
+        extra["metrics"].update(against_chance(pred, held.labels))
+    extra["metrics"]["noise_refused"] = noise_refusal(model, rule, source.spec, cfg, seed, progress)
     if twin is not None:
         twin_pred = predict(twin, held.images, 1, cfg.percentile, progress=progress, desc="twin calibration")
         twin_rule, twin_info = calibrate(ScoreRule(make_score("max-prob"), 1.0), twin_pred, held.labels, cfg)
