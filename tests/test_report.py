@@ -87,3 +87,19 @@ def test_the_report_ends_with_the_intervals_note_only_when_it_has_intervals():
     assert format_report(mixture).startswith("model: cnn preset, BNNMixture of 3 posteriors (cnn network) on mnist")
     old = {**report, "datasets": {"symbols": {k: v for k, v in SYMBOLS.items() if k != "refused_interval"}}}
     assert "interval:" not in format_report(old)
+
+
+def test_answers_naming_several_classes_are_said_beside_the_table():
+    """The percentile rule's answers naming several classes ("either 4 or 9") count as answered:
+    their share per set is said under the table (text) and in a column of its own (HTML), only
+    where some set has any."""
+    from idk.evaluation.html_report import _table as html_table
+    from idk.evaluation.report import several_named
+
+    sets = {"mnist-test": {**TEST, "hesitant": 0.0123}, "canvas": {**CANVAS, "hesitant": 0.0}, "symbols": SYMBOLS}
+    assert several_named(sets) == (
+        "answered with several classes (counted as answered; accuracy of the most probable): mnist-test 1.23%"
+    )
+    assert "answered with several classes" in html_table(sets) and "1.23%" in html_table(sets)
+    single = {"mnist-test": {**TEST, "hesitant": 0.0}, "symbols": SYMBOLS}
+    assert several_named(single) is None and "several classes" not in html_table(single)

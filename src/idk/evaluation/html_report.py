@@ -82,6 +82,8 @@ def _table(datasets: dict[str, Any]) -> str:
         ("AUROC", plain("auroc", lambda v: f"{v:.4f}")),
         ("FPR@95%TPR", plain("fpr_at_95_tpr", pct)),
     ]
+    if any(d.get("hesitant") for d in datasets.values()):  # the percentile rule's answers naming several classes
+        cols.insert(3, ("answered with several classes", plain("hesitant", pct)))
     head = "".join(f"<th>{html.escape(label)}</th>" for label, _ in cols)
     rows = []
     starts = group_starts(datasets)  # the text report's groups: to be answered, to be refused

@@ -75,6 +75,8 @@ def format_report(report: dict[str, Any]) -> str:
             f"score: {describe_score_choice(report['score_selection'])}",
         )
     lines += _table(report["datasets"], "idk (Bayesian)")
+    if several := several_named(report["datasets"]):
+        lines.append(several)
     if "twin" in report:
         lines += [""] + _table(report["twin"]["datasets"], "deterministic twin (softmax)")
     tables = [report["datasets"], report.get("twin", {}).get("datasets", {})]
@@ -97,6 +99,16 @@ def group_starts(datasets: dict[str, Any]) -> dict[str, str]:
             starts[name] = headings[kind]
         previous = kind
     return starts
+
+
+def several_named(datasets: dict[str, Any]) -> str | None:
+    """The share of each set answered with several classes ("either 4 or 9": the percentile rule's
+    ``hesitant``), counted as answered in the table; None where no set has any."""
+    shares = [(name, d["hesitant"]) for name, d in datasets.items() if d.get("hesitant")]
+    if not shares:
+        return None
+    listed = ", ".join(f"{name} {pct(h)}" for name, h in shares)
+    return f"answered with several classes (counted as answered; accuracy of the most probable): {listed}"
 
 
 def interval_cell(d: dict[str, Any]) -> str:
