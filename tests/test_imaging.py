@@ -164,6 +164,17 @@ def test_list_images(tmp_path):
     with pytest.raises(ImageError, match="pattern matches no files"):
         list_images([str(tmp_path / "*.jpg")])
     assert len(list_images([str(tmp_path / "a" / "*.png")])) == 1
+    # a folder's sub-folders are read, its hidden files and folders not (as training leaves them out)
+    for folder in ("a/sub", "a/.ipynb_checkpoints", "a/sub/.cache"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "y.png").write_bytes(_save(Image.new("L", (5, 5))))
+    (tmp_path / "a" / ".z.png").write_bytes(_save(Image.new("L", (5, 5))))
+    found = [p.relative_to(tmp_path / "a").as_posix() for p in list_images([str(tmp_path / "a")])]
+    assert found == ["sub/y.png", "x.png"]
+    hidden_root = tmp_path / ".hidden-root"  # a hidden folder named itself is read
+    hidden_root.mkdir()
+    (hidden_root / "w.png").write_bytes(_save(Image.new("L", (5, 5))))
+    assert [p.name for p in list_images([str(hidden_root)])] == ["w.png"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

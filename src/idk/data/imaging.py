@@ -319,7 +319,8 @@ def _to_grey(img: Image.Image) -> np.ndarray:
 
 
 def list_images(paths: list[str]) -> list[Path]:
-    """Expand files, folders (recursively) and glob patterns to image paths, in a stable order.
+    """Expand files, folders (recursively, leaving out hidden files and folders: names starting
+    with ".", as training does) and glob patterns to image paths, in a stable order.
 
     A path that does not exist is kept, so that the caller reports it in its place.
     """
@@ -330,7 +331,9 @@ def list_images(paths: list[str]) -> list[Path]:
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                if p.is_file()
+                and p.suffix.lower() in IMAGE_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
                 raise ImageError(raw, f"directory has no images ({', '.join(IMAGE_SUFFIXES)})")
