@@ -181,6 +181,8 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
     assert f", validation accuracy {accuracy:.2%} (3 images)" in out
     assert "the rule's score is chosen on only 3 validation images (those that tune the rule)" in err
     assert "too few to compare the scores at a 2% refusal; give more images, or choose the score with --score" in err
+    criterion = checkpoint.read(tmp_path / "t.pt").score_selection["criterion"]  # the record says it too
+    assert criterion.endswith("; on only 3 tuning images, none of them refused at 2%: too few to tell the scores apart")
     tutorial = ["--preset", "tutorial", "--target-refusal", "0.05", "--epochs", "1", "--samples", "5", "-q"]
     assert (
         main(["train", "--data", str(twelve), "--out", str(tmp_path / "tut.pt"), "--image-size", "16", *tutorial]) == 0

@@ -19,6 +19,7 @@ from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import (
     certifiable_target,
     clopper_pearson_upper,
+    refused_count,
     threshold_for_error,
     threshold_for_refusal,
 )
@@ -132,7 +133,13 @@ def select_score(
         for name, images in generated.items()
     }
     target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
-    return choose_score(tune_pred, tune.labels, outliers, target)
+    chosen, info = choose_score(tune_pred, tune.labels, outliers, target)
+    if refused_count(len(tune), target) < 1:  # training warned of it; the choice's record says it too
+        info["criterion"] += (
+            f"; on only {len(tune)} tuning images, none of them refused at {100 * target:g}%: too few to tell the "
+            "scores apart"
+        )
+    return chosen, info
 
 
 def calibration_predictions(
