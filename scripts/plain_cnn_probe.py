@@ -1,5 +1,6 @@
 """A plain CNN on a user's set, as a yardstick for idk's training: the default network's shape
-(two 5×5 convolutions of 32 and 64 channels, pooled to 6×6, a dense layer of 256), trained by Adam
+(two blocks of a 5×5 convolution, 32 and 64 channels, each max-pooled by 2, then averaged down
+to 6×6, a dense layer of 256; as idk.nn.networks builds "cnn" for 64×64 images), trained by Adam
 (lr 3e-3, batches of 64 drawn at random) with cross-entropy alone: no prior, no synthetic
 outliers, no augmentation. Prints the loss and the test accuracy every 100 steps. A measurement
 for docs/experiments.md, not a test.
@@ -27,7 +28,7 @@ def main() -> None:
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 800
     c, classes = x.shape[1], len(data.train.classes)
     net = nn.Sequential(
-        nn.Conv2d(c, 32, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 5), nn.ReLU(),
+        nn.Conv2d(c, 32, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.AdaptiveAvgPool2d(6), nn.Flatten(), nn.Linear(64 * 36, 256), nn.ReLU(), nn.Linear(256, classes),
     )  # fmt: skip
     opt = torch.optim.Adam(net.parameters(), 3e-3)

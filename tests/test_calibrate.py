@@ -102,7 +102,8 @@ def test_calibrate_in_place_and_to_an_error_target(trained, tmp_path, capsys):
     path = tmp_path / "m.pt"
     path.write_bytes(trained[0.02].read_bytes())
     assert main(["calibrate", "--model", str(path), "--target-error", "0.5", "--confidence", "0.9", "-q"]) == 0
-    assert capsys.readouterr().err == ""  # quiet: no progress lines
+    err = capsys.readouterr().err.splitlines()  # quiet: no progress lines, the notices alone
+    assert all(line.startswith(f"idk: warning: {path}: when its rule was set, it refused only") for line in err)
     calibration = torch.load(path, weights_only=True)["rule"]["calibration"]
     assert calibration["target_error"] == 0.5 and calibration["confidence"] == 0.9
     assert "guaranteed risk" in calibration["method"]
@@ -162,3 +163,15 @@ def test_scripts_see_the_split_training_made(trained, data_dir):
     assert ckpt.rule["calibration"]["n"] == len(calibration)
     seen = {bytes(x.numpy()) for x in train.images}
     assert not any(bytes(x.numpy()) in seen for x in calibration.images[:50])
+
+
+def test_calibrate_says_the_notices_of_the_rule_it_wrote(trained, tmp_path, capsys, monkeypatch):
+    """What the new rule refuses of the noise is measured again, and said as `idk train` says it."""
+    from idk.apps import notices
+
+    monkeypatch.setattr(notices, "NOISE_REFUSED", 1.01)  # any measured share is too little here
+    out = tmp_path / "n.pt"
+    assert main(["calibrate", "--model", str(trained[0.02]), "--target-refusal", "0.05", "--out", str(out), "-q"]) == 0
+    share = torch.load(out, weights_only=True)["metrics"]["noise_refused"]
+    said = f"idk: warning: {out}: when its rule was set, it refused only {100 * min(share.values()):.0f}% of noise"
+    assert said in capsys.readouterr().err

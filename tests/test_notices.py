@@ -79,6 +79,9 @@ def test_a_model_no_better_than_its_most_common_class_is_said(cnn_model):
     (line,) = said(0.3, 0.186, 0.25)
     assert line.startswith(f"its validation accuracy, 30.0% of {n} images, is not clearly above always answering")
     assert said(0.45, 0.315, 0.25) == []
+    # a few images, all or most right, have a low bound too: not said of a model past halfway to 100%
+    assert said(1.0, 0.473, 0.5) == [] and said(0.8, 0.493, 0.5) == [] and said(0.975, 0.887, 0.9) == []
+    assert said(0.7, 0.493, 0.5) != []  # 7 of 10 with two classes of five
     older = {k: v for k, v in ckpt.metrics.items() if not k.startswith("validation_")}
     assert not [w for w in warnings(replace(ckpt, metrics=older)) if "most common class" in w]
     # the bound itself: 12 of 40 right, one-sided 95% Clopper–Pearson (scipy's beta quantile)
@@ -89,5 +92,7 @@ def test_a_model_no_better_than_its_most_common_class_is_said(cnn_model):
     found = against_chance(
         Predictions.from_logits(torch.log(torch.nn.functional.one_hot(guess, 4).double()[None] + 1e-9), 10.0), labels
     )
-    assert found["validation_majority"] == 0.25
+    assert found["validation_majority"] == 0.25 and found["validation_n"] == 40
+    one_class = torch.zeros(5, dtype=torch.long)  # nothing to compare: not measured
+    assert against_chance(Predictions.from_logits(torch.zeros(1, 5, 4), 10.0), one_class) == {}
     assert abs(found["validation_accuracy_low"] - 0.1831) < 5e-4  # 1 − B(0.95; 29, 12)

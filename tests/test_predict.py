@@ -51,6 +51,11 @@ def test_text_lines_show_what_the_rule_reads_and_its_test():
     assert format_results([refused], percentile, classes) == (
         "a.png: I don't know  [cat: 0.50, dog: 0.02, owl: 0.00]  (p10 probability; best p10 0.5 ≤ 0.6)"
     )
+    refused.score = 0.7  # every class above t (a threshold under 1/C): refused, and said why
+    assert format_results([refused], percentile, classes).endswith(
+        "(p10 probability; every class's p10 > 0.6: an answer naming them all says nothing)"
+    )  # it read "best p10 0.7 ≤ 0.6"
+    refused.score = 0.5
     everything = "refuse every image (error ≤ 0.001 not certified)"  # not "best p10 0.5 ≤ 1.0000001"
     assert format_results([refused], percentile, classes, everything).endswith(f"(p10 probability; {everything})")
 

@@ -250,6 +250,7 @@ def _download(s: Session) -> int:
 
 
 def _calibrate(s: Session) -> int:
+    from idk.apps.notices import chance_notice, noise_notice
     from idk.decision.rules import describe_rule
     from idk.training.recalibration import recalibrate
 
@@ -266,7 +267,11 @@ def _calibrate(s: Session) -> int:
         progress=s.progress,
         device=s.device,
     )
-    print(f"saved {args.out or args.model}: rule: {describe_rule(ckpt.rule)}")
+    written = args.out or args.model
+    print(f"saved {written}: rule: {describe_rule(ckpt.rule)}")
+    for note in (chance_notice(ckpt), noise_notice(ckpt)):  # measured again with the new rule
+        if note:
+            s.progress.warn(f"{written}: {note}")
     return 0
 
 

@@ -56,16 +56,21 @@ def noise_notice(ckpt: Checkpoint) -> str | None:
 
 
 def chance_notice(ckpt: Checkpoint) -> str | None:
-    """That the model answers no better than always giving its most common class: its validation
-    accuracy's lower bound (:func:`~idk.training.rule_fitting.against_chance`) is not above that
-    class's share; else None (or not measured: a checkpoint from before 2026-12-06)."""
+    """That the model answers no better than always giving its most common class, of share m: its
+    validation accuracy a is not clearly above m, both by its lower bound
+    (:func:`~idk.training.rule_fitting.against_chance`: not above m) and by itself (not past
+    (1 + m) / 2, halfway to every image right: a few images all answered right have a low bound
+    too); else None (or not measured: one class, or a checkpoint from before 2026-12-06)."""
     m = ckpt.metrics
-    if m.get("validation_accuracy_low") is None or m["validation_accuracy_low"] > m["validation_majority"]:
+    if m.get("validation_accuracy_low") is None:
         return None
-    n = (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
+    majority, accuracy = m["validation_majority"], m["validation_accuracy"]
+    if m["validation_accuracy_low"] > majority or accuracy > (1.0 + majority) / 2:
+        return None
+    n = m.get("validation_n") or (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
     return (
-        f"its validation accuracy, {m['validation_accuracy']:.1%} of {n} images, is not clearly above "
-        f"always answering its most common class ({m['validation_majority']:.1%}): it has not learned to tell "
+        f"its validation accuracy, {accuracy:.1%} of {n} images, is not clearly above "
+        f"always answering its most common class ({majority:.1%}): it has not learned to tell "
         "the classes apart; train longer (more --epochs), with more images, or check that the images show "
         "their classes"
     )

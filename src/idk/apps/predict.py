@@ -322,6 +322,8 @@ def format_results(
         score, threshold = _apart(r.score, rule.threshold)
         if refuses_all:
             test = refuses_all
+        elif percentile and not r.accepted and r.score > rule.threshold:  # every class above t: refused
+            test = f"every class's {key} > {threshold}: an answer naming them all says nothing"
         elif percentile:  # accepted classes lie above t
             test = f"best {key} {score} {'>' if r.accepted else '≤'} {threshold}"
         else:  # refused above τ

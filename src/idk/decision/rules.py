@@ -66,7 +66,8 @@ class PercentileRule:
         return pred.quantile_probs
 
     def compared(self, pred: Predictions) -> Tensor:
-        """(N,) what it compares with its threshold: max_c Q_q (accepted when > t)."""
+        """(N,) what it compares with its threshold: max_c Q_q (answered when > t, unless every
+        class is)."""
         return pred.quantile_probs.max(-1).values
 
     def refusal_score(self, pred: Predictions) -> Tensor:
@@ -76,8 +77,9 @@ class PercentileRule:
         return -pred.quantile_probs.max(-1).values
 
     def with_cutoff(self, cutoff: float) -> PercentileRule:
-        """The rule refusing exactly when ``refusal_score > cutoff``: t is the largest float32 below
-        −cutoff, so max_c Q_q ≤ t ⇔ max_c Q_q < −cutoff."""
+        """The rule whose threshold refuses exactly when ``refusal_score > cutoff`` (and which refuses
+        every class accepted besides): t is the largest float32 below −cutoff, so max_c Q_q ≤ t ⇔
+        max_c Q_q < −cutoff."""
         t = torch.nextafter(torch.tensor(-cutoff, dtype=torch.float32), torch.tensor(-float("inf")))
         return PercentileRule(self.percentile, float(t))
 

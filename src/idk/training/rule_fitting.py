@@ -198,15 +198,19 @@ def noise_refusal(
     return refused
 
 
-def against_chance(pred: Predictions, labels: torch.Tensor) -> dict[str, float]:
-    """What tells a model that learned nothing: the share of the most common class among
-    ``labels`` (always answering it scores that) and the one-sided :data:`CHANCE_CONFIDENCE` lower
-    Clopper–Pearson bound on the accuracy of ``pred`` (N images)."""
-    n = len(labels)
+def against_chance(pred: Predictions, labels: torch.Tensor) -> dict[str, Any]:
+    """What tells a model that learned nothing, on N images of two classes or more: the share of
+    the most common class among ``labels`` (always answering it scores that), the one-sided
+    :data:`CHANCE_CONFIDENCE` lower Clopper–Pearson bound on the accuracy of ``pred``, and N;
+    {} for images of one class (the share is 1: nothing to compare)."""
+    n, counts = len(labels), torch.bincount(labels)
+    if int((counts > 0).sum()) < 2:
+        return {}
     right = int((pred.mean_probs.argmax(-1) == labels).sum())
     return {
-        "validation_majority": float(torch.bincount(labels).max()) / n,
+        "validation_majority": float(counts.max()) / n,
         "validation_accuracy_low": 1.0 - clopper_pearson_upper(n - right, n, 1.0 - CHANCE_CONFIDENCE),
+        "validation_n": n,
     }
 
 

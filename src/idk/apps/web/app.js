@@ -100,7 +100,10 @@ function reason(answer, rule) {
   }
   const guess = answer.most_probable_name;
   const mean = guess === null || guess === undefined ? null : answer.probabilities.mean[answer.most_probable];
-  if (rule.name === "percentile") {
+  if (rule.name === "percentile" && answer.label === null && answer.score > answer.threshold) {
+    line.append(`every class's ${rule.percentile}th-percentile probability over the sampled networks is above `,
+      num(threshold), " (the dashed line): an answer naming them all says nothing");
+  } else if (rule.name === "percentile") {
     line.append(`accepted: classes whose ${rule.percentile}th-percentile probability over the sampled networks is above `,
       num(threshold), " (the dashed line); the highest is ", num(score));
   } else if (answer.label === null) {
