@@ -100,12 +100,11 @@ def _train(s: Session) -> int:
     # resumed with nothing left to train: the file untouched
     finished = resume and written_before is not None and _modified(args.out) == written_before
     if from_environment().is_main:  # under torchrun, rank 0 alone reports
-        from idk.apps.notices import chance_notice, noise_notice
+        from idk.apps.notices import measured_notices
 
         print(saved_summary(ckpt, args.out, unchanged=finished))
-        for note in (chance_notice(ckpt), noise_notice(ckpt)):  # the other notices, training said as it met them
-            if note:
-                s.progress.warn(f"{args.out}: {note}")
+        for note in measured_notices(ckpt):  # the other notices, training said as it met them
+            s.progress.warn(f"{args.out}: {note}")
     return 0
 
 
@@ -250,7 +249,7 @@ def _download(s: Session) -> int:
 
 
 def _calibrate(s: Session) -> int:
-    from idk.apps.notices import chance_notice, noise_notice
+    from idk.apps.notices import measured_notices
     from idk.decision.rules import describe_rule
     from idk.training.recalibration import recalibrate
 
@@ -269,9 +268,8 @@ def _calibrate(s: Session) -> int:
     )
     written = args.out or args.model
     print(f"saved {written}: rule: {describe_rule(ckpt.rule)}")
-    for note in (chance_notice(ckpt), noise_notice(ckpt)):  # measured again with the new rule
-        if note:
-            s.progress.warn(f"{written}: {note}")
+    for note in measured_notices(ckpt):  # measured again with the new rule
+        s.progress.warn(f"{written}: {note}")
     return 0
 
 

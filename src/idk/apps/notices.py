@@ -29,9 +29,7 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
         out.append(few)
     if advice := infeasible_advice(ckpt.rule):
         out.append(advice)
-    for note in (chance_notice(ckpt), noise_notice(ckpt)):
-        if note:
-            out.append(note)
+    out += measured_notices(ckpt)
     calibrated_at = ckpt.rule_config.samples
     if samples is not None and samples != calibrated_at and ckpt.calibrated:
         out.append(
@@ -40,6 +38,13 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
             f"approximately (leave --samples out, or recalibrate: idk calibrate --samples {samples})"
         )
     return out
+
+
+def measured_notices(ckpt: Checkpoint) -> list[str]:
+    """What the measurements made when its rule was set say of the model: no better than chance
+    (:func:`chance_notice`), answers noise (:func:`noise_notice`); what ``idk train`` and ``idk
+    calibrate`` say after writing it."""
+    return [note for note in (chance_notice(ckpt), noise_notice(ckpt)) if note]
 
 
 def noise_notice(ckpt: Checkpoint) -> str | None:

@@ -71,6 +71,19 @@ def refusal_standard_error(refused: list[float], sizes: list[int]) -> float:
     return math.sqrt(sum(p * (1 - p) / n for p, n in zip(refused, sizes, strict=True))) / len(refused)
 
 
+def selection_target(cfg: RuleConfig) -> float:
+    """The validation refusal at which "auto" compares the scores: the rule's target, else
+    :data:`SELECTION_REFUSAL`."""
+    return cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
+
+
+def too_few_to_choose(tuning: int, cfg: RuleConfig) -> bool:
+    """Whether ``tuning`` images (some) are too few for "auto" to compare the scores: at the
+    :func:`selection_target` (above 0) they refuse none."""
+    target = selection_target(cfg)
+    return tuning > 0 and target > 0 and refused_count(tuning, target) < 1
+
+
 def choose_score(
     val: Predictions, labels: torch.Tensor, outliers: dict[str, Predictions], target_refusal: float
 ) -> tuple[str, dict[str, Any]]:
@@ -132,9 +145,9 @@ def select_score(
         name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
         for name, images in generated.items()
     }
-    target = cfg.target_refusal if cfg.target_refusal is not None else SELECTION_REFUSAL
+    target = selection_target(cfg)
     chosen, info = choose_score(tune_pred, tune.labels, outliers, target)
-    if refused_count(len(tune), target) < 1:  # training warned of it; the choice's record says it too
+    if too_few_to_choose(len(tune), cfg):  # training warned of it; the choice's record says it too
         info["criterion"] += (
             f"; on only {len(tune)} tuning images, none of them refused at {100 * target:g}%: too few to tell the "
             "scores apart"
@@ -198,15 +211,15 @@ def noise_refusal(
     return refused
 
 
-def against_chance(pred: Predictions, labels: torch.Tensor) -> dict[str, Any]:
+def against_chance(correct: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
     """What tells a model that learned nothing, on N images of two classes or more: the share of
-    the most common class among ``labels`` (always answering it scores that), the one-sided
-    :data:`CHANCE_CONFIDENCE` lower Clopper–Pearson bound on the accuracy of ``pred``, and N;
-    {} for images of one class (the share is 1: nothing to compare)."""
+    the most common class among ``labels`` (N,) (always answering it scores that), the one-sided
+    :data:`CHANCE_CONFIDENCE` lower Clopper–Pearson bound on the accuracy of answers ``correct``
+    (N,) bool, and N; {} for images of one class (the share is 1: nothing to compare)."""
     n, counts = len(labels), torch.bincount(labels)
     if int((counts > 0).sum()) < 2:
         return {}
-    right = int((pred.mean_probs.argmax(-1) == labels).sum())
+    right = int(correct.sum())
     return {
         "validation_majority": float(counts.max()) / n,
         "validation_accuracy_low": 1.0 - clopper_pearson_upper(n - right, n, 1.0 - CHANCE_CONFIDENCE),
@@ -304,13 +317,14 @@ def fit_rules(
     if cfg.score == AUTO_SCORE and tune_pred is not None:
         score, extra["score_selection"] = select_score(model, tune, tune_pred, source.spec, cfg, seed, progress)
     pred = calibration_predictions(model, held.images, cfg, seed, progress)
-    extra["metrics"]["validation_accuracy"] = float((pred.mean_probs.argmax(-1) == held.labels).double().mean())
+    correct = pred.mean_probs.argmax(-1) == held.labels
+    extra["metrics"]["validation_accuracy"] = float(correct.double().mean())
     rule = base_rule(cfg, score)
     if is_fitted(score):  # its scales, from the tuning images
         rule = ScoreRule(rule.score.fitted(tune_pred), rule.threshold, rule.percentile)
     rule, info = calibrate(rule, pred, held.labels, cfg)
     if len(held):
-        extra["metrics"].update(against_chance(pred, held.labels))
+        extra["metrics"].update(against_chance(correct, held.labels))
     extra["metrics"]["noise_refused"] = noise_refusal(model, rule, source.spec, cfg, seed, progress)
     if twin is not None:
         twin_pred = predict(twin, held.images, 1, cfg.percentile, progress=progress, desc="twin calibration")

@@ -23,7 +23,7 @@ from idk.data.named import NAMED
 from idk.data.sources import DataConfig
 from idk.data.synthetic import scribbles_for
 from idk.data.variants import VARIANTS, variant_labels
-from idk.decision.calibration import few_to_calibrate, refused_count
+from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
 from idk.decision.rules import infeasible_advice
 from idk.devices import resolve_device
@@ -54,7 +54,14 @@ from idk.training.resumption import (
     resumed_outliers,
     resumed_preset,
 )
-from idk.training.rule_fitting import FIXED_THRESHOLD, SELECTION_REFUSAL, base_rule, fit_rules, stand_in
+from idk.training.rule_fitting import (
+    FIXED_THRESHOLD,
+    base_rule,
+    fit_rules,
+    selection_target,
+    stand_in,
+    too_few_to_choose,
+)
 from idk.training.splits import (
     by_class,
     split,
@@ -309,11 +316,10 @@ def _before_training(
     ``recorded``: the data as its record names it (which fixes the tuning split)."""
     data, tcfg = opts.data or DEFAULT_DATA, preset.train
     tune, held = (len(part) for part in tuning_split(val_set, preset.rule, recorded))
-    target = preset.rule.target_refusal if preset.rule.target_refusal is not None else SELECTION_REFUSAL
-    if preset.rule.score == AUTO_SCORE and tune and target > 0 and refused_count(tune, target) < 1:  # none refused
+    if preset.rule.score == AUTO_SCORE and too_few_to_choose(tune, preset.rule):  # none refused
         warn(
-            f"{data}: the rule's score is chosen on only {tune} validation images (those that "
-            f"tune the rule), too few to compare the scores at a {100 * target:g}% refusal; give more images, or "
+            f"{data}: the rule's score is chosen on only {tune} validation images (those that tune the rule), "
+            f"too few to compare the scores at a {100 * selection_target(preset.rule):g}% refusal; give more images, or "
             "choose the score with --score"
         )
     if preset.rule.targeted and not held:  # resumed too; after the network fits the images
