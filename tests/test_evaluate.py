@@ -7,7 +7,7 @@ import torch
 
 from idk.data.images import ImageSet, InputSpec
 from idk.decision.predictive import predict
-from idk.decision.rules import PercentileRule
+from idk.decision.rules import Decision, PercentileRule
 from idk.evaluation import metrics
 from idk.evaluation.evaluate import EvalSettings, accepted_metrics, evaluate, forced_labels, refused_metrics
 from idk.nn.bnn import ModelConfig, build_model
@@ -53,8 +53,13 @@ def test_accepted_metrics_count_the_wrong_answers_and_bracket_the_accuracy():
     assert none["accepted_accuracy"] != none["accepted_accuracy"]  # NaN: no accuracy to give
 
 
-def test_refused_metrics_bracket_the_share():
-    out = refused_metrics(torch.tensor([True] * 91 + [False] * 9))
+def test_refused_metrics_bracket_the_share_and_count_answers_naming_several_classes():
+    refused = torch.tensor([True] * 91 + [False] * 9)
+    accepted = torch.zeros(100, 3, dtype=torch.bool)
+    accepted[91:, 0] = True
+    accepted[91:94, 2] = True  # three of the nine answers name two classes
+    out = refused_metrics(Decision(accepted, accepted.long().argmax(-1), refused))
     assert out["refused"] == pytest.approx(0.91)
     low, high = out["refused_interval"]
     assert 0.83 < low < 0.91 < high < 0.96  # Clopper–Pearson 95%: 0.8360–0.9580
+    assert out["hesitant"] == pytest.approx(0.03)

@@ -84,12 +84,16 @@ def score_histogram(u: Tensor, bounds: tuple[float, float]) -> dict[str, list[fl
     return {"edges": torch.linspace(lo, hi, HISTOGRAM_BINS + 1).tolist(), "counts": counts.tolist()}
 
 
-def refused_metrics(refused: Tensor) -> dict[str, Any]:
-    """The share of ``refused`` (N,) images and its :data:`INTERVAL_LEVEL` Clopper–Pearson interval."""
+def refused_metrics(decision: Decision) -> dict[str, Any]:
+    """The share of images the ``decision`` refuses, its :data:`INTERVAL_LEVEL` Clopper–Pearson
+    interval, and ``hesitant``: the share answered with several classes (the percentile rule's
+    "either 4 or 9"), counted as answered."""
+    refused = decision.refused
     n, k = len(refused), int(refused.sum())
     return {
         "refused": float(refused.double().mean()),
         "refused_interval": list(clopper_pearson_interval(k, n, INTERVAL_LEVEL)),
+        "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
     }
 
 
@@ -128,9 +132,8 @@ def in_distribution_metrics(
     return {
         "n": len(y),
         "forced_accuracy": metrics.accuracy(forced, y),
-        **refused_metrics(decision.refused),
+        **refused_metrics(decision),
         **accepted_metrics(decision.label, y, accepted),
-        "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         **by_class(forced, decision, y, pred.mean_probs.shape[-1]),
         "accuracy": metrics.accuracy(label, y),
         "nll": metrics.nll(pred.mean_probs, y),
@@ -160,10 +163,9 @@ def shifted_metrics(
         "kind": "shifted",
         "n": len(y),
         "answered": float(accepted.double().mean()),
-        **refused_metrics(decision.refused),
+        **refused_metrics(decision),
         **accepted_metrics(decision.label, y, accepted),
         "forced_accuracy": metrics.accuracy(forced, y),
-        "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
         **by_class(forced, decision, y, pred.mean_probs.shape[-1]),
         "nll": metrics.nll(pred.mean_probs, y),
         "auroc_vs_test": metrics.auroc(u_in, u),
@@ -177,8 +179,7 @@ def out_of_distribution_metrics(pred: Predictions, rule: Rule, u_in: Tensor, set
     return {
         "kind": "ood",
         "n": len(pred),
-        **refused_metrics(decision.refused),
-        "hesitant": float((decision.accepted.sum(-1) > 1).double().mean()),
+        **refused_metrics(decision),
         "auroc": metrics.auroc(u_in, u),
         "fpr_at_95_tpr": metrics.fpr_at_tpr(u_in, u, 0.95),
         "score_histogram": score_histogram(u, score.bounds(pred.mean_probs.shape[-1])),
