@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from idk.data.catalog import DataRecord, load, recorded_test_set, training_data
+from idk.data.catalog import DataRecord, load, recorded_test_set, training_data, without_labels
 from idk.data.folders import fit_images, read_array, read_folder, stratified_split
 from idk.data.idx import write_idx
 from idk.data.images import ImageSet, InputSpec, conform
@@ -148,6 +148,48 @@ def test_npz_and_idx_pairs(tmp_path, data_cfg):
         training_data(str(train_only), data_cfg, test_data=str(train_only))
     with pytest.raises(DataError):  # a lone t10k pair is no training set
         training_data(str(alone), data_cfg)
+
+
+def test_without_labels_says_before_reading_what_load_gives_unlabelled(tmp_path, data_cfg):
+    """Every form of evaluation set: without_labels (which reads no image) agrees with load."""
+    rng = np.random.default_rng(0)
+    spec = InputSpec(1, 8, 8, "fit")
+    images = rng.integers(0, 256, (6, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "labelled.npz", images=images, labels=np.arange(6) % 2)
+    np.savez(tmp_path / "y.npz", x=images, y=np.arange(6) % 2)
+    np.savez(tmp_path / "bare.npz", images=images)
+    np.save(tmp_path / "bare.npy", images)
+    write_idx(tmp_path / "alone-idx3-ubyte", images)
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    write_idx(idx / "t10k-images-idx3-ubyte", images)
+    write_idx(idx / "t10k-labels-idx1-ubyte", (np.arange(6) % 2).astype(np.uint8))
+    shutil.copy(tmp_path / "labelled.npz", tmp_path / "npz-named.npy")  # np.load goes by the content
+    shutil.copy(tmp_path / "bare.npy", tmp_path / "npy-named.npz")
+    folders = ("flat", "classes/a", "classes/b", "halves/train/a", "halves/test/a", "halves/test/b", "loose/test")
+    for folder in folders:
+        (tmp_path / folder).mkdir(parents=True)
+        for k in range(2):
+            Image.fromarray(images[k]).save(tmp_path / folder / f"{k}.png")
+    expected = {"labelled.npz": False, "y.npz": False, "bare.npz": True, "bare.npy": True}
+    expected |= {"npz-named.npy": False, "npy-named.npz": True, "idx": False, "flat": True, "classes": False}
+    expected |= {"halves": False, "loose": True}  # loose: a test/ of images without class folders
+    expected |= {"alone-idx3-ubyte": False}  # an IDX file: not told before reading; load gives it unlabelled
+    for name, unlabelled in expected.items():
+        path = str(tmp_path / name)
+        assert without_labels(path) is unlabelled, name
+        assert (load(path, data_cfg, spec).labels is None) is (unlabelled or name == "alone-idx3-ubyte"), name
+    for name in ("mnist", "mnist-test", "notmnist-459"):
+        assert without_labels(name) is False
+    assert without_labels("noise") is True and without_labels("gaussian-noise") is True
+    # what is not there or no array: not told here, load says what is wrong with it
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
+    for name in ("gone", "broken.npz", "empty.npz", "table.csv"):
+        assert without_labels(str(tmp_path / name)) is False, name
+        with pytest.raises(DataError):
+            load(str(tmp_path / name), data_cfg, spec)
 
 
 def test_whole_number_float_labels_are_read_as_class_indices(tmp_path, data_cfg):

@@ -175,11 +175,20 @@ def test_evaluate_reports_shifted_sets_beside_the_rest(cnn_model, data_dir, tmp_
     assert "shifted: the same classes" in text and "out of distribution (to be refused)" in text
 
 
-def test_shift_sets_need_labels(cnn_model, data_dir, tmp_path, capsys):
+def test_shift_sets_need_labels_said_before_any_set_is_read(cnn_model, data_dir, tmp_path, capsys, monkeypatch):
     np.save(tmp_path / "x.npy", np.zeros((4, 28, 28), np.float32))
-    code = main(["evaluate", "--model", str(cnn_model), "--shift", f"x={tmp_path / 'x.npy'}", "--shifted", "0", "-q"])
-    assert code == 2
-    assert "needs labels" in capsys.readouterr().err
+    (tmp_path / "flat").mkdir()
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "flat" / "a.png")
+
+    def unread(*args, **kwargs):
+        raise AssertionError("a set was read before the unlabelled --shift set was refused")
+
+    monkeypatch.setattr("idk.apps.evaluate.load", unread)
+    monkeypatch.setattr("idk.apps.evaluate.load_sets", unread)
+    for given in ("x.npy", "flat"):
+        code = main(["evaluate", "--model", str(cnn_model), "--shift", f"x={tmp_path / given}", "--shifted", "0", "-q"])
+        assert code == 2
+        assert f"--shift x={tmp_path / given}: a shifted set needs labels" in capsys.readouterr().err
 
 
 def test_a_shift_set_may_not_take_another_sets_name(cnn_model, data_dir, tmp_path, capsys):

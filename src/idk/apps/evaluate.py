@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from idk.apps.notices import warnings
-from idk.data.catalog import load, recorded_test_set
+from idk.data.catalog import load, recorded_test_set, without_labels
 from idk.data.class_names import in_model_classes
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
@@ -133,6 +133,9 @@ def load_sets(
 SHIFTED_IMAGES = 1000  # images per built-in shifted set (idk.data.shifted)
 
 
+_UNLABELLED = "--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or an .npz with 'labels')"
+
+
 def shifted_sets(
     ckpt: Checkpoint,
     test: ImageSet,
@@ -160,7 +163,7 @@ def shifted_sets(
             warn(f"--shift {name}={path}: is the data the model was trained on, not images from another source")
         found = load(path, data, spec, prepare=prepare, warn=warn)
         if found.labels is None:
-            raise IdkError(f"--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or 'labels')")
+            raise IdkError(_UNLABELLED.format(name=name, path=path))
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
     return labelled, unfamiliar
 
@@ -284,6 +287,9 @@ def _report_sets(
     uniform-noise, Gaussian-noise and built-in shifted images of each set. IdkError for two sets
     of one name."""
     noise, gaussian, shifted_images = counts
+    for name, path in shift:  # before anything is read: a large unlabelled folder fails at once
+        if without_labels(path):
+            raise IdkError(_UNLABELLED.format(name=name, path=path))
     if prepare and warn:
         paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]
         for path in [p for p in paths if not Path(p).is_dir()]:

@@ -9,6 +9,7 @@ A name is one of the sets idk knows (:mod:`idk.data.named`), a path a user's set
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,16 @@ import torch
 
 from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
 from idk.data.class_names import in_model_classes, match_classes
-from idk.data.folders import Warn, class_folders, fit_images, read_array, read_folder, read_idx_images, stratified_split
+from idk.data.folders import (
+    LABEL_KEYS,
+    Warn,
+    class_folders,
+    fit_images,
+    read_array,
+    read_folder,
+    read_idx_images,
+    stratified_split,
+)
 from idk.data.idx import read_idx
 from idk.data.images import (
     ImageSet,
@@ -346,8 +356,7 @@ def load(
         if path.is_dir() and (prefix := _evaluation_pair(path)):
             data, fitted = _idx_labelled(path, prefix), True
         elif path.is_dir():
-            if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
-                path = path / "test"
+            path = _evaluated_folder(path)
             data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
@@ -366,6 +375,37 @@ def load(
     check_pixels(data.images, name_or_path)
     # arrays and IDX files are fitted into the frame (aspect kept) as training fits them, not stretched
     return fit_images(data, spec, warn, name_or_path) if fitted else conform(data, spec)
+
+
+def without_labels(name_or_path: str) -> bool:
+    """Whether :func:`load` would give ``name_or_path`` without labels, told before reading its images:
+    a folder of images without class sub-folders (nor an IDX pair), an array without a labels array
+    (an ``.npy``, or an ``.npz`` without one), a noise set. False for a named set, and where it cannot
+    tell so cheaply (an IDX file, a file that is no array, a path that is not there): :func:`load`
+    reads or explains those."""
+    path = Path(name_or_path)
+    if name_or_path in (*KNOWN, "mnist-test") or not path.exists():
+        return name_or_path in NOISE
+    if path.is_dir():
+        return _evaluation_pair(path) is None and not class_folders(_evaluated_folder(path))
+    if path.suffix.lower() not in (".npy", ".npz"):
+        return False
+    try:  # np.load goes by the content, as load does: an .npz renamed .npy is still read as one
+        loaded = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # not an array file: load says so
+        return False
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        return True
+    with loaded:
+        return not set(LABEL_KEYS) & set(loaded.files)
+
+
+def _evaluated_folder(path: Path) -> Path:
+    """The folder :func:`load` reads of ``path``: its ``test/`` where it holds class folders (``train/``
+    and ``test/``, or ``test/`` alone) and no files of its own; else ``path`` itself."""
+    if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
+        return path / "test"
+    return path
 
 
 def _files_in(path: Path):

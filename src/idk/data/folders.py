@@ -32,6 +32,7 @@ from idk.errors import DataError, ImageError
 Warn = Callable[[str], None]
 SHOWN_NAMES = 5  # unreadable files named in the warning line
 MAX_SIDE = 128  # a folder's default image size is capped here (larger inputs: --image-size)
+LABEL_KEYS = ("labels", "y", "Y")  # an .npz's labels array, by the first of these names it holds
 MIN_FLAT_SIDE = 8  # a 2-D array is read as flat square images (N, side²) of this side at least
 
 
@@ -248,7 +249,7 @@ def _read_array(path: Path, name: str, warn: Warn | None) -> ImageSet:
         if key is None:
             raise DataError(f"{path}: .npz has no 'images' (or 'x') array; it holds {sorted(keys)}")
         images = as_images(loaded[key], str(path), warn)
-        lkey = next((k for k in ("labels", "y", "Y") if k in keys), None)
+        lkey = next((k for k in LABEL_KEYS if k in keys), None)
         if lkey is not None:
             raw = loaded[lkey]
             if raw.ndim == 2 and len(raw) == len(images) and raw.shape[1] > 1:  # one-hot rows
