@@ -323,6 +323,38 @@ def test_info_says_a_validation_cap_the_data_did_not_reach():
     assert described_in_words(replace(capped, validation_size=10000))["train_config"]["val_size"] == 10000
 
 
+def test_info_says_the_processes_of_each_session_that_trained_it():
+    """A torchrun run of 2 processes resumed by one process said `processes: 1`."""
+    model = BNN(CFG, 100)
+
+    def epochs(*counts: int | None) -> list[dict]:
+        return [{"epoch": e, "loss": 1.0, **({"processes": k} if k else {})} for e, k in enumerate(counts, 1)]
+
+    def run(*counts: int | None, last: int | None) -> Checkpoint:
+        return replace(make(model), history=epochs(*counts), processes=last)
+
+    assert described_in_words(run(2, 2, 1, 1, 1, last=1))["processes"] == "2 (epochs 1–2), 1 (epochs 3–5)"
+    assert described_in_words(run(1, 4, 1, last=1))["processes"] == "1 (epoch 1), 4 (epoch 2), 1 (epoch 3)"
+    assert described_in_words(run(2, 2, last=1))["processes"] == 2  # a last session that trained no epoch
+    assert described_in_words(run(None, None, last=3))["processes"] == 3  # epochs from before the record
+    assert described_in_words(run(None, 2, last=2))["processes"] == "not recorded (epoch 1), 2 (epoch 2)"
+    assert described_in_words(run(2, "two", last=2))["processes"] == "2 (epoch 1), not recorded (epoch 2)"
+    assert described_in_words(run(last=None))["processes"] == "not recorded (older checkpoint)"
+    # a mixture of two and its twin: stopped in the second member's epoch 2, resumed by one process
+    mixture = replace(
+        make(model),
+        model_config=replace(CFG, members=2),
+        history=epochs(2, 2, 2),
+        training_state={"model": {"history": epochs(2, 2, 2)}, "model.1": {"history": epochs(2, 1, 1)}},
+        twin_history=epochs(1, 1, 1),
+        processes=1,
+    )
+    assert described_in_words(mixture)["processes"] == (
+        "2 (bayes 1/2: epochs 1–3; bayes 2/2: epoch 1), 1 (bayes 2/2: epochs 2–3; twin: epochs 1–3)"
+    )
+    assert mixture.member_losses() == [1.0, 1.0]
+
+
 def test_progress_names_the_twin_once_the_bayesian_epochs_are_done():
     """Stopped during the twin's epochs, a run said "all 12 epochs; its rule not yet fitted"."""
     history = [{"epoch": e, "loss": 1.0} for e in (1, 2)]

@@ -164,6 +164,7 @@ def test_torchrun_two_processes_train_one_model_and_resume(tmp_path, data_dir, m
     assert sorted(p.name for p in out.parent.iterdir()) == ["model.pt"]
     ckpt = ckpt_io.read(out)
     assert ckpt.finished and ckpt.calibrated and [h["epoch"] for h in ckpt.history] == [1, 2]
+    assert [h["processes"] for _, part in ckpt.part_histories() for h in part] == [2] * 4  # 2 members, 2 epochs each
     assert ckpt.kind == "BNNMixture" and ckpt.training_state["model.1"]["epoch"] == 2  # both members
     n = ckpt.dataset_size
     # each epoch: the two processes' shards are disjoint and together every training image once

@@ -36,6 +36,39 @@ def saved_summary(ckpt: Checkpoint, path: str | Path, unchanged: bool = False) -
     )
 
 
+def processes_by_epoch(ckpt: Checkpoint) -> int | str:
+    """How many processes trained the model: one number, or where a resumed run's sessions differed,
+    each number with the epochs of each part it trained, in training order ("2 (epochs 1–6), 1
+    (epochs 7–12)"; with a mixture or a twin, "2 (bayes 1/3: epochs 1–12; bayes 2/3: epoch 1), 1
+    (bayes 2/3: epochs 2–12; ...)"). Epochs of older checkpoints record none: where no epoch
+    does, the last session's number stands for them all."""
+    from idk.training.options import whole_number
+
+    parts = [(label, history) for label, history in ckpt.part_histories() if history]
+    runs: list[tuple[int | None, list[list[Any]]]] = []  # (processes, [[part, first epoch, last epoch], ...])
+    for label, history in parts:
+        for i, h in enumerate(history, 1):
+            k, epoch = h.get("processes"), h.get("epoch", i)
+            k = k if whole_number(k) and k >= 1 else None
+            if not runs or runs[-1][0] != k:
+                runs.append((k, []))
+            spans = runs[-1][1]
+            if spans and spans[-1][0] == label:
+                spans[-1][2] = epoch
+            else:
+                spans.append([label, epoch, epoch])
+    if all(k is None for k, _ in runs):
+        return ckpt.processes or "not recorded (older checkpoint)"
+    if len(runs) == 1:
+        return runs[0][0]
+
+    def said(label: str, first: int, last: int) -> str:
+        epochs = f"epochs {first}–{last}" if last > first else f"epoch {first}"
+        return f"{label}: {epochs}" if len(parts) > 1 else epochs
+
+    return ", ".join(f"{k or 'not recorded'} ({'; '.join(said(*span) for span in spans)})" for k, spans in runs)
+
+
 def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
     """:meth:`~idk.training.checkpoint.Checkpoint.describe` with the input, the rule, the outlier
     families and the scribbles in words (for ``idk info``'s text)."""
@@ -61,7 +94,7 @@ def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
         ]
     return {
         **described,
-        "processes": ckpt.processes or "not recorded (older checkpoint)",
+        "processes": processes_by_epoch(ckpt),
         "input": ckpt.input_spec.describe(),
         "rule": describe_rule(ckpt.rule),
         "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",

@@ -142,12 +142,19 @@ class Checkpoint:
 
     def member_losses(self) -> list[float | None]:
         """Each member's last epoch loss (None before its first epoch); one number for a single BNN."""
-        histories = (
-            [self.history]
-            if self.model_config.members == 1
-            else [st.get("history") or [] for st in self._member_states()]
-        )
-        return [h[-1]["loss"] if h else None for h in histories]
+        return [h[-1]["loss"] if h else None for _, h in self.part_histories()[: self.model_config.members]]
+
+    def part_histories(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Each trained part's per-epoch history in the order training fits them, by its progress
+        label: "bayes" (a mixture's "bayes 1/3", "bayes 2/3", ...), then "twin" where it has one."""
+        members = self.model_config.members
+        if members == 1:
+            parts = [("bayes", self.history)]
+        else:
+            parts = [
+                (f"bayes {k + 1}/{members}", st.get("history") or []) for k, st in enumerate(self._member_states())
+            ]
+        return parts + ([("twin", self.twin_history)] if self.twin_history else [])
 
     def training_progress(self) -> str:
         """How far the Bayesian model's training went: "5 of 12 epochs"; a mixture's members each,

@@ -336,7 +336,15 @@ def _epochs(
                 f"--lr (it was {cfg.lr:g}) and a new --out"
             )
         state.epoch = epoch + 1
-        state.history.append({"epoch": epoch + 1, "loss": epoch_loss, "seconds": seconds, "images_per_s": n / seconds})
+        state.history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": epoch_loss,
+                "seconds": seconds,
+                "images_per_s": n / seconds,
+                "processes": replicas.world,  # a resumed run's sessions may differ (idk info says each)
+            }
+        )
         if progress:
             progress.log(
                 f"{label} epoch {epoch + 1}/{epochs}: loss {epoch_loss:.4f} ({seconds:.1f} s, {n / seconds:.0f} img/s)"
