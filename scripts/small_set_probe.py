@@ -19,7 +19,7 @@ Out of distribution, 40 images each: pen scribbles on flat grounds, and smooth b
 pixels enlarged bicubically), both in the set's mode (colour or greyscale).
 
 Usage: python scripts/small_set_probe.py WORK_DIR [--set shapes|letters20|outlines] [--kl-weights 0.1 0.01]
-       [--epochs N] [--members N] [--seed 0]
+       [--epochs N] [--members N] [--seed 0] [--sets-only]
 """
 
 from __future__ import annotations
@@ -188,8 +188,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="default: not given (idk train's own choice for the set)")
     parser.add_argument("--members", type=int, help="posteriors in the mixture (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sets-only", action="store_true", help="make the sets, train nothing")
     args = parser.parse_args()
     labelled, unfamiliar = make_sets(args.work, args.set, args.seed)
+    if args.sets_only:
+        print(f"{labelled}\n{unfamiliar}")
+        return
     columns = ("noise", "gaussian-noise", "scribbles", "blobs")
     print(
         f"{'KL weight':>9}  {'model':<8} {'epochs':>6} {'test acc':>8}  "

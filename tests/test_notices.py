@@ -78,6 +78,9 @@ def test_a_model_no_better_than_its_most_common_class_is_said(cnn_model):
     n = ckpt.rule["calibration"]["n"]
     (line,) = said(0.3, 0.186, 0.25)
     assert line.startswith(f"its validation accuracy, 30.0% of {n} images, is not clearly above always answering")
+    twin = ckpt.metrics["twin_validation_accuracy"]
+    assert f"most common class (25.0%) (its deterministic twin, without the prior: {twin:.1%}): it has not" in line
+    assert "--kl-weight 0.001" in line
     assert said(0.45, 0.315, 0.25) == []
     # a few images, all or most right, have a low bound too: not said of a model past halfway to 100%
     assert said(1.0, 0.473, 0.5) == [] and said(0.8, 0.493, 0.5) == [] and said(0.975, 0.887, 0.9) == []

@@ -73,9 +73,12 @@ def chance_notice(ckpt: Checkpoint) -> str | None:
     if m["validation_accuracy_low"] > majority or accuracy > (1.0 + majority) / 2:
         return None
     n = m.get("validation_n") or (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
+    twin = m.get("twin_validation_accuracy")
+    its_twin = f" (its deterministic twin, without the prior: {twin:.1%})" if twin is not None else ""
     return (
         f"its validation accuracy, {accuracy:.1%} of {n} images, is not clearly above "
-        f"always answering its most common class ({majority:.1%}): it has not learned to tell "
-        "the classes apart; train longer (more --epochs), with more images, or check that the images show "
-        "their classes"
+        f"always answering its most common class ({majority:.1%}){its_twin}: it has not learned to tell "
+        "the classes apart; train longer (more --epochs) with the prior weighed less (--kl-weight 0.001: on a "
+        "few hundred images the prior can outweigh the data), with more images, or check that the images "
+        "show their classes"
     )
