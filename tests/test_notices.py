@@ -71,16 +71,36 @@ def test_a_model_no_better_than_its_most_common_class_is_said(cnn_model):
     assert ckpt.metrics["validation_accuracy_low"] > ckpt.metrics["validation_majority"]  # it learned
     assert not [w for w in warnings(ckpt) if "most common class" in w]
 
-    def said(accuracy: float, low: float, majority: float) -> list[str]:
+    def said(accuracy: float, low: float, majority: float, **twin: float) -> list[str]:
         m = {"validation_accuracy": accuracy, "validation_accuracy_low": low, "validation_majority": majority}
+        m |= {"twin_validation_accuracy": twin["twin"]} if twin else {}
         return [w for w in warnings(replace(ckpt, metrics={**ckpt.metrics, **m})) if "most common class" in w]
 
     n = ckpt.rule["calibration"]["n"]
     (line,) = said(0.3, 0.186, 0.25)
     assert line.startswith(f"its validation accuracy, 30.0% of {n} images, is not clearly above always answering")
-    twin = ckpt.metrics["twin_validation_accuracy"]
-    assert f"most common class (25.0%) (its deterministic twin, without the prior: {twin:.1%}): it has not" in line
-    assert "--kl-weight 0.001" in line
+    twin = ckpt.metrics["twin_validation_accuracy"]  # this model's twin learned: a hint at the prior
+    assert f"most common class (25.0%; its deterministic twin, without the prior: {twin:.1%}): it has not" in line
+    assert line.endswith("try --kl-weight 0.001 with more --epochs and check with `idk evaluate` what it then refuses")
+    no_twin = {k: v for k, v in ckpt.metrics.items() if k != "twin_validation_accuracy"}
+    (plain,) = [
+        w
+        for w in warnings(
+            replace(
+                ckpt,
+                metrics={
+                    **no_twin,
+                    "validation_accuracy": 0.3,
+                    "validation_accuracy_low": 0.186,
+                    "validation_majority": 0.25,
+                },
+            )
+        )
+        if "most common class" in w
+    ]
+    assert "(25.0%): it has not learned" in plain and "--kl-weight" not in plain
+    (close,) = said(0.3, 0.186, 0.25, twin=0.35)  # a twin no better: nothing points at the prior
+    assert "without the prior: 35.0%" in close and "--kl-weight" not in close
     assert said(0.45, 0.315, 0.25) == []
     # a few images, all or most right, have a low bound too: not said of a model past halfway to 100%
     assert said(1.0, 0.473, 0.5) == [] and said(0.8, 0.493, 0.5) == [] and said(0.975, 0.887, 0.9) == []

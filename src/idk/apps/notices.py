@@ -60,12 +60,18 @@ def noise_notice(ckpt: Checkpoint) -> str | None:
     )
 
 
+# the twin's validation accuracy this far above the model's points at the prior (docs/experiments.md,
+# "Shapes told by their outline alone: which part of the recipe holds it back?")
+PRIOR_GAP = 0.10
+
+
 def chance_notice(ckpt: Checkpoint) -> str | None:
     """That the model answers no better than always giving its most common class, of share m: its
     validation accuracy a is not clearly above m, both by its lower bound
     (:func:`~idk.training.rule_fitting.against_chance`: not above m) and by itself (not past
     (1 + m) / 2, halfway to every image right: a few images all answered right have a low bound
-    too); else None (or not measured: one class, or a checkpoint from before 2026-12-06)."""
+    too); else None (or not measured: one class, or a checkpoint from before 2026-12-06). A twin
+    whose validation accuracy is :data:`PRIOR_GAP` or more above a adds a hint at the KL weight."""
     m = ckpt.metrics
     if m.get("validation_accuracy_low") is None:
         return None
@@ -74,11 +80,16 @@ def chance_notice(ckpt: Checkpoint) -> str | None:
         return None
     n = m.get("validation_n") or (ckpt.rule.get("calibration") or {}).get("n") or ckpt.validation_size
     twin = m.get("twin_validation_accuracy")
-    its_twin = f" (its deterministic twin, without the prior: {twin:.1%})" if twin is not None else ""
+    its_twin = f"; its deterministic twin, without the prior: {twin:.1%}" if twin is not None else ""
+    prior = (  # the twin learned where the model did not: the prior may outweigh the few images
+        "; its twin learned more: the prior may outweigh so few images, try --kl-weight 0.001 with more "
+        "--epochs and check with `idk evaluate` what it then refuses"
+        if twin is not None and twin - accuracy >= PRIOR_GAP
+        else ""
+    )
     return (
         f"its validation accuracy, {accuracy:.1%} of {n} images, is not clearly above "
-        f"always answering its most common class ({majority:.1%}){its_twin}: it has not learned to tell "
-        "the classes apart; train longer (more --epochs) with the prior weighed less (--kl-weight 0.001: on a "
-        "few hundred images the prior can outweigh the data), with more images, or check that the images "
-        "show their classes"
+        f"always answering its most common class ({majority:.1%}{its_twin}): it has not learned to tell "
+        "the classes apart; train longer (more --epochs), with more images, or check that the images show "
+        f"their classes{prior}"
     )
