@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields, replace
 
 import pyro
 import torch
+from validation_experiment import _tuples  # JSON lists as tuples, nested ones too (outlier_weights)
 
 from idk.data.catalog import training_data
 from idk.data.sources import DataConfig
@@ -76,7 +77,7 @@ def main() -> None:
         unknown = set(change) - train_fields - {f.name for f in fields(preset.model)}
         if unknown or set(change) & FIXED:
             raise SystemExit(f"{name}: {', '.join(sorted(unknown | set(change) & FIXED))}: no field a variant may set")
-        given = {k: tuple(v) if isinstance(v, list) else v for k, v in change.items()}  # JSON lists: tuples
+        given = {k: _tuples(v) for k, v in change.items()}
         tcfg = replace(preset.train, **{k: v for k, v in given.items() if k in train_fields})
         epochs = math.ceil(args.steps / math.ceil(len(train_set) / tcfg.batch_size))
         tcfg = replace(tcfg, epochs=epochs, twin_epochs=None)
