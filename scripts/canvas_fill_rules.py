@@ -1,8 +1,8 @@
 """Can a rule tell a blotted loop (a digit's filled-in 9) from a bold font's stroke? Measured on
-validation images only, for the canvas set's redraw (:func:`idk.data.shifted.canvas`).
+validation images only, for the canvas set's redraw (:func:`idk.data.degradations.canvas`).
 
 For each model, its tuning images (the part of the validation split training tuned its rule on) at
-:data:`~idk.data.shifted.UPSCALE` × with the canvas pen (radius r): the images with a *filled area*
+:data:`~idk.data.degradations.UPSCALE` × with the canvas pen (radius r): the images with a *filled area*
 (ink deeper than :data:`FILLED` · r, the outline rule tried and reverted in docs/experiments.md), and
 three candidate rules for keeping only blotted loops among them:
 
@@ -23,8 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 from idk.data import DataConfig
+from idk.data.degradations import PEN_SHARE, hires, skeleton
 from idk.data.preparation import MNIST_BOX
-from idk.data.shifted import PEN_SHARE, hires, skeleton
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 

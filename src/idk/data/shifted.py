@@ -6,15 +6,10 @@ the report, its validation split for choices) or from fonts, never from a real o
 set. Each image takes the path a user's image takes: drawn or printed large, degraded the way a
 pen, a scanner or a screen degrades it, then brought to the model's frame by the model's own
 preparation (:func:`idk.data.preparation.to_mnist`: crop to the ink, fit 20/28 of the frame,
-centre by mass). The degradations (``hires`` is the image at :data:`UPSCALE` × the frame):
+centre by mass). The sets, each named by how its images were made:
 
-* ``low-res``: scanned at 9–14 px and scaled back up (blurry, thick, blocky strokes);
-* ``thick-pen`` / ``thin-pen``: grey-level dilation / erosion of the strokes (a broader or finer pen);
-* ``blurred``: Gaussian blur, σ 0.6–1.2 frame pixels (an out-of-focus photo);
-* ``scanned``: dark ink on grey paper, blur, sensor noise and a JPEG of quality 15–40, prepared
-  from the file's bytes (light background inverted);
-* ``canvas``: the strokes' skeleton redrawn with a round pen of one width, as the web page's
-  canvas draws them;
+* ``low-res``, ``thick-pen``, ``thin-pen``, ``blurred``, ``scanned``, ``canvas``: the model's own
+  images degraded as :mod:`idk.data.degradations` describes;
 * ``printed``: the class names rendered in printed fonts (when every class name is one character);
 * ``drawn``: the class names drawn as a few pen strokes by hands of their own, no font and no
   source image (:mod:`idk.data.handwriting`; when every class name has strokes there);
@@ -29,173 +24,23 @@ and ``hershey``.
 
 from __future__ import annotations
 
-import io
-import math
 from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor
 
+from idk.data.degradations import SHIFTS, UPSCALE, Rng, degrade, gaussian_blur, hires, prepared
 from idk.data.glyphs import FONT_FILES, LOOKALIKE, REFERENCE_FONT, SYMBOLS, frames, has_glyph, looks_alike
 from idk.data.handwriting import ALPHABET, draw, draw_strokes
 from idk.data.hershey import designs, has_strokes
 from idk.data.images import ImageSet, InputSpec
-from idk.data.preparation import MNIST_BOX, prepare, to_mnist
-
-UPSCALE = 4  # degradations work at 4× the frame (112 px for 28 × 28)
-PEN_SHARE = 0.1  # the canvas family's pen width over the symbol's height
-
-Rng = np.random.Generator
-Shift = Callable[[Tensor, Rng], Tensor]  # hires (N, 1, S, S) white on black → degraded, same shape
 
 
 def applies(spec: InputSpec) -> bool:
     """Whether the shifted sets are meaningful for a model: drawn symbols prepared MNIST's way."""
     return spec.drawn and spec.preparation == "mnist"
-
-
-def hires(images: Tensor) -> Tensor:
-    """Frame-sized images (N, C, H, W) as greyscale at UPSCALE × their size (N, 1, 4H, 4W)."""
-    grey = images.mean(1, keepdim=True)
-    return F.interpolate(grey, scale_factor=UPSCALE, mode="bilinear", align_corners=False).clamp(0, 1)
-
-
-def _per_image(x: Tensor, values: np.ndarray, fn: Callable[[Tensor, float], Tensor]) -> Tensor:
-    """``fn(image, value)`` for each image (1, 1, S, S) and its own parameter."""
-    return torch.cat([fn(x[i : i + 1], float(v)) for i, v in enumerate(values)])
-
-
-def low_res(x: Tensor, rng: Rng) -> Tensor:
-    size = x.shape[-1]
-    frame = size // UPSCALE
-    pixels = rng.integers(9, 15, len(x)) * frame / 28  # 9–14 px for a 28-px frame
-
-    def one(img: Tensor, k: float) -> Tensor:
-        small = F.interpolate(img, size=(max(4, round(k)),) * 2, mode="area")
-        return F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
-
-    return _per_image(x, pixels, one)
-
-
-def _dilate(img: Tensor, radius: int) -> Tensor:
-    return F.max_pool2d(img, 2 * radius + 1, stride=1, padding=radius) if radius > 0 else img
-
-
-def thick_pen(x: Tensor, rng: Rng) -> Tensor:
-    """Strokes widened by 1–2 frame pixels (dilation radius 2–4 at 4×)."""
-    return _per_image(x, rng.integers(2, 5, len(x)), lambda img, r: _dilate(img, int(r)))
-
-
-def thin_pen(x: Tensor, rng: Rng) -> Tensor:
-    """Strokes narrowed by 1–1.5 frame pixels (erosion radius 2–3 at 4×); an image that would fade
-    whole (no pixel left above half ink) is eroded less. A thin part of a stroke can still break."""
-
-    def one(img: Tensor, r: float) -> Tensor:
-        for radius in range(int(r), 0, -1):
-            out = -_dilate(-img, radius)
-            if out.max() > 0.5:
-                return out
-        return img
-
-    return _per_image(x, rng.integers(2, 4, len(x)), one)
-
-
-def gaussian_blur(img: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of (N, 1, H, W) with standard deviation ``sigma`` pixels."""
-    radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=img.dtype)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = k / k.sum()
-    out = F.conv2d(F.pad(img, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1))
-
-
-def blurred(x: Tensor, rng: Rng) -> Tensor:
-    sigmas = rng.uniform(0.6, 1.2, len(x)) * UPSCALE  # frame pixels → hires pixels
-    return _per_image(x, sigmas, gaussian_blur)
-
-
-def skeleton(mask: np.ndarray) -> np.ndarray:
-    """Zhang–Suen thinning of binary images (N, H, W) to one-pixel-wide strokes."""
-    img = mask.astype(np.uint8)
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = np.pad(img, ((0, 0), (1, 1), (1, 1)))
-            n = [p[:, :-2, 1:-1], p[:, :-2, 2:], p[:, 1:-1, 2:], p[:, 2:, 2:]]
-            n += [p[:, 2:, 1:-1], p[:, 2:, :-2], p[:, 1:-1, :-2], p[:, :-2, :-2]]  # P2 … P9, clockwise
-            count = sum(v.astype(np.int16) for v in n)
-            ring = n + [n[0]]
-            transitions = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.int16) for i in range(8))
-            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
-            if step == 0:
-                side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                side = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            remove = (img == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & side
-            if remove.any():
-                img[remove] = 0
-                changed = True
-        if not changed:
-            return img.astype(bool)
-
-
-def canvas(x: Tensor, rng: Rng) -> Tensor:
-    """The skeleton redrawn with a round pen a tenth of the symbol's height wide (the page's canvas
-    draws with a 20-px pen; a digit drawn there is about 200 px tall), anti-aliased."""
-    size = x.shape[-1]
-    bones = torch.from_numpy(skeleton((x[:, 0] > 0.5).numpy())).float().unsqueeze(1)
-    radius = max(1, round(PEN_SHARE / 2 * MNIST_BOX * size))  # half the pen, in hires pixels
-    yy, xx = torch.meshgrid(torch.arange(-radius, radius + 1), torch.arange(-radius, radius + 1), indexing="ij")
-    disc = ((yy**2 + xx**2) <= radius**2).float().view(1, 1, 2 * radius + 1, 2 * radius + 1)
-    ink = (F.conv2d(bones, disc, padding=radius) > 0).float()
-    return gaussian_blur(ink, 0.7)
-
-
-def scanned(x: Tensor, rng: Rng) -> Tensor:
-    """Marker for :func:`degrade`: scanning ends in a file, prepared from its bytes."""
-    raise NotImplementedError("scanned images are made by degrade()")
-
-
-def _scan_bytes(img: np.ndarray, rng: Rng) -> bytes:
-    """A white-on-black hires image (S, S) as a JPEG of dark ink on grey paper."""
-    paper, ink = rng.uniform(0.75, 0.95), rng.uniform(0.05, 0.3)
-    page = paper - (paper - ink) * img
-    page = gaussian_blur(torch.from_numpy(page)[None, None].float(), 1.0)[0, 0].numpy()
-    page = np.clip(page + rng.normal(0, rng.uniform(0.02, 0.06), page.shape), 0, 1)
-    buf = io.BytesIO()
-    Image.fromarray((page * 255).astype(np.uint8)).save(buf, format="JPEG", quality=int(rng.integers(15, 41)))
-    return buf.getvalue()
-
-
-SHIFTS: dict[str, Shift] = {
-    "low-res": low_res,
-    "thick-pen": thick_pen,
-    "thin-pen": thin_pen,
-    "blurred": blurred,
-    "scanned": scanned,
-    "canvas": canvas,
-}
-
-
-def degrade(x: Tensor, shift: str, spec: InputSpec, rng: Rng) -> Tensor:
-    """Hires images (N, 1, S, S) degraded by ``shift`` and prepared for ``spec``: (N, C, H, W)."""
-    if shift == "scanned":
-        return torch.stack([torch.from_numpy(prepare(_scan_bytes(img[0].numpy(), rng), spec).pixels) for img in x])
-    out = x if shift == "plain" else SHIFTS[shift](x, rng)
-    return _prepared(out.clamp(0, 1), spec)
-
-
-def _prepared(x: Tensor, spec: InputSpec) -> Tensor:
-    """Images (N, 1, S, S) brought to ``spec``'s frame as a user's image is: (N, C, H, W)."""
-    if not len(x):
-        return torch.empty(0, spec.channels, spec.height, spec.width)
-    frames = [to_mnist(img[0].numpy(), spec.height, spec.width).pixels for img in x]
-    return torch.from_numpy(np.stack(frames)).expand(-1, spec.channels, -1, -1).contiguous()
 
 
 def _sample(source: ImageSet, n: int, rng: Rng) -> ImageSet:
@@ -213,7 +58,7 @@ def shifted_sets(source: ImageSet, spec: InputSpec, n: int = 1000, seed: int = 0
         rng = np.random.default_rng([seed, k])
         base = _sample(source, n, rng)
         chunks = [degrade(hires(base.images[s : s + 250]), shift, spec, rng) for s in range(0, len(base), 250)]
-        images = torch.cat(chunks) if chunks else _prepared(base.images[:0], spec)
+        images = torch.cat(chunks) if chunks else prepared(base.images[:0], spec)
         out[shift] = ImageSet(shift, images, base.labels, source.classes, spec)
     for name, make in (("printed", printed_set), ("drawn", drawn_set), ("hershey", hershey_set)):
         if (extra := make(source.classes, spec, n, seed)) is not None:
@@ -223,7 +68,7 @@ def shifted_sets(source: ImageSet, spec: InputSpec, n: int = 1000, seed: int = 0
 
 def drawn_images(chars: list[str], spec: InputSpec, rng: Rng, style: int | None = None) -> Tensor:
     """Each of ``chars`` drawn as pen strokes (:func:`idk.data.handwriting.draw`; any of its styles,
-    or the ``style``-th) at UPSCALE × the frame, anti-aliased as :func:`canvas` is, and prepared for
+    or the ``style``-th) at UPSCALE × the frame, anti-aliased as :func:`~idk.data.degradations.canvas` is, and prepared for
     ``spec``: (N, C, H, W); (0, C, H, W) for no characters."""
     side = UPSCALE * spec.height
     return _pen_drawn([draw(c, rng, side, style) for c in chars], spec)
@@ -246,12 +91,12 @@ def hershey_images(
 
 
 def _pen_drawn(drawings: list[np.ndarray], spec: InputSpec) -> Tensor:
-    """Pen drawings (side, side) at UPSCALE × the frame, anti-aliased as :func:`canvas` is and
+    """Pen drawings (side, side) at UPSCALE × the frame, anti-aliased as :func:`~idk.data.degradations.canvas` is and
     prepared for ``spec``: (N, C, H, W); (0, C, H, W) for none."""
     if not drawings:
-        return _prepared(torch.empty(0, 1, 1, 1), spec)
+        return prepared(torch.empty(0, 1, 1, 1), spec)
     x = torch.from_numpy(np.stack(drawings)).unsqueeze(1)
-    return _prepared(gaussian_blur(x, 0.7).clamp(0, 1), spec)
+    return prepared(gaussian_blur(x, 0.7).clamp(0, 1), spec)
 
 
 def drawn_set(classes: tuple[str, ...], spec: InputSpec, n: int = 1000, seed: int = 0) -> ImageSet | None:
@@ -306,7 +151,7 @@ def printed_images(chars: list[str], fonts: list[str], spec: InputSpec, rng: Rng
     font file's path), rotated ±8° at 48–72 pt (drawn from ``rng``: every angle, then every size) at
     UPSCALE × the frame, and prepared for ``spec`` as a user's image is: (N, C, H, W)."""
     n, side = len(chars), UPSCALE * spec.height
-    return _prepared(frames(chars, fonts, rng.uniform(-8, 8, n), rng.integers(48, 73, n), side, side), spec)
+    return prepared(frames(chars, fonts, rng.uniform(-8, 8, n), rng.integers(48, 73, n), side, side), spec)
 
 
 def symbol_chars(classes: tuple[str, ...]) -> list[str]:
