@@ -31,7 +31,7 @@ from idk.data.synthetic import glyphs
 from idk.errors import IdkError
 from idk.training.batches import printed_share
 from idk.training.config import TrainConfig
-from idk.training.train import _check_training
+from idk.training.preflight import check_training
 
 
 @pytest.fixture(scope="module")
@@ -97,14 +97,14 @@ def test_classes_that_the_glyphs_draw_must_drop_the_family(pool):
     classes = ("A", "B", sorted(pool)[0])
     exposed = TrainConfig(outlier_weight=0.5)
     with pytest.raises(IdkError, match=rf"classes {sorted(pool)[0]} .*--drop-outliers glyphs"):
-        _check_training(exposed, spec, "hebrew", classes)
+        check_training(exposed, spec, "hebrew", classes)
     assert "ա" not in pool  # but it looks like one that is
     with pytest.raises(IdkError, match="classes ա are \\(or look like\\)"):
-        _check_training(exposed, spec, "armenian", ("ա", "A", "中", "cat"))  # 中: no reference glyph, not judged
-    kept = _check_training(replace(exposed, drop_outliers=("glyphs",)), spec, "hebrew", classes)
+        check_training(exposed, spec, "armenian", ("ա", "A", "中", "cat"))  # 中: no reference glyph, not judged
+    kept = check_training(replace(exposed, drop_outliers=("glyphs",)), spec, "hebrew", classes)
     assert "glyphs" not in kept and "blobs" in kept
-    assert _check_training(TrainConfig(), spec, "hebrew", classes) == ()  # no outlier exposure: no clash
-    assert "glyphs" in _check_training(exposed, MNIST_SPEC, "mnist", tuple("0123456789"))
+    assert check_training(TrainConfig(), spec, "hebrew", classes) == ()  # no outlier exposure: no clash
+    assert "glyphs" in check_training(exposed, MNIST_SPEC, "mnist", tuple("0123456789"))
 
 
 def test_printed_class_names_are_trained_in_fonts_the_printed_set_is_not_measured_in(tmp_path, monkeypatch):

@@ -6,8 +6,7 @@ from its last completed epoch with the optimiser state and the data order it wou
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,12 @@ from typing import Any
 import pyro
 import torch
 
-from idk.choices import AUTO_SCORE
 from idk.data.catalog import DEFAULT_DATA, fingerprint, training_data
-from idk.data.glyphs import glyph_bank, glyph_classes, printable, rendered_digest
-from idk.data.images import ImageSet, InputSpec
+from idk.data.glyphs import glyph_bank, rendered_digest
+from idk.data.images import InputSpec
 from idk.data.named import NAMED
 from idk.data.sources import DataConfig
 from idk.data.synthetic import scribbles_for
-from idk.data.variants import VARIANTS, variant_labels
-from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
 from idk.decision.rules import infeasible_advice
 from idk.devices import resolve_device
@@ -40,11 +36,12 @@ from idk.nn.bnn import (
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
-from idk.training.batches import outlier_families, trained_printed
+from idk.training.batches import trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
-from idk.training.config import Preset, TrainConfig, get_preset, preset_for
+from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
 from idk.training.options import TrainOptions, checked, configure
+from idk.training.preflight import check_training, enough_steps, warn_before_training, warn_unused_options
 from idk.training.resumption import (
     check_same_data,
     check_same_rendering,
@@ -58,18 +55,14 @@ from idk.training.rule_fitting import (
     FIXED_THRESHOLD,
     base_rule,
     fit_rules,
-    selection_target,
     stand_in,
-    too_few_to_choose,
 )
 from idk.training.splits import (
     by_class,
     split,
-    tuning_split,
     untrained_classes,
     untrained_reason,
     used_images,
-    validation_size,
 )
 
 
@@ -91,11 +84,6 @@ def already_there(out: Path) -> str:
         f"holds an unfinished model ({len(held.classes)} classes, {held.training_progress()}); --resume goes on "
         "with it, --overwrite replaces it, or give another --out"
     )
-
-
-# fewer optimiser steps than this (a small set, or few epochs asked for) are said, with the epochs for as many
-FEW_STEPS = 200
-FEW_PER_CLASS = 10  # a class with fewer training images than this is said
 
 
 def train(
@@ -149,10 +137,10 @@ def train(
         )
     source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
-    families = _check_training(tcfg, source.spec, opts.data or DEFAULT_DATA, source.train.classes)
+    families = check_training(tcfg, source.spec, opts.data or DEFAULT_DATA, source.train.classes)
     scribbles = scribbles_for(source.spec)
     if previous is None:
-        _unused_options(opts, source.spec, source.train.classes, progress.warn)
+        warn_unused_options(opts, source.spec, source.train.classes, progress.warn)
     full = used_images(source.train, tcfg)
     # a resumed run keeps its validation images (a checkpoint from before 2026-12-06 drew them over all)
     stratified = previous.validation_by_class if previous is not None else by_class(source.record.data)
@@ -160,7 +148,7 @@ def train(
     if untrained := untrained_classes(full, train_set):
         raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
     if previous is None and opts.epochs is None and (opts.data or DEFAULT_DATA) not in NAMED:
-        tcfg = _enough_steps(tcfg, len(train_set), opts.data, progress.log)
+        tcfg = enough_steps(tcfg, len(train_set), opts.data, progress.log)
         preset = replace(preset, train=tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not any(
@@ -207,7 +195,7 @@ def train(
             "(torch.distributions.kl knows no such pair): Pyro estimates it from each step's sampled weights, "
             "a noisier gradient"
         )
-    _before_training(preset, opts, source.record.data, full, train_set, val_set, previous is None, progress.warn)
+    warn_before_training(preset, opts, source.record.data, full, train_set, val_set, previous is None, progress.warn)
     provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
         kind=type(model).__name__,
@@ -286,103 +274,6 @@ def _models(model_cfg: ModelConfig, tcfg: TrainConfig, n: int, data: str) -> tup
     return model, twin
 
 
-def _unused_options(opts: TrainOptions, spec: InputSpec, classes: tuple[str, ...], warn: Callable[[str], None]) -> None:
-    """Warn of the given shares of drawn symbols' training images that this data does not use."""
-    data = opts.data or DEFAULT_DATA
-    if opts.degrade and not spec.drawn:
-        warn(f"--degrade applies to drawn symbols only: the images of {data} are not degraded")
-    if opts.printed and not (spec.drawn and printable(classes)):
-        warn(f"--printed applies to drawn symbols named by one letter or digit each: no class of {data} is printed")
-    if opts.variants and not (spec.drawn and variant_labels(classes)):
-        warn(
-            f"--variants applies to drawn symbols with a class of a written variant ({', '.join(VARIANTS)}): "
-            f"no class of {data} has one"
-        )
-
-
-def _before_training(
-    preset: Preset,
-    opts: TrainOptions,
-    recorded: str,
-    full: ImageSet,
-    train_set: ImageSet,
-    val_set: ImageSet,
-    new: bool,
-    warn: Callable[[str], None],
-) -> None:
-    """Warn of what the data leaves the rule and the training (``new``: not a resumed run): too few
-    validation images to choose the score by, or to set the threshold at all or closely, classes with
-    few training images (:data:`FEW_PER_CLASS`), and too few optimiser steps to learn from.
-    ``recorded``: the data as its record names it (which fixes the tuning split)."""
-    data, tcfg = opts.data or DEFAULT_DATA, preset.train
-    tune, held = (len(part) for part in tuning_split(val_set, preset.rule, recorded))
-    if preset.rule.score == AUTO_SCORE and too_few_to_choose(tune, preset.rule):  # none refused
-        warn(
-            f"{data}: the rule's score is chosen on only {tune} validation images (those that tune the rule), "
-            f"too few to compare the scores at a {100 * selection_target(preset.rule):g}% refusal; give more images, or "
-            "choose the score with --score"
-        )
-    if preset.rule.targeted and not held:  # resumed too; after the network fits the images
-        if not tcfg.val_size:  # the tutorial's preset, or TrainOptions(val_size=0)
-            why, advice = f"the {preset.name} preset holds none out", "choose another --preset"
-        else:
-            why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
-            advice = (
-                f"give each class more images (a fifth of them, at most {tcfg.val_size}, are held out for the rule)"
-            )
-        warn(
-            f"{data}: no validation image is held out to set the rule's threshold ({why}): "
-            f"it keeps a fixed one, not set for its target; {advice}"
-        )
-    elif preset.rule.target_refusal is not None:
-        if few := few_to_calibrate(held, preset.rule.target_refusal):
-            warn(
-                f"{data}: {few}; more training images narrow it (a fifth of them, at most "
-                f"{tcfg.val_size}, are held out for the rule)"
-            )
-    counts = torch.bincount(train_set.labels, minlength=len(full.classes)).tolist()
-    if new and (rare := [(c, n) for c, n in zip(full.classes, counts, strict=True) if n < FEW_PER_CLASS]):
-        listed = ", ".join(f"{c} ({n})" for c, n in rare[:5]) + (f" and {len(rare) - 5} more" if len(rare) > 5 else "")
-        warn(
-            f"{data}: few training images for {listed}, under {FEW_PER_CLASS}: the model learns little of "
-            f"{'them' if len(rare) > 1 else 'it'} and may answer wrongly with confidence; `idk evaluate --json` "
-            "or --report gives each class's figures"
-        )
-    if (steps := steps_per_epoch(len(train_set), tcfg) * tcfg.epochs) < FEW_STEPS and new:  # few epochs asked for
-        epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
-        warn(
-            f"{data}: {len(train_set)} training images make {steps} optimiser "
-            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {epochs_for(len(train_set), tcfg)} "
-            f"gives {FEW_STEPS} (and may answer better)"
-        )
-
-
-def epochs_for(n: int, tcfg: TrainConfig) -> int:
-    """The epochs a new run on a user's ``n`` training images takes when ``--epochs`` is not given:
-    the preset's, or as many as make :data:`FEW_STEPS` optimiser steps where those make fewer (a
-    small set of 192 training images makes 2 an epoch: after 15 epochs its rule refused no noise,
-    after 100 all of it; docs/experiments.md, "A small set of one's own")."""
-    return max(tcfg.epochs, math.ceil(FEW_STEPS / steps_per_epoch(n, tcfg)))
-
-
-def _enough_steps(tcfg: TrainConfig, n: int, data: str | None, log: Callable[[str], None]) -> TrainConfig:
-    """``tcfg`` with :func:`epochs_for`'s epochs for ``n`` training images of a user's set (no
-    ``--epochs`` given), said when they are not the preset's."""
-    if (epochs := epochs_for(n, tcfg)) == tcfg.epochs:
-        return tcfg
-    k = steps_per_epoch(n, tcfg)
-    log(
-        f"{data}: {n} training images make {k} optimiser step{'s' * (k != 1)} an epoch: "
-        f"{epochs} epochs (the preset's {tcfg.epochs}) make at least {FEW_STEPS} (--epochs sets another number)"
-    )
-    return replace(tcfg, epochs=epochs)
-
-
-def steps_per_epoch(n: int, tcfg: TrainConfig) -> int:
-    """The optimiser steps an epoch of ``n`` training images takes: one per batch, the last one ragged."""
-    return math.ceil(n / tcfg.batch_size)
-
-
 def resumes_nothing(previous: Checkpoint, epochs: int | None) -> bool:
     """Whether resuming the run ``previous`` with ``--epochs`` ``epochs`` (None: its own) has nothing
     left to train: :func:`train` then returns it as it is, the file untouched."""
@@ -420,30 +311,3 @@ def rendered_fingerprints(
     if (printed := trained_printed(tcfg, spec, classes)) is not None:
         out["printed"] = rendered_digest(printed[0])
     return out
-
-
-def _check_training(tcfg: TrainConfig, spec: InputSpec, data: str, classes: tuple[str, ...]) -> tuple[str, ...]:
-    """The training options that need the data's form, checked before any model is built: the
-    degraded share, and the outlier families left out (:func:`idk.training.batches.outlier_families`),
-    which must not teach a class as unlike every class (a class named by a character of the
-    ``glyphs`` family). Returns the names of the families the run trains on (none without outlier
-    exposure)."""
-    for option, share in (("--degrade", tcfg.degrade), ("--printed", tcfg.printed), ("--variants", tcfg.variants)):
-        if not 0.0 <= share <= 1.0:
-            raise IdkError(f"{option} {share}: is not a fraction in [0, 1]")
-    if tcfg.flip and spec.drawn:
-        raise IdkError(
-            f"{data}: --flip: its images are drawn symbols (digits, letters), and a mirrored symbol is "
-            "another one or none; drop --flip"
-        )
-    try:
-        families = tuple(outlier_families(spec, tcfg))
-    except ValueError as err:
-        raise IdkError(f"{data}: --drop-outliers: {err}") from None
-    trained = families if tcfg.outlier_weight > 0 else ()
-    if "glyphs" in trained and (clash := glyph_classes(classes)):
-        raise IdkError(
-            f"{data}: the classes {', '.join(clash)} are (or look like) characters that the glyphs outlier "
-            "family trains as unlike every class: train with --drop-outliers glyphs"
-        )
-    return trained
