@@ -56,6 +56,23 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
     assert small.images.shape == (30, 3, 24, 32)
 
 
+def test_the_conversion_line_counts_transparent_cmyk_deep_and_animated_files(tmp_path):
+    ink = np.zeros((12, 12), np.uint8)
+    ink[3:9, 5:7] = 255
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        Image.fromarray(ink).save(tmp_path / cls / "plain.png")
+        Image.fromarray(ink).convert("RGBA").save(tmp_path / cls / "alpha.png")
+    Image.fromarray(ink).save(tmp_path / "a" / "moving.gif", save_all=True, append_images=[Image.fromarray(255 - ink)])
+    Image.fromarray(ink.astype(np.uint16) * 257).save(tmp_path / "b" / "deep.png")
+    said: list[str] = []
+    data = read_folder(tmp_path, "forms", warn=said.append, require_labels=True)
+    assert len(data) == 6 and said == [
+        f"{tmp_path}: brought 6 images to 12×12 greyscale (2 with an alpha channel, laid on white, "
+        "1 of more than 8 bits a channel, read by their range, 1 animated, their first frame)"
+    ]
+
+
 def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatch):
     root = make_shapes(tmp_path / "s", per_class=4)
     (root / "circle" / "notes.txt").write_text("hello")

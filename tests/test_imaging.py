@@ -369,3 +369,22 @@ def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size_a_large_png_refused(t
     monkeypatch.setattr(imaging, "MAX_JPEG_PIXELS", 1_000_000)  # over the JPEG limit too: refused
     with pytest.raises(ImageError, match="over the limit of 1,000,000"):
         open_image(tmp_path / "big.jpg")
+
+
+def test_what_reading_a_file_changes_is_told_from_its_header(tmp_path):
+    """stored_forms names transparency, CMYK, deep pixels and animation, and nothing for a plain image."""
+    from idk.data.imaging import stored_forms
+
+    grey = Image.fromarray(np.full((8, 8), 90, np.uint8))
+    grey.save(tmp_path / "plain.png")
+    grey.convert("RGBA").save(tmp_path / "alpha.png")
+    grey.convert("CMYK").save(tmp_path / "cmyk.jpg")
+    Image.fromarray(np.full((8, 8), 40_000, np.uint16)).save(tmp_path / "deep.png")
+    grey.save(tmp_path / "moving.gif", save_all=True, append_images=[grey.point(lambda v: 255 - v)])
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    assert stored_forms(tmp_path / "plain.png") == ()
+    assert stored_forms(tmp_path / "alpha.png") == ("transparent",)
+    assert stored_forms(tmp_path / "cmyk.jpg") == ("cmyk",)
+    assert stored_forms(tmp_path / "deep.png") == ("deep",)
+    assert stored_forms(tmp_path / "moving.gif") == ("animated",)
+    assert stored_forms(tmp_path / "broken.png") == ()

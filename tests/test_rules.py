@@ -133,3 +133,22 @@ def test_each_rule_says_what_it_reads_of_each_class_and_what_it_compares():
     assert torch.equal(by_score.class_statistic(pred), pred.mean_probs)
     assert torch.equal(by_percentile.decide(pred).refused, ~(by_percentile.compared(pred) > 0.5))
     assert torch.equal(by_score.decide(pred).refused, by_score.compared(pred) > 0.5)
+
+
+def test_the_rule_line_says_where_it_refuses_more_than_its_target():
+    """A percentile threshold under 1/C refuses the answers naming every class besides: the line
+    says what it refuses of its validation images; within an image of the target it says nothing more."""
+    from idk.decision.rules import describe_rule
+
+    cal = {"method": "refusal quantile", "n": 40, "target_refusal": 0.02, "validation_refused": 0.35}
+    weak = {**PercentileRule(50, 0.2).as_dict(), "calibration": cal}
+    assert describe_rule(weak).endswith(
+        "(calibrated to refuse 2% of 40 validation images; it refuses 35% of them: tied scores, or every class "
+        "above the threshold)"
+    )
+    as_aimed = {**weak, "calibration": {**cal, "validation_refused": 0.025}}  # one image of 40 is 2.5%
+    assert describe_rule(as_aimed).endswith("(calibrated to refuse 2% of 40 validation images)")
+    older = {**weak, "calibration": {k: v for k, v in cal.items() if k != "validation_refused"}}
+    assert describe_rule(older).endswith("(calibrated to refuse 2% of 40 validation images)")
+    tied = {**ScoreRule(make_score("max-prob"), 0.1).as_dict(), "calibration": cal}
+    assert describe_rule(tied).endswith("it refuses 35% of them: tied scores)")

@@ -100,12 +100,17 @@ def _train(s: Session) -> int:
     # resumed with nothing left to train: the file untouched
     finished = resume and written_before is not None and _modified(args.out) == written_before
     if from_environment().is_main:  # under torchrun, rank 0 alone reports
-        from idk.apps.notices import measured_notices
-
         print(saved_summary(ckpt, args.out, unchanged=finished))
-        for note in measured_notices(ckpt):  # the other notices, training said as it met them
-            s.progress.warn(f"{args.out}: {note}")
+        _warn_measured(s, args.out, ckpt)  # the other notices, training said as it met them
     return 0
+
+
+def _warn_measured(s: Session, path: str | Path, ckpt: Checkpoint) -> None:
+    """After a saved line: what the measurements made when the rule was set say of the model."""
+    from idk.apps.notices import measured_notices
+
+    for note in measured_notices(ckpt):
+        s.progress.warn(f"{path}: {note}")
 
 
 def _evaluate(s: Session) -> int:
@@ -249,7 +254,6 @@ def _download(s: Session) -> int:
 
 
 def _calibrate(s: Session) -> int:
-    from idk.apps.notices import measured_notices
     from idk.decision.rules import describe_rule
     from idk.training.recalibration import recalibrate
 
@@ -268,8 +272,7 @@ def _calibrate(s: Session) -> int:
     )
     written = args.out or args.model
     print(f"saved {written}: rule: {describe_rule(ckpt.rule)}")
-    for note in measured_notices(ckpt):  # measured again with the new rule
-        s.progress.warn(f"{written}: {note}")
+    _warn_measured(s, written, ckpt)  # measured again with the new rule
     return 0
 
 

@@ -45,6 +45,9 @@ from idk.errors import DataError
 
 TEST_SHARE = 0.2  # held out for testing when a set comes without a test split
 SPLIT_SEED = 20_181_127  # the fixed random splits (test and validation)
+# a named set's test split as a report names it; load takes the report's name back as the set's
+REPORT_NAMES = {"mnist": "mnist-test"}
+ALIASES = {report: named for named, report in REPORT_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -342,13 +345,12 @@ def load(
     if name_or_path in NOISE:
         return noise(name_or_path, n_noise, spec, seed)
     fitted = False
-    if name_or_path == "mnist-test":  # the report's name for MNIST's test set
-        name_or_path = "mnist"
+    name_or_path = ALIASES.get(name_or_path, name_or_path)
     if name_or_path == "notmnist-459":
         data = notmnist_459(cfg)
     elif name_or_path in NAMED:
         data = named_split(name_or_path, "test", cfg)
-        data.name = "mnist-test" if name_or_path == "mnist" else name_or_path
+        data.name = REPORT_NAMES.get(name_or_path, name_or_path)
     else:
         path = Path(name_or_path)
         if not path.exists():
@@ -384,7 +386,7 @@ def without_labels(name_or_path: str) -> bool:
     tell so cheaply (an IDX file, a file that is no array, a path that is not there): :func:`load`
     reads or explains those."""
     path = Path(name_or_path)
-    if name_or_path in (*KNOWN, "mnist-test") or not path.exists():
+    if name_or_path in (*KNOWN, *ALIASES) or not path.exists():
         return name_or_path in NOISE
     if path.is_dir():
         return _evaluation_pair(path) is None and not class_folders(_evaluated_folder(path))

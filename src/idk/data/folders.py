@@ -25,7 +25,15 @@ import torch
 
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, unnamed_classes
-from idk.data.imaging import IMAGE_SUFFIXES, is_colour, laid_on_white, open_image, unit_divisor
+from idk.data.imaging import (
+    IMAGE_SUFFIXES,
+    STORED_FORMS,
+    is_colour,
+    laid_on_white,
+    open_image,
+    stored_forms,
+    unit_divisor,
+)
 from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
 
@@ -80,6 +88,7 @@ def read_folder(
             f"one folder per class): {', '.join(beside[:SHOWN_NAMES])}{more}"
         )
     found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
+    forms: Counter[str] = Counter()  # what reading the files changed beside size and channels (STORED_FORMS)
     skipped: list[str] = []  # "name (why)"
     nested = [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
     if nested and warn:
@@ -103,6 +112,7 @@ def read_folder(
                 skipped.append(f"{f.name} ({err.reason})")
                 continue
             found.append((f, label, px.shape[:2], is_colour(px)))
+            forms.update(stored_forms(f))
     if skipped and warn:
         more = f" (+{len(skipped) - SHOWN_NAMES} more)" if len(skipped) > SHOWN_NAMES else ""
         warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {'; '.join(skipped[:SHOWN_NAMES])}{more}")
@@ -129,26 +139,26 @@ def read_folder(
             px = prepare(px, spec).pixels
         images[i] = px
     if warn:
-        _say_conversions(root, found, spec, capped, warn)
+        _say_conversions(root, found, forms, spec, capped, warn)
     labels = torch.tensor([lab for _, lab, _, _ in found]) if subdirs else None
     classes = tuple(c for c, _ in groups) if subdirs else ()
     return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
 
 
-def _say_conversions(root: Path, found, spec: InputSpec, capped: bool, warn: Warn) -> None:
+def _say_conversions(root: Path, found, forms: Counter[str], spec: InputSpec, capped: bool, warn: Warn) -> None:
+    """One line: how many of the ``found`` images were resized, given channels or made grey, and
+    read otherwise than as plain 8-bit pixels (``forms``: counts of :data:`STORED_FORMS` keys)."""
     resized = sum(size != (spec.height, spec.width) for _, _, size, _ in found)
     to_colour = sum(not c for *_, c in found) if spec.channels == 3 else 0
     to_grey = sum(c for *_, c in found) if spec.channels == 1 else 0
-    if resized or to_colour or to_grey:
-        parts = [
-            f"{n} {what}"
-            for n, what in (
-                (resized, "resized"),
-                (to_colour, "with grey pixels only, given 3 channels"),
-                (to_grey, "colour→greyscale"),
-            )
-            if n
-        ]
+    counts = [
+        (resized, "resized"),
+        (to_colour, "with grey pixels only, given 3 channels"),
+        (to_grey, "colour→greyscale"),
+        *((forms[key], what) for key, what in STORED_FORMS.items()),
+    ]
+    if any(n for n, _ in counts):
+        parts = [f"{n} {what}" for n, what in counts if n]
         cap = f" (sizes capped at {MAX_SIDE} px; --image-size chooses another)" if capped else ""
         warn(
             f"{root}: brought {len(found)} image{'s' if len(found) != 1 else ''} to {spec.describe()}{cap} ({', '.join(parts)})"

@@ -227,6 +227,34 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
 
 
+# what reading a file changes beside its size and channels (:func:`stored_forms`), as said in a line
+STORED_FORMS = {
+    "transparent": "with an alpha channel, laid on white",
+    "cmyk": "CMYK→RGB",
+    "deep": "of more than 8 bits a channel, read by their range",
+    "animated": "animated, their first frame",
+}
+
+
+def stored_forms(path: str | Path) -> tuple[str, ...]:
+    """What :func:`open_image` changes in an image file beside its size and channels, keys of
+    :data:`STORED_FORMS`: an alpha channel or a transparent colour laid on white, CMYK turned to
+    RGB, 16-bit, 32-bit or float pixels read by their range, an animation's first frame only. Read
+    from the file's header, no pixels decoded; () for a plain 8-bit image and for a file PIL cannot
+    open (:func:`open_image` says why)."""
+    try:
+        with Image.open(path) as img:
+            found = (
+                ("transparent", img.has_transparency_data),
+                ("cmyk", img.mode == "CMYK"),
+                ("deep", img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")),
+                ("animated", bool(getattr(img, "is_animated", False))),
+            )
+    except Exception:  # noqa: BLE001 - any file PIL cannot open: open_image names the reason
+        return ()
+    return tuple(key for key, present in found if present)
+
+
 def unit_divisor(array: np.ndarray) -> float:
     """What an image array (one image or a set, any shape) is divided by to lie in [0, 1]:
 

@@ -42,6 +42,13 @@ class PreparedImage:
     enlarged: float = 1.0
     source_size: tuple[int, int] | None = None
 
+    @classmethod
+    def scaled(
+        cls, pixels: np.ndarray, inverted: bool, blank: bool, scale: float, size: tuple[int, int]
+    ) -> PreparedImage:
+        """Content of ``size`` (H, W) brought to the frame by ``scale``: shrinking is not enlarging."""
+        return cls(pixels, inverted, blank, max(scale, 1.0), size)
+
 
 def fitted_scale(size: tuple[int, int], spec: InputSpec) -> float:
     """The scale that fits an image of ``size`` (H, W) into ``spec``'s frame, aspect kept."""
@@ -116,7 +123,7 @@ def to_mnist(grey: np.ndarray, height: int = 28, width: int = 28) -> PreparedIma
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = Image.fromarray((img * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
     small = np.asarray(small, dtype=np.float32) / 255.0
-    return PreparedImage(_centre_by_mass(small, height, width)[None], inverted, False, max(scale, 1.0), (h, w))
+    return PreparedImage.scaled(_centre_by_mass(small, height, width)[None], inverted, False, scale, (h, w))
 
 
 def _centre_by_mass(small: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -175,4 +182,4 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
         out[top : top + size[1], left : left + size[0]] = np.asarray(img, dtype=np.float32) / 255.0
         pixels = out
     chw = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
-    return PreparedImage(np.ascontiguousarray(chw), False, flat, max(scale, 1.0), (h, w))
+    return PreparedImage.scaled(np.ascontiguousarray(chw), False, flat, scale, (h, w))

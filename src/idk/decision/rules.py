@@ -251,5 +251,19 @@ def describe_rule(d: dict[str, Any]) -> str:
             f"on {cal.get('n', '?')} validation images: bound {cal.get('bound', float('nan')):.4g})"
         )
     elif "target_refusal" in cal:
-        text += f" (calibrated to refuse {100 * cal['target_refusal']:g}% of {cal['n']} validation images)"
+        text += (
+            f" (calibrated to refuse {100 * cal['target_refusal']:g}% of {cal['n']} validation images"
+            f"{_refused_beyond_target(rule, cal)})"
+        )
     return text
+
+
+def _refused_beyond_target(rule: Rule, cal: dict[str, Any]) -> str:
+    """What a rule calibrated to a refusal target refuses of its validation images where that is
+    more than the target by a whole image or more (tied scores; for a percentile rule also answers
+    naming every class, refused besides its threshold); "" otherwise and for older calibrations."""
+    refused, n = cal.get("validation_refused"), cal["n"]
+    if refused is None or refused * n < cal["target_refusal"] * n + 1:
+        return ""
+    why = "tied scores, or every class above the threshold" if isinstance(rule, PercentileRule) else "tied scores"
+    return f"; it refuses {100 * refused:.3g}% of them: {why}"

@@ -350,7 +350,7 @@ def restore(
 ) -> None:
     """Load a resumed run's weights and training states (by key, into ``states``) and say where it
     goes on from: ``epochs`` applied, and a number of processes (``world``) other than its last session's."""
-    from idk.training.fitting import FitState
+    from idk.training.fitting import FitState  # here: `idk evaluate` imports this module, not the training code
 
     model.load_state_dict(previous.state_dict)
     if twin is not None and previous.twin_state_dict is not None:
