@@ -56,20 +56,21 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
     assert small.images.shape == (30, 3, 24, 32)
 
 
-def test_the_conversion_line_counts_transparent_cmyk_deep_and_animated_files(tmp_path):
+def test_the_conversion_line_counts_transparent_deep_and_animated_files(tmp_path):
     ink = np.zeros((12, 12), np.uint8)
     ink[3:9, 5:7] = 255
     for cls in ("a", "b"):
         (tmp_path / cls).mkdir()
         Image.fromarray(ink).save(tmp_path / cls / "plain.png")
-        Image.fromarray(ink).convert("RGBA").save(tmp_path / cls / "alpha.png")
+        dark = 255 - ink  # dark ink, opaque, on a transparent page
+        Image.fromarray(np.stack([dark, dark, dark, ink], -1)).save(tmp_path / cls / "alpha.png")
     Image.fromarray(ink).save(tmp_path / "a" / "moving.gif", save_all=True, append_images=[Image.fromarray(255 - ink)])
     Image.fromarray(ink.astype(np.uint16) * 257).save(tmp_path / "b" / "deep.png")
     said: list[str] = []
     data = read_folder(tmp_path, "forms", warn=said.append, require_labels=True)
     assert len(data) == 6 and said == [
-        f"{tmp_path}: brought 6 images to 12×12 greyscale (2 with an alpha channel, laid on white, "
-        "1 of more than 8 bits a channel, read by their range, 1 animated, their first frame)"
+        f"{tmp_path}: brought 6 images to 12×12 greyscale (2 with transparent pixels laid on white; "
+        "1 of 16-bit, 32-bit or float grey read by their range; 1 of several frames or pages, the first read)"
     ]
 
 

@@ -371,20 +371,31 @@ def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size_a_large_png_refused(t
         open_image(tmp_path / "big.jpg")
 
 
-def test_what_reading_a_file_changes_is_told_from_its_header(tmp_path):
-    """stored_forms names transparency, CMYK, deep pixels and animation, and nothing for a plain image."""
-    from idk.data.imaging import stored_forms
+def test_what_reading_a_file_changed_is_told_with_its_pixels(tmp_path):
+    """read_image names transparent pixels laid on white, CMYK, deep greyscale and several frames;
+    nothing for a plain image, an opaque alpha channel, or a deep image's transparent colour (not applied)."""
+    from idk.data.imaging import read_image
 
     grey = Image.fromarray(np.full((8, 8), 90, np.uint8))
-    grey.save(tmp_path / "plain.png")
-    grey.convert("RGBA").save(tmp_path / "alpha.png")
-    grey.convert("CMYK").save(tmp_path / "cmyk.jpg")
-    Image.fromarray(np.full((8, 8), 40_000, np.uint16)).save(tmp_path / "deep.png")
-    grey.save(tmp_path / "moving.gif", save_all=True, append_images=[grey.point(lambda v: 255 - v)])
-    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
-    assert stored_forms(tmp_path / "plain.png") == ()
-    assert stored_forms(tmp_path / "alpha.png") == ("transparent",)
-    assert stored_forms(tmp_path / "cmyk.jpg") == ("cmyk",)
-    assert stored_forms(tmp_path / "deep.png") == ("deep",)
-    assert stored_forms(tmp_path / "moving.gif") == ("animated",)
-    assert stored_forms(tmp_path / "broken.png") == ()
+    see_through = grey.convert("RGBA")
+    see_through.putpixel((0, 0), (90, 90, 90, 0))
+    palette = grey.convert("P")
+    palette.info["transparency"] = palette.getpixel((0, 0))  # every pixel that colour: transparent
+    deep = Image.fromarray(np.full((8, 8), 40_000, np.uint16))
+    files = {
+        "plain.png": (grey, {}, ()),
+        "opaque.png": (grey.convert("RGBA"), {}, ()),  # an alpha channel that hides nothing
+        "alpha.png": (see_through, {}, ("transparent",)),
+        "trns.png": (palette, {"transparency": palette.info["transparency"]}, ("transparent",)),
+        "cmyk.jpg": (grey.convert("CMYK"), {}, ("cmyk",)),
+        "deep.png": (deep, {}, ("deep",)),
+        "deep-trns.png": (deep, {"transparency": 40_000}, ("deep",)),  # read by its range, not laid on white
+        "moving.gif": (grey, {"save_all": True, "append_images": [grey.point(lambda v: 255 - v)]}, ("frames",)),
+        "still.gif": (grey, {}, ()),
+    }
+    for name, (image, options, forms) in files.items():
+        image.save(tmp_path / name, **options)
+        pixels, changed = read_image(tmp_path / name)
+        assert changed == forms, name
+        np.testing.assert_array_equal(pixels, open_image(tmp_path / name))  # the same pixels as open_image's
+    assert read_image(see_through)[1] == ()  # a PIL image given is read as it is

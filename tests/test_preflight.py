@@ -34,7 +34,7 @@ def test_the_shares_of_drawn_symbols_are_said_unused_on_photos():
     assert [line.split(":")[0] for line in said] == [
         "--degrade applies to drawn symbols only",
         "--printed applies to drawn symbols named by one letter or digit each",
-        "--variants applies to drawn symbols with a class named 1 (the classes whose written variants it makes)",
+        "--variants applies to drawn symbols with a class named 1, whose written variants it makes",
     ]
     said.clear()
     warn_unused_options(TrainOptions(data="photos/"), COLOUR, ("cat", "dog"), said.append)

@@ -137,18 +137,26 @@ def test_each_rule_says_what_it_reads_of_each_class_and_what_it_compares():
 
 def test_the_rule_line_says_where_it_refuses_more_than_its_target():
     """A percentile threshold under 1/C refuses the answers naming every class besides: the line
-    says what it refuses of its validation images; within an image of the target it says nothing more."""
+    says what it refuses of its validation images; at the count its target allows it says nothing more."""
     from idk.decision.rules import describe_rule
 
     cal = {"method": "refusal quantile", "n": 40, "target_refusal": 0.02, "validation_refused": 0.35}
     weak = {**PercentileRule(50, 0.2).as_dict(), "calibration": cal}
     assert describe_rule(weak).endswith(
-        "(calibrated to refuse 2% of 40 validation images; it refuses 35% of them: tied scores, or every class "
-        "above the threshold)"
+        "(calibrated to refuse 2% of 40 validation images; it refuses 35% of them: answers naming every class, "
+        "refused besides its threshold)"
     )
-    as_aimed = {**weak, "calibration": {**cal, "validation_refused": 0.025}}  # one image of 40 is 2.5%
-    assert describe_rule(as_aimed).endswith("(calibrated to refuse 2% of 40 validation images)")
+    one_more = {**weak, "calibration": {**cal, "validation_refused": 0.025}}  # 1 of 40 where 2% allows none
+    assert describe_rule(one_more).endswith(
+        "it refuses 2.5% of them: answers naming every class, refused besides its threshold)"
+    )
     older = {**weak, "calibration": {k: v for k, v in cal.items() if k != "validation_refused"}}
     assert describe_rule(older).endswith("(calibrated to refuse 2% of 40 validation images)")
-    tied = {**ScoreRule(make_score("max-prob"), 0.1).as_dict(), "calibration": cal}
-    assert describe_rule(tied).endswith("it refuses 35% of them: tied scores)")
+    # counts whose float product rounds either way: 29 of 1400 at 2% (28 allowed), 15 of 200 at 7% (14)
+    for n, target, refused in ((1400, 0.02, 29), (200, 0.07, 15), (1400, 0.02, 28), (200, 0.07, 14)):
+        line = describe_rule(
+            {**weak, "calibration": {**cal, "n": n, "target_refusal": target, "validation_refused": refused / n}}
+        )
+        assert ("it refuses" in line) == (refused > round(n * target)), (n, target, refused)
+    diverged = {**ScoreRule(make_score("max-prob"), 0.1).as_dict(), "calibration": cal}  # NaN scores: no reason told
+    assert describe_rule(diverged).endswith("(calibrated to refuse 2% of 40 validation images; it refuses 35% of them)")

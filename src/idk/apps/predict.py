@@ -156,7 +156,7 @@ def array_sources(
             found = ImageSet(path, as_images(one[None], path, warn), None, (), ckpt.input_spec)
             pixels = fit_images(found, ckpt.input_spec, warn).images[0].numpy()
             size = one.shape[:2]
-            return [(path, PreparedImage(pixels, False, False, max(fitted_scale(size, ckpt.input_spec), 1.0), size))]
+            return [(path, PreparedImage.scaled(pixels, False, False, fitted_scale(size, ckpt.input_spec), size))]
         images = catalog.load(path, DataConfig(), ckpt.input_spec, warn=warn).images
     except DataError as err:
         return [(path, ImageError(path, str(err).removeprefix(f"{path}: ")))]

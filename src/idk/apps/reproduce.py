@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from idk.data.catalog import REPORT_NAMES
 from idk.data.named import mnist, noise, notmnist_459
 from idk.data.sources import DataConfig
 from idk.devices import resolve_device
@@ -17,11 +18,12 @@ from idk.progress import Progress
 from idk.training.config import to_dict
 from idk.training.train import TrainOptions, train
 
+MNIST_TEST = REPORT_NAMES["mnist"]  # the report's name of MNIST's test set, as idk evaluate's
 # The tutorial's published figures (../shared/docs/seed.md): (report path, label, value).
 PUBLISHED = (
-    (("mnist-test", "forced_accuracy"), "forced accuracy, MNIST test (10,000)", 0.89),
-    (("mnist-test", "refused"), "MNIST test, refused", 0.125),
-    (("mnist-test", "accepted_accuracy"), "MNIST test, accuracy on accepted", 0.96),
+    ((MNIST_TEST, "forced_accuracy"), "forced accuracy, MNIST test (10,000)", 0.89),
+    ((MNIST_TEST, "refused"), "MNIST test, refused", 0.125),
+    ((MNIST_TEST, "accepted_accuracy"), "MNIST test, accuracy on accepted", 0.96),
     (("noise", "refused"), "white noise (100), refused", 0.95),
     (("notmnist-459", "refused"), "notMNIST-459, refused", 363 / 459),
     (("notmnist-459-transposed", "refused"), "notMNIST-459 as the notebook loaded it, refused", 363 / 459),
@@ -66,7 +68,7 @@ def reproduce(
     model = ckpt.build(path=str(out), device=device)
     rule = ckpt.decision_rule()
     sets = {
-        "mnist-test": mnist("test", data),
+        MNIST_TEST: mnist("test", data),
         "noise": noise("noise", TUTORIAL_NOISE, ckpt.input_spec, seed),
         "notmnist-459": notmnist_459(data),
         "notmnist-459-transposed": notmnist_459(data, transpose=True),

@@ -31,7 +31,7 @@ from idk.data.imaging import (
     is_colour,
     laid_on_white,
     open_image,
-    stored_forms,
+    read_image,
     unit_divisor,
 )
 from idk.data.preparation import fit, prepare
@@ -107,12 +107,12 @@ def read_folder(
                 skipped.append(f"{f.name} (not an image file name)")
                 continue
             try:
-                px = open_image(f, colour=True)
+                px, changed = read_image(f, colour=True)
             except ImageError as err:
                 skipped.append(f"{f.name} ({err.reason})")
                 continue
             found.append((f, label, px.shape[:2], is_colour(px)))
-            forms.update(stored_forms(f))
+            forms.update(changed)
     if skipped and warn:
         more = f" (+{len(skipped) - SHOWN_NAMES} more)" if len(skipped) > SHOWN_NAMES else ""
         warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {'; '.join(skipped[:SHOWN_NAMES])}{more}")
@@ -158,10 +158,10 @@ def _say_conversions(root: Path, found, forms: Counter[str], spec: InputSpec, ca
         *((forms[key], what) for key, what in STORED_FORMS.items()),
     ]
     if any(n for n, _ in counts):
-        parts = [f"{n} {what}" for n, what in counts if n]
+        parts = [f"{n} {what}" for n, what in counts if n]  # "; ": a part may hold a comma
         cap = f" (sizes capped at {MAX_SIDE} px; --image-size chooses another)" if capped else ""
         warn(
-            f"{root}: brought {len(found)} image{'s' if len(found) != 1 else ''} to {spec.describe()}{cap} ({', '.join(parts)})"
+            f"{root}: brought {len(found)} image{'s' if len(found) != 1 else ''} to {spec.describe()}{cap} ({'; '.join(parts)})"
         )
 
 

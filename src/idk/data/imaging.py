@@ -46,9 +46,28 @@ def open_image(source: str | Path | bytes | Image.Image, colour: bool = False, n
         ImageError: for a missing, empty, truncated, non-image or oversized (bomb) input, or one
             with NaN or infinite pixel values.
     """
+    return read_image(source, colour, name)[0]
+
+
+# what reading a file may change beside its size and channels (:func:`read_image`), as said in a line
+STORED_FORMS = {
+    "transparent": "with transparent pixels laid on white",
+    "cmyk": "CMYK→RGB",
+    "deep": "of 16-bit, 32-bit or float grey read by their range",
+    "frames": "of several frames or pages, the first read",
+}
+
+
+def read_image(
+    source: str | Path | bytes | Image.Image, colour: bool = False, name: str | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """:func:`open_image`'s pixels, and what reading them changed beside their size and channels:
+    keys of :data:`STORED_FORMS` (transparent pixels laid on white, CMYK turned to RGB, 16-bit,
+    32-bit or float greyscale read by its range, the first of several frames or pages); () for a
+    plain 8-bit image and for a PIL image given (read as it is)."""
     if isinstance(source, Image.Image):
         with _decoding(name or "<PIL image>"):
-            return _pixels(source, colour, name or "<PIL image>", own=False)
+            return _pixels(source, colour, name or "<PIL image>", own=False), ()
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))  # what errors call it
     if isinstance(source, bytes):
         data = source
@@ -62,7 +81,32 @@ def open_image(source: str | Path | bytes | Image.Image, colour: bool = False, n
     if not data:
         raise ImageError(name, "empty file, not an image")
     with _decoding(name), Image.open(io.BytesIO(data)) as img:
-        return _pixels(img, colour, name)
+        frames = bool(getattr(img, "is_animated", False))  # before decoding: a GIF's count seeks
+        pixels = _pixels(img, colour, name)
+        return pixels, _changed(img, frames)
+
+
+DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # read by their range (:func:`_to_grey`)
+
+
+def _changed(img: Image.Image, frames: bool) -> tuple[str, ...]:
+    """What :func:`_pixels` changed in the decoded image ``img`` beside its size and channels
+    (:data:`STORED_FORMS`); ``frames``: it holds more than one."""
+    deep = img.mode in DEEP_MODES
+    found = (
+        ("transparent", not deep and _see_through(img)),  # a deep image's transparency is not applied
+        ("cmyk", img.mode == "CMYK"),
+        ("deep", deep),
+        ("frames", frames),
+    )
+    return tuple(key for key, present in found if present)
+
+
+def _see_through(img: Image.Image) -> bool:
+    """Whether any pixel of ``img`` is less than opaque (an alpha channel, or a transparent colour)."""
+    if img.mode in ("RGBA", "LA", "PA"):
+        return img.getchannel("A").getextrema()[0] < 255
+    return "transparency" in img.info and img.convert("RGBA").getchannel("A").getextrema()[0] < 255
 
 
 @contextmanager
@@ -227,34 +271,6 @@ def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
 
 
-# what reading a file changes beside its size and channels (:func:`stored_forms`), as said in a line
-STORED_FORMS = {
-    "transparent": "with an alpha channel, laid on white",
-    "cmyk": "CMYK→RGB",
-    "deep": "of more than 8 bits a channel, read by their range",
-    "animated": "animated, their first frame",
-}
-
-
-def stored_forms(path: str | Path) -> tuple[str, ...]:
-    """What :func:`open_image` changes in an image file beside its size and channels, keys of
-    :data:`STORED_FORMS`: an alpha channel or a transparent colour laid on white, CMYK turned to
-    RGB, 16-bit, 32-bit or float pixels read by their range, an animation's first frame only. Read
-    from the file's header, no pixels decoded; () for a plain 8-bit image and for a file PIL cannot
-    open (:func:`open_image` says why)."""
-    try:
-        with Image.open(path) as img:
-            found = (
-                ("transparent", img.has_transparency_data),
-                ("cmyk", img.mode == "CMYK"),
-                ("deep", img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")),
-                ("animated", bool(getattr(img, "is_animated", False))),
-            )
-    except Exception:  # noqa: BLE001 - any file PIL cannot open: open_image names the reason
-        return ()
-    return tuple(key for key, present in found if present)
-
-
 def unit_divisor(array: np.ndarray) -> float:
     """What an image array (one image or a set, any shape) is divided by to lie in [0, 1]:
 
@@ -307,7 +323,7 @@ def is_colour(rgb: np.ndarray) -> bool:
 def _to_rgb(img: Image.Image) -> np.ndarray:
     if img.width == 0 or img.height == 0:
         raise ValueError("image has no pixels")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F", "L", "1", "LA"):
+    if img.mode in (*DEEP_MODES, "L", "1", "LA"):
         grey = _to_grey(img)
         return np.repeat(grey[..., None], 3, axis=-1)
     return np.asarray(_on_white(img).convert("RGB"), dtype=np.float32) / 255.0
@@ -329,7 +345,7 @@ def _on_white(img: Image.Image) -> Image.Image:
 def _to_grey(img: Image.Image) -> np.ndarray:
     if img.width == 0 or img.height == 0:
         raise ValueError("image has no pixels")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    if img.mode in DEEP_MODES:
         arr = np.asarray(img, dtype=np.float64)
         if not np.isfinite(arr).all():
             raise NonFinitePixels

@@ -46,7 +46,8 @@ class PreparedImage:
     def scaled(
         cls, pixels: np.ndarray, inverted: bool, blank: bool, scale: float, size: tuple[int, int]
     ) -> PreparedImage:
-        """Content of ``size`` (H, W) brought to the frame by ``scale``: shrinking is not enlarging."""
+        """Content of ``size`` (H, W) brought to the frame by ``scale``, recorded as ``enlarged``
+        max(scale, 1): content shrunk to fit was not enlarged."""
         return cls(pixels, inverted, blank, max(scale, 1.0), size)
 
 

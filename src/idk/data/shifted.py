@@ -186,7 +186,7 @@ def symbol_set(
     name: str = "symbols",
 ) -> ImageSet:
     """``n`` characters that are no class (``chars``, else :func:`symbol_chars`), printed in the
-    fonts and each degraded one of the ways of :data:`SHIFTS` (or not at all): the non-symbol
+    fonts and each degraded one of the ways of :data:`~idk.data.degradations.SHIFTS` (or not at all): the non-symbol
     counterpart of :func:`shifted_sets`, or, with the ten figures as ``chars``, printed figures for a model
     of other things (clothes). Unlabelled. ValueError for no characters, a character that is a
     class name in either case (as :func:`symbol_chars` leaves them out), or one that no font draws."""

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from idk.decision.calibration import refused_count
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions
 from idk.decision.scores import Score, is_fitted, make_score
@@ -260,10 +261,12 @@ def describe_rule(d: dict[str, Any]) -> str:
 
 def _refused_beyond_target(rule: Rule, cal: dict[str, Any]) -> str:
     """What a rule calibrated to a refusal target refuses of its validation images where that is
-    more than the target by a whole image or more (tied scores; for a percentile rule also answers
-    naming every class, refused besides its threshold); "" otherwise and for older calibrations."""
+    more images than the target allows (:func:`~idk.decision.calibration.refused_count`): a
+    percentile rule's answers naming every class, refused besides its threshold, or NaN scores (a
+    diverged model; ties at the threshold refuse fewer, never more); "" otherwise and for older
+    calibrations."""
     refused, n = cal.get("validation_refused"), cal["n"]
-    if refused is None or refused * n < cal["target_refusal"] * n + 1:
+    if refused is None or round(refused * n) <= refused_count(n, cal["target_refusal"]):
         return ""
-    why = "tied scores, or every class above the threshold" if isinstance(rule, PercentileRule) else "tied scores"
-    return f"; it refuses {100 * refused:.3g}% of them: {why}"
+    why = "answers naming every class, refused besides its threshold" if isinstance(rule, PercentileRule) else None
+    return f"; it refuses {100 * refused:.3g}% of them{f': {why}' if why else ''}"

@@ -39,8 +39,8 @@ def warn_unused_options(
         warn(f"--printed applies to drawn symbols named by one letter or digit each: no class of {data} is printed")
     if opts.variants and not (spec.drawn and variant_labels(classes)):
         warn(
-            f"--variants applies to drawn symbols with a class named {' or '.join(VARIANTS)} (the classes whose "
-            "written variants it makes): "
+            f"--variants applies to drawn symbols with a class named {' or '.join(VARIANTS)}, whose written "
+            "variants it makes: "
             f"no class of {data} has one"
         )
 
