@@ -327,6 +327,14 @@ def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_a
     assert torch.allclose(as_images(shallow, "shallow.npy")[0, 0], torch.from_numpy(pixels_from_array(shallow[0])))
     mask = np.array([[[0, 1], [1, 0]]], np.uint16)  # 0/1 taken as they are, as before 16-bit sets
     assert as_images(mask, "mask.npy").max() == 1
+    said: list[str] = []  # only the 8-bit reading of uint16 is said: a dim 16-bit set would be read so too
+    for array, name in ((deep, "deep.npy"), (shallow, "shallow.npy"), (mask, "mask.npy")):
+        as_images(array, name, said.append)
+    assert said == [
+        "shallow.npy: its uint16 pixels are all 255 or less, read as 8-bit values (255: white), as a set of "
+        "8-bit images kept in uint16 is; if they are 16-bit values of dim images (65,535: white), give them "
+        "as floats in [0, 1] (`images / 65535`)"
+    ]
 
 
 def test_a_uint8_mask_of_0_and_1_is_read_as_8_bits_and_said_so(tmp_path):

@@ -231,6 +231,12 @@ def as_images(array: np.ndarray, source: str, warn: Warn | None = None) -> torch
             f"{source}: its uint8 pixels hold only 0 and 1, read as 8-bit values (1/255: almost black); "
             "if 1 means ink, give the array as bool or float (`images.astype(bool)`)"
         )
+    if warn and divisor == 255.0 and array.dtype == np.uint16:  # no value above 255: 8-bit values, by the rule
+        warn(
+            f"{source}: its uint16 pixels are all 255 or less, read as 8-bit values (255: white), as a "
+            "set of 8-bit images kept in uint16 is; if they are 16-bit values of dim images (65,535: white), "
+            "give them as floats in [0, 1] (`images / 65535`)"
+        )
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
     images = (images / divisor).clamp_(0, 1)  # within ROUNDING of the range: a resampling's overshoot
     if images.shape[1] == 4:  # RGBA
