@@ -83,7 +83,7 @@ def chance_notice(ckpt: Checkpoint) -> str | None:
     its_twin = f"; its deterministic twin, without the prior: {twin:.1%}" if twin is not None else ""
     prior = (  # the twin learned where the model did not: the prior may outweigh the few images
         "; its twin learned more: the prior may outweigh so few images, try --kl-weight 0.001 with more "
-        "--epochs and check with `idk evaluate` what it then refuses"
+        "--epochs and check with `idk evaluate` what it then refuses (it may answer noise)"
         if twin is not None and twin - accuracy >= PRIOR_GAP
         else ""
     )
