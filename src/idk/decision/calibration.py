@@ -94,7 +94,8 @@ ENOUGH_REFUSED = 19  # k = ⌊r n⌋ from which the spread always lies within [r
 
 def few_to_calibrate(n: int, target: float) -> str | None:
     """A warning when n validation images set a threshold for a refusal target r too coarsely: the
-    90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice."""
+    90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice.
+    Where r·n is under one image, it says that the threshold is the largest validation score."""
     if n <= 0 or not 0 < target < 1:  # no threshold set; refusing nothing or everything is exact
         return None
     if refused_count(n, target) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
@@ -103,9 +104,15 @@ def few_to_calibrate(n: int, target: float) -> str | None:
     if low >= target / 2 and high <= 2 * target:
         return None
     images = "image" if n == 1 else "images"
+    none = (  # k = 0: the threshold is the largest of the n scores
+        f"; {100 * target:g}% of {n} is no image: it is set at the least certain one's score, so only what is "
+        f"less certain than all {n} is refused (--target-refusal {math.ceil(1e4 / n) / 1e4:g} or more refuses one)"
+        if refused_count(n, target) == 0 and n > 1
+        else ""
+    )
     return (
         f"the threshold is set on only {n} validation {images}: it will refuse between {100 * low:.3g}% and "
-        f"{100 * high:.3g}% of new images like them (90% of the time) for a target of {100 * target:g}%"
+        f"{100 * high:.3g}% of new images like them (90% of the time) for a target of {100 * target:g}%{none}"
     )
 
 
