@@ -98,14 +98,17 @@ def test_few_validation_images_are_said_to_set_a_coarse_threshold():
     said = few_to_calibrate(24, 0.02)
     assert said == (
         "the threshold is set on only 24 validation images: it will refuse between 0.213% and 11.7% of new images "
-        "like them (90% of the time) for a target of 2%; 2% of 24 is no image: it is set at the least certain "
-        "one's score, so only what is less certain than all 24 is refused (--target-refusal 0.0417 or more refuses one)"
+        "like them (90% of the time) for a target of 2%; 2% of 24 is under one image: the threshold is set at the "
+        "least certain one's score, so only what is less certain than all 24 is refused (--target-refusal 0.0417 or "
+        "more refuses at least one)"
     )
     for n in (3, 7, 24, 40, 333):  # the target it names refuses one image, whatever the rounding
         named = float(few_to_calibrate(n, 0.001).split("--target-refusal ")[1].split(" ")[0])
         assert refused_count(n, named) == 1 and refused_count(n, named - 1e-4) == 0, n
-    assert "no image" not in few_to_calibrate(72, 0.02)  # one image of 72 is refused: the spread alone
+    assert "under one image" not in few_to_calibrate(72, 0.02)  # one image of 72 is refused: the spread alone
     assert few_to_calibrate(1, 0.5).startswith("the threshold is set on only 1 validation image: ")
+    assert "under one image" not in few_to_calibrate(1, 0.02)  # one image: refusing it would refuse all
+    assert few_to_calibrate(2, 0.02).endswith("(--target-refusal 0.5 or more refuses at least one)")
 
 
 def test_guaranteed_risk_when_errors_are_the_most_uncertain():

@@ -331,9 +331,9 @@ def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_a
     for array, name in ((deep, "deep.npy"), (shallow, "shallow.npy"), (mask, "mask.npy")):
         as_images(array, name, said.append)
     assert said == [
-        "shallow.npy: its uint16 pixels are all 255 or less, read as 8-bit values (255: white), as a set of "
-        "8-bit images kept in uint16 is; if they are 16-bit values of dim images (65,535: white), give them "
-        "as floats in [0, 1] (`images / 65535`)"
+        "shallow.npy: its uint16 pixels are all 255 or less, read as 8-bit values (255: white), as suits 8-bit "
+        "images stored as uint16; if they are 16-bit values of dim images (65,535: white), give them as floats "
+        "in [0, 1] (`images / 65535`)"
     ]
 
 

@@ -186,7 +186,7 @@ def as_images(array: np.ndarray, source: str, warn: Warn | None = None) -> torch
     255, uint16 holding values above 255 / 65,535 (16-bit images), bool 0 or 1, other numbers (uint16
     of 8-bit values too) in [0, 1] or 0..255. The rule is the array's: a dim 16-bit set with no value
     above 255 is read as 8 bits. ``warn`` is told of 8-bit pixels that hold only 0 and 1 (a mask saved
-    as uint8 reads almost black; bool or float 0/1 is ink)."""
+    as uint8 reads almost black; bool or float 0/1 is ink), and of uint16 pixels read as 8-bit values."""
     array = np.asarray(array)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{source}: images must be a numeric array, got dtype {array.dtype}")
@@ -233,9 +233,9 @@ def as_images(array: np.ndarray, source: str, warn: Warn | None = None) -> torch
         )
     if warn and divisor == 255.0 and array.dtype == np.uint16:  # no value above 255: 8-bit values, by the rule
         warn(
-            f"{source}: its uint16 pixels are all 255 or less, read as 8-bit values (255: white), as a "
-            "set of 8-bit images kept in uint16 is; if they are 16-bit values of dim images (65,535: white), "
-            "give them as floats in [0, 1] (`images / 65535`)"
+            f"{source}: its uint16 pixels are all 255 or less, read as 8-bit values (255: white), as suits 8-bit "
+            "images stored as uint16; if they are 16-bit values of dim images (65,535: white), give them as "
+            "floats in [0, 1] (`images / 65535`)"
         )
     images = torch.from_numpy(np.ascontiguousarray(array.astype(np.float32)))
     images = (images / divisor).clamp_(0, 1)  # within ROUNDING of the range: a resampling's overshoot

@@ -95,7 +95,7 @@ ENOUGH_REFUSED = 19  # k = ⌊r n⌋ from which the spread always lies within [r
 def few_to_calibrate(n: int, target: float) -> str | None:
     """A warning when n validation images set a threshold for a refusal target r too coarsely: the
     90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice.
-    Where r·n is under one image, it says that the threshold is the largest validation score."""
+    Where r·n is under one image (and n > 1), it says that the threshold is the largest validation score."""
     if n <= 0 or not 0 < target < 1:  # no threshold set; refusing nothing or everything is exact
         return None
     if refused_count(n, target) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
@@ -105,8 +105,9 @@ def few_to_calibrate(n: int, target: float) -> str | None:
         return None
     images = "image" if n == 1 else "images"
     none = (  # k = 0: the threshold is the largest of the n scores
-        f"; {100 * target:g}% of {n} is no image: it is set at the least certain one's score, so only what is "
-        f"less certain than all {n} is refused (--target-refusal {math.ceil(1e4 / n) / 1e4:g} or more refuses one)"
+        f"; {100 * target:g}% of {n} is under one image: the threshold is set at the least certain one's score, "
+        f"so only what is "
+        f"less certain than all {n} is refused (--target-refusal {math.ceil(1e4 / n) / 1e4:g} or more refuses at least one)"
         if refused_count(n, target) == 0 and n > 1
         else ""
     )
