@@ -104,10 +104,11 @@ def few_to_calibrate(n: int, target: float) -> str | None:
     if low >= target / 2 and high <= 2 * target:
         return None
     images = "image" if n == 1 else "images"
+    one = math.ceil(1e4 / n) / 1e4  # the least target (to 4 places) that refuses one of n
     none = (  # k = 0: the threshold is the largest of the n scores
-        f"; {100 * target:g}% of {n} is under one image: the threshold is set at the least certain one's score, "
-        f"so only what is "
-        f"less certain than all {n} is refused (--target-refusal {math.ceil(1e4 / n) / 1e4:g} or more refuses at least one)"
+        f"; {100 * target:g}% of {n} is under one image: the threshold is set at the least certain one's "
+        f"score, so only what is less certain than all {n} is refused (--target-refusal {one:g} or more "
+        "refuses at least one)"
         if refused_count(n, target) == 0 and n > 1
         else ""
     )
