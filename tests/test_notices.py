@@ -46,6 +46,15 @@ def test_a_rule_that_refused_little_of_the_noise_is_said(cnn_model):
     assert noise_warnings(measured(1.0, 0.95)) == []
     for_error = {**ckpt.rule, "calibration": {"method": "target_error", "target_error": 0.01, "n": 100}}
     assert noise_warnings(replace(answering, rule=for_error)) == [said]  # measured at its own threshold
+    assert "--target-refusal" not in said  # its threshold refused some of its validation images
+    for n, named in ((40, "0.05"), (24, "0.0834"), (3, "0.6667")):  # none refused: a target refusing two is named
+        at_top = {**ckpt.rule, "calibration": {"method": "refusal quantile", "target_refusal": 0.02, "n": n}}
+        (top,) = noise_warnings(replace(answering, rule=at_top))
+        assert top.startswith(said) and top.endswith(
+            f"; its threshold is the least certain of its {n} validation images' score: a target refusing two of "
+            f"them, `idk calibrate --target-refusal {named}`, may refuse it (on a set of 40, 0.05 refused all the "
+            "noise that 2% answered)"
+        )
 
     older = {k: v for k, v in ckpt.metrics.items() if k != "noise_refused"}
 

@@ -3,7 +3,9 @@ light (no evaluation code, no SciPy until a refusal spread is needed), as the se
 
 from __future__ import annotations
 
-from idk.decision.calibration import few_to_calibrate
+import math
+
+from idk.decision.calibration import few_to_calibrate, refused_count
 from idk.decision.rules import infeasible_advice
 from idk.training.checkpoint import Checkpoint
 
@@ -53,10 +55,19 @@ def noise_notice(ckpt: Checkpoint) -> str | None:
     noise = ckpt.noise_refused()
     if noise is None or noise >= NOISE_REFUSED:
         return None
+    cal = ckpt.rule.get("calibration") or {}
+    n = cal.get("n") or 0
+    top = (  # no validation image refused: the threshold is the least certain one's score
+        f"; its threshold is the least certain of its {n} validation images' score: a target refusing two of "
+        f"them, `idk calibrate --target-refusal {math.ceil(2e4 / n) / 1e4:g}`, may refuse it (on a set of 40, "
+        "0.05 refused all the noise that 2% answered)"
+        if "target_refusal" in cal and n > 2 and refused_count(n, cal["target_refusal"]) == 0
+        else ""
+    )
     return (
         f"when its rule was set, it refused only {100 * noise:.0f}% of noise images: it will answer noise "
         "and other inputs unlike its training images; a longer training (more --epochs) usually mends it "
-        "(idk evaluate measures what it refuses)"
+        f"(idk evaluate measures what it refuses){top}"
     )
 
 
