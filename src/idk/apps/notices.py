@@ -3,9 +3,7 @@ light (no evaluation code, no SciPy until a refusal spread is needed), as the se
 
 from __future__ import annotations
 
-import math
-
-from idk.decision.calibration import few_to_calibrate, refused_count
+from idk.decision.calibration import few_to_calibrate, least_target, refused_count
 from idk.decision.rules import infeasible_advice
 from idk.training.checkpoint import Checkpoint
 
@@ -59,7 +57,7 @@ def noise_notice(ckpt: Checkpoint) -> str | None:
     n = cal.get("n") or 0
     top = (  # no validation image refused: the threshold is the least certain one's score
         f"; its threshold is the least certain of its {n} validation images' score: a target refusing two of "
-        f"them, `idk calibrate --target-refusal {math.ceil(2e4 / n) / 1e4:g}`, may refuse it (on a set of 40, "
+        f"them, `idk calibrate --target-refusal {least_target(n, 2):g}`, may refuse it (on a set of 40, "
         "0.05 refused all the noise that 2% answered)"
         if "target_refusal" in cal and n > 2 and refused_count(n, cal["target_refusal"]) == 0
         else ""

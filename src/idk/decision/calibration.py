@@ -63,6 +63,12 @@ def refused_count(n: int, target: float) -> int:
     return math.floor(target * n + 1e-9)
 
 
+def least_target(n: int, k: int = 1) -> float:
+    """The least refusal target, to four decimal places, that lets a threshold refuse ``k`` of n
+    calibration scores (:func:`refused_count` ≥ k): ⌈10⁴ k / n⌉ / 10⁴, for the warnings that name one."""
+    return math.ceil(1e4 * k / n) / 1e4
+
+
 def threshold_for_refusal(uncertainty: Tensor, target: float) -> float:
     """The smallest τ with ``mean(u > τ) ≤ target`` (τ is one of the u values, or below all)."""
     if not 0.0 <= target <= 1.0:
@@ -104,10 +110,9 @@ def few_to_calibrate(n: int, target: float) -> str | None:
     if low >= target / 2 and high <= 2 * target:
         return None
     images = "image" if n == 1 else "images"
-    one = math.ceil(1e4 / n) / 1e4  # the least target (to 4 places) that refuses one of n
     none = (  # k = 0: the threshold is the largest of the n scores
         f"; {100 * target:g}% of {n} is under one image: the threshold is set at the least certain one's "
-        f"score, so only what is less certain than all {n} is refused (--target-refusal {one:g} or more "
+        f"score, so only what is less certain than all {n} is refused (--target-refusal {least_target(n):g} or more "
         "refuses at least one)"
         if refused_count(n, target) == 0 and n > 1
         else ""
