@@ -101,9 +101,17 @@ ENOUGH_REFUSED = 19  # k = ⌊r n⌋ from which the spread always lies within [r
 def few_to_calibrate(n: int, target: float) -> str | None:
     """A warning when n validation images set a threshold for a refusal target r too coarsely: the
     90% interval of :func:`refusal_spread` reaches below r/2 or above 2r; None when they suffice.
-    Where r·n is under one image (and n > 1), it says that the threshold is the largest validation score."""
-    if n <= 0 or not 0 < target < 1:  # no threshold set; refusing nothing or everything is exact
+    Where r·n is under one image (and n > 1), it says that the threshold is the largest validation score;
+    so does a target of 0, always: it still refuses what is less certain than all n (Beta(1, n) of new images)."""
+    if n <= 0 or not 0 <= target < 1:  # no threshold set; refusing everything is exact
         return None
+    if target == 0:
+        low, high = refusal_spread(n, target)
+        return (
+            f"a target of 0% sets the threshold at the least certain of the {n} validation images' scores: new images "
+            f"like them that are less certain than all {n} are still refused, between {100 * low:.3g}% and "
+            f"{100 * high:.3g}% of them (90% of the time)"
+        )
     if refused_count(n, target) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
         return None
     low, high = refusal_spread(n, target)
