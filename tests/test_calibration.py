@@ -97,8 +97,8 @@ def test_few_validation_images_are_said_to_set_a_coarse_threshold():
     # 0%: the largest of n scores, exceeded by a new one with probability Beta(1, n), 90% interval 1 − (1 ∓ 0.9)/2^(1/n)
     assert few_to_calibrate(100, 0.0) == (
         "a target of 0% sets the threshold at the least certain of the 100 validation images' scores: new images like "
-        f"them that are less certain than all 100 are still refused, between {100 * (1 - 0.95 ** 0.01):.3g}% and "
-        f"{100 * (1 - 0.05 ** 0.01):.3g}% of them (90% of the time)"
+        f"them that are less certain than all 100 are still refused, between {100 * (1 - 0.95**0.01):.3g}% and "
+        f"{100 * (1 - 0.05**0.01):.3g}% of them (90% of the time)"
     )
     assert few_to_calibrate(0, 0.02) is None  # no threshold was set (the rule stays uncalibrated)
     said = few_to_calibrate(24, 0.02)
