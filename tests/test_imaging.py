@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -28,6 +30,18 @@ def _save(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format=fmt, **kw)
     return buf.getvalue()
+
+
+def _png16(channels: np.ndarray) -> bytes:
+    """A PNG of bit depth 16, colour type 2 (RGB), from uint16 (H, W, 3): Pillow writes none."""
+    h, w = channels.shape[:2]
+    rows = b"".join(b"\x00" + channels[y].astype(">u2").tobytes() for y in range(h))  # filter 0 each row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _digit_on_paper(digit: np.ndarray, scale: int = 10) -> Image.Image:
@@ -398,4 +412,10 @@ def test_what_reading_a_file_changed_is_told_with_its_pixels(tmp_path):
         pixels, changed = read_image(tmp_path / name)
         assert changed == forms, name
         np.testing.assert_array_equal(pixels, open_image(tmp_path / name))  # the same pixels as open_image's
+    # 16-bit colour (Pillow writes none: a PNG of bit depth 16, colour type 2, written here) is read
+    # at 8 bits, each value's high byte
+    rgb = np.random.default_rng(0).integers(0, 65536, (4, 5, 3), dtype=np.uint16)
+    pixels, changed = read_image(_png16(rgb), colour=True)
+    assert changed == ("eight",)
+    np.testing.assert_allclose(pixels, (rgb >> 8) / 255.0, atol=1e-6)
     assert read_image(see_through)[1] == ()  # a PIL image given is read as it is

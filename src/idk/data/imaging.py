@@ -54,6 +54,7 @@ STORED_FORMS = {
     "transparent": "with transparent pixels laid on white",
     "cmyk": "CMYK→RGB",
     "deep": "of 16-bit, 32-bit or float grey read by their range",
+    "eight": "of 16-bit colour read at 8 bits",
     "frames": "of several frames or pages, the first read",
 }
 
@@ -63,8 +64,9 @@ def read_image(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """:func:`open_image`'s pixels, and what reading them changed beside their size and channels:
     keys of :data:`STORED_FORMS` (transparent pixels laid on white, CMYK turned to RGB, 16-bit,
-    32-bit or float greyscale read by its range, the first of several frames or pages); () for a
-    plain 8-bit image and for a PIL image given (read as it is)."""
+    32-bit or float greyscale read by its range, 16-bit colour or grey-with-alpha read at 8 bits by
+    Pillow (each value's high byte), the first of several frames or pages); () for a plain 8-bit
+    image and for a PIL image given (read as it is)."""
     if isinstance(source, Image.Image):
         with _decoding(name or "<PIL image>"):
             return _pixels(source, colour, name or "<PIL image>", own=False), ()
@@ -82,21 +84,32 @@ def read_image(
         raise ImageError(name, "empty file, not an image")
     with _decoding(name), Image.open(io.BytesIO(data)) as img:
         frames = bool(getattr(img, "is_animated", False))  # before decoding: a GIF's count seeks
+        eight = _sixteen_bits_read_at_eight(img)  # before decoding: its tiles are gone after
         pixels = _pixels(img, colour, name)
-        return pixels, _changed(img, frames)
+        return pixels, _changed(img, frames, eight)
 
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # read by their range (:func:`_to_grey`)
 
 
-def _changed(img: Image.Image, frames: bool) -> tuple[str, ...]:
+def _sixteen_bits_read_at_eight(img: Image.Image) -> bool:
+    """Whether the opened, undecoded ``img`` stores 16 bits a channel that Pillow decodes to an
+    8-bit mode (a 16-bit RGB(A) or grey-with-alpha PNG: raw modes such as ``RGB;16B``)."""
+    if img.mode in DEEP_MODES:
+        return False
+    raw = [t.args if isinstance(t.args, str) else (t.args or ("",))[0] for t in getattr(img, "tile", ())]
+    return any(isinstance(r, str) and ";16" in r for r in raw)
+
+
+def _changed(img: Image.Image, frames: bool, eight: bool = False) -> tuple[str, ...]:
     """What :func:`_pixels` changed in the decoded image ``img`` beside its size and channels
-    (:data:`STORED_FORMS`); ``frames``: it holds more than one."""
+    (:data:`STORED_FORMS`); ``frames``: it holds more than one; ``eight``: 16-bit colour read at 8 bits."""
     deep = img.mode in DEEP_MODES
     found = (
         ("transparent", not deep and _see_through(img)),  # a deep image's transparency is not applied
         ("cmyk", img.mode == "CMYK"),
         ("deep", deep),
+        ("eight", eight),
         ("frames", frames),
     )
     return tuple(key for key, present in found if present)
