@@ -94,6 +94,7 @@ def test_from_enough_refused_images_the_spread_needs_no_computing(k):
 def test_few_validation_images_are_said_to_set_a_coarse_threshold():
     assert few_to_calibrate(8000, 0.02) is None and few_to_calibrate(1600, 0.02) is None
     assert few_to_calibrate(3, 1.0) is None  # all: exact
+    assert few_to_calibrate(1, 0.0).startswith("a target of 0% sets the threshold at the validation image's score: ")
     # 0%: the largest of n scores, exceeded by a new one with probability Beta(1, n), 90% interval 1 − (1 ∓ 0.9)/2^(1/n)
     assert few_to_calibrate(100, 0.0) == (
         "a target of 0% sets the threshold at the least certain of the 100 validation images' scores: new images like "

@@ -54,7 +54,7 @@ STORED_FORMS = {
     "transparent": "with transparent pixels laid on white",
     "cmyk": "CMYK→RGB",
     "deep": "of 16-bit, 32-bit or float grey read by their range",
-    "eight": "of 16-bit colour read at 8 bits",
+    "eight": "of 16-bit colour or grey-with-alpha read at 8 bits",
     "frames": "of several frames or pages, the first read",
 }
 
@@ -103,7 +103,7 @@ def _sixteen_bits_read_at_eight(img: Image.Image) -> bool:
 
 def _changed(img: Image.Image, frames: bool, eight: bool = False) -> tuple[str, ...]:
     """What :func:`_pixels` changed in the decoded image ``img`` beside its size and channels
-    (:data:`STORED_FORMS`); ``frames``: it holds more than one; ``eight``: 16-bit colour read at 8 bits."""
+    (:data:`STORED_FORMS`); ``frames``: it holds more than one; ``eight``: 16-bit colour (or grey with alpha) read at 8 bits."""
     deep = img.mode in DEEP_MODES
     found = (
         ("transparent", not deep and _see_through(img)),  # a deep image's transparency is not applied

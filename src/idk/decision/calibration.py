@@ -107,9 +107,10 @@ def few_to_calibrate(n: int, target: float) -> str | None:
         return None
     if target == 0:
         low, high = refusal_spread(n, target)
+        scores = "the validation image's score" if n == 1 else f"the least certain of the {n} validation images' scores"
         return (
-            f"a target of 0% sets the threshold at the least certain of the {n} validation images' scores: new images "
-            f"like them that are less certain than all {n} are still refused, between {100 * low:.3g}% and "
+            f"a target of 0% sets the threshold at {scores}: new images like them that are less certain than "
+            f"{'it' if n == 1 else f'all {n}'} are still refused, between {100 * low:.3g}% and "
             f"{100 * high:.3g}% of them (90% of the time)"
         )
     if refused_count(n, target) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
