@@ -145,6 +145,13 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
         "--seed", type=int, help="seed of the initial weights, the data order and the augmentation (default 0)"
     )
     p.add_argument("--train-subset", type=positive, help="train on a fixed random N of the training images only")
+    p.add_argument(
+        "--val-size",
+        type=non_negative,
+        metavar="N",
+        help="hold out N of the training images (a fifth of them at most) to tune the rule and set its threshold; "
+        "0: none, the threshold stays fixed (default: the preset's)",
+    )
     p.add_argument("--samples", type=positive, help="posterior samples per image for the decision")
     _score(p, "default: the preset's")
     target = p.add_mutually_exclusive_group()

@@ -68,8 +68,10 @@ def warn_before_training(
             "choose the score with --score"
         )
     if preset.rule.targeted and not held:  # resumed too; after the network fits the images
-        if not tcfg.val_size:  # the tutorial's preset, or TrainOptions(val_size=0)
-            why, advice = f"the {preset.name} preset holds none out", "choose another --preset"
+        if opts.val_size == 0:  # the user's choice
+            why, advice = "--val-size 0", "give --val-size N to hold out N of them (a fifth at most)"
+        elif not tcfg.val_size:  # the tutorial's preset
+            why, advice = f"the {preset.name} preset holds none out", "choose another --preset, or give --val-size"
         else:
             why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
             advice = (
