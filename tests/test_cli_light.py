@@ -136,6 +136,20 @@ def test_degradation_options_reach_training_as_given(monkeypatch, tmp_path):
     assert seen["opts"].score == "mutual-info" and seen["opts"].flip is None
 
 
+def test_every_training_option_is_a_flag_of_idk_train():
+    """TrainOptions is one field per option of ``idk train`` (its errors name ``flag(field)``): each
+    field is a flag, or ``--no-`` one for the booleans whose default is on."""
+    import dataclasses
+
+    from idk.apps.arguments import build_parser
+    from idk.training.options import TrainOptions, flag
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    flags = {option for action in train._actions for option in action.option_strings}
+    for field in dataclasses.fields(TrainOptions):
+        assert flag(field.name) in flags or flag(f"no_{field.name}") in flags, field.name
+
+
 def test_a_score_for_a_fixed_threshold_is_refused_before_training(tmp_path, capsys):
     """The tutorial's rule has a threshold set for its own score and no target to set another by."""
     from idk.apps.cli import main
