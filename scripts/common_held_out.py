@@ -1,12 +1,13 @@
 """How do models trained on splits of other sizes compare on the images none of them trained on?
 
-Each model's training held out its validation images (tuning and calibration); a named set's split
-takes the last ``val_size`` of one fixed order (:func:`idk.training.splits.split_train_val`), so a
-smaller validation split lies inside a larger one. On the images held out by every model given,
-each model's forced accuracy, NLL and ECE, and — by its own rule's score — the digits answered
-wrongly among the (1 − r) most certain of them (r = ``--refusal``, the same share for each model,
-the threshold set on these images themselves: how well the score ranks its errors, not a
-calibrated rule). No test set is touched.
+Each model's training held out its validation images; a named set's split takes the last
+``val_size`` of one fixed order (:func:`idk.training.splits.split_train_val`), so a smaller
+validation split lies inside a larger one. On the calibration images (the validation images less
+those that tuned the temperature and chose the score) common to every model given, each model's
+forced accuracy, NLL and ECE, and — by its own rule's score — the images answered wrongly among
+the (1 − r) most certain of them (r = ``--refusal``, the same share for each model, the threshold
+set on these images themselves: how well the score ranks its errors, not a calibrated rule). No
+test set is touched. Images are matched by their pixels (a duplicate image counts as the same).
 
 Usage: python scripts/common_held_out.py runs/v50k/seed0.pt runs/v55k/seed0-ee.pt [--refusal 0.02]
 """
@@ -29,10 +30,10 @@ DEFAULT_REFUSAL = get_preset("cnn").rule.target_refusal
 
 
 def held_out(path: str, data: DataConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """The images (N, C, H, W) and labels (N,) a model's training held out (tuning and calibration)."""
+    """The images (N, C, H, W) and labels (N,) a model's rule was calibrated on (held out, not tuning)."""
     ckpt = checkpoint.load(path)[1]
-    _, tune, held = training_split(ckpt, data, path)
-    return torch.cat([tune.images, held.images]), torch.cat([tune.labels, held.labels])
+    held = training_split(ckpt, data, path)[2]
+    return held.images, held.labels
 
 
 def main() -> None:
@@ -48,8 +49,14 @@ def main() -> None:
     images, labels = splits[0]
     keep = torch.tensor([img.numpy().tobytes() in common for img in images])
     images, labels = images[keep], labels[keep]
-    print(f"{len(labels)} images held out by all {len(args.models)} models; {100 * args.refusal:g}% of them refused")
-    print(f"{'model':<34} {'held out':>8} {'score':>17} {'accuracy':>9} {'NLL':>7} {'ECE':>6} {'wrong answered':>15}")
+    if not len(labels):
+        p.error("the models share no calibration image (other data, or another image size)")
+    print(
+        f"{len(labels)} images calibrated on by all {len(args.models)} models; {100 * args.refusal:g}% of them refused"
+    )
+    print(
+        f"{'model':<34} {'calibrated on':>13} {'score':>17} {'accuracy':>9} {'NLL':>7} {'ECE':>6} {'wrong answered':>15}"
+    )
     for path, (own, _) in zip(args.models, splits, strict=True):
         model, ckpt = checkpoint.load(path)
         rule = ckpt.decision_rule()
@@ -60,7 +67,7 @@ def main() -> None:
         wrong = int((label[answered] != labels[answered]).sum())
         score = ckpt.rule.get("score", ckpt.rule_config.score)  # the score "auto" chose
         print(
-            f"{path:<34} {len(own):>8} {score:>17} {metrics.accuracy(label, labels):>9.2%} "
+            f"{path:<34} {len(own):>13} {score:>17} {metrics.accuracy(label, labels):>9.2%} "
             f"{metrics.nll(pred.mean_probs, labels):>7.4f} {metrics.ece(pred.mean_probs, labels):>6.2%} {wrong:>15}"
         )
 

@@ -95,12 +95,18 @@ def test_few_validation_images_are_said_to_set_a_coarse_threshold():
     assert few_to_calibrate(8000, 0.02) is None and few_to_calibrate(1600, 0.02) is None
     assert few_to_calibrate(3, 1.0) is None  # all: exact
     assert few_to_calibrate(1, 0.0).startswith("a target of 0% sets the threshold at the validation image's score: ")
-    # 0%: the largest of n scores, exceeded by a new one with probability Beta(1, n), 90% interval 1 − (1 ∓ 0.9)/2^(1/n)
+    # 0%: the largest of n scores, exceeded by a new one with probability Beta(1, n): its 90% interval
+    # is 1 − ((1 ± 0.9)/2)^(1/n)
     assert few_to_calibrate(100, 0.0) == (
-        "a target of 0% sets the threshold at the least certain of the 100 validation images' scores: new images like "
-        f"them that are less certain than all 100 are still refused, between {100 * (1 - 0.95**0.01):.3g}% and "
-        f"{100 * (1 - 0.05**0.01):.3g}% of them (90% of the time)"
+        "a target of 0% sets the threshold at the least certain of the 100 validation images' scores: what is less "
+        f"certain than all 100 is still refused, between {100 * (1 - 0.95**0.01):.3g}% and "
+        f"{100 * (1 - 0.05**0.01):.3g}% of new images like them (90% of the time)"
     )
+    assert few_to_calibrate(1, 0.0) == (
+        "a target of 0% sets the threshold at the validation image's score: what is less certain than it is still "
+        "refused, between 5% and 95% of new images like it (90% of the time)"
+    )
+    assert "less certain than both is still refused" in few_to_calibrate(2, 0.0)
     assert few_to_calibrate(0, 0.02) is None  # no threshold was set (the rule stays uncalibrated)
     said = few_to_calibrate(24, 0.02)
     assert said == (

@@ -33,15 +33,25 @@ def _save(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
 
 
 def _png16(channels: np.ndarray) -> bytes:
-    """A PNG of bit depth 16, colour type 2 (RGB), from uint16 (H, W, 3): Pillow writes none."""
-    h, w = channels.shape[:2]
+    """A PNG of bit depth 16 from uint16 (H, W, 2) (grey with alpha, colour type 4) or (H, W, 3)
+    (RGB, colour type 2): Pillow writes neither."""
+    h, w, c = channels.shape
     rows = b"".join(b"\x00" + channels[y].astype(">u2").tobytes() for y in range(h))  # filter 0 each row
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", w, h, 16, {2: 4, 3: 2}[c], 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _bmp565(w: int, h: int, pixel: int) -> bytes:
+    """A BMP of 16 bits a pixel (5-6-5 bit fields), every pixel ``pixel``: 8 bits a channel or fewer."""
+    pixels = struct.pack("<H", pixel) * (w * h)  # rows of 4 bytes' multiple for even w
+    dib = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 16, 3, len(pixels), 2835, 2835, 0, 0)
+    dib += struct.pack("<III", 0xF800, 0x07E0, 0x001F)
+    start = 14 + len(dib)
+    return b"BM" + struct.pack("<IHHI", start + len(pixels), 0, 0, start) + dib + pixels
 
 
 def _digit_on_paper(digit: np.ndarray, scale: int = 10) -> Image.Image:
@@ -418,4 +428,9 @@ def test_what_reading_a_file_changed_is_told_with_its_pixels(tmp_path):
     pixels, changed = read_image(_png16(rgb), colour=True)
     assert changed == ("eight",)
     np.testing.assert_allclose(pixels, (rgb >> 8) / 255.0, atol=1e-6)
+    grey_alpha = np.stack([rgb[..., 0], np.full((4, 5), 65535, np.uint16)], axis=-1)  # opaque
+    pixels, changed = read_image(_png16(grey_alpha))
+    assert changed == ("eight",)
+    np.testing.assert_allclose(pixels, (grey_alpha[..., 0] >> 8) / 255.0, atol=1e-6)
+    assert read_image(_bmp565(4, 2, 0xF800), colour=True)[1] == ()  # 16 bits a pixel, not a channel: red
     assert read_image(see_through)[1] == ()  # a PIL image given is read as it is

@@ -189,12 +189,17 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
     )
     err = capsys.readouterr().err
     assert "(the tutorial preset holds none out): it keeps a fixed one, not set for its target; choose another" in err
-    # --val-size: how many are held out (a fifth at most), or none
+    # --val-size: how many are held out (a fifth at most), or none; and what would narrow the spread
+    said = {
+        "0": "(--val-size 0): it keeps a fixed one, not set for its target; give --val-size N",
+        "4": "; a larger --val-size narrows it (at most 6, a fifth of the images)",
+        "99": "; more training images narrow it (a fifth of them, at most 99, are held out for the rule)",
+    }
     for size, held in (("0", 0), ("4", 4), ("99", 6)):
         out_path = tmp_path / f"v{size}.pt"
         assert main(["train", "--data", str(twelve), "--out", str(out_path), "--val-size", size, *small]) == 0
         assert checkpoint.read(out_path).validation_size == held, size
-    assert "(--val-size 0): it keeps a fixed one, not set for its target; give --val-size N" in capsys.readouterr().err
+        assert said[size] in capsys.readouterr().err, size
     # without --epochs, a small set of one's own trains for as many epochs as make 200 steps (the
     # preset's 12 made 12 steps here: after so few, a model's rule refused no noise)
     default_epochs = [a for a in small if a not in ("--epochs", "1", "-q")]

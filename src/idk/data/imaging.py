@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,15 +91,22 @@ def read_image(
 
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # read by their range (:func:`_to_grey`)
+# Pillow's raw modes of 16 bits a channel that it decodes to 8 (each value's high byte)
+SIXTEEN_BITS_A_CHANNEL = re.compile(r"(RGB|RGBA|RGBX|LA|CMYK);16[BLN]")
 
 
 def _sixteen_bits_read_at_eight(img: Image.Image) -> bool:
     """Whether the opened, undecoded ``img`` stores 16 bits a channel that Pillow decodes to an
-    8-bit mode (a 16-bit RGB(A) or grey-with-alpha PNG: raw modes such as ``RGB;16B``)."""
+    8-bit mode: its raw mode one of :data:`SIXTEEN_BITS_A_CHANNEL` (a 16-bit RGB(A) or
+    grey-with-alpha PNG, a 16-bit RGB TIFF); not a BMP's 16 bits a pixel (``BGR;16``, 5-6-5)."""
     if img.mode in DEEP_MODES:
         return False
-    raw = [t.args if isinstance(t.args, str) else (t.args or ("",))[0] for t in getattr(img, "tile", ())]
-    return any(isinstance(r, str) and ";16" in r for r in raw)
+    for tile in getattr(img, "tile", None) or ():  # (codec, extents, offset, args): a namedtuple since Pillow 11
+        args = tile[3] if len(tile) > 3 else None
+        raw = args if isinstance(args, str) else args[0] if isinstance(args, tuple) and args else None
+        if isinstance(raw, str) and SIXTEEN_BITS_A_CHANNEL.fullmatch(raw):
+            return True
+    return False
 
 
 def _changed(img: Image.Image, frames: bool, eight: bool = False) -> tuple[str, ...]:

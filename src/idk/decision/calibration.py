@@ -108,10 +108,10 @@ def few_to_calibrate(n: int, target: float) -> str | None:
     if target == 0:
         low, high = refusal_spread(n, target)
         scores = "the validation image's score" if n == 1 else f"the least certain of the {n} validation images' scores"
+        than, like = ("it", "it") if n == 1 else ("both" if n == 2 else f"all {n}", "them")
         return (
-            f"a target of 0% sets the threshold at {scores}: new images like them that are less certain than "
-            f"{'it' if n == 1 else f'all {n}'} are still refused, between {100 * low:.3g}% and "
-            f"{100 * high:.3g}% of them (90% of the time)"
+            f"a target of 0% sets the threshold at {scores}: what is less certain than {than} is still refused, "
+            f"between {100 * low:.3g}% and {100 * high:.3g}% of new images like {like} (90% of the time)"
         )
     if refused_count(n, target) >= ENOUGH_REFUSED:  # within [r/2, 2r] (tested): no SciPy needed
         return None

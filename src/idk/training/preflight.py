@@ -18,10 +18,10 @@ from idk.data.variants import VARIANTS, variant_labels
 from idk.decision.calibration import few_to_calibrate
 from idk.errors import IdkError
 from idk.training.batches import outlier_families
-from idk.training.config import Preset, TrainConfig
+from idk.training.config import PRESETS, Preset, TrainConfig
 from idk.training.options import TrainOptions
 from idk.training.rule_fitting import selection_target, too_few_to_choose
-from idk.training.splits import tuning_split, validation_size
+from idk.training.splits import VALIDATION_SHARE, tuning_split, validation_size
 
 # fewer optimiser steps than this (a small set, or few epochs asked for) are said, with the epochs for as many
 FEW_STEPS = 200
@@ -43,6 +43,16 @@ def warn_unused_options(
             "variants it makes: "
             f"no class of {data} has one"
         )
+
+
+def _narrower(target: float, n: int, val_size: int) -> str:
+    """What would set the threshold of a refusal target more closely on n training images, of which
+    at most ``val_size`` are held out (a fifth at most): nothing for a target of 0 (always the largest score)."""
+    if target == 0:
+        return ""
+    if val_size < n // VALIDATION_SHARE:  # --val-size, not the images, limits the split
+        return f"; a larger --val-size narrows it (at most {n // VALIDATION_SHARE}, a fifth of the images)"
+    return f"; more training images narrow it (a fifth of them, at most {val_size}, are held out for the rule)"
 
 
 def warn_before_training(
@@ -68,7 +78,8 @@ def warn_before_training(
             "choose the score with --score"
         )
     if preset.rule.targeted and not held:  # resumed too; after the network fits the images
-        if opts.val_size == 0:  # the user's choice
+        own = PRESETS[preset.name].train.val_size if preset.name in PRESETS else tcfg.val_size  # before --val-size
+        if not tcfg.val_size and own:  # --val-size 0, given or stored by the resumed run
             why, advice = "--val-size 0", "give --val-size N to hold out N of them (a fifth at most)"
         elif not tcfg.val_size:  # the tutorial's preset
             why, advice = f"the {preset.name} preset holds none out", "choose another --preset, or give --val-size"
@@ -83,10 +94,7 @@ def warn_before_training(
         )
     elif preset.rule.target_refusal is not None:
         if few := few_to_calibrate(held, preset.rule.target_refusal):
-            warn(
-                f"{data}: {few}; more training images narrow it (a fifth of them, at most "
-                f"{tcfg.val_size}, are held out for the rule)"
-            )
+            warn(f"{data}: {few}{_narrower(preset.rule.target_refusal, len(full), tcfg.val_size)}")
     counts = torch.bincount(train_set.labels, minlength=len(full.classes)).tolist()
     if new and (rare := [(c, n) for c, n in zip(full.classes, counts, strict=True) if n < FEW_PER_CLASS]):
         listed = ", ".join(f"{c} ({n})" for c, n in rare[:5]) + (f" and {len(rare) - 5} more" if len(rare) > 5 else "")
