@@ -11,7 +11,8 @@ Fashion-MNIST AUROC, uniform noise refused, and on the shifted digits and non-di
 answered and accuracy on answered, and the share refused of the symbols, printed and drawn.
 Nothing measured here feeds back into any choice.
 
-Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95] [--refusal 0.02] [--seeds 0 1 2] [--measure-only]
+Usage: python scripts/target_error_seeds.py [--target 0.005] [--confidence 0.95] [--refusal 0.02] [--seeds 0 1 2]
+       [--val-size N] [--out DIR] [--measure-only]
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/target-error")
     parser.add_argument("--epochs", type=int, help="shorter runs (quick checks of this script)")
     parser.add_argument("--train-subset", type=int, help="train on the first N images only (quick checks)")
+    parser.add_argument("--val-size", type=int, help="training images held out for the rule (default: the preset's)")
     parser.add_argument(
         "--measure-only", action="store_true", help="measure OUT/seedN.pt, trained before by this script (no training)"
     )
@@ -76,6 +78,7 @@ def main() -> None:
             confidence=args.confidence,
             epochs=args.epochs,
             train_subset=args.train_subset,
+            val_size=args.val_size,
         )
         if not args.measure_only:
             train(path, "cnn", data, opts, overwrite=True)
