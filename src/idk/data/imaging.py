@@ -98,9 +98,8 @@ SIXTEEN_BITS_A_CHANNEL = re.compile(r"(RGB|RGBA|RGBX|LA|CMYK);16[BLN]")
 def _sixteen_bits_read_at_eight(img: Image.Image) -> bool:
     """Whether the opened, undecoded ``img`` stores 16 bits a channel that Pillow decodes to an
     8-bit mode: its raw mode one of :data:`SIXTEEN_BITS_A_CHANNEL` (a 16-bit RGB(A) or
-    grey-with-alpha PNG, a 16-bit RGB TIFF); not a BMP's 16 bits a pixel (``BGR;16``, 5-6-5)."""
-    if img.mode in DEEP_MODES:
-        return False
+    grey-with-alpha PNG, a 16-bit RGB TIFF); not a BMP's 16 bits a pixel (``BGR;16``, 5-6-5), nor
+    16-bit greyscale (``I;16B``: a :data:`DEEP_MODES` image, read by its range)."""
     for tile in getattr(img, "tile", None) or ():  # (codec, extents, offset, args): a namedtuple since Pillow 11
         args = tile[3] if len(tile) > 3 else None
         raw = args if isinstance(args, str) else args[0] if isinstance(args, tuple) and args else None
@@ -109,7 +108,7 @@ def _sixteen_bits_read_at_eight(img: Image.Image) -> bool:
     return False
 
 
-def _changed(img: Image.Image, frames: bool, eight: bool = False) -> tuple[str, ...]:
+def _changed(img: Image.Image, frames: bool, eight: bool) -> tuple[str, ...]:
     """What :func:`_pixels` changed in the decoded image ``img`` beside its size and channels
     (:data:`STORED_FORMS`); ``frames``: it holds more than one; ``eight``: 16-bit colour (or grey with alpha) read at 8 bits."""
     deep = img.mode in DEEP_MODES

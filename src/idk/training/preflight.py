@@ -78,7 +78,7 @@ def warn_before_training(
             "choose the score with --score"
         )
     if preset.rule.targeted and not held:  # resumed too; after the network fits the images
-        own = PRESETS[preset.name].train.val_size if preset.name in PRESETS else tcfg.val_size  # before --val-size
+        own = PRESETS.get(preset.name, preset).train.val_size  # the preset's, before --val-size
         if not tcfg.val_size and own:  # --val-size 0, given or stored by the resumed run
             why, advice = "--val-size 0", "give --val-size N to hold out N of them (a fifth at most)"
         elif not tcfg.val_size:  # the tutorial's preset
