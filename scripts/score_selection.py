@@ -4,7 +4,9 @@ Training chose its score among the scores of its day, on its tuning images and s
 (:func:`idk.training.rule_fitting.choose_score`). This script makes the same predictions with the
 same seeds and prints every candidate's row, beside the choice the checkpoint stored: whether a
 score with no fitted constants added since would now be chosen, and whether the stored rows are
-made again to the digit. Validation data and synthetic outliers only.
+made again to the digit. Each row shows the bootstrapped standard error of its difference from the
+most refusing score's mean refusal; "=" marks the scores that count as equal to it. Validation
+data and synthetic outliers only.
 
 Usage: python scripts/score_selection.py runs/default.pt
 """
@@ -37,7 +39,13 @@ def main() -> None:
     outliers = [key.removeprefix("refused:") for key in first_row if key.startswith("refused:")]  # the sets' names
     stored = (ckpt.score_selection or {}).get("scores", {})
     print(f"{args.model}: chosen now {chosen}; stored {(ckpt.score_selection or {}).get('chosen')}")
-    print(f"{'score':<24}{'mean refused':>13}{'mean AUROC':>11}  " + "  ".join(f"refused:{k}" for k in outliers))
+    print(f"  now: {info['criterion']}")
+    print(f"  stored: {(ckpt.score_selection or {}).get('criterion')}")
+    errors = info["standard_errors"]  # of each score's difference from the most refusing
+    print(
+        f"{'score':<24}{'mean refused':>13}{'± diff.':>8}{'mean AUROC':>11}  "
+        + "  ".join(f"refused:{k}" for k in outliers)
+    )
     for name, row in info["scores"].items():
         old = stored.get(name)
         same = (
@@ -46,7 +54,10 @@ def main() -> None:
             else (" (as stored)" if abs(old["mean_refused"] - row["mean_refused"]) < 1e-9 else " (stored differs)")
         )
         cells = "  ".join(f"{row[f'refused:{k}']:>{len(k) + 8}.3f}" for k in outliers)
-        print(f"{name:<24}{row['mean_refused']:>13.4f}{row['mean_auroc']:>11.4f}  {cells}{same}")
+        mark = "=" if name in info["equal"] else " "
+        print(
+            f"{mark}{name:<23}{row['mean_refused']:>13.4f}{errors[name]:>8.4f}{row['mean_auroc']:>11.4f}  {cells}{same}"
+        )
 
 
 if __name__ == "__main__":

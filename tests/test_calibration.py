@@ -14,6 +14,7 @@ from idk.decision.calibration import (
     refused_count,
     threshold_for_error,
     threshold_for_refusal,
+    thresholds_for_refusal,
 )
 
 
@@ -65,6 +66,16 @@ def test_refusal_threshold_matches_brute_force(seed):
     u[:20] = u[20:40]  # ties
     for target in (0.0, 0.01, 0.02, 0.1, 0.5, 0.999, 1.0):
         assert threshold_for_refusal(u, target) == pytest.approx(_brute_force_refusal(u, target))
+
+
+def test_thresholds_for_refusal_is_the_threshold_of_each_row():
+    g = torch.Generator().manual_seed(0)
+    u = torch.rand(6, 150, generator=g)
+    u[:, :10] = u[:, 10:20]  # ties
+    for target in (0.0, 0.02, 0.5, 1.0):
+        rows = thresholds_for_refusal(u, target)
+        assert rows.shape == (6,) and rows.dtype == torch.float64
+        assert rows.tolist() == [threshold_for_refusal(row, target) for row in u]
 
 
 @pytest.mark.parametrize(("n", "target"), [(50, 0.1), (24, 0.02), (400, 0.02)])

@@ -10,7 +10,7 @@ from idk.training.rule_fitting import (
     choose_score,
     fit_temperature,
     predictive_nll,
-    refusal_standard_error,
+    refusal_difference_errors,
 )
 
 
@@ -44,28 +44,50 @@ def test_choose_score_prefers_the_score_that_refuses_outliers():
     assert "entropy-or-mutual-info" not in info["scores"]  # a fitted score is a preset's choice, not auto's
 
 
-def test_refusal_standard_error_is_the_binomial_one():
-    assert refusal_standard_error([0.5], [1000]) == pytest.approx(0.5 / 1000**0.5)
-    # a mean of K rates: √(Σ p(1 − p)/n) / K; sets refused wholly add nothing
-    assert refusal_standard_error([1.0, 0.0, 0.5], [1000, 10, 400]) == pytest.approx(0.025 / 3)
+def test_refusal_difference_errors_match_the_binomial_one_where_the_threshold_stands_still():
+    """Every validation score 0: the threshold is 0 in every resampling, and only the outliers
+    vary. Score "all" refuses each of n outliers, "half" the first k: their difference is the
+    share of resampled outliers among the other n − k, sd √(q(1 − q)/n), q = (n − k)/n (0.0158 for
+    n = 1000, k = 500). 400 resamplings estimate an sd to about 3.5% (1/√(2 · 400)): tolerance 12%."""
+    n, k = 1000, 500
+    u_val = {name: torch.zeros(200) for name in ("all", "half")}
+    u_out = {"all": {"set": torch.ones(n)}, "half": {"set": torch.cat([torch.ones(k), torch.zeros(n - k)])}}
+    errors = refusal_difference_errors(u_val, u_out, 0.02, "all")
+    q = (n - k) / n
+    assert errors["all"] == 0.0
+    assert errors["half"] == pytest.approx((q * (1 - q) / n) ** 0.5, rel=0.12)
+    assert refusal_difference_errors(u_val, u_out, 0.02, "all") == errors  # seeded: the same every call
+
+
+def test_refusal_difference_errors_see_the_threshold_move():
+    """Validation scores spread evenly over [0, 1]: the 2% threshold of 1,000 of them moves by
+    about √(0.02 · 0.98 / 1000) ≈ 0.0044 between resamplings. Outliers spread over [0.97, 0.99],
+    about the threshold, are refused in a share that moves with it by ~0.0044 / 0.02 of them: 22%
+    (6.6 points here, for 300 of 1,000); outliers far above it (score "far") do not move. The
+    binomial error of the outliers alone would say 1.5 points; the bootstrap's exceeds 4."""
+    u = torch.linspace(0, 1, 1000)
+    near = torch.cat([torch.full((200,), 1.5), torch.linspace(0.97, 0.99, 300), torch.zeros(500)])
+    far = torch.cat([torch.full((330,), 1.5), torch.full((670,), 0.5)])
+    errors = refusal_difference_errors({"near": u, "far": u}, {"near": {"s": near}, "far": {"s": far}}, 0.02, "far")
+    assert 0.04 < errors["near"] < 0.1
 
 
 def test_choose_score_breaks_refusals_within_sampling_error_by_auroc(monkeypatch):
-    """Scores refusing the same share to within a standard error are equal: the better ranking wins
-    (a score whose outliers tie with validation images at the threshold loses to one that ranks
-    them above most of them); a score refusing clearly more wins whatever its AUROC."""
+    """Scores refusing the same share to within the bootstrapped standard error of their difference
+    are equal: the better ranking wins. "coarse" refuses 35% by outliers placed about the
+    threshold, where it moves between resamplings (error ~6.6 points); "fine" refuses 33%, the
+    rest well ranked (AUROC ~0.93): equal, and "fine" wins (the binomial error of the outliers
+    alone, 1.5 points, would have let "coarse" win by its 2). A score refusing clearly more wins
+    whatever its AUROC."""
     from idk.training import rule_fitting
 
     val, out = _pred(torch.full((2, 1000, 10), 0.1)), _pred(torch.full((2, 1000, 10), 0.1))
     u_val = torch.linspace(0, 1, 1000)  # the 2% threshold: 0.98
 
-    def outliers(above: int, rest: float) -> torch.Tensor:
-        return torch.cat([torch.full((above,), 1.5), torch.full((1000 - above,), rest)])
-
     scores = {
-        "coarse": outliers(501, 0.0),  # refuses 50.1%, the other half ties with the lowest: AUROC ~0.50
-        "fine": outliers(500, 0.9),  # refuses 50.0%, the other half above 90% of validation: AUROC ~0.95
-        "more": outliers(700, 0.0),  # refuses 70.0%: AUROC ~0.70
+        "coarse": torch.cat([torch.full((200,), 1.5), torch.linspace(0.97, 0.99, 300), torch.zeros(500)]),
+        "fine": torch.cat([torch.full((330,), 1.5), torch.full((670,), 0.9)]),
+        "more": torch.cat([torch.full((700,), 1.5), torch.zeros(300)]),  # 70%, AUROC ~0.70
     }
 
     def run(names):
@@ -74,11 +96,16 @@ def test_choose_score_breaks_refusals_within_sampling_error_by_auroc(monkeypatch
         return choose_score(val, torch.zeros(1000, dtype=torch.long), {"set": out}, 0.02)
 
     chosen, info = run(("coarse", "fine"))
+    coarse, fine = info["scores"]["coarse"], info["scores"]["fine"]
+    assert coarse["mean_refused"] == pytest.approx(0.35, abs=0.005) and fine["mean_refused"] == pytest.approx(0.33)
     assert chosen == "fine" and info["equal"] == ["coarse", "fine"]
-    assert info["margin"] == pytest.approx((0.501 * 0.499 / 1000) ** 0.5)
-    assert info["scores"]["fine"]["mean_auroc"] > 0.94 > 0.51 > info["scores"]["coarse"]["mean_auroc"]
-    assert "as many synthetic outliers as any within sampling error (50.0%" in info["criterion"]
-    assert run(("coarse", "fine", "more"))[0] == "more"
+    assert info["standard_errors"]["fine"] > 0.04 > coarse["mean_refused"] - fine["mean_refused"]
+    assert fine["mean_auroc"] > 0.9 > 0.6 > coarse["mean_auroc"]
+    assert "as many synthetic outliers as any within sampling error (33.0%" in info["criterion"]
+    assert "the most, 35.0%, by coarse; within one bootstrapped standard error of it: fine" in info["criterion"]
+    chosen, info = run(("coarse", "fine", "more"))
+    assert chosen == "more" and info["equal"] == ["more"]
+    assert "the most; every other score below it by more than a bootstrapped standard error" in info["criterion"]
 
 
 def test_calibrate_meets_the_refusal_target_and_keeps_the_rule_type():

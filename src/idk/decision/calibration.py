@@ -71,14 +71,21 @@ def least_target(n: int, k: int = 1) -> float:
 
 def threshold_for_refusal(uncertainty: Tensor, target: float) -> float:
     """The smallest τ with ``mean(u > τ) ≤ target`` (τ is one of the u values, or below all)."""
+    return float(thresholds_for_refusal(uncertainty.unsqueeze(0), target)[0])
+
+
+def thresholds_for_refusal(uncertainty: Tensor, target: float) -> Tensor:
+    """:func:`threshold_for_refusal` of each row of ``uncertainty`` (B, m) → (B,) float64: the
+    (m − k)-th smallest score of a row, k = :func:`refused_count` (m, target); 1 below the smallest
+    where k = m."""
     if not 0.0 <= target <= 1.0:
         raise ValueError(f"target refusal must lie in [0, 1], got {target}")
-    u = uncertainty.double().sort().values
-    m = len(u)
+    u = uncertainty.double()
+    m = u.shape[-1]
     allowed = refused_count(m, target)  # at most this many refused
     if allowed >= m:
-        return float(u[0]) - 1.0
-    return float(u[m - 1 - allowed])
+        return u.min(-1).values - 1.0
+    return u.kthvalue(m - allowed, -1).values
 
 
 def refusal_spread(n: int, target: float, level: float = 0.9) -> tuple[float, float]:

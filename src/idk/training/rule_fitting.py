@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from idk.choices import AUTO_SCORE, NOISE_NAMES
 from idk.data.catalog import TrainingData
@@ -22,6 +23,7 @@ from idk.decision.calibration import (
     refused_count,
     threshold_for_error,
     threshold_for_refusal,
+    thresholds_for_refusal,
 )
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, batch_size_for, predict
@@ -35,6 +37,9 @@ from idk.training.splits import split_digest, tuning_split
 SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
 SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
 SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
+SELECTION_BOOTSTRAP = 400  # resamplings for the standard errors that decide which scores refuse alike
+SELECTION_BOOTSTRAP_SEED = 779
+BOOTSTRAP_CHUNK = 1 << 22  # scores gathered at once: resamplings run in chunks of this many over the images
 # Noise (which must be refused) and the synthetic family never trained on: on the trained
 # families every score refuses everything, so they could not tell the scores apart.
 SELECTION_NOISE = ("uniform-noise", "gaussian-noise")
@@ -65,10 +70,37 @@ def stand_in(cfg: RuleConfig) -> str | None:
     return "percentile" if cfg.score == AUTO_SCORE or is_fitted(cfg.score) else None
 
 
-def refusal_standard_error(refused: list[float], sizes: list[int]) -> float:
-    """The binomial standard error of a mean of K refusal rates pₖ over nₖ images each:
-    √(Σₖ pₖ(1 − pₖ)/nₖ) / K."""
-    return math.sqrt(sum(p * (1 - p) / n for p, n in zip(refused, sizes, strict=True))) / len(refused)
+def refusal_difference_errors(
+    u_val: dict[str, Tensor],
+    u_out: dict[str, dict[str, Tensor]],
+    target: float,
+    leader: str,
+    draws: int = SELECTION_BOOTSTRAP,
+    seed: int = SELECTION_BOOTSTRAP_SEED,
+) -> dict[str, float]:
+    """For each score s, the standard error of m(leader) − m(s), m a score's mean refusal over the
+    outlier sets at the threshold refusing ``target`` of the validation images
+    (:func:`~idk.decision.calibration.threshold_for_refusal`), by the paired bootstrap: the
+    validation scores ``u_val[s]`` (N,) and each outlier set's ``u_out[s][k]`` (Nₖ,) resampled with
+    replacement ``draws`` times, the same images for every score, and the difference's standard
+    deviation over the resamplings. The threshold moves with the validation images it is set on (at
+    2% of 1,000 it rests on the 20 least certain), and so does every refusal it gives: a binomial
+    error of the outliers alone, blind to this, was 3 to 7 times too small (docs/experiments.md)."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(next(iter(u_val.values())))
+    sets = {k: len(u) for k, u in next(iter(u_out.values())).items()}
+    chunk = max(1, BOOTSTRAP_CHUNK // (n + sum(sets.values())))
+    means: dict[str, list[Tensor]] = {name: [] for name in u_val}
+    for start in range(0, draws, chunk):
+        b = min(chunk, draws - start)
+        val_idx = torch.randint(n, (b, n), generator=g)
+        out_idx = {k: torch.randint(size, (b, size), generator=g) for k, size in sets.items()}
+        for name, u in u_val.items():
+            tau = thresholds_for_refusal(u.double()[val_idx], target).unsqueeze(1)  # (b, 1)
+            refused = [(u_out[name][k].double()[idx] > tau).double().mean(1) for k, idx in out_idx.items()]
+            means[name].append(torch.stack(refused).mean(0))
+    m = {name: torch.cat(parts) for name, parts in means.items()}
+    return {name: float((m[leader] - m[name]).std()) if draws > 1 else 0.0 for name in m}
 
 
 def selection_target(cfg: RuleConfig) -> float:
@@ -89,41 +121,52 @@ def choose_score(
 ) -> tuple[str, dict[str, Any]]:
     """Of the scores that refuse as many synthetic outliers as any, within sampling error, at the
     threshold refusing ``target_refusal`` of validation images, the one that ranks them best:
-    each score's mean refusal m over the outlier sets; the scores with m ≥ m* − SE(m*), m* the
-    highest and SE its :func:`refusal_standard_error`, count as equal, and among them the highest
-    mean AUROC against the outliers wins (then the lowest validation AURC). Without the margin, a
-    few of 1,000 overlaid digits decided between scores, and could pick one whose values tie (the
-    percentile rule's quantile over S draws: its AUROC against noise capped near 0.99 although it
-    refuses all of it). The candidates are the scores that opt in (:func:`auto_candidates`): a fitted score
-    (entropy or mutual information) is named by a preset (or ``--score``), on validation evidence these outliers
-    do not give (on notMNIST letters it refuses the most of them on average, and half as many
-    printed symbols: docs/experiments.md)."""
+    each score's mean refusal m over the outlier sets; m* the highest, a score with
+    m* − m ≤ SE(m* − m) (:func:`refusal_difference_errors`, bootstrapped over the validation images
+    and the outliers) counts as equal to it, and among the equal the highest mean AUROC against the
+    outliers wins (then the lowest validation AURC). Without the margin, a few of 1,000 overlaid
+    digits decided between scores, and could pick one whose values tie (the percentile rule's
+    quantile over S draws: its AUROC against noise capped near 0.99 although it refuses all of it).
+    The candidates are the scores that opt in (:func:`auto_candidates`): a fitted score (entropy or
+    mutual information) is named by a preset (or ``--score``), on validation evidence these
+    outliers do not give (on notMNIST letters it refuses the most of them on average, and half as
+    many printed symbols: docs/experiments.md)."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
+    u_val: dict[str, Tensor] = {}
+    u_out: dict[str, dict[str, Tensor]] = {}
     for name in auto_candidates():  # those that opt in; the others are named by a preset or --score
         score = make_score(name)
-        u_val = score(val)
-        tau = threshold_for_refusal(u_val, target_refusal)
-        row = {"validation_aurc": metrics.aurc(u_val, correct)}
-        for set_name, pred in outliers.items():
-            u = score(pred)
+        u_val[name] = score(val)
+        u_out[name] = {set_name: score(pred) for set_name, pred in outliers.items()}
+        tau = threshold_for_refusal(u_val[name], target_refusal)
+        row = {"validation_aurc": metrics.aurc(u_val[name], correct)}
+        for set_name, u in u_out[name].items():
             row[f"refused:{set_name}"] = float((u > tau).double().mean())
-            row[f"auroc:{set_name}"] = metrics.auroc(u_val, u)
+            row[f"auroc:{set_name}"] = metrics.auroc(u_val[name], u)
         row["mean_refused"] = sum(row[f"refused:{k}"] for k in outliers) / len(outliers)
         row["mean_auroc"] = sum(row[f"auroc:{k}"] for k in outliers) / len(outliers)
         table[name] = row
     most = max(table, key=lambda n: table[n]["mean_refused"])
-    sizes = [len(pred.mean_probs) for pred in outliers.values()]
-    margin = refusal_standard_error([table[most][f"refused:{k}"] for k in outliers], sizes)
-    equal = [n for n in table if table[n]["mean_refused"] >= table[most]["mean_refused"] - margin - 1e-12]
+    errors = refusal_difference_errors(u_val, u_out, target_refusal, most)
+    best = table[most]["mean_refused"]
+    equal = [n for n in table if best - table[n]["mean_refused"] <= errors[n] + 1e-12]
     chosen = max(equal, key=lambda n: (round(table[n]["mean_auroc"], 4), -table[n]["validation_aurc"]))
+    leader = "the most" if chosen == most else f"the most, {100 * best:.1f}%, by {most}"
+    others = [n for n in equal if n != most]
+    alike = (
+        f"within one bootstrapped standard error of it: {', '.join(others)}"
+        if others
+        else "every other score below it by more than a bootstrapped standard error"
+    )
     why = (
         f"refuses as many synthetic outliers as any within sampling error ({100 * table[chosen]['mean_refused']:.1f}% "
-        f"on average over {', '.join(outliers)}; the most, {100 * table[most]['mean_refused']:.1f}%, ± "
-        f"{100 * margin:.1f}) at the threshold refusing {100 * target_refusal:g}% of validation images, and of "
-        f"those ranks them best (mean AUROC {table[chosen]['mean_auroc']:.4f})"
+        f"on average over {', '.join(outliers)}; {leader}; {alike}) at the threshold refusing "
+        f"{100 * target_refusal:g}% of validation images, and of those ranks them best (mean AUROC "
+        f"{table[chosen]['mean_auroc']:.4f})"
     )
-    return chosen, {"chosen": chosen, "criterion": why, "margin": margin, "equal": equal, "scores": table}
+    info = {"chosen": chosen, "criterion": why, "standard_errors": errors, "equal": equal, "scores": table}
+    return chosen, info
 
 
 def select_score(
