@@ -5,27 +5,40 @@ Training chose its score among the scores of its day, on its tuning images and s
 same seeds and prints every candidate's row, beside the choice the checkpoint stored: whether a
 score with no fitted constants added since would now be chosen, and whether the stored rows are
 made again to the digit. Each row shows the bootstrapped standard error of its difference from the
-most refusing score's mean refusal; "=" marks the scores that count as equal to it. Validation
+most refusing score's mean refusal; "=" marks the scores that count as equal to it. With
+``--seeds``, the errors again with other resampling seeds: the one used (half the central 68% of
+the resampled differences) beside the plain standard deviation, to see which is steady. Validation
 data and synthetic outliers only.
 
-Usage: python scripts/score_selection.py runs/default.pt
+Usage: python scripts/score_selection.py runs/default.pt [--seeds 1 2 3]
 """
 
 from __future__ import annotations
 
 import argparse
 
+import torch
+
 from idk.data import DataConfig
 from idk.decision.predictive import predict
+from idk.decision.scores import make_score
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
-from idk.training.rule_fitting import select_score
+from idk.training.rule_fitting import (
+    ONE_SIGMA,
+    SELECTION_BOOTSTRAP,
+    resampled_differences,
+    select_score,
+    selection_outliers,
+    selection_target,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[], help="other resampling seeds to show")
     args = parser.parse_args()
     set_flush_denormals(True)
     model, ckpt = checkpoint.load(args.model)  # at the temperature training fitted
@@ -34,7 +47,8 @@ def main() -> None:
         raise SystemExit(f"{args.model}: its rule's score was set ({cfg.score}), not chosen")
     _, tune, _ = training_split(ckpt, DataConfig.from_env())
     tune_pred = predict(model, tune.images, cfg.samples, cfg.percentile, seed=seed + 7)  # as fit_rules
-    chosen, info = select_score(model, tune, tune_pred, ckpt.input_spec, cfg, seed)
+    outlier_pred = selection_outliers(model, tune, ckpt.input_spec, cfg, seed)
+    chosen, info = select_score(model, tune, tune_pred, ckpt.input_spec, cfg, seed, outliers=outlier_pred)
     first_row = next(iter(info["scores"].values()))
     outliers = [key.removeprefix("refused:") for key in first_row if key.startswith("refused:")]  # the sets' names
     stored = (ckpt.score_selection or {}).get("scores", {})
@@ -58,6 +72,18 @@ def main() -> None:
         print(
             f"{mark}{name:<23}{row['mean_refused']:>13.4f}{errors[name]:>8.4f}{row['mean_auroc']:>11.4f}  {cells}{same}"
         )
+
+    leader = max(info["scores"], key=lambda n: info["scores"][n]["mean_refused"])
+    u_val = {name: make_score(name)(tune_pred) for name in info["scores"]}
+    u_out = {name: {k: make_score(name)(pred) for k, pred in outlier_pred.items()} for name in info["scores"]}
+    for other in args.seeds:
+        d = resampled_differences(u_val, u_out, selection_target(cfg), leader, SELECTION_BOOTSTRAP, other)
+        cells = "  ".join(
+            f"{name} {float(torch.quantile(x, ONE_SIGMA).diff() / 2):.4f}/{float(x.std()):.4f}"
+            for name, x in d.items()
+            if name != leader
+        )
+        print(f"  resampling seed {other} (error used / standard deviation): {cells}")
 
 
 if __name__ == "__main__":

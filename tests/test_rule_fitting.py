@@ -56,7 +56,20 @@ def test_refusal_difference_errors_match_the_binomial_one_where_the_threshold_st
     q = (n - k) / n
     assert errors["all"] == 0.0
     assert errors["half"] == pytest.approx((q * (1 - q) / n) ** 0.5, rel=0.12)
-    assert refusal_difference_errors(u_val, u_out, 0.02, "all") == errors  # seeded: the same every call
+    torch.manual_seed(123)  # the global generator plays no part: seeded, the same every call
+    assert refusal_difference_errors(u_val, u_out, 0.02, "all") == errors
+    with pytest.raises(ValueError, match="at least 2 resamplings"):
+        refusal_difference_errors(u_val, u_out, 0.02, "all", draws=1)
+
+
+def test_refusal_difference_errors_are_paired():
+    """A score that orders every image as another does (2u + 1) refuses the same images at its own
+    threshold in every resampling: their difference, and its error, is 0 only if the validation
+    and the outlier images are resampled alike for both."""
+    g = torch.Generator().manual_seed(0)
+    u, out = torch.rand(500, generator=g), torch.rand(300, generator=g) + 0.5
+    errors = refusal_difference_errors({"u": u, "v": 2 * u + 1}, {"u": {"s": out}, "v": {"s": 2 * out + 1}}, 0.02, "u")
+    assert errors == {"u": 0.0, "v": 0.0}
 
 
 def test_refusal_difference_errors_see_the_threshold_move():
@@ -78,7 +91,8 @@ def test_choose_score_breaks_refusals_within_sampling_error_by_auroc(monkeypatch
     threshold, where it moves between resamplings (error ~6.6 points); "fine" refuses 33%, the
     rest well ranked (AUROC ~0.93): equal, and "fine" wins (the binomial error of the outliers
     alone, 1.5 points, would have let "coarse" win by its 2). A score refusing clearly more wins
-    whatever its AUROC."""
+    whatever its AUROC. The criterion names the case: a leader ahead of the chosen score by less than
+    the error, a chosen leader with others within it, a leader alone, a single candidate."""
     from idk.training import rule_fitting
 
     val, out = _pred(torch.full((2, 1000, 10), 0.1)), _pred(torch.full((2, 1000, 10), 0.1))
@@ -102,10 +116,27 @@ def test_choose_score_breaks_refusals_within_sampling_error_by_auroc(monkeypatch
     assert info["standard_errors"]["fine"] > 0.04 > coarse["mean_refused"] - fine["mean_refused"]
     assert fine["mean_auroc"] > 0.9 > 0.6 > coarse["mean_auroc"]
     assert "as many synthetic outliers as any within sampling error (33.0%" in info["criterion"]
-    assert "the most, 35.0%, by coarse; within one bootstrapped standard error of it: fine" in info["criterion"]
+    se = 100 * info["standard_errors"]["fine"]
+    assert (
+        f"the most, 35.0%, by coarse: 2.0 points more, within the bootstrapped standard error of the difference, {se:.1f})"
+        in info["criterion"]
+    )
     chosen, info = run(("coarse", "fine", "more"))
     assert chosen == "more" and info["equal"] == ["more"]
-    assert "the most; every other score below it by more than a bootstrapped standard error" in info["criterion"]
+    assert (
+        "(70.0% on average over set; the most, every other score below it by more than the bootstrapped"
+        in info["criterion"]
+    )
+    scores["coarse"][170:200] = 0.0  # now refuses 32%, below fine's 33% but within the error
+    chosen, info = run(("coarse", "fine"))
+    assert chosen == "fine" and info["equal"] == ["coarse", "fine"]
+    assert (
+        "(33.0% on average over set; the most; coarse within the bootstrapped standard error of its difference from it)"
+        in info["criterion"]
+    )
+    assert run(("coarse",))[1]["criterion"].startswith(
+        "refuses as many synthetic outliers as any within sampling error (32.0% on average over set; the only candidate)"
+    )
 
 
 def test_calibrate_meets_the_refusal_target_and_keeps_the_rule_type():

@@ -84,7 +84,7 @@ def thresholds_for_refusal(uncertainty: Tensor, target: float) -> Tensor:
     m = u.shape[-1]
     allowed = refused_count(m, target)  # at most this many refused
     if allowed >= m:
-        return u.min(-1).values - 1.0
+        return u.kthvalue(1, -1).values - 1.0  # the smallest, NaN last as a sort puts it
     return u.kthvalue(m - allowed, -1).values
 
 

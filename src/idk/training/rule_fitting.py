@@ -39,6 +39,7 @@ SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's 
 SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
 SELECTION_BOOTSTRAP = 400  # resamplings for the standard errors that decide which scores refuse alike
 SELECTION_BOOTSTRAP_SEED = 779
+ONE_SIGMA = torch.tensor([0.158655, 0.841345], dtype=torch.float64)  # Φ(−1), Φ(1): ± one standard deviation
 BOOTSTRAP_CHUNK = 1 << 22  # scores gathered at once: resamplings run in chunks of this many over the images
 # Noise (which must be refused) and the synthetic family never trained on: on the trained
 # families every score refuses everything, so they could not tell the scores apart.
@@ -78,29 +79,50 @@ def refusal_difference_errors(
     draws: int = SELECTION_BOOTSTRAP,
     seed: int = SELECTION_BOOTSTRAP_SEED,
 ) -> dict[str, float]:
-    """For each score s, the standard error of m(leader) − m(s), m a score's mean refusal over the
-    outlier sets at the threshold refusing ``target`` of the validation images
+    """For each score s, the standard error of d = m(leader) − m(s), m a score's mean refusal over
+    the outlier sets at the threshold refusing ``target`` of the validation images
     (:func:`~idk.decision.calibration.threshold_for_refusal`), by the paired bootstrap: the
     validation scores ``u_val[s]`` (N,) and each outlier set's ``u_out[s][k]`` (Nₖ,) resampled with
-    replacement ``draws`` times, the same images for every score, and the difference's standard
-    deviation over the resamplings. The threshold moves with the validation images it is set on (at
-    2% of 1,000 it rests on the 20 least certain), and so does every refusal it gives: a binomial
-    error of the outliers alone, blind to this, was 3 to 7 times too small (docs/experiments.md)."""
+    replacement ``draws`` times, the same images for every score, and the half-width of the central
+    68.3% of the resampled d, (q₀.₈₄₁ − q₀.₁₅₉)/2: its standard deviation were d normal, and steady
+    where a few resamplings jump (the percentile score's values tie, and its threshold can leap from
+    one tied value to the next: there its standard deviation moved from 0.9 to 5.1 points with the
+    resampling seed, the half-width stayed at 0.8–0.9). The threshold moves with the validation images it is set on (at 2% of 1,000
+    it rests on the 20 least certain), and so does every refusal it gives: the outliers' binomial
+    error alone, blind to this, was up to 3 times smaller on the checkpoints measured
+    (docs/experiments.md)."""
+    differences = resampled_differences(u_val, u_out, target, leader, draws, seed)
+    return {name: float(torch.quantile(d, ONE_SIGMA).diff() / 2) for name, d in differences.items()}
+
+
+def resampled_differences(
+    u_val: dict[str, Tensor], u_out: dict[str, dict[str, Tensor]], target: float, leader: str, draws: int, seed: int
+) -> dict[str, Tensor]:
+    """The paired bootstrap of :func:`refusal_difference_errors`: for each score s, m(leader) − m(s)
+    in each of ``draws`` resamplings (draws,) float64, every resampling drawing its validation and
+    outlier images in turn from a generator seeded with ``seed`` (the same whatever the chunks)."""
+    if draws < 2:
+        raise ValueError(f"a standard error takes at least 2 resamplings, got {draws}")
     g = torch.Generator().manual_seed(seed)
     n = len(next(iter(u_val.values())))
     sets = {k: len(u) for k, u in next(iter(u_out.values())).items()}
+    if not n or not sets or not all(sets.values()):
+        raise ValueError(f"no images to resample: {n} validation scores, outlier sets {sets}")
     chunk = max(1, BOOTSTRAP_CHUNK // (n + sum(sets.values())))
     means: dict[str, list[Tensor]] = {name: [] for name in u_val}
     for start in range(0, draws, chunk):
-        b = min(chunk, draws - start)
-        val_idx = torch.randint(n, (b, n), generator=g)
-        out_idx = {k: torch.randint(size, (b, size), generator=g) for k, size in sets.items()}
+        # each resampling draws its images in turn: the same ones whatever the chunk's size
+        rows = [
+            [torch.randint(size, (size,), generator=g) for size in (n, *sets.values())]
+            for _ in range(min(chunk, draws - start))
+        ]
+        val_idx, *out_idx = (torch.stack(parts) for parts in zip(*rows, strict=True))  # (b, N), (b, Nₖ) …
         for name, u in u_val.items():
             tau = thresholds_for_refusal(u.double()[val_idx], target).unsqueeze(1)  # (b, 1)
-            refused = [(u_out[name][k].double()[idx] > tau).double().mean(1) for k, idx in out_idx.items()]
+            outliers = u_out[name].values()
+            refused = [(v.double()[idx] > tau).double().mean(1) for v, idx in zip(outliers, out_idx, strict=True)]
             means[name].append(torch.stack(refused).mean(0))
-    m = {name: torch.cat(parts) for name, parts in means.items()}
-    return {name: float((m[leader] - m[name]).std()) if draws > 1 else 0.0 for name in m}
+    return {name: torch.cat(means[leader]) - torch.cat(parts) for name, parts in means.items()}
 
 
 def selection_target(cfg: RuleConfig) -> float:
@@ -152,21 +174,42 @@ def choose_score(
     best = table[most]["mean_refused"]
     equal = [n for n in table if best - table[n]["mean_refused"] <= errors[n] + 1e-12]
     chosen = max(equal, key=lambda n: (round(table[n]["mean_auroc"], 4), -table[n]["validation_aurc"]))
-    leader = "the most" if chosen == most else f"the most, {100 * best:.1f}%, by {most}"
     others = [n for n in equal if n != most]
-    alike = (
-        f"within one bootstrapped standard error of it: {', '.join(others)}"
-        if others
-        else "every other score below it by more than a bootstrapped standard error"
-    )
+    if len(table) == 1:
+        leader = "the only candidate"
+    elif chosen != most:
+        gap = 100 * (best - table[chosen]["mean_refused"])
+        leader = (
+            f"the most, {100 * best:.1f}%, by {most}: {gap:.1f} points more, within the bootstrapped standard error "
+            f"of the difference, {100 * errors[chosen]:.1f}"
+        )
+    elif others:
+        its = "its" if len(others) == 1 else "their"
+        leader = f"the most; {', '.join(others)} within the bootstrapped standard error of {its} difference from it"
+    else:
+        leader = "the most, every other score below it by more than the bootstrapped standard error of its difference"
     why = (
         f"refuses as many synthetic outliers as any within sampling error ({100 * table[chosen]['mean_refused']:.1f}% "
-        f"on average over {', '.join(outliers)}; {leader}; {alike}) at the threshold refusing "
+        f"on average over {', '.join(outliers)}; {leader}) at the threshold refusing "
         f"{100 * target_refusal:g}% of validation images, and of those ranks them best (mean AUROC "
         f"{table[chosen]['mean_auroc']:.4f})"
     )
     info = {"chosen": chosen, "criterion": why, "standard_errors": errors, "equal": equal, "scores": table}
     return chosen, info
+
+
+def selection_outliers(
+    model: Model, tune: ImageSet, spec: InputSpec, cfg: RuleConfig, seed: int, progress: Progress | None = None
+) -> dict[str, Predictions]:
+    """The model's predictions on the synthetic outliers "auto" compares the scores on: noise and the
+    held-out family, made from the tuning images ``tune``, predicted with training's seeds."""
+    trained, held_out = families_for(spec)
+    families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
+    generated = synthetic_outliers(tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, families)
+    return {
+        name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
+        for name, images in generated.items()
+    }
 
 
 def select_score(
@@ -177,17 +220,13 @@ def select_score(
     cfg: RuleConfig,
     seed: int,
     progress: Progress | None = None,
+    outliers: dict[str, Predictions] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """ "auto"'s choice (:func:`choose_score`) for a model with predictions ``tune_pred`` on its tuning
-    images ``tune``: against noise and the held-out family, made from those images and predicted
-    with training's seeds, at the rule's target refusal."""
-    trained, held_out = families_for(spec)
-    families = {**{name: trained[name] for name in SELECTION_NOISE}, **held_out}
-    generated = synthetic_outliers(tune.images, tune.labels, SELECTION_OUTLIERS, SELECTION_SEED, families)
-    outliers = {
-        name: predict(model, images, cfg.samples, cfg.percentile, seed=seed + 8, progress=progress, desc=name)
-        for name, images in generated.items()
-    }
+    images ``tune``: against noise and the held-out family (:func:`selection_outliers`, unless
+    given), at the rule's target refusal."""
+    if outliers is None:
+        outliers = selection_outliers(model, tune, spec, cfg, seed, progress)
     target = selection_target(cfg)
     chosen, info = choose_score(tune_pred, tune.labels, outliers, target)
     if too_few_to_choose(len(tune), cfg):  # training warned of it; the choice's record says it too
