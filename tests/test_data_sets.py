@@ -56,6 +56,22 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
     assert small.images.shape == (30, 3, 24, 32)
 
 
+def test_a_folder_read_in_a_known_form_is_decoded_once(shapes, monkeypatch):
+    """Given the form (a model's spec), each file is decoded once and converted as read; the images
+    are those of the two passes a folder of unknown form takes (read, then converted again)."""
+    from idk.data import folders
+
+    two_passes = read_folder(shapes, "shapes", require_labels=True)
+    reads: list[str] = []
+    decode = folders.read_image
+    monkeypatch.setattr(folders, "read_image", lambda f, **kw: reads.append(f.name) or decode(f, **kw))
+    monkeypatch.setattr(folders, "open_image", lambda *a, **kw: pytest.fail("decoded a second time"))
+    one_pass = read_folder(shapes, "shapes", spec=two_passes.spec, require_labels=True)
+    assert len(reads) == len(set(reads)) == 30
+    assert one_pass.images.dtype == torch.float32 and torch.equal(one_pass.images, two_passes.images)
+    assert one_pass.labels.tolist() == two_passes.labels.tolist() and one_pass.spec == two_passes.spec
+
+
 def test_the_conversion_line_counts_transparent_deep_and_animated_files(tmp_path):
     ink = np.zeros((12, 12), np.uint8)
     ink[3:9, 5:7] = 255

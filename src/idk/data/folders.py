@@ -73,7 +73,8 @@ def read_folder(
     ``spec`` says. Images beside the class sub-folders are
     not read (one ``warn`` line names them). Files that cannot be decoded are skipped
     and named in one ``warn`` line; what was converted is said in another. Images are decoded one
-    at a time (twice: once to learn sizes and colours, once to convert), never all at full size.
+    at a time, never all at full size: once when ``spec`` is given, converted as read; else twice
+    (once to learn sizes and colours, once to convert).
     """
     subdirs = class_folders(root)
     if require_labels and len(subdirs) < 2:
@@ -88,6 +89,7 @@ def read_folder(
             f"one folder per class): {', '.join(beside[:SHOWN_NAMES])}{more}"
         )
     found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
+    ready: list[np.ndarray] = []  # the images converted as read, when the form is known
     forms: Counter[str] = Counter()  # what reading the files changed beside size and channels (STORED_FORMS)
     skipped: list[str] = []  # "name (why)"
     nested = [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
@@ -113,6 +115,8 @@ def read_folder(
                 continue
             found.append((f, label, px.shape[:2], is_colour(px)))
             forms.update(changed)
+            if spec is not None:
+                ready.append(_in_form(px, spec, prepare_all))
     if skipped and warn:
         more = f" (+{len(skipped) - SHOWN_NAMES} more)" if len(skipped) > SHOWN_NAMES else ""
         warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {'; '.join(skipped[:SHOWN_NAMES])}{more}")
@@ -129,20 +133,25 @@ def read_folder(
             scale = MAX_SIDE / max(height, width)
             height, width, capped = max(1, round(height * scale)), max(1, round(width * scale)), True
         spec = InputSpec(3 if any(c for *_, c in found) else 1, height, width, "fit")
-    frame = (spec.height, spec.width)
-    images = np.empty((len(found), *spec.shape), np.float32)
-    for i, (f, _, size, _) in enumerate(found):
-        px = open_image(f, colour=True)
-        if size == frame and not prepare_all:  # already in the model's form: pixel for pixel, channels converted
-            px = fit(px, spec).pixels
-        else:
-            px = prepare(px, spec).pixels
-        images[i] = px
+    if ready:
+        images = np.stack(ready).astype(np.float32, copy=False)
+    else:
+        images = np.empty((len(found), *spec.shape), np.float32)
+        for i, (f, *_) in enumerate(found):
+            images[i] = _in_form(open_image(f, colour=True), spec, prepare_all)
     if warn:
         _say_conversions(root, found, forms, spec, capped, warn)
     labels = torch.tensor([lab for _, lab, _, _ in found]) if subdirs else None
     classes = tuple(c for c, _ in groups) if subdirs else ()
     return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
+
+
+def _in_form(px: np.ndarray, spec: InputSpec, prepare_all: bool) -> np.ndarray:
+    """One decoded image (H, W, 3) in ``spec``'s form (C, H', W'): one already of the frame's size
+    pixel for pixel, its channels converted (unless ``prepare_all``); others prepared."""
+    if px.shape[:2] == (spec.height, spec.width) and not prepare_all:
+        return fit(px, spec).pixels
+    return prepare(px, spec).pixels
 
 
 def _say_conversions(root: Path, found, forms: Counter[str], spec: InputSpec, capped: bool, warn: Warn) -> None:

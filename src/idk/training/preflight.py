@@ -52,7 +52,12 @@ def _narrower(target: float, n: int, val_size: int) -> str:
         return ""
     if val_size < n // VALIDATION_SHARE:  # --val-size, not the images, limits the split
         return f"; a larger --val-size narrows it (at most {n // VALIDATION_SHARE}, a fifth of the images)"
-    return f"; more training images narrow it (a fifth of them, at most {val_size}, are held out for the rule)"
+    return f"; more training images narrow it {_held_out(val_size)}"
+
+
+def _held_out(val_size: int) -> str:
+    """How many training images are held out for the rule, said in the advice to give more."""
+    return f"(a fifth of them, at most {val_size}, are held out for the rule)"
 
 
 def warn_before_training(
@@ -85,9 +90,7 @@ def warn_before_training(
             why, advice = f"the {preset.name} preset holds none out", "choose another --preset, or give --val-size"
         else:
             why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
-            advice = (
-                f"give each class more images (a fifth of them, at most {tcfg.val_size}, are held out for the rule)"
-            )
+            advice = f"give each class more images {_held_out(tcfg.val_size)}"
         warn(
             f"{data}: no validation image is held out to set the rule's threshold ({why}): "
             f"it keeps a fixed one, not set for its target; {advice}"
