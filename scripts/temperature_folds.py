@@ -1,0 +1,68 @@
+"""Is the temperature fitted on the tuning fifth of the validation images as good as one fitted on more?
+
+Cross-fitting on a trained checkpoint's validation split (tuning and calibration images together,
+its recorded split): the N images are dealt into five folds; for each fold, the temperature is
+fitted on the other four (4N/5 images) and on the next fold alone (N/5, as many as the tuning share
+holds), and both are scored by the predictive's NLL on the fold itself, which neither saw. Also
+printed: the temperature training stored (fitted on its tuning images) and one fitted on all N.
+Validation data only; nothing here chooses on a test set.
+
+Usage: python scripts/temperature_folds.py runs/default.pt [more checkpoints]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from idk.data import DataConfig
+from idk.nn.numerics import set_flush_denormals
+from idk.training import checkpoint
+from idk.training.recalibration import training_split
+from idk.training.rule_fitting import fit_temperature, predictive_nll, validation_logits
+
+FOLDS = 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+")
+    args = parser.parse_args()
+    set_flush_denormals(True)
+    for path in args.models:
+        model, ckpt = checkpoint.load(path)
+        _, tune, held = training_split(ckpt, DataConfig.from_env())
+        model.temperature.fill_(1.0)  # logits at temperature 1, drawn as training drew them
+        labels = torch.cat([tune.labels, held.labels])
+        logits = validation_logits(
+            model, torch.cat([tune.images, held.images]), ckpt.rule_config.samples, ckpt.train_config.seed + 6
+        )
+        fold = torch.arange(len(labels)) % FOLDS
+        stored = (ckpt.temperature or {}).get("value")
+        print(
+            f"{path}: {len(labels)} validation images; temperature stored {stored:.3f} (on {len(tune)} tuning images), "
+            f"fitted on all {fit_temperature(logits, labels):.3f}"
+        )
+        few_nll, many_nll = [], []
+        for k in range(FOLDS):
+            here, nxt = fold == k, fold == (k + 1) % FOLDS
+            t_many, t_few = (
+                fit_temperature(logits[:, ~here], labels[~here]),
+                fit_temperature(logits[:, nxt], labels[nxt]),
+            )
+            many_nll.append(predictive_nll(logits[:, here], labels[here], t_many))
+            few_nll.append(predictive_nll(logits[:, here], labels[here], t_few))
+            print(
+                f"  fold {k}: T on the other {int((~here).sum())} {t_many:.3f} → NLL {many_nll[-1]:.5f}; "
+                f"T on fold {(k + 1) % FOLDS} ({int(nxt.sum())}) {t_few:.3f} → NLL {few_nll[-1]:.5f}; "
+                f"at T = 1 {predictive_nll(logits[:, here], labels[here], 1.0):.5f}"
+            )
+        print(
+            f"  mean NLL on the held-out folds: T on {FOLDS - 1} folds {sum(many_nll) / FOLDS:.5f}, "
+            f"T on one fold {sum(few_nll) / FOLDS:.5f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
