@@ -5,9 +5,11 @@ its recorded split): the N images are dealt into five folds; for each fold, the 
 fitted on the other four (4N/5 images) and on the next fold alone (N/5, as many as the tuning share
 holds), and both are scored by the predictive's NLL on the fold itself, which neither saw. Also
 printed: the temperature training stored (fitted on its tuning images) and one fitted on all N.
-Validation data only; nothing here chooses on a test set.
+Validation data only, unless ``--test``: then the predictive's NLL on the model's test set at the
+stored temperature, at the one fitted on all N, at a few fixed ones and at the test set's own
+optimum: a diagnosis of what a fit on the validation images gets right, never a choice.
 
-Usage: python scripts/temperature_folds.py runs/default.pt [more checkpoints]
+Usage: python scripts/temperature_folds.py runs/default.pt [more checkpoints] [--test]
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ import argparse
 import torch
 
 from idk.data import DataConfig
+from idk.data.catalog import recorded_test_set
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 from idk.training.rule_fitting import fit_temperature, predictive_nll, validation_logits
 
 FOLDS = 5
+TRIED = (0.25, 0.5, 1.0)  # fixed temperatures whose test NLL --test prints (0.25: the fit's lower end)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
+    parser.add_argument("--test", action="store_true", help="also the NLL on the model's test set (diagnosis)")
     args = parser.parse_args()
     set_flush_denormals(True)
     for path in args.models:
@@ -62,6 +67,19 @@ def main() -> None:
             f"  mean NLL on the held-out folds: T on {FOLDS - 1} folds {sum(many_nll) / FOLDS:.5f}, "
             f"T on one fold {sum(few_nll) / FOLDS:.5f}"
         )
+        if args.test:
+            test = recorded_test_set(ckpt.data, ckpt.input_spec, DataConfig.from_env())
+            test_logits = validation_logits(model, test.images, ckpt.rule_config.samples, ckpt.train_config.seed + 10)
+            at = {
+                "stored": stored,
+                "on all validation": fit_temperature(logits, labels),
+                **{f"{t:g}": t for t in TRIED},
+            }
+            at["the test's own optimum"] = fit_temperature(test_logits, test.labels)
+            cells = "; ".join(
+                f"{name} ({t:.3f}) {predictive_nll(test_logits, test.labels, t):.4f}" for name, t in at.items()
+            )
+            print(f"  test NLL ({len(test.labels)} images) at T: {cells}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ def _digest(path) -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, data_dir):
-    """The same tiny model trained four times: calibrated to refuse 2% and 10% of validation images
-    with the preset's score, 2% with the maximum probability, and 2% with its temperature fitted
-    on all validation images."""
+    """The same tiny model trained three times: calibrated to refuse 2% and 10% of validation images
+    with the preset's score, and 2% with the maximum probability."""
     from idk.data import DataConfig
     from idk.training.train import TrainOptions, train
 
@@ -33,8 +32,6 @@ def trained(tmp_path_factory, data_dir):
         train(paths[target], None, cfg, TrainOptions(target_refusal=target, **common))
     paths["max-prob"] = folder / "max-prob.pt"
     train(paths["max-prob"], None, cfg, TrainOptions(target_refusal=0.02, score="max-prob", **common))
-    paths["validation"] = folder / "temperature-on-validation.pt"
-    train(paths["validation"], None, cfg, TrainOptions(target_refusal=0.02, temperature_on="validation", **common))
     return paths
 
 
@@ -73,24 +70,7 @@ def test_another_score_gives_the_rule_training_with_that_score_gives(trained, tm
     assert got == expected and got["score_selection"] is None  # chosen by hand: no automatic choice recorded
     assert torch.load(out, weights_only=True)["rule_config"]["score"] == "max-prob"
     assert main(["calibrate", "--model", str(source), "--out", str(out)]) == 2
-    assert "give --target-refusal, --target-error, --score or --temperature-on" in capsys.readouterr().err
-
-
-def test_temperature_on_all_validation_images_gives_what_training_so_gives(trained, tmp_path, capsys):
-    """``--temperature-on validation`` alone keeps the model's target and fits the temperature on all
-    400 validation images (the tuning fifth, 80, did before): the rule training so gives, to the bit."""
-    source, wanted = trained[0.02], trained["validation"]
-    assert torch.load(source, weights_only=True)["temperature"]["n"] == 80
-    out = tmp_path / "validation.pt"
-    assert main(["calibrate", "--model", str(source), "--temperature-on", "validation", "--out", str(out), "-q"]) == 0
-    got, expected = _rule_fields(out), _rule_fields(wanted)
-    assert got["temperature"]["n"] == 400 and got["temperature"]["images"] == "validation"
-    assert got["rule"]["calibration"]["target_refusal"] == 0.02 and got == expected
-    assert torch.load(out, weights_only=True)["rule_config"]["temperature_on"] == "validation"
-    with pytest.raises(SystemExit) as stop:
-        main(["calibrate", "--model", str(source), "--temperature-on", "all", "--out", str(out)])
-    assert stop.value.code == 2
-    assert "invalid choice: 'all' (choose from 'tuning', 'validation')" in capsys.readouterr().err
+    assert "give --target-refusal, --target-error or --score" in capsys.readouterr().err
 
 
 def test_score_alone_fitted_automatic_and_with_an_error_target(trained, tmp_path, capsys):

@@ -127,7 +127,7 @@ CASES = [
     ("calibrate-unfinished", ["calibrate", "--model", "{bad}/unfinished.pt", "--target-refusal", "0.1"], 2, "finish"),
     ("calibrate-no-split", ["calibrate", "--model", "{bad}/tutorial.pt", "--target-refusal", "0.1"], 2, "validation"),
     ("calibrate-missing", ["calibrate", "--model", "{bad}/missing.pt", "--target-refusal", "0.1"], 2, "no such"),
-    ("calibrate-no-target", ["calibrate", *M], 2, "give --target-refusal, --target-error, --score or --temperature-on"),
+    ("calibrate-no-target", ["calibrate", *M], 2, "give --target-refusal, --target-error or --score"),
     ("calibrate-two-targets", ["calibrate", *M, "--target-refusal", "0.1", "--target-error", "0.1"], 2, "not allowed"),
     ("calibrate-out-of-range", ["calibrate", *M, "--target-refusal", "2"], 2, "not a fraction"),
     ("calibrate-lone-confidence", ["calibrate", *M, "--target-refusal", "0.1", "--confidence", "0.9"], 2, "goes with"),

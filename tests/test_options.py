@@ -29,7 +29,6 @@ from idk.training.train import train
         ({"channels": (4, 0)}, "--channels"),
         ({"channels": ()}, "--channels"),
         ({"schedule": "linear"}, "--schedule 'linear': give one of constant, cosine"),
-        ({"temperature_on": "all"}, "--temperature-on 'all': give one of tuning, validation"),
         ({"image_size": 0}, "--image-size 0"),
         ({"image_size": "24y"}, "--image-size"),
         ({"data": 3}, "--data: an int was given; give a data set's name or a path"),

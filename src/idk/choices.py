@@ -35,8 +35,5 @@ OUTLIER_FAMILIES = (
     "glyphs",
 )
 # idk.decision.scores.SCORES: the uncertainty scores a rule may use ("auto": chosen on validation data)
-# which validation images fit the predictive's temperature (idk.decision.config.RuleConfig.temperature_on):
-# the tuning share that also chooses the score, or all of them (the threshold is set on the rest after)
-TEMPERATURE_IMAGES = ("tuning", "validation")
 AUTO_SCORE = "auto"  # a rule's score chosen on validation data among the candidates (idk.decision.scores)
 SCORE_NAMES = ("max-prob", "entropy", "expected-entropy", "mutual-info", "entropy-or-mutual-info", "percentile")

@@ -31,7 +31,6 @@ from idk.choices import (
     PRIOR_NAMES,
     SCHEDULES,
     SCORE_NAMES,
-    TEMPERATURE_IMAGES,
 )
 from idk.devices import DEFAULT_DEVICE, DEVICE_HELP
 
@@ -83,17 +82,6 @@ def _score(p: argparse.ArgumentParser, default: str) -> None:
         metavar="NAME",
         help=f"the uncertainty the rule refuses on: {', '.join(SCORE_NAMES)} or {AUTO_SCORE} (chosen on validation "
         f"images), or one an IDK_PLUGINS module adds; {default}",
-    )
-
-
-def _temperature_on(p: argparse.ArgumentParser, default: str) -> None:
-    """``--temperature-on IMAGES``, its help ending with ``default``."""
-    p.add_argument(
-        "--temperature-on",
-        choices=TEMPERATURE_IMAGES,
-        help="the validation images the predictive's temperature is fitted on (presets that fit one): 'tuning', "
-        "the fifth that also chooses the score, or all 'validation' images, steadier on few of them "
-        f"({default})",
     )
 
 
@@ -166,7 +154,6 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--samples", type=positive, help="posterior samples per image for the decision")
     _score(p, "default: the preset's")
-    _temperature_on(p, "default: the preset's")
     target = p.add_mutually_exclusive_group()
     target.add_argument(
         "--target-refusal", type=fraction, help="calibrate: share of images like the training images refused"
@@ -364,7 +351,6 @@ def _calibrate_command(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--target-refusal", type=fraction, help="share of images like the training images refused")
     target.add_argument("--target-error", type=open_fraction, help="error among accepted images (upper bound)")
     _score(p, "default: the model's; alone, with the model's own target")
-    _temperature_on(p, "default: the model's")
     p.add_argument("--confidence", type=open_fraction, help="confidence of the --target-error bound (default 0.95)")
     p.add_argument("--out", help="checkpoint to write (default: replace --model, atomically)")
     p.add_argument("--samples", type=positive, help="posterior samples per image (default: the model's)")

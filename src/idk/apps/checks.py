@@ -90,8 +90,8 @@ def check_options(args: Any) -> None:
         if args.out is not None:
             output_file(args.out, "--out", "model.pt")
         if args.target_refusal is None and args.target_error is None:
-            if args.score is None and args.temperature_on is None:
-                raise IdkError("give --target-refusal, --target-error, --score or --temperature-on")
+            if args.score is None:
+                raise IdkError("give --target-refusal, --target-error or --score")
         elif args.confidence is not None and args.target_error is None:  # --score alone: the model's target decides
             raise IdkError("--confidence goes with --target-error")
     elif command == "explain":

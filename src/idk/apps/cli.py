@@ -266,7 +266,6 @@ def _calibrate(s: Session) -> int:
         confidence=args.confidence,
         samples=args.samples,
         score=args.score,
-        temperature_on=args.temperature_on,
         data=s.data(),
         progress=s.progress,
         device=s.device,

@@ -17,7 +17,6 @@ class RuleConfig:
     forced_samples: int = 10  # samples for the forced prediction (tutorial: 10, mean logits)
     forced_average: str = "logits"  # forced answer: argmax of mean "logits" (tutorial) or "probs"
     fit_temperature: bool = False  # fit the predictive's temperature on validation data
-    temperature_on: str = "tuning"  # its images: the tuning share, or all "validation" images (idk.choices)
     target_refusal: float | None = None
     target_error: float | None = None
     confidence: float = 0.95

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from idk.choices import AUTO_SCORE, OUTLIER_FAMILIES, SCHEDULES, TEMPERATURE_IMAGES
+from idk.choices import AUTO_SCORE, OUTLIER_FAMILIES, SCHEDULES
 from idk.decision.scores import SCORES
 from idk.errors import IdkError, a_type
 from idk.nn.guides import GUIDES
@@ -51,7 +51,6 @@ class TrainOptions:
     outlier_weights: tuple[tuple[str, float], ...] | None = None
     samples: int | None = None
     score: str | None = None
-    temperature_on: str | None = None
     target_refusal: float | None = None
     target_error: float | None = None
     confidence: float | None = None
@@ -165,9 +164,8 @@ def checked(opts: TrainOptions) -> TrainOptions:
         ):
             raise IdkError(f"--channels {opts.channels!r}: give one positive whole number per block")
         values["channels"] = tuple(int(c) for c in channels)
-    for name, allowed in (("schedule", SCHEDULES), ("temperature_on", TEMPERATURE_IMAGES)):
-        if getattr(opts, name) is not None and getattr(opts, name) not in allowed:
-            raise IdkError(f"{flag(name)} {getattr(opts, name)!r}: give one of {', '.join(allowed)}")
+    if opts.schedule is not None and opts.schedule not in SCHEDULES:
+        raise IdkError(f"--schedule {opts.schedule!r}: give one of {', '.join(SCHEDULES)}")
     # checked against the registries themselves: a score or prior added there is taken
     if opts.score is not None and opts.score not in (*SCORES, AUTO_SCORE):
         raise IdkError(f"--score {opts.score!r}: give one of {', '.join((*SCORES, 'auto'))}")

@@ -103,7 +103,6 @@ def recalibrate(
     confidence: float | None = None,
     samples: int | None = None,
     score: str | None = None,
-    temperature_on: str | None = None,
     data: DataConfig | None = None,
     progress: Progress | None = None,
     device: torch.device | str | None = None,
@@ -112,12 +111,11 @@ def recalibrate(
     validation images, or to keep the error among accepted ones below ``target_error`` with
     ``confidence``; write it to ``out`` (default: ``model_path``, atomically) and return it.
     ``score``: the score to refuse on (:data:`idk.decision.scores.SCORES` or "auto"; None: the
-    model's); given alone, the model's own target is kept. ``temperature_on``: the validation images
-    the temperature is fitted on, "tuning" or "validation" (None: the model's). ``device``: where to predict (None: the CPU).
+    model's); given alone, the model's own target is kept. ``device``: where to predict (None: the CPU).
     IdkError, writing nothing, for an error target that no coverage of the validation images
     certifies (its rule would refuse every image; the message gives the smallest they certify)."""
-    if target_refusal is None and target_error is None and score is None and temperature_on is None:
-        raise IdkError("give --target-refusal, --target-error, --score or --temperature-on")
+    if target_refusal is None and target_error is None and score is None:
+        raise IdkError("give --target-refusal, --target-error or --score")
     # checked and made plain numbers as training's options are (a numpy number is no checkpoint value)
     given = checked(
         TrainOptions(
@@ -126,7 +124,6 @@ def recalibrate(
             confidence=confidence,
             samples=samples,
             score=score,
-            temperature_on=temperature_on,
         )
     )
     target_refusal, target_error, confidence, samples = (
@@ -147,7 +144,7 @@ def recalibrate(
             f"{model_path}: holds no validation split to calibrate on (train with a validation split)"
         )
     own = target_refusal is None and target_error is None
-    if own:  # --score or --temperature-on alone: the model's own target
+    if own:  # --score alone: the model's own target
         if not ckpt.rule_config.targeted:
             raise IdkError(f"{model_path}: its {FIXED_THRESHOLD}")
         target_refusal, target_error = ckpt.rule_config.target_refusal, ckpt.rule_config.target_error
@@ -160,7 +157,6 @@ def recalibrate(
         confidence=confidence if confidence is not None else ckpt.rule_config.confidence,
         samples=ckpt.rule_config.samples if samples is None else samples,  # made an int by checked()
         score=score or ckpt.rule_config.score,
-        temperature_on=given.temperature_on or ckpt.rule_config.temperature_on,
     )
     model = ckpt.build(path=str(model_path), device=device)
     check_samples(model, cfg.samples)

@@ -378,18 +378,16 @@ def fit_rules(
     # "auto" and a fitted score stand in as the percentile rule until the tuning images choose or fit
     # them (no tuning images: fewer than 5 validation images, or a user's set of one image per class)
     score = stand_in(cfg) or cfg.score
-    fit_on = val_set if cfg.temperature_on == "validation" else tune  # the rest sets the threshold after
     if cfg.fit_temperature and len(tune):
         for key, net, samples in (("temperature", model, cfg.samples), ("twin_temperature", twin, 1)):
             if net is not None:
-                logits = validation_logits(net, fit_on.images, samples, seed + 6)
-                t = fit_temperature(logits, fit_on.labels)
+                logits = validation_logits(net, tune.images, samples, seed + 6)
+                t = fit_temperature(logits, tune.labels)
                 extra[key] = {
                     "value": t,
-                    "nll_at_1": predictive_nll(logits, fit_on.labels, 1.0),
-                    "nll": predictive_nll(logits, fit_on.labels, t),
-                    "n": len(fit_on),
-                    "images": cfg.temperature_on,
+                    "nll_at_1": predictive_nll(logits, tune.labels, 1.0),
+                    "nll": predictive_nll(logits, tune.labels, t),
+                    "n": len(tune),
                 }
                 net.temperature.fill_(t)
     tune_pred = None
