@@ -76,6 +76,10 @@ def test_thresholds_for_refusal_is_the_threshold_of_each_row():
         rows = thresholds_for_refusal(u, target)
         assert rows.shape == (6,) and rows.dtype == torch.float64
         assert rows.tolist() == pytest.approx([_brute_force_refusal(row.double(), target) for row in u])
+    # a NaN score counts as the highest, as a sort puts it: refused, and the threshold at target 1 below the rest
+    nan = torch.tensor([[0.3, float("nan"), 0.1, 0.5]])
+    assert thresholds_for_refusal(nan, 1.0).item() == pytest.approx(0.1 - 1.0)
+    assert thresholds_for_refusal(nan, 0.25).item() == 0.5
 
 
 @pytest.mark.parametrize(("n", "target"), [(50, 0.1), (24, 0.02), (400, 0.02)])

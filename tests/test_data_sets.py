@@ -61,15 +61,26 @@ def test_a_folder_read_in_a_known_form_is_decoded_once(shapes, monkeypatch):
     are those of the two passes a folder of unknown form takes (read, then converted again)."""
     from idk.data import folders
 
-    two_passes = read_folder(shapes, "shapes", require_labels=True)
-    reads: list[str] = []
-    decode = folders.read_image
-    monkeypatch.setattr(folders, "read_image", lambda f, **kw: reads.append(f.name) or decode(f, **kw))
-    monkeypatch.setattr(folders, "open_image", lambda *a, **kw: pytest.fail("decoded a second time"))
-    one_pass = read_folder(shapes, "shapes", spec=two_passes.spec, require_labels=True)
-    assert len(reads) == len(set(reads)) == 30
-    assert one_pass.images.dtype == torch.float32 and torch.equal(one_pass.images, two_passes.images)
-    assert one_pass.labels.tolist() == two_passes.labels.tolist() and one_pass.spec == two_passes.spec
+    for prepare_all in (False, True):
+        said_twice: list[str] = []
+        two_passes = read_folder(shapes, "shapes", warn=said_twice.append, require_labels=True, prepare_all=prepare_all)
+        reads: list[str] = []
+        decode = folders.read_image
+        with monkeypatch.context() as m:
+            m.setattr(
+                folders,
+                "read_image",
+                lambda f, reads=reads, decode=decode, **kw: reads.append(f.name) or decode(f, **kw),
+            )
+            m.setattr(folders, "open_image", lambda *a, **kw: pytest.fail("decoded a second time"))
+            said_once: list[str] = []
+            one_pass = read_folder(
+                shapes, "shapes", two_passes.spec, warn=said_once.append, require_labels=True, prepare_all=prepare_all
+            )
+        assert len(reads) == len(set(reads)) == 30
+        assert one_pass.images.dtype == torch.float32 and torch.equal(one_pass.images, two_passes.images)
+        assert one_pass.labels.tolist() == two_passes.labels.tolist() and one_pass.spec == two_passes.spec
+        assert said_once == said_twice  # the same conversion line
 
 
 def test_the_conversion_line_counts_transparent_deep_and_animated_files(tmp_path):

@@ -87,10 +87,10 @@ def refusal_difference_errors(
     68.3% of the resampled d, (q₀.₈₄₁ − q₀.₁₅₉)/2: its standard deviation were d normal, and steady
     where a few resamplings jump (the percentile score's values tie, and its threshold can leap from
     one tied value to the next: there its standard deviation moved from 0.9 to 5.1 points with the
-    resampling seed, the half-width stayed at 0.8–0.9). The threshold moves with the validation images it is set on (at 2% of 1,000
-    it rests on the 20 least certain), and so does every refusal it gives: the outliers' binomial
-    error alone, blind to this, was up to 3 times smaller on the checkpoints measured
-    (docs/experiments.md)."""
+    resampling seed, the half-width stayed at 0.8–0.9). The threshold moves with the validation
+    images it is set on (at 2% of 1,000 it rests on the 20 least certain), and so does every refusal
+    it gives: the outliers' binomial error alone, blind to this, was up to 3 times smaller on the
+    checkpoints measured (docs/experiments.md)."""
     differences = resampled_differences(u_val, u_out, target, leader, draws, seed)
     return {name: float(torch.quantile(d, ONE_SIGMA).diff() / 2) for name, d in differences.items()}
 
@@ -176,21 +176,26 @@ def choose_score(
     chosen = max(equal, key=lambda n: (round(table[n]["mean_auroc"], 4), -table[n]["validation_aurc"]))
     others = [n for n in equal if n != most]
     if len(table) == 1:
-        leader = "the only candidate"
+        standing = "the only candidate"
     elif chosen != most:
         gap = 100 * (best - table[chosen]["mean_refused"])
-        leader = (
-            f"the most, {100 * best:.1f}%, by {most}: {gap:.1f} points more, within the bootstrapped standard error "
-            f"of the difference, {100 * errors[chosen]:.1f}"
+        standing = (
+            f"{most} refuses the most, {100 * best:.1f}%: {gap:.1f} points more, within the bootstrapped standard "
+            f"error of the difference ({100 * errors[chosen]:.1f} points)"
         )
     elif others:
-        its = "its" if len(others) == 1 else "their"
-        leader = f"the most; {', '.join(others)} within the bootstrapped standard error of {its} difference from it"
+        standing = (
+            f"it refuses the most, and {' and '.join(others)} as many within the bootstrapped standard error of the "
+            "difference"
+        )
     else:
-        leader = "the most, every other score below it by more than the bootstrapped standard error of its difference"
+        standing = (
+            "it refuses the most, every other score fewer by more than the bootstrapped standard error of the "
+            "difference"
+        )
     why = (
         f"refuses as many synthetic outliers as any within sampling error ({100 * table[chosen]['mean_refused']:.1f}% "
-        f"on average over {', '.join(outliers)}; {leader}) at the threshold refusing "
+        f"on average over {', '.join(outliers)}; {standing}) at the threshold refusing "
         f"{100 * target_refusal:g}% of validation images, and of those ranks them best (mean AUROC "
         f"{table[chosen]['mean_auroc']:.4f})"
     )
