@@ -38,15 +38,16 @@ def main() -> None:
     for path in args.models:
         model, ckpt = checkpoint.load(path)
         _, tune, held = training_split(ckpt, DataConfig.from_env())
-        model.temperature.fill_(1.0)  # logits at temperature 1, drawn as training drew them
+        model.temperature.fill_(1.0)  # at temperature 1 (validation_logits undoes it too), drawn as training drew
         labels = torch.cat([tune.labels, held.labels])
         logits = validation_logits(
             model, torch.cat([tune.images, held.images]), ckpt.rule_config.samples, ckpt.train_config.seed + 6
         )
         fold = torch.arange(len(labels)) % FOLDS
-        stored = (ckpt.temperature or {}).get("value")
+        stored = (ckpt.temperature or {}).get("value")  # None: the preset fits none
+        said = "none" if stored is None else f"{stored:.3f}"
         print(
-            f"{path}: {len(labels)} validation images; temperature stored {stored:.3f} (on {len(tune)} tuning images), "
+            f"{path}: {len(labels)} validation images; temperature stored {said} (on {len(tune)} tuning images), "
             f"fitted on all {fit_temperature(logits, labels):.3f}"
         )
         few_nll, many_nll = [], []
@@ -68,13 +69,10 @@ def main() -> None:
             f"T on one fold {sum(few_nll) / FOLDS:.5f}"
         )
         if args.test:
-            test = recorded_test_set(ckpt.data, ckpt.input_spec, DataConfig.from_env())
+            test = recorded_test_set(ckpt.data, ckpt.input_spec, DataConfig.from_env(), ckpt.classes)
             test_logits = validation_logits(model, test.images, ckpt.rule_config.samples, ckpt.train_config.seed + 10)
-            at = {
-                "stored": stored,
-                "on all validation": fit_temperature(logits, labels),
-                **{f"{t:g}": t for t in TRIED},
-            }
+            at = {"stored": stored} if stored is not None else {}
+            at.update({"on all validation": fit_temperature(logits, labels), **{f"{t:g}": t for t in TRIED}})
             at["the test's own optimum"] = fit_temperature(test_logits, test.labels)
             cells = "; ".join(
                 f"{name} ({t:.3f}) {predictive_nll(test_logits, test.labels, t):.4f}" for name, t in at.items()
