@@ -16,6 +16,7 @@ import argparse
 import torch
 
 from idk.data import DataConfig, mnist
+from idk.decision.calibration import refused_count
 from idk.decision.predictive import predict
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
@@ -35,7 +36,7 @@ def main() -> None:
         pred = predict(model, test.images, ckpt.rule_config.samples, rule.percentile, seed=0)  # as idk evaluate draws
         u, label = rule.refusal_score(pred), rule.decide(pred).label
         for share in args.shares:
-            kept = torch.argsort(u.double(), stable=True)[: len(u) - int(share * len(u) + 1e-9)]
+            kept = torch.argsort(u.double(), stable=True)[: len(u) - refused_count(len(u), share)]
             wrong = int((label[kept] != test.labels[kept]).sum())
             print(f"{path:<34} {share:>8.1%} {len(kept):>9} {wrong:>6} {1 - wrong / len(kept):>17.2%}")
 

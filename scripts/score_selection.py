@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from idk.data import DataConfig
 from idk.decision.predictive import predict
 from idk.decision.scores import make_score
@@ -26,8 +24,8 @@ from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
 from idk.training.rule_fitting import (
-    ONE_SIGMA,
     SELECTION_BOOTSTRAP,
+    central_half_width,
     resampled_differences,
     select_score,
     selection_outliers,
@@ -79,9 +77,7 @@ def main() -> None:
     for other in args.seeds:
         d = resampled_differences(u_val, u_out, selection_target(cfg), leader, SELECTION_BOOTSTRAP, other)
         cells = "  ".join(
-            f"{name} {float(torch.quantile(x, ONE_SIGMA).diff() / 2):.4f}/{float(x.std()):.4f}"
-            for name, x in d.items()
-            if name != leader
+            f"{name} {central_half_width(x):.4f}/{float(x.std()):.4f}" for name, x in d.items() if name != leader
         )
         print(f"  resampling seed {other} (error used / standard deviation): {cells}")
 

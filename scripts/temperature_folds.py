@@ -35,12 +35,12 @@ def main() -> None:
     parser.add_argument("--test", action="store_true", help="also the NLL on the model's test set (diagnosis)")
     args = parser.parse_args()
     set_flush_denormals(True)
+    data = DataConfig.from_env()
     for path in args.models:
         model, ckpt = checkpoint.load(path)
-        _, tune, held = training_split(ckpt, DataConfig.from_env())
-        model.temperature.fill_(1.0)  # at temperature 1 (validation_logits undoes it too), drawn as training drew
+        _, tune, held = training_split(ckpt, data)
         labels = torch.cat([tune.labels, held.labels])
-        logits = validation_logits(
+        logits = validation_logits(  # at temperature 1, drawn as training drew them
             model, torch.cat([tune.images, held.images]), ckpt.rule_config.samples, ckpt.train_config.seed + 6
         )
         fold = torch.arange(len(labels)) % FOLDS
@@ -69,7 +69,7 @@ def main() -> None:
             f"T on one fold {sum(few_nll) / FOLDS:.5f}"
         )
         if args.test:
-            test = recorded_test_set(ckpt.data, ckpt.input_spec, DataConfig.from_env(), ckpt.classes)
+            test = recorded_test_set(ckpt.data, ckpt.input_spec, data, ckpt.classes)
             test_logits = validation_logits(model, test.images, ckpt.rule_config.samples, ckpt.train_config.seed + 10)
             at = {"stored": stored} if stored is not None else {}
             at.update({"on all validation": fit_temperature(logits, labels), **{f"{t:g}": t for t in TRIED}})

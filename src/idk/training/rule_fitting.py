@@ -92,7 +92,13 @@ def refusal_difference_errors(
     it gives: the outliers' binomial error alone, blind to this, was up to 3 times smaller on the
     checkpoints measured (docs/experiments.md)."""
     differences = resampled_differences(u_val, u_out, target, leader, draws, seed)
-    return {name: float(torch.quantile(d, ONE_SIGMA).diff() / 2) for name, d in differences.items()}
+    return {name: central_half_width(d) for name, d in differences.items()}
+
+
+def central_half_width(d: Tensor) -> float:
+    """Half the width of the central 68.3% of resampled values d (R,): (q₀.₈₄₁ − q₀.₁₅₉)/2, their
+    standard deviation were they normal."""
+    return float(torch.quantile(d.double(), ONE_SIGMA).diff() / 2)
 
 
 def resampled_differences(
