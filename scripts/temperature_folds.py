@@ -23,7 +23,7 @@ from idk.data.catalog import recorded_test_set
 from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_split
-from idk.training.rule_fitting import fit_temperature, predictive_nll, validation_logits
+from idk.training.temperature import fit_temperature, predictive_nll, validation_logits
 
 FOLDS = 5
 TRIED = (0.25, 0.5, 1.0)  # fixed temperatures whose test NLL --test prints (0.25: the fit's lower end)

@@ -8,20 +8,8 @@ from idk.training.rule_fitting import (
     base_rule,
     calibrate,
     choose_score,
-    fit_temperature,
-    predictive_nll,
     refusal_difference_errors,
 )
-
-
-def test_fit_temperature_recovers_the_true_temperature():
-    """Labels drawn from softmax(z / 2): the NLL-optimal temperature for logits z is 2 (± sampling)."""
-    g = torch.Generator().manual_seed(0)
-    z = 4 * torch.randn(1, 20000, 10, generator=g)
-    labels = torch.multinomial(torch.softmax(z[0] / 2.0, -1), 1, generator=g).squeeze(1)
-    t = fit_temperature(z, labels)
-    assert t == pytest.approx(2.0, rel=0.05)
-    assert predictive_nll(z, labels, t) <= predictive_nll(z, labels, 1.0)
 
 
 def _pred(probs: torch.Tensor) -> Predictions:
@@ -164,27 +152,6 @@ def test_calibrate_meets_the_refusal_target_and_keeps_the_rule_type():
         rule, info = calibrate(base_rule(cfg), pred, labels, cfg)
         assert isinstance(rule, PercentileRule if score == "percentile" else ScoreRule)
         assert info["validation_refused"] <= 0.05 and info["validation_refused"] > 0.04
-
-
-def test_validation_logits_run_in_small_batches_and_draw_per_block(monkeypatch):
-    """Batches sized for memory (a fully stochastic CNN at S = 100 takes a few images at a time) give
-    the logits of one pass per block of DRAW_EVERY images, with the same networks."""
-    from idk.nn.bnn import ModelConfig, build_model
-    from idk.nn.networks import NetConfig
-    from idk.training import rule_fitting
-
-    model = build_model(ModelConfig(net=NetConfig(arch="mlp", hidden=8), input_shape=(1, 6, 6), num_classes=3), 100)
-    images = torch.rand(25, 1, 6, 6, generator=torch.Generator().manual_seed(0))
-    monkeypatch.setattr(rule_fitting, "DRAW_EVERY", 10)
-    seen: list[int] = []
-    run = model.sample_logits
-    monkeypatch.setattr(model, "sample_logits", lambda x, *a, **k: seen.append(len(x)) or run(x, *a, **k))
-    monkeypatch.setattr(rule_fitting, "batch_size_for", lambda net, samples: 4)
-    logits = rule_fitting.validation_logits(model, images, 7, seed=3)
-    assert logits.shape == (7, 25, 3) and seen == [4, 4, 2, 4, 4, 2, 4, 1]
-    generator = torch.Generator().manual_seed(3)  # one pass per block of 10, networks drawn in turn
-    whole = torch.cat([run(images[s : s + 10], 7, generator=generator) for s in range(0, 25, 10)], 1)
-    torch.testing.assert_close(logits, whole)
 
 
 def test_an_error_target_no_coverage_meets_says_so_everywhere():

@@ -6,7 +6,6 @@ test set and never an out-of-distribution data set.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -26,13 +25,14 @@ from idk.decision.calibration import (
     thresholds_for_refusal,
 )
 from idk.decision.config import RuleConfig
-from idk.decision.predictive import Predictions, batch_size_for, predict
+from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import Rule, ScoreRule, rule_for
 from idk.decision.scores import auto_candidates, is_fitted, make_score
 from idk.evaluation import metrics
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
 from idk.training.splits import split_digest, tuning_split
+from idk.training.temperature import fitted_temperature, validation_logits
 
 SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
 SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
@@ -320,53 +320,6 @@ def against_chance(correct: torch.Tensor, labels: torch.Tensor) -> dict[str, Any
     }
 
 
-DRAW_EVERY = 1000  # validation_logits draws new networks for every this many images
-
-
-def validation_logits(model: Model, images: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
-    """Sampled logits (S, N, C) for the validation images, at temperature 1, on the CPU: S
-    networks drawn anew for every :data:`DRAW_EVERY` images, each block run in batches that keep
-    the activations within the device's budget (:func:`~idk.decision.predictive.batch_size_for`:
-    a fully stochastic CNN holds S copies of its feature maps)."""
-    generator = torch.Generator().manual_seed(seed)
-    step = batch_size_for(model, samples)
-    parts = []
-    for start in range(0, len(images), DRAW_EVERY):
-        block = images[start : start + DRAW_EVERY]
-        draws = None if isinstance(model, DeterministicNet) else model.draw(samples, generator=generator)
-        parts += [model.sample_logits(block[i : i + step], samples, draws=draws) for i in range(0, len(block), step)]
-    return (torch.cat(parts, dim=1) * model.temperature).cpu()
-
-
-def predictive_nll(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
-    """−(1/N) Σ_n log (1/S) Σ_s softmax(logits_sn / T)[y_n]."""
-    log_probs = torch.log_softmax(logits.double() / temperature, -1)
-    per_sample = log_probs.gather(-1, labels.expand(logits.shape[0], -1).unsqueeze(-1)).squeeze(-1)  # (S, N)
-    return float(-(torch.logsumexp(per_sample, 0) - math.log(logits.shape[0])).mean())
-
-
-def fit_temperature(
-    logits: torch.Tensor, labels: torch.Tensor, lo: float = 0.25, hi: float = 4.0, steps: int = 40
-) -> float:
-    """The temperature T in [lo, hi] minimising the validation NLL of the predictive mean (golden-section
-    search on log T). The range is bounded: a mean-field posterior can keep gaining NLL as T → 0 (the
-    predictive turns into vote shares), which is no calibration."""
-    a, b = math.log(lo), math.log(hi)
-    ratio = (math.sqrt(5) - 1) / 2
-    c, d = b - ratio * (b - a), a + ratio * (b - a)
-    fc, fd = predictive_nll(logits, labels, math.exp(c)), predictive_nll(logits, labels, math.exp(d))
-    for _ in range(steps):
-        if fc < fd:
-            b, d, fd = d, c, fc
-            c = b - ratio * (b - a)
-            fc = predictive_nll(logits, labels, math.exp(c))
-        else:
-            a, c, fc = c, d, fd
-            d = a + ratio * (b - a)
-            fd = predictive_nll(logits, labels, math.exp(d))
-    return math.exp((a + b) / 2)
-
-
 def fit_rules(
     model: Model,
     twin: DeterministicNet | None,
@@ -392,15 +345,8 @@ def fit_rules(
     if cfg.fit_temperature and len(tune):
         for key, net, samples in (("temperature", model, cfg.samples), ("twin_temperature", twin, 1)):
             if net is not None:
-                logits = validation_logits(net, tune.images, samples, seed + 6)
-                t = fit_temperature(logits, tune.labels)
-                extra[key] = {
-                    "value": t,
-                    "nll_at_1": predictive_nll(logits, tune.labels, 1.0),
-                    "nll": predictive_nll(logits, tune.labels, t),
-                    "n": len(tune),
-                }
-                net.temperature.fill_(t)
+                extra[key] = fitted_temperature(validation_logits(net, tune.images, samples, seed + 6), tune.labels)
+                net.temperature.fill_(extra[key]["value"])
     tune_pred = None
     if len(tune) and stand_in(cfg):
         tune_pred = predict(
