@@ -1,7 +1,8 @@
 """The temperature's fit: the NLL's minimum against the posterior mean, judged on images no fit saw.
 
 For each checkpoint: the predictive's logits on its tuning images (drawn as training drew them),
-the temperature at the NLL's minimum (the fit before 2026-12-07) and the posterior mean of log T
+the temperature at the NLL's minimum on the posterior's grid (the fit before 2026-12-07, found
+then by a golden-section search) and the posterior mean of log T
 that idk fits since (:mod:`idk.training.temperature`), with the posterior's spread and the tuning
 images' errors. A model trained on a ``--train-subset`` is then judged on ``--unused`` of the
 training images its subset left out (the same distribution as its validation images; neither
@@ -24,7 +25,13 @@ from idk.nn.numerics import set_flush_denormals
 from idk.training import checkpoint
 from idk.training.recalibration import training_images, training_split
 from idk.training.splits import training_subset
-from idk.training.temperature import fit_temperature, predictive_nll, temperature_posterior, validation_logits
+from idk.training.temperature import (
+    fit_temperature,
+    posterior_mean_sd,
+    predictive_nll,
+    temperature_posterior,
+    validation_logits,
+)
 
 
 def nll_row(name: str, logits: torch.Tensor, labels: torch.Tensor, fits: dict[str, float]) -> str:
@@ -32,7 +39,8 @@ def nll_row(name: str, logits: torch.Tensor, labels: torch.Tensor, fits: dict[st
     wrong = int((logits.softmax(-1).mean(0).argmax(-1) != labels).sum())
     own = fit_temperature(logits, labels)
     cells = "; ".join(f"{k} {predictive_nll(logits, labels, t):.4f}" for k, t in fits.items())
-    return f"  {name} ({len(labels)}, {wrong} wrong): NLL at {cells}; its own posterior mean ({own:.3f}) {predictive_nll(logits, labels, own):.4f}"
+    mine = f"its own posterior mean ({own:.3f}) {predictive_nll(logits, labels, own):.4f}"
+    return f"  {name} ({len(labels)}, {wrong} wrong): NLL at {cells}; {mine}"
 
 
 def main() -> None:
@@ -49,14 +57,13 @@ def main() -> None:
         _, tune, _ = training_split(ckpt, data, path)
         logits = validation_logits(model, tune.images, samples, seed + 6)  # as fit_rules drew them
         log_t, weights = temperature_posterior(logits, tune.labels)
-        mean = float((weights * log_t).sum())
+        mean, sd = posterior_mean_sd(log_t, weights)
         fits = {
             "NLL minimum": math.exp(float(log_t[weights.argmax()])),
             "posterior mean": math.exp(mean),
             "T = 1": 1.0,
         }
         wrong = int((logits.softmax(-1).mean(0).argmax(-1) != tune.labels).sum())
-        sd = math.sqrt(float((weights * (log_t - mean) ** 2).sum()))
         print(
             f"{path}: {len(tune)} tuning images, {wrong} wrong; T at the NLL minimum {fits['NLL minimum']:.3f}, "
             f"posterior mean {fits['posterior mean']:.3f} (sd of log T {sd:.3f})",

@@ -7,7 +7,8 @@ holds), and both are scored by the predictive's NLL on the fold itself, which ne
 printed: the temperature training stored (fitted on its tuning images) and one fitted on all N.
 Validation data only, unless ``--test``: then the predictive's NLL on the model's test set at the
 stored temperature, at the one fitted on all N, at a few fixed ones and at the test set's own
-optimum: a diagnosis of what a fit on the validation images gets right, never a choice.
+fit (the posterior mean on those images): a diagnosis of what a fit on the validation images gets
+right, never a choice.
 
 Usage: python scripts/temperature_folds.py runs/default.pt [more checkpoints] [--test]
 """
@@ -26,7 +27,7 @@ from idk.training.recalibration import training_split
 from idk.training.temperature import fit_temperature, predictive_nll, validation_logits
 
 FOLDS = 5
-TRIED = (0.25, 0.5, 1.0)  # fixed temperatures whose test NLL --test prints (0.25: the fit's lower end)
+TRIED = (0.25, 0.5, 1.0)  # fixed temperatures whose test NLL --test prints (0.25: the prior's lower end)
 
 
 def main() -> None:
@@ -73,7 +74,7 @@ def main() -> None:
             test_logits = validation_logits(model, test.images, ckpt.rule_config.samples, ckpt.train_config.seed + 10)
             at = {"stored": stored} if stored is not None else {}
             at.update({"on all validation": fit_temperature(logits, labels), **{f"{t:g}": t for t in TRIED}})
-            at["the test's own optimum"] = fit_temperature(test_logits, test.labels)
+            at["the test's own fit"] = fit_temperature(test_logits, test.labels)
             cells = "; ".join(
                 f"{name} ({t:.3f}) {predictive_nll(test_logits, test.labels, t):.4f}" for name, t in at.items()
             )

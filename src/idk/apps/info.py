@@ -97,6 +97,8 @@ def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
         "processes": processes_by_epoch(ckpt),
         "input": ckpt.input_spec.describe(),
         "rule": describe_rule(ckpt.rule),
+        "temperature": temperature_in_words(ckpt.temperature),
+        "twin_temperature": temperature_in_words(ckpt.twin_temperature) if ckpt.has_twin else "no twin",
         "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
         "scribbles": ckpt.scribbles.describe() if ckpt.scribbles is not None else "none recorded",
         "score_selection": (
@@ -105,6 +107,23 @@ def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
             else "none (named by the preset or --score)"
         ),
     }
+
+
+def temperature_in_words(fit: dict[str, Any] | None) -> str:
+    """A checkpoint's temperature record (:func:`~idk.training.temperature.fitted_temperature`) in words."""
+    if fit is None:
+        return "none (T = 1: not fitted)"
+    how = (
+        f"the posterior mean, sd of log T {fit['log_sd']:.2f}"
+        if "log_sd" in fit
+        else "the NLL's minimum, as idk fitted it before 2026-12-07"
+    )
+    said = [f"{fit['value']:.3f} ({how}"]
+    if "n" in fit:
+        said.append(f"; on {fit['n']} tuning images")
+    if "nll" in fit and "nll_at_1" in fit:
+        said.append(f", their NLL {fit['nll']:.4f} at it and {fit['nll_at_1']:.4f} at T = 1")
+    return "".join(said) + ")"
 
 
 def format_info(info: dict[str, Any]) -> str:

@@ -334,6 +334,8 @@ class Checkpoint:
             "parameters": n_params,
             "rule": {k: v for k, v in self.rule.items() if k != "calibration"},
             "calibration": self.rule.get("calibration"),
+            "temperature": self.temperature,
+            "twin_temperature": self.twin_temperature,
             "epochs": len(self.history),  # a mixture's: its first member's, as final_loss
             "final_loss": self.history[-1]["loss"] if self.history else None,
             "members": [

@@ -43,43 +43,53 @@ def validation_logits(model: Model, images: Tensor, samples: int, seed: int) -> 
     return (torch.cat(parts, dim=1) * model.temperature).cpu()
 
 
-def predictive_nll(logits: Tensor, labels: Tensor, temperature: float) -> float:
-    """−(1/N) Σ_n log (1/S) Σ_s softmax(logits_sn / T)[y_n] for logits (S, N, C), labels (N,)."""
-    if not len(labels):
-        return 0.0
+def total_nll(logits: Tensor, labels: Tensor, temperature: float) -> float:
+    """−Σ_n log (1/S) Σ_s softmax(logits_sn / T)[y_n] for logits (S, N, C), labels (N,): the
+    images' negative log-likelihood at T (0 for no images), in float64."""
     log_probs = torch.log_softmax(logits.double() / temperature, -1)
     per_sample = log_probs.gather(-1, labels.expand(logits.shape[0], -1).unsqueeze(-1)).squeeze(-1)  # (S, N)
-    return float(-(torch.logsumexp(per_sample, 0) - math.log(logits.shape[0])).mean())
+    return float(-(torch.logsumexp(per_sample, 0) - math.log(logits.shape[0])).sum())
+
+
+def predictive_nll(logits: Tensor, labels: Tensor, temperature: float) -> float:
+    """The mean of :func:`total_nll` over the N images (NaN for none)."""
+    return total_nll(logits, labels, temperature) / len(labels) if len(labels) else math.nan
 
 
 def temperature_posterior(
     logits: Tensor, labels: Tensor, lo: float = TEMPERATURE_RANGE[0], hi: float = TEMPERATURE_RANGE[1]
 ) -> tuple[Tensor, Tensor]:
     """The posterior over log T of the module's formula: (log T at the centres of
-    :data:`GRID_POINTS` equal cells of [log lo, log hi], their probabilities), both (K,), float64."""
+    :data:`GRID_POINTS` equal cells of [log lo, log hi], their probabilities), both (K,), float64.
+    Where the posterior is narrower than a cell (many thousands of images), T̂ is as exact as the
+    cells are narrow (±0.9%)."""
     a, b = math.log(lo), math.log(hi)
     log_t = a + (torch.arange(GRID_POINTS, dtype=torch.float64) + 0.5) * (b - a) / GRID_POINTS
-    total_nll = torch.tensor([predictive_nll(logits, labels, math.exp(x)) * len(labels) for x in log_t.tolist()])
-    return log_t, torch.softmax(-total_nll, 0)
+    nll = torch.tensor([total_nll(logits, labels, math.exp(x)) for x in log_t.tolist()], dtype=torch.float64)
+    return log_t, torch.softmax(-nll, 0)
+
+
+def posterior_mean_sd(log_t: Tensor, weights: Tensor) -> tuple[float, float]:
+    """E[log T] and the standard deviation of log T under :func:`temperature_posterior`'s weights."""
+    mean = float((weights * log_t).sum())
+    return mean, math.sqrt(max(float((weights * (log_t - mean) ** 2).sum()), 0.0))
 
 
 def fit_temperature(
     logits: Tensor, labels: Tensor, lo: float = TEMPERATURE_RANGE[0], hi: float = TEMPERATURE_RANGE[1]
 ) -> float:
     """T̂ = exp E[log T | D] for sampled logits (S, N, C) at temperature 1 and labels (N,)."""
-    log_t, weights = temperature_posterior(logits, labels, lo, hi)
-    return math.exp(float((weights * log_t).sum()))
+    return math.exp(posterior_mean_sd(*temperature_posterior(logits, labels, lo, hi))[0])
 
 
 def fitted_temperature(logits: Tensor, labels: Tensor) -> dict[str, Any]:
     """The checkpoint's record of a fit: T̂ (``value``), the posterior's standard deviation of log T
     (``log_sd``: how far the tuning images pin it down), the tuning NLL at T̂ and at 1, their count."""
-    log_t, weights = temperature_posterior(logits, labels)
-    mean = float((weights * log_t).sum())
+    mean, sd = posterior_mean_sd(*temperature_posterior(logits, labels))
     t = math.exp(mean)
     return {
         "value": t,
-        "log_sd": math.sqrt(max(float((weights * (log_t - mean) ** 2).sum()), 0.0)),
+        "log_sd": sd,
         "nll_at_1": predictive_nll(logits, labels, 1.0),
         "nll": predictive_nll(logits, labels, t),
         "n": len(labels),
