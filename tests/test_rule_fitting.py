@@ -137,6 +137,21 @@ def test_choose_score_breaks_refusals_within_sampling_error_by_auroc(monkeypatch
         "(33.0% on average over set; it refuses the most, and coarse as many within the bootstrapped standard error "
         "of the difference)" in info["criterion"]
     )
+    # a second score ranking every image as "fine" does (the same AUROC), its validation errors worse (AURC)
+    twin_val, scores["twin"] = u_val.clone(), scores["fine"].clone()
+    aurc = rule_fitting.metrics.aurc
+    monkeypatch.setattr(rule_fitting.metrics, "aurc", lambda u, c: aurc(u, c) + (1.0 if u is twin_val else 0.0))
+    monkeypatch.setattr(rule_fitting, "auto_candidates", lambda: ("twin", "fine"))
+    monkeypatch.setattr(
+        rule_fitting, "make_score", lambda n: lambda p: (twin_val if n == "twin" else u_val) if p is val else scores[n]
+    )
+    chosen, info = choose_score(val, torch.zeros(1000, dtype=torch.long), {"set": out}, 0.02)
+    assert chosen == "fine" and info["equal"] == ["twin", "fine"]
+    assert info["scores"]["twin"]["mean_auroc"] == info["scores"]["fine"]["mean_auroc"]
+    assert (
+        f"ranks them best (mean AUROC {info['scores']['fine']['mean_auroc']:.4f}, as twin to four digits; it ranks the "
+        "validation images' errors better: AURC" in info["criterion"]
+    )
     assert run(("coarse",))[1]["criterion"].startswith(
         "refuses as many synthetic outliers as any within sampling error (32.0% on average over set; the only candidate)"
     )

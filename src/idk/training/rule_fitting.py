@@ -202,11 +202,27 @@ def choose_score(
     why = (
         f"refuses as many synthetic outliers as any within sampling error ({100 * table[chosen]['mean_refused']:.1f}% "
         f"on average over {', '.join(outliers)}; {standing}) at the threshold refusing "
-        f"{100 * target_refusal:g}% of validation images, and of those ranks them best (mean AUROC "
-        f"{table[chosen]['mean_auroc']:.4f})"
+        f"{100 * target_refusal:g}% of validation images, and of those ranks them best "
+        f"({ranking_reason(table, chosen, equal)})"
     )
     info = {"chosen": chosen, "criterion": why, "standard_errors": errors, "equal": equal, "scores": table}
     return chosen, info
+
+
+def ranking_reason(table: dict[str, dict[str, float]], chosen: str, equal: list[str]) -> str:
+    """The words for how ``chosen`` ranks the outliers among the ``equal`` scores of
+    :func:`choose_score`'s ``table``: its mean AUROC, and where another ties it to four digits, the
+    validation images' errors ranked better (lower AURC) that broke the tie."""
+    auroc = round(table[chosen]["mean_auroc"], 4)
+    tied = [n for n in equal if n != chosen and round(table[n]["mean_auroc"], 4) == auroc]
+    said = f"mean AUROC {table[chosen]['mean_auroc']:.4f}"
+    if not tied:
+        return said
+    aurcs = ", ".join(f"{n} {table[n]['validation_aurc']:.2g}" for n in tied)
+    return (
+        f"{said}, as {' and '.join(tied)} to four digits; it ranks the validation images' errors better: AURC "
+        f"{table[chosen]['validation_aurc']:.2g} against {aurcs}"
+    )
 
 
 def selection_outliers(
