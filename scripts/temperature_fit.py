@@ -34,9 +34,14 @@ from idk.training.temperature import (
 )
 
 
+def wrong_count(logits: torch.Tensor, labels: torch.Tensor) -> int:
+    """The images (logits (S, N, C) at T = 1, labels (N,)) whose predictive mean's answer is wrong."""
+    return int((logits.softmax(-1).mean(0).argmax(-1) != labels).sum())
+
+
 def nll_row(name: str, logits: torch.Tensor, labels: torch.Tensor, fits: dict[str, float]) -> str:
     """One line: the images' count and errors, then their NLL at each temperature and at their own optimum."""
-    wrong = int((logits.softmax(-1).mean(0).argmax(-1) != labels).sum())
+    wrong = wrong_count(logits, labels)
     own = fit_temperature(logits, labels)
     cells = "; ".join(f"{k} {predictive_nll(logits, labels, t):.4f}" for k, t in fits.items())
     mine = f"its own posterior mean ({own:.3f}) {predictive_nll(logits, labels, own):.4f}"
@@ -63,7 +68,7 @@ def main() -> None:
             "posterior mean": math.exp(mean),
             "T = 1": 1.0,
         }
-        wrong = int((logits.softmax(-1).mean(0).argmax(-1) != tune.labels).sum())
+        wrong = wrong_count(logits, tune.labels)
         print(
             f"{path}: {len(tune)} tuning images, {wrong} wrong; T at the NLL minimum {fits['NLL minimum']:.3f}, "
             f"posterior mean {fits['posterior mean']:.3f} (sd of log T {sd:.3f})",

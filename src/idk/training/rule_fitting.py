@@ -37,6 +37,7 @@ from idk.training.temperature import fitted_temperature, validation_logits
 SELECTION_REFUSAL = 0.02  # the in-distribution refusal at which scores are compared (when no target is set)
 SELECTION_SEED = 777  # synthetic outliers for choosing the score; evaluation's noise uses other seeds
 SELECTION_OUTLIERS = 1000  # images per synthetic outlier set
+AUROC_DIGITS = 4  # equal scores' mean AUROCs are compared to this many digits; a tie goes to the lower AURC
 SELECTION_BOOTSTRAP = 400  # resamplings for the standard errors that decide which scores refuse alike
 SELECTION_BOOTSTRAP_SEED = 779
 ONE_SIGMA = torch.tensor([0.158655, 0.841345], dtype=torch.float64)  # Φ(−1), Φ(1): ± one standard deviation
@@ -179,7 +180,7 @@ def choose_score(
     errors = refusal_difference_errors(u_val, u_out, target_refusal, most)
     best = table[most]["mean_refused"]
     equal = [n for n in table if best - table[n]["mean_refused"] <= errors[n] + 1e-12]
-    chosen = max(equal, key=lambda n: (round(table[n]["mean_auroc"], 4), -table[n]["validation_aurc"]))
+    chosen = max(equal, key=lambda n: (round(table[n]["mean_auroc"], AUROC_DIGITS), -table[n]["validation_aurc"]))
     others = [n for n in equal if n != most]
     if len(table) == 1:
         standing = "the only candidate"
@@ -211,11 +212,11 @@ def choose_score(
 
 def ranking_reason(table: dict[str, dict[str, float]], chosen: str, equal: list[str]) -> str:
     """The words for how ``chosen`` ranks the outliers among the ``equal`` scores of
-    :func:`choose_score`'s ``table``: its mean AUROC, and where another ties it to four digits, the
+    :func:`choose_score`'s ``table``: its mean AUROC, and where another ties it to :data:`AUROC_DIGITS`, the
     validation images' errors ranked better (lower AURC) that broke the tie."""
-    auroc = round(table[chosen]["mean_auroc"], 4)
-    tied = [n for n in equal if n != chosen and round(table[n]["mean_auroc"], 4) == auroc]
-    said = f"mean AUROC {table[chosen]['mean_auroc']:.4f}"
+    auroc = round(table[chosen]["mean_auroc"], AUROC_DIGITS)
+    tied = [n for n in equal if n != chosen and round(table[n]["mean_auroc"], AUROC_DIGITS) == auroc]
+    said = f"mean AUROC {table[chosen]['mean_auroc']:.{AUROC_DIGITS}f}"
     if not tied:
         return said
     aurcs = ", ".join(f"{n} {table[n]['validation_aurc']:.2g}" for n in tied)

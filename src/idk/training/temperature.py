@@ -65,6 +65,7 @@ def temperature_posterior(
     cells are narrow (±0.9%)."""
     a, b = math.log(lo), math.log(hi)
     log_t = a + (torch.arange(GRID_POINTS, dtype=torch.float64) + 0.5) * (b - a) / GRID_POINTS
+    logits = logits.double()  # once, not at each of the cells
     nll = torch.tensor([total_nll(logits, labels, math.exp(x)) for x in log_t.tolist()], dtype=torch.float64)
     return log_t, torch.softmax(-nll, 0)
 
