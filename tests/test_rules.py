@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from idk.decision.predictive import Predictions, quantile
-from idk.decision.rules import PercentileRule, ScoreRule, make_rule
+from idk.decision.rules import PercentileRule, ScoreRule, make_rule, shown_apart
 from idk.decision.scores import make_score
 
 
@@ -105,6 +105,16 @@ def test_rules_say_what_they_do_in_a_few_words():
     # never rounded up past a bound: an entropy over 3 classes is at most ln 3 = 1.0986
     assert ScoreRule(make_score("entropy"), 1.09843).summary() == "refuse entropy > 1.098"
     assert ScoreRule(make_score("entropy"), 0.199996).summary() == "refuse entropy > 0.1999"
+
+
+def test_a_score_beside_its_threshold_reads_as_the_rule_does_and_in_their_order():
+    assert shown_apart(0.43861, 0.4386) == ("0.43861", "0.4386")  # digits enough to tell them apart
+    assert shown_apart(0.4523, 0.452189) == ("0.4523", "0.4521")  # the threshold as the summary: "> 0.4521"
+    # rounded the same way, a score under its threshold never reads above it
+    rng = np.random.default_rng(0)
+    for a, b in rng.uniform(0.45, 0.4502, (2000, 2)):
+        x, y = map(float, shown_apart(a, b))
+        assert (x < y) == (a < b) and (x > y) == (a > b)
 
 
 def test_a_rule_on_a_fitted_score_keeps_its_constants_and_refuses_a_dict_without_them():

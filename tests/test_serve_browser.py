@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from idk.apps import serve
 from idk.apps.notices import warnings
 from idk.apps.serve_http import BackgroundServer
+from idk.decision.rules import shown, shown_apart
 from idk.training import checkpoint
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -93,6 +94,11 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
         assert "Note:" in driver.find_element(By.ID, "warning").text
     else:
         assert not driver.find_element(By.ID, "warning").is_displayed()
+    # a score and its threshold read as `idk predict` prints them: the threshold as the rule's summary does
+    pairs = [(0.45206, 0.45209), (0.45223, 0.452189), (0.43861, 0.4386), (0.99999, 0.9), (0.0, 0.3)]
+    page_shows = driver.execute_script("return arguments[0].map(([a, b]) => apart(a, b))", pairs)
+    assert page_shows == [list(shown_apart(a, b)) for a, b in pairs]
+    assert page_shows[1][1] == shown(0.452189) == "0.4521"  # not "0.4522": rounded down, as the rule says
     classes = list(ckpt.classes)
     pad = driver.find_element(By.ID, "pad")
     # a "7": a bar across the top, then down to the bottom left, drawn with pointer events

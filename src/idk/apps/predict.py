@@ -22,7 +22,7 @@ from idk.data.preparation import PreparedImage, fitted_scale, prepare
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
-from idk.decision.rules import PercentileRule, Rule
+from idk.decision.rules import PercentileRule, Rule, shown_apart
 from idk.errors import DataError, IdkError, ImageError
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
@@ -319,7 +319,7 @@ def format_results(
         probs = r.probabilities[key]
         top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
         line += "  [" + ", ".join(f"{classes[c]}: {probs[c]:.2f}" for c in top) + "]"
-        score, threshold = _apart(r.score, rule.threshold)
+        score, threshold = shown_apart(r.score, rule.threshold)
         if refuses_all:
             test = refuses_all
         elif percentile and not r.accepted and r.score > rule.threshold:  # every class above t: refused
@@ -331,12 +331,3 @@ def format_results(
             test = f"{rule.score.name} uncertainty {score} {'≤' if r.accepted else '>'} {threshold}"
         lines.append(f"{line}  ({key} probability; {test})" + (f"; {r.note}" if r.note else ""))
     return "\n".join(lines)
-
-
-def _apart(a: float, b: float) -> tuple[str, str]:
-    """``a`` and ``b`` to four significant digits, or as many more as tell them apart (up to nine)."""
-    for digits in range(4, 10):
-        x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
-        if x != y:
-            break
-    return x, y

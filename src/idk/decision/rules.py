@@ -31,6 +31,18 @@ def shown(threshold: float, digits: int = 4) -> str:
     return f"{math.floor(threshold / step + 1e-9) * step:.{digits}g}"
 
 
+def shown_apart(score: float, threshold: float) -> tuple[str, str]:
+    """A score beside its threshold, both rounded down as :func:`shown` writes the rule (so the
+    threshold reads as in the rule's summary): four significant digits, or as many more as tell them
+    apart (up to nine). Rounding both the same way keeps their order (a score rounded to nearest beside
+    a threshold rounded down could read 0.45206 against 0.45209 as "0.4521 > 0.452")."""
+    for digits in range(4, 10):
+        x, y = shown(score, digits), shown(threshold, digits)
+        if x != y:
+            break
+    return x, y
+
+
 @dataclass
 class Decision:
     """accepted (N, C) bool, label (N,) int64, refused (N,) bool."""

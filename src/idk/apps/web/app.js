@@ -36,13 +36,21 @@ fetch("api/info").then(r => r.json().then(d => {
 const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
 // trailing zeros of a mantissa dropped: "0.1970" → "0.197", "4.610e-9" → "4.61e-9"
 const trim = t => t.replace(/(\.\d*?)0+(?=$|e)/, "$1").replace(/\.(?=$|e)/, "");
-// a score beside its threshold: four significant digits, or as many more as tell them apart (as `idk predict`)
+// ``v`` to ``digits`` significant digits rounded down, as the rule's summary writes its threshold
+// (`idk.decision.rules.shown`); 0, negatives and non-finite values as toPrecision writes them
+const down = (v, digits) => {
+  if (!(v > 0) || !Number.isFinite(v)) return v.toPrecision(digits);
+  const step = 10 ** (Math.floor(Math.log10(v)) - digits + 1);
+  return (Math.floor(v / step + 1e-9) * step).toPrecision(digits);
+};
+// a score beside its threshold, both rounded down (the threshold reads as in the rule's summary, and
+// the two keep their order): four significant digits, or as many more as tell them apart (as `idk predict`)
 const apart = (a, b) => {
   if (typeof a !== "number" || typeof b !== "number") return [fixed(a, 3), fixed(b, 3)];
   let x = "", y = "";
   for (let digits = 4; digits <= 9; digits++) {
-    x = a.toPrecision(digits);
-    y = b.toPrecision(digits);
+    x = down(a, digits);
+    y = down(b, digits);
     if (x !== y) break;
   }
   return trim(x) !== trim(y) ? [trim(x), trim(y)] : [x, y];
