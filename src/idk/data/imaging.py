@@ -356,7 +356,7 @@ def _on_white(img: Image.Image) -> Image.Image:
     if img.mode == "CMYK":
         img = img.convert("RGB")
     if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
+        rgba = img if img.mode == "RGBA" else img.convert("RGBA")  # a palette image is RGBA by now
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
     return img
