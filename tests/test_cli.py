@@ -215,6 +215,9 @@ def test_info_json_is_strict_when_a_figure_is_not_a_number(cnn_model, tmp_path, 
 
     info = json.loads(capsys.readouterr().out, parse_constant=refuse)
     assert info["final_loss"] is None
+    # --model, as every other command names its checkpoint, is taken too
+    assert main(["info", "--model", str(tmp_path / "nan.pt"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["final_loss"] is None
 
 
 @pytest.mark.parametrize(
@@ -223,6 +226,13 @@ def test_info_json_is_strict_when_a_figure_is_not_a_number(cnn_model, tmp_path, 
         (["train"], "required: --out"),
         (["train", "--out", "x.pt", "--epochs", "zero"], "not a whole number"),
         (["evaluate", "--model", "m.pt", "--target"], "unrecognized arguments"),
+        # said by the command it was given to, whose --help lists what it takes
+        (
+            ["predict", "x.png", "--model", "m.pt", "--foo"],
+            "idk predict: error: unrecognized arguments: --foo (see idk predict --help)",
+        ),
+        (["info"], "give the checkpoint once: idk info MODEL (or idk info --model MODEL)"),
+        (["info", "a.pt", "--model", "b.pt"], "give the checkpoint once"),
         (["frobnicate"], "invalid choice"),
         (["train", "--out", "x.pt", "--target-refusal", "2"], "not a fraction"),
         (["train", "--out", "x.pt", "--kl-weight", "0"], "must be positive"),

@@ -233,6 +233,12 @@ def test_a_bug_is_one_line_naming_the_log_with_its_traceback(monkeypatch, tmp_pa
     text = log.read_text()
     assert "Traceback (most recent call last)" in text and "command: idk info whatever.pt" in text
 
+    # without IDK_LOG_DIR, the logs go where idk's cache is (IDK_CACHE_DIR here), not always under ~/.cache
+    monkeypatch.delenv("IDK_LOG_DIR")
+    monkeypatch.setenv("IDK_CACHE_DIR", str(tmp_path / "cache"))
+    assert cli.main(["info", "whatever.pt"]) == 1
+    assert f"the full traceback is in {tmp_path / 'cache' / 'logs'}/" in capsys.readouterr().err
+
 
 def test_a_log_holds_any_text_whatever_the_locale(tmp_path):
     """The traceback log is written in UTF-8 whatever the locale (under LC_ALL=C the locale's

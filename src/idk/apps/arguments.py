@@ -43,6 +43,17 @@ class Parser(argparse.ArgumentParser):
 
         self.exit(2, one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """As argparse, but an option no command knows is reported by the command it was given to
+        (``idk predict: error: unrecognized arguments: --foo (see idk predict --help)``)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+            command = getattr(parsed, "command", None)
+            owner = commands.choices[command] if commands is not None and command in commands.choices else self
+            owner.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
 
 class _CommandsHelp(argparse.HelpFormatter):
     """``idk --help``: every command and its help on one line."""
@@ -109,7 +120,7 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
         "--resume",
         action="store_true",
         help="continue from --out's last completed epoch (options may change only --epochs, --quiet, --device, "
-        "--threads)",
+        "--threads; and --data, --test-data name the same images' new place when they moved)",
     )
     p.add_argument("--resume-if-exists", action="store_true", help="--resume when --out exists, else start afresh")
     p.add_argument(
@@ -272,8 +283,10 @@ def _evaluate_command(sub: argparse._SubParsersAction) -> None:
 
 def _reproduce_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="train the tutorial's model and compare with its published table")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="checkpoint file (default runs/tutorial-seedN.pt, made anew each time)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the data order (default 0)")
+    p.add_argument(
+        "--out", help="checkpoint file (default runs/tutorial-seedN.pt under the current folder, made anew each time)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a file already at the --out given")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--epochs", type=positive, help="shorter run (the tutorial: 5)")
@@ -337,7 +350,10 @@ def _serve_command(sub: argparse._SubParsersAction) -> None:
 
 def _info_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="what a checkpoint holds, and whether it finished training and was calibrated")
-    p.add_argument("model", help="a checkpoint file")
+    p.add_argument("model", nargs="?", help="a checkpoint file")
+    p.add_argument(
+        "--model", dest="model_option", metavar="MODEL", help="the same, named as the other commands name it"
+    )
     p.add_argument("--json", action="store_true", help="print it all as JSON")
 
 

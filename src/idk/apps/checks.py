@@ -75,8 +75,13 @@ def figure_file(path: str | os.PathLike, option: str = "--out") -> Path:
 
 
 def check_options(args: Any) -> None:
-    """Checks of a parsed command line that need no model and no data (light: no torch)."""
+    """Checks of a parsed command line that need no model and no data (light: no torch); ``idk info
+    --model M`` is taken as ``idk info M``, the spelling the command reads."""
     command = args.command
+    if command == "info":
+        if (args.model is None) == (args.model_option is None):
+            raise IdkError("give the checkpoint once: idk info MODEL (or idk info --model MODEL)")
+        args.model = args.model or args.model_option
     if command == "train":
         output_file(args.out, "--out", "model.pt")
         if args.confidence is not None and args.target_error is None:

@@ -82,8 +82,11 @@ def one_line(text: str) -> str:
 
 
 def log_dir() -> Path:
-    """Where tracebacks of unexpected errors go: ``$IDK_LOG_DIR``, else ``~/.cache/idk/logs``."""
-    return Path(os.environ.get("IDK_LOG_DIR") or Path.home() / ".cache" / "idk" / "logs")
+    """Where tracebacks of unexpected errors go: ``$IDK_LOG_DIR``, else ``logs/`` in idk's cache
+    (:func:`~idk.data.download.default_cache_dir`: ``$IDK_CACHE_DIR``, ``$XDG_CACHE_HOME/idk``, ``~/.cache/idk``)."""
+    from idk.data.download import default_cache_dir  # light, but only an unexpected error needs it
+
+    return Path(os.environ.get("IDK_LOG_DIR") or default_cache_dir() / "logs")
 
 
 def write_log(err: BaseException, argv: list[str]) -> Path:
