@@ -162,7 +162,7 @@ def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.n
     if w * h > limit:
         raise ImageError(
             name,
-            f"too many pixels: {w}×{h} is over the limit of {limit:,} (a guard against decompression bombs); "
+            f"too many pixels: {w * h:,} ({h}×{w}) is over the limit of {limit:,} (a guard against decompression bombs); "
             "scale it down first",
         )
     if jpeg and w * h > MAX_PIXELS:  # decoded at a fraction of its size, its longer side ≥ DRAFT_SIDE
