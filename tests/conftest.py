@@ -36,7 +36,7 @@ def data_dir() -> Path:
         return path
     if given:
         pytest.fail(f"test data not found at {path}: IDK_DATA_DIR is not a folder holding mnist/ and notmnist-459/")
-    from idk.data.download import default_cache_dir
+    from idk.cache import default_cache_dir
     from idk.data.sources import DataConfig, download_sets
     from idk.errors import DataError
 

@@ -110,6 +110,9 @@ def test_rules_say_what_they_do_in_a_few_words():
 def test_a_score_beside_its_threshold_reads_as_the_rule_does_and_in_their_order():
     assert shown_apart(0.43861, 0.4386) == ("0.43861", "0.4386")  # digits enough to tell them apart
     assert shown_apart(0.4523, 0.452189) == ("0.4523", "0.4521")  # the threshold as the summary: "> 0.4521"
+    # rounded down from the shortest decimal form: an exact value never loses its last digit
+    assert shown_apart(0.5, 0.5000000001) == ("0.5", "0.5") and shown_apart(1000.0, 999.99999) == ("1000", "999.9")
+    assert shown_apart(2.667e-05, 0.05) == ("2.667e-05", "0.05")  # written as "%g" writes them
     # rounded the same way, a score under its threshold never reads above it
     rng = np.random.default_rng(0)
     for a, b in rng.uniform(0.45, 0.4502, (2000, 2)):

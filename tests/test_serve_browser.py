@@ -96,6 +96,8 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
         assert not driver.find_element(By.ID, "warning").is_displayed()
     # a score and its threshold read as `idk predict` prints them: the threshold as the rule's summary does
     pairs = [(0.45206, 0.45209), (0.45223, 0.452189), (0.43861, 0.4386), (0.99999, 0.9), (0.0, 0.3)]
+    pairs += [(2.667e-05, 0.05), (9.9999e-05, 1e-04), (12345.6, 12000.0), (0.4521, 0.4521), (0.5, 0.5000000001)]
+    pairs += [(1000.0000000000011, 1000.0), (9.99999999999999, 10.0), (1.5e-07, 0.2), (-0.123456, 0.3)]
     page_shows = driver.execute_script("return arguments[0].map(([a, b]) => apart(a, b))", pairs)
     assert page_shows == [list(shown_apart(a, b)) for a, b in pairs]
     assert page_shows[1][1] == shown(0.452189) == "0.4521"  # not "0.4522": rounded down, as the rule says

@@ -11,7 +11,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "idk"
 LAYERS = ("data", "nn", "decision", "evaluation", "training", "apps")  # each may import those before it
-BASE = ("errors", "progress")  # imported by every layer, importing none of them
+BASE = ("errors", "progress", "cache")  # imported by every layer, importing none of them
 
 
 def _layer(module: str) -> int | None:
@@ -44,6 +44,20 @@ def test_no_module_imports_a_layer_above_its_own():
             if layer is not None and layer > own:
                 offences.append(f"{rel}: imports {module}")
     assert not offences, "\n".join(offences)
+
+
+def test_the_base_modules_import_no_layer():
+    for name in BASE:
+        layers = [m for m in _imports(SRC / f"{name}.py") if _layer(m) not in (None, -1)]
+        assert not layers, f"idk.{name} imports {layers}"
+
+
+def test_what_reports_an_unexpected_error_imports_nothing_heavy():
+    """An import failure (a broken torch) is itself reported in one line: the code that reports it,
+    its log's place included, imports neither torch nor the data layer."""
+    code = "import sys, idk.apps.failures as f; f.log_dir(); print(sorted({'torch', 'numpy', 'idk.data'} & set(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("package", [f"idk.{name}" for name in LAYERS])

@@ -4,6 +4,7 @@ must pass while parsing (a bad value is one line, exit status 2)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from idk.apps.option_types import (
     device,
@@ -44,13 +45,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
-        """As argparse, but an option no command knows is reported by the command it was given to
-        (``idk predict: error: unrecognized arguments: --foo (see idk predict --help)``)."""
-        parsed, extras = self.parse_known_args(args, namespace)
+        """As argparse, but an option no command knows, given after the command, is reported by that
+        command (``idk predict: error: unrecognized arguments: --foo (see idk predict --help)``)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        parsed, extras = self.parse_known_args(argv, namespace)
         if extras:
             commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
             command = getattr(parsed, "command", None)
-            owner = commands.choices[command] if commands is not None and command in commands.choices else self
+            after = command in argv and extras[0] in argv[argv.index(command) + 1 :]
+            owner = commands.choices[command] if commands is not None and after else self
             owner.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed
 

@@ -81,7 +81,7 @@ def check_options(args: Any) -> None:
     if command == "info":
         if (args.model is None) == (args.model_option is None):
             raise IdkError("give the checkpoint once: idk info MODEL (or idk info --model MODEL)")
-        args.model = args.model or args.model_option
+        args.model = args.model if args.model is not None else args.model_option
     if command == "train":
         output_file(args.out, "--out", "model.pt")
         if args.confidence is not None and args.target_error is None:

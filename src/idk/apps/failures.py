@@ -20,6 +20,8 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+from idk.cache import default_cache_dir
+
 USAGE = 2  # the user's input or environment: fix it and run again
 FAILED = 1  # some items failed, or a bug (see the log file)
 INTERRUPTED = 130
@@ -83,9 +85,7 @@ def one_line(text: str) -> str:
 
 def log_dir() -> Path:
     """Where tracebacks of unexpected errors go: ``$IDK_LOG_DIR``, else ``logs/`` in idk's cache
-    (:func:`~idk.data.download.default_cache_dir`: ``$IDK_CACHE_DIR``, ``$XDG_CACHE_HOME/idk``, ``~/.cache/idk``)."""
-    from idk.data.download import default_cache_dir  # light, but only an unexpected error needs it
-
+    (:func:`~idk.cache.default_cache_dir`: ``$IDK_CACHE_DIR``, ``$XDG_CACHE_HOME/idk``, ``~/.cache/idk``)."""
     return Path(os.environ.get("IDK_LOG_DIR") or default_cache_dir() / "logs")
 
 

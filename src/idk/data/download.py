@@ -54,14 +54,6 @@ class RemoteFolder:
     member_dir: str  # the folder inside the archive whose sub-folders hold the files
 
 
-def default_cache_dir() -> Path:
-    """``$IDK_CACHE_DIR``, else ``$XDG_CACHE_HOME/idk``, else ``~/.cache/idk``."""
-    if env := os.environ.get("IDK_CACHE_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "idk"
-
-
 def decompressed_sha256(data: bytes) -> tuple[str, int]:
     """SHA-256 hex digest and length of ``data`` after gunzip (when gzip-compressed)."""
     if data[:2] == b"\x1f\x8b":

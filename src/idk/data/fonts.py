@@ -20,7 +20,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-from idk.data.download import default_cache_dir, move_into_place
+from idk.cache import default_cache_dir
+from idk.data.download import move_into_place
 
 # pymupdf-fonts' keys, by family. The proportional cuts' 1s (FiraGO, Ubuntu, Noto Sans) have a flag and
 # no foot, as Roboto's do; the monospaced cuts' 1s have a foot (tests/test_fonts.py measures both).

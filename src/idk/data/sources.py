@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from idk.cache import default_cache_dir
 from idk.data.download import (
     RemoteFile,
     RemoteFolder,
     check_folder,
-    default_cache_dir,
     fetch_file,
     fetch_folder,
     verify_file,

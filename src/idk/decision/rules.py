@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import torch
@@ -27,8 +28,9 @@ def shown(threshold: float, digits: int = 4) -> str:
     through), never up past a bound it sits just below (an entropy's ln C): 1.09843 → "1.098"."""
     if not math.isfinite(threshold) or threshold <= 0:
         return f"{threshold:.{digits}g}"
-    step = 10.0 ** (math.floor(math.log10(threshold)) - digits + 1)
-    return f"{math.floor(threshold / step + 1e-9) * step:.{digits}g}"
+    exact = Decimal(repr(threshold))  # its shortest decimal form: 0.5 stays 0.5 at any number of digits
+    floored = exact.quantize(Decimal(1).scaleb(exact.adjusted() - digits + 1), rounding=ROUND_FLOOR)
+    return f"{float(floored):.{digits}g}"
 
 
 def shown_apart(score: float, threshold: float) -> tuple[str, str]:

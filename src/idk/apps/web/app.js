@@ -34,14 +34,28 @@ fetch("api/info").then(r => r.json().then(d => {
 
 // a number with ``digits`` decimals; "–" for a missing one (the API writes NaN as null)
 const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
-// trailing zeros of a mantissa dropped: "0.1970" → "0.197", "4.610e-9" → "4.61e-9"
-const trim = t => t.replace(/(\.\d*?)0+(?=$|e)/, "$1").replace(/\.(?=$|e)/, "");
-// ``v`` to ``digits`` significant digits rounded down, as the rule's summary writes its threshold
-// (`idk.decision.rules.shown`); 0, negatives and non-finite values as toPrecision writes them
-const down = (v, digits) => {
-  if (!(v > 0) || !Number.isFinite(v)) return v.toPrecision(digits);
-  const step = 10 ** (Math.floor(Math.log10(v)) - digits + 1);
-  return (Math.floor(v / step + 1e-9) * step).toPrecision(digits);
+// significant digits (a string, first one non-zero) and the power of ten of the first, written as
+// Python's "%.Ng" writes them: fixed between 1e-4 and 10^N, else with an exponent of two digits or
+// more; trailing zeros dropped ("4521", -1 → "0.4521"; "2667", -5 → "2.667e-05")
+const pythonG = (digits, exp, n) => {
+  const kept = digits.replace(/0+$/, "") || "0";
+  if (exp < -4 || exp >= n) {
+    const mantissa = kept.length > 1 ? `${kept[0]}.${kept.slice(1)}` : kept;
+    return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  if (exp < 0) return `0.${"0".repeat(-exp - 1)}${kept}`;
+  const whole = kept.slice(0, exp + 1).padEnd(exp + 1, "0");
+  return kept.length > exp + 1 ? `${whole}.${kept.slice(exp + 1)}` : whole;
+};
+// ``v`` to ``n`` significant digits as `idk.decision.rules.shown` writes a threshold: a positive value
+// rounded down from its shortest decimal form, anything else to nearest; in Python's "%.Ng" form
+const down = (v, n) => {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (v === 0) return Object.is(v, -0) ? "-0" : "0";
+  const shortest = Math.abs(v > 0 ? v : Number(v.toPrecision(n))).toExponential();  // "4.5218e-1": every digit it needs
+  const [mantissa, exp] = shortest.split("e");
+  return (v < 0 ? "-" : "") + pythonG(mantissa.replace(".", "").slice(0, n), Number(exp), n);
 };
 // a score beside its threshold, both rounded down (the threshold reads as in the rule's summary, and
 // the two keep their order): four significant digits, or as many more as tell them apart (as `idk predict`)
@@ -53,7 +67,7 @@ const apart = (a, b) => {
     y = down(b, digits);
     if (x !== y) break;
   }
-  return trim(x) !== trim(y) ? [trim(x), trim(y)] : [x, y];
+  return [x, y];
 };
 
 function el(tag, cls, text) {
