@@ -28,7 +28,7 @@ def shown(threshold: float, digits: int = 4) -> str:
     through), never up past a bound it sits just below (an entropy's ln C): 1.09843 → "1.098"."""
     if not math.isfinite(threshold) or threshold <= 0:
         return f"{threshold:.{digits}g}"
-    exact = Decimal(repr(threshold))  # its shortest decimal form: 0.5 stays 0.5 at any number of digits
+    exact = Decimal(repr(float(threshold)))  # its shortest decimal form: 0.5 stays 0.5 at any number of digits
     floored = exact.quantize(Decimal(1).scaleb(exact.adjusted() - digits + 1), rounding=ROUND_FLOOR)
     return f"{float(floored):.{digits}g}"
 
