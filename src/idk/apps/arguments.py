@@ -46,15 +46,21 @@ class Parser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         """As argparse, but an option no command knows, given after the command, is reported by that
-        command (``idk predict: error: unrecognized arguments: --foo (see idk predict --help)``)."""
+        command (``idk predict: error: unrecognized arguments: --foo (see idk predict --help)``); one of
+        the command's own given before it is said to go after it."""
         argv = list(sys.argv[1:] if args is None else args)
         parsed, extras = self.parse_known_args(argv, namespace)
         if extras:
             commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
             command = getattr(parsed, "command", None)
             after = command in argv and extras[0] in argv[argv.index(command) + 1 :]
-            owner = commands.choices[command] if commands is not None and after else self
-            owner.error(f"unrecognized arguments: {' '.join(extras)}")
+            owner = commands.choices[command] if commands is not None and command in commands.choices else None
+            if owner is not None and after:
+                owner.error(f"unrecognized arguments: {' '.join(extras)}")
+            option = extras[0].split("=")[0]
+            if owner is not None and option in owner._option_string_actions:  # `idk --quiet predict ...`
+                owner.error(f"{option} goes after the command: idk {command} ... {option}")
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed
 
 
