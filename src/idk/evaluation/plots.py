@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from idk.decision.rules import shown  # noqa: E402
+
 ACCEPT, OTHER = "#d62728", "#1f77b4"
 MAX_PANELS = 12  # class histograms drawn by `explanation` at most
 PANELS_PER_ROW = 6  # `explanation`'s panels (the image, then the classes) per row
@@ -153,7 +155,8 @@ def score_histograms(
     """Histograms (edges, counts) of an uncertainty score per data set, in vs out of distribution:
     the first (the in-distribution set) in black, the legend beside the axes (not over the low
     scores, where the in-distribution images lie); ``threshold``: where the rule starts to refuse, a
-    dashed line (left out when it lies outside the histograms' range)."""
+    dashed line (left out when it lies outside the histograms' range), labelled as the rule's summary
+    writes it (rounded down: :func:`idk.decision.rules.shown`)."""
     fig, ax = _axes(ax)
     for i, (name, h) in enumerate(histograms.items()):
         edges, counts = np.asarray(h["edges"]), np.asarray(h["counts"])
@@ -163,7 +166,7 @@ def score_histograms(
     low = min((h["edges"][0] for h in histograms.values()), default=0.0)
     high = max((h["edges"][-1] for h in histograms.values()), default=1.0)
     if threshold is not None and low <= threshold <= high:  # an infeasible error target's lies below every score
-        ax.axvline(threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {threshold:.3g}")
+        ax.axvline(threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {shown(threshold, 3)}")
     ax.set_xlabel(f"uncertainty score: {score_name}")
     ax.set_ylabel("density")
     ax.set_yscale("log")
