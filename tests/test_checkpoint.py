@@ -61,6 +61,15 @@ def test_roundtrip_describes_itself(saved):
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary files left
 
 
+def test_a_checkpoint_that_could_not_be_read_back_is_not_written(saved):
+    """save checks the description as load does, before it writes: the file there stays as it was."""
+    model, path = saved
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match=r"m\.pt \(not written\): checkpoint description not understood"):
+        ckpt_io.save(replace(make(model), rule={"name": "score", "score": "", "threshold": 0.3}), path)
+    assert path.read_bytes() == before
+
+
 def test_a_checkpoint_gets_the_mode_a_file_created_there_would(tmp_path):
     """Not mkstemp's 0600: 0666 less the umask, as `torch.save` to the path would give it."""
     old = os.umask(0o002)
@@ -209,7 +218,8 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
         ckpt_io.load(tmp_path / "other.pt")
     ckpt["model_config"]["net"]["arch"] = "transformer"
     torch.save(ckpt, tmp_path / "arch.pt")
-    with pytest.raises(CheckpointError, match="not understood"):
+    known = r"its architecture 'transformer' is not one this idk knows \(mlp, cnn\); an architecture of your own"
+    with pytest.raises(CheckpointError, match=known + r" must be added to idk\.nn\.networks\.ARCHITECTURES"):
         ckpt_io.load(tmp_path / "arch.pt")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         ckpt_io.load(tmp_path / "missing.pt")

@@ -94,7 +94,10 @@ def test_the_outlier_families_scores_and_priors_offered_are_those_the_library_kn
         (["--printed", "-0.1"], "argument --printed: -0.1 is not a fraction in [0, 1]"),
         (["--variants", "1.5"], "argument --variants: 1.5 is not a fraction in [0, 1]"),
         (["--drop-outliers", "zoom"], "argument --drop-outliers: invalid choice: 'zoom' (choose from 'uniform-noise'"),
-        (["--score", "margin"], "argument --score: invalid choice: 'margin' (choose from 'max-prob', 'entropy'"),
+        (
+            ["--score", "no-such-score"],
+            "argument --score: invalid choice: 'no-such-score' (choose from 'max-prob', 'entropy'",
+        ),
     ],
 )
 def test_bad_degradation_options_exit_2_with_one_line(argv, message, tmp_path, capsys):

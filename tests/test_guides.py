@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -15,9 +17,11 @@ CFG = ModelConfig(net=NetConfig(arch="mlp", hidden=8), input_shape=(1, 4, 4), nu
 class ExpScaleGuide(MeanFieldNormalGuide):
     """q(w) = Π_i Normal(w_i; μ_i, exp(ρ_i)): the scale's other usual parameterisation."""
 
-    def loc_scale(self, site):
-        loc, scale = super().loc_scale(site)
-        return loc, None if scale is None else torch.exp(self.rhos[site.replace(".", "__")])
+    def scale_of(self, rho):
+        return torch.exp(rho)
+
+    def rho_of(self, scale):
+        return math.log(scale)
 
 
 def test_the_registry_names_its_guides():
@@ -31,8 +35,11 @@ def test_a_guide_of_ones_own_is_built_sampled_and_trained(monkeypatch):
     assert isinstance(model.guide, ExpScaleGuide)
     site = next(s for s in model.guide.sites if s not in model.guide.point)
     loc, scale = model.guide.loc_scale(site)
-    # ρ starts at softplus⁻¹(0.001) ≈ −6.91: exp of it, not softplus
-    torch.testing.assert_close(scale, torch.exp(model.guide.rhos[site.replace(".", "__")]))
+    # ρ starts at log 0.001 ≈ −6.91 (rho_of), its scale exp(ρ) = 0.001 (scale_of)
+    rho = model.guide.rhos[site.replace(".", "__")]
+    torch.testing.assert_close(rho, torch.full_like(rho, math.log(1e-3)))
+    torch.testing.assert_close(scale, torch.exp(rho))
+    torch.testing.assert_close(scale, torch.full_like(rho, 1e-3))
     logits = model.sample_logits(torch.rand(5, 1, 4, 4), 7, generator=torch.Generator().manual_seed(0))
     assert logits.shape == (7, 5, 3) and torch.isfinite(logits).all()
 

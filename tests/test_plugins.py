@@ -88,3 +88,58 @@ def test_a_plugin_that_cannot_be_imported_is_one_line(tmp_path, monkeypatch, cap
     monkeypatch.setenv("IDK_PLUGINS", str(broken))
     assert main(["info", str(tmp_path / "m.pt")]) == 2
     assert f"IDK_PLUGINS: cannot import '{broken}' (RuntimeError: my bug)" in capsys.readouterr().err
+
+
+NETWORK_PLUGIN = """
+from dataclasses import replace
+
+from torch import nn
+
+from idk.nn.networks import ARCHITECTURES, NetConfig
+from idk.training.config import PRESETS
+
+
+def two_hidden(layers, input_shape, num_classes):
+    c, h, w = input_shape
+    k = layers.cfg.hidden
+    return [nn.Flatten(), layers.linear(c * h * w, k), nn.ReLU(), layers.linear(k, k), nn.ReLU(), layers.linear(k, num_classes)]
+
+
+ARCHITECTURES["mlp2"] = (two_hidden, ("hidden",))
+tutorial = PRESETS["tutorial"]
+PRESETS["my-net"] = replace(tutorial, model=replace(tutorial.model, net=NetConfig(arch="mlp2", hidden=16)))
+"""
+
+
+def test_a_plugins_network_is_trained_by_its_preset_and_refused_by_name_without_it(
+    tmp_path, monkeypatch, data_dir, capsys
+):
+    """An architecture of one's own, chosen by the preset a plugin adds (`--preset my-net`): trained,
+    recorded under the preset's own name (made from the tutorial's), and a model naming it is refused
+    by name where the plugin is not given."""
+    from idk.nn.networks import ARCHITECTURES
+    from idk.training.config import PRESETS
+
+    path = tmp_path / "my_net.py"
+    path.write_text(NETWORK_PLUGIN)
+    monkeypatch.setenv("IDK_PLUGINS", str(path))
+    out = tmp_path / "n.pt"
+    tiny = ["--train-subset", "300", "--epochs", "1", "--members", "1", "--no-twin", "--samples", "4", "-q"]
+    try:
+        assert main(["train", "--out", str(out), "--preset", "my-net", "--data-dir", str(data_dir), *tiny]) == 0
+        capsys.readouterr()
+        assert main(["info", str(out), "--json"]) == 0
+        import json
+
+        info = json.loads(capsys.readouterr().out)
+        assert info["architecture"] == {"arch": "mlp2", "hidden": 16} and info["preset"] == "my-net"
+        assert main(["train", "--out", str(tmp_path / "x.pt"), "--preset", "my-nett", *tiny]) == 2
+        assert "unknown preset 'my-nett'; valid: tutorial, cnn" in capsys.readouterr().err
+    finally:
+        ARCHITECTURES.pop("mlp2", None)
+        PRESETS.pop("my-net", None)
+        for name in [m for m in sys.modules if m.startswith("idk_plugin_my_net")]:
+            del sys.modules[name]
+    monkeypatch.delenv("IDK_PLUGINS")
+    assert main(["info", str(out)]) == 2
+    assert "its architecture 'mlp2' is not one this idk knows (mlp, cnn)" in capsys.readouterr().err

@@ -39,3 +39,19 @@ def test_the_shares_of_drawn_symbols_are_said_unused_on_photos():
     said.clear()
     warn_unused_options(TrainOptions(data="photos/"), COLOUR, ("cat", "dog"), said.append)
     assert said == []  # nothing asked for, nothing said
+
+
+def test_a_networks_options_its_architecture_does_not_read_are_said_unused():
+    """--channels and --dense shape a CNN; the tutorial's MLP reads neither (`idk info` would not show them)."""
+    from idk.nn.networks import NetConfig
+
+    said: list[str] = []
+    opts = TrainOptions(data="photos/", channels=(16,), dense=8)
+    warn_unused_options(opts, COLOUR, ("cat", "dog"), said.append, NetConfig(arch="mlp"))
+    assert said == [
+        "--channels is not a setting of the mlp network this preset trains: it is not used",
+        "--dense is not a setting of the mlp network this preset trains: it is not used",
+    ]
+    said.clear()
+    warn_unused_options(opts, COLOUR, ("cat", "dog"), said.append, NetConfig(arch="cnn"))
+    assert said == []

@@ -108,7 +108,8 @@ def test_a_score_of_ones_own_joins_the_registry_and_stays_out_of_auto_unless_it_
     energy = energy_score()
     monkeypatch.setitem(SCORES, "energy", energy)
     assert "energy" in parameter_free() and "energy" not in auto_candidates()
-    assert set(auto_candidates()) == set(parameter_free()) - {"energy"}
+    # "auto"'s candidates are pinned: a new one changes the rule of every model trained with "auto"
+    assert auto_candidates() == ["max-prob", "entropy", "expected-entropy", "mutual-info", "percentile"]
     monkeypatch.setitem(SCORES, "energy", type("Candidate", (energy,), {"auto_candidate": True}))
     assert "energy" in auto_candidates()
     pred = Predictions.from_logits(torch.tensor([[[5.0, 1.0, 0.0]], [[4.0, 2.0, 0.0]]]), 50.0)
@@ -119,3 +120,24 @@ def test_a_score_of_ones_own_joins_the_registry_and_stays_out_of_auto_unless_it_
     assert sum(c > 0 for c in histogram["counts"]) == 3 and len(histogram["counts"]) == HISTOGRAM_BINS
     with pytest.raises(ValueError, match=r"idk\.decision\.scores\.SCORES"):
         make_score("gini")
+
+
+def test_a_score_records_the_name_it_is_registered_under(monkeypatch):
+    """A class of one's own that sets no ``name``, or inherits a built-in's, is recorded by its key in
+    SCORES (a rule naming "max-prob" for it would be loaded as another score, "" not at all)."""
+    from idk.decision.rules import make_rule, rule_for
+    from idk.decision.scores import MaxProbability, Score
+
+    class Gap(Score):
+        """u = 1 − (p̄_(1) − p̄_(2))  (the gap between the two largest mean probabilities)."""
+
+        def __call__(self, pred):
+            top = pred.mean_probs.topk(2, -1).values
+            return 1 - (top[..., 0] - top[..., 1])
+
+    monkeypatch.setitem(SCORES, "gap", Gap)
+    monkeypatch.setitem(SCORES, "max-prob-again", type("Again", (MaxProbability,), {}))
+    for name in ("gap", "max-prob-again"):
+        stored = rule_for(name, threshold=0.3).as_dict()
+        assert stored["score"] == name and make_rule(stored).score.name == name
+    assert Gap.name == "" and MaxProbability.name == "max-prob"  # the classes themselves are left as they are

@@ -121,8 +121,10 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--preset",
-        choices=PRESET_NAMES,
-        help=f"the model and its training (default: the one chosen for the data set, else {DEFAULT_PRESET})",
+        choices=_built_in_or_plugin(PRESET_NAMES),
+        metavar="NAME",
+        help=f"the model and its training: {', '.join(PRESET_NAMES)}, or one an IDK_PLUGINS module adds (default: "
+        f"the one chosen for the data set, else {DEFAULT_PRESET})",
     )
     p.add_argument("--out", required=True, help="checkpoint file to write (updated every epoch)")
     p.add_argument(

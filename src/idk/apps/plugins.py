@@ -1,9 +1,12 @@
 """Parts of one's own for the commands: ``IDK_PLUGINS`` names Python modules (on ``PYTHONPATH``) or
 ``.py`` files, comma-separated, that add entries to idk's registries (:data:`idk.nn.priors.PRIORS`,
-:data:`idk.nn.guides.GUIDES`, :data:`idk.decision.scores.SCORES`); every command imports them
-before it runs, so that it can train with, load, evaluate and serve a model that names them::
+:data:`idk.nn.guides.GUIDES`, :data:`idk.decision.scores.SCORES`, :data:`idk.nn.networks.ARCHITECTURES`,
+and :data:`idk.training.config.PRESETS`, where a network of one's own is chosen by name: ``--preset``);
+every command imports them before it runs, so that it can train with, load, evaluate and serve a
+model that names them::
 
     IDK_PLUGINS=my_parts idk train --out m.pt --score energy     # my_parts on PYTHONPATH
+    IDK_PLUGINS=/home/me/my_parts.py idk train --out n.pt --preset my-net
     IDK_PLUGINS=/home/me/my_parts.py idk serve --model m.pt
 
 A plugin is trusted code, run as any import is (give files by absolute path: a relative one is
@@ -68,9 +71,17 @@ def _registries() -> dict[str, dict[str, Any]]:
     """The registries' entries as they are now, by kind (copies)."""
     from idk.decision.scores import SCORES
     from idk.nn.guides import GUIDES
+    from idk.nn.networks import ARCHITECTURES
     from idk.nn.priors import PRIORS
+    from idk.training.config import PRESETS
 
-    return {"score": dict(SCORES), "prior": dict(PRIORS), "guide": dict(GUIDES)}
+    return {
+        "score": dict(SCORES),
+        "prior": dict(PRIORS),
+        "guide": dict(GUIDES),
+        "architecture": dict(ARCHITECTURES),
+        "preset": dict(PRESETS),
+    }
 
 
 def _import_file(path: Path) -> None:

@@ -203,10 +203,14 @@ def is_fitted(name: str) -> bool:
 
 def make_score(name: str, params: dict[str, Any] | None = None) -> Score:
     """The score called ``name`` with its fitted constants ``params`` (as :meth:`Score.params`
-    returns them); the error lists the valid names."""
+    returns them); the error lists the valid names. Its ``name`` is the key it is found by in
+    :data:`SCORES`, what a rule records (a class of one's own may leave ``name`` unset, or be
+    registered under another)."""
     if name not in SCORES:
         raise ValueError(
             f"unknown score {name!r}; valid: {', '.join(SCORES)} (a score of your own: add it to "
             "idk.decision.scores.SCORES before a model that uses it is loaded)"
         )
-    return SCORES[name](**(params or {}))
+    score = SCORES[name](**(params or {}))
+    score.name = name
+    return score

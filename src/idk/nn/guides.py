@@ -8,6 +8,9 @@ mass per site). A guide of your own is one more entry, added before a model that
 built or loaded::
 
     GUIDES["exp-scale"] = MyExpScaleGuide  # called as MeanFieldNormalGuide is
+
+Another parameterisation of the scales is a subclass of :class:`MeanFieldNormalGuide` that overrides
+:meth:`~MeanFieldNormalGuide.scale_of` and :meth:`~MeanFieldNormalGuide.rho_of` (σ = exp(ρ), say).
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ def softplus_inverse(y: float) -> float:
 
 
 class MeanFieldNormalGuide(PyroModule):
-    """q(w) = Π_i Normal(w_i; μ_i, softplus(ρ_i)) over the sites of ``net``'s Bayesian layers.
+    """q(w) = Π_i Normal(w_i; μ_i, softplus(ρ_i)) over the sites of ``net``'s Bayesian layers (σ =
+    softplus(ρ): :meth:`scale_of`).
 
     Sites of layers listed in ``point_layers`` (by type name, e.g. ``"BayesianConv2d"``) get a point
     mass instead, q(w) = δ(w − μ): their weights are MAP estimates under the prior (a partially
@@ -97,17 +101,23 @@ class MeanFieldNormalGuide(PyroModule):
                 if type(layer).__name__ in point_layers:
                     self.point.add(site)
                     continue
-                rho = (
-                    torch.randn_like(loc) if init_scale is None else torch.full_like(loc, softplus_inverse(init_scale))
-                )
+                rho = torch.randn_like(loc) if init_scale is None else torch.full_like(loc, self.rho_of(init_scale))
                 self.rhos[key] = nn.Parameter(rho)
+
+    def scale_of(self, rho: Tensor) -> Tensor:
+        """A site's standard deviations from its unconstrained parameters ρ (any shape): softplus(ρ)."""
+        return F.softplus(rho)
+
+    def rho_of(self, scale: float) -> float:
+        """The ρ of a standard deviation, :meth:`scale_of`'s inverse (where scales start)."""
+        return softplus_inverse(scale)
 
     def loc_scale(self, site: str) -> tuple[Tensor, Tensor | None]:
         """The site's mean and standard deviation (None for a point-mass site)."""
         if self._cache is not None and site in self._cache:
             return self._cache[site]
         key = _key(site)
-        value = self.locs[key], None if site in self.point else F.softplus(self.rhos[key])
+        value = self.locs[key], None if site in self.point else self.scale_of(self.rhos[key])
         if self._cache is not None:
             self._cache[site] = value
         return value

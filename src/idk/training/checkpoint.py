@@ -28,7 +28,7 @@ from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
 from idk.nn.guides import GUIDES
-from idk.nn.networks import settings_read
+from idk.nn.networks import ARCHITECTURES, settings_read
 from idk.nn.priors import PRIORS
 from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
@@ -307,13 +307,15 @@ class Checkpoint:
         if len(ckpt.classes) != cfg.num_classes or tuple(cfg.input_shape) != ckpt.input_spec.shape:
             raise CheckpointError(f"{path}: its classes or input form disagree with its model configuration")
         for part, name, known, home in (
+            ("architecture", cfg.net.arch, ARCHITECTURES, "idk.nn.networks.ARCHITECTURES"),
             ("prior", cfg.prior, PRIORS, "idk.nn.priors.PRIORS"),
             ("guide", cfg.guide, GUIDES, "idk.nn.guides.GUIDES"),
         ):
             if name not in known:
                 raise CheckpointError(
-                    f"{path}: its {part} {name!r} is not one this idk knows ({', '.join(known)}); a {part} of "
-                    f"your own must be added to {home} before the model is loaded"
+                    f"{path}: its {part} {name!r} is not one this idk knows ({', '.join(known)}); "
+                    f"{'an' if part[0] in 'aeiou' else 'a'} {part} of your own must be added to {home} before the "
+                    "model is loaded (IDK_PLUGINS, for the idk commands)"
                 )
         return ckpt
 
@@ -390,8 +392,12 @@ def _is_weights(value: Any) -> bool:
 
 def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
     """Write ``ckpt`` device-free (every tensor on the CPU), whatever device it was trained on, with
-    the digest of its tensors (:func:`~idk.training.checkpoint_file.write_file`)."""
-    write_file(ckpt.to_dict(), path)
+    the digest of its tensors (:func:`~idk.training.checkpoint_file.write_file`). Nothing is written
+    that could not be read back: the description is checked as :func:`read` checks it first (a
+    :class:`CheckpointError` leaves the file at ``path`` as it was)."""
+    d = ckpt.to_dict()
+    Checkpoint.from_dict(d, f"{path} (not written)")
+    write_file(d, path)
     ckpt.format_version = FORMAT_VERSION  # the file is in this idk's format now (idk info says so)
 
 

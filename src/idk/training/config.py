@@ -8,6 +8,7 @@ from typing import Any
 
 from idk.choices import AUTO_SCORE, DEFAULT_PRESET
 from idk.decision.config import RuleConfig
+from idk.errors import IdkError
 from idk.nn.bnn import ModelConfig
 from idk.nn.networks import NetConfig
 
@@ -183,9 +184,14 @@ def preset_for(data: str | None, name: str | None = None) -> str:
 
 
 def get_preset(name: str) -> Preset:
+    """The preset registered as ``name`` in :data:`PRESETS`, named so (what a checkpoint records: a
+    preset of one's own made from another, ``replace(PRESETS["cnn"], ...)``, keeps that one's name)."""
     if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
-    return PRESETS[name]
+        raise IdkError(
+            f"unknown preset {name!r}; valid: {', '.join(PRESETS)} (a preset of your own: add it to "
+            "idk.training.config.PRESETS; for the idk commands, in an IDK_PLUGINS module)"
+        )
+    return PRESETS[name] if PRESETS[name].name == name else replace(PRESETS[name], name=name)
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -80,6 +80,13 @@ def configure(preset: Preset, opts: TrainOptions) -> Preset:
     return replace(preset, model=model, train=train, rule=replace(preset.rule, **rule_values))
 
 
+def given_for(opts: TrainOptions, *configs: type) -> list[str]:
+    """The options given in ``opts`` (not None) that are fields of any of the dataclasses ``configs``
+    (what :func:`configure` applies to them), in ``opts``' order."""
+    names = {f.name for config in configs for f in dataclasses.fields(config)}
+    return [f.name for f in dataclasses.fields(opts) if f.name in names and getattr(opts, f.name) is not None]
+
+
 # the numbers of TrainOptions by what they must be (None is always allowed: the preset's value)
 _WHOLE = ("epochs", "batch_size", "dense", "members", "train_subset", "samples")
 _POSITIVE = ("lr", "kl_weight", "prior_scale")

@@ -17,9 +17,10 @@ from idk.data.images import ImageSet, InputSpec
 from idk.data.variants import VARIANTS, variant_labels
 from idk.decision.calibration import few_to_calibrate
 from idk.errors import IdkError
+from idk.nn.networks import ARCHITECTURES, NetConfig
 from idk.training.batches import outlier_families
 from idk.training.config import PRESETS, Preset, TrainConfig
-from idk.training.options import TrainOptions
+from idk.training.options import TrainOptions, flag, given_for
 from idk.training.rule_fitting import selection_target, too_few_to_choose
 from idk.training.splits import VALIDATION_SHARE, tuning_split, validation_size
 
@@ -29,10 +30,19 @@ FEW_PER_CLASS = 10  # a class with fewer training images than this is said
 
 
 def warn_unused_options(
-    opts: TrainOptions, spec: InputSpec, classes: tuple[str, ...], warn: Callable[[str], None]
+    opts: TrainOptions,
+    spec: InputSpec,
+    classes: tuple[str, ...],
+    warn: Callable[[str], None],
+    net: NetConfig | None = None,
 ) -> None:
-    """Warn of the given shares of drawn symbols' training images that this data does not use."""
+    """Warn of the given shares of drawn symbols' training images that this data does not use, and
+    of the network's options that ``net``'s architecture does not read (``--channels`` of an MLP)."""
     data = opts.data or DEFAULT_DATA
+    if net is not None and net.arch in ARCHITECTURES:
+        for name in given_for(opts, NetConfig):
+            if name not in ARCHITECTURES[net.arch][1]:
+                warn(f"{flag(name)} is not a setting of the {net.arch} network this preset trains: it is not used")
     if opts.degrade and not spec.drawn:
         warn(f"--degrade applies to drawn symbols only: the images of {data} are not degraded")
     if opts.printed and not (spec.drawn and printable(classes)):

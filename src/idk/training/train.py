@@ -33,6 +33,7 @@ from idk.nn.bnn import (
     kl_in_closed_form,
     with_data,
 )
+from idk.nn.networks import NetConfig
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
@@ -40,7 +41,7 @@ from idk.training.batches import trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit
-from idk.training.options import TrainOptions, checked, configure
+from idk.training.options import TrainOptions, checked, configure, given_for
 from idk.training.preflight import check_training, enough_steps, warn_before_training, warn_unused_options
 from idk.training.resumption import (
     check_same_data,
@@ -140,7 +141,7 @@ def train(
     families = check_training(tcfg, source.spec, opts.data or DEFAULT_DATA, source.train.classes)
     scribbles = scribbles_for(source.spec)
     if previous is None:
-        warn_unused_options(opts, source.spec, source.train.classes, progress.warn)
+        warn_unused_options(opts, source.spec, source.train.classes, progress.warn, preset.model.net)
     full = used_images(source.train, tcfg)
     # a resumed run keeps its validation images (a checkpoint from before 2026-12-06 drew them over all)
     stratified = previous.validation_by_class if previous is not None else by_class(source.record.data)
@@ -151,10 +152,8 @@ def train(
         tcfg = enough_steps(tcfg, len(train_set), opts.data, progress.log)
         preset = replace(preset, train=tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
-    if previous is not None and not any(
-        v is not None for v in (opts.channels, opts.dense, opts.prior, opts.prior_scale, opts.guide, opts.members)
-    ):
-        model_cfg = previous.model_config  # no architecture option given: the stored one
+    if previous is not None and not given_for(opts, ModelConfig, NetConfig):
+        model_cfg = previous.model_config  # no option of the model given: the stored one
     data_fingerprint = fingerprint(full)
     # the versions first (another Pillow may decode the same files otherwise); Python's to the minor version
     versions = {k: v.rsplit(".", 1)[0] if k == "python" else v for k, v in ckpt_io.versions().items()}
