@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,13 +108,18 @@ def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatc
     (root / "square" / "broken.png").write_bytes(b"\x89PNG not really")
     Image.new("L", (120, 100)).save(root / "square" / "huge.png")
     monkeypatch.setattr("idk.data.imaging.MAX_PIXELS", 100 * 100)  # 120 × 100 is over the limit
+    (root / "square" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    for folder in ("circle", "square"):  # what Windows leaves in folders of pictures: passed over unsaid
+        (root / folder / "Thumbs.db").write_bytes(b"\0" * 16)
     warnings: list[str] = []
     data = read_folder(root, "s", warn=warnings.append, require_labels=True)
     assert len(data) == 12
     skipped = [w for w in warnings if "skipped" in w]
-    assert len(skipped) == 1 and "skipped 3 unreadable or non-image files" in skipped[0]
-    assert "notes.txt (not an image file name)" in skipped[0]  # each with why, its path not repeated
-    assert "broken.png (not an image file idk reads" in skipped[0] and "huge.png (too many pixels" in skipped[0]
+    assert len(skipped) == 1 and "skipped 4 unreadable or non-image files" in skipped[0]
+    assert "circle/notes.txt (not an image file name)" in skipped[0]  # each with its class folder and why
+    assert "square/broken.png (not an image file idk reads" in skipped[0]
+    assert "square/huge.png (too many pixels" in skipped[0] and "square/gone.png (a link to nothing)" in skipped[0]
+    assert "Thumbs.db" not in " ".join(warnings)
 
 
 def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):
@@ -125,6 +131,20 @@ def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):
     assert len(data) == 12 and data.classes == CLASSES
     beside = [w for w in warnings if "beside its sub-folders" in w]
     assert len(beside) == 1 and "1 image beside" in beside[0] and "stray.png" in beside[0]
+
+
+def test_an_out_of_distribution_folder_is_read_whole(tmp_path, data_cfg):
+    """Unlabelled, a folder's own images and its sub-folders' are all read (a labelled folder's strays
+    beside its class folders are not): 42 images with one sub-folder of 1 are 43, not 1."""
+    root = tmp_path / "circles"
+    (root / "extra").mkdir(parents=True)
+    for i in range(4):
+        Image.new("L", (28, 28), 40 * i).save(root / f"{i}.png")
+    Image.new("L", (28, 28)).save(root / "extra" / "x.png")
+    warnings: list[str] = []
+    ood = load(str(root), data_cfg, InputSpec(1, 28, 28), warn=warnings.append, labelled=False)
+    assert len(ood) == 5 and ood.labels is None and not any("beside" in w for w in warnings)
+    assert len(load(str(root), data_cfg, InputSpec(1, 28, 28))) == 1  # labelled: "extra" is its one class
 
 
 def test_greyscale_folders_stay_greyscale(tmp_path):
@@ -264,14 +284,23 @@ def test_whole_number_float_labels_are_read_as_class_indices(tmp_path, data_cfg)
         training_data(str(tmp_path / "text.npz"), data_cfg)
 
 
+def _classes(root: Path, names: tuple[str, ...]) -> None:
+    for name in names:
+        (root / name).mkdir()
+        Image.new("L", (8, 8)).save(root / name / "a.png")
+
+
 @pytest.mark.parametrize(
     "make,message",
     [
         (lambda p: (p / "only").mkdir() or Image.new("L", (8, 8)).save(p / "only" / "a.png"), "one class folder"),
+        (lambda p: _classes(p, ("train",)), r"holds train/ without test/; put the test images in .*d/test, or give"),
+        (lambda p: _classes(p, ("caf\u00e9", "cafe\u0301", "tea")), "are one name in two Unicode forms"),
+        (lambda p: _classes(p, (" ", "tea")), "class folder ' ' has a blank name"),
         (lambda p: [(p / c).mkdir() for c in "ab"] and Image.new("L", (8, 8)).save(p / "a" / "x.png"), "is empty"),
         (lambda p: None, "no class folders"),
     ],
-    ids=["one-class", "empty-class", "no-classes"],
+    ids=["one-class", "train-without-test", "unicode-forms", "blank-name", "empty-class", "no-classes"],
 )
 def test_bad_folders_are_clear_errors(tmp_path, data_cfg, make, message):
     root = tmp_path / "d"
@@ -286,6 +315,17 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
     (root / "test" / "circle").rename(root / "test" / "disc")
     with pytest.raises(DataError, match="differ from the training classes"):
         training_data(str(root), data_cfg)
+
+
+def test_a_test_set_without_a_rare_class_is_taken_and_said(tmp_path, data_cfg):
+    """A test folder lacking one training class (a rare class with no test image) tests the others,
+    numbered as the training classes, as `idk evaluate --test-data` takes it."""
+    root = make_shapes(tmp_path / "split", per_class=8, layout="split")
+    shutil.rmtree(root / "test" / CLASSES[0])
+    said: list[str] = []
+    data = training_data(str(root), data_cfg, warn=said.append)
+    assert data.test.classes == data.train.classes == CLASSES and 0 not in data.test.labels.tolist()
+    assert f"{root} (test): no test image of {CLASSES[0]}: the test figures are of the other classes" in said
 
 
 @pytest.mark.parametrize(
@@ -413,7 +453,7 @@ def test_the_recorded_test_folder_is_checked_against_the_models_classes(tmp_path
     assert fewer.classes == CLASSES and 0 not in fewer.labels.tolist() and len(fewer) == 4
     (root / "test" / "zebra").mkdir()
     shutil.copy(next((root / "test" / CLASSES[1]).iterdir()), root / "test" / "zebra" / "z.png")
-    with pytest.raises(DataError, match=r"classes \['zebra'\] are not among the model's"):
+    with pytest.raises(DataError, match=r"class zebra is not among the model's"):
         recorded_test_set(data.record, data.spec, data_cfg, CLASSES)
 
 

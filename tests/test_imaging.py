@@ -182,7 +182,21 @@ def test_list_images(tmp_path):
     (tmp_path / "a" / "x.png").write_bytes(_save(Image.new("L", (5, 5))))
     (tmp_path / "a" / "notes.txt").write_text("hi")
     (tmp_path / "b").mkdir()
-    assert [p.name for p in list_images([str(tmp_path / "a")])] == ["x.png"]
+    for name in ("y.jfif", "z.HEIC", "noext", "Thumbs.db"):
+        (tmp_path / "a" / name).write_bytes(_save(Image.new("L", (5, 5))))
+    (tmp_path / "a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    said: list[str] = []
+    assert [p.name for p in list_images([str(tmp_path / "a")], said.append)] == ["x.png"]
+    # the files not read are said in one line (a file given by its path is tried whatever its name);
+    # Thumbs.db, as hidden files, is passed over unsaid
+    assert said == [
+        f"{tmp_path / 'a'}: 5 files not read: gone.png (a link to nothing); noext (not an image file name); "
+        "notes.txt (not an image file name); y.jfif (not an image file name); z.HEIC (not an image file name) "
+        "(images are read by their names' endings, .png, .jpg, .jpeg, .bmp, .gif, .webp, .tif, .tiff; give a "
+        "file by its path to try it whatever its name)"
+    ]
+    for name in ("y.jfif", "z.HEIC", "noext", "Thumbs.db", "gone.png"):
+        (tmp_path / "a" / name).unlink()
     with pytest.raises(ImageError, match="directory has no images"):
         list_images([str(tmp_path / "b")])
     with pytest.raises(ImageError, match="pattern matches no files"):

@@ -222,7 +222,7 @@ def test_a_test_set_of_some_of_the_classes_is_evaluated(shapes_model, tmp_path, 
     report = json.loads(out.read_text())
     assert report["datasets"]["some"]["n"] == 8 and report["model"]["classes"] == list(CLASSES)
     (some / "square").rename(some / "box")
-    _one_line_error(capsys, argv, "classes ['box'] are not among the model's")
+    _one_line_error(capsys, argv, "class box is not among the model's")
 
 
 def test_predict_answers_in_class_names_and_converts_greyscale(shapes_model, user_images, capsys):

@@ -124,7 +124,7 @@ def load_sets(
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
         if warn and trained_on(ckpt, path):
             warn(f"--ood {name}={path}: is the data the model was trained on, scored here as images unlike it")
-        sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare, warn=warn)
+        sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare, warn=warn, labelled=False)
         if not len(sets[name]):
             raise IdkError(f"--ood {name}={path}: holds no image (--noise 0 leaves the noise sets empty)")
     return sets

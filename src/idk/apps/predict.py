@@ -136,7 +136,7 @@ def predict_files(
             sources += array_sources(raw, ckpt, progress.warn if progress else None)
             continue
         try:
-            sources += [(str(f), f) for f in list_images([raw])]
+            sources += [(str(f), f) for f in list_images([raw], progress.warn if progress else None)]
         except ImageError as err:
             sources.append((raw, err))
     return predict_images(model, ckpt, sources, samples, seed, progress=progress)

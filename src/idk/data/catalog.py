@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
-from idk.data.class_names import in_model_classes, match_classes
+from idk.data.class_names import in_model_classes, match_classes, nfc
 from idk.data.folders import (
     LABEL_KEYS,
     Warn,
@@ -38,7 +38,7 @@ from idk.data.images import (
     conform,
     unnamed_classes,
 )
-from idk.data.imaging import IMAGE_SUFFIXES
+from idk.data.imaging import IMAGE_SUFFIXES, some_of, unsaid
 from idk.data.named import KNOWN, NAMED, NOISE, named_split, noise, notmnist_459
 from idk.data.sources import DataConfig
 from idk.errors import DataError
@@ -147,7 +147,7 @@ def training_data(
         if test_data is None and _has_test_half(path):
             spec = full.spec
             test = _labelled(path, None, warn, spec=spec, split="test")
-            match_classes(test, full.classes, f"{path} (test)", f"{path} (train)")
+            test = _beside_training(test, full.classes, f"{path} (test)", f"{path} (train)", warn)
             record = DataRecord(record_data, image_size=(spec.height, spec.width), test_fingerprint=fingerprint(test))
             return TrainingData(full, test, record, NOISE)
         ood = NOISE
@@ -155,7 +155,7 @@ def training_data(
     size = (spec.height, spec.width)
     if test_data is not None:
         test = _labelled(Path(test_data), size, warn, spec=spec, split="test")
-        match_classes(test, full.classes, test_data, data)
+        test = _beside_training(test, full.classes, test_data, data, warn)
         record = DataRecord(record_data, str(Path(test_data).resolve()), size, test_fingerprint=fingerprint(test))
         return TrainingData(full, test, record, ood)
     train_idx, test_idx = stratified_split(full.labels, TEST_SHARE, SPLIT_SEED)
@@ -165,6 +165,21 @@ def training_data(
     return TrainingData(
         full.subset(train_idx, f"{full.name}-train"), full.subset(test_idx, f"{full.name}-test"), record, ood
     )
+
+
+def _beside_training(
+    test: ImageSet, classes: tuple[str, ...], source: str, train_source: str, warn: Warn | None
+) -> ImageSet:
+    """A test set numbered as the training ``classes``: of them all (:func:`match_classes`), or of
+    some, named (a rare class without a test image: said, its figures are of the others)."""
+    given = set(nfc(test.classes))
+    lacking = [c for c, one_form in zip(classes, nfc(classes), strict=True) if one_form not in given]
+    if test.named and lacking and given < set(nfc(classes)):
+        if warn:
+            warn(f"{source}: no test image of {some_of(lacking)}: the test figures are of the other classes")
+        return in_model_classes(test, classes, source)
+    match_classes(test, classes, source, train_source)
+    return test
 
 
 def recorded_test_set(
@@ -334,9 +349,12 @@ def load(
     seed: int = 0,
     prepare: bool = False,
     warn: Warn | None = None,
+    labelled: bool = True,
 ) -> ImageSet:
     """A set for evaluation, in ``spec``'s form: a name of :data:`KNOWN` (a named set's test split),
-    or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``). ``prepare``: a
+    or a path (folder of images, labelled or flat; IDX file; ``.npy``/``.npz``). ``labelled`` False:
+    an out-of-distribution set, whose folder is read whole, its own images and its sub-folders'
+    (no labels to read). ``prepare``: a
     folder's images of the frame's size are prepared as user images too (:func:`read_folder`);
     ``warn``: told of a folder's files that are skipped (unreadable, not images) and of what was
     converted (a folder's images, an array's). Arrays and IDX
@@ -359,7 +377,7 @@ def load(
             data, fitted = _idx_labelled(path, prefix), True
         elif path.is_dir():
             path = _evaluated_folder(path)
-            data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn)
+            data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn, unlabelled=not labelled)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
         elif path.suffix.lower() in (".npy", ".npz"):
@@ -411,4 +429,4 @@ def _evaluated_folder(path: Path) -> Path:
 
 
 def _files_in(path: Path):
-    return (f for f in path.iterdir() if f.is_file() and not f.name.startswith("."))
+    return (f for f in path.iterdir() if f.is_file() and not unsaid(f.name))

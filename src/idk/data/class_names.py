@@ -10,10 +10,11 @@ from dataclasses import replace
 import torch
 
 from idk.data.images import ImageSet, index_classes
+from idk.data.imaging import some_of
 from idk.errors import DataError
 
 
-def _nfc(names: tuple[str, ...]) -> tuple[str, ...]:
+def nfc(names: tuple[str, ...]) -> tuple[str, ...]:
     """Class names in one Unicode form (NFC): macOS writes "café" in folder names as "cafe" + accent."""
     return tuple(unicodedata.normalize("NFC", c) for c in names)
 
@@ -34,7 +35,7 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
                 "(an .npz's `classes`, one per label, or a folder per class)"
             )
         test.classes, test.named = classes, True
-    given, known = _nfc(test.classes), _nfc(classes)  # one Unicode form (macOS's folder names decompose)
+    given, known = nfc(test.classes), nfc(classes)  # one Unicode form (macOS's folder names decompose)
     if given != known and sorted(given) == sorted(known) and len(set(known)) == len(known):
         index = torch.tensor([known.index(c) for c in given], dtype=torch.long)
         test.labels, test.classes = index[test.labels], classes
@@ -46,8 +47,8 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
         differ = "; ".join(
             part
             for part in (
-                f"not among the training classes: {extra[:5]}" if extra else "",
-                f"training classes it lacks: {missing[:5]}" if missing else "",
+                f"not among the training classes: {some_of(extra)}" if extra else "",
+                f"training classes it lacks: {some_of(missing)}" if missing else "",
             )
             if part
         )
@@ -82,12 +83,13 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
         match_classes(renamed, classes, source)
         return renamed
     held = set(found.labels.tolist())  # a class folder left empty holds no image to judge: not an error
-    known = {c: i for i, c in enumerate(_nfc(classes))}  # one Unicode form, as match_classes
-    place = [known.get(c, -1) for c in _nfc(found.classes)]
+    known = {c: i for i, c in enumerate(nfc(classes))}  # one Unicode form, as match_classes
+    place = [known.get(c, -1) for c in nfc(found.classes)]
     unknown = [c for i, c in enumerate(found.classes) if place[i] < 0 and i in held]
     if unknown:
         raise DataError(
-            f"{source}: classes {unknown[:5]} are not among the model's ({', '.join(classes)}){_unnamed_hint(classes)}"
+            f"{source}: {'classes' if len(unknown) > 1 else 'class'} {some_of(unknown)} "
+            f"{'are' if len(unknown) > 1 else 'is'} not among the model's ({', '.join(classes)}){_unnamed_hint(classes)}"
         )
     index = torch.tensor(place, dtype=torch.long)
     return replace(found, labels=index[found.labels], classes=classes)

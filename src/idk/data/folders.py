@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from idk.data.class_names import nfc
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, unnamed_classes
 from idk.data.imaging import (
@@ -30,22 +31,26 @@ from idk.data.imaging import (
     STORED_FORMS,
     is_colour,
     laid_on_white,
+    not_read,
     open_image,
     read_image,
+    some_of,
     unit_divisor,
+    unsaid,
 )
 from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
 
 Warn = Callable[[str], None]
-SHOWN_NAMES = 5  # unreadable files named in the warning line
 MAX_SIDE = 128  # a folder's default image size is capped here (larger inputs: --image-size)
 LABEL_KEYS = ("labels", "y", "Y")  # an .npz's labels array, by the first of these names it holds
 MIN_FLAT_SIDE = 8  # a 2-D array is read as flat square images (N, side²) of this side at least
 
 
 def _files(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    """The files of ``folder`` (links to nothing among them, said when read), but those passed over
+    unsaid (:func:`~idk.data.imaging.unsaid`: hidden, Thumbs.db), sorted by name."""
+    return sorted(f for f in folder.iterdir() if (f.is_file() or f.is_symlink()) and not unsaid(f.name))
 
 
 def class_folders(root: Path) -> list[Path]:
@@ -61,8 +66,10 @@ def read_folder(
     warn: Warn | None = None,
     require_labels: bool = False,
     prepare_all: bool = False,
+    unlabelled: bool = False,
 ) -> ImageSet:
-    """Images of ``root`` (one sub-folder per class, or flat) in ``spec``'s form.
+    """Images of ``root`` (one sub-folder per class, or flat) in ``spec``'s form; ``unlabelled``:
+    every image of ``root`` and of its sub-folders, without labels (an out-of-distribution set's).
 
     Without ``spec`` the form comes from the images: colour when any image is, else greyscale;
     ``image_size`` (H, W), else the most common size scaled down to at most :data:`MAX_SIDE`;
@@ -78,15 +85,24 @@ def read_folder(
     """
     subdirs = class_folders(root)
     if require_labels and len(subdirs) < 2:
+        if [d.name for d in subdirs] == ["train"]:
+            raise DataError(
+                f"{root}: holds train/ without test/; put the test images in {root / 'test'}, or give "
+                f"{root / 'train'} alone (a share of it is then held out to test on)"
+            )
         found = "one class folder" if len(subdirs) == 1 else "no class folders"
         raise DataError(f"{root}: {found}; a labelled folder holds one sub-folder per class (at least two)")
-    groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
-    beside = [f.name for f in _files(root) if f.suffix.lower() in IMAGE_SUFFIXES] if subdirs else []
+    if subdirs and not unlabelled:
+        check_class_names(root, [d.name for d in subdirs])
+    if unlabelled:  # no labels to read: the folder's own images and its sub-folders', all of them
+        groups = [("", root), *((d.name, d) for d in subdirs)]
+    else:
+        groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
+    beside = [f.name for f in _files(root) if f.suffix.lower() in IMAGE_SUFFIXES] if subdirs and not unlabelled else []
     if beside and warn:
-        more = f" (+{len(beside) - SHOWN_NAMES} more)" if len(beside) > SHOWN_NAMES else ""
         warn(
             f"{root}: {len(beside)} image{'s' * (len(beside) != 1)} beside its sub-folders {'are' if len(beside) != 1 else 'is'} not read (only the sub-folders' images are, "
-            f"one folder per class): {', '.join(beside[:SHOWN_NAMES])}{more}"
+            f"one folder per class): {some_of(beside)}"
         )
     found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
     ready: list[np.ndarray] = []  # the images converted as read, when the form is known
@@ -94,10 +110,9 @@ def read_folder(
     skipped: list[str] = []  # "name (why)"
     nested = [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
     if nested and warn:
-        more = f" (+{len(nested) - SHOWN_NAMES} more)" if len(nested) > SHOWN_NAMES else ""
         warn(
             f"{root}: folders inside class folders are not read (only the images directly in each class "
-            f"folder are): {', '.join(nested[:SHOWN_NAMES])}{more}"
+            f"folder are): {some_of(nested)}"
         )
     for label, (cls, folder) in enumerate(groups):
         files = _files(folder)
@@ -105,21 +120,21 @@ def read_folder(
             inside = " of images (its sub-folders are not read)" if class_folders(folder) else ""
             raise DataError(f"{folder}: class folder {cls!r} is empty{inside}; give it images or remove it")
         for f in files:
-            if f.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append(f"{f.name} (not an image file name)")
+            shown = f"{cls}/{f.name}" if cls else f.name  # a Thumbs.db of which class folder
+            if why := not_read(f):
+                skipped.append(f"{shown} ({why})")
                 continue
             try:
                 px, changed = read_image(f, colour=True)
             except ImageError as err:
-                skipped.append(f"{f.name} ({err.reason})")
+                skipped.append(f"{shown} ({err.reason})")
                 continue
             found.append((f, label, px.shape[:2], is_colour(px)))
             forms.update(changed)
             if spec is not None:
                 ready.append(_in_form(px, spec, prepare_all))
     if skipped and warn:
-        more = f" (+{len(skipped) - SHOWN_NAMES} more)" if len(skipped) > SHOWN_NAMES else ""
-        warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {'; '.join(skipped[:SHOWN_NAMES])}{more}")
+        warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {some_of(skipped, '; ')}")
     if not found:
         raise DataError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
     if require_labels:
@@ -141,9 +156,32 @@ def read_folder(
             images[i] = _in_form(open_image(f, colour=True), spec, prepare_all)
     if warn:
         _say_conversions(root, found, forms, spec, capped, warn)
-    labels = torch.tensor([lab for _, lab, _, _ in found]) if subdirs else None
-    classes = tuple(c for c, _ in groups) if subdirs else ()
+    labelled = bool(subdirs) and not unlabelled
+    labels = torch.tensor([lab for _, lab, _, _ in found]) if labelled else None
+    classes = tuple(c for c, _ in groups) if labelled else ()
     return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
+
+
+def check_class_names(root: Path, names: list[str]) -> None:
+    """Refuse class folders whose names would read as nothing (blank) or as another's: one name in
+    two Unicode forms (macOS writes "café" as "cafe" + accent, another system as one letter).
+
+    Raises:
+        DataError: naming the folders and what to do.
+    """
+    blank = [n for n in names if not n.strip()]
+    if blank:
+        raise DataError(
+            f"{root}: class folder {blank[0]!r} has a blank name, which its answers would read as; rename it"
+        )
+    seen: dict[str, str] = {}
+    for name, one_form in zip(names, nfc(tuple(names)), strict=True):
+        same = seen.setdefault(one_form, name)
+        if same != name:
+            raise DataError(
+                f"{root}: class folders {same!r} and {name!r} are one name in two Unicode forms (an accent written "
+                "apart, as macOS writes it, or joined): merge them into one folder"
+            )
 
 
 def _in_form(px: np.ndarray, spec: InputSpec, prepare_all: bool) -> np.ndarray:
