@@ -27,6 +27,13 @@ def test_folders_named_by_numbers_are_names_not_positions():
     assert array.classes == ("0", "1", "2") and not array.named  # the given set is left as it was
     with pytest.raises(DataError, match=r"class 12 is not among the model's"):
         in_model_classes(replace(folder, classes=("12", "1", "2")), model, "test/")
+    shapes = ImageSet("s", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("Circle", "square"))
+    with pytest.raises(
+        DataError,
+        match=r"^s/: class Circle is not among the model's \(circle, square\); names are matched with their "
+        r"letter case: rename Circle as circle$",
+    ):
+        in_model_classes(shapes, ("circle", "square"), "s/")
     # a model trained on unnamed labels (an .npz without `classes`) and a set of names: the error says so
     pets = ImageSet("p", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("cat", "dog"))
     with pytest.raises(

@@ -317,6 +317,20 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
         training_data(str(root), data_cfg)
 
 
+def test_test_images_that_are_training_images_are_said(tmp_path, data_cfg):
+    """A test folder copied from the training folder (or one image in both) flatters the model: said."""
+    root = make_shapes(tmp_path / "split", per_class=8, layout="split")
+    said: list[str] = []
+    training_data(str(root), data_cfg, warn=said.append)
+    assert not any("also among the training images" in line for line in said)
+    copy = tmp_path / "copy"
+    shutil.copytree(root / "train", copy)
+    data = training_data(str(root / "train"), data_cfg, test_data=str(copy), warn=said.append)
+    assert (
+        f"{copy}: {len(data.test)} of its {len(data.test)} test images are also among the training images" in said[-1]
+    )
+
+
 def test_a_test_set_without_a_rare_class_is_taken_and_said(tmp_path, data_cfg):
     """A test folder lacking one training class (a rare class with no test image) tests the others,
     numbered as the training classes, as `idk evaluate --test-data` takes it."""

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from idk.nn.layers import BayesianLayer
-from idk.nn.networks import NetConfig, build_network
+from idk.nn.networks import NetConfig, build_network, smallest_side
 from idk.nn.priors import NormalPrior
 
 
@@ -49,8 +49,27 @@ def test_bad_architectures_say_what_is_valid():
         build_network(NetConfig(arch="resnet"), None, (1, 28, 28), 10)
     with pytest.raises(ValueError, match="too small"):
         build_network(NetConfig(kernel=7, convs=3), None, (1, 28, 28), 10)
-    with pytest.raises(ValueError, match="too small"):
+    with pytest.raises(
+        ValueError, match=r"8×8 images are too small for 2 blocks of 5×5 convolutions \(16×16 at least\)"
+    ):
         build_network(NetConfig(), None, (1, 8, 8), 10)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        NetConfig(),
+        NetConfig(padding=2),
+        NetConfig(channels=(8, 8, 8), kernel=3, convs=2, padding=1),
+        NetConfig(channels=(8,), kernel=7, convs=3),
+    ],
+    ids=["default", "same", "vgg-like", "one-block"],
+)
+def test_the_smallest_side_said_is_the_smallest_the_cnn_builds(cfg):
+    side = smallest_side(cfg)
+    build_network(cfg, None, (1, side, side), 3)
+    with pytest.raises(ValueError, match=rf"\({side}×{side} at least\)"):
+        build_network(cfg, None, (1, side - 1, side - 1), 3)
     with pytest.raises(ValueError, match="at least two classes"):
         build_network(NetConfig(), None, (1, 28, 28), 1)
     with pytest.raises(ValueError, match="input_shape"):

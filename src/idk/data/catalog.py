@@ -149,6 +149,7 @@ def training_data(
             test = _labelled(path, None, warn, spec=spec, split="test")
             test = _beside_training(test, full.classes, f"{path} (test)", f"{path} (train)", warn)
             record = DataRecord(record_data, image_size=(spec.height, spec.width), test_fingerprint=fingerprint(test))
+            _say_shared(full, test, f"{path} (test)", warn)
             return TrainingData(full, test, record, NOISE)
         ood = NOISE
     spec = full.spec
@@ -157,14 +158,35 @@ def training_data(
         test = _labelled(Path(test_data), size, warn, spec=spec, split="test")
         test = _beside_training(test, full.classes, test_data, data, warn)
         record = DataRecord(record_data, str(Path(test_data).resolve()), size, test_fingerprint=fingerprint(test))
+        _say_shared(full, test, test_data, warn)
         return TrainingData(full, test, record, ood)
     train_idx, test_idx = stratified_split(full.labels, TEST_SHARE, SPLIT_SEED)
     if not len(test_idx):
         raise DataError(f"{data}: too few images to hold out a test set (two or more per class), or give --test-data")
     record = DataRecord(record_data, None, size, test_idx.tolist(), fingerprint(full))
-    return TrainingData(
-        full.subset(train_idx, f"{full.name}-train"), full.subset(test_idx, f"{full.name}-test"), record, ood
-    )
+    train, test = full.subset(train_idx, f"{full.name}-train"), full.subset(test_idx, f"{full.name}-test")
+    _say_shared(train, test, f"{data} (the held-out test share)", warn)
+    return TrainingData(train, test, record, ood)
+
+
+def shared_images(seen: ImageSet, other: ImageSet) -> int:
+    """How many of ``other``'s images have the very pixels of one of ``seen``'s (a file copied into
+    both, or twice into one folder), as read (in the model's form)."""
+
+    def digest(image: torch.Tensor) -> bytes:
+        return hashlib.blake2b(image.numpy().tobytes(), digest_size=16).digest()
+
+    known = {digest(image) for image in seen.images}
+    return sum(digest(image) in known for image in other.images)
+
+
+def _say_shared(train: ImageSet, test: ImageSet, source: str, warn: Warn | None) -> None:
+    """Warn where test images are training images too: the test figures would flatter the model."""
+    if warn and (n := shared_images(train, test)):
+        warn(
+            f"{source}: {n} of its {len(test)} test images {'are' if n > 1 else 'is'} also among the training "
+            "images (the same pixels): the test figures flatter the model on them; keep each image on one side"
+        )
 
 
 def _beside_training(

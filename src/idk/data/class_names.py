@@ -63,6 +63,13 @@ def _numbers_out_of_order(classes: tuple[str, ...]) -> bool:
     return all(c.strip().isdigit() for c in classes) and classes != index_classes(len(classes))
 
 
+def _other_case(unknown: list[str], classes: tuple[str, ...]) -> str:
+    """Where names differ from the model's in letter case alone ("Circle", "circle"), the hint to rename."""
+    folded = {c.casefold(): c for c in nfc(classes)}
+    near = [f"{u} as {folded[f]}" for u, f in ((u, nfc((u,))[0].casefold()) for u in unknown) if f in folded]
+    return f"; names are matched with their letter case: rename {some_of(near)}" if near else ""
+
+
 def _unnamed_hint(classes: tuple[str, ...]) -> str:
     """What to do when a model's classes are named 0..C−1 (perhaps label indices: an .npz without
     ``classes``) and a set's are other names."""
@@ -89,7 +96,8 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
     if unknown:
         raise DataError(
             f"{source}: {'classes' if len(unknown) > 1 else 'class'} {some_of(unknown)} "
-            f"{'are' if len(unknown) > 1 else 'is'} not among the model's ({', '.join(classes)}){_unnamed_hint(classes)}"
+            f"{'are' if len(unknown) > 1 else 'is'} not among the model's ({', '.join(classes)})"
+            f"{_other_case(unknown, classes)}{_unnamed_hint(classes)}"
         )
     index = torch.tensor(place, dtype=torch.long)
     return replace(found, labels=index[found.labels], classes=classes)

@@ -65,12 +65,34 @@ def _mlp(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) ->
     return [nn.Flatten(), layers.linear(c * h * w, hidden), nn.ReLU(), layers.linear(hidden, num_classes)]
 
 
+def _side_after(cfg: NetConfig, side: int) -> int:
+    """An image side after the cnn's blocks (each ``convs`` convolutions, then a 2×2 pool); 0 or
+    less where a convolution has nothing left to cover."""
+    for _ in cfg.channels:
+        for _ in range(cfg.convs):
+            side = side - cfg.kernel + 1 + 2 * cfg.padding
+            if side < 1:
+                return side
+        side //= 2
+    return side
+
+
+def smallest_side(cfg: NetConfig) -> int:
+    """The smallest image side the cnn of ``cfg`` takes: 16 for two blocks of one 5×5 "valid"
+    convolution (16 → 12 → 6 → 2 → 1)."""
+    side = 1
+    while _side_after(cfg, side) < 1:
+        side += 1
+    return side
+
+
 def _cnn(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) -> list[nn.Module]:
     cfg, (c, h, w) = layers.cfg, input_shape
     if cfg.padding not in (0, cfg.kernel // 2):
         raise ValueError(f"cnn padding must be 0 (valid) or {cfg.kernel // 2} (same), got {cfg.padding}")
     too_small = (
-        f"cnn: {h}×{w} images are too small for {len(cfg.channels)} blocks of {cfg.kernel}×{cfg.kernel} convolutions"
+        f"cnn: {h}×{w} images are too small for {len(cfg.channels)} blocks of {cfg.kernel}×{cfg.kernel} convolutions "
+        f"({smallest_side(cfg)}×{smallest_side(cfg)} at least)"
     )
     built: list[nn.Module] = []
     size, width = (h, w), c
