@@ -34,6 +34,13 @@ def test_folders_named_by_numbers_are_names_not_positions():
         r"letter case: rename Circle as circle$",
     ):
         in_model_classes(shapes, ("circle", "square"), "s/")
+    both = ImageSet("s", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("Circle", "circle"))
+    with pytest.raises(DataError, match=r"letter case: merge Circle into circle$"):
+        in_model_classes(both, ("circle", "square"), "s/")
+    with pytest.raises(
+        DataError, match=r"training classes it lacks: circle\); names are matched .*: rename Circle as circle$"
+    ):
+        match_classes(replace(shapes), ("circle", "square"), "test/")
     # a model trained on unnamed labels (an .npz without `classes`) and a set of names: the error says so
     pets = ImageSet("p", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("cat", "dog"))
     with pytest.raises(

@@ -118,7 +118,10 @@ def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatc
     assert len(skipped) == 1 and "skipped 4 unreadable or non-image files" in skipped[0]
     assert "circle/notes.txt (not an image file name)" in skipped[0]  # each with its class folder and why
     assert "square/broken.png (not an image file idk reads" in skipped[0]
-    assert "square/huge.png (too many pixels" in skipped[0] and "square/gone.png (a link to nothing)" in skipped[0]
+    assert (
+        "square/huge.png (too many pixels" in skipped[0]
+        and "square/gone.png (a link to nothing, or a loop of links)" in skipped[0]
+    )
     assert "Thumbs.db" not in " ".join(warnings)
 
 
@@ -135,15 +138,19 @@ def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):
 
 def test_an_out_of_distribution_folder_is_read_whole(tmp_path, data_cfg):
     """Unlabelled, a folder's own images and its sub-folders' are all read (a labelled folder's strays
-    beside its class folders are not): 42 images with one sub-folder of 1 are 43, not 1."""
+    beside its class folders are not), at any depth: 4 images, a sub-folder of 1 and one of 1 inside
+    it are 6, not 1; a link back to the folder reads its 4 once more, and is not followed further."""
     root = tmp_path / "circles"
     (root / "extra").mkdir(parents=True)
     for i in range(4):
         Image.new("L", (28, 28), 40 * i).save(root / f"{i}.png")
     Image.new("L", (28, 28)).save(root / "extra" / "x.png")
+    (root / "extra" / "deeper").mkdir()
+    Image.new("L", (28, 28)).save(root / "extra" / "deeper" / "y.png")
+    (root / "extra" / "loop").symlink_to(root)  # a link to a folder is read, not followed further
     warnings: list[str] = []
     ood = load(str(root), data_cfg, InputSpec(1, 28, 28), warn=warnings.append, labelled=False)
-    assert len(ood) == 5 and ood.labels is None and not any("beside" in w for w in warnings)
+    assert len(ood) == 10 and ood.labels is None and warnings == []
     assert len(load(str(root), data_cfg, InputSpec(1, 28, 28))) == 1  # labelled: "extra" is its one class
 
 
@@ -296,7 +303,10 @@ def _classes(root: Path, names: tuple[str, ...]) -> None:
         (lambda p: (p / "only").mkdir() or Image.new("L", (8, 8)).save(p / "only" / "a.png"), "one class folder"),
         (lambda p: _classes(p, ("train",)), r"holds train/ without test/; put the test images in .*d/test, or give"),
         (lambda p: _classes(p, ("caf\u00e9", "cafe\u0301", "tea")), "are one name in two Unicode forms"),
-        (lambda p: _classes(p, (" ", "tea")), "class folder ' ' has a blank name"),
+        (
+            lambda p: _classes(p, (" ", "tea")),
+            "class folder ' ' has a blank name \\(its answers would name nothing\\); rename it",
+        ),
         (lambda p: [(p / c).mkdir() for c in "ab"] and Image.new("L", (8, 8)).save(p / "a" / "x.png"), "is empty"),
         (lambda p: None, "no class folders"),
     ],
@@ -340,6 +350,10 @@ def test_a_test_set_without_a_rare_class_is_taken_and_said(tmp_path, data_cfg):
     data = training_data(str(root), data_cfg, warn=said.append)
     assert data.test.classes == data.train.classes == CLASSES and 0 not in data.test.labels.tolist()
     assert f"{root} (test): no test image of {CLASSES[0]}: the test figures are of the other classes" in said
+    for half in ("train", "test"):  # of two classes, a test folder of one will do too
+        shutil.rmtree(root / half / CLASSES[1])
+    data = training_data(str(root), data_cfg, warn=said.append)
+    assert data.test.classes == (CLASSES[0], CLASSES[2]) and set(data.test.labels.tolist()) == {1}
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,7 @@ def test_list_images(tmp_path):
     # the files not read are said in one line (a file given by its path is tried whatever its name);
     # Thumbs.db, as hidden files, is passed over unsaid
     assert said == [
-        f"{tmp_path / 'a'}: 5 files not read: gone.png (a link to nothing); noext (not an image file name); "
+        f"{tmp_path / 'a'}: 5 files not read: gone.png (a link to nothing, or a loop of links); noext (not an image file name); "
         "notes.txt (not an image file name); y.jfif (not an image file name); z.HEIC (not an image file name) "
         "(images are read by their names' endings, .png, .jpg, .jpeg, .bmp, .gif, .webp, .tif, .tiff; give a "
         "file by its path to try it whatever its name)"

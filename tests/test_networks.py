@@ -53,6 +53,10 @@ def test_bad_architectures_say_what_is_valid():
         ValueError, match=r"8×8 images are too small for 2 blocks of 5×5 convolutions \(16×16 at least\)"
     ):
         build_network(NetConfig(), None, (1, 8, 8), 10)
+    with pytest.raises(ValueError, match="at least two classes"):
+        build_network(NetConfig(), None, (1, 28, 28), 1)
+    with pytest.raises(ValueError, match="input_shape"):
+        build_network(NetConfig(), None, (), 10)
 
 
 @pytest.mark.parametrize(
@@ -70,10 +74,6 @@ def test_the_smallest_side_said_is_the_smallest_the_cnn_builds(cfg):
     build_network(cfg, None, (1, side, side), 3)
     with pytest.raises(ValueError, match=rf"\({side}×{side} at least\)"):
         build_network(cfg, None, (1, side - 1, side - 1), 3)
-    with pytest.raises(ValueError, match="at least two classes"):
-        build_network(NetConfig(), None, (1, 28, 28), 1)
-    with pytest.raises(ValueError, match="input_shape"):
-        build_network(NetConfig(), None, (), 10)
 
 
 def test_an_architecture_of_ones_own_is_built_sampled_and_described(monkeypatch):

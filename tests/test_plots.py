@@ -21,8 +21,8 @@ def test_score_histograms_draw_the_in_distribution_set_first_in_black_and_the_th
     assert labels == ["test (10)", "noise (5)", "threshold 0.4"]
     plots.plt.close(fig)
     # labelled as the rule's summary writes its threshold: rounded down, never up past it
-    fig, ax = plots.score_histograms({"test": {"edges": EDGES, "counts": [9.0, 1.0]}}, "entropy", threshold=0.45268)
-    assert ax.get_legend().get_texts()[-1].get_text() == "threshold 0.452"
+    fig, ax = plots.score_histograms({"test": {"edges": EDGES, "counts": [9.0, 1.0]}}, "entropy", threshold=0.452689)
+    assert ax.get_legend().get_texts()[-1].get_text() == "threshold 0.4526"
     plots.plt.close(fig)
     # an infeasible error target's threshold lies below every score: no line, the axis left as it is
     fig, ax = plots.score_histograms({"test": {"edges": EDGES, "counts": [9.0, 1.0]}}, "entropy", threshold=-1.0)

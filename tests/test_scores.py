@@ -141,3 +141,18 @@ def test_a_score_records_the_name_it_is_registered_under(monkeypatch):
         stored = rule_for(name, threshold=0.3).as_dict()
         assert stored["score"] == name and make_rule(stored).score.name == name
     assert Gap.name == "" and MaxProbability.name == "max-prob"  # the classes themselves are left as they are
+
+
+def test_a_fitted_score_keeps_its_class_and_the_name_it_is_registered_under(monkeypatch):
+    """Fitting makes a new score (its scales from validation predictions): of the registered class,
+    under the registered name, so a rule records what loads it again."""
+    from idk.decision.rules import make_rule, rule_for
+    from idk.decision.scores import EntropyOrMutualInformation, fitted_score
+
+    mine = type("Mine", (EntropyOrMutualInformation,), {})  # no name of its own: the built-in's
+    monkeypatch.setitem(SCORES, "mine", mine)
+    pred = _pred([[[0.7, 0.3], [0.9, 0.1]], [[0.6, 0.4], [0.2, 0.8]]])
+    fitted = fitted_score("mine", pred)
+    assert type(fitted) is mine and fitted.name == "mine" and fitted.scales is not None
+    stored = rule_for("mine", threshold=1.0, params=fitted.params()).as_dict()
+    assert stored["score"] == "mine" and type(make_rule(stored).score) is mine

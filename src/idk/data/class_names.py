@@ -54,7 +54,7 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
         )
         raise DataError(
             f"{test_source}: its classes differ from the training classes of {train_source} "
-            f"({differ or 'the same names twice'}){_unnamed_hint(classes)}"
+            f"({differ or 'the same names twice'}){_other_case(extra, classes, test.classes)}{_unnamed_hint(classes)}"
         )
 
 
@@ -63,11 +63,16 @@ def _numbers_out_of_order(classes: tuple[str, ...]) -> bool:
     return all(c.strip().isdigit() for c in classes) and classes != index_classes(len(classes))
 
 
-def _other_case(unknown: list[str], classes: tuple[str, ...]) -> str:
-    """Where names differ from the model's in letter case alone ("Circle", "circle"), the hint to rename."""
+def _other_case(unknown: list[str], classes: tuple[str, ...], given: tuple[str, ...]) -> str:
+    """Where ``unknown`` names of a set's (``given``) differ from the model's ``classes`` in letter case
+    alone ("Circle", "circle"), the hint: rename them, or merge them where the set has both."""
     folded = {c.casefold(): c for c in nfc(classes)}
-    near = [f"{u} as {folded[f]}" for u, f in ((u, nfc((u,))[0].casefold()) for u in unknown) if f in folded]
-    return f"; names are matched with their letter case: rename {some_of(near)}" if near else ""
+    near = [(u, folded[f]) for u, f in ((u, nfc((u,))[0].casefold()) for u in unknown) if f in folded]
+    if not near:
+        return ""
+    both = set(nfc(given))
+    hints = [f"merge {u} into {c}" if c in both else f"rename {u} as {c}" for u, c in near]
+    return f"; names are matched with their letter case: {some_of(hints)}"
 
 
 def _unnamed_hint(classes: tuple[str, ...]) -> str:
@@ -97,7 +102,7 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
         raise DataError(
             f"{source}: {'classes' if len(unknown) > 1 else 'class'} {some_of(unknown)} "
             f"{'are' if len(unknown) > 1 else 'is'} not among the model's ({', '.join(classes)})"
-            f"{_other_case(unknown, classes)}{_unnamed_hint(classes)}"
+            f"{_other_case(unknown, classes, found.classes)}{_unnamed_hint(classes)}"
         )
     index = torch.tensor(place, dtype=torch.long)
     return replace(found, labels=index[found.labels], classes=classes)

@@ -14,6 +14,7 @@ saying what was converted; unreadable files are named in one line and skipped.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -50,12 +51,24 @@ MIN_FLAT_SIDE = 8  # a 2-D array is read as flat square images (N, side²) of th
 def _files(folder: Path) -> list[Path]:
     """The files of ``folder`` (links to nothing among them, said when read), but those passed over
     unsaid (:func:`~idk.data.imaging.unsaid`: hidden, Thumbs.db), sorted by name."""
-    return sorted(f for f in folder.iterdir() if (f.is_file() or f.is_symlink()) and not unsaid(f.name))
+    return sorted(
+        f for f in folder.iterdir() if (f.is_file() or (f.is_symlink() and not f.exists())) and not unsaid(f.name)
+    )
 
 
 def class_folders(root: Path) -> list[Path]:
     """The non-hidden sub-folders of ``root``, sorted by name."""
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _folders_within(root: Path) -> list[Path]:
+    """Every folder below ``root`` at any depth but hidden ones, sorted; a link to a folder is read,
+    not followed further (no loops)."""
+    found: list[Path] = []
+    for here, folders, _ in os.walk(root):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        found += [Path(here) / f for f in folders]
+    return sorted(found)
 
 
 def read_folder(
@@ -67,9 +80,12 @@ def read_folder(
     require_labels: bool = False,
     prepare_all: bool = False,
     unlabelled: bool = False,
+    least_classes: int = 2,
 ) -> ImageSet:
     """Images of ``root`` (one sub-folder per class, or flat) in ``spec``'s form; ``unlabelled``:
-    every image of ``root`` and of its sub-folders, without labels (an out-of-distribution set's).
+    every image of ``root`` and of its sub-folders at any depth, without labels (an
+    out-of-distribution set's). ``require_labels``: refused unless it holds ``least_classes`` class
+    folders or more (a training set two, a test set one).
 
     Without ``spec`` the form comes from the images: colour when any image is, else greyscale;
     ``image_size`` (H, W), else the most common size scaled down to at most :data:`MAX_SIDE`;
@@ -84,7 +100,7 @@ def read_folder(
     (once to learn sizes and colours, once to convert).
     """
     subdirs = class_folders(root)
-    if require_labels and len(subdirs) < 2:
+    if require_labels and len(subdirs) < least_classes:
         if [d.name for d in subdirs] == ["train"]:
             raise DataError(
                 f"{root}: holds train/ without test/; put the test images in {root / 'test'}, or give "
@@ -94,8 +110,8 @@ def read_folder(
         raise DataError(f"{root}: {found}; a labelled folder holds one sub-folder per class (at least two)")
     if subdirs and not unlabelled:
         check_class_names(root, [d.name for d in subdirs])
-    if unlabelled:  # no labels to read: the folder's own images and its sub-folders', all of them
-        groups = [("", root), *((d.name, d) for d in subdirs)]
+    if unlabelled:  # no labels to read: the folder's own images and its sub-folders', at any depth
+        groups = [("", root), *((d.relative_to(root).as_posix(), d) for d in _folders_within(root))]
     else:
         groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
     beside = [f.name for f in _files(root) if f.suffix.lower() in IMAGE_SUFFIXES] if subdirs and not unlabelled else []
@@ -108,7 +124,7 @@ def read_folder(
     ready: list[np.ndarray] = []  # the images converted as read, when the form is known
     forms: Counter[str] = Counter()  # what reading the files changed beside size and channels (STORED_FORMS)
     skipped: list[str] = []  # "name (why)"
-    nested = [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
+    nested = [] if unlabelled else [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
     if nested and warn:
         warn(
             f"{root}: folders inside class folders are not read (only the images directly in each class "
@@ -172,7 +188,7 @@ def check_class_names(root: Path, names: list[str]) -> None:
     blank = [n for n in names if not n.strip()]
     if blank:
         raise DataError(
-            f"{root}: class folder {blank[0]!r} has a blank name, which its answers would read as; rename it"
+            f"{root}: class folder {blank[0]!r} has a blank name (its answers would name nothing); rename it"
         )
     seen: dict[str, str] = {}
     for name, one_form in zip(names, nfc(tuple(names)), strict=True):

@@ -399,7 +399,7 @@ def not_read(path: Path) -> str | None:
     if unsaid(path.name):
         return None
     if path.is_symlink() and not path.exists():
-        return "a link to nothing"
+        return "a link to nothing, or a loop of links"
     if path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES:
         return "not an image file name"
     return None

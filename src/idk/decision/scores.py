@@ -152,9 +152,7 @@ class EntropyOrMutualInformation(Score):
         total, epistemic = total_and_epistemic(pred, torch.float64)
         # networks that never disagree on the validation images: disagreement beyond float32 rounding is unusual
         floor = 1e-6 * math.log(pred.mean_probs.shape[-1])
-        return EntropyOrMutualInformation(
-            tuple(max(float(torch.quantile(v, SCALE_QUANTILE)), floor) for v in (total, epistemic))
-        )
+        return type(self)(tuple(max(float(torch.quantile(v, SCALE_QUANTILE)), floor) for v in (total, epistemic)))
 
     def params(self) -> dict[str, Any]:
         return {} if self.scales is None else {"scales": list(self.scales)}
@@ -211,6 +209,23 @@ def make_score(name: str, params: dict[str, Any] | None = None) -> Score:
             f"unknown score {name!r}; valid: {', '.join(SCORES)} (a score of your own: add it to "
             "idk.decision.scores.SCORES before a model that uses it is loaded)"
         )
-    score = SCORES[name](**(params or {}))
-    score.name = name
+    return _named(SCORES[name](**(params or {})), name)
+
+
+def fitted_score(name: str, pred: Predictions) -> Score:
+    """The score called ``name`` with its constants fitted on validation predictions ``pred``
+    (:meth:`Score.fitted`), named as :func:`make_score` names it."""
+    return _named(make_score(name).fitted(pred), name)
+
+
+def _named(score: Score, name: str) -> Score:
+    """``score`` under the key it is registered by (what a rule records)."""
+    if score.name != name:
+        try:
+            score.name = name
+        except AttributeError:  # a read-only ``name`` of a class of one's own
+            raise ValueError(
+                f"the score registered as {name!r} calls itself {score.name!r} and cannot be renamed; "
+                f"give its class name = {name!r}"
+            ) from None
     return score

@@ -166,7 +166,7 @@ def score_histograms(
     low = min((h["edges"][0] for h in histograms.values()), default=0.0)
     high = max((h["edges"][-1] for h in histograms.values()), default=1.0)
     if threshold is not None and low <= threshold <= high:  # an infeasible error target's lies below every score
-        ax.axvline(threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {shown(threshold, 3)}")
+        ax.axvline(threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {shown(threshold)}")
     ax.set_xlabel(f"uncertainty score: {score_name}")
     ax.set_ylabel("density")
     ax.set_yscale("log")

@@ -90,10 +90,14 @@ def _cnn(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) ->
     cfg, (c, h, w) = layers.cfg, input_shape
     if cfg.padding not in (0, cfg.kernel // 2):
         raise ValueError(f"cnn padding must be 0 (valid) or {cfg.kernel // 2} (same), got {cfg.padding}")
-    too_small = (
-        f"cnn: {h}×{w} images are too small for {len(cfg.channels)} blocks of {cfg.kernel}×{cfg.kernel} convolutions "
-        f"({smallest_side(cfg)}×{smallest_side(cfg)} at least)"
-    )
+
+    def too_small() -> ValueError:
+        side = smallest_side(cfg)
+        return ValueError(
+            f"cnn: {h}×{w} images are too small for {len(cfg.channels)} blocks of {cfg.kernel}×{cfg.kernel} "
+            f"convolutions ({side}×{side} at least)"
+        )
+
     built: list[nn.Module] = []
     size, width = (h, w), c
     for channels in cfg.channels:
@@ -101,11 +105,11 @@ def _cnn(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) ->
             built += [layers.conv(width, channels, size), *([nn.BatchNorm2d(channels)] if cfg.norm else []), nn.ReLU()]
             size, width = tuple(s - cfg.kernel + 1 + 2 * cfg.padding for s in size), channels
             if min(size) < 1:
-                raise ValueError(too_small)
+                raise too_small()
         built.append(nn.MaxPool2d(2))
         size = tuple(s // 2 for s in size)
     if min(size) < 1:
-        raise ValueError(too_small)
+        raise too_small()
     if max(size) > cfg.pool_to:
         size = tuple(min(s, cfg.pool_to) for s in size)
         built.append(nn.AdaptiveAvgPool2d(size))

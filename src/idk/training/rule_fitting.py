@@ -27,7 +27,7 @@ from idk.decision.calibration import (
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions, predict
 from idk.decision.rules import Rule, ScoreRule, rule_for
-from idk.decision.scores import auto_candidates, is_fitted, make_score
+from idk.decision.scores import auto_candidates, fitted_score, is_fitted, make_score
 from idk.evaluation import metrics
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
@@ -377,7 +377,7 @@ def fit_rules(
     extra["metrics"]["validation_accuracy"] = float(correct.double().mean())
     rule = base_rule(cfg, score)
     if is_fitted(score):  # its scales, from the tuning images
-        rule = ScoreRule(rule.score.fitted(tune_pred), rule.threshold, rule.percentile)
+        rule = ScoreRule(fitted_score(score, tune_pred), rule.threshold, rule.percentile)
     rule, info = calibrate(rule, pred, held.labels, cfg)
     if len(held):
         extra["metrics"].update(against_chance(correct, held.labels))
