@@ -327,6 +327,15 @@ def test_train_and_test_with_different_classes(tmp_path, data_cfg):
         training_data(str(root), data_cfg)
 
 
+def test_folders_beside_train_and_test_are_said_not_read(tmp_path, data_cfg):
+    root = make_shapes(tmp_path / "split", per_class=8, layout="split")
+    shutil.copytree(root / "test", root / "validation")
+    said: list[str] = []
+    data = training_data(str(root), data_cfg, warn=said.append)
+    assert said.count(f"{root}: folders beside train/ and test/ are not read: validation") == 1
+    assert len(data.test) == len(load(str(root / "test"), data_cfg, data.spec))
+
+
 def test_test_images_that_are_training_images_are_said(tmp_path, data_cfg):
     """A test folder copied from the training folder (or one image in both) flatters the model: said."""
     root = make_shapes(tmp_path / "split", per_class=8, layout="split")

@@ -318,6 +318,9 @@ def _labelled(
     (else ``image_size``'s); ``split`` picks the half of a folder holding ``train/`` and ``test/``."""
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
+            others = [d.name for d in class_folders(path) if d.name not in ("train", "test")]
+            if others and warn and split == "train":  # said once, where the training half is read
+                warn(f"{path}: folders beside train/ and test/ are not read: {some_of(others)}")
             path = path / split
         elif _idx_pair(path, wanted := "train" if split == "train" else "t10k"):  # never test on the train pair
             data = _idx_labelled(path, wanted)
