@@ -4,6 +4,7 @@ options that differ from the stored run are refused together, ``--epochs`` is ap
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -20,7 +21,10 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     out = tmp_path / "m.pt"
     base = ["train", "--out", str(out), *TINY, "--data-dir", str(data_dir)]
     assert main([*base, "--epochs", "1", "--resume-if-exists"]) == 0  # no file yet: a new run
-    assert "resuming" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "resuming" not in err and re.search(
+        rf"{re.escape(str(out))}: trained and its rule fitted in [\d.]+ s\n", err
+    )
     first = torch.load(out, weights_only=True)
     assert len(first["history"]) == 1 and first["finished"]
 
@@ -30,6 +34,7 @@ def test_resume_if_exists_starts_afresh_then_resumes_longer(tmp_path, data_dir, 
     assert "validation accuracy" not in captured.out  # the tutorial's preset holds no validation image out
     err = captured.err
     assert f"resuming {out} after 1 of 1 epochs; --epochs 2 applied (stored: 1)" in err  # no twin: none said
+    assert "s (this session's part)\n" in err
     assert "\r" not in err  # no bars off a terminal
     resumed = torch.load(out, weights_only=True)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2] and resumed["train_config"]["epochs"] == 2

@@ -63,3 +63,16 @@ def test_muted_says_nothing_not_even_warnings(capsys):
     assert muted.quiet and muted.bar(total=3) is None and capsys.readouterr().err == ""
     Progress(quiet=True).warn("said even when quiet")
     assert capsys.readouterr().err == "idk: warning: said even when quiet\n"
+
+
+def test_a_duration_is_written_as_people_write_it():
+    from idk.progress import duration
+
+    assert [duration(s) for s in (3.21, 42.4, 59.6, 357, 3599.6, 3780)] == [
+        "3.2 s",
+        "42 s",
+        "1 min 00 s",
+        "5 min 57 s",
+        "1 h 00 min",
+        "1 h 03 min",
+    ]

@@ -48,6 +48,16 @@ class LineBar:
 Bar = tqdm | LineBar  # what Progress.bar gives
 
 
+def duration(seconds: float) -> str:
+    """A length of time as people write it: "42 s", "5 min 57 s", "1 h 03 min"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
 def abandon(bar: Bar) -> None:
     """Close ``bar`` without its line: what it counted came to nothing (e.g. a failed download)."""
     if isinstance(bar, LineBar):

@@ -6,6 +6,7 @@ from its last completed epoch with the optimiser state and the data order it wou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from idk.nn.bnn import (
     with_data,
 )
 from idk.nn.networks import NetConfig
-from idk.progress import Progress
+from idk.progress import Progress, duration
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
 from idk.training.batches import trained_printed
@@ -102,7 +103,7 @@ def train(
     where to train (:func:`idk.devices.resolve_device`; None: ``auto``). Started by torchrun, the
     processes train one model together (:mod:`idk.training.distributed`); rank 0 alone writes.
     A file already at ``out`` is resumed (``resume``), replaced (``overwrite``), or refused."""
-    out = Path(out)
+    started, out = time.perf_counter(), Path(out)
     data = data or DataConfig.from_env()
     opts = checked(opts or TrainOptions())
     if out.is_dir():
@@ -257,6 +258,8 @@ def train(
     if advice := infeasible_advice(rule_dict):
         progress.warn(f"{out}: {advice}; `idk calibrate` sets another target without training again")
     replicas.barrier()  # the finished checkpoint is written before any process returns
+    session = " (this session's part)" if previous is not None else ""
+    progress.log(f"{out}: trained and its rule fitted in {duration(time.perf_counter() - started)}{session}")
     distributed.teardown(replicas)
     return ckpt
 
