@@ -221,9 +221,15 @@ def ranking_reason(table: dict[str, dict[str, float]], chosen: str, equal: list[
         return said
     aurcs = ", ".join(f"{n} {table[n]['validation_aurc']:.2g}" for n in tied)
     return (
-        f"{said}, as {' and '.join(tied)} to four digits; it ranks the validation images' errors better: AURC "
+        f"{said}, as {' and '.join(tied)} to {_in_words(AUROC_DIGITS)} digits; it ranks the validation images' errors better: AURC "
         f"{table[chosen]['validation_aurc']:.2g} against {aurcs}"
     )
+
+
+def _in_words(n: int) -> str:
+    """A small count in words, as the reasons write it ("four digits"); a figure beyond ten."""
+    words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[n] if 0 <= n < len(words) else str(n)
 
 
 def selection_outliers(
