@@ -444,8 +444,10 @@ def test_binding_beyond_this_machine_warns(cnn_model):
         proc.wait(timeout=30)
 
 
-def test_a_failing_pass_is_a_json_500_and_the_service_goes_on(loaded, mnist_test):
-    """A bug in the model's pass: the request gets a JSON 500 naming the error type, the next one an answer."""
+def test_a_failing_pass_is_a_json_500_and_the_service_goes_on(loaded, mnist_test, capfd):
+    """A bug in the model's pass: the request gets a JSON 500 naming the error type, the next one an
+    answer; the error is logged once, with its traceback (not again as uvicorn's "Exception in ASGI
+    application")."""
     model, ckpt = loaded
     service = serve.PredictionService(model, ckpt, samples=20)
     answer, calls = service.answer, []
@@ -467,6 +469,9 @@ def test_a_failing_pass_is_a_json_500_and_the_service_goes_on(loaded, mnist_test
         assert status == 200 and json.loads(body)["images"][0]["verdict"]
     finally:
         server.stop()
+    err = capfd.readouterr().err
+    assert err.count("idk: error: internal error answering POST /api/predict") == 1 and "RuntimeError: boom" in err
+    assert "Exception in ASGI application" not in err
 
 
 def test_info_is_strict_json_when_the_model_description_holds_a_nan(loaded):
@@ -507,3 +512,24 @@ def test_the_services_log_lines_are_in_idks_form_and_the_multipart_parser_is_qui
     assert lines[0] == "idk: warning: Invalid HTTP request received."
     assert lines[1] == "idk: error: internal error answering POST /api/predict" and lines[-1] == "ValueError: boom"
     assert "boundary" not in err
+
+
+def test_a_body_still_arriving_does_not_hold_the_stop(loaded):
+    """Stopping (Ctrl-C, SIGTERM) while a client has sent part of its body: that request is answered
+    503 at once and the server stops, not after the body's 30 s deadline."""
+    model, ckpt = loaded
+    server = BackgroundServer(serve.create_app(serve.PredictionService(model, ckpt, samples=4))).start()
+    host, port = server.url.removeprefix("http://").split(":")
+    stalled = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        stalled.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\nabc"
+        )
+        time.sleep(0.3)  # the head is read, the body awaited
+        start = time.monotonic()
+        server.stop()
+        assert time.monotonic() - start < 5 and not server.thread.is_alive()
+        answer = stalled.recv(4096)
+    finally:
+        stalled.close()
+    assert answer.startswith(b"HTTP/1.1 503 ") and b'"the service is stopping; send the request again later"' in answer

@@ -49,7 +49,7 @@ def test_an_ambiguous_cube_is_read_channels_first():
         ([0.1, 0.2, 0.3, 0.4], "shape (4,)"),
         ([[True, False], [0.2, 0.3]], "true/false"),  # numpy would take them as 1 and 0
         ([[True, False, True]], "shape (1, 3)"),  # the shape is judged first
-        ([[10**400, 0], [0, 0]], "rectangular"),  # an integer past float64: no traceback
+        ([[10**400, 0], [0, 0]], "holds a number too large"),  # an integer past float64: no traceback
         ([["0.5", 0.1], [0.2, 0.3]], "holds text"),  # numpy would read "0.5" as a number
         ([[None, 0.1], [0.2, 0.3]], "holds null"),  # numpy would read null as NaN
         ([[[0.1, 0.2], [0.3, 0.4]]] * 2, '(several images: {"images": [{"pixels": ...}, ...]})'),
@@ -94,3 +94,21 @@ def test_a_file_name_sent_in_utf_8_is_read_back_as_written():
     assert _header_text("größe ✓.png".encode().decode("latin-1")) == "größe ✓.png"
     assert _header_text("caf\xe9.png") == "caf\xe9.png"  # Latin-1 é alone: no UTF-8, kept
     assert _header_text(None) is None
+
+
+def test_numbers_past_what_python_or_numpy_read_are_422_not_a_500():
+    """Valid JSON all the same: an integer of over 4,300 digits (Python will not read it) and one past
+    float64's range; and an image's name that is not text is refused, not replaced."""
+    from idk.apps.serve_inputs import _json_pixels
+
+    spec = InputSpec(1, 2, 2)
+    with pytest.raises(RequestError) as refused:
+        _json_pixels(b'{"pixels": [[1' + b"0" * 5000 + b", 0], [0, 0]]}", spec)
+    assert refused.value.status == 422 and "a number too long to read" in refused.value.message
+    with pytest.raises(RequestError) as refused:
+        _json_pixels(b'{"pixels": [[1' + b"0" * 400 + b", 0], [0, 0]]}", spec)
+    assert refused.value.status == 422 and "pixels-0: holds a number too large" in refused.value.message
+    with pytest.raises(RequestError) as refused:
+        _json_pixels(b'{"images": [{"pixels": [[0, 0], [0, 0]], "name": 5}]}', spec)
+    assert refused.value.status == 422 and refused.value.message == 'image 0: "name" must be text, got 5'
+    assert _json_pixels(b'{"pixels": [[0, 0], [0, 1]], "name": "mine"}', spec)[0][0] == "mine"

@@ -247,8 +247,8 @@ class PredictFastPath:
     """ASGI middleware: ``POST /api/predict`` answered by :func:`answer_request` directly, without
     the router's layers (routing, dependency solving, exception and exit-stack middleware): on a
     small machine the event loop's time per request bounds the service's throughput. The route
-    FastAPI documents calls the same function; errors no handler catches still reach the app's
-    JSON 500 handler, which wraps every middleware."""
+    FastAPI documents calls the same function; errors no handler catches reach
+    :class:`InternalErrors`, which wraps it."""
 
     def __init__(self, app: Any, service: PredictionService) -> None:
         self.app, self.service = app, service
@@ -259,6 +259,34 @@ class PredictFastPath:
             await response(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+class InternalErrors:
+    """ASGI middleware: an error no handler caught is answered as a JSON 500 naming its type and
+    logged once, with its traceback (Starlette's handler for ``Exception`` answers and then raises
+    the error again, which uvicorn logged a second time). One raised after the answer began is left
+    to the server, as nothing can be answered then."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("internal error answering %s %s", scope["method"], scope["path"])
+            await _error(500, f"internal error: {type(exc).__name__}")(scope, receive, send)
 
 
 def create_app(service: PredictionService) -> FastAPI:
@@ -286,11 +314,6 @@ def create_app(service: PredictionService) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, "; ".join(str(e.get("msg", e)) for e in exc.errors()) or "invalid request")
-
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error answering %s %s", request.method, request.url.path)
-        return _error(500, f"internal error: {type(exc).__name__}")
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:  # HEAD too: a link checker's or `curl -I`'s question
@@ -323,6 +346,7 @@ def create_app(service: PredictionService) -> FastAPI:
         return await answer_request(service, request)
 
     app.add_middleware(PredictFastPath, service=service)
+    app.add_middleware(InternalErrors)  # added last: it wraps the fast path too
     return app
 
 

@@ -121,6 +121,21 @@ class JsonHttpProtocol(HttpToolsProtocol):
     def _head_too_large(self) -> bool:
         return max(self._head_bytes, self._received) > MAX_HEADER_BYTES
 
+    def shutdown(self) -> None:
+        """The server stops: a request whose body is still arriving is answered 503 and closed now
+        (waiting for it would hold the stop for up to the body's deadline, a stalled client's 30 s);
+        the others as uvicorn does (idle connections closed, answers in progress finished)."""
+        cycle = self.cycle
+        if cycle is not None and cycle.more_body and not cycle.response_started and not self.transport.is_closing():
+            self.transport.write(
+                _raw_response(503, "Service Unavailable", "the service is stopping; send the request again later")
+            )
+            cycle.disconnected = True  # the handler reading the body is told the client is gone
+            cycle.message_event.set()
+            self.transport.close()
+            return
+        super().shutdown()
+
     def on_response_complete(self) -> None:
         if not self._head_open:  # the idle (keep-alive) timeout takes over; a pipelined head keeps its deadline
             self._cancel_head_timer()

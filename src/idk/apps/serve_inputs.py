@@ -136,6 +136,10 @@ def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
         raise RequestError(400, f"the body is not JSON: {err}") from None
     except RecursionError:
         raise RequestError(400, "the body's JSON is nested too deeply") from None
+    except ValueError:  # valid JSON Python will not read: an integer of over 4,300 digits
+        raise RequestError(
+            422, "the body's JSON holds a number too long to read; pixels are numbers in [0, 1]"
+        ) from None
     if not isinstance(data, dict) or ("pixels" in data) == ("images" in data):
         raise RequestError(422, 'send {"pixels": [...]} or {"images": [{"pixels": [...]}, ...]}')
     entries = [data] if "pixels" in data else data["images"]
@@ -143,7 +147,9 @@ def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
         raise RequestError(422, '"images" must be a list of {"pixels": [...], "name": "..."} objects')
     sources: list[Source] = []
     for i, entry in enumerate(entries):
-        name = entry.get("name") if isinstance(entry.get("name"), str) else f"pixels-{i}"
+        if "name" in entry and not isinstance(entry["name"], str):
+            raise RequestError(422, f'image {i}: "name" must be text, got {json.dumps(entry["name"])[:40]}')
+        name = entry.get("name", f"pixels-{i}")
         pixels = pixels_in_input_form(entry["pixels"], spec, name)
         sources.append((name, PreparedImage(pixels, False, blank_in_input_form(pixels, spec))))
     return sources
@@ -178,7 +184,9 @@ def pixels_in_input_form(value: Any, spec: InputSpec, name: str = "pixels") -> n
     want = f"(C, H, W) = ({c}, {h}, {w})" + (f" or (H, W, C) = ({h}, {w}, {c})" if c > 1 else f" or ({h}, {w})")
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError, RecursionError):  # OverflowError: an integer past float64
+    except OverflowError:  # an integer past float64's range
+        raise RequestError(422, f"{name}: holds a number too large; pixels are numbers in [0, 1]") from None
+    except (TypeError, ValueError, RecursionError):
         raise RequestError(422, f"{name}: not a rectangular array of numbers; expected {want}") from None
     if array.shape == (c, h, w):
         pixels = array
