@@ -158,6 +158,11 @@ def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test):
     status, _, body = _request(url + "/api/predict", json.dumps(batch).encode(), {"Content-Type": "application/json"})
     one, two = json.loads(body)["images"]
     assert status == 200 and (one["file"], two["file"]) == ("one", "two") and one["samples"] == two["samples"]
+    from idk.apps.serve_inputs import JSON_ON_LOOP
+
+    large = json.dumps(batch).encode() + b" " * JSON_ON_LOOP  # parsed in a thread: the same answers
+    status, _, body = _request(url + "/api/predict", large, {"Content-Type": "application/json"})
+    assert status == 200 and [a["samples"] for a in json.loads(body)["images"]] == [one["samples"], two["samples"]]
     body, headers = _multipart([("notes.txt", b"not a picture"), ("a.png", images[0])])  # one bad upload of two
     bad, good = json.loads(_request(url + "/api/predict", body, headers)[2])["images"]
     assert bad["error"].startswith("notes.txt: not an image") and good["error"] is None  # named by its file name
