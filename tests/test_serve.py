@@ -125,7 +125,7 @@ def test_page_info_health_and_schema(url, loaded):
         assert all(_request(url + s)[0] == 200 for s in scripts)
 
 
-def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test):
+def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test, monkeypatch):
     """Two files in one multipart request, one raw body, and JSON pixels: what predict_images says."""
     model, ckpt = loaded
     images = [_png(mnist_test.images[i, 0].numpy()) for i in range(3)]
@@ -158,10 +158,8 @@ def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test):
     status, _, body = _request(url + "/api/predict", json.dumps(batch).encode(), {"Content-Type": "application/json"})
     one, two = json.loads(body)["images"]
     assert status == 200 and (one["file"], two["file"]) == ("one", "two") and one["samples"] == two["samples"]
-    from idk.apps.serve_inputs import JSON_ON_LOOP
-
-    large = json.dumps(batch).encode() + b" " * JSON_ON_LOOP  # parsed in a thread: the same answers
-    status, _, body = _request(url + "/api/predict", large, {"Content-Type": "application/json"})
+    monkeypatch.setattr("idk.apps.serve_inputs.JSON_ON_LOOP", 1000)  # parsed in a thread: the same answers
+    status, _, body = _request(url + "/api/predict", json.dumps(batch).encode(), {"Content-Type": "application/json"})
     assert status == 200 and [a["samples"] for a in json.loads(body)["images"]] == [one["samples"], two["samples"]]
     body, headers = _multipart([("notes.txt", b"not a picture"), ("a.png", images[0])])  # one bad upload of two
     bad, good = json.loads(_request(url + "/api/predict", body, headers)[2])["images"]
