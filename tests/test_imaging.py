@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from helpers import MNIST_SPEC
-from idk.data.imaging import image_source, list_images, open_image, pixels_from_array
+from idk.data.imaging import image_source, open_image, pixels_from_array
 from idk.data.preparation import prepare, to_mnist
 from idk.errors import DataError, ImageError
 
@@ -175,44 +175,6 @@ def test_decompression_bomb_is_refused(tmp_path):
     Image.new("1", (30_000, 30_000), 1).save(path)
     with pytest.raises(ImageError, match="too large|too many pixels"):
         _for_mnist(path)
-
-
-def test_list_images(tmp_path):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "x.png").write_bytes(_save(Image.new("L", (5, 5))))
-    (tmp_path / "a" / "notes.txt").write_text("hi")
-    (tmp_path / "b").mkdir()
-    for name in ("y.jfif", "z.HEIC", "noext", "Thumbs.db"):
-        (tmp_path / "a" / name).write_bytes(_save(Image.new("L", (5, 5))))
-    (tmp_path / "a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
-    said: list[str] = []
-    assert [p.name for p in list_images([str(tmp_path / "a")], said.append)] == ["x.png"]
-    # the files not read are said in one line (a file given by its path is tried whatever its name);
-    # Thumbs.db, as hidden files, is passed over unsaid
-    assert said == [
-        f"{tmp_path / 'a'}: 5 files not read: gone.png (a link to nothing, or a loop of links); noext (not an image file name); "
-        "notes.txt (not an image file name); y.jfif (not an image file name); z.HEIC (not an image file name) "
-        "(images are read by their names' endings, .png, .jpg, .jpeg, .bmp, .gif, .webp, .tif, .tiff; give a "
-        "file by its path to try it whatever its name)"
-    ]
-    for name in ("y.jfif", "z.HEIC", "noext", "Thumbs.db", "gone.png"):
-        (tmp_path / "a" / name).unlink()
-    with pytest.raises(ImageError, match="directory has no images"):
-        list_images([str(tmp_path / "b")])
-    with pytest.raises(ImageError, match="pattern matches no files"):
-        list_images([str(tmp_path / "*.jpg")])
-    assert len(list_images([str(tmp_path / "a" / "*.png")])) == 1
-    # a folder's sub-folders are read, its hidden files and folders not (as training leaves them out)
-    for folder in ("a/sub", "a/.ipynb_checkpoints", "a/sub/.cache"):
-        (tmp_path / folder).mkdir()
-        (tmp_path / folder / "y.png").write_bytes(_save(Image.new("L", (5, 5))))
-    (tmp_path / "a" / ".z.png").write_bytes(_save(Image.new("L", (5, 5))))
-    found = [p.relative_to(tmp_path / "a").as_posix() for p in list_images([str(tmp_path / "a")])]
-    assert found == ["sub/y.png", "x.png"]
-    hidden_root = tmp_path / ".hidden-root"  # a hidden folder named itself is read
-    hidden_root.mkdir()
-    (hidden_root / "w.png").write_bytes(_save(Image.new("L", (5, 5))))
-    assert [p.name for p in list_images([str(hidden_root)])] == ["w.png"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,8 @@ import torch
 from idk.data import catalog
 from idk.data.folders import Warn, as_images, channels_last_image, fit_images, flat_side
 from idk.data.images import ImageSet, InputSpec
-from idk.data.imaging import Source, list_images
+from idk.data.imaging import Source
+from idk.data.listing import list_images
 from idk.data.preparation import PreparedImage, fitted_scale, prepare
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples

@@ -38,7 +38,7 @@ from idk.data.images import (
     conform,
     unnamed_classes,
 )
-from idk.data.imaging import IMAGE_SUFFIXES, some_of, unsaid
+from idk.data.listing import IMAGE_SUFFIXES, some_of, unsaid
 from idk.data.named import KNOWN, NAMED, NOISE, named_split, noise, notmnist_459
 from idk.data.sources import DataConfig
 from idk.errors import DataError

@@ -10,7 +10,7 @@ from dataclasses import replace
 import torch
 
 from idk.data.images import ImageSet, index_classes
-from idk.data.imaging import some_of
+from idk.data.listing import some_of
 from idk.errors import DataError
 
 

@@ -27,18 +27,8 @@ import torch
 from idk.data.class_names import nfc
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec, check_labels, check_pixels, unnamed_classes
-from idk.data.imaging import (
-    IMAGE_SUFFIXES,
-    STORED_FORMS,
-    is_colour,
-    laid_on_white,
-    not_read,
-    open_image,
-    read_image,
-    some_of,
-    unit_divisor,
-    unsaid,
-)
+from idk.data.imaging import STORED_FORMS, is_colour, laid_on_white, open_image, read_image, unit_divisor
+from idk.data.listing import IMAGE_SUFFIXES, not_read, some_of, unsaid
 from idk.data.preparation import fit, prepare
 from idk.errors import DataError, ImageError
 
