@@ -8,7 +8,6 @@ A name is one of the sets idk knows (:mod:`idk.data.named`), a path a user's set
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 
 from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
 from idk.data.class_names import in_model_classes, match_classes, nfc
+from idk.data.fingerprints import fingerprint, same_images, shared_images
 from idk.data.folders import (
     LABEL_KEYS,
     Warn,
@@ -84,14 +84,6 @@ class DataRecord:
             d.get("fingerprint", {}),
             d.get("test_fingerprint", {}),
         )
-
-
-def fingerprint(data: ImageSet) -> dict[str, Any]:
-    """What a model was trained on: name, size and SHA-256 of the pixels and labels."""
-    h = hashlib.sha256(data.images.numpy().tobytes())
-    if data.labels is not None:
-        h.update(data.labels.numpy().tobytes())
-    return {"name": data.name, "n": len(data), "sha256": h.hexdigest()}
 
 
 @dataclass
@@ -168,17 +160,6 @@ def training_data(
     if data not in NAMED:  # notMNIST-10k's own copies are the set's, as published: nothing a user can do
         _say_shared(train, test, f"{data} (the held-out test share)", warn, "remove the copies from the folder")
     return TrainingData(train, test, record, ood)
-
-
-def shared_images(seen: ImageSet, other: ImageSet) -> int:
-    """How many of ``other``'s images have the very pixels of one of ``seen``'s (a file copied into
-    both, or twice into one folder), as read (in the model's form)."""
-
-    def digest(image: torch.Tensor) -> bytes:
-        return hashlib.blake2b(image.numpy().tobytes(), digest_size=16).digest()
-
-    known = {digest(image) for image in seen.images}
-    return sum(digest(image) in known for image in other.images)
 
 
 def _say_shared(train: ImageSet, test: ImageSet, source: str, warn: Warn | None, advice: str) -> None:
@@ -265,12 +246,6 @@ def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> 
             "applies; give a test set with --test-data"
         )
     return full.subset(torch.tensor(record.test_indices, dtype=torch.long), f"{Path(record.data).name}-test")
-
-
-def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
-    """What tells two fingerprints of a set's images apart: their count and SHA-256 (not the set's
-    name, which follows the folder)."""
-    return fingerprint.get("n"), fingerprint.get("sha256")
 
 
 def _has_test_half(path: Path) -> bool:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from idk.data.catalog import fingerprint, same_images, training_data
+from idk.data.catalog import training_data
+from idk.data.fingerprints import fingerprint, same_images
 from idk.data.images import ImageSet
 from idk.data.named import NAMED
 from idk.data.sources import DataConfig

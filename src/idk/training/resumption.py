@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from idk.data.catalog import same_images
+from idk.data.fingerprints import same_images
 from idk.data.named import NAMED
 from idk.data.synthetic import DRAWN_SCRIBBLES
 from idk.errors import CheckpointError, IdkError
@@ -162,7 +162,8 @@ def changed_since(ckpt: Checkpoint, data: DataConfig) -> str | None:
 def _found(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, warn: Warn) -> tuple[DataRecord, dict[str, Any]]:
     """The record and training images' fingerprint of ``ckpt``'s data as found now: at the places
     ``opts`` gives, else at those it recorded."""
-    from idk.data.catalog import fingerprint, training_data
+    from idk.data.catalog import training_data
+    from idk.data.fingerprints import fingerprint
     from idk.training.splits import used_images
 
     stored = ckpt.data

@@ -12,7 +12,8 @@ import hashlib
 import torch
 
 from idk.choices import AUTO_SCORE
-from idk.data.catalog import SPLIT_SEED, fingerprint
+from idk.data.catalog import SPLIT_SEED
+from idk.data.fingerprints import fingerprint
 from idk.data.folders import stratified_split
 from idk.data.images import ImageSet
 from idk.data.named import NAMED

@@ -15,7 +15,8 @@ from typing import Any
 import pyro
 import torch
 
-from idk.data.catalog import DEFAULT_DATA, fingerprint, training_data
+from idk.data.catalog import DEFAULT_DATA, training_data
+from idk.data.fingerprints import fingerprint
 from idk.data.glyphs import glyph_bank, rendered_digest
 from idk.data.images import InputSpec
 from idk.data.named import NAMED
