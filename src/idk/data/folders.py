@@ -40,7 +40,7 @@ MIN_FLAT_SIDE = 8  # a 2-D array is read as flat square images (N, side²) of th
 
 def _files(folder: Path) -> list[Path]:
     """The files of ``folder`` (links to nothing among them, said when read), but those passed over
-    unsaid (:func:`~idk.data.imaging.unsaid`: hidden, Thumbs.db), sorted by name."""
+    unsaid (:func:`~idk.data.listing.unsaid`: hidden, Thumbs.db), sorted by name."""
     return sorted(
         f for f in folder.iterdir() if (f.is_file() or (f.is_symlink() and not f.exists())) and not unsaid(f.name)
     )
@@ -97,7 +97,8 @@ def read_folder(
                 f"{root / 'train'} alone (a share of it is then held out to test on)"
             )
         found = "one class folder" if len(subdirs) == 1 else "no class folders"
-        raise DataError(f"{root}: {found}; a labelled folder holds one sub-folder per class (at least two)")
+        least = "at least two" if least_classes == 2 else f"at least {least_classes}"
+        raise DataError(f"{root}: {found}; a labelled folder holds one sub-folder per class ({least})")
     if subdirs and not unlabelled:
         check_class_names(root, [d.name for d in subdirs])
     if unlabelled:  # no labels to read: the folder's own images and its sub-folders', at any depth
