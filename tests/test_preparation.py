@@ -119,3 +119,17 @@ def test_a_page_of_one_colour_is_blank_whatever_its_colour():
     drawn = Image.new("RGB", (40, 40), (200, 30, 30))
     drawn.paste((30, 30, 200), (10, 10, 30, 30))  # a blue square on the red page
     assert not prepare(_png(drawn), colour).blank
+
+
+def test_a_set_holds_nearly_one_colour_images_from_a_twentieth_of_them():
+    """Swatches (one colour, a stray pixel) are nearly flat, noise is not; a set is said to hold them
+    from NEARLY_FLAT_SHARE (5%) of its images: 2 of 50 no, 3 of 50 yes."""
+    from idk.data.preparation import flat_images_seen
+
+    rng = np.random.default_rng(0)
+    swatches = np.ones((50, 3, 16, 16), np.float32) * rng.random((50, 3, 1, 1)).astype(np.float32)
+    swatches[:, :, 3, 4] = rng.random((50, 3))  # one stray pixel: under the 95th percentile's reach
+    noise = rng.random((50, 3, 16, 16)).astype(np.float32)
+    assert flat_images_seen(swatches) and not flat_images_seen(noise) and not flat_images_seen(noise[:0])
+    assert not flat_images_seen(np.concatenate([noise[:48], swatches[:2]]))
+    assert flat_images_seen(np.concatenate([noise[:47], swatches[:3]]))

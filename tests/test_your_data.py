@@ -466,3 +466,32 @@ def test_a_rule_that_answered_noise_at_training_is_said_after_training_and_by_in
     assert said in capsys.readouterr().err
     assert main(["info", str(out)]) == 0
     assert said in capsys.readouterr().err
+
+
+def test_a_flat_colour_is_blank_to_a_model_of_shapes_and_answered_by_one_of_swatches(shapes_model, tmp_path, capsys):
+    """Shapes' training images are never one colour: a red page is blank to their model. A set of
+    colour swatches (one colour, a few stray pixels) is: its model answers a red page."""
+    _, path = shapes_model
+    red = tmp_path / "red.png"
+    Image.new("RGB", (32, 32), (220, 20, 20)).save(red)
+    assert not checkpoint.read(path).flat_seen
+    assert main(["predict", str(red), "--model", str(path), "--json", "--samples", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["blank"] is True
+    rng = np.random.default_rng(0)
+    swatches = tmp_path / "swatches"
+    for name, colour in (("red", (220, 20, 20)), ("green", (20, 200, 40)), ("blue", (30, 40, 220))):
+        (swatches / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 12, 3), 0, 255) * np.ones((32, 32, 3))
+            pixels[rng.integers(0, 32, 3), rng.integers(0, 32, 3)] = rng.integers(0, 256, (3, 3))  # stray pixels
+            Image.fromarray(pixels.astype(np.uint8)).save(swatches / name / f"{i}.png")
+    model = tmp_path / "swatches.pt"
+    tiny = ["--epochs", "1", "--members", "1", "--no-twin", "--samples", "4", "--channels", "4", "--dense", "8", "-q"]
+    assert main(["train", "--data", str(swatches), "--out", str(model), *tiny]) == 0
+    assert checkpoint.read(model).flat_seen
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    assert "blank_images: none: one flat colour is answered" in capsys.readouterr().out
+    assert main(["predict", str(red), "--model", str(model), "--json", "--samples", "4"]) == 0
+    answer = json.loads(capsys.readouterr().out)[0]
+    assert answer["blank"] is False and len(answer["probabilities"]["mean"]) == 3

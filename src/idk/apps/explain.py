@@ -64,7 +64,7 @@ def explain(
         image, title, blank = (
             torch.from_numpy(prepared.pixels),
             Path(target).name if is_path else "image",
-            prepared.blank,
+            ckpt.is_blank(prepared),
         )
     if blank:  # as predict: no network is asked about a blank page, so there are no class panels
         _save(lambda: _blank_figure(image, title), out, warn)

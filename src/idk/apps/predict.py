@@ -264,7 +264,7 @@ def _answer_batch(
         except ImageError as err:
             results.append(FileResult(name, None, None, [], None, str(err)))
             continue
-        if prepared.blank:
+        if ckpt.is_blank(prepared):
             results.append(FileResult(name, "I don't know", None, [], None, None, blank=True, threshold=rule.threshold))
             continue
         results.append(FileResult(name, None, None, [], None, note=enlargement_note(prepared, ckpt.input_spec)))

@@ -28,6 +28,11 @@ INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (aft
 MNIST_BOX = 20 / 28  # MNIST fits each digit into 20×20 of its 28×28 frame
 CORNER_DISTANCE = 0.05 * np.sqrt(3)  # Fashion-MNIST's trim: 5% of the largest RGB distance
 FLAT = 1e-3  # an image whose pixels span less than this is one flat colour: blank
+# A training image whose channels each span less than this between their 5th and 95th percentiles
+# is nearly one colour (a swatch with a few stray pixels); where this share of a set's training
+# images are, an image of one flat colour is like them, and asked about, not called blank.
+NEARLY_FLAT, NEARLY_FLAT_SHARE = 0.05, 0.05
+FLAT_SAMPLE = 2000  # the training images looked at for it (evenly spaced through the set)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,19 @@ def blank_in_input_form(pixels: np.ndarray, spec: InputSpec) -> bool:
         grey = pixels.mean(0)
         return bool(grey.max() - np.median(_border(grey)) < INK_LEVEL)
     return one_colour(pixels, channels_at=0)
+
+
+def flat_images_seen(images: np.ndarray) -> bool:
+    """Whether at least :data:`NEARLY_FLAT_SHARE` of training ``images`` (N, C, H, W) are nearly one
+    colour (:data:`NEARLY_FLAT`; judged on at most :data:`FLAT_SAMPLE` of them): a model of colour
+    swatches then answers a flat colour as it answers its own images, where one of photos or drawn
+    symbols calls it blank."""
+    if not len(images):
+        return False
+    step = max(1, len(images) // FLAT_SAMPLE)
+    sample = np.asarray(images[::step], dtype=np.float32).reshape(len(images[::step]), images.shape[1], -1)
+    low, high = np.percentile(sample, [5, 95], axis=-1)
+    return bool(((high - low).max(-1) < NEARLY_FLAT).mean() >= NEARLY_FLAT_SHARE)  # each image's widest channel
 
 
 def one_colour(pixels: np.ndarray, channels_at: int | None = None) -> bool:

@@ -21,6 +21,7 @@ from torch import Tensor
 import idk
 from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
+from idk.data.preparation import PreparedImage
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
 from idk.decision.rules import Rule, make_rule, summarize_rule
@@ -117,6 +118,9 @@ class Checkpoint:
     rendered: dict[str, str] | None = None
     # the processes that trained it together (torchrun; 1: alone), the last session's; None: not recorded
     processes: int | None = None
+    # its training images held nearly one-colour ones (idk.data.preparation.flat_images_seen): an
+    # image of one flat colour is then answered, not called blank; False for older files
+    flat_seen: bool = False
     versions: dict[str, str] = field(default_factory=versions)
     # the format of the file it was read from (idk info shows it); a checkpoint is written in this idk's
     format_version: int = FORMAT_VERSION
@@ -172,6 +176,20 @@ class Checkpoint:
             return f"{done[0]} of {epochs} epochs"
         counts = ", ".join(map(str, done[:-1])) + f" and {done[-1]}"
         return f"{counts} of {epochs} epochs by its {len(done)} members"
+
+    def is_blank(self, prepared: PreparedImage) -> bool:
+        """Whether ``prepared`` holds nothing for this model to classify: no ink for a model of drawn
+        symbols, one flat colour for others, unless its training images held nearly flat ones
+        (:attr:`flat_seen`: a model of colour swatches answers a flat red)."""
+        return prepared.blank and not self.flat_seen
+
+    def blank_images(self) -> str:
+        """What the model calls blank, in words (``idk info``)."""
+        if self.input_spec.preparation == "mnist":
+            return "no ink: nothing to classify, not asked"
+        if self.flat_seen:
+            return "none: one flat colour is answered (its training images held nearly one-colour ones)"
+        return "one flat colour: nothing to classify, not asked"
 
     def decision_rule(self, twin: bool = False) -> Rule:
         return make_rule(self.twin_rule if twin and self.twin_rule else self.rule)
@@ -293,8 +311,9 @@ class Checkpoint:
             processes = d.get("processes")
             if processes is not None and not (whole_number(processes) and processes >= 1):
                 raise TypeError("processes is not a whole number of processes")
-            if not isinstance(d.get("validation_by_class", False), bool):
-                raise TypeError("validation_by_class is not true or false")
+            for key in ("validation_by_class", "flat_seen"):
+                if not isinstance(d.get(key, False), bool):
+                    raise TypeError(f"{key} is not true or false")
             selection = d.get("score_selection")
             if selection is not None and not (
                 isinstance(selection, dict) and all(isinstance(selection.get(k), str) for k in ("chosen", "criterion"))
@@ -345,6 +364,7 @@ class Checkpoint:
                 for e, loss in zip(self.member_epochs(), self.member_losses(), strict=True)
             ],
             "twin": self.has_twin,
+            "blank_images": self.blank_images(),
             "processes": self.processes,
             "training_data": {
                 **{

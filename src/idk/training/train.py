@@ -20,6 +20,7 @@ from idk.data.fingerprints import fingerprint
 from idk.data.glyphs import glyph_bank, rendered_digest
 from idk.data.images import InputSpec
 from idk.data.named import NAMED
+from idk.data.preparation import flat_images_seen
 from idk.data.sources import DataConfig
 from idk.data.synthetic import scribbles_for
 from idk.decision.memory import check_samples
@@ -217,6 +218,7 @@ def train(
         scribbles=scribbles if "strokes" in families else None,
         rendered=rendered,
         processes=replicas.world,
+        flat_seen=source.spec.preparation != "mnist" and flat_images_seen(full.images.numpy()),
     )
 
     def save(**fields: Any) -> Checkpoint:
