@@ -517,22 +517,32 @@ def test_the_services_log_lines_are_in_idks_form_and_the_multipart_parser_is_qui
     assert "boundary" not in err
 
 
-def test_a_body_still_arriving_does_not_hold_the_stop(loaded):
-    """Stopping (Ctrl-C, SIGTERM) while a client has sent part of its body: that request is answered
-    503 at once and the server stops, not after the body's 30 s deadline."""
+def test_a_body_still_arriving_does_not_hold_the_stop(loaded, mnist_test):
+    """Stopping (Ctrl-C, SIGTERM) while clients have sent part of their bodies: one that completes
+    its body within BODY_GRACE (1 s) is answered as ever; one still stalled then is answered 503 and
+    the server stops, not after the body's 30 s deadline."""
     model, ckpt = loaded
     server = BackgroundServer(serve.create_app(serve.PredictionService(model, ckpt, samples=4))).start()
     host, port = server.url.removeprefix("http://").split(":")
+    image = _png(mnist_test.images[0, 0].numpy())
+    head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n"
     stalled = socket.create_connection((host, int(port)), timeout=10)
+    finishing = socket.create_connection((host, int(port)), timeout=10)
     try:
-        stalled.sendall(
-            b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\nabc"
-        )
-        time.sleep(0.3)  # the head is read, the body awaited
+        stalled.sendall(head % 1000 + b"abc")
+        finishing.sendall(head % len(image) + image[:10])
+        time.sleep(0.3)  # the heads are read, the bodies awaited
+        rest = threading.Timer(0.3, finishing.sendall, [image[10:]])  # 0.3 s into the stop
+        rest.start()
         start = time.monotonic()
         server.stop()
         assert time.monotonic() - start < 5 and not server.thread.is_alive()
-        answer = stalled.recv(4096)
+        answers = stalled.recv(4096), finishing.recv(65536)
     finally:
         stalled.close()
-    assert answer.startswith(b"HTTP/1.1 503 ") and b'"the service is stopping; send the request again later"' in answer
+        finishing.close()
+    assert (
+        answers[0].startswith(b"HTTP/1.1 503 ")
+        and b'"the service is stopping; send the request again later"' in answers[0]
+    )
+    assert answers[1].startswith(b"HTTP/1.1 200 ")

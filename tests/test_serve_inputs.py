@@ -110,5 +110,6 @@ def test_numbers_past_what_python_or_numpy_read_are_422_not_a_500():
     assert refused.value.status == 422 and "pixels-0: holds a number too large" in refused.value.message
     with pytest.raises(RequestError) as refused:
         _json_pixels(b'{"images": [{"pixels": [[0, 0], [0, 0]], "name": 5}]}', spec)
-    assert refused.value.status == 422 and refused.value.message == 'image 0: "name" must be text, got 5'
+    assert refused.value.status == 422 and refused.value.message == 'image 0: "name" must be text, got int'
+    assert _json_pixels(b'{"pixels": [[0, 0], [0, 1]], "name": null}', spec)[0][0] == "pixels-0"  # null: absent
     assert _json_pixels(b'{"pixels": [[0, 0], [0, 1]], "name": "mine"}', spec)[0][0] == "mine"

@@ -29,6 +29,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT = 10.0  # seconds for a connection to send a complete request head
+BODY_GRACE = 1.0  # seconds a body still arriving when the service stops is given before a 503
 IDLE_TIMEOUT = 5.0  # seconds a keep-alive connection may wait for its next request
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers
 BACKLOG = 2048  # connections waiting to be accepted
@@ -122,19 +123,26 @@ class JsonHttpProtocol(HttpToolsProtocol):
         return max(self._head_bytes, self._received) > MAX_HEADER_BYTES
 
     def shutdown(self) -> None:
-        """The server stops: a request whose body is still arriving is answered 503 and closed now
-        (waiting for it would hold the stop for up to the body's deadline, a stalled client's 30 s);
-        the others as uvicorn does (idle connections closed, answers in progress finished)."""
-        cycle = self.cycle
-        if cycle is not None and cycle.more_body and not cycle.response_started and not self.transport.is_closing():
+        """The server stops: as uvicorn stops (idle connections closed, answers in progress
+        finished), but a request whose body is still arriving :data:`BODY_GRACE` s later is answered
+        503 and closed (waiting for it would hold the stop up to the body's deadline, a stalled
+        client's 30 s)."""
+        super().shutdown()
+        if self.cycle is not None and not self.transport.is_closing():
+            self.loop.call_later(BODY_GRACE, self._stop_waiting_for_body, self.cycle)
+
+    def _stop_waiting_for_body(self, cycle: Any) -> None:
+        """:meth:`shutdown`'s 503 to ``cycle``, where its body is still arriving; not where another
+        request waits before it on the connection (pipelined: the 503 would read as that one's answer)."""
+        if cycle is not self.cycle or self.pipeline or self.transport.is_closing():
+            return
+        if cycle.more_body and not cycle.response_started:
             self.transport.write(
                 _raw_response(503, "Service Unavailable", "the service is stopping; send the request again later")
             )
             cycle.disconnected = True  # the handler reading the body is told the client is gone
             cycle.message_event.set()
             self.transport.close()
-            return
-        super().shutdown()
 
     def on_response_complete(self) -> None:
         if not self._head_open:  # the idle (keep-alive) timeout takes over; a pipelined head keeps its deadline

@@ -106,7 +106,7 @@ def flat_images_seen(images: np.ndarray) -> bool:
     symbols calls it blank."""
     if not len(images):
         return False
-    step = max(1, len(images) // FLAT_SAMPLE)
+    step = -(-len(images) // FLAT_SAMPLE)  # at most FLAT_SAMPLE of them
     sample = np.asarray(images[::step], dtype=np.float32).reshape(len(images[::step]), images.shape[1], -1)
     low, high = np.percentile(sample, [5, 95], axis=-1)
     return bool(((high - low).max(-1) < NEARLY_FLAT).mean() >= NEARLY_FLAT_SHARE)  # each image's widest channel
