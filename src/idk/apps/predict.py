@@ -131,13 +131,14 @@ def predict_files(
     Unreadable files get an error. ``progress``: a bar over the files (shown for more than one
     batch of them), and warnings of what was converted."""
     sources: list[tuple[str, Path | PreparedImage | ImageError]] = []
+    warn = progress.warn if progress else None
     for raw in [paths] if isinstance(paths, (str, Path)) else paths:
         raw = str(raw)
         if Path(raw).suffix.lower() in ARRAY_SUFFIXES and Path(raw).is_file():
-            sources += array_sources(raw, ckpt, progress.warn if progress else None)
+            sources += array_sources(raw, ckpt, warn)
             continue
         try:
-            sources += [(str(f), f) for f in list_images([raw], progress.warn if progress else None)]
+            sources += [(str(f), f) for f in list_images([raw], warn)]
         except ImageError as err:
             sources.append((raw, err))
     return predict_images(model, ckpt, sources, samples, seed, progress=progress)

@@ -176,9 +176,9 @@ def _beside_training(
 ) -> ImageSet:
     """A test set numbered as the training ``classes``: of them all (:func:`match_classes`), or of
     some, named (a rare class without a test image: said, its figures are of the others)."""
-    given = set(nfc(test.classes))
-    lacking = [c for c, one_form in zip(classes, nfc(classes), strict=True) if one_form not in given]
-    if test.named and lacking and given < set(nfc(classes)):
+    given, known = set(nfc(test.classes)), nfc(classes)
+    if test.named and given < set(known):  # some of the classes, none other
+        lacking = [c for c, one_form in zip(classes, known, strict=True) if one_form not in given]
         if warn:
             warn(f"{source}: no test image of {some_of(lacking)}: the test figures are of the other classes")
         return in_model_classes(test, classes, source)

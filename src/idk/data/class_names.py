@@ -67,7 +67,9 @@ def _other_case(unknown: list[str], classes: tuple[str, ...], given: tuple[str, 
     """Where ``unknown`` names of a set's (``given``) differ from the model's ``classes`` in letter case
     alone ("Circle", "circle"), the hint: rename them, or merge them where the set has both."""
     folded = {c.casefold(): c for c in nfc(classes)}
-    near = [(u, folded[f]) for u, f in ((u, nfc((u,))[0].casefold()) for u in unknown) if f in folded]
+    near = [
+        (u, folded[f.casefold()]) for u, f in zip(unknown, nfc(tuple(unknown)), strict=True) if f.casefold() in folded
+    ]
     if not near:
         return ""
     both = set(nfc(given))

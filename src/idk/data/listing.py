@@ -11,8 +11,6 @@ from idk.errors import ImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 SHOWN_NAMES = 5  # the files a warning line names of those a folder's reading passed over
-
-
 SYSTEM_FILES = ("thumbs.db", "desktop.ini")  # what Windows leaves in folders of pictures: passed over unsaid
 
 

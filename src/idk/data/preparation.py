@@ -107,7 +107,8 @@ def flat_images_seen(images: np.ndarray) -> bool:
     if not len(images):
         return False
     step = -(-len(images) // FLAT_SAMPLE)  # at most FLAT_SAMPLE of them
-    sample = np.asarray(images[::step], dtype=np.float32).reshape(len(images[::step]), images.shape[1], -1)
+    taken = images[::step]
+    sample = np.asarray(taken, dtype=np.float32).reshape(len(taken), images.shape[1], -1)
     low, high = np.percentile(sample, [5, 95], axis=-1)
     return bool(((high - low).max(-1) < NEARLY_FLAT).mean() >= NEARLY_FLAT_SHARE)  # each image's widest channel
 
