@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idk.apps.serve_inputs import RequestError, pixels_in_input_form
+from idk.apps.serve_inputs import Limits, RequestError, multipart_images, pixels_in_input_form
 from idk.data.images import InputSpec
 from idk.data.preparation import blank_in_input_form, prepare
 
@@ -113,3 +113,54 @@ def test_numbers_past_what_python_or_numpy_read_are_422_not_a_500():
     assert refused.value.status == 422 and refused.value.message == 'image 0: "name" must be text, got int'
     assert _json_pixels(b'{"pixels": [[0, 0], [0, 1]], "name": null}', spec)[0][0] == "pixels-0"  # null: absent
     assert _json_pixels(b'{"pixels": [[0, 0], [0, 1]], "name": "mine"}', spec)[0][0] == "mine"
+
+
+def _part(disposition: str, data: bytes, kind: str | None = "image/png") -> bytes:
+    typed = f"\r\nContent-Type: {kind}" if kind else ""
+    return f"--X\r\nContent-Disposition: form-data; {disposition}{typed}\r\n\r\n".encode() + data + b"\r\n"
+
+
+def test_multipart_images_are_its_files_and_its_image_typed_parts_in_order():
+    """Files by ``filename`` (sent in UTF-8) or RFC 6266's ``filename*`` (preferred where both are
+    given), image-typed parts without a file name as "upload"; a form's text field passed over."""
+    body = b"".join(
+        [
+            _part('name="a"; filename="größe.png"', b"1"),
+            _part("name=\"a\"; filename*=UTF-8''caf%C3%A9.png", b"2"),
+            _part('name="a"; filename="x.png"; filename*=UTF-8\'\'%E2%82%AC.png', b"3"),
+            _part('name="submit"', b"Send", kind=None),
+            _part('name="b"', b"4", kind="application/octet-stream"),
+            _part('name="c"; filename=""', b""),  # a form's file input left empty: an empty upload
+            b"--X--\r\n",
+        ]
+    )
+    got = multipart_images(body, "multipart/form-data; boundary=X", Limits())
+    assert got == [("größe.png", b"1"), ("café.png", b"2"), ("€.png", b"3"), ("upload", b"4"), ("upload", b"")]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "words"),
+    [
+        (_part('name="a"; filename="a.png"', b"1"), "boundary=X", 400, "ends before its closing boundary"),
+        (_part('name="a"; filename="a.png"', b"1")[:50], "boundary=X", 400, "ends before"),
+        (b"", "boundary=X", 400, "ends before"),
+        (b"hello", "boundary=X", 400, "not understood"),
+        (b"--X--\r\n", "", 400, "names no boundary"),
+        (
+            b"".join(_part(f'name="a"; filename="{i}.png"', b"1") for i in range(4)) + b"--X--\r\n",
+            "boundary=X",
+            413,
+            "at most 3",
+        ),
+        (
+            b"".join(_part(f'name="t{i}"', b"1", None) for i in range(4)) + b"--X--\r\n",
+            "boundary=X",
+            413,
+            "text fields",
+        ),
+    ],
+)
+def test_multipart_bodies_cut_short_or_past_the_limits_are_refused(body, content_type, status, words):
+    with pytest.raises(RequestError) as refused:
+        multipart_images(body, f"multipart/form-data; {content_type}", Limits(max_images=3))
+    assert refused.value.status == status and words in refused.value.message

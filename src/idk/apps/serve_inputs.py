@@ -1,6 +1,8 @@
 """What ``POST /api/predict`` accepts, read within limits: the images of one request.
 
-* ``multipart/form-data``: one or more files (any field names; each file's name is its own);
+* ``multipart/form-data``: one or more files (any field names; each file's name is its own, RFC 6266's
+  ``filename*`` too), and parts without a file name whose type is ``image/*`` or
+  ``application/octet-stream``; text fields are passed over;
 * ``image/*`` or ``application/octet-stream``: the body is one image file, named by ``X-Filename``;
 * ``application/json``: ``{"pixels": P, "name": "..."}`` or ``{"images": [{"pixels": P, "name": ...}, ...]}``
   with P in the model's input form, values in [0, 1]: (C, H, W), (H, W, C) when that is
@@ -13,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
 
 import numpy as np
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from python_multipart.exceptions import FormParserError, MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from idk.data.images import InputSpec
@@ -98,7 +101,7 @@ async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> lis
         )
     body = await read_body(request, limits)
     if kind == "multipart/form-data":
-        sources = await _multipart(request, body, limits)
+        sources = multipart_images(body, request.headers.get("content-type", ""), limits)
     elif kind == "application/json":
         # a large one parsed off the event loop (19 MiB took it 0.7 s from every other request), one
         # at a time (as on the loop: each holds some 4 bytes of Python objects a byte of JSON)
@@ -115,26 +118,76 @@ async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> lis
     return sources
 
 
-async def _multipart(request: Request, body: bytes, limits: Limits) -> list[Source]:
-    async def stream() -> AsyncIterator[bytes]:
-        yield body
-        yield b""
+def part_image_name(headers: dict[str, str]) -> str | None:
+    """A multipart part's name as an image, from its headers (lower-case names); None for a text
+    field. Its file name (``filename``, or RFC 6266's ``filename*=UTF-8''...``, preferred where both
+    are given; "upload" when empty), else "upload" where its type says an image or raw bytes."""
+    disposition = Message()
+    disposition["content-disposition"] = headers.get("content-disposition", "")
+    names = [v for k, v in disposition.get_params([], "content-disposition") if k == "filename"]
+    encoded = [v for v in names if isinstance(v, tuple)]  # filename*=: (charset, language, text)
+    if names:
+        return collapse_rfc2231_value((encoded or names)[0]) or "upload"
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    return "upload" if kind.startswith("image/") or kind == "application/octet-stream" else None
 
-    parser = MultiPartParser(
-        request.headers, stream(), max_files=limits.max_images, max_fields=limits.max_images, max_part_size=2**20
-    )
+
+def multipart_images(body: bytes, content_type: str, limits: Limits) -> list[Source]:
+    """A ``multipart/form-data`` body's images in order (:func:`part_image_name`); text fields are
+    passed over, at most as many as images. :class:`RequestError` 400 when the body cannot be read,
+    413 past the limits."""
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    if not boundary:
+        raise RequestError(400, "multipart body not understood: the content type names no boundary")
+    sources: list[tuple[str, bytearray]] = []
+    headers: dict[str, str] = {}
+    field, value, fields, ended = bytearray(), bytearray(), 0, False
+    data: bytearray | None = None  # the bytes of the image being read; None in a text field
+
+    def header_end() -> None:
+        headers[field.decode("latin-1").lower()] = value.decode("utf-8", "replace")
+        field.clear()
+        value.clear()
+
+    def headers_finished() -> None:
+        nonlocal data, fields
+        name = part_image_name(headers)
+        headers.clear()
+        if name is None:
+            data, fields = None, fields + 1
+            if fields > limits.max_images:
+                raise RequestError(413, f"too many text fields in one request: at most {limits.max_images}")
+            return
+        if len(sources) == limits.max_images:
+            raise RequestError(413, f"too many images in one request: at most {limits.max_images}")
+        data = bytearray()
+        sources.append((name, data))
+
+    def part_data(chunk: bytes, start: int, end: int) -> None:
+        if data is not None:
+            data.extend(chunk[start:end])
+
+    def end() -> None:
+        nonlocal ended
+        ended = True
+
+    callbacks = {
+        "on_header_field": lambda chunk, start, end: field.extend(chunk[start:end]),
+        "on_header_value": lambda chunk, start, end: value.extend(chunk[start:end]),
+        "on_header_end": header_end,
+        "on_headers_finished": headers_finished,
+        "on_part_data": part_data,
+        "on_end": end,
+    }
     try:
-        form = await parser.parse()
-    except MultiPartException as err:
-        if "too many files" in err.message.lower():
-            raise RequestError(413, f"too many images in one request: at most {limits.max_images}") from None
-        raise RequestError(400, f"multipart body not understood: {err.message}") from None
-    sources: list[Source] = []
-    for _, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            sources.append((value.filename or "upload", await value.read()))
-            await value.close()
-    return sources
+        parser = MultipartParser(boundary, callbacks)
+        parser.write(body)
+        parser.finalize()
+    except (MultipartParseError, FormParserError) as err:
+        raise RequestError(400, f"multipart body not understood: {err}") from None
+    if not ended:  # the whole body was read: a part was cut short
+        raise RequestError(400, "multipart body not understood: it ends before its closing boundary")
+    return [(name, bytes(image)) for name, image in sources]
 
 
 def _json_pixels(body: bytes, spec: InputSpec) -> list[Source]:
