@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from idk.decision.predictive import Predictions, quantile
-from idk.decision.rules import PercentileRule, ScoreRule, make_rule, shown_apart
+from idk.decision.rules import PercentileRule, ScoreRule, make_rule, shown_apart, shown_probability
 from idk.decision.scores import make_score
 
 
@@ -173,3 +173,15 @@ def test_the_rule_line_says_where_it_refuses_more_than_its_target():
         assert ("it refuses" in line) == (refused > round(n * target)), (n, target, refused)
     diverged = {**ScoreRule(make_score("max-prob"), 0.1).as_dict(), "calibration": cal}  # NaN scores: no reason told
     assert describe_rule(diverged).endswith("(calibrated to refuse 2% of 40 validation images; it refuses 35% of them)")
+
+
+def test_probabilities_are_shown_rounded_down_so_that_one_means_certain():
+    assert [shown_probability(p) for p in (0.996, 0.29, 0.5, 1.0, 0.0049, 0.0)] == [
+        "0.99",
+        "0.29",  # 0.29 · 100 is 28.999999999999996 in floats: not "0.28"
+        "0.50",
+        "1.00",
+        "0.00",
+        "0.00",
+    ]
+    assert shown_probability(float("nan")) == "nan"

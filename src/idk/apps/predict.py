@@ -23,7 +23,7 @@ from idk.data.preparation import PreparedImage, fitted_scale, prepare
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
-from idk.decision.rules import PercentileRule, Rule, shown_apart
+from idk.decision.rules import PercentileRule, Rule, shown_apart, shown_probability
 from idk.errors import DataError, IdkError, ImageError
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
@@ -320,7 +320,7 @@ def format_results(
             continue
         probs = r.probabilities[key]
         top = sorted(range(len(probs)), key=lambda c: -probs[c])[:3]
-        line += "  [" + ", ".join(f"{classes[c]}: {probs[c]:.2f}" for c in top) + "]"
+        line += "  [" + ", ".join(f"{classes[c]}: {shown_probability(probs[c])}" for c in top) + "]"
         score, threshold = shown_apart(r.score, rule.threshold)
         if refuses_all:
             test = refuses_all

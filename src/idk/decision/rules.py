@@ -33,6 +33,14 @@ def shown(threshold: float, digits: int = 4) -> str:
     return f"{float(floored):.{digits}g}"
 
 
+def shown_probability(p: float) -> str:
+    """A probability in two decimals, rounded down as thresholds are, so that "1.00" means a
+    certainty: 0.996 → "0.99" (to nearest it read "1.00" beside an uncertainty of "0.004")."""
+    if not math.isfinite(p):
+        return str(p)
+    return str(Decimal(repr(float(p))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
+
+
 def shown_apart(score: float, threshold: float) -> tuple[str, str]:
     """A score beside its threshold, both rounded down as :func:`shown` writes the rule (so the
     threshold reads as in the rule's summary): four significant digits, or as many more as tell them

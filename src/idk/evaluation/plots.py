@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from idk.decision.rules import shown  # noqa: E402
+from idk.decision.rules import shown, shown_probability  # noqa: E402
 
 ACCEPT, OTHER = "#d62728", "#1f77b4"
 MAX_PANELS = 12  # class histograms drawn by `explanation` at most
@@ -83,7 +83,7 @@ def explanation(
             bins=np.linspace(lo, 0, 25),
             color=ACCEPT if accepted[c] else OTHER,
         )
-        ax.set_title(f"{classes[c]}: {stat[c]:.2f}", fontsize=9, color=ACCEPT if accepted[c] else "black")
+        ax.set_title(f"{classes[c]}: {shown_probability(stat[c])}", fontsize=9, color=ACCEPT if accepted[c] else "black")
         ax.set_xlim(lo, 0)
         ax.set_xlabel("log p", fontsize=7)
         ax.tick_params(labelsize=6)

@@ -34,6 +34,9 @@ fetch("api/info").then(r => r.json().then(d => {
 
 // a number with ``digits`` decimals; "–" for a missing one (the API writes NaN as null)
 const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
+// a probability in two decimals rounded down, as idk predict writes it: "1.00" only for a certainty
+// (the 1e-12 undoes float error: 0.29 * 100 is 28.999999999999996)
+const probability = v => (typeof v === "number" ? (Math.floor(v * 100 + 1e-12) / 100).toFixed(2) : "–");
 // significant digits (a string, first one non-zero) and the power of ten of the first, written as
 // Python's "%.Ng" writes them: fixed between 1e-4 and 10^N, else with an exponent of two digits or
 // more; trailing zeros dropped ("4521", -1 → "0.4521"; "2667", -5 → "2.667e-05")
@@ -105,7 +108,7 @@ function histogram(name, draws, mean, accepted, threshold) {
     const x = threshold * HIST_W;
     pic.append(svg("line", { class: "threshold", x1: x, x2: x, y1: 0, y2: HIST_H + 2 }));
   }
-  box.append(pic, el("div", "label", name), el("div", "mean", fixed(mean, 2)));
+  box.append(pic, el("div", "label", name), el("div", "mean", probability(mean)));
   return box;
 }
 
@@ -135,7 +138,7 @@ function reason(answer, rule) {
     line.append(`${rule.score} `, num(score), " is within the cut-off ", num(threshold));
   }
   if (answer.label === null && mean !== null) {
-    line.append(`. Most probable: ${guess} (mean probability `, num(fixed(mean, 2)), "), not sure enough to answer");
+    line.append(`. Most probable: ${guess} (mean probability `, num(probability(mean)), "), not sure enough to answer");
   }
   return line;
 }
