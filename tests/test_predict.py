@@ -43,7 +43,9 @@ def test_text_lines_show_what_the_rule_reads_and_its_test():
         "d.png: error: not an image file idk reads",  # the file's name once
     ]
     sure = FileResult("e.png", "cat", 0, [0], {"mean": [0.996, 0.003, 0.001]}, score=0.02, threshold=0.4386)
-    assert "[cat: 0.99, dog: 0.00, owl: 0.00]" in format_results([sure], ScoreRule(make_score("entropy"), 0.4386), classes)
+    assert "[cat: 0.99, dog: 0.00, owl: 0.00]" in format_results(
+        [sure], ScoreRule(make_score("entropy"), 0.4386), classes
+    )
     answered.score = 0.43861  # a near tie is printed with the digits that tell the two apart
     assert format_results([answered], ScoreRule(make_score("entropy"), 0.4386), classes).endswith(
         "(mean probability; entropy uncertainty 0.43861 ≤ 0.4386)"

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from idk.apps import serve
 from idk.apps.notices import warnings
 from idk.apps.serve_http import BackgroundServer
-from idk.decision.rules import shown, shown_apart
+from idk.decision.rules import shown, shown_apart, shown_probability
 from idk.training import checkpoint
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -101,6 +101,9 @@ def test_draw_and_upload_show_verdicts_and_one_histogram_per_class(page, tmp_pat
     page_shows = driver.execute_script("return arguments[0].map(([a, b]) => apart(a, b))", pairs)
     assert page_shows == [list(shown_apart(a, b)) for a, b in pairs]
     assert page_shows[1][1] == shown(0.452189) == "0.4521"  # not "0.4522": rounded down, as the rule says
+    probabilities = [0.996, 0.29, 0.57, 1.0, 0.0049, 0.0, 0.99999999, 0.1 + 0.2]
+    page_shows = driver.execute_script("return arguments[0].map(probability)", probabilities)
+    assert page_shows == [shown_probability(p) for p in probabilities]  # as idk predict writes them
     classes = list(ckpt.classes)
     pad = driver.find_element(By.ID, "pad")
     # a "7": a bar across the top, then down to the bottom left, drawn with pointer events
