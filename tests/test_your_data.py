@@ -208,7 +208,7 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
     assert "8 training images make 1 optimiser step an epoch: 200 epochs (the preset's 12) make at least 200" in err
     assert "few to learn from" not in err and checkpoint.read(tmp_path / "d.pt").train_config.epochs == 200
     # classes with few training images are named (a researcher's class of 3 was answered wrongly, unsaid)
-    assert "few training images for c0 (1), c1 (1), c2 (1), c3 (1), c4 (1) and 3 more, under 10" in err
+    assert "few training images for c0 (1), c1 (1), c2 (1), c3 (1), c4 (1) (+3 more), under 10" in err
     assert "the model learns little of them and may answer wrongly with confidence" in err
 
 

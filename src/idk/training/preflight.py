@@ -14,6 +14,7 @@ from idk.choices import AUTO_SCORE
 from idk.data.catalog import DEFAULT_DATA
 from idk.data.glyphs import glyph_classes, printable
 from idk.data.images import ImageSet, InputSpec
+from idk.data.listing import some_of
 from idk.data.variants import VARIANTS, variant_labels
 from idk.decision.calibration import few_to_calibrate
 from idk.errors import IdkError
@@ -110,7 +111,7 @@ def warn_before_training(
             warn(f"{data}: {few}{_narrower(preset.rule.target_refusal, len(full), tcfg.val_size)}")
     counts = torch.bincount(train_set.labels, minlength=len(full.classes)).tolist()
     if new and (rare := [(c, n) for c, n in zip(full.classes, counts, strict=True) if n < FEW_PER_CLASS]):
-        listed = ", ".join(f"{c} ({n})" for c, n in rare[:5]) + (f" and {len(rare) - 5} more" if len(rare) > 5 else "")
+        listed = some_of([f"{c} ({n})" for c, n in rare])
         warn(
             f"{data}: few training images for {listed}, under {FEW_PER_CLASS}: the model learns little of "
             f"{'them' if len(rare) > 1 else 'it'} and may answer wrongly with confidence; `idk evaluate --json` "
