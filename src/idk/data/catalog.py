@@ -291,6 +291,7 @@ def _labelled(
 ) -> ImageSet:
     """A labelled set from a path (folder, IDX-pair folder, .npz), in ``spec``'s form when given
     (else ``image_size``'s); ``split`` picks the half of a folder holding ``train/`` and ``test/``."""
+    least = 2 if split == "train" else 1  # a test set may lack classes (a rare one): one will do
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
             others = [d.name for d in class_folders(path) if d.name not in ("train", "test")]
@@ -302,14 +303,12 @@ def _labelled(
             if spec is None and image_size is not None:
                 spec = InputSpec(1, *image_size, "fit")
             return fit_images(data, spec, warn, str(path)) if spec else data
-        # a test set may lack classes (a rare one), of two as of more: one class folder will do
-        least = 2 if split == "train" else 1
         data = read_folder(path, path.name, spec, image_size, warn, require_labels=True, least_classes=least)
     elif path.suffix == ".npz":
         data = read_array(path, path.stem, warn)
         if data.labels is None:
             raise DataError(f"{path}: a training set needs 'labels' beside 'images'")
-        if len(data.classes) < 2 and split == "train":
+        if len(data.classes) < least:
             raise DataError(f"{path}: a classifier needs at least two classes, found {len(data.classes)}")
         if split == "train":
             _every_class_has_images(data, path)
