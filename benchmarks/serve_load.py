@@ -7,6 +7,9 @@ Starts ``idk serve`` on 127.0.0.1 (a free port) for ``--model``, and in one run 
   answers that differ from the library's;
 * idle: ``--idle`` connections opened and left silent, while a few clients keep asking: their
   answers and latency (the idle ones must not stop them);
+* large files: a few clients posting digits, alone and then beside one client posting a
+  ``--large-side``² PNG (16 megapixels by default) again and again: the digits' latency both ways
+  (a large file is decoded beside the model's pass, not in its thread, where it held every pass);
 * the server's RSS before and after;
 * in-process: the same PNGs answered by ``predict_images`` in batches of ``--clients`` (the most
   the service can gather from that many clients), images/s with 1 torch thread and with all cores
@@ -148,6 +151,38 @@ async def idle_phase(port: int, images, verdicts, idle: int, clients: int, durat
     return len(opened), still_open, result
 
 
+def large_png(side: int) -> bytes:
+    """A ``side``² colour PNG of gradients with a row of noise in seven (some 7 MB at 4,000²:
+    under the service's 20 MiB a request)."""
+    yy, xx = np.mgrid[0:side, 0:side]
+    pixels = np.stack([xx * 255 // side, yy * 255 // side, (xx + yy) % 256], -1).astype(np.uint8)
+    pixels[::7] = np.random.default_rng(0).integers(0, 256, pixels[::7].shape, dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+async def beside_large(port: int, images, verdicts, clients: int, duration: float, large: bytes):
+    """``clients`` clients posting digits for ``duration`` s, while one more posts ``large`` in a
+    closed loop: the digits' results, and the large file's answers (status 200) and mean latency."""
+    deadline = time.monotonic() + duration
+    large_times: list[float] = []
+
+    async def send_large() -> None:
+        client = Client(port)
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            status, _ = await client.post("large.png", large)
+            if status == 200:
+                large_times.append(time.perf_counter() - start)
+        await client.close()
+
+    sender = asyncio.ensure_future(send_large())
+    result = await load(port, images, verdicts, clients, duration)
+    await sender
+    return result, large_times
+
+
 def in_process(model_path: str, images: list[tuple[str, bytes]], batch: int, duration: float, threads: list[int]):
     """``predict_images`` over the same PNGs in batches of ``batch`` with each torch thread count:
     images/s per count, and each image's verdict."""
@@ -204,6 +239,8 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=1000, help="idle connections in the idle phase")
     parser.add_argument("--idle-duration", type=float, default=5.0)
     parser.add_argument("--images", type=int, default=256, help="distinct MNIST test digits sent")
+    parser.add_argument("--large-side", type=int, default=4000, help="side of the large PNG (pixels)")
+    parser.add_argument("--large-duration", type=float, default=10.0, help="seconds of each large-file phase")
     parser.add_argument(
         "--threads",
         type=int,
@@ -235,6 +272,12 @@ def main() -> None:
         opened, still_open, (ilat, ifails, iwrong, iseconds) = run(
             idle_phase(port, images, verdicts, args.idle, min(4, args.clients), args.idle_duration)
         )
+        few = min(4, args.clients)
+        alone = summary(*run(load(port, images, verdicts, few, args.large_duration)))
+        (llat, lfails, lwrong, lseconds), large_times = run(
+            beside_large(port, images, verdicts, few, args.large_duration, large_png(args.large_side))
+        )
+        beside = summary(llat, lfails, lwrong, lseconds)
         rss_after = rss_mib(proc.pid)
     finally:
         proc.terminate()
@@ -250,6 +293,13 @@ def main() -> None:
         "in_process_batch": args.clients,
         "service_share_of_in_process": service["requests_per_s"] / library_rate,
         "idle": {"opened": opened, "still_open_at_end": still_open, **summary(ilat, ifails, iwrong, iseconds)},
+        "large": {
+            "side": args.large_side,
+            "answered": len(large_times),
+            "mean_s": float(np.mean(large_times)) if large_times else None,
+            "digits_alone": alone,
+            "digits_beside": beside,
+        },
         "server_rss_mib": {"before": rss_before, "after": rss_after},
     }
     rows = [
@@ -264,6 +314,15 @@ def main() -> None:
             f"{result['idle']['requests']} ({result['idle']['failed']})",
         ),
         ("  ... latency p50 / p99 (ms)", f"{result['idle']['p50_ms']:.0f} / {result['idle']['p99_ms']:.0f}"),
+        (f"{few} clients' digits alone: latency p50 / p99 (ms)", f"{alone['p50_ms']:.0f} / {alone['p99_ms']:.0f}"),
+        (
+            f"  ... beside {args.large_side}² PNGs: p50 / p99 (ms)",
+            f"{beside['p50_ms']:.0f} / {beside['p99_ms']:.0f} ({beside['failed']} failed)",
+        ),
+        (
+            f"  ... the {args.large_side}² PNGs answered, mean (s)",
+            f"{len(large_times)}, {np.mean(large_times):.2f}" if large_times else "0",
+        ),
         ("server RSS before / after (MiB)", f"{rss_before:.0f} / {rss_after:.0f}"),
     ]
     print(f"idk serve, {args.clients} clients for {args.duration:g} s on {os.cpu_count()} cores, {args.model}")

@@ -6,6 +6,8 @@ import io
 import os
 import pickle
 import struct
+import threading
+import warnings
 import zlib
 
 import numpy as np
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from helpers import MNIST_SPEC
-from idk.data.imaging import image_source, open_image, pixels_from_array
+from idk.data.imaging import MAX_JPEG_PIXELS, MAX_PIXELS, image_source, open_image, pixels_from_array
 from idk.data.preparation import prepare, to_mnist
 from idk.errors import DataError, ImageError
 
@@ -410,3 +412,28 @@ def test_what_reading_a_file_changed_is_told_with_its_pixels(tmp_path):
     np.testing.assert_allclose(pixels, (grey_alpha[..., 0] >> 8) / 255.0, atol=1e-6)
     assert read_image(_bmp565(4, 2, 0xF800), colour=True)[1] == ()  # 16 bits a pixel, not a channel: red
     assert read_image(see_through)[1] == ()  # a PIL image given is read as it is
+
+
+def test_pils_bomb_guard_is_set_while_any_thread_decodes_and_restored_after_the_last():
+    """Counted, not saved and restored by each decoding: one thread's end left another thread's
+    large JPEG to PIL's own lower limit, and the last one out could leave idk's limit set."""
+    from idk.data.imaging import _PIL_BOMB_GUARD
+
+    outside = Image.MAX_IMAGE_PIXELS
+    first, second = threading.Event(), threading.Event()
+
+    def decode_a_while():
+        with _PIL_BOMB_GUARD:
+            first.set()
+            assert second.wait(10)
+
+    other = threading.Thread(target=decode_a_while)
+    other.start()
+    assert first.wait(10)
+    with _PIL_BOMB_GUARD:
+        second.set()
+        other.join(10)  # the other thread's decoding ended inside this one's
+        assert Image.MAX_IMAGE_PIXELS == 2 * max(MAX_PIXELS, MAX_JPEG_PIXELS)
+        with pytest.raises(Image.DecompressionBombWarning):
+            warnings.warn("a large image", Image.DecompressionBombWarning, stacklevel=1)
+    assert Image.MAX_IMAGE_PIXELS == outside

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from idk.apps.notices import warnings
 from idk.apps.predict import predict_images
 from idk.apps.serve_http import BackgroundServer, Timeouts
 from idk.apps.serve_inputs import Limits
-from idk.data.preparation import PreparedImage
+from idk.data.preparation import PreparedImage, prepare
 from idk.errors import IdkError
 from idk.training import checkpoint
 
@@ -113,7 +114,7 @@ def test_page_info_health_and_schema(url, loaded):
     assert info["classes"] == list(ckpt.classes) and info["calibrated"] == ckpt.calibrated
     assert info["rule"]["threshold"] == ckpt.rule["threshold"] and info["service"]["samples"] == 20
     assert info["warnings"] == warnings(ckpt)  # what the page shows as its note (none for this model)
-    assert set(info["service"]) == {"samples", "window_ms", "max_batch", "max_queue", "threads"}
+    assert set(info["service"]) == {"samples", "window_ms", "max_batch", "max_queue", "threads", "decode_threads"}
     assert json.loads(_request(url + "/healthz")[2])["status"] == "ok"
     schema = json.loads(_request(url + "/openapi.json")[2])
     assert {"/api/predict", "/api/info", "/healthz"} <= set(schema["paths"])
@@ -368,6 +369,47 @@ def test_a_queue_smaller_than_one_request_is_refused_at_start():
     with pytest.raises(IdkError, match="--max-queue 10: below the 64 images one request may send"):
         serve.ServiceSettings(max_queue=10)
     assert serve.ServiceSettings(max_queue=4, limits=Limits(max_images=4)).max_queue == 4
+
+
+def test_an_image_slow_to_decode_holds_no_other_request(loaded, mnist_test, monkeypatch):
+    """Large files are decoded beside the model's pass, not in its thread: a digit sent while another
+    request's large file is still decoding (held here until the digit's answer came) is answered;
+    small files are decoded in the pass."""
+    model, ckpt = loaded
+    service = serve.PredictionService(model, ckpt, samples=20, settings=replace(QUICK, window=0))
+    decoding, release = threading.Event(), threading.Event()
+    calls: list[str | None] = []  # the files decoded in the decoding threads
+
+    def held(source, spec, name=None):
+        calls.append(name)
+        if name == "slow.png":
+            decoding.set()
+            assert release.wait(30)
+        return prepare(source, spec, name)
+
+    monkeypatch.setattr(serve, "prepare", held)
+    server = BackgroundServer(serve.create_app(service)).start()
+    image, large = _png(mnist_test.images[0, 0].numpy()), _png(mnist_test.images[0, 0].numpy(), size=300)
+    assert serve.declared_pixels(large) > serve.INLINE_PIXELS >= serve.declared_pixels(image)
+    slow: list[int] = []
+
+    def ask_slow():
+        slow.append(
+            _request(server.url + "/api/predict", large, {"Content-Type": "image/png", "X-Filename": "slow.png"})[0]
+        )
+
+    asker = threading.Thread(target=ask_slow)
+    try:
+        asker.start()
+        assert decoding.wait(30)
+        status, _, answer = _request(server.url + "/api/predict", image, {"Content-Type": "image/png"})
+        assert status == 200 and json.loads(answer)["images"][0]["verdict"] and not release.is_set()
+        release.set()
+        asker.join(30)
+        assert slow == [200] and calls == ["slow.png"]  # the small file was decoded in the pass
+    finally:
+        release.set()
+        server.stop()
 
 
 def test_a_full_queue_answers_503_with_retry_after(loaded, mnist_test):

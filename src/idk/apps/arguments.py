@@ -288,7 +288,7 @@ def _predict_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve_command(sub: argparse._SubParsersAction) -> None:
-    from idk.apps.serve_batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW
+    from idk.apps.serve_batching import DEFAULT_DECODE_THREADS, DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE, DEFAULT_WINDOW
 
     p = sub.add_parser(
         "serve",
@@ -314,6 +314,12 @@ def _serve_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-batch", type=positive, help=f"images per posterior pass (default {DEFAULT_MAX_BATCH})")
     p.add_argument(
         "--max-queue", type=positive, help=f"images waiting before requests get 503 (default {DEFAULT_MAX_QUEUE})"
+    )
+    p.add_argument(
+        "--decode-threads",
+        type=positive,
+        help=f"image files decoded at once, beside the model's pass (default {DEFAULT_DECODE_THREADS}; each holds "
+        "its full-size pixels while it decodes)",
     )
     p.add_argument("--verbose", action="store_true", help="log every request")
     _common(p, threads="one core fewer than the machine's, for the connections")

@@ -211,7 +211,11 @@ def _serve(s: Session) -> int:
     args = s.args
     window = None if args.batch_window is None else args.batch_window / 1000
     settings = ServiceSettings.given(
-        window=window, max_batch=args.max_batch, max_queue=args.max_queue, threads=args.threads
+        window=window,
+        max_batch=args.max_batch,
+        max_queue=args.max_queue,
+        threads=args.threads,
+        decode_threads=args.decode_threads,
     )
     try:
         serve(args.model, args.host, args.port, args.samples, args.verbose, s.device, settings)

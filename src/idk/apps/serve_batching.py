@@ -24,6 +24,7 @@ Answer = TypeVar("Answer")
 DEFAULT_WINDOW = 0.005  # seconds a lone request waits for company
 DEFAULT_MAX_BATCH = 32  # images per posterior pass
 DEFAULT_MAX_QUEUE = 256  # images waiting (beyond the running pass) before requests are refused
+DEFAULT_DECODE_THREADS = 2  # image files decoded at once, beside the pass; each holds its full-size pixels
 
 
 class Overloaded(Exception):
@@ -93,14 +94,19 @@ class MicroBatcher(Generic[Item, Answer]):
         self._waiting.clear()
         self._queued = 0
 
+    def check_room(self, count: int) -> None:
+        """:class:`Overloaded` unless ``count`` more items fit in the queue now (asked before work
+        that would be wasted on a request the queue then refuses)."""
+        if self._queued + count > self.max_queue:
+            raise Overloaded(retry_after=1)
+
     async def submit(self, items: list[Item]) -> list[Answer]:
         """The answers to ``items``, in order, once a pass has run over them."""
         if self._wake is None:
             raise RuntimeError("the batcher has not been started")
         if not items:
             return []
-        if self._queued + len(items) > self.max_queue:
-            raise Overloaded(retry_after=1)
+        self.check_room(len(items))
         request: _Request[Item, Answer] = _Request(list(items), asyncio.get_running_loop().create_future())
         self._waiting.append(request)
         self._queued += len(items)

@@ -13,6 +13,7 @@ import io
 import math
 import os
 import re
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +90,16 @@ def read_image(
         return pixels, _changed(img, frames, eight)
 
 
+def declared_pixels(data: bytes) -> int | None:
+    """W × H as an image file's header declares it, read without decoding (some 20 µs); None where
+    PIL cannot tell (not an image, or past its bomb guard)."""
+    try:
+        with _PIL_BOMB_GUARD, Image.open(io.BytesIO(data)) as img:
+            return img.size[0] * img.size[1]
+    except Exception:  # noqa: BLE001 - whatever the header is, decoding it will say
+        return None
+
+
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # read by their range (:func:`_to_grey`)
 # Pillow's raw modes of 16 bits a channel that it decodes to 8 (each value's high byte)
 SIXTEEN_BITS_A_CHANNEL = re.compile(r"(RGB|RGBA|RGBX|LA|CMYK);16[BLN]")
@@ -128,14 +139,45 @@ def _see_through(img: Image.Image) -> bool:
     return "transparency" in img.info and img.convert("RGBA").getchannel("A").getextrema()[0] < 255
 
 
+class _PilBombGuard:
+    """PIL's own decompression-bomb guard set to idk's limits (PIL guards beyond twice the larger
+    one; each format's own limit is refused by :func:`_pixels`, by name) and its warning made an
+    error, while any thread decodes here. Both are process-wide: they are counted, set by the first
+    thread in and restored by the last one out, so threads decoding at once (the service's decoding
+    threads beside its model's) neither restore them under each other nor leave them changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._outside_limit: int | None = None
+        self._filters: warnings.catch_warnings | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._outside_limit = Image.MAX_IMAGE_PIXELS
+                Image.MAX_IMAGE_PIXELS = 2 * max(MAX_PIXELS, MAX_JPEG_PIXELS)
+                self._filters = warnings.catch_warnings()
+                self._filters.__enter__()
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+            self._inside += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                Image.MAX_IMAGE_PIXELS = self._outside_limit
+                assert self._filters is not None
+                self._filters.__exit__(None, None, None)
+
+
+_PIL_BOMB_GUARD = _PilBombGuard()
+
+
 @contextmanager
 def _decoding(name: str):
     """Decoding an image: bombs refused (:data:`MAX_PIXELS`), PIL's errors raised as an :class:`ImageError`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        previous = Image.MAX_IMAGE_PIXELS
-        # PIL guards beyond twice the larger limit; each format's own limit is refused by _pixels, by name
-        Image.MAX_IMAGE_PIXELS = 2 * max(MAX_PIXELS, MAX_JPEG_PIXELS)
+    with _PIL_BOMB_GUARD:
         try:
             yield
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -146,8 +188,6 @@ def _decoding(name: str):
             raise ImageError(name, "not an image file idk reads (PNG, JPEG, BMP, GIF, WebP, TIFF)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as err:
             raise ImageError(name, f"truncated or corrupted image ({err})") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = previous
 
 
 def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.ndarray:

@@ -83,7 +83,9 @@ def explanation(
             bins=np.linspace(lo, 0, 25),
             color=ACCEPT if accepted[c] else OTHER,
         )
-        ax.set_title(f"{classes[c]}: {shown_probability(stat[c])}", fontsize=9, color=ACCEPT if accepted[c] else "black")
+        ax.set_title(
+            f"{classes[c]}: {shown_probability(stat[c])}", fontsize=9, color=ACCEPT if accepted[c] else "black"
+        )
         ax.set_xlim(lo, 0)
         ax.set_xlabel("log p", fontsize=7)
         ax.tick_params(labelsize=6)
