@@ -66,22 +66,34 @@ def prepare(source: Source, spec: InputSpec, name: str | None = None) -> Prepare
     one image for ``spec``; ``name``: what errors call it (default: its path, ``<bytes>``,
     ``<array>``, ...). What cannot be read as an image is an :class:`~idk.errors.ImageError`."""
     source = image_source(source, name)
-    if spec.preparation == "fit":
-        pixels = source if isinstance(source, np.ndarray) else open_image(source, spec.channels == 3, name)
-        return fit(pixels, spec)
     if isinstance(source, np.ndarray):
-        grey = source if source.ndim == 2 else source @ np.array(LUMINANCE, np.float32)
-    else:
-        grey = None
+        return prepare_pixels(source, spec)
+    if spec.preparation == "fit":
+        return fit(open_image(source, spec.channels == 3, name), spec)
     if spec.preparation == "mnist":
-        grey = open_image(source, name=name) if grey is None else grey
+        prepared = to_mnist(open_image(source, name=name), spec.height, spec.width)
+    else:
+        prepared = to_fashion_mnist(open_image(source, colour=True, name=name), spec.height, spec.width)
+    return _in_channels(prepared, spec)
+
+
+def prepare_pixels(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
+    """:func:`prepare` for decoded pixels, float32 (H, W) or (H, W, 3) in [0, 1] as
+    :func:`~idk.data.imaging.read_image` returns them (not checked again: a folder's images were
+    checked as they were read)."""
+    if spec.preparation == "fit":
+        return fit(pixels, spec)
+    grey = pixels if pixels.ndim == 2 else pixels @ np.array(LUMINANCE, np.float32)
+    if spec.preparation == "mnist":
         prepared = to_mnist(grey, spec.height, spec.width)
     else:
-        rgb = open_image(source, colour=True, name=name) if grey is None else np.repeat(grey[..., None], 3, -1)
-        prepared = to_fashion_mnist(rgb, spec.height, spec.width)
-    if spec.channels == 3:
-        prepared = replace(prepared, pixels=np.repeat(prepared.pixels, 3, axis=0))
-    return prepared
+        prepared = to_fashion_mnist(np.repeat(grey[..., None], 3, -1), spec.height, spec.width)
+    return _in_channels(prepared, spec)
+
+
+def _in_channels(prepared: PreparedImage, spec: InputSpec) -> PreparedImage:
+    """A prepared one-channel image repeated into ``spec``'s three channels where it has three."""
+    return replace(prepared, pixels=np.repeat(prepared.pixels, 3, axis=0)) if spec.channels == 3 else prepared
 
 
 def _border(pixels: np.ndarray) -> np.ndarray:
@@ -118,8 +130,9 @@ def one_colour(pixels: np.ndarray, channels_at: int | None = None) -> bool:
     (pixels (H, W), or with their channels at axis ``channels_at``: a red page is flat too)."""
     if channels_at is None:
         return bool(np.ptp(pixels) < FLAT)
-    per_channel = np.moveaxis(pixels, channels_at, 0).reshape(pixels.shape[channels_at], -1)
-    return bool(np.ptp(per_channel, axis=1).max() < FLAT)
+    # channel by channel, the first that spans FLAT ends it: one reduction across the channel axis of
+    # (H, W, 3) took 10 ms on a 480×360 photo, half of its reading for training
+    return all(np.ptp(channel) < FLAT for channel in np.moveaxis(pixels, channels_at, 0))
 
 
 def to_mnist(grey: np.ndarray, height: int = 28, width: int = 28) -> PreparedImage:
