@@ -7,7 +7,6 @@ import os
 import pickle
 import struct
 import threading
-import warnings
 import zlib
 
 import numpy as np
@@ -416,7 +415,8 @@ def test_what_reading_a_file_changed_is_told_with_its_pixels(tmp_path):
 
 def test_pils_bomb_guard_is_set_while_any_thread_decodes_and_restored_after_the_last():
     """Counted, not saved and restored by each decoding: one thread's end left another thread's
-    large JPEG to PIL's own lower limit, and the last one out could leave idk's limit set."""
+    large JPEG to PIL's own lower limit, and the last one out could leave idk's limit set. (No
+    warning filter is touched: the warnings module's filters are process-wide too.)"""
     from idk.data.imaging import _PIL_BOMB_GUARD
 
     outside = Image.MAX_IMAGE_PIXELS
@@ -433,7 +433,5 @@ def test_pils_bomb_guard_is_set_while_any_thread_decodes_and_restored_after_the_
     with _PIL_BOMB_GUARD:
         second.set()
         other.join(10)  # the other thread's decoding ended inside this one's
-        assert Image.MAX_IMAGE_PIXELS == 2 * max(MAX_PIXELS, MAX_JPEG_PIXELS)
-        with pytest.raises(Image.DecompressionBombWarning):
-            warnings.warn("a large image", Image.DecompressionBombWarning, stacklevel=1)
+        assert Image.MAX_IMAGE_PIXELS == max(MAX_PIXELS, MAX_JPEG_PIXELS)
     assert Image.MAX_IMAGE_PIXELS == outside

@@ -185,3 +185,6 @@ def test_probabilities_are_shown_rounded_down_so_that_one_means_certain():
         "0.00",
     ]
     assert shown_probability(float("nan")) == "nan"
+    # float32, as idk explain reads them: 0.29 is 0.2899999916... there (it read "0.28")
+    assert [shown_probability(np.float32(p)) for p in (0.29, 0.57, 0.58)] == ["0.29", "0.57", "0.58"]
+    assert shown_probability(0.9999996) == "1.00" and shown_probability(0.9999994) == "0.99"  # six digits first

@@ -159,7 +159,7 @@ def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test, mo
     status, _, body = _request(url + "/api/predict", json.dumps(batch).encode(), {"Content-Type": "application/json"})
     one, two = json.loads(body)["images"]
     assert status == 200 and (one["file"], two["file"]) == ("one", "two") and one["samples"] == two["samples"]
-    monkeypatch.setattr("idk.apps.serve_inputs.JSON_ON_LOOP", 1000)  # parsed in a thread: the same answers
+    monkeypatch.setattr("idk.apps.serve_inputs.ON_LOOP", 1000)  # parsed in a thread: the same answers
     status, _, body = _request(url + "/api/predict", json.dumps(batch).encode(), {"Content-Type": "application/json"})
     assert status == 200 and [a["samples"] for a in json.loads(body)["images"]] == [one["samples"], two["samples"]]
     body, headers = _multipart([("notes.txt", b"not a picture"), ("a.png", images[0])])  # one bad upload of two
@@ -389,8 +389,8 @@ def test_an_image_slow_to_decode_holds_no_other_request(loaded, mnist_test, monk
 
     monkeypatch.setattr(serve, "prepare", held)
     server = BackgroundServer(serve.create_app(service)).start()
-    image, large = _png(mnist_test.images[0, 0].numpy()), _png(mnist_test.images[0, 0].numpy(), size=300)
-    assert serve.declared_pixels(large) > serve.INLINE_PIXELS >= serve.declared_pixels(image)
+    image, large = _png(mnist_test.images[0, 0].numpy(), size=28), _png(mnist_test.images[0, 0].numpy(), size=300)
+    assert serve._in_the_pass(image) and not serve._in_the_pass(large)
     slow: list[int] = []
 
     def ask_slow():

@@ -129,3 +129,30 @@ def test_a_request_whose_client_left_is_skipped():
 
     model, kept = _run(main())
     assert kept == [30] and [2] not in model.passes and all(2 not in p for p in model.passes)
+
+
+def test_room_is_held_while_items_are_made_ready_and_counted_as_queued():
+    """``submit``'s ``before`` (the service's decoding) runs with the items' room held: a request
+    that would pass ``max_queue`` meanwhile is refused before its own work, and ``queued`` says so."""
+
+    async def main():
+        model, ready = Recorder(), asyncio.Event()
+
+        async def slowly_ready(items):
+            await ready.wait()
+            return [i + 1 for i in items]
+
+        batcher = MicroBatcher(model, window=0, max_batch=10, max_queue=4)
+        await batcher.start()
+        first = asyncio.ensure_future(batcher.submit([1, 2, 3], slowly_ready))
+        await asyncio.sleep(0.05)
+        held = batcher.queued
+        with pytest.raises(Overloaded):
+            await batcher.submit([5, 6], slowly_ready)  # 3 held + 2 > 4: refused before it waits
+        ready.set()
+        answers = await first
+        await batcher.stop()
+        return held, answers, batcher.queued
+
+    held, answers, after = _run(main())
+    assert held == 3 and answers == [20, 30, 40] and after == 0

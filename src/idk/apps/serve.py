@@ -53,7 +53,7 @@ from idk.apps.serve_batching import (
 )
 from idk.apps.serve_http import BackgroundServer, Timeouts, bind, make_server
 from idk.apps.serve_inputs import Limits, RequestError, Source, read_sources
-from idk.data.imaging import declared_pixels
+from idk.data.headers import declared_size
 from idk.data.preparation import PreparedImage, prepare
 from idk.decision.memory import check_samples
 from idk.decision.rules import describe_rule
@@ -70,10 +70,10 @@ log = logging.getLogger("idk.serve")
 OPEN_FILES = 65536  # the soft limit on open files asked for where the hard one is unlimited
 
 Decoded = tuple[str, bytes | PreparedImage | ImageError]  # an image as the model's pass takes it
-# image files decoded in the model's pass: of at most INLINE_PIXELS (a PNG: about 2 ms), or of at
-# most INLINE_BYTES, which hold a megapixel at most (deflate's ratio is about 1,000: some 30 ms)
+# image files decoded in the model's pass: of at most INLINE_BYTES declaring at most INLINE_PIXELS
+# (a 28×28 PNG takes 0.1 ms; what else 2 KiB can hold inflates to some 2 MB at most)
 INLINE_PIXELS = 2**16
-INLINE_BYTES = 2**10
+INLINE_BYTES = 2**11
 
 __all__ = ["BackgroundServer", "PredictionService", "ServiceSettings", "create_app", "serve"]
 
@@ -109,11 +109,12 @@ class ServiceSettings:
         return cls(**{k: v for k, v in options.items() if v is not None})
 
 
-def _large(data: bytes) -> bool:
-    """Whether a file is decoded apart from the pass: over :data:`INLINE_BYTES` and, as its header
-    says, over :data:`INLINE_PIXELS` (reading the header costs some 25 µs of the event loop: a
-    small file is not asked)."""
-    return len(data) > INLINE_BYTES and (declared_pixels(data) or 0) > INLINE_PIXELS
+def _in_the_pass(data: bytes) -> bool:
+    """Whether an image file is decoded in the model's pass: one of at most :data:`INLINE_BYTES`
+    whose header (read from its bytes: :func:`~idk.data.headers.declared_size`) declares at most
+    :data:`INLINE_PIXELS`; any other, or one whose size cannot be told so, in the decoding threads."""
+    declared = declared_size(data) if len(data) <= INLINE_BYTES else None
+    return declared is not None and declared[1] * declared[2] <= INLINE_PIXELS
 
 
 def _flush_denormals() -> None:
@@ -149,25 +150,25 @@ class PredictionService:
         await self.batcher.start()
 
     async def stop(self) -> None:
-        await self.batcher.stop()
-        if self._decoder is not None:
+        if self._decoder is not None:  # first: no decoded request then waits on a stopped batcher
             self._decoder.shutdown(wait=True, cancel_futures=True)
+        await self.batcher.stop()
 
     async def decoded(self, sources: list[Source]) -> list[Decoded]:
-        """Image files over :data:`INLINE_PIXELS` pixels (:func:`_large`) decoded and prepared in
-        the decoding threads, an unreadable one as its :class:`ImageError`: in the model's thread
-        a 16-megapixel PNG (about 0.5 s) held every other request's pass. Smaller files are left to
-        the pass, which decodes them in microseconds (sending each to a thread and back cost the
-        service about a fifth of its answers a second on MNIST digits); JSON pixels come prepared."""
+        """Image files decoded and prepared in the decoding threads, an unreadable one as its
+        :class:`ImageError`, but for small ones (:func:`_in_the_pass`), left to the model's pass:
+        in its thread a 16-megapixel PNG (about 0.4 s) held every other request, and sending each
+        28×28 PNG to a thread and back cost the service about a fifth of its answers a second.
+        JSON pixels come prepared."""
         if self._decoder is None:
             raise RuntimeError("the service has not been started")
-        large = [i for i, (_, raw) in enumerate(sources) if isinstance(raw, bytes) and _large(raw)]
-        if not large:
+        apart = [i for i, (_, raw) in enumerate(sources) if isinstance(raw, bytes) and not _in_the_pass(raw)]
+        if not apart:
             return list(sources)
         loop = asyncio.get_running_loop()
-        done = await asyncio.gather(*(loop.run_in_executor(self._decoder, self._decode, *sources[i]) for i in large))
+        done = await asyncio.gather(*(loop.run_in_executor(self._decoder, self._decode, *sources[i]) for i in apart))
         out: list[Decoded] = list(sources)
-        for i, image in zip(large, done, strict=True):
+        for i, image in zip(apart, done, strict=True):
             out[i] = image
         return out
 
@@ -290,8 +291,7 @@ async def answer_request(service: PredictionService, request: Request) -> Respon
     """``POST /api/predict``: the request's images answered in the service's next batched pass."""
     try:
         sources = await read_sources(request, service.ckpt.input_spec, service.settings.limits)
-        service.batcher.check_room(len(sources))  # before decoding images a full queue would refuse
-        results = await service.batcher.submit(await service.decoded(sources))
+        results = await service.batcher.submit(sources, service.decoded)  # room held while they decode
     except RequestError as err:
         return _error(err.status, err.message, err.headers)
     except Overloaded as err:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -63,6 +63,7 @@ class MicroBatcher(Generic[Item, Answer]):
         self.answer, self.window, self.max_batch, self.max_queue = answer, window, max_batch, max_queue
         self._waiting: deque[_Request[Item, Answer]] = deque()
         self._queued = 0  # items in self._waiting
+        self._held = 0  # items whose room is held while ``submit``'s ``before`` runs
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -72,7 +73,8 @@ class MicroBatcher(Generic[Item, Answer]):
 
     @property
     def queued(self) -> int:
-        return self._queued
+        """Items waiting for a pass, those being made ready for one (``submit``'s ``before``) too."""
+        return self._queued + self._held
 
     async def start(self) -> None:
         self._wake = asyncio.Event()
@@ -94,19 +96,24 @@ class MicroBatcher(Generic[Item, Answer]):
         self._waiting.clear()
         self._queued = 0
 
-    def check_room(self, count: int) -> None:
-        """:class:`Overloaded` unless ``count`` more items fit in the queue now (asked before work
-        that would be wasted on a request the queue then refuses)."""
-        if self._queued + count > self.max_queue:
-            raise Overloaded(retry_after=1)
-
-    async def submit(self, items: list[Item]) -> list[Answer]:
-        """The answers to ``items``, in order, once a pass has run over them."""
+    async def submit(
+        self, items: list[Item], before: Callable[[list[Item]], Awaitable[list[Item]]] | None = None
+    ) -> list[Answer]:
+        """The answers to ``items``, in order, once a pass has run over them; ``before``: awaited
+        on them first (the service decodes large image files), their room in the queue held
+        meanwhile, so that a full queue refuses them before that work, not after it."""
         if self._wake is None:
             raise RuntimeError("the batcher has not been started")
         if not items:
             return []
-        self.check_room(len(items))
+        if self._queued + self._held + len(items) > self.max_queue:
+            raise Overloaded(retry_after=1)
+        if before is not None:
+            self._held += len(items)
+            try:
+                items = await before(items)
+            finally:
+                self._held -= len(items)
         request: _Request[Item, Answer] = _Request(list(items), asyncio.get_running_loop().create_future())
         self._waiting.append(request)
         self._queued += len(items)

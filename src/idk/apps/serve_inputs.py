@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import collapse_rfc2231_value
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from python_multipart.exceptions import FormParserError, MultipartParseError
@@ -32,10 +33,12 @@ from idk.data.preparation import PreparedImage, blank_in_input_form
 MAX_UPLOAD = 20 * 2**20  # bytes in one request body; larger bodies are refused before they are read
 MAX_IMAGES = 64  # images in one request
 BODY_TIMEOUT = 30.0  # seconds to receive a whole request body
-JSON_ON_LOOP = 2**18  # bytes of JSON parsed on the event loop itself; larger bodies in a thread
-_JSON_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idk-json")
+ON_LOOP = 2**18  # bytes of JSON or multipart parsed on the event loop itself; larger bodies in a thread
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idk-parse")
+FILENAME_CHARSETS = ("utf-8", "iso-8859-1")  # a multipart filename*'s (RFC 8187); others are not decoded
 
 Source = tuple[str, bytes | PreparedImage]
+T = TypeVar("T")
 
 
 class RequestError(Exception):
@@ -100,15 +103,14 @@ async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> lis
             "application/octet-stream, or JSON pixels",
         )
     body = await read_body(request, limits)
+    # a large body is parsed off the event loop (19 MiB of JSON took it 0.7 s from every other request,
+    # 20 MiB of multipart boundaries 2.4 s), one at a time (as on the loop: JSON holds some 4 bytes of
+    # Python objects a byte)
+    parse = _off_the_loop if len(body) > ON_LOOP else _on_the_loop
     if kind == "multipart/form-data":
-        sources = multipart_images(body, request.headers.get("content-type", ""), limits)
+        sources = await parse(multipart_images, body, request.headers.get("content-type", ""), limits)
     elif kind == "application/json":
-        # a large one parsed off the event loop (19 MiB took it 0.7 s from every other request), one
-        # at a time (as on the loop: each holds some 4 bytes of Python objects a byte of JSON)
-        if len(body) > JSON_ON_LOOP:
-            sources = await asyncio.get_running_loop().run_in_executor(_JSON_PARSER, _json_pixels, body, spec)
-        else:
-            sources = _json_pixels(body, spec)
+        sources = await parse(_json_pixels, body, spec)
     else:
         sources = [(_header_text(request.headers.get("x-filename")) or "upload", body)]
     if not sources:
@@ -116,6 +118,14 @@ async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> lis
     if len(sources) > limits.max_images:
         raise RequestError(413, f"{len(sources)} images in one request: at most {limits.max_images}")
     return sources
+
+
+async def _on_the_loop(work: Callable[..., T], *args: Any) -> T:
+    return work(*args)
+
+
+async def _off_the_loop(work: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_PARSER, work, *args)
 
 
 def part_image_name(headers: dict[str, str]) -> str | None:
@@ -126,16 +136,18 @@ def part_image_name(headers: dict[str, str]) -> str | None:
     disposition["content-disposition"] = headers.get("content-disposition", "")
     names = [v for k, v in disposition.get_params([], "content-disposition") if k == "filename"]
     encoded = [v for v in names if isinstance(v, tuple)]  # filename*=: (charset, language, text)
-    if names:
-        return collapse_rfc2231_value((encoded or names)[0]) or "upload"
+    readable = [v for v in encoded if str(v[0]).lower().replace("_", "-") in FILENAME_CHARSETS]
+    plain = [v for v in names if not isinstance(v, tuple)]
+    if names:  # a filename* in another charset (RFC 8187 allows these two): the plain name, or none
+        return collapse_rfc2231_value((readable or plain or ["upload"])[0]) or "upload"
     kind = headers.get("content-type", "").split(";")[0].strip().lower()
     return "upload" if kind.startswith("image/") or kind == "application/octet-stream" else None
 
 
 def multipart_images(body: bytes, content_type: str, limits: Limits) -> list[Source]:
     """A ``multipart/form-data`` body's images in order (:func:`part_image_name`); text fields are
-    passed over, at most as many as images. :class:`RequestError` 400 when the body cannot be read,
-    413 past the limits."""
+    passed over (up to ``limits.max_images`` of them). :class:`RequestError` 400 when the body
+    cannot be read, 413 past the limits."""
     boundary = parse_options_header(content_type)[1].get(b"boundary")
     if not boundary:
         raise RequestError(400, "multipart body not understood: the content type names no boundary")

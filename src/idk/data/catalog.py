@@ -309,7 +309,8 @@ def _labelled(
         if data.labels is None:
             raise DataError(f"{path}: a training set needs 'labels' beside 'images'")
         if len(data.classes) < least:
-            raise DataError(f"{path}: a classifier needs at least two classes, found {len(data.classes)}")
+            needs = "a classifier needs at least two classes" if least == 2 else "a test set needs a class"
+            raise DataError(f"{path}: {needs}, found {len(data.classes)}")
         if split == "train":
             _every_class_has_images(data, path)
         data = fit_images(

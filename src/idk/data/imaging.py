@@ -14,7 +14,6 @@ import math
 import os
 import re
 import threading
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, Union
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from idk.data.headers import declared_size
 from idk.errors import ImageError, a_type
 
 if TYPE_CHECKING:
@@ -83,21 +83,13 @@ def read_image(
         data = path.read_bytes()
     if not data:
         raise ImageError(name, "empty file, not an image")
+    if declared := declared_size(data):  # refused before PIL reads more of it
+        _within_limit(declared[1], declared[2], declared[0] == "JPEG", name)
     with _decoding(name), Image.open(io.BytesIO(data)) as img:
         frames = bool(getattr(img, "is_animated", False))  # before decoding: a GIF's count seeks
         eight = _sixteen_bits_read_at_eight(img)  # before decoding: its tiles are gone after
         pixels = _pixels(img, colour, name)
         return pixels, _changed(img, frames, eight)
-
-
-def declared_pixels(data: bytes) -> int | None:
-    """W × H as an image file's header declares it, read without decoding (some 20 µs); None where
-    PIL cannot tell (not an image, or past its bomb guard)."""
-    try:
-        with _PIL_BOMB_GUARD, Image.open(io.BytesIO(data)) as img:
-            return img.size[0] * img.size[1]
-    except Exception:  # noqa: BLE001 - whatever the header is, decoding it will say
-        return None
 
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # read by their range (:func:`_to_grey`)
@@ -140,26 +132,23 @@ def _see_through(img: Image.Image) -> bool:
 
 
 class _PilBombGuard:
-    """PIL's own decompression-bomb guard set to idk's limits (PIL guards beyond twice the larger
-    one; each format's own limit is refused by :func:`_pixels`, by name) and its warning made an
-    error, while any thread decodes here. Both are process-wide: they are counted, set by the first
-    thread in and restored by the last one out, so threads decoding at once (the service's decoding
-    threads beside its model's) neither restore them under each other nor leave them changed."""
+    """PIL's own decompression-bomb guard set to idk's larger limit while any thread decodes here
+    (PIL warns past it and refuses past twice it; each format's own limit is refused by
+    :func:`_pixels`, by name, and by :func:`read_image` from the header where it can be read). The
+    setting is process-wide: it is counted, set by the first thread in and restored by the last
+    one out, so threads decoding at once (the service's decoding threads beside its model's)
+    neither restore it under each other nor leave it changed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._inside = 0
         self._outside_limit: int | None = None
-        self._filters: warnings.catch_warnings | None = None
 
     def __enter__(self) -> None:
         with self._lock:
             if self._inside == 0:
                 self._outside_limit = Image.MAX_IMAGE_PIXELS
-                Image.MAX_IMAGE_PIXELS = 2 * max(MAX_PIXELS, MAX_JPEG_PIXELS)
-                self._filters = warnings.catch_warnings()
-                self._filters.__enter__()
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS, MAX_JPEG_PIXELS)
             self._inside += 1
 
     def __exit__(self, *_: object) -> None:
@@ -167,8 +156,6 @@ class _PilBombGuard:
             self._inside -= 1
             if self._inside == 0:
                 Image.MAX_IMAGE_PIXELS = self._outside_limit
-                assert self._filters is not None
-                self._filters.__exit__(None, None, None)
 
 
 _PIL_BOMB_GUARD = _PilBombGuard()
@@ -180,7 +167,7 @@ def _decoding(name: str):
     with _PIL_BOMB_GUARD:
         try:
             yield
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        except Image.DecompressionBombError as err:
             raise ImageError(name, f"too many pixels to decode safely ({err}); scale it down first") from None
         except NonFinitePixels:
             raise ImageError(name, "holds NaN or infinite pixel values") from None
@@ -190,6 +177,18 @@ def _decoding(name: str):
             raise ImageError(name, f"truncated or corrupted image ({err})") from None
 
 
+def _within_limit(width: int, height: int, jpeg: bool, name: str) -> None:
+    """:class:`ImageError` for an image of more pixels than its format may have (a JPEG drafted
+    while decoded: :data:`MAX_JPEG_PIXELS`; others :data:`MAX_PIXELS`)."""
+    limit = MAX_JPEG_PIXELS if jpeg else MAX_PIXELS
+    if width * height > limit:
+        raise ImageError(
+            name,
+            f"too many pixels: {width * height:,} ({height}×{width}) is over the limit of {limit:,} (a guard against "
+            "decompression bombs); scale it down first",
+        )
+
+
 def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.ndarray:
     """The first frame of an opened image, upright, as :func:`open_image` returns it; turned in
     place when the image is ``own`` (opened here), else a caller's image is left as it was (its
@@ -197,13 +196,7 @@ def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.n
     by hand)."""
     w, h = img.size
     jpeg = img.format == "JPEG" and own  # a caller's image is not drafted (it would be changed)
-    limit = MAX_JPEG_PIXELS if jpeg else MAX_PIXELS
-    if w * h > limit:
-        raise ImageError(
-            name,
-            f"too many pixels: {w * h:,} ({h}×{w}) is over the limit of {limit:,} (a guard against decompression bombs); "
-            "scale it down first",
-        )
+    _within_limit(w, h, jpeg, name)
     if jpeg and w * h > MAX_PIXELS:  # decoded at a fraction of its size, its longer side ≥ DRAFT_SIDE
         scale = DRAFT_SIDE / max(w, h)
         img.draft(img.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))

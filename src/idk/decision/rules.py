@@ -34,11 +34,13 @@ def shown(threshold: float, digits: int = 4) -> str:
 
 
 def shown_probability(p: float) -> str:
-    """A probability in two decimals, rounded down as thresholds are, so that "1.00" means a
-    certainty: 0.996 → "0.99" (to nearest it read "1.00" beside an uncertainty of "0.004")."""
+    """A probability in two decimals, rounded down as thresholds are: 0.996 → "0.99" (to nearest it
+    read "1.00" beside an uncertainty that said otherwise). Read at six significant digits first,
+    as the service and ``--json`` give probabilities, so a float32 0.29 (0.2899999916...) reads
+    "0.29" everywhere, and "1.00" means 0.9999995 or more."""
     if not math.isfinite(p):
         return str(p)
-    return str(Decimal(repr(float(p))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
+    return str(Decimal(f"{float(p):.6g}").quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
 
 
 def shown_apart(score: float, threshold: float) -> tuple[str, str]:

@@ -34,9 +34,10 @@ fetch("api/info").then(r => r.json().then(d => {
 
 // a number with ``digits`` decimals; "–" for a missing one (the API writes NaN as null)
 const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
-// a probability in two decimals rounded down, as idk predict writes it: "1.00" only for a certainty
-// (the 1e-12 undoes float error: 0.29 * 100 is 28.999999999999996)
-const probability = v => (typeof v === "number" ? (Math.floor(v * 100 + 1e-12) / 100).toFixed(2) : "–");
+// a probability in two decimals rounded down after six significant digits, as idk predict writes it
+// (rules.shown_probability): "1.00" means 0.9999995 or more; the 1e-9 undoes float error (0.29 * 100
+// is 28.999999999999996)
+const probability = v => (typeof v === "number" ? (Math.floor(Number(v.toPrecision(6)) * 100 + 1e-9) / 100).toFixed(2) : "–");
 // significant digits (a string, first one non-zero) and the power of ten of the first, written as
 // Python's "%.Ng" writes them: fixed between 1e-4 and 10^N, else with an exponent of two digits or
 // more; trailing zeros dropped ("4521", -1 → "0.4521"; "2667", -5 → "2.667e-05")

@@ -1,0 +1,61 @@
+"""An image file's size as its header declares it, read from the bytes without decoding them.
+
+PIL's ``Image.open`` reads more than the size: a PNG's compressed text chunks are inflated there
+(up to 64 MiB of text hidden in a file of kilobytes). Reading the few bytes that hold the size
+costs microseconds, whatever else the file holds: the web service asks it on its event loop
+before choosing where a file is decoded, and a file refused for its size is refused before PIL
+opens it.
+"""
+
+from __future__ import annotations
+
+import struct
+
+MAX_JPEG_SEGMENTS = 64  # a JPEG's segments read before its frame header; past them its size is unknown
+# a JPEG's start-of-frame markers (0xC0–0xCF but DHT 0xC4, JPG 0xC8 and DAC 0xCC), which hold its size
+_JPEG_FRAMES = {m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)}
+_JPEG_BARE = {0x01, *range(0xD0, 0xD9)}  # markers without a length: TEM, RSTn, SOI, EOI
+
+
+def declared_size(data: bytes) -> tuple[str, int, int] | None:
+    """(format, width, height) as a PNG's, GIF's, BMP's or JPEG's header declares them; None for
+    other formats, and for a header cut short or not read within :data:`MAX_JPEG_SEGMENTS`."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return "PNG", width, height
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])  # the logical screen: what PIL sizes it by
+        return "GIF", width, height
+    if data[:2] == b"BM" and len(data) >= 26:
+        if int.from_bytes(data[14:18], "little") == 12:  # OS/2's header: 16-bit sides
+            width, height = struct.unpack("<HH", data[18:22])
+        else:
+            width, height = struct.unpack("<ii", data[18:26])  # height < 0: stored top-down
+        return "BMP", abs(width), abs(height)
+    if data[:2] == b"\xff\xd8":
+        return _jpeg_size(data)
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[str, int, int] | None:
+    """A JPEG's size from its frame header, walked to segment by segment from the start."""
+    at = 2
+    for _ in range(MAX_JPEG_SEGMENTS):
+        if at + 1 >= len(data) or data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            at += 1
+            continue
+        if marker in _JPEG_BARE:
+            at += 2
+            continue
+        if marker in _JPEG_FRAMES:
+            if at + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return "JPEG", width, height
+        if marker == 0xDA or at + 4 > len(data):  # the scan began without a frame header
+            return None
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return None
