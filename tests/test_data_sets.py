@@ -123,6 +123,17 @@ def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatc
         and "square/gone.png (a link to nothing, or a loop of links)" in skipped[0]
     )
     assert "Thumbs.db" not in " ".join(warnings)
+    # read in one thread and in three (as many as torch computes with): the same images, labels and words
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 3):
+            torch.set_num_threads(count)
+            again: list[str] = []
+            read = read_folder(root, "s", warn=again.append, require_labels=True)
+            assert torch.equal(read.images, data.images) and torch.equal(read.labels, data.labels)
+            assert again == warnings, count
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_images_beside_the_class_folders_are_named_in_one_line(tmp_path):
