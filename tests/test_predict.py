@@ -254,6 +254,22 @@ def test_predict_takes_what_a_library_caller_gives_it(cnn_model, user_files):
         predict_images(model, ckpt, [(files[0], files[0])], 0)
 
 
+def test_files_decoded_in_threads_are_answered_as_in_one(cnn_model, user_files):
+    """A batch's files are decoded in torch's threads: the same results, in order, an unreadable file
+    in its place; an image PIL opened, given twice, is read in the caller's thread (one object)."""
+    from PIL import Image
+
+    from idk.apps.predict import predict_images
+
+    model, ckpt = checkpoint.load(cnn_model)
+    files = sorted(str(f) for f in user_files.iterdir())  # notes.txt among them
+    opened = Image.open(files[0])
+    sources = [(f, f) for f in files] + [("opened", opened), ("again", opened)]
+    one = predict_images(model, ckpt, sources, 10, decode_threads=1)
+    assert any(r.error for r in one) and one[-1].probabilities == one[-2].probabilities
+    assert predict_images(model, ckpt, sources, 10, decode_threads=3) == one
+
+
 def test_predict_shows_progress_over_files_that_take_more_than_one_batch(cnn_model, user_files, monkeypatch, capsys):
     from idk.apps import predict
 

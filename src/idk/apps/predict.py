@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from idk.data import catalog
-from idk.data.folders import Warn, as_images, channels_last_image, fit_images, flat_side
+from idk.data.folders import Warn, as_images, channels_last_image, fit_images, flat_side, in_threads
 from idk.data.images import ImageSet, InputSpec
 from idk.data.imaging import Source
 from idk.data.listing import list_images
@@ -208,6 +209,7 @@ def predict_images(
     with_samples: bool = False,
     draws: dict[str, torch.Tensor] | None = None,
     progress: Progress | None = None,
+    decode_threads: int | None = None,
 ) -> list[FileResult]:
     """Answer named images, each a path, the file's bytes, an image PIL opened or decoded pixels
     (H, W[, C], a numpy array or a torch tensor: :func:`~idk.data.imaging.image_source`) (an
@@ -219,7 +221,8 @@ def predict_images(
     ``with_samples`` adds each class's S sampled probabilities; ``draws`` (:func:`draw_networks`
     for ``seed``) spares drawing the networks again (and the memory check of
     :func:`~idk.decision.memory.check_samples`, made when they were drawn); ``progress``: a bar over the images when they
-    take more than one batch."""
+    take more than one batch; ``decode_threads``: a batch's files are decoded in so many threads
+    (default: as many as torch computes with)."""
     if samples is None:
         samples = ckpt.rule_config.samples
     elif draws is None:
@@ -235,7 +238,8 @@ def predict_images(
     results: list[FileResult] = []
     try:
         for start in range(0, len(sources), size):
-            results += _answer_batch(model, ckpt, rule, sources[start : start + size], samples, with_samples, draws)
+            batch = sources[start : start + size]
+            results += _answer_batch(model, ckpt, rule, batch, samples, with_samples, draws, decode_threads)
             if bar:
                 bar.update(min(size, len(sources) - start))
     finally:
@@ -252,18 +256,27 @@ def _answer_batch(
     samples: int,
     with_samples: bool,
     draws: dict[str, torch.Tensor] | None,
+    decode_threads: int | None,
 ) -> list[FileResult]:
     """:func:`predict_images` for one batch of named images, all readable ones in one pass."""
     classes = ckpt.classes
     results: list[FileResult] = []
     ready: list[tuple[int, np.ndarray]] = []
-    for name, source in sources:
+
+    def read(item: tuple[str, Source | PreparedImage | ImageError]) -> PreparedImage | ImageError:
+        name, source = item
+        if isinstance(source, (PreparedImage, ImageError)):
+            return source
         try:
-            if isinstance(source, ImageError):
-                raise source
-            prepared = source if isinstance(source, PreparedImage) else prepare(source, ckpt.input_spec, name)
+            return prepare(source, ckpt.input_spec, name)
         except ImageError as err:
-            results.append(FileResult(name, None, None, [], None, str(err)))
+            return err
+
+    # an image PIL opened is read in this thread: one object given twice must not be read at once
+    threads = 1 if any(isinstance(source, Image.Image) for _, source in sources) else decode_threads
+    for (name, _), prepared in zip(sources, in_threads(read, sources, threads), strict=True):
+        if isinstance(prepared, ImageError):
+            results.append(FileResult(name, None, None, [], None, str(prepared)))
             continue
         if ckpt.is_blank(prepared):
             results.append(FileResult(name, "I don't know", None, [], None, None, blank=True, threshold=rule.threshold))

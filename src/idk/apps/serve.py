@@ -192,6 +192,7 @@ class PredictionService:
                 self.samples,
                 with_samples=True,
                 draws=self.draws,
+                decode_threads=1,  # the pass's files are small ones (decoded): others came decoded
             )
         ]
 
