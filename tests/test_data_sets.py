@@ -10,8 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
+from idk.data.arrays import read_array
 from idk.data.catalog import DataRecord, load, recorded_test_set, training_data, without_labels
-from idk.data.folders import fit_images, read_array, read_folder, stratified_split
+from idk.data.folders import fit_images, read_folder, stratified_split
 from idk.data.idx import write_idx
 from idk.data.images import ImageSet, InputSpec, conform
 from idk.data.named import NAMED, named_split
@@ -431,7 +432,7 @@ def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):
 
 
 def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_as_before():
-    from idk.data.folders import as_images
+    from idk.data.arrays import as_images
     from idk.data.imaging import pixels_from_array
 
     deep = (np.linspace(0, 1, 2 * 64).reshape(2, 8, 8) * 65535).round().astype(np.uint16)

@@ -251,7 +251,7 @@ def test_arrays_of_pixels_are_read_as_a_file_would_be():
 def test_one_image_is_read_by_the_rule_a_data_set_is_read_by():
     """Signed integers and floats of 0..255 are read as 8 bits, uint16 of 0/1 as ink or not, for one
     image as for a set of them (one image of int64 or float 0..255 was refused that a set took)."""
-    from idk.data.folders import as_images
+    from idk.data.arrays import as_images
 
     grey = np.linspace(0, 1, 12).reshape(3, 4)
     u8 = (grey * 255).round().astype(np.uint8)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idk.apps import serve
+from idk.apps import serve, serve_service
 from idk.apps.notices import warnings
 from idk.apps.predict import predict_images
 from idk.apps.serve_http import BackgroundServer, Timeouts
@@ -355,7 +355,7 @@ def test_a_request_larger_than_a_pass_is_answered_in_passes_with_the_same_networ
         passes.append(len(sources))
         return predict_images(model, ckpt, sources, *args, **kwargs)
 
-    monkeypatch.setattr(serve, "predict_images", counted)
+    monkeypatch.setattr(serve_service, "predict_images", counted)
     sources = [(f"{i}.png", _png(mnist_test.images[i, 0].numpy())) for i in range(5)]
     got = service.answer(sources)
     assert passes == [2, 2, 1]
@@ -387,10 +387,10 @@ def test_an_image_slow_to_decode_holds_no_other_request(loaded, mnist_test, monk
             assert release.wait(30)
         return prepare(source, spec, name)
 
-    monkeypatch.setattr(serve, "prepare", held)
+    monkeypatch.setattr(serve_service, "prepare", held)
     server = BackgroundServer(serve.create_app(service)).start()
     image, large = _png(mnist_test.images[0, 0].numpy(), size=28), _png(mnist_test.images[0, 0].numpy(), size=300)
-    assert serve._in_the_pass(image) and not serve._in_the_pass(large)
+    assert serve_service._in_the_pass(image) and not serve_service._in_the_pass(large)
     slow: list[int] = []
 
     def ask_slow():

@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 
 from idk.data import catalog
-from idk.data.folders import Warn, as_images, channels_last_image, fit_images, flat_side, in_threads
+from idk.data.arrays import as_images, channels_last_image, flat_side
+from idk.data.folders import Warn, fit_images, in_threads
 from idk.data.images import ImageSet, InputSpec
 from idk.data.imaging import Source
 from idk.data.listing import list_images

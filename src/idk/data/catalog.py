@@ -17,18 +17,10 @@ import numpy as np
 import torch
 
 from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
+from idk.data.arrays import LABEL_KEYS, read_array, read_idx_images
 from idk.data.class_names import in_model_classes, match_classes, nfc
 from idk.data.fingerprints import fingerprint, same_images, shared_images
-from idk.data.folders import (
-    LABEL_KEYS,
-    Warn,
-    class_folders,
-    fit_images,
-    read_array,
-    read_folder,
-    read_idx_images,
-    stratified_split,
-)
+from idk.data.folders import Warn, class_folders, fit_images, read_folder, stratified_split
 from idk.data.idx import read_idx
 from idk.data.images import (
     ImageSet,

@@ -289,7 +289,7 @@ def image_source(source: object, name: str | None = None) -> str | Path | bytes 
 def pixels_from_array(array: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Decoded pixels as a file's would be read: float32 (H, W) or (H, W, 3) in [0, 1], from
     (H, W[, 1 | 2 | 3 | 4]) numbers read by :func:`unit_divisor` (one image by the rule a data set
-    is read by in :func:`~idk.data.folders.as_images`); an alpha channel is laid on white, as a
+    is read by in :func:`~idk.data.arrays.as_images`); an alpha channel is laid on white, as a
     transparent file's is.
 
     Raises:
