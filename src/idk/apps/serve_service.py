@@ -49,7 +49,7 @@ class ServiceSettings:
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
     threads: int | None = None  # the model's torch threads (None: one core fewer than the machine's, at least 1)
-    decode_threads: int = DEFAULT_DECODE_THREADS  # beside the model's pass, never in its thread
+    decode_threads: int = DEFAULT_DECODE_THREADS  # files decoded at once beside the pass (small ones in it)
 
     def __post_init__(self) -> None:
         if self.max_queue < self.limits.max_images:
@@ -153,7 +153,7 @@ class PredictionService:
                 self.samples,
                 with_samples=True,
                 draws=self.draws,
-                decode_threads=1,  # the pass's files are small ones (decoded): others came decoded
+                decode_threads=1,  # the pass decodes only small files (_in_the_pass): the others came decoded
             )
         ]
 
