@@ -210,3 +210,17 @@ def test_an_error_target_no_coverage_meets_says_so_everywhere():
     assert any(f"the smallest these images certify is --target-error {reachable:g}" in w for w in warnings(ckpt))
     cfg = RuleConfig(score="max-prob", target_refusal=None, target_error=reachable)
     assert calibrate(base_rule(cfg), pred, right, cfg)[1]["feasible"] is True
+
+
+def test_a_tie_on_the_aurc_too_is_not_called_better():
+    """With no validation error the AURCs tie at 0: the reason says the first in the scores' order
+    won, not that 0 ranks better than 0 (a small set's model read so)."""
+    from idk.training.rule_fitting import ranking_reason
+
+    row = {"mean_auroc": 0.99, "validation_aurc": 0.0}
+    tie = ranking_reason({"entropy": row, "percentile": dict(row)}, "entropy", ["entropy", "percentile"])
+    assert tie.endswith("errors no worse (first in the scores' order): AURC 0 against percentile 0")
+    lower = ranking_reason(
+        {"entropy": row, "percentile": {**row, "validation_aurc": 0.1}}, "entropy", ["entropy", "percentile"]
+    )
+    assert lower.endswith("errors better: AURC 0 against percentile 0.1")

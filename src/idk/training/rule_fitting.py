@@ -220,9 +220,12 @@ def ranking_reason(table: dict[str, dict[str, float]], chosen: str, equal: list[
     if not tied:
         return said
     aurcs = ", ".join(f"{n} {table[n]['validation_aurc']:.2g}" for n in tied)
+    aurc = table[chosen]["validation_aurc"]
+    # a tie on the AURC too (no validation error at all: 0 against 0) goes to the first in the scores' order
+    how = "better" if all(table[n]["validation_aurc"] > aurc for n in tied) else "no worse (first in the scores' order)"
     return (
-        f"{said}, as {' and '.join(tied)} to {_in_words(AUROC_DIGITS)} digits; it ranks the validation images' errors better: AURC "
-        f"{table[chosen]['validation_aurc']:.2g} against {aurcs}"
+        f"{said}, as {' and '.join(tied)} to {_in_words(AUROC_DIGITS)} digits; it ranks the validation images' errors "
+        f"{how}: AURC {aurc:.2g} against {aurcs}"
     )
 
 
