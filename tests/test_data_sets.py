@@ -12,7 +12,7 @@ from PIL import Image
 
 from idk.data.arrays import read_array
 from idk.data.catalog import DataRecord, load, recorded_test_set, training_data, without_labels
-from idk.data.folders import fit_images, read_folder, stratified_split
+from idk.data.folders import fit_images, read_folder, stratified_split, usual_size
 from idk.data.idx import write_idx
 from idk.data.images import ImageSet, InputSpec, conform
 from idk.data.named import NAMED, named_split
@@ -661,3 +661,15 @@ def test_a_test_set_of_the_same_names_in_another_order_is_not_said_to_have_chang
     np.savez(tmp_path / "test.npz", images=images[:6], labels=1 - labels[:6], classes=np.array(["a", "b"]))
     recorded_test_set(data.record, data.train.spec, data_cfg, data.train.classes, said.append)
     assert len(said) == 1 and "the model's test set changed since training (6 images then, 6 now" in said[0]
+
+
+def test_the_usual_size_is_the_one_most_share_else_the_median_height_and_width(tmp_path):
+    assert usual_size([(28, 28)] * 5 + [(30, 40)] * 5) == (28, 28)  # half of them: a data set's size
+    # photos of many sizes: three share the most common size, portrait; most are landscape
+    photos = [(693, 520)] * 3 + [(300 + 7 * i, 400 + 9 * i) for i in range(20)] + [(500, 500)] * 2
+    assert usual_size(photos) == (384, 500)  # the medians, not the three portrait ones' 693×520
+    for i, (h, w) in enumerate([(60, 80), (62, 84), (64, 88), (80, 60)]):
+        Image.new("RGB", (w, h), (40 * i, 90, 200)).save(tmp_path / f"{i}.png")
+    said: list[str] = []
+    data = read_folder(tmp_path, "photos", warn=said.append)
+    assert data.spec.shape == (3, 63, 82) and "to 63×82 colour (height × width) (4 resized)" in said[-1]

@@ -71,7 +71,7 @@ def read_folder(
     folders or more (a training set two, a test set one).
 
     Without ``spec`` the form comes from the images: colour when any image is, else greyscale;
-    ``image_size`` (H, W), else the most common size scaled down to at most :data:`MAX_SIDE`;
+    ``image_size`` (H, W), else :func:`usual_size` scaled down to at most :data:`MAX_SIDE`;
     prepared by ``fit``. Images already of the frame's size are taken pixel for pixel: a folder of
     them is a data set in the model's form (notMNIST-459's letters, dark on light, are read so),
     where ``idk predict`` prepares a photo of the same size (inverting a light background for a
@@ -154,7 +154,7 @@ def read_folder(
             raise DataError(f"{root}: no readable images in class folder(s) {', '.join(empty)}")
     capped = False
     if spec is None:
-        height, width = image_size or Counter(size for _, _, size, _ in found).most_common(1)[0][0]
+        height, width = image_size or usual_size([size for _, _, size, _ in found])
         if image_size is None and max(height, width) > MAX_SIDE:
             scale = MAX_SIDE / max(height, width)
             height, width, capped = max(1, round(height * scale)), max(1, round(width * scale)), True
@@ -222,6 +222,18 @@ def _in_form(px: np.ndarray, spec: InputSpec, prepare_all: bool) -> np.ndarray:
     return prepare_pixels(px, spec).pixels
 
 
+def usual_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
+    """The frame (H, W) a folder's images are brought to when none is asked: the most common size
+    where at least half the images have it (a data set's one size), else the median height and the
+    median width (a folder of photos of 543 sizes, 3 of them the most common and portrait, had its
+    mostly landscape photos trained in that portrait frame)."""
+    size, count = Counter(sizes).most_common(1)[0]
+    if 2 * count >= len(sizes):
+        return size
+    heights, widths = zip(*sizes, strict=True)
+    return int(np.median(heights)), int(np.median(widths))
+
+
 def _say_conversions(root: Path, found, forms: Counter[str], spec: InputSpec, capped: bool, warn: Warn) -> None:
     """One line: how many of the ``found`` images were resized, given channels or made grey, and
     read otherwise than as plain 8-bit pixels (``forms``: counts of :data:`STORED_FORMS` keys)."""
@@ -236,9 +248,11 @@ def _say_conversions(root: Path, found, forms: Counter[str], spec: InputSpec, ca
     ]
     if any(n for n, _ in counts):
         parts = [f"{n} {what}" for n, what in counts if n]  # "; ": a part may hold a comma
-        cap = f" (sizes capped at {MAX_SIDE} px; --image-size chooses another)" if capped else ""
+        notes = ["height × width"] if spec.height != spec.width else []  # 128×96 is no landscape frame
+        notes += [f"sizes capped at {MAX_SIDE} px; --image-size chooses another"] if capped else []
+        said = f" ({'; '.join(notes)})" if notes else ""
         warn(
-            f"{root}: brought {len(found)} image{'s' if len(found) != 1 else ''} to {spec.describe()}{cap} ({'; '.join(parts)})"
+            f"{root}: brought {len(found)} image{'s' if len(found) != 1 else ''} to {spec.describe()}{said} ({'; '.join(parts)})"
         )
 
 
