@@ -77,7 +77,8 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
         "--image-size",
         type=image_size,
         metavar="N|HxW",
-        help="bring a folder's images to this size (default: the most common)",
+        help="bring a folder's images to this size, H×W (default: the most common where half have it, else the median "
+        "height and width, at most 128 px a side)",
     )
     p.add_argument(
         "--preset",
