@@ -396,6 +396,14 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys, monkey
     resumed = checkpoint.read(out)
     assert len(resumed.history) == 2 and resumed.data == first.data and resumed.classes == CLASSES
     assert resumed.train_config.flip is True
+    # without -q, a run says how long its epochs left take, once, at the pace of its session's first
+    monkeypatch.setattr("idk.training.train.PACE_NOTE_AFTER", 0.0)
+    paced = tmp_path / "paced.pt"
+    shutil.copy(out, paced)
+    capsys.readouterr()
+    assert main(["train", "--resume", "--out", str(paced), "--epochs", "4"]) == 0
+    said = capsys.readouterr()
+    assert (said.out + said.err).count("s an epoch, the 5 Bayesian epochs left take about") == 1  # 1 + 2 + 2
     _one_line_error(capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "--no-flip", "-q"], "--no-flip")
     other = make_shapes(tmp_path / "other", per_class=6)
     _one_line_error(

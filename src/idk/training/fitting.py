@@ -146,6 +146,12 @@ def _per_example(model: BNN | DeterministicNet, total: float, n: int, steps: int
     return total / (size * steps) if size is not None else total / n
 
 
+def part_epochs(model: BNN | DeterministicNet, cfg: TrainConfig) -> int:
+    """The epochs ``fit`` trains ``model`` for: a Bayesian network ``cfg.epochs``, the deterministic
+    twin ``cfg.twin_epochs`` where set."""
+    return cfg.epochs if isinstance(model, BNN) else (cfg.twin_epochs or cfg.epochs)
+
+
 def fit(
     model: BNN | DeterministicNet,
     images: Tensor,
@@ -177,7 +183,7 @@ def fit(
     for name, does in NAMED_SHARES.items():
         if getattr(cfg, name) > 0 and spec.drawn and not classes:
             raise ValueError(f"{name}={getattr(cfg, name)} {does}: give fit the class names (classes=...), or {name}=0")
-    epochs = cfg.epochs if isinstance(model, BNN) else (cfg.twin_epochs or cfg.epochs)
+    epochs = part_epochs(model, cfg)
     objective = ElboObjective(model, cfg) if isinstance(model, BNN) else MleObjective(model, cfg)
     n = images.shape[0]
     steps_per_epoch = math.ceil(n / cfg.batch_size)

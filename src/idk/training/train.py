@@ -43,7 +43,7 @@ from idk.training import distributed
 from idk.training.batches import trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
-from idk.training.fitting import FitState, fit
+from idk.training.fitting import FitState, fit, part_epochs
 from idk.training.options import TrainOptions, checked, configure, given_for
 from idk.training.preflight import check_training, enough_steps, warn_before_training, warn_unused_options
 from idk.training.resumption import (
@@ -236,7 +236,19 @@ def train(
             ckpt_io.save(ckpt, out)
         return ckpt
 
-    for key, net, label, cfg in fitted_parts(model, twin, tcfg):
+    parts = list(fitted_parts(model, twin, tcfg))
+    paced = False  # the run's length foretold after this session's first epoch
+
+    def after_epoch(state: FitState) -> None:
+        nonlocal paced
+        save()
+        if not paced and replicas.is_main:
+            paced = True
+            left = {key: part_epochs(net, cfg) - states[key].epoch for key, net, _, cfg in parts}
+            if note := pace_note(state.history[-1]["seconds"], left.pop("twin", 0), sum(left.values())):
+                progress.log(note)
+
+    for key, net, label, cfg in parts:
         fit(
             net,
             train_set.images,
@@ -246,7 +258,7 @@ def train(
             state=states[key],
             progress=progress,
             label=label,
-            on_epoch=lambda st: save(),
+            on_epoch=after_epoch,
             replicas=replicas,
             classes=full.classes,
         )
@@ -283,6 +295,22 @@ def resumes_nothing(previous: Checkpoint, epochs: int | None) -> bool:
     """Whether resuming the run ``previous`` with ``--epochs`` ``epochs`` (None: its own) has nothing
     left to train: :func:`train` then returns it as it is, the file untouched."""
     return previous.finished and epochs in (None, previous.train_config.epochs)
+
+
+PACE_NOTE_AFTER = 120.0  # seconds of training left, by the first epoch's pace, before the run's length is said
+
+
+def pace_note(seconds: float, twin_left: int, bayes_left: int) -> str | None:
+    """How long the Bayesian epochs left take at the pace of the first (``seconds`` each), where that
+    is :data:`PACE_NOTE_AFTER` or more: a small set of large photos took half an hour with no word
+    of it (its epochs: as many as make 200 steps, for each of the mixture's three members)."""
+    if bayes_left * seconds < PACE_NOTE_AFTER:
+        return None
+    twin = f", then the deterministic twin's {twin_left}" if twin_left else ""
+    return (
+        f"at {seconds:.1f} s an epoch, the {bayes_left} Bayesian epochs left take about "
+        f"{duration(bayes_left * seconds)}{twin} (a smaller --image-size, fewer --epochs or --members shorten it)"
+    )
 
 
 # member k of a mixture trains with seed + k · this (member 0 with the run's own seed, as one posterior
