@@ -222,6 +222,21 @@ def test_lengths_from_the_headers(url):
     assert status == 413 and "upload over" in answer["error"]  # refused before any of the body was sent
 
 
+def test_a_body_too_large_is_answered_413_to_a_client_still_sending_it(url, monkeypatch):
+    """A refused body is read on and dropped before the 413: Python's urllib, writing all of it
+    before it reads, got a connection reset instead; a client that waits for the answer before it
+    sends (``Expect: 100-continue``, as curl's large uploads) is answered at once."""
+    req = urllib.request.Request(url + "/api/predict", data=bytes(25 * 2**20), headers={"Content-Type": "image/png"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=60)
+    assert refused.value.code == 413 and "upload over" in json.loads(refused.value.read())["error"]
+    monkeypatch.setattr("idk.apps.serve_inputs.DRAIN_SECONDS", 30.0)  # a drain would wait for the body
+    head = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nExpect: 100-continue\r\n"
+    start = time.monotonic()
+    status, _ = _status_and_json(_raw(url, (head + "Content-Length: 200000\r\n\r\n").encode(), wait=20))
+    assert status == 413 and time.monotonic() - start < 15
+
+
 def test_a_chunked_body_is_read_with_the_cap(url, mnist_test):
     image = _png(mnist_test.images[0, 0].numpy())
     head = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from idk.data.images import InputSpec
 from idk.data.preparation import PreparedImage, blank_in_input_form
@@ -33,6 +33,8 @@ from idk.data.preparation import PreparedImage, blank_in_input_form
 MAX_UPLOAD = 20 * 2**20  # bytes in one request body; larger bodies are refused before they are read
 MAX_IMAGES = 64  # images in one request
 BODY_TIMEOUT = 30.0  # seconds to receive a whole request body
+DRAIN_BYTES = 64 * 2**20  # of a body refused as too large, read and dropped before the 413 is sent
+DRAIN_SECONDS = 2.0  # ... within this time
 ON_LOOP = 2**18  # bytes of JSON or multipart parsed on the event loop itself; larger bodies in a thread
 _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idk-parse")
 FILENAME_CHARSETS = ("utf-8", "iso-8859-1")  # a multipart filename*'s (RFC 8187); others are not decoded
@@ -74,21 +76,56 @@ def declared_length(request: Request, limits: Limits) -> int | None:
 
 
 async def read_body(request: Request, limits: Limits) -> bytes:
-    """The whole body, refused at ``max_upload`` bytes (413) or after ``body_timeout`` s (408)."""
-    declared_length(request, limits)
-    chunks, size = [], 0
+    """The whole body, refused at ``max_upload`` bytes (413) or after ``body_timeout`` s (408). A
+    body refused as too large is read on and dropped (:func:`_drain`) before the 413 is sent."""
+    too_large = RequestError(413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"})
+    try:
+        declared_length(request, limits)
+    except RequestError as err:
+        if err.status == 413:
+            await _drain(request)
+        raise
+    chunks, size, more = [], 0, True
     try:
         async with asyncio.timeout(limits.body_timeout):  # one deadline for the whole body, no task per chunk
-            async for chunk in request.stream():
+            while more and size <= limits.max_upload:
+                message = await request.receive()  # the ASGI messages: whether more follows is known
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                chunk, more = message.get("body", b""), message.get("more_body", False)
                 size += len(chunk)
-                if size > limits.max_upload:
-                    raise RequestError(413, f"upload over {limits.max_upload / 2**20:g} MiB", {"Connection": "close"})
                 chunks.append(chunk)
     except TimeoutError:
         raise RequestError(
             408, f"the body did not arrive within {limits.body_timeout:g} s", {"Connection": "close"}
         ) from None
+    if size > limits.max_upload:
+        if more:
+            await _drain(request)
+        raise too_large
     return b"".join(chunks)
+
+
+async def _drain(request: Request) -> None:
+    """Read and drop what the client still sends of a refused body, up to :data:`DRAIN_BYTES`
+    within :data:`DRAIN_SECONDS`: a connection closed with its upload unread is reset, and a client
+    still writing (Python's urllib, requests) then reads the reset, not the 413. Not for a client
+    that waits for the answer before it sends (``Expect: 100-continue``, as curl's large uploads),
+    nor for a body declared larger than what would be drained (it is reset anyway)."""
+    declared = request.headers.get("content-length", "")
+    if request.headers.get("expect", "").lower() == "100-continue" or (
+        declared.isdigit() and int(declared) > DRAIN_BYTES
+    ):
+        return
+    drained, more = 0, True
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while more and drained <= DRAIN_BYTES:
+                message = await request.receive()
+                drained += len(message.get("body", b""))
+                more = message["type"] == "http.request" and message.get("more_body", False)
+    except TimeoutError:
+        return
 
 
 async def read_sources(request: Request, spec: InputSpec, limits: Limits) -> list[Source]:
