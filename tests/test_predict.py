@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from PIL import Image
 
 from idk.apps.cli import main
 from idk.apps.predict import FileResult, format_results, verdict_text
+from idk.data.preparation import prepare
 from idk.decision.rules import PercentileRule, ScoreRule
 from idk.decision.scores import make_score
 from idk.training import checkpoint
@@ -257,17 +260,24 @@ def test_predict_takes_what_a_library_caller_gives_it(cnn_model, user_files):
 def test_files_decoded_in_threads_are_answered_as_in_one(cnn_model, user_files):
     """A batch's files are decoded in torch's threads: the same results, in order, an unreadable file
     in its place; an image PIL opened, given twice, is read in the caller's thread (one object)."""
-    from PIL import Image
-
     from idk.apps.predict import predict_images
 
     model, ckpt = checkpoint.load(cnn_model)
     files = sorted(str(f) for f in user_files.iterdir())  # notes.txt among them
-    opened = Image.open(files[0])
-    sources = [(f, f) for f in files] + [("opened", opened), ("again", opened)]
-    one = predict_images(model, ckpt, sources, 10, decode_threads=1)
-    assert any(r.error for r in one) and one[-1].probabilities == one[-2].probabilities
-    assert predict_images(model, ckpt, sources, 10, decode_threads=3) == one
+    sources = [(f, f) for f in files]
+    used: set[str] = set()
+    with patch(
+        "idk.apps.predict.prepare", side_effect=lambda *a: used.add(threading.current_thread().name) or prepare(*a)
+    ):
+        one = predict_images(model, ckpt, sources, 10, decode_threads=1)
+        assert used == {threading.current_thread().name} and any(r.error for r in one)
+        used.clear()
+        assert predict_images(model, ckpt, sources, 10, decode_threads=3) == one
+        assert used and all(name.startswith("idk-read") for name in used)  # the pool's threads
+        used.clear()
+        opened = Image.open(files[0])
+        twice = predict_images(model, ckpt, [("opened", opened), ("again", opened)], 10, decode_threads=3)
+        assert used == {threading.current_thread().name} and twice[0].probabilities == twice[1].probabilities
 
 
 def test_predict_shows_progress_over_files_that_take_more_than_one_batch(cnn_model, user_files, monkeypatch, capsys):

@@ -406,6 +406,9 @@ def test_an_image_slow_to_decode_holds_no_other_request(loaded, mnist_test, monk
     server = BackgroundServer(serve.create_app(service)).start()
     image, large = _png(mnist_test.images[0, 0].numpy(), size=28), _png(mnist_test.images[0, 0].numpy(), size=300)
     assert serve_service._in_the_pass(image) and not serve_service._in_the_pass(large)
+    gif = io.BytesIO()
+    Image.new("L", (28, 28)).save(gif, format="GIF")  # its header's screen may be overreached: decoded apart
+    assert len(gif.getvalue()) < serve_service.INLINE_BYTES and not serve_service._in_the_pass(gif.getvalue())
     slow: list[int] = []
 
     def ask_slow():

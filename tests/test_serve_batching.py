@@ -156,3 +156,18 @@ def test_room_is_held_while_items_are_made_ready_and_counted_as_queued():
 
     held, answers, after = _run(main())
     assert held == 3 and answers == [20, 30, 40] and after == 0
+
+
+def test_the_room_held_is_given_back_whatever_before_returns():
+    async def main():
+        batcher = MicroBatcher(Recorder(), window=0, max_batch=10, max_queue=8)
+        await batcher.start()
+
+        async def fewer(items):
+            return items[:1]
+
+        answers = await batcher.submit([1, 2, 3], fewer)
+        await batcher.stop()
+        return answers, batcher.queued
+
+    assert _run(main()) == ([10], 0)  # the 3 held, not the 1 returned, given back

@@ -177,3 +177,26 @@ def test_multipart_bodies_cut_short_or_past_the_limits_are_refused(body, content
     with pytest.raises(RequestError) as refused:
         multipart_images(body, f"multipart/form-data; {content_type}", Limits(max_images=3))
     assert refused.value.status == status and words in refused.value.message
+
+
+@pytest.mark.parametrize("expect", [False, True])
+def test_a_chunked_body_past_the_limit_is_drained_before_the_413(expect):
+    """Read on and dropped, so that a client still sending reads the 413, not a reset; with
+    ``Expect: 100-continue`` too, once reading the body has told the client to go on."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from idk.apps.serve_inputs import read_body
+
+    sent = [0]
+
+    async def receive():
+        sent[0] += 1
+        return {"type": "http.request", "body": bytes(1000), "more_body": sent[0] < 100}
+
+    headers = [(b"transfer-encoding", b"chunked")] + ([(b"expect", b"100-continue")] if expect else [])
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive)
+    with pytest.raises(RequestError) as refused:
+        asyncio.run(read_body(request, Limits(max_upload=5000)))
+    assert refused.value.status == 413 and sent[0] == 100

@@ -223,7 +223,7 @@ def predict_images(
     for ``seed``) spares drawing the networks again (and the memory check of
     :func:`~idk.decision.memory.check_samples`, made when they were drawn); ``progress``: a bar over the images when they
     take more than one batch; ``decode_threads``: a batch's files are decoded in so many threads
-    (default: as many as torch computes with)."""
+    (default: as many as torch computes with, at most four: :func:`~idk.data.folders.in_threads`)."""
     if samples is None:
         samples = ckpt.rule_config.samples
     elif draws is None:

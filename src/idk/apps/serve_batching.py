@@ -109,11 +109,12 @@ class MicroBatcher(Generic[Item, Answer]):
         if self._queued + self._held + len(items) > self.max_queue:
             raise Overloaded(retry_after=1)
         if before is not None:
-            self._held += len(items)
+            held = len(items)
+            self._held += held
             try:
                 items = await before(items)
             finally:
-                self._held -= len(items)
+                self._held -= held
         request: _Request[Item, Answer] = _Request(list(items), asyncio.get_running_loop().create_future())
         self._waiting.append(request)
         self._queued += len(items)

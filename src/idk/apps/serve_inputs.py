@@ -83,7 +83,7 @@ async def read_body(request: Request, limits: Limits) -> bytes:
         declared_length(request, limits)
     except RequestError as err:
         if err.status == 413:
-            await _drain(request)
+            await _drain(request, continued=False)
         raise
     chunks, size, more = [], 0, True
     try:
@@ -101,19 +101,20 @@ async def read_body(request: Request, limits: Limits) -> bytes:
         ) from None
     if size > limits.max_upload:
         if more:
-            await _drain(request)
+            await _drain(request, continued=True)  # reading the body sent any "100 Continue"
         raise too_large
     return b"".join(chunks)
 
 
-async def _drain(request: Request) -> None:
+async def _drain(request: Request, continued: bool) -> None:
     """Read and drop what the client still sends of a refused body, up to :data:`DRAIN_BYTES`
     within :data:`DRAIN_SECONDS`: a connection closed with its upload unread is reset, and a client
     still writing (Python's urllib, requests) then reads the reset, not the 413. Not for a client
-    that waits for the answer before it sends (``Expect: 100-continue``, as curl's large uploads),
-    nor for a body declared larger than what would be drained (it is reset anyway)."""
+    that waits for the answer before it sends (``Expect: 100-continue``, as curl's large uploads)
+    and was not yet told to go on (``continued``), nor for a body declared larger than what would
+    be drained (it is reset anyway)."""
     declared = request.headers.get("content-length", "")
-    if request.headers.get("expect", "").lower() == "100-continue" or (
+    if (not continued and request.headers.get("expect", "").lower() == "100-continue") or (
         declared.isdigit() and int(declared) > DRAIN_BYTES
     ):
         return

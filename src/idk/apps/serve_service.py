@@ -71,11 +71,13 @@ class ServiceSettings:
 
 
 def _in_the_pass(data: bytes) -> bool:
-    """Whether an image file is decoded in the model's pass: one of at most :data:`INLINE_BYTES`
-    whose header (read from its bytes: :func:`~idk.data.headers.declared_size`) declares at most
-    :data:`INLINE_PIXELS`; any other, or one whose size cannot be told so, in the decoding threads."""
+    """Whether an image file is decoded in the model's pass: a PNG, BMP or JPEG of at most
+    :data:`INLINE_BYTES` whose header (read from its bytes: :func:`~idk.data.headers.declared_size`)
+    declares at most :data:`INLINE_PIXELS`; any other, or one whose size cannot be told so, in the
+    decoding threads."""
     declared = declared_size(data) if len(data) <= INLINE_BYTES else None
-    return declared is not None and declared[1] * declared[2] <= INLINE_PIXELS
+    # a GIF's header gives its screen, which a frame may overreach (PIL then decodes the frame's size)
+    return declared is not None and declared[0] != "GIF" and declared[1] * declared[2] <= INLINE_PIXELS
 
 
 def _flush_denormals() -> None:

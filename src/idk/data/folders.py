@@ -3,7 +3,8 @@
 A folder ``DIR/CLASS/*`` is labelled by its sorted class-folder names; a flat folder of images is
 unlabelled (an out-of-distribution set). Mixed sizes and modes are brought to one form (see
 :func:`read_folder`) with one warning line saying what was converted; unreadable files are named in
-one line and skipped. Files are decoded in as many threads as torch computes with.
+one line and skipped. Files are decoded in as many threads as torch computes with, at most
+:data:`MAX_READ_THREADS`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from idk.errors import DataError, ImageError
 
 Warn = Callable[[str], None]
 T, R = TypeVar("T"), TypeVar("R")
+MAX_READ_THREADS = 4  # files decoded at once by default, each holding its full-size pixels meanwhile
 MAX_SIDE = 128  # a folder's default image size is capped here (larger inputs: --image-size)
 
 
@@ -183,9 +185,10 @@ _Read = tuple[tuple[int, int], bool, tuple[str, ...], "np.ndarray | None"]  # si
 
 def in_threads(work: Callable[[T], R], items: list[T], threads: int | None = None) -> list[R]:
     """``work`` over ``items``, results in order, in ``threads`` threads (default: as many as torch
-    computes with, ``--threads``): decoding releases the GIL, and two threads read a folder of
-    480×360 JPEGs 1.5 times as fast as one on 2 cores (one thread: in this one)."""
-    threads = min(threads or torch.get_num_threads(), len(items))
+    computes with, ``--threads``, at most :data:`MAX_READ_THREADS`: each holds a full-size image
+    while it decodes): decoding releases the GIL, and two threads read a folder of 480×360 JPEGs
+    1.5 times as fast as one on 2 cores (one thread: in this one)."""
+    threads = min(threads or min(torch.get_num_threads(), MAX_READ_THREADS), len(items))
     if threads <= 1:
         return [work(item) for item in items]
     with ThreadPoolExecutor(threads, "idk-read") as pool:

@@ -14,7 +14,7 @@ import struct
 MAX_JPEG_SEGMENTS = 64  # a JPEG's segments read before its frame header; past them its size is unknown
 # a JPEG's start-of-frame markers (0xC0–0xCF but DHT 0xC4, JPG 0xC8 and DAC 0xCC), which hold its size
 _JPEG_FRAMES = {m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)}
-_JPEG_BARE = {0x01, *range(0xD0, 0xD9)}  # markers without a length: TEM, RSTn, SOI, EOI
+_JPEG_BARE = {0x01, *range(0xD0, 0xD9)}  # markers without a length: TEM, RSTn, SOI (EOI ends the walk)
 
 
 def declared_size(data: bytes) -> tuple[str, int, int] | None:
@@ -55,7 +55,7 @@ def _jpeg_size(data: bytes) -> tuple[str, int, int] | None:
                 return None
             height, width = struct.unpack(">HH", data[at + 5 : at + 9])
             return "JPEG", width, height
-        if marker == 0xDA or at + 4 > len(data):  # the scan began without a frame header
+        if marker in (0xD9, 0xDA) or at + 4 > len(data):  # the image ended or its scan began without a frame header
             return None
         at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
     return None

@@ -167,7 +167,7 @@ def _decoding(name: str):
     with _PIL_BOMB_GUARD:
         try:
             yield
-        except Image.DecompressionBombError as err:
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:  # a warning: under -W error
             raise ImageError(name, f"too many pixels to decode safely ({err}); scale it down first") from None
         except NonFinitePixels:
             raise ImageError(name, "holds NaN or infinite pixel values") from None

@@ -244,7 +244,7 @@ def train(
         save()
         if not paced and replicas.is_main:
             paced = True
-            left = {key: part_epochs(net, cfg) - states[key].epoch for key, net, _, cfg in parts}
+            left = {key: max(0, part_epochs(net, cfg) - states[key].epoch) for key, net, _, cfg in parts}
             if note := pace_note(state.history[-1]["seconds"], left.pop("twin", 0), sum(left.values())):
                 progress.log(note)
 
