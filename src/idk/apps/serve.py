@@ -11,8 +11,9 @@ Routes (an ASGI app: FastAPI on uvicorn):
 
 Every error is JSON ``{"error": "..."}`` with its status (400, 404, 405, 408, 411, 413, 415, 422,
 503 with ``Retry-After`` when the queue is full). Concurrent requests are answered together by one
-batched posterior pass (:mod:`idk.apps.serve_batching`). There is no authentication or TLS: the
-default address, 127.0.0.1, serves this machine only.
+batched posterior pass (:mod:`idk.apps.serve_batching`), their image files decoded beside it
+(:mod:`idk.apps.serve_service`). There is no authentication or TLS: the default address,
+127.0.0.1, serves this machine only.
 """
 
 from __future__ import annotations
