@@ -30,7 +30,7 @@ from starlette.requests import ClientDisconnect, Request
 from idk.data.images import InputSpec
 from idk.data.preparation import PreparedImage, blank_in_input_form
 
-MAX_UPLOAD = 20 * 2**20  # bytes in one request body; larger bodies are refused before they are read
+MAX_UPLOAD = 20 * 2**20  # bytes in one request body; a larger one is refused (413), from its header where it can be
 MAX_IMAGES = 64  # images in one request
 BODY_TIMEOUT = 30.0  # seconds to receive a whole request body
 DRAIN_BYTES = 64 * 2**20  # of a body refused as too large, read and dropped before the 413 is sent
