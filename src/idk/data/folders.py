@@ -80,9 +80,9 @@ def read_folder(
     digit model); ``prepare_all`` prepares them as ``idk predict`` does. Others are prepared as
     ``spec`` says. Images beside the class sub-folders are
     not read (one ``warn`` line names them). Files that cannot be decoded are skipped
-    and named in one ``warn`` line; what was converted is said in another. Images are decoded one
-    at a time, never all at full size: once when ``spec`` is given, converted as read; else twice
-    (once to learn sizes and colours, once to convert).
+    and named in one ``warn`` line; what was converted is said in another. Images are decoded a few
+    at a time (:func:`in_threads`), never all at full size: once when ``spec`` is given, converted as
+    read; else twice (once to learn sizes and colours, once to convert).
     """
     subdirs = class_folders(root)
     if require_labels and len(subdirs) < least_classes:
@@ -122,7 +122,7 @@ def read_folder(
         if require_labels and not files:
             inside = " of images (its sub-folders are not read)" if class_folders(folder) else ""
             raise DataError(f"{folder}: class folder {cls!r} is empty{inside}; give it images or remove it")
-        # a Thumbs.db of which class folder
+        # each shown with its class folder (a Thumbs.db of which one)
         listed += [(f"{cls}/{f.name}" if cls else f.name, f, label, not_read(f)) for f in files]
 
     def read(entry: tuple[str, Path, int, str | None]) -> _Read | str:
@@ -167,11 +167,10 @@ def read_folder(
         images = np.empty((len(found), *spec.shape), np.float32)
         form = spec  # bound for the threads: the spec just chosen
 
-        def in_form(f: Path) -> np.ndarray:
-            return _in_form(open_image(f, colour=True), form, prepare_all)
+        def into_place(i: int) -> None:  # each image written into its row: no list of them beside the array
+            images[i] = _in_form(open_image(found[i][0], colour=True), form, prepare_all)
 
-        for i, pixels in enumerate(in_threads(in_form, [f for f, *_ in found])):
-            images[i] = pixels
+        in_threads(into_place, list(range(len(found))))
     if warn:
         _say_conversions(root, found, forms, spec, capped, warn)
     labelled = bool(subdirs) and not unlabelled
