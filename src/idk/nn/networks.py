@@ -65,12 +65,17 @@ def _mlp(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) ->
     return [nn.Flatten(), layers.linear(c * h * w, hidden), nn.ReLU(), layers.linear(hidden, num_classes)]
 
 
+def _after_conv(side: int, cfg: NetConfig) -> int:
+    """An image side after one of the cnn's convolutions (``cfg.kernel``, ``cfg.padding``, stride 1)."""
+    return side - cfg.kernel + 1 + 2 * cfg.padding
+
+
 def _side_after(cfg: NetConfig, side: int) -> int:
     """An image side after the cnn's blocks (each ``convs`` convolutions, then a 2×2 pool); 0 or
     less where a convolution has nothing left to cover."""
     for _ in cfg.channels:
         for _ in range(cfg.convs):
-            side = side - cfg.kernel + 1 + 2 * cfg.padding
+            side = _after_conv(side, cfg)
             if side < 1:
                 return side
         side //= 2
@@ -103,7 +108,7 @@ def _cnn(layers: Layers, input_shape: tuple[int, int, int], num_classes: int) ->
     for channels in cfg.channels:
         for _ in range(cfg.convs):
             built += [layers.conv(width, channels, size), *([nn.BatchNorm2d(channels)] if cfg.norm else []), nn.ReLU()]
-            size, width = tuple(s - cfg.kernel + 1 + 2 * cfg.padding for s in size), channels
+            size, width = tuple(_after_conv(s, cfg) for s in size), channels
             if min(size) < 1:
                 raise too_small()
         built.append(nn.MaxPool2d(2))
