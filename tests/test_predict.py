@@ -16,7 +16,7 @@ from PIL import Image
 
 from idk.apps.cli import main
 from idk.apps.predict import FileResult, format_results, verdict_text
-from idk.data.preparation import prepare
+from idk.data.preparation import prepared_or_error
 from idk.decision.rules import PercentileRule, ScoreRule
 from idk.decision.scores import make_score
 from idk.training import checkpoint
@@ -267,7 +267,8 @@ def test_files_decoded_in_threads_are_answered_as_in_one(cnn_model, user_files):
     sources = [(f, f) for f in files]
     used: set[str] = set()
     with patch(
-        "idk.apps.predict.prepare", side_effect=lambda *a: used.add(threading.current_thread().name) or prepare(*a)
+        "idk.apps.predict.prepared_or_error",
+        side_effect=lambda *a: used.add(threading.current_thread().name) or prepared_or_error(*a),
     ):
         one = predict_images(model, ckpt, sources, 10, decode_threads=1)
         assert used == {threading.current_thread().name} and any(r.error for r in one)

@@ -10,7 +10,8 @@ from PIL import Image
 
 from idk.data.images import InputSpec
 from idk.data.imaging import is_colour, open_image
-from idk.data.preparation import blank_in_input_form, fit, prepare, to_fashion_mnist
+from idk.data.preparation import blank_in_input_form, fit, prepare, prepared_or_error, to_fashion_mnist
+from idk.errors import ImageError
 
 FASHION = InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True)
 
@@ -133,3 +134,11 @@ def test_a_set_holds_nearly_one_colour_images_from_a_twentieth_of_them():
     assert flat_images_seen(swatches) and not flat_images_seen(noise) and not flat_images_seen(noise[:0])
     assert not flat_images_seen(np.concatenate([noise[:48], swatches[:2]]))
     assert flat_images_seen(np.concatenate([noise[:47], swatches[:3]]))
+
+
+def test_a_batchs_unreadable_file_is_its_error_not_a_raise():
+    spec = InputSpec(channels=1, height=28, width=28, preparation="mnist")
+    digit = _png(Image.new("L", (40, 40), 255))
+    assert prepared_or_error(digit, spec, "a.png").pixels.shape == (1, 28, 28)
+    err = prepared_or_error(b"not an image", spec, "b.png")
+    assert isinstance(err, ImageError) and "b.png" in str(err)

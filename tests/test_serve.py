@@ -25,7 +25,7 @@ from idk.apps.notices import warnings
 from idk.apps.predict import predict_images
 from idk.apps.serve_http import BackgroundServer, Timeouts
 from idk.apps.serve_inputs import Limits
-from idk.data.preparation import PreparedImage, prepare
+from idk.data.preparation import PreparedImage, prepared_or_error
 from idk.errors import IdkError
 from idk.training import checkpoint
 
@@ -400,9 +400,9 @@ def test_an_image_slow_to_decode_holds_no_other_request(loaded, mnist_test, monk
         if name == "slow.png":
             decoding.set()
             assert release.wait(30)
-        return prepare(source, spec, name)
+        return prepared_or_error(source, spec, name)
 
-    monkeypatch.setattr(serve_service, "prepare", held)
+    monkeypatch.setattr(serve_service, "prepared_or_error", held)
     server = BackgroundServer(serve.create_app(service)).start()
     image, large = _png(mnist_test.images[0, 0].numpy(), size=28), _png(mnist_test.images[0, 0].numpy(), size=300)
     assert serve_service._in_the_pass(image) and not serve_service._in_the_pass(large)

@@ -21,7 +21,7 @@ from idk.data.folders import Warn, fit_images, in_threads
 from idk.data.images import ImageSet, InputSpec
 from idk.data.imaging import Source
 from idk.data.listing import list_images
-from idk.data.preparation import PreparedImage, fitted_scale, prepare
+from idk.data.preparation import PreparedImage, fitted_scale, prepared_or_error
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
@@ -266,12 +266,8 @@ def _answer_batch(
 
     def read(item: tuple[str, Source | PreparedImage | ImageError]) -> PreparedImage | ImageError:
         name, source = item
-        if isinstance(source, (PreparedImage, ImageError)):
-            return source
-        try:
-            return prepare(source, ckpt.input_spec, name)
-        except ImageError as err:
-            return err
+        done = isinstance(source, (PreparedImage, ImageError))
+        return source if done else prepared_or_error(source, ckpt.input_spec, name)
 
     # an image PIL opened is read in this thread: one object given twice must not be read at once
     threads = 1 if any(isinstance(source, Image.Image) for _, source in sources) else decode_threads

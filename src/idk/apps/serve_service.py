@@ -23,7 +23,7 @@ from idk.apps.serve_batching import (
 from idk.apps.serve_http import Timeouts
 from idk.apps.serve_inputs import Limits, Source
 from idk.data.headers import declared_size
-from idk.data.preparation import PreparedImage, prepare
+from idk.data.preparation import PreparedImage, prepared_or_error
 from idk.decision.memory import check_samples
 from idk.decision.rules import describe_rule
 from idk.errors import IdkError, ImageError
@@ -136,10 +136,7 @@ class PredictionService:
         return out
 
     def _decode(self, name: str, data: bytes) -> Decoded:
-        try:
-            return name, prepare(data, self.ckpt.input_spec, name)
-        except ImageError as err:
-            return name, err
+        return name, prepared_or_error(data, self.ckpt.input_spec, name)
 
     def answer(self, sources: list[Source] | list[Decoded]) -> list[FileResult]:
         """Batched passes over ``sources``, ``max_batch`` images each (one request may hold more),

@@ -20,7 +20,7 @@ from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is
 from idk.data.arrays import LABEL_KEYS, read_array, read_idx_images
 from idk.data.class_names import in_model_classes, match_classes, nfc
 from idk.data.fingerprints import fingerprint, same_images, shared_images
-from idk.data.folders import Warn, class_folders, fit_images, read_folder, stratified_split
+from idk.data.folders import Warn, class_folders, files_of, fit_images, read_folder, stratified_split
 from idk.data.idx import read_idx
 from idk.data.images import (
     ImageSet,
@@ -30,7 +30,7 @@ from idk.data.images import (
     conform,
     unnamed_classes,
 )
-from idk.data.listing import IMAGE_SUFFIXES, some_of, unsaid
+from idk.data.listing import IMAGE_SUFFIXES, some_of
 from idk.data.named import KNOWN, NAMED, NOISE, named_split, noise, notmnist_459
 from idk.data.sources import DataConfig
 from idk.errors import DataError
@@ -418,10 +418,6 @@ def without_labels(name_or_path: str) -> bool:
 def _evaluated_folder(path: Path) -> Path:
     """The folder :func:`load` reads of ``path``: its ``test/`` where it holds class folders (``train/``
     and ``test/``, or ``test/`` alone) and no files of its own; else ``path`` itself."""
-    if class_folders(path) and not any(_files_in(path)) and (path / "test").is_dir():
+    if class_folders(path) and not files_of(path) and (path / "test").is_dir():
         return path / "test"
     return path
-
-
-def _files_in(path: Path):
-    return (f for f in path.iterdir() if f.is_file() and not unsaid(f.name))

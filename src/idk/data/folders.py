@@ -33,7 +33,7 @@ MAX_READ_THREADS = 4  # files decoded at once by default, each holding its full-
 MAX_SIDE = 128  # a folder's default image size is capped here (larger inputs: --image-size)
 
 
-def _files(folder: Path) -> list[Path]:
+def files_of(folder: Path) -> list[Path]:
     """The files of ``folder`` (links to nothing among them, said when read), but those passed over
     unsaid (:func:`~idk.data.listing.unsaid`: hidden, Thumbs.db), sorted by name."""
     return sorted(
@@ -100,7 +100,9 @@ def read_folder(
         groups = [("", root), *((d.relative_to(root).as_posix(), d) for d in _folders_within(root))]
     else:
         groups = [(d.name, d) for d in subdirs] if subdirs else [("", root)]
-    beside = [f.name for f in _files(root) if f.suffix.lower() in IMAGE_SUFFIXES] if subdirs and not unlabelled else []
+    beside = (
+        [f.name for f in files_of(root) if f.suffix.lower() in IMAGE_SUFFIXES] if subdirs and not unlabelled else []
+    )
     if beside and warn:
         warn(
             f"{root}: {len(beside)} image{'s' * (len(beside) != 1)} beside its sub-folders {'are' if len(beside) != 1 else 'is'} not read (only the sub-folders' images are, "
@@ -118,7 +120,7 @@ def read_folder(
         )
     listed: list[tuple[str, Path, int, str | None]] = []  # (shown, file, label, why not read), in order
     for label, (cls, folder) in enumerate(groups):
-        files = _files(folder)
+        files = files_of(folder)
         if require_labels and not files:
             inside = " of images (its sub-folders are not read)" if class_folders(folder) else ""
             raise DataError(f"{folder}: class folder {cls!r} is empty{inside}; give it images or remove it")

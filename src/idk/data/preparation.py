@@ -23,6 +23,7 @@ from PIL import Image, ImageFilter
 
 from idk.data.images import LUMINANCE, InputSpec
 from idk.data.imaging import Source, image_source, open_image
+from idk.errors import ImageError
 
 INK_LEVEL = 0.25  # a pixel is ink when it is this far above the background (after inversion)
 MNIST_BOX = 20 / 28  # MNIST fits each digit into 20×20 of its 28×28 frame
@@ -75,6 +76,15 @@ def prepare(source: Source, spec: InputSpec, name: str | None = None) -> Prepare
     else:
         prepared = to_fashion_mnist(open_image(source, colour=True, name=name), spec.height, spec.width)
     return _in_channels(prepared, spec)
+
+
+def prepared_or_error(source: Source, spec: InputSpec, name: str | None = None) -> PreparedImage | ImageError:
+    """:func:`prepare`'s image, or the :class:`~idk.errors.ImageError` that says why there is none:
+    for a batch, where one unreadable file answers with its error and the others are answered."""
+    try:
+        return prepare(source, spec, name)
+    except ImageError as err:
+        return err
 
 
 def prepare_pixels(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
