@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -254,3 +255,12 @@ def test_a_log_holds_any_text_whatever_the_locale(tmp_path):
     assert done.returncode == 0, done.stderr
     (log,) = tmp_path.iterdir()
     assert "σ ≥ 0.5 in ψ.png" in log.read_text(encoding="utf-8")
+
+
+def test_info_on_a_terminal_says_its_warnings_once(bad, capsys, monkeypatch):
+    """Its listing ends with the warnings; on stderr too only where that is not the listing's terminal."""
+    for stream in (sys.stdout, sys.stderr):  # capsys' streams, standing for one terminal
+        monkeypatch.setattr(stream, "isatty", lambda: True)
+    assert main(["info", str(bad / "unfinished.pt")]) == 0
+    out, err = capsys.readouterr()
+    assert "did not finish (3 and 3 of 12 epochs by its 2 members)" in out and "did not finish" not in err

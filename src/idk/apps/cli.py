@@ -236,8 +236,9 @@ def _info(s: Session) -> int:
         sys.stdout.write(to_json(info))  # strict JSON: a NaN figure is null
     else:
         print(format_info(info))
-    for warning in info["warnings"]:
-        s.progress.warn(f"{s.args.model}: {warning}")
+    if not (sys.stdout.isatty() and s.progress.tty):  # on one terminal, the listing has said them
+        for warning in info["warnings"]:
+            s.progress.warn(f"{s.args.model}: {warning}")
     return 0
 
 
