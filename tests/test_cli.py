@@ -97,7 +97,9 @@ def test_html_report(cnn_model, data_dir, tmp_path, capsys):
         f"wrote {rep / 'index.html'} (and {rep / 'report.json'}, its numbers)",
     ]
     page = (tmp_path / "rep" / "index.html").read_text()
-    assert page.count("data:image/png;base64,") == 3 and "<table>" in page
+    # the three figures of the test set, then the training's loss and held-out error per epoch
+    assert page.count("data:image/png;base64,") == 5 and "<table>" in page
+    assert page.index("Reliability diagram") < page.index("Training loss per epoch") < page.index("Held-out error per")
     shifted = page.index("<th class='group' colspan='9'>shifted: the same classes")  # grouped as the text report
     assert shifted < page.index("<td>low-res</td>") < page.index("out of distribution (to be refused)</th>")
     written = json.loads((tmp_path / "rep" / "report.json").read_text())
@@ -181,6 +183,8 @@ def test_info(cnn_model, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["class"] == "BNNMixture" and info["twin"] and info["epochs"] == 3
     assert [m["epochs"] for m in info["members"]] == [3, 3]
+    # each part's accuracy on its held-out images after its last epoch, at the mean weights
+    assert all(0.5 < m["held_out_accuracy"] <= 1 for m in info["members"]) and 0.5 < info["twin_held_out_accuracy"] <= 1
     assert info["training_data"]["data"] == "mnist" and info["finished"] and info["calibrated"]
     assert (
         info["training_data"]["fingerprint"]["n"] == 10000 and len(info["training_data"]["fingerprint"]["sha256"]) == 64

@@ -48,6 +48,47 @@ def test_the_reports_threshold_line_is_on_the_histograms_axis_for_either_rule():
         plots.plt.close("all")
 
 
+def test_training_curves_draw_each_part_and_the_held_out_error_in_percent():
+    histories = {
+        "bayes 1/2": [
+            {"epoch": 1, "loss": 2.0, "held_out_accuracy": 0.9},
+            {"epoch": 2, "loss": 1.5, "held_out_accuracy": 0.99},
+        ],
+        "bayes 2/2": [
+            {"epoch": 1, "loss": 2.1},
+            {"epoch": 2, "loss": 1.6},
+        ],  # an older checkpoint's: no held-out figures
+        "twin": [{"epoch": 1, "loss": 1.2, "held_out_accuracy": 1.0}],
+    }
+    fig, ax = plots.training_curves(histories, "held_out_accuracy")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["bayes 1/2", "twin"]
+    first, twin = ax.lines
+    assert list(first.get_xdata()) == [1, 2] and [round(v, 9) for v in first.get_ydata()] == [10.0, 1.0]
+    assert list(twin.get_ydata()) == [0.01]  # no error at all: drawn at the log axis' floor, 0.01%
+    assert ax.get_yscale() == "log"
+    plots.plt.close(fig)
+    fig, ax = plots.training_curves(histories)  # the loss: three lines, a linear axis for a narrow span
+    assert len(ax.lines) == 3 and ax.get_yscale() == "linear"
+    plots.plt.close(fig)
+    report = {"training": {"histories": histories}}
+    shown = figures({**report, **_one_set_report()})
+    assert {"Training loss per epoch", "Held-out error per epoch"} <= set(shown)
+    plots.plt.close("all")
+
+
+def _one_set_report() -> dict:
+    test = {
+        "score_histogram": {"edges": EDGES, "counts": [3.0, 1.0]},
+        "risk_coverage": {"coverage": [0.5, 1.0], "risk": [0.0, 0.1]},
+        "reliability": {"confidence": [0.9], "accuracy": [0.9], "count": [4.0]},
+    }
+    return {
+        "in_distribution": "t",
+        "datasets": {"t": test},
+        "rule": {"name": "score", "score": "entropy", "threshold": 0.3},
+    }
+
+
 def test_the_explanation_wraps_many_classes_into_rows():
     """13 panels (the image and 12 classes) in rows of six: three rows, the spare cells blank."""
     import numpy as np

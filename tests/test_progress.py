@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 from tqdm import tqdm
 
@@ -44,16 +46,27 @@ def test_training_and_prediction_log_one_line_per_epoch_and_pass(capsys):
     from idk.nn.networks import NetConfig
     from idk.training.config import TrainConfig
     from idk.training.fitting import fit
+    from idk.training.held_out import HeldOut
 
     cfg = for_mnist(ModelConfig(net=NetConfig(arch="mlp", hidden=16)))
     model = build_model(with_data(cfg, cfg.input_shape, cfg.num_classes), dataset_size=64)
     images, labels = torch.rand(64, *cfg.input_shape), torch.randint(0, cfg.num_classes, (64,))
     progress = Progress(tty=False)
-    fit(model, images, labels, TrainConfig(epochs=2, batch_size=32), spec=MNIST_SPEC, progress=progress)
+    held_out = HeldOut(torch.rand(8, *cfg.input_shape), torch.randint(0, cfg.num_classes, (8,)))
+    fit(
+        model,
+        images,
+        labels,
+        TrainConfig(epochs=2, batch_size=32),
+        spec=MNIST_SPEC,
+        progress=progress,
+        held_out=held_out,
+    )
     predict(model, images, 4, progress=progress, desc="test set")
     lines = capsys.readouterr().err.splitlines()
     assert [line.split(":")[0] for line in lines] == ["train epoch 1/2", "train epoch 2/2", "test set"]
-    assert "loss" in lines[0] and lines[2].startswith("test set: 64 img in ")
+    assert re.search(r": loss \d+\.\d{4}, held-out accuracy \d+\.\d\d% \(NLL \d+\.\d{4}\) \(\d", lines[0])
+    assert lines[2].startswith("test set: 64 img in ")
 
 
 def test_muted_says_nothing_not_even_warnings(capsys):

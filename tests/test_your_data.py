@@ -136,7 +136,7 @@ def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp
     text = capsys.readouterr().out
     assert "3 classes of 32×32 colour images" in text
     page = (tmp_path / "rep" / "index.html").read_text()
-    assert "circle, square, triangle" in page and page.count("data:image/png;base64,") == 3
+    assert "circle, square, triangle" in page and page.count("data:image/png;base64,") == 5
 
 
 def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(tmp_path, capsys):

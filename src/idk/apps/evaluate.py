@@ -253,6 +253,7 @@ def evaluate_checkpoint(
         "scores": score_comparison(preds, sets[in_name].labels, in_name, rule.score),
         "training": {
             "history": ckpt.history,
+            "histories": dict(ckpt.part_histories()),  # every trained part's: a mixture's members, the twin
             "train_config": ckpt.describe()["train_config"],
             "train_config_not_applied": ckpt.not_applied(),  # the preset's settings this data left unused
         },

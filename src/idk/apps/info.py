@@ -99,6 +99,8 @@ def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
         "rule": describe_rule(ckpt.rule),
         "temperature": temperature_in_words(ckpt.temperature),
         "twin_temperature": temperature_in_words(ckpt.twin_temperature) if ckpt.has_twin else "no twin",
+        "members": [{**m, "held_out_accuracy": after_training(m["held_out_accuracy"])} for m in described["members"]],
+        "twin_held_out_accuracy": after_training(described["twin_held_out_accuracy"]) if ckpt.has_twin else "no twin",
         "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
         "scribbles": ckpt.scribbles.describe() if ckpt.scribbles is not None else "none recorded",
         "score_selection": (
@@ -107,6 +109,15 @@ def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
             else "none (named by the preset or --score)"
         ),
     }
+
+
+def after_training(accuracy: float | None) -> str:
+    """A part's held-out accuracy after its last epoch (:mod:`idk.training.held_out`) in words."""
+    from idk.training.held_out import HELD_OUT_IMAGES
+
+    if accuracy is None:
+        return "not recorded"
+    return f"{accuracy:.2%} (last epoch, mean weights, up to {HELD_OUT_IMAGES:,} validation images)"
 
 
 def temperature_in_words(fit: dict[str, Any] | None) -> str:

@@ -47,6 +47,10 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
     out["Uncertainty score, in vs out of distribution"] = plots.score_histograms(
         histograms, rule.get("score", "percentile"), threshold=make_rule(rule).score_threshold()
     )[0]
+    histories = report.get("training", {}).get("histories") or {}
+    for key, caption in (("loss", "Training loss per epoch"), ("held_out_accuracy", "Held-out error per epoch")):
+        if any(h.get(key) is not None for history in histories.values() for h in history):
+            out[caption] = plots.training_curves(histories, key)[0]
     return out
 
 

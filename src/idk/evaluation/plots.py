@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from idk.decision.rules import shown, shown_probability  # noqa: E402
@@ -22,6 +23,7 @@ from idk.decision.rules import shown, shown_probability  # noqa: E402
 ACCEPT, OTHER = "#d62728", "#1f77b4"
 MAX_PANELS = 12  # class histograms drawn by `explanation` at most
 PANELS_PER_ROW = 6  # `explanation`'s panels (the image, then the classes) per row
+LOG_TICKS = [m * 10.0**e for e in range(-3, 6) for m in (1, 2, 5)]  # a log axis' labelled values
 MISSING_GLYPH = re.compile(r"Glyph (\d+) .*missing from font\(s\) (.+?)\.?$")
 
 
@@ -173,6 +175,36 @@ def score_histograms(
     ax.set_ylabel("density")
     ax.set_yscale("log")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return fig, ax
+
+
+def training_curves(histories: dict[str, list[dict[str, float]]], key: str = "loss", ax: Any = None) -> tuple[Any, Any]:
+    """One line per trained part (a mixture's members, the twin), ``key`` of each epoch's history
+    against the epoch: ``"loss"`` (a log axis where it spans a factor of ten or more), or
+    ``"held_out_accuracy"`` drawn as the held-out error 100 (1 − a) % on a log axis. Epochs
+    without ``key`` (a checkpoint from before it was recorded) are left out."""
+    fig, ax = _axes(ax)
+    error = key == "held_out_accuracy"
+    drawn: list[float] = []
+    for name, history in histories.items():
+        points = [(h.get("epoch", i), h[key]) for i, h in enumerate(history, 1) if isinstance(h.get(key), (int, float))]
+        if not points:
+            continue
+        epochs, values = zip(*points, strict=True)
+        shown_values = [max(100 * (1 - v), 1e-2) for v in values] if error else list(values)
+        drawn += shown_values
+        ax.plot(epochs, shown_values, marker="o", markersize=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("held-out error (%), mean weights" if error else "training loss per example")
+    if drawn and (error or (min(drawn) > 0 and max(drawn) >= 10 * min(drawn))):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(ticker.FixedLocator(LOG_TICKS))  # 0.2, 1, 50: not 2×10⁻¹, within any span
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.grid(alpha=0.3, which="both")
+    if drawn:
+        ax.legend(fontsize=8)
     return fig, ax
 
 

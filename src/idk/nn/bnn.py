@@ -213,6 +213,21 @@ class BNN(nn.Module):
                 h = layer(h)
         return h / self.temperature
 
+    @torch.no_grad()
+    def mean_logits(self, x: Tensor) -> Tensor:
+        """The logits of one network, the guide's locations (a Normal's means) as its weights, at
+        T = 1 (the temperature is fitted once training ends; a resumed run's would differ from its
+        first epochs'): x (N, C, H, W) on any device → (N, classes) on the model's device. No draw,
+        so no random numbers: what training measures its held-out images with after each epoch."""
+        h = x.to(self.device, non_blocking=True)
+        for layer in self.net:
+            if isinstance(layer, BayesianLayer):
+                w_site, b_site = layer.site_names()
+                h = layer.forward_point(h, self.guide.loc_scale(w_site)[0], self.guide.loc_scale(b_site)[0])
+            else:
+                h = layer(h)
+        return h
+
 
 def member_samples(samples: int, members: int) -> list[int]:
     """S draws shared among K members as evenly as can be: S // K each, one more for the first S mod K."""
@@ -301,6 +316,12 @@ class DeterministicNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+    @torch.no_grad()
+    def mean_logits(self, x: Tensor) -> Tensor:
+        """The network's logits at T = 1: x (N, C, H, W) → (N, classes) on the model's device (its
+        weights are points: :meth:`BNN.mean_logits`' counterpart)."""
+        return self.net(x.to(self.device, non_blocking=True))
 
     @torch.no_grad()
     def sample_logits(

@@ -50,6 +50,13 @@ def member_key(k: int) -> str:
     return "model" if k == 0 else f"model.{k}"
 
 
+def last_held_out(history: list[dict[str, Any]]) -> float | None:
+    """The held-out accuracy after a part's last epoch (:mod:`idk.training.held_out`); None where it
+    has none (no epoch yet, no validation images, or a checkpoint from before it was recorded)."""
+    value = history[-1].get("held_out_accuracy") if history else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None  # a damaged file's: none
+
+
 def versions() -> dict[str, str]:
     """The versions a checkpoint was made with; matplotlib's fonts and pymupdf-fonts' Noto Sans, drawn
     by Pillow's FreeType, are the printed glyphs and class names training draws (:mod:`idk.data.glyphs`)."""
@@ -360,10 +367,16 @@ class Checkpoint:
             "epochs": len(self.history),  # a mixture's: its first member's, as final_loss
             "final_loss": self.history[-1]["loss"] if self.history else None,
             "members": [
-                {"epochs": e, "final_loss": loss}
-                for e, loss in zip(self.member_epochs(), self.member_losses(), strict=True)
+                {"epochs": e, "final_loss": loss, "held_out_accuracy": last_held_out(h)}
+                for e, loss, (_, h) in zip(
+                    self.member_epochs(),
+                    self.member_losses(),
+                    self.part_histories()[: self.model_config.members],
+                    strict=True,
+                )
             ],
             "twin": self.has_twin,
+            "twin_held_out_accuracy": last_held_out(self.twin_history),
             "blank_images": self.blank_images(),
             "processes": self.processes,
             "training_data": {

@@ -34,6 +34,7 @@ from idk.progress import Progress
 from idk.training.batches import NAMED_SHARES, class_images, outlier_families, training_outliers
 from idk.training.config import TrainConfig
 from idk.training.distributed import Replicas, epoch_seed
+from idk.training.held_out import HeldOut
 
 SHARD_LOG = "IDK_SHARD_LOG"  # a folder: each process writes the indices it trained on, per epoch (tests)
 RESIDENT_BYTES = 2 << 30  # training sets up to this size are copied to an accelerator whole
@@ -165,6 +166,7 @@ def fit(
     label: str = "train",
     replicas: Replicas | None = None,
     classes: tuple[str, ...] = (),
+    held_out: HeldOut | None = None,
 ) -> FitState:
     """Train ``model`` on images (N, C, H, W) of ``spec``'s form and labels (N,) for ``cfg.epochs`` epochs,
     on the model's device (the data may be anywhere). ``replicas``: this process's place among
@@ -176,7 +178,8 @@ def fit(
     names, for ``cfg.printed`` (:func:`idk.training.batches.printed_share`) and ``cfg.variants``
     (:func:`idk.data.variants.written_variants`): ValueError if either is on for drawn symbols and
     they are missing; names that are not one ASCII letter or digit print nothing, names without a
-    written variant have none.
+    written variant have none. ``held_out``: images measured after every epoch
+    (:mod:`idk.training.held_out`), their figures in the epoch's line and its history.
     """
     if not isinstance(model, (BNN, DeterministicNet)):
         raise TypeError(f"fit trains one network, not a {type(model).__name__}: fit each of its members")
@@ -202,26 +205,11 @@ def fit(
         pyro.set_rng_seed(cfg.seed)
     replicas.broadcast_module(model)
     model.train()
-    data = DeviceData(images, labels, device)
     named = class_images(cfg, spec, classes, device)
     # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
     with pyro.validation_enabled(False), flush_denormals():
-        _epochs(
-            model,
-            objective,
-            optimizer,
-            scheduler,
-            data,
-            cfg,
-            spec,
-            epochs,
-            state,
-            on_epoch,
-            progress,
-            label,
-            replicas,
-            named,
-        )
+        steps = _Steps(objective, optimizer, scheduler, DeviceData(images, labels, device), named)
+        _epochs(model, steps, cfg, spec, state, on_epoch, progress, label, replicas, held_out)
     model.eval()
     return state
 
@@ -282,19 +270,31 @@ def _log_shard(seen: list[Tensor], name: str) -> None:
     (folder / f"{name}.txt").write_text(" ".join(map(str, torch.cat(seen).tolist())) + "\n")
 
 
-def _epochs(
-    model, objective, optimizer, scheduler, data, cfg, spec, epochs, state, on_epoch, progress, label, replicas, named
-):
-    n = len(data)
+@dataclass
+class _Steps:
+    """What each optimiser step of :func:`_epochs` uses: the loss, the optimiser and its schedule,
+    the training data, and what the class names make of a batch (:func:`~idk.training.batches.class_images`)."""
+
+    objective: ElboObjective | MleObjective
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    data: DeviceData
+    named: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+
+
+def _epochs(model, steps: _Steps, cfg, spec, state, on_epoch, progress, label, replicas, held_out):
+    """The epochs ``fit`` has left of ``part_epochs(model, cfg)``, each one kept in ``state``."""
+    epochs = part_epochs(model, cfg)
+    n = len(steps.data)
     device = model.device
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     augment = augmentation_for(spec, degrade=cfg.degrade, geometric=cfg.augment, flip=cfg.flip)
     families = outlier_families(spec, cfg)  # a bad name fails here, before any step
     weights = dict(cfg.outlier_weights)
-    params = objective.parameters()
+    params = steps.objective.parameters()
     for epoch in range(state.epoch, epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
-        order = data.order(order)
+        order = steps.data.order(order)
         if replicas.active:  # each process its own noise, the same on resume (idk.training.distributed)
             torch.manual_seed(epoch_seed(cfg.seed, epoch, replicas.rank))
         total, started = torch.zeros((), device=device), time.perf_counter()
@@ -309,20 +309,20 @@ def _epochs(
             share = replicas.share(batch)
             if seen is not None:
                 seen.append(share.cpu())
-            x, y = data.batch(share)
-            x, y = named(x, y)
+            x, y = steps.data.batch(share)
+            x, y = steps.named(x, y)
             x = augment(x)
             outliers = (
                 training_outliers(x, y, cfg.outlier_share, families, weights)
                 if cfg.outlier_weight > 0 and len(x)
                 else None
             )
-            loss = objective(x, y, outliers, cfg.outlier_weight, len(batch), replicas.world)
-            optimizer.zero_grad(set_to_none=True)
+            loss = steps.objective(x, y, outliers, cfg.outlier_weight, len(batch), replicas.world)
+            steps.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             replicas.average_gradients(params)
-            optimizer.step()
-            scheduler.step()
+            steps.optimizer.step()
+            steps.scheduler.step()
             total += loss.detach()
             if bar:
                 bar.update(len(batch))
@@ -341,6 +341,7 @@ def _epochs(
                 f"{label} epoch {epoch + 1}: the loss is {epoch_loss}: training diverged; train again with a smaller "
                 f"--lr (it was {cfg.lr:g}) and a new --out"
             )
+        figures = held_out.measure(model) if held_out is not None else {}  # after the epoch's seconds
         state.epoch = epoch + 1
         state.history.append(
             {
@@ -349,15 +350,17 @@ def _epochs(
                 "seconds": seconds,
                 "images_per_s": n / seconds,
                 "processes": replicas.world,  # a resumed run's sessions may differ (idk info says each)
+                **figures,
             }
         )
         if progress:
             progress.log(
-                f"{label} epoch {epoch + 1}/{epochs}: loss {epoch_loss:.4f} ({seconds:.1f} s, {n / seconds:.0f} img/s)"
+                f"{label} epoch {epoch + 1}/{epochs}: loss {epoch_loss:.4f}{HeldOut.said(figures)} "
+                f"({seconds:.1f} s, {n / seconds:.0f} img/s)"
             )
         state.optimizer, state.scheduler, state.rng = (
-            optimizer.state_dict(),
-            scheduler.state_dict(),
+            steps.optimizer.state_dict(),
+            steps.scheduler.state_dict(),
             torch.get_rng_state(),
         )
         state.cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None

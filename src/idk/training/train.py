@@ -44,6 +44,7 @@ from idk.training.batches import trained_printed
 from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit, part_epochs
+from idk.training.held_out import HeldOut
 from idk.training.options import TrainOptions, checked, configure, given_for
 from idk.training.preflight import check_training, enough_steps, warn_before_training, warn_unused_options
 from idk.training.resumption import (
@@ -237,6 +238,8 @@ def train(
         return ckpt
 
     parts = list(fitted_parts(model, twin, tcfg))
+    # each epoch's held-out figures: rank 0's alone (every process holds the same weights)
+    held_out = HeldOut.sample(val_set.images, val_set.labels, tcfg.seed) if replicas.is_main else None
     paced = False  # the run's length foretold after this session's first epoch
 
     def after_epoch(state: FitState) -> None:
@@ -261,6 +264,7 @@ def train(
             on_epoch=after_epoch,
             replicas=replicas,
             classes=full.classes,
+            held_out=held_out,
         )
     # the rule on the whole validation split, fitted by rank 0 while the others wait for it
     fitted = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, source, progress) if replicas.is_main else None
