@@ -225,3 +225,13 @@ def test_batch_normalised_convolutions_train_their_own_parameters(mnist_train, b
     assert logits.shape == (4 if bayesian else 1, 8, 10) and torch.isfinite(logits).all()
     again = model.sample_logits(x[:3], 4, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(again, logits[:, :3])  # eval mode: an image's answer does not depend on its batch
+
+
+def test_a_long_run_says_about_25_of_its_epochs_and_always_the_first_and_the_last():
+    from idk.training.fitting import SAID_EPOCHS, said_epoch
+
+    assert all(said_epoch(e, 12) for e in range(1, 13))  # the presets' 12 and 16: every one
+    said = [e for e in range(1, 201) if said_epoch(e, 200, first=e == 1)]  # a small set's 200
+    assert said[:3] == [1, 8, 16] and said[-1] == 200 and len(said) <= SAID_EPOCHS + 1
+    resumed = [e for e in range(51, 201) if said_epoch(e, 200, first=e == 51)]
+    assert resumed[0] == 51 and resumed[1] == 56

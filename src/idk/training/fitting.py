@@ -39,6 +39,7 @@ from idk.training.held_out import HeldOut
 SHARD_LOG = "IDK_SHARD_LOG"  # a folder: each process writes the indices it trained on, per epoch (tests)
 RESIDENT_BYTES = 2 << 30  # training sets up to this size are copied to an accelerator whole
 POSTFIX_EVERY = 25  # steps between progress-bar loss updates (each one waits for the device)
+SAID_EPOCHS = 25  # a part's epochs said one line each up to this many; of more, about this many lines
 
 ELBOS = {"trace": Trace_ELBO, "meanfield": TraceMeanField_ELBO}
 
@@ -263,6 +264,14 @@ class DeviceData:
         )
 
 
+def said_epoch(epoch: int, epochs: int, first: bool = False) -> bool:
+    """Whether epoch ``epoch`` (1-based) of ``epochs`` gets its own line: every one of up to
+    ``SAID_EPOCHS``; of more, every k-th (k = ⌈epochs / SAID_EPOCHS⌉), the last, and a session's
+    ``first`` (a small set's 200 epochs a member would fill a screen many times over; the history
+    keeps every epoch's figures)."""
+    return first or epoch == epochs or epoch % math.ceil(epochs / SAID_EPOCHS) == 0
+
+
 def _log_shard(seen: list[Tensor], name: str) -> None:
     """Write the training indices this process saw in an epoch to ``$IDK_SHARD_LOG/NAME.txt``."""
     folder = Path(os.environ[SHARD_LOG])
@@ -285,6 +294,7 @@ class _Steps:
 def _epochs(model, steps: _Steps, cfg, spec, state, on_epoch, progress, label, replicas, held_out):
     """The epochs ``fit`` has left of ``part_epochs(model, cfg)``, each one kept in ``state``."""
     epochs = part_epochs(model, cfg)
+    started_at = state.epoch  # this session's first epoch, always said
     n = len(steps.data)
     device = model.device
     steps_per_epoch = math.ceil(n / cfg.batch_size)
@@ -353,7 +363,7 @@ def _epochs(model, steps: _Steps, cfg, spec, state, on_epoch, progress, label, r
                 **figures,
             }
         )
-        if progress:
+        if progress and said_epoch(epoch + 1, epochs, first=epoch == started_at):
             progress.log(
                 f"{label} epoch {epoch + 1}/{epochs}: loss {epoch_loss:.4f}{HeldOut.said(figures)} "
                 f"({seconds:.1f} s, {n / seconds:.0f} img/s)"
