@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -202,6 +203,19 @@ def test_info(cnn_model, capsys):
     assert selection["chosen"] in selection["equal"] and set(selection["equal"]) <= set(selection["scores"])
     assert main(["info", str(cnn_model)]) == 0
     assert f"score_selection: {selection['chosen']}, chosen because it " in capsys.readouterr().out
+    # --history: every trained part's epochs, one line each in the text, a list per part in JSON
+    assert main(["info", str(cnn_model), "--history"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if " epoch " in ln and ln.startswith("  - ")]
+    assert [ln.split(":")[0] for ln in lines] == [
+        f"  - {p} epoch {e}" for p in ("bayes 1/2", "bayes 2/2", "twin") for e in (1, 2, 3)
+    ]
+    assert all(
+        re.search(r"loss \d+\.\d{4}, held-out accuracy \d+\.\d\d% \(NLL \d+\.\d{4}\), \d+\.\d s$", ln) for ln in lines
+    )
+    assert main(["info", str(cnn_model), "--history", "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)["history"]
+    assert list(history) == ["bayes 1/2", "bayes 2/2", "twin"] and [len(h) for h in history.values()] == [3, 3, 3]
+    assert history["twin"][-1]["held_out_accuracy"] == info["twin_held_out_accuracy"]
     ckpt = torch.load(cnn_model, weights_only=True)  # the command-line options reached the configuration
     assert ckpt["model_config"]["net"]["channels"] == [8, 16] and ckpt["model_config"]["net"]["dense"] == 64
     assert ckpt["train_config"]["kl_weight"] == 0.5

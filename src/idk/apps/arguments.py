@@ -333,6 +333,11 @@ def _info_command(sub: argparse._SubParsersAction) -> None:
         "--model", dest="model_option", metavar="MODEL", help="the same, named as the other commands name it"
     )
     p.add_argument("--json", action="store_true", help="print it all as JSON")
+    p.add_argument(
+        "--history",
+        action="store_true",
+        help="each trained part's epochs, one line each: loss, held-out accuracy and NLL, seconds (JSON: a list per part)",
+    )
 
 
 def _calibrate_command(sub: argparse._SubParsersAction) -> None:

@@ -225,13 +225,19 @@ def _serve(s: Session) -> int:
 
 
 def _info(s: Session) -> int:
-    from idk.apps.info import described_in_words, format_info
+    from idk.apps.info import described_in_words, epochs_in_words, format_info
     from idk.apps.notices import warnings
     from idk.evaluation.report import to_json
     from idk.training.checkpoint import read
 
     ckpt = read(s.args.model)
     info = {**(ckpt.describe() if s.args.json else described_in_words(ckpt)), "warnings": warnings(ckpt)}
+    if s.args.history:  # before the warnings, which end the listing
+        histories = dict(ckpt.part_histories())
+        info = {k: v for k, v in info.items() if k != "warnings"} | {
+            "history": histories if s.args.json else epochs_in_words(histories),
+            "warnings": info["warnings"],
+        }
     if s.args.json:
         sys.stdout.write(to_json(info))  # strict JSON: a NaN figure is null
     else:
