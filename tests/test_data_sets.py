@@ -673,3 +673,20 @@ def test_the_usual_size_is_the_one_most_share_else_the_median_height_and_width(t
     said: list[str] = []
     data = read_folder(tmp_path, "photos", warn=said.append)
     assert data.spec.shape == (3, 63, 82) and "to 63×82 colour (height × width) (4 resized)" in said[-1]
+
+
+def test_finite_pixels_are_checked_a_chunk_at_a_time(monkeypatch):
+    """NaN or infinity anywhere, the last chunk's last value too, is found; a set of finite pixels passes."""
+    import torch
+
+    from idk.data import images as images_module
+    from idk.data.images import all_finite
+
+    monkeypatch.setattr(images_module, "FINITE_CHUNK", 7)
+    values = torch.rand(3, 1, 5, 5)
+    assert all_finite(values) and all_finite(values[:, :, 1:3])  # a view that is not contiguous too
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        for at in (0, 37, values.numel() - 1):
+            spoiled = values.clone().reshape(-1)
+            spoiled[at] = bad
+            assert not all_finite(spoiled.reshape(values.shape))

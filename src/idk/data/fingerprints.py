@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import numpy as np
 import torch
 
 from idk.data.images import ImageSet
@@ -13,10 +14,16 @@ from idk.data.images import ImageSet
 
 def fingerprint(data: ImageSet) -> dict[str, Any]:
     """What a model was trained on: name, size and SHA-256 of the pixels and labels."""
-    h = hashlib.sha256(data.images.numpy().tobytes())
+    h = hashlib.sha256(as_bytes(data.images))
     if data.labels is not None:
-        h.update(data.labels.numpy().tobytes())
+        h.update(as_bytes(data.labels))
     return {"name": data.name, "n": len(data), "sha256": h.hexdigest()}
+
+
+def as_bytes(values: torch.Tensor) -> np.ndarray:
+    """A tensor's bytes in C order (as ``.numpy().tobytes()`` gives them) for a hash to read, without
+    a copy where it is contiguous (a set's pixels are the largest thing training holds)."""
+    return np.ascontiguousarray(values.numpy()).reshape(-1).view(np.uint8)
 
 
 def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:

@@ -142,8 +142,18 @@ def check_pixels(images: torch.Tensor, source: str) -> None:
         raise DataError(f"{source}: holds no images")
     if images.numel() == 0:
         raise DataError(f"{source}: images have no pixels (shape {tuple(images.shape)})")
-    if not torch.isfinite(images).all():
+    if not all_finite(images):
         raise DataError(f"{source}: images contain NaN or infinite pixel values")
+
+
+FINITE_CHUNK = 1 << 22  # values checked at once by all_finite
+
+
+def all_finite(values: torch.Tensor) -> bool:
+    """Whether no value is NaN or infinite, checked a chunk of ``FINITE_CHUNK`` at a time: ``torch.isfinite``
+    on a whole set holds a copy of it and more (20,000 64×64 colour images: 1.4 GB beside 0.98 GB)."""
+    flat = values.reshape(-1)
+    return all(bool(torch.isfinite(flat[i : i + FINITE_CHUNK]).all()) for i in range(0, flat.numel(), FINITE_CHUNK))
 
 
 def conform(data: ImageSet, spec: InputSpec) -> ImageSet:

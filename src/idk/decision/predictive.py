@@ -15,6 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from idk.data.images import all_finite
 from idk.data.imaging import ROUNDING
 from idk.errors import IdkError
 from idk.nn.bnn import BNN, DeterministicNet, Model, sampling_pass
@@ -158,7 +159,7 @@ def check_images(model: Model, images: Tensor) -> None:
         hint = "x.float()" if images.is_floating_point() or images.dtype == torch.bool else "x.float() / 255"
         raise IdkError(f"images of {images.dtype}: this model takes {form} ({hint})")
     if len(images):
-        if not bool(torch.isfinite(images).all()):
+        if not all_finite(images):
             raise IdkError(f"images hold NaN or infinite pixels: this model takes {form}")
         low, high = float(images.min()), float(images.max())
         if low < -ROUNDING or high > 1 + ROUNDING:  # beyond a resampling's overshoot: another scale
