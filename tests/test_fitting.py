@@ -235,3 +235,20 @@ def test_a_long_run_says_about_25_of_its_epochs_and_always_the_first_and_the_las
     assert said[:3] == [1, 8, 16] and said[-1] == 200 and len(said) <= SAID_EPOCHS + 1
     resumed = [e for e in range(51, 201) if said_epoch(e, 200, first=e == 51)]
     assert resumed[0] == 51 and resumed[1] == 56
+
+
+def test_the_training_rows_are_read_in_place_and_gathered_in_chunks(monkeypatch):
+    """On a CPU the training part is its rows of the set, no copy; gathered for an accelerator a chunk
+    at a time, it holds the same images in the same order."""
+    from idk.training import fitting
+    from idk.training.fitting import DeviceData, gathered
+
+    images, labels = torch.arange(40.0).reshape(10, 1, 2, 2), torch.arange(10)
+    rows = torch.tensor([7, 2, 9, 4, 0])
+    data = DeviceData(images, labels, torch.device("cpu"), rows)
+    assert len(data) == 5 and data.images is images and data.resident
+    x, y = data.batch(data.order(torch.tensor([4, 0, 2])))
+    assert torch.equal(y, torch.tensor([0, 7, 9])) and torch.equal(x, images[[0, 7, 9]])
+    monkeypatch.setattr(fitting, "GATHER_CHUNK", 2)
+    assert torch.equal(gathered(images, rows, torch.device("cpu")), images[rows])
+    assert torch.equal(gathered(labels, None, torch.device("cpu")), labels)

@@ -69,8 +69,8 @@ def test_a_class_whose_images_the_validation_split_took_is_named():
     labels = torch.tensor([0, 0, 0, 1, 1, 2])
     full = ImageSet("toy", torch.zeros(6, 1, 2, 2), labels, ("a", "b", "c"))
     train = full.subset(torch.tensor([0, 1, 3]), "train")  # c's one image went to validation
-    assert untrained_classes(full, train) == {"c": 1}
-    assert untrained_classes(full, full) == {}
+    assert untrained_classes(full, train.labels) == {"c": 1}
+    assert untrained_classes(full, full.labels) == {}
     assert untrained_reason({"c": 1}, TrainConfig()) == (
         "c (1 left after the test split): the validation split took them; give each class more images (a dozen or more)"
     )

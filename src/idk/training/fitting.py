@@ -168,6 +168,7 @@ def fit(
     replicas: Replicas | None = None,
     classes: tuple[str, ...] = (),
     held_out: HeldOut | None = None,
+    rows: Tensor | None = None,
 ) -> FitState:
     """Train ``model`` on images (N, C, H, W) of ``spec``'s form and labels (N,) for ``cfg.epochs`` epochs,
     on the model's device (the data may be anywhere). ``replicas``: this process's place among
@@ -180,7 +181,9 @@ def fit(
     (:func:`idk.data.variants.written_variants`): ValueError if either is on for drawn symbols and
     they are missing; names that are not one ASCII letter or digit print nothing, names without a
     written variant have none. ``held_out``: images measured after every epoch
-    (:mod:`idk.training.held_out`), their figures in the epoch's line and its history.
+    (:mod:`idk.training.held_out`), their figures in the epoch's line and its history. ``rows``
+    (n,): the training images' rows of ``images`` and ``labels`` (None: all of them), read where
+    they lie (:class:`DeviceData`): the validation images may share the tensors, no copy made.
     """
     if not isinstance(model, (BNN, DeterministicNet)):
         raise TypeError(f"fit trains one network, not a {type(model).__name__}: fit each of its members")
@@ -189,7 +192,7 @@ def fit(
             raise ValueError(f"{name}={getattr(cfg, name)} {does}: give fit the class names (classes=...), or {name}=0")
     epochs = part_epochs(model, cfg)
     objective = ElboObjective(model, cfg) if isinstance(model, BNN) else MleObjective(model, cfg)
-    n = images.shape[0]
+    n = images.shape[0] if rows is None else len(rows)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     optimizer, scheduler = make_optimizer(objective.parameters(), cfg, steps_per_epoch * epochs)
     state = state or FitState()
@@ -209,7 +212,7 @@ def fit(
     named = class_images(cfg, spec, classes, device)
     # Pyro's argument and support checks cost as much as the step itself on 800k weights: off here.
     with pyro.validation_enabled(False), flush_denormals():
-        steps = _Steps(objective, optimizer, scheduler, DeviceData(images, labels, device), named)
+        steps = _Steps(objective, optimizer, scheduler, DeviceData(images, labels, device, rows), named)
         _epochs(model, steps, cfg, spec, state, on_epoch, progress, label, replicas, held_out)
     model.eval()
     return state
@@ -231,30 +234,32 @@ def make_optimizer(params: list[Tensor], cfg: TrainConfig, total_steps: int):
 
 
 class DeviceData:
-    """Training images (N, C, H, W) and labels (N,) where the steps read them: on the model's
-    device, copied once, when they fit in ``RESIDENT_BYTES`` (always on a CPU); else in pinned host
-    memory, each batch gathered there and copied over without blocking."""
+    """The training images where the steps read them: ``rows`` (n,) of images (M, C, H, W) and
+    labels (M,) (None: all M), read in place on a CPU (no copy of the training part); on an
+    accelerator, copied there once, a chunk at a time, when they fit in ``RESIDENT_BYTES``; else
+    left in host memory, each batch gathered there, pinned and copied over without blocking."""
 
-    def __init__(self, images: Tensor, labels: Tensor, device: torch.device) -> None:
-        self.device = device
-        size = images.numel() * images.element_size()
+    def __init__(self, images: Tensor, labels: Tensor, device: torch.device, rows: Tensor | None = None) -> None:
+        self.device, self.rows = device, rows
+        self.n = images.shape[0] if rows is None else len(rows)
+        size = self.n * images[0].numel() * images.element_size() if len(images) else 0
         self.resident = device.type == "cpu" or size <= RESIDENT_BYTES
-        if self.resident:
-            images, labels = images.to(device), labels.to(device)
-        elif device.type == "cuda":
-            images, labels = images.pin_memory(), labels.pin_memory()
+        if self.resident and device.type != "cpu":
+            images, labels, self.rows = gathered(images, rows, device), gathered(labels, rows, device), None
         self.images, self.labels = images, labels
 
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return self.n
 
     def order(self, order: Tensor) -> Tensor:
         """An epoch's permutation (N,), where :meth:`batch` wants its indices."""
         return order.to(self.device) if self.resident else order
 
     def batch(self, idx: Tensor) -> tuple[Tensor, Tensor]:
-        """Images (b, C, H, W) and labels (b,) at ``idx`` (from :meth:`order`), on the device."""
-        x, y = self.images[idx], self.labels[idx]
+        """Images (b, C, H, W) and labels (b,) at ``idx`` (from :meth:`order`: positions among the n
+        training images), on the device."""
+        at = idx if self.rows is None else self.rows[idx]
+        x, y = self.images[at], self.labels[at]
         if self.resident:
             return x, y
         pin = self.device.type == "cuda"
@@ -262,6 +267,20 @@ class DeviceData:
             (x.pin_memory() if pin else x).to(self.device, non_blocking=True),
             (y.pin_memory() if pin else y).to(self.device, non_blocking=True),
         )
+
+
+GATHER_CHUNK = 4096  # rows copied to an accelerator at once by gathered
+
+
+def gathered(values: Tensor, rows: Tensor | None, device: torch.device) -> Tensor:
+    """``values[rows]`` (all where None) on ``device``, gathered and copied a chunk of rows at a time:
+    the host holds no copy of them all on the way."""
+    n = len(values) if rows is None else len(rows)
+    out = torch.empty((n, *values.shape[1:]), dtype=values.dtype, device=device)
+    for start in range(0, n, GATHER_CHUNK):
+        chunk = values[start : start + GATHER_CHUNK] if rows is None else values[rows[start : start + GATHER_CHUNK]]
+        out[start : start + len(chunk)] = chunk.to(device)
+    return out
 
 
 def said_epoch(epoch: int, epochs: int, first: bool = False) -> bool:

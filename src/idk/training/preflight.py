@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import torch
+from torch import Tensor
 
 from idk.choices import AUTO_SCORE
 from idk.data.catalog import DEFAULT_DATA
@@ -76,7 +77,7 @@ def warn_before_training(
     opts: TrainOptions,
     recorded: str,
     full: ImageSet,
-    train_set: ImageSet,
+    train_labels: Tensor,
     val_set: ImageSet,
     new: bool,
     warn: Callable[[str], None],
@@ -109,7 +110,7 @@ def warn_before_training(
     elif preset.rule.target_refusal is not None:
         if few := few_to_calibrate(held, preset.rule.target_refusal):
             warn(f"{data}: {few}{_narrower(preset.rule.target_refusal, len(full), tcfg.val_size)}")
-    counts = torch.bincount(train_set.labels, minlength=len(full.classes)).tolist()
+    counts = torch.bincount(train_labels, minlength=len(full.classes)).tolist()
     if new and (rare := [(c, n) for c, n in zip(full.classes, counts, strict=True) if n < FEW_PER_CLASS]):
         listed = some_of([f"{c} ({n})" for c, n in rare])
         warn(
@@ -117,11 +118,11 @@ def warn_before_training(
             f"{'them' if len(rare) > 1 else 'it'} and may answer wrongly with confidence; `idk evaluate --json` "
             "or --report gives each class's figures"
         )
-    if (steps := steps_per_epoch(len(train_set), tcfg) * tcfg.epochs) < FEW_STEPS and new:  # few epochs asked for
+    if (steps := steps_per_epoch(len(train_labels), tcfg) * tcfg.epochs) < FEW_STEPS and new:  # few epochs asked for
         epochs = f"--epochs {tcfg.epochs}" if opts.epochs is not None else f"the preset's {tcfg.epochs} epochs"
         warn(
-            f"{data}: {len(train_set)} training images make {steps} optimiser "
-            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {epochs_for(len(train_set), tcfg)} "
+            f"{data}: {len(train_labels)} training images make {steps} optimiser "
+            f"step{'s' * (steps != 1)} in {epochs}, few to learn from; --epochs {epochs_for(len(train_labels), tcfg)} "
             f"gives {FEW_STEPS} (and may answer better)"
         )
 

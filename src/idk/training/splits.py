@@ -39,12 +39,12 @@ def by_class(data: str) -> bool:
     return data not in NAMED
 
 
-def untrained_classes(full: ImageSet, train: ImageSet) -> dict[str, int]:
-    """The classes of ``full`` (labelled) with no image left in its training part ``train``, each
-    with its count in ``full``: a split drawn over all images (a named set's, or a user's before
-    2026-12-06) can take every image of a rare class."""
+def untrained_classes(full: ImageSet, trained_labels: torch.Tensor) -> dict[str, int]:
+    """The classes of ``full`` (labelled) with no image left in its training part, whose labels are
+    ``trained_labels`` (n,), each with its count in ``full``: a split drawn over all images (a named
+    set's, or a user's before 2026-12-06) can take every image of a rare class."""
     k = len(full.classes)
-    trained = torch.bincount(train.labels, minlength=k).tolist()
+    trained = torch.bincount(trained_labels, minlength=k).tolist()
     total = torch.bincount(full.labels, minlength=k).tolist()
     return {c: total[i] for i, c in enumerate(full.classes) if trained[i] == 0}
 
@@ -107,16 +107,21 @@ def stratified_validation(labels: torch.Tensor, size: int, seed: int) -> tuple[t
     return torch.cat(train).sort().values, torch.cat(val).sort().values
 
 
-def split(full: ImageSet, cfg: TrainConfig, stratified: bool = False) -> tuple[ImageSet, ImageSet]:
-    """The (training, validation) parts of the images training uses (:func:`used_images`): the
-    validation part is :func:`validation_size` images, drawn class by class when ``stratified`` (a
-    user's set: :func:`by_class`; :func:`stratified_validation`, seed ``SPLIT_SEED + 3``), else over
-    all images (:func:`split_train_val`)."""
+def split_rows(full: ImageSet, cfg: TrainConfig, stratified: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows (indices into ``full``) of the (training, validation) parts of the images training
+    uses (:func:`used_images`): the validation part is :func:`validation_size` images, drawn class
+    by class when ``stratified`` (a user's set: :func:`by_class`; :func:`stratified_validation`,
+    seed ``SPLIT_SEED + 3``), else over all images (:func:`split_train_val`). Training reads its
+    part by these rows (:func:`idk.training.fitting.fit`'s ``rows``), not a copy of it."""
     size = validation_size(len(full), cfg)
     if stratified:
-        train_idx, val_idx = stratified_validation(full.labels, size, SPLIT_SEED + 3)
-    else:
-        train_idx, val_idx = split_train_val(len(full), size)
+        return stratified_validation(full.labels, size, SPLIT_SEED + 3)
+    return split_train_val(len(full), size)
+
+
+def split(full: ImageSet, cfg: TrainConfig, stratified: bool = False) -> tuple[ImageSet, ImageSet]:
+    """The (training, validation) parts of :func:`split_rows`, as sets of their own."""
+    train_idx, val_idx = split_rows(full, cfg, stratified)
     return full.subset(train_idx, "train"), full.subset(val_idx, "validation")
 
 

@@ -64,7 +64,7 @@ from idk.training.rule_fitting import (
 )
 from idk.training.splits import (
     by_class,
-    split,
+    split_rows,
     untrained_classes,
     untrained_reason,
     used_images,
@@ -149,11 +149,13 @@ def train(
     full = used_images(source.train, tcfg)
     # a resumed run keeps its validation images (a checkpoint from before 2026-12-06 drew them over all)
     stratified = previous.validation_by_class if previous is not None else by_class(source.record.data)
-    train_set, val_set = split(full, tcfg, stratified)
-    if untrained := untrained_classes(full, train_set):
+    # training reads its rows of the set in place; the validation images are a set of their own
+    train_rows, val_rows = split_rows(full, tcfg, stratified)
+    train_labels, val_set = full.labels[train_rows], full.subset(val_rows, "validation")
+    if untrained := untrained_classes(full, train_labels):
         raise DataError(f"{opts.data or DEFAULT_DATA}: no training image for {untrained_reason(untrained, tcfg)}")
     if previous is None and opts.epochs is None and (opts.data or DEFAULT_DATA) not in NAMED:
-        tcfg = enough_steps(tcfg, len(train_set), opts.data, progress.log)
+        tcfg = enough_steps(tcfg, len(train_rows), opts.data, progress.log)
         preset = replace(preset, train=tcfg)
     model_cfg = with_data(preset.model, source.spec.shape, len(full.classes))
     if previous is not None and not given_for(opts, ModelConfig, NetConfig):
@@ -183,7 +185,7 @@ def train(
     )
     if previous is not None:
         check_same_rendering(previous, rendered, out)
-    model, twin = _models(model_cfg, tcfg, len(train_set), opts.data or DEFAULT_DATA)
+    model, twin = _models(model_cfg, tcfg, len(train_rows), opts.data or DEFAULT_DATA)
     states = {key: FitState() for key in [*map(member_key, range(model_cfg.members)), "twin"]}
     if previous is not None:
         restore(previous, model, twin, states, tcfg.epochs, replicas.world, out, progress.log)
@@ -198,7 +200,7 @@ def train(
             "(torch.distributions.kl knows no such pair): Pyro estimates it from each step's sampled weights, "
             "a noisier gradient"
         )
-    warn_before_training(preset, opts, source.record.data, full, train_set, val_set, previous is None, progress.warn)
+    warn_before_training(preset, opts, source.record.data, full, train_labels, val_set, previous is None, progress.warn)
     provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
         kind=type(model).__name__,
@@ -211,7 +213,7 @@ def train(
         train_config=tcfg,
         data=source.record,
         preset=preset.name,
-        dataset_size=len(train_set),
+        dataset_size=len(train_rows),
         validation_size=len(val_set),
         validation_by_class=stratified,
         data_fingerprint=data_fingerprint,
@@ -254,8 +256,8 @@ def train(
     for key, net, label, cfg in parts:
         fit(
             net,
-            train_set.images,
-            train_set.labels,
+            full.images,
+            full.labels,
             cfg,
             spec=source.spec,
             state=states[key],
@@ -265,6 +267,7 @@ def train(
             replicas=replicas,
             classes=full.classes,
             held_out=held_out,
+            rows=train_rows,
         )
     # the rule on the whole validation split, fitted by rank 0 while the others wait for it
     fitted = fit_rules(model, twin, val_set, preset.rule, tcfg.seed, source, progress) if replicas.is_main else None
