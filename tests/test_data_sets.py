@@ -690,3 +690,16 @@ def test_finite_pixels_are_checked_a_chunk_at_a_time(monkeypatch):
             spoiled = values.clone().reshape(-1)
             spoiled[at] = bad
             assert not all_finite(spoiled.reshape(values.shape))
+
+
+def test_reading_an_array_never_changes_the_callers_array():
+    """A float32 array already in (N, C, H, W) order is converted as a copy: clipping a resampling's
+    overshoot, or dividing 0..255 values, happens in idk's pixels, not in the array given."""
+    import numpy as np
+
+    from idk.data.arrays import as_images
+
+    for array in (np.full((2, 1, 9, 9), 1.0000001, np.float32), np.full((2, 1, 9, 9), 200.0, np.float32)):
+        before = array.copy()
+        images = as_images(array, "given")
+        assert np.array_equal(array, before) and float(images.max()) <= 1.0

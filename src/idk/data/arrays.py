@@ -94,9 +94,9 @@ def as_images(array: np.ndarray, source: str, warn: Warn | None = None) -> torch
             "images stored as uint16; if they are 16-bit values of dim images (65,535: white), give them as "
             "floats in [0, 1] (`images / 65535`)"
         )
-    # one float32 copy, in (N, C, H, W) order, divided and clipped in place: the array's size in
-    # float32 beside the array while it is read, not three times that
-    images = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    # one float32 copy (always a copy: the caller's array is never changed), in (N, C, H, W) order,
+    # divided and clipped in place: the array's size in float32 beside it, not three times that
+    images = torch.from_numpy(np.array(array, dtype=np.float32, order="C", copy=True))
     images.div_(divisor).clamp_(0, 1)  # within ROUNDING of the range: a resampling's overshoot
     if images.shape[1] == 4:  # RGBA
         images = laid_on_white(images[:, :3], images[:, 3:])
