@@ -240,9 +240,9 @@ class DeviceData:
     left in host memory, each batch gathered there, pinned and copied over without blocking."""
 
     def __init__(self, images: Tensor, labels: Tensor, device: torch.device, rows: Tensor | None = None) -> None:
-        self.device, self.rows = device, rows
+        self.device, self.rows = device, None if rows is None else rows.cpu()  # rows index host tensors
         self.n = images.shape[0] if rows is None else len(rows)
-        size = self.n * images[0].numel() * images.element_size() if len(images) else 0
+        size = self.n * math.prod(images.shape[1:]) * images.element_size()
         self.resident = device.type == "cpu" or size <= RESIDENT_BYTES
         if self.resident and device.type != "cpu":
             images, labels, self.rows = gathered(images, rows, device), gathered(labels, rows, device), None
@@ -273,13 +273,13 @@ GATHER_CHUNK = 4096  # rows copied to an accelerator at once by gathered
 
 
 def gathered(values: Tensor, rows: Tensor | None, device: torch.device) -> Tensor:
-    """``values[rows]`` (all where None) on ``device``, gathered and copied a chunk of rows at a time:
-    the host holds no copy of them all on the way."""
-    n = len(values) if rows is None else len(rows)
-    out = torch.empty((n, *values.shape[1:]), dtype=values.dtype, device=device)
-    for start in range(0, n, GATHER_CHUNK):
-        chunk = values[start : start + GATHER_CHUNK] if rows is None else values[rows[start : start + GATHER_CHUNK]]
-        out[start : start + len(chunk)] = chunk.to(device)
+    """``values[rows]`` (all of them where None) on ``device``; rows gathered and copied a chunk at a
+    time, so that the host holds no copy of them all on the way."""
+    if rows is None:
+        return values.to(device)
+    out = torch.empty((len(rows), *values.shape[1:]), dtype=values.dtype, device=device)
+    for start in range(0, len(rows), GATHER_CHUNK):
+        out[start : start + GATHER_CHUNK].copy_(values[rows[start : start + GATHER_CHUNK]])
     return out
 
 
