@@ -703,3 +703,25 @@ def test_reading_an_array_never_changes_the_callers_array():
         before = array.copy()
         images = as_images(array, "given")
         assert np.array_equal(array, before) and float(images.max()) <= 1.0
+
+
+def test_a_set_keeps_its_rows_in_place_as_a_subset_would(monkeypatch):
+    """Rows moved to the front a chunk at a time (smaller than the gaps and than the runs) hold what
+    ``subset`` copies out, in order; rows that do not ascend are refused."""
+    import pytest
+    import torch
+
+    from idk.data import images as images_module
+    from idk.data.images import ImageSet
+
+    monkeypatch.setattr(images_module, "KEEP_CHUNK", 3)
+    torch.manual_seed(0)
+    pixels, labels = torch.rand(40, 1, 2, 2), torch.randint(0, 4, (40,))
+    rows = torch.randperm(40)[:27].sort().values
+    whole = ImageSet("s", pixels.clone(), labels.clone(), ("a", "b", "c", "d"))
+    expected = whole.subset(rows, "t")
+    kept = whole.kept(rows, "t")
+    assert torch.equal(kept.images, expected.images) and torch.equal(kept.labels, expected.labels)
+    assert kept.name == "t" and kept.images.data_ptr() == whole.images.data_ptr()  # the set's own memory
+    with pytest.raises(ValueError, match="ascend"):
+        ImageSet("s", pixels.clone(), labels.clone(), ("a", "b", "c", "d")).kept(torch.tensor([3, 1]))

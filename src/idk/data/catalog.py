@@ -148,7 +148,9 @@ def training_data(
     if not len(test_idx):
         raise DataError(f"{data}: too few images to hold out a test set (two or more per class), or give --test-data")
     record = DataRecord(record_data, None, size, test_idx.tolist(), fingerprint(full))
-    train, test = full.subset(train_idx, f"{full.name}-train"), full.subset(test_idx, f"{full.name}-test")
+    # the test images copied out first; the training images then kept in place (no copy of them)
+    test = full.subset(test_idx, f"{full.name}-test")
+    train = full.kept(train_idx, f"{full.name}-train")
     if data not in NAMED:  # notMNIST-10k's own copies are the set's, as published: nothing a user can do
         _say_shared(train, test, f"{data} (the held-out test share)", warn, "remove the copies from the folder")
     return TrainingData(train, test, record, ood)

@@ -103,6 +103,23 @@ class ImageSet:
         labels = None if self.labels is None else self.labels[index]
         return replace(self, name=name or self.name, images=self.images[index], labels=labels)
 
+    def kept(self, rows: torch.Tensor, name: str | None = None) -> ImageSet:
+        """:meth:`subset` at ascending ``rows``, made by moving them to the front of this set's own
+        images in place, ``KEEP_CHUNK`` at a time (each row moves to a place at or before its own, so
+        none is overwritten before it moved): no second copy of them beside the set, which is spent
+        (its images are the subset's, then the rest). ValueError for rows that do not ascend."""
+        if len(rows) > 1 and not bool((rows[1:] > rows[:-1]).all()):
+            raise ValueError("kept: rows must ascend, each once")
+        images = self.images
+        for start in range(0, len(rows), KEEP_CHUNK):
+            at = rows[start : start + KEEP_CHUNK]
+            images[start : start + len(at)] = images[at]  # gathered first, then written
+        labels = None if self.labels is None else self.labels[rows]
+        return replace(self, name=name or self.name, images=images[: len(rows)], labels=labels)
+
+
+KEEP_CHUNK = 4096  # rows moved at once by ImageSet.kept
+
 
 def index_classes(count: int) -> tuple[str, ...]:
     """Names for classes that come unnamed (IDX labels, an .npz without ``classes``): "0", "1", ..."""
