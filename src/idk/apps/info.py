@@ -114,14 +114,13 @@ def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
 def epochs_in_words(histories: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Each trained part's epochs as ``idk info --history`` lists them, one line each:
     ``bayes 1/3 epoch 3: loss 3.3016, held-out accuracy 99.30% (NLL 0.0452), 27.3 s``."""
+    from idk.training.held_out import HeldOut
+
     lines = []
     for part, history in histories.items():
         for i, h in enumerate(history, 1):
-            held = ""
-            if isinstance(h.get("held_out_accuracy"), (int, float)) and isinstance(h.get("held_out_nll"), (int, float)):
-                held = f", held-out accuracy {h['held_out_accuracy']:.2%} (NLL {h['held_out_nll']:.4f})"
             seconds = f", {h['seconds']:.1f} s" if isinstance(h.get("seconds"), (int, float)) else ""
-            lines.append(f"{part} epoch {h.get('epoch', i)}: loss {h['loss']:.4f}{held}{seconds}")
+            lines.append(f"{part} epoch {h.get('epoch', i)}: loss {h['loss']:.4f}{HeldOut.said(h)}{seconds}")
     return lines or ["none (no epoch trained)"]
 
 

@@ -83,7 +83,8 @@ class HeldOut:
 
     @staticmethod
     def said(figures: dict[str, float]) -> str:
-        """The figures of :meth:`measure` as an epoch's line gives them ("" where there are none)."""
-        if "held_out_accuracy" not in figures:
+        """The figures of :meth:`measure` as an epoch's line (and ``idk info --history``) gives them; ""
+        where an epoch has none (or, in a damaged file, not numbers)."""
+        if not all(isinstance(figures.get(k), (int, float)) for k in ("held_out_accuracy", "held_out_nll")):
             return ""
         return f", held-out accuracy {figures['held_out_accuracy']:.2%} (NLL {figures['held_out_nll']:.4f})"
