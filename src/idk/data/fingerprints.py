@@ -37,7 +37,7 @@ def shared_images(seen: ImageSet, other: ImageSet) -> int:
     both, or twice into one folder), as read (in the model's form)."""
 
     def digest(image: torch.Tensor) -> bytes:
-        return hashlib.blake2b(image.numpy().tobytes(), digest_size=16).digest()
+        return hashlib.blake2b(as_bytes(image), digest_size=16).digest()
 
     known = {digest(image) for image in seen.images}
     return sum(digest(image) in known for image in other.images)
