@@ -119,7 +119,7 @@ def epochs_in_words(histories: dict[str, list[dict[str, Any]]]) -> list[str]:
     lines = []
     for part, history in histories.items():
         for i, h in enumerate(history, 1):
-            seconds = f", {h['seconds']:.1f} s" if isinstance(h.get("seconds"), (int, float)) else ""
+            seconds = f", {h['seconds']:.1f} s" if h.get("seconds") is not None else ""
             lines.append(f"{part} epoch {h.get('epoch', i)}: loss {h['loss']:.4f}{HeldOut.said(h)}{seconds}")
     return lines or ["none (no epoch trained)"]
 

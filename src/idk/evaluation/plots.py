@@ -187,7 +187,7 @@ def training_curves(histories: dict[str, list[dict[str, float]]], key: str = "lo
     error = key == "held_out_accuracy"
     drawn: list[float] = []
     for name, history in histories.items():
-        points = [(h.get("epoch", i), h[key]) for i, h in enumerate(history, 1) if isinstance(h.get(key), (int, float))]
+        points = [(h.get("epoch", i), h[key]) for i, h in enumerate(history, 1) if h.get(key) is not None]
         if not points:
             continue
         epochs, values = zip(*points, strict=True)

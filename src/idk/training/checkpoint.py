@@ -33,7 +33,7 @@ from idk.nn.networks import ARCHITECTURES, settings_read
 from idk.nn.priors import PRIORS
 from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
-from idk.training.options import whole_number
+from idk.training.options import real_number, whole_number
 
 FORMAT = "idk-checkpoint"
 # 4: the guide's name (ModelConfig.guide: an idk that reads only 3 would build the default guide
@@ -53,8 +53,39 @@ def member_key(k: int) -> str:
 def last_held_out(history: list[dict[str, Any]]) -> float | None:
     """The held-out accuracy after a part's last epoch (:mod:`idk.training.held_out`); None where it
     has none (no epoch yet, no validation images, or a checkpoint from before it was recorded)."""
-    value = history[-1].get("held_out_accuracy") if history else None
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None  # a damaged file's: none
+    return history[-1].get("held_out_accuracy") if history else None  # a number: checked on load
+
+
+# an epoch's figures in a part's history (idk.training.fitting): its loss, and where recorded the rest
+EPOCH_FIGURES = ("epoch", "seconds", "images_per_s", "processes", "held_out_accuracy", "held_out_nll")
+
+
+def _check_history(history: Any, name: str) -> None:
+    """TypeError unless ``history`` is a part's per-epoch history: a list of mappings, each with its
+    loss a number and each of :data:`EPOCH_FIGURES` it holds a number too (``idk info``, the report's
+    figures and a resumed run read them as numbers)."""
+    if not isinstance(history, list) or not all(
+        isinstance(h, dict)
+        and real_number(h.get("loss"))
+        and all(real_number(h[key]) or h[key] is None for key in EPOCH_FIGURES if key in h)
+        for h in history
+    ):
+        raise TypeError(f"{name} is not a list of epochs with their loss and figures")
+
+
+def _check_histories(d: dict[str, Any]) -> None:
+    """Every part's history in a checkpoint's stored form ``d``: the first member's (``history``), the
+    twin's, and each member's training state's (a mapping of parts to mappings)."""
+    _check_history(d.get("history", []), "history")
+    _check_history(d.get("twin_history", []), "twin_history")
+    states = d.get("training_state", {})
+    if not isinstance(states, dict) or not all(state is None or isinstance(state, dict) for state in states.values()):
+        raise TypeError("training_state is not a mapping of parts to their training states")
+    for part, state in states.items():
+        if state and "history" in state:
+            _check_history(state["history"], f"training_state[{part!r}]'s history")
+        if state and not (whole_number(state.get("epoch", 0)) and state.get("epoch", 0) >= 0):
+            raise TypeError(f"training_state[{part!r}]'s epoch is not a whole number of epochs")
 
 
 def versions() -> dict[str, str]:
@@ -311,10 +342,7 @@ class Checkpoint:
             for key in ("state_dict", "twin_state_dict"):  # the twin's may be None (trained without one)
                 if (key == "state_dict" or d.get(key) is not None) and not _is_weights(d.get(key)):
                     raise TypeError(f"{key} is not a mapping of parameter names to tensors")
-            if not isinstance(d.get("history", []), list) or not all(
-                isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in d.get("history", [])
-            ):
-                raise TypeError("history is not a list of epochs with their loss")
+            _check_histories(d)
             processes = d.get("processes")
             if processes is not None and not (whole_number(processes) and processes >= 1):
                 raise TypeError("processes is not a whole number of processes")

@@ -104,7 +104,8 @@ def whole_number(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _number(value: Any) -> bool:
+def real_number(value: Any) -> bool:
+    """Whether ``value`` is a real number (numpy's too), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -155,7 +156,7 @@ def checked(opts: TrainOptions) -> TrainOptions:
     ):
         for name in names:
             value = getattr(opts, name)
-            if value is not None and not (_number(value) and ok(value)):
+            if value is not None and not (real_number(value) and ok(value)):
                 raise IdkError(f"{flag(name)} {value!r}: {requirement}")
             values[name] = None if value is None else float(value)
     if opts.target_refusal is not None and opts.target_error is not None:
@@ -185,7 +186,7 @@ def checked(opts: TrainOptions) -> TrainOptions:
         values["drop_outliers"] = tuple(_family(name, "--drop-outliers") for name in dropped)
     if opts.outlier_weights is not None:
         weights = list(opts.outlier_weights.items() if isinstance(opts.outlier_weights, dict) else opts.outlier_weights)
-        if not all(isinstance(w, (tuple, list)) and len(w) == 2 and _number(w[1]) and w[1] > 0 for w in weights):
+        if not all(isinstance(w, (tuple, list)) and len(w) == 2 and real_number(w[1]) and w[1] > 0 for w in weights):
             raise IdkError(f"--outlier-weights {opts.outlier_weights!r}: give (family, weight > 0) pairs")
         values["outlier_weights"] = tuple((_family(n, "--outlier-weights"), float(w)) for n, w in weights)
     for name in ("data", "test_data"):
