@@ -202,7 +202,12 @@ def test_info(cnn_model, capsys):
     selection = info["score_selection"]  # "auto": every candidate's figures, and why the chosen one
     assert selection["chosen"] in selection["equal"] and set(selection["equal"]) <= set(selection["scores"])
     assert main(["info", str(cnn_model)]) == 0
-    assert f"score_selection: {selection['chosen']}, chosen because it " in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert f"score_selection: {selection['chosen']}, chosen because it " in text
+    # each part's held-out accuracy a percentage, how it was measured said once, with the images' count
+    assert f"  1: epochs 3, final_loss {info['members'][0]['final_loss']:.6g}, held_out_accuracy " in text
+    assert f"twin_held_out_accuracy: {info['twin_held_out_accuracy']:.2%}\n" in text
+    assert "held_out: accuracy after each part's last epoch, at its mean weights, on 2,000 validation images" in text
     # --history: every trained part's epochs, one line each in the text, a list per part in JSON
     assert main(["info", str(cnn_model), "--history"]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if " epoch " in ln and ln.startswith("  - ")]

@@ -92,15 +92,22 @@ def described_in_words(ckpt: Checkpoint) -> dict[str, Any]:
             (name, weight if name in families else "— (not one of its outlier families)")
             for name, weight in described["train_config"]["outlier_weights"]
         ]
+    parts = {  # each part's held-out accuracy as a percentage; how it was measured said once, after them
+        "members": [{**m, "held_out_accuracy": percent(m["held_out_accuracy"])} for m in described["members"]],
+        "twin_held_out_accuracy": percent(described["twin_held_out_accuracy"]) if ckpt.has_twin else "no twin",
+    }
+    at = list(described).index("twin_held_out_accuracy") + 1
+    described = dict(
+        [*list(described.items())[:at], ("held_out", held_out_in_words(ckpt)), *list(described.items())[at:]]
+    )
     return {
         **described,
+        **parts,
         "processes": processes_by_epoch(ckpt),
         "input": ckpt.input_spec.describe(),
         "rule": describe_rule(ckpt.rule),
         "temperature": temperature_in_words(ckpt.temperature),
         "twin_temperature": temperature_in_words(ckpt.twin_temperature) if ckpt.has_twin else "no twin",
-        "members": [{**m, "held_out_accuracy": after_training(m["held_out_accuracy"])} for m in described["members"]],
-        "twin_held_out_accuracy": after_training(described["twin_held_out_accuracy"]) if ckpt.has_twin else "no twin",
         "outlier_families": ", ".join(families) if families is not None else "not recorded (older checkpoint)",
         "scribbles": ckpt.scribbles.describe() if ckpt.scribbles is not None else "none recorded",
         "score_selection": (
@@ -124,13 +131,20 @@ def epochs_in_words(histories: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines or ["none (no epoch trained)"]
 
 
-def after_training(accuracy: float | None) -> str:
+def percent(accuracy: float | None) -> str:
     """A part's held-out accuracy after its last epoch (:mod:`idk.training.held_out`) in words."""
+    return "not recorded" if accuracy is None else f"{accuracy:.2%}"
+
+
+def held_out_in_words(ckpt: Checkpoint) -> str:
+    """How each part's held-out accuracy was measured: after its last epoch, at its mean weights, on
+    how many validation images (at most :data:`~idk.training.held_out.HELD_OUT_IMAGES`)."""
     from idk.training.held_out import HELD_OUT_IMAGES
 
-    if accuracy is None:
-        return "not recorded"
-    return f"{accuracy:.2%} (last epoch, mean weights, up to {HELD_OUT_IMAGES:,} validation images)"
+    measured = min(HELD_OUT_IMAGES, ckpt.validation_size)
+    if not measured or not any(h and h[-1].get("held_out_accuracy") is not None for _, h in ckpt.part_histories()):
+        return "not recorded (no validation images, or a checkpoint from before 2026-12-07)"
+    return f"accuracy after each part's last epoch, at its mean weights, on {measured:,} validation images"
 
 
 def temperature_in_words(fit: dict[str, Any] | None) -> str:
