@@ -439,13 +439,13 @@ def test_pils_bomb_guard_is_set_while_any_thread_decodes_and_restored_after_the_
 
 def test_pils_bomb_warning_is_an_image_error_where_warnings_are_errors(tmp_path, monkeypatch):
     """Past PIL's limit (set to idk's larger one while decoding) PIL warns; under ``-W error`` the
-    warning is raised, and is refused as a bomb, not let out raw (a TIFF: no header read by hand)."""
+    warning is raised, and is refused as a bomb, not let out raw (a PPM: no header read by hand)."""
     import warnings
 
     monkeypatch.setattr("idk.data.imaging.MAX_PIXELS", 1000)
     monkeypatch.setattr("idk.data.imaging.MAX_JPEG_PIXELS", 1000)
-    Image.new("L", (40, 40)).save(tmp_path / "big.tif")  # 1,600 pixels: PIL warns past 1,000
+    Image.new("L", (40, 40)).save(tmp_path / "big.ppm")  # 1,600 pixels: PIL warns past 1,000
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ImageError, match="too many pixels to decode safely"):
-            open_image(tmp_path / "big.tif")
+            open_image(tmp_path / "big.ppm")

@@ -37,6 +37,7 @@ Decoded = tuple[str, bytes | PreparedImage | ImageError]  # an image as the mode
 # (a 28×28 PNG takes 0.1 ms; what else 2 KiB can hold inflates to some 2 MB at most)
 INLINE_PIXELS = 2**16
 INLINE_BYTES = 2**11
+INLINE_FORMATS = ("PNG", "BMP", "JPEG")  # decoded in the model's pass when small (see _in_the_pass)
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ def _in_the_pass(data: bytes) -> bool:
     declares at most :data:`INLINE_PIXELS`; any other, or one whose size cannot be told so, in the
     decoding threads."""
     declared = declared_size(data) if len(data) <= INLINE_BYTES else None
-    # a GIF's header gives its screen, which a frame may overreach (PIL then decodes the frame's size)
-    return declared is not None and declared[0] != "GIF" and declared[1] * declared[2] <= INLINE_PIXELS
+    # not a GIF (its header gives its screen, which a frame may overreach: PIL then decodes the
+    # frame's size), nor a WebP or TIFF (frames and pages, and codecs whose cost a header tells less of)
+    return declared is not None and declared[0] in INLINE_FORMATS and declared[1] * declared[2] <= INLINE_PIXELS
 
 
 def _flush_denormals() -> None:

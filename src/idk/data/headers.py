@@ -18,8 +18,9 @@ _JPEG_BARE = {0x01, *range(0xD0, 0xD9)}  # markers without a length: TEM, RSTn, 
 
 
 def declared_size(data: bytes) -> tuple[str, int, int] | None:
-    """(format, width, height) as a PNG's, GIF's, BMP's or JPEG's header declares them; None for
-    other formats, and for a header cut short or not read within :data:`MAX_JPEG_SEGMENTS`."""
+    """(format, width, height) as a PNG's, GIF's, BMP's, JPEG's, WebP's or TIFF's header declares
+    them (a TIFF's first page); None for other formats, and for a header cut short, a JPEG's not
+    read within :data:`MAX_JPEG_SEGMENTS`, or a TIFF's first directory not among ``data``."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
         width, height = struct.unpack(">II", data[16:24])
         return "PNG", width, height
@@ -34,7 +35,51 @@ def declared_size(data: bytes) -> tuple[str, int, int] | None:
         return "BMP", abs(width), abs(height)
     if data[:2] == b"\xff\xd8":
         return _jpeg_size(data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _webp_size(data)
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return _tiff_size(data)
     return None
+
+
+def _webp_size(data: bytes) -> tuple[str, int, int] | None:
+    """A WebP's size from its first chunk: the canvas of an extended file (``VP8X``), else the
+    frame of a lossy (``VP8 ``, a key frame's 14-bit sides) or lossless (``VP8L``) one."""
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        width, height = int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    elif chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = (v & 0x3FFF for v in struct.unpack("<HH", data[26:30]))
+    elif chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    else:
+        return None
+    return "WEBP", width, height
+
+
+_TIFF_SIDES = {256: "width", 257: "height"}  # ImageWidth, ImageLength
+_TIFF_TYPES = {3: "H", 4: "I"}  # SHORT, LONG: the types a side may have
+
+
+def _tiff_size(data: bytes) -> tuple[str, int, int] | None:
+    """A TIFF's first page's size from its first image file directory, where ``data`` holds it."""
+    order = "<" if data[:2] == b"II" else ">"
+    if len(data) < 8:
+        return None
+    (at,) = struct.unpack(order + "I", data[4:8])
+    if at + 2 > len(data):
+        return None
+    (count,) = struct.unpack(order + "H", data[at : at + 2])
+    sides: dict[str, int] = {}
+    for entry in range(at + 2, min(at + 2 + 12 * count, len(data) - 11), 12):
+        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
+        if tag in _TIFF_SIDES and kind in _TIFF_TYPES:  # the value lies at the start of the entry's last 4 bytes
+            value = order + _TIFF_TYPES[kind]
+            (sides[_TIFF_SIDES[tag]],) = struct.unpack(value, data[entry + 8 : entry + 8 + struct.calcsize(value)])
+    if len(sides) < 2:
+        return None
+    return "TIFF", sides["width"], sides["height"]
 
 
 def _jpeg_size(data: bytes) -> tuple[str, int, int] | None:
