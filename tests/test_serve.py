@@ -606,3 +606,44 @@ def test_a_body_still_arriving_does_not_hold_the_stop(loaded, mnist_test):
         and b'"the service is stopping; send the request again later"' in answers[0]
     )
     assert answers[1].startswith(b"HTTP/1.1 200 ")
+
+
+def test_stopping_waits_for_a_decode_under_way_without_holding_the_event_loop(loaded, monkeypatch):
+    """A large file's decode takes seconds: stop() waits for it (its thread finishes) while the
+    event loop goes on serving (here: a ticker keeps ticking)."""
+    import asyncio
+
+    model, ckpt = loaded
+    service = serve.PredictionService(model, ckpt, samples=4)
+    decoding, finished = threading.Event(), []
+
+    def slow(name, data):
+        decoding.set()
+        time.sleep(0.6)
+        finished.append(name)
+        return name, prepared_or_error(data, ckpt.input_spec, name)
+
+    monkeypatch.setattr(service, "_decode", slow)
+
+    async def scenario() -> int:
+        await service.start()
+        big = _png(np.random.default_rng(0).random((28, 28)), size=300)  # over the size decoded in the pass
+        request = asyncio.ensure_future(service.decoded([("big.png", big)]))
+        await asyncio.to_thread(decoding.wait, 5)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.02)
+                ticks += 1
+
+        ticking = asyncio.ensure_future(ticker())
+        await service.stop()
+        ticking.cancel()
+        await request
+        return ticks
+
+    ticks = asyncio.run(scenario())
+    assert finished == ["big.png"]  # the decode under way was waited for
+    assert ticks >= 5  # about 0.5 s of 20 ms ticks: the loop was not held

@@ -116,7 +116,8 @@ class PredictionService:
 
     async def stop(self) -> None:
         if self._decoder is not None:  # first: no decoded request then waits on a stopped batcher
-            self._decoder.shutdown(wait=True, cancel_futures=True)
+            # waited for in a thread: a decode under way (a large file's, up to seconds) holds not the event loop
+            await asyncio.to_thread(self._decoder.shutdown, wait=True, cancel_futures=True)
         await self.batcher.stop()
 
     async def decoded(self, sources: list[Source]) -> list[Decoded]:
