@@ -31,9 +31,9 @@ from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, bu
 from idk.nn.guides import GUIDES
 from idk.nn.networks import ARCHITECTURES, settings_read
 from idk.nn.priors import PRIORS
+from idk.training.checkpoint_checks import check_stored_parts
 from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
-from idk.training.options import real_number, whole_number
 
 FORMAT = "idk-checkpoint"
 # 4: the guide's name (ModelConfig.guide: an idk that reads only 3 would build the default guide
@@ -54,38 +54,6 @@ def last_held_out(history: list[dict[str, Any]]) -> float | None:
     """The held-out accuracy after a part's last epoch (:mod:`idk.training.held_out`); None where it
     has none (no epoch yet, no validation images, or a checkpoint from before it was recorded)."""
     return history[-1].get("held_out_accuracy") if history else None  # a number: checked on load
-
-
-# an epoch's figures in a part's history (idk.training.fitting): its loss, and where recorded the rest
-EPOCH_FIGURES = ("epoch", "seconds", "images_per_s", "processes", "held_out_accuracy", "held_out_nll")
-
-
-def _check_history(history: Any, name: str) -> None:
-    """TypeError unless ``history`` is a part's per-epoch history: a list of mappings, each with its
-    loss a number and each of :data:`EPOCH_FIGURES` it holds a number too (``idk info``, the report's
-    figures and a resumed run read them as numbers)."""
-    if not isinstance(history, list) or not all(
-        isinstance(h, dict)
-        and real_number(h.get("loss"))
-        and all(real_number(h[key]) or h[key] is None for key in EPOCH_FIGURES if key in h)
-        for h in history
-    ):
-        raise TypeError(f"{name} is not a list of epochs with their loss and figures")
-
-
-def _check_histories(d: dict[str, Any]) -> None:
-    """Every part's history in a checkpoint's stored form ``d``: the first member's (``history``), the
-    twin's, and each member's training state's (a mapping of parts to mappings)."""
-    _check_history(d.get("history", []), "history")
-    _check_history(d.get("twin_history", []), "twin_history")
-    states = d.get("training_state", {})
-    if not isinstance(states, dict) or not all(state is None or isinstance(state, dict) for state in states.values()):
-        raise TypeError("training_state is not a mapping of parts to their training states")
-    for part, state in states.items():
-        if state and "history" in state:
-            _check_history(state["history"], f"training_state[{part!r}]'s history")
-        if state and not (whole_number(state.get("epoch", 0)) and state.get("epoch", 0) >= 0):
-            raise TypeError(f"training_state[{part!r}]'s epoch is not a whole number of epochs")
 
 
 def versions() -> dict[str, str]:
@@ -339,21 +307,7 @@ class Checkpoint:
             make_rule(d["rule"])
             if d.get("twin_rule") is not None:
                 make_rule(d["twin_rule"])
-            for key in ("state_dict", "twin_state_dict"):  # the twin's may be None (trained without one)
-                if (key == "state_dict" or d.get(key) is not None) and not _is_weights(d.get(key)):
-                    raise TypeError(f"{key} is not a mapping of parameter names to tensors")
-            _check_histories(d)
-            processes = d.get("processes")
-            if processes is not None and not (whole_number(processes) and processes >= 1):
-                raise TypeError("processes is not a whole number of processes")
-            for key in ("validation_by_class", "flat_seen"):
-                if not isinstance(d.get(key, False), bool):
-                    raise TypeError(f"{key} is not true or false")
-            selection = d.get("score_selection")
-            if selection is not None and not (
-                isinstance(selection, dict) and all(isinstance(selection.get(k), str) for k in ("chosen", "criterion"))
-            ):
-                raise TypeError("score_selection does not name the chosen score and why")
+            check_stored_parts(d)
         except (TypeError, KeyError, ValueError, AttributeError, DataError) as err:
             raise CheckpointError(f"{path}: checkpoint description not understood ({err})") from None
         ckpt = cls(**fields)
@@ -444,11 +398,6 @@ class Checkpoint:
 
 
 DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
-
-
-def _is_weights(value: Any) -> bool:
-    """Whether ``value`` is a state dict: parameter names → tensors."""
-    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in value.items())
 
 
 def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
