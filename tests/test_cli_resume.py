@@ -319,6 +319,18 @@ def test_a_run_whose_folder_moved_resumes_from_its_new_place_and_a_changed_one_i
     assert "its data changed since it was trained (it can no longer be read as a training set:" in (
         capsys.readouterr().err
     )
+    # an image of its held-out test split edited: said as such (it was "its test set (a split of its data) is not a split")
+    split = tmp_path / "split"
+    shutil.copytree(moved, split)
+    assert main(["train", "--data", str(split), "--out", str(tmp_path / "s.pt"), "--epochs", "1", *args]) == 0
+    held = checkpoint.read(tmp_path / "s.pt").data.test_indices
+    files = [f for folder in sorted(p for p in split.iterdir() if p.is_dir()) for f in sorted(folder.iterdir())]
+    Image.open(files[held[0]]).transpose(Image.Transpose.ROTATE_90).save(files[held[0]])
+    capsys.readouterr()
+    assert main(["train", "--resume", "--out", str(tmp_path / "s.pt"), "--epochs", "2", *args]) == 2
+    assert f"cannot resume: the {len(held)} images of {split.resolve()} it held out to test on are not those it " in (
+        capsys.readouterr().err
+    )
 
 
 def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys):

@@ -80,10 +80,17 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
         return f"its images were brought to {stored.image_size}, these to {record.image_size}"
     if stored.test_indices != record.test_indices:
         return "its recorded test split is not this data's"
-    if (stored.test_data is None) != (record.test_data is None) or same_images(stored.fingerprint) != same_images(
-        record.fingerprint
-    ):
-        return f"its test set ({stored.test_data or 'a split of its data'}) is not {record.test_data or 'a split'}"
+    if (stored.test_data is None) != (record.test_data is None):
+        return (
+            f"it was tested on {stored.test_data or 'a split of its data'}, this run on "
+            f"{record.test_data or 'a split of its data'}"
+        )
+    if same_images(stored.fingerprint) != same_images(record.fingerprint):  # its training images alike: the split's
+        held = f"{len(record.test_indices)} " if record.test_indices is not None else ""
+        return (
+            f"the {held}images of {record.data} it held out to test on are not those it held out (their SHA-256 "
+            "differs: an image edited, replaced or moved to another class)"
+        )
     own_test = stored.test_data is not None or (stored.test_indices is None and stored.data not in NAMED)
     moved_test = record.test_data != stored.test_data or (stored.test_data is None and relocated)
     if own_test and moved_test:  # a test set of its own (--test-data, or a test/ half) in a new place
