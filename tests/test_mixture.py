@@ -12,6 +12,7 @@ import torch
 from helpers import MNIST_SPEC, for_mnist
 from idk.apps import failures
 from idk.apps.cli import main
+from idk.apps.notices import warnings
 from idk.decision.memory import bytes_per_sample, check_samples
 from idk.decision.predictive import batch_size_for, predict
 from idk.decision.scores import make_score
@@ -145,6 +146,36 @@ def test_a_mixture_trains_saves_loads_and_resumes_member_by_member(tmp_path, dat
     assert out.read_bytes() == before
 
 
+def test_an_unfinished_mixture_answers_with_its_trained_members_alone():
+    """Of three members, the first and third trained: a mixture of those two, numbered 0 and 1,
+    drawing exactly what they draw in the whole mixture; none begun, or all: every member."""
+    model = _mixture(members=3)
+    ckpt = replace(
+        checkpoint.Checkpoint(
+            kind="BNNMixture",
+            state_dict=model.state_dict(),
+            model_config=model.cfg,
+            classes=tuple("0123456789"),
+            input_spec=MNIST_SPEC,
+            rule={"name": "score", "score": "max-prob", "threshold": 0.5},
+            rule_config=checkpoint.RuleConfig(),
+            train_config=TrainConfig(),
+            data=checkpoint.DataRecord("mnist"),
+            dataset_size=100,
+        ),
+        training_state={"model": {"epoch": 2}, "model.1": {"epoch": 0}, "model.2": {"epoch": 1}},
+    )
+    assert ckpt.answering_members() == [0, 2]
+    cut = ckpt.build()
+    assert isinstance(cut, BNNMixture) and len(cut.members) == 2
+    for new, old in ((0, 0), (1, 2)):
+        assert all(torch.equal(v, model.members[old].state_dict()[k]) for k, v in cut.members[new].state_dict().items())
+    for states in ({"model.1": {"epoch": 0}, "model.2": {"epoch": 0}} | {"model": {"epoch": 0}}, {}):
+        assert replace(ckpt, training_state=states).answering_members() is None
+    assert replace(ckpt, finished=True).answering_members() is None
+    assert len(replace(ckpt, finished=True).build().members) == 3
+
+
 def test_a_stored_class_that_disagrees_with_the_member_count_is_refused(tmp_path, data_dir):
     out = tmp_path / "mix.pt"
     args = ["train", "--out", str(out), "--preset", "tutorial", "--train-subset", "300", "--epochs", "1"]
@@ -179,6 +210,15 @@ def test_a_run_killed_between_members_resumes_to_the_same_weights(tmp_path, data
     assert not partial.finished
     assert [partial.training_state[k]["epoch"] for k in ("model", "model.1")] == [2, 0]
     assert partial.training_progress() == "2 and 0 of 2 epochs by its 2 members"
+    # meanwhile it answers with its trained member alone (the other's random start would dilute it), and says so
+    answering, _ = checkpoint.load(killed)
+    assert partial.answering_members() == [0] and isinstance(answering, BNN)
+    first = partial.build(device="cpu")
+    assert all(
+        torch.equal(answering.state_dict()[k], v) for k, v in checkpoint.load(whole)[0].members[0].state_dict().items()
+    )
+    assert first.state_dict().keys() == answering.state_dict().keys()
+    assert "meanwhile it answers with the 1 of its 2 members that has trained" in " ".join(warnings(partial))
     monkeypatch.setattr(train_module, "fit", fit)
 
     assert main(["train", "--out", str(killed), "--resume", "--data-dir", str(data_dir), "-q"]) == 0

@@ -16,7 +16,14 @@ def warnings(ckpt: Checkpoint, samples: int | None = None) -> list[str]:
     that its threshold was set at another S."""
     out = []
     if not ckpt.finished:
-        out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume")
+        answering = ckpt.answering_members()
+        meanwhile = (
+            f"; meanwhile it answers with the {len(answering)} of its {ckpt.model_config.members} members that "
+            f"{'has' if len(answering) == 1 else 'have'} trained"
+            if answering
+            else ""
+        )
+        out.append(f"training did not finish ({ckpt.training_progress()}); resume it with --resume{meanwhile}")
     if not ckpt.calibrated and ckpt.rule_config.targeted:
         out.append("the rule is uncalibrated (a placeholder threshold): its refusals mean little")
     elif not ckpt.calibrated and ckpt.finished:  # the tutorial's rule: a threshold chosen by hand

@@ -150,6 +150,15 @@ class Checkpoint:
             return [len(self.history)]
         return [int(state.get("epoch", 0)) for state in self._member_states()]
 
+    def answering_members(self) -> list[int] | None:
+        """The members an unfinished mixture answers with: those that trained an epoch or more, where
+        some have not begun (their weights are their random start, which would dilute every answer);
+        None where every member answers (a finished model, a single BNN, no member begun)."""
+        if self.finished or self.model_config.members == 1:
+            return None
+        trained = [k for k, epochs in enumerate(self.member_epochs()) if epochs > 0]
+        return trained if 0 < len(trained) < self.model_config.members else None
+
     def member_losses(self) -> list[float | None]:
         """Each member's last epoch loss (None before its first epoch); one number for a single BNN."""
         return [h[-1]["loss"] if h else None for _, h in self.part_histories()[: self.model_config.members]]
@@ -223,6 +232,7 @@ class Checkpoint:
         """The model (or its deterministic twin) with its weights loaded, in eval mode, on ``device``
         (a name such as ``"auto"`` or ``"cuda:1"``, or a :class:`torch.device`; None: the CPU)."""
         cfg = replace(self.model_config, bayesian=False) if twin else self.model_config
+        answering = None if twin else self.answering_members()
         try:
             model = build_model(cfg, self.dataset_size)
         except (TypeError, KeyError, ValueError) as err:
@@ -237,6 +247,9 @@ class Checkpoint:
                 if twin
                 else f"{path}: holds no weights"
             )
+        if answering is not None:  # an unfinished mixture: its members trained so far (resuming reads them all)
+            model = build_model(replace(cfg, members=len(answering)), self.dataset_size)
+            state = members_state(state, answering)
         try:
             model.load_state_dict(state)
         except RuntimeError as err:
@@ -398,6 +411,20 @@ class Checkpoint:
 
 
 DRAWN_ONLY = ("degrade", "printed", "variants")  # TrainConfig shares that apply to drawn symbols only
+
+
+def members_state(state: dict[str, Tensor], members: list[int]) -> dict[str, Tensor]:
+    """A mixture's weights ``state`` cut to ``members`` (their indices, in order): a mixture's of
+    them, numbered from 0 (its temperature kept), or where one is left, that member's as a single
+    BNN's."""
+    if len(members) == 1:
+        prefix = f"members.{members[0]}."
+        return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    cut = {k: v for k, v in state.items() if not k.startswith("members.")}
+    for new, old in enumerate(members):
+        prefix = f"members.{old}."
+        cut |= {f"members.{new}.{k[len(prefix) :]}": v for k, v in state.items() if k.startswith(prefix)}
+    return cut
 
 
 def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
