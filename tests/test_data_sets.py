@@ -362,6 +362,26 @@ def test_test_images_that_are_training_images_are_said(tmp_path, data_cfg):
     )
 
 
+def test_copies_on_both_sides_of_a_held_out_share_are_said_of_a_folder_or_an_array(tmp_path, data_cfg):
+    """Each image twice, so that the held-out test share and the training images share some: the
+    advice names what holds the copies."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 16, 16), dtype=np.uint8)
+    labels = np.arange(20) % 2
+    np.savez(tmp_path / "twice.npz", images=np.concatenate([images, images]), labels=np.concatenate([labels, labels]))
+    said: list[str] = []
+    training_data(str(tmp_path / "twice.npz"), data_cfg, warn=said.append)
+    shared = [line for line in said if "also among the training images" in line]
+    assert len(shared) == 1 and shared[0].endswith("remove the copies from the array")
+    folder = make_shapes(tmp_path / "shapes", per_class=8)
+    for f in list(folder.rglob("*.png")):
+        shutil.copy(f, f.with_name(f"copy-{f.name}"))
+    said.clear()
+    training_data(str(folder), data_cfg, warn=said.append)
+    shared = [line for line in said if "also among the training images" in line]
+    assert len(shared) == 1 and shared[0].endswith("remove the copies from the folder")
+
+
 def test_a_test_set_without_a_rare_class_is_taken_and_said(tmp_path, data_cfg):
     """A test folder lacking one training class (a rare class with no test image) tests the others,
     numbered as the training classes, as `idk evaluate --test-data` takes it."""

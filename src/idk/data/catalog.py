@@ -152,7 +152,8 @@ def training_data(
     test = full.subset(test_idx, f"{full.name}-test")
     train = full.kept(train_idx, f"{full.name}-train")
     if data not in NAMED:  # notMNIST-10k's own copies are the set's, as published: nothing a user can do
-        _say_shared(train, test, f"{data} (the held-out test share)", warn, "remove the copies from the folder")
+        where = "folder" if Path(data).is_dir() else "array"
+        _say_shared(train, test, f"{data} (the held-out test share)", warn, f"remove the copies from the {where}")
     return TrainingData(train, test, record, ood)
 
 
