@@ -63,12 +63,15 @@ def test_weights_flags_and_the_score_choice():
     weights = {"w": torch.zeros(2)}
     assert is_weights(weights) and not is_weights({"w": [0.0]}) and not is_weights({1: torch.zeros(1)})
     stored = {"state_dict": weights, "twin_state_dict": None, "processes": 2, "flat_seen": False}
+    check_stored_parts(stored | {"training_digests": torch.zeros(3, dtype=torch.int64)})
     check_stored_parts(stored)
     for change, message in (
         ({"twin_state_dict": {"w": "x"}}, "twin_state_dict is not a mapping"),
         ({"processes": 0}, "processes is not a whole number"),
         ({"validation_by_class": "yes"}, "validation_by_class is not true or false"),
         ({"score_selection": {"chosen": "entropy", "criterion": 3}}, "score_selection does not name"),
+        ({"training_digests": torch.zeros(3)}, "training_digests is not a list of 64-bit image digests"),
+        ({"training_digests": [1, 2]}, "training_digests is not"),
     ):
         with pytest.raises(TypeError, match=message):
             check_stored_parts(stored | change)

@@ -353,6 +353,18 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"--shift s={train_on}: is the data the model was trained on, not images from another source" in err
     assert f"--ood o={train_on}: is the data the model was trained on, scored here as images unlike it" in err
+    # a folder that holds some of its training images beside new ones: how many, by their pixels
+    mixed = tmp_path / "mixed"
+    shutil.copytree(test_on, mixed)
+    for cls in ("circle", "square"):
+        shutil.copy(sorted((train_on / cls).iterdir())[0], mixed / cls / "from-training.png")
+    shutil.copy(sorted((train_on / "circle").iterdir())[1], mixed / "circle" / "also-from-training.png")
+    assert main(["evaluate", "--model", str(out), "--test-data", str(mixed), "--shift", f"m={mixed}", *both[4:]]) == 0
+    err = capsys.readouterr().err
+    assert f"{mixed}: 3 of its 12 images are among the model's training images (the same pixels)" in err
+    assert f"--shift m={mixed}: 3 of its 12 images are among the model's training images" in err
+    assert main(["evaluate", "--model", str(out), "--test-data", str(test_on), *both[4:]]) == 0
+    assert "among the model's training images" not in capsys.readouterr().err
     # a folder of train/ and test/ halves: the folder itself is read as its test half (nothing to say), train/ is not
     halves = tmp_path / "halves"
     shutil.copytree(train_on, halves / "train")

@@ -12,6 +12,7 @@ import torch
 from idk.apps.notices import warnings
 from idk.data.catalog import load, recorded_test_set, without_labels
 from idk.data.class_names import in_model_classes
+from idk.data.fingerprints import shared_images
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
 from idk.data.named import NAMED, NOISE
@@ -97,7 +98,8 @@ def load_sets(
                 f"of {len(test)} images is evaluated{read}{hint}"
             )
     elif test_data is not None:
-        if warn and trained_on(ckpt, test_data):
+        whole = trained_on(ckpt, test_data)
+        if warn and whole:
             warn(
                 f"{test_data}: is the data the model was trained on: its figures do not tell how it does on new images"
             )
@@ -105,6 +107,8 @@ def load_sets(
         if test.labels is None:
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
         test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
+        if not whole:
+            say_shared(ckpt, test, test_data, warn)
     else:
         test = recorded_test_set(ckpt.data, spec, data, ckpt.classes, warn)
     sets = {test.name: test}
@@ -159,13 +163,28 @@ def shifted_sets(
     for name, path in shift:
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
-        if warn and trained_on(ckpt, path):
+        whole = trained_on(ckpt, path)
+        if warn and whole:
             warn(f"--shift {name}={path}: is the data the model was trained on, not images from another source")
         found = load(path, data, spec, prepare=prepare, warn=warn)
         if found.labels is None:
             raise IdkError(_UNLABELLED.format(name=name, path=path))
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
+        if not whole:
+            say_shared(ckpt, labelled[name], f"--shift {name}={path}", warn)
     return labelled, unfamiliar
+
+
+def say_shared(ckpt: Checkpoint, found: ImageSet, source: str, warn: Warn | None) -> None:
+    """Warn where images of a labelled set given to evaluate have the very pixels of images the
+    model trained on (or was calibrated on), as read in its form: their figures flatter it. Known by
+    the digests its checkpoint records (:attr:`~idk.training.checkpoint.Checkpoint.training_digests`;
+    a model trained before 2026-12-07 records none, and is not checked)."""
+    if warn and ckpt.training_digests is not None and (n := shared_images(ckpt.training_digests, found)):
+        warn(
+            f"{source}: {n} of its {len(found)} images {'are' if n > 1 else 'is'} among the model's training images "
+            "(the same pixels): its figures flatter the model on them"
+        )
 
 
 def trained_on(ckpt: Checkpoint, path: str) -> bool:

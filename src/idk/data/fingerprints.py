@@ -32,12 +32,22 @@ def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
     return fingerprint.get("n"), fingerprint.get("sha256")
 
 
-def shared_images(seen: ImageSet, other: ImageSet) -> int:
+def image_digests(images: torch.Tensor) -> torch.Tensor:
+    """Each image's 64-bit digest (N,) int64 (the first 8 bytes of its BLAKE2b) of images (N, ...):
+    what tells one image from another by its very pixels, as read (in the model's form). A
+    checkpoint records its training images' (``Checkpoint.training_digests``)."""
+    return torch.tensor(
+        [
+            int.from_bytes(hashlib.blake2b(as_bytes(image), digest_size=8).digest(), "little", signed=True)
+            for image in images
+        ],
+        dtype=torch.int64,
+    )
+
+
+def shared_images(seen: ImageSet | torch.Tensor, other: ImageSet) -> int:
     """How many of ``other``'s images have the very pixels of one of ``seen``'s (a file copied into
-    both, or twice into one folder), as read (in the model's form)."""
-
-    def digest(image: torch.Tensor) -> bytes:
-        return hashlib.blake2b(as_bytes(image), digest_size=16).digest()
-
-    known = {digest(image) for image in seen.images}
-    return sum(digest(image) in known for image in other.images)
+    both, or twice into one folder), as read (in the model's form); ``seen`` a set, or its images'
+    :func:`image_digests`."""
+    known = set((seen if isinstance(seen, torch.Tensor) else image_digests(seen.images)).tolist())
+    return sum(digest in known for digest in image_digests(other.images).tolist())

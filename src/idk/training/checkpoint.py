@@ -115,6 +115,9 @@ class Checkpoint:
     score_selection: dict[str, Any] | None = None
     validation_split: dict[str, Any] | None = None
     data_fingerprint: dict[str, Any] | None = None
+    # each training image's 64-bit digest (N,) int64 (idk.data.fingerprints.image_digests), its
+    # validation images among them: a test set sharing them is said; None: not recorded (older files)
+    training_digests: Tensor | None = None
     # the synthetic outlier families trained on (idk.data.synthetic); None: not recorded (older files)
     outlier_families: tuple[str, ...] | None = None
     # how the ``strokes`` family drew its scribbles; None: no scribbles, or not recorded (older files)
@@ -381,6 +384,8 @@ class Checkpoint:
                     if k not in ("test_indices", "fingerprint", "test_fingerprint")
                 },
                 "recorded_test_images": len(self.data.test_indices) if self.data.test_indices else None,
+                # the training images' digests it records (idk evaluate says a test set sharing them)
+                "image_digests": len(self.training_digests) if self.training_digests is not None else None,
                 "fingerprint": self.data_fingerprint,
             },
             "train_config": to_dict(self.train_config),

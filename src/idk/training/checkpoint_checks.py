@@ -1,5 +1,5 @@
 """What a stored checkpoint's parts must be before :class:`~idk.training.checkpoint.Checkpoint` is
-built from them: the weights tensors, every part's history numbers, the flags true or false, the
+built from them: the weights tensors, every part's history numbers, the training images' digests, the flags true or false, the
 score's choice named with its reason. Each check raises TypeError naming the part; the checkpoint
 says it as a :class:`~idk.errors.CheckpointError` with the file's path. A file is data, never code
 (it is loaded with ``weights_only=True``): what idk reads of it is checked here, once, so that
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from idk.training.options import real_number, whole_number
@@ -20,12 +21,17 @@ EPOCH_FIGURES = ("epoch", "seconds", "images_per_s", "processes", "held_out_accu
 
 def check_stored_parts(d: dict[str, Any]) -> None:
     """TypeError unless the stored form ``d`` holds its weights as tensors, every part's history
-    (:func:`check_history`), a whole number of processes, its flags true or false, and its score's
+    (:func:`check_history`), its training images' digests as a 1-D int64 tensor, a whole number of processes, its flags true or false, and its score's
     choice with the reason for it."""
     for key in ("state_dict", "twin_state_dict"):  # the twin's may be None (trained without one)
         if (key == "state_dict" or d.get(key) is not None) and not is_weights(d.get(key)):
             raise TypeError(f"{key} is not a mapping of parameter names to tensors")
     check_histories(d)
+    digests = d.get("training_digests")
+    if digests is not None and not (
+        isinstance(digests, Tensor) and digests.dtype == torch.int64 and digests.dim() == 1
+    ):
+        raise TypeError("training_digests is not a list of 64-bit image digests")
     processes = d.get("processes")
     if processes is not None and not (whole_number(processes) and processes >= 1):
         raise TypeError("processes is not a whole number of processes")

@@ -16,7 +16,7 @@ import pyro
 import torch
 
 from idk.data.catalog import DEFAULT_DATA, training_data
-from idk.data.fingerprints import fingerprint
+from idk.data.fingerprints import fingerprint, image_digests
 from idk.data.glyphs import glyph_bank, rendered_digest
 from idk.data.images import InputSpec
 from idk.data.named import NAMED
@@ -217,6 +217,7 @@ def train(
         validation_size=len(val_set),
         validation_by_class=stratified,
         data_fingerprint=data_fingerprint,
+        training_digests=image_digests(full.images),  # a test set sharing its images is said by evaluate
         outlier_families=families,
         scribbles=scribbles if "strokes" in families else None,
         rendered=rendered,
