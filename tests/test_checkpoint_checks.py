@@ -50,13 +50,25 @@ def test_a_history_that_is_not_numbers_is_named(history):
 def test_each_members_training_state_is_checked():
     good = {"history": [EPOCH], "twin_history": [EPOCH], "training_state": {"model": {"epoch": 1, "history": [EPOCH]}}}
     check_histories(good)
-    check_histories({"training_state": {"model.1": None, "twin": {}}})  # a part not yet begun
+    check_histories({"training_state": {"model.1": {}, "twin": {}}})  # a part not yet begun
     with pytest.raises(TypeError, match=r"training_state\['model.1'\]'s history"):
         check_histories(good | {"training_state": {"model.1": {"epoch": 1, "history": [{"loss": None}]}}})
     with pytest.raises(TypeError, match=r"training_state\['twin'\]'s epoch"):
         check_histories(good | {"training_state": {"twin": {"epoch": -1}}})
-    with pytest.raises(TypeError, match="training_state is not a mapping"):
-        check_histories(good | {"training_state": {"model": [1, 2]}})
+    for states in ({"model": [1, 2]}, {"twin": None}):  # a resumed run makes its FitState of each
+        with pytest.raises(TypeError, match="training_state is not a mapping"):
+            check_histories(good | {"training_state": states})
+    with pytest.raises(TypeError, match=r"training_state\['model'\] holds what no training state does: momentum"):
+        check_histories(good | {"training_state": {"model": {"epoch": 1, "momentum": 0.9}}})
+
+
+def test_the_training_state_keys_are_fit_states_fields():
+    import dataclasses
+
+    from idk.training.checkpoint_checks import FIT_STATE
+    from idk.training.fitting import FitState
+
+    assert FIT_STATE == tuple(f.name for f in dataclasses.fields(FitState)) == tuple(FitState().as_dict())
 
 
 def test_weights_flags_and_the_score_choice():

@@ -74,7 +74,7 @@ def test_a_folder_read_in_a_known_form_is_decoded_once(shapes, monkeypatch):
                 "read_image",
                 lambda f, reads=reads, decode=decode, **kw: reads.append(f.name) or decode(f, **kw),
             )
-            m.setattr(folders, "open_image", lambda *a, **kw: pytest.fail("decoded a second time"))
+            m.setattr(folders, "_converted", lambda *a, **kw: pytest.fail("decoded a second time"))
             said_once: list[str] = []
             one_pass = read_folder(
                 shapes, "shapes", two_passes.spec, warn=said_once.append, require_labels=True, prepare_all=prepare_all
@@ -371,6 +371,14 @@ def test_copies_on_both_sides_of_a_held_out_share_are_said_of_a_folder_or_an_arr
     np.savez(tmp_path / "twice.npz", images=np.concatenate([images, images]), labels=np.concatenate([labels, labels]))
     said: list[str] = []
     training_data(str(tmp_path / "twice.npz"), data_cfg, warn=said.append)
+    shared = [line for line in said if "also among the training images" in line]
+    assert len(shared) == 1 and shared[0].endswith("remove the copies from the array")
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    write_idx(idx / "train-images-idx3-ubyte", np.concatenate([images, images]))
+    write_idx(idx / "train-labels-idx1-ubyte", np.concatenate([labels, labels]).astype(np.uint8))
+    said.clear()
+    training_data(str(idx), data_cfg, warn=said.append)  # a folder of IDX arrays: the copies are in the array
     shared = [line for line in said if "also among the training images" in line]
     assert len(shared) == 1 and shared[0].endswith("remove the copies from the array")
     folder = make_shapes(tmp_path / "shapes", per_class=8)

@@ -36,6 +36,7 @@ def _file(fmt: str, mode: str, size: tuple[int, int], **options) -> bytes:
         ("TIFF", "L", {}),
         ("TIFF", "RGB", {"compression": "tiff_lzw"}),
         ("TIFF", "I;16", {}),
+        ("TIFF", "RGB", {"big_tiff": True}),  # BigTIFF: 8-byte offsets and counts
     ],
 )
 def test_the_declared_size_is_what_pil_reads(fmt, mode, options):
@@ -80,6 +81,17 @@ def test_a_big_endian_tiff_declares_its_sides_as_short_or_long():
     assert declared_size(_big_endian_tiff(300, 20, 3)) == ("TIFF", 300, 20)
     assert declared_size(_big_endian_tiff(70_000, 5, 4)) == ("TIFF", 70_000, 5)
     assert declared_size(_big_endian_tiff(3, 4, 4)[:-12]) is None  # its height's entry cut off
+
+
+def test_a_tiff_side_given_twice_is_read_as_pil_reads_it_and_one_of_several_values_is_not_read():
+    """PIL keeps a tag's first entry: so does the header (a small first width, a huge second one)."""
+    entries = [(256, 3, 1, struct.pack("<HH", 4, 0)), (256, 4, 1, struct.pack("<I", 50_000_000))]
+    entries += [(257, 3, 1, struct.pack("<HH", 3, 0))]
+    data = b"II*\x00" + struct.pack("<IH", 8, len(entries))
+    data += b"".join(struct.pack("<HHI", *e[:3]) + e[3] for e in entries) + bytes(4)
+    assert declared_size(data) == ("TIFF", 4, 3)
+    two = b"II*\x00" + struct.pack("<IH", 8, 2) + struct.pack("<HHI", 256, 3, 2) + struct.pack("<I", 100)
+    assert declared_size(two + struct.pack("<HHI", 257, 3, 1) + struct.pack("<HH", 3, 0) + bytes(4)) is None
 
 
 @pytest.mark.parametrize("fmt", ["TIFF", "WEBP"])

@@ -152,7 +152,7 @@ def training_data(
     test = full.subset(test_idx, f"{full.name}-test")
     train = full.kept(train_idx, f"{full.name}-train")
     if data not in NAMED:  # notMNIST-10k's own copies are the set's, as published: nothing a user can do
-        where = "folder" if Path(data).is_dir() else "array"
+        where = "folder" if Path(data).is_dir() and not _idx_pair(Path(data), "train") else "array"  # IDX arrays too
         _say_shared(train, test, f"{data} (the held-out test share)", warn, f"remove the copies from the {where}")
     return TrainingData(train, test, record, ood)
 

@@ -10,6 +10,7 @@ one line and skipped. Files are decoded in as many threads as torch computes wit
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +23,10 @@ import torch
 
 from idk.data.class_names import nfc
 from idk.data.images import ImageSet, InputSpec
-from idk.data.imaging import STORED_FORMS, is_colour, open_image, read_image
+from idk.data.imaging import STORED_FORMS, is_colour, read_image
 from idk.data.listing import IMAGE_SUFFIXES, not_read, some_of, unsaid
 from idk.data.preparation import fit, prepare_pixels
+from idk.data.survey import survey_image
 from idk.errors import DataError, ImageError
 
 Warn = Callable[[str], None]
@@ -82,7 +84,8 @@ def read_folder(
     not read (one ``warn`` line names them). Files that cannot be decoded are skipped
     and named in one ``warn`` line; what was converted is said in another. Images are decoded a few
     at a time (:func:`in_threads`), never all at full size: once when ``spec`` is given, converted as
-    read; else twice (once to learn sizes and colours, once to convert).
+    read; else surveyed first (:func:`~idk.data.survey.survey_image`: sizes from the headers,
+    colour decoded only until one image has it), then decoded once each and converted.
     """
     subdirs = class_folders(root)
     if require_labels and len(subdirs) < least_classes:
@@ -108,10 +111,10 @@ def read_folder(
             f"{root}: {len(beside)} image{'s' * (len(beside) != 1)} beside its sub-folders {'are' if len(beside) != 1 else 'is'} not read (only the sub-folders' images are, "
             f"one folder per class): {some_of(beside)}"
         )
-    found: list[tuple[Path, int, tuple[int, int], bool]] = []  # (file, label, (H, W), colour)
+    found: list[_Found] = []  # (file, label, (H, W), colour, as shown)
     ready: list[np.ndarray] = []  # the images converted as read, when the form is known
     forms: Counter[str] = Counter()  # what reading the files changed beside size and channels (STORED_FORMS)
-    skipped: list[str] = []  # "name (why)"
+    skipped: list[tuple[int, str]] = []  # (place in the listing, "name (why)")
     nested = [] if unlabelled else [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
     if nested and warn:
         warn(
@@ -127,61 +130,100 @@ def read_folder(
         # each shown with its class folder (a Thumbs.db of which one)
         listed += [(f"{cls}/{f.name}" if cls else f.name, f, label, not_read(f)) for f in files]
 
+    colour_found = threading.Event()  # the set is colour once one image is: the others' colour is not looked for
+
     def read(entry: tuple[str, Path, int, str | None]) -> _Read | str:
-        """One file's size, colour, what reading changed, and (``spec`` given) its pixels in form;
-        or why it is skipped."""
+        """One file's size and colour: with ``spec``, its pixels in form and what reading changed;
+        without, surveyed (:func:`~idk.data.survey.survey_image`: decoded only to look for colour
+        until one image has it); or why it is skipped."""
         shown, f, _, why = entry
         if why:
             return f"{shown} ({why})"
         try:
+            if spec is None:
+                size, colour = survey_image(f, look_for_colour=not colour_found.is_set(), name=str(f))
+                if colour:
+                    colour_found.set()
+                return size, colour, (), None
             px, changed = read_image(f, colour=True)
         except ImageError as err:
             return f"{shown} ({err.reason})"
-        return px.shape[:2], is_colour(px), changed, None if spec is None else _in_form(px, spec, prepare_all)
+        return px.shape[:2], is_colour(px), changed, _in_form(px, spec, prepare_all)
 
-    for (_, f, label, _), got in zip(listed, in_threads(read, listed), strict=True):
+    for k, ((_, f, label, _), got) in enumerate(zip(listed, in_threads(read, listed), strict=True)):
         if isinstance(got, str):
-            skipped.append(got)
+            skipped.append((k, got))
             continue
         size, colour, changed, pixels = got
-        found.append((f, label, size, colour))
+        found.append((f, label, size, colour, k))
         forms.update(changed)
         if pixels is not None:
             ready.append(pixels)
-    if skipped and warn:
-        warn(f"{root}: skipped {len(skipped)} unreadable or non-image files: {some_of(skipped, '; ')}")
-    if not found:
-        raise DataError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
-    if require_labels:
-        empty = [cls for i, (cls, _) in enumerate(groups) if not any(lab == i for _, lab, _, _ in found)]
-        if empty:
-            raise DataError(f"{root}: no readable images in class folder(s) {', '.join(empty)}")
     capped = False
-    if spec is None:
-        height, width = image_size or usual_size([size for _, _, size, _ in found])
+    if spec is None and found:
+        height, width = image_size or usual_size([size for _, _, size, _, _ in found])
         if image_size is None and max(height, width) > MAX_SIDE:
             scale = MAX_SIDE / max(height, width)
             height, width, capped = max(1, round(height * scale)), max(1, round(width * scale)), True
-        spec = InputSpec(3 if any(c for *_, c in found) else 1, height, width, "fit")
-    if ready:
-        images = np.stack(ready).astype(np.float32, copy=False)
+        spec = InputSpec(3 if any(c for *_, c, _ in found) else 1, height, width, "fit")
+        images, found = _converted(found, spec, prepare_all, forms, skipped, [shown for shown, *_ in listed])
     else:
-        images = np.empty((len(found), *spec.shape), np.float32)
-        form = spec  # bound for the threads: the spec just chosen
-
-        def into_place(i: int) -> None:  # each image written into its row: no list of them beside the array
-            images[i] = _in_form(open_image(found[i][0], colour=True), form, prepare_all)
-
-        in_threads(into_place, list(range(len(found))))
+        images = np.stack(ready).astype(np.float32, copy=False) if ready else np.empty((0, 1, 1, 1), np.float32)
+    if skipped and warn:  # in the listing's order, whichever reading found them
+        said = [why for _, why in sorted(skipped)]
+        warn(f"{root}: skipped {len(said)} unreadable or non-image files: {some_of(said, '; ')}")
+    if not found:
+        raise DataError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
+    if require_labels:
+        empty = [cls for i, (cls, _) in enumerate(groups) if not any(lab == i for _, lab, *_ in found)]
+        if empty:
+            raise DataError(f"{root}: no readable images in class folder(s) {', '.join(empty)}")
     if warn:
         _say_conversions(root, found, forms, spec, capped, warn)
     labelled = bool(subdirs) and not unlabelled
-    labels = torch.tensor([lab for _, lab, _, _ in found]) if labelled else None
+    labels = torch.tensor([lab for _, lab, *_ in found]) if labelled else None
     classes = tuple(c for c, _ in groups) if labelled else ()
     return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
 
 
-_Read = tuple[tuple[int, int], bool, tuple[str, ...], "np.ndarray | None"]  # size, colour, changed, pixels
+_Read = tuple[tuple[int, int], "bool | None", tuple[str, ...], "np.ndarray | None"]  # size, colour, changed, pixels
+_Found = tuple[Path, int, tuple[int, int], "bool | None", int]  # file, label, size, colour, place in the listing
+
+
+def _converted(
+    found: list[_Found],
+    spec: InputSpec,
+    prepare_all: bool,
+    forms: Counter[str],
+    skipped: list[tuple[int, str]],
+    shown: list[str],
+) -> tuple[np.ndarray, list[_Found]]:
+    """The surveyed images decoded again and brought to ``spec``, each written into its row (no
+    list of them beside the array), with each one's size and colour as decoded, and what reading
+    changed counted in ``forms``; one whose pixels cannot be decoded (a file cut short past its
+    header) is said in ``skipped`` (by its place in the listing, and its name as ``shown``) and its
+    row dropped."""
+    images = np.empty((len(found), *spec.shape), np.float32)
+
+    def into_place(i: int) -> tuple[tuple[int, int], bool, tuple[str, ...]] | str:
+        f, place = found[i][0], found[i][4]
+        try:
+            px, changed = read_image(f, colour=True)
+        except ImageError as err:
+            return f"{shown[place]} ({err.reason})"
+        images[i] = _in_form(px, spec, prepare_all)
+        return px.shape[:2], is_colour(px), changed
+
+    read: list[_Found] = []
+    for i, got in enumerate(in_threads(into_place, list(range(len(found))))):
+        if isinstance(got, str):
+            skipped.append((found[i][4], got))
+            continue
+        size, colour, changed = got
+        forms.update(changed)
+        images[len(read)] = images[i]  # the rows kept moved up in place (none moves where none failed)
+        read.append((found[i][0], found[i][1], size, colour, found[i][4]))
+    return images[: len(read)], read
 
 
 def in_threads(work: Callable[[T], R], items: list[T], threads: int | None = None) -> list[R]:
@@ -241,9 +283,9 @@ def usual_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:
 def _say_conversions(root: Path, found, forms: Counter[str], spec: InputSpec, capped: bool, warn: Warn) -> None:
     """One line: how many of the ``found`` images were resized, given channels or made grey, and
     read otherwise than as plain 8-bit pixels (``forms``: counts of :data:`STORED_FORMS` keys)."""
-    resized = sum(size != (spec.height, spec.width) for _, _, size, _ in found)
-    to_colour = sum(not c for *_, c in found) if spec.channels == 3 else 0
-    to_grey = sum(c for *_, c in found) if spec.channels == 1 else 0
+    resized = sum(size != (spec.height, spec.width) for _, _, size, *_ in found)
+    to_colour = sum(not c for *_, c, _ in found) if spec.channels == 3 else 0
+    to_grey = sum(bool(c) for *_, c, _ in found) if spec.channels == 1 else 0
     counts = [
         (resized, "resized"),
         (to_colour, "with grey pixels only, given 3 channels"),

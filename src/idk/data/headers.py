@@ -37,7 +37,7 @@ def declared_size(data: bytes) -> tuple[str, int, int] | None:
         return _jpeg_size(data)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _webp_size(data)
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return _tiff_size(data)
     return None
 
@@ -59,24 +59,40 @@ def _webp_size(data: bytes) -> tuple[str, int, int] | None:
 
 
 _TIFF_SIDES = {256: "width", 257: "height"}  # ImageWidth, ImageLength
-_TIFF_TYPES = {3: "H", 4: "I"}  # SHORT, LONG: the types a side may have
+_TIFF_TYPES = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8 (BigTIFF): the types a side may have
+# classic TIFF and BigTIFF: (the offset's and the entry count's format, an entry's count's and value's size)
+_TIFF_FORMS = {42: ("I", "H", "I", 4), 43: ("Q", "Q", "Q", 8)}
 
 
 def _tiff_size(data: bytes) -> tuple[str, int, int] | None:
-    """A TIFF's first page's size from its first image file directory, where ``data`` holds it."""
+    """A TIFF's (or BigTIFF's) first page's size from its first image file directory, where
+    ``data`` holds it: each side's first entry of one value (PIL keeps the first, too)."""
     order = "<" if data[:2] == b"II" else ">"
-    if len(data) < 8:
+    if len(data) < 16:
         return None
-    (at,) = struct.unpack(order + "I", data[4:8])
-    if at + 2 > len(data):
+    (version,) = struct.unpack(order + "H", data[2:4])
+    if version not in _TIFF_FORMS:
         return None
-    (count,) = struct.unpack(order + "H", data[at : at + 2])
+    offset, counted, entry_count, value_size = _TIFF_FORMS[version]
+    start = 4 if version == 42 else 8  # BigTIFF: two more words (the offsets' size, 8, and 0) first
+    (at,) = struct.unpack_from(order + offset, data, start)
+    head = struct.calcsize(counted)
+    if at + head > len(data):
+        return None
+    (count,) = struct.unpack_from(order + counted, data, at)
+    size = 4 + struct.calcsize(entry_count) + value_size  # tag, type, count, value (or its offset)
     sides: dict[str, int] = {}
-    for entry in range(at + 2, min(at + 2 + 12 * count, len(data) - 11), 12):
-        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
-        if tag in _TIFF_SIDES and kind in _TIFF_TYPES:  # the value lies at the start of the entry's last 4 bytes
-            value = order + _TIFF_TYPES[kind]
-            (sides[_TIFF_SIDES[tag]],) = struct.unpack(value, data[entry + 8 : entry + 8 + struct.calcsize(value)])
+    for entry in range(at + head, min(at + head + size * count, len(data) - size + 1), size):
+        tag, kind = struct.unpack_from(order + "HH", data, entry)
+        (values,) = struct.unpack_from(order + entry_count, data, entry + 4)
+        if (
+            tag in _TIFF_SIDES
+            and kind in _TIFF_TYPES
+            and values == 1
+            and struct.calcsize(_TIFF_TYPES[kind]) <= value_size
+        ):
+            (side,) = struct.unpack_from(order + _TIFF_TYPES[kind], data, entry + size - value_size)
+            sides.setdefault(_TIFF_SIDES[tag], side)
     if len(sides) < 2:
         return None
     return "TIFF", sides["width"], sides["height"]

@@ -69,9 +69,21 @@ def read_image(
     Pillow (each value's high byte), the first of several frames or pages); () for a plain 8-bit
     image and for a PIL image given (read as it is)."""
     if isinstance(source, Image.Image):
-        with _decoding(name or "<PIL image>"):
+        with decoding(name or "<PIL image>"):
             return _pixels(source, colour, name or "<PIL image>", own=False), ()
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))  # what errors call it
+    data = file_bytes(source, name)
+    with decoding(name), Image.open(io.BytesIO(data)) as img:
+        frames = bool(getattr(img, "is_animated", False))  # before decoding: a GIF's count seeks
+        eight = _sixteen_bits_read_at_eight(img)  # before decoding: its tiles are gone after
+        pixels = _pixels(img, colour, name)
+        return pixels, _changed(img, frames, eight)
+
+
+def file_bytes(source: str | Path | bytes, name: str) -> bytes:
+    """An image file's bytes (or the bytes given), refused (:class:`ImageError` naming ``name``)
+    where it is missing, a folder or empty, or its header declares more pixels than its format may
+    have (:func:`~idk.data.headers.declared_size`: refused before PIL reads more of it)."""
     if isinstance(source, bytes):
         data = source
     else:
@@ -83,13 +95,9 @@ def read_image(
         data = path.read_bytes()
     if not data:
         raise ImageError(name, "empty file, not an image")
-    if declared := declared_size(data):  # refused before PIL reads more of it
+    if declared := declared_size(data):
         _within_limit(declared[1], declared[2], declared[0] == "JPEG", name)
-    with _decoding(name), Image.open(io.BytesIO(data)) as img:
-        frames = bool(getattr(img, "is_animated", False))  # before decoding: a GIF's count seeks
-        eight = _sixteen_bits_read_at_eight(img)  # before decoding: its tiles are gone after
-        pixels = _pixels(img, colour, name)
-        return pixels, _changed(img, frames, eight)
+    return data
 
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # read by their range (:func:`_to_grey`)
@@ -162,7 +170,7 @@ _PIL_BOMB_GUARD = _PilBombGuard()
 
 
 @contextmanager
-def _decoding(name: str):
+def decoding(name: str):
     """Decoding an image: bombs refused (:data:`MAX_PIXELS`), PIL's errors raised as an :class:`ImageError`."""
     with _PIL_BOMB_GUARD:
         try:
@@ -189,17 +197,25 @@ def _within_limit(width: int, height: int, jpeg: bool, name: str) -> None:
         )
 
 
+def drafted(img: Image.Image, name: str, own: bool = True) -> None:
+    """Refuse an opened, undecoded ``img`` of more pixels than its format may have; a JPEG of more
+    than :data:`MAX_PIXELS` opened here (``own``) set to decode at a fraction of its size, its longer
+    side ≥ :data:`DRAFT_SIDE` (``img.size`` is then the size it decodes to). A caller's image is not
+    drafted (it would be changed)."""
+    w, h = img.size
+    jpeg = img.format == "JPEG" and own
+    _within_limit(w, h, jpeg, name)
+    if jpeg and w * h > MAX_PIXELS:
+        scale = DRAFT_SIDE / max(w, h)
+        img.draft(img.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
+
+
 def _pixels(img: Image.Image, colour: bool, name: str, own: bool = True) -> np.ndarray:
     """The first frame of an opened image, upright, as :func:`open_image` returns it; turned in
     place when the image is ``own`` (opened here), else a caller's image is left as it was (its
     frame too; note that its EXIF orientation is applied, as to its file, even if it was turned
     by hand)."""
-    w, h = img.size
-    jpeg = img.format == "JPEG" and own  # a caller's image is not drafted (it would be changed)
-    _within_limit(w, h, jpeg, name)
-    if jpeg and w * h > MAX_PIXELS:  # decoded at a fraction of its size, its longer side ≥ DRAFT_SIDE
-        scale = DRAFT_SIDE / max(w, h)
-        img.draft(img.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
+    drafted(img, name, own)
     frame = img.tell()
     try:
         try:

@@ -15,6 +15,8 @@ from torch import Tensor
 
 from idk.training.options import real_number, whole_number
 
+# what a part's training state holds (idk.training.fitting.FitState's fields: a resumed run is made of them)
+FIT_STATE = ("epoch", "history", "optimizer", "scheduler", "rng", "cuda_rng")
 # an epoch's figures in a part's history (idk.training.fitting): its loss, and where recorded the rest
 EPOCH_FIGURES = ("epoch", "seconds", "images_per_s", "processes", "held_out_accuracy", "held_out_nll")
 
@@ -68,9 +70,11 @@ def check_histories(d: dict[str, Any]) -> None:
     check_history(d.get("history", []), "history")
     check_history(d.get("twin_history", []), "twin_history")
     states = d.get("training_state", {})
-    if not isinstance(states, dict) or not all(state is None or isinstance(state, dict) for state in states.values()):
+    if not isinstance(states, dict) or not all(isinstance(state, dict) for state in states.values()):
         raise TypeError("training_state is not a mapping of parts to their training states")
     for part, state in states.items():
+        if odd := sorted(map(str, set(state) - set(FIT_STATE))):
+            raise TypeError(f"training_state[{part!r}] holds what no training state does: {', '.join(odd)}")
         if state and "history" in state:
             check_history(state["history"], f"training_state[{part!r}]'s history")
         if state and not (whole_number(state.get("epoch", 0)) and state.get("epoch", 0) >= 0):
