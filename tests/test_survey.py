@@ -117,3 +117,16 @@ def test_a_colour_folder_is_decoded_once_and_a_file_cut_short_is_skipped_in_orde
     for i, (cls, name) in enumerate([("a", n) for n in "0123"] + [("b", n) for n in "013"]):
         pixels, _ = read_image(tmp_path / cls / f"{name}.png", colour=True)
         assert torch.equal(data.images[i], torch.from_numpy(pixels).permute(2, 0, 1)), (cls, name)
+
+
+def test_a_png_without_exif_or_xmp_is_not_decoded_to_find_its_orientation(tmp_path, monkeypatch):
+    """PIL looks for a PNG's EXIF after its pixels, decoding them; bytes that hold none are not."""
+    from PIL import PngImagePlugin
+
+    plain = _save(Image.new("RGB", (8, 6), (1, 2, 3)), tmp_path / "plain.png")
+    turned = Image.new("RGB", (8, 6)).getexif()
+    turned[0x0112] = 8
+    with_exif = _save(Image.new("RGB", (8, 6), (1, 2, 3)), tmp_path / "turned.png", exif=turned)
+    assert survey_image(with_exif, look_for_colour=False) == ((8, 6), None)  # read, and turned
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda self: pytest.fail("decoded"))
+    assert survey_image(plain, look_for_colour=False) == ((6, 8), None)

@@ -23,6 +23,10 @@ from idk.data.imaging import decoding, drafted, file_bytes, is_colour, read_imag
 # modes of one grey channel (with or without alpha): no colour, whatever their pixels
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
 TURNED = (5, 6, 7, 8)  # EXIF orientations that turn an image a quarter: its height and width swap
+# what a PNG holding an orientation holds somewhere (an eXIf chunk, a text chunk "exif" or "Raw
+# profile type exif", XMP): PIL looks for the EXIF after the pixels, decoding them; a file without
+# any of these bytes has none to look for
+PNG_ORIENTATION_MARKS = (b"eXIf", b"exif", b"xmp")
 
 
 def survey_image(
@@ -41,7 +45,7 @@ def survey_image(
     data = file_bytes(path, name)
     with decoding(name), Image.open(io.BytesIO(data)) as img:
         drafted(img, name)
-        size = upright_size(img)
+        size = upright_size(img, data)
         if img.mode in GREY_MODES:
             return size, False
         if not look_for_colour:
@@ -50,11 +54,14 @@ def survey_image(
     return pixels.shape[:2], is_colour(pixels)
 
 
-def upright_size(img: Image.Image) -> tuple[int, int]:
+def upright_size(img: Image.Image, data: bytes | None = None) -> tuple[int, int]:
     """(H, W) of an opened image as it is read: its sides swapped where its EXIF orientation turns
     it a quarter (PIL's ``exif_transpose``, which :func:`~idk.data.imaging.read_image` applies); as
-    stored where the EXIF block cannot be read (read_image then leaves it as stored too)."""
+    stored where the EXIF block cannot be read (read_image then leaves it as stored too). ``data``:
+    the file's bytes, where a PNG's are known to hold no orientation without decoding its pixels."""
     width, height = img.size
+    if img.format == "PNG" and data is not None and not any(mark in data for mark in PNG_ORIENTATION_MARKS):
+        return height, width
     try:
         orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # a broken EXIF block: the image as stored
