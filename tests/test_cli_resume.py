@@ -346,25 +346,32 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
     assert main(["train", "--data", str(train_on), "--test-data", str(test_on), "--out", str(out), *args]) == 0
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out), "--test-data", str(train_on), "--noise", "0", "--samples", "4"]) == 0
-    assert f"{train_on}: is the data the model was trained on: its figures do not tell" in capsys.readouterr().err
+    # among the report's warnings (its text's first lines, its JSON, its HTML page), not said again on stderr
+    said = capsys.readouterr()
+    assert f"WARNING: {train_on}: is the data the model was trained on: its figures do not tell" in said.out
+    assert "is the data the model was trained on" not in said.err
     # given as images from another source, or as images unlike it: said too (scored silently before)
     both = ["--shift", f"s={train_on}", "--ood", f"o={train_on}", "--noise", "0", "--samples", "4"]
     assert main(["evaluate", "--model", str(out), *both]) == 0
-    err = capsys.readouterr().err
-    assert f"--shift s={train_on}: is the data the model was trained on, not images from another source" in err
-    assert f"--ood o={train_on}: is the data the model was trained on, scored here as images unlike it" in err
+    said = capsys.readouterr().out
+    assert f"--shift s={train_on}: is the data the model was trained on, not images from another source" in said
+    assert f"--ood o={train_on}: is the data the model was trained on, scored here as images unlike it" in said
     # a folder that holds some of its training images beside new ones: how many, by their pixels
     mixed = tmp_path / "mixed"
     shutil.copytree(test_on, mixed)
     for cls in ("circle", "square"):
         shutil.copy(sorted((train_on / cls).iterdir())[0], mixed / cls / "from-training.png")
     shutil.copy(sorted((train_on / "circle").iterdir())[1], mixed / "circle" / "also-from-training.png")
-    assert main(["evaluate", "--model", str(out), "--test-data", str(mixed), "--shift", f"m={mixed}", *both[4:]]) == 0
-    err = capsys.readouterr().err
-    assert f"{mixed}: 3 of its 12 images are among the model's training images (the same pixels)" in err
-    assert f"--shift m={mixed}: 3 of its 12 images are among the model's training images" in err
+    report = tmp_path / "mixed.json"
+    given = ["--test-data", str(mixed), "--shift", f"m={mixed}", "--json", str(report), "--report", str(tmp_path / "r")]
+    assert main(["evaluate", "--model", str(out), *given, *both[4:]]) == 0
+    said = capsys.readouterr().out
+    assert f"WARNING: {mixed}: 3 of its 12 images are among the model's training images (the same pixels)" in said
+    assert f"WARNING: --shift m={mixed}: 3 of its 12 images are among the model's training images" in said
+    assert sum("among the model's training images" in w for w in json.loads(report.read_text())["warnings"]) == 2
+    assert "3 of its 12 images are among the model" in (tmp_path / "r" / "index.html").read_text()
     assert main(["evaluate", "--model", str(out), "--test-data", str(test_on), *both[4:]]) == 0
-    assert "among the model's training images" not in capsys.readouterr().err
+    assert "among the model's training images" not in capsys.readouterr().out
     # a folder of train/ and test/ halves: the folder itself is read as its test half (nothing to say), train/ is not
     halves = tmp_path / "halves"
     shutil.copytree(train_on, halves / "train")
@@ -373,7 +380,7 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
     capsys.readouterr()
     for given, said in ((halves, False), (halves / "train", True)):
         assert main(["evaluate", "--model", str(tmp_path / "h.pt"), "--ood", f"o={given}", "--noise", "0"]) == 0
-        assert ("is the data the model was trained on" in capsys.readouterr().err) is said
+        assert ("is the data the model was trained on" in capsys.readouterr().out) is said
     # its own test set, as recorded: nothing to say; changed since (an image gone): said, and evaluated as it is now
     own = ["evaluate", "--model", str(out), "--noise", "0", "--samples", "4"]
     assert main(own) == 0 and "changed since training" not in capsys.readouterr().err

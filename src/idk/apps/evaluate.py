@@ -84,9 +84,13 @@ def load_sets(
     test_data: str | None = None,
     prepare: bool = False,
     warn: Warn | None = None,
+    note: Warn | None = None,
 ) -> dict[str, ImageSet]:
     """The model's own test set (first), its usual out-of-distribution sets and the user's, by report
-    name. ``prepare``: the user's folders' frame-sized images are prepared as user images too."""
+    name. ``prepare``: the user's folders' frame-sized images are prepared as user images too.
+    ``warn``: told what reading the files met; ``note`` (default ``warn``): told where a set given
+    holds the model's training images, which its figures flatter (the report's warnings)."""
+    note = note or warn
     spec: InputSpec = ckpt.input_spec
     if test_data is not None and (split := _training_folder_split(ckpt, test_data, data)) is not None:
         test = split  # the model's own data (moved, or given by hand): its training images are no test set
@@ -99,8 +103,8 @@ def load_sets(
             )
     elif test_data is not None:
         whole = trained_on(ckpt, test_data)
-        if warn and whole:
-            warn(
+        if note and whole:
+            note(
                 f"{test_data}: is the data the model was trained on: its figures do not tell how it does on new images"
             )
         test = load(test_data, data, spec, prepare=prepare, warn=warn)
@@ -108,7 +112,7 @@ def load_sets(
             raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
         test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
         if not whole:
-            say_shared(ckpt, test, test_data, warn)
+            say_shared(ckpt, test, test_data, note)
     else:
         test = recorded_test_set(ckpt.data, spec, data, ckpt.classes, warn)
     sets = {test.name: test}
@@ -126,8 +130,8 @@ def load_sets(
             continue
         if name in sets:
             raise IdkError(f"--ood {name}={path}: the report already has a set named {name!r}; choose another NAME")
-        if warn and trained_on(ckpt, path):
-            warn(f"--ood {name}={path}: is the data the model was trained on, scored here as images unlike it")
+        if note and trained_on(ckpt, path):
+            note(f"--ood {name}={path}: is the data the model was trained on, scored here as images unlike it")
         sets[name] = load(path, data, spec, n_noise=noise, seed=seed, prepare=prepare, warn=warn, labelled=False)
         if not len(sets[name]):
             raise IdkError(f"--ood {name}={path}: holds no image (--noise 0 leaves the noise sets empty)")
@@ -149,9 +153,12 @@ def shifted_sets(
     seed: int = 0,
     prepare: bool = False,
     warn: Warn | None = None,
+    note: Warn | None = None,
 ) -> tuple[dict[str, ImageSet], dict[str, ImageSet]]:
     """The labelled shifted sets (built from ``test`` for models of drawn symbols, then the user's
-    ``shift`` sets) and the built-in non-symbol counterpart, by report name."""
+    ``shift`` sets) and the built-in non-symbol counterpart, by report name; ``warn`` and ``note``
+    as :func:`load_sets` tells them."""
+    note = note or warn
     from idk.data import shifted
 
     spec = ckpt.input_spec
@@ -164,14 +171,14 @@ def shifted_sets(
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
         whole = trained_on(ckpt, path)
-        if warn and whole:
-            warn(f"--shift {name}={path}: is the data the model was trained on, not images from another source")
+        if note and whole:
+            note(f"--shift {name}={path}: is the data the model was trained on, not images from another source")
         found = load(path, data, spec, prepare=prepare, warn=warn)
         if found.labels is None:
             raise IdkError(_UNLABELLED.format(name=name, path=path))
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
         if not whole:
-            say_shared(ckpt, labelled[name], f"--shift {name}={path}", warn)
+            say_shared(ckpt, labelled[name], f"--shift {name}={path}", note)
     return labelled, unfamiliar
 
 
@@ -254,8 +261,17 @@ def evaluate_checkpoint(
         ood_score=rule.score,
     )
     warn = progress.warn if progress else None  # a folder's skipped files are said
+    notes: list[str] = []  # sets that hold its training images: among the report's warnings, which say them
     sets, labelled = _report_sets(
-        ckpt, data or DataConfig.from_env(), test_data, ood, shift, (noise, gaussian, shifted_images), prepare, warn
+        ckpt,
+        data or DataConfig.from_env(),
+        test_data,
+        ood,
+        shift,
+        (noise, gaussian, shifted_images),
+        prepare,
+        warn,
+        notes.append,
     )
     in_name = next(iter(sets))
     given = {name for name, _ in shift}  # the user's --shift sets, beside any built for drawn symbols
@@ -278,7 +294,7 @@ def evaluate_checkpoint(
         },
         "score_selection": ckpt.score_selection,
         "temperature": ckpt.temperature,
-        "warnings": warnings(ckpt, samples),
+        "warnings": [*warnings(ckpt, samples), *notes],
     }
     if ckpt.has_twin:
         twin = ckpt.build(twin=True, path=str(model_path), device=device)
@@ -301,6 +317,7 @@ def _report_sets(
     counts: tuple[int, int, int],
     prepare: bool,
     warn: Warn | None,
+    note: Warn | None = None,
 ) -> tuple[dict[str, ImageSet], dict[str, ImageSet]]:
     """The report's sets in its order (the test set, the labelled shifted sets, the other sets, the
     unfamiliar counterparts of the shifted ones) and the labelled shifted sets; ``counts``: the
@@ -314,9 +331,11 @@ def _report_sets(
         paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]
         for path in [p for p in paths if not Path(p).is_dir()]:
             warn(f"--prepare prepares folders of images: {path} is not one, its images are taken as they are")
-    sets = load_sets(ckpt, data, ood, noise, gaussian, test_data=test_data, prepare=prepare, warn=warn)
+    sets = load_sets(ckpt, data, ood, noise, gaussian, test_data=test_data, prepare=prepare, warn=warn, note=note)
     test, *rest = sets.items()
-    labelled, unfamiliar = shifted_sets(ckpt, test[1], data, shift, shifted_images, prepare=prepare, warn=warn)
+    labelled, unfamiliar = shifted_sets(
+        ckpt, test[1], data, shift, shifted_images, prepare=prepare, warn=warn, note=note
+    )
     for name in [*labelled, *unfamiliar]:  # one name, one row: --shift and --ood names against every other set
         if name in sets:
             raise IdkError(
