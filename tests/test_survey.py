@@ -41,6 +41,9 @@ def _files(tmp_path) -> list:
         _save(grey.convert("LA"), tmp_path / "grey-alpha.png"),
         _save(rgb, tmp_path / "pages.tif", save_all=True, append_images=[grey.convert("RGB").resize((10, 10))]),
     ]
+    tiff_turned = grey.getexif()
+    tiff_turned[0x0112] = 6  # PIL turns a TIFF's size as it opens it: not to be turned again
+    paths.append(_save(grey, tmp_path / "turned.tif", exif=tiff_turned))
     png_turned = io.BytesIO()
     rgb.save(png_turned, format="PNG", exif=turned)
     (tmp_path / "turned.png").write_bytes(png_turned.getvalue())
@@ -130,3 +133,21 @@ def test_a_png_without_exif_or_xmp_is_not_decoded_to_find_its_orientation(tmp_pa
     assert survey_image(with_exif, look_for_colour=False) == ((8, 6), None)  # read, and turned
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda self: pytest.fail("decoded"))
     assert survey_image(plain, look_for_colour=False) == ((6, 8), None)
+
+
+def test_images_whose_pixels_fail_choose_no_frame(tmp_path):
+    """Five 40×60 float TIFFs holding NaN (a grey mode: not decoded by the survey) beside four good
+    20×30 images: refused when converted, and the frame is the good images' own, as if never listed."""
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((20, 30), 60 * (i + 1), np.uint8)).save(tmp_path / cls / f"{i}.png")
+    for i in range(5):
+        nan = np.full((40, 60), 0.5, np.float32)
+        nan[0, 0] = np.nan
+        Image.fromarray(nan, mode="F").save(tmp_path / "b" / f"nan{i}.tif")
+    said: list[str] = []
+    data = read_folder(tmp_path, "nan", warn=said.append, require_labels=True)
+    assert (data.spec.height, data.spec.width) == (20, 30) and len(data) == 4
+    assert not any("resized" in line for line in said)  # the good images taken as they are
+    assert any("skipped 5 unreadable" in line and "b/nan0.tif (holds NaN" in line for line in said)

@@ -161,12 +161,16 @@ def read_folder(
             ready.append(pixels)
     capped = False
     if spec is None and found:
-        height, width = image_size or usual_size([size for _, _, size, _, _ in found])
-        if image_size is None and max(height, width) > MAX_SIDE:
-            scale = MAX_SIDE / max(height, width)
-            height, width, capped = max(1, round(height * scale)), max(1, round(width * scale)), True
-        spec = InputSpec(3 if any(c for *_, c, _ in found) else 1, height, width, "fit")
-        images, found = _converted(found, spec, prepare_all, forms, skipped, [shown for shown, *_ in listed])
+        shown = [name for name, *_ in listed]
+        while True:  # again (once) only where images whose pixels fail to decode chose another frame
+            spec, capped = _frame(found, image_size)
+            failed = len(skipped)
+            forms_read: Counter[str] = Counter()
+            images, read = _converted(found, spec, prepare_all, forms_read, skipped, shown)
+            if len(skipped) == failed or not read or _frame(read, image_size)[0] == spec:
+                break
+            found = read
+        found, forms = read, forms + forms_read
     else:
         images = np.stack(ready).astype(np.float32, copy=False) if ready else np.empty((0, 1, 1, 1), np.float32)
     if skipped and warn:  # in the listing's order, whichever reading found them
@@ -184,6 +188,17 @@ def read_folder(
     labels = torch.tensor([lab for _, lab, *_ in found]) if labelled else None
     classes = tuple(c for c, _ in groups) if labelled else ()
     return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
+
+
+def _frame(found: list[_Found], image_size: tuple[int, int] | None) -> tuple[InputSpec, bool]:
+    """The form a folder's ``found`` images are brought to (and whether its size was capped at
+    :data:`MAX_SIDE`): ``image_size``, else their :func:`usual_size`; colour where any image is."""
+    height, width = image_size or usual_size([size for _, _, size, _, _ in found])
+    capped = image_size is None and max(height, width) > MAX_SIDE
+    if capped:
+        scale = MAX_SIDE / max(height, width)
+        height, width = max(1, round(height * scale)), max(1, round(width * scale))
+    return InputSpec(3 if any(c for *_, c, _ in found) else 1, height, width, "fit"), capped
 
 
 _Read = tuple[tuple[int, int], "bool | None", tuple[str, ...], "np.ndarray | None"]  # size, colour, changed, pixels

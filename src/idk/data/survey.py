@@ -7,8 +7,9 @@ no pixels for the size: PIL opens a file lazily, its header gives the size (a la
 size, turned as its EXIF orientation says), and a greyscale mode holds no colour. Only a file of
 a mode that may hold colour (RGB, palette, CMYK ...) is decoded, and only until one image with
 colour is found: the set is colour then, whatever the others hold. A folder of colour photos is so
-decoded once instead of twice. Pixels a header does not reveal as broken (a truncated file) are
-found when the image is converted, and skipped there.
+decoded once instead of twice. Pixels a header does not reveal as broken (a truncated file, a
+float image holding NaN) are found when the image is converted: skipped there, and where they had
+chosen another frame, the others are converted again in their own (``read_folder``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def upright_size(img: Image.Image, data: bytes | None = None) -> tuple[int, int]
     stored where the EXIF block cannot be read (read_image then leaves it as stored too). ``data``:
     the file's bytes, where a PNG's are known to hold no orientation without decoding its pixels."""
     width, height = img.size
+    if img.format == "TIFF":  # PIL turns a TIFF's size as it opens it (and its pixels as it loads them)
+        return height, width
     if img.format == "PNG" and data is not None and not any(mark in data for mark in PNG_ORIENTATION_MARKS):
         return height, width
     try:
