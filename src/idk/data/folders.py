@@ -111,7 +111,7 @@ def read_folder(
             f"{root}: {len(beside)} image{'s' * (len(beside) != 1)} beside its sub-folders {'are' if len(beside) != 1 else 'is'} not read (only the sub-folders' images are, "
             f"one folder per class): {some_of(beside)}"
         )
-    found: list[_Found] = []  # (file, label, (H, W), colour, as shown)
+    found: list[_Found] = []  # (file, label, (H, W), colour, place in the listing)
     ready: list[np.ndarray] = []  # the images converted as read, when the form is known
     forms: Counter[str] = Counter()  # what reading the files changed beside size and channels (STORED_FORMS)
     skipped: list[tuple[int, str]] = []  # (place in the listing, "name (why)")
