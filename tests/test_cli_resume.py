@@ -356,6 +356,10 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
     said = capsys.readouterr().out
     assert f"--shift s={train_on}: is the data the model was trained on, not images from another source" in said
     assert f"--ood o={train_on}: is the data the model was trained on, scored here as images unlike it" in said
+    # no report after all (a second set of the same name): the note said before the error
+    assert main(["evaluate", "--model", str(out), "--ood", f"o={train_on}", "--ood", f"o={test_on}", *both[4:]]) == 2
+    err = capsys.readouterr().err
+    assert err.index("is the data the model was trained on") < err.index("the report already has a set named 'o'")
     # a folder that holds some of its training images beside new ones: how many, by their pixels
     mixed = tmp_path / "mixed"
     shutil.copytree(test_on, mixed)

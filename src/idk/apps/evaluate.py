@@ -262,17 +262,22 @@ def evaluate_checkpoint(
     )
     warn = progress.warn if progress else None  # a folder's skipped files are said
     notes: list[str] = []  # sets that hold its training images: among the report's warnings, which say them
-    sets, labelled = _report_sets(
-        ckpt,
-        data or DataConfig.from_env(),
-        test_data,
-        ood,
-        shift,
-        (noise, gaussian, shifted_images),
-        prepare,
-        warn,
-        notes.append,
-    )
+    try:
+        sets, labelled = _report_sets(
+            ckpt,
+            data or DataConfig.from_env(),
+            test_data,
+            ood,
+            shift,
+            (noise, gaussian, shifted_images),
+            prepare,
+            warn,
+            notes.append,
+        )
+    except IdkError:  # no report to hold them: said before the error
+        for note in notes if warn else ():
+            warn(note)
+        raise
     in_name = next(iter(sets))
     given = {name for name, _ in shift}  # the user's --shift sets, beside any built for drawn symbols
     datasets, preds = evaluate(model, rule, sets, settings, progress, shifted=labelled)
