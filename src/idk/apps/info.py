@@ -139,10 +139,11 @@ def percent(accuracy: float | None) -> str:
 def held_out_in_words(ckpt: Checkpoint) -> str:
     """How each part's held-out accuracy was measured: after its last epoch, at its mean weights, on
     how many validation images (at most :data:`~idk.training.held_out.HELD_OUT_IMAGES`)."""
+    from idk.training.checkpoint import last_held_out
     from idk.training.held_out import HELD_OUT_IMAGES
 
     measured = min(HELD_OUT_IMAGES, ckpt.validation_size)
-    if not measured or not any(h and h[-1].get("held_out_accuracy") is not None for _, h in ckpt.part_histories()):
+    if not measured or all(last_held_out(h) is None for _, h in ckpt.part_histories()):
         return "not recorded (no validation images, or a checkpoint from before 2026-12-07)"
     return f"accuracy after each part's last epoch, at its mean weights, on {measured:,} validation images"
 

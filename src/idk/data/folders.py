@@ -141,7 +141,7 @@ def read_folder(
             return f"{shown} ({why})"
         try:
             if spec is None:
-                size, colour = survey_image(f, look_for_colour=not colour_found.is_set(), name=str(f))
+                size, colour = survey_image(f, look_for_colour=not colour_found.is_set())
                 if colour:
                     colour_found.set()
                 return size, colour, (), None
@@ -162,15 +162,13 @@ def read_folder(
     capped = False
     if spec is None and found:
         shown = [name for name, *_ in listed]
-        while True:  # again (once) only where images whose pixels fail to decode chose another frame
-            spec, capped = _frame(found, image_size)
-            failed = len(skipped)
-            forms_read: Counter[str] = Counter()
-            images, read = _converted(found, spec, prepare_all, forms_read, skipped, shown)
-            if len(skipped) == failed or not read or _frame(read, image_size)[0] == spec:
-                break
-            found = read
-        found, forms = read, forms + forms_read
+        spec, capped = _frame(found, image_size)
+        images, read, forms = _converted(found, spec, prepare_all, skipped, shown)
+        if read and len(read) < len(found) and (refit := _frame(read, image_size))[0] != spec:
+            # images whose pixels failed to decode had chosen the frame: the others converted again in their own
+            spec, capped = refit
+            images, read, forms = _converted(read, spec, prepare_all, skipped, shown)
+        found = read
     else:
         images = np.stack(ready).astype(np.float32, copy=False) if ready else np.empty((0, 1, 1, 1), np.float32)
     if skipped and warn:  # in the listing's order, whichever reading found them
@@ -209,15 +207,14 @@ def _converted(
     found: list[_Found],
     spec: InputSpec,
     prepare_all: bool,
-    forms: Counter[str],
     skipped: list[tuple[int, str]],
     shown: list[str],
-) -> tuple[np.ndarray, list[_Found]]:
+) -> tuple[np.ndarray, list[_Found], Counter[str]]:
     """The surveyed images decoded again and brought to ``spec``, each written into its row (no
     list of them beside the array), with each one's size and colour as decoded, and what reading
-    changed counted in ``forms``; one whose pixels cannot be decoded (a file cut short past its
-    header) is said in ``skipped`` (by its place in the listing, and its name as ``shown``) and its
-    row dropped."""
+    changed (counts of :data:`STORED_FORMS` keys); one whose pixels cannot be decoded (a file cut
+    short past its header) is said in ``skipped`` (by its place in the listing, and its name as
+    ``shown``) and its row dropped."""
     images = np.empty((len(found), *spec.shape), np.float32)
 
     def into_place(i: int) -> tuple[tuple[int, int], bool, tuple[str, ...]] | str:
@@ -230,6 +227,7 @@ def _converted(
         return px.shape[:2], is_colour(px), changed
 
     read: list[_Found] = []
+    forms: Counter[str] = Counter()
     for i, got in enumerate(in_threads(into_place, list(range(len(found))))):
         if isinstance(got, str):
             skipped.append((found[i][4], got))
@@ -238,7 +236,7 @@ def _converted(
         forms.update(changed)
         images[len(read)] = images[i]  # the rows kept moved up in place (none moves where none failed)
         read.append((found[i][0], found[i][1], size, colour, found[i][4]))
-    return images[: len(read)], read
+    return images[: len(read)], read, forms
 
 
 def in_threads(work: Callable[[T], R], items: list[T], threads: int | None = None) -> list[R]:

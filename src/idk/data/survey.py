@@ -55,15 +55,15 @@ def survey_image(
     return pixels.shape[:2], is_colour(pixels)
 
 
-def upright_size(img: Image.Image, data: bytes | None = None) -> tuple[int, int]:
+def upright_size(img: Image.Image, data: bytes) -> tuple[int, int]:
     """(H, W) of an opened image as it is read: its sides swapped where its EXIF orientation turns
     it a quarter (PIL's ``exif_transpose``, which :func:`~idk.data.imaging.read_image` applies); as
     stored where the EXIF block cannot be read (read_image then leaves it as stored too). ``data``:
-    the file's bytes, where a PNG's are known to hold no orientation without decoding its pixels."""
+    the file's bytes, by which a PNG is known to hold no orientation without decoding its pixels."""
     width, height = img.size
     if img.format == "TIFF":  # PIL turns a TIFF's size as it opens it (and its pixels as it loads them)
         return height, width
-    if img.format == "PNG" and data is not None and not any(mark in data for mark in PNG_ORIENTATION_MARKS):
+    if img.format == "PNG" and not any(mark in data for mark in PNG_ORIENTATION_MARKS):
         return height, width
     try:
         orientation = img.getexif().get(ExifTags.Base.Orientation, 1)

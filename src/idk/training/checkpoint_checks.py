@@ -1,6 +1,6 @@
 """What a stored checkpoint's parts must be before :class:`~idk.training.checkpoint.Checkpoint` is
-built from them: the weights tensors, every part's history numbers, the training images' digests, the flags true or false, the
-score's choice named with its reason. Each check raises TypeError naming the part; the checkpoint
+built from them: the weights tensors, every part's history numbers, the training images' digests,
+the flags true or false, the score's choice named with its reason. Each check raises TypeError naming the part; the checkpoint
 says it as a :class:`~idk.errors.CheckpointError` with the file's path. A file is data, never code
 (it is loaded with ``weights_only=True``): what idk reads of it is checked here, once, so that
 ``idk info``, the reports and a resumed run read numbers where they expect them.
@@ -23,8 +23,8 @@ EPOCH_FIGURES = ("epoch", "seconds", "images_per_s", "processes", "held_out_accu
 
 def check_stored_parts(d: dict[str, Any]) -> None:
     """TypeError unless the stored form ``d`` holds its weights as tensors, every part's history
-    (:func:`check_history`), its training images' digests as a 1-D int64 tensor, a whole number of processes, its flags true or false, and its score's
-    choice with the reason for it."""
+    (:func:`check_history`), its training images' digests as a 1-D int64 tensor, a whole number of
+    processes, its flags true or false, and its score's choice with the reason for it."""
     for key in ("state_dict", "twin_state_dict"):  # the twin's may be None (trained without one)
         if (key == "state_dict" or d.get(key) is not None) and not is_weights(d.get(key)):
             raise TypeError(f"{key} is not a mapping of parameter names to tensors")
@@ -75,7 +75,7 @@ def check_histories(d: dict[str, Any]) -> None:
     for part, state in states.items():
         if odd := sorted(map(str, set(state) - set(FIT_STATE))):
             raise TypeError(f"training_state[{part!r}] holds what no training state does: {', '.join(odd)}")
-        if state and "history" in state:
+        if "history" in state:
             check_history(state["history"], f"training_state[{part!r}]'s history")
-        if state and not (whole_number(state.get("epoch", 0)) and state.get("epoch", 0) >= 0):
+        if not (whole_number(state.get("epoch", 0)) and state.get("epoch", 0) >= 0):
             raise TypeError(f"training_state[{part!r}]'s epoch is not a whole number of epochs")
