@@ -230,12 +230,12 @@ def measure(case_name: str, impl: str, quick: bool, device: str = "cpu") -> floa
         model = mnist_model(preset, 60000, members=members).eval().to(dev)
         if case_name == "mixture_predict_100":  # "baseline": one posterior, the same S draws
             impl = "idk"
-        test = mnist("test", data).images[: 1000 if quick else 10_000]
+        test = mnist("test", data).pixels(slice(0, 1000 if quick else 10_000))
         if impl == "baseline":
             return timed(lambda: tutorial_predict(model, test, SAMPLES))
         predict(model, test[:200], SAMPLES)  # warm-up
         return timed(lambda: predict(model, test, SAMPLES, 50.0), repeat=2)
-    train = mnist("train", data)
+    train = mnist("train", data).as_floats()  # as the tutorial's baseline reads them
     if case_name == "mlp_train_epoch":
         steps = 20 if quick else 469
         x, y = train.images[: steps * 128], train.labels[: steps * 128]

@@ -47,7 +47,7 @@ def digits(n: int) -> list[tuple[str, bytes]]:
     out = []
     for i in range(n):
         buf = io.BytesIO()
-        Image.fromarray((test.images[i, 0].numpy() * 255).astype(np.uint8)).save(buf, format="PNG")
+        Image.fromarray((test.pixels(i)[0].numpy() * 255).round().astype(np.uint8)).save(buf, format="PNG")
         out.append((f"{i}.png", buf.getvalue()))
     return out
 

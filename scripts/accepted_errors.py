@@ -190,7 +190,7 @@ def main() -> None:
         matplotlib.use("Agg")
         marks = {**dict.fromkeys(SPLIT, "~"), **dict.fromkeys(LABEL_ERRORS, "*")} if excluded else {}
         rows = [(i, int(truth[i]), [int(r.label[i]) for r in results if i in r.wrong], marks.get(i, "")) for i in union]
-        fig, _ = draw(images.images, rows)
+        fig, _ = draw(images.pixels(), rows)
         fig.savefig(args.figure, dpi=100)
         print(f"wrote {args.figure}")
 

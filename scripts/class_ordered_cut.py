@@ -37,7 +37,7 @@ def main() -> None:
     digits = mnist("train", data)
     labels = digits.labels.numpy()
     order = np.concatenate([np.nonzero(labels == c)[0][:1000] for c in range(10)])  # class by class
-    pixels = (digits.images[order, 0] * 255).round().to(torch.uint8).numpy()
+    pixels = (digits.pixels(torch.from_numpy(order))[:, 0] * 255).round().to(torch.uint8).numpy()
     array = out / "by-class.npz"
     np.savez(array, images=pixels, labels=labels[order], classes=np.array([str(c) for c in range(10)]))
     new, old = out / "new.pt", out / "old.pt"

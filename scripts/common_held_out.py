@@ -32,7 +32,7 @@ DEFAULT_REFUSAL = get_preset("cnn").rule.target_refusal
 def held_out(path: str, data: DataConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """The images (N, C, H, W) and labels (N,) a model's rule was calibrated on (held out, not tuning)."""
     held = training_split(checkpoint.read(path), data, path)[2]  # the record only: no model built
-    return held.images, held.labels
+    return held.pixels(), held.labels
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from shift_diagnosis import TARGET
 from torch import Tensor
 
 from idk.data import DataConfig
+from idk.data.images import unit
 from idk.data.shifted import shifted_sets, symbol_set
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
@@ -40,7 +41,7 @@ def mean_network_features(model, x: Tensor, upto: int, batch: int = 2000) -> Ten
     out = []
     with torch.no_grad():
         for s in range(0, len(x), batch):
-            h = x[s : s + batch]
+            h = unit(x[s : s + batch])
             for layer in list(model.net)[:upto]:
                 if isinstance(layer, BayesianLayer):
                     w_site, b_site = layer.site_names()

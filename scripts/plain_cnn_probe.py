@@ -24,7 +24,7 @@ from idk.data.sources import DataConfig
 def main() -> None:
     torch.manual_seed(0)
     data = training_data(sys.argv[1], DataConfig.from_env())
-    x, y, x_test, y_test = data.train.images, data.train.labels, data.test.images, data.test.labels
+    x, y, x_test, y_test = data.train.pixels(), data.train.labels, data.test.pixels(), data.test.labels
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 800
     c, classes = x.shape[1], len(data.train.classes)
     net = nn.Sequential(

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from idk.data import DataConfig
 from idk.data.glyphs import TRAINED_RELATIVES
+from idk.data.images import unit
 from idk.data.shifted import shifted_sets, symbol_chars, symbol_set, unfamiliar_sets
 from idk.data.synthetic import families_for, synthetic_outliers
 from idk.decision.calibration import threshold_for_refusal
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None, extra_scores: dict[str, Score] | None = 
     unfamiliar.update(synthetic_outliers(tune.images, tune.labels, args.n, 11, families))
 
     def run(images):
+        images = unit(images)  # a set's 8-bit levels as floats (the one-pixel moves work on them)
         if not args.test_time_shifts:
             return predict(model, images, samples, 50.0, seed=3)
         parts = [predict(model, moved(images, dy, dx), samples, 50.0, seed=3 + k) for k, (dy, dx) in enumerate(SHIFTS)]

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
         images, labels = sets[name].images, sets[name].labels
         assert torch.equal(labels, test.labels[index])
         made = rule.decide(predict(model, images, args.samples, rule.percentile, seed=0))
-        source = rule.decide(predict(model, test.images[index], args.samples, rule.percentile, seed=0))
+        source = rule.decide(predict(model, test.pixels(index), args.samples, rule.percentile, seed=0))
         wrong = torch.nonzero(~made.refused & (made.label != labels)).flatten().tolist()
         out[name] = [
             {
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
             print(
                 f"  test #{row['index']:>5}  label {row['label']}  answered {row['answer']}  its source: {row['source']}"
             )
-        pairs += [(f"{name} #{int(index[i])}", test.images[index[i]], images[i]) for i in wrong]
+        pairs += [(f"{name} #{int(index[i])}", test.pixels(index[i]), images[i]) for i in wrong]
     if args.figure and pairs:
         from idk.evaluation import plots
 

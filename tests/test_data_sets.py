@@ -52,7 +52,7 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
     warnings: list[str] = []
     data = read_folder(shapes, "shapes", warn=warnings.append, require_labels=True)
     assert data.classes == CLASSES and data.images.shape == (30, 3, 64, 64)  # 64 px is the most common size
-    assert data.spec == InputSpec(3, 64, 64, "fit") and 0 <= data.images.min() and data.images.max() <= 1
+    assert data.spec == InputSpec(3, 64, 64, "fit") and 0 <= data.pixels().min() and data.pixels().max() <= 1
     assert len(warnings) == 1 and "resized" in warnings[0] and "with grey pixels only, given 3 channels" in warnings[0]
     small = read_folder(shapes, "shapes", image_size=(24, 32), require_labels=True)
     assert small.images.shape == (30, 3, 24, 32)
@@ -80,7 +80,7 @@ def test_a_folder_read_in_a_known_form_is_decoded_once(shapes, monkeypatch):
                 shapes, "shapes", two_passes.spec, warn=said_once.append, require_labels=True, prepare_all=prepare_all
             )
         assert len(reads) == len(set(reads)) == 30
-        assert one_pass.images.dtype == torch.float32 and torch.equal(one_pass.images, two_passes.images)
+        assert one_pass.images.dtype == two_passes.images.dtype and torch.equal(one_pass.images, two_passes.images)
         assert one_pass.labels.tolist() == two_passes.labels.tolist() and one_pass.spec == two_passes.spec
         assert said_once == said_twice  # the same conversion line
 
@@ -461,6 +461,7 @@ def test_bad_arrays_are_clear_errors(tmp_path, data_cfg, arrays, message):
 
 def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_as_before():
     from idk.data.arrays import as_images
+    from idk.data.images import unit
     from idk.data.imaging import pixels_from_array
 
     deep = (np.linspace(0, 1, 2 * 64).reshape(2, 8, 8) * 65535).round().astype(np.uint16)
@@ -468,7 +469,7 @@ def test_16_bit_arrays_are_read_by_their_full_range_and_8_bit_values_in_uint16_a
     assert torch.allclose(images[:, 0], torch.from_numpy(np.stack([pixels_from_array(d) for d in deep])))
     shallow = (np.linspace(0, 1, 64).reshape(1, 8, 8) * 255).round().astype(np.uint16)  # 8-bit values
     assert torch.equal(as_images(shallow, "shallow.npy"), as_images(shallow.astype(np.uint8), "eight.npy"))
-    assert torch.allclose(as_images(shallow, "shallow.npy")[0, 0], torch.from_numpy(pixels_from_array(shallow[0])))
+    assert torch.equal(unit(as_images(shallow, "shallow.npy"))[0, 0], torch.from_numpy(pixels_from_array(shallow[0])))
     mask = np.array([[[0, 1], [1, 0]]], np.uint16)  # 0/1 taken as they are, as before 16-bit sets
     assert as_images(mask, "mask.npy").max() == 1
     said: list[str] = []  # only the 8-bit reading of uint16 is said: a dim 16-bit set would be read so too
@@ -486,7 +487,7 @@ def test_a_uint8_mask_of_0_and_1_is_read_as_8_bits_and_said_so(tmp_path):
     mask = np.array([[[0, 1], [1, 0]]] * 2, np.uint8)
     np.savez(tmp_path / "m.npz", images=mask, labels=np.array([0, 1]))
     told: list[str] = []
-    assert float(read_array(tmp_path / "m.npz", "m", told.append).images.max()) == pytest.approx(1 / 255)
+    assert float(read_array(tmp_path / "m.npz", "m", told.append).pixels().max()) == pytest.approx(1 / 255)
     assert len(told) == 1 and "hold only 0 and 1" in told[0] and "astype(bool)" in told[0]
     for ink in (mask.astype(bool), mask.astype(np.float32), np.zeros_like(mask)):
         np.save(tmp_path / "ink.npy", ink)
@@ -570,7 +571,7 @@ def test_other_sets_are_brought_to_the_models_form(data_cfg, tmp_path):
     np.save(tmp_path / "rgba.npy", np.zeros((5, 40, 40, 4), np.uint8))
     rgba = load(str(tmp_path / "rgba.npy"), data_cfg, InputSpec(1, 28, 28))
     assert rgba.images.shape == (5, 1, 28, 28)
-    assert torch.allclose(rgba.images, torch.ones(1))  # transparent: laid on white, as an RGBA PNG is
+    assert torch.allclose(rgba.pixels(), torch.ones(1))  # transparent: laid on white, as an RGBA PNG is
     np.save(tmp_path / "two.npy", np.zeros((5, 2, 9, 9), np.float32))
     with pytest.raises(DataError, match="1 or 3 channels"):
         load(str(tmp_path / "two.npy"), data_cfg, spec)
@@ -602,7 +603,7 @@ def test_large_photos_are_capped_and_frame_sized_images_taken_as_they_are(tmp_pa
 
     letters = notmnist_459(data_cfg)
     first = sorted((data_cfg.data_dir / "notmnist-459" / "A").iterdir())[0]
-    np.testing.assert_allclose(letters.images[0, 0].numpy(), open_image(first), atol=1e-6)
+    np.testing.assert_allclose(letters.pixels(0)[0].numpy(), open_image(first), atol=1e-6)
 
 
 def test_too_few_images_for_a_test_split(tmp_path, data_cfg):
@@ -753,3 +754,77 @@ def test_a_set_keeps_its_rows_in_place_as_a_subset_would(monkeypatch):
     assert kept.name == "t" and kept.images.data_ptr() == whole.images.data_ptr()  # the set's own memory
     with pytest.raises(ValueError, match="ascend"):
         ImageSet("s", pixels.clone(), labels.clone(), ("a", "b", "c", "d")).kept(torch.tensor([3, 1]))
+
+
+def test_8_bit_levels_read_back_as_the_floats_of_an_8_bit_image_and_nothing_else_is_stored_so():
+    """uint8 level k reads as float32(k) / 255, the very value dividing a decoded image gives (so a
+    set's fingerprint and image digests are those of its floats); pixels that are not all levels
+    stay float32."""
+    from idk.data.images import levels, unit
+
+    k = np.arange(256, dtype=np.uint8)
+    floats = k.astype(np.float32) / 255.0  # how a decoded 8-bit image is read
+    assert np.array_equal(unit(torch.from_numpy(k)).numpy().view(np.uint32), floats.view(np.uint32))
+    assert torch.equal(levels(torch.from_numpy(floats)), torch.from_numpy(k))
+    for off in (torch.tensor([0.5 / 255]), torch.tensor([1 / 255 + 1e-7]), torch.tensor([0.3])):
+        assert levels(off) is None
+    plain = ImageSet("s", torch.from_numpy(floats).reshape(4, 1, 8, 8), None, ())
+    stored = ImageSet("s", torch.from_numpy(k).reshape(4, 1, 8, 8), None, ())
+    assert torch.equal(stored.pixels(), plain.images) and torch.equal(stored.pixels(slice(1, 3)), plain.images[1:3])
+    assert stored.as_floats().images.dtype == torch.float32 and plain.as_floats() is plain
+
+
+def test_sets_of_8_bit_images_are_held_as_8_bit_levels_with_the_fingerprints_of_their_floats(data_cfg, tmp_path):
+    """MNIST, uint8 arrays and folders of 8-bit images in their frame are held as uint8 (a quarter
+    of float32's memory); their fingerprint and digests are those of the same images as floats."""
+    from idk.data.fingerprints import fingerprint, image_digests
+
+    digits = named_split("mnist", "test", data_cfg)
+    assert digits.images.dtype == torch.uint8 and digits.images.shape == (10000, 1, 28, 28)
+    floats = digits.as_floats()
+    assert fingerprint(digits) == fingerprint(floats)
+    assert torch.equal(image_digests(digits.images[:50]), image_digests(floats.images[:50]))
+    pixels = (np.random.default_rng(0).random((6, 12, 12, 3)) * 255).round().astype(np.uint8)
+    np.savez(tmp_path / "c.npz", images=pixels, labels=np.arange(6) % 2)
+    array = read_array(tmp_path / "c.npz", "c")
+    assert array.images.dtype == torch.uint8
+    assert torch.equal(array.pixels(), torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255)
+    np.savez(tmp_path / "f.npz", images=pixels / 255.0, labels=np.arange(6) % 2)  # floats: kept as they are
+    assert read_array(tmp_path / "f.npz", "f").images.dtype == torch.float32
+    for cls in ("a", "b"):
+        (tmp_path / "dir" / cls).mkdir(parents=True)
+    for i, px in enumerate(pixels):
+        Image.fromarray(px).save(tmp_path / "dir" / "ab"[i % 2] / f"{i}.png")
+    folder = read_folder(tmp_path / "dir", "dir", require_labels=True)
+    assert folder.images.dtype == torch.uint8 and folder.spec.shape == (3, 12, 12)
+    known = read_folder(tmp_path / "dir", "dir", folder.spec, require_labels=True)  # the form given: read once
+    assert known.images.dtype == torch.uint8 and torch.equal(known.images, folder.images)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_folder_with_one_image_that_is_not_8_bit_is_held_as_floats_the_same_pixels(tmp_path, threads):
+    """One 16-bit image among 8-bit colour ones: the whole set is float32 (the rows read before it
+    read again as floats), every image's pixels those it has read without it, in one thread or
+    several; a greyscale set is float32 too (colour made grey is not exactly 8-bit)."""
+    rng = np.random.default_rng(1)
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+    for i in range(8):
+        Image.fromarray((rng.random((10, 10, 3)) * 255).round().astype(np.uint8)).save(
+            tmp_path / "ab"[i % 2] / f"{i}.png"
+        )
+    deep = (rng.random((10, 10)) * 65535).round().astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "b" / "5.png")  # a 16-bit PNG: not 8-bit levels
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        for spec in (None, InputSpec(3, 10, 10, "fit")):  # surveyed, then read in a known form
+            data = read_folder(tmp_path, "d", spec, require_labels=True)
+            assert data.images.dtype == torch.float32 and len(data) == 8 and data.spec.channels == 3
+            ones = [read_folder(tmp_path / c, c, data.spec, unlabelled=True) for c in "ab"]  # each class alone
+            assert ones[0].images.dtype == torch.uint8 and ones[1].images.dtype == torch.float32
+            assert torch.equal(data.images, torch.cat([o.pixels() for o in ones]))
+        grey = read_folder(tmp_path, "d", InputSpec(1, 10, 10, "fit"), require_labels=True)
+        assert grey.images.dtype == torch.float32
+    finally:
+        torch.set_num_threads(before)

@@ -249,6 +249,9 @@ def test_the_training_rows_are_read_in_place_and_gathered_in_chunks(monkeypatch)
     assert len(data) == 5 and data.images is images and data.resident
     x, y = data.batch(data.order(torch.tensor([4, 0, 2])))
     assert torch.equal(y, torch.tensor([0, 7, 9])) and torch.equal(x, images[[0, 7, 9]])
+    levels = torch.arange(10, dtype=torch.uint8).reshape(10, 1, 1, 1).expand(-1, 1, 2, 2)  # a set held as 8-bit
+    x, _ = DeviceData(levels, labels, torch.device("cpu"), rows).batch(torch.tensor([4, 0]))
+    assert x.dtype == torch.float32 and torch.equal(x, levels[[0, 7]].float() / 255)  # read as floats per batch
     monkeypatch.setattr(fitting, "GATHER_CHUNK", 2)
     assert torch.equal(gathered(images, rows, torch.device("cpu")), images[rows])
     assert torch.equal(gathered(labels, None, torch.device("cpu")), labels)

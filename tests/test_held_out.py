@@ -33,6 +33,8 @@ def test_the_sample_is_seeded_without_the_global_generator_and_keeps_the_order()
     whole = HeldOut.sample(images[:5], labels[:5], seed=7, at_most=10)
     assert len(whole) == 5 and whole.chosen is None and torch.equal(whole.batch(3, 10)[1], labels[3:5])
     assert HeldOut.sample(images[:0], labels[:0], seed=7) is None
+    levels = HeldOut.sample(images.to(torch.uint8), labels, seed=7, at_most=10)  # a set held as 8-bit levels
+    assert torch.equal(levels.batch(0, 4)[0], first[0] / 255)  # measured as the floats they stand for
 
 
 def test_the_batches_hold_what_the_device_budget_holds(monkeypatch):

@@ -252,12 +252,13 @@ def test_one_image_is_read_by_the_rule_a_data_set_is_read_by():
     """Signed integers and floats of 0..255 are read as 8 bits, uint16 of 0/1 as ink or not, for one
     image as for a set of them (one image of int64 or float 0..255 was refused that a set took)."""
     from idk.data.arrays import as_images
+    from idk.data.images import unit
 
     grey = np.linspace(0, 1, 12).reshape(3, 4)
     u8 = (grey * 255).round().astype(np.uint8)
     for array in (u8.astype(np.int64), u8.astype(np.float64), u8.astype(np.int16), (grey > 0.5).astype(np.uint16)):
         one = pixels_from_array(array)
-        np.testing.assert_array_equal(one, as_images(array[None], "set")[0, 0].numpy())
+        np.testing.assert_array_equal(one, unit(as_images(array[None], "set"))[0, 0].numpy())
     np.testing.assert_allclose(pixels_from_array(u8.astype(np.int64)), pixels_from_array(u8), atol=1e-7)
     assert np.array_equal(pixels_from_array((grey > 0.5).astype(np.uint16)), (grey > 0.5).astype(np.float32))
     with pytest.raises(DataError, match=r"set: pixel values span 0\.5\.\.1\.5; pixels lie in"):

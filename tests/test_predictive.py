@@ -96,8 +96,9 @@ def test_summaries_are_listed_once_and_combined_field_by_field():
 
 
 def test_images_in_another_form_are_one_line_saying_what_to_change():
-    """The low-level predict takes (N, C, H, W) floats in [0, 1]: channels last, uint8, 0..255,
-    another size or one image without its batch axis are refused with the change to make."""
+    """The low-level predict takes (N, C, H, W) floats in [0, 1] or uint8 levels: channels last,
+    other integers, 0..255 in floats, another size or one image without its batch axis are refused
+    with the change to make."""
     import pytest
 
     from idk.errors import IdkError
@@ -112,8 +113,11 @@ def test_images_in_another_form_are_one_line_saying_what_to_change():
             r"shape \(2, 28, 28, 1\): this model takes \(N, 1, 28, 28\).*x\.permute\(0, 3, 1, 2\)",
         ),
         (good[0], r"one image: x\[None\]"),
-        (torch.rand(2, 1, 32, 32), r"shape \(2, 1, 32, 32\): this model takes \(N, 1, 28, 28\) float32 in \[0, 1\]$"),
-        ((good * 255).to(torch.uint8), r"images of torch.uint8.*x\.float\(\) / 255"),
+        (
+            torch.rand(2, 1, 32, 32),
+            r"shape \(2, 1, 32, 32\): this model takes \(N, 1, 28, 28\) float32 in \[0, 1\] \(or uint8 0\.\.255\)$",
+        ),
+        ((good * 255).to(torch.int16), r"images of torch.int16.*x\.float\(\) / 255"),
         (good.double(), r"images of torch.float64: this model takes .* \(x\.float\(\)\)"),
         (good > 0.5, r"images of torch.bool: .*\(x\.float\(\)\)"),
         (good[:, 0], r"no channel axis: x\[:, None\]"),
@@ -124,3 +128,11 @@ def test_images_in_another_form_are_one_line_saying_what_to_change():
     for images, needle in cases:
         with pytest.raises(IdkError, match=needle):
             predict(model, images, 3)
+
+
+def test_8_bit_levels_are_answered_as_the_floats_they_stand_for():
+    """uint8 images (as an image set may hold them) are read as k / 255: the same answers, bit for bit."""
+    model = build_model(for_mnist(get_preset("tutorial").model), dataset_size=100)
+    stored = torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8)
+    as_floats, as_levels = predict(model, stored.float() / 255, 4, seed=1), predict(model, stored, 4, seed=1)
+    assert torch.equal(as_floats.mean_probs, as_levels.mean_probs)

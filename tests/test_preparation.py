@@ -49,7 +49,7 @@ def test_a_fashion_mnist_image_shown_as_a_photo_keeps_its_shape(data_cfg):
     """A Fashion-MNIST test item, negated and enlarged (a product photo), comes back close to itself."""
     from idk.data.named import named_split
 
-    item = named_split("fashion-mnist", "test", data_cfg).images[0, 0].numpy()  # an ankle boot
+    item = named_split("fashion-mnist", "test", data_cfg).pixels(0)[0].numpy()  # an ankle boot
     photo = Image.fromarray((255 * (1 - item)).astype(np.uint8)).resize((112, 112), Image.Resampling.NEAREST)
     back = prepare(_png(photo.convert("RGB")), FASHION).pixels[0]
     assert np.corrcoef(back.ravel(), item.ravel())[0, 1] > 0.7

@@ -119,7 +119,7 @@ def test_a_colour_folder_is_decoded_once_and_a_file_cut_short_is_skipped_in_orde
     assert skipped.index("a/0.txt") < skipped.index("b/2.png")  # in the listing's order
     for i, (cls, name) in enumerate([("a", n) for n in "0123"] + [("b", n) for n in "013"]):
         pixels, _ = read_image(tmp_path / cls / f"{name}.png", colour=True)
-        assert torch.equal(data.images[i], torch.from_numpy(pixels).permute(2, 0, 1)), (cls, name)
+        assert torch.equal(data.pixels(i), torch.from_numpy(pixels).permute(2, 0, 1)), (cls, name)
 
 
 def test_a_png_without_exif_or_xmp_is_not_decoded_to_find_its_orientation(tmp_path, monkeypatch):

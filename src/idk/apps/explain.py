@@ -56,7 +56,7 @@ def explain(
         if not 0 <= index < len(test):
             raise IdkError(f"{target}: index out of range (the model's test set {test.name} has {len(test)} images)")
         label = int(test.labels[index])
-        image, title = test.images[index], f"{test.name} #{index} ({ckpt.classes[label]})"
+        image, title = test.pixels(index), f"{test.name} #{index} ({ckpt.classes[label]})"
     else:
         if is_path and not Path(target).exists():
             raise IdkError(f"{target}: no such file, nor an index into the model's test set (a whole number)")

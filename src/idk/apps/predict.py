@@ -18,7 +18,7 @@ from PIL import Image
 from idk.data import catalog
 from idk.data.arrays import as_images, channels_last_image, flat_side
 from idk.data.folders import Warn, fit_images, in_threads
-from idk.data.images import ImageSet, InputSpec
+from idk.data.images import ImageSet, InputSpec, unit
 from idk.data.imaging import Source
 from idk.data.listing import list_images
 from idk.data.preparation import PreparedImage, fitted_scale, prepared_or_error
@@ -158,14 +158,15 @@ def array_sources(
     try:
         if (one := _one_image(path)) is not None:  # an .npy of one image: answered as one, not as rows
             found = ImageSet(path, as_images(one[None], path, warn), None, (), ckpt.input_spec)
-            pixels = fit_images(found, ckpt.input_spec, warn).images[0].numpy()
+            pixels = fit_images(found, ckpt.input_spec, warn).pixels(0).numpy()
             size = one.shape[:2]
             return [(path, PreparedImage.scaled(pixels, False, False, fitted_scale(size, ckpt.input_spec), size))]
         images = catalog.load(path, DataConfig(), ckpt.input_spec, warn=warn).images
     except DataError as err:
         return [(path, ImageError(path, str(err).removeprefix(f"{path}: ")))]
     return [
-        (f"{path}[{i}]", PreparedImage(image.numpy(), inverted=False, blank=False)) for i, image in enumerate(images)
+        (f"{path}[{i}]", PreparedImage(unit(image).numpy(), inverted=False, blank=False))
+        for i, image in enumerate(images)
     ]
 
 

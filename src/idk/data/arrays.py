@@ -37,7 +37,8 @@ def channels_last_image(shape: tuple[int, ...]) -> bool:
 
 def as_images(array: np.ndarray, source: str, warn: Warn | None = None) -> torch.Tensor:
     """An image array (N, H, W), (N, H, W, C), (N, C, H, W), or (N, D) of flattened square images
-    (D = H², greyscale) → float32 (N, C, H, W) in [0, 1].
+    (D = H², greyscale) → (N, C, H, W) float32 in [0, 1], or uint8 levels (read by
+    :func:`~idk.data.images.unit`) where the array holds whole numbers in 0..255 without an alpha channel.
 
     Pixel values are read by :func:`~idk.data.imaging.unit_divisor`, as one image's are: uint8 /
     255, uint16 holding values above 255 / 65,535 (16-bit images), bool 0 or 1, other numbers (uint16
@@ -94,6 +95,8 @@ def as_images(array: np.ndarray, source: str, warn: Warn | None = None) -> torch
             "images stored as uint16; if they are 16-bit values of dim images (65,535: white), give them as "
             "floats in [0, 1] (`images / 65535`)"
         )
+    if divisor == 255.0 and np.issubdtype(array.dtype, np.integer) and array.shape[1] != 4:  # 8-bit levels
+        return torch.from_numpy(np.array(array, dtype=np.uint8, order="C", copy=True))
     # one float32 copy (always a copy: the caller's array is never changed), in (N, C, H, W) order,
     # divided and clipped in place: the array's size in float32 beside it, not three times that
     images = torch.from_numpy(np.array(array, dtype=np.float32, order="C", copy=True))

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from idk.data.images import InputSpec
+from idk.data.images import InputSpec, unit
 from idk.data.preparation import MNIST_BOX, prepare, to_mnist
 
 UPSCALE = 4  # degradations work at 4× the frame (112 px for 28 × 28)
@@ -35,8 +35,9 @@ Shift = Callable[[Tensor, Rng], Tensor]  # hires (N, 1, S, S) white on black →
 
 
 def hires(images: Tensor) -> Tensor:
-    """Frame-sized images (N, C, H, W) as greyscale at UPSCALE × their size (N, 1, 4H, 4W)."""
-    grey = images.mean(1, keepdim=True)
+    """Frame-sized images (N, C, H, W) (float32, or 8-bit levels) as greyscale at UPSCALE × their
+    size (N, 1, 4H, 4W) float32."""
+    grey = unit(images).mean(1, keepdim=True)
     return F.interpolate(grey, scale_factor=UPSCALE, mode="bilinear", align_corners=False).clamp(0, 1)
 
 

@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from idk.data.images import ImageSet
+from idk.data.images import KEEP_CHUNK, ImageSet, unit
 
 
 def fingerprint(data: ImageSet) -> dict[str, Any]:
-    """What a model was trained on: name, size and SHA-256 of the pixels and labels."""
-    h = hashlib.sha256(as_bytes(data.images))
+    """What a model was trained on: name, size and SHA-256 of the pixels (as float32, however the
+    set stores them: 8-bit levels hash as the floats they stand for) and labels."""
+    h = hashlib.sha256()
+    for start in range(0, len(data), KEEP_CHUNK):
+        h.update(as_bytes(unit(data.images[start : start + KEEP_CHUNK])))
     if data.labels is not None:
         h.update(as_bytes(data.labels))
     return {"name": data.name, "n": len(data), "sha256": h.hexdigest()}
@@ -34,11 +37,12 @@ def same_images(fingerprint: dict[str, Any]) -> tuple[Any, Any]:
 
 def image_digests(images: torch.Tensor) -> torch.Tensor:
     """Each image's 64-bit digest (N,) int64 (the first 8 bytes of its BLAKE2b) of images (N, ...):
-    what tells one image from another by its very pixels, as read (in the model's form). A
-    checkpoint records its training images' (``Checkpoint.training_digests``)."""
+    what tells one image from another by its very pixels, as read (in the model's form: 8-bit levels
+    as the floats they stand for). A checkpoint records its training images'
+    (``Checkpoint.training_digests``)."""
     return torch.tensor(
         [
-            int.from_bytes(hashlib.blake2b(as_bytes(image), digest_size=8).digest(), "little", signed=True)
+            int.from_bytes(hashlib.blake2b(as_bytes(unit(image)), digest_size=8).digest(), "little", signed=True)
             for image in images
         ],
         dtype=torch.int64,

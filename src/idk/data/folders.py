@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from idk.data.class_names import nfc
-from idk.data.images import ImageSet, InputSpec
+from idk.data.images import ImageSet, InputSpec, levels, unit
 from idk.data.imaging import STORED_FORMS, is_colour, read_image
 from idk.data.listing import IMAGE_SUFFIXES, not_read, some_of, unsaid
 from idk.data.preparation import fit, prepare_pixels
@@ -148,7 +148,7 @@ def read_folder(
             px, changed = read_image(f, colour=True)
         except ImageError as err:
             return f"{shown} ({err.reason})"
-        return px.shape[:2], is_colour(px), changed, _in_form(px, spec, prepare_all)
+        return px.shape[:2], is_colour(px), changed, _stored(_in_form(px, spec, prepare_all))
 
     for k, ((_, f, label, _), got) in enumerate(zip(listed, in_threads(read, listed), strict=True)):
         if isinstance(got, str):
@@ -170,7 +170,7 @@ def read_folder(
             images, read, forms = _converted(read, spec, prepare_all, skipped, shown)
         found = read
     else:
-        images = np.stack(ready).astype(np.float32, copy=False) if ready else np.empty((0, 1, 1, 1), np.float32)
+        images = _stacked(ready)
     if skipped and warn:  # in the listing's order, whichever reading found them
         said = [why for _, why in sorted(skipped)]
         warn(f"{root}: skipped {len(said)} unreadable or non-image files: {some_of(said, '; ')}")
@@ -186,6 +186,44 @@ def read_folder(
     labels = torch.tensor([lab for _, lab, *_ in found]) if labelled else None
     classes = tuple(c for c, _ in groups) if labelled else ()
     return ImageSet(name, torch.from_numpy(images), labels, classes, spec)
+
+
+def _stored(pixels: np.ndarray) -> np.ndarray:
+    """One image in form (C, H, W) as it is kept: uint8 levels where each pixel is k/255 exactly
+    (:func:`~idk.data.images.levels`), else float32."""
+    kept = levels(torch.from_numpy(pixels))
+    return pixels if kept is None else kept.numpy()
+
+
+def _stacked(ready: list[np.ndarray]) -> np.ndarray:
+    """Images kept by :func:`_stored` as one array (N, C, H, W): uint8 where all are, else float32."""
+    if not ready:
+        return np.empty((0, 1, 1, 1), np.float32)
+    if all(px.dtype == np.uint8 for px in ready):
+        return np.stack(ready)
+    return np.stack([unit(torch.from_numpy(px)).numpy() for px in ready])
+
+
+class _Rows:
+    """A set's rows (N, C, H, W) written by threads, one image each: uint8 levels while every image
+    written is 8-bit (:func:`~idk.data.images.levels`), float32 from the first that is not (the rows
+    written so far read again as floats, once)."""
+
+    def __init__(self, n: int, shape: tuple[int, ...]) -> None:
+        self.array = np.empty((n, *shape), np.uint8)
+        self._lock = threading.Lock()
+
+    def put(self, i: int, pixels: np.ndarray) -> None:
+        """Row ``i`` ← one image (C, H, W) float32 in [0, 1]."""
+        if self.array.dtype == np.uint8 and (kept := levels(torch.from_numpy(pixels))) is not None:
+            with self._lock:  # the rows not read again as floats meanwhile
+                if self.array.dtype == np.uint8:
+                    self.array[i] = kept.numpy()
+                    return
+        with self._lock:
+            if self.array.dtype == np.uint8:
+                self.array = unit(torch.from_numpy(self.array)).numpy()
+        self.array[i] = pixels
 
 
 def _frame(found: list[_Found], image_size: tuple[int, int] | None) -> tuple[InputSpec, bool]:
@@ -215,7 +253,7 @@ def _converted(
     changed (counts of :data:`STORED_FORMS` keys); one whose pixels cannot be decoded (a file cut
     short past its header) is said in ``skipped`` (by its place in the listing, and its name as
     ``shown``) and its row dropped."""
-    images = np.empty((len(found), *spec.shape), np.float32)
+    rows = _Rows(len(found), spec.shape)
 
     def into_place(i: int) -> tuple[tuple[int, int], bool, tuple[str, ...]] | str:
         f, place = found[i][0], found[i][4]
@@ -223,12 +261,14 @@ def _converted(
             px, changed = read_image(f, colour=True)
         except ImageError as err:
             return f"{shown[place]} ({err.reason})"
-        images[i] = _in_form(px, spec, prepare_all)
+        rows.put(i, _in_form(px, spec, prepare_all))
         return px.shape[:2], is_colour(px), changed
 
     read: list[_Found] = []
     forms: Counter[str] = Counter()
-    for i, got in enumerate(in_threads(into_place, list(range(len(found))))):
+    got_all = in_threads(into_place, list(range(len(found))))
+    images = rows.array
+    for i, got in enumerate(got_all):
         if isinstance(got, str):
             skipped.append((found[i][4], got))
             continue
@@ -344,5 +384,5 @@ def fit_images(data: ImageSet, spec: InputSpec, warn: Warn | None = None, source
         warn(f"{source or data.name}: brought {n} image{'s' if n != 1 else ''} of {was} to {spec.describe()}{fitted}")
     pixels = data.images.permute(0, 2, 3, 1).numpy()
     pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
-    images = np.stack([fit(px, spec).pixels for px in pixels])
+    images = _stacked([_stored(fit(unit(torch.from_numpy(px)).numpy(), spec).pixels) for px in pixels])
     return replace(data, images=torch.from_numpy(images), spec=spec)

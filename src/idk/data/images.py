@@ -82,7 +82,9 @@ class InputSpec:
 
 @dataclass
 class ImageSet:
-    """Images as float32 in [0, 1], shape (N, C, H, W); labels (N,) int64 or None; class names.
+    """Images (N, C, H, W): float32 in [0, 1], or uint8 levels where every pixel is k/255 (a
+    quarter of the memory; :func:`unit` reads them as the floats, :meth:`pixels` a part of them);
+    labels (N,) int64 or None; class names.
 
     ``spec`` describes the images' form (None where nothing is known of it); ``named``: False when
     the classes came as label indices only (IDX labels, an .npz without ``classes``: named "0",
@@ -98,6 +100,15 @@ class ImageSet:
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    def pixels(self, index: torch.Tensor | slice = slice(None)) -> torch.Tensor:
+        """The images at ``index`` as float32 in [0, 1] (b, C, H, W), whichever way they are stored."""
+        return unit(self.images[index])
+
+    def as_floats(self) -> ImageSet:
+        """This set with its images as float32 (itself where they are): for what works on the whole
+        set at once, on sets that are not a training set's size."""
+        return self if self.images.is_floating_point() else replace(self, images=unit(self.images))
 
     def subset(self, index: torch.Tensor | slice, name: str | None = None) -> ImageSet:
         labels = None if self.labels is None else self.labels[index]
@@ -119,6 +130,23 @@ class ImageSet:
 
 
 KEEP_CHUNK = 4096  # rows moved at once by ImageSet.kept
+
+LEVELS = 255  # an 8-bit pixel's full range: level k stored as uint8 reads as k / LEVELS
+
+
+def unit(images: torch.Tensor) -> torch.Tensor:
+    """Stored pixels as float32 in [0, 1]: floats as they are, uint8 level k as k / 255 (the very
+    float32 that dividing a decoded 8-bit image by 255 gives, so either storage reads the same)."""
+    return images if images.is_floating_point() else images.float().div_(LEVELS)
+
+
+def levels(images: torch.Tensor) -> torch.Tensor | None:
+    """float32 pixels in [0, 1] as uint8 levels where every one is k / 255 exactly (:func:`unit`
+    gives them back bit for bit), else None: 8-bit storage loses nothing or is not used."""
+    if not images.is_floating_point():
+        return images
+    stored = images.mul(LEVELS).round_().clamp_(0, LEVELS).to(torch.uint8)
+    return stored if torch.equal(unit(stored), images) else None
 
 
 def index_classes(count: int) -> tuple[str, ...]:
@@ -170,6 +198,8 @@ FINITE_CHUNK = 1 << 22  # values checked at once by all_finite
 def all_finite(values: torch.Tensor) -> bool:
     """Whether no value is NaN or infinite, checked a chunk of ``FINITE_CHUNK`` at a time: ``torch.isfinite``
     on a whole set holds a copy of it and more (20,000 64×64 colour images: 1.4 GB beside 0.98 GB)."""
+    if not values.is_floating_point():  # 8-bit levels
+        return True
     if values.dim() == 0:
         return bool(torch.isfinite(values))
     step = max(1, FINITE_CHUNK // max(1, math.prod(values.shape[1:])))  # along the first axis: views, not copies
@@ -188,12 +218,13 @@ def conform(data: ImageSet, spec: InputSpec) -> ImageSet:
         if c == 1 and spec.channels == 3:
             images = images.expand(-1, 3, -1, -1)
         elif c == 3 and spec.channels == 1:
+            images = unit(images)
             weights = torch.tensor(LUMINANCE, dtype=images.dtype).view(1, 3, 1, 1)
             images = (images * weights).sum(1, keepdim=True)
         else:
             raise DataError(f"{data.name}: {c}-channel images cannot be brought to the model's {spec.describe()} form")
     if tuple(images.shape[-2:]) != (spec.height, spec.width):
-        images = F.interpolate(images, size=(spec.height, spec.width), mode="bilinear", antialias=True)
+        images = F.interpolate(unit(images), size=(spec.height, spec.width), mode="bilinear", antialias=True)
         images = images.clamp(0, 1)
     if images is data.images:
         return data

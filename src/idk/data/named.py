@@ -62,7 +62,7 @@ def named_split(name: str, split: str, cfg: DataConfig) -> ImageSet:
     assert isinstance(files, dict), f"{name}: a named set is IDX files"
     images = read_idx(cfg.file(name, files[f"{split}-images"]))
     labels = torch.from_numpy(read_idx(cfg.file(name, files[f"{split}-labels"])).astype(np.int64))
-    pixels = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    pixels = torch.from_numpy(images.copy()).unsqueeze(1)  # 8-bit levels (ImageSet)
     return ImageSet(f"{name}-{split}", pixels, labels, known.classes, known.spec)
 
 

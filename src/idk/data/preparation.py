@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 from PIL import Image, ImageFilter
 
-from idk.data.images import LUMINANCE, InputSpec
+from idk.data.images import LUMINANCE, InputSpec, unit
 from idk.data.imaging import Source, image_source, open_image
 from idk.errors import ImageError
 
@@ -129,8 +130,8 @@ def flat_images_seen(images: np.ndarray) -> bool:
     if not len(images):
         return False
     step = -(-len(images) // FLAT_SAMPLE)  # at most FLAT_SAMPLE of them
-    taken = images[::step]
-    sample = np.asarray(taken, dtype=np.float32).reshape(len(taken), images.shape[1], -1)
+    taken = unit(torch.from_numpy(images[::step])).numpy()  # 8-bit levels read as the floats they stand for
+    sample = taken.reshape(len(taken), images.shape[1], -1)
     low, high = np.percentile(sample, [5, 95], axis=-1)
     return bool(((high - low).max(-1) < NEARLY_FLAT).mean() >= NEARLY_FLAT_SHARE)  # each image's widest channel
 

@@ -58,7 +58,7 @@ def shifted_sets(source: ImageSet, spec: InputSpec, n: int = 1000, seed: int = 0
         rng = np.random.default_rng([seed, k])
         base = _sample(source, n, rng)
         chunks = [degrade(hires(base.images[s : s + 250]), shift, spec, rng) for s in range(0, len(base), 250)]
-        images = torch.cat(chunks) if chunks else prepared(base.images[:0], spec)
+        images = torch.cat(chunks) if chunks else prepared(base.pixels(slice(0, 0)), spec)
         out[shift] = ImageSet(shift, images, base.labels, source.classes, spec)
     for name, make in (("printed", printed_set), ("drawn", drawn_set), ("hershey", hershey_set)):
         if (extra := make(source.classes, spec, n, seed)) is not None:

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from idk.data.augment import affine_matrices, random_degradation
 from idk.data.glyphs import glyph_bank
-from idk.data.images import InputSpec
+from idk.data.images import InputSpec, unit
 
 Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
@@ -347,8 +347,9 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
 def synthetic_outliers(
     images: Tensor, labels: Tensor, n: int, seed: int | None, families: dict[str, Family]
 ) -> dict[str, Tensor]:
-    """``n`` images of each family, built from ``images`` (M, C, H, W) with ``labels`` (M,):
-    name → (n, C, H, W). ``seed=None`` draws from torch's global generator (training, so that a
-    resumed run draws what an uninterrupted one would)."""
+    """``n`` images of each family, built from ``images`` (M, C, H, W) (float32, or 8-bit levels)
+    with ``labels`` (M,): name → (n, C, H, W) float32. ``seed=None`` draws from torch's global
+    generator (training, so that a resumed run draws what an uninterrupted one would)."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None
+    images = unit(images)
     return {name: family(images, labels, n, g) for name, family in families.items()}

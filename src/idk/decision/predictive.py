@@ -15,7 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from idk.data.images import all_finite
+from idk.data.images import all_finite, unit
 from idk.data.imaging import ROUNDING
 from idk.errors import IdkError
 from idk.nn.bnn import BNN, DeterministicNet, Model, sampling_pass
@@ -122,9 +122,10 @@ def batch_size_for(model: Model, samples: int) -> int:
 
 
 def device_batches(images: Tensor, batch_size: int, device: torch.device) -> Iterator[Tensor]:
-    """``images`` (N, ...) in batches of ``batch_size`` on ``device``: a set of up to
-    ``RESIDENT_BYTES`` is copied over once; a larger one batch by batch from pinned memory (each
-    copy overlapping the work on the previous batch)."""
+    """``images`` (N, ...) in batches of ``batch_size`` on ``device``, as float32 in [0, 1]
+    (8-bit levels read there by :func:`~idk.data.images.unit`): a set of up to ``RESIDENT_BYTES``
+    is copied over once; a larger one batch by batch from pinned memory (each copy overlapping the
+    work on the previous batch)."""
     if images.device != device and images.numel() * images.element_size() <= RESIDENT_BYTES:
         images = images.to(device)
     pin = images.device != device and device.type == "cuda"
@@ -132,15 +133,16 @@ def device_batches(images: Tensor, batch_size: int, device: torch.device) -> Ite
         x = images[start : start + batch_size]
         if x.device != device:
             x = (x.pin_memory() if pin else x).to(device, non_blocking=True)
-        yield x
+        yield unit(x)
 
 
 def check_images(model: Model, images: Tensor) -> None:
-    """Refuse images that are not in ``model``'s input form, (N, C, H, W) float32 in [0, 1], with a
-    line saying what to change (channels last, a missing axis, another size or type, 0..255, NaN)
-    rather than a layer's error or a silent answer."""
+    """Refuse images that are not in ``model``'s input form, (N, C, H, W) float32 in [0, 1] or uint8
+    levels (k read as k / 255, as an image set may hold them), with a line saying what to change
+    (channels last, a missing axis, another size or type, 0..255 in floats, NaN) rather than a
+    layer's error or a silent answer."""
     want = tuple(model.cfg.input_shape)
-    form = f"(N, {', '.join(map(str, want))}) float32 in [0, 1]"
+    form = f"(N, {', '.join(map(str, want))}) float32 in [0, 1] (or uint8 0..255)"
     if not isinstance(images, Tensor):
         raise IdkError(f"images must be a torch tensor {form}, got {type(images).__name__}")
     images = images.detach()
@@ -155,6 +157,8 @@ def check_images(model: Model, images: Tensor) -> None:
         else:
             hint = ""
         raise IdkError(f"images of shape {shape}: this model takes {form}{hint}")
+    if images.dtype == torch.uint8:  # 8-bit levels: every value is a pixel in [0, 1]
+        return
     if images.dtype != torch.float32:
         hint = "x.float()" if images.is_floating_point() or images.dtype == torch.bool else "x.float() / 255"
         raise IdkError(f"images of {images.dtype}: this model takes {form} ({hint})")
@@ -178,7 +182,8 @@ def predict(
     progress: Progress | None = None,
     desc: str = "predict",
 ) -> Predictions:
-    """Summaries of ``samples`` posterior predictive draws for every image (N, C, H, W), computed on
+    """Summaries of ``samples`` posterior predictive draws for every image (N, C, H, W) (float32 in
+    [0, 1] or uint8 levels), computed on
     the model's device and returned on the CPU (one copy at the end, none per batch).
 
     The S networks are drawn once from a CPU generator seeded with ``seed``: the same networks on

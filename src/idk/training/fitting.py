@@ -25,7 +25,7 @@ from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
 from idk.data.augment import augmentation_for
-from idk.data.images import InputSpec
+from idk.data.images import InputSpec, unit
 from idk.errors import IdkError
 from idk.nn.bnn import BNN, DeterministicNet
 from idk.nn.layers import local_reparameterization
@@ -237,7 +237,9 @@ class DeviceData:
     """The training images where the steps read them: ``rows`` (n,) of images (M, C, H, W) and
     labels (M,) (None: all M), read in place on a CPU (no copy of the training part); on an
     accelerator, copied there once, a chunk at a time, when they fit in ``RESIDENT_BYTES``; else
-    left in host memory, each batch gathered there, pinned and copied over without blocking."""
+    left in host memory, each batch gathered there, pinned and copied over without blocking. Images
+    stored as 8-bit levels stay so (a quarter of the bytes held and moved); each batch is read as
+    float32 on the device (:func:`~idk.data.images.unit`)."""
 
     def __init__(self, images: Tensor, labels: Tensor, device: torch.device, rows: Tensor | None = None) -> None:
         self.device, self.rows = device, None if rows is None else rows.cpu()  # rows index host tensors
@@ -261,10 +263,10 @@ class DeviceData:
         at = idx if self.rows is None else self.rows[idx]
         x, y = self.images[at], self.labels[at]
         if self.resident:
-            return x, y
+            return unit(x), y
         pin = self.device.type == "cuda"
         return (
-            (x.pin_memory() if pin else x).to(self.device, non_blocking=True),
+            unit((x.pin_memory() if pin else x).to(self.device, non_blocking=True)),
             (y.pin_memory() if pin else y).to(self.device, non_blocking=True),
         )
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from idk.data.images import unit
 from idk.decision.predictive import batch_size_for
 from idk.nn.bnn import BNN, DeterministicNet
 
@@ -51,11 +52,11 @@ class HeldOut:
         return len(self.labels) if self.chosen is None else len(self.chosen)
 
     def batch(self, start: int, size: int) -> tuple[Tensor, Tensor]:
-        """The measured images [start, start + size) (b, C, H, W) and their labels (b,)."""
+        """The measured images [start, start + size) (b, C, H, W) float32 and their labels (b,)."""
         if self.chosen is None:
-            return self.images[start : start + size], self.labels[start : start + size]
+            return unit(self.images[start : start + size]), self.labels[start : start + size]
         at = self.chosen[start : start + size]
-        return self.images[at], self.labels[at]
+        return unit(self.images[at]), self.labels[at]
 
     @torch.no_grad()
     def measure(self, model: BNN | DeterministicNet) -> dict[str, float]:

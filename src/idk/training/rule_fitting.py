@@ -365,6 +365,7 @@ def fit_rules(
         return {**base_rule(cfg, stand_in(cfg)).as_dict(), "calibration": {"method": "fixed"}}, extra
     tune, held = tuning_split(val_set, cfg, source.record.data)
     extra["validation_split"] = {"tuning": len(tune), "calibration": len(held), "sha256": split_digest(tune, held)}
+    tune = tune.as_floats()  # what the temperature and the score are fitted on (outliers made of it)
     # "auto" and a fitted score stand in as the percentile rule until the tuning images choose or fit
     # them (no tuning images: fewer than 5 validation images, or a user's set of one image per class)
     score = stand_in(cfg) or cfg.score

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from idk.data.images import unit
 from idk.decision.predictive import batch_size_for
 from idk.nn.bnn import DeterministicNet, Model
 
@@ -37,7 +38,7 @@ def validation_logits(model: Model, images: Tensor, samples: int, seed: int) -> 
     step = batch_size_for(model, samples)
     parts = []
     for start in range(0, len(images), DRAW_EVERY):
-        block = images[start : start + DRAW_EVERY]
+        block = unit(images[start : start + DRAW_EVERY])
         draws = None if isinstance(model, DeterministicNet) else model.draw(samples, generator=generator)
         parts += [model.sample_logits(block[i : i + step], samples, draws=draws) for i in range(0, len(block), step)]
     return (torch.cat(parts, dim=1) * model.temperature).cpu()
