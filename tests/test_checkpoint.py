@@ -70,6 +70,22 @@ def test_a_checkpoint_that_could_not_be_read_back_is_not_written(saved):
     assert path.read_bytes() == before
 
 
+def test_numpy_numbers_are_written_as_pythons_and_other_objects_are_not_written(saved):
+    """A fitted score of one's own whose constants are NumPy numbers (np.quantile's) is saved with
+    Python's (a np.float64 would make a file weights_only refuses: the model lost); an array or an
+    object is refused by its place, the file left as it was."""
+    model, path = saved
+    rule = {"name": "percentile", "percentile": np.float64(50.0), "threshold": np.float32(0.25)}
+    ckpt_io.save(replace(make(model), rule=rule), path)
+    ckpt = ckpt_io.read(path)
+    assert ckpt.rule["threshold"] == 0.25 and type(ckpt.rule["percentile"]) is float
+    before = path.read_bytes()
+    for bad, kind in ((np.zeros(2), "numpy.ndarray"), (object(), "builtins.object")):
+        with pytest.raises(CheckpointError, match=rf"m\.pt \(not written\): rule\.extra\[1\] is a {kind}; "):
+            ckpt_io.save(replace(make(model), rule={**rule, "extra": [1, bad]}), path)
+    assert path.read_bytes() == before
+
+
 def test_a_checkpoint_gets_the_mode_a_file_created_there_would(tmp_path):
     """Not mkstemp's 0600: 0666 less the umask, as `torch.save` to the path would give it."""
     old = os.umask(0o002)
@@ -212,6 +228,15 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
             del ckpt["model_config"][part]
         else:
             ckpt["model_config"][part] = saved
+    rule = ckpt["rule"]
+    ckpt["rule"] = {"name": "score", "score": "mine", "threshold": 0.1}  # a score of one's own, its plugin not loaded
+    torch.save(ckpt, tmp_path / "mine.pt")
+    with pytest.raises(
+        CheckpointError,
+        match=r"its score 'mine' is not one this idk knows .*idk\.decision\.scores\.SCORES.*IDK_PLUGINS",
+    ):
+        ckpt_io.read(tmp_path / "mine.pt")
+    ckpt["rule"] = rule
     ckpt["model_config"]["net"]["hidden"] = 32
     torch.save(ckpt, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="do not fit the described architecture"):
@@ -284,7 +309,10 @@ def test_degradation_and_dropped_outliers_round_trip_and_are_kept_on_resume(tmp_
         (lambda d: d.update(format_version="2"), "format version '2' is malformed"),
         (lambda d: d.pop("format_version"), "format version None is malformed"),
         (lambda d: d.update(rule=[1, 2]), "not understood"),
-        (lambda d: d.update(twin_rule={"name": "score", "score": "no-such-score", "threshold": 1.0}), "not understood"),
+        (
+            lambda d: d.update(twin_rule={"name": "score", "score": "no-such-score", "threshold": 1.0}),
+            "score .no-such-score. is not one this idk knows",
+        ),
         (lambda d: d.update(twin_state_dict=[1, 2]), "twin_state_dict is not a mapping"),
         (lambda d: d.update(state_dict={"w": "not a tensor"}), "state_dict is not a mapping"),
         (lambda d: d.update(state_dict=None), "state_dict is not a mapping"),

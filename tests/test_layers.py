@@ -85,6 +85,23 @@ def test_point_layers_are_deterministic():
     assert conv.shape == (2, 3, 24, 24)
 
 
+def test_a_network_of_point_masses_only_gives_its_one_network_s_times():
+    """Every layer a point mass (a MAP guide): sample_logits keeps its (S, N, classes) shape, each
+    draw the one network, and predict answers as for any model (it crashed after training)."""
+    from idk.decision.predictive import predict
+
+    net = NetConfig(arch="cnn", channels=(3, 4), dense=16)
+    cfg = ModelConfig(net=net, init_loc="net", point_layers=("BayesianConv2d", "BayesianLinear"))
+    model = BNN(for_mnist(cfg), dataset_size=100)
+    x = torch.rand(5, 1, 28, 28)
+    logits = model.sample_logits(x, 8)
+    assert logits.shape == (8, 5, 10) and torch.equal(logits[0], logits[7])
+    torch.testing.assert_close(logits[0], model.mean_logits(x))
+    pred = predict(model, x, 8)
+    entropy = -(pred.mean_probs * pred.mean_probs.log()).sum(-1)  # no disagreement: H[p̄] = E[H[p_s]]
+    assert pred.mean_probs.shape == (5, 10) and torch.allclose(pred.expected_entropy, entropy, atol=1e-5)
+
+
 def test_flipout_gives_each_example_the_posterior_distribution():
     """Over draws of ΔW and the signs, Flipout's output for an example has the distribution of
     the convolution with a directly sampled kernel."""

@@ -59,6 +59,32 @@ def test_bad_architectures_say_what_is_valid():
         build_network(NetConfig(), None, (), 10)
 
 
+def test_a_builder_that_nests_its_bayesian_layers_in_a_block_is_refused_by_name(monkeypatch):
+    """A network is one flat list: a block holding Bayesian layers (its sites never sampled: Pyro's
+    KeyError at the first step) is said when the network is built, naming the layer; a plain block is fine."""
+    from torch import nn
+
+    from idk.errors import IdkError
+    from idk.nn import networks
+
+    def nested(layers, shape, n):
+        c, h, w = shape
+        return [nn.Flatten(), nn.Sequential(layers.linear(c * h * w, 8), nn.ReLU()), layers.linear(8, n)]
+
+    def plain_block(layers, shape, n):
+        c, h, w = shape
+        return [nn.Sequential(nn.Flatten(), nn.Identity()), layers.linear(c * h * w, n)]
+
+    monkeypatch.setitem(networks.ARCHITECTURES, "nested", (nested, ()))
+    monkeypatch.setitem(networks.ARCHITECTURES, "block", (plain_block, ()))
+    with pytest.raises(IdkError, match=r"network 'nested': its layer 1 \(Sequential\) holds Bayesian layers \(0\)"):
+        build_network(NetConfig(arch="nested"), NormalPrior(), (1, 28, 28), 10)
+    assert build_network(NetConfig(arch="block"), NormalPrior(), (1, 28, 28), 10)(torch.rand(2, 1, 28, 28)).shape == (
+        2,
+        10,
+    )
+
+
 @pytest.mark.parametrize(
     "cfg",
     [

@@ -46,12 +46,14 @@ def test_a_plugins_score_is_trained_with_described_and_recalibrated(plugin, tmp_
     with pytest.MonkeyPatch.context() as env:
         env.delenv("IDK_PLUGINS")
         assert main(["info", str(out)]) == 2
-    assert "unknown score 'energy'" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "its score 'energy' is not one this idk knows" in said and "IDK_PLUGINS" in said
 
 
 def test_plugins_of_one_file_name_are_each_imported_and_may_not_replace_a_built_in(tmp_path, monkeypatch, capsys):
     """Two files named parts.py in two folders are two plugins; a plugin's helper beside it is found;
-    a plugin that replaces a built-in score is refused (every model naming it would change)."""
+    a plugin that replaces a built-in score is refused (every model naming it would change), one
+    that replaces a part of one's own registered before is not."""
     for folder, score in (("a", "score-a"), ("b", "score-b")):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / f"helper_{folder}.py").write_text("from idk.decision.scores import MaxProbability\n")
@@ -70,6 +72,11 @@ def test_plugins_of_one_file_name_are_each_imported_and_may_not_replace_a_built_
         monkeypatch.setenv("IDK_PLUGINS", str(rogue))
         assert main(["info", str(tmp_path / "none.pt")]) == 2
         assert "IDK_PLUGINS: a plugin replaced the built-in score 'entropy'" in capsys.readouterr().err
+        again = tmp_path / "again.py"  # a part of one's own registered before (the file imported from Python too)
+        again.write_text("from idk.decision.scores import SCORES, MaxProbability\nSCORES['score-a'] = MaxProbability\n")
+        monkeypatch.setenv("IDK_PLUGINS", str(again))
+        assert main(["info", str(tmp_path / "none.pt")]) == 2
+        assert "replaced" not in capsys.readouterr().err  # it is one's own to replace: only idk's are kept
     finally:
         SCORES["entropy"] = saved
         for name in ("score-a", "score-b"):

@@ -32,6 +32,18 @@ def test_choose_score_prefers_the_score_that_refuses_outliers():
     assert "entropy-or-mutual-info" not in info["scores"]  # a fitted score is a preset's choice, not auto's
 
 
+def test_a_score_the_same_on_every_validation_image_is_not_chosen():
+    """A model of one network (every weight a point mass) gives S equal draws: its mutual information
+    is rounding noise, which must not be chosen (a walk's MAP model was given it, threshold 2.4e-07)."""
+    g = torch.Generator().manual_seed(0)
+    val = torch.softmax(3 * torch.randn(500, 10, generator=g), -1).expand(8, -1, -1)  # 8 equal draws
+    out = torch.softmax(0.3 * torch.randn(300, 10, generator=g), -1).expand(8, -1, -1)  # uncertain, as equal
+    labels = val[0].argmax(-1)
+    chosen, info = choose_score(_pred(val), labels, {"flat-ones": _pred(out)}, 0.02)
+    assert "mutual-info" not in info["scores"] and chosen in info["scores"]
+    assert "mutual-info left out: the same on every validation image" in info["criterion"]
+
+
 def test_refusal_difference_errors_match_the_binomial_one_where_the_threshold_stands_still():
     """Every validation score 0: the threshold is 0 in every resampling, and only the outliers
     vary. Score "all" refuses each of n outliers, "half" the first k: their difference is the

@@ -59,12 +59,19 @@ def load_plugins() -> list[str]:
     now = _registries()
     for kind, parts in built_in.items():
         for part, made in parts.items():
-            if now[kind].get(part) is not made:
+            if now[kind].get(part) is not made and _of_idk(made):  # one's own, registered before: one's to replace
                 raise IdkError(
                     f"{PLUGINS_ENV}: a plugin replaced the built-in {kind} {part!r} (every model naming it would "
                     "change); add yours under a name of its own"
                 )
     return names
+
+
+def _of_idk(entry: Any) -> bool:
+    """Whether a registry's entry (a class or builder, or a tuple led by one) is defined in idk itself."""
+    made = entry[0] if isinstance(entry, tuple) else entry
+    module = getattr(made, "__module__", None) or ""
+    return module == "idk" or module.startswith("idk.")
 
 
 def _registries() -> dict[str, dict[str, Any]]:

@@ -173,7 +173,8 @@ class BNN(nn.Module):
         Both give each input exactly the same predictive distribution (tested): the S draws for
         one input are independent and exact, while inputs of a batch share the S networks (as
         the tutorial's loop shares one network per sample and batch). Point-mass layers run once
-        per input. ``draws`` (from :meth:`draw`) reuses the same S networks across calls.
+        per input; a network of point masses only (a MAP guide, no Bayesian layer) gives its one
+        network's logits S times. ``draws`` (from :meth:`draw`) reuses the same S networks across calls.
         """
         draws = self.draw(num_samples, method, generator) if draws is None else draws
         x = x.to(self.device, non_blocking=True)
@@ -211,6 +212,8 @@ class BNN(nn.Module):
                 h = h.reshape(s, n, *h.shape[1:])
             else:
                 h = layer(h)
+        if not sampled:  # every weight a point mass: each of the S networks is the one network
+            h = h.expand(num_samples, *h.shape)
         return h / self.temperature
 
     @torch.no_grad()

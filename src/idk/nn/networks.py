@@ -9,7 +9,8 @@ from typing import Any
 from pyro.nn import PyroModule
 from torch import nn
 
-from idk.nn.layers import BayesianConv2d, BayesianLinear, name_sites
+from idk.errors import IdkError
+from idk.nn.layers import BayesianConv2d, BayesianLayer, BayesianLinear, name_sites
 from idk.nn.priors import Prior
 
 
@@ -144,6 +145,19 @@ def settings_read(cfg: NetConfig) -> dict[str, Any]:
     return {"arch": cfg.arch, **{k: v for k, v in asdict(cfg).items() if k in read}}
 
 
+def check_flat(layers: list[nn.Module], arch: str) -> None:
+    """IdkError where a builder's layers hold a Bayesian layer inside another module (an
+    ``nn.Sequential`` block): a network is one flat sequence (:data:`ARCHITECTURES`), and a nested
+    Bayesian layer would be neither sampled nor trained (Pyro stops at the first step)."""
+    for i, layer in enumerate(layers):
+        inner = [name for name, m in layer.named_modules() if name and isinstance(m, BayesianLayer)]
+        if inner and not isinstance(layer, BayesianLayer):
+            raise IdkError(
+                f"network {arch!r}: its layer {i} ({type(layer).__name__}) holds Bayesian layers ({', '.join(inner)}); "
+                "a network is one flat list of layers: give the block's layers in the list itself"
+            )
+
+
 def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
     """The network of ``cfg`` (one of :data:`ARCHITECTURES`): Bayesian layers under ``prior``, or
     plain layers when ``prior`` is None.
@@ -158,6 +172,7 @@ def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, .
         raise ValueError(f"unknown architecture {cfg.arch!r}; valid: {', '.join(ARCHITECTURES)}")
     c, h, w = input_shape
     layers = ARCHITECTURES[cfg.arch][0](Layers(cfg, prior), (c, h, w), num_classes)
+    check_flat(layers, cfg.arch)
     if prior is None:
         return nn.Sequential(*layers)
     net = PyroModule[nn.Sequential](*layers)

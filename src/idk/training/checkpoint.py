@@ -25,6 +25,7 @@ from idk.data.preparation import PreparedImage
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
 from idk.decision.rules import Rule, make_rule, summarize_rule
+from idk.decision.scores import SCORES
 from idk.devices import resolve_device
 from idk.errors import CheckpointError, DataError
 from idk.nn.bnn import BNN, BNNMixture, DeterministicNet, Model, ModelConfig, build_model
@@ -320,6 +321,9 @@ class Checkpoint:
                 fields["scribbles"] = Scribbles.from_dict(d["scribbles"])
             if d.get("rendered") is not None:
                 fields["rendered"] = {str(k): str(v) for k, v in dict(d["rendered"]).items()}
+            for key in ("rule", "twin_rule"):
+                if isinstance(d.get(key), dict) and d[key].get("name") == "score":
+                    _known_part(path, "score", d[key].get("score"), SCORES, "idk.decision.scores.SCORES")
             make_rule(d["rule"])
             if d.get("twin_rule") is not None:
                 make_rule(d["twin_rule"])
@@ -335,12 +339,7 @@ class Checkpoint:
             ("prior", cfg.prior, PRIORS, "idk.nn.priors.PRIORS"),
             ("guide", cfg.guide, GUIDES, "idk.nn.guides.GUIDES"),
         ):
-            if name not in known:
-                raise CheckpointError(
-                    f"{path}: its {part} {name!r} is not one this idk knows ({', '.join(known)}); "
-                    f"{'an' if part[0] in 'aeiou' else 'a'} {part} of your own must be added to {home} before the "
-                    "model is loaded (IDK_PLUGINS, for the idk commands)"
-                )
+            _known_part(path, part, name, known, home)
         return ckpt
 
     def describe(self) -> dict[str, Any]:
@@ -430,6 +429,17 @@ def members_state(state: dict[str, Tensor], members: list[int]) -> dict[str, Ten
         prefix = f"members.{old}."
         cut |= {f"members.{new}.{k[len(prefix) :]}": v for k, v in state.items() if k.startswith(prefix)}
     return cut
+
+
+def _known_part(path: str, part: str, name: Any, known: dict[str, Any], home: str) -> None:
+    """CheckpointError where a checkpoint's ``part`` (architecture, prior, guide, score) ``name`` is
+    not among the ``known`` ones: one of the user's own, registered in ``home`` by a plugin not loaded."""
+    if isinstance(name, str) and name and name not in known:
+        raise CheckpointError(
+            f"{path}: its {part} {name!r} is not one this idk knows ({', '.join(known)}); "
+            f"{'an' if part[0] in 'aeiou' else 'a'} {part} of your own must be added to {home} before the "
+            "model is loaded (IDK_PLUGINS, for the idk commands)"
+        )
 
 
 def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:

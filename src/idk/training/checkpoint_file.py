@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -25,9 +26,33 @@ DIGEST_KEY = "tensors_sha256"  # beside the checkpoint's fields; files written b
 
 def write_file(d: dict[str, Any], path: str | os.PathLike) -> None:
     """Write the checkpoint dict ``d`` device-free (every tensor copied to the CPU) with the digest of
-    its tensors under :data:`DIGEST_KEY`."""
-    d = on_cpu(d)
+    its tensors under :data:`DIGEST_KEY`. Only what ``torch.load(weights_only=True)`` reads back is
+    written (:func:`plain_data`: a NumPy number becomes the Python one); anything else is a
+    :class:`CheckpointError` naming its place, and the file at ``path`` is left as it was."""
+    d = plain_data(on_cpu(d), f"{path} (not written)")
     atomic_save({**d, DIGEST_KEY: tensors_digest(d)}, path)
+
+
+PLAIN = (str, bytes, int, float, bool, type(None), torch.Size, torch.dtype, torch.device)  # read without code
+
+
+def plain_data(value: Any, source: str, name: str = "") -> Any:
+    """``value`` (nested dicts, lists, tuples of tensors and :data:`PLAIN` values, by exact type) with
+    NumPy numbers made Python's (``np.float64`` passes for a float, but unpickling it runs NumPy's
+    code, which ``weights_only`` refuses: the file would not load). CheckpointError naming ``source``
+    and the value's place for anything else (an array, an object)."""
+    if isinstance(value, Tensor) or type(value) in PLAIN:
+        return value
+    if isinstance(value, np.generic) and value.ndim == 0 and np.isscalar(value):
+        return value.item()
+    if isinstance(value, dict):
+        return type(value)((k, plain_data(v, source, f"{name}.{k}" if name else str(k))) for k, v in value.items())
+    if type(value) in (list, tuple):
+        return type(value)(plain_data(v, source, f"{name}[{i}]") for i, v in enumerate(value))
+    raise CheckpointError(
+        f"{source}: {name or 'the checkpoint'} is a {type(value).__module__}.{type(value).__qualname__}; a checkpoint "
+        "holds tensors, numbers, strings and lists or dicts of them (a part of one's own: return those)"
+    )
 
 
 def read_file(path: str | os.PathLike) -> dict[str, Any]:

@@ -145,6 +145,9 @@ def too_few_to_choose(tuning: int, cfg: RuleConfig) -> bool:
     return tuning > 0 and target > 0 and refused_count(tuning, target) < 1
 
 
+FLAT_SCORE = 1e-5  # a score spanning no more than this over the validation images ranks nothing
+
+
 def choose_score(
     val: Predictions, labels: torch.Tensor, outliers: dict[str, Predictions], target_refusal: float
 ) -> tuple[str, dict[str, Any]]:
@@ -159,14 +162,19 @@ def choose_score(
     The candidates are the scores that opt in (:func:`auto_candidates`): a fitted score (entropy or
     mutual information) is named by a preset (or ``--score``), on validation evidence these
     outliers do not give (on notMNIST letters it refuses the most of them on average, and half as
-    many printed symbols: docs/experiments.md)."""
+    many printed symbols: docs/experiments.md). A score that is the same on every validation image
+    (to :data:`FLAT_SCORE`: the mutual information of a model whose weights are all point masses,
+    whose networks never disagree) ranks nothing and is left out, unless every one is."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
     u_val: dict[str, Tensor] = {}
     u_out: dict[str, dict[str, Tensor]] = {}
-    for name in auto_candidates():  # those that opt in; the others are named by a preset or --score
+    candidates = auto_candidates()  # those that opt in; the others are named by a preset or --score
+    on_val = {name: make_score(name)(val) for name in candidates}
+    flat = [n for n, u in on_val.items() if len(u) and float(u.max() - u.min()) <= FLAT_SCORE]
+    for name in [n for n in candidates if n not in flat] or candidates:
         score = make_score(name)
-        u_val[name] = score(val)
+        u_val[name] = on_val[name]
         u_out[name] = {set_name: score(pred) for set_name, pred in outliers.items()}
         tau = threshold_for_refusal(u_val[name], target_refusal)
         row = {"validation_aurc": metrics.aurc(u_val[name], correct)}
@@ -200,6 +208,8 @@ def choose_score(
             "it refuses the most, every other score fewer by more than the bootstrapped standard error of the "
             "difference"
         )
+    if flat and len(flat) < len(candidates):
+        standing += f"; {' and '.join(flat)} left out: the same on every validation image"
     why = (
         f"refuses as many synthetic outliers as any within sampling error ({100 * table[chosen]['mean_refused']:.1f}% "
         f"on average over {', '.join(outliers)}; {standing}) at the threshold refusing "
