@@ -29,7 +29,9 @@ def test_a_plugins_score_is_trained_with_described_and_recalibrated(plugin, tmp_
     out = tmp_path / "e.pt"
     tiny = ["--train-subset", "400", "--epochs", "1", "--members", "1", "--no-twin", "--samples", "4", "-q"]
     assert main(["train", "--out", str(out), "--score", "energy", "--data-dir", str(data_dir), *tiny]) == 0
-    assert "rule: refuse when u = −log Σ_c exp(z̄_c)" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "rule: refuse when u = −log Σ_c exp(z̄_c)" in said.out
+    assert f"{out}: names score 'energy' of a plugin's: every command that loads it needs IDK_PLUGINS" in said.err
     assert main(["info", str(out)]) == 0
     assert "rule: refuse when u = −log Σ_c exp(z̄_c)" in capsys.readouterr().out
     assert main(["calibrate", "--model", str(out), "--target-refusal", "0.1", "--score", "energy", "-q"]) == 0

@@ -102,7 +102,24 @@ def _train(s: Session) -> int:
     if from_environment().is_main:  # under torchrun, rank 0 alone reports
         print(saved_summary(ckpt, args.out, unchanged=finished))
         _warn_measured(s, args.out, ckpt)  # the other notices, training said as it met them
+        _say_plugin_parts(s, args.out, ckpt)
     return 0
+
+
+def _say_plugin_parts(s: Session, path: str | Path, ckpt: Checkpoint) -> None:
+    """Where the model names parts a plugin added (a score "auto" chose among them, say): every
+    command that loads it needs IDK_PLUGINS too."""
+    from idk.apps.plugins import PLUGINS_ENV, parts_of_ones_own, plugin_names
+
+    if not plugin_names():
+        return
+    cfg = ckpt.model_config
+    named = {"score": ckpt.rule.get("score"), "prior": cfg.prior, "guide": cfg.guide, "architecture": cfg.net.arch}
+    if parts := parts_of_ones_own(named):
+        s.progress.warn(
+            f"{path}: names {' and '.join(parts)} of a plugin's: every command that loads it needs {PLUGINS_ENV} "
+            "naming that plugin too (without it, the model is refused by name)"
+        )
 
 
 def _warn_measured(s: Session, path: str | Path, ckpt: Checkpoint) -> None:

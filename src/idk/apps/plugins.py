@@ -67,6 +67,18 @@ def load_plugins() -> list[str]:
     return names
 
 
+def parts_of_ones_own(named: dict[str, str | None]) -> list[str]:
+    """Of a model's parts ``named`` by kind ("score", "prior", "guide", "architecture"), those not
+    defined in idk itself (a plugin's), as "score 'margin'": wherever the model is loaded, the
+    plugin that adds them must be too."""
+    registries = _registries()
+    return [
+        f"{kind} {name!r}"
+        for kind, name in named.items()
+        if name and name in registries[kind] and not _of_idk(registries[kind][name])
+    ]
+
+
 def _of_idk(entry: Any) -> bool:
     """Whether a registry's entry (a class or builder, or a tuple led by one) is defined in idk itself."""
     made = entry[0] if isinstance(entry, tuple) else entry
