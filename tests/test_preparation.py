@@ -122,9 +122,10 @@ def test_a_page_of_one_colour_is_blank_whatever_its_colour():
     assert not prepare(_png(drawn), colour).blank
 
 
-def test_a_set_holds_nearly_one_colour_images_from_a_twentieth_of_them():
+def test_a_set_holds_nearly_one_colour_images_from_a_twentieth_of_them(monkeypatch):
     """Swatches (one colour, a stray pixel) are nearly flat, noise is not; a set is said to hold them
-    from NEARLY_FLAT_SHARE (5%) of its images: 2 of 50 no, 3 of 50 yes."""
+    from NEARLY_FLAT_SHARE (5%) of its images: 2 of 50 no, 3 of 50 yes; judged a chunk at a time
+    (the same answers one image at a time), and of 8-bit levels as of their floats."""
     from idk.data.preparation import flat_images_seen
 
     rng = np.random.default_rng(0)
@@ -134,6 +135,13 @@ def test_a_set_holds_nearly_one_colour_images_from_a_twentieth_of_them():
     assert flat_images_seen(swatches) and not flat_images_seen(noise) and not flat_images_seen(noise[:0])
     assert not flat_images_seen(np.concatenate([noise[:48], swatches[:2]]))
     assert flat_images_seen(np.concatenate([noise[:47], swatches[:3]]))
+    from idk.data import preparation
+
+    monkeypatch.setattr(preparation, "FLAT_CHUNK", 1)
+    assert not flat_images_seen(np.concatenate([noise[:48], swatches[:2]]))
+    assert flat_images_seen(np.concatenate([noise[:47], swatches[:3]]))
+    levels = (np.concatenate([noise[:47], swatches[:3]]) * 255).round().astype(np.uint8)
+    assert flat_images_seen(levels) and not flat_images_seen((noise * 255).round().astype(np.uint8))
 
 
 def test_a_batchs_unreadable_file_is_its_error_not_a_raise():

@@ -35,6 +35,7 @@ FLAT = 1e-3  # an image whose pixels span less than this is one flat colour: bla
 # images are, an image of one flat colour is like them, and asked about, not called blank.
 NEARLY_FLAT, NEARLY_FLAT_SHARE = 0.05, 0.05
 FLAT_SAMPLE = 2000  # the training images looked at for it (evenly spaced through the set)
+FLAT_CHUNK = 200  # of them at once
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,13 @@ def flat_images_seen(images: np.ndarray) -> bool:
     if not len(images):
         return False
     step = -(-len(images) // FLAT_SAMPLE)  # at most FLAT_SAMPLE of them
-    taken = unit(torch.from_numpy(images[::step])).numpy()  # 8-bit levels read as the floats they stand for
-    sample = taken.reshape(len(taken), images.shape[1], -1)
-    low, high = np.percentile(sample, [5, 95], axis=-1)
-    return bool(((high - low).max(-1) < NEARLY_FLAT).mean() >= NEARLY_FLAT_SHARE)  # each image's widest channel
+    taken = images[::step]
+    flat = []
+    for start in range(0, len(taken), FLAT_CHUNK):  # a chunk at a time: percentiles copy what they sort
+        chunk = unit(torch.from_numpy(taken[start : start + FLAT_CHUNK])).numpy()  # 8-bit levels as their floats
+        low, high = np.percentile(chunk.reshape(len(chunk), images.shape[1], -1), [5, 95], axis=-1)
+        flat.append((high - low).max(-1) < NEARLY_FLAT)  # each image's widest channel
+    return bool(np.concatenate(flat).mean() >= NEARLY_FLAT_SHARE)
 
 
 def one_colour(pixels: np.ndarray, channels_at: int | None = None) -> bool:

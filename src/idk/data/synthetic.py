@@ -22,7 +22,7 @@ with none, from the global generator of ``images``' device (training on a GPU dr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
@@ -350,6 +350,15 @@ def synthetic_outliers(
     """``n`` images of each family, built from ``images`` (M, C, H, W) (float32, or 8-bit levels)
     with ``labels`` (M,): name → (n, C, H, W) float32. ``seed=None`` draws from torch's global
     generator (training, so that a resumed run draws what an uninterrupted one would)."""
+    return dict(each_outlier_set(images, labels, n, seed, families))
+
+
+def each_outlier_set(
+    images: Tensor, labels: Tensor, n: int, seed: int | None, families: dict[str, Family]
+) -> Iterator[tuple[str, Tensor]]:
+    """:func:`synthetic_outliers`' sets one at a time, in order, each made when it is asked for
+    (the same images: one generator draws them in turn), so that one set at a time is held."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     images = unit(images)
-    return {name: family(images, labels, n, g) for name, family in families.items()}
+    for name, family in families.items():
+        yield name, family(images, labels, n, g)
