@@ -109,12 +109,7 @@ def train(
     started, out = time.perf_counter(), Path(out)
     data = data or DataConfig.from_env()
     opts = checked(opts or TrainOptions())
-    if out.is_dir():
-        raise IdkError(f"{out}: is a folder; give the checkpoint's file path (e.g. {out / 'model.pt'})")
-    if resume and overwrite:
-        raise IdkError("give --resume (go on with --out's model) or --overwrite (replace it), not both")
-    if not resume and not overwrite and out.exists():
-        raise IdkError(f"{out}: {already_there(out)}")
+    check_out(out, resume, overwrite)
     replicas, device = distributed.setup(resolve_device(device))
     progress = (progress or Progress(quiet=True)) if replicas.is_main else Progress(muted=True)
     if replicas.active:  # else the run's lines read as one process's
@@ -195,11 +190,7 @@ def train(
     # before training (not when the rule is fitted at its end), and before the warnings below
     check_samples(model, preset.rule.samples)
     if model_cfg.bayesian and tcfg.elbo == "meanfield" and not kl_in_closed_form(model_cfg):
-        progress.warn(
-            f"the {model_cfg.prior} prior has no closed-form KL divergence from the {model_cfg.guide} guide "
-            "(torch.distributions.kl knows no such pair): Pyro estimates it from each step's sampled weights, "
-            "a noisier gradient"
-        )
+        progress.warn(KL_ESTIMATED.format(prior=model_cfg.prior, guide=model_cfg.guide))
     warn_before_training(preset, opts, source.record.data, full, train_labels, val_set, previous is None, progress.warn)
     provisional = base_rule(preset.rule, stand_in(preset.rule)).as_dict()
     ckpt = Checkpoint(
@@ -224,37 +215,11 @@ def train(
         processes=replicas.world,
         flat_seen=source.spec.preparation != "mnist" and flat_images_seen(full.images.numpy()),
     )
-
-    def save(**fields: Any) -> Checkpoint:
-        nonlocal ckpt
-        ckpt = replace(
-            ckpt,
-            state_dict=model.state_dict(),
-            history=states["model"].history,
-            training_state={k: s.as_dict() for k, s in states.items()},
-            **fields,
-        )
-        if twin is not None:
-            ckpt = replace(ckpt, twin_state_dict=twin.state_dict(), twin_history=states["twin"].history)
-        if replicas.is_main:
-            ckpt_io.save(ckpt, out)
-        return ckpt
-
-    parts = list(fitted_parts(model, twin, tcfg))
+    save = Saver(ckpt, model, twin, states, out, replicas)
     # each epoch's held-out figures: rank 0's alone (every process holds the same weights)
     held_out = HeldOut.sample(val_set.images, val_set.labels, tcfg.seed) if replicas.is_main else None
-    paced = False  # the run's length foretold after this session's first epoch
-
-    def after_epoch(state: FitState) -> None:
-        nonlocal paced
-        save()
-        if not paced and replicas.is_main:
-            paced = True
-            left = {key: max(0, part_epochs(net, cfg) - states[key].epoch) for key, net, _, cfg in parts}
-            if note := pace_note(state.history[-1]["seconds"], left.pop("twin", 0), sum(left.values())):
-                progress.log(note)
-
-    for key, net, label, cfg in parts:
+    after_epoch = EpochEnd(save, list(fitted_parts(model, twin, tcfg)), progress)
+    for key, net, label, cfg in after_epoch.parts:
         fit(
             net,
             full.images,
@@ -285,6 +250,80 @@ def train(
     progress.log(f"{out}: trained and its rule fitted in {duration(time.perf_counter() - started)}{session}")
     distributed.teardown(replicas)
     return ckpt
+
+
+def check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """IdkError where ``out`` cannot be trained into as asked: a folder, both ``resume`` and
+    ``overwrite``, or a file there that neither names (said by :func:`already_there`)."""
+    if out.is_dir():
+        raise IdkError(f"{out}: is a folder; give the checkpoint's file path (e.g. {out / 'model.pt'})")
+    if resume and overwrite:
+        raise IdkError("give --resume (go on with --out's model) or --overwrite (replace it), not both")
+    if not resume and not overwrite and out.exists():
+        raise IdkError(f"{out}: {already_there(out)}")
+
+
+KL_ESTIMATED = (
+    "the {prior} prior has no closed-form KL divergence from the {guide} guide (torch.distributions.kl knows "
+    "no such pair): Pyro estimates it from each step's sampled weights, a noisier gradient"
+)
+
+
+class Saver:
+    """What writes a run's checkpoint (rank 0 alone, atomically) after every epoch and at its end:
+    ``ckpt`` with the weights, histories and training states of ``model``, ``twin`` and ``states``
+    as they are when it is called, and the ``fields`` given; :attr:`ckpt` the last one made."""
+
+    def __init__(
+        self,
+        ckpt: Checkpoint,
+        model: Model,
+        twin: DeterministicNet | None,
+        states: dict[str, FitState],
+        out: Path,
+        replicas: distributed.Replicas,
+    ) -> None:
+        self.ckpt, self.model, self.twin, self.states, self.out, self.replicas = (
+            ckpt,
+            model,
+            twin,
+            states,
+            out,
+            replicas,
+        )
+
+    def __call__(self, **fields: Any) -> Checkpoint:
+        states = self.states
+        self.ckpt = replace(
+            self.ckpt,
+            state_dict=self.model.state_dict(),
+            history=states["model"].history,
+            training_state={k: s.as_dict() for k, s in states.items()},
+            **fields,
+        )
+        if self.twin is not None:
+            self.ckpt = replace(self.ckpt, twin_state_dict=self.twin.state_dict(), twin_history=states["twin"].history)
+        if self.replicas.is_main:
+            ckpt_io.save(self.ckpt, self.out)
+        return self.ckpt
+
+
+class EpochEnd:
+    """What follows each epoch of each of the ``parts`` (:func:`fitted_parts`) a run fits: the
+    checkpoint saved, and after this session's first epoch (rank 0) how long the rest takes, where
+    that is long (:func:`pace_note`)."""
+
+    def __init__(self, save: Saver, parts: list[tuple[str, Model, str, TrainConfig]], progress: Progress) -> None:
+        self.save, self.parts, self.progress, self.paced = save, parts, progress, False
+
+    def __call__(self, state: FitState) -> None:
+        self.save()
+        if not self.paced and self.save.replicas.is_main:
+            self.paced = True
+            states = self.save.states
+            left = {key: max(0, part_epochs(net, cfg) - states[key].epoch) for key, net, _, cfg in self.parts}
+            if note := pace_note(state.history[-1]["seconds"], left.pop("twin", 0), sum(left.values())):
+                self.progress.log(note)
 
 
 def _models(model_cfg: ModelConfig, tcfg: TrainConfig, n: int, data: str) -> tuple[Model, DeterministicNet | None]:
