@@ -44,7 +44,8 @@ def main(args: argparse.Namespace) -> None:
     for result in predict_images(model, ckpt, [(path, path) for path in args.images]):
         print(result.error or f"{result.file}: {result.verdict}")  # an error names its file
 
-    # 4. Tensors already in the model's form, (N, C, H, W) in [0, 1]: the summaries of S sampled
+    # 4. Tensors already in the model's form, (N, C, H, W) float32 in [0, 1] (or uint8 0..255, as
+    #    an image set may hold them: ImageSet.pixels() gives floats): the summaries of S sampled
     #    networks, then the rule, here on uniform noise (a well-trained model refuses it all; one
     #    trained for a few epochs may not, and its notices say so: idk.apps.notices.warnings(ckpt)).
     noise = torch.rand(8, *ckpt.input_spec.shape, generator=torch.Generator().manual_seed(0))
