@@ -80,10 +80,21 @@ def test_numpy_numbers_are_written_as_pythons_and_other_objects_are_not_written(
     ckpt = ckpt_io.read(path)
     assert ckpt.rule["threshold"] == 0.25 and type(ckpt.rule["percentile"]) is float
     before = path.read_bytes()
-    for bad, kind in ((np.zeros(2), "numpy.ndarray"), (object(), "builtins.object")):
+    for bad, kind in (
+        (np.zeros(2), "numpy.ndarray"),
+        (object(), "builtins.object"),
+        (np.datetime64(1, "D"), "numpy.datetime64"),
+    ):
         with pytest.raises(CheckpointError, match=rf"m\.pt \(not written\): rule\.extra\[1\] is a {kind}; "):
             ckpt_io.save(replace(make(model), rule={**rule, "extra": [1, bad]}), path)
+    with pytest.raises(CheckpointError, match=r"rule\.extra\.<object object at .*> \(a key\) is a builtins\.object"):
+        ckpt_io.save(replace(make(model), rule={**rule, "extra": {object(): 1}}), path)
     assert path.read_bytes() == before
+    from collections import Counter, defaultdict
+
+    mappings = {np.int64(3): np.float64(0.25), "n": Counter(a=2), "d": defaultdict(int, b=np.bool_(True))}
+    ckpt_io.save(replace(make(model), rule={**rule, "extra": mappings}), path)  # keys, Counter, defaultdict
+    assert ckpt_io.read(path).rule["extra"] == {3: 0.25, "n": {"a": 2}, "d": {"b": True}}
 
 
 def test_a_checkpoint_gets_the_mode_a_file_created_there_would(tmp_path):

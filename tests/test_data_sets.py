@@ -760,12 +760,14 @@ def test_8_bit_levels_read_back_as_the_floats_of_an_8_bit_image_and_nothing_else
     """uint8 level k reads as float32(k) / 255, the very value dividing a decoded image gives (so a
     set's fingerprint and image digests are those of its floats); pixels that are not all levels
     stay float32."""
-    from idk.data.images import levels, unit
+    from idk.data.images import levels, looked_up, unit
 
     k = np.arange(256, dtype=np.uint8)
     floats = k.astype(np.float32) / 255.0  # how a decoded 8-bit image is read
     assert np.array_equal(unit(torch.from_numpy(k)).numpy().view(np.uint32), floats.view(np.uint32))
     assert torch.equal(levels(torch.from_numpy(floats)), torch.from_numpy(k))
+    looked = looked_up(torch.from_numpy(k)).numpy()  # how another device reads them (CUDA's division differs)
+    assert np.array_equal(looked.view(np.uint32), floats.view(np.uint32))
     for off in (torch.tensor([0.5 / 255]), torch.tensor([1 / 255 + 1e-7]), torch.tensor([0.3])):
         assert levels(off) is None
     plain = ImageSet("s", torch.from_numpy(floats).reshape(4, 1, 8, 8), None, ())

@@ -206,5 +206,15 @@ def test_gpu_training_from_pinned_batches_and_resume(tmp_path, data_dir, monkeyp
 
 
 @needs_cuda
+def test_8_bit_levels_read_on_the_gpu_are_the_cpus_floats():
+    """A set held as 8-bit levels is read as float32 where it is used: on the GPU the same floats
+    as on the CPU, bit for bit (a division by 255 there multiplies by its reciprocal)."""
+    from idk.data.images import unit
+
+    k = torch.arange(256, dtype=torch.uint8).reshape(4, 1, 8, 8)
+    assert torch.equal(unit(k.cuda()).cpu(), unit(k))
+
+
+@needs_cuda
 def test_auto_picks_the_gpu():
     assert resolve_device("auto").type == "cuda"

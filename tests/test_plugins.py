@@ -79,10 +79,28 @@ def test_plugins_of_one_file_name_are_each_imported_and_may_not_replace_a_built_
         monkeypatch.setenv("IDK_PLUGINS", str(again))
         assert main(["info", str(tmp_path / "none.pt")]) == 2
         assert "replaced" not in capsys.readouterr().err  # it is one's own to replace: only idk's are kept
+        from idk.training.config import PRESETS
+
+        PRESETS["mine"] = PRESETS["tutorial"]  # a preset of one's own (an instance of idk's class) is one's too
+        mine = tmp_path / "mine.py"
+        mine.write_text("from idk.training.config import PRESETS\nPRESETS['mine'] = PRESETS['cnn']\n")
+        monkeypatch.setenv("IDK_PLUGINS", str(mine))
+        assert main(["info", str(tmp_path / "none.pt")]) == 2
+        assert "replaced" not in capsys.readouterr().err
+        cnn = tmp_path / "cnn.py"
+        cnn.write_text("from idk.training.config import PRESETS\nPRESETS['cnn'] = PRESETS['tutorial']\n")
+        monkeypatch.setenv("IDK_PLUGINS", str(cnn))
+        saved_cnn = PRESETS["cnn"]
+        assert main(["info", str(tmp_path / "none.pt")]) == 2
+        PRESETS["cnn"] = saved_cnn
+        assert "a plugin replaced the built-in preset 'cnn'" in capsys.readouterr().err
     finally:
         SCORES["entropy"] = saved
         for name in ("score-a", "score-b"):
             SCORES.pop(name, None)
+        from idk.training.config import PRESETS
+
+        PRESETS.pop("mine", None)
 
 
 def test_a_plugin_that_cannot_be_imported_is_one_line(tmp_path, monkeypatch, capsys):

@@ -44,7 +44,7 @@ def load_plugins() -> list[str]:
     names = plugin_names()
     if not names:
         return names
-    built_in = _registries()
+    before = _registries()
     for name in names:
         try:
             if name.endswith(".py"):
@@ -57,9 +57,10 @@ def load_plugins() -> list[str]:
             why = f"{type(err).__name__}: {err}"
             raise IdkError(f"{PLUGINS_ENV}: cannot import {name!r} ({why})") from None
     now = _registries()
-    for kind, parts in built_in.items():
+    for kind, parts in before.items():
         for part, made in parts.items():
-            if now[kind].get(part) is not made and _of_idk(made):  # one's own, registered before: one's to replace
+            # a part of one's own registered before the plugins is one's own to replace; idk's are kept
+            if now[kind].get(part) is not made and is_built_in(kind, part, made):
                 raise IdkError(
                     f"{PLUGINS_ENV}: a plugin replaced the built-in {kind} {part!r} (every model naming it would "
                     "change); add yours under a name of its own"
@@ -75,12 +76,19 @@ def parts_of_ones_own(named: dict[str, str | None]) -> list[str]:
     return [
         f"{kind} {name!r}"
         for kind, name in named.items()
-        if name and name in registries[kind] and not _of_idk(registries[kind][name])
+        if name and name in registries[kind] and not is_built_in(kind, name, registries[kind][name])
     ]
 
 
-def _of_idk(entry: Any) -> bool:
-    """Whether a registry's entry (a class or builder, or a tuple led by one) is defined in idk itself."""
+def is_built_in(kind: str, name: str, entry: Any) -> bool:
+    """Whether a registry's ``name`` is one idk itself defines: a score, prior, guide or preset
+    by its name (:mod:`idk.choices` lists them; a user's preset is an instance of idk's class), an
+    architecture by where its builder is defined."""
+    from idk.choices import GUIDE_NAMES, PRESET_NAMES, PRIOR_NAMES, SCORE_NAMES
+
+    names = {"score": SCORE_NAMES, "prior": PRIOR_NAMES, "guide": GUIDE_NAMES, "preset": PRESET_NAMES}.get(kind)
+    if names is not None:
+        return name in names
     made = entry[0] if isinstance(entry, tuple) else entry
     module = getattr(made, "__module__", None) or ""
     return module == "idk" or module.startswith("idk.")

@@ -8,6 +8,7 @@ checkpoint, and everything downstream (networks, scores, predict, the web page) 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -136,8 +137,24 @@ LEVELS = 255  # an 8-bit pixel's full range: level k stored as uint8 reads as k 
 
 def unit(images: torch.Tensor) -> torch.Tensor:
     """Stored pixels as float32 in [0, 1]: floats as they are, uint8 level k as k / 255 (the very
-    float32 that dividing a decoded 8-bit image by 255 gives, so either storage reads the same)."""
-    return images if images.is_floating_point() else images.float().div_(LEVELS)
+    float32 that dividing a decoded 8-bit image by 255 gives, so either storage reads the same):
+    divided on the CPU, looked up on another device (:func:`looked_up`)."""
+    if images.is_floating_point():
+        return images
+    return images.float().div_(LEVELS) if images.device.type == "cpu" else looked_up(images)
+
+
+def looked_up(stored: torch.Tensor) -> torch.Tensor:
+    """uint8 levels as their float32 from a table divided on the CPU, on the levels' device: the
+    CPU's floats on any device (CUDA divides by a number as a multiplication by its reciprocal,
+    one ulp off for 126 of the 256 levels)."""
+    return _level_values(stored.device)[stored.long()]
+
+
+@functools.cache
+def _level_values(device: torch.device) -> torch.Tensor:
+    """k / 255 for k = 0..255 (256,) float32, divided on the CPU, on ``device``."""
+    return (torch.arange(LEVELS + 1, dtype=torch.float32) / LEVELS).to(device)
 
 
 def levels(images: torch.Tensor) -> torch.Tensor | None:

@@ -11,6 +11,7 @@ import os
 import tempfile
 import warnings
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +38,21 @@ PLAIN = (str, bytes, int, float, bool, type(None), torch.Size, torch.dtype, torc
 
 
 def plain_data(value: Any, source: str, name: str = "") -> Any:
-    """``value`` (nested dicts, lists, tuples of tensors and :data:`PLAIN` values, by exact type) with
-    NumPy numbers made Python's (``np.float64`` passes for a float, but unpickling it runs NumPy's
-    code, which ``weights_only`` refuses: the file would not load). CheckpointError naming ``source``
-    and the value's place for anything else (an array, an object)."""
+    """``value`` (nested dicts, lists, tuples of tensors and :data:`PLAIN` values, by exact type;
+    dict keys too) with NumPy numbers, booleans and strings made Python's (``np.float64`` passes for
+    a float, but unpickling it runs NumPy's code, which ``weights_only`` refuses: the file would not
+    load) and any other mapping a plain dict (an ``OrderedDict`` kept so). CheckpointError naming
+    ``source`` and the value's place for anything else (an array, a date, an object)."""
     if isinstance(value, Tensor) or type(value) in PLAIN:
         return value
-    if isinstance(value, np.generic) and value.ndim == 0 and np.isscalar(value):
-        return value.item()
+    if isinstance(value, (np.number, np.bool_, np.str_)) and type(item := value.item()) in PLAIN:
+        return item
     if isinstance(value, dict):
-        return type(value)((k, plain_data(v, source, f"{name}.{k}" if name else str(k))) for k, v in value.items())
+        kept = OrderedDict() if type(value) is OrderedDict else {}  # a Counter or defaultdict: its items
+        for k, v in value.items():
+            place = f"{name}.{k}" if name else str(k)
+            kept[plain_data(k, source, f"{place} (a key)")] = plain_data(v, source, place)
+        return kept
     if type(value) in (list, tuple):
         return type(value)(plain_data(v, source, f"{name}[{i}]") for i, v in enumerate(value))
     raise CheckpointError(

@@ -6,6 +6,7 @@ test set and never an out-of-distribution data set.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -145,7 +146,11 @@ def too_few_to_choose(tuning: int, cfg: RuleConfig) -> bool:
     return tuning > 0 and target > 0 and refused_count(tuning, target) < 1
 
 
-FLAT_SCORE = 1e-5  # a score spanning no more than this over the validation images ranks nothing
+# A score spanning no more than FLAT_ULPS float32 epsilons × max(1, log C) (an entropy's own size,
+# C classes) over the validation images is rounding alone and ranks nothing: the mutual information of
+# a walk's network of point masses spanned 1.2e-6 (10 epsilons) on 2,000 digits, a one-epoch Bayesian
+# CNN's 2.1e-5; the limit for 10 classes is 4.4e-6.
+FLAT_ULPS = 16
 
 
 def choose_score(
@@ -163,7 +168,7 @@ def choose_score(
     mutual information) is named by a preset (or ``--score``), on validation evidence these
     outliers do not give (on notMNIST letters it refuses the most of them on average, and half as
     many printed symbols: docs/experiments.md). A score that is the same on every validation image
-    (to :data:`FLAT_SCORE`: the mutual information of a model whose weights are all point masses,
+    (to :data:`FLAT_ULPS`: the mutual information of a model whose weights are all point masses,
     whose networks never disagree) ranks nothing and is left out, unless every one is."""
     correct = val.mean_probs.argmax(-1) == labels
     table: dict[str, dict[str, float]] = {}
@@ -171,7 +176,8 @@ def choose_score(
     u_out: dict[str, dict[str, Tensor]] = {}
     candidates = auto_candidates()  # those that opt in; the others are named by a preset or --score
     on_val = {name: make_score(name)(val) for name in candidates}
-    flat = [n for n, u in on_val.items() if len(u) and float(u.max() - u.min()) <= FLAT_SCORE]
+    limit = FLAT_ULPS * torch.finfo(torch.float32).eps * max(1.0, math.log(val.mean_probs.shape[-1]))
+    flat = [n for n, u in on_val.items() if len(u) and float(u.max() - u.min()) <= limit]
     for name in [n for n in candidates if n not in flat] or candidates:
         score = make_score(name)
         u_val[name] = on_val[name]
