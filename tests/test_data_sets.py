@@ -768,7 +768,7 @@ def test_8_bit_levels_read_back_as_the_floats_of_an_8_bit_image_and_nothing_else
     assert torch.equal(levels(torch.from_numpy(floats)), torch.from_numpy(k))
     looked = looked_up(torch.from_numpy(k)).numpy()  # how another device reads them (CUDA's division differs)
     assert np.array_equal(looked.view(np.uint32), floats.view(np.uint32))
-    for off in (torch.tensor([0.5 / 255]), torch.tensor([1 / 255 + 1e-7]), torch.tensor([0.3])):
+    for off in (torch.tensor([0.5 / 255]), torch.tensor([1 / 255 + 1e-7]), torch.tensor([0.3]), torch.tensor([-0.0])):
         assert levels(off) is None
     plain = ImageSet("s", torch.from_numpy(floats).reshape(4, 1, 8, 8), None, ())
     stored = ImageSet("s", torch.from_numpy(k).reshape(4, 1, 8, 8), None, ())

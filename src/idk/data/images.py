@@ -163,7 +163,8 @@ def levels(images: torch.Tensor) -> torch.Tensor | None:
     if not images.is_floating_point():
         return images
     stored = images.mul(LEVELS).round_().clamp_(0, LEVELS).to(torch.uint8)
-    return stored if torch.equal(unit(stored), images) else None
+    same = torch.equal(unit(stored).view(torch.int32), images.view(torch.int32))  # bits: -0.0 is not 0.0
+    return stored if same else None
 
 
 def index_classes(count: int) -> tuple[str, ...]:

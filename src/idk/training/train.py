@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -269,28 +269,18 @@ KL_ESTIMATED = (
 )
 
 
+@dataclass
 class Saver:
     """What writes a run's checkpoint (rank 0 alone, atomically) after every epoch and at its end:
     ``ckpt`` with the weights, histories and training states of ``model``, ``twin`` and ``states``
     as they are when it is called, and the ``fields`` given; :attr:`ckpt` the last one made."""
 
-    def __init__(
-        self,
-        ckpt: Checkpoint,
-        model: Model,
-        twin: DeterministicNet | None,
-        states: dict[str, FitState],
-        out: Path,
-        replicas: distributed.Replicas,
-    ) -> None:
-        self.ckpt, self.model, self.twin, self.states, self.out, self.replicas = (
-            ckpt,
-            model,
-            twin,
-            states,
-            out,
-            replicas,
-        )
+    ckpt: Checkpoint
+    model: Model
+    twin: DeterministicNet | None
+    states: dict[str, FitState]
+    out: Path
+    replicas: distributed.Replicas
 
     def __call__(self, **fields: Any) -> Checkpoint:
         states = self.states
@@ -308,13 +298,16 @@ class Saver:
         return self.ckpt
 
 
+@dataclass
 class EpochEnd:
     """What follows each epoch of each of the ``parts`` (:func:`fitted_parts`) a run fits: the
     checkpoint saved, and after this session's first epoch (rank 0) how long the rest takes, where
     that is long (:func:`pace_note`)."""
 
-    def __init__(self, save: Saver, parts: list[tuple[str, Model, str, TrainConfig]], progress: Progress) -> None:
-        self.save, self.parts, self.progress, self.paced = save, parts, progress, False
+    save: Saver
+    parts: list[tuple[str, Model, str, TrainConfig]]
+    progress: Progress
+    paced: bool = False
 
     def __call__(self, state: FitState) -> None:
         self.save()
