@@ -12,10 +12,11 @@ from PIL import Image
 
 from idk.data.arrays import read_array
 from idk.data.catalog import DataRecord, load, recorded_test_set, training_data, without_labels
-from idk.data.folders import fit_images, read_folder, stratified_split, usual_size
+from idk.data.folders import fit_images, read_folder, stratified_split
 from idk.data.idx import write_idx
 from idk.data.images import ImageSet, InputSpec, conform
 from idk.data.named import NAMED, named_split
+from idk.data.reading import usual_size
 from idk.data.sources import DOWNLOADS
 from idk.errors import DataError
 from shapes import CLASSES, make_shapes
@@ -61,20 +62,20 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_form(shapes):
 def test_a_folder_read_in_a_known_form_is_decoded_once(shapes, monkeypatch):
     """Given the form (a model's spec), each file is decoded once and converted as read; the images
     are those of the two passes a folder of unknown form takes (read, then converted again)."""
-    from idk.data import folders
+    from idk.data import reading
 
     for prepare_all in (False, True):
         said_twice: list[str] = []
         two_passes = read_folder(shapes, "shapes", warn=said_twice.append, require_labels=True, prepare_all=prepare_all)
         reads: list[str] = []
-        decode = folders.read_image
+        decode = reading.read_image
         with monkeypatch.context() as m:
             m.setattr(
-                folders,
+                reading,
                 "read_image",
                 lambda f, reads=reads, decode=decode, **kw: reads.append(f.name) or decode(f, **kw),
             )
-            m.setattr(folders, "_converted", lambda *a, **kw: pytest.fail("decoded a second time"))
+            m.setattr(reading, "_converted", lambda *a, **kw: pytest.fail("decoded a second time"))
             said_once: list[str] = []
             one_pass = read_folder(
                 shapes, "shapes", two_passes.spec, warn=said_once.append, require_labels=True, prepare_all=prepare_all

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from idk.data import folders, imaging, survey
+from idk.data import imaging, reading, survey
 from idk.data.folders import read_folder
 from idk.data.imaging import read_image
 from idk.data.survey import survey_image
@@ -103,8 +103,8 @@ def test_a_colour_folder_is_decoded_once_and_a_file_cut_short_is_skipped_in_orde
     (tmp_path / "b" / "2.png").write_bytes(whole[:200])  # found when converted (the set is colour by then)
     (tmp_path / "a" / "0.txt").write_text("no image")
     decoded: list[str] = []
-    real = folders.read_image
-    monkeypatch.setattr(folders, "read_image", lambda p, **k: decoded.append(p.name) or real(p, **k))
+    real = reading.read_image
+    monkeypatch.setattr(reading, "read_image", lambda p, **k: decoded.append(p.name) or real(p, **k))
     monkeypatch.setattr(survey, "read_image", lambda p, **k: decoded.append(k["name"]) or read_image(p, **k))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # in one thread: the first file's colour decides

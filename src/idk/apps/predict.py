@@ -17,11 +17,12 @@ from PIL import Image
 
 from idk.data import catalog
 from idk.data.arrays import as_images, channels_last_image, flat_side
-from idk.data.folders import Warn, fit_images, in_threads
+from idk.data.folders import Warn, fit_images
 from idk.data.images import ImageSet, InputSpec, unit
 from idk.data.imaging import Source
 from idk.data.listing import list_images
 from idk.data.preparation import PreparedImage, fitted_scale, prepared_or_error
+from idk.data.reading import in_threads
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
@@ -224,7 +225,7 @@ def predict_images(
     for ``seed``) spares drawing the networks again (and the memory check of
     :func:`~idk.decision.memory.check_samples`, made when they were drawn); ``progress``: a bar over the images when they
     take more than one batch; ``decode_threads``: a batch's files are decoded in so many threads
-    (default: as many as torch computes with, at most four: :func:`~idk.data.folders.in_threads`)."""
+    (default: as many as torch computes with, at most four: :func:`~idk.data.reading.in_threads`)."""
     if samples is None:
         samples = ckpt.rule_config.samples
     elif draws is None:

@@ -31,6 +31,7 @@ from idk.data.images import (
     unnamed_classes,
 )
 from idk.data.listing import IMAGE_SUFFIXES, some_of
+from idk.data.manifests import is_manifest, read_manifest, unlabelled_manifest
 from idk.data.named import KNOWN, NAMED, NOISE, named_split, noise, notmnist_459
 from idk.data.sources import DataConfig
 from idk.errors import DataError
@@ -103,7 +104,8 @@ def training_data(
     """The labelled training and test sets that ``data`` (and ``test_data``) name.
 
     ``data``: a name of :data:`NAMED`; a folder ``DIR/train/CLASS/*`` + ``DIR/test/CLASS/*``, or
-    ``DIR/CLASS/*``; a folder of IDX pairs (``train-images-idx3-ubyte`` ...); an ``.npz``. Without
+    ``DIR/CLASS/*``; a folder of IDX pairs (``train-images-idx3-ubyte`` ...); an ``.npz``; a ``.csv``
+    listing images and their classes (:mod:`idk.data.manifests`). Without
     a test split, a stratified share :data:`TEST_SHARE` is held out and recorded.
     """
     if image_size is not None and min(image_size) < 1:
@@ -153,6 +155,7 @@ def training_data(
     train = full.kept(train_idx, f"{full.name}-train")
     if data not in NAMED:  # notMNIST-10k's own copies are the set's, as published: nothing a user can do
         where = "folder" if Path(data).is_dir() and not _idx_pair(Path(data), "train") else "array"  # IDX arrays too
+        where = "list" if is_manifest(Path(data)) else where
         _say_shared(train, test, f"{data} (the held-out test share)", warn, f"remove the copies from the {where}")
     return TrainingData(train, test, record, ood)
 
@@ -299,6 +302,8 @@ def _labelled(
                 spec = InputSpec(1, *image_size, "fit")
             return fit_images(data, spec, warn, str(path)) if spec else data
         data = read_folder(path, path.name, spec, image_size, warn, require_labels=True, least_classes=least)
+    elif is_manifest(path):
+        data = read_manifest(path, path.stem, spec, image_size, warn, require_labels=True, least_classes=least)
     elif path.suffix == ".npz":
         data = read_array(path, path.stem, warn)
         if data.labels is None:
@@ -313,7 +318,8 @@ def _labelled(
         )
     else:
         raise DataError(
-            f"{path}: a training set is a folder (one sub-folder per class) or an .npz with images and labels"
+            f"{path}: a training set is a folder (one sub-folder per class), an .npz with images and labels, or a .csv "
+            "listing image files and their classes"
         )
     check_pixels(data.images, str(path))
     return data
@@ -376,6 +382,8 @@ def load(
         elif path.is_dir():
             path = _evaluated_folder(path)
             data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn, unlabelled=not labelled)
+        elif is_manifest(path):
+            data = read_manifest(path, path.stem, spec, warn=warn, prepare_all=prepare, labelled=labelled)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
         elif path.suffix.lower() in (".npy", ".npz"):
@@ -388,7 +396,7 @@ def load(
                     raise
                 raise DataError(
                     f"{path}: not a data set idk reads: give a folder of images (one sub-folder per class, or flat), "
-                    "an .npz or .npy array, or an IDX file (MNIST's form)"
+                    "an .npz or .npy array, a .csv listing image files (and their classes), or an IDX file (MNIST's form)"
                 ) from None
     check_pixels(data.images, name_or_path)
     # arrays and IDX files are fitted into the frame (aspect kept) as training fits them, not stretched
@@ -398,7 +406,7 @@ def load(
 def without_labels(name_or_path: str) -> bool:
     """Whether :func:`load` would give ``name_or_path`` without labels, told before reading its images:
     a folder of images without class sub-folders (nor an IDX pair), an array without a labels array
-    (an ``.npy``, or an ``.npz`` without one), a noise set. False for a named set, and where it cannot
+    (an ``.npy``, or an ``.npz`` without one), a ``.csv`` without a class column, a noise set. False for a named set, and where it cannot
     tell so cheaply (an IDX file, a file that is no array, a path that is not there): :func:`load`
     reads or explains those."""
     path = Path(name_or_path)
@@ -406,6 +414,8 @@ def without_labels(name_or_path: str) -> bool:
         return name_or_path in NOISE
     if path.is_dir():
         return _evaluation_pair(path) is None and not class_folders(_evaluated_folder(path))
+    if is_manifest(path):
+        return unlabelled_manifest(path)
     if path.suffix.lower() not in (".npy", ".npz"):
         return False
     try:  # np.load goes by the content, as load does: an .npz renamed .npy is still read as one

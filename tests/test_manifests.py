@@ -1,0 +1,112 @@
+"""A CSV file listing images and their classes is a data set as a folder of class folders is: the
+same images, labels, form and warnings; its table read by column names; its faults one line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from idk.apps.cli import main
+from idk.data.catalog import load, recorded_test_set, training_data, without_labels
+from idk.data.folders import read_folder
+from idk.data.images import InputSpec
+from idk.data.manifests import read_manifest
+from idk.errors import DataError
+from shapes import CLASSES, make_shapes
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory) -> Path:
+    return make_shapes(tmp_path_factory.mktemp("shapes"), per_class=8)
+
+
+def _rows(root: Path) -> list[tuple[str, str]]:
+    """(file relative to ``root``, class) for every image of the class folders, in the folders' order."""
+    return [(f"{c}/{f.name}", c) for c in CLASSES for f in sorted((root / c).iterdir())]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_listing_reads_as_the_folder_it_lists(shapes):
+    """Rows in the folders' order: the same pixels, labels, classes and form; the same conversion line."""
+    said_folder, said_csv = [], []
+    folder = read_folder(shapes, "shapes", warn=said_folder.append, require_labels=True)
+    rows = "\n".join(f"{f},{c}" for f, c in _rows(shapes))
+    listing = _write(shapes / "labels.csv", f"Filename,Label\n{rows}\n")
+    data = read_manifest(listing, "labels", warn=said_csv.append, require_labels=True)
+    assert data.classes == folder.classes == CLASSES and data.spec == folder.spec
+    assert torch.equal(data.images, folder.images) and torch.equal(data.labels, folder.labels)
+    assert [s.replace(str(listing), "X") for s in said_csv] == [s.replace(str(shapes), "X") for s in said_folder]
+    known = read_manifest(listing, "labels", folder.spec, require_labels=True)  # read once, in a form given
+    assert torch.equal(known.images, folder.images)
+
+
+def test_the_table_is_read_by_its_column_names_in_any_order_and_delimiter(shapes, tmp_path):
+    """Columns by name (any case, other columns left out, a BOM before them), ';' or tabs between
+    cells, two columns of other names taken as (file, class), absolute paths; files by row order."""
+    rows = _rows(shapes)[:4] + _rows(shapes)[-4:]  # circles and triangles
+    first = None
+    tables = {
+        "semicolons.csv": "\ufeffid;CLASS;Image_Path\n"
+        + "".join(f"{i};{c};{shapes / f}\n" for i, (f, c) in enumerate(rows)),
+        "tabs.csv": "image\tcategory\n" + "".join(f"{shapes / f}\t{c}\n" for f, c in rows),
+        "positions.csv": "picture,kind\n" + "".join(f"{shapes / f},{c}\n" for f, c in rows),
+    }
+    for name, text in tables.items():
+        data = read_manifest(_write(tmp_path / name, text), name, InputSpec(3, 16, 16), require_labels=True)
+        assert data.classes == ("circle", "triangle") and data.labels.tolist() == [0] * 4 + [1] * 4, name
+        first = first if first is not None else data
+        assert torch.equal(data.images, first.images), name
+
+
+def test_missing_files_are_skipped_in_one_line_and_faults_of_the_table_are_one_line_each(shapes, tmp_path):
+    (f1, c1), (f2, c2) = _rows(shapes)[0], _rows(shapes)[-1]
+    said: list[str] = []
+    text = f"file,label\n{shapes / f1},{c1}\n{shapes / 'gone.png'},{c1}\n{shapes},{c1}\n{shapes / f2},{c2}\n"
+    data = read_manifest(_write(tmp_path / "m.csv", text), "m", warn=said.append, require_labels=True)
+    assert len(data) == 2 and any("skipped 2" in s and "gone.png (no such file)" in s for s in said)
+    faults = {
+        "file,label\n": "lists no images",
+        "a,b,c\nx,y,z\n": r"names no image column \(file, filename.*it names 'a', 'b', 'c'",
+        f"file,label\n{shapes / f1},\n{shapes / f2},{c2}\n": "row 2 without a file or a class",
+        f"file,label\n{shapes / f1},{c1}\n": "a classifier needs at least two classes, found 1",
+        f"file\n{shapes / f1}\n": "names no class column",
+    }
+    for text, message in faults.items():
+        with pytest.raises(DataError, match=message):
+            read_manifest(_write(tmp_path / "f.csv", text), "f", require_labels=True)
+    (tmp_path / "latin.csv").write_bytes("file,label\nx.png,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match="not a text CSV file"):
+        read_manifest(tmp_path / "latin.csv", "latin", require_labels=True)
+
+
+def test_a_listing_is_a_training_set_with_a_recorded_test_split_and_an_ood_set_without_classes(
+    shapes, tmp_path, data_cfg
+):
+    rows = "\n".join(f"{f},{c}" for f, c in _rows(shapes))
+    listing = _write(shapes / "train.csv", f"file,label\n{rows}\n")
+    source = training_data(str(listing), data_cfg)
+    assert source.train.classes == CLASSES and len(source.train) + len(source.test) == 24
+    again = recorded_test_set(source.record, source.spec, data_cfg, CLASSES)
+    assert torch.equal(again.images, source.test.images) and torch.equal(again.labels, source.test.labels)
+    flat = _write(shapes / "unlabelled.csv", "path\n" + "\n".join(f for f, _ in _rows(shapes)[:5]) + "\n")
+    assert without_labels(str(flat)) and not without_labels(str(listing))
+    ood = load(str(flat), data_cfg, source.spec, labelled=False)
+    assert ood.labels is None and len(ood) == 5 and ood.images.shape[1:] == source.spec.shape
+    assert load(str(listing), data_cfg, source.spec).classes == CLASSES  # a labelled set to evaluate on
+
+
+def test_idk_trains_on_a_listing_and_evaluates_it(shapes, tmp_path, capsys):
+    rows = "\n".join(f"{f},{c}" for f, c in _rows(shapes))
+    listing = _write(shapes / "all.csv", f"file,label\n{rows}\n")
+    model = tmp_path / "m.pt"
+    tiny = ["--epochs", "1", "--members", "1", "--no-twin", "--samples", "4", "--channels", "4", "8", "--dense", "8"]
+    assert main(["train", "--data", str(listing), "--out", str(model), "--image-size", "24", *tiny, "-q"]) == 0
+    assert "3 classes of 24×24 colour images" in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(model), "--noise", "20", "-q"]) == 0
+    assert "all.csv-test" in capsys.readouterr().out
