@@ -46,22 +46,53 @@ def test_a_listing_reads_as_the_folder_it_lists(shapes):
     assert torch.equal(known.images, folder.images)
 
 
-def test_the_table_is_read_by_its_column_names_in_any_order_and_delimiter(shapes, tmp_path):
-    """Columns by name (any case, other columns left out, a BOM before them), ';' or tabs between
-    cells, two columns of other names taken as (file, class), absolute paths; files by row order."""
+def test_the_table_is_read_by_its_column_names_in_any_order_delimiter_and_row_order(shapes, tmp_path):
+    """Columns by name (any case, spaces or hyphens for underscores, other columns left out, a BOM
+    before them), ';' or tabs between cells, Excel's "sep=" line, two columns of other names taken
+    as (file, class), none at all (the first row a file's), Windows separators; rows in any order
+    give the same set (class by class, files by name)."""
     rows = _rows(shapes)[:4] + _rows(shapes)[-4:]  # circles and triangles
     first = None
     tables = {
-        "semicolons.csv": "\ufeffid;CLASS;Image_Path\n"
-        + "".join(f"{i};{c};{shapes / f}\n" for i, (f, c) in enumerate(rows)),
-        "tabs.csv": "image\tcategory\n" + "".join(f"{shapes / f}\t{c}\n" for f, c in rows),
+        "semicolons.csv": "\ufeffid;CLASS;Image Path\r\n"
+        + "".join(f"{i};{c};{shapes / f}\r\n" for i, (f, c) in enumerate(rows)),
+        "excel.csv": "sep=;\nfile;class-name\n" + "".join(f"{shapes / f};{c}\n" for f, c in rows),
+        "tabs.csv": "image\tcategory\n" + "".join(f"{shapes / f}\t{c}\n" for f, c in rows[::-1]),
         "positions.csv": "picture,kind\n" + "".join(f"{shapes / f},{c}\n" for f, c in rows),
+        "no-header.csv": "".join(f"{f},{c}\n" for f, c in rows[1:] + rows[:1]),
+        "windows.csv": "file,label\n" + "".join(f"{f.replace('/', chr(92))},{c}\n" for f, c in rows),
     }
     for name, text in tables.items():
-        data = read_manifest(_write(tmp_path / name, text), name, InputSpec(3, 16, 16), require_labels=True)
+        where = shapes if name in ("no-header.csv", "windows.csv") else tmp_path  # files relative to the table
+        data = read_manifest(_write(where / name, text), name, InputSpec(3, 16, 16), require_labels=True)
         assert data.classes == ("circle", "triangle") and data.labels.tolist() == [0] * 4 + [1] * 4, name
         first = first if first is not None else data
         assert torch.equal(data.images, first.images), name
+
+
+def test_quoted_names_hold_commas_and_quotes(shapes, tmp_path):
+    """A name written by Python's csv module (a comma and a quote in it) is read as written."""
+    import csv
+    import shutil
+
+    (f1, c1), (f2, c2) = _rows(shapes)[0], _rows(shapes)[-1]
+    odd = tmp_path / 'a, "b" 1.png'
+    shutil.copy(shapes / f1, odd)
+    with (tmp_path / "q.csv").open("w", newline="") as out:
+        csv.writer(out).writerows([("file", "label"), (odd.name, c1), (str(shapes / f2), c2)])
+    said: list[str] = []
+    assert len(read_manifest(tmp_path / "q.csv", "q", warn=said.append, require_labels=True)) == 2
+    assert not any("skipped" in s for s in said)
+
+
+def test_a_file_listed_twice_is_read_once_and_under_two_classes_refused(shapes):
+    (f1, c1), (f2, c2) = _rows(shapes)[0], _rows(shapes)[-1]
+    said: list[str] = []
+    text = f"file,label\n{f1},{c1}\n./{f1},{c1}\n{f2},{c2}\n"
+    assert len(read_manifest(_write(shapes / "twice.csv", text), "t", warn=said.append, require_labels=True)) == 2
+    assert said[0] == f"{shapes / 'twice.csv'}: 1 file listed again, read once: ./{f1}"
+    with pytest.raises(DataError, match=rf"{f1} is listed under two classes, '{c1}' and '{c2}'"):
+        read_manifest(_write(shapes / "two.csv", f"file,label\n{f1},{c1}\n{f1},{c2}\n{f2},{c2}\n"), "t")
 
 
 def test_missing_files_are_skipped_in_one_line_and_faults_of_the_table_are_one_line_each(shapes, tmp_path):
@@ -73,7 +104,7 @@ def test_missing_files_are_skipped_in_one_line_and_faults_of_the_table_are_one_l
     faults = {
         "file,label\n": "lists no images",
         "a,b,c\nx,y,z\n": r"names no image column \(file, filename.*it names 'a', 'b', 'c'",
-        f"file,label\n{shapes / f1},\n{shapes / f2},{c2}\n": "row 2 without a file or a class",
+        f"\n\nfile,label\n\n{shapes / f1},\n{shapes / f2},{c2}\n": "line 5 without a file or a class",
         f"file,label\n{shapes / f1},{c1}\n": "a classifier needs at least two classes, found 1",
         f"file\n{shapes / f1}\n": "names no class column",
     }

@@ -70,9 +70,10 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data",
         help=f"a named set ({', '.join(DATA_NAMES)}; default {DEFAULT_DATA}), a folder (DIR/train/CLASS/* + DIR/test/CLASS/*, "
-        "or DIR/CLASS/* with a held-out test split), a folder of IDX pairs, or an .npz with images and labels",
+        "or DIR/CLASS/* with a held-out test split), a folder of IDX pairs, an .npz with images and labels, or a .csv "
+        "listing image files and their classes",
     )
-    p.add_argument("--test-data", help="a separate labelled test set (folder or .npz) with the same classes")
+    p.add_argument("--test-data", help="a separate labelled test set (folder, .npz or .csv) with the same classes")
     p.add_argument(
         "--image-size",
         type=image_size,
@@ -209,14 +210,16 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
 def _evaluate_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint: its test set, the usual outliers, your sets")
     p.add_argument("--model", required=True, help="a checkpoint written by idk train")
-    p.add_argument("--test-data", help="a labelled test set in place of the model's own (folder, .npz, or a named set)")
+    p.add_argument(
+        "--test-data", help="a labelled test set in place of the model's own (folder, .npz, .csv, or a named set)"
+    )
     p.add_argument(
         "--ood",
         action="append",
         default=[],
         metavar="NAME=PATH",
         help=f"another data set: a known name ({', '.join(OOD_NAMES)}) "
-        "or a folder/IDX/.npy/.npz, brought to the model's input form; repeatable",
+        "or a folder/IDX/.npy/.npz/.csv, brought to the model's input form; repeatable",
     )
     p.add_argument("--noise", type=non_negative, default=100, help="uniform-noise images (default 100; 0: none)")
     p.add_argument(
@@ -231,7 +234,8 @@ def _evaluate_command(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="NAME=PATH",
         help="a labelled set of the model's classes from another source (folder with one sub-folder per class, "
-        ".npz with labels), reported as shifted: answered share and accuracy on answered; repeatable",
+        ".npz with labels, .csv with a class column), reported as shifted: answered share and accuracy on answered; "
+        "repeatable",
     )
     p.add_argument(
         "--shifted",

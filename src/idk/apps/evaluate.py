@@ -109,7 +109,10 @@ def load_sets(
             )
         test = load(test_data, data, spec, prepare=prepare, warn=warn)
         if test.labels is None:
-            raise IdkError(f"{test_data}: a test set needs labels (one sub-folder per class, or 'labels' in an .npz)")
+            raise IdkError(
+                f"{test_data}: a test set needs labels (one sub-folder per class, 'labels' in an .npz, or a class "
+                "column in a .csv)"
+            )
         test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
         if not whole:
             say_shared(ckpt, test, test_data, note)
@@ -141,7 +144,10 @@ def load_sets(
 SHIFTED_IMAGES = 1000  # images per built-in shifted set (idk.data.shifted)
 
 
-_UNLABELLED = "--shift {name}={path}: a shifted set needs labels (one sub-folder per class, or an .npz with 'labels')"
+_UNLABELLED = (
+    "--shift {name}={path}: a shifted set needs labels (one sub-folder per class, an .npz with 'labels', or a .csv "
+    "with a class column)"
+)
 
 
 def shifted_sets(

@@ -180,7 +180,9 @@ def decoding(name: str):
         except NonFinitePixels:
             raise ImageError(name, "holds NaN or infinite pixel values") from None
         except UnidentifiedImageError:
-            raise ImageError(name, "not an image file idk reads (PNG, JPEG, BMP, GIF, WebP, TIFF)") from None
+            table = "; a .csv table of images is a data set: `idk evaluate --test-data` or `--ood`"
+            why = "not an image file idk reads (PNG, JPEG, BMP, GIF, WebP, TIFF)"
+            raise ImageError(name, why + (table if name.lower().endswith(".csv") else "")) from None
         except (OSError, SyntaxError, ValueError, EOFError) as err:
             raise ImageError(name, f"truncated or corrupted image ({err})") from None
 

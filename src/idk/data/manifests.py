@@ -14,6 +14,9 @@ class column the table is unlabelled: an out-of-distribution set (``--ood NAME=F
 from __future__ import annotations
 
 import csv
+import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from idk.data.class_names import nfc
@@ -23,8 +26,8 @@ from idk.data.reading import Listed, Warn, read_listed
 from idk.errors import DataError
 
 FILE_COLUMNS = ("file", "filename", "file_name", "path", "filepath", "file_path", "image", "image_path", "img")
-LABEL_COLUMNS = ("label", "class", "category", "target", "y")
-DELIMITERS = ",;\t"
+LABEL_COLUMNS = ("label", "class", "class_name", "category", "target", "y")
+DELIMITERS = ",;\t"  # the one the first row holds most of parts the cells ("sep=;" first, as Excel writes it, names it)
 
 
 def is_manifest(path: Path) -> bool:
@@ -36,7 +39,7 @@ def unlabelled_manifest(path: Path) -> bool:
     """Whether the table ``path`` names no class column (False where it cannot be read:
     :func:`read_manifest` says why)."""
     try:
-        return _table(path)[1] is None
+        return _table(path).labels is None
     except DataError:
         return False
 
@@ -55,66 +58,109 @@ def read_manifest(
     """The images ``path`` lists, labelled by its class column (``labelled`` False, or no class
     column: unlabelled), read and brought to one form as a folder's are
     (:func:`~idk.data.reading.read_listed`, with ``spec``, ``image_size``, ``warn`` and
-    ``prepare_all`` as :func:`~idk.data.folders.read_folder` takes them). ``require_labels``: a
-    DataError unless it has a class column with ``least_classes`` classes or more."""
-    rows, labels = _table(path)
-    if labels is None and require_labels:
+    ``prepare_all`` as :func:`~idk.data.folders.read_folder` takes them), in the order a folder's
+    would be: class by class, each class's files by name, whatever the rows' order (so that sorting
+    the table changes nothing: the set's fingerprint and its recorded test split are of that order).
+    A file listed twice is read once (``warn`` says so); listed under two classes, a DataError.
+    ``require_labels``: a DataError unless it has a class column with ``least_classes`` classes or more."""
+    table = _table(path)
+    if table.labels is None and require_labels:
         raise DataError(
             f"{path}: its first row names no class column ({', '.join(LABEL_COLUMNS)}): a training or test set "
             "needs one"
         )
-    if labels is not None:  # one name in two Unicode forms (an accent written apart) is one class
-        labels = list(nfc(tuple(labels)))
-    classes = tuple(sorted(set(labels))) if labels is not None and labelled else None
+    labels = table.labels if labelled else None
+    classes = tuple(sorted(set(labels))) if labels is not None else None
     if require_labels and classes is not None and len(classes) < least_classes:
         needs = "a classifier needs at least two classes" if least_classes == 2 else "a test set needs a class"
         raise DataError(f"{path}: {needs}, found {len(classes)}")
     number = {c: i for i, c in enumerate(classes or ())}
-    listed: list[Listed] = []
-    for k, file in enumerate(rows):
-        where = Path(file) if Path(file).is_absolute() else path.parent / file
-        why = None if where.is_file() else ("a folder, not a file" if where.is_dir() else "no such file")
-        listed.append((file, where, number[labels[k]] if classes is not None else 0, why))
+    entries: dict[str, tuple[str, Path, int]] = {}  # one per file, by its place: (shown, file, label)
+    twice: list[str] = []
+    for k, cell in enumerate(table.files):
+        where = _place(cell, path.parent)
+        label = number[labels[k]] if labels is not None else 0
+        key = os.path.normpath(where)
+        if key in entries and entries[key][2] != label:
+            raise DataError(
+                f"{path}: {cell} is listed under two classes, {classes[entries[key][2]]!r} and {classes[label]!r} "
+                "(rows of one image must agree)"
+            )
+        if key in entries:
+            twice.append(cell)
+        entries.setdefault(key, (cell, where, label))
+    if twice and warn:
+        warn(f"{path}: {len(twice)} file{'s' * (len(twice) > 1)} listed again, read once: {some_of(twice)}")
+    listed: list[Listed] = [
+        (cell, where, label, None if where.is_file() else "a folder, not a file" if where.is_dir() else "no such file")
+        for cell, where, label in sorted(entries.values(), key=lambda e: (e[2], e[0]))
+    ]
     return read_listed(path, name, listed, classes, spec, image_size, warn, require_labels, prepare_all, "class(es)")
 
 
-def _table(path: Path) -> tuple[list[str], list[str] | None]:
-    """The file cells of ``path``'s rows and their class cells (None: no class column), in order.
-    DataError for a table that is empty, names no file column, or has rows without a file or class."""
+def _place(cell: str, folder: Path) -> Path:
+    """Where a file cell points: an absolute path, else relative to the table's ``folder``; a
+    Windows path (``..\\imgs\\x.png``) read with its separators where it is not found as written."""
+    where = Path(cell) if Path(cell).is_absolute() else folder / cell
+    if "\\" in cell and not where.exists():
+        posix = cell.replace("\\", "/")
+        where = Path(posix) if Path(posix).is_absolute() else folder / posix
+    return where
+
+
+@dataclass
+class _Rows:
+    """A table's file cells and class cells (None: no class column), in its rows' order."""
+
+    files: list[str]
+    labels: list[str] | None
+
+
+def _table(path: Path) -> _Rows:
+    """The rows of ``path``. Its first row names the columns, unless it has two and the first row's
+    first cell is a file there (a table without a header: file, class); cells stripped of spaces,
+    class names in one Unicode form (an accent written apart is one class). DataError for a table
+    that is empty, names no file column, or has rows without a file or class (by line number)."""
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM, as spreadsheets write it, is no column name
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text CSV file (save it as UTF-8)") from None
     except OSError as err:
         raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) < 2:
+    lines = text.splitlines()
+    skip = 0
+    if lines and lines[0].strip().lower().startswith("sep=") and len(lines[0].strip()) == 5:  # Excel's own line
+        delimiter, skip = lines[0].strip()[4], 1
+    else:
+        first = next((line for line in lines if line.strip()), "")
+        delimiter = max(DELIMITERS, key=first.count)
+    reader = csv.reader(lines[skip:], delimiter=delimiter)  # quoted cells, "" a quote within them
+    rows = [(reader.line_num + skip, [cell.strip() for cell in row]) for row in reader if any(c.strip() for c in row)]
+    if not rows:
         raise DataError(f"{path}: lists no images (a first row naming the columns, then one row per image)")
-    try:
-        dialect = csv.Sniffer().sniff(lines[0], delimiters=DELIMITERS)
-    except csv.Error:  # one column: no delimiter to find
-        dialect = csv.excel
-    table = list(csv.reader(lines, dialect))
-    header = [cell.strip().lower() for cell in table[0]]
+    header = [re.sub(r"[\s-]+", "_", cell.lower()) for cell in rows[0][1]]
     file_at = next((header.index(c) for c in FILE_COLUMNS if c in header), None)
     label_at = next((header.index(c) for c in LABEL_COLUMNS if c in header), None)
     if file_at is None and label_at is None and len(header) == 2:  # (file, class) by position
         file_at, label_at = 0, 1
+        if _place(rows[0][1][0], path.parent).is_file():  # no header: the first row is an image's
+            rows.insert(0, (0, ["file", "label"]))
     if file_at is None:
         raise DataError(
-            f"{path}: its first row names no image column ({', '.join(FILE_COLUMNS)}); it names "
-            f"{', '.join(repr(c) for c in table[0])}"
+            f"{path}: its first row names no image column ({', '.join(FILE_COLUMNS)}; letter case, spaces and "
+            f"hyphens aside); it names {', '.join(repr(c) for c in rows[0][1])}"
         )
+    if len(rows) < 2:
+        raise DataError(f"{path}: lists no images (a first row naming the columns, then one row per image)")
     files, labels, short = [], [], []
-    for number, row in enumerate(table[1:], start=2):
-        cells = [cell.strip() for cell in row]
+    for line, cells in rows[1:]:
         file = cells[file_at] if file_at < len(cells) else ""
         label = cells[label_at] if label_at is not None and label_at < len(cells) else ""
         if not file or (label_at is not None and not label):
-            short.append(str(number))
+            short.append(str(line))
             continue
         files.append(file)
         labels.append(label)
     if short:
-        raise DataError(f"{path}: row{'s' * (len(short) > 1)} {some_of(short)} without a file or a class")
-    return files, labels if label_at is not None else None
+        raise DataError(f"{path}: line{'s' * (len(short) > 1)} {some_of(short)} without a file or a class")
+    return _Rows(files, list(nfc(tuple(labels))) if label_at is not None else None)
