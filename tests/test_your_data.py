@@ -162,7 +162,10 @@ def test_a_set_too_small_to_hold_out_validation_images_says_its_rule_is_not_set(
             Image.new("L", (32, 32), 20 * i + 5 * j).save(pairs / f"c{i}" / f"{j}.png")
     cases = [
         (make_shapes(tmp_path / "three", per_class=2), "(too few training images)"),  # 3 left: a fifth is 0
-        (pairs, "(no class has a second image)"),  # 8 left: a fifth is 1, but none can be spared
+        (
+            pairs,
+            "(no class has a second training image (a test split is held out first))",
+        ),  # 8 left: a fifth is 1, but none can be spared
         (make_shapes(tmp_path / "six", per_class=3), None),  # 6 left, two of each class: one held out
     ]
     for data, why in cases:

@@ -101,7 +101,11 @@ def warn_before_training(
         elif not tcfg.val_size:  # the tutorial's preset
             why, advice = f"the {preset.name} preset holds none out", "choose another --preset, or give --val-size"
         else:
-            why = "too few training images" if not validation_size(len(full), tcfg) else "no class has a second image"
+            why = (
+                "too few training images"
+                if not validation_size(len(full), tcfg)
+                else "no class has a second training image (a test split is held out first)"
+            )
             advice = f"give each class more images {_held_out(tcfg.val_size)}"
         warn(
             f"{data}: no validation image is held out to set the rule's threshold ({why}): "
