@@ -224,6 +224,7 @@ def test_a_test_set_of_some_of_the_classes_is_evaluated(shapes_model, tmp_path, 
     assert main([*argv, "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["datasets"]["some"]["n"] == 8 and report["model"]["classes"] == list(CLASSES)
+    assert f"{some}: no image of circle: its figures are of the other classes" in report["warnings"]
     (some / "square").rename(some / "box")
     _one_line_error(capsys, argv, "class box is not among the model's")
 

@@ -15,6 +15,7 @@ from idk.data.class_names import in_model_classes
 from idk.data.fingerprints import shared_images
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
+from idk.data.listing import some_of
 from idk.data.named import NAMED, NOISE
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
@@ -114,6 +115,7 @@ def load_sets(
                 "column in a .csv)"
             )
         test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
+        say_lacking(test, test_data, note)
         if not whole:
             say_shared(ckpt, test, test_data, note)
     else:
@@ -183,9 +185,18 @@ def shifted_sets(
         if found.labels is None:
             raise IdkError(_UNLABELLED.format(name=name, path=path))
         labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
+        say_lacking(labelled[name], f"--shift {name}={path}", note)
         if not whole:
             say_shared(ckpt, labelled[name], f"--shift {name}={path}", note)
     return labelled, unfamiliar
+
+
+def say_lacking(found: ImageSet, source: str, warn: Warn | None) -> None:
+    """Warn where a labelled set given to evaluate (its labels the model's) has no image of some of
+    the model's classes: its figures are of the others (as training says of its test set)."""
+    held = set(found.labels.tolist())
+    if warn and (lacking := [c for i, c in enumerate(found.classes) if i not in held]):
+        warn(f"{source}: no image of {some_of(lacking)}: its figures are of the other classes")
 
 
 def say_shared(ckpt: Checkpoint, found: ImageSet, source: str, warn: Warn | None) -> None:
