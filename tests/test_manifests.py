@@ -70,6 +70,18 @@ def test_the_table_is_read_by_its_column_names_in_any_order_delimiter_and_row_or
         assert torch.equal(data.images, first.images), name
 
 
+def test_an_id_column_names_files_without_their_endings(shapes, tmp_path):
+    """Kaggle's tables: an id column (no file column) names each image without its ending."""
+    import shutil
+
+    rows = _rows(shapes)[:3] + _rows(shapes)[-3:]
+    for k, (f, _) in enumerate(rows):
+        shutil.copy(shapes / f, tmp_path / f"img{k}{Path(f).suffix.upper() if k == 0 else Path(f).suffix}")
+    text = "Id,Label\n" + "".join(f"img{k},{c}\n" for k, (_, c) in enumerate(rows))
+    data = read_manifest(_write(tmp_path / "ids.csv", text), "ids", InputSpec(3, 16, 16), require_labels=True)
+    assert len(data) == 6 and data.classes == ("circle", "triangle")
+
+
 def test_quoted_names_hold_commas_and_quotes(shapes, tmp_path):
     """A name written by Python's csv module (a comma and a quote in it) is read as written."""
     import csv

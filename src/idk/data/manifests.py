@@ -21,11 +21,14 @@ from pathlib import Path
 
 from idk.data.class_names import nfc
 from idk.data.images import ImageSet, InputSpec
-from idk.data.listing import some_of
+from idk.data.listing import IMAGE_SUFFIXES, some_of
 from idk.data.reading import Listed, Warn, read_listed
 from idk.errors import DataError
 
-FILE_COLUMNS = ("file", "filename", "file_name", "path", "filepath", "file_path", "image", "image_path", "img")
+FILE_COLUMNS = (
+    *("file", "filename", "file_name", "path", "filepath", "file_path", "image", "image_path", "img"),
+    *("image_id", "id"),  # last: a name without its ending (Kaggle's ids), the file found by IMAGE_SUFFIXES
+)
 LABEL_COLUMNS = ("label", "class", "class_name", "category", "target", "y")
 DELIMITERS = ",;\t"  # the one the first row holds most of parts the cells ("sep=;" first, as Excel writes it, names it)
 
@@ -100,11 +103,16 @@ def read_manifest(
 
 def _place(cell: str, folder: Path) -> Path:
     """Where a file cell points: an absolute path, else relative to the table's ``folder``; a
-    Windows path (``..\\imgs\\x.png``) read with its separators where it is not found as written."""
+    Windows path (``..\\imgs\\x.png``) read with its separators where it is not found as written;
+    a name without an ending (an id) the image of that name with one of :data:`IMAGE_SUFFIXES`."""
     where = Path(cell) if Path(cell).is_absolute() else folder / cell
     if "\\" in cell and not where.exists():
         posix = cell.replace("\\", "/")
         where = Path(posix) if Path(posix).is_absolute() else folder / posix
+    if not where.exists() and not where.suffix:  # an id: the image of that name, whatever its ending
+        endings = (*IMAGE_SUFFIXES, *(e.upper() for e in IMAGE_SUFFIXES))
+        ending = next((e for e in endings if where.with_name(where.name + e).is_file()), None)
+        where = where.with_name(where.name + ending) if ending else where
     return where
 
 
