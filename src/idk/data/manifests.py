@@ -2,13 +2,15 @@
 folders and arrays: the form many labelled sets come in (one folder of images, a table of labels).
 
 Its first row names the columns: the image's file (one of :data:`FILE_COLUMNS`) and its class (one
-of :data:`LABEL_COLUMNS`), in any letter case, other columns left out; a table of two columns named
-otherwise is read as (file, class). Commas, semicolons or tabs part the cells. A file is found
-relative to the CSV's own folder (or by an absolute path), and read whatever its name's ending; one
-that is not there or cannot be decoded is named in one line and skipped, as a folder's are. The
-classes are the labels as text (in one Unicode form), sorted as class folders' names are ("10"
-before "2"). Without a
-class column the table is unlabelled: an out-of-distribution set (``--ood NAME=FILE.csv``).
+of :data:`LABEL_COLUMNS`), letter case, spaces and hyphens aside, other columns left out; a table of
+two columns named otherwise is read as (file, class), and one whose first row is a file's has no
+header. Commas, semicolons or tabs part the cells (:data:`DELIMITERS`), quoted as CSV quotes them.
+A file is found relative to the CSV's own folder (or by an absolute path; Windows' separators and
+an id without its ending too), and read whatever its name's ending; one that is not there or
+cannot be decoded is named in one line and skipped, as a folder's are. The classes are the labels
+as text (in one Unicode form), sorted as class folders' names are ("10" before "2"); the images
+are read in a folder's order (class by class, files by name), whatever the rows'. Without a class
+column the table is unlabelled: an out-of-distribution set (``--ood NAME=FILE.csv``).
 """
 
 from __future__ import annotations
