@@ -103,21 +103,8 @@ def load_sets(
                 f"of {len(test)} images is evaluated{read}{hint}"
             )
     elif test_data is not None:
-        whole = trained_on(ckpt, test_data)
-        if note and whole:
-            note(
-                f"{test_data}: is the data the model was trained on: its figures do not tell how it does on new images"
-            )
-        test = load(test_data, data, spec, prepare=prepare, warn=warn)
-        if test.labels is None:
-            raise IdkError(
-                f"{test_data}: a test set needs labels (one sub-folder per class, 'labels' in an .npz, or a class "
-                "column in a .csv)"
-            )
-        test = in_model_classes(test, ckpt.classes, test_data)  # some of the classes will do
-        say_lacking(test, test_data, note)
-        if not whole:
-            say_shared(ckpt, test, test_data, note)
+        trained = ": its figures do not tell how it does on new images"
+        test = given_labelled(ckpt, test_data, test_data, data, trained, _UNLABELLED_TEST, prepare, warn, note)
     else:
         test = recorded_test_set(ckpt.data, spec, data, ckpt.classes, warn)
     sets = {test.name: test}
@@ -146,9 +133,11 @@ def load_sets(
 SHIFTED_IMAGES = 1000  # images per built-in shifted set (idk.data.shifted)
 
 
+_UNLABELLED_TEST = (
+    "a test set needs labels (one sub-folder per class, 'labels' in an .npz, or a class column in a .csv)"
+)
 _UNLABELLED = (
-    "--shift {name}={path}: a shifted set needs labels (one sub-folder per class, an .npz with 'labels', or a .csv "
-    "with a class column)"
+    "a shifted set needs labels (one sub-folder per class, an .npz with 'labels', or a .csv with a class column)"
 )
 
 
@@ -178,17 +167,39 @@ def shifted_sets(
     for name, path in shift:
         if name in labelled:
             raise IdkError(f"--shift {name}={path}: the report already has a set named {name!r}; choose another NAME")
-        whole = trained_on(ckpt, path)
-        if note and whole:
-            note(f"--shift {name}={path}: is the data the model was trained on, not images from another source")
-        found = load(path, data, spec, prepare=prepare, warn=warn)
-        if found.labels is None:
-            raise IdkError(_UNLABELLED.format(name=name, path=path))
-        labelled[name] = in_model_classes(found, ckpt.classes, f"--shift {name}={path}")
-        say_lacking(labelled[name], f"--shift {name}={path}", note)
-        if not whole:
-            say_shared(ckpt, labelled[name], f"--shift {name}={path}", note)
+        trained = ", not images from another source"
+        labelled[name] = given_labelled(
+            ckpt, path, f"--shift {name}={path}", data, trained, _UNLABELLED, prepare, warn, note
+        )
     return labelled, unfamiliar
+
+
+def given_labelled(
+    ckpt: Checkpoint,
+    path: str,
+    source: str,
+    data: DataConfig,
+    trained: str,
+    unlabelled: str,
+    prepare: bool,
+    warn: Warn | None,
+    note: Warn | None,
+) -> ImageSet:
+    """A labelled set the user gave to evaluate (``--test-data``, ``--shift``; said as ``source``),
+    its labels numbered as the model's (some of its classes will do): ``note`` told where it is the
+    data the model was trained on (``trained``: the words after that), where it lacks some of the classes,
+    and how many training images it holds; IdkError (``source``: ``unlabelled``) without labels."""
+    whole = trained_on(ckpt, path)
+    if note and whole:
+        note(f"{source}: is the data the model was trained on{trained}")
+    found = load(path, data, ckpt.input_spec, prepare=prepare, warn=warn)
+    if found.labels is None:
+        raise IdkError(f"{source}: {unlabelled}")
+    found = in_model_classes(found, ckpt.classes, source)
+    say_lacking(found, source, note)
+    if not whole:
+        say_shared(ckpt, found, source, note)
+    return found
 
 
 def say_lacking(found: ImageSet, source: str, warn: Warn | None) -> None:
@@ -348,7 +359,7 @@ def _report_sets(
     noise, gaussian, shifted_images = counts
     for name, path in shift:  # before anything is read: a large unlabelled folder fails at once
         if without_labels(path):
-            raise IdkError(_UNLABELLED.format(name=name, path=path))
+            raise IdkError(f"--shift {name}={path}: {_UNLABELLED}")
     if prepare and warn:
         paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]
         for path in [p for p in paths if not Path(p).is_dir()]:

@@ -100,7 +100,8 @@ def read_listed(
     if not found:
         raise DataError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
     if require_labels and classes is not None:
-        empty = [cls for i, cls in enumerate(classes) if not any(lab == i for _, lab, *_ in found)]
+        present = {lab for _, lab, *_ in found}
+        empty = [cls for i, cls in enumerate(classes) if i not in present]
         if empty:
             raise DataError(f"{root}: no readable images in {classes_are} {', '.join(empty)}")
     if warn:
