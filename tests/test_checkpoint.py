@@ -229,6 +229,11 @@ def test_newer_format_and_mismatched_architecture(saved, tmp_path):
     del ckpt["model_config"]["guide"]
     torch.save(ckpt, tmp_path / "v3.pt")
     assert ckpt_io.read(tmp_path / "v3.pt").model_config.guide == "mean-field-normal"
+    assert not ckpt_io.read(path).input_spec.luminance_grey  # this idk's: grey files read exactly
+    ckpt["format_version"] = 4  # before exact grey: its grey files read through the colour-to-grey product
+    del ckpt["input_spec"]["luminance_grey"]
+    torch.save(ckpt, tmp_path / "v4.pt")
+    assert ckpt_io.read(tmp_path / "v4.pt").input_spec.luminance_grey
     for part in ("guide", "prior"):  # a part of the user's own not added here: refused by name, not replaced
         saved = ckpt["model_config"][part] if part in ckpt["model_config"] else None
         ckpt["model_config"][part] = "mine"

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from PIL import Image
 
 from idk.apps.cli import main
 from idk.data.synthetic import DRAWN_SCRIBBLES
@@ -394,3 +395,41 @@ def test_evaluating_a_model_on_its_own_training_folder_says_so(tmp_path, capsys)
         f"{test_on.resolve()}: the model's test set changed since training (9 images then, 8 now, or other pixels"
         in capsys.readouterr().err
     )
+
+
+def test_a_model_of_a_grey_folder_from_before_format_5_resumes_calibrates_and_evaluates(tmp_path, monkeypatch, capsys):
+    """A checkpoint of format 4 trained on a folder of greyscale files read them through the
+    colour-to-grey product (an ulp off in 31 levels): its data is read so again, so its SHA-256 is
+    the one it recorded: it resumes, calibrates and is evaluated on its recorded test split. Read
+    exactly, the same folder would be "changed" data (the check below)."""
+    import idk.data.preparation as preparation
+    from shapes import make_shapes
+
+    greys = tmp_path / "greys"
+    for f in make_shapes(tmp_path / "shapes", per_class=12).rglob("*.*"):
+        (greys / f.parent.name).mkdir(parents=True, exist_ok=True)
+        Image.open(f).convert("L").resize((16, 16)).save(greys / f.parent.name / f"{f.stem}.png")
+    out, args = tmp_path / "m.pt", ["--channels", "4", "8", "--dense", "16", "--samples", "4", "--no-twin", "-q"]
+    exact = preparation._one_channel
+    with monkeypatch.context() as m:  # as idk before format 5 read grey files
+        m.setattr(preparation, "_one_channel", lambda rgb, _: exact(rgb, True))
+        assert main(["train", "--data", str(greys), "--out", str(out), "--epochs", "1", *args]) == 0
+    stored = torch.load(out, weights_only=True)
+    stored["format_version"] = 4
+    del stored["input_spec"]["luminance_grey"]
+    torch.save(stored, out)
+    capsys.readouterr()
+    assert main(["calibrate", "--model", str(out), "--target-refusal", "0.1", "--out", str(tmp_path / "c.pt")]) == 0
+    assert main(["evaluate", "--model", str(out), "--noise", "20"]) == 0
+    assert "changed" not in capsys.readouterr().err  # its recorded test split read, as recorded
+    assert main(["train", "--resume", "--out", str(out), "--epochs", "2", *args]) == 0
+    resumed = checkpoint.read(out)
+    assert resumed.input_spec.luminance_grey and resumed.format_version == checkpoint.FORMAT_VERSION
+    assert main(["calibrate", "--model", str(out), "--target-refusal", "0.1", "--out", str(tmp_path / "c.pt")]) == 0
+    capsys.readouterr()
+    stored = torch.load(out, weights_only=True)
+    stored["input_spec"]["luminance_grey"] = False  # the same model read as if its files were read exactly
+    torch.save(stored, tmp_path / "exact.pt")
+    calibrate = ["calibrate", "--model", str(tmp_path / "exact.pt"), "--target-refusal", "0.1", "--out", str(out)]
+    assert main(calibrate) == 2
+    assert "changed since training" in capsys.readouterr().err

@@ -804,6 +804,33 @@ def test_sets_of_8_bit_images_are_held_as_8_bit_levels_with_the_fingerprints_of_
     assert known.images.dtype == torch.uint8 and torch.equal(known.images, folder.images)
 
 
+def test_grey_files_are_held_as_their_8_bit_levels_and_read_as_an_older_model_read_them(tmp_path):
+    """A folder of greyscale files in its frame is held as uint8, each pixel k/255 exactly; read as a
+    model from before checkpoint format 5 read it (``luminance_grey``, which its spec carries), it
+    is float32 through the colour-to-grey product: 31 of the 256 levels one float32 ulp off."""
+    from idk.data.images import LUMINANCE
+
+    rng = np.random.default_rng(0)
+    files = []
+    for i in range(4):  # every level in each image
+        pixels = rng.permutation(256).reshape(16, 16).astype(np.uint8)
+        (tmp_path / "ab"[i % 2]).mkdir(exist_ok=True)
+        Image.fromarray(pixels, "L").save(tmp_path / "ab"[i % 2] / f"{i}.png")
+        files.append(pixels)
+    exact = torch.from_numpy(np.stack([files[0], files[2], files[1], files[3]])[:, None] / np.float32(255))
+    data = read_folder(tmp_path, "d", require_labels=True)
+    assert data.images.dtype == torch.uint8 and not data.spec.luminance_grey
+    assert torch.equal(data.pixels(), exact)
+    older = read_folder(tmp_path, "d", require_labels=True, luminance_grey=True)
+    assert older.images.dtype == torch.float32 and older.spec.luminance_grey
+    grey = np.repeat(files[0][..., None], 3, -1) / np.float32(255) @ np.array(LUMINANCE, np.float32)
+    assert np.array_equal(older.images[0, 0].numpy(), grey)  # as idk read it before
+    off = older.images != exact
+    assert off.sum() == 4 * 31 and (older.images - exact).abs().max() <= torch.finfo(torch.float32).eps / 2
+    again = read_folder(tmp_path, "d", older.spec, require_labels=True)  # the older model's form given: the same
+    assert torch.equal(again.images, older.images)
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_a_folder_with_one_image_that_is_not_8_bit_is_held_as_floats_the_same_pixels(tmp_path, threads):
     """One 16-bit image among 8-bit colour ones: the whole set is float32 (the rows read before it

@@ -100,8 +100,11 @@ def training_data(
     test_data: str | None = None,
     image_size: tuple[int, int] | None = None,
     warn: Warn | None = None,
+    luminance_grey: bool = False,
 ) -> TrainingData:
-    """The labelled training and test sets that ``data`` (and ``test_data``) name.
+    """The labelled training and test sets that ``data`` (and ``test_data``) name; ``luminance_grey``:
+    a folder's grey files read as a model from before checkpoint format 5 read them (its
+    :class:`~idk.data.images.InputSpec`'s).
 
     ``data``: a name of :data:`NAMED`; a folder ``DIR/train/CLASS/*`` + ``DIR/test/CLASS/*``, or
     ``DIR/CLASS/*``; a folder of IDX pairs (``train-images-idx3-ubyte`` ...); an ``.npz``; a ``.csv``
@@ -128,7 +131,7 @@ def training_data(
         path = Path(data)
         if not path.exists():
             raise DataError(f"{data}: not a known data set ({', '.join(NAMED)}) nor an existing path")
-        full = _labelled(path, image_size, warn)
+        full = _labelled(path, image_size, warn, luminance_grey=luminance_grey)
         record_data = str(path.resolve())
         if test_data is None and _has_test_half(path):
             spec = full.spec
@@ -237,7 +240,7 @@ def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> 
     else:
         if not Path(record.data).exists():
             raise DataError(f"{record.data}: the model's training data is gone; {GONE_HINT}")
-        full = _labelled(Path(record.data), record.image_size, None)
+        full = _labelled(Path(record.data), record.image_size, None, luminance_grey=spec.luminance_grey)
     if record.fingerprint and fingerprint(full)["sha256"] != record.fingerprint.get("sha256"):
         raise DataError(
             f"{record.data}: the data changed since the model was trained, so its recorded test split no longer "
@@ -285,10 +288,16 @@ def _idx_labelled(path: Path, prefix: str) -> ImageSet:
 
 
 def _labelled(
-    path: Path, image_size, warn: Warn | None, spec: InputSpec | None = None, split: str = "train"
+    path: Path,
+    image_size,
+    warn: Warn | None,
+    spec: InputSpec | None = None,
+    split: str = "train",
+    luminance_grey: bool = False,
 ) -> ImageSet:
-    """A labelled set from a path (folder, IDX-pair folder, .npz), in ``spec``'s form when given
-    (else ``image_size``'s); ``split`` picks the half of a folder holding ``train/`` and ``test/``."""
+    """A labelled set from a path (folder, IDX-pair folder, .npz, CSV), in ``spec``'s form when given
+    (else ``image_size``'s, a folder's grey files read as ``luminance_grey`` says); ``split`` picks the
+    half of a folder holding ``train/`` and ``test/``."""
     least = 2 if split == "train" else 1  # a test set may lack classes (a rare one): one will do
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
@@ -301,9 +310,27 @@ def _labelled(
             if spec is None and image_size is not None:
                 spec = InputSpec(1, *image_size, "fit")
             return fit_images(data, spec, warn, str(path)) if spec else data
-        data = read_folder(path, path.name, spec, image_size, warn, require_labels=True, least_classes=least)
+        data = read_folder(
+            path,
+            path.name,
+            spec,
+            image_size,
+            warn,
+            require_labels=True,
+            least_classes=least,
+            luminance_grey=luminance_grey,
+        )
     elif is_manifest(path):
-        data = read_manifest(path, path.stem, spec, image_size, warn, require_labels=True, least_classes=least)
+        data = read_manifest(
+            path,
+            path.stem,
+            spec,
+            image_size,
+            warn,
+            require_labels=True,
+            least_classes=least,
+            luminance_grey=luminance_grey,
+        )
     elif path.suffix == ".npz":
         data = read_array(path, path.stem, warn)
         if data.labels is None:

@@ -55,6 +55,7 @@ def read_folder(
     prepare_all: bool = False,
     unlabelled: bool = False,
     least_classes: int = 2,
+    luminance_grey: bool = False,
 ) -> ImageSet:
     """Images of ``root`` (one sub-folder per class, or flat) in ``spec``'s form; ``unlabelled``:
     every image of ``root`` and of its sub-folders at any depth, without labels (an
@@ -63,7 +64,7 @@ def read_folder(
 
     Without ``spec`` the form comes from the images: colour when any image is, else greyscale;
     ``image_size`` (H, W), else :func:`usual_size` scaled down to at most :data:`MAX_SIDE`;
-    prepared by ``fit``. Images already of the frame's size are taken pixel for pixel: a folder of
+    prepared by ``fit`` (grey files read as ``luminance_grey`` says: :class:`InputSpec`). Images already of the frame's size are taken pixel for pixel: a folder of
     them is a data set in the model's form (notMNIST-459's letters, dark on light, are read so),
     where ``idk predict`` prepares a photo of the same size (inverting a light background for a
     digit model); ``prepare_all`` prepares them as ``idk predict`` does. Others are prepared as
@@ -115,7 +116,9 @@ def read_folder(
 
     labelled = bool(subdirs) and not unlabelled
     classes = tuple(c for c, _ in groups) if labelled else None
-    return read_listed(root, name, listed, classes, spec, image_size, warn, require_labels, prepare_all)
+    return read_listed(
+        root, name, listed, classes, spec, image_size, warn, require_labels, prepare_all, luminance_grey=luminance_grey
+    )
 
 
 def check_class_names(root: Path, names: list[str]) -> None:

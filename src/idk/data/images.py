@@ -37,6 +37,10 @@ class InputSpec:
     (digits 2–7 and 9); ``turns``: (class, k) pairs whose image turned by k quarter turns
     (anticlockwise) belongs to no class (a 7 on its side; not a 6 upside down, which is a 9);
     ``flip_invariant``: a mirror image keeps its class (clothes, most photos).
+    ``luminance_grey``: a grey file's pixels brought to one channel through the colour-to-grey
+    product (:data:`LUMINANCE`), an ulp off k/255 in 31 of the 256 levels, as idk read them before
+    checkpoint format 5 (a "fit" model trained then reads its files as it did); else taken as they
+    are, k/255 exactly (held as 8-bit levels).
     """
 
     channels: int
@@ -47,6 +51,7 @@ class InputSpec:
     mirror_classes: tuple[int, ...] = ()
     flip_invariant: bool = False
     turns: tuple[tuple[int, int], ...] = ()
+    luminance_grey: bool = False
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3):

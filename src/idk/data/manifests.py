@@ -59,11 +59,12 @@ def read_manifest(
     prepare_all: bool = False,
     labelled: bool = True,
     least_classes: int = 2,
+    luminance_grey: bool = False,
 ) -> ImageSet:
     """The images ``path`` lists, labelled by its class column (``labelled`` False, or no class
     column: unlabelled), read and brought to one form as a folder's are
-    (:func:`~idk.data.reading.read_listed`, with ``spec``, ``image_size``, ``warn`` and
-    ``prepare_all`` as :func:`~idk.data.folders.read_folder` takes them), in the order a folder's
+    (:func:`~idk.data.reading.read_listed`, with ``spec``, ``image_size``, ``warn``, ``prepare_all``
+    and ``luminance_grey`` as :func:`~idk.data.folders.read_folder` takes them), in the order a folder's
     would be: class by class, each class's files by name, whatever the rows' order (so that sorting
     the table changes nothing: the set's fingerprint and its recorded test split are of that order).
     A file listed twice is read once (``warn`` says so); listed under two classes, a DataError.
@@ -100,7 +101,9 @@ def read_manifest(
         (cell, where, label, None if where.is_file() else "a folder, not a file" if where.is_dir() else "no such file")
         for cell, where, label in sorted(entries.values(), key=lambda e: (e[2], e[0]))
     ]
-    return read_listed(path, name, listed, classes, spec, image_size, warn, require_labels, prepare_all, "class(es)")
+    return read_listed(
+        path, name, listed, classes, spec, image_size, warn, require_labels, prepare_all, "class(es)", luminance_grey
+    )
 
 
 def _place(cell: str, folder: Path) -> Path:

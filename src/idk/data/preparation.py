@@ -208,6 +208,15 @@ def to_fashion_mnist(rgb: np.ndarray, height: int = 28, width: int = 28) -> Prep
     return PreparedImage((1.0 - grey)[None], True, False)
 
 
+def _one_channel(rgb: np.ndarray, luminance_grey: bool) -> np.ndarray:
+    """Colour pixels (H, W, 3) as grey (H, W): their luminance (:data:`LUMINANCE`); a grey image's
+    (three equal channels) one channel as it is, its 8-bit levels exact, unless ``luminance_grey``
+    (:class:`~idk.data.images.InputSpec`: the product, as before checkpoint format 5)."""
+    if not luminance_grey and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 0] == rgb[..., 2]).all():
+        return np.ascontiguousarray(rgb[..., 0])
+    return rgb @ np.array(LUMINANCE, np.float32)
+
+
 def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
     """Pixels (H, W) or (H, W, 3) in [0, 1] scaled to fit ``spec``'s frame (aspect kept) and padded
     centred with the border's median colour, in ``spec``'s channels: (C, height, width)."""
@@ -215,7 +224,7 @@ def fit(pixels: np.ndarray, spec: InputSpec) -> PreparedImage:
     if pixels.ndim == 2 and spec.channels == 3:
         pixels = np.repeat(pixels[..., None], 3, -1)
     elif pixels.ndim == 3 and spec.channels == 1:
-        pixels = pixels @ np.array(LUMINANCE, np.float32)
+        pixels = _one_channel(pixels, spec.luminance_grey)
     h, w = pixels.shape[:2]
     flat = one_colour(pixels, None if pixels.ndim == 2 else -1)
     scale = fitted_scale((h, w), spec)

@@ -43,12 +43,14 @@ def read_listed(
     require_labels: bool = False,
     prepare_all: bool = False,
     classes_are: str = "class folder(s)",
+    luminance_grey: bool = False,
 ) -> ImageSet:
     """The ``listed`` files as one set named ``name``, labelled by ``classes`` (None: unlabelled),
     in ``spec``'s form, else in the form of the images (:func:`_frame`: colour where any image is,
     ``image_size`` or their usual size); ``root`` names the listing in what ``warn`` is told.
     ``require_labels``: DataError for a class none of whose files could be read (its ``classes_are``
-    word). See :func:`idk.data.folders.read_folder` for the rest."""
+    word); ``luminance_grey``: the surveyed form's (:class:`~idk.data.images.InputSpec`). See
+    :func:`idk.data.folders.read_folder` for the rest."""
     found: list[_Found] = []  # (file, label, (H, W), colour, place in the listing)
     ready: list[np.ndarray] = []  # the images converted as read, when the form is known
     forms: Counter[str] = Counter()  # what reading the files changed beside size and channels (STORED_FORMS)
@@ -85,9 +87,9 @@ def read_listed(
     capped = False
     if spec is None and found:
         shown = [name for name, *_ in listed]
-        spec, capped = _frame(found, image_size)
+        spec, capped = _frame(found, image_size, luminance_grey)
         images, read, forms = _converted(found, spec, prepare_all, skipped, shown)
-        if read and len(read) < len(found) and (refit := _frame(read, image_size))[0] != spec:
+        if read and len(read) < len(found) and (refit := _frame(read, image_size, luminance_grey))[0] != spec:
             # images whose pixels failed to decode had chosen the frame: the others converted again in their own
             spec, capped = refit
             images, read, forms = _converted(read, spec, prepare_all, skipped, shown)
@@ -148,7 +150,9 @@ class _Rows:
         self.array[i] = pixels
 
 
-def _frame(found: list[_Found], image_size: tuple[int, int] | None) -> tuple[InputSpec, bool]:
+def _frame(
+    found: list[_Found], image_size: tuple[int, int] | None, luminance_grey: bool = False
+) -> tuple[InputSpec, bool]:
     """The form a folder's ``found`` images are brought to (and whether its size was capped at
     :data:`MAX_SIDE`): ``image_size``, else their :func:`usual_size`; colour where any image is."""
     height, width = image_size or usual_size([size for _, _, size, _, _ in found])
@@ -156,7 +160,8 @@ def _frame(found: list[_Found], image_size: tuple[int, int] | None) -> tuple[Inp
     if capped:
         scale = MAX_SIDE / max(height, width)
         height, width = max(1, round(height * scale)), max(1, round(width * scale))
-    return InputSpec(3 if any(c for *_, c, _ in found) else 1, height, width, "fit"), capped
+    channels = 3 if any(c for *_, c, _ in found) else 1
+    return InputSpec(channels, height, width, "fit", luminance_grey=luminance_grey), capped
 
 
 _Read = tuple[tuple[int, int], "bool | None", tuple[str, ...], "np.ndarray | None"]  # size, colour, changed, pixels

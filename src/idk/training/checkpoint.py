@@ -37,11 +37,15 @@ from idk.training.checkpoint_file import read_file, write_file
 from idk.training.config import TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
 
 FORMAT = "idk-checkpoint"
+# 5: grey files read exactly (InputSpec.luminance_grey: a model of format 4 or less read them through
+# the colour-to-grey product, an ulp off in 31 levels, and its data is read so again; an idk that
+# reads only 4 would not know the field);
 # 4: the guide's name (ModelConfig.guide: an idk that reads only 3 would build the default guide
 # for a model trained with another);
 # 3: how the validation split was drawn (validation_by_class: an idk that reads only 2 would re-draw
 # a user's over all images and calibrate on training images); 2: any input form and classes; 1: MNIST only
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
+EXACT_GREY = 5  # the first format whose grey files were read exactly (InputSpec.luminance_grey)
 OLDEST_READ = 2  # a version 2 file drew its validation split over all images
 KINDS = {"BNN": BNN, "BNNMixture": BNNMixture, "DeterministicNet": DeterministicNet}
 
@@ -310,7 +314,8 @@ class Checkpoint:
             fields.update(
                 model_config=model_config_from_dict(d["model_config"]),
                 classes=tuple(d["classes"]),
-                input_spec=InputSpec.from_dict(d["input_spec"]),
+                # grey files read as the model read them (before format 5: through the product)
+                input_spec=InputSpec.from_dict({"luminance_grey": version < EXACT_GREY, **d["input_spec"]}),
                 rule_config=RuleConfig.from_dict(d["rule_config"]),
                 train_config=train_config_from_dict(d["train_config"]),
                 data=DataRecord.from_dict(d["data"]),

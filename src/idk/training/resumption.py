@@ -175,7 +175,9 @@ def _found(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, warn: Warn) -
 
     stored = ckpt.data
     size = None if stored.data in NAMED else stored.image_size
-    source = training_data(opts.data or stored.data, data, opts.test_data or stored.test_data, size, warn=warn)
+    source = training_data(
+        opts.data or stored.data, data, opts.test_data or stored.test_data, size, warn, ckpt.input_spec.luminance_grey
+    )
     return source.record, fingerprint(used_images(source.train, ckpt.train_config))
 
 
