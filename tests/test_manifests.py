@@ -153,3 +153,71 @@ def test_idk_trains_on_a_listing_and_evaluates_it(shapes, tmp_path, capsys):
     assert "3 classes of 24×24 colour images" in capsys.readouterr().out
     assert main(["evaluate", "--model", str(model), "--noise", "20", "-q"]) == 0
     assert "all.csv-test" in capsys.readouterr().out
+
+
+def _ham(shapes: Path, where: Path) -> Path:
+    """A table as HAM10000's metadata lays one out: the file's id without its ending, the class in a
+    column of another name (``dx``, and the same in ``dx2``), other columns beside them."""
+    rows = "".join(f"L{i},{Path(f).parent.name}/{Path(f).stem},{c},{c},50\n" for i, (f, c) in enumerate(_rows(shapes)))
+    return _write(where, "lesion_id,image_id,dx,dx2,age\n" + rows.replace(f"{shapes}/", ""))
+
+
+def test_columns_named_by_the_user_read_a_table_whose_columns_have_other_names(shapes):
+    """``columns`` names the file and class columns (letter case, spaces and hyphens aside): the table
+    reads as the folder it lists; without them its class column is not found, and the error names
+    the table's columns and --columns; a name the table lacks is said with what it has."""
+    table = _ham(shapes, shapes / "ham.csv")
+    folder = read_folder(shapes, "shapes", require_labels=True)
+    for columns in (("image_id", "dx"), ("Image ID", "DX")):
+        data = read_manifest(table, "ham", require_labels=True, columns=columns)
+        assert data.classes == CLASSES and torch.equal(data.images, folder.images)
+        assert torch.equal(data.labels, folder.labels)
+    with pytest.raises(DataError, match=r"names no class column .*--columns FILE,CLASS \(it names 'lesion_id', 'image"):
+        read_manifest(table, "ham", require_labels=True)
+    with pytest.raises(DataError, match="--columns names 'diagnosis', which its first row does not .*'dx2', 'age'"):
+        read_manifest(table, "ham", require_labels=True, columns=("image_id", "diagnosis"))
+    assert without_labels(str(table), ("image_id", None)) and not without_labels(str(table), ("image_id", "dx"))
+    unlabelled = read_manifest(table, "ham", columns=("image_id", None))
+    assert unlabelled.labels is None and len(unlabelled) == len(folder)
+
+
+def test_the_columns_option_takes_one_or_two_names():
+    import argparse
+
+    from idk.apps.option_types import columns
+
+    assert columns("image_id,dx") == ("image_id", "dx") and columns(" file ") == ("file", None)
+    for bad in ("a,b,c", ",dx", "file,", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="is not FILE,CLASS"):
+            columns(bad)
+
+
+def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shapes, tmp_path, capsys):
+    """``idk train --columns`` records them: calibrate, evaluate (its recorded split) and resume read
+    its table by them without the option; other columns on resuming are refused by name; evaluate's
+    --columns reads the tables it is given; on a folder the option is said to do nothing."""
+    table = _ham(shapes, tmp_path / "ham.csv")
+    for f, _ in _rows(shapes):  # the table's images beside it (an id is found relative to the table)
+        (tmp_path / f).parent.mkdir(exist_ok=True)
+        (tmp_path / f).write_bytes((shapes / f).read_bytes())
+    model = tmp_path / "m.pt"
+    tiny = ["--members", "1", "--no-twin", "--samples", "4", "--channels", "4", "8", "--dense", "8", "-q"]
+    train = ["train", "--data", str(table), "--out", str(model), "--image-size", "24", *tiny]
+    assert main([*train, "--epochs", "1", "--columns", "image_id,dx"]) == 0
+    from idk.training import checkpoint
+
+    assert checkpoint.read(model).data.columns == ("image_id", "dx")
+    capsys.readouterr()
+    assert main(["calibrate", "--model", str(model), "--target-refusal", "0.1", "--out", str(tmp_path / "c.pt")]) == 0
+    assert main(["evaluate", "--model", str(model), "--noise", "10", "-q"]) == 0
+    assert "ham.csv-test" in capsys.readouterr().out
+    shifted = ["evaluate", "--model", str(model), "--noise", "0", "--shift", f"again={table}", "-q"]
+    assert main([*shifted, "--columns", "image_id,dx2"]) == 0
+    assert main(shifted) == 2  # without the option, the table has no class column a --shift set needs
+    assert "--columns FILE,CLASS" in capsys.readouterr().err
+    assert main([*train, "--resume", "--epochs", "2", "--columns", "image_id,dx2"]) == 2
+    assert "its tables were read by --columns image_id,dx, these by --columns image_id,dx2" in capsys.readouterr().err
+    assert main([*train, "--resume", "--epochs", "2"]) == 0
+    folder = ["train", "--data", str(shapes), "--out", str(tmp_path / "f.pt"), "--image-size", "24", "--epochs", "1"]
+    assert main([*folder, *tiny, "--columns", "a,b"]) == 0
+    assert "--columns names a .csv table's columns" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from idk.apps.option_types import (
+    columns,
     device,
     family_weight,
     fraction,
@@ -65,6 +66,17 @@ def _score(p: argparse.ArgumentParser, default: str) -> None:
     )
 
 
+def _columns(p: argparse.ArgumentParser, after: str) -> None:
+    """``--columns FILE,CLASS``: a CSV table's columns by name, ``after`` ending its help."""
+    p.add_argument(
+        "--columns",
+        type=columns,
+        metavar="FILE,CLASS",
+        help="the names of the file column and the class column of the .csv tables given (default: the usual names: "
+        f"file, filename, path, image, image_id, id...; label, class, category, target, y...); {after}",
+    )
+
+
 def _train_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on a data set (MNIST by default, or yours); save a checkpoint")
     p.add_argument(
@@ -74,6 +86,7 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
         "listing image files and their classes",
     )
     p.add_argument("--test-data", help="a separate labelled test set (folder, .npz or .csv) with the same classes")
+    _columns(p, "recorded: the model's tables are read by them again")
     p.add_argument(
         "--image-size",
         type=image_size,
@@ -237,6 +250,7 @@ def _evaluate_command(sub: argparse._SubParsersAction) -> None:
         ".npz with labels, .csv with a class column), reported as shifted: answered share and accuracy on answered; "
         "repeatable",
     )
+    _columns(p, "for --test-data, --shift and --ood (the model's own tables are read as it recorded them)")
     p.add_argument(
         "--shifted",
         type=non_negative,

@@ -39,7 +39,9 @@ class Session:
     def data(self) -> DataConfig:
         from idk.data import DataConfig
 
-        return DataConfig.from_env(self.args.data_dir, progress=self.progress)
+        return DataConfig.from_env(
+            self.args.data_dir, progress=self.progress, columns=getattr(self.args, "columns", None)
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -137,7 +137,8 @@ _UNLABELLED_TEST = (
     "a test set needs labels (one sub-folder per class, 'labels' in an .npz, or a class column in a .csv)"
 )
 _UNLABELLED = (
-    "a shifted set needs labels (one sub-folder per class, an .npz with 'labels', or a .csv with a class column)"
+    "a shifted set needs labels (one sub-folder per class, an .npz with 'labels', or a .csv with a class column: "
+    "--columns FILE,CLASS names one of another name)"
 )
 
 
@@ -358,7 +359,7 @@ def _report_sets(
     of one name."""
     noise, gaussian, shifted_images = counts
     for name, path in shift:  # before anything is read: a large unlabelled folder fails at once
-        if without_labels(path):
+        if without_labels(path, data.columns):
             raise IdkError(f"--shift {name}={path}: {_UNLABELLED}")
     if prepare and warn:
         paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]

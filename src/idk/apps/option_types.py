@@ -48,6 +48,17 @@ def one_of(names: tuple[str, ...], kind: str) -> Callable[[str], str]:
     return check
 
 
+def columns(text: str) -> tuple[str, str | None]:
+    """``FILE,CLASS`` (or ``FILE``): the names of a CSV table's file column and class column."""
+    names = [name.strip() for name in text.split(",")]
+    if not 1 <= len(names) <= 2 or not all(names):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not FILE,CLASS: the names of a .csv table's file column and class column (e.g. "
+            "image_id,dx; FILE alone for a table without classes)"
+        )
+    return names[0], names[1] if len(names) == 2 else None
+
+
 def family_weight(text: str) -> tuple[str, float]:
     """``NAME=W``: a synthetic outlier family and its relative weight (> 0)."""
     name, sep, weight = text.partition("=")

@@ -55,6 +55,7 @@ class DataRecord:
     # of a test set of its own (--test-data, or a test/ half), so a moved one is known again; {}: none
     # (a named set's, or recorded before 2026-12-06)
     test_fingerprint: dict[str, Any] = field(default_factory=dict)
+    columns: tuple[str, str | None] | None = None  # its CSV tables' file and class columns (--columns)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class DataRecord:
             "test_indices": self.test_indices,
             "fingerprint": self.fingerprint,
             "test_fingerprint": self.test_fingerprint,
+            "columns": list(self.columns) if self.columns else None,
         }
 
     @classmethod
@@ -76,6 +78,7 @@ class DataRecord:
             d.get("test_indices"),
             d.get("fingerprint", {}),
             d.get("test_fingerprint", {}),
+            tuple(d["columns"]) if d.get("columns") else None,
         )
 
 
@@ -104,7 +107,7 @@ def training_data(
 ) -> TrainingData:
     """The labelled training and test sets that ``data`` (and ``test_data``) name; ``luminance_grey``:
     a folder's grey files read as a model from before checkpoint format 5 read them (its
-    :class:`~idk.data.images.InputSpec`'s).
+    :class:`~idk.data.images.InputSpec`'s). CSV tables are read by ``cfg.columns`` (recorded).
 
     ``data``: a name of :data:`NAMED`; a folder ``DIR/train/CLASS/*`` + ``DIR/test/CLASS/*``, or
     ``DIR/CLASS/*``; a folder of IDX pairs (``train-images-idx3-ubyte`` ...); an ``.npz``; a ``.csv``
@@ -131,7 +134,7 @@ def training_data(
         path = Path(data)
         if not path.exists():
             raise DataError(f"{data}: not a known data set ({', '.join(NAMED)}) nor an existing path")
-        full = _labelled(path, image_size, warn, luminance_grey=luminance_grey)
+        full = _labelled(path, image_size, warn, luminance_grey=luminance_grey, columns=cfg.columns)
         record_data = str(path.resolve())
         if test_data is None and _has_test_half(path):
             spec = full.spec
@@ -143,16 +146,22 @@ def training_data(
         ood = NOISE
     spec = full.spec
     size = (spec.height, spec.width)
+    tables = any(is_manifest(Path(given)) for given in (data, test_data) if given is not None)
+    columns = cfg.columns if tables else None  # recorded where a table was read by them
+    if cfg.columns and not tables and warn:
+        warn(f"--columns names a .csv table's columns: {data} is no table, and is read as it is")
     if test_data is not None:
-        test = _labelled(Path(test_data), size, warn, spec=spec, split="test")
+        test = _labelled(Path(test_data), size, warn, spec=spec, split="test", columns=cfg.columns)
         test = _beside_training(test, full.classes, test_data, data, warn)
-        record = DataRecord(record_data, str(Path(test_data).resolve()), size, test_fingerprint=fingerprint(test))
+        record = DataRecord(
+            record_data, str(Path(test_data).resolve()), size, test_fingerprint=fingerprint(test), columns=columns
+        )
         _say_shared(full, test, test_data, warn, "keep each image on one side")
         return TrainingData(full, test, record, ood)
     train_idx, test_idx = stratified_split(full.labels, TEST_SHARE, SPLIT_SEED)
     if not len(test_idx):
         raise DataError(f"{data}: too few images to hold out a test set (two or more per class), or give --test-data")
-    record = DataRecord(record_data, None, size, test_idx.tolist(), fingerprint(full))
+    record = DataRecord(record_data, None, size, test_idx.tolist(), fingerprint(full), columns=columns)
     # the test images copied out first; the training images then kept in place (no copy of them)
     test = full.subset(test_idx, f"{full.name}-test")
     train = full.kept(train_idx, f"{full.name}-train")
@@ -234,13 +243,15 @@ def _recorded_test_set(record: DataRecord, spec: InputSpec, cfg: DataConfig) -> 
                 f"{record.test_data}: the model's test data is gone; give it with --test-data (moved: "
                 "`idk train --resume --out MODEL --test-data NEW_PLACE` records its new place)"
             )
-        return _labelled(Path(record.test_data), None, None, spec=spec, split="test")
+        return _labelled(Path(record.test_data), None, None, spec=spec, split="test", columns=record.columns)
     if record.data in NAMED:
         full = named_split(record.data, NAMED[record.data].splits[0], cfg)
     else:
         if not Path(record.data).exists():
             raise DataError(f"{record.data}: the model's training data is gone; {GONE_HINT}")
-        full = _labelled(Path(record.data), record.image_size, None, luminance_grey=spec.luminance_grey)
+        full = _labelled(
+            Path(record.data), record.image_size, None, luminance_grey=spec.luminance_grey, columns=record.columns
+        )
     if record.fingerprint and fingerprint(full)["sha256"] != record.fingerprint.get("sha256"):
         raise DataError(
             f"{record.data}: the data changed since the model was trained, so its recorded test split no longer "
@@ -294,10 +305,11 @@ def _labelled(
     spec: InputSpec | None = None,
     split: str = "train",
     luminance_grey: bool = False,
+    columns: tuple[str, str | None] | None = None,
 ) -> ImageSet:
     """A labelled set from a path (folder, IDX-pair folder, .npz, CSV), in ``spec``'s form when given
-    (else ``image_size``'s, a folder's grey files read as ``luminance_grey`` says); ``split`` picks the
-    half of a folder holding ``train/`` and ``test/``."""
+    (else ``image_size``'s, a folder's grey files read as ``luminance_grey`` says, a CSV's columns
+    as ``columns`` names them); ``split`` picks the half of a folder holding ``train/`` and ``test/``."""
     least = 2 if split == "train" else 1  # a test set may lack classes (a rare one): one will do
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
@@ -330,6 +342,7 @@ def _labelled(
             require_labels=True,
             least_classes=least,
             luminance_grey=luminance_grey,
+            columns=columns,
         )
     elif path.suffix == ".npz":
         data = read_array(path, path.stem, warn)
@@ -410,7 +423,9 @@ def load(
             path = _evaluated_folder(path)
             data = read_folder(path, path.name, spec=spec, prepare_all=prepare, warn=warn, unlabelled=not labelled)
         elif is_manifest(path):
-            data = read_manifest(path, path.stem, spec, warn=warn, prepare_all=prepare, labelled=labelled)
+            data = read_manifest(
+                path, path.stem, spec, warn=warn, prepare_all=prepare, labelled=labelled, columns=cfg.columns
+            )
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             raise DataError(f"{path}: one image is no data set; give a folder of images (`idk predict` answers one)")
         elif path.suffix.lower() in (".npy", ".npz"):
@@ -430,10 +445,11 @@ def load(
     return fit_images(data, spec, warn, name_or_path) if fitted else conform(data, spec)
 
 
-def without_labels(name_or_path: str) -> bool:
+def without_labels(name_or_path: str, columns: tuple[str, str | None] | None = None) -> bool:
     """Whether :func:`load` would give ``name_or_path`` without labels, told before reading its images:
     a folder of images without class sub-folders (nor an IDX pair), an array without a labels array
-    (an ``.npy``, or an ``.npz`` without one), a ``.csv`` without a class column, a noise set. False for a named set, and where it cannot
+    (an ``.npy``, or an ``.npz`` without one), a ``.csv`` without a class column (by ``columns``'
+    names where given), a noise set. False for a named set, and where it cannot
     tell so cheaply (an IDX file, a file that is no array, a path that is not there): :func:`load`
     reads or explains those."""
     path = Path(name_or_path)
@@ -442,7 +458,7 @@ def without_labels(name_or_path: str) -> bool:
     if path.is_dir():
         return _evaluation_pair(path) is None and not class_folders(_evaluated_folder(path))
     if is_manifest(path):
-        return unlabelled_manifest(path)
+        return unlabelled_manifest(path, columns)
     if path.suffix.lower() not in (".npy", ".npz"):
         return False
     try:  # np.load goes by the content, as load does: an .npz renamed .npy is still read as one

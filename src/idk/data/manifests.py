@@ -4,7 +4,8 @@ folders and arrays: the form many labelled sets come in (one folder of images, a
 Its first row names the columns: the image's file (one of :data:`FILE_COLUMNS`) and its class (one
 of :data:`LABEL_COLUMNS`), letter case, spaces and hyphens aside, other columns left out; a table of
 two columns named otherwise is read as (file, class), and one whose first row is a file's has no
-header. Commas, semicolons or tabs part the cells (:data:`DELIMITERS`), quoted as CSV quotes them.
+header; ``--columns FILE,CLASS`` names the two columns of a table named otherwise (a HAM10000
+``image_id,dx``), ``--columns FILE`` its file column alone (unlabelled). Commas, semicolons or tabs part the cells (:data:`DELIMITERS`), quoted as CSV quotes them.
 A file is found relative to the CSV's own folder (or by an absolute path; Windows' separators and
 an id without its ending too), and read whatever its name's ending; one that is not there or
 cannot be decoded is named in one line and skipped, as a folder's are. The classes are the labels
@@ -32,6 +33,7 @@ FILE_COLUMNS = (
     *("image_id", "id"),  # last: a name without its ending (Kaggle's ids), the file found by IMAGE_SUFFIXES
 )
 LABEL_COLUMNS = ("label", "class", "class_name", "category", "target", "y")
+Columns = tuple[str, "str | None"]  # a table's file column and class column as --columns names them (None: none)
 DELIMITERS = ",;\t"  # the one the first row holds most of parts the cells ("sep=;" first, as Excel writes it, names it)
 
 
@@ -40,11 +42,11 @@ def is_manifest(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-def unlabelled_manifest(path: Path) -> bool:
+def unlabelled_manifest(path: Path, columns: Columns | None = None) -> bool:
     """Whether the table ``path`` names no class column (False where it cannot be read:
     :func:`read_manifest` says why)."""
     try:
-        return _table(path).labels is None
+        return _table(path, columns).labels is None
     except DataError:
         return False
 
@@ -60,6 +62,7 @@ def read_manifest(
     labelled: bool = True,
     least_classes: int = 2,
     luminance_grey: bool = False,
+    columns: Columns | None = None,
 ) -> ImageSet:
     """The images ``path`` lists, labelled by its class column (``labelled`` False, or no class
     column: unlabelled), read and brought to one form as a folder's are
@@ -68,12 +71,15 @@ def read_manifest(
     would be: class by class, each class's files by name, whatever the rows' order (so that sorting
     the table changes nothing: the set's fingerprint and its recorded test split are of that order).
     A file listed twice is read once (``warn`` says so); listed under two classes, a DataError.
-    ``require_labels``: a DataError unless it has a class column with ``least_classes`` classes or more."""
-    table = _table(path)
+    ``require_labels``: a DataError unless it has a class column with ``least_classes`` classes or more.
+    ``columns``: the file and class columns by name (``--columns``), else found as the module says."""
+    table = _table(path, columns)
     if table.labels is None and require_labels:
+        if columns is not None:
+            raise DataError(f"{path}: --columns names no class column: a training or test set needs one (FILE,CLASS)")
         raise DataError(
             f"{path}: its first row names no class column ({', '.join(LABEL_COLUMNS)}): a training or test set "
-            "needs one"
+            f"needs one; name yours with --columns FILE,CLASS (it names {_named(table.header)})"
         )
     labels = table.labels if labelled else None
     classes = tuple(sorted(set(labels))) if labels is not None else None
@@ -127,11 +133,31 @@ class _Rows:
 
     files: list[str]
     labels: list[str] | None
+    header: list[str]  # the first row's cells as written
 
 
-def _table(path: Path) -> _Rows:
+def column_key(name: str) -> str:
+    """A column's name as a table's columns are matched: letter case, spaces and hyphens aside."""
+    return re.sub(r"[\s-]+", "_", name.strip().lower())
+
+
+def _named(cells: list[str]) -> str:
+    return ", ".join(repr(c) for c in cells[:12]) + (f" and {len(cells) - 12} more" if len(cells) > 12 else "")
+
+
+def _column(path: Path, header: list[str], cells: list[str], name: str | None) -> int | None:
+    """Where the column ``name`` (``--columns``) is in the first row (None: no name given)."""
+    if name is None:
+        return None
+    if column_key(name) not in header:
+        raise DataError(f"{path}: --columns names {name!r}, which its first row does not (it names {_named(cells)})")
+    return header.index(column_key(name))
+
+
+def _table(path: Path, columns: Columns | None = None) -> _Rows:
     """The rows of ``path``. Its first row names the columns, unless it has two and the first row's
-    first cell is a file there (a table without a header: file, class); cells stripped of spaces,
+    first cell is a file there (a table without a header: file, class); ``columns`` names the file
+    and class columns (else they are found by :data:`FILE_COLUMNS` and :data:`LABEL_COLUMNS`); cells stripped of spaces,
     class names in one Unicode form (an accent written apart is one class). DataError for a table
     that is empty, names no file column, or has rows without a file or class (by line number)."""
     try:
@@ -151,17 +177,21 @@ def _table(path: Path) -> _Rows:
     rows = [(reader.line_num + skip, [cell.strip() for cell in row]) for row in reader if any(c.strip() for c in row)]
     if not rows:
         raise DataError(f"{path}: lists no images (a first row naming the columns, then one row per image)")
-    header = [re.sub(r"[\s-]+", "_", cell.lower()) for cell in rows[0][1]]
-    file_at = next((header.index(c) for c in FILE_COLUMNS if c in header), None)
-    label_at = next((header.index(c) for c in LABEL_COLUMNS if c in header), None)
-    if file_at is None and label_at is None and len(header) == 2:  # (file, class) by position
+    cells = rows[0][1]
+    header = [column_key(cell) for cell in cells]
+    if columns is not None:
+        file_at, label_at = (_column(path, header, cells, name) for name in columns)
+    else:
+        file_at = next((header.index(c) for c in FILE_COLUMNS if c in header), None)
+        label_at = next((header.index(c) for c in LABEL_COLUMNS if c in header), None)
+    if columns is None and file_at is None and label_at is None and len(header) == 2:  # (file, class) by position
         file_at, label_at = 0, 1
         if _place(rows[0][1][0], path.parent).is_file():  # no header: the first row is an image's
             rows.insert(0, (0, ["file", "label"]))
     if file_at is None:
         raise DataError(
             f"{path}: its first row names no image column ({', '.join(FILE_COLUMNS)}; letter case, spaces and "
-            f"hyphens aside); it names {', '.join(repr(c) for c in rows[0][1])}"
+            f"hyphens aside); it names {_named(cells)}: name yours with --columns FILE,CLASS"
         )
     if len(rows) < 2:
         raise DataError(f"{path}: lists no images (a first row naming the columns, then one row per image)")
@@ -176,4 +206,4 @@ def _table(path: Path) -> _Rows:
         labels.append(label)
     if short:
         raise DataError(f"{path}: line{'s' * (len(short) > 1)} {some_of(short)} without a file or a class")
-    return _Rows(files, list(nfc(tuple(labels))) if label_at is not None else None)
+    return _Rows(files, list(nfc(tuple(labels))) if label_at is not None else None, rows[0][1])

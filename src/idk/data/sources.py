@@ -129,11 +129,14 @@ DOWNLOADS: dict[str, dict[str, RemoteFile] | RemoteFolder] = {
 @dataclass(frozen=True)
 class DataConfig:
     """Where data comes from: a local directory (checked first), else a download cache;
-    ``progress``: bars while files download (none when None)."""
+    ``progress``: bars while files download (none when None); ``columns``: the file and class
+    columns of the command's own CSV tables by name (``--columns``; None: found by their usual
+    names, :mod:`idk.data.manifests`; a model's own tables are read as it recorded them)."""
 
     data_dir: Path | None = None
     cache_dir: Path | None = None
     progress: Progress | None = field(default=None, compare=False, repr=False)
+    columns: tuple[str, str | None] | None = None
 
     def __post_init__(self) -> None:  # a caller's text paths as Paths, "" as none (as from_env reads it)
         for name in ("data_dir", "cache_dir"):
@@ -147,12 +150,13 @@ class DataConfig:
         data_dir: str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
         progress: Progress | None = None,
+        columns: tuple[str, str | None] | None = None,
     ) -> DataConfig:
         data_dir = data_dir or os.environ.get("IDK_DATA_DIR") or None
         if data_dir is not None and not Path(data_dir).is_dir():
             raise DataError(f"{data_dir}: data directory does not exist (from --data-dir or IDK_DATA_DIR)")
         cache = Path(cache_dir) if cache_dir else default_cache_dir()
-        return cls(Path(data_dir) if data_dir else None, cache, progress)
+        return cls(Path(data_dir) if data_dir else None, cache, progress, columns)
 
     def file(self, subdir: str, remote: RemoteFile) -> Path:
         """A verified path to ``remote``: from the data directory when it holds it, else the cache."""

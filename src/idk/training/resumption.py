@@ -76,6 +76,8 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
             f"the {now['n']} images of {record.data} (or their labels) are not those it trained on (their SHA-256 "
             "differs: an image edited, replaced or moved to another class)"
         )
+    if stored.columns != record.columns:
+        return f"its tables were read by {_columns(stored.columns)}, these by {_columns(record.columns)}"
     if tuple(stored.image_size or ()) != tuple(record.image_size or ()):
         return f"its images were brought to {stored.image_size}, these to {record.image_size}"
     if stored.test_indices != record.test_indices:
@@ -102,6 +104,11 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
         if same_images(stored.test_fingerprint) != same_images(record.test_fingerprint):
             return f"the test set now given is not the one it was trained beside ({where}: their SHA-256 differs)"
     return None
+
+
+def _columns(columns: tuple[str, str | None] | None) -> str:
+    """A table's columns as ``--columns`` gave them, or their usual names."""
+    return "--columns " + ",".join(c for c in columns if c) if columns else "their usual column names"
 
 
 def new_place(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str | Path, warn: Warn) -> Checkpoint | None:
@@ -176,7 +183,12 @@ def _found(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, warn: Warn) -
     stored = ckpt.data
     size = None if stored.data in NAMED else stored.image_size
     source = training_data(
-        opts.data or stored.data, data, opts.test_data or stored.test_data, size, warn, ckpt.input_spec.luminance_grey
+        opts.data or stored.data,
+        replace(data, columns=data.columns or stored.columns),  # its tables read as recorded, unless named anew
+        opts.test_data or stored.test_data,
+        size,
+        warn,
+        ckpt.input_spec.luminance_grey,
     )
     return source.record, fingerprint(used_images(source.train, ckpt.train_config))
 

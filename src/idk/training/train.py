@@ -129,6 +129,7 @@ def train(
             return kept
         stored = previous.data
         gone_too(previous, opts, out)
+        data = replace(data, columns=data.columns or stored.columns)  # its tables read as recorded, unless named anew
         opts = replace(
             opts,
             data=opts.data or stored.data,
