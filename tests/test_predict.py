@@ -364,3 +364,27 @@ def test_an_image_enlarged_four_times_or_more_is_answered_with_a_note(cnn_model,
     assert capsys.readouterr().out.rstrip().endswith("; " + stroked.note)
     assert main(["predict", str(tmp_path / "stroke.png"), "--model", str(cnn_model), "--samples", "10", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["note"] == stroked.note
+
+
+def test_a_table_of_files_is_answered_row_by_row_by_its_cells(cnn_model, user_files, tmp_path, capsys):
+    """`idk predict TABLE.csv`: each file the table lists answered in its rows' order, named by its
+    cell as written (relative to the table, an id without its ending), the class column left out;
+    a file not there answered with its error; --columns names a file column of another name; a
+    table that names no file column is that entry's error, not the call's."""
+    (tmp_path / "imgs").mkdir()
+    for name in ("seven.jpg", "blank.png"):
+        (tmp_path / "imgs" / name).write_bytes((user_files / name).read_bytes())
+    table = tmp_path / "to_answer.csv"
+    table.write_text("image_id,label\nimgs/blank,x\nimgs/seven,y\nimgs/gone.png,z\nimgs/seven.jpg,y\n")
+    assert main(["predict", str(table), "--model", str(cnn_model), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert [r["file"] for r in out] == ["imgs/blank", "imgs/seven", "imgs/gone.png", "imgs/seven.jpg"]
+    blank, seven, gone, again = out
+    assert blank["verdict"] == "I don't know" and blank["blank"] and seven["verdict"] == "7"
+    assert "no such file" in gone["error"] and again["probabilities"] == seven["probabilities"]
+    table.write_text("lesion,picture,age\nL1,imgs/seven.jpg,40\nL2,imgs/blank.png,50\n")
+    assert main(["predict", str(table), "--model", str(cnn_model), "--json", "--columns", "picture"]) == 0
+    assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["7", "I don't know"]
+    assert main(["predict", str(table), str(user_files / "seven.jpg"), "--model", str(cnn_model), "--json"]) == 1
+    first, answered = json.loads(capsys.readouterr().out)
+    assert "names no image column" in first["error"] and "--columns" in first["error"] and answered["verdict"] == "7"

@@ -298,9 +298,11 @@ def _predict_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "files",
         nargs="+",
-        help="image files, folders or glob patterns; .npy/.npz arrays (each image answered as FILE[i])",
+        help="image files, folders or glob patterns; .npy/.npz arrays (each image answered as FILE[i]); .csv tables "
+        "(each file listed answered, row by row, by its cell)",
     )
     p.add_argument("--model", required=True, help="a checkpoint written by idk train")
+    _columns(p, "here only the file column is read")
     p.add_argument("--samples", type=positive, help="posterior samples per image (default: the model's)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     _common(p)

@@ -210,7 +210,7 @@ def _predict(s: Session) -> int:
     from idk.apps.predict import format_results, predict_files
 
     model, ckpt = _loaded(s)
-    results = predict_files(model, ckpt, s.args.files, s.args.samples, progress=s.progress)
+    results = predict_files(model, ckpt, s.args.files, s.args.samples, progress=s.progress, columns=s.args.columns)
     if s.args.json:
         from idk.evaluation.report import json_safe
 

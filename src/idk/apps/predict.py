@@ -21,6 +21,7 @@ from idk.data.folders import Warn, fit_images
 from idk.data.images import ImageSet, InputSpec, unit
 from idk.data.imaging import Source
 from idk.data.listing import list_images
+from idk.data.manifests import is_manifest, listed_files
 from idk.data.preparation import PreparedImage, fitted_scale, prepared_or_error
 from idk.data.reading import in_threads
 from idk.data.sources import DataConfig
@@ -128,17 +129,23 @@ def predict_files(
     samples: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    columns: tuple[str, str | None] | None = None,
 ) -> list[FileResult]:
     """Answer every image among ``paths`` (files, folders, globs; one path alone will do); each
-    image of an ``.npy``/``.npz`` array file is answered as ``FILE[i]`` (:func:`array_sources`).
-    Unreadable files get an error. ``progress``: a bar over the files (shown for more than one
-    batch of them), and warnings of what was converted."""
+    image of an ``.npy``/``.npz`` array file is answered as ``FILE[i]`` (:func:`array_sources`);
+    each file a ``.csv`` table lists, row by row, by its cell (:func:`table_sources`; its file
+    column named by ``columns``' first name, else found by its usual names). Unreadable files get
+    an error. ``progress``: a bar over the files (shown for more than one batch of them), and
+    warnings of what was converted."""
     sources: list[tuple[str, Path | PreparedImage | ImageError]] = []
     warn = progress.warn if progress else None
     for raw in [paths] if isinstance(paths, (str, Path)) else paths:
         raw = str(raw)
         if Path(raw).suffix.lower() in ARRAY_SUFFIXES and Path(raw).is_file():
             sources += array_sources(raw, ckpt, warn)
+            continue
+        if is_manifest(Path(raw)) and Path(raw).is_file():
+            sources += table_sources(raw, columns)
             continue
         try:
             sources += [(str(f), f) for f in list_images([raw], warn)]
@@ -148,6 +155,17 @@ def predict_files(
 
 
 ARRAY_SUFFIXES = (".npy", ".npz")
+
+
+def table_sources(path: str, columns: tuple[str, str | None] | None = None) -> list[tuple[str, Path | ImageError]]:
+    """Each file a ``.csv`` table lists as ``(its cell, its place)``, in the rows' order (a file
+    that is not there is answered with its error, as a missing path is); the table's error alone
+    where it cannot be read (:func:`~idk.data.manifests.listed_files`)."""
+    try:
+        listed = listed_files(Path(path), None if columns is None else (columns[0], None))
+    except DataError as err:
+        return [(path, ImageError(path, str(err).removeprefix(f"{path}: ")))]
+    return [(cell, place) for cell, place in listed]
 
 
 def array_sources(

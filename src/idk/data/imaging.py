@@ -180,7 +180,7 @@ def decoding(name: str):
         except NonFinitePixels:
             raise ImageError(name, "holds NaN or infinite pixel values") from None
         except UnidentifiedImageError:
-            table = "; a .csv table of images is a data set: `idk evaluate --test-data` or `--ood`"
+            table = "; a .csv table of images is answered by `idk predict TABLE.csv`, evaluated by `idk evaluate --test-data`"
             why = "not an image file idk reads (PNG, JPEG, BMP, GIF, WebP, TIFF)"
             raise ImageError(name, why + (table if name.lower().endswith(".csv") else "")) from None
         except (OSError, SyntaxError, ValueError, EOFError) as err:

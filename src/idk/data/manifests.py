@@ -112,6 +112,13 @@ def read_manifest(
     )
 
 
+def listed_files(path: Path, columns: Columns | None = None) -> list[tuple[str, Path]]:
+    """The files ``path`` lists, one per row in the rows' order, each as (its cell, where it is):
+    what ``idk predict TABLE.csv`` answers (a class column, if any, left out). DataError for a
+    table that cannot be read, as :func:`read_manifest` says."""
+    return [(cell, _place(cell, path.parent)) for cell in _table(path, columns).files]
+
+
 def _place(cell: str, folder: Path) -> Path:
     """Where a file cell points: an absolute path, else relative to the table's ``folder``; a
     Windows path (``..\\imgs\\x.png``) read with its separators where it is not found as written;
