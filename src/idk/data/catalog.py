@@ -311,6 +311,11 @@ def _labelled(
     (else ``image_size``'s, a folder's grey files read as ``luminance_grey`` says, a CSV's columns
     as ``columns`` names them); ``split`` picks the half of a folder holding ``train/`` and ``test/``."""
     least = 2 if split == "train" else 1  # a test set may lack classes (a rare one): one will do
+    listing = {
+        "require_labels": True,
+        "least_classes": least,
+        "luminance_grey": luminance_grey,
+    }  # a folder's, a table's
     if path.is_dir():
         if (path / "train").is_dir() and (path / "test").is_dir():
             others = [d.name for d in class_folders(path) if d.name not in ("train", "test")]
@@ -322,28 +327,9 @@ def _labelled(
             if spec is None and image_size is not None:
                 spec = InputSpec(1, *image_size, "fit")
             return fit_images(data, spec, warn, str(path)) if spec else data
-        data = read_folder(
-            path,
-            path.name,
-            spec,
-            image_size,
-            warn,
-            require_labels=True,
-            least_classes=least,
-            luminance_grey=luminance_grey,
-        )
+        data = read_folder(path, path.name, spec, image_size, warn, **listing)
     elif is_manifest(path):
-        data = read_manifest(
-            path,
-            path.stem,
-            spec,
-            image_size,
-            warn,
-            require_labels=True,
-            least_classes=least,
-            luminance_grey=luminance_grey,
-            columns=columns,
-        )
+        data = read_manifest(path, path.stem, spec, image_size, warn, columns=columns, **listing)
     elif path.suffix == ".npz":
         data = read_array(path, path.stem, warn)
         if data.labels is None:
