@@ -433,3 +433,37 @@ def test_a_model_of_a_grey_folder_from_before_format_5_resumes_calibrates_and_ev
     calibrate = ["calibrate", "--model", str(tmp_path / "exact.pt"), "--target-refusal", "0.1", "--out", str(out)]
     assert main(calibrate) == 2
     assert "changed since training" in capsys.readouterr().err
+
+
+def test_a_model_of_before_format_5_beside_a_grey_test_folder_takes_its_new_place(tmp_path, monkeypatch, capsys):
+    """A format-4 model trained on an array beside a --test-data folder of grey files: that folder,
+    moved, is known again by its recorded SHA-256 (its files read as the model read them, though
+    the array's own form never carried the old reading)."""
+    import shutil
+
+    import numpy as np
+
+    import idk.data.preparation as preparation
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "train.npz", images=rng.integers(0, 256, (40, 16, 16), np.uint8), labels=np.arange(40) % 2)
+    for i in range(8):
+        (tmp_path / "test" / "01"[i % 2]).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (16, 16), np.uint8), "L").save(
+            tmp_path / "test" / "01"[i % 2] / f"{i}.png"
+        )
+    out = tmp_path / "m.pt"
+    args = ["--channels", "4", "8", "--dense", "16", "--samples", "4", "--no-twin", "--epochs", "1", "-q"]
+    exact = preparation._one_channel
+    with monkeypatch.context() as m:  # as idk before format 5 read grey files
+        m.setattr(preparation, "_one_channel", lambda rgb, _: exact(rgb, True))
+        train = ["train", "--data", str(tmp_path / "train.npz"), "--test-data", str(tmp_path / "test"), "--out"]
+        assert main([*train, str(out), *args]) == 0
+    stored = torch.load(out, weights_only=True)
+    stored["format_version"] = 4
+    del stored["input_spec"]["luminance_grey"]
+    torch.save(stored, out)
+    shutil.move(tmp_path / "test", tmp_path / "moved")
+    capsys.readouterr()
+    assert main(["train", "--resume", "--out", str(out), "--test-data", str(tmp_path / "moved"), *args]) == 0
+    assert checkpoint.read(out).data.test_data == str((tmp_path / "moved").resolve())

@@ -157,8 +157,12 @@ def test_idk_trains_on_a_listing_and_evaluates_it(shapes, tmp_path, capsys):
 
 def _ham(shapes: Path, where: Path) -> Path:
     """A table as HAM10000's metadata lays one out: the file's id without its ending, the class in a
-    column of another name (``dx``, and the same in ``dx2``), other columns beside them."""
-    rows = "".join(f"L{i},{Path(f).parent.name}/{Path(f).stem},{c},{c},50\n" for i, (f, c) in enumerate(_rows(shapes)))
+    column of another name (``dx``; ``dx2`` the same but for the first image's class), other columns
+    beside them."""
+    rows = "".join(
+        f"L{i},{Path(f).parent.name}/{Path(f).stem},{c},{CLASSES[1] if i == 0 else c},50\n"
+        for i, (f, c) in enumerate(_rows(shapes))
+    )
     return _write(where, "lesion_id,image_id,dx,dx2,age\n" + rows.replace(f"{shapes}/", ""))
 
 
@@ -194,8 +198,9 @@ def test_the_columns_option_takes_one_or_two_names():
 
 def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shapes, tmp_path, capsys):
     """``idk train --columns`` records them: calibrate, evaluate (its recorded split) and resume read
-    its table by them without the option; other columns on resuming are refused by name; evaluate's
-    --columns reads the tables it is given; on a folder the option is said to do nothing."""
+    its table by them without the option, or by the same names written otherwise; other columns
+    giving other labels are refused with both namings said; evaluate's --columns reads the tables it
+    is given (an --ood table by its file column alone); on a folder the option is said to do nothing."""
     table = _ham(shapes, tmp_path / "ham.csv")
     for f, _ in _rows(shapes):  # the table's images beside it (an id is found relative to the table)
         (tmp_path / f).parent.mkdir(exist_ok=True)
@@ -213,11 +218,16 @@ def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shap
     assert "ham.csv-test" in capsys.readouterr().out
     shifted = ["evaluate", "--model", str(model), "--noise", "0", "--shift", f"again={table}", "-q"]
     assert main([*shifted, "--columns", "image_id,dx2"]) == 0
+    ood = _write(tmp_path / "new.csv", "image_id\n" + "".join(f"{f[:-4]}\n" for f, _ in _rows(shapes)[:5]))
+    assert main([*shifted, f"--ood=new={ood}", "--columns", "image_id,dx"]) == 0  # no class column: none read
     assert main(shifted) == 2  # without the option, the table has no class column a --shift set needs
     assert "--columns FILE,CLASS" in capsys.readouterr().err
     assert main([*train, "--resume", "--epochs", "2", "--columns", "image_id,dx2"]) == 2
-    assert "its tables were read by --columns image_id,dx, these by --columns image_id,dx2" in capsys.readouterr().err
-    assert main([*train, "--resume", "--epochs", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "cannot resume: it trained on" in err  # a class moved: another split, another count
+    assert "its tables were read by --columns image_id,dx, these by --columns image_id,dx2" in err
+    assert main([*train, "--resume", "--epochs", "2", "--columns", "Image ID,DX"]) == 0  # the same columns
+    assert main([*train, "--resume", "--epochs", "3"]) == 0
     folder = ["train", "--data", str(shapes), "--out", str(tmp_path / "f.pt"), "--image-size", "24", "--epochs", "1"]
     assert main([*folder, *tiny, "--columns", "a,b"]) == 0
     assert "--columns names a .csv table's columns" in capsys.readouterr().err

@@ -385,6 +385,11 @@ def test_a_table_of_files_is_answered_row_by_row_by_its_cells(cnn_model, user_fi
     table.write_text("lesion,picture,age\nL1,imgs/seven.jpg,40\nL2,imgs/blank.png,50\n")
     assert main(["predict", str(table), "--model", str(cnn_model), "--json", "--columns", "picture"]) == 0
     assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["7", "I don't know"]
-    assert main(["predict", str(table), str(user_files / "seven.jpg"), "--model", str(cnn_model), "--json"]) == 1
+    odd = f"{tmp_path}/./to_answer.csv"  # named as given, once
+    assert main(["predict", odd, str(user_files / "seven.jpg"), "--model", str(cnn_model), "--json"]) == 1
     first, answered = json.loads(capsys.readouterr().out)
-    assert "names no image column" in first["error"] and "--columns" in first["error"] and answered["verdict"] == "7"
+    assert first["file"] == odd and first["error"].startswith(f"{odd}: its first row names no image column")
+    assert "--columns" in first["error"] and answered["verdict"] == "7"
+    table.write_text("file,label\nimgs/seven.jpg,7\nimgs/blank.png,\n")  # classes are not read: one may be empty
+    assert main(["predict", str(table), "--model", str(cnn_model), "--json"]) == 0
+    assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["7", "I don't know"]

@@ -134,7 +134,8 @@ SHIFTED_IMAGES = 1000  # images per built-in shifted set (idk.data.shifted)
 
 
 _UNLABELLED_TEST = (
-    "a test set needs labels (one sub-folder per class, 'labels' in an .npz, or a class column in a .csv)"
+    "a test set needs labels (one sub-folder per class, 'labels' in an .npz, or a class column in a .csv: "
+    "--columns FILE,CLASS names one of another name)"
 )
 _UNLABELLED = (
     "a shifted set needs labels (one sub-folder per class, an .npz with 'labels', or a .csv with a class column: "

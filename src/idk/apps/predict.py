@@ -162,9 +162,9 @@ def table_sources(path: str, columns: tuple[str, str | None] | None = None) -> l
     that is not there is answered with its error, as a missing path is); the table's error alone
     where it cannot be read (:func:`~idk.data.manifests.listed_files`)."""
     try:
-        listed = listed_files(Path(path), None if columns is None else (columns[0], None))
+        listed = listed_files(Path(path), columns)
     except DataError as err:
-        return [(path, ImageError(path, str(err).removeprefix(f"{path}: ")))]
+        return [(path, ImageError(path, str(err).removeprefix(f"{Path(path)}: ")))]
     return [(cell, place) for cell, place in listed]
 
 

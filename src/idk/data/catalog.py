@@ -9,7 +9,7 @@ A name is one of the sets idk knows (:mod:`idk.data.named`), a path a user's set
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,8 @@ def training_data(
             _say_shared(full, test, f"{path} (test)", warn, "keep each image on one side")
             return TrainingData(full, test, record, NOISE)
         ood = NOISE
+    if luminance_grey and full.spec.channels == 1:  # a --test-data set's grey files read as the model read them
+        full.spec = replace(full.spec, luminance_grey=True)
     spec = full.spec
     size = (spec.height, spec.width)
     tables = any(is_manifest(Path(given)) for given in (data, test_data) if given is not None)

@@ -73,7 +73,7 @@ def read_manifest(
     A file listed twice is read once (``warn`` says so); listed under two classes, a DataError.
     ``require_labels``: a DataError unless it has a class column with ``least_classes`` classes or more.
     ``columns``: the file and class columns by name (``--columns``), else found as the module says."""
-    table = _table(path, columns)
+    table = _table(path, columns, with_labels=labelled)
     if table.labels is None and require_labels:
         if columns is not None:
             raise DataError(f"{path}: --columns names no class column: a training or test set needs one (FILE,CLASS)")
@@ -116,7 +116,7 @@ def listed_files(path: Path, columns: Columns | None = None) -> list[tuple[str, 
     """The files ``path`` lists, one per row in the rows' order, each as (its cell, where it is):
     what ``idk predict TABLE.csv`` answers (a class column, if any, left out). DataError for a
     table that cannot be read, as :func:`read_manifest` says."""
-    return [(cell, _place(cell, path.parent)) for cell in _table(path, columns).files]
+    return [(cell, _place(cell, path.parent)) for cell in _table(path, columns, with_labels=False).files]
 
 
 def _place(cell: str, folder: Path) -> Path:
@@ -161,10 +161,11 @@ def _column(path: Path, header: list[str], cells: list[str], name: str | None) -
     return header.index(column_key(name))
 
 
-def _table(path: Path, columns: Columns | None = None) -> _Rows:
+def _table(path: Path, columns: Columns | None = None, with_labels: bool = True) -> _Rows:
     """The rows of ``path``. Its first row names the columns, unless it has two and the first row's
     first cell is a file there (a table without a header: file, class); ``columns`` names the file
-    and class columns (else they are found by :data:`FILE_COLUMNS` and :data:`LABEL_COLUMNS`); cells stripped of spaces,
+    and class columns (else they are found by :data:`FILE_COLUMNS` and :data:`LABEL_COLUMNS`; not
+    ``with_labels``: the files alone, a class column neither looked for nor read); cells stripped of spaces,
     class names in one Unicode form (an accent written apart is one class). DataError for a table
     that is empty, names no file column, or has rows without a file or class (by line number)."""
     try:
@@ -187,7 +188,9 @@ def _table(path: Path, columns: Columns | None = None) -> _Rows:
     cells = rows[0][1]
     header = [column_key(cell) for cell in cells]
     if columns is not None:
-        file_at, label_at = (_column(path, header, cells, name) for name in columns)
+        file_at, label_at = (
+            _column(path, header, cells, name) for name in (columns[0], columns[1] if with_labels else None)
+        )
     else:
         file_at = next((header.index(c) for c in FILE_COLUMNS if c in header), None)
         label_at = next((header.index(c) for c in LABEL_COLUMNS if c in header), None)
@@ -195,6 +198,7 @@ def _table(path: Path, columns: Columns | None = None) -> _Rows:
         file_at, label_at = 0, 1
         if _place(rows[0][1][0], path.parent).is_file():  # no header: the first row is an image's
             rows.insert(0, (0, ["file", "label"]))
+    label_at = label_at if with_labels else None
     if file_at is None:
         raise DataError(
             f"{path}: its first row names no image column ({', '.join(FILE_COLUMNS)}; letter case, spaces and "
@@ -212,5 +216,6 @@ def _table(path: Path, columns: Columns | None = None) -> _Rows:
         files.append(file)
         labels.append(label)
     if short:
-        raise DataError(f"{path}: line{'s' * (len(short) > 1)} {some_of(short)} without a file or a class")
+        what = "a file or a class" if label_at is not None else "a file"
+        raise DataError(f"{path}: line{'s' * (len(short) > 1)} {some_of(short)} without {what}")
     return _Rows(files, list(nfc(tuple(labels))) if label_at is not None else None, rows[0][1])

@@ -50,6 +50,14 @@ OLDEST_READ = 2  # a version 2 file drew its validation split over all images
 KINDS = {"BNN": BNN, "BNNMixture": BNNMixture, "DeterministicNet": DeterministicNet}
 
 
+def _input_spec(d: dict[str, Any], version: int) -> InputSpec:
+    """A checkpoint's input form; a greyscale model of a format before :data:`EXACT_GREY` reads grey
+    files as it did, through the colour-to-grey product (:class:`InputSpec`'s ``luminance_grey``;
+    a colour model never turns an image grey)."""
+    legacy = version < EXACT_GREY and d.get("channels") == 1
+    return InputSpec.from_dict({"luminance_grey": legacy, **d})
+
+
 def member_key(k: int) -> str:
     """The ``training_state`` key of a mixture's member k ("model" for the first, as for a single BNN)."""
     return "model" if k == 0 else f"model.{k}"
@@ -314,8 +322,7 @@ class Checkpoint:
             fields.update(
                 model_config=model_config_from_dict(d["model_config"]),
                 classes=tuple(d["classes"]),
-                # grey files read as the model read them (before format 5: through the product)
-                input_spec=InputSpec.from_dict({"luminance_grey": version < EXACT_GREY, **d["input_spec"]}),
+                input_spec=_input_spec(d["input_spec"], version),
                 rule_config=RuleConfig.from_dict(d["rule_config"]),
                 train_config=train_config_from_dict(d["train_config"]),
                 data=DataRecord.from_dict(d["data"]),

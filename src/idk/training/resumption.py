@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from idk.data.fingerprints import same_images
+from idk.data.manifests import column_key
 from idk.data.named import NAMED
 from idk.data.synthetic import DRAWN_SCRIBBLES
 from idk.errors import CheckpointError, IdkError
@@ -70,14 +71,15 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
     if relocated and not was.get("sha256"):
         return f"it recorded no SHA-256 of its images (an older checkpoint) to know them in {record.data}: put them back in {stored.data}"
     if was.get("n") not in (None, now["n"]):
-        return f"it trained on {was['n']} images (its test images aside); {record.data} now gives {now['n']}"
+        return (
+            f"it trained on {was['n']} images (its test images aside); {record.data} now gives {now['n']}"
+            f"{_other_columns(stored, record)}"
+        )
     if was.get("sha256") not in (None, now["sha256"]):
         return (
             f"the {now['n']} images of {record.data} (or their labels) are not those it trained on (their SHA-256 "
-            "differs: an image edited, replaced or moved to another class)"
+            f"differs: an image edited, replaced or moved to another class){_other_columns(stored, record)}"
         )
-    if stored.columns != record.columns:
-        return f"its tables were read by {_columns(stored.columns)}, these by {_columns(record.columns)}"
     if tuple(stored.image_size or ()) != tuple(record.image_size or ()):
         return f"its images were brought to {stored.image_size}, these to {record.image_size}"
     if stored.test_indices != record.test_indices:
@@ -106,9 +108,20 @@ def data_changes(ckpt: Checkpoint, record: DataRecord, fingerprint: dict[str, An
     return None
 
 
-def _columns(columns: tuple[str, str | None] | None) -> str:
-    """A table's columns as ``--columns`` gave them, or their usual names."""
-    return "--columns " + ",".join(c for c in columns if c) if columns else "their usual column names"
+def _other_columns(stored: DataRecord, record: DataRecord) -> str:
+    """Where a table's columns are named otherwise now (letter case, spaces and hyphens aside), the
+    two namings in words, to end a message of changed images (the same images and labels read by
+    other names are the same data); else ""."""
+
+    def words(columns: tuple[str, str | None] | None) -> str:
+        return "--columns " + ",".join(c for c in columns if c) if columns else "their usual column names"
+
+    def key(columns: tuple[str, str | None] | None) -> tuple[str, ...] | None:
+        return tuple(column_key(c) for c in columns if c) if columns else None
+
+    if key(stored.columns) == key(record.columns):
+        return ""
+    return f"; its tables were read by {words(stored.columns)}, these by {words(record.columns)}"
 
 
 def new_place(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, out: str | Path, warn: Warn) -> Checkpoint | None:
