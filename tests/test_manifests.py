@@ -194,6 +194,8 @@ def test_the_columns_option_takes_one_or_two_names():
     for bad in ("a,b,c", ",dx", "file,", ""):
         with pytest.raises(argparse.ArgumentTypeError, match="is not FILE,CLASS"):
             columns(bad)
+    with pytest.raises(argparse.ArgumentTypeError, match="names one column twice"):
+        columns("image_id,Image_ID")
 
 
 def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shapes, tmp_path, capsys):
@@ -231,3 +233,47 @@ def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shap
     folder = ["train", "--data", str(shapes), "--out", str(tmp_path / "f.pt"), "--image-size", "24", "--epochs", "1"]
     assert main([*folder, *tiny, "--columns", "a,b"]) == 0
     assert "--columns names a .csv table's columns" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(model), "--noise", "10", "--ood", f"f={shapes}", "--columns", "a,b"]) == 0
+    assert "--columns names a .csv table's columns" in capsys.readouterr().err
+
+
+def test_files_not_beside_the_table_are_found_in_its_folders_sub_folders(shapes, tmp_path):
+    """HAM10000's layout: the metadata beside two folders holding the images by id: found there (a
+    folder's set, read the same); an id naming two files skipped with both named; a table none of
+    whose files is anywhere near refused with where they were looked for."""
+    where = tmp_path / "ham"
+    for i, (f, _) in enumerate(_rows(shapes)):
+        part = where / f"HAM10000_images_part_{1 + i % 2}"
+        part.mkdir(parents=True, exist_ok=True)
+        (part / f"ISIC_{i:07d}{Path(f).suffix}").write_bytes((shapes / f).read_bytes())
+    rows = "".join(f"L{i},ISIC_{i:07d},{c}\n" for i, (_, c) in enumerate(_rows(shapes)))
+    table = _write(where / "HAM10000_metadata.csv", "lesion_id,image_id,dx\n" + rows)
+    data = read_manifest(table, "ham", require_labels=True, columns=("image_id", "dx"))
+    folder = read_folder(shapes, "shapes", require_labels=True)
+    assert len(data) == len(folder) and torch.equal(data.labels, folder.labels)
+    twin = where / "HAM10000_images_part_2" / "ISIC_0000000.png"
+    twin.write_bytes(b"")
+    said: list[str] = []
+    assert len(read_manifest(table, "ham", warn=said.append, require_labels=True, columns=("image_id", "dx"))) == 23
+    assert "ISIC_0000000 (names 2 files, HAM10000_images_part_1/ISIC_0000000" in said[0]
+    away = _write(tmp_path / "elsewhere.csv", "image_id,dx\n" + rows.replace("L", "").split(",", 1)[1])
+    with pytest.raises(DataError, match=r"none of the 24 files it lists is there \(e.g. 'ISIC_0000000'\).*sub-folders"):
+        read_manifest(away, "away", require_labels=True)
+
+
+def test_a_table_of_one_column_lists_files_and_float_classes_are_whole_numbers(shapes, tmp_path):
+    """Kaggle's test.csv (one column of ids, of any name) is a list of files, with or without a
+    header; class cells that pandas wrote as 0.0 beside 0 are one class, 0."""
+    files = [f for f, _ in _rows(shapes)]
+    for text in ("id_code\n" + "\n".join(files) + "\n", "\n".join(files) + "\n"):
+        listed = read_manifest(_write(shapes / "one.csv", text), "one", labelled=False)
+        assert len(listed) == len(files) and listed.labels is None
+    numbered = "".join(f"{f},{CLASSES.index(c)}{'.0' * (i % 2)}\n" for i, (f, c) in enumerate(_rows(shapes)))
+    data = read_manifest(_write(shapes / "floats.csv", "file,target\n" + numbered), "floats", require_labels=True)
+    assert data.classes == ("0", "1", "2")
+    kept = "".join(f"{f},0{CLASSES.index(c)}\n" for f, c in _rows(shapes))  # whole numbers as written: as they are
+    assert read_manifest(_write(shapes / "padded.csv", "file,y\n" + kept), "p", require_labels=True).classes == (
+        "00",
+        "01",
+        "02",
+    )

@@ -393,3 +393,15 @@ def test_a_table_of_files_is_answered_row_by_row_by_its_cells(cnn_model, user_fi
     table.write_text("file,label\nimgs/seven.jpg,7\nimgs/blank.png,\n")  # classes are not read: one may be empty
     assert main(["predict", str(table), "--model", str(cnn_model), "--json"]) == 0
     assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["7", "I don't know"]
+    for text in ("id_code\nimgs/seven\nimgs/blank\n", "imgs/seven\nimgs/blank\n"):  # Kaggle's test.csv
+        table.write_text(text)  # one column, with a header or none
+        assert main(["predict", str(table), "--model", str(cnn_model), "--json"]) == 0
+        assert [r["verdict"] for r in json.loads(capsys.readouterr().out)] == ["7", "I don't know"]
+    table.write_text("image,lesion\nimgs/seven,L1\n,L2\nimgs/blank,L3\n")  # a row without a file: its own answer
+    assert main(["predict", str(table), "--model", str(cnn_model), "--json"]) == 1
+    seven, empty, blank = json.loads(capsys.readouterr().out)
+    assert seven["verdict"] == "7" and blank["verdict"] == "I don't know"
+    assert empty["file"] == "line 3" and "no file in this row" in empty["error"]
+    table.write_text("picture,lesion,age\nimgs/seven.jpg,L1,40\n")
+    assert main(["predict", str(table), "--model", str(cnn_model), "--columns", "lesion"]) == 1
+    assert "none of the 1 files it lists is there" in capsys.readouterr().err

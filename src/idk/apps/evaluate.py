@@ -16,6 +16,7 @@ from idk.data.fingerprints import shared_images
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
 from idk.data.listing import some_of
+from idk.data.manifests import is_manifest
 from idk.data.named import NAMED, NOISE
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
@@ -362,10 +363,12 @@ def _report_sets(
     for name, path in shift:  # before anything is read: a large unlabelled folder fails at once
         if without_labels(path, data.columns):
             raise IdkError(f"--shift {name}={path}: {_UNLABELLED}")
+    paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]
     if prepare and warn:
-        paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]
         for path in [p for p in paths if not Path(p).is_dir()]:
             warn(f"--prepare prepares folders of images: {path} is not one, its images are taken as they are")
+    if data.columns and warn and not any(is_manifest(Path(p)) for p in paths):
+        warn("--columns names a .csv table's columns: no table is given here (--test-data, --shift, --ood)")
     sets = load_sets(ckpt, data, ood, noise, gaussian, test_data=test_data, prepare=prepare, warn=warn, note=note)
     test, *rest = sets.items()
     labelled, unfamiliar = shifted_sets(

@@ -56,6 +56,8 @@ def columns(text: str) -> tuple[str, str | None]:
             f"{text!r} is not FILE,CLASS: the names of a .csv table's file column and class column (e.g. "
             "image_id,dx; FILE alone for a table without classes)"
         )
+    if len(names) == 2 and names[0].lower() == names[1].lower():
+        raise argparse.ArgumentTypeError(f"{text!r} names one column twice: FILE,CLASS name two columns")
     return names[0], names[1] if len(names) == 2 else None
 
 

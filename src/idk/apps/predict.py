@@ -21,7 +21,7 @@ from idk.data.folders import Warn, fit_images
 from idk.data.images import ImageSet, InputSpec, unit
 from idk.data.imaging import Source
 from idk.data.listing import list_images
-from idk.data.manifests import is_manifest, listed_files
+from idk.data.manifests import MISSING, is_manifest, listed_files
 from idk.data.preparation import PreparedImage, fitted_scale, prepared_or_error
 from idk.data.reading import in_threads
 from idk.data.sources import DataConfig
@@ -139,13 +139,16 @@ def predict_files(
     warnings of what was converted."""
     sources: list[tuple[str, Path | PreparedImage | ImageError]] = []
     warn = progress.warn if progress else None
-    for raw in [paths] if isinstance(paths, (str, Path)) else paths:
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if columns and warn and not any(is_manifest(Path(raw)) for raw in paths):
+        warn("--columns names a .csv table's file column: no table is given here")
+    for raw in paths:
         raw = str(raw)
         if Path(raw).suffix.lower() in ARRAY_SUFFIXES and Path(raw).is_file():
             sources += array_sources(raw, ckpt, warn)
             continue
         if is_manifest(Path(raw)) and Path(raw).is_file():
-            sources += table_sources(raw, columns)
+            sources += table_sources(raw, columns, warn)
             continue
         try:
             sources += [(str(f), f) for f in list_images([raw], warn)]
@@ -157,15 +160,23 @@ def predict_files(
 ARRAY_SUFFIXES = (".npy", ".npz")
 
 
-def table_sources(path: str, columns: tuple[str, str | None] | None = None) -> list[tuple[str, Path | ImageError]]:
-    """Each file a ``.csv`` table lists as ``(its cell, its place)``, in the rows' order (a file
-    that is not there is answered with its error, as a missing path is); the table's error alone
-    where it cannot be read (:func:`~idk.data.manifests.listed_files`)."""
+def table_sources(
+    path: str, columns: tuple[str, str | None] | None = None, warn: Warn | None = None
+) -> list[tuple[str, Path | ImageError]]:
+    """Each file a ``.csv`` table lists as ``(its cell, its place)``, in the rows' order, found as
+    training finds them (:func:`~idk.data.manifests.listed_files`); one that cannot be read there
+    (not there, a name of two files, a row without a file) answered with its error; the table's
+    error alone where the table cannot be read. ``warn`` is told where none of its files is there."""
     try:
         listed = listed_files(Path(path), columns)
     except DataError as err:
         return [(path, ImageError(path, str(err).removeprefix(f"{Path(path)}: ")))]
-    return [(cell, place) for cell, place in listed]
+    if warn and all(why == MISSING for *_, why in listed):
+        warn(
+            f"{path}: none of the {len(listed)} files it lists is there (looked for relative to its folder and in "
+            "that folder's sub-folders): is its file column the one read? (--columns FILE names it)"
+        )
+    return [(cell, place if why is None else ImageError(cell, why)) for cell, place, why in listed]
 
 
 def array_sources(

@@ -34,6 +34,7 @@ FILE_COLUMNS = (
 )
 LABEL_COLUMNS = ("label", "class", "class_name", "category", "target", "y")
 Columns = tuple[str, "str | None"]  # a table's file column and class column as --columns names them (None: none)
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # a class cell that is a number (3, 3.0, 3e0)
 DELIMITERS = ",;\t"  # the one the first row holds most of parts the cells ("sep=;" first, as Excel writes it, names it)
 
 
@@ -87,10 +88,11 @@ def read_manifest(
         needs = "a classifier needs at least two classes" if least_classes == 2 else "a test set needs a class"
         raise DataError(f"{path}: {needs}, found {len(classes)}")
     number = {c: i for i, c in enumerate(classes or ())}
-    entries: dict[str, tuple[str, Path, int]] = {}  # one per file, by its place: (shown, file, label)
+    entries: dict[str, tuple[str, Path, int, str | None]] = {}  # one per file, by its place: (shown, file, label, why)
     twice: list[str] = []
+    places = _Places(path)
     for k, cell in enumerate(table.files):
-        where = _place(cell, path.parent)
+        where, why = places.find(cell)
         label = number[labels[k]] if labels is not None else 0
         key = os.path.normpath(where)
         if key in entries and entries[key][2] != label:
@@ -100,38 +102,78 @@ def read_manifest(
             )
         if key in entries:
             twice.append(cell)
-        entries.setdefault(key, (cell, where, label))
+        entries.setdefault(key, (cell, where, label, why))
     if twice and warn:
         warn(f"{path}: {len(twice)} file{'s' * (len(twice) > 1)} listed again, read once: {some_of(twice)}")
-    listed: list[Listed] = [
-        (cell, where, label, None if where.is_file() else "a folder, not a file" if where.is_dir() else "no such file")
-        for cell, where, label in sorted(entries.values(), key=lambda e: (e[2], e[0]))
-    ]
+    if all(why == MISSING for *_, why in entries.values()):
+        raise DataError(
+            f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
+            f"are looked for relative to its own folder, {path.parent}, and in that folder's sub-folders; give "
+            "absolute paths, or keep the table beside its images"
+        )
+    listed: list[Listed] = sorted(entries.values(), key=lambda e: (e[2], e[0]))
     return read_listed(
         path, name, listed, classes, spec, image_size, warn, require_labels, prepare_all, "class(es)", luminance_grey
     )
 
 
-def listed_files(path: Path, columns: Columns | None = None) -> list[tuple[str, Path]]:
-    """The files ``path`` lists, one per row in the rows' order, each as (its cell, where it is):
-    what ``idk predict TABLE.csv`` answers (a class column, if any, left out). DataError for a
-    table that cannot be read, as :func:`read_manifest` says."""
-    return [(cell, _place(cell, path.parent)) for cell in _table(path, columns, with_labels=False).files]
+def listed_files(path: Path, columns: Columns | None = None) -> list[tuple[str, Path, str | None]]:
+    """The files ``path`` lists, one per row in the rows' order, each as (its cell, where it is,
+    why it cannot be read: None where it is a file there): what ``idk predict TABLE.csv`` answers
+    (a class column, if any, left out; a row without a file is "line N"'s). DataError for a table
+    that cannot be read, as :func:`read_manifest` says."""
+    table, places = _table(path, columns, with_labels=False, strict=False), _Places(path)
+    return [
+        (cell, *places.find(cell)) if cell else (f"line {line}", path, "no file in this row")
+        for cell, line in zip(table.files, table.lines, strict=True)
+    ]
 
 
-def _place(cell: str, folder: Path) -> Path:
-    """Where a file cell points: an absolute path, else relative to the table's ``folder``; a
-    Windows path (``..\\imgs\\x.png``) read with its separators where it is not found as written;
-    a name without an ending (an id) the image of that name with one of :data:`IMAGE_SUFFIXES`."""
-    where = Path(cell) if Path(cell).is_absolute() else folder / cell
-    if "\\" in cell and not where.exists():
-        posix = cell.replace("\\", "/")
-        where = Path(posix) if Path(posix).is_absolute() else folder / posix
-    if not where.exists() and not where.suffix:  # an id: the image of that name, whatever its ending
-        endings = (*IMAGE_SUFFIXES, *(e.upper() for e in IMAGE_SUFFIXES))
-        ending = next((e for e in endings if where.with_name(where.name + e).is_file()), None)
-        where = where.with_name(where.name + ending) if ending else where
-    return where
+MISSING = "no such file"
+ENDINGS = (*IMAGE_SUFFIXES, *(e.upper() for e in IMAGE_SUFFIXES))  # an id's file, found with any of them
+
+
+class _Places:
+    """Where a table's file cells point: relative to the table's folder (an absolute path as it is;
+    a Windows path read with its separators; a name without an ending, an id, the image of that
+    name with any of :data:`ENDINGS`), else in one of that folder's sub-folders (HAM10000's images
+    in ``HAM10000_images_part_1/`` and ``_part_2/`` beside its metadata, APTOS' ``train_images/``)."""
+
+    def __init__(self, table: Path) -> None:
+        self.folder = table.parent
+        self._subfolders: list[Path] | None = None
+
+    def find(self, cell: str) -> tuple[Path, str | None]:
+        """Where ``cell`` points, and why it is not read there (None: a file to read)."""
+        found = _matches(cell, self.folder)
+        if not found and not Path(cell.replace("\\", "/")).is_absolute():
+            found = [match for sub in self.subfolders() for match in _matches(cell, sub)]
+        if not found:
+            return self.folder / cell, MISSING
+        if len(found) > 1:
+            return found[
+                0
+            ], f"names {len(found)} files, {', '.join(str(f.relative_to(self.folder)) for f in found[:3])}"
+        return found[0], "a folder, not a file" if found[0].is_dir() else None
+
+    def subfolders(self) -> list[Path]:
+        if self._subfolders is None:  # listed once, where a cell is first not found beside the table
+            self._subfolders = sorted(d for d in self.folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+        return self._subfolders
+
+
+def _matches(cell: str, folder: Path) -> list[Path]:
+    """What ``cell`` names in ``folder`` that exists: the path as written (or with Windows'
+    separators read as /), else for a name without an ending each image of that name."""
+    for written in dict.fromkeys((cell, cell.replace("\\", "/"))):
+        where = Path(written) if Path(written).is_absolute() else folder / written
+        if where.exists():
+            return [where]
+        if not where.suffix:
+            named = {f.resolve(): f for e in ENDINGS if (f := where.with_name(where.name + e)).is_file()}
+            if named:
+                return list(named.values())
+    return []
 
 
 @dataclass
@@ -141,6 +183,7 @@ class _Rows:
     files: list[str]
     labels: list[str] | None
     header: list[str]  # the first row's cells as written
+    lines: list[int]  # each file's line in the table
 
 
 def column_key(name: str) -> str:
@@ -161,13 +204,44 @@ def _column(path: Path, header: list[str], cells: list[str], name: str | None) -
     return header.index(column_key(name))
 
 
-def _table(path: Path, columns: Columns | None = None, with_labels: bool = True) -> _Rows:
-    """The rows of ``path``. Its first row names the columns, unless it has two and the first row's
-    first cell is a file there (a table without a header: file, class); ``columns`` names the file
-    and class columns (else they are found by :data:`FILE_COLUMNS` and :data:`LABEL_COLUMNS`; not
-    ``with_labels``: the files alone, a class column neither looked for nor read); cells stripped of spaces,
-    class names in one Unicode form (an accent written apart is one class). DataError for a table
-    that is empty, names no file column, or has rows without a file or class (by line number)."""
+def _table(path: Path, columns: Columns | None = None, with_labels: bool = True, strict: bool = True) -> _Rows:
+    """The rows of ``path``: its file column and class column (:func:`_columns_at`; not
+    ``with_labels``: the files alone, a class column neither looked for nor read); cells stripped of
+    spaces, class names in one Unicode form (an accent written apart is one class), whole numbers
+    written as floats read as the numbers (:func:`_whole`). DataError for a table that is empty,
+    names no file column, or (``strict``) has rows without a file or class (by line number); not
+    ``strict``, a row without a file is kept, its cell empty (``idk predict`` answers it as such)."""
+    rows = _rows_of(path)
+    cells = rows[0][1]
+    file_at, label_at, header_row = _columns_at(path, cells, columns, with_labels)
+    if file_at is None:
+        raise DataError(
+            f"{path}: its first row names no image column ({', '.join(FILE_COLUMNS)}; letter case, spaces and "
+            f"hyphens aside); it names {_named(cells)}: name yours with --columns FILE,CLASS"
+        )
+    body = rows[1:] if header_row else rows
+    if not body:
+        raise DataError(f"{path}: lists no images (a first row naming the columns, then one row per image)")
+    files, labels, lines, short = [], [], [], []
+    for line, row in body:
+        file = row[file_at] if file_at < len(row) else ""
+        label = row[label_at] if label_at is not None and label_at < len(row) else ""
+        if strict and (not file or (label_at is not None and not label)):
+            short.append(str(line))
+            continue
+        files.append(file)
+        labels.append(label)
+        lines.append(line)
+    if short:
+        what = "a file or a class" if label_at is not None else "a file"
+        raise DataError(f"{path}: line{'s' * (len(short) > 1)} {some_of(short)} without {what}")
+    return _Rows(files, _whole(list(nfc(tuple(labels)))) if label_at is not None else None, cells, lines)
+
+
+def _rows_of(path: Path) -> list[tuple[int, list[str]]]:
+    """The table's non-empty rows, each (its line number, its cells stripped of spaces): cells parted
+    by the delimiter its first row holds most of (:data:`DELIMITERS`), or that Excel's ``sep=``
+    line names; CSV quoting. DataError for a file that is not UTF-8 text or holds no row."""
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM, as spreadsheets write it, is no column name
     except UnicodeDecodeError:
@@ -185,37 +259,36 @@ def _table(path: Path, columns: Columns | None = None, with_labels: bool = True)
     rows = [(reader.line_num + skip, [cell.strip() for cell in row]) for row in reader if any(c.strip() for c in row)]
     if not rows:
         raise DataError(f"{path}: lists no images (a first row naming the columns, then one row per image)")
-    cells = rows[0][1]
-    header = [column_key(cell) for cell in cells]
+    return rows
+
+
+def _columns_at(
+    path: Path, first: list[str], columns: Columns | None, with_labels: bool
+) -> tuple[int | None, int | None, bool]:
+    """Where the file and class columns are, by the ``first`` row's cells, and whether that row is a
+    header: the columns ``columns`` names; else the first of :data:`FILE_COLUMNS` and of
+    :data:`LABEL_COLUMNS` (letter case, spaces and hyphens aside); else, in a table of two columns
+    named otherwise, (file, class), and in one of a single column, the files (Kaggle's ``test.csv``
+    of ids): there a first row whose first cell is a file there is no header but a row; in a table
+    of two columns, one of them a file column, the other is the class column."""
+    header = [column_key(cell) for cell in first]
     if columns is not None:
-        file_at, label_at = (
-            _column(path, header, cells, name) for name in (columns[0], columns[1] if with_labels else None)
-        )
-    else:
-        file_at = next((header.index(c) for c in FILE_COLUMNS if c in header), None)
-        label_at = next((header.index(c) for c in LABEL_COLUMNS if c in header), None)
-    if columns is None and file_at is None and label_at is None and len(header) == 2:  # (file, class) by position
-        file_at, label_at = 0, 1
-        if _place(rows[0][1][0], path.parent).is_file():  # no header: the first row is an image's
-            rows.insert(0, (0, ["file", "label"]))
-    label_at = label_at if with_labels else None
-    if file_at is None:
-        raise DataError(
-            f"{path}: its first row names no image column ({', '.join(FILE_COLUMNS)}; letter case, spaces and "
-            f"hyphens aside); it names {_named(cells)}: name yours with --columns FILE,CLASS"
-        )
-    if len(rows) < 2:
-        raise DataError(f"{path}: lists no images (a first row naming the columns, then one row per image)")
-    files, labels, short = [], [], []
-    for line, cells in rows[1:]:
-        file = cells[file_at] if file_at < len(cells) else ""
-        label = cells[label_at] if label_at is not None and label_at < len(cells) else ""
-        if not file or (label_at is not None and not label):
-            short.append(str(line))
-            continue
-        files.append(file)
-        labels.append(label)
-    if short:
-        what = "a file or a class" if label_at is not None else "a file"
-        raise DataError(f"{path}: line{'s' * (len(short) > 1)} {some_of(short)} without {what}")
-    return _Rows(files, list(nfc(tuple(labels))) if label_at is not None else None, rows[0][1])
+        file_at, label_at = (_column(path, header, first, n) for n in (columns[0], columns[1] if with_labels else None))
+        return file_at, label_at, True
+    file_at = next((header.index(c) for c in FILE_COLUMNS if c in header), None)
+    label_at = next((header.index(c) for c in LABEL_COLUMNS if c in header), None) if with_labels else None
+    if file_at is None and len(header) in (1, 2) and not any(c in header for c in LABEL_COLUMNS):  # by position
+        file_at, label_at = 0, (1 if len(header) == 2 and with_labels else None)
+        return file_at, label_at, _Places(path).find(first[0])[1] is not None
+    if file_at is not None and label_at is None and len(header) == 2 and with_labels:  # (image_id, dx): the other
+        label_at = 1 - file_at
+    return file_at, label_at, True
+
+
+def _whole(labels: list[str]) -> list[str]:
+    """Class cells that are all numbers, some written with a point or an exponent and every one a
+    whole number (pandas' ``3.0`` beside ``3``), as those whole numbers (``3``); others as they are."""
+    if not labels or not all(NUMBER.fullmatch(c) for c in labels) or all(c.lstrip("+-").isdigit() for c in labels):
+        return labels
+    values = [float(c) for c in labels]
+    return [str(int(v)) for v in values] if all(v.is_integer() for v in values) else labels
