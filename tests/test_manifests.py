@@ -224,6 +224,10 @@ def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shap
     assert main([*shifted, f"--ood=new={ood}", "--columns", "image_id,dx"]) == 0  # no class column: none read
     assert main(shifted) == 2  # without the option, the table has no class column a --shift set needs
     assert "--columns FILE,CLASS" in capsys.readouterr().err
+    part = "".join(table.read_text().splitlines(keepends=True)[:12])
+    copy = _write(tmp_path / "copy.csv", part)  # a table in the model's layout, not its own
+    assert main(["evaluate", "--model", str(model), "--test-data", str(copy), "-q"]) == 2
+    assert "(the model's own tables were read by --columns image_id,dx)" in capsys.readouterr().err
     assert main([*train, "--resume", "--epochs", "2", "--columns", "image_id,dx2"]) == 2
     err = capsys.readouterr().err
     assert "cannot resume: it trained on" in err  # a class moved: another split, another count

@@ -197,7 +197,11 @@ def given_labelled(
         note(f"{source}: is the data the model was trained on{trained}")
     found = load(path, data, ckpt.input_spec, prepare=prepare, warn=warn)
     if found.labels is None:
-        raise IdkError(f"{source}: {unlabelled}")
+        recorded = ckpt.data.columns if data.columns is None else None  # a table of the model's own layout?
+        said = (
+            f" (the model's own tables were read by --columns {','.join(c for c in recorded if c)})" if recorded else ""
+        )
+        raise IdkError(f"{source}: {unlabelled}{said}")
     found = in_model_classes(found, ckpt.classes, source)
     say_lacking(found, source, note)
     if not whole:
