@@ -270,8 +270,9 @@ def test_without_labels_says_before_reading_what_load_gives_unlabelled(tmp_path,
     # what is not there or no array: not told here, load says what is wrong with it
     (tmp_path / "broken.npz").write_bytes(b"not a zip")
     (tmp_path / "empty.npz").write_bytes(b"")
-    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
-    for name in ("gone", "broken.npz", "empty.npz", "table.csv"):
+    (tmp_path / "lone").mkdir()  # a table alone in its folder (its files are looked for in sub-folders too)
+    (tmp_path / "lone" / "table.csv").write_text("a,b\n1,2\n")
+    for name in ("gone", "broken.npz", "empty.npz", "lone/table.csv"):
         assert without_labels(str(tmp_path / name)) is False, name
         with pytest.raises(DataError):
             load(str(tmp_path / name), data_cfg, spec)

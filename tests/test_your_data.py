@@ -474,7 +474,7 @@ def test_a_rule_that_answered_noise_at_training_is_said_after_training_and_by_in
     assert main(["train", "--data", str(root), "--out", str(out), *TRAIN]) == 0
     share = checkpoint.read(out).noise_refused()
     assert share is not None
-    said = f"{out}: when its rule was set, it refused only {100 * share:.0f}% of noise images"
+    said = f"{out}: when its rule was set, it refused only {100 * share:.2g}% of noise images"
     assert said in capsys.readouterr().err
     assert main(["info", str(out)]) == 0
     assert said in capsys.readouterr().err

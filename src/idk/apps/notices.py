@@ -70,7 +70,7 @@ def noise_notice(ckpt: Checkpoint) -> str | None:
         else ""
     )
     return (
-        f"when its rule was set, it refused only {100 * noise:.0f}% of noise images: it will answer noise "
+        f"when its rule was set, it refused only {100 * noise:.2g}% of noise images: it will answer noise "
         "and other inputs unlike its training images; a longer training (more --epochs) usually mends it "
         f"(idk evaluate measures what it refuses){top}"
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,11 @@ def read_manifest(
         entries.setdefault(key, (cell, where, label, why))
     if twice and warn:
         warn(f"{path}: {len(twice)} file{'s' * (len(twice) > 1)} listed again, read once: {some_of(twice)}")
+    if warn and places.elsewhere:
+        warn(
+            f"{path}: {sum(places.elsewhere.values())} of the files it lists found not beside it but in its folder's "
+            f"sub-folders {some_of(sorted(places.elsewhere))}"
+        )
     if all(why == MISSING for *_, why in entries.values()):
         raise DataError(
             f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
@@ -142,12 +148,15 @@ class _Places:
     def __init__(self, table: Path) -> None:
         self.folder = table.parent
         self._subfolders: list[Path] | None = None
+        self.elsewhere: Counter[str] = Counter()  # files found in a sub-folder, by its name
 
     def find(self, cell: str) -> tuple[Path, str | None]:
         """Where ``cell`` points, and why it is not read there (None: a file to read)."""
         found = _matches(cell, self.folder)
         if not found and not Path(cell.replace("\\", "/")).is_absolute():
             found = [match for sub in self.subfolders() for match in _matches(cell, sub)]
+            if len(found) == 1:
+                self.elsewhere[found[0].relative_to(self.folder).parts[0] + "/"] += 1
         if not found:
             return self.folder / cell, MISSING
         if len(found) > 1:
