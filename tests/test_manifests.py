@@ -12,7 +12,7 @@ from idk.apps.cli import main
 from idk.data.catalog import load, recorded_test_set, training_data, without_labels
 from idk.data.folders import read_folder
 from idk.data.images import InputSpec
-from idk.data.manifests import read_manifest
+from idk.data.manifests import listed_files, read_manifest
 from idk.errors import DataError
 from shapes import CLASSES, make_shapes
 
@@ -228,6 +228,8 @@ def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shap
     copy = _write(tmp_path / "copy.csv", part)  # a table in the model's layout, not its own
     assert main(["evaluate", "--model", str(model), "--test-data", str(copy), "-q"]) == 2
     assert "(the model's own tables were read by --columns image_id,dx)" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(model), "--shift", f"c={copy}", "-q"]) == 2
+    assert "(the model's own tables were read by --columns image_id,dx)" in capsys.readouterr().err
     assert main([*train, "--resume", "--epochs", "2", "--columns", "image_id,dx2"]) == 2
     err = capsys.readouterr().err
     assert "cannot resume: it trained on" in err  # a class moved: another split, another count
@@ -264,24 +266,28 @@ def test_files_not_beside_the_table_are_found_in_its_folders_sub_folders(shapes,
         in (said[0])
     )
     assert any("ISIC_0000000 (names 2 files, HAM10000_images_part_1/ISIC_0000000" in s for s in said)
-    away = _write(tmp_path / "elsewhere.csv", "image_id,dx\n" + rows.replace("L", "").split(",", 1)[1])
+    away = _write(
+        tmp_path / "elsewhere.csv", "image_id,label\n" + "".join(r.split(",", 1)[1] for r in rows.splitlines(True))
+    )
     with pytest.raises(DataError, match=r"none of the 24 files it lists is there \(e.g. 'ISIC_0000000'\).*sub-folders"):
         read_manifest(away, "away", require_labels=True)
 
 
-def test_a_table_of_one_column_lists_files_and_float_classes_are_whole_numbers(shapes, tmp_path):
-    """Kaggle's test.csv (one column of ids, of any name) is a list of files, with or without a
-    header; class cells that pandas wrote as 0.0 beside 0 are one class, 0."""
+def test_a_table_of_one_column_lists_files_and_one_number_written_two_ways_is_refused(shapes, tmp_path):
+    """Kaggle's test.csv (one column of ids, of any name) is a list of files, with a header or none
+    (a first row naming an image, there or not, is a row); class cells that pandas wrote as 0.0
+    beside 0 are refused by name (they would be two classes); numbers written one way are classes
+    as written ("00", "01")."""
     files = [f for f, _ in _rows(shapes)]
-    for text in ("id_code\n" + "\n".join(files) + "\n", "\n".join(files) + "\n"):
+    for text in ("id_code\n" + "\n".join(files) + "\n", "\n".join(files) + "\n", "gone.png\n" + "\n".join(files)):
         listed = read_manifest(_write(shapes / "one.csv", text), "one", labelled=False)
         assert len(listed) == len(files) and listed.labels is None
+    assert [cell for cell, *_ in listed_files(shapes / "one.csv")][:2] == ["gone.png", files[0]]
     numbered = "".join(f"{f},{CLASSES.index(c)}{'.0' * (i % 2)}\n" for i, (f, c) in enumerate(_rows(shapes)))
-    data = read_manifest(_write(shapes / "floats.csv", "file,target\n" + numbered), "floats", require_labels=True)
-    assert data.classes == ("0", "1", "2")
-    kept = "".join(f"{f},0{CLASSES.index(c)}\n" for f, c in _rows(shapes))  # whole numbers as written: as they are
-    assert read_manifest(_write(shapes / "padded.csv", "file,y\n" + kept), "p", require_labels=True).classes == (
-        "00",
-        "01",
-        "02",
-    )
+    with pytest.raises(DataError, match=r"one number written two ways \('0' and '0.0'; '1' and '1.0'; '2' and '2.0'\)"):
+        read_manifest(_write(shapes / "floats.csv", "file,target\n" + numbered), "floats", require_labels=True)
+    kept = "".join(f"{f},0{CLASSES.index(c)}\n" for f, c in _rows(shapes))
+    padded = read_manifest(_write(shapes / "padded.csv", "file,y\n" + kept), "p", require_labels=True)
+    assert padded.classes == ("00", "01", "02")
+    with pytest.raises(DataError, match="'007' and '7'"):
+        read_manifest(_write(shapes / "seven.csv", f"file,y\n{files[0]},7\n{files[1]},007\n"), "s", require_labels=True)

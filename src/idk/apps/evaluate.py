@@ -197,16 +197,19 @@ def given_labelled(
         note(f"{source}: is the data the model was trained on{trained}")
     found = load(path, data, ckpt.input_spec, prepare=prepare, warn=warn)
     if found.labels is None:
-        recorded = ckpt.data.columns if data.columns is None else None  # a table of the model's own layout?
-        said = (
-            f" (the model's own tables were read by --columns {','.join(c for c in recorded if c)})" if recorded else ""
-        )
-        raise IdkError(f"{source}: {unlabelled}{said}")
+        raise IdkError(f"{source}: {unlabelled}{recorded_columns(ckpt, data, path)}")
     found = in_model_classes(found, ckpt.classes, source)
     say_lacking(found, source, note)
     if not whole:
         say_shared(ckpt, found, source, note)
     return found
+
+
+def recorded_columns(ckpt: Checkpoint, data: DataConfig, path: str) -> str:
+    """For a table given without ``--columns`` that reads without classes: the columns the model's
+    own tables were read by, in words (it may be of their layout); else ""."""
+    recorded = ckpt.data.columns if data.columns is None and is_manifest(Path(path)) else None
+    return f" (the model's own tables were read by --columns {','.join(c for c in recorded if c)})" if recorded else ""
 
 
 def say_lacking(found: ImageSet, source: str, warn: Warn | None) -> None:
@@ -366,7 +369,7 @@ def _report_sets(
     noise, gaussian, shifted_images = counts
     for name, path in shift:  # before anything is read: a large unlabelled folder fails at once
         if without_labels(path, data.columns):
-            raise IdkError(f"--shift {name}={path}: {_UNLABELLED}")
+            raise IdkError(f"--shift {name}={path}: {_UNLABELLED}{recorded_columns(ckpt, data, path)}")
     paths = [p for p in (test_data, *(p for _, p in ood), *(p for _, p in shift)) if p]
     if prepare and warn:
         for path in [p for p in paths if not Path(p).is_dir()]:

@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Callable
 
 from idk.choices import OUTLIER_FAMILIES
+from idk.data.manifests import column_key
 from idk.devices import DEVICE_HELP, check_device_name
 from idk.errors import IdkError
 
@@ -56,7 +57,7 @@ def columns(text: str) -> tuple[str, str | None]:
             f"{text!r} is not FILE,CLASS: the names of a .csv table's file column and class column (e.g. "
             "image_id,dx; FILE alone for a table without classes)"
         )
-    if len(names) == 2 and names[0].lower() == names[1].lower():
+    if len(names) == 2 and column_key(names[0]) == column_key(names[1]):
         raise argparse.ArgumentTypeError(f"{text!r} names one column twice: FILE,CLASS name two columns")
     return names[0], names[1] if len(names) == 2 else None
 

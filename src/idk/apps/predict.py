@@ -21,7 +21,8 @@ from idk.data.folders import Warn, fit_images
 from idk.data.images import ImageSet, InputSpec, unit
 from idk.data.imaging import Source
 from idk.data.listing import list_images
-from idk.data.manifests import MISSING, is_manifest, listed_files
+from idk.data.manifests import NO_FILE, is_manifest, listed_files
+from idk.data.places import MISSING
 from idk.data.preparation import PreparedImage, fitted_scale, prepared_or_error
 from idk.data.reading import in_threads
 from idk.data.sources import DataConfig
@@ -168,13 +169,13 @@ def table_sources(
     (not there, a name of two files, a row without a file) answered with its error; the table's
     error alone where the table cannot be read. ``warn`` is told where none of its files is there."""
     try:
-        listed = listed_files(Path(path), columns)
+        listed = listed_files(Path(path), columns, warn)
     except DataError as err:
         return [(path, ImageError(path, str(err).removeprefix(f"{Path(path)}: ")))]
-    if warn and all(why == MISSING for *_, why in listed):
+    if warn and (rows := [why for *_, why in listed if why != NO_FILE]) and all(why == MISSING for why in rows):
         warn(
-            f"{path}: none of the {len(listed)} files it lists is there (looked for relative to its folder and in "
-            "that folder's sub-folders): is its file column the one read? (--columns FILE names it)"
+            f"{path}: none of the files it lists is there (looked for relative to its folder, a name alone in that "
+            "folder's sub-folders too): is its file column the one read? (--columns FILE names it)"
         )
     return [(cell, place if why is None else ImageError(cell, why)) for cell, place, why in listed]
 

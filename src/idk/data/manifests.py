@@ -3,13 +3,15 @@ folders and arrays: the form many labelled sets come in (one folder of images, a
 
 Its first row names the columns: the image's file (one of :data:`FILE_COLUMNS`) and its class (one
 of :data:`LABEL_COLUMNS`), letter case, spaces and hyphens aside, other columns left out; a table of
-two columns named otherwise is read as (file, class), and one whose first row is a file's has no
-header; ``--columns FILE,CLASS`` names the two columns of a table named otherwise (a HAM10000
-``image_id,dx``), ``--columns FILE`` its file column alone (unlabelled). Commas, semicolons or tabs part the cells (:data:`DELIMITERS`), quoted as CSV quotes them.
-A file is found relative to the CSV's own folder (or by an absolute path; Windows' separators and
-an id without its ending too), and read whatever its name's ending; one that is not there or
-cannot be decoded is named in one line and skipped, as a folder's are. The classes are the labels
-as text (in one Unicode form), sorted as class folders' names are ("10" before "2"); the images
+two columns named otherwise is read as (file, class), one of a single column as its files (Kaggle's
+``test.csv``), and one whose first row names a file has no header; ``--columns FILE,CLASS`` names
+the two columns of a table named otherwise (a HAM10000 ``image_id,dx``), ``--columns FILE`` its
+file column alone (unlabelled). Commas, semicolons or tabs part the cells (:data:`DELIMITERS`),
+quoted as CSV quotes them. A file is found as :mod:`idk.data.places` says (relative to the table's
+folder; a name alone in its sub-folders too), and read whatever its name's ending; one that is not
+there or cannot be decoded is named in one line and skipped, as a folder's are. The classes are
+the labels as text (in one Unicode form; one number written two ways refused), sorted as class
+folders' names are ("10" before "2"); the images
 are read in a folder's order (class by class, files by name), whatever the rows'. Without a class
 column the table is unlabelled: an out-of-distribution set (``--ood NAME=FILE.csv``).
 """
@@ -19,13 +21,14 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from idk.data.class_names import nfc
 from idk.data.images import ImageSet, InputSpec
 from idk.data.listing import IMAGE_SUFFIXES, some_of
+from idk.data.places import MISSING, Places
 from idk.data.reading import Listed, Warn, read_listed
 from idk.errors import DataError
 
@@ -35,7 +38,7 @@ FILE_COLUMNS = (
 )
 LABEL_COLUMNS = ("label", "class", "class_name", "category", "target", "y")
 Columns = tuple[str, "str | None"]  # a table's file column and class column as --columns names them (None: none)
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # a class cell that is a number (3, 3.0, 3e0)
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)", re.ASCII)  # a class cell that is a decimal number (3, 3.0, 007)
 DELIMITERS = ",;\t"  # the one the first row holds most of parts the cells ("sep=;" first, as Excel writes it, names it)
 
 
@@ -91,7 +94,7 @@ def read_manifest(
     number = {c: i for i, c in enumerate(classes or ())}
     entries: dict[str, tuple[str, Path, int, str | None]] = {}  # one per file, by its place: (shown, file, label, why)
     twice: list[str] = []
-    places = _Places(path)
+    places = Places(path)
     for k, cell in enumerate(table.files):
         where, why = places.find(cell)
         label = number[labels[k]] if labels is not None else 0
@@ -106,16 +109,12 @@ def read_manifest(
         entries.setdefault(key, (cell, where, label, why))
     if twice and warn:
         warn(f"{path}: {len(twice)} file{'s' * (len(twice) > 1)} listed again, read once: {some_of(twice)}")
-    if warn and places.elsewhere:
-        warn(
-            f"{path}: {sum(places.elsewhere.values())} of the files it lists found not beside it but in its folder's "
-            f"sub-folders {some_of(sorted(places.elsewhere))}"
-        )
+    say_elsewhere(path, places, warn)
     if all(why == MISSING for *_, why in entries.values()):
         raise DataError(
             f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
-            f"are looked for relative to its own folder, {path.parent}, and in that folder's sub-folders; give "
-            "absolute paths, or keep the table beside its images"
+            f"are looked for relative to its own folder, {path.parent} (a name alone in that folder's sub-folders "
+            "too); give absolute paths, or keep the table beside its images"
         )
     listed: list[Listed] = sorted(entries.values(), key=lambda e: (e[2], e[0]))
     return read_listed(
@@ -123,66 +122,33 @@ def read_manifest(
     )
 
 
-def listed_files(path: Path, columns: Columns | None = None) -> list[tuple[str, Path, str | None]]:
+NO_FILE = "no file in this row"  # a row of a table that idk predict answers, without a file
+
+
+def listed_files(
+    path: Path, columns: Columns | None = None, warn: Warn | None = None
+) -> list[tuple[str, Path, str | None]]:
     """The files ``path`` lists, one per row in the rows' order, each as (its cell, where it is,
     why it cannot be read: None where it is a file there): what ``idk predict TABLE.csv`` answers
-    (a class column, if any, left out; a row without a file is "line N"'s). DataError for a table
-    that cannot be read, as :func:`read_manifest` says."""
-    table, places = _table(path, columns, with_labels=False, strict=False), _Places(path)
-    return [
-        (cell, *places.find(cell)) if cell else (f"line {line}", path, "no file in this row")
+    (a class column, if any, left out; a row without a file is "TABLE, line N"'s). ``warn`` is told
+    where files were found in sub-folders (:func:`say_elsewhere`). DataError for a table that
+    cannot be read, as :func:`read_manifest` says."""
+    table, places = _table(path, columns, with_labels=False, strict=False), Places(path)
+    listed = [
+        (cell, *places.find(cell)) if cell else (f"{path}, line {line}", path, NO_FILE)
         for cell, line in zip(table.files, table.lines, strict=True)
     ]
+    say_elsewhere(path, places, warn)
+    return listed
 
 
-MISSING = "no such file"
-ENDINGS = (*IMAGE_SUFFIXES, *(e.upper() for e in IMAGE_SUFFIXES))  # an id's file, found with any of them
-
-
-class _Places:
-    """Where a table's file cells point: relative to the table's folder (an absolute path as it is;
-    a Windows path read with its separators; a name without an ending, an id, the image of that
-    name with any of :data:`ENDINGS`), else in one of that folder's sub-folders (HAM10000's images
-    in ``HAM10000_images_part_1/`` and ``_part_2/`` beside its metadata, APTOS' ``train_images/``)."""
-
-    def __init__(self, table: Path) -> None:
-        self.folder = table.parent
-        self._subfolders: list[Path] | None = None
-        self.elsewhere: Counter[str] = Counter()  # files found in a sub-folder, by its name
-
-    def find(self, cell: str) -> tuple[Path, str | None]:
-        """Where ``cell`` points, and why it is not read there (None: a file to read)."""
-        found = _matches(cell, self.folder)
-        if not found and not Path(cell.replace("\\", "/")).is_absolute():
-            found = [match for sub in self.subfolders() for match in _matches(cell, sub)]
-            if len(found) == 1:
-                self.elsewhere[found[0].relative_to(self.folder).parts[0] + "/"] += 1
-        if not found:
-            return self.folder / cell, MISSING
-        if len(found) > 1:
-            return found[
-                0
-            ], f"names {len(found)} files, {', '.join(str(f.relative_to(self.folder)) for f in found[:3])}"
-        return found[0], "a folder, not a file" if found[0].is_dir() else None
-
-    def subfolders(self) -> list[Path]:
-        if self._subfolders is None:  # listed once, where a cell is first not found beside the table
-            self._subfolders = sorted(d for d in self.folder.iterdir() if d.is_dir() and not d.name.startswith("."))
-        return self._subfolders
-
-
-def _matches(cell: str, folder: Path) -> list[Path]:
-    """What ``cell`` names in ``folder`` that exists: the path as written (or with Windows'
-    separators read as /), else for a name without an ending each image of that name."""
-    for written in dict.fromkeys((cell, cell.replace("\\", "/"))):
-        where = Path(written) if Path(written).is_absolute() else folder / written
-        if where.exists():
-            return [where]
-        if not where.suffix:
-            named = {f.resolve(): f for e in ENDINGS if (f := where.with_name(where.name + e)).is_file()}
-            if named:
-                return list(named.values())
-    return []
+def say_elsewhere(path: Path, places: Places, warn: Warn | None) -> None:
+    """Tell ``warn`` how many of the table's files were found in its folder's sub-folders (not beside it)."""
+    if warn and places.elsewhere:
+        warn(
+            f"{path}: {sum(places.elsewhere.values())} of the files it lists found not beside it but in its folder's "
+            f"sub-folders {some_of(sorted(places.elsewhere))}"
+        )
 
 
 @dataclass
@@ -216,8 +182,8 @@ def _column(path: Path, header: list[str], cells: list[str], name: str | None) -
 def _table(path: Path, columns: Columns | None = None, with_labels: bool = True, strict: bool = True) -> _Rows:
     """The rows of ``path``: its file column and class column (:func:`_columns_at`; not
     ``with_labels``: the files alone, a class column neither looked for nor read); cells stripped of
-    spaces, class names in one Unicode form (an accent written apart is one class), whole numbers
-    written as floats read as the numbers (:func:`_whole`). DataError for a table that is empty,
+    spaces, class names in one Unicode form (an accent written apart is one class). DataError for a
+    table that is empty, a number written two ways among its classes (:func:`_one_way`),
     names no file column, or (``strict``) has rows without a file or class (by line number); not
     ``strict``, a row without a file is kept, its cell empty (``idk predict`` answers it as such)."""
     rows = _rows_of(path)
@@ -244,7 +210,9 @@ def _table(path: Path, columns: Columns | None = None, with_labels: bool = True,
     if short:
         what = "a file or a class" if label_at is not None else "a file"
         raise DataError(f"{path}: line{'s' * (len(short) > 1)} {some_of(short)} without {what}")
-    return _Rows(files, _whole(list(nfc(tuple(labels)))) if label_at is not None else None, cells, lines)
+    if label_at is not None:
+        _one_way(path, labels)
+    return _Rows(files, list(nfc(tuple(labels))) if label_at is not None else None, cells, lines)
 
 
 def _rows_of(path: Path) -> list[tuple[int, list[str]]]:
@@ -278,8 +246,7 @@ def _columns_at(
     header: the columns ``columns`` names; else the first of :data:`FILE_COLUMNS` and of
     :data:`LABEL_COLUMNS` (letter case, spaces and hyphens aside); else, in a table of two columns
     named otherwise, (file, class), and in one of a single column, the files (Kaggle's ``test.csv``
-    of ids): there a first row whose first cell is a file there is no header but a row; in a table
-    of two columns, one of them a file column, the other is the class column."""
+    of ids): there a first row whose first cell names a file (:func:`_a_file`) is no header but a row."""
     header = [column_key(cell) for cell in first]
     if columns is not None:
         file_at, label_at = (_column(path, header, first, n) for n in (columns[0], columns[1] if with_labels else None))
@@ -288,16 +255,24 @@ def _columns_at(
     label_at = next((header.index(c) for c in LABEL_COLUMNS if c in header), None) if with_labels else None
     if file_at is None and len(header) in (1, 2) and not any(c in header for c in LABEL_COLUMNS):  # by position
         file_at, label_at = 0, (1 if len(header) == 2 and with_labels else None)
-        return file_at, label_at, _Places(path).find(first[0])[1] is not None
-    if file_at is not None and label_at is None and len(header) == 2 and with_labels:  # (image_id, dx): the other
-        label_at = 1 - file_at
+        return file_at, label_at, not _a_file(first[0], path)
     return file_at, label_at, True
 
 
-def _whole(labels: list[str]) -> list[str]:
-    """Class cells that are all numbers, some written with a point or an exponent and every one a
-    whole number (pandas' ``3.0`` beside ``3``), as those whole numbers (``3``); others as they are."""
-    if not labels or not all(NUMBER.fullmatch(c) for c in labels) or all(c.lstrip("+-").isdigit() for c in labels):
-        return labels
-    values = [float(c) for c in labels]
-    return [str(int(v)) for v in values] if all(v.is_integer() for v in values) else labels
+def _a_file(cell: str, table: Path) -> bool:
+    """Whether a first row's first cell names a file rather than a column: it is one there, or it
+    has an image's ending or a folder in it (a row whose file is missing is still a row)."""
+    written = cell.replace("\\", "/")
+    return "/" in written or Path(written).suffix.lower() in IMAGE_SUFFIXES or Places(table).find(cell)[1] is None
+
+
+def _one_way(path: Path, labels: list[str]) -> None:
+    """DataError where two classes are one number written two ways (pandas' ``3.0`` beside ``3``,
+    ``007`` beside ``7``): they would be trained as two classes."""
+    values: dict[Decimal, set[str]] = {}
+    for name in set(labels):
+        if NUMBER.fullmatch(name):
+            values.setdefault(Decimal(name), set()).add(name)
+    if twice := [sorted(names) for names in values.values() if len(names) > 1]:
+        shown = "; ".join(" and ".join(repr(n) for n in names) for names in sorted(twice)[:3])
+        raise DataError(f"{path}: its classes hold one number written two ways ({shown}): write each class one way")

@@ -1,0 +1,113 @@
+"""Where the file cells of a table of images point (:mod:`idk.data.manifests`).
+
+A cell is a path relative to the table's own folder, or an absolute one; Windows' separators are
+read as ``/`` where the path is not found as written; a name without an image ending (an id, as
+Kaggle's tables give them: ``ISIC_0024306``, or a dotted DICOM-like ``1.2.840.1``) is the image of
+that name with any ending of :data:`~idk.data.listing.IMAGE_SUFFIXES`. A bare name or id (no
+folder in it) that is not beside the table is looked for in the table's folder's sub-folders
+(HAM10000's images in ``HAM10000_images_part_1/`` and ``_part_2/`` beside its metadata, APTOS'
+``train_images/``). Each folder is listed once (one ``scandir``), never a file looked for ending
+by ending: a table of 10,000 ids costs a few listings, also on a network mount; and a folder's
+listing gives each file once, under its own name, where a case-insensitive disk would find
+``x.jpg`` as ``x.JPG`` too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from idk.data.listing import IMAGE_SUFFIXES
+
+MISSING = "no such file"
+
+
+@dataclass
+class _Listing:
+    """One folder's entries: each name (True for a folder), and the images by their names without
+    their endings (an id's files)."""
+
+    names: dict[str, bool] = field(default_factory=dict)
+    ids: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, folder: Path) -> _Listing | None:
+        """``folder``'s listing; None where it is no folder that can be listed."""
+        listing = cls()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    listing.names[entry.name] = entry.is_dir()
+                    stem, ending = os.path.splitext(entry.name)
+                    if ending.lower() in IMAGE_SUFFIXES:
+                        listing.ids.setdefault(stem, []).append(entry.name)
+        except OSError:
+            return None
+        return listing
+
+
+class Places:
+    """Where a table's file cells point (see the module); ``elsewhere`` counts the files found in
+    each sub-folder of the table's folder (by its name, ending in ``/``), for a table to say."""
+
+    def __init__(self, table: Path) -> None:
+        self.folder = table.parent
+        self._listings: dict[Path, _Listing | None] = {}
+        self.elsewhere: Counter[str] = Counter()
+
+    def find(self, cell: str) -> tuple[Path, str | None]:
+        """Where ``cell`` points, and why it is not read there (None: a file to read)."""
+        found = self._named(cell, self.folder)
+        if not found and _bare(cell):
+            found = [match for sub in self._subfolders() for match in self._named(cell, sub)]
+            if len(found) == 1:
+                self.elsewhere[os.path.relpath(found[0].parent, self.folder) + "/"] += 1
+        if not found:
+            return self.folder / cell, MISSING
+        if len(found) > 1:
+            shown = ", ".join(_shown(f, self.folder) for f in found[:3])
+            return self.folder / cell, f"names {len(found)} files, {shown}"
+        listing = self._listing(found[0].parent)
+        return found[0], "a folder, not a file" if listing and listing.names.get(found[0].name) else None
+
+    def _named(self, cell: str, folder: Path) -> list[Path]:
+        """What ``cell`` names from ``folder``: the file (or folder) of its name, else for a name
+        without an image ending the images of that name with one."""
+        for written in dict.fromkeys((cell, cell.replace("\\", "/"))):
+            where = Path(written) if Path(written).is_absolute() else folder / written
+            listing = self._listing(where.parent)
+            if listing is None or not where.name:
+                continue
+            if where.name in listing.names:
+                return [where]
+            if Path(where.name).suffix.lower() not in IMAGE_SUFFIXES and where.name in listing.ids:
+                return [where.parent / name for name in sorted(listing.ids[where.name])]
+        return []
+
+    def _listing(self, folder: Path) -> _Listing | None:
+        if folder not in self._listings:
+            self._listings[folder] = _Listing.of(folder)
+        return self._listings[folder]
+
+    def _subfolders(self) -> list[Path]:
+        listing = self._listing(self.folder)
+        return [
+            self.folder / n
+            for n, is_dir in sorted((listing.names if listing else {}).items())
+            if is_dir and not n.startswith(".")
+        ]
+
+
+def _bare(cell: str) -> bool:
+    """Whether ``cell`` is a name alone (an id or a file name), no folder in it."""
+    return "/" not in cell and "\\" not in cell and cell not in (".", "..")
+
+
+def _shown(path: Path, folder: Path) -> str:
+    """``path`` as said: relative to ``folder`` where it lies within it, else as it is."""
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return str(path)
