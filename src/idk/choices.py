@@ -10,6 +10,8 @@ they take their defaults from here, and ``tests/test_cli_light.py`` checks that 
 
 from __future__ import annotations
 
+import re
+
 DEFAULT_DATA = "mnist"  # what `idk train` trains on unless told
 DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.named.NAMED
 DOWNLOAD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459")  # idk.data.sources.DOWNLOADS
@@ -37,3 +39,9 @@ OUTLIER_FAMILIES = (
 # idk.decision.scores.SCORES: the uncertainty scores a rule may use ("auto": chosen on validation data)
 AUTO_SCORE = "auto"  # a rule's score chosen on validation data among the candidates (idk.decision.scores)
 SCORE_NAMES = ("max-prob", "entropy", "expected-entropy", "mutual-info", "entropy-or-mutual-info", "percentile")
+
+
+def column_key(name: str) -> str:
+    """A CSV table's column name as ``--columns`` and the usual names are matched to it: letter
+    case, spaces and hyphens aside (``Image ID`` is ``image_id``; :mod:`idk.data.manifests`)."""
+    return re.sub(r"[\s-]+", "_", name.strip().lower())

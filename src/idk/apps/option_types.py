@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from idk.choices import OUTLIER_FAMILIES
-from idk.data.manifests import column_key
+from idk.choices import OUTLIER_FAMILIES, column_key
 from idk.devices import DEVICE_HELP, check_device_name
 from idk.errors import IdkError
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from idk.choices import column_key
 from idk.data.class_names import nfc
 from idk.data.images import ImageSet, InputSpec
 from idk.data.listing import IMAGE_SUFFIXES, some_of
@@ -159,11 +160,6 @@ class _Rows:
     labels: list[str] | None
     header: list[str]  # the first row's cells as written
     lines: list[int]  # each file's line in the table
-
-
-def column_key(name: str) -> str:
-    """A column's name as a table's columns are matched: letter case, spaces and hyphens aside."""
-    return re.sub(r"[\s-]+", "_", name.strip().lower())
 
 
 def _named(cells: list[str]) -> str:

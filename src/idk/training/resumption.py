@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from idk.choices import column_key
 from idk.data.fingerprints import same_images
-from idk.data.manifests import column_key
 from idk.data.named import NAMED
 from idk.data.synthetic import DRAWN_SCRIBBLES
 from idk.errors import CheckpointError, IdkError
