@@ -3,6 +3,7 @@ same images, labels, form and warnings; its table read by column names; its faul
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,7 @@ def test_the_table_is_read_by_its_column_names_in_any_order_delimiter_and_row_or
         "semicolons.csv": "\ufeffid;CLASS;Image Path\r\n"
         + "".join(f"{i};{c};{shapes / f}\r\n" for i, (f, c) in enumerate(rows)),
         "excel.csv": "sep=;\nfile;class-name\n" + "".join(f"{shapes / f};{c}\n" for f, c in rows),
+        "excel-tabs.csv": "sep=\t\nfile\tclass-name\n" + "".join(f"{shapes / f}\t{c}\n" for f, c in rows),
         "tabs.csv": "image\tcategory\n" + "".join(f"{shapes / f}\t{c}\n" for f, c in rows[::-1]),
         "positions.csv": "picture,kind\n" + "".join(f"{shapes / f},{c}\n" for f, c in rows),
         "no-header.csv": "".join(f"{f},{c}\n" for f, c in rows[1:] + rows[:1]),
@@ -185,6 +187,26 @@ def test_columns_named_by_the_user_read_a_table_whose_columns_have_other_names(s
     assert unlabelled.labels is None and len(unlabelled) == len(folder)
 
 
+def test_a_folder_of_image_folders_beside_a_table_says_the_table_is_not_read(shapes, tmp_path, capsys):
+    """HAM10000 or APTOS as shipped, given as a folder: its image folders are read as classes, and
+    the table beside them is named with the option that reads it; an abbreviated option is no option."""
+    import shutil
+
+    shutil.copytree(shapes, tmp_path / "set", ignore=shutil.ignore_patterns("*.csv"))
+    _write(tmp_path / "set" / "meta.csv", "image_id,dx\n")
+    said: list[str] = []
+    read_folder(tmp_path / "set", "set", warn=said.append, require_labels=True)
+    assert any(
+        f"the table beside them is not: if meta.csv lists the images and their classes, give it (--data {tmp_path / 'set' / 'meta.csv'})"
+        in s
+        for s in said
+    )
+    with pytest.raises(SystemExit) as stopped:
+        main(["calibrate", "--model", "m.pt", "--data", "x"])
+    assert stopped.value.code == 2
+    assert "unrecognized arguments: --data x" in capsys.readouterr().err  # not taken as --data-dir
+
+
 def test_the_columns_option_takes_one_or_two_names():
     import argparse
 
@@ -222,14 +244,19 @@ def test_a_model_trained_on_a_table_by_named_columns_reads_it_by_them_again(shap
     assert main([*shifted, "--columns", "image_id,dx2"]) == 0
     ood = _write(tmp_path / "new.csv", "image_id\n" + "".join(f"{f[:-4]}\n" for f, _ in _rows(shapes)[:5]))
     assert main([*shifted, f"--ood=new={ood}", "--columns", "image_id,dx"]) == 0  # no class column: none read
-    assert main(shifted) == 2  # without the option, the table has no class column a --shift set needs
-    assert "--columns FILE,CLASS" in capsys.readouterr().err
+    assert main(shifted) == 0  # without the option: read by the model's own columns, its layout
+    assert "read by the model's own columns (--columns image_id,dx)" in capsys.readouterr().err
     part = "".join(table.read_text().splitlines(keepends=True)[:12])
-    copy = _write(tmp_path / "copy.csv", part)  # a table in the model's layout, not its own
-    assert main(["evaluate", "--model", str(model), "--test-data", str(copy), "-q"]) == 2
+    copy = _write(tmp_path / "copy.csv", part)  # a table in the model's layout, not its own: read by its columns
+    assert main(["evaluate", "--model", str(model), "--test-data", str(copy), "--shift", f"c={copy}", "-q"]) == 0
+    assert "copy.csv: read by the model's own columns (--columns image_id,dx)" in capsys.readouterr().err
+    other = _write(tmp_path / "other.csv", part.replace("image_id,dx,", "image_id,diagnosis,"))
+    assert main(["evaluate", "--model", str(model), "--shift", f"c={other}", "-q"]) == 2  # another layout
     assert "(the model's own tables were read by --columns image_id,dx)" in capsys.readouterr().err
-    assert main(["evaluate", "--model", str(model), "--shift", f"c={copy}", "-q"]) == 2
-    assert "(the model's own tables were read by --columns image_id,dx)" in capsys.readouterr().err
+    rows = [line.split(",") for line in part.splitlines()[1:4]]
+    asked = _write(tmp_path / "asked.csv", "file,image_id\n" + "".join(f"x{i},{r[1]}\n" for i, r in enumerate(rows)))
+    assert main(["predict", str(asked), "--model", str(model), "--json"]) == 0  # by the model's file column
+    assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [r[1] for r in rows]
     assert main([*train, "--resume", "--epochs", "2", "--columns", "image_id,dx2"]) == 2
     err = capsys.readouterr().err
     assert "cannot resume: it trained on" in err  # a class moved: another split, another count

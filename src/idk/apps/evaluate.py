@@ -16,7 +16,7 @@ from idk.data.fingerprints import shared_images
 from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
 from idk.data.listing import some_of
-from idk.data.manifests import is_manifest
+from idk.data.manifests import is_manifest, names_columns
 from idk.data.named import NAMED, NOISE
 from idk.data.sources import DataConfig
 from idk.decision.memory import check_samples
@@ -97,7 +97,11 @@ def load_sets(
     if test_data is not None and (split := _training_folder_split(ckpt, test_data, data)) is not None:
         test = split  # the model's own data (moved, or given by hand): its training images are no test set
         if warn:
-            hint = f" (`idk train --resume --data {test_data}` records the new place)" if moved(ckpt.data.data) else ""
+            hint = (
+                f" (`idk train --resume --out MODEL --data {test_data}` records the new place)"
+                if moved(ckpt.data.data)
+                else ""
+            )
             read = ", read as training read them (--prepare is for other images)" if prepare else ""
             warn(
                 f"{test_data}: holds the images the model was trained on (their SHA-256): its recorded test split "
@@ -205,6 +209,34 @@ def given_labelled(
     return found
 
 
+def recorded_layout(
+    ckpt: Checkpoint,
+    data: DataConfig,
+    test_data: str | None,
+    ood: list[tuple[str, str]],
+    shift: list[tuple[str, str]],
+    warn: Warn | None,
+) -> DataConfig:
+    """``data`` reading the tables given by the columns the model's own tables were read by
+    (``--columns`` at training), where none is given now and every table given names them (an
+    ``--ood`` table its file column): a test table of the model's own layout needs no option
+    (``warn`` says so). Else ``data`` as it is."""
+    recorded = ckpt.data.columns
+    labelled = [p for p in (test_data, *(p for _, p in shift)) if p and is_manifest(Path(p))]
+    unlabelled = [p for _, p in ood if is_manifest(Path(p))]
+    if data.columns is not None or recorded is None or not (labelled or unlabelled):
+        return data
+    if not all(names_columns(Path(p), recorded) for p in labelled):
+        return data
+    if not all(names_columns(Path(p), (recorded[0], None)) for p in unlabelled):
+        return data
+    if warn:
+        warn(
+            f"{some_of([*labelled, *unlabelled])}: read by the model's own columns (--columns {','.join(c for c in recorded if c)})"
+        )
+    return replace(data, columns=recorded)
+
+
 def recorded_columns(ckpt: Checkpoint, data: DataConfig, path: str) -> str:
     """For a table given without ``--columns`` that reads without classes: the columns the model's
     own tables were read by, in words (it may be of their layout); else ""."""
@@ -301,9 +333,10 @@ def evaluate_checkpoint(
     warn = progress.warn if progress else None  # a folder's skipped files are said
     notes: list[str] = []  # sets that hold its training images: among the report's warnings, which say them
     try:
+        data = recorded_layout(ckpt, data or DataConfig.from_env(), test_data, ood, shift, warn)
         sets, labelled = _report_sets(
             ckpt,
-            data or DataConfig.from_env(),
+            data,
             test_data,
             ood,
             shift,

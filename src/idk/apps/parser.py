@@ -8,7 +8,12 @@ import sys
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad option in one line (and the hint to ``--help``)."""
+    """argparse that reports a bad option in one line (and the hint to ``--help``), and takes no
+    option by a prefix of its name (``idk calibrate --data`` was taken as ``--data-dir``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         from idk.apps.failures import one_line

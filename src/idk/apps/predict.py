@@ -21,7 +21,7 @@ from idk.data.folders import Warn, fit_images
 from idk.data.images import ImageSet, InputSpec, unit
 from idk.data.imaging import Source
 from idk.data.listing import list_images
-from idk.data.manifests import NO_FILE, is_manifest, listed_files
+from idk.data.manifests import NO_FILE, is_manifest, listed_files, names_columns
 from idk.data.places import MISSING
 from idk.data.preparation import PreparedImage, fitted_scale, prepared_or_error
 from idk.data.reading import in_threads
@@ -149,7 +149,9 @@ def predict_files(
             sources += array_sources(raw, ckpt, warn)
             continue
         if is_manifest(Path(raw)) and Path(raw).is_file():
-            sources += table_sources(raw, columns, warn)
+            recorded = ckpt.data.columns  # a table of the model's own layout: read by its file column
+            own = columns is None and recorded is not None and names_columns(Path(raw), (recorded[0], None))
+            sources += table_sources(raw, (recorded[0], None) if own else columns, warn)
             continue
         try:
             sources += [(str(f), f) for f in list_images([raw], warn)]

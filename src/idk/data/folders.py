@@ -99,6 +99,13 @@ def read_folder(
             f"{root}: {len(beside)} image{'s' * (len(beside) != 1)} beside its sub-folders {'are' if len(beside) != 1 else 'is'} not read (only the sub-folders' images are, "
             f"one folder per class): {some_of(beside)}"
         )
+    tables = [f.name for f in files_of(root) if f.suffix.lower() == ".csv"] if subdirs and not unlabelled else []
+    if tables and warn:  # HAM10000 or APTOS as shipped: a table of the images' classes beside image folders
+        warn(
+            f"{root}: its sub-folders are read as its classes ({some_of([d.name for d in subdirs])}), the table "
+            f"beside them is not: if {tables[0]} lists the images and their classes, give it (--data "
+            f"{root / tables[0]})"
+        )
     nested = [] if unlabelled else [f"{cls}/{d.name}" for cls, folder in groups if cls for d in class_folders(folder)]
     if nested and warn:
         warn(

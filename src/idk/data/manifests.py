@@ -34,7 +34,7 @@ from idk.data.reading import Listed, Warn, read_listed
 from idk.errors import DataError
 
 FILE_COLUMNS = (
-    *("file", "filename", "file_name", "path", "filepath", "file_path", "image", "image_path", "img"),
+    *("file", "filename", "file_name", "path", "filepath", "file_path", "image", "image_path", "image_name", "img"),
     *("image_id", "id"),  # last: a name without its ending (Kaggle's ids), the file found by IMAGE_SUFFIXES
 )
 LABEL_COLUMNS = ("label", "class", "class_name", "category", "target", "y")
@@ -115,7 +115,7 @@ def read_manifest(
         raise DataError(
             f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
             f"are looked for relative to its own folder, {path.parent} (a name alone in that folder's sub-folders "
-            "too); give absolute paths, or keep the table beside its images"
+            "too, one level down); give absolute paths, or keep the table beside its images"
         )
     listed: list[Listed] = sorted(entries.values(), key=lambda e: (e[2], e[0]))
     return read_listed(
@@ -124,6 +124,16 @@ def read_manifest(
 
 
 NO_FILE = "no file in this row"  # a row of a table that idk predict answers, without a file
+
+
+def names_columns(path: Path, columns: Columns) -> bool:
+    """Whether the first row of the table ``path`` names ``columns`` (its class column too where one
+    is given); False where it cannot be read."""
+    try:
+        header = {column_key(cell) for cell in _rows_of(path)[0][1]}
+    except DataError:
+        return False
+    return all(column_key(name) in header for name in columns if name)
 
 
 def listed_files(
@@ -223,8 +233,8 @@ def _rows_of(path: Path) -> list[tuple[int, list[str]]]:
         raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
     lines = text.splitlines()
     skip = 0
-    if lines and lines[0].strip().lower().startswith("sep=") and len(lines[0].strip()) == 5:  # Excel's own line
-        delimiter, skip = lines[0].strip()[4], 1
+    if lines and (excel := re.fullmatch(r"sep=(.) *", lines[0], re.IGNORECASE)):  # Excel's own line (a tab too)
+        delimiter, skip = excel.group(1), 1
     else:
         first = next((line for line in lines if line.strip()), "")
         delimiter = max(DELIMITERS, key=first.count)
