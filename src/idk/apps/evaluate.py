@@ -210,20 +210,13 @@ def given_labelled(
 
 
 def recorded_layout(
-    ckpt: Checkpoint,
-    data: DataConfig,
-    test_data: str | None,
-    ood: list[tuple[str, str]],
-    shift: list[tuple[str, str]],
-    warn: Warn | None,
+    ckpt: Checkpoint, data: DataConfig, labelled: list[str], unlabelled: list[str], warn: Warn | None
 ) -> DataConfig:
     """``data`` reading the tables given by the columns the model's own tables were read by
-    (``--columns`` at training), where none is given now and every table given names them (an
-    ``--ood`` table its file column): a test table of the model's own layout needs no option
-    (``warn`` says so). Else ``data`` as it is."""
+    (``--columns`` at training), where none is given now and every table given names them (each of
+    the ``labelled`` ones both, each of the ``unlabelled`` ones its file column): a test table of
+    the model's own layout needs no option (``warn`` says so). Else ``data`` as it is."""
     recorded = ckpt.data.columns
-    labelled = [p for p in (test_data, *(p for _, p in shift)) if p and is_manifest(Path(p))]
-    unlabelled = [p for _, p in ood if is_manifest(Path(p))]
     if data.columns is not None or recorded is None or not (labelled or unlabelled):
         return data
     if not all(names_columns(Path(p), recorded) for p in labelled):
@@ -333,7 +326,9 @@ def evaluate_checkpoint(
     warn = progress.warn if progress else None  # a folder's skipped files are said
     notes: list[str] = []  # sets that hold its training images: among the report's warnings, which say them
     try:
-        data = recorded_layout(ckpt, data or DataConfig.from_env(), test_data, ood, shift, warn)
+        tables = [p for p in (test_data, *(p for _, p in shift)) if p and is_manifest(Path(p))]
+        ood_tables = [p for _, p in ood if is_manifest(Path(p))]
+        data = recorded_layout(ckpt, data or DataConfig.from_env(), tables, ood_tables, warn)
         sets, labelled = _report_sets(
             ckpt,
             data,
