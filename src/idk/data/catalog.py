@@ -103,11 +103,9 @@ def training_data(
     test_data: str | None = None,
     image_size: tuple[int, int] | None = None,
     warn: Warn | None = None,
-    luminance_grey: bool = False,
 ) -> TrainingData:
-    """The labelled training and test sets that ``data`` (and ``test_data``) name; ``luminance_grey``:
-    a folder's grey files read as a model from before checkpoint format 5 read them (its
-    :class:`~idk.data.images.InputSpec`'s). CSV tables are read by ``cfg.columns`` (recorded).
+    """The labelled training and test sets that ``data`` (and ``test_data``) name, read as ``cfg``
+    says (CSV tables by ``cfg.columns``, recorded; grey files by ``cfg.luminance_grey``).
 
     ``data``: a name of :data:`NAMED`; a folder ``DIR/train/CLASS/*`` + ``DIR/test/CLASS/*``, or
     ``DIR/CLASS/*``; a folder of IDX pairs (``train-images-idx3-ubyte`` ...); an ``.npz``; a ``.csv``
@@ -134,7 +132,7 @@ def training_data(
         path = Path(data)
         if not path.exists():
             raise DataError(f"{data}: not a known data set ({', '.join(NAMED)}) nor an existing path")
-        full = _labelled(path, image_size, warn, luminance_grey=luminance_grey, columns=cfg.columns)
+        full = _labelled(path, image_size, warn, luminance_grey=cfg.luminance_grey, columns=cfg.columns)
         record_data = str(path.resolve())
         if test_data is None and _has_test_half(path):
             spec = full.spec
@@ -144,7 +142,7 @@ def training_data(
             _say_shared(full, test, f"{path} (test)", warn, "keep each image on one side")
             return TrainingData(full, test, record, NOISE)
         ood = NOISE
-    if luminance_grey and full.spec.channels == 1:  # a --test-data set's grey files read as the model read them
+    if cfg.luminance_grey and full.spec.channels == 1:  # a --test-data set's grey files read as the model read them
         full.spec = replace(full.spec, luminance_grey=True)
     spec = full.spec
     size = (spec.height, spec.width)

@@ -129,14 +129,17 @@ DOWNLOADS: dict[str, dict[str, RemoteFile] | RemoteFolder] = {
 @dataclass(frozen=True)
 class DataConfig:
     """Where data comes from: a local directory (checked first), else a download cache;
-    ``progress``: bars while files download (none when None); ``columns``: the file and class
-    columns of the command's own CSV tables by name (``--columns``; None: found by their usual
-    names, :mod:`idk.data.manifests`; a model's own tables are read as it recorded them)."""
+    ``progress``: bars while files download (none when None); how a user's files are read:
+    ``columns``, the file and class columns of the command's own CSV tables by name (``--columns``;
+    None: found by their usual names, :mod:`idk.data.manifests`), and ``luminance_grey``, grey files
+    read as a model from before checkpoint format 5 read them (:class:`~idk.data.images.InputSpec`);
+    a model's own data is read as it was (:meth:`~idk.training.checkpoint.Checkpoint.reading`)."""
 
     data_dir: Path | None = None
     cache_dir: Path | None = None
     progress: Progress | None = field(default=None, compare=False, repr=False)
     columns: tuple[str, str | None] | None = None
+    luminance_grey: bool = False
 
     def __post_init__(self) -> None:  # a caller's text paths as Paths, "" as none (as from_env reads it)
         for name in ("data_dir", "cache_dir"):

@@ -22,6 +22,7 @@ import idk
 from idk.data.catalog import DataRecord
 from idk.data.images import InputSpec
 from idk.data.preparation import PreparedImage
+from idk.data.sources import DataConfig
 from idk.data.synthetic import Scribbles
 from idk.decision.config import RuleConfig
 from idk.decision.rules import Rule, make_rule, summarize_rule
@@ -207,6 +208,11 @@ class Checkpoint:
             return f"{done[0]} of {epochs} epochs"
         counts = ", ".join(map(str, done[:-1])) + f" and {done[-1]}"
         return f"{counts} of {epochs} epochs by its {len(done)} members"
+
+    def reading(self, data: DataConfig) -> DataConfig:
+        """``data`` reading this model's data as it was read: its tables by the columns it recorded
+        (unless ``data`` names others), its grey files as its format read them."""
+        return replace(data, columns=data.columns or self.data.columns, luminance_grey=self.input_spec.luminance_grey)
 
     def is_blank(self, prepared: PreparedImage) -> bool:
         """Whether ``prepared`` holds nothing for this model to classify: no ink for a model of drawn

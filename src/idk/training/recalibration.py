@@ -50,8 +50,7 @@ def training_images(ckpt: Checkpoint, data: DataConfig, path: str | Path = "<che
                 f"SHA-256 is checked), else {RESTORE}"
             )
     image_size = None if record.data in NAMED else record.image_size
-    tables = replace(data, columns=record.columns)  # its tables read by the columns it recorded
-    source = training_data(record.data, tables, record.test_data, image_size, warn, ckpt.input_spec.luminance_grey)
+    source = training_data(record.data, ckpt.reading(data), record.test_data, image_size, warn)
     full = used_images(source.train, ckpt.train_config)
     if ckpt.data_fingerprint is not None and same_images(fingerprint(full)) != same_images(ckpt.data_fingerprint):
         raise CheckpointError(f"{path}: its training data {record.data} changed since training; {RESTORE}")

@@ -195,14 +195,7 @@ def _found(ckpt: Checkpoint, opts: TrainOptions, data: DataConfig, warn: Warn) -
 
     stored = ckpt.data
     size = None if stored.data in NAMED else stored.image_size
-    source = training_data(
-        opts.data or stored.data,
-        replace(data, columns=data.columns or stored.columns),  # its tables read as recorded, unless named anew
-        opts.test_data or stored.test_data,
-        size,
-        warn,
-        ckpt.input_spec.luminance_grey,
-    )
+    source = training_data(opts.data or stored.data, ckpt.reading(data), opts.test_data or stored.test_data, size, warn)
     return source.record, fingerprint(used_images(source.train, ckpt.train_config))
 
 

@@ -129,16 +129,14 @@ def train(
             return kept
         stored = previous.data
         gone_too(previous, opts, out)
-        data = replace(data, columns=data.columns or stored.columns)  # its tables read as recorded, unless named anew
+        data = previous.reading(data)  # its tables and grey files read as they were
         opts = replace(
             opts,
             data=opts.data or stored.data,
             test_data=opts.test_data or stored.test_data,
             image_size=opts.image_size or (None if stored.data in NAMED else stored.image_size),
         )
-    # a resumed run reads its grey files as it did (a checkpoint from before format 5: InputSpec)
-    legacy_grey = previous is not None and previous.input_spec.luminance_grey
-    source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, progress.warn, legacy_grey)
+    source = training_data(opts.data or DEFAULT_DATA, data, opts.test_data, opts.image_size, warn=progress.warn)
     tcfg = preset.train
     families = check_training(tcfg, source.spec, opts.data or DEFAULT_DATA, source.train.classes)
     scribbles = scribbles_for(source.spec)
