@@ -113,6 +113,9 @@ def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatc
     (root / "square" / "gone.png").symlink_to(tmp_path / "nowhere.png")
     for folder in ("circle", "square"):  # what Windows leaves in folders of pictures: passed over unsaid
         (root / folder / "Thumbs.db").write_bytes(b"\0" * 16)
+        # as macOS' archive leaves beside them (AppleDouble files; it was taken for an empty class)
+        (root / "__MACOSX" / folder).mkdir(parents=True)
+        (root / "__MACOSX" / folder / "._a.png").write_bytes(b"\0\5\x16\7" + b"\0" * 60)
     warnings: list[str] = []
     data = read_folder(root, "s", warn=warnings.append, require_labels=True)
     assert len(data) == 12
@@ -124,7 +127,7 @@ def test_unreadable_files_are_named_in_one_line_and_skipped(tmp_path, monkeypatc
         "square/huge.png (too many pixels" in skipped[0]
         and "square/gone.png (a link to nothing, or a loop of links)" in skipped[0]
     )
-    assert "Thumbs.db" not in " ".join(warnings)
+    assert "Thumbs.db" not in " ".join(warnings) and "MACOSX" not in " ".join(warnings)
     # read in one thread and in three (as many as torch computes with): the same images, labels and words
     threads = torch.get_num_threads()
     try:

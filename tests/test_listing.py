@@ -44,7 +44,7 @@ def test_list_images(tmp_path):
         list_images([str(tmp_path / "*.jpg")])
     assert len(list_images([str(tmp_path / "a" / "*.png")])) == 1
     # a folder's sub-folders are read, its hidden files and folders not (as training leaves them out)
-    for folder in ("a/sub", "a/.ipynb_checkpoints", "a/sub/.cache"):
+    for folder in ("a/sub", "a/.ipynb_checkpoints", "a/sub/.cache", "a/__MACOSX", "a/sub/@eaDir"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "y.png").write_bytes(_save(Image.new("L", (5, 5))))
     (tmp_path / "a" / ".z.png").write_bytes(_save(Image.new("L", (5, 5))))

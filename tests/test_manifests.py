@@ -293,10 +293,15 @@ def test_files_not_beside_the_table_are_found_in_its_folders_sub_folders(shapes,
         in (said[0])
     )
     assert any("ISIC_0000000 (names 2 files, HAM10000_images_part_1/ISIC_0000000" in s for s in said)
+    (tmp_path / "elsewhere").mkdir()  # a folder beside the images' folders: not looked for there
     away = _write(
-        tmp_path / "elsewhere.csv", "image_id,label\n" + "".join(r.split(",", 1)[1] for r in rows.splitlines(True))
+        tmp_path / "elsewhere" / "list.csv",
+        "image_id,label\n" + "".join(r.split(",", 1)[1] for r in rows.splitlines(True)),
     )
-    with pytest.raises(DataError, match=r"none of the 24 files it lists is there \(e.g. 'ISIC_0000000'\).*sub-folders"):
+    with pytest.raises(
+        DataError,
+        match=r"none of the 24 files it lists is there \(e.g. 'ISIC_0000000'\).*sub-folders too, one or two levels down",
+    ):
         read_manifest(away, "away", require_labels=True)
 
 

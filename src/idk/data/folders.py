@@ -31,16 +31,16 @@ def files_of(folder: Path) -> list[Path]:
 
 
 def class_folders(root: Path) -> list[Path]:
-    """The non-hidden sub-folders of ``root``, sorted by name."""
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The sub-folders of ``root`` but those passed over unsaid (hidden, ``__MACOSX``), sorted by name."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not unsaid(p.name))
 
 
 def _folders_within(root: Path) -> list[Path]:
-    """Every folder below ``root`` at any depth but hidden ones, sorted; a link to a folder is read,
-    not followed further (no loops)."""
+    """Every folder below ``root`` at any depth but those passed over unsaid, sorted; a link to a
+    folder is read, not followed further (no loops)."""
     found: list[Path] = []
     for here, folders, _ in os.walk(root):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        folders[:] = sorted(f for f in folders if not unsaid(f))
         found += [Path(here) / f for f in folders]
     return sorted(found)
 

@@ -12,12 +12,16 @@ from idk.errors import ImageError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 SHOWN_NAMES = 5  # the files a warning line names of those a folder's reading passed over
 SYSTEM_FILES = ("thumbs.db", "desktop.ini")  # what Windows leaves in folders of pictures: passed over unsaid
+# What a system leaves beside folders of pictures: macOS' zip archives, a Synology disk's thumbnails,
+# Windows' bin and volume data on a drive's root; passed over unsaid
+SYSTEM_FOLDERS = ("__macosx", "@eadir", "$recycle.bin", "system volume information")
 
 
 def unsaid(name: str) -> bool:
-    """Whether a file called ``name`` in a folder of images is passed over without a word: a hidden
-    one (".DS_Store"), or one an operating system leaves there (:data:`SYSTEM_FILES`)."""
-    return name.startswith(".") or name.lower() in SYSTEM_FILES
+    """Whether a file or folder called ``name`` among images is passed over without a word: a hidden
+    one (".DS_Store", ".ipynb_checkpoints"), or one an operating system leaves there
+    (:data:`SYSTEM_FILES`, :data:`SYSTEM_FOLDERS`)."""
+    return name.startswith(".") or name.lower() in SYSTEM_FILES + SYSTEM_FOLDERS
 
 
 def not_read(path: Path) -> str | None:

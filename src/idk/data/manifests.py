@@ -8,7 +8,7 @@ two columns named otherwise is read as (file, class), one of a single column as 
 the two columns of a table named otherwise (a HAM10000 ``image_id,dx``), ``--columns FILE`` its
 file column alone (unlabelled). Commas, semicolons or tabs part the cells (:data:`DELIMITERS`),
 quoted as CSV quotes them. A file is found as :mod:`idk.data.places` says (relative to the table's
-folder; a name alone in its sub-folders too), and read whatever its name's ending; one that is not
+folder; a name alone in its sub-folders or theirs too), and read whatever its name's ending; one that is not
 there or cannot be decoded is named in one line and skipped, as a folder's are. The classes are
 the labels as text (in one Unicode form; one number written two ways refused), sorted as class
 folders' names are ("10" before "2"); the images
@@ -115,7 +115,7 @@ def read_manifest(
         raise DataError(
             f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
             f"are looked for relative to its own folder, {path.parent} (a name alone in that folder's sub-folders "
-            "too, one level down); give absolute paths, or keep the table beside its images"
+            "too, one or two levels down); give absolute paths, or keep the table beside its images"
         )
     listed: list[Listed] = sorted(entries.values(), key=lambda e: (e[2], e[0]))
     return read_listed(

@@ -6,7 +6,8 @@ Kaggle's tables give them: ``ISIC_0024306``, or a dotted DICOM-like ``1.2.840.1`
 that name with any ending of :data:`~idk.data.listing.IMAGE_SUFFIXES`. A bare name or id (no
 folder in it) that is not beside the table is looked for in the table's folder's sub-folders
 (HAM10000's images in ``HAM10000_images_part_1/`` and ``_part_2/`` beside its metadata, APTOS'
-``train_images/``). Each folder is listed once (one ``scandir``), never a file looked for ending
+``train_images/``), and where none holds it, in their sub-folders (ISIC 2020's ``jpeg/train/``
+beside ``train.csv``, whose ``train/`` holds DICOM files). Each folder is listed once (one ``scandir``), never a file looked for ending
 by ending: a table of 10,000 ids costs a few listings, also on a network mount; and a folder's
 listing gives each file once, under its own name, where a case-insensitive disk would find
 ``x.jpg`` as ``x.JPG`` too.
@@ -16,10 +17,11 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from idk.data.listing import IMAGE_SUFFIXES
+from idk.data.listing import IMAGE_SUFFIXES, unsaid
 
 MISSING = "no such file"
 
@@ -61,7 +63,10 @@ class Places:
         """Where ``cell`` points, and why it is not read there (None: a file to read)."""
         found = self._named(cell, self.folder)
         if not found and _bare(cell):
-            found = [match for sub in self._subfolders() for match in self._named(cell, sub)]
+            for level in self._levels():
+                found = [match for sub in level for match in self._named(cell, sub)]
+                if found:
+                    break
             if len(found) == 1:
                 self.elsewhere[os.path.relpath(found[0].parent, self.folder) + "/"] += 1
         if not found:
@@ -91,12 +96,17 @@ class Places:
             self._listings[folder] = _Listing.of(folder)
         return self._listings[folder]
 
-    def _subfolders(self) -> list[Path]:
-        listing = self._listing(self.folder)
+    def _levels(self) -> Iterator[list[Path]]:
+        """The table's folder's sub-folders, then theirs (each listed only when reached)."""
+        first = self._subfolders(self.folder)
+        yield first
+        yield [sub for folder in first for sub in self._subfolders(folder)]
+
+    def _subfolders(self, folder: Path) -> list[Path]:
+        """``folder``'s sub-folders but those passed over unsaid (:func:`~idk.data.listing.unsaid`)."""
+        listing = self._listing(folder)
         return [
-            self.folder / n
-            for n, is_dir in sorted((listing.names if listing else {}).items())
-            if is_dir and not n.startswith(".")
+            folder / n for n, is_dir in sorted((listing.names if listing else {}).items()) if is_dir and not unsaid(n)
         ]
 
 
