@@ -76,3 +76,21 @@ def test_unnamed_labels_meeting_numbers_out_of_index_order_are_refused_and_diffe
     named = ImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("cat", "newt"))
     with pytest.raises(DataError, match=r"not among the training classes: newt; training classes it lacks: dog"):
         match_classes(named, ("cat", "dog"), "test/")
+
+
+def test_a_number_written_another_way_is_the_same_class():
+    """A model trained on a table whose classes pandas wrote as 0.0, 1.0, 2.0 meets a set naming them
+    0, 1, 2 (in another order: renumbered) or 02, 1 (some of them); where a side writes one number
+    two ways (folders "1" and "1.0"), names are met as written."""
+    model = ("0.0", "1.0", "2.0")
+    whole = ImageSet("t", torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 2]), ("2", "0", "1"))
+    match_classes(whole, model, "t.csv")
+    assert whole.classes == model and whole.labels.tolist() == [2, 0, 1]
+    some = ImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("02", "1"))
+    mapped = in_model_classes(some, model, "t.csv")
+    assert mapped.classes == model and mapped.labels.tolist() == [2, 1]
+    mixed = ImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("1", "cat"))
+    assert in_model_classes(mixed, ("1.0", "cat"), "t/").labels.tolist() == [0, 1]
+    twice = ImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("1", "2"))
+    with pytest.raises(DataError, match=r"class 2 is not among the model's \(1, 1\.0\)"):
+        in_model_classes(twice, ("1", "1.0"), "t/")

@@ -1,11 +1,14 @@
 """A set's classes matched to a model's: by name (a folder's names are names, digits or not), in
-any order and Unicode form; a set whose classes came unnamed (class indices only) takes the
-model's names."""
+any order and Unicode form, a number by its value where the names are numbers written another way
+(a table's ``1.0`` as pandas writes it, another's ``1``); a set whose classes came unnamed (class
+indices only) takes the model's names."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import replace
+from decimal import Decimal
 
 import torch
 
@@ -13,10 +16,27 @@ from idk.data.images import ImageSet, index_classes
 from idk.data.listing import some_of
 from idk.errors import DataError
 
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)", re.ASCII)  # a class name that is a decimal number (3, 3.0, 007)
+
 
 def nfc(names: tuple[str, ...]) -> tuple[str, ...]:
     """Class names in one Unicode form (NFC): macOS writes "café" in folder names as "cafe" + accent."""
     return tuple(unicodedata.normalize("NFC", c) for c in names)
+
+
+def number(name: str) -> Decimal | None:
+    """The value of a class name that is a decimal number (``3``, ``3.0`` and ``007`` alike), else None."""
+    return Decimal(name).normalize() if NUMBER.fullmatch(name.strip()) else None
+
+
+def matched(given: tuple[str, ...], known: tuple[str, ...]) -> tuple[tuple, tuple]:
+    """Keys by which a set's class names (``given``) meet a model's (``known``): their Unicode form
+    (:func:`nfc`), and a number's value (:func:`number`) where that leaves each side's names apart."""
+    given, known = nfc(given), nfc(known)
+    by_value = [tuple(v if (v := number(c)) is not None else c for c in side) for side in (given, known)]
+    if all(len(set(side)) == len(side) for side in by_value) and given != known:
+        return by_value[0], by_value[1]
+    return given, known
 
 
 def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, train_source: str = "the model") -> None:
@@ -25,7 +45,8 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
     fit, and one of the same names in another order (an .npz keeps its ``classes``' order) is
     renumbered to the training order. A folder's classes are names, digits or not: "2" is the class
     named 2, wherever it sorts. Unnamed labels meeting numbers out of their index order ("1", "10",
-    "2", ...: label 1 could be the class named 1 or the second) are refused: the set must name its classes."""
+    "2", ...: label 1 could be the class named 1 or the second) are refused: the set must name its classes.
+    Names are met by :func:`matched` (a number written another way is the same class)."""
     if not test.named and len(test.classes) <= len(classes):
         if _numbers_out_of_order(classes):
             raise DataError(
@@ -35,8 +56,8 @@ def match_classes(test: ImageSet, classes: tuple[str, ...], test_source: str, tr
                 "(an .npz's `classes`, one per label, or a folder per class)"
             )
         test.classes, test.named = classes, True
-    given, known = nfc(test.classes), nfc(classes)  # one Unicode form (macOS's folder names decompose)
-    if given != known and sorted(given) == sorted(known) and len(set(known)) == len(known):
+    given, known = matched(test.classes, classes)  # macOS's folder names decompose; pandas writes 1 as 1.0
+    if given != known and set(given) == set(known) and len(set(known)) == len(known) == len(given):
         index = torch.tensor([known.index(c) for c in given], dtype=torch.long)
         test.labels, test.classes = index[test.labels], classes
     elif given == known:
@@ -97,8 +118,9 @@ def in_model_classes(found: ImageSet, classes: tuple[str, ...], source: str) -> 
         match_classes(renamed, classes, source)
         return renamed
     held = set(found.labels.tolist())  # a class folder left empty holds no image to judge: not an error
-    known = {c: i for i, c in enumerate(nfc(classes))}  # one Unicode form, as match_classes
-    place = [known.get(c, -1) for c in nfc(found.classes)]
+    given, keys = matched(found.classes, classes)  # as match_classes meets them
+    known = {c: i for i, c in enumerate(keys)}
+    place = [known.get(c, -1) for c in given]
     unknown = [c for i, c in enumerate(found.classes) if place[i] < 0 and i in held]
     if unknown:
         raise DataError(

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from idk.choices import column_key
-from idk.data.class_names import nfc
+from idk.data.class_names import nfc, number
 from idk.data.images import ImageSet, InputSpec
 from idk.data.listing import IMAGE_SUFFIXES, some_of
 from idk.data.places import MISSING, Places
@@ -39,7 +39,6 @@ FILE_COLUMNS = (
 )
 LABEL_COLUMNS = ("label", "class", "class_name", "category", "target", "y")
 Columns = tuple[str, "str | None"]  # a table's file column and class column as --columns names them (None: none)
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)", re.ASCII)  # a class cell that is a decimal number (3, 3.0, 007)
 DELIMITERS = ",;\t"  # the one the first row holds most of parts the cells ("sep=;" first, as Excel writes it, names it)
 
 
@@ -277,8 +276,8 @@ def _one_way(path: Path, labels: list[str]) -> None:
     ``007`` beside ``7``): they would be trained as two classes."""
     values: dict[Decimal, set[str]] = {}
     for name in set(labels):
-        if NUMBER.fullmatch(name):
-            values.setdefault(Decimal(name), set()).add(name)
+        if (value := number(name)) is not None:
+            values.setdefault(value, set()).add(name)
     if twice := [sorted(names) for names in values.values() if len(names) > 1]:
         shown = "; ".join(" and ".join(repr(n) for n in names) for names in sorted(twice)[:3])
         raise DataError(f"{path}: its classes hold one number written two ways ({shown}): write each class one way")
