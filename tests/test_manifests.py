@@ -171,7 +171,8 @@ def _ham(shapes: Path, where: Path) -> Path:
 def test_columns_named_by_the_user_read_a_table_whose_columns_have_other_names(shapes):
     """``columns`` names the file and class columns (letter case, spaces and hyphens aside): the table
     reads as the folder it lists; without them its class column is not found, and the error names
-    the table's columns and --columns; a name the table lacks is said with what it has."""
+    the table's columns and --columns; a name the table lacks is said with what it has; the two
+    names swapped are said to be."""
     table = _ham(shapes, shapes / "ham.csv")
     folder = read_folder(shapes, "shapes", require_labels=True)
     for columns in (("image_id", "dx"), ("Image ID", "DX")):
@@ -182,6 +183,8 @@ def test_columns_named_by_the_user_read_a_table_whose_columns_have_other_names(s
         read_manifest(table, "ham", require_labels=True)
     with pytest.raises(DataError, match="--columns names 'diagnosis', which its first row does not .*'dx2', 'age'"):
         read_manifest(table, "ham", require_labels=True, columns=("image_id", "diagnosis"))
+    with pytest.raises(DataError, match=r"its column 'image_id' names files: .* first, --columns image_id,dx$"):
+        read_manifest(table, "ham", require_labels=True, columns=("dx", "image_id"))  # swapped
     assert without_labels(str(table), ("image_id", None)) and not without_labels(str(table), ("image_id", "dx"))
     unlabelled = read_manifest(table, "ham", columns=("image_id", None))
     assert unlabelled.labels is None and len(unlabelled) == len(folder)

@@ -102,7 +102,7 @@ def read_manifest(
         if key in entries and entries[key][2] != label:
             raise DataError(
                 f"{path}: {cell} is listed under two classes, {classes[entries[key][2]]!r} and {classes[label]!r} "
-                "(rows of one image must agree)"
+                f"(rows of one image must agree){_swapped(table, columns, places)}"
             )
         if key in entries:
             twice.append(cell)
@@ -114,7 +114,8 @@ def read_manifest(
         raise DataError(
             f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
             f"are looked for relative to its own folder, {path.parent} (a name alone in that folder's sub-folders "
-            "too, one or two levels down); give absolute paths, or keep the table beside its images"
+            f"too, one or two levels down); give absolute paths, or keep the table beside its images"
+            f"{_swapped(table, columns, places)}"
         )
     listed: list[Listed] = sorted(entries.values(), key=lambda e: (e[2], e[0]))
     return read_listed(
@@ -150,6 +151,19 @@ def listed_files(
     ]
     say_elsewhere(path, places, warn)
     return listed
+
+
+def _swapped(table: _Rows, columns: Columns | None, places: Places) -> str:
+    """A hint where ``--columns`` named the class column first: its class cells name files (the
+    first few looked for), "" otherwise."""
+    if columns is None or columns[1] is None or table.labels is None:
+        return ""
+    if not any(places.find(cell)[1] is None for cell in dict.fromkeys(table.labels[:20])):
+        return ""
+    return (
+        f"; its column {columns[1]!r} names files: --columns names the file column first, "
+        f"--columns {columns[1]},{columns[0]}"
+    )
 
 
 def say_elsewhere(path: Path, places: Places, warn: Warn | None) -> None:
