@@ -42,3 +42,31 @@ def test_a_name_alone_is_looked_for_two_levels_down_where_one_level_has_none(tmp
     assert places.find("y.png") == (tmp_path / "s1" / "y.png", None)
     assert places.find("ISIC_2")[1] == "no such file"
     assert places.elsewhere == {"jpeg/train/": 1, "s1/": 1}
+
+
+def test_absolute_paths_of_another_machine_are_found_by_their_longest_end_here(tmp_path):
+    """A table written on Windows (or another machine's /home) lists absolute paths that are not
+    here: each is found by the longest end of it that is (two 1.jpg kept apart by their folders; a
+    name alone in a sub-folder too), said in one line; a relative path gets no such search."""
+    from PIL import Image
+
+    for where in ("cats", "dogs", "more/deep"):
+        (tmp_path / where).mkdir(parents=True)
+    for where in ("cats/1.jpg", "dogs/1.jpg", "more/deep/2.png"):
+        Image.new("RGB", (8, 8), "red").save(tmp_path / where)
+    places = Places(tmp_path / "list.csv")
+    assert places.find("C:\\Users\\me\\pets\\cats\\1.jpg") == (tmp_path / "cats" / "1.jpg", None)
+    assert places.find("D:/pets/dogs/1.jpg") == (tmp_path / "dogs" / "1.jpg", None)
+    assert places.find("/home/me/pets/2.png") == (tmp_path / "more" / "deep" / "2.png", None)
+    assert places.find("\\\\server\\share\\cats\\1.jpg")[0] == tmp_path / "cats" / "1.jpg"
+    assert places.find("pets/cats/1.jpg")[1] == "no such file" and places.find("/elsewhere/3.png")[1] == "no such file"
+    assert places.moved["D:/pets/dogs/1.jpg"] == "dogs/1.jpg" and len(places.moved) == 4
+    table = tmp_path / "list.csv"
+    table.write_text("file,label\nC:\\pets\\cats\\1.jpg,cat\nC:\\pets\\dogs\\1.jpg,dog\n")
+    said: list[str] = []
+    data = read_manifest(table, "list", warn=said.append, require_labels=True)
+    assert len(data) == 2 and data.classes == ("cat", "dog")
+    assert said[0] == (
+        f"{table}: 2 of the files it lists by absolute paths that are not there (a table written on another "
+        "machine?) found by the ends of their paths from its folder, e.g. C:\\pets\\cats\\1.jpg as cats/1.jpg"
+    )

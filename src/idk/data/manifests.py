@@ -114,7 +114,7 @@ def read_manifest(
         raise DataError(
             f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
             f"are looked for relative to its own folder, {path.parent} (a name alone in that folder's sub-folders "
-            f"too, one or two levels down); give absolute paths, or keep the table beside its images"
+            f"too, one or two levels down); give paths as they are on this machine, or keep the table beside its images"
             f"{_swapped(table, columns, places)}"
         )
     listed: list[Listed] = sorted(entries.values(), key=lambda e: (e[2], e[0]))
@@ -167,7 +167,14 @@ def _swapped(table: _Rows, columns: Columns | None, places: Places) -> str:
 
 
 def say_elsewhere(path: Path, places: Places, warn: Warn | None) -> None:
-    """Tell ``warn`` how many of the table's files were found in its folder's sub-folders (not beside it)."""
+    """Tell ``warn`` how many of the table's files were found by the end of an absolute path not
+    there, and how many in its folder's sub-folders (not beside it)."""
+    if warn and places.moved:
+        cell, end = next(iter(places.moved.items()))
+        warn(
+            f"{path}: {len(places.moved)} of the files it lists by absolute paths that are not there (a table "
+            f"written on another machine?) found by the ends of their paths from its folder, e.g. {cell} as {end}"
+        )
     if warn and places.elsewhere:
         warn(
             f"{path}: {sum(places.elsewhere.values())} of the files it lists found not beside it but in its folder's "

@@ -7,15 +7,18 @@ that name with any ending of :data:`~idk.data.listing.IMAGE_SUFFIXES`. A bare na
 folder in it) that is not beside the table is looked for in the table's folder's sub-folders
 (HAM10000's images in ``HAM10000_images_part_1/`` and ``_part_2/`` beside its metadata, APTOS'
 ``train_images/``), and where none holds it, in their sub-folders (ISIC 2020's ``jpeg/train/``
-beside ``train.csv``, whose ``train/`` holds DICOM files). Each folder is listed once (one ``scandir``), never a file looked for ending
-by ending: a table of 10,000 ids costs a few listings, also on a network mount; and a folder's
-listing gives each file once, under its own name, where a case-insensitive disk would find
-``x.jpg`` as ``x.JPG`` too.
+beside ``train.csv``, whose ``train/`` holds DICOM files). An absolute path that is not there (a
+table written on another machine: ``C:\\Users\\me\\set\\cats\\1.jpg``) is looked for by the longest
+end of it found from the table's folder (``cats/1.jpg``, else ``1.jpg`` as a name alone). Each
+folder is listed once (one ``scandir``), never a file looked for ending by ending: a table of
+10,000 ids costs a few listings, also on a network mount; and a folder's listing gives each file
+once, under its own name, where a case-insensitive disk would find ``x.jpg`` as ``x.JPG`` too.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from pathlib import Path
 from idk.data.listing import IMAGE_SUFFIXES, unsaid
 
 MISSING = "no such file"
+WINDOWS_DRIVE = re.compile(r"[A-Za-z]:/")  # a Windows path's drive, its separators read as /
 
 
 @dataclass
@@ -52,23 +56,22 @@ class _Listing:
 
 class Places:
     """Where a table's file cells point (see the module); ``elsewhere`` counts the files found in
-    each sub-folder of the table's folder (by its name, ending in ``/``), for a table to say."""
+    each sub-folder of the table's folder (by its name, ending in ``/``), and ``moved`` holds the
+    absolute paths found by an end of theirs, for a table to say."""
 
     def __init__(self, table: Path) -> None:
         self.folder = table.parent
         self._listings: dict[Path, _Listing | None] = {}
         self.elsewhere: Counter[str] = Counter()
+        self.moved: dict[str, str] = {}  # absolute paths not there, by the end of them found here
 
     def find(self, cell: str) -> tuple[Path, str | None]:
         """Where ``cell`` points, and why it is not read there (None: a file to read)."""
-        found = self._named(cell, self.folder)
-        if not found and _bare(cell):
-            for level in self._levels():
-                found = [match for sub in level for match in self._named(cell, sub)]
-                if found:
-                    break
-            if len(found) == 1:
-                self.elsewhere[os.path.relpath(found[0].parent, self.folder) + "/"] += 1
+        found = self._named(cell, self.folder) or self._below(cell)
+        for end in _ends(cell) if not found else ():
+            if found := self._named(end, self.folder) or self._below(end):
+                self.moved[cell] = end
+                break
         if not found:
             return self.folder / cell, MISSING
         if len(found) > 1:
@@ -76,6 +79,16 @@ class Places:
             return self.folder / cell, f"names {len(found)} files, {shown}"
         listing = self._listing(found[0].parent)
         return found[0], "a folder, not a file" if listing and listing.names.get(found[0].name) else None
+
+    def _below(self, cell: str) -> list[Path]:
+        """What a name alone names in the sub-folders (one level down, else two; [] for a path)."""
+        found: list[Path] = []
+        for level in self._levels() if _bare(cell) else ():
+            if found := [match for sub in level for match in self._named(cell, sub)]:
+                break
+        if len(found) == 1:
+            self.elsewhere[os.path.relpath(found[0].parent, self.folder) + "/"] += 1
+        return found
 
     def _named(self, cell: str, folder: Path) -> list[Path]:
         """What ``cell`` names from ``folder``: the file (or folder) of its name, else for a name
@@ -108,6 +121,16 @@ class Places:
         return [
             folder / n for n, is_dir in sorted((listing.names if listing else {}).items()) if is_dir and not unsaid(n)
         ]
+
+
+def _ends(cell: str) -> list[str]:
+    """The ends of an absolute path, POSIX or Windows (``C:\\``, ``\\\\server\\share``), longest first,
+    the drive or root left out; [] for a relative path."""
+    written = cell.replace("\\", "/")
+    if not (written.startswith("/") or WINDOWS_DRIVE.match(written)):
+        return []
+    parts = [part for part in written.split("/")[1:] if part]
+    return ["/".join(parts[k:]) for k in range(len(parts))]
 
 
 def _bare(cell: str) -> bool:
