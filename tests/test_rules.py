@@ -188,3 +188,18 @@ def test_probabilities_are_shown_rounded_down_so_that_one_means_certain():
     # float32, as idk explain reads them: 0.29 is 0.2899999916... there (it read "0.28")
     assert [shown_probability(np.float32(p)) for p in (0.29, 0.57, 0.58)] == ["0.29", "0.57", "0.58"]
     assert shown_probability(0.9999996) == "1.00" and shown_probability(0.9999994) == "0.99"  # six digits first
+
+
+def test_a_rule_refuses_predictions_summarised_at_another_percentile():
+    """Predictions of the median met by a rule of the 10th percentile were decided on silently (a
+    library user's predict() with its default percentile); now an IdkError names the fix. A score
+    rule reading no percentile takes them whatever their percentile."""
+    from idk.errors import IdkError
+
+    pred = _pred([[[0.9, 0.1]], [[0.6, 0.4]], [[0.2, 0.8]]], q=50.0)
+    for rule in (PercentileRule(10.0, 0.4), ScoreRule(make_score("percentile"), 0.5, percentile=10.0)):
+        for read in (rule.decide, rule.compared, rule.refusal_score):
+            with pytest.raises(IdkError, match=r"50th-percentile .* reads the 10th: .*percentile=10"):
+                read(pred)
+    assert PercentileRule(50.0, 0.4).decide(pred).refused.tolist() == [False]
+    assert ScoreRule(make_score("entropy"), 0.5, percentile=10.0).decide(pred).refused.shape == (1,)

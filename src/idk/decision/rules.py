@@ -20,7 +20,8 @@ from torch import Tensor
 from idk.decision.calibration import refused_count
 from idk.decision.config import RuleConfig
 from idk.decision.predictive import Predictions
-from idk.decision.scores import Score, is_fitted, make_score
+from idk.decision.scores import PercentileProbability, Score, is_fitted, make_score
+from idk.errors import IdkError
 
 
 def shown(threshold: float, digits: int = 4) -> str:
@@ -64,6 +65,18 @@ class Decision:
     refused: Tensor
 
 
+def at_percentile(pred: Predictions, percentile: float) -> Tensor:
+    """(N, C) ``pred``'s Q_q({p_s,c}_s), refused (:class:`~idk.errors.IdkError`) where its q is not
+    ``percentile``, the one a rule reads: predictions summarised at another percentile would be
+    decided on silently."""
+    if pred.percentile != percentile:
+        raise IdkError(
+            f"the predictions hold each class's {pred.percentile:g}th-percentile probability and the rule reads "
+            f"the {percentile:g}th: predict them with percentile={percentile:g} (the rule's .percentile)"
+        )
+    return pred.quantile_probs
+
+
 class PercentileRule:
     """Accept class c when Q_q({p_s,c}_s) > t; refuse when no class is accepted, or every class is
     (an answer naming them all says nothing: a t under 1/C allows it, as a weak model's calibration
@@ -76,7 +89,7 @@ class PercentileRule:
         self.score = make_score("percentile")
 
     def decide(self, pred: Predictions) -> Decision:
-        stat = pred.quantile_probs
+        stat = at_percentile(pred, self.percentile)
         accepted = stat > self.threshold
         refused = ~accepted.any(-1) | accepted.all(-1)
         return Decision(accepted & ~refused[:, None], stat.argmax(-1), refused)
@@ -88,18 +101,18 @@ class PercentileRule:
 
     def class_statistic(self, pred: Predictions) -> Tensor:
         """(N, C) what it reads of each class: Q_q({p_s,c}_s)."""
-        return pred.quantile_probs
+        return at_percentile(pred, self.percentile)
 
     def compared(self, pred: Predictions) -> Tensor:
         """(N,) what it compares with its threshold: max_c Q_q (answered when > t, unless every
         class is)."""
-        return pred.quantile_probs.max(-1).values
+        return at_percentile(pred, self.percentile).max(-1).values
 
     def refusal_score(self, pred: Predictions) -> Tensor:
         """r = −max_c Q_q: the rule refuses exactly when r > −t (r is computed exactly, no rounding),
         or when every class is accepted (which r does not tell: the threshold set for a target then
         refuses more than it, as the calibration's ``validation_refused`` says)."""
-        return -pred.quantile_probs.max(-1).values
+        return -at_percentile(pred, self.percentile).max(-1).values
 
     def with_cutoff(self, cutoff: float) -> PercentileRule:
         """The rule whose threshold refuses exactly when ``refusal_score > cutoff`` (and which refuses
@@ -132,9 +145,15 @@ class ScoreRule:
     def __init__(self, score: Score, threshold: float, percentile: float = RuleConfig.percentile) -> None:
         self.score, self.threshold, self.percentile = score, threshold, percentile
 
+    def _scored(self, pred: Predictions) -> Tensor:
+        """(N,) u; a score of percentiles reads them at the rule's (:func:`at_percentile`)."""
+        if isinstance(self.score, PercentileProbability):
+            at_percentile(pred, self.percentile)
+        return self.score(pred)
+
     def decide(self, pred: Predictions) -> Decision:
         label = pred.mean_probs.argmax(-1)
-        refused = ~(self.score(pred) <= self.threshold)  # a NaN score (a diverged model) is refused too
+        refused = ~(self._scored(pred) <= self.threshold)  # a NaN score (a diverged model) is refused too
         accepted = torch.zeros_like(pred.mean_probs, dtype=torch.bool)
         accepted[torch.arange(len(label)), label] = True
         accepted &= ~refused.unsqueeze(-1)
@@ -148,11 +167,11 @@ class ScoreRule:
 
     def compared(self, pred: Predictions) -> Tensor:
         """(N,) what it compares with its threshold: the uncertainty u (refused when > τ)."""
-        return self.score(pred)
+        return self._scored(pred)
 
     def refusal_score(self, pred: Predictions) -> Tensor:
         """r = u: the rule refuses exactly when r > τ."""
-        return self.score(pred)
+        return self._scored(pred)
 
     def with_cutoff(self, cutoff: float) -> ScoreRule:
         """The rule refusing exactly when ``refusal_score > cutoff``."""
