@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> None:
     # 4. Tensors already in the model's form, (N, C, H, W) float32 in [0, 1] (or uint8 0..255, as
     #    an image set may hold them: ImageSet.pixels() gives floats): the summaries of S sampled
     #    networks, then the rule, here on uniform noise (a well-trained model refuses it all; one
-    #    trained for a few epochs may not, and its notices say so: idk.apps.notices.warnings(ckpt)).
+    #    trained for a few epochs may not, and its notices say so: idk.training.notices.warnings(ckpt)).
     noise = torch.rand(8, *ckpt.input_spec.shape, generator=torch.Generator().manual_seed(0))
     pred = predict(model, noise, ckpt.rule_config.samples, rule.percentile)
     decision = rule.decide(pred)  # accepted (N, C), label (N,), refused (N,); pred.mean_probs (N, C)

@@ -167,7 +167,7 @@ def test_scripts_see_the_split_training_made(trained, data_dir):
 
 def test_calibrate_says_the_notices_of_the_rule_it_wrote(trained, tmp_path, capsys, monkeypatch):
     """What the new rule refuses of the noise is measured again, and said as `idk train` says it."""
-    from idk.apps import notices
+    from idk.training import notices
 
     monkeypatch.setattr(notices, "NOISE_REFUSED", 1.01)  # any measured share is too little here
     out = tmp_path / "n.pt"

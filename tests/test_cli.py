@@ -161,8 +161,8 @@ def test_reproduce_prints_published_beside_ours(data_dir, tmp_path, capsys):
 
 
 def test_a_fixed_threshold_is_said(tutorial_model):
-    from idk.apps.notices import warnings
     from idk.training import checkpoint
+    from idk.training.notices import warnings
 
     said = warnings(checkpoint.read(tutorial_model))
     assert said == [

@@ -12,7 +12,6 @@ import torch
 from helpers import MNIST_SPEC, for_mnist
 from idk.apps import failures
 from idk.apps.cli import main
-from idk.apps.notices import warnings
 from idk.decision.memory import bytes_per_sample, check_samples
 from idk.decision.predictive import batch_size_for, predict
 from idk.decision.scores import make_score
@@ -22,6 +21,7 @@ from idk.nn.networks import NetConfig
 from idk.training import checkpoint
 from idk.training.config import TrainConfig
 from idk.training.fitting import fit
+from idk.training.notices import warnings
 from idk.training.train import MEMBER_SEED_STEP, fitted_parts
 
 

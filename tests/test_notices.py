@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from idk.apps.notices import warnings
 from idk.training import checkpoint
+from idk.training.notices import warnings
 
 
 def test_a_samples_other_than_the_models_own_is_said_and_only_then(cnn_model):
@@ -26,8 +26,8 @@ def test_a_rule_that_refused_little_of_the_noise_is_said(cnn_model):
     (an error target's threshold is not the one the choice compared at)."""
     from dataclasses import replace
 
-    from idk.apps.notices import NOISE_REFUSED
     from idk.choices import NOISE_NAMES
+    from idk.training.notices import NOISE_REFUSED
 
     ckpt = checkpoint.read(cnn_model)
     assert set(ckpt.metrics["noise_refused"]) == set(NOISE_NAMES)  # measured at training

@@ -186,8 +186,8 @@ def test_an_error_target_no_coverage_meets_says_so_everywhere():
     text says so, and every command's warnings name the target."""
     from types import SimpleNamespace
 
-    from idk.apps.notices import warnings
     from idk.decision.rules import describe_rule, summarize_rule
+    from idk.training.notices import warnings
 
     g = torch.Generator().manual_seed(2)
     pred = _pred(torch.softmax(3 * torch.randn(10, 50, 10, generator=g), -1))

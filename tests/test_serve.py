@@ -21,13 +21,13 @@ import pytest
 from PIL import Image
 
 from idk.apps import serve, serve_service
-from idk.apps.notices import warnings
 from idk.apps.predict import predict_images
 from idk.apps.serve_http import BackgroundServer, Timeouts
 from idk.apps.serve_inputs import Limits
 from idk.data.preparation import PreparedImage, prepared_or_error
 from idk.errors import IdkError
 from idk.training import checkpoint
+from idk.training.notices import warnings
 
 QUICK = serve.ServiceSettings(limits=Limits(max_upload=100_000, body_timeout=1.0), timeouts=Timeouts(header=1.0))
 

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from idk.apps import serve
-from idk.apps.notices import warnings
 from idk.apps.serve_http import BackgroundServer
 from idk.decision.rules import shown, shown_apart, shown_probability
 from idk.training import checkpoint
+from idk.training.notices import warnings
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = (

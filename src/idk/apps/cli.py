@@ -103,7 +103,6 @@ def _train(s: Session) -> int:
     finished = resume and written_before is not None and _modified(args.out) == written_before
     if from_environment().is_main:  # under torchrun, rank 0 alone reports
         print(saved_summary(ckpt, args.out, unchanged=finished))
-        _warn_measured(s, args.out, ckpt)  # the other notices, training said as it met them
         _say_plugin_parts(s, args.out, ckpt)
     return 0
 
@@ -122,14 +121,6 @@ def _say_plugin_parts(s: Session, path: str | Path, ckpt: Checkpoint) -> None:
             f"{path}: names {' and '.join(parts)} of a plugin's: every command that loads it needs {PLUGINS_ENV} "
             "naming that plugin too (without it, the model is refused by name)"
         )
-
-
-def _warn_measured(s: Session, path: str | Path, ckpt: Checkpoint) -> None:
-    """After a saved line: what the measurements made when the rule was set say of the model."""
-    from idk.apps.notices import measured_notices
-
-    for note in measured_notices(ckpt):
-        s.progress.warn(f"{path}: {note}")
 
 
 def _evaluate(s: Session) -> int:
@@ -184,9 +175,9 @@ def _reproduce(s: Session) -> int:
 
 def _loaded(s: Session) -> tuple[Model, Checkpoint]:
     """The model ``--model`` names, on the session's device, its sample count checked and its notices said."""
-    from idk.apps.notices import warnings
     from idk.decision.memory import check_samples
     from idk.training import checkpoint
+    from idk.training.notices import warnings
 
     model, ckpt = checkpoint.load(s.args.model, device=s.device)
     check_samples(model, s.args.samples)
@@ -245,9 +236,9 @@ def _serve(s: Session) -> int:
 
 def _info(s: Session) -> int:
     from idk.apps.info import described_in_words, epochs_in_words, format_info
-    from idk.apps.notices import warnings
     from idk.evaluation.report import to_json
     from idk.training.checkpoint import read
+    from idk.training.notices import warnings
 
     ckpt = read(s.args.model)
     info = {**(ckpt.describe() if s.args.json else described_in_words(ckpt)), "warnings": warnings(ckpt)}
@@ -302,7 +293,6 @@ def _calibrate(s: Session) -> int:
     )
     written = args.out or args.model
     print(f"saved {written}: rule: {describe_rule(ckpt.rule)}")
-    _warn_measured(s, written, ckpt)  # measured again with the new rule
     return 0
 
 

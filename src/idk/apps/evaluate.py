@@ -9,7 +9,6 @@ from typing import Any
 
 import torch
 
-from idk.apps.notices import warnings
 from idk.data.catalog import load, recorded_test_set, without_labels
 from idk.data.class_names import in_model_classes
 from idk.data.fingerprints import shared_images
@@ -26,6 +25,7 @@ from idk.evaluation.report import write_json
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
+from idk.training.notices import warnings
 from idk.training.options import whole_number
 from idk.training.resumption import moved
 

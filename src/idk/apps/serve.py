@@ -38,7 +38,6 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from idk.apps.notices import warnings
 from idk.apps.serve_batching import (
     Overloaded,
 )
@@ -48,6 +47,7 @@ from idk.apps.serve_service import PredictionService, ServiceSettings
 from idk.nn.bnn import Model
 from idk.training import checkpoint
 from idk.training.checkpoint import Checkpoint
+from idk.training.notices import warnings
 
 WEB = Path(__file__).parent / "web"
 ASSETS = {"style.css": "text/css", "app.js": "text/javascript"}  # served under /static/

@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 
-from idk.apps.notices import warnings
 from idk.apps.predict import FileResult, draw_networks, predict_images
 from idk.apps.serve_batching import (
     DEFAULT_DECODE_THREADS,
@@ -31,6 +30,7 @@ from idk.evaluation.report import json_safe
 from idk.nn.bnn import Model
 from idk.nn.numerics import set_flush_denormals
 from idk.training.checkpoint import Checkpoint
+from idk.training.notices import warnings
 
 Decoded = tuple[str, bytes | PreparedImage | ImageError]  # an image as the model's pass takes it
 # image files decoded in the model's pass: of at most INLINE_BYTES declaring at most INLINE_PIXELS

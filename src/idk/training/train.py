@@ -45,6 +45,7 @@ from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit, part_epochs
 from idk.training.held_out import HeldOut
+from idk.training.notices import measured_notices
 from idk.training.options import TrainOptions, checked, configure, given_for
 from idk.training.preflight import check_training, enough_steps, warn_before_training, warn_unused_options
 from idk.training.resumption import (
@@ -246,6 +247,8 @@ def train(
     ckpt = save(rule=rule_dict, finished=True, **extra)
     if advice := infeasible_advice(rule_dict):
         progress.warn(f"{out}: {advice}; `idk calibrate` sets another target without training again")
+    for note in measured_notices(ckpt) if replicas.is_main else ():  # no better than chance, answers noise
+        progress.warn(f"{out}: {note}")
     replicas.barrier()  # the finished checkpoint is written before any process returns
     session = " (this session's part)" if previous is not None else ""
     progress.log(f"{out}: trained and its rule fitted in {duration(time.perf_counter() - started)}{session}")

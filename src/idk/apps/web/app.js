@@ -21,7 +21,7 @@ fetch("api/info").then(r => r.json().then(d => {
     `(${d.classes.join(", ")}), ${size} inputs, ${d.service.samples} sampled networks. Rule: ${d.rule_text}`;
   document.getElementById("draw-panel").hidden = !d.input.drawn;
   document.getElementById("preparation").textContent = PREPARATION[d.input.preparation] || "";
-  const notes = d.warnings || [];  // the server's (idk.apps.notices): unfinished, uncalibrated, answers noise, ...
+  const notes = d.warnings || [];  // the server's (idk.training.notices): unfinished, uncalibrated, answers noise, ...
   if (notes.length) {
     const w = document.getElementById("warning");
     w.textContent = "Note: " + notes.join("; ") + ".";
