@@ -405,3 +405,34 @@ def test_a_table_of_files_is_answered_row_by_row_by_its_cells(cnn_model, user_fi
     table.write_text("picture,lesion,age\nimgs/seven.jpg,L1,40\n")
     assert main(["predict", str(table), "--model", str(cnn_model), "--columns", "lesion"]) == 1
     assert "none of the files it lists is there" in capsys.readouterr().err
+
+
+def test_a_python_callers_mix_ups_are_one_line_errors(tmp_path):
+    """A path where a DataConfig goes, a dict for TrainOptions, a path for the checkpoint, one pair
+    not in a list: each was an AttributeError or a message about its first cell; now an IdkError
+    naming the parameter and what it takes."""
+    from idk.apps.evaluate import evaluate_checkpoint
+    from idk.apps.predict import predict_images
+    from idk.errors import IdkError
+    from idk.training.recalibration import recalibrate
+    from idk.training.train import train
+
+    out = tmp_path / "m.pt"
+    with pytest.raises(
+        IdkError, match=r"^train\(data=...\) takes a DataConfig, not a str: .*TrainOptions\(data=...\)$"
+    ):
+        train(out, data="data")
+    with pytest.raises(IdkError, match=r"^train\(opts=...\) takes a TrainOptions, not a dict"):
+        train(out, opts={"epochs": 1})
+    with pytest.raises(IdkError, match=r"^evaluate_checkpoint\(data=...\) takes a DataConfig.*test_data=PATH$"):
+        evaluate_checkpoint(out, data="data")
+    with pytest.raises(IdkError, match=r"^recalibrate\(data=...\) takes a DataConfig"):
+        recalibrate(out, target_refusal=0.02, data=tmp_path)
+    with pytest.raises(IdkError, match=r"takes a Checkpoint, not a str: model, ckpt = .*load\(path\) gives both$"):
+        predict_images(None, "m.pt", [])
+    assert not out.exists()
+    from idk.apps.predict import named_sources
+
+    with pytest.raises(IdkError, match=r"one pair as \[\(name, source\)\]$"):
+        named_sources(("a", "a.png"))
+    assert named_sources([("a", "a.png")]) == [("a", "a.png")]

@@ -15,6 +15,16 @@ class IdkError(Exception):
     """An error caused by the user's input or environment; the CLI prints ``str(err)`` and exits 2."""
 
 
+def expect(value: object, kind: type, what: str, hint: str) -> None:
+    """IdkError where ``value``, a library function's parameter ``what``, is neither None nor a
+    ``kind``: a Python caller's mix-up (a path where a config goes) said in one line with ``hint``,
+    not as an AttributeError deep inside."""
+    if value is not None and not isinstance(value, kind):
+        raise IdkError(
+            f"{what} takes {'an' if kind.__name__[0] in 'AEIOU' else 'a'} {kind.__name__}, not {a_type(value)}: {hint}"
+        )
+
+
 class DataError(IdkError):
     """A data file is missing, truncated, corrupted or of an unknown format."""
 

@@ -17,9 +17,9 @@ from idk.data.images import ImageSet, InputSpec
 from idk.data.listing import some_of
 from idk.data.manifests import is_manifest, names_columns
 from idk.data.named import NAMED, NOISE
-from idk.data.sources import DataConfig
+from idk.data.sources import DATA_CONFIG_HINT, DataConfig
 from idk.decision.memory import check_samples
-from idk.errors import DataError, IdkError
+from idk.errors import DataError, IdkError, expect
 from idk.evaluation.evaluate import EvalSettings, evaluate, score_comparison
 from idk.evaluation.report import write_json
 from idk.progress import Progress
@@ -310,6 +310,7 @@ def evaluate_checkpoint(
     strings (:func:`as_pairs`). ``prepare``: the images of the user's folders
     (``test_data``, ``ood``, ``shift``) that already have the model's frame size are prepared as
     ``idk predict`` prepares a photo, not taken pixel for pixel as a data set in the model's form."""
+    expect(data, DataConfig, "evaluate_checkpoint(data=...)", DATA_CONFIG_HINT + "; a test set is test_data=PATH")
     ood, shift = as_pairs(ood, "--ood"), as_pairs(shift, "--shift")
     for option, count in (("--noise", noise), ("--gaussian", gaussian), ("--shifted", shifted_images)):
         if not (whole_number(count) and count >= 0):

@@ -29,7 +29,7 @@ from idk.data.sources import DataConfig
 from idk.decision.memory import check_sample_count, check_samples
 from idk.decision.predictive import Predictions, batch_size_for
 from idk.decision.rules import PercentileRule, Rule, shown_apart, shown_probability
-from idk.errors import DataError, IdkError, ImageError
+from idk.errors import DataError, IdkError, ImageError, expect
 from idk.nn.bnn import DeterministicNet, Model
 from idk.progress import Progress
 from idk.training.checkpoint import Checkpoint
@@ -218,16 +218,22 @@ def _one_image(path: str) -> np.ndarray | None:
     return np.load(path, allow_pickle=False) if one else None
 
 
+def _a_pair(item: object) -> bool:
+    return isinstance(item, (tuple, list)) and len(item) == 2
+
+
 def named_sources(sources: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """``predict_images``' (name, source) pairs as a list; anything else is an :class:`IdkError`
     saying what is expected (a bare path or array is no pair: its name would be lost)."""
     if isinstance(sources, (str, Path, bytes, np.ndarray, torch.Tensor)):
         raise IdkError("give (name, source) pairs, e.g. [(path, path)], not one source alone")
+    if isinstance(sources, tuple) and len(sources) == 2 and isinstance(sources[0], str) and not _a_pair(sources[1]):
+        raise IdkError("give (name, source) pairs in a list: one pair as [(name, source)]")
     if isinstance(sources, Mapping):
         raise IdkError("give (name, source) pairs: for a dict of them, its .items()")
     pairs = []
     for item in sources:
-        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+        if not _a_pair(item):
             raise IdkError(
                 f"give (name, source) pairs, e.g. [(path, path)]; got {type(item).__name__} {str(item)[:60]!r}"
             )
@@ -258,6 +264,12 @@ def predict_images(
     :func:`~idk.decision.memory.check_samples`, made when they were drawn); ``progress``: a bar over the images when they
     take more than one batch; ``decode_threads``: a batch's files are decoded in so many threads
     (default: as many as torch computes with, at most four: :func:`~idk.data.reading.in_threads`)."""
+    expect(
+        ckpt,
+        Checkpoint,
+        "predict_images(model, ckpt, ...)",
+        "model, ckpt = idk.training.checkpoint.load(path) gives both",
+    )
     if samples is None:
         samples = ckpt.rule_config.samples
     elif draws is None:

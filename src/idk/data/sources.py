@@ -124,6 +124,8 @@ DOWNLOADS: dict[str, dict[str, RemoteFile] | RemoteFolder] = {
     "notmnist-10k": NOTMNIST_10K_FILES,
     "notmnist-459": NOTMNIST_459,
 }
+# what a library caller who gave a path where a DataConfig goes is told (:func:`idk.errors.expect`)
+DATA_CONFIG_HINT = "a DataConfig says where the named sets live and how tables are read, DataConfig.from_env(data_dir)"
 
 
 @dataclass(frozen=True)

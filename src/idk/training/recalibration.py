@@ -17,11 +17,11 @@ from idk.data.catalog import training_data
 from idk.data.fingerprints import fingerprint, same_images
 from idk.data.images import ImageSet
 from idk.data.named import NAMED
-from idk.data.sources import DataConfig
+from idk.data.sources import DATA_CONFIG_HINT, DataConfig
 from idk.decision.calibration import few_to_calibrate
 from idk.decision.memory import check_samples
 from idk.decision.rules import infeasible_advice
-from idk.errors import CheckpointError, DataError, IdkError
+from idk.errors import CheckpointError, DataError, IdkError, expect
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
@@ -116,6 +116,7 @@ def recalibrate(
     model's); given alone, the model's own target is kept. ``device``: where to predict (None: the CPU).
     IdkError, writing nothing, for an error target that no coverage of the validation images
     certifies (its rule would refuse every image; the message gives the smallest they certify)."""
+    expect(data, DataConfig, "recalibrate(data=...)", DATA_CONFIG_HINT + "; the model's own validation images are read")
     if target_refusal is None and target_error is None and score is None:
         raise IdkError("give --target-refusal, --target-error or --score")
     # checked and made plain numbers as training's options are (a numpy number is no checkpoint value)

@@ -21,12 +21,12 @@ from idk.data.glyphs import glyph_bank, rendered_digest
 from idk.data.images import InputSpec
 from idk.data.named import NAMED
 from idk.data.preparation import flat_images_seen
-from idk.data.sources import DataConfig
+from idk.data.sources import DATA_CONFIG_HINT, DataConfig
 from idk.data.synthetic import scribbles_for
 from idk.decision.memory import check_samples
 from idk.decision.rules import infeasible_advice
 from idk.devices import resolve_device
-from idk.errors import CheckpointError, DataError, IdkError
+from idk.errors import CheckpointError, DataError, IdkError, expect
 from idk.nn.bnn import (
     DeterministicNet,
     Model,
@@ -108,6 +108,10 @@ def train(
     processes train one model together (:mod:`idk.training.distributed`); rank 0 alone writes.
     A file already at ``out`` is resumed (``resume``), replaced (``overwrite``), or refused."""
     started, out = time.perf_counter(), Path(out)
+    expect(data, DataConfig, "train(data=...)", DATA_CONFIG_HINT + "; the set to train on is TrainOptions(data=...)")
+    expect(
+        opts, TrainOptions, "train(opts=...)", "TrainOptions(data=..., epochs=...), each field a command-line option"
+    )
     data = data or DataConfig.from_env()
     opts = checked(opts or TrainOptions())
     check_out(out, resume, overwrite)
