@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from idk.nn.layers import BayesianLayer
-from idk.nn.networks import NetConfig, build_network, smallest_side
+from idk.nn.networks import NetConfig, build_network, check_shapes, smallest_side
 from idk.nn.priors import NormalPrior
 
 
@@ -132,3 +132,38 @@ def test_an_architecture_of_ones_own_is_built_sampled_and_described(monkeypatch)
     logits = model.sample_logits(torch.rand(4, 1, 8, 8), 5)
     assert logits.shape == (5, 4, 3) and torch.isfinite(logits).all()
     assert len({tuple(s.flatten().tolist()) for s in logits[:, 0]}) == 5  # five sampled networks, five answers
+
+
+def test_a_network_whose_sizes_do_not_fit_the_images_is_said_by_its_layer(monkeypatch):
+    """A builder that ignores the input shape (a Linear of 100 after 3×32×32 flattened) or the class
+    count was a bare "mat1 and mat2 shapes cannot be multiplied" at the first prediction; now an
+    IdkError names the network, the layer and the size it got. Checking draws no random number
+    and updates no statistic (batch normalisation's running mean stays 0)."""
+    from torch import nn
+
+    from idk.errors import IdkError
+    from idk.nn.networks import ARCHITECTURES
+
+    def fixed(layers, input_shape, num_classes):
+        return [nn.Flatten(), layers.linear(100, 16), nn.ReLU(), layers.linear(16, num_classes)]
+
+    def four_scores(layers, input_shape, num_classes):
+        return [nn.Flatten(), nn.BatchNorm1d(int(torch.tensor(input_shape).prod())), layers.linear(3 * 32 * 32, 4)]
+
+    monkeypatch.setitem(ARCHITECTURES, "fixed", (fixed, ()))
+    monkeypatch.setitem(ARCHITECTURES, "four", (four_scores, ()))
+    for prior in (None, NormalPrior(1.0)):
+        with pytest.raises(
+            IdkError,
+            match=r"^network 'fixed': its layer 1 \(.*\) does not take what comes to it, \(3072,\) per image of 3×32×32: mat1",
+        ):
+            build_network(NetConfig(arch="fixed"), prior, (3, 32, 32), 3)
+        with pytest.raises(
+            IdkError, match=r"^network 'four': gives \(4,\) per image of 3×32×32, not its 3 class scores"
+        ):
+            build_network(NetConfig(arch="four"), prior, (3, 32, 32), 3)
+    net = build_network(NetConfig(arch="four"), None, (3, 32, 32), 4)
+    assert net[1].training and int(net[1].num_batches_tracked) == 0 and not net[1].running_mean.any()
+    state = torch.random.get_rng_state()
+    check_shapes(list(net), (3, 32, 32), 4, "four")
+    assert torch.equal(torch.random.get_rng_state(), state)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import torch
 from pyro.nn import PyroModule
 from torch import nn
 
@@ -158,6 +159,46 @@ def check_flat(layers: list[nn.Module], arch: str) -> None:
             )
 
 
+def _one_line(layer: nn.Module) -> str:
+    """A layer as PyTorch writes it where that is one line ("Linear(in_features=100, ...)"), else its class."""
+    text = repr(layer)
+    return text if "\n" not in text else type(layer).__name__
+
+
+def check_shapes(layers: list[nn.Module], input_shape: tuple[int, int, int], num_classes: int, arch: str) -> None:
+    """IdkError where ``layers`` do not take (C, H, W) = ``input_shape`` images to ``num_classes``
+    class scores: a network of one's own whose sizes do not fit the data (it was a bare
+    "mat1 and mat2 shapes cannot be multiplied" at the first prediction). Two blank images are
+    passed through, the Bayesian layers with zero weights, every layer in eval mode (no statistics
+    updated), the random state left as it was."""
+    x = torch.zeros(2, *input_shape)
+    modes = [layer.training for layer in layers]
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            for i, layer in enumerate(layers):
+                layer.eval()
+                try:
+                    if isinstance(layer, BayesianLayer):
+                        x = layer.apply(x, torch.zeros(layer.weight_shape), torch.zeros(layer.bias_shape))
+                    else:
+                        x = layer(x)
+                except RuntimeError as err:
+                    raise IdkError(
+                        f"network {arch!r}: its layer {i} ({_one_line(layer)}) does not take what comes to it, "
+                        f"{tuple(x.shape[1:])} per image of {'×'.join(map(str, input_shape))}: "
+                        f"{str(err).splitlines()[0]}"
+                    ) from None
+    finally:
+        for layer, mode in zip(layers, modes, strict=True):
+            layer.train(mode)
+    if tuple(x.shape) != (2, num_classes):
+        raise IdkError(
+            f"network {arch!r}: gives {tuple(x.shape[1:])} per image of {'×'.join(map(str, input_shape))}, "
+            f"not its {num_classes} class scores: its last layer must give (N, {num_classes}) "
+            "(the builder is given the class count)"
+        )
+
+
 def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
     """The network of ``cfg`` (one of :data:`ARCHITECTURES`): Bayesian layers under ``prior``, or
     plain layers when ``prior`` is None.
@@ -173,6 +214,7 @@ def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, .
     c, h, w = input_shape
     layers = ARCHITECTURES[cfg.arch][0](Layers(cfg, prior), (c, h, w), num_classes)
     check_flat(layers, cfg.arch)
+    check_shapes(layers, (c, h, w), num_classes, cfg.arch)
     if prior is None:
         return nn.Sequential(*layers)
     net = PyroModule[nn.Sequential](*layers)
