@@ -167,3 +167,21 @@ def test_a_network_whose_sizes_do_not_fit_the_images_is_said_by_its_layer(monkey
     state = torch.random.get_rng_state()
     check_shapes(list(net), (3, 32, 32), 4, "four")
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_a_network_of_plain_layers_alone_is_refused_as_bayesian_and_built_as_a_twin(monkeypatch):
+    """A builder making nn.Linear itself trained a point estimate under a Bayesian preset, without a
+    word; built Bayesian it is refused, saying to use the maker it is given; plain it is built."""
+    from torch import nn
+
+    from idk.errors import IdkError
+    from idk.nn.networks import ARCHITECTURES
+
+    def plain(layers, input_shape, num_classes):
+        c, h, w = input_shape
+        return [nn.Flatten(), nn.Linear(c * h * w, num_classes)]
+
+    monkeypatch.setitem(ARCHITECTURES, "plain", (plain, ()))
+    with pytest.raises(IdkError, match=r"^network 'plain' has no Bayesian layer: .* layers.linear\(i, o\)"):
+        build_network(NetConfig(arch="plain"), NormalPrior(1.0), (1, 8, 8), 3)
+    assert isinstance(build_network(NetConfig(arch="plain"), None, (1, 8, 8), 3)[1], nn.Linear)

@@ -215,6 +215,12 @@ def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, .
     layers = ARCHITECTURES[cfg.arch][0](Layers(cfg, prior), (c, h, w), num_classes)
     check_flat(layers, cfg.arch)
     check_shapes(layers, (c, h, w), num_classes, cfg.arch)
+    if prior is not None and not any(isinstance(layer, BayesianLayer) for layer in layers):
+        raise IdkError(
+            f"network {cfg.arch!r} has no Bayesian layer: its samples would all be one network, which never "
+            "disagrees with itself; make its weighted layers with the maker it is given, layers.linear(i, o) and "
+            "layers.conv(i, o, size) (Bayesian here, plain in the deterministic twin), not nn.Linear or nn.Conv2d"
+        )
     if prior is None:
         return nn.Sequential(*layers)
     net = PyroModule[nn.Sequential](*layers)
