@@ -16,6 +16,7 @@ import torch
 from idk.apps.info import saved_summary
 from idk.apps.predict import predict_images
 from idk.decision.predictive import predict
+from idk.errors import IdkError
 from idk.progress import Progress
 from idk.training import checkpoint
 from idk.training.train import TrainOptions, train
@@ -67,4 +68,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    main(parse())
+    try:
+        main(parse())
+    except IdkError as err:  # the user's input or environment (a file already at --out, say): one line
+        raise SystemExit(f"error: {err}") from None
