@@ -186,3 +186,19 @@ def test_dropping_every_outlier_family_is_refused_before_training(data_dir, tmp_
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--drop-outliers: dropping uniform-noise" in err and "keep one" in err
     assert not out.exists()
+
+
+def test_the_package_offers_its_main_calls_each_imported_when_first_used():
+    """``idk.train``, ``idk.load``, ``idk.predict_images``, ... are the library's calls, imported on
+    first use: ``import idk`` alone loads no torch; a name it lacks says what it offers."""
+    import importlib
+
+    import idk
+
+    probe = "import sys, idk; print('torch' in sys.modules, 'train' in dir(idk))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV, check=True)
+    assert out.stdout.split() == ["False", "True"]
+    for name, home in idk.API.items():
+        assert getattr(idk, name) is getattr(importlib.import_module(home), name)
+    with pytest.raises(AttributeError, match=r"no attribute 'fit'; it offers train, TrainOptions, "):
+        idk.fit  # noqa: B018
