@@ -76,11 +76,13 @@ def test_figure_formats_are_those_matplotlib_writes():
 def test_the_outlier_families_scores_and_priors_offered_are_those_the_library_knows():
     from idk.decision.scores import SCORES
     from idk.nn.guides import GUIDES
+    from idk.nn.networks import ARCHITECTURES
     from idk.nn.priors import PRIORS
     from idk.training.batches import OUTLIER_FAMILIES
 
     assert choices.PRIOR_NAMES == tuple(PRIORS), "a prior was added or renamed: copy it into idk/choices.py"
     assert choices.GUIDE_NAMES == tuple(GUIDES), "a guide was added or renamed: copy it into idk/choices.py"
+    assert choices.ARCH_NAMES == tuple(ARCHITECTURES), "a network was added or renamed: copy it into idk/choices.py"
 
     assert choices.OUTLIER_FAMILIES == OUTLIER_FAMILIES, "a family was added or renamed: copy it into idk/choices.py"
     assert choices.SCORE_NAMES == tuple(SCORES), "a score was added or renamed: copy it into idk/choices.py"

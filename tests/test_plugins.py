@@ -10,6 +10,7 @@ import pytest
 from helpers import ENERGY_SCORE
 from idk.apps.cli import main
 from idk.decision.scores import SCORES
+from idk.training import checkpoint
 
 PLUGIN = ENERGY_SCORE + '\n\nSCORES["energy"] = Energy\n'
 
@@ -141,9 +142,9 @@ PRESETS["my-net"] = replace(tutorial, model=replace(tutorial.model, net=NetConfi
 def test_a_plugins_network_is_trained_by_its_preset_and_refused_by_name_without_it(
     tmp_path, monkeypatch, data_dir, capsys
 ):
-    """An architecture of one's own, chosen by the preset a plugin adds (`--preset my-net`): trained,
-    recorded under the preset's own name (made from the tutorial's), and a model naming it is refused
-    by name where the plugin is not given."""
+    """An architecture of one's own, chosen by the preset a plugin adds (`--preset my-net`) or by
+    `--arch` with another preset: trained, recorded under the preset's own name (made from the
+    tutorial's), and a model naming it is refused by name where the plugin is not given."""
     from idk.nn.networks import ARCHITECTURES
     from idk.training.config import PRESETS
 
@@ -162,6 +163,13 @@ def test_a_plugins_network_is_trained_by_its_preset_and_refused_by_name_without_
         assert info["architecture"] == {"arch": "mlp2", "hidden": 16} and info["preset"] == "my-net"
         assert main(["train", "--out", str(tmp_path / "x.pt"), "--preset", "my-nett", *tiny]) == 2
         assert "unknown preset 'my-nett'; valid: tutorial, cnn" in capsys.readouterr().err
+        # --arch names it with another preset's settings (the tutorial's hidden units), no preset of its own
+        arch = tmp_path / "a.pt"
+        assert main(["train", "--out", str(arch), "--preset", "tutorial", "--arch", "mlp2", *tiny]) == 0
+        assert checkpoint.read(arch).model_config.net.arch == "mlp2"
+        assert "not a setting" not in capsys.readouterr().err  # --arch is no setting of a network
+        assert main(["train", "--out", str(arch), "--arch", "mlp3", "--overwrite", *tiny]) == 2
+        assert "--arch 'mlp3': give one of mlp, cnn, mlp2" in capsys.readouterr().err
     finally:
         ARCHITECTURES.pop("mlp2", None)
         PRESETS.pop("my-net", None)

@@ -20,6 +20,7 @@ OOD_NAMES = (*DOWNLOAD_NAMES, *NOISE_NAMES)  # idk.data.named.KNOWN
 DEFAULT_PRESET = "cnn"
 SCHEDULES = ("constant", "cosine")  # idk.training.config.TrainConfig.schedule's learning-rate schedules
 PRIOR_NAMES = ("normal", "laplace")  # the keys of idk.nn.priors.PRIORS
+ARCH_NAMES = ("mlp", "cnn")  # the keys of idk.nn.networks.ARCHITECTURES
 GUIDE_NAMES = ("mean-field-normal",)  # the keys of idk.nn.guides.GUIDES
 PRESET_NAMES = ("tutorial", "cnn", "cnn-full", "vgg", "cnn-fonts")  # the keys of idk.training.config.PRESETS
 # idk.training.batches.OUTLIER_FAMILIES: the synthetic outlier families training may leave out

@@ -21,6 +21,7 @@ from idk.apps.option_types import (
 )
 from idk.apps.parser import CommandsHelp, Parser
 from idk.choices import (
+    ARCH_NAMES,
     AUTO_SCORE,
     DATA_NAMES,
     DEFAULT_DATA,
@@ -129,6 +130,12 @@ def _train_command(sub: argparse._SubParsersAction) -> None:
         "--prior-scale", type=positive_float, help="the prior's scale: a Normal's standard deviation, a Laplace's b"
     )
     p.add_argument("--kl-weight", type=positive_float, help="β: the ELBO's KL weight (1: Bayes' rule)")
+    p.add_argument(
+        "--arch",
+        choices=_built_in_or_plugin(ARCH_NAMES),
+        metavar="NAME",
+        help=f"the network: {', '.join(ARCH_NAMES)} (default: the preset's), or one an IDK_PLUGINS module adds",
+    )
     p.add_argument("--channels", type=positive, nargs="+", metavar="C", help="CNN channels, one per block")
     p.add_argument("--dense", type=positive, help="CNN hidden dense units")
     p.add_argument(

@@ -15,6 +15,7 @@ from idk.choices import AUTO_SCORE, OUTLIER_FAMILIES, SCHEDULES
 from idk.decision.scores import SCORES
 from idk.errors import IdkError, a_type
 from idk.nn.guides import GUIDES
+from idk.nn.networks import ARCHITECTURES
 from idk.nn.priors import PRIORS
 from idk.training.config import AUGMENTATION_SHARES, Preset
 
@@ -34,6 +35,7 @@ class TrainOptions:
     prior: str | None = None
     prior_scale: float | None = None
     guide: str | None = None
+    arch: str | None = None
     channels: tuple[int, ...] | None = None
     dense: int | None = None
     members: int | None = None
@@ -181,6 +183,8 @@ def checked(opts: TrainOptions) -> TrainOptions:
         raise IdkError(f"--prior {opts.prior!r}: give one of {', '.join(PRIORS)}")
     if opts.guide is not None and opts.guide not in GUIDES:
         raise IdkError(f"--guide {opts.guide!r}: give one of {', '.join(GUIDES)}")
+    if opts.arch is not None and opts.arch not in ARCHITECTURES:
+        raise IdkError(f"--arch {opts.arch!r}: give one of {', '.join(ARCHITECTURES)}")
     if opts.drop_outliers is not None:
         dropped = [opts.drop_outliers] if isinstance(opts.drop_outliers, str) else list(opts.drop_outliers)
         values["drop_outliers"] = tuple(_family(name, "--drop-outliers") for name in dropped)

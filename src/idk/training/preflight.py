@@ -43,7 +43,7 @@ def warn_unused_options(
     data = opts.data or DEFAULT_DATA
     if net is not None and net.arch in ARCHITECTURES:
         for name in given_for(opts, NetConfig):
-            if name not in ARCHITECTURES[net.arch][1]:
+            if name != "arch" and name not in ARCHITECTURES[net.arch][1]:
                 warn(f"{flag(name)} is not a setting of the {net.arch} network this preset trains: it is not used")
     if opts.degrade and not spec.drawn:
         warn(f"--degrade applies to drawn symbols only: the images of {data} are not degraded")
