@@ -58,7 +58,8 @@ def shown_apart(score: float, threshold: float) -> tuple[str, str]:
 
 @dataclass
 class Decision:
-    """accepted (N, C) bool, label (N,) int64, refused (N,) bool."""
+    """accepted (N, C) bool: the classes answered (none where refused); label (N,) int64: the most
+    probable class, refused or not (read ``refused``: a FileResult's label is None there); refused (N,) bool."""
 
     accepted: Tensor
     label: Tensor
