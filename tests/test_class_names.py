@@ -94,3 +94,9 @@ def test_a_number_written_another_way_is_the_same_class():
     twice = ImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), ("1", "2"))
     with pytest.raises(DataError, match=r"class 2 is not among the model's \(1, 1\.0\)"):
         in_model_classes(twice, ("1", "1.0"), "t/")
+    one = ImageSet("t", torch.zeros(1, 1, 2, 2), torch.tensor([0]), ("1",))
+    assert in_model_classes(one, ("1", "1.0"), "t/").labels.tolist() == [0]  # "1" is "1" there, not "1.0"
+    long = ("1" * 29, "1" * 28 + "2")  # numbers told apart in every digit (not rounded to 28)
+    close = ImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), (long[1], long[0]))
+    match_classes(close, long, "t/")
+    assert close.labels.tolist() == [1, 0]

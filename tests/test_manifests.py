@@ -185,6 +185,13 @@ def test_columns_named_by_the_user_read_a_table_whose_columns_have_other_names(s
         read_manifest(table, "ham", require_labels=True, columns=("image_id", "diagnosis"))
     with pytest.raises(DataError, match=r"its column 'image_id' names files: .* first, --columns image_id,dx$"):
         read_manifest(table, "ham", require_labels=True, columns=("dx", "image_id"))  # swapped
+    for k in (0, 1):  # classes 0 and 1 beside files 0.png and 1.png: a real conflict, no swap
+        (shapes / f"{k}.png").write_bytes((shapes / _rows(shapes)[k][0]).read_bytes())
+    twice = _write(shapes / "twice.csv", "file,label\n0.png,1\n1.png,0\n0.png,0\n")
+    with pytest.raises(DataError, match=r"listed under two classes, '1' and '0' \(rows of one image must agree\)$"):
+        read_manifest(twice, "twice", require_labels=True, columns=("file", "label"))
+    for made in ("0.png", "1.png", "twice.csv"):
+        (shapes / made).unlink()
     assert without_labels(str(table), ("image_id", None)) and not without_labels(str(table), ("image_id", "dx"))
     unlabelled = read_manifest(table, "ham", columns=("image_id", None))
     assert unlabelled.labels is None and len(unlabelled) == len(folder)
@@ -326,3 +333,19 @@ def test_a_table_of_one_column_lists_files_and_one_number_written_two_ways_is_re
     assert padded.classes == ("00", "01", "02")
     with pytest.raises(DataError, match="'007' and '7'"):
         read_manifest(_write(shapes / "seven.csv", f"file,y\n{files[0]},7\n{files[1]},007\n"), "s", require_labels=True)
+
+
+def test_a_test_table_naming_numbers_another_way_meets_the_training_classes(shapes, tmp_path, data_cfg):
+    """A training table whose classes pandas wrote 1.0, 2.0, 3.0 and a test table naming some of them
+    1, 2: the test set is of the model's classes (it was refused, "training classes it lacks")."""
+    number = {c: f"{k + 1}.0" for k, c in enumerate(CLASSES)}
+    train = _write(
+        tmp_path / "train.csv", "file,label\n" + "".join(f"{shapes / f},{number[c]}\n" for f, c in _rows(shapes))
+    )
+    some = [(f, c) for f, c in _rows(shapes) if c != CLASSES[2]][::2]
+    test = _write(tmp_path / "test.csv", "file,label\n" + "".join(f"{shapes / f},{number[c][0]}\n" for f, c in some))
+    said: list[str] = []
+    data = training_data(str(train), data_cfg, str(test), warn=said.append)
+    assert data.test.classes == data.train.classes == ("1.0", "2.0", "3.0")
+    assert sorted(set(data.test.labels.tolist())) == [0, 1] and len(data.test) == len(some)
+    assert any("no test image of 3.0" in s for s in said)

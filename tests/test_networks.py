@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from idk.nn.layers import BayesianLayer
-from idk.nn.networks import NetConfig, build_network, check_shapes, smallest_side
+from idk.nn.networks import NetConfig, build_network, check_bayesian, check_shapes, smallest_side
 from idk.nn.priors import NormalPrior
 
 
@@ -138,7 +138,7 @@ def test_a_network_whose_sizes_do_not_fit_the_images_is_said_by_its_layer(monkey
     """A builder that ignores the input shape (a Linear of 100 after 3×32×32 flattened) or the class
     count was a bare "mat1 and mat2 shapes cannot be multiplied" at the first prediction; now an
     IdkError names the network, the layer and the size it got. Checking draws no random number
-    and updates no statistic (batch normalisation's running mean stays 0)."""
+    and updates no statistic (batch normalisation's running variance stays 1)."""
     from torch import nn
 
     from idk.errors import IdkError
@@ -147,15 +147,31 @@ def test_a_network_whose_sizes_do_not_fit_the_images_is_said_by_its_layer(monkey
     def fixed(layers, input_shape, num_classes):
         return [nn.Flatten(), layers.linear(100, 16), nn.ReLU(), layers.linear(16, num_classes)]
 
+    class Noisy(nn.Module):  # draws random numbers in any mode
+        def forward(self, x):
+            return x + 0 * torch.rand_like(x)
+
     def four_scores(layers, input_shape, num_classes):
-        return [nn.Flatten(), nn.BatchNorm1d(int(torch.tensor(input_shape).prod())), layers.linear(3 * 32 * 32, 4)]
+        flat = int(torch.tensor(input_shape).prod())
+        return [nn.Flatten(), nn.BatchNorm1d(flat), Noisy(), layers.linear(flat, 4)]
+
+    def conv_of_28(layers, input_shape, num_classes):  # made for 28 × 28 whatever the images
+        return [layers.conv(input_shape[0], 2, (28, 28)), nn.Flatten(), layers.linear(2 * 24 * 24, num_classes)]
 
     monkeypatch.setitem(ARCHITECTURES, "fixed", (fixed, ()))
     monkeypatch.setitem(ARCHITECTURES, "four", (four_scores, ()))
+    monkeypatch.setitem(ARCHITECTURES, "conv28", (conv_of_28, ()))
+    with pytest.raises(
+        IdkError, match=r"its layer 0 \(.*\) does not take what comes to it, \(1, 32, 32\) .*made for \(1, 28, 28\)"
+    ):
+        build_network(NetConfig(arch="conv28"), NormalPrior(1.0), (1, 32, 32), 3)
+    with pytest.raises(IdkError, match=r"its layer 1 \(BatchNorm1d.*\) does not take what comes to it, \(3, 32, 32\)"):
+        check_shapes([nn.Identity(), nn.BatchNorm1d(3)], (3, 32, 32), 3, "bn")  # a ValueError of PyTorch's
     for prior in (None, NormalPrior(1.0)):
         with pytest.raises(
             IdkError,
-            match=r"^network 'fixed': its layer 1 \(.*\) does not take what comes to it, \(3072,\) per image of 3×32×32: mat1",
+            match=r"^network 'fixed': its layer 1 \(.*\) does not take what comes to it, \(3072,\) per image of 3×32×32: "
+            r"(mat1 and mat2|it was made for \(100,\))",
         ):
             build_network(NetConfig(arch="fixed"), prior, (3, 32, 32), 3)
         with pytest.raises(
@@ -163,7 +179,7 @@ def test_a_network_whose_sizes_do_not_fit_the_images_is_said_by_its_layer(monkey
         ):
             build_network(NetConfig(arch="four"), prior, (3, 32, 32), 3)
     net = build_network(NetConfig(arch="four"), None, (3, 32, 32), 4)
-    assert net[1].training and int(net[1].num_batches_tracked) == 0 and not net[1].running_mean.any()
+    assert net[1].training and int(net[1].num_batches_tracked) == 0 and bool((net[1].running_var == 1).all())
     state = torch.random.get_rng_state()
     check_shapes(list(net), (3, 32, 32), 4, "four")
     assert torch.equal(torch.random.get_rng_state(), state)
@@ -171,7 +187,8 @@ def test_a_network_whose_sizes_do_not_fit_the_images_is_said_by_its_layer(monkey
 
 def test_a_network_of_plain_layers_alone_is_refused_as_bayesian_and_built_as_a_twin(monkeypatch):
     """A builder making nn.Linear itself trained a point estimate under a Bayesian preset, without a
-    word; built Bayesian it is refused, saying to use the maker it is given; plain it is built."""
+    word; training now refuses it, saying to use the maker it is given (built, as a model trained
+    before is loaded, it still is); plain it is built."""
     from torch import nn
 
     from idk.errors import IdkError
@@ -182,6 +199,8 @@ def test_a_network_of_plain_layers_alone_is_refused_as_bayesian_and_built_as_a_t
         return [nn.Flatten(), nn.Linear(c * h * w, num_classes)]
 
     monkeypatch.setitem(ARCHITECTURES, "plain", (plain, ()))
+    built = build_network(NetConfig(arch="plain"), NormalPrior(1.0), (1, 8, 8), 3)  # as a model of before is loaded
     with pytest.raises(IdkError, match=r"^network 'plain' has no Bayesian layer: .* layers.linear\(i, o\)"):
-        build_network(NetConfig(arch="plain"), NormalPrior(1.0), (1, 8, 8), 3)
+        check_bayesian(built, "plain")  # what training checks before it starts
+    check_bayesian(build_network(NetConfig(arch="mlp", hidden=4), NormalPrior(1.0), (1, 8, 8), 3), "mlp")
     assert isinstance(build_network(NetConfig(arch="plain"), None, (1, 8, 8), 3)[1], nn.Linear)

@@ -3,6 +3,8 @@ ending, a name alone in the table's folder's sub-folders or theirs; ambiguity sa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from idk.data.manifests import read_manifest
 from idk.data.places import Places
 
@@ -46,27 +48,53 @@ def test_a_name_alone_is_looked_for_two_levels_down_where_one_level_has_none(tmp
 
 def test_absolute_paths_of_another_machine_are_found_by_their_longest_end_here(tmp_path):
     """A table written on Windows (or another machine's /home) lists absolute paths that are not
-    here: each is found by the longest end of it that is (two 1.jpg kept apart by their folders; a
-    name alone in a sub-folder too), said in one line; a relative path gets no such search."""
+    here: each is found by the longest end of it that is (two 1.jpg kept apart by their folders),
+    said in one line; never as a name alone in another folder (a missing dogs/1.jpg is not cats/1.jpg);
+    a path whose folder is on this machine is missing, not moved; a relative path gets no such search."""
     from PIL import Image
 
-    for where in ("cats", "dogs", "more/deep"):
+    for where in ("cats", "dogs", "more/deep", "only/cats"):
         (tmp_path / where).mkdir(parents=True)
-    for where in ("cats/1.jpg", "dogs/1.jpg", "more/deep/2.png"):
+    for where in ("cats/1.jpg", "dogs/1.jpg", "more/deep/2.png", "only/cats/3.jpg", "4.jpg"):
         Image.new("RGB", (8, 8), "red").save(tmp_path / where)
     places = Places(tmp_path / "list.csv")
     assert places.find("C:\\Users\\me\\pets\\cats\\1.jpg") == (tmp_path / "cats" / "1.jpg", None)
     assert places.find("D:/pets/dogs/1.jpg") == (tmp_path / "dogs" / "1.jpg", None)
-    assert places.find("/home/me/pets/2.png") == (tmp_path / "more" / "deep" / "2.png", None)
+    assert places.find("/home/me/pets/more/deep/2.png") == (tmp_path / "more" / "deep" / "2.png", None)
     assert places.find("\\\\server\\share\\cats\\1.jpg")[0] == tmp_path / "cats" / "1.jpg"
-    assert places.find("pets/cats/1.jpg")[1] == "no such file" and places.find("/elsewhere/3.png")[1] == "no such file"
-    assert places.moved["D:/pets/dogs/1.jpg"] == "dogs/1.jpg" and len(places.moved) == 4
+    assert places.find("C:\\photos\\4.jpg") == (tmp_path / "4.jpg", None)  # beside the table
+    assert places.find("/home/me/pets/2.png")[1] == "no such file"  # not taken from more/deep/
+    assert places.find("D:/pets/only/dogs/3.jpg")[1] == "no such file"  # not only/cats/3.jpg
+    assert places.find(str(tmp_path / "only" / "cats" / "1.jpg"))[1] == "no such file"  # here, and missing
+    assert places.find("pets/cats/1.jpg")[1] == "no such file"
+    assert places.moved["D:/pets/dogs/1.jpg"] == "dogs/1.jpg" and len(places.moved) == 5
+    assert not places.elsewhere
     table = tmp_path / "list.csv"
     table.write_text("file,label\nC:\\pets\\cats\\1.jpg,cat\nC:\\pets\\dogs\\1.jpg,dog\n")
     said: list[str] = []
     data = read_manifest(table, "list", warn=said.append, require_labels=True)
     assert len(data) == 2 and data.classes == ("cat", "dog")
-    assert said[0] == (
+    assert said == [
         f"{table}: 2 of the files it lists by absolute paths that are not there (a table written on another "
         "machine?) found by the ends of their paths from its folder, e.g. C:\\pets\\cats\\1.jpg as cats/1.jpg"
-    )
+    ]
+
+
+def test_a_level_of_many_sub_folders_is_indexed_once(tmp_path, monkeypatch):
+    """Ids beside a folder per patient (hundreds of folders): each level's folders are listed once,
+    whatever the number of cells looked for, found or missing."""
+    from idk.data import places as module
+
+    for k in range(300):
+        (tmp_path / f"p{k:03d}").mkdir()
+        (tmp_path / f"p{k:03d}" / f"ISIC_{k}.jpg").write_bytes(b"")
+    listed: list[Path] = []
+    real = module._Listing.of
+    monkeypatch.setattr(module._Listing, "of", classmethod(lambda cls, f: listed.append(f) or real(f)))
+    places = Places(tmp_path / "list.csv")
+    assert [places.find(f"ISIC_{k}")[0] for k in (0, 299)] == [
+        tmp_path / "p000" / "ISIC_0.jpg",
+        tmp_path / "p299" / "ISIC_299.jpg",
+    ]
+    assert all(places.find(f"ISIC_{k}")[1] == "no such file" for k in range(300, 400))
+    assert len(listed) == len(set(listed)) == 1 + 300

@@ -430,6 +430,8 @@ def test_a_python_callers_mix_ups_are_one_line_errors(tmp_path):
         recalibrate(out, target_refusal=0.02, data=tmp_path)
     with pytest.raises(IdkError, match=r"takes a Checkpoint, not a str: model, ckpt = .*load\(path\) gives both$"):
         predict_images(None, "m.pt", [])
+    with pytest.raises(IdkError, match=r"takes a Checkpoint, not None"):
+        predict_images(None, None, [])
     assert not out.exists()
     from idk.apps.predict import named_sources
 

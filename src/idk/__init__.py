@@ -13,10 +13,7 @@ itself stays light: the command line parses its arguments without loading torch)
 Their homes, where their docstrings are: :data:`API`.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
 
 __version__ = "0.1.0"
 
@@ -37,13 +34,13 @@ API = {  # each name the package offers, and the module it lives in
 __all__ = ["__version__", *API]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name not in API:
         raise AttributeError(f"module 'idk' has no attribute {name!r}; it offers {', '.join(API)}")
-    value = getattr(importlib.import_module(API[name]), name)
+    value = getattr(_importlib.import_module(API[name]), name)
     globals()[name] = value  # imported once
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *API})
+    return sorted({*(n for n in globals() if not n.startswith("_")), "__version__", *API})

@@ -15,11 +15,11 @@ class IdkError(Exception):
     """An error caused by the user's input or environment; the CLI prints ``str(err)`` and exits 2."""
 
 
-def expect(value: object, kind: type, what: str, hint: str) -> None:
-    """IdkError where ``value``, a library function's parameter ``what``, is neither None nor a
-    ``kind``: a Python caller's mix-up (a path where a config goes) said in one line with ``hint``,
-    not as an AttributeError deep inside."""
-    if value is not None and not isinstance(value, kind):
+def expect(value: object, kind: type, what: str, hint: str, optional: bool = True) -> None:
+    """IdkError where ``value``, a library function's parameter ``what``, is not a ``kind`` (nor
+    None, where ``optional``): a Python caller's mix-up (a path where a config goes) said in one
+    line with ``hint``, not as an AttributeError deep inside."""
+    if not (value is None and optional) and not isinstance(value, kind):
         raise IdkError(
             f"{what} takes {'an' if kind.__name__[0] in 'AEIOU' else 'a'} {kind.__name__}, not {a_type(value)}: {hint}"
         )

@@ -269,6 +269,7 @@ def predict_images(
         Checkpoint,
         "predict_images(model, ckpt, ...)",
         "model, ckpt = idk.training.checkpoint.load(path) gives both",
+        optional=False,
     )
     if samples is None:
         samples = ckpt.rule_config.samples

@@ -18,7 +18,7 @@ import torch
 
 from idk.choices import DEFAULT_DATA as DEFAULT_DATA  # re-exported: its home is idk.choices
 from idk.data.arrays import LABEL_KEYS, read_array, read_idx_images
-from idk.data.class_names import in_model_classes, match_classes, nfc
+from idk.data.class_names import in_model_classes, match_classes, matched
 from idk.data.fingerprints import fingerprint, same_images, shared_images
 from idk.data.folders import Warn, class_folders, files_of, fit_images, read_folder, stratified_split
 from idk.data.idx import read_idx
@@ -186,7 +186,8 @@ def _beside_training(
 ) -> ImageSet:
     """A test set numbered as the training ``classes``: of them all (:func:`match_classes`), or of
     some, named (a rare class without a test image: said, its figures are of the others)."""
-    given, known = set(nfc(test.classes)), nfc(classes)
+    given_keys, known = matched(test.classes, classes)  # as match_classes meets them
+    given = set(given_keys)
     if test.named and given < set(known):  # some of the classes, none other
         lacking = [c for c, one_form in zip(classes, known, strict=True) if one_form not in given]
         if warn:

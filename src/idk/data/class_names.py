@@ -26,7 +26,7 @@ def nfc(names: tuple[str, ...]) -> tuple[str, ...]:
 
 def number(name: str) -> Decimal | None:
     """The value of a class name that is a decimal number (``3``, ``3.0`` and ``007`` alike), else None."""
-    return Decimal(name).normalize() if NUMBER.fullmatch(name.strip()) else None
+    return Decimal(name) if NUMBER.fullmatch(name.strip()) else None  # Decimals are equal, and hash, by value
 
 
 def matched(given: tuple[str, ...], known: tuple[str, ...]) -> tuple[tuple, tuple]:

@@ -154,11 +154,15 @@ def listed_files(
 
 
 def _swapped(table: _Rows, columns: Columns | None, places: Places) -> str:
-    """A hint where ``--columns`` named the class column first: its class cells name files (the
-    first few looked for), "" otherwise."""
+    """A hint where ``--columns`` named the class column first: its class cells name files and its
+    file cells none (the first few of each looked for), "" otherwise."""
     if columns is None or columns[1] is None or table.labels is None:
         return ""
-    if not any(places.find(cell)[1] is None for cell in dict.fromkeys(table.labels[:20])):
+
+    def names_files(cells: list[str]) -> bool:
+        return any(places.find(cell)[1] is None for cell in dict.fromkeys(cells[:20]))
+
+    if not names_files(table.labels) or names_files(table.files):
         return ""
     return (
         f"; its column {columns[1]!r} names files: --columns names the file column first, "

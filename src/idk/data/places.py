@@ -7,12 +7,14 @@ that name with any ending of :data:`~idk.data.listing.IMAGE_SUFFIXES`. A bare na
 folder in it) that is not beside the table is looked for in the table's folder's sub-folders
 (HAM10000's images in ``HAM10000_images_part_1/`` and ``_part_2/`` beside its metadata, APTOS'
 ``train_images/``), and where none holds it, in their sub-folders (ISIC 2020's ``jpeg/train/``
-beside ``train.csv``, whose ``train/`` holds DICOM files). An absolute path that is not there (a
-table written on another machine: ``C:\\Users\\me\\set\\cats\\1.jpg``) is looked for by the longest
-end of it found from the table's folder (``cats/1.jpg``, else ``1.jpg`` as a name alone). Each
-folder is listed once (one ``scandir``), never a file looked for ending by ending: a table of
-10,000 ids costs a few listings, also on a network mount; and a folder's listing gives each file
-once, under its own name, where a case-insensitive disk would find ``x.jpg`` as ``x.JPG`` too.
+beside ``train.csv``, whose ``train/`` holds DICOM files), each level indexed once by name. An
+absolute path that is not there (a table written on another machine:
+``C:\\Users\\me\\set\\cats\\1.jpg``; not a path whose folder is here, whose file is missing) is looked
+for by the longest end of it found from the table's folder (``set/cats/1.jpg``, ``cats/1.jpg``, else
+``1.jpg`` beside the table: never another folder's ``1.jpg``). Each folder is listed once (one
+``scandir``), never a file looked for ending by ending: a table of 10,000 ids costs a few listings,
+also on a network mount; and a folder's listing gives each file once, under its own name, where a
+case-insensitive disk would find ``x.jpg`` as ``x.JPG`` too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,14 +64,15 @@ class Places:
     def __init__(self, table: Path) -> None:
         self.folder = table.parent
         self._listings: dict[Path, _Listing | None] = {}
+        self._levels: list[_Level] = []  # the sub-folders' entries, one level down, then two
         self.elsewhere: Counter[str] = Counter()
         self.moved: dict[str, str] = {}  # absolute paths not there, by the end of them found here
 
     def find(self, cell: str) -> tuple[Path, str | None]:
         """Where ``cell`` points, and why it is not read there (None: a file to read)."""
         found = self._named(cell, self.folder) or self._below(cell)
-        for end in _ends(cell) if not found else ():
-            if found := self._named(end, self.folder) or self._below(end):
+        for end in self._ends(cell) if not found else ():
+            if found := self._named(end, self.folder):
                 self.moved[cell] = end
                 break
         if not found:
@@ -81,14 +84,24 @@ class Places:
         return found[0], "a folder, not a file" if listing and listing.names.get(found[0].name) else None
 
     def _below(self, cell: str) -> list[Path]:
-        """What a name alone names in the sub-folders (one level down, else two; [] for a path)."""
+        """What a name alone names in the sub-folders (one level down, else two; [] for a path), as
+        :meth:`_named` reads each folder, looked up in one index of each level (not folder by folder:
+        a table of ids beside 10,000 folders of one patient each)."""
         found: list[Path] = []
-        for level in self._levels() if _bare(cell) else ():
-            if found := [match for sub in level for match in self._named(cell, sub)]:
+        for depth in range(2) if _bare(cell) else ():
+            if found := self._level(depth).named(cell):
                 break
         if len(found) == 1:
             self.elsewhere[os.path.relpath(found[0].parent, self.folder) + "/"] += 1
         return found
+
+    def _ends(self, cell: str) -> list[str]:
+        """The ends of an absolute path to look for from the table's folder (:func:`_ends`); none
+        where its folder is on this machine (a file missing there is missing, not moved)."""
+        ends = _ends(cell)
+        if ends and self._listing(Path(cell.replace("\\", "/")).parent) is not None:
+            return []
+        return ends
 
     def _named(self, cell: str, folder: Path) -> list[Path]:
         """What ``cell`` names from ``folder``: the file (or folder) of its name, else for a name
@@ -109,11 +122,12 @@ class Places:
             self._listings[folder] = _Listing.of(folder)
         return self._listings[folder]
 
-    def _levels(self) -> Iterator[list[Path]]:
-        """The table's folder's sub-folders, then theirs (each listed only when reached)."""
-        first = self._subfolders(self.folder)
-        yield first
-        yield [sub for folder in first for sub in self._subfolders(folder)]
+    def _level(self, depth: int) -> _Level:
+        """The entries of the table's folder's sub-folders (``depth`` 0) or of theirs (1), indexed once."""
+        while len(self._levels) <= depth:
+            above = [self.folder] if not self._levels else self._levels[-1].folders
+            self._levels.append(_Level.of([sub for folder in above for sub in self._subfolders(folder)], self._listing))
+        return self._levels[depth]
 
     def _subfolders(self, folder: Path) -> list[Path]:
         """``folder``'s sub-folders but those passed over unsaid (:func:`~idk.data.listing.unsaid`)."""
@@ -121,6 +135,35 @@ class Places:
         return [
             folder / n for n, is_dir in sorted((listing.names if listing else {}).items()) if is_dir and not unsaid(n)
         ]
+
+
+@dataclass
+class _Level:
+    """The entries of some folders (one level of sub-folders), by name, and their images by id."""
+
+    folders: list[Path]
+    names: dict[str, list[Path]] = field(default_factory=dict)
+    ids: dict[str, list[Path]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, folders: list[Path], listing: Callable[[Path], _Listing | None]) -> _Level:
+        level = cls(folders)
+        for folder in folders:
+            entries = listing(folder)
+            for name in entries.names if entries else ():
+                level.names.setdefault(name, []).append(folder / name)
+            for stem, files in entries.ids.items() if entries else ():
+                level.ids.setdefault(stem, []).extend(folder / f for f in sorted(files))
+        return level
+
+    def named(self, cell: str) -> list[Path]:
+        """What a name alone names in these folders: in each, the entry of its name, else (a name
+        without an image ending) the images of that name with one."""
+        found = self.names.get(cell, [])
+        if Path(cell).suffix.lower() not in IMAGE_SUFFIXES:
+            by_name = {path.parent for path in found}
+            found = found + [path for path in self.ids.get(cell, []) if path.parent not in by_name]
+        return sorted(found)
 
 
 def _ends(cell: str) -> list[str]:

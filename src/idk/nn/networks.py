@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 from pyro.nn import PyroModule
-from torch import nn
+from torch import Tensor, nn
 
 from idk.errors import IdkError
 from idk.nn.layers import BayesianConv2d, BayesianLayer, BayesianLinear, name_sites
@@ -165,6 +165,19 @@ def _one_line(layer: nn.Module) -> str:
     return text if "\n" not in text else type(layer).__name__
 
 
+def _through(layer: nn.Module, x: Tensor) -> Tensor:
+    """What ``layer`` gives for ``x``; a Bayesian layer's input checked against the shape it was
+    made for (a convolution reshapes by it), its output made without its weights (a linear layer of
+    a large image's pixels would take hundreds of MB)."""
+    if not isinstance(layer, BayesianLayer):
+        return layer(x)
+    if tuple(x.shape[1:]) != tuple(layer.in_shape):
+        raise ValueError(f"it was made for {tuple(layer.in_shape)} per image")
+    if isinstance(layer, BayesianLinear):
+        return x.new_zeros(len(x), layer.out_features)
+    return layer.apply(x, torch.zeros(layer.weight_shape), torch.zeros(layer.bias_shape))
+
+
 def check_shapes(layers: list[nn.Module], input_shape: tuple[int, int, int], num_classes: int, arch: str) -> None:
     """IdkError where ``layers`` do not take (C, H, W) = ``input_shape`` images to ``num_classes``
     class scores: a network of one's own whose sizes do not fit the data (it was a bare
@@ -178,11 +191,8 @@ def check_shapes(layers: list[nn.Module], input_shape: tuple[int, int, int], num
             for i, layer in enumerate(layers):
                 layer.eval()
                 try:
-                    if isinstance(layer, BayesianLayer):
-                        x = layer.apply(x, torch.zeros(layer.weight_shape), torch.zeros(layer.bias_shape))
-                    else:
-                        x = layer(x)
-                except RuntimeError as err:
+                    x = _through(layer, x)
+                except (RuntimeError, ValueError) as err:
                     raise IdkError(
                         f"network {arch!r}: its layer {i} ({_one_line(layer)}) does not take what comes to it, "
                         f"{tuple(x.shape[1:])} per image of {'×'.join(map(str, input_shape))}: "
@@ -196,6 +206,18 @@ def check_shapes(layers: list[nn.Module], input_shape: tuple[int, int, int], num
             f"network {arch!r}: gives {tuple(x.shape[1:])} per image of {'×'.join(map(str, input_shape))}, "
             f"not its {num_classes} class scores: its last layer must give (N, {num_classes}) "
             "(the builder is given the class count)"
+        )
+
+
+def check_bayesian(model: nn.Module, arch: str) -> None:
+    """IdkError where a model to train as Bayesian holds no Bayesian layer (one's own builder making
+    nn.Linear itself): its samples would all be one network. Said before training, not on loading
+    (a model trained so before this check is still read)."""
+    if not any(isinstance(m, BayesianLayer) for m in model.modules()):
+        raise IdkError(
+            f"network {arch!r} has no Bayesian layer: its samples would all be one network, which never "
+            "disagrees with itself; make its weighted layers with the maker it is given, layers.linear(i, o) and "
+            "layers.conv(i, o, size) (Bayesian here, plain in the deterministic twin), not nn.Linear or nn.Conv2d"
         )
 
 
@@ -215,12 +237,6 @@ def build_network(cfg: NetConfig, prior: Prior | None, input_shape: tuple[int, .
     layers = ARCHITECTURES[cfg.arch][0](Layers(cfg, prior), (c, h, w), num_classes)
     check_flat(layers, cfg.arch)
     check_shapes(layers, (c, h, w), num_classes, cfg.arch)
-    if prior is not None and not any(isinstance(layer, BayesianLayer) for layer in layers):
-        raise IdkError(
-            f"network {cfg.arch!r} has no Bayesian layer: its samples would all be one network, which never "
-            "disagrees with itself; make its weighted layers with the maker it is given, layers.linear(i, o) and "
-            "layers.conv(i, o, size) (Bayesian here, plain in the deterministic twin), not nn.Linear or nn.Conv2d"
-        )
     if prior is None:
         return nn.Sequential(*layers)
     net = PyroModule[nn.Sequential](*layers)

@@ -36,7 +36,7 @@ from idk.nn.bnn import (
     kl_in_closed_form,
     with_data,
 )
-from idk.nn.networks import NetConfig
+from idk.nn.networks import NetConfig, check_bayesian
 from idk.progress import Progress, duration
 from idk.training import checkpoint as ckpt_io
 from idk.training import distributed
@@ -130,6 +130,7 @@ def train(
         preset = resumed_preset(previous, preset_name, opts, out)
         if resumes_nothing(previous, opts.epochs):
             kept = finished_run(previous, opts, data, out, progress, write=replicas.is_main)
+            _say_measured(kept, out, progress)
             distributed.teardown(replicas)
             return kept
         stored = previous.data
@@ -251,13 +252,19 @@ def train(
     ckpt = save(rule=rule_dict, finished=True, **extra)
     if advice := infeasible_advice(rule_dict):
         progress.warn(f"{out}: {advice}; `idk calibrate` sets another target without training again")
-    for note in measured_notices(ckpt) if replicas.is_main else ():  # no better than chance, answers noise
-        progress.warn(f"{out}: {note}")
+    _say_measured(ckpt, out, progress)
     replicas.barrier()  # the finished checkpoint is written before any process returns
     session = " (this session's part)" if previous is not None else ""
     progress.log(f"{out}: trained and its rule fitted in {duration(time.perf_counter() - started)}{session}")
     distributed.teardown(replicas)
     return ckpt
+
+
+def _say_measured(ckpt: Checkpoint, out: Path, progress: Progress) -> None:
+    """What the measurements made when its rule was set say of the model (no better than chance,
+    answers noise), each line on ``out`` (the other processes' progress is muted)."""
+    for note in measured_notices(ckpt):
+        progress.warn(f"{out}: {note}")
 
 
 def check_out(out: Path, resume: bool, overwrite: bool) -> None:
@@ -333,6 +340,8 @@ def _models(model_cfg: ModelConfig, tcfg: TrainConfig, n: int, data: str) -> tup
     pyro.set_rng_seed(tcfg.seed)
     try:
         model = build_model(model_cfg, dataset_size=n)
+        if model_cfg.bayesian:
+            check_bayesian(model, model_cfg.net.arch)
         twin = build_model(replace(model_cfg, bayesian=False), n) if tcfg.twin else None
     except ValueError as err:
         raise IdkError(f"{data}: {err} (try --image-size, --channels or --preset tutorial)") from None
