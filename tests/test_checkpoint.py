@@ -427,3 +427,28 @@ def test_progress_names_the_twin_once_the_bayesian_epochs_are_done():
         == "all 2 epochs; its rule not yet fitted"
     )
     assert replace(run, history=history[:1]).training_progress() == "1 of 2 epochs"
+
+
+def test_an_interruption_while_a_checkpoint_is_written_is_raised_as_itself(tmp_path, monkeypatch):
+    """Ctrl-C inside torch.save made its zip writer raise "unexpected pos ..." on the way out, which
+    idk said as an internal error; now the interruption itself is raised, the file there kept as it
+    was and no temporary file left."""
+    from idk.training.checkpoint_file import atomic_save
+
+    path = tmp_path / "m.pt"
+    atomic_save({"a": torch.zeros(2)}, path)
+    before = path.read_bytes()
+
+    def cut_short(obj, f):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 24554240 vs 24554144")
+
+    monkeypatch.setattr(torch, "save", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save({"a": torch.ones(2)}, path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+    monkeypatch.setattr(torch, "save", lambda obj, f: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError, match="disk full"):  # an error of its own stays itself
+        atomic_save({"a": torch.ones(2)}, path)

@@ -149,7 +149,9 @@ def _tensors(value: Any, name: str = "") -> list[tuple[str, Tensor]]:
 
 def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path`` with
-    the mode a file created there would have (:func:`idk.data.download.move_into_place`)."""
+    the mode a file created there would have (:func:`idk.data.download.move_into_place`). An
+    interruption (Ctrl-C, SIGTERM) in the middle leaves ``path`` as it was and is raised as itself,
+    not as the error torch's zip writer raises when it is cut short."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed mid-write
@@ -161,8 +163,10 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
             f.flush()
             os.fsync(f.fileno())
         move_into_place(Path(tmp), path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, Exception) and isinstance(err.__context__, KeyboardInterrupt):
+            raise err.__context__ from None  # the writer's "unexpected pos" hid the interruption
         raise
 
 
