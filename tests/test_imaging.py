@@ -122,10 +122,14 @@ def test_bad_inputs_are_clear_errors(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     data = _save(Image.new("RGB", (200, 200), "white"), "PNG")
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "header.png").write_bytes(data[:30])  # its signature and half its header: was "not an image"
+    (tmp_path / "cut.webp").write_bytes(b"RIFF\0\0\0\0WEBPxx")  # a WebP header, no image after it
     cases = {
         tmp_path / "text.png": "not an image",
         tmp_path / "empty.png": "empty file",
         tmp_path / "cut.png": "truncated or corrupted",
+        tmp_path / "header.png": "truncated or corrupted PNG",
+        tmp_path / "cut.webp": "truncated or corrupted WebP",
         tmp_path / "missing.png": "no such file",
         tmp_path: "is a directory",
     }

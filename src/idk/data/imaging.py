@@ -73,7 +73,7 @@ def read_image(
             return _pixels(source, colour, name or "<PIL image>", own=False), ()
     name = name or ("<bytes>" if isinstance(source, bytes) else str(source))  # what errors call it
     data = file_bytes(source, name)
-    with decoding(name), Image.open(io.BytesIO(data)) as img:
+    with decoding(name, data), Image.open(io.BytesIO(data)) as img:
         frames = bool(getattr(img, "is_animated", False))  # before decoding: a GIF's count seeks
         eight = _sixteen_bits_read_at_eight(img)  # before decoding: its tiles are gone after
         pixels = _pixels(img, colour, name)
@@ -169,9 +169,28 @@ class _PilBombGuard:
 _PIL_BOMB_GUARD = _PilBombGuard()
 
 
+# the first bytes of each format idk reads but BMP (whose two letters begin text files too)
+SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+def signature(data: bytes) -> str | None:
+    """The format ``data`` begins as (:data:`SIGNATURES`, WebP's RIFF header), else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for head, kind in SIGNATURES.items() if data.startswith(head)), None)
+
+
 @contextmanager
-def decoding(name: str):
-    """Decoding an image: bombs refused (:data:`MAX_PIXELS`), PIL's errors raised as an :class:`ImageError`."""
+def decoding(name: str, data: bytes | None = None):
+    """Decoding an image: bombs refused (:data:`MAX_PIXELS`), PIL's errors raised as an
+    :class:`ImageError`; ``data``, the file's bytes, tells a cut-short PNG from a file of no image."""
     with _PIL_BOMB_GUARD:
         try:
             yield
@@ -180,6 +199,10 @@ def decoding(name: str):
         except NonFinitePixels:
             raise ImageError(name, "holds NaN or infinite pixel values") from None
         except UnidentifiedImageError:
+            if data is not None and (kind := signature(data)):
+                raise ImageError(
+                    name, f"truncated or corrupted {kind} (it begins as one; Pillow cannot read it)"
+                ) from None
             table = "; a .csv table of images is answered by `idk predict TABLE.csv`, evaluated by `idk evaluate --test-data`"
             why = "not an image file idk reads (PNG, JPEG, BMP, GIF, WebP, TIFF)"
             raise ImageError(name, why + (table if name.lower().endswith(".csv") else "")) from None

@@ -44,7 +44,7 @@ def survey_image(
     """
     name = name or str(path)
     data = file_bytes(path, name)
-    with decoding(name), Image.open(io.BytesIO(data)) as img:
+    with decoding(name, data), Image.open(io.BytesIO(data)) as img:
         drafted(img, name)
         size = upright_size(img, data)
         if img.mode in GREY_MODES:
