@@ -165,6 +165,7 @@ def test_uploads_get_the_same_answers_as_the_library(url, loaded, mnist_test, mo
     body, headers = _multipart([("notes.txt", b"not a picture"), ("a.png", images[0])])  # one bad upload of two
     bad, good = json.loads(_request(url + "/api/predict", body, headers)[2])["images"]
     assert bad["error"].startswith("notes.txt: not an image") and good["error"] is None  # named by its file name
+    assert bad["threshold"] is bad["score"] is None and good["threshold"] is not None  # as idk predict --json
 
 
 @pytest.mark.parametrize(

@@ -179,4 +179,6 @@ class PredictionService:
         )
 
     def answer_json(self, result: FileResult) -> dict[str, Any]:
-        return {**vars(result), "threshold": self.rule.threshold}  # shallow: asdict's deep copy costs ms
+        """One answer as ``idk predict --json`` writes it (an unreadable file: no score, no threshold)."""
+        threshold = None if result.error is not None else self.rule.threshold
+        return {**vars(result), "threshold": threshold}  # shallow: asdict's deep copy costs ms
