@@ -183,7 +183,11 @@ def test_columns_named_by_the_user_read_a_table_whose_columns_have_other_names(s
         read_manifest(table, "ham", require_labels=True)
     with pytest.raises(DataError, match="--columns names 'diagnosis', which its first row does not .*'dx2', 'age'"):
         read_manifest(table, "ham", require_labels=True, columns=("image_id", "diagnosis"))
-    with pytest.raises(DataError, match=r"its column 'image_id' names files: .* first, --columns image_id,dx$"):
+    with pytest.raises(
+        DataError,
+        match=r"ham.csv: --columns dx,image_id names its class column first: 'image_id' names files and 'dx' none; "
+        r"give the file column first, --columns image_id,dx$",
+    ):
         read_manifest(table, "ham", require_labels=True, columns=("dx", "image_id"))  # swapped
     for k in (0, 1):  # classes 0 and 1 beside files 0.png and 1.png: a real conflict, no swap
         (shapes / f"{k}.png").write_bytes((shapes / _rows(shapes)[k][0]).read_bytes())

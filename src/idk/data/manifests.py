@@ -100,9 +100,10 @@ def read_manifest(
         label = number[labels[k]] if labels is not None else 0
         key = os.path.normpath(where)
         if key in entries and entries[key][2] != label:
+            _not_swapped(path, table, columns, places)
             raise DataError(
                 f"{path}: {cell} is listed under two classes, {classes[entries[key][2]]!r} and {classes[label]!r} "
-                f"(rows of one image must agree){_swapped(table, columns, places)}"
+                "(rows of one image must agree)"
             )
         if key in entries:
             twice.append(cell)
@@ -111,11 +112,11 @@ def read_manifest(
         warn(f"{path}: {len(twice)} file{'s' * (len(twice) > 1)} listed again, read once: {some_of(twice)}")
     say_elsewhere(path, places, warn)
     if all(why == MISSING for *_, why in entries.values()):
+        _not_swapped(path, table, columns, places)
         raise DataError(
             f"{path}: none of the {len(entries)} files it lists is there (e.g. {table.files[0]!r}): a table's files "
             f"are looked for relative to its own folder, {path.parent} (a name alone in that folder's sub-folders "
-            f"too, one or two levels down); give paths as they are on this machine, or keep the table beside its images"
-            f"{_swapped(table, columns, places)}"
+            "too, one or two levels down); give paths as they are on this machine, or keep the table beside its images"
         )
     listed: list[Listed] = sorted(entries.values(), key=lambda e: (e[2], e[0]))
     return read_listed(
@@ -153,21 +154,21 @@ def listed_files(
     return listed
 
 
-def _swapped(table: _Rows, columns: Columns | None, places: Places) -> str:
-    """A hint where ``--columns`` named the class column first: its class cells name files and its
-    file cells none (the first few of each looked for), "" otherwise."""
+def _not_swapped(path: Path, table: _Rows, columns: Columns | None, places: Places) -> None:
+    """DataError where ``--columns`` named the class column first: its class cells name files and
+    its file cells none (the first few of each looked for); said before what reading it so met (one
+    class listed under two files' names, or no file found)."""
     if columns is None or columns[1] is None or table.labels is None:
-        return ""
+        return
 
     def names_files(cells: list[str]) -> bool:
         return any(places.find(cell)[1] is None for cell in dict.fromkeys(cells[:20]))
 
-    if not names_files(table.labels) or names_files(table.files):
-        return ""
-    return (
-        f"; its column {columns[1]!r} names files: --columns names the file column first, "
-        f"--columns {columns[1]},{columns[0]}"
-    )
+    if names_files(table.labels) and not names_files(table.files):
+        raise DataError(
+            f"{path}: --columns {columns[0]},{columns[1]} names its class column first: {columns[1]!r} names files "
+            f"and {columns[0]!r} none; give the file column first, --columns {columns[1]},{columns[0]}"
+        )
 
 
 def say_elsewhere(path: Path, places: Places, warn: Warn | None) -> None:
