@@ -45,9 +45,15 @@ def test_recalibrating_gives_the_rule_training_with_that_target_gives(trained, t
     before = _digest(source)
     out = tmp_path / "recalibrated.pt"
     code = main(["calibrate", "--model", str(source), "--target-refusal", "0.1", "--out", str(out)])
-    assert code == 0 and f"saved {out}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert code == 0 and f"saved {out}" in printed
     assert _digest(source) == before, "the original was changed"
     got, expected = _rule_fields(out), _rule_fields(wanted)
+    cal = got["rule"]["calibration"]  # what it did on them, said beside the rule
+    assert (
+        f"on its {cal['n']:,} validation images: {cal['validation_refused']:.2%} refused, "
+        f"{cal['validation_accepted_accuracy']:.2%} of the others answered right, "
+    ) in printed and "% of noise refused" in printed
     assert got["rule"]["calibration"]["target_refusal"] == 0.1
     assert got == expected  # thresholds, score choice and temperatures alike, to the bit
     a, b = torch.load(out, weights_only=True), torch.load(wanted, weights_only=True)

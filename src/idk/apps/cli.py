@@ -275,6 +275,7 @@ def _download(s: Session) -> int:
 
 
 def _calibrate(s: Session) -> int:
+    from idk.apps.info import calibrated_line
     from idk.decision.rules import describe_rule
     from idk.training.recalibration import recalibrate
 
@@ -293,6 +294,8 @@ def _calibrate(s: Session) -> int:
     )
     written = args.out or args.model
     print(f"saved {written}: rule: {describe_rule(ckpt.rule)}")
+    if measured := calibrated_line(ckpt):
+        print(measured)
     return 0
 
 

@@ -36,6 +36,20 @@ def saved_summary(ckpt: Checkpoint, path: str | Path, unchanged: bool = False) -
     )
 
 
+def calibrated_line(ckpt: Checkpoint) -> str | None:
+    """What the rule did on the validation images its threshold was set on, in one line ("on its
+    1,600 validation images: 2.00% refused, 99.87% of the others answered right, 100% of noise
+    refused"); None for a rule set by hand."""
+    cal = ckpt.rule.get("calibration") or {}
+    if "validation_refused" not in cal:
+        return None
+    accuracy = cal.get("validation_accepted_accuracy")
+    right = f", {accuracy:.2%} of the others answered right" if accuracy is not None else ", none answered"
+    noise = ckpt.noise_refused()
+    noise_said = f", {100 * noise:.3g}% of noise refused" if noise is not None else ""
+    return f"on its {cal['n']:,} validation images: {cal['validation_refused']:.2%} refused{right}{noise_said}"
+
+
 def processes_by_epoch(ckpt: Checkpoint) -> int | str:
     """How many processes trained the model: one number, or where a resumed run's sessions differed,
     each number with the epochs of each part it trained, in training order ("2 (epochs 1–6), 1
