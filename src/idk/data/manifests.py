@@ -91,13 +91,13 @@ def read_manifest(
     if require_labels and classes is not None and len(classes) < least_classes:
         needs = "a classifier needs at least two classes" if least_classes == 2 else "a test set needs a class"
         raise DataError(f"{path}: {needs}, found {len(classes)}")
-    number = {c: i for i, c in enumerate(classes or ())}
+    index = {c: i for i, c in enumerate(classes or ())}
     entries: dict[str, tuple[str, Path, int, str | None]] = {}  # one per file, by its place: (shown, file, label, why)
     twice: list[str] = []
     places = Places(path)
     for k, cell in enumerate(table.files):
         where, why = places.find(cell)
-        label = number[labels[k]] if labels is not None else 0
+        label = index[labels[k]] if labels is not None else 0
         key = os.path.normpath(where)
         if key in entries and entries[key][2] != label:
             _not_swapped(path, table, columns, places)

@@ -71,7 +71,7 @@ class Places:
     def find(self, cell: str) -> tuple[Path, str | None]:
         """Where ``cell`` points, and why it is not read there (None: a file to read)."""
         found = self._named(cell, self.folder) or self._below(cell)
-        for end in self._ends(cell) if not found else ():
+        for end in self._moved_ends(cell) if not found else ():
             if found := self._named(end, self.folder):
                 self.moved[cell] = end
                 break
@@ -95,7 +95,7 @@ class Places:
             self.elsewhere[os.path.relpath(found[0].parent, self.folder) + "/"] += 1
         return found
 
-    def _ends(self, cell: str) -> list[str]:
+    def _moved_ends(self, cell: str) -> list[str]:
         """The ends of an absolute path to look for from the table's folder (:func:`_ends`); none
         where its folder is on this machine (a file missing there is missing, not moved)."""
         ends = _ends(cell)

@@ -3,6 +3,9 @@ light (no evaluation code, no SciPy until a refusal spread is needed), as the se
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from idk.decision.calibration import few_to_calibrate, least_target, refused_count
 from idk.decision.rules import infeasible_advice
 from idk.training.checkpoint import Checkpoint
@@ -52,6 +55,13 @@ def measured_notices(ckpt: Checkpoint) -> list[str]:
     (:func:`chance_notice`), answers noise (:func:`noise_notice`); what ``idk train`` and ``idk
     calibrate`` say after writing it."""
     return [note for note in (chance_notice(ckpt), noise_notice(ckpt)) if note]
+
+
+def say_measured(ckpt: Checkpoint, path: str | Path, warn: Callable[[str], None]) -> None:
+    """Tell ``warn`` each of :func:`measured_notices`, on ``path``: what training and recalibration
+    say after writing the model."""
+    for note in measured_notices(ckpt):
+        warn(f"{path}: {note}")
 
 
 def noise_notice(ckpt: Checkpoint) -> str | None:

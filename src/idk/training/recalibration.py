@@ -25,7 +25,7 @@ from idk.errors import CheckpointError, DataError, IdkError, expect
 from idk.progress import Progress
 from idk.training import checkpoint as ckpt_io
 from idk.training.checkpoint import Checkpoint
-from idk.training.notices import measured_notices
+from idk.training.notices import say_measured
 from idk.training.options import TrainOptions, checked
 from idk.training.rule_fitting import FIXED_THRESHOLD, fit_rules
 from idk.training.splits import split, split_digest, tuning_size, tuning_split, used_images
@@ -194,6 +194,5 @@ def recalibrate(
         metrics=metrics,
     )
     ckpt_io.save(new, written)
-    for note in measured_notices(new):  # measured again with the new rule
-        progress.warn(f"{written}: {note}")
+    say_measured(new, written, progress.warn)  # measured again with the new rule
     return new

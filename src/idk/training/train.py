@@ -45,7 +45,7 @@ from idk.training.checkpoint import Checkpoint, member_key
 from idk.training.config import TrainConfig, get_preset, preset_for
 from idk.training.fitting import FitState, fit, part_epochs
 from idk.training.held_out import HeldOut
-from idk.training.notices import measured_notices
+from idk.training.notices import say_measured
 from idk.training.options import TrainOptions, checked, configure, given_for
 from idk.training.preflight import check_training, enough_steps, warn_before_training, warn_unused_options
 from idk.training.resumption import (
@@ -130,7 +130,7 @@ def train(
         preset = resumed_preset(previous, preset_name, opts, out)
         if resumes_nothing(previous, opts.epochs):
             kept = finished_run(previous, opts, data, out, progress, write=replicas.is_main)
-            _say_measured(kept, out, progress)
+            say_measured(kept, out, progress.warn)
             distributed.teardown(replicas)
             return kept
         stored = previous.data
@@ -252,19 +252,12 @@ def train(
     ckpt = save(rule=rule_dict, finished=True, **extra)
     if advice := infeasible_advice(rule_dict):
         progress.warn(f"{out}: {advice}; `idk calibrate` sets another target without training again")
-    _say_measured(ckpt, out, progress)
+    say_measured(ckpt, out, progress.warn)
     replicas.barrier()  # the finished checkpoint is written before any process returns
     session = " (this session's part)" if previous is not None else ""
     progress.log(f"{out}: trained and its rule fitted in {duration(time.perf_counter() - started)}{session}")
     distributed.teardown(replicas)
     return ckpt
-
-
-def _say_measured(ckpt: Checkpoint, out: Path, progress: Progress) -> None:
-    """What the measurements made when its rule was set say of the model (no better than chance,
-    answers noise), each line on ``out`` (the other processes' progress is muted)."""
-    for note in measured_notices(ckpt):
-        progress.warn(f"{out}: {note}")
 
 
 def check_out(out: Path, resume: bool, overwrite: bool) -> None:
