@@ -13,13 +13,17 @@ The sets (``--set``):
   places and slants, 12 to 80 images a class (imbalanced), 32×32 PNG, with pixel noise;
 * ``outlines``: four classes told by the outline alone (circle, cross, square, triangle), 75
   images each, filled with a random colour on a random ground (flat, a gradient or blurred
-  noise), 64×64 or 50–300 px a side, PNG (like a user's set that a model of 200 steps did not learn).
+  noise), 64×64 or 50–300 px a side, PNG (like a user's set that a model of 200 steps did not learn);
+* ``marks``: four classes told by shape and colour alike (a red disc, green stripes, a blue cross,
+  an amber ring) on light grounds, 70 images each, 32–64 px, PNG and JPEG (like a user's set
+  whose model answered noise pictures larger than its frame).
 
-Out of distribution, 40 images each: pen scribbles on flat grounds, and smooth blobs (a few random
-pixels enlarged bicubically), both in the set's mode (colour or greyscale).
+Out of distribution, 40 images each: pen scribbles on flat grounds, smooth blobs (a few random
+pixels enlarged bicubically), and noise pictures three times the set's size (uniform and Gaussian,
+half each: a larger file that idk shrinks into the frame), all in the set's mode (colour or greyscale).
 
-Usage: python scripts/small_set_probe.py WORK_DIR [--set shapes|letters20|outlines] [--kl-weights 0.1 0.01]
-       [--epochs N] [--members N] [--seed 0] [--sets-only]
+Usage: python scripts/small_set_probe.py WORK_DIR [--set shapes|letters20|outlines|marks] [--kl-weights 0.1 0.01]
+       [--epochs N] [--members N] [--seed 0] [--drop-outliers NAME ...] [--sets-only]
 """
 
 from __future__ import annotations
@@ -101,8 +105,9 @@ def _make_letters(root: Path, rng: np.random.Generator) -> None:
 
 def _make_unfamiliar(root: Path, mode: str, size: tuple[int, int], rng: np.random.Generator) -> None:
     """``root/scribbles``: five pen lines on a flat ground; ``root/blobs``: a few random pixels,
-    3×3 to 6×6, enlarged bicubically to ``size`` (width, height). The scribbles first: drawn as
-    before the blobs were added (docs/experiments.md's figures of one posterior)."""
+    3×3 to 6×6, enlarged bicubically to ``size`` (width, height); ``root/noise-files``: uniform and
+    Gaussian noise of three times ``size``. In the order they were added, each drawn after the ones
+    before (docs/experiments.md's figures of each are of the same images)."""
     channels = 3 if mode == "RGB" else 1
     width, height = size
 
@@ -124,6 +129,55 @@ def _make_unfamiliar(root: Path, mode: str, size: tuple[int, int], rng: np.rando
         Image.fromarray(few if channels == 3 else few[..., 0]).resize(size, Image.BICUBIC).save(
             root / "blobs" / f"b{i:02d}.png"
         )
+    (root / "noise-files").mkdir(parents=True, exist_ok=True)  # drawn last: the folders above are as they were
+    for i in range(OUTLIERS):
+        shape = (3 * height, 3 * width, *((3,) if channels == 3 else ()))
+        pixels = rng.random(shape) if i % 2 == 0 else 0.5 + 0.25 * rng.standard_normal(shape)
+        Image.fromarray((np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)).save(
+            root / "noise-files" / f"n{i:02d}.png"
+        )
+
+
+MARKS = {"disc": (220, 30, 30), "stripes": (30, 160, 40), "cross": (30, 50, 220), "ring": (200, 150, 0)}
+
+
+def _mark(kind: str, width: int, height: int, rng: np.random.Generator) -> Image.Image:
+    """A disc, vertical stripes, a cross or a ring in its class's colour (±30 a channel) on a light ground."""
+    img = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(200, 256, 3)))
+    pen = ImageDraw.Draw(img)
+    side = min(width, height)
+    cx, cy = (
+        width // 2 + int(rng.integers(-side // 8, side // 8 + 1)),
+        height // 2 + int(rng.integers(-side // 8, side // 8 + 1)),
+    )
+    r = int(side * rng.uniform(0.2, 0.35))
+    ink = tuple(int(np.clip(v + rng.integers(-30, 31), 0, 255)) for v in MARKS[kind])
+    if kind == "disc":
+        pen.ellipse([cx - r, cy - r, cx + r, cy + r], fill=ink)
+    elif kind == "ring":
+        pen.ellipse([cx - r, cy - r, cx + r, cy + r], outline=ink, width=max(2, r // 4))
+    elif kind == "stripes":
+        step = max(3, side // 10)
+        for x in range(0, width, 2 * step):
+            pen.rectangle([x, 0, x + step - 1, height], fill=ink)
+    else:
+        t = max(2, r // 3)
+        pen.rectangle([cx - r, cy - t, cx + r, cy + t], fill=ink)
+        pen.rectangle([cx - t, cy - r, cx + t, cy + r], fill=ink)
+    return img
+
+
+def _make_marks(root: Path, rng: np.random.Generator) -> None:
+    """Four classes of 70 told by shape and colour alike, square 32–64 px (a third of them of
+    another height), PNG and JPEG: like a walk's set whose model answered noise larger than its frame."""
+    for kind in MARKS:
+        (root / kind).mkdir(parents=True, exist_ok=True)
+        for i in range(70):
+            width = int(rng.choice([32, 40, 48, 50, 64]))
+            height = int(rng.choice([32, 40, 48, 64])) if i % 3 == 0 else width
+            _mark(kind, width, height, rng).save(
+                root / kind / f"{i:03d}.{'jpg' if i % 10 in (1, 2, 3) else 'png'}", quality=85
+            )
 
 
 def _ground(width: int, height: int, rng: np.random.Generator) -> Image.Image:
@@ -167,11 +221,13 @@ SETS = {
     "shapes": (_make_shapes, "RGB", (64, 48)),
     "letters20": (_make_letters, "L", (32, 32)),
     "outlines": (_make_outlines, "RGB", (64, 64)),
+    "marks": (_make_marks, "RGB", (48, 48)),
 }
 
 
 def make_sets(work: Path, name: str, seed: int) -> tuple[Path, Path]:
-    """The labelled set ``work/NAME/CLASS/*`` and the unfamiliar images ``work/unfamiliar/{scribbles,blobs}``."""
+    """The labelled set ``work/NAME/CLASS/*`` and the unfamiliar images
+    ``work/unfamiliar/{scribbles,blobs,noise-files}``."""
     make, mode, size = SETS[name]
     rng = np.random.default_rng(seed)
     labelled, unfamiliar = work / name, work / "unfamiliar"
@@ -188,13 +244,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="default: not given (idk train's own choice for the set)")
     parser.add_argument("--members", type=int, help="posteriors in the mixture (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--drop-outliers", nargs="+", default=[], help="synthetic outlier families left out")
     parser.add_argument("--sets-only", action="store_true", help="make the sets, train nothing")
     args = parser.parse_args()
     labelled, unfamiliar = make_sets(args.work, args.set, args.seed)
     if args.sets_only:
         print(f"{labelled}\n{unfamiliar}")
         return
-    columns = ("noise", "gaussian-noise", "scribbles", "blobs")
+    columns = ("noise", "gaussian-noise", "noise-3x", "scribbles", "blobs", "noise-files")
     print(
         f"{'KL weight':>9}  {'model':<8} {'epochs':>6} {'test acc':>8}  "
         + "  ".join(f"{c:>{max(9, len(c))}}" for c in columns)
@@ -203,9 +260,12 @@ def main() -> None:
         out, report = args.work / f"kl{beta:g}.pt", args.work / f"kl{beta:g}.json"
         epochs = [] if args.epochs is None else ["--epochs", str(args.epochs)]
         members = [] if args.members is None else ["--members", str(args.members)]
-        common = [*epochs, *members, "--seed", str(args.seed), "-q"]
+        dropped = ["--drop-outliers", *args.drop_outliers] if args.drop_outliers else []
+        common = [*epochs, *members, *dropped, "--seed", str(args.seed), "-q"]
         assert idk(["train", "--data", str(labelled), "--out", str(out), "--kl-weight", f"{beta:g}", *common]) == 0
-        ood = [arg for name in ("scribbles", "blobs") for arg in ("--ood", f"{name}={unfamiliar / name}")]
+        ood = [
+            arg for name in ("scribbles", "blobs", "noise-files") for arg in ("--ood", f"{name}={unfamiliar / name}")
+        ]
         evaluate = ["evaluate", "--model", str(out), *ood, "--noise", "200", "--gaussian", "200"]
         assert idk([*evaluate, "--json", str(report), "-q"]) == 0
         found = json.loads(report.read_text())

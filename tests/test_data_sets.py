@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -270,6 +271,7 @@ def test_without_labels_says_before_reading_what_load_gives_unlabelled(tmp_path,
     for name in ("mnist", "mnist-test", "notmnist-459"):
         assert without_labels(name) is False
     assert without_labels("noise") is True and without_labels("gaussian-noise") is True
+    assert without_labels("noise-3x") is True
     # what is not there or no array: not told here, load says what is wrong with it
     (tmp_path / "broken.npz").write_bytes(b"not a zip")
     (tmp_path / "empty.npz").write_bytes(b"")
@@ -862,3 +864,29 @@ def test_a_folder_with_one_image_that_is_not_8_bit_is_held_as_floats_the_same_pi
         assert grey.images.dtype == torch.float32
     finally:
         torch.set_num_threads(before)
+
+
+def test_noise_3x_is_a_picture_three_times_the_frame_prepared_as_a_file_is():
+    """``noise-3x`` is uniform noise of 3H × 3W in 8-bit levels, prepared as ``idk predict`` prepares
+    a file: for a model of one's own, shrunk into the frame with antialiasing, which averages 5 × 5
+    pixels with the tent weights (1, 2, 3, 2, 1)/9 on each axis: each image's standard deviation is
+    19/81 of the noise's 1/√12, and neighbours correlate by 4/19 (tolerances: 10% and 0.03, the
+    spread of 100 images of 1,024 correlated pixels). Seeded: the same images again."""
+    from idk.data.named import noise, noise_sets
+
+    spec = InputSpec(3, 32, 32)
+    images = noise("noise-3x", 100, spec, seed=3).images
+    assert images.shape == (100, 3, 32, 32) and images.dtype == torch.float32
+    torch.testing.assert_close(noise("noise-3x", 100, spec, seed=3).images, images)
+    spread = images.flatten(1).std(1)
+    assert ((spread / (19 / 81 / math.sqrt(12)) - 1).abs() < 0.1).all()
+    pairs = torch.stack([images[..., :-1].flatten(), images[..., 1:].flatten()])
+    assert abs(float(torch.corrcoef(pairs)[0, 1]) - 4 / 19) < 0.03
+    # an MNIST model prepares it as MNIST's files: ink fitted into the middle 20 × 20, a blank margin
+    digits = noise("noise-3x", 4, NAMED["mnist"].spec, seed=3).images
+    assert digits.shape == (4, 1, 28, 28) and digits[..., :4, :].abs().max() == 0 and digits.mean() > 0.1
+    assert len(noise("noise-3x", 0, spec).images) == 0
+    # a model of one's own is checked on it (the rule's noise check, the report's usual sets); the named
+    # sets, whose reports list their own usual sets, are not
+    assert noise_sets(spec) == ("noise", "gaussian-noise", "noise-3x")
+    assert noise_sets(NAMED["mnist"].spec) == noise_sets(NAMED["fashion-mnist"].spec) == ("noise", "gaussian-noise")

@@ -26,11 +26,11 @@ def test_a_rule_that_refused_little_of_the_noise_is_said(cnn_model):
     (an error target's threshold is not the one the choice compared at)."""
     from dataclasses import replace
 
-    from idk.choices import NOISE_NAMES
+    from idk.data.named import noise_sets
     from idk.training.notices import NOISE_REFUSED
 
     ckpt = checkpoint.read(cnn_model)
-    assert set(ckpt.metrics["noise_refused"]) == set(NOISE_NAMES)  # measured at training
+    assert set(ckpt.metrics["noise_refused"]) == set(noise_sets(ckpt.input_spec))  # measured at training
     score = ckpt.rule["score"]
 
     def noise_warnings(c) -> list[str]:

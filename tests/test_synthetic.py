@@ -1,9 +1,15 @@
+import math
+
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from helpers import MNIST_SPEC
 from idk.choices import OUTLIER_FAMILIES
+from idk.data import synthetic
 from idk.data.images import InputSpec
+from idk.data.preparation import fit
 from idk.data.synthetic import DRAWN_SCRIBBLES, WIDE_SCRIBBLES, Scribbles, families_for, strokes, synthetic_outliers
 
 
@@ -33,15 +39,55 @@ def test_every_family_gives_images_in_range_and_is_reproducible(digits):
 
 def test_digits_get_every_family_and_other_data_the_generic_ones_and_scribbles():
     drawn, _ = families_for(MNIST_SPEC)
-    assert set(drawn) == set(OUTLIER_FAMILIES)  # the command line's list (idk.choices): every family
+    # the command line's list (idk.choices): every family, those of digits then the fitted images' own
+    assert list(OUTLIER_FAMILIES) == [*drawn, "shrunk-noise"]
     assert {"zoomed", "mirrored", "turned", "paired", "strokes", "blobs"} <= set(drawn)
     letters, _ = families_for(InputSpec(1, 28, 28, "mnist", drawn=True))
     assert "paired" in letters
     assert "mirrored" not in letters and "turned" not in letters  # no class lists: no mirror or turned images
     assert "strokes" in letters
     photos, held_out = families_for(InputSpec(3, 40, 24, "fit"))
-    assert set(photos) == {"uniform-noise", "gaussian-noise", "shuffled-patches", "inverted", "strokes"}
+    assert list(photos) == [
+        "uniform-noise",
+        "gaussian-noise",
+        "shuffled-patches",
+        "shrunk-noise",
+        "inverted",
+        "strokes",
+    ]
     assert set(held_out) == {"overlaid"}
+    assert "shrunk-noise" not in families_for(InputSpec(1, 28, 28, "fashion-mnist", flip_invariant=True))[0]
+
+
+def test_shrunk_noise_is_a_larger_noise_picture_fitted_to_the_frame_as_a_file_is(monkeypatch):
+    """Each image is uniform or Gaussian noise three times the frame shrunk into it. Shrinking by 3
+    with antialiasing averages 5 × 5 pixels with the tent weights (1, 2, 3, 2, 1)/9 on each axis, so
+    an image's standard deviation is the noise's times Σw² = (19/81)², square-rooted: 19/81 σ
+    (σ = 1/√12 for uniform pixels; Gaussian ones clipped, σ measured on 10⁶ draws). Tolerance 10%:
+    the spread of one image's 1,600 correlated pixels (5% seen). And the shrinking is the one
+    :func:`idk.data.preparation.fit` gives a larger file (Pillow's bilinear resize), within one of
+    its 8-bit levels."""
+    monkeypatch.setattr(synthetic, "SHRINK", (3.0, 3.0))
+    images = synthetic.shrunk_noise(torch.rand(4, 1, 40, 40), torch.zeros(4), 100, torch.Generator().manual_seed(0))
+    assert images.shape == (100, 1, 40, 40) and 0 <= images.min() and images.max() <= 1
+    sigma_uniform = 1 / math.sqrt(12)
+    sigma_gaussian = float(synthetic.gaussian_pixels(1, (10**6,), torch.Generator().manual_seed(1)).std())
+    spread = images.flatten(1).std(1) / (19 / 81)
+    uniform = (spread / sigma_uniform - 1).abs() < 0.1
+    gaussian = (spread / sigma_gaussian - 1).abs() < 0.1
+    assert bool((uniform | gaussian).all()) and 30 < int(uniform.sum()) < 70  # about half each
+    assert abs(float(images.mean()) - 0.5) < 0.01
+    # neighbours share pixels of the picture (frame-sized noise's share none): of the weights 3 apart,
+    # (1·2 + 2·1)/81 against Σw² = 19/81, a correlation of 4/19
+    pairs = torch.stack([images[..., :-1].flatten(), images[..., 1:].flatten()])
+    assert abs(float(torch.corrcoef(pairs)[0, 1]) - 4 / 19) < 0.03
+
+    picture = np.random.default_rng(0).integers(0, 256, (96, 96, 3)).astype(np.float32) / 255
+    fitted = fit(picture, InputSpec(3, 32, 32)).pixels
+    shrunk = F.interpolate(
+        torch.from_numpy(picture).permute(2, 0, 1)[None], size=(32, 32), mode="bilinear", antialias=True
+    )
+    assert np.abs(fitted - shrunk[0].numpy()).max() <= 1 / 255
 
 
 def _scribbles(fn, n=300, **kwargs):
@@ -103,14 +149,33 @@ def test_drawn_symbols_scribbles_are_those_their_models_were_trained_on():
     torch.testing.assert_close(ink, torch.tensor(37559.52262728449, dtype=torch.float64), rtol=1e-6, atol=0)
 
 
+def test_shrunk_noise_spans_pictures_of_1_5_to_12_frames_and_caps_their_side(monkeypatch):
+    """With the default range, an image's standard deviation is about 2/(3f) of the noise's (f the
+    picture's side in frames): from 0.0135 (Gaussian, 12×) to 0.128 (uniform, 1.5×). Log-uniform
+    sizes put a third of the pictures beyond 6× (sd under 0.032 for uniform noise, and Gaussian
+    from 5×: about 37% in all; bounds 25–50% for 400 images). Capping the side at 100 px for a
+    40-px frame keeps every picture under 2.5×: none fainter than 2/(3 · 2.5) of the noise's."""
+    sigma_uniform = 1 / math.sqrt(12)
+    sigma_gaussian = float(synthetic.gaussian_pixels(1, (10**6,), torch.Generator().manual_seed(1)).std())
+    frame = torch.rand(2, 3, 40, 40), torch.zeros(2)
+    spread = synthetic.shrunk_noise(*frame, 400, torch.Generator().manual_seed(0)).flatten(1).std(1)
+    assert spread.min() > 0.9 * sigma_gaussian * 2 / (3 * 12) and spread.max() < 1.1 * sigma_uniform * 2 / (3 * 1.5)
+    assert 0.25 < float((spread < sigma_uniform * 2 / (3 * 6)).float().mean()) < 0.5
+    monkeypatch.setattr(synthetic, "SHRINK_SIDE", 100)
+    capped = synthetic.shrunk_noise(*frame, 100, torch.Generator().manual_seed(0)).flatten(1).std(1)
+    assert capped.min() > 0.9 * sigma_gaussian * 2 / (3 * 2.5)
+
+
 @pytest.mark.parametrize("shape", [(3, 40, 24), (1, 13, 13), (3, 64, 64), (3, 128, 96)])
 def test_families_work_for_any_shape_and_channel_count(shape):
     spec = InputSpec(*shape, "fit", drawn=True)
     images, labels = torch.rand(30, *shape), torch.arange(30) % 3
     trained, held_out = families_for(spec)
+    again = synthetic_outliers(images, labels, 7, 0, {**trained, **held_out})
     for name, out in synthetic_outliers(images, labels, 7, 0, {**trained, **held_out}).items():
         assert out.shape == (7, *shape), name
         assert 0 <= out.min() and out.max() <= 1, name
+        torch.testing.assert_close(again[name], out)  # seeded: the same images again
 
 
 def test_shuffled_patches_keep_the_ink_and_lose_the_shape(digits):

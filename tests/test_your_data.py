@@ -129,7 +129,7 @@ def test_evaluate_uses_the_models_own_test_set_and_class_names(shapes_model, tmp
     report = json.loads(out.read_text())
     root, path = shapes_model
     assert report["in_distribution"] == f"{root.name}-test"
-    assert list(report["datasets"]) == [f"{root.name}-test", "noise", "gaussian-noise"]
+    assert list(report["datasets"]) == [f"{root.name}-test", "noise", "gaussian-noise", "noise-3x"]
     first = report["datasets"][report["in_distribution"]]
     assert first["n"] == 15 and "forced_accuracy" in first  # 20% held out of each class: 5 of 24
     assert report["model"]["classes"] == list(CLASSES) and report["model"]["input"] == "32×32 colour"
@@ -365,7 +365,7 @@ def test_duplicate_report_names_are_refused(shapes_model, tmp_path, capsys):
     )
     out = tmp_path / "r.json"  # a usual set asked for by its name is the one already there
     assert main(["evaluate", "--model", str(path), "--ood", "noise", "--samples", "5", "-q", "--json", str(out)]) == 0
-    assert list(json.loads(out.read_text())["datasets"]) == [f"{root.name}-test", "noise", "gaussian-noise"]
+    assert list(json.loads(out.read_text())["datasets"]) == [f"{root.name}-test", "noise", "gaussian-noise", "noise-3x"]
 
 
 def test_explanation_of_many_classes_draws_the_likely_ones():
@@ -414,7 +414,14 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys, monkey
         capsys, ["train", "--resume", "--data", str(other), "--out", str(out), "--epochs", "3", "-q"], "cannot resume"
     )
     # the outlier families trained on are recorded; a run trained on one this idk no longer draws is not continued
-    assert first.outlier_families == ("uniform-noise", "gaussian-noise", "shuffled-patches", "inverted", "strokes")
+    fitted = ("uniform-noise", "gaussian-noise", "shuffled-patches", "shrunk-noise", "inverted", "strokes")
+    assert first.outlier_families == fitted
+    # a run begun before shrunk noise was added goes on without it, and records that it leaves it out
+    older = tuple(n for n in fitted if n != "shrunk-noise")
+    checkpoint.save(replace(resumed, outlier_families=older), out)
+    assert main(["train", "--resume", "--out", str(out), "--epochs", "3", "-q"]) == 0
+    again = checkpoint.read(out)
+    assert again.outlier_families == older and again.train_config.drop_outliers == ("shrunk-noise",)
     checkpoint.save(replace(resumed, outlier_families=("uniform-noise", "checkerboard")), out)
     _one_line_error(
         capsys, ["train", "--resume", "--out", str(out), "--epochs", "3", "-q"], "synthetic outliers uniform-noise"
@@ -423,7 +430,8 @@ def test_resume_continues_on_the_data_it_was_trained_on(tmp_path, capsys, monkey
     checkpoint.save(replace(resumed, outlier_families=None), out)
     assert main(["train", "--resume", "--out", str(out), "--epochs", "3", "-q"]) == 0
     again = checkpoint.read(out)
-    assert "strokes" not in again.outlier_families and again.train_config.drop_outliers == ("strokes",)
+    assert again.outlier_families == tuple(n for n in older if n != "strokes")
+    assert again.train_config.drop_outliers == ("shrunk-noise", "strokes")
     # so is the style of the scribbles: photos' scribbles drawn otherwise (or unrecorded) are not continued
     assert first.scribbles == WIDE_SCRIBBLES
     earlier = Scribbles(pen=WIDE_SCRIBBLES.pen)  # the whole frame, 2–4 curves: how idk drew them before
@@ -479,8 +487,10 @@ def test_a_rule_that_answered_noise_at_training_is_said_after_training_and_by_in
     progress.warn = warned.append
     small = TrainOptions(data=str(root), epochs=3, samples=10, channels=(4, 8), dense=16, image_size=(32, 32))
     train(out, opts=small, progress=progress)  # as TRAIN on the command line
+    measured = checkpoint.read(out).metrics["noise_refused"]
+    assert set(measured) == {"noise", "gaussian-noise", "noise-3x"}  # larger noise pictures too, for one's own
     share = checkpoint.read(out).noise_refused()
-    assert share is not None
+    assert share == min(measured.values())
     said = f"{out}: when its rule was set, it refused only {100 * share:.2g}% of noise images"
     assert any(w.startswith(said) for w in warned)
     assert main(["info", str(out)]) == 0

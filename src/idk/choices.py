@@ -15,7 +15,7 @@ import re
 DEFAULT_DATA = "mnist"  # what `idk train` trains on unless told
 DATA_NAMES = ("mnist", "fashion-mnist", "notmnist-10k")  # the keys of idk.data.named.NAMED
 DOWNLOAD_NAMES = ("mnist", "fashion-mnist", "notmnist-10k", "notmnist-459")  # idk.data.sources.DOWNLOADS
-NOISE_NAMES = ("noise", "gaussian-noise")  # idk.data.named.NOISE: made on the fly, never downloaded
+NOISE_NAMES = ("noise", "gaussian-noise", "noise-3x")  # idk.data.named.NOISE: made on the fly, never downloaded
 OOD_NAMES = (*DOWNLOAD_NAMES, *NOISE_NAMES)  # idk.data.named.KNOWN
 DEFAULT_PRESET = "cnn"
 SCHEDULES = ("constant", "cosine")  # idk.training.config.TrainConfig.schedule's learning-rate schedules
@@ -36,6 +36,7 @@ OUTLIER_FAMILIES = (
     "strokes",
     "blobs",
     "glyphs",
+    "shrunk-noise",
 )
 # idk.decision.scores.SCORES: the uncertainty scores a rule may use ("auto": chosen on validation data)
 AUTO_SCORE = "auto"  # a rule's score chosen on validation data among the candidates (idk.decision.scores)

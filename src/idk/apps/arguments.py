@@ -241,7 +241,12 @@ def _evaluate_command(sub: argparse._SubParsersAction) -> None:
         help=f"another data set: a known name ({', '.join(OOD_NAMES)}) "
         "or a folder/IDX/.npy/.npz/.csv, brought to the model's input form; repeatable",
     )
-    p.add_argument("--noise", type=non_negative, default=100, help="uniform-noise images (default 100; 0: none)")
+    p.add_argument(
+        "--noise",
+        type=non_negative,
+        default=100,
+        help="uniform-noise images, and as many noise-3x pictures where the report has them (default 100; 0: none)",
+    )
     p.add_argument(
         "--gaussian",
         type=non_negative,

@@ -16,7 +16,7 @@ from idk.data.folders import Warn
 from idk.data.images import ImageSet, InputSpec
 from idk.data.listing import some_of
 from idk.data.manifests import is_manifest, names_columns
-from idk.data.named import NAMED, NOISE
+from idk.data.named import NAMED, noise_sets
 from idk.data.sources import DATA_CONFIG_HINT, DataConfig
 from idk.decision.memory import check_samples
 from idk.errors import DataError, IdkError, expect
@@ -71,9 +71,10 @@ def as_pairs(sets: Mapping[str, str] | Iterable[tuple[str, str] | str] | None, o
 
 
 def default_ood(ckpt: Checkpoint) -> tuple[str, ...]:
-    """The report's out-of-distribution sets for a model: its data set's usual ones, else noise."""
+    """The report's out-of-distribution sets for a model: its data set's usual ones, else noise
+    (:func:`~idk.data.named.noise_sets`)."""
     known = NAMED.get(ckpt.data.data)
-    return known.ood if known else NOISE
+    return known.ood if known else noise_sets(ckpt.input_spec)
 
 
 def load_sets(
@@ -393,7 +394,7 @@ def _report_sets(
 ) -> tuple[dict[str, ImageSet], dict[str, ImageSet]]:
     """The report's sets in its order (the test set, the labelled shifted sets, the other sets, the
     unfamiliar counterparts of the shifted ones) and the labelled shifted sets; ``counts``: the
-    uniform-noise, Gaussian-noise and built-in shifted images of each set. IdkError for two sets
+    uniform-noise (and noise-3x), Gaussian-noise and built-in shifted images of each set. IdkError for two sets
     of one name."""
     noise, gaussian, shifted_images = counts
     for name, path in shift:  # before anything is read: a large unlabelled folder fails at once

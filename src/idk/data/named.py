@@ -14,6 +14,7 @@ from idk.choices import NOISE_NAMES
 from idk.data.folders import read_folder
 from idk.data.idx import read_idx
 from idk.data.images import ImageSet, InputSpec
+from idk.data.preparation import prepare_pixels
 from idk.data.sources import DOWNLOADS, NOTMNIST_459, DataConfig
 from idk.data.synthetic import gaussian_pixels, uniform_pixels
 
@@ -52,8 +53,15 @@ NAMED: dict[str, NamedSet] = {
         splits=("test",),
     ),
 }
-NOISE = NOISE_NAMES  # made on the fly (idk.data.synthetic), never downloaded
+NOISE = NOISE_NAMES  # made on the fly (idk.data.synthetic; noise-3x prepared as a file), never downloaded
 KNOWN = (*NAMED, "notmnist-459", *NOISE)
+
+
+def noise_sets(spec: InputSpec) -> tuple[str, ...]:
+    """The noise sets a model of ``spec`` is checked on: uniform and Gaussian, and ``noise-3x``
+    where a larger file is shrunk into its frame (a model of one's own, "fit"; the named sets'
+    usual sets are their own, :attr:`NamedSet.ood`)."""
+    return NOISE if spec.preparation == "fit" else tuple(n for n in NOISE if n != "noise-3x")
 
 
 def named_split(name: str, split: str, cfg: DataConfig) -> ImageSet:
@@ -79,7 +87,29 @@ def notmnist_459(cfg: DataConfig, transpose: bool = False) -> ImageSet:
     return images
 
 
+LARGE_NOISE = 3  # noise-3x: the pictures' side, in frames
+
+
 def noise(name: str, n: int, spec: InputSpec, seed: int = 0) -> ImageSet:
-    """``n`` seeded noise images of ``spec``'s form: ``noise`` (uniform) or ``gaussian-noise``."""
+    """``n`` seeded noise images of ``spec``'s form: ``noise`` (uniform), ``gaussian-noise``, or
+    ``noise-3x``: uniform noise pictures :data:`LARGE_NOISE` times the frame's side, 8-bit as in a
+    file, each prepared as ``idk predict`` prepares a file (a model of one's own shrinks it into
+    its frame: a smooth speckle that frame-sized noise does not show)."""
+    g = torch.Generator().manual_seed(seed)
+    if name == "noise-3x":
+        return ImageSet(
+            name,
+            torch.stack([_large_noise(spec, g) for _ in range(n)]) if n else torch.empty(0, *spec.shape),
+            None,
+            (),
+            spec,
+        )
     pixels = uniform_pixels if name == "noise" else gaussian_pixels
-    return ImageSet(name, pixels(n, spec.shape, torch.Generator().manual_seed(seed)), None, (), spec)
+    return ImageSet(name, pixels(n, spec.shape, g), None, (), spec)
+
+
+def _large_noise(spec: InputSpec, g: torch.Generator) -> torch.Tensor:
+    """One picture of :func:`noise`'s ``noise-3x``, prepared: (C, H, W)."""
+    shape = (LARGE_NOISE * spec.height, LARGE_NOISE * spec.width, *((3,) if spec.channels == 3 else ()))
+    levels = (uniform_pixels(1, shape, g)[0] * 255).round().numpy() / np.float32(255)
+    return torch.from_numpy(prepare_pixels(levels, spec).pixels)

@@ -7,9 +7,11 @@ the posterior to be unsure off the training data (outlier exposure, see
 ``labels`` (M,) are training images to start from, of any size and channel count.
 
 Which families apply depends on the data (:func:`families_for`): noise, patch-shuffled and
-inverted images and pen scribbles for every set; for drawn symbols (digits, letters) also magnified
-strokes, blobs, two shrunk symbols side by side ("paired"), printed characters of other scripts
-and signs ("glyphs"), and mirror images or turned images of the classes that then are no class.
+inverted images and pen scribbles for every set; for images brought to the frame by fitting (a
+user's own), also noise pictures larger than the frame shrunk into it as their files would be;
+for drawn symbols (digits, letters) also magnified strokes, blobs, two shrunk symbols side by
+side ("paired"), printed characters of other scripts and signs ("glyphs"), and mirror images or
+turned images of the classes that then are no class.
 :func:`families_for` also names the *held-out* family, never trained on, on which the score is
 chosen (on the trained families every score refuses everything and cannot tell scores apart):
 two images of different classes over each other.
@@ -39,6 +41,8 @@ Generator = torch.Generator | None
 Family = Callable[[Tensor, Tensor, int, Generator], Tensor]
 PATCHES = 4  # patch-shuffled images: a PATCHES × PATCHES grid
 GLYPH_SHIFT, GLYPH_SCALE, GLYPH_DEGRADED = 2.0, 0.1, 0.5  # glyphs: px, share, share (see glyphs)
+SHRINK = (1.5, 12.0)  # shrunk noise: the picture's side, in frames (a range, drawn log-uniformly)
+SHRINK_SIDE = 2048  # shrunk noise: the longest side drawn, px (a 12× picture of a 512-px frame: 1.4 GB)
 DISTANCES = 2**24  # scribbles: pixel-to-curve distances computed at once (64 MiB of float32, a few copies)
 
 
@@ -114,6 +118,27 @@ def gaussian_pixels(
     """(n, *shape) i.i.d. pixels ``clamp(0.5 + 0.25 z, 0, 1)``, z ~ Normal(0, 1), on ``device``."""
     z = torch.randn(n, *shape, generator=generator, device=generator.device if generator is not None else device)
     return (0.5 + 0.25 * (z.to(device) if device is not None else z)).clamp(0, 1)
+
+
+def shrunk_noise(images: Tensor, labels: Tensor, n: int, g: Generator) -> Tensor:
+    """Noise pictures :data:`SHRINK` times the frame's side (as often 1.5–3 as 6–12 times; uniform
+    pixels, or Gaussian as :func:`gaussian_pixels`, half each) shrunk into the frame as a larger
+    file is fitted to it (bilinear with antialiasing, as Pillow's ``BILINEAR`` resize): a smooth,
+    low-contrast speckle about mid-grey, fainter the larger the picture (its standard deviation
+    about 2/(3f) of the noise's, for f times the frame), unlike the frame-size noise families, which
+    a model may refuse while it answers a noise picture of twice its frame. Each picture is drawn
+    at its own size, one at a time, at most :data:`SHRINK_SIDE` px a side; the sizes are read on
+    the host (one copy from a GPU a step)."""
+    _, c, h, w = images.shape
+    out = torch.empty(n, c, h, w, device=images.device)
+    drawn = torch.rand((n, 2), generator=g, device=g.device if g is not None else images.device)
+    for i, (v, kind) in enumerate(drawn.tolist()):  # as _rand draws them, read where they are drawn
+        factor = min(SHRINK[0] * (SHRINK[1] / SHRINK[0]) ** v, SHRINK_SIDE / max(h, w))
+        size = (c, max(h, round(factor * h)), max(w, round(factor * w)))
+        draw = uniform_pixels if kind < 0.5 else gaussian_pixels
+        picture = draw(1, size, g, images.device)
+        out[i] = F.interpolate(picture, size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
+    return out.clamp(0, 1)
 
 
 def _pick(images: Tensor, n: int, g: Generator, allowed: Tensor | None = None) -> Tensor:
@@ -329,6 +354,8 @@ def families_for(spec: InputSpec) -> tuple[dict[str, Family], dict[str, Family]]
         "gaussian-noise": _noise(gaussian_pixels),
         "shuffled-patches": shuffled_patches,
     }
+    if spec.preparation == "fit":  # a larger picture is shrunk into the frame (idk.data.preparation.fit)
+        training["shrunk-noise"] = shrunk_noise
     if spec.drawn:
         training["zoomed"] = zoomed
         if spec.mirror_classes:

@@ -17,12 +17,12 @@ from idk.data.variants import variant_labels, written_variants
 from idk.training.config import TrainConfig
 
 # Every family of synthetic outliers that training may use, whatever the data: those of drawn
-# symbols with mirror classes and turns, then any that only colour photographs get (none today), in
-# families_for's order. The names TrainConfig.drop_outliers may give (idk.choices keeps a copy).
+# symbols with mirror classes and turns (prepared as MNIST), then those that only images fitted to
+# the frame get (shrunk noise), in families_for's order. The names TrainConfig.drop_outliers may give (idk.choices keeps a copy).
 OUTLIER_FAMILIES = tuple(
     dict.fromkeys(
         [
-            *families_for(InputSpec(1, 1, 1, drawn=True, mirror_classes=(0,), turns=((0, 2),)))[0],
+            *families_for(InputSpec(1, 1, 1, "mnist", drawn=True, mirror_classes=(0,), turns=((0, 2),)))[0],
             *families_for(InputSpec(3, 32, 32, "fit"))[0],
         ]
     )

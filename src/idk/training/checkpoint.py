@@ -237,7 +237,8 @@ class Checkpoint:
         return summarize_rule(self.rule)
 
     def noise_refused(self) -> float | None:
-        """The smallest share of the noise sets (uniform, Gaussian) that its rule refused once its
+        """The smallest share of the noise sets (uniform, Gaussian; for a model of one's own, noise
+        pictures three times its frame too) that its rule refused once its
         threshold was set (:func:`~idk.training.rule_fitting.noise_refusal`, at training or at
         ``idk calibrate``). A checkpoint from before that measurement: what its score refused when
         "auto" chose among the scores, at the threshold refusing its target share of the tuning

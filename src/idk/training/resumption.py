@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from idk.training.fitting import FitState
 
 MAY_CHANGE = ("epochs",)  # TrainOptions fields a resumed run applies
+# synthetic outlier families added to idk after checkpoints began to record theirs: never trained by
+# a checkpoint that records none
+NEWER = ("glyphs", "shrunk-noise")
 
 
 def stored_preset(ckpt: Checkpoint) -> Preset:
@@ -328,7 +331,7 @@ def resumed_outliers(
     """
     trained_on = previous.outlier_families
     if trained_on is None:  # written before the families were recorded: those idk drew then
-        trained_on = tuple(n for n in families if n != "glyphs" and (spec.drawn or n != "strokes"))
+        trained_on = tuple(n for n in families if n not in NEWER and (spec.drawn or n != "strokes"))
     added = tuple(n for n in families if n not in trained_on)
     families = tuple(n for n in families if n not in added)
     if trained_on != families:

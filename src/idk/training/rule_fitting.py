@@ -12,10 +12,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from idk.choices import AUTO_SCORE, NOISE_NAMES
+from idk.choices import AUTO_SCORE
 from idk.data.catalog import TrainingData
 from idk.data.images import ImageSet, InputSpec
-from idk.data.named import noise
+from idk.data.named import noise, noise_sets
 from idk.data.synthetic import each_outlier_set, families_for
 from idk.decision.calibration import (
     certifiable_target,
@@ -336,11 +336,13 @@ def calibrate(rule: Rule, pred: Predictions, labels: torch.Tensor, cfg: RuleConf
 def noise_refusal(
     model: Model, rule: Rule, spec: InputSpec, cfg: RuleConfig, seed: int, progress: Progress | None = None
 ) -> dict[str, float]:
-    """The share of :data:`NOISE_CHECK` images of each noise set (uniform and Gaussian pixels in
-    ``spec``'s form, made as ``idk evaluate`` makes them, with another seed) that ``rule`` refuses,
-    with the networks drawn as for its threshold: set name → share."""
+    """The share of :data:`NOISE_CHECK` images of each noise set of ``spec``
+    (:func:`~idk.data.named.noise_sets`: uniform and Gaussian pixels in ``spec``'s form, and for a
+    model of one's own noise pictures three times its frame, made as ``idk evaluate`` makes them,
+    with another seed) that ``rule`` refuses, with the networks drawn as for its threshold: set
+    name → share."""
     refused = {}
-    for name in NOISE_NAMES:
+    for name in noise_sets(spec):
         images = noise(name, NOISE_CHECK, spec, NOISE_CHECK_SEED).images
         pred = predict(model, images, cfg.samples, cfg.percentile, seed=seed + 9, progress=progress, desc=name)
         refused[name] = float(rule.decide(pred).refused.double().mean())
