@@ -97,13 +97,10 @@ def noise(name: str, n: int, spec: InputSpec, seed: int = 0) -> ImageSet:
     its frame: a smooth speckle that frame-sized noise does not show)."""
     g = torch.Generator().manual_seed(seed)
     if name == "noise-3x":
-        return ImageSet(
-            name,
-            torch.stack([_large_noise(spec, g) for _ in range(n)]) if n else torch.empty(0, *spec.shape),
-            None,
-            (),
-            spec,
-        )
+        images = torch.empty(n, *spec.shape)
+        for i in range(n):  # into one tensor: a list stacked at the end would hold the set twice
+            images[i] = _large_noise(spec, g)
+        return ImageSet(name, images, None, (), spec)
     pixels = uniform_pixels if name == "noise" else gaussian_pixels
     return ImageSet(name, pixels(n, spec.shape, g), None, (), spec)
 
