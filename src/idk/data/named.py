@@ -13,7 +13,7 @@ import torch
 from idk.choices import NOISE_NAMES
 from idk.data.folders import read_folder
 from idk.data.idx import read_idx
-from idk.data.images import ImageSet, InputSpec
+from idk.data.images import ImageSet, InputSpec, unit
 from idk.data.preparation import prepare_pixels
 from idk.data.sources import DOWNLOADS, NOTMNIST_459, DataConfig
 from idk.data.synthetic import gaussian_pixels, uniform_pixels
@@ -108,5 +108,5 @@ def noise(name: str, n: int, spec: InputSpec, seed: int = 0) -> ImageSet:
 def _large_noise(spec: InputSpec, g: torch.Generator) -> torch.Tensor:
     """One picture of :func:`noise`'s ``noise-3x``, prepared: (C, H, W)."""
     shape = (LARGE_NOISE * spec.height, LARGE_NOISE * spec.width, *((3,) if spec.channels == 3 else ()))
-    levels = (uniform_pixels(1, shape, g)[0] * 255).round().numpy() / np.float32(255)
-    return torch.from_numpy(prepare_pixels(levels, spec).pixels)
+    stored = (uniform_pixels(1, shape, g)[0] * 255).round().to(torch.uint8)  # 8-bit levels, as in a file
+    return torch.from_numpy(prepare_pixels(unit(stored).numpy(), spec).pixels)

@@ -18,7 +18,8 @@ from idk.training.config import TrainConfig
 
 # Every family of synthetic outliers that training may use, whatever the data: those of drawn
 # symbols with mirror classes and turns (prepared as MNIST), then those that only images fitted to
-# the frame get (shrunk noise), in families_for's order. The names TrainConfig.drop_outliers may give (idk.choices keeps a copy).
+# the frame get (shrunk noise), in families_for's order. The names TrainConfig.drop_outliers may
+# give (idk.choices keeps a copy).
 OUTLIER_FAMILIES = tuple(
     dict.fromkeys(
         [
